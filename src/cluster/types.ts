@@ -1,0 +1,77 @@
+// The contract between the runner and the cluster executor. One driver per strategy
+// (bluegreen.ts, canary.ts, rolling.ts) implements RolloutDriver. Every method "ensures" a
+// state (read what is there, patch the difference), so calling it twice is harmless and a
+// run resumed after a crash can call it again.
+import type { DeployPlan, InfraSignal, Strategy } from '../domain/types.js';
+import type { ServiceEnvironment } from '../config.js';
+
+/** Where a service lives in one environment, and what image it runs. */
+export interface WorkloadRef extends ServiceEnvironment {
+  /** Catalogue name of the service (the `service` label on pods). */
+  serviceName: string;
+  /** Image repository without tag. */
+  imageRepo: string;
+}
+
+/**
+ * What the driver learned at prepare() and needs later (old image, live colour…).
+ * JSON-serialisable: the runner persists it with the run so a restart can resume.
+ */
+export type RolloutState = Record<string, unknown> & { strategy: Strategy; previousImage: string; newImage: string };
+
+/** One step of a strategy's rollout, e.g. canary 25%, blue-green cutover, rolling update. */
+export interface Stage {
+  /** Stable key, e.g. `canary-25`, `deploy-idle`, `cutover`, `rolling-update`. */
+  key: string;
+  title: string;
+  /** Share of traffic the new version gets once this stage is reached (0..100). */
+  trafficPct: number;
+  /** Whether the runner monitors canary vs baseline for a window after this stage. */
+  monitor: boolean;
+}
+
+export interface PreflightCheck {
+  name: string;
+  ok: boolean;
+  /** `warning` checks do not block (e.g. no previous revision on a first deploy). */
+  severity: 'error' | 'warning';
+  detail: string;
+}
+
+export interface RollbackVerification {
+  ok: boolean;
+  /** Share of traffic the old version serves (0..100). */
+  oldTrafficPct: number;
+  detail: string;
+}
+
+/** Which pods to compare: `track` label values for the new version and the baseline. */
+export interface TrackRef {
+  namespace: string;
+  service: string;
+  track: string;
+  version?: string;
+}
+
+export interface RolloutDriver {
+  readonly strategy: Strategy;
+  /** Checks before anything changes: reachable, nodes Ready, workload healthy, revision to roll back to, tag valid. */
+  preflight(ref: WorkloadRef, version: string): Promise<PreflightCheck[]>;
+  /** Ensures the objects the strategy needs exist (second colour, canary Deployment); returns the state to persist. */
+  prepare(ref: WorkloadRef, plan: DeployPlan): Promise<RolloutState>;
+  /** The stages this plan goes through, in order. */
+  stages(plan: DeployPlan, state: RolloutState): Stage[];
+  /** Ensures the cluster is at `stage` and waits until its pods are available (or a signal says they never will). */
+  applyStage(ref: WorkloadRef, state: RolloutState, stage: Stage, signal?: AbortSignal): Promise<RolloutState>;
+  /** Makes the new version the stable one (final image, canary to zero, keep old colour for retirement). */
+  promote(ref: WorkloadRef, state: RolloutState): Promise<RolloutState>;
+  /** Ensures the old version serves all traffic again. Reverts traffic first; never waits on analysis. */
+  rollback(ref: WorkloadRef, state: RolloutState): Promise<RolloutState>;
+  verifyRollback(ref: WorkloadRef, state: RolloutState): Promise<RollbackVerification>;
+  /** Health signals of the new version's pods right now (restarts, OOM, image pull, readiness, deadline). */
+  signals(ref: WorkloadRef, state: RolloutState): Promise<InfraSignal[]>;
+  /** Tracks to compare while monitoring: the new version's pods and the baseline's. */
+  tracks(ref: WorkloadRef, state: RolloutState): { candidate: TrackRef; baseline: TrackRef };
+  /** Base URL where smoke checks reach the new version (preview Service, canary, or the Service). */
+  smokeBaseUrl(ref: WorkloadRef, state: RolloutState): string;
+}

@@ -1,0 +1,251 @@
+// Configuration: data/shipbot.yml (service catalogue, roles, channels, defaults, freeze windows)
+// and the environment variables listed in DESIGN.md. Validated once here; trusted inside.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { CanarySteps, Environment, RiskLevel, ServiceName, Strategy, STRATEGIES } from './domain/types.js';
+
+const Slo = z.object({
+  errorRatePct: z.number().min(0).max(100),
+  p99Ms: z.number().positive(),
+  availabilityPct: z.number().min(0).max(100),
+});
+
+const SmokeCheck = z.object({
+  name: z.string().min(1),
+  /** URL template; `{{baseUrl}}` is where the target (idle colour, canary, service) answers. */
+  url: z.string().min(1),
+  method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
+  expectStatus: z.number().int().min(100).max(599).default(200),
+  expectBody: z.string().optional(),
+  timeoutMs: z.number().int().positive().default(2000),
+  /** A failing critical check fails the gate; others only warn. */
+  critical: z.boolean().default(true),
+});
+export type SmokeCheck = z.infer<typeof SmokeCheck>;
+
+/** PromQL templates with {{service}}, {{namespace}}, {{version}}, {{track}}, {{window}} placeholders. */
+const MetricQueries = z.object({
+  errorRate: z.string().min(1),
+  p50Ms: z.string().min(1).optional(),
+  p95Ms: z.string().min(1).optional(),
+  p99Ms: z.string().min(1),
+  throughputRps: z.string().min(1),
+  requests: z.string().min(1).optional(),
+});
+export type MetricQueries = z.infer<typeof MetricQueries>;
+
+const ServiceEnvironment = z.object({
+  namespace: ServiceName,
+  kind: z.literal('Deployment').default('Deployment'),
+  /** The stable Deployment; blue-green adds `<deployment>-blue` / `-green`, canary `<deployment>-canary`. */
+  deployment: ServiceName,
+  /** The Service that routes traffic to the workload. */
+  service: ServiceName,
+  container: z.string().min(1),
+  /** Overrides the service-level image repository for this environment. */
+  image: z.string().min(1).optional(),
+});
+export type ServiceEnvironment = z.infer<typeof ServiceEnvironment>;
+
+const ServiceConfig = z.object({
+  name: ServiceName,
+  aliases: z.array(z.string().min(1)).default([]),
+  description: z.string().default(''),
+  /** Image repository without tag, e.g. `registry.example.com/shop/checkout`. */
+  image: z.string().regex(/^[a-z0-9][a-z0-9._\-/:]*[a-z0-9]$/, 'must be an image repository without tag'),
+  strategies: z.array(Strategy).min(1).default([...STRATEGIES]),
+  /** Stateful services or those without spare capacity are recommended rolling. */
+  stateful: z.boolean().default(false),
+  spareCapacity: z.boolean().default(true),
+  environments: z
+    .object({ staging: ServiceEnvironment.optional(), production: ServiceEnvironment })
+    .strict(),
+  smoke: z.array(SmokeCheck).default([]),
+  metrics: MetricQueries.optional(),
+  slo: Slo.optional(),
+});
+export type ServiceConfig = z.infer<typeof ServiceConfig>;
+
+/** Slack user ids (`U123`), user-group handles (`@oncall`) or `*` for everyone. */
+const Principals = z.array(z.string().min(1));
+
+const FreezeWindow = z.object({
+  /** node-cron expression; a minute it matches is inside the freeze. */
+  cron: z.string().min(1),
+  reason: z.string().min(1),
+  environments: z.array(Environment).default(['production']),
+  timezone: z.string().optional(),
+});
+export type FreezeWindow = z.infer<typeof FreezeWindow>;
+
+const Defaults = z.object({
+  strategy: Strategy.default('canary'),
+  risk: RiskLevel.default('medium'),
+  canarySteps: CanarySteps.default([5, 25, 50, 100]),
+  monitoringIntervalSec: z.number().int().positive().default(30),
+  stageWindowSec: z.number().int().positive().default(300),
+  observationMin: z
+    .object({ low: z.number().min(0), medium: z.number().min(0), high: z.number().min(0) })
+    .default({ low: 15, medium: 30, high: 60 }),
+  regressionThresholdPct: z
+    .object({ low: z.number().min(0), medium: z.number().min(0), high: z.number().min(0) })
+    .default({ low: 5, medium: 2, high: 0 }),
+  rollbackOnRegression: z.boolean().default(true),
+  blueGreenRetireAfterSec: z.number().int().min(0).default(86_400),
+  slo: Slo.default({ errorRatePct: 1, p99Ms: 500, availabilityPct: 99.9 }),
+  /** Breach rules: canary against baseline. */
+  breach: z
+    .object({
+      errorRatePts: z.number().min(0).default(2),
+      p99IncreasePct: z.number().min(0).default(20),
+      throughputDropPct: z.number().min(0).default(30),
+      restartsIn5Min: z.number().int().min(0).default(3),
+      failingHealthPct: z.number().min(0).max(100).default(50),
+    })
+    .default({ errorRatePts: 2, p99IncreasePct: 20, throughputDropPct: 30, restartsIn5Min: 3, failingHealthPct: 50 }),
+  /** Fewer samples or requests than this is inconclusive, never a pass. */
+  minSamples: z.number().int().min(1).default(5),
+  minRequests: z.number().int().min(1).default(50),
+});
+export type Defaults = z.infer<typeof Defaults>;
+
+export const ShipbotConfig = z.object({
+  services: z.array(ServiceConfig).min(1),
+  roles: z
+    .object({
+      deployers: Principals.default(['*']),
+      /** May press Rollback / Accept on any run. */
+      incidentCommanders: Principals.default([]),
+      /** Approve high-risk production deploys (never the requester). */
+      approvers: Principals.default([]),
+      /** The person who started a run may roll it back or accept it. */
+      requesterMayDecide: z.boolean().default(true),
+    })
+    .default({ deployers: ['*'], incidentCommanders: [], approvers: [], requesterMayDecide: true }),
+  channels: z
+    .object({
+      /** Channel ids or names (`#deploys`) where requests are accepted, per environment; `*` = any. */
+      deploy: z
+        .object({ staging: z.array(z.string()).default(['*']), production: z.array(z.string()).default(['*']) })
+        .default({ staging: ['*'], production: ['*'] }),
+      stakeholder: z.string().optional(),
+    })
+    .default({ deploy: { staging: ['*'], production: ['*'] } }),
+  /** Which risk levels need a second person's approval in production. */
+  approvalRequiredFor: z.array(RiskLevel).default(['high']),
+  defaults: Defaults.default(Defaults.parse({})),
+  freezeWindows: z.array(FreezeWindow).default([]),
+});
+export type ShipbotConfig = z.infer<typeof ShipbotConfig>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file} is not a valid Shipbot config:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** `services[1].environments.production.namespace` from a zod issue path. */
+function formatPath(p: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const seg of p) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${String(seg)}` : String(seg);
+  return out || '(top level)';
+}
+
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => {
+    const missing = i.code === 'invalid_type' && /received undefined/.test(i.message);
+    return `${formatPath(i.path)}: ${missing ? 'Required' : i.message}`;
+  });
+}
+
+/** Validates YAML text; every problem is listed by path, never as a stack trace. */
+export function parseConfig(text: string, file = 'shipbot.yml'): ShipbotConfig {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(file, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+  }
+  const result = ShipbotConfig.safeParse(doc.toJS() ?? {});
+  if (!result.success) throw new ConfigError(file, formatIssues(result.error));
+  const problems = crossCheck(result.data);
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return result.data;
+}
+
+/** Rules zod cannot see in one object: unique names and aliases. */
+function crossCheck(cfg: ShipbotConfig): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, string>();
+  cfg.services.forEach((s, i) => {
+    for (const name of [s.name, ...s.aliases]) {
+      const key = name.toLowerCase();
+      const owner = seen.get(key);
+      if (owner && owner !== s.name) problems.push(`services[${i}].aliases: '${name}' is already used by service '${owner}'`);
+      if (owner === s.name && name !== s.name) problems.push(`services[${i}].aliases: '${name}' repeats`);
+      seen.set(key, s.name);
+    }
+  });
+  return problems;
+}
+
+export function loadConfigFile(file: string): ShipbotConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(file, [code === 'ENOENT' ? 'file not found (set SHIPBOT_CONFIG or create it)' : `cannot read: ${code}`]);
+  }
+  return parseConfig(text, file);
+}
+
+export function findService(cfg: ShipbotConfig, name: string): ServiceConfig | undefined {
+  const key = name.toLowerCase();
+  return cfg.services.find((s) => s.name === key || s.aliases.some((a) => a.toLowerCase() === key));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment
+
+const Env = z.object({
+  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must start with xoxb-').optional(),
+  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must start with xapp-').optional(),
+  SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  SLACK_API_URL: z.string().url().default('https://slack.com/api/'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  KUBECONFIG: z.string().min(1).optional(),
+  PROMETHEUS_URL: z.string().url().optional(),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_BASE_URL: z.string().url().optional(),
+  SHIPBOT_MODEL: z.string().min(1).default('claude-sonnet-4-5'),
+  SHIPBOT_CONFIG: z.string().min(1).default('data/shipbot.yml'),
+  SHIPBOT_DATA_DIR: z.string().min(1).default('data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHIPBOT_SPEED: z.coerce.number().positive().optional(),
+});
+export type EnvConfig = z.infer<typeof Env>;
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
+  // Treat empty strings as unset: `SLACK_BOT_TOKEN= npm start` means "no token".
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = Env.safeParse(cleaned);
+  if (!result.success) throw new ConfigError('environment', formatIssues(result.error));
+  return result.data;
+}
+
+export interface ResolvedConfig {
+  env: EnvConfig;
+  config: ShipbotConfig;
+  configFile: string;
+  dataDir: string;
+}
+
+export function loadAll(env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  const e = readEnv(env);
+  const configFile = path.resolve(e.SHIPBOT_CONFIG);
+  return { env: e, config: loadConfigFile(configFile), configFile, dataDir: path.resolve(e.SHIPBOT_DATA_DIR) };
+}

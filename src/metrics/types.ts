@@ -1,0 +1,18 @@
+// One interface for every metric source (Prometheus, the sandbox's direct API); the runner
+// never knows which it has. Failures are distinct outcomes, never a silent pass.
+import type { MetricSample } from '../domain/types.js';
+import type { TrackRef } from '../cluster/types.js';
+
+export type MetricFailure =
+  | { ok: false; kind: 'timeout'; message: string }
+  | { ok: false; kind: 'http-error'; status: number; message: string }
+  | { ok: false; kind: 'query-error'; message: string }
+  | { ok: false; kind: 'no-data'; message: string };
+
+export type MetricOutcome = { ok: true; sample: MetricSample } | MetricFailure;
+
+export interface MetricSource {
+  readonly name: string;
+  /** Aggregates the pods of `track` over the last `windowSec` seconds (of the source's clock). */
+  sample(track: TrackRef, windowSec: number): Promise<MetricOutcome>;
+}

@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, findService, parseConfig, readEnv } from '../src/config.js';
+
+const shipped = readFileSync(new URL('../data/shipbot.yml', import.meta.url), 'utf8');
+
+function problemsOf(text: string): string[] {
+  try {
+    parseConfig(text);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('config', () => {
+  it('accepts the shipped demo config with the three sandbox services', () => {
+    const cfg = parseConfig(shipped);
+    expect(cfg.services.map((s) => s.name)).toEqual(['checkout', 'payments', 'search']);
+    expect(cfg.defaults.canarySteps).toEqual([5, 25, 50, 100]);
+    expect(cfg.roles.deployers).toEqual(['*']);
+    expect(cfg.approvalRequiredFor).toEqual(['high']);
+    expect(findService(cfg, 'CO')?.name).toBe('checkout');
+    expect(findService(cfg, 'recommendation-engine')?.name).toBe('search');
+  });
+
+  it('lists every problem by path, with Required for missing fields', () => {
+    const problems = problemsOf(`
+services:
+  - name: checkout
+    image: registry.example.com/checkout
+    environments: { production: { namespace: production, deployment: checkout, service: checkout, container: app } }
+  - name: Bad_Name
+    image: registry.example.com/x
+    environments: { production: { deployment: x, service: x, container: app } }
+defaults: { canarySteps: [5, 50, 25] }
+`);
+    expect(problems).toContain('services[1].environments.production.namespace: Required');
+    expect(problems.some((p) => p.startsWith('services[1].name:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('defaults.canarySteps:'))).toBe(true);
+  });
+
+  it('reports YAML syntax errors and duplicate aliases without a stack trace', () => {
+    expect(problemsOf('services: [')[0]).toMatch(/^YAML:/);
+    const dup = shipped.replace('aliases: [payment,', 'aliases: [co, payment,');
+    expect(problemsOf(dup)).toEqual([`services[1].aliases: 'co' is already used by service 'checkout'`]);
+  });
+
+  it('validates the environment and treats empty variables as unset', () => {
+    expect(readEnv({ SLACK_BOT_TOKEN: '', PORT: '4000' }).SLACK_BOT_TOKEN).toBeUndefined();
+    expect(readEnv({ PORT: '4000' }).PORT).toBe(4000);
+    expect(() => readEnv({ SLACK_BOT_TOKEN: 'nope' })).toThrow(/SLACK_BOT_TOKEN: must start with xoxb-/);
+  });
+});
