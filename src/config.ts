@@ -2,6 +2,7 @@
 // and the environment variables listed in DESIGN.md. Validated once here; trusted inside.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { validateDetailed } from 'node-cron';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { CanarySteps, Environment, RiskLevel, ServiceName, Strategy, STRATEGIES } from './domain/types.js';
@@ -188,6 +189,10 @@ function crossCheck(cfg: ShipbotConfig): string[] {
       if (owner === s.name && name !== s.name) problems.push(`services[${i}].aliases: '${name}' repeats`);
       seen.set(key, s.name);
     }
+  });
+  cfg.freezeWindows.forEach((w, i) => {
+    const v = validateDetailed(w.cron);
+    if (!v.valid) problems.push(`freezeWindows[${i}].cron: ${v.errors.map((e) => e.message).join('; ')}`);
   });
   return problems;
 }
