@@ -1,0 +1,96 @@
+// Numbered, additive schema migrations. `PRAGMA user_version` records the last one applied.
+// Never edit a migration that has shipped: add a new one (e.g. the scheduler's tables).
+import type { Database } from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'runs, steps, events (audit trail), locks',
+    sql: `
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        service TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        version TEXT NOT NULL,
+        strategy TEXT NOT NULL,
+        status TEXT NOT NULL,
+        plan_json TEXT NOT NULL,
+        request_json TEXT NOT NULL,
+        requester_json TEXT NOT NULL,
+        origin_json TEXT NOT NULL,
+        rollout_state_json TEXT,
+        -- everything else the runner learned (baseline, decisions, smoke results…), JSON
+        data_json TEXT NOT NULL DEFAULT '{}',
+        dedupe_key TEXT UNIQUE,
+        stage TEXT,
+        outcome TEXT,
+        report_path TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX runs_status ON runs(status);
+      CREATE INDEX runs_service_env ON runs(service, environment, created_at);
+
+      CREATE TABLE steps (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        title TEXT NOT NULL,
+        status TEXT NOT NULL,
+        detail TEXT,
+        started_at INTEGER,
+        ended_at INTEGER,
+        PRIMARY KEY (run_id, key)
+      );
+
+      -- The audit trail: who did what, when. Append-only.
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX events_run ON events(run_id, id);
+
+      -- One active run per service and environment. kind: run (held by an active run),
+      -- manual (a person locked it), held (kept after an automatic rollback or a safe stop).
+      CREATE TABLE locks (
+        service TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        run_id TEXT,
+        since INTEGER NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL DEFAULT 'run',
+        PRIMARY KEY (service, environment)
+      );
+    `,
+  },
+];
+
+/** Applies every migration newer than the database's user_version, each in its own transaction. */
+export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);
+  if (current > latest) {
+    throw new Error(
+      `the database schema is version ${current}, newer than this Shipbot knows (${latest}); upgrade Shipbot or point SHIPBOT_DATA_DIR at another directory`,
+    );
+  }
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+  return db.pragma('user_version', { simple: true }) as number;
+}

@@ -1,0 +1,76 @@
+// The persisted shape of a run: everything in RunView plus what the runner needs to resume.
+import type { PreflightCheck, RolloutState, RollbackVerification } from '../cluster/types.js';
+import type { Actor, Decision, DeployRequest, MetricSample } from '../domain/types.js';
+import type { RunView } from '../runner/types.js';
+
+/** One smoke check result as the runner keeps it (the metrics module may return more). */
+export interface SmokeRecord {
+  name: string;
+  ok: boolean;
+  critical: boolean;
+  detail: string;
+}
+
+/** A judgment the runner made or was told, with where and when. */
+export interface DecisionRecord {
+  step: string;
+  at: number;
+  decision: Decision;
+  candidate?: MetricSample;
+  baseline?: MetricSample;
+}
+
+/** What the runner learned along the way; reports are written from it. */
+export interface RunData {
+  preflight?: PreflightCheck[];
+  validation?: Array<{ name: string; ok: boolean; detail: string; severity: 'error' | 'warning' }>;
+  baseline?: MetricSample;
+  /** The new version's last sample once fully rolled out (for "baseline vs after"). */
+  after?: MetricSample;
+  stagingBaseline?: MetricSample;
+  stagingRolloutState?: RolloutState;
+  decisions?: DecisionRecord[];
+  smoke?: SmokeRecord[];
+  approvals?: Array<{ by: string; at: number }>;
+  rollback?: { reason: string; by: string; at: number; automatic: boolean; verification?: RollbackVerification };
+  /** How many times a step was resumed after a restart (a crash-loop guard). */
+  resumes?: Record<string, number>;
+  /** The status to go back to on resume after a pause. */
+  pausedAt?: number;
+  /** Person who accepted a regression, and why. */
+  accepted?: { by: string; at: number; explanation: string };
+  incidentPath?: string;
+  summary?: string;
+  issues?: string[];
+}
+
+export interface RunRecord extends RunView {
+  request: DeployRequest;
+  rolloutState?: RolloutState;
+  data: RunData;
+  dedupeKey?: string;
+}
+
+export interface LockRecord {
+  service: string;
+  environment: string;
+  holder: string;
+  runId?: string;
+  since: number;
+  reason: string;
+  /** run: held by an active run; manual: a person locked it; held: kept after an automatic rollback or a safe stop. */
+  kind: 'run' | 'manual' | 'held';
+}
+
+export interface AuditRecord {
+  id: number;
+  runId?: string;
+  at: number;
+  actor: string;
+  action: string;
+  detail: string;
+}
+
+export function actorLabel(a: Actor): string {
+  return a.name ? `${a.name} (${a.userId})` : a.userId;
+}

@@ -1,0 +1,305 @@
+// better-sqlite3 in WAL mode. Every write that belongs together happens in one transaction, so a
+// crash between two writes leaves the database as it was before the first one.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { StepView } from '../runner/types.js';
+import { migrate } from './migrations.js';
+import type { AuditRecord, LockRecord, RunRecord } from './records.js';
+
+export interface RunFilter {
+  status?: string[];
+  service?: string;
+  environment?: string;
+  limit?: number;
+}
+
+export type LockAttempt = { ok: true; lock: LockRecord } | { ok: false; holder: LockRecord };
+
+interface RunRow {
+  id: string;
+  service: string;
+  environment: string;
+  version: string;
+  strategy: string;
+  status: string;
+  plan_json: string;
+  request_json: string;
+  requester_json: string;
+  origin_json: string;
+  rollout_state_json: string | null;
+  data_json: string;
+  dedupe_key: string | null;
+  stage: string | null;
+  outcome: string | null;
+  report_path: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+interface StepRow {
+  run_id: string;
+  idx: number;
+  key: string;
+  title: string;
+  status: string;
+  detail: string | null;
+  started_at: number | null;
+  ended_at: number | null;
+}
+
+interface LockRow {
+  service: string;
+  environment: string;
+  holder: string;
+  run_id: string | null;
+  since: number;
+  reason: string;
+  kind: string;
+}
+
+export class Store {
+  readonly db: Database.Database;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+  }
+
+  get schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  // --- runs -----------------------------------------------------------------------------------
+
+  /** Inserts or replaces a run and its steps in one transaction. */
+  saveRun(run: RunRecord): void {
+    this.tx(() => {
+      this.db
+        .prepare(
+          `INSERT INTO runs (id, service, environment, version, strategy, status, plan_json, request_json, requester_json,
+             origin_json, rollout_state_json, data_json, dedupe_key, stage, outcome, report_path, created_at, updated_at)
+           VALUES (@id, @service, @environment, @version, @strategy, @status, @plan_json, @request_json, @requester_json,
+             @origin_json, @rollout_state_json, @data_json, @dedupe_key, @stage, @outcome, @report_path, @created_at, @updated_at)
+           ON CONFLICT(id) DO UPDATE SET status = excluded.status, plan_json = excluded.plan_json,
+             origin_json = excluded.origin_json, rollout_state_json = excluded.rollout_state_json,
+             data_json = excluded.data_json, stage = excluded.stage, outcome = excluded.outcome,
+             report_path = excluded.report_path, updated_at = excluded.updated_at`,
+        )
+        .run(toRow(run));
+      this.db.prepare('DELETE FROM steps WHERE run_id = ?').run(run.id);
+      const insert = this.db.prepare(
+        `INSERT INTO steps (run_id, idx, key, title, status, detail, started_at, ended_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      run.steps.forEach((s, i) =>
+        insert.run(run.id, i, s.key, s.title, s.status, s.detail ?? null, s.startedAt ?? null, s.endedAt ?? null),
+      );
+    });
+  }
+
+  getRun(id: string): RunRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    return row ? this.hydrate(row) : undefined;
+  }
+
+  getRunByDedupeKey(key: string): RunRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM runs WHERE dedupe_key = ?').get(key) as RunRow | undefined;
+    return row ? this.hydrate(row) : undefined;
+  }
+
+  /** Newest first. */
+  listRuns(filter: RunFilter = {}): RunRecord[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.status?.length) {
+      where.push(`status IN (${filter.status.map(() => '?').join(', ')})`);
+      args.push(...filter.status);
+    }
+    if (filter.service) {
+      where.push('service = ?');
+      args.push(filter.service);
+    }
+    if (filter.environment) {
+      where.push('environment = ?');
+      args.push(filter.environment);
+    }
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at DESC, rowid DESC ${filter.limit ? `LIMIT ${Math.floor(filter.limit)}` : ''}`;
+    return (this.db.prepare(sql).all(...args) as RunRow[]).map((r) => this.hydrate(r));
+  }
+
+  /** Oldest queued run for a service and environment, the next to get its lock. */
+  nextQueued(service: string, environment: string): RunRecord | undefined {
+    const row = this.db
+      .prepare(`SELECT * FROM runs WHERE service = ? AND environment = ? AND status = 'queued' ORDER BY created_at, rowid LIMIT 1`)
+      .get(service, environment) as RunRow | undefined;
+    return row ? this.hydrate(row) : undefined;
+  }
+
+  private hydrate(row: RunRow): RunRecord {
+    const steps = (this.db.prepare('SELECT * FROM steps WHERE run_id = ? ORDER BY idx').all(row.id) as StepRow[]).map(
+      (s): StepView => ({
+        key: s.key,
+        title: s.title,
+        status: s.status as StepView['status'],
+        ...(s.detail !== null ? { detail: s.detail } : {}),
+        ...(s.started_at !== null ? { startedAt: s.started_at } : {}),
+        ...(s.ended_at !== null ? { endedAt: s.ended_at } : {}),
+      }),
+    );
+    const data = JSON.parse(row.data_json) as RunRecord['data'] & { pendingDecision?: RunRecord['pendingDecision'] };
+    const { pendingDecision, ...rest } = data;
+    return {
+      id: row.id,
+      service: row.service,
+      environment: row.environment as RunRecord['environment'],
+      version: row.version,
+      strategy: row.strategy as RunRecord['strategy'],
+      plan: JSON.parse(row.plan_json),
+      request: JSON.parse(row.request_json),
+      requester: JSON.parse(row.requester_json),
+      origin: JSON.parse(row.origin_json),
+      status: row.status as RunRecord['status'],
+      steps,
+      data: rest,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      ...(row.rollout_state_json ? { rolloutState: JSON.parse(row.rollout_state_json) } : {}),
+      ...(row.dedupe_key !== null ? { dedupeKey: row.dedupe_key } : {}),
+      ...(row.stage !== null ? { stage: row.stage } : {}),
+      ...(row.outcome !== null ? { outcome: row.outcome } : {}),
+      ...(row.report_path !== null ? { reportPath: row.report_path } : {}),
+      ...(pendingDecision ? { pendingDecision } : {}),
+    };
+  }
+
+  // --- audit trail ----------------------------------------------------------------------------
+
+  audit(e: Omit<AuditRecord, 'id'>): AuditRecord {
+    const info = this.db
+      .prepare('INSERT INTO events (run_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)')
+      .run(e.runId ?? null, e.at, e.actor, e.action, e.detail);
+    return { id: Number(info.lastInsertRowid), ...e };
+  }
+
+  auditTrail(runId?: string): AuditRecord[] {
+    const rows = (
+      runId === undefined
+        ? this.db.prepare('SELECT * FROM events ORDER BY id').all()
+        : this.db.prepare('SELECT * FROM events WHERE run_id = ? ORDER BY id').all(runId)
+    ) as Array<{ id: number; run_id: string | null; at: number; actor: string; action: string; detail: string }>;
+    return rows.map((r) => ({
+      id: r.id,
+      at: r.at,
+      actor: r.actor,
+      action: r.action,
+      detail: r.detail,
+      ...(r.run_id !== null ? { runId: r.run_id } : {}),
+    }));
+  }
+
+  // --- locks ----------------------------------------------------------------------------------
+
+  getLock(service: string, environment: string): LockRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM locks WHERE service = ? AND environment = ?').get(service, environment) as
+      | LockRow
+      | undefined;
+    return row ? fromLockRow(row) : undefined;
+  }
+
+  listLocks(): LockRecord[] {
+    return (this.db.prepare('SELECT * FROM locks ORDER BY since').all() as LockRow[]).map(fromLockRow);
+  }
+
+  /** Takes the lock unless someone else holds it; taking a lock you already hold (same run) is a no-op. */
+  acquireLock(lock: LockRecord): LockAttempt {
+    return this.tx(() => {
+      const existing = this.getLock(lock.service, lock.environment);
+      if (existing) {
+        const same = lock.runId ? existing.runId === lock.runId : existing.holder === lock.holder && existing.kind === lock.kind;
+        return same ? { ok: true, lock: existing } : { ok: false, holder: existing };
+      }
+      this.db
+        .prepare('INSERT INTO locks (service, environment, holder, run_id, since, reason, kind) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(lock.service, lock.environment, lock.holder, lock.runId ?? null, lock.since, lock.reason, lock.kind);
+      return { ok: true, lock };
+    });
+  }
+
+  /** Changes how an existing lock is held (e.g. a run's lock kept after an automatic rollback). */
+  updateLock(service: string, environment: string, patch: Partial<Pick<LockRecord, 'holder' | 'reason' | 'kind'>>): void {
+    const cur = this.getLock(service, environment);
+    if (!cur) return;
+    const next = { ...cur, ...patch };
+    this.db
+      .prepare('UPDATE locks SET holder = ?, reason = ?, kind = ? WHERE service = ? AND environment = ?')
+      .run(next.holder, next.reason, next.kind, service, environment);
+  }
+
+  /** Releases the lock; with `runId`, only when that run holds it as an active run. */
+  releaseLock(service: string, environment: string, runId?: string): boolean {
+    const info =
+      runId === undefined
+        ? this.db.prepare('DELETE FROM locks WHERE service = ? AND environment = ?').run(service, environment)
+        : this.db
+            .prepare(`DELETE FROM locks WHERE service = ? AND environment = ? AND run_id = ? AND kind = 'run'`)
+            .run(service, environment, runId);
+    return info.changes > 0;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Opens (creating and migrating as needed) the Shipbot database; `:memory:` for tests. */
+export function openStore(file: string): Store {
+  return new Store(file);
+}
+
+function toRow(run: RunRecord): RunRow {
+  const data = run.pendingDecision ? { ...run.data, pendingDecision: run.pendingDecision } : run.data;
+  return {
+    id: run.id,
+    service: run.service,
+    environment: run.environment,
+    version: run.version,
+    strategy: run.strategy,
+    status: run.status,
+    plan_json: JSON.stringify(run.plan),
+    request_json: JSON.stringify(run.request),
+    requester_json: JSON.stringify(run.requester),
+    origin_json: JSON.stringify(run.origin),
+    rollout_state_json: run.rolloutState ? JSON.stringify(run.rolloutState) : null,
+    data_json: JSON.stringify(data),
+    dedupe_key: run.dedupeKey ?? null,
+    stage: run.stage ?? null,
+    outcome: run.outcome ?? null,
+    report_path: run.reportPath ?? null,
+    created_at: run.createdAt,
+    updated_at: run.updatedAt,
+  };
+}
+
+function fromLockRow(r: LockRow): LockRecord {
+  return {
+    service: r.service,
+    environment: r.environment,
+    holder: r.holder,
+    since: r.since,
+    reason: r.reason,
+    kind: r.kind as LockRecord['kind'],
+    ...(r.run_id !== null ? { runId: r.run_id } : {}),
+  };
+}
