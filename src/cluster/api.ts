@@ -1,0 +1,113 @@
+// Thin adapter over client-node: the handful of calls the drivers make, each wrapped so a
+// failure becomes a ClusterError sentence (errors.ts). No decisions here.
+import type { CoreV1Event, V1Deployment, V1Node, V1Pod, V1ReplicaSet, V1Service } from '@kubernetes/client-node';
+import { isNotFound, kubeCall } from './errors.js';
+import { jsonPatch, mergePatch, type Kube } from './kube.js';
+
+export type JsonPatchOp = { op: 'replace' | 'add' | 'remove' | 'test'; path: string; value?: unknown };
+
+export class ClusterApi {
+  constructor(readonly kube: Kube) {}
+
+  get server(): string {
+    return this.kube.server;
+  }
+
+  getDeployment(namespace: string, name: string): Promise<V1Deployment> {
+    return kubeCall({ verb: 'get', resource: 'deployments.apps', namespace, name }, this.server, () =>
+      this.kube.apps.readNamespacedDeployment({ name, namespace }),
+    );
+  }
+
+  async findDeployment(namespace: string, name: string): Promise<V1Deployment | undefined> {
+    try {
+      return await this.getDeployment(namespace, name);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  createDeployment(namespace: string, body: V1Deployment): Promise<V1Deployment> {
+    return kubeCall({ verb: 'create', resource: 'deployments.apps', namespace, name: body.metadata?.name }, this.server, () =>
+      this.kube.apps.createNamespacedDeployment({ namespace, body }),
+    );
+  }
+
+  /** JSON merge patch (RFC 7386): maps merge, lists replace, `null` removes a key. */
+  mergeDeployment(namespace: string, name: string, body: object): Promise<V1Deployment> {
+    return kubeCall({ verb: 'patch', resource: 'deployments.apps', namespace, name }, this.server, () =>
+      this.kube.apps.patchNamespacedDeployment({ name, namespace, body }, mergePatch),
+    );
+  }
+
+  jsonPatchDeployment(namespace: string, name: string, ops: JsonPatchOp[]): Promise<V1Deployment> {
+    return kubeCall({ verb: 'patch', resource: 'deployments.apps', namespace, name }, this.server, () =>
+      this.kube.apps.patchNamespacedDeployment({ name, namespace, body: ops }, jsonPatch),
+    );
+  }
+
+  async listReplicaSets(namespace: string, labelSelector: string): Promise<V1ReplicaSet[]> {
+    const list = await kubeCall({ verb: 'list', resource: 'replicasets.apps', namespace }, this.server, () =>
+      this.kube.apps.listNamespacedReplicaSet({ namespace, labelSelector }),
+    );
+    return list.items;
+  }
+
+  getService(namespace: string, name: string): Promise<V1Service> {
+    return kubeCall({ verb: 'get', resource: 'services', namespace, name }, this.server, () =>
+      this.kube.core.readNamespacedService({ name, namespace }),
+    );
+  }
+
+  async findService(namespace: string, name: string): Promise<V1Service | undefined> {
+    try {
+      return await this.getService(namespace, name);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  createService(namespace: string, body: V1Service): Promise<V1Service> {
+    return kubeCall({ verb: 'create', resource: 'services', namespace, name: body.metadata?.name }, this.server, () =>
+      this.kube.core.createNamespacedService({ namespace, body }),
+    );
+  }
+
+  mergeService(namespace: string, name: string, body: object): Promise<V1Service> {
+    return kubeCall({ verb: 'patch', resource: 'services', namespace, name }, this.server, () =>
+      this.kube.core.patchNamespacedService({ name, namespace, body }, mergePatch),
+    );
+  }
+
+  async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
+    const list = await kubeCall({ verb: 'list', resource: 'pods', namespace }, this.server, () =>
+      this.kube.core.listNamespacedPod({ namespace, labelSelector }),
+    );
+    return list.items;
+  }
+
+  async listNodes(): Promise<V1Node[]> {
+    const list = await kubeCall({ verb: 'list', resource: 'nodes' }, this.server, () => this.kube.core.listNode());
+    return list.items;
+  }
+
+  async listEvents(namespace: string): Promise<CoreV1Event[]> {
+    const list = await kubeCall({ verb: 'list', resource: 'events', namespace }, this.server, () =>
+      this.kube.core.listNamespacedEvent({ namespace }),
+    );
+    return list.items;
+  }
+
+  readPodLog(namespace: string, name: string, container: string, tailLines: number): Promise<string> {
+    return kubeCall({ verb: 'get', resource: 'pods/log', namespace, name }, this.server, () =>
+      this.kube.core.readNamespacedPodLog({ name, namespace, container, tailLines }),
+    );
+  }
+
+  /** Where the API server proxies HTTP to a Service (works on the sandbox and real clusters). */
+  serviceProxyUrl(namespace: string, service: string): string {
+    return `${this.server}/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}/proxy`;
+  }
+}

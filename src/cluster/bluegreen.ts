@@ -1,0 +1,207 @@
+// Blue-green: two colours behind one Service whose selector pins `track=<colour>`. The idle
+// colour gets the new image and is smoke-checked through `<service>-preview`; cutover is one
+// selector patch; the old colour stays at full size until retireIdleColour() (scheduler).
+//
+// First deploy of a service: the stable Deployment (`track=stable`) is treated as the live
+// colour, and `<deployment>-green` is created from it. After that the colours alternate
+// between `<deployment>-green` and `<deployment>-blue`; the stable Deployment is retired
+// like any old colour, and a later canary or rolling deploy moves the service back to it.
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { DeployPlan, InfraSignal } from '../domain/types.js';
+import {
+  awaitRollout,
+  containerImageOf,
+  driverContext,
+  ensureDeployment,
+  ensureDerived,
+  ensureSelector,
+  ensureSideService,
+  trackOf,
+  TRACK_LABEL,
+  verifyServing,
+  type DriverContext,
+  type DriverDeps,
+} from './common.js';
+import { colourDeployment, type Colour } from './convert.js';
+import { InvalidRolloutError } from './errors.js';
+import { deploymentSignals, preflightChecks } from './health.js';
+import { imageRef, imageTag } from './rules.js';
+import type { PreflightCheck, RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
+
+export interface BlueGreenState extends RolloutState {
+  strategy: 'blue-green';
+  liveDeployment: string;
+  liveTrack: string;
+  idleDeployment: string;
+  idleTrack: Colour;
+  previewService: string;
+  /** Size of the live colour; the idle colour is brought to the same size. */
+  replicas: number;
+  cutover?: boolean;
+  /** Clock ms after which the old colour may be scaled down (set by promote). */
+  retireAt?: number;
+}
+
+function asBlueGreen(state: RolloutState): BlueGreenState {
+  if (state.strategy !== 'blue-green' || typeof state.idleDeployment !== 'string') {
+    throw new InvalidRolloutError(`This run's saved state is for ${state.strategy}, not blue-green: it cannot be continued as blue-green.`);
+  }
+  return state as BlueGreenState;
+}
+
+export function previewServiceName(ref: WorkloadRef): string {
+  return `${ref.service}-preview`;
+}
+
+/** Which Deployment serves now (from the Service's `track` pin) and which colour is idle. */
+export async function liveColour(ctx: DriverContext, ref: WorkloadRef): Promise<{ live: V1Deployment; idle: { name: string; track: Colour } }> {
+  const service = await ctx.api.getService(ref.namespace, ref.service);
+  const pinned = service.spec?.selector?.[TRACK_LABEL];
+  if (pinned === 'blue' || pinned === 'green') {
+    const live = await ctx.api.getDeployment(ref.namespace, colourDeployment(ref, pinned));
+    const idle: Colour = pinned === 'blue' ? 'green' : 'blue';
+    return { live, idle: { name: colourDeployment(ref, idle), track: idle } };
+  }
+  const stable = await ctx.api.getDeployment(ref.namespace, ref.deployment);
+  if (pinned !== undefined && pinned !== trackOf(stable)) {
+    throw new InvalidRolloutError(
+      `Service ${ref.service} in ${ref.namespace} selects track=${pinned}, which is neither a colour nor ${ref.deployment}'s track: fix its selector before a blue-green deploy.`,
+    );
+  }
+  return { live: stable, idle: { name: colourDeployment(ref, 'green'), track: 'green' } };
+}
+
+export class BlueGreenDriver implements RolloutDriver {
+  readonly strategy = 'blue-green' as const;
+  private readonly ctx: DriverContext;
+
+  constructor(deps: DriverDeps) {
+    this.ctx = driverContext(deps);
+  }
+
+  async preflight(ref: WorkloadRef, version: string): Promise<PreflightCheck[]> {
+    let live = ref.deployment;
+    try {
+      live = (await liveColour(this.ctx, ref)).live.metadata?.name ?? live;
+    } catch {
+      // preflightChecks reports the missing workload or unreachable cluster itself.
+    }
+    return preflightChecks(this.ctx, ref, version, live);
+  }
+
+  async prepare(ref: WorkloadRef, plan: DeployPlan): Promise<BlueGreenState> {
+    const newImage = imageRef(ref.imageRepo, plan.version);
+    const { live, idle } = await liveColour(this.ctx, ref);
+    const liveName = live.metadata!.name!;
+    const liveTrack = trackOf(live);
+    const replicas = live.spec?.replicas ?? 1;
+    if (replicas < 1) {
+      throw new InvalidRolloutError(`${liveName} in ${ref.namespace} is live but scaled to zero: scale it up before a blue-green deploy.`);
+    }
+    // Pin the Service to the live colour before the idle one has pods, so it never gets traffic early.
+    const service = await this.ctx.api.getService(ref.namespace, ref.service);
+    const base = { ...(service.spec?.selector ?? {}) };
+    delete base[TRACK_LABEL];
+    const pinned = await ensureSelector(this.ctx, ref.namespace, service, { ...base, [TRACK_LABEL]: liveTrack });
+    await ensureDerived(this.ctx, ref, live, idle.name, idle.track, newImage, 0);
+    await ensureSideService(this.ctx, ref, pinned, previewServiceName(ref), { ...base, [TRACK_LABEL]: idle.track });
+    return {
+      strategy: 'blue-green',
+      previousImage: containerImageOf(live, ref),
+      newImage,
+      liveDeployment: liveName,
+      liveTrack,
+      idleDeployment: idle.name,
+      idleTrack: idle.track,
+      previewService: previewServiceName(ref),
+      replicas,
+    };
+  }
+
+  stages(): Stage[] {
+    return [
+      { key: 'deploy-idle', title: 'deploy idle colour', trafficPct: 0, monitor: false },
+      { key: 'cutover', title: 'switch traffic', trafficPct: 100, monitor: true },
+    ];
+  }
+
+  async applyStage(ref: WorkloadRef, state: RolloutState, stage: Stage, signal?: AbortSignal): Promise<BlueGreenState> {
+    const s = asBlueGreen(state);
+    const live = await this.ctx.api.getDeployment(ref.namespace, s.liveDeployment);
+    await ensureDerived(this.ctx, ref, live, s.idleDeployment, s.idleTrack, s.newImage, s.replicas);
+    await awaitRollout(this.ctx, ref, s.idleDeployment, signal);
+    if (stage.trafficPct < 100) return s;
+    await this.pointServiceAt(ref, s.idleTrack);
+    return { ...s, cutover: true };
+  }
+
+  /** The new colour already serves; the old one stays at full size until retireIdleColour(). */
+  async promote(_ref: WorkloadRef, state: RolloutState): Promise<BlueGreenState> {
+    const s = asBlueGreen(state);
+    return { ...s, retireAt: s.retireAt ?? this.ctx.clock.now() + this.ctx.retireAfterSec * 1000 };
+  }
+
+  /** One selector patch back when the old colour is still up; otherwise scale it up first. */
+  async rollback(ref: WorkloadRef, state: RolloutState): Promise<BlueGreenState> {
+    const s = asBlueGreen(state);
+    const old = await this.ctx.api.getDeployment(ref.namespace, s.liveDeployment);
+    if ((old.status?.availableReplicas ?? 0) > 0) {
+      await this.pointServiceAt(ref, s.liveTrack);
+      await ensureDeployment(this.ctx, ref, old, { replicas: s.replicas, paused: false });
+    } else {
+      this.ctx.log?.warn({ deployment: s.liveDeployment }, 'old colour has no available pods: scaling it up before switching back');
+      await ensureDeployment(this.ctx, ref, old, { replicas: s.replicas, paused: false });
+      await awaitRollout(this.ctx, ref, s.liveDeployment);
+      await this.pointServiceAt(ref, s.liveTrack);
+    }
+    const idle = await this.ctx.api.findDeployment(ref.namespace, s.idleDeployment);
+    if (idle) await ensureDeployment(this.ctx, ref, idle, { replicas: 0 });
+    return { ...s, cutover: false, retireAt: undefined };
+  }
+
+  verifyRollback(ref: WorkloadRef, state: RolloutState): Promise<RollbackVerification> {
+    const s = asBlueGreen(state);
+    return verifyServing(this.ctx, ref, s.liveDeployment, s.previousImage);
+  }
+
+  signals(ref: WorkloadRef, state: RolloutState): Promise<InfraSignal[]> {
+    return deploymentSignals(this.ctx, ref, asBlueGreen(state).idleDeployment);
+  }
+
+  tracks(ref: WorkloadRef, state: RolloutState): { candidate: TrackRef; baseline: TrackRef } {
+    const s = asBlueGreen(state);
+    const base = { namespace: ref.namespace, service: ref.serviceName };
+    return {
+      candidate: { ...base, track: s.idleTrack, version: imageTag(s.newImage) },
+      baseline: { ...base, track: s.liveTrack, version: imageTag(s.previousImage) },
+    };
+  }
+
+  smokeBaseUrl(ref: WorkloadRef, state: RolloutState): string {
+    return this.ctx.api.serviceProxyUrl(ref.namespace, asBlueGreen(state).previewService);
+  }
+
+  private async pointServiceAt(ref: WorkloadRef, track: string): Promise<void> {
+    const service = await this.ctx.api.getService(ref.namespace, ref.service);
+    await ensureSelector(this.ctx, ref.namespace, service, { ...(service.spec?.selector ?? {}), [TRACK_LABEL]: track });
+  }
+}
+
+/**
+ * Scales every Deployment of the service that the Service does not select to zero: the old
+ * colour after the retirement delay. Idempotent; returns the Deployments it scaled down.
+ */
+export async function retireIdleColour(deps: DriverDeps, ref: WorkloadRef): Promise<string[]> {
+  const ctx = driverContext(deps);
+  const service = await ctx.api.getService(ref.namespace, ref.service);
+  const pinned = service.spec?.selector?.[TRACK_LABEL];
+  if (!pinned) return []; // not in blue-green mode: every Deployment behind it serves
+  const retired: string[] = [];
+  for (const name of [ref.deployment, colourDeployment(ref, 'blue'), colourDeployment(ref, 'green')]) {
+    const d = await ctx.api.findDeployment(ref.namespace, name);
+    if (!d || trackOf(d) === pinned || (d.spec?.replicas ?? 0) === 0) continue;
+    await ensureDeployment(ctx, ref, d, { replicas: 0 });
+    retired.push(name);
+  }
+  return retired;
+}

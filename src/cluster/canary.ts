@@ -1,0 +1,144 @@
+// Canary: the stable Deployment and `<deployment>-canary` behind one Service that selects
+// both; the canary's share of traffic follows its share of ready replicas. Stages follow the
+// plan (5 → 25 → 50 → 100); 100 promotes. Rollback scales the canary to zero.
+import type { DeployPlan, InfraSignal } from '../domain/types.js';
+import {
+  awaitRollout,
+  containerImageOf,
+  driverContext,
+  ensureDeployment,
+  ensureDerived,
+  ensureSideService,
+  trackOf,
+  verifyServing,
+  type DriverContext,
+  type DriverDeps,
+} from './common.js';
+import { ensureStableServing } from './convert.js';
+import { InvalidRolloutError } from './errors.js';
+import { deploymentSignals, preflightChecks } from './health.js';
+import { canaryReplicas, imageRef, imageTag } from './rules.js';
+import type { PreflightCheck, RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
+
+export interface CanaryState extends RolloutState {
+  strategy: 'canary';
+  canaryDeployment: string;
+  canaryService: string;
+  stableTrack: string;
+  /** Replicas of the stable Deployment; the canary is sized against it. */
+  stableReplicas: number;
+  /** The last stage applied, percent of traffic. */
+  stagePct?: number;
+  promoted?: boolean;
+}
+
+function asCanary(state: RolloutState): CanaryState {
+  if (state.strategy !== 'canary' || typeof state.canaryDeployment !== 'string') {
+    throw new InvalidRolloutError(`This run's saved state is for ${state.strategy}, not canary: it cannot be continued as a canary.`);
+  }
+  return state as CanaryState;
+}
+
+export const CANARY_TRACK = 'canary';
+
+export function canaryNames(ref: WorkloadRef): { deployment: string; service: string } {
+  return { deployment: `${ref.deployment}-canary`, service: `${ref.service}-canary` };
+}
+
+export class CanaryDriver implements RolloutDriver {
+  readonly strategy = 'canary' as const;
+  private readonly ctx: DriverContext;
+
+  constructor(deps: DriverDeps) {
+    this.ctx = driverContext(deps);
+  }
+
+  preflight(ref: WorkloadRef, version: string): Promise<PreflightCheck[]> {
+    return preflightChecks(this.ctx, ref, version, ref.deployment);
+  }
+
+  async prepare(ref: WorkloadRef, plan: DeployPlan): Promise<CanaryState> {
+    const newImage = imageRef(ref.imageRepo, plan.version);
+    const { stable, service } = await ensureStableServing(this.ctx, ref);
+    const names = canaryNames(ref);
+    const stableTrack = trackOf(stable);
+    const stableReplicas = stable.spec?.replicas ?? 1;
+    // Created at zero replicas: it receives traffic only once a stage scales it up.
+    const canary = await ensureDerived(this.ctx, ref, stable, names.deployment, CANARY_TRACK, newImage, 0);
+    const canaryLabels = canary.spec?.template.metadata?.labels ?? {};
+    const selector = { ...(service.spec?.selector ?? {}), track: canaryLabels.track ?? CANARY_TRACK };
+    await ensureSideService(this.ctx, ref, service, names.service, selector);
+    return {
+      strategy: 'canary',
+      previousImage: containerImageOf(stable, ref),
+      newImage,
+      canaryDeployment: names.deployment,
+      canaryService: names.service,
+      stableTrack,
+      stableReplicas,
+    };
+  }
+
+  stages(plan: DeployPlan): Stage[] {
+    return plan.canarySteps.map((pct) =>
+      pct >= 100
+        ? { key: 'canary-100', title: 'promote to 100%', trafficPct: 100, monitor: false }
+        : { key: `canary-${pct}`, title: `canary ${pct}%`, trafficPct: pct, monitor: true },
+    );
+  }
+
+  async applyStage(ref: WorkloadRef, state: RolloutState, stage: Stage, signal?: AbortSignal): Promise<CanaryState> {
+    const s = asCanary(state);
+    if (stage.trafficPct >= 100) return this.promote(ref, s, signal);
+    const replicas = canaryReplicas(s.stableReplicas, stage.trafficPct);
+    const canary = await this.ctx.api.getDeployment(ref.namespace, s.canaryDeployment);
+    await ensureDeployment(this.ctx, ref, canary, { image: s.newImage, replicas, paused: false });
+    await awaitRollout(this.ctx, ref, s.canaryDeployment, signal);
+    return { ...s, stagePct: stage.trafficPct };
+  }
+
+  /** Stable runs the new image (a rolling update), then the canary goes to zero. */
+  async promote(ref: WorkloadRef, state: RolloutState, signal?: AbortSignal): Promise<CanaryState> {
+    const s = asCanary(state);
+    const stable = await this.ctx.api.getDeployment(ref.namespace, ref.deployment);
+    await ensureDeployment(this.ctx, ref, stable, { image: s.newImage, paused: false });
+    await awaitRollout(this.ctx, ref, ref.deployment, signal);
+    const canary = await this.ctx.api.findDeployment(ref.namespace, s.canaryDeployment);
+    if (canary) await ensureDeployment(this.ctx, ref, canary, { replicas: 0 });
+    return { ...s, stagePct: 100, promoted: true };
+  }
+
+  /** Canary to zero first (stable is still serving); then, if promotion had begun, stable back. */
+  async rollback(ref: WorkloadRef, state: RolloutState): Promise<CanaryState> {
+    const s = asCanary(state);
+    const canary = await this.ctx.api.findDeployment(ref.namespace, s.canaryDeployment);
+    if (canary) await ensureDeployment(this.ctx, ref, canary, { replicas: 0 });
+    const stable = await this.ctx.api.getDeployment(ref.namespace, ref.deployment);
+    await ensureDeployment(this.ctx, ref, stable, { image: s.previousImage, paused: false });
+    return { ...s, stagePct: 0, promoted: false };
+  }
+
+  verifyRollback(ref: WorkloadRef, state: RolloutState): Promise<RollbackVerification> {
+    return verifyServing(this.ctx, ref, ref.deployment, asCanary(state).previousImage);
+  }
+
+  async signals(ref: WorkloadRef, state: RolloutState): Promise<InfraSignal[]> {
+    const s = asCanary(state);
+    // After promotion the new version is the stable Deployment.
+    return s.promoted ? deploymentSignals(this.ctx, ref, ref.deployment, s.newImage) : deploymentSignals(this.ctx, ref, s.canaryDeployment);
+  }
+
+  tracks(ref: WorkloadRef, state: RolloutState): { candidate: TrackRef; baseline: TrackRef } {
+    const s = asCanary(state);
+    const base = { namespace: ref.namespace, service: ref.serviceName };
+    return {
+      candidate: { ...base, track: s.promoted ? s.stableTrack : CANARY_TRACK, version: imageTag(s.newImage) },
+      baseline: { ...base, track: s.stableTrack, version: imageTag(s.previousImage) },
+    };
+  }
+
+  smokeBaseUrl(ref: WorkloadRef, state: RolloutState): string {
+    const s = asCanary(state);
+    return this.ctx.api.serviceProxyUrl(ref.namespace, s.promoted ? ref.service : s.canaryService);
+  }
+}

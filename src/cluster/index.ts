@@ -1,0 +1,28 @@
+// The cluster executor: one RolloutDriver per strategy, plus what the runner and scheduler
+// call outside a rollout (retiring the old blue-green colour, Investigate's diagnostics).
+import type { Strategy } from '../domain/types.js';
+import { BlueGreenDriver } from './bluegreen.js';
+import { CanaryDriver } from './canary.js';
+import type { DriverDeps } from './common.js';
+import { RollingDriver } from './rolling.js';
+import type { RolloutDriver } from './types.js';
+
+export function createDriver(strategy: Strategy, deps: DriverDeps): RolloutDriver {
+  switch (strategy) {
+    case 'blue-green':
+      return new BlueGreenDriver(deps);
+    case 'canary':
+      return new CanaryDriver(deps);
+    case 'rolling':
+      return new RollingDriver(deps);
+  }
+}
+
+export { BlueGreenDriver, retireIdleColour, previewServiceName } from './bluegreen.js';
+export { CanaryDriver, canaryNames } from './canary.js';
+export { RollingDriver } from './rolling.js';
+export { diagnose, type ClusterDiagnostics } from './diagnose.js';
+export { ClusterError, StageFailedError, InvalidRolloutError, explainKubeError } from './errors.js';
+export { kubeFromEnv, kubeFromUrl, type Kube } from './kube.js';
+export type { DriverDeps } from './common.js';
+export type * from './types.js';
