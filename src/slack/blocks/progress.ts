@@ -1,0 +1,101 @@
+// The live progress message of a run: the step list with ✓ ⏳ ❌ ⚠️, the current stage, and the
+// buttons that fit the run's state. Pure: a RunView in, a Slack message out.
+import { FINAL_STATUSES, type RunStatus, type RunView, type StepStatus } from '../../runner/types.js';
+import { actions, button, context, section, type Block, type Element } from './kit.js';
+import { joinLinesWithin, LIMITS } from './limits.js';
+
+export const RUN_ACTIONS = {
+  rollback: 'run_rollback',
+  accept: 'run_accept',
+  investigate: 'run_investigate',
+  approve: 'run_approve',
+  cancel: 'run_cancel',
+} as const;
+
+const MARK: Record<StepStatus, string> = {
+  done: '✓',
+  running: '⏳',
+  failed: '❌',
+  warning: '⚠️',
+  pending: '◻️',
+  skipped: '↷',
+};
+
+const STATUS_LINE: Record<RunStatus, string> = {
+  'pending-approval': '✋ Waiting for approval',
+  queued: '🕒 Queued behind another deploy of this service',
+  running: '⏳ Rolling out',
+  'awaiting-decision': '⚠️ Waiting for a decision',
+  paused: '⏸️ Paused',
+  'rolling-back': '↩️ Rolling back',
+  succeeded: '✅ Succeeded',
+  'rolled-back': '↩️ Rolled back',
+  failed: '❌ Failed',
+  cancelled: '🚫 Cancelled',
+  stopped: '⏹️ Stopped',
+};
+
+export function runTitle(run: RunView): string {
+  return `${run.service} ${run.version} → ${run.environment}`;
+}
+
+/** One line for notifications and screen readers. */
+export function progressText(run: RunView): string {
+  const stage = run.stage ? ` — ${run.stage}` : '';
+  return `${runTitle(run)} (${run.strategy}): ${STATUS_LINE[run.status]}${stage}`;
+}
+
+export function stepLines(run: RunView): string[] {
+  return run.steps.map((s) => `${MARK[s.status]} ${s.title}${s.detail ? ` — ${s.detail}` : ''}`);
+}
+
+export function progressButtons(run: RunView): Element[] {
+  const id = run.id;
+  const rollback = button('Rollback', RUN_ACTIONS.rollback, id, {
+    style: 'danger',
+    confirm: {
+      title: `Roll back ${run.service}?`,
+      text: `Traffic goes back to the previous version of ${run.service} in ${run.environment}. Everyone in the thread sees who pressed it.`,
+      confirm: 'Roll back',
+      deny: 'Keep going',
+    },
+  });
+  switch (run.status) {
+    case 'running':
+    case 'paused':
+      return [rollback];
+    case 'awaiting-decision':
+      return [button('Accept', RUN_ACTIONS.accept, id, { style: 'primary' }), rollback, button('Investigate', RUN_ACTIONS.investigate, id)];
+    case 'pending-approval':
+      return [button('Approve', RUN_ACTIONS.approve, id, { style: 'primary' }), button('Cancel', RUN_ACTIONS.cancel, id)];
+    case 'queued':
+      return [button('Cancel', RUN_ACTIONS.cancel, id)];
+    case 'rolled-back':
+    case 'failed':
+    case 'stopped':
+      return [button('Investigate', RUN_ACTIONS.investigate, id)];
+    default:
+      return [];
+  }
+}
+
+export function progressBlocks(run: RunView): Block[] {
+  const blocks: Block[] = [];
+  const head = `*${runTitle(run)}* · ${run.strategy} · risk ${run.plan.risk} · requested by <@${run.requester.userId}>`;
+  blocks.push(section(`${head}\n${STATUS_LINE[run.status]}${run.stage ? ` — ${run.stage}` : ''}`));
+  if (run.steps.length) blocks.push(section(joinLinesWithin(stepLines(run), LIMITS.sectionText, (n) => `…and ${n} more steps`)));
+  if (run.status === 'awaiting-decision' && run.pendingDecision) {
+    const d = run.pendingDecision;
+    const findings = d.findings.filter((f) => f.verdict !== 'CONTINUE').map((f) => `• ${f.rule}: ${f.detail}`);
+    blocks.push(section(joinLinesWithin([`⚠️ *Decision needed:* ${d.explanation}`, ...findings], LIMITS.sectionText, (n) => `…and ${n} more findings`)));
+  }
+  if (FINAL_STATUSES.has(run.status) && run.outcome) blocks.push(section(`*Outcome:* ${run.outcome}`));
+  const buttons = progressButtons(run);
+  if (buttons.length) blocks.push(actions(`run:${run.id}`, buttons));
+  blocks.push(context(`run \`${run.id}\`${run.reportPath ? ` · report \`${run.reportPath}\`` : ''}`));
+  return blocks;
+}
+
+export function progressMessage(run: RunView): { text: string; blocks: Block[] } {
+  return { text: progressText(run), blocks: progressBlocks(run) };
+}
