@@ -1,0 +1,23 @@
+// Every API call src/cluster makes, as RBAC names it. deploy/rbac.yaml must grant each one;
+// test/cluster/rbac.test.ts keeps the two in step.
+export interface Permission {
+  group: string;
+  resource: string;
+  verb: string;
+  clusterScoped?: boolean;
+}
+
+export const REQUIRED_PERMISSIONS: Permission[] = [
+  { group: 'apps', resource: 'deployments', verb: 'get' },
+  { group: 'apps', resource: 'deployments', verb: 'create' },
+  { group: 'apps', resource: 'deployments', verb: 'patch' },
+  { group: 'apps', resource: 'replicasets', verb: 'list' },
+  { group: '', resource: 'services', verb: 'get' },
+  { group: '', resource: 'services', verb: 'create' },
+  { group: '', resource: 'services', verb: 'patch' },
+  { group: '', resource: 'services/proxy', verb: 'get' },
+  { group: '', resource: 'pods', verb: 'list' },
+  { group: '', resource: 'pods/log', verb: 'get' },
+  { group: '', resource: 'events', verb: 'list' },
+  { group: '', resource: 'nodes', verb: 'list', clusterScoped: true },
+];
