@@ -1,0 +1,55 @@
+// deploy/rbac.yaml grants exactly what src/cluster calls: nothing missing, nothing extra
+// beyond read verbs, and the node check needs a cluster-wide binding.
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { REQUIRED_PERMISSIONS } from '../../src/cluster/permissions.js';
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+interface Doc {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  rules?: Rule[];
+  roleRef?: { kind: string; name: string };
+  subjects?: Array<{ kind: string; name: string; namespace: string }>;
+}
+
+const docs = parseAllDocuments(readFileSync('deploy/rbac.yaml', 'utf8')).map((d) => d.toJS() as Doc);
+const roles = new Map(docs.filter((d) => d.kind === 'ClusterRole').map((d) => [d.metadata.name, d.rules ?? []]));
+
+function grants(rules: Rule[], group: string, resource: string, verb: string): boolean {
+  return rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+}
+
+describe('deploy/rbac.yaml', () => {
+  it('grants every call the executor makes', () => {
+    const namespaced = docs.filter((d) => d.kind === 'RoleBinding').map((d) => roles.get(d.roleRef!.name) ?? []);
+    const clusterWide = docs.filter((d) => d.kind === 'ClusterRoleBinding').map((d) => roles.get(d.roleRef!.name) ?? []);
+    for (const p of REQUIRED_PERMISSIONS) {
+      const pool = p.clusterScoped ? clusterWide : namespaced;
+      expect(pool.some((rules) => grants(rules, p.group, p.resource, p.verb)), `${p.verb} ${p.resource}`).toBe(true);
+    }
+  });
+
+  it('binds only the shipbot service account and never grants delete, update or wildcards', () => {
+    for (const d of docs.filter((x) => x.kind.endsWith('Binding'))) {
+      expect(d.subjects).toEqual([{ kind: 'ServiceAccount', name: 'shipbot', namespace: 'shipbot' }]);
+    }
+    for (const rules of roles.values()) {
+      for (const r of rules) {
+        for (const v of r.verbs) expect(['get', 'list', 'create', 'patch']).toContain(v);
+        expect(r.resources).not.toContain('*');
+        expect(r.apiGroups).not.toContain('*');
+      }
+    }
+  });
+
+  it('binds the deployer role in each namespace of the shipped config', () => {
+    const bound = docs.filter((d) => d.kind === 'RoleBinding' && d.roleRef?.name === 'shipbot-deployer').map((d) => d.metadata.namespace);
+    expect(bound.sort()).toEqual(['production', 'staging']);
+  });
+});
