@@ -48,13 +48,21 @@ export interface AnthropicDouble {
 }
 
 export interface DoubleOptions {
-  /** Only requests carrying this x-api-key are served; others get 401 like the real API. */
+  /** Only requests carrying this key (x-api-key or Bearer) are served; others get 401 like the real API. */
   apiKey?: string;
   /** Sent as `retry-after-ms` on 529/500 so SDK retries are quick in tests (default 5). */
   retryAfterMs?: number;
 }
 
 let counter = 0;
+
+/** The SDK sends the key as `x-api-key` (older releases) or `Authorization: Bearer` (1.x). */
+export function presentedKey(req: { headers: Record<string, string | string[] | undefined> }): string | undefined {
+  const apiKey = req.headers['x-api-key'];
+  if (typeof apiKey === 'string') return apiKey;
+  const auth = req.headers.authorization;
+  return typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice('Bearer '.length) : undefined;
+}
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -67,12 +75,12 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_double_${++counter}`, ...headers });
+  res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_double_${counter}`, ...headers });
   res.end(text);
 }
 
 function errorBody(type: string, message: string) {
-  return { type: 'error', error: { type, message }, request_id: `req_double_${counter}` };
+  return { type: 'error', error: { type, message }, request_id: `req_double_${++counter}` };
 }
 
 function message(model: string, content: unknown[], stopReason: string) {
@@ -109,8 +117,8 @@ export async function startAnthropicDouble(opts: DoubleOptions = {}): Promise<An
       }
       const recorded: RecordedRequest = { headers: { ...req.headers }, body };
       requests.push(recorded);
-      if (opts.apiKey !== undefined && req.headers['x-api-key'] !== opts.apiKey) {
-        sendJson(res, 401, errorBody('authentication_error', 'invalid x-api-key'));
+      if (opts.apiKey !== undefined && presentedKey(req) !== opts.apiKey) {
+        sendJson(res, 401, errorBody('authentication_error', 'invalid API key'));
         return;
       }
       if (!req.headers['anthropic-version']) {

@@ -37,13 +37,15 @@ export function toolInputSchema(schema: z.ZodType): Anthropic.Tool.InputSchema {
   return json as Anthropic.Tool.InputSchema;
 }
 
+const seconds = (ms: number) => `${ms >= 10_000 ? Math.round(ms / 1000) : Number((ms / 1000).toFixed(1))} s`;
+
 /** Readable one-liner for the person, from whatever the SDK threw. */
 export function describeFailure(err: unknown, timeoutMs: number, budgetMs: number): { kind: FailureKind; reason: string } {
   if (err instanceof Anthropic.APIConnectionTimeoutError) {
-    return { kind: 'timeout', reason: `Claude did not answer within ${Math.round(timeoutMs / 1000)} s` };
+    return { kind: 'timeout', reason: `Claude did not answer within ${seconds(timeoutMs)}` };
   }
   if (err instanceof Anthropic.APIUserAbortError) {
-    return { kind: 'timeout', reason: `Claude did not answer within the ${Math.round(budgetMs / 1000)} s budget` };
+    return { kind: 'timeout', reason: `Claude did not answer within the ${seconds(budgetMs)} budget` };
   }
   if (err instanceof Anthropic.APIError && err.status !== undefined) {
     if (err.status === 529) return { kind: 'overloaded', reason: 'Claude is overloaded (529)' };
