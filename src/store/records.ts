@@ -39,6 +39,8 @@ export interface RunData {
   pausedAt?: number;
   /** Person who accepted a regression, and why. */
   accepted?: { by: string; at: number; explanation: string };
+  /** Stage steps whose monitoring window a person cut short with Promote. */
+  promotedSteps?: string[];
   incidentPath?: string;
   summary?: string;
   issues?: string[];

@@ -1,0 +1,260 @@
+// Markdown reports from a run's record: the deployment report (per the flow's report), an
+// incident report when it rolled back, and a short stakeholder summary. Pure: text in, text out.
+import type { MetricSample } from '../domain/types.js';
+import type { AuditRecord, RunRecord } from '../store/records.js';
+import type { RunView, StepView } from '../runner/types.js';
+
+/** Optional LLM help for prose (lessons, summaries); deterministic text is used when it gives nothing. */
+export type Summarise = (kind: 'lessons' | 'stakeholder' | 'incident', facts: Record<string, unknown>) => Promise<string | undefined>;
+
+const MARK: Record<StepView['status'], string> = { pending: '·', running: '⏳', done: '✓', failed: '❌', warning: '⚠️', skipped: '–' };
+
+export function stepMark(s: StepView['status']): string {
+  return MARK[s];
+}
+
+function time(ms?: number): string {
+  return ms === undefined ? '' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + 'Z';
+}
+
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m ${s % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+function pct(x: number | undefined): string {
+  return x === undefined ? 'n/a' : `${(x * 100).toFixed(2)}%`;
+}
+
+function ms(x: number | undefined): string {
+  return x === undefined ? 'n/a' : `${x.toFixed(0)} ms`;
+}
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function table(head: string[], rows: string[][]): string {
+  if (!rows.length) return '_none_';
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+}
+
+function outcomeWord(run: RunView): string {
+  switch (run.status) {
+    case 'succeeded':
+      return 'Succeeded ✓';
+    case 'rolled-back':
+      return 'Rolled back ↩';
+    case 'failed':
+      return 'Failed ❌';
+    case 'cancelled':
+      return 'Cancelled';
+    case 'stopped':
+      return 'Stopped after a restart ⚠️';
+    default:
+      return run.status;
+  }
+}
+
+/** Facts the prose (deterministic or LLM) is written from: no secrets, nothing beyond the record. */
+export function reportFacts(rec: RunRecord): Record<string, unknown> {
+  return {
+    service: rec.service,
+    environment: rec.environment,
+    version: rec.version,
+    strategy: rec.strategy,
+    risk: rec.plan.risk,
+    status: rec.status,
+    outcome: rec.outcome,
+    rollback: rec.data.rollback,
+    failedSteps: rec.steps.filter((s) => s.status === 'failed').map((s) => `${s.title}: ${s.detail ?? ''}`),
+    warnings: rec.steps.filter((s) => s.status === 'warning').map((s) => `${s.title}: ${s.detail ?? ''}`),
+    baseline: rec.data.baseline,
+    after: rec.data.after,
+    smoke: rec.data.smoke,
+  };
+}
+
+/** Deterministic lessons: what the record shows, phrased as the next thing to do. */
+export function deterministicLessons(rec: RunRecord): string[] {
+  const out: string[] = [];
+  const rb = rec.data.rollback;
+  if (rb?.automatic) out.push(`The automatic rollback worked as designed: ${rb.reason}. Reproduce the failure in staging before retrying ${rec.version}.`);
+  else if (rb) out.push(`A person rolled back (${rb.reason}). Record what they saw so the gate can catch it next time.`);
+  if (rec.data.smoke?.some((s) => !s.ok)) out.push('A smoke check failed: add a test for that path to the service\'s own suite.');
+  if (!rec.data.baseline) out.push('No baseline traffic was measured: decisions relied on SLO targets only. Deploy when the service has traffic, or lower minRequests.');
+  if (rec.data.accepted) out.push(`A regression was accepted by ${rec.data.accepted.by}: ${rec.data.accepted.explanation}. Follow up on it.`);
+  if (rec.plan.dbMigration) out.push('This release carried a database migration: confirm it stays compatible with the previous version.');
+  if (rec.status === 'stopped') out.push(`Shipbot stopped this run after a restart: ${rec.outcome}.`);
+  if (!out.length) out.push('Nothing unusual: the plan, gates and timings fit this release.');
+  return out;
+}
+
+export function issuesOf(rec: RunRecord): string[] {
+  const out: string[] = [];
+  for (const s of rec.steps) {
+    if (s.status === 'failed') out.push(`❌ ${s.title}: ${s.detail ?? 'failed'}`);
+    if (s.status === 'warning') out.push(`⚠️ ${s.title}: ${s.detail ?? 'warning'}`);
+  }
+  for (const d of rec.data.decisions ?? []) {
+    for (const f of d.decision.findings) if (f.verdict !== 'CONTINUE') out.push(`${f.verdict === 'ROLLBACK' ? '❌' : '⚠️'} ${d.step} — ${f.rule}: ${f.detail}`);
+  }
+  return [...new Set(out)];
+}
+
+function sloRows(rec: RunRecord): string[][] {
+  const b: MetricSample | undefined = rec.data.baseline;
+  const a: MetricSample | undefined = rec.data.after ?? rec.data.decisions?.at(-1)?.candidate;
+  const slo = rec.plan.slo;
+  return [
+    ['error rate', pct(b?.errorRate), pct(a?.errorRate), `≤ ${slo.errorRatePct}%`],
+    ['p50 latency', ms(b?.p50Ms), ms(a?.p50Ms), ''],
+    ['p95 latency', ms(b?.p95Ms), ms(a?.p95Ms), ''],
+    ['p99 latency', ms(b?.p99Ms), ms(a?.p99Ms), `≤ ${slo.p99Ms} ms`],
+    ['throughput', b ? `${b.throughputRps.toFixed(1)} rps` : 'n/a', a ? `${a.throughputRps.toFixed(1)} rps` : 'n/a', ''],
+    ['availability', b ? pct(1 - b.errorRate) : 'n/a', a ? pct(1 - a.errorRate) : 'n/a', `≥ ${slo.availabilityPct}%`],
+    ['requests measured', b ? String(b.requests) : 'n/a', a ? String(a.requests) : 'n/a', ''],
+  ];
+}
+
+export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: string[]): string {
+  const p = rec.plan;
+  const end = Math.max(rec.updatedAt, ...rec.steps.map((s) => s.endedAt ?? 0));
+  const rs = rec.rolloutState;
+  const lines: string[] = [];
+  lines.push(`# Deployment report: ${rec.service} ${rec.version} → ${rec.environment}`, '');
+  lines.push('## Overview', '');
+  lines.push(
+    table(
+      ['', ''],
+      [
+        ['Run', rec.id],
+        ['Outcome', `${outcomeWord(rec)}${rec.outcome ? ` — ${rec.outcome}` : ''}`],
+        ['Service', `${rec.service} (${rec.environment})`],
+        ['Version', `${rs ? `${rs.previousImage} → ${rs.newImage}` : rec.version}`],
+        ['Strategy', `${p.strategy}${p.strategy === 'canary' ? ` (${p.canarySteps.join('% → ')}%)` : ''}`],
+        ['Risk', p.risk],
+        ['Requested by', rec.requester.name ?? rec.requester.userId],
+        ['Approved by', rec.data.approvals?.map((a) => a.by).join(', ') || (rec.status === 'pending-approval' ? 'pending' : 'not required')],
+        ['Started', time(rec.createdAt)],
+        ['Duration', duration(end - rec.createdAt)],
+      ],
+    ),
+    '',
+  );
+  lines.push('## Timeline', '');
+  const timeline: Array<[number, string]> = [];
+  for (const s of rec.steps) {
+    if (s.startedAt !== undefined) timeline.push([s.startedAt, `${stepMark(s.status)} ${s.title}${s.detail ? ` — ${s.detail}` : ''}`]);
+  }
+  for (const e of audit) {
+    if (e.actor !== 'shipbot' || e.action.includes('rollback') || e.action.includes('restart')) timeline.push([e.at, `${e.actor}: ${e.action}${e.detail ? ` (${e.detail})` : ''}`]);
+  }
+  timeline.sort((x, y) => x[0] - y[0]);
+  lines.push(...timeline.map(([t, text]) => `- ${time(t)} ${text}`), '');
+  lines.push('## Pre-deployment validation', '');
+  lines.push(
+    table(
+      ['check', 'result', 'detail'],
+      (rec.data.validation ?? []).map((c) => [c.name, c.ok ? '✓' : c.severity === 'warning' ? '⚠️' : '❌', c.detail]),
+    ),
+    '',
+  );
+  lines.push('## Regression gates', '');
+  const gates = (rec.data.decisions ?? []).filter((d) => d.step === 'staging-gate' || d.step === 'regression-gate');
+  lines.push(
+    table(
+      ['gate', 'verdict', 'explanation'],
+      gates.map((d) => [d.step === 'staging-gate' ? 'staging' : 'production', d.decision.verdict, d.decision.explanation]),
+    ),
+    '',
+    `Threshold: ${p.regressionThresholdPct}% · rollback on regression: ${p.rollbackOnRegression ? 'yes' : 'no, a person decides'}${rec.data.accepted ? ` · accepted by ${rec.data.accepted.by}` : ''}`,
+    '',
+  );
+  lines.push('## Strategy details', '');
+  lines.push(`${p.rationale || `${p.strategy} was chosen for this deploy.`}`, '');
+  const stages = rec.steps.filter((s) => s.key.startsWith('stage:'));
+  lines.push(table(['stage', 'result', 'detail'], stages.map((s) => [s.title, stepMark(s.status), s.detail ?? ''])), '');
+  lines.push(
+    `Monitoring: every ${p.monitoringIntervalSec}s, ${p.stageWindowSec}s per stage, observation ${p.observationSec}s.`,
+    '',
+  );
+  lines.push('## SLO metrics: baseline vs after', '');
+  lines.push(table(['metric', 'baseline', 'after', 'target'], sloRows(rec)), '');
+  lines.push('## Smoke results', '');
+  lines.push(table(['check', 'result', 'detail'], (rec.data.smoke ?? []).map((s) => [s.name, s.ok ? '✓' : s.critical ? '❌' : '⚠️', s.detail])), '');
+  lines.push('## Issues', '');
+  const issues = issuesOf(rec);
+  lines.push(issues.length ? issues.map((i) => `- ${i}`).join('\n') : '_none_', '');
+  lines.push('## Rollback details', '');
+  const rb = rec.data.rollback;
+  if (rb) {
+    lines.push(
+      `- Trigger: ${rb.automatic ? 'automatic' : `requested by ${rb.by}`} at ${time(rb.at)}`,
+      `- Reason: ${rb.reason}`,
+      `- Verification: ${rb.verification ? `${rb.verification.ok ? '✓' : '❌'} ${rb.verification.detail} (old version serves ${rb.verification.oldTrafficPct}%)` : 'not verified'}`,
+      `- Lock: ${rb.automatic ? `${rec.service} stays locked in ${rec.environment} until someone unlocks it` : 'released'}`,
+      '',
+    );
+  } else lines.push('No rollback.', '');
+  lines.push('## Lessons learned', '');
+  lines.push(...lessons.map((l) => `- ${l}`), '');
+  return lines.join('\n');
+}
+
+export function renderIncident(rec: RunRecord, audit: AuditRecord[], narrative?: string): string {
+  const rb = rec.data.rollback;
+  const lines = [
+    `# Incident: ${rec.service} ${rec.version} rolled back in ${rec.environment}`,
+    '',
+    `- Run: ${rec.id}`,
+    `- Detected: ${rb ? time(rb.at) : 'n/a'} (${rb?.automatic ? 'automatically by Shipbot' : `by ${rb?.by ?? 'n/a'}`})`,
+    `- Cause as observed: ${rb?.reason ?? rec.outcome ?? 'unknown'}`,
+    `- Impact: ${impact(rec)}`,
+    `- Recovery: ${rb?.verification ? `${rb.verification.ok ? 'verified' : 'NOT verified'} — ${rb.verification.detail}` : 'not verified'}`,
+    `- Lock: ${rec.service} in ${rec.environment} ${rb?.automatic ? 'stays locked until someone unlocks it' : 'was released'}`,
+    '',
+    '## What happened',
+    '',
+    narrative ?? issuesOf(rec).map((i) => `- ${i}`).join('\n') ?? '',
+    '',
+    '## Audit trail',
+    '',
+    ...audit.map((e) => `- ${time(e.at)} ${e.actor}: ${e.action}${e.detail ? ` — ${e.detail}` : ''}`),
+    '',
+    '## Next steps',
+    '',
+    '- Find the cause with the logs and metrics of the failed version (Investigate shows them).',
+    `- Unlock ${rec.service} in ${rec.environment} once the service is confirmed healthy.`,
+    '- Fix, verify in staging, and deploy again.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function impact(rec: RunRecord): string {
+  const stage = [...rec.steps].reverse().find((s) => s.key.startsWith('stage:') && s.status !== 'pending' && s.status !== 'skipped');
+  const a = rec.data.decisions?.at(-1)?.candidate;
+  return `${stage ? `reached "${stage.title}"` : 'before production traffic'}${a ? `; new version error rate ${pct(a.errorRate)}, p99 ${ms(a.p99Ms)}` : ''}`;
+}
+
+/** A few lines for stakeholders: what shipped (or not), whether users were affected, what is next. */
+export function stakeholderSummary(run: RunView & Partial<Pick<RunRecord, 'data'>>): string {
+  const head = `${run.service} ${run.version} → ${run.environment} (${run.strategy})`;
+  switch (run.status) {
+    case 'succeeded':
+      return `✅ ${head}: deployed successfully. SLOs held through monitoring; no action needed.`;
+    case 'rolled-back':
+      return `↩️ ${head}: rolled back${run.data?.rollback?.automatic ? ' automatically' : ''} — ${run.data?.rollback?.reason ?? run.outcome ?? ''}. The previous version serves all traffic; the team is investigating.`;
+    case 'failed':
+      return `❌ ${head}: not deployed — ${run.outcome ?? 'failed'}.`;
+    case 'cancelled':
+      return `⏹ ${head}: cancelled — ${run.outcome ?? ''}. Nothing changed for users.`;
+    case 'stopped':
+      return `⚠️ ${head}: stopped after a Shipbot restart — ${run.outcome ?? ''}. An engineer is checking.`;
+    default:
+      return `⏳ ${head}: ${run.status}${run.stage ? ` — ${run.stage}` : ''}.`;
+  }
+}

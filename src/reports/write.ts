@@ -1,0 +1,40 @@
+// Writes a finished run's reports to disk: `<runId>.md`, `<runId>-incident.md` when it rolled
+// back, and returns the stakeholder summary. The optional `summarise` hook may add prose.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { AuditRecord, RunRecord } from '../store/records.js';
+import type { RunView } from '../runner/types.js';
+import { deterministicLessons, renderIncident, renderReport, reportFacts, stakeholderSummary, type Summarise } from './report.js';
+
+export interface WrittenReports {
+  report: string;
+  incident?: string;
+  summary: string;
+}
+
+async function ask(summarise: Summarise | undefined, kind: Parameters<Summarise>[0], facts: Record<string, unknown>): Promise<string | undefined> {
+  if (!summarise) return undefined;
+  try {
+    const text = await summarise(kind, facts);
+    return text?.trim() || undefined;
+  } catch {
+    return undefined; // the deterministic text stands
+  }
+}
+
+export async function writeRunReports(view: RunView, rec: RunRecord, audit: AuditRecord[], dir: string, summarise?: Summarise): Promise<WrittenReports> {
+  await mkdir(dir, { recursive: true });
+  const full: RunRecord = { ...rec, ...view };
+  const facts = reportFacts(full);
+  const llmLessons = await ask(summarise, 'lessons', facts);
+  const lessons = llmLessons ? [llmLessons] : deterministicLessons(full);
+  const report = path.join(dir, `${rec.id}.md`);
+  await writeFile(report, renderReport(full, audit, lessons));
+  let incident: string | undefined;
+  if (full.data.rollback) {
+    incident = path.join(dir, `${rec.id}-incident.md`);
+    await writeFile(incident, renderIncident(full, audit, await ask(summarise, 'incident', facts)));
+  }
+  const summary = (await ask(summarise, 'stakeholder', facts)) ?? stakeholderSummary(full);
+  return { report, summary, ...(incident ? { incident } : {}) };
+}

@@ -1,0 +1,360 @@
+// What each step does. A handler reads the run record, "ensures" its part (drivers are
+// idempotent, so re-running an interrupted step is harmless) and returns an outcome; the runner
+// persists it and decides what happens next. Handlers never change the run's status themselves.
+import type { ServiceConfig, ShipbotConfig } from '../config.js';
+import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.js';
+import { activeFreeze, describeFreeze } from '../domain/freeze.js';
+import type { Decision, Strategy } from '../domain/types.js';
+import type { Store } from '../store/store.js';
+import type { RunRecord } from '../store/records.js';
+import type { Clock } from '../clock.js';
+import type { RunAnalysis, MonitorResult } from './analysis.js';
+import { needsApproval } from './access.js';
+import { isStageStep, productionTouched, stageStepKey, STEP, withStages } from './steps.js';
+import type { StepStatus } from './types.js';
+
+export type StepOutcome = {
+  status: Exclude<StepStatus, 'pending' | 'running'>;
+  detail?: string;
+  next?:
+    | { kind: 'rollback'; reason: string }
+    | { kind: 'fail'; reason: string }
+    | { kind: 'ask'; decision: Decision }
+    | { kind: 'finish' };
+};
+
+export interface StepContext {
+  run: RunRecord;
+  config: ShipbotConfig;
+  service: ServiceConfig;
+  ref: WorkloadRef;
+  stagingRef?: WorkloadRef;
+  driver: RolloutDriver;
+  drivers: (strategy: Strategy) => RolloutDriver;
+  analysis: RunAnalysis;
+  store: Store;
+  clock: Clock;
+  signal: AbortSignal;
+  /** Resolves when a person presses Promote during this step. */
+  skip: Promise<void>;
+  /** Persists the run now (after the rollout state changed), so a crash loses nothing. */
+  save: () => void;
+  /** Updates the step's detail line while it runs (not persisted on its own). */
+  progress: (line: string) => void;
+  writeIncident: () => Promise<string | undefined>;
+}
+
+export async function executeStep(key: string, ctx: StepContext): Promise<StepOutcome> {
+  if (isStageStep(key)) return stage(key, ctx);
+  switch (key) {
+    case STEP.confirm:
+      return { status: 'done', detail: strategyLine(ctx.run) };
+    case STEP.validate:
+      return validate(ctx);
+    case STEP.stagingDeploy:
+      return stagingDeploy(ctx);
+    case STEP.stagingGate:
+      return stagingGate(ctx);
+    case STEP.prepare:
+      return prepare(ctx);
+    case STEP.baseline:
+      return baseline(ctx);
+    case STEP.smoke:
+      return smoke(ctx);
+    case STEP.gate:
+      return gate(ctx);
+    case STEP.promote:
+      return promote(ctx);
+    case STEP.rollback:
+      return rollback(ctx);
+    case STEP.verifyRollback:
+      return verifyRollback(ctx);
+    case STEP.incident: {
+      const file = await ctx.writeIncident();
+      return { status: 'done', detail: file ? `incident record written: ${file}` : 'incident recorded' };
+    }
+    case STEP.report:
+      return { status: 'done', next: { kind: 'finish' } };
+    default:
+      return { status: 'failed', detail: `unknown step ${key}`, next: { kind: 'fail', reason: `Shipbot does not know the step "${key}"` } };
+  }
+}
+
+export function strategyLine(run: RunRecord): string {
+  const p = run.plan;
+  const how =
+    p.strategy === 'canary'
+      ? `canary ${p.canarySteps.join('% → ')}%`
+      : p.strategy === 'blue-green'
+        ? 'blue-green: new colour, smoke checks, cutover'
+        : 'rolling update';
+  return `${how}, ${p.risk} risk${p.rationale ? ` — ${p.rationale}` : ''}`;
+}
+
+function state(ctx: StepContext): RolloutState {
+  if (!ctx.run.rolloutState) throw new Error('the rollout state is missing: the prepare step did not finish');
+  return ctx.run.rolloutState;
+}
+
+async function validate(ctx: StepContext): Promise<StepOutcome> {
+  const { run, config, store, clock } = ctx;
+  const checks: NonNullable<RunRecord['data']['validation']> = [];
+  const preflight = await ctx.driver.preflight(ctx.ref, run.plan.version);
+  run.data.preflight = preflight;
+  for (const c of preflight) checks.push({ name: c.name, ok: c.ok, detail: c.detail, severity: c.severity });
+  const freeze = activeFreeze(config.freezeWindows, run.environment, new Date(clock.now()));
+  checks.push({ name: 'freeze window', ok: !freeze, severity: 'error', detail: freeze ? describeFreeze(freeze) : 'no freeze in force' });
+  const lock = store.getLock(run.service, run.environment);
+  checks.push({
+    name: 'lock',
+    ok: lock?.runId === run.id,
+    severity: 'error',
+    detail: lock?.runId === run.id ? `${run.service} in ${run.environment} is locked for this run` : `the lock is held by ${lock?.holder ?? 'nobody'}`,
+  });
+  if (needsApproval(config, run.plan)) {
+    const by = run.data.approvals?.find((x) => x.by !== run.requester.userId);
+    checks.push({
+      name: 'approval',
+      ok: Boolean(by),
+      severity: 'error',
+      detail: by ? `approved by ${by.by}` : `${run.plan.risk}-risk production deploys need an approval from someone other than the requester`,
+    });
+  }
+  if (run.plan.dbMigration) {
+    checks.push({
+      name: 'database migration',
+      ok: false,
+      severity: 'warning',
+      detail: 'a rollback restores the code only: the migration must stay compatible with the previous version',
+    });
+  }
+  run.data.validation = checks;
+  const errors = checks.filter((c) => !c.ok && c.severity === 'error');
+  const warnings = checks.filter((c) => !c.ok && c.severity === 'warning');
+  if (errors.length) {
+    const why = errors.map((c) => `${c.name}: ${c.detail}`).join('; ');
+    return { status: 'failed', detail: why, next: { kind: 'fail', reason: `pre-deployment validation failed — ${why}` } };
+  }
+  const passed = checks.length - warnings.length;
+  return warnings.length
+    ? { status: 'warning', detail: `${passed} checks passed; ${warnings.map((c) => `${c.name}: ${c.detail}`).join('; ')}` }
+    : { status: 'done', detail: `${passed} checks passed (cluster health, rollback readiness, freeze, lock${needsApproval(config, run.plan) ? ', approval' : ''})` };
+}
+
+/** Staging always gets a rolling update: it is a rehearsal, not a traffic experiment. */
+async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
+  const ref = ctx.stagingRef!;
+  const drv = ctx.drivers('rolling');
+  const { run } = ctx;
+  let st = run.data.stagingRolloutState ?? (await drv.prepare(ref, run.plan));
+  run.data.stagingRolloutState = st;
+  ctx.save();
+  if (!run.data.stagingBaseline) {
+    const b = await ctx.analysis.baseline(run.plan, drv.tracks(ref, st).baseline);
+    if (b.sample) run.data.stagingBaseline = b.sample;
+  }
+  try {
+    for (const s of drv.stages(run.plan, st)) {
+      ctx.progress(`staging: ${s.title}`);
+      st = await drv.applyStage(ref, st, s, ctx.signal);
+      run.data.stagingRolloutState = st;
+      ctx.save();
+    }
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    const why = (err as Error).message;
+    return { status: 'failed', detail: why, next: { kind: 'rollback', reason: `staging deploy failed: ${why}` } };
+  }
+  return { status: 'done', detail: `staging runs ${run.plan.version}` };
+}
+
+async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
+  const ref = ctx.stagingRef!;
+  const drv = ctx.drivers('rolling');
+  const { run } = ctx;
+  const st = run.data.stagingRolloutState!;
+  const tracks = drv.tracks(ref, st);
+  const res = await ctx.analysis.monitor({
+    plan: run.plan,
+    candidate: tracks.candidate,
+    baseline: tracks.baseline,
+    ...(run.data.stagingBaseline ? { baselineSample: run.data.stagingBaseline } : {}),
+    windowSec: run.plan.stageWindowSec,
+    signals: () => drv.signals(ref, st),
+    signal: ctx.signal,
+    skip: ctx.skip,
+    onSample: ctx.progress,
+  });
+  record(ctx, STEP.stagingGate, res);
+  const checks = ctx.service.smoke.length ? await ctx.analysis.smoke(drv.smokeBaseUrl(ref, st), ctx.service.smoke, ctx.signal) : [];
+  const failed = checks.filter((c) => !c.ok && c.critical);
+  if (failed.length) {
+    const why = `staging smoke checks failed: ${failed.map((c) => `${c.name} (${c.detail})`).join(', ')}`;
+    return { status: 'failed', detail: why, next: { kind: 'rollback', reason: why } };
+  }
+  if (res.decision.verdict === 'ROLLBACK') {
+    return { status: 'failed', detail: res.decision.explanation, next: { kind: 'rollback', reason: `staging regression gate: ${res.decision.explanation}` } };
+  }
+  if (res.decision.verdict === 'INCONCLUSIVE') {
+    return { status: 'warning', detail: res.decision.explanation, next: { kind: 'ask', decision: res.decision } };
+  }
+  run.data.stagingRolloutState = await drv.promote(ref, st);
+  return { status: 'done', detail: `${res.line}${checks.length ? `; ${checks.length} smoke checks passed` : ''}` };
+}
+
+async function prepare(ctx: StepContext): Promise<StepOutcome> {
+  const { run } = ctx;
+  const st = await ctx.driver.prepare(ctx.ref, run.plan);
+  run.rolloutState = st;
+  run.steps = withStages(run.steps, ctx.driver.stages(run.plan, st));
+  return { status: 'done', detail: `from ${tagOf(st.previousImage)} to ${tagOf(st.newImage)}` };
+}
+
+async function baseline(ctx: StepContext): Promise<StepOutcome> {
+  const { run } = ctx;
+  const b = await ctx.analysis.baseline(run.plan, ctx.driver.tracks(ctx.ref, state(ctx)).baseline);
+  if (b.sample) {
+    run.data.baseline = b.sample;
+    return { status: 'done', detail: b.detail };
+  }
+  return { status: 'warning', detail: `${b.detail}; judging against the SLO targets only` };
+}
+
+async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
+  const { run, driver, ref } = ctx;
+  let st = state(ctx);
+  const stages = driver.stages(run.plan, st);
+  const s = stages.find((x) => stageStepKey(x) === key);
+  if (!s) return { status: 'skipped', detail: 'this stage is no longer part of the plan' };
+  ctx.progress(`${s.title}: applying`);
+  try {
+    st = await driver.applyStage(ref, st, s, ctx.signal);
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    const why = (err as Error).message;
+    return { status: 'failed', detail: why, next: { kind: 'rollback', reason: `${s.title} failed: ${why}` } };
+  }
+  run.rolloutState = st;
+  run.stage = s.title;
+  ctx.save();
+  if (!s.monitor || run.plan.stageWindowSec <= 0) return { status: 'done', detail: `${s.title}: ${s.trafficPct}% of traffic on ${run.plan.version}` };
+  const tracks = driver.tracks(ref, st);
+  const res = await ctx.analysis.monitor({
+    plan: run.plan,
+    candidate: tracks.candidate,
+    baseline: tracks.baseline,
+    ...(run.data.baseline ? { baselineSample: run.data.baseline } : {}),
+    windowSec: run.plan.stageWindowSec,
+    signals: () => driver.signals(ref, st),
+    signal: ctx.signal,
+    skip: ctx.skip,
+    onSample: (line) => ctx.progress(`${s.title} — ${line}`),
+  });
+  record(ctx, key, res);
+  if (res.candidate && s.trafficPct >= 100) run.data.after = res.candidate;
+  return judged(run, `${s.title} — ${res.line}`, res.decision);
+}
+
+async function smoke(ctx: StepContext): Promise<StepOutcome> {
+  const { run, service } = ctx;
+  if (!service.smoke.length) return { status: 'skipped', detail: 'no smoke checks configured for this service' };
+  const results = await ctx.analysis.smoke(ctx.driver.smokeBaseUrl(ctx.ref, state(ctx)), service.smoke, ctx.signal);
+  run.data.smoke = results;
+  const critical = results.filter((r) => !r.ok && r.critical);
+  const minor = results.filter((r) => !r.ok && !r.critical);
+  if (critical.length) {
+    const why = `smoke checks failed: ${critical.map((c) => `${c.name} (${c.detail})`).join(', ')}`;
+    return { status: 'failed', detail: why, next: { kind: 'rollback', reason: why } };
+  }
+  const passed = results.length - minor.length;
+  return minor.length
+    ? { status: 'warning', detail: `${passed}/${results.length} passed; ${minor.map((c) => `${c.name}: ${c.detail}`).join(', ')}` }
+    : { status: 'done', detail: `${passed}/${results.length} passed` };
+}
+
+async function gate(ctx: StepContext): Promise<StepOutcome> {
+  const { run, driver, ref } = ctx;
+  const st = state(ctx);
+  const tracks = driver.tracks(ref, st);
+  let line = 'no observation period';
+  let monitorDecision: Decision | undefined;
+  if (run.plan.observationSec > 0) {
+    ctx.progress(`observing for ${run.plan.observationSec}s`);
+    const res = await ctx.analysis.monitor({
+      plan: run.plan,
+      candidate: tracks.candidate,
+      baseline: tracks.baseline,
+      ...(run.data.baseline ? { baselineSample: run.data.baseline } : {}),
+      windowSec: run.plan.observationSec,
+      signals: () => driver.signals(ref, st),
+      signal: ctx.signal,
+      skip: ctx.skip,
+      onSample: (l) => ctx.progress(`observation — ${l}`),
+    });
+    record(ctx, STEP.gate, res);
+    if (res.candidate) run.data.after = res.candidate;
+    line = res.line;
+    monitorDecision = res.decision;
+  }
+  if (monitorDecision && monitorDecision.verdict !== 'CONTINUE') return judged(run, line, monitorDecision);
+  const decision = ctx.analysis.gate(run.plan, run.data.baseline, run.data.after);
+  (run.data.decisions ??= []).push({ step: STEP.gate, at: ctx.clock.now(), decision, ...(run.data.after ? { candidate: run.data.after } : {}), ...(run.data.baseline ? { baseline: run.data.baseline } : {}) });
+  return judged(run, `${decision.explanation}`, decision);
+}
+
+async function promote(ctx: StepContext): Promise<StepOutcome> {
+  const st = await ctx.driver.promote(ctx.ref, state(ctx));
+  ctx.run.rolloutState = st;
+  ctx.run.stage = `${ctx.run.plan.version} serves all traffic`;
+  return { status: 'done', detail: `${ctx.run.plan.version} is now the stable version` };
+}
+
+async function rollback(ctx: StepContext): Promise<StepOutcome> {
+  const { run } = ctx;
+  if (run.rolloutState && productionTouched(run.steps)) {
+    run.rolloutState = await ctx.driver.rollback(ctx.ref, run.rolloutState);
+    run.stage = `rolled back to ${tagOf(run.rolloutState.previousImage)}`;
+    return { status: 'done', detail: `traffic back on ${tagOf(run.rolloutState.previousImage)}` };
+  }
+  if (run.data.stagingRolloutState && ctx.stagingRef) {
+    run.data.stagingRolloutState = await ctx.drivers('rolling').rollback(ctx.stagingRef, run.data.stagingRolloutState);
+    return { status: 'done', detail: `staging back on ${tagOf(run.data.stagingRolloutState.previousImage)}; production was not touched` };
+  }
+  return { status: 'skipped', detail: 'nothing had changed in the cluster' };
+}
+
+async function verifyRollback(ctx: StepContext): Promise<StepOutcome> {
+  const { run } = ctx;
+  const useProd = run.rolloutState && productionTouched(run.steps);
+  const st = useProd ? run.rolloutState : run.data.stagingRolloutState;
+  const ref = useProd ? ctx.ref : ctx.stagingRef;
+  if (!st || !ref) return { status: 'skipped', detail: 'nothing to verify' };
+  const drv = useProd ? ctx.driver : ctx.drivers('rolling');
+  const v = await drv.verifyRollback(ref, st);
+  if (run.data.rollback) run.data.rollback.verification = v;
+  return v.ok ? { status: 'done', detail: v.detail } : { status: 'failed', detail: `${v.detail} — check ${run.service} in ${ref.namespace} by hand` };
+}
+
+function record(ctx: StepContext, step: string, res: MonitorResult): void {
+  (ctx.run.data.decisions ??= []).push({
+    step,
+    at: ctx.clock.now(),
+    decision: res.decision,
+    ...(res.candidate ? { candidate: res.candidate } : {}),
+    ...(res.baseline ? { baseline: res.baseline } : {}),
+  });
+}
+
+/** The rule: breaches roll back by themselves unless the plan says a person decides; unclear results always ask. */
+function judged(run: RunRecord, line: string, d: Decision): StepOutcome {
+  if (d.verdict === 'CONTINUE') return { status: 'done', detail: line };
+  if (d.verdict === 'ROLLBACK' && run.plan.rollbackOnRegression) {
+    return { status: 'failed', detail: d.explanation, next: { kind: 'rollback', reason: d.explanation } };
+  }
+  return { status: 'warning', detail: d.explanation, next: { kind: 'ask', decision: d } };
+}
+
+export function tagOf(image: string): string {
+  const i = image.lastIndexOf(':');
+  return i >= 0 && !image.slice(i).includes('/') ? image.slice(i + 1) : image;
+}

@@ -1,0 +1,109 @@
+// Pure decisions about a run's steps: which steps a plan goes through, which comes next, and
+// how a step list changes on rollback. No I/O: the runner persists and executes what these say.
+import type { Stage } from '../cluster/types.js';
+import type { DeployPlan } from '../domain/types.js';
+import type { StepStatus, StepView } from './types.js';
+
+export const STEP = {
+  confirm: 'confirm-strategy',
+  validate: 'validate',
+  stagingDeploy: 'staging-deploy',
+  stagingGate: 'staging-gate',
+  baseline: 'baseline',
+  prepare: 'prepare',
+  smoke: 'smoke',
+  gate: 'regression-gate',
+  promote: 'promote',
+  rollback: 'rollback',
+  verifyRollback: 'verify-rollback',
+  incident: 'incident',
+  report: 'report',
+} as const;
+
+export const STAGE_PREFIX = 'stage:';
+
+export function stageStepKey(stage: Stage): string {
+  return `${STAGE_PREFIX}${stage.key}`;
+}
+
+export function isStageStep(key: string): boolean {
+  return key.startsWith(STAGE_PREFIX);
+}
+
+/** Steps that have finished one way or another. */
+const SETTLED: ReadonlySet<StepStatus> = new Set(['done', 'warning', 'skipped', 'failed']);
+
+export function isSettled(step: StepView): boolean {
+  return SETTLED.has(step.status);
+}
+
+/** The steps of the seed flow for a plan, before the strategy's stages are known. */
+export function initialSteps(plan: DeployPlan, hasStaging: boolean): StepView[] {
+  const steps: Array<[string, string]> = [
+    [STEP.confirm, 'Strategy confirmation'],
+    [STEP.validate, 'Pre-deployment validation'],
+  ];
+  if (plan.environment === 'production' && hasStaging) {
+    steps.push([STEP.stagingDeploy, 'Staging deploy'], [STEP.stagingGate, 'Staging regression gate']);
+  }
+  steps.push(
+    [STEP.prepare, `Prepare ${plan.strategy}`],
+    [STEP.baseline, `${plan.environment === 'production' ? 'Production' : 'Staging'} baseline`],
+    [STEP.smoke, 'Smoke checks'],
+    [STEP.gate, `${plan.environment === 'production' ? 'Production' : 'Staging'} regression gate`],
+    [STEP.promote, 'Promote new version'],
+    [STEP.report, 'Report'],
+  );
+  return steps.map(([key, title]) => ({ key, title, status: 'pending' }));
+}
+
+/** Inserts one step per rollout stage after the baseline (once the driver has said what they are). */
+export function withStages(steps: StepView[], stages: Stage[]): StepView[] {
+  if (steps.some((s) => isStageStep(s.key))) return steps;
+  const at = steps.findIndex((s) => s.key === STEP.baseline);
+  const stageSteps: StepView[] = stages.map((st) => ({ key: stageStepKey(st), title: st.title, status: 'pending' }));
+  return [...steps.slice(0, at + 1), ...stageSteps, ...steps.slice(at + 1)];
+}
+
+/** The first step that still has to run (or was interrupted while running). */
+export function nextStep(steps: StepView[]): StepView | undefined {
+  return steps.find((s) => !isSettled(s));
+}
+
+/**
+ * On rollback: every forward step that has not finished is skipped, and the rollback steps are
+ * placed before the report. Calling it twice changes nothing.
+ */
+export function withRollbackSteps(steps: StepView[], reason: string): StepView[] {
+  if (steps.some((s) => s.key === STEP.rollback)) return steps;
+  const out = steps
+    .filter((s) => s.key !== STEP.report)
+    .map((s): StepView => (isSettled(s) ? s : { ...s, status: 'skipped', detail: s.status === 'running' ? `interrupted: ${reason}` : s.detail }));
+  const report = steps.find((s) => s.key === STEP.report) ?? { key: STEP.report, title: 'Report', status: 'pending' };
+  return [
+    ...out,
+    { key: STEP.rollback, title: 'Rollback', status: 'pending', detail: reason },
+    { key: STEP.verifyRollback, title: 'Rollback verification', status: 'pending' },
+    { key: STEP.incident, title: 'Incident record', status: 'pending' },
+    { ...report, status: 'pending' },
+  ];
+}
+
+/** Marks every unsettled step except the report as skipped (cancel before anything changed). */
+export function skipRemaining(steps: StepView[], detail: string): StepView[] {
+  return steps.map((s) => (isSettled(s) || s.key === STEP.report ? s : { ...s, status: 'skipped', detail }));
+}
+
+export function setStep(steps: StepView[], key: string, patch: Partial<StepView>): StepView[] {
+  return steps.map((s) => (s.key === key ? { ...s, ...patch } : s));
+}
+
+/** Whether the cluster may already have been changed by this run (so cancelling means rolling back). */
+export function clusterTouched(steps: StepView[]): boolean {
+  return steps.some((s) => (s.key === STEP.prepare || s.key === STEP.stagingDeploy || isStageStep(s.key)) && s.status !== 'pending' && s.status !== 'skipped');
+}
+
+/** Whether production traffic may already reach the new version. */
+export function productionTouched(steps: StepView[]): boolean {
+  return steps.some((s) => (s.key === STEP.prepare || isStageStep(s.key)) && s.status !== 'pending' && s.status !== 'skipped');
+}
