@@ -1,5 +1,44 @@
-// Placeholder until the 'report' command lands; exits 1 so nothing mistakes it for success.
-export async function run(_args: string[]): Promise<number> {
-  console.error("shipbot report: not available yet in this build");
-  return 1;
+// `shipbot report <run-id> [--incident]`: prints a run's Markdown report.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { readEnv } from '../config.js';
+import { renderReport, deterministicLessons, renderIncident } from '../reports/report.js';
+import { openStore } from '../store/index.js';
+
+export async function run(args: string[]): Promise<number> {
+  const id = args.find((a) => !a.startsWith('-'));
+  if (!id) {
+    console.error('usage: shipbot report <run-id> [--incident]   (shipbot runs lists the ids)');
+    return 1;
+  }
+  const dataDir = path.resolve(readEnv().SHIPBOT_DATA_DIR);
+  const file = path.join(dataDir, 'shipbot.db');
+  if (!existsSync(file)) {
+    console.error(`No runs yet: ${file} does not exist.`);
+    return 1;
+  }
+  const store = openStore(file);
+  try {
+    const rec = store.getRun(id) ?? store.listRuns().find((r) => r.id.startsWith(id));
+    if (!rec) {
+      console.error(`No run ${id}. \`shipbot runs\` lists them.`);
+      return 1;
+    }
+    const incident = args.includes('--incident');
+    const onDisk = incident ? rec.data.incidentPath : rec.reportPath;
+    if (onDisk && existsSync(onDisk)) {
+      process.stdout.write(readFileSync(onDisk, 'utf8'));
+      return 0;
+    }
+    if (incident && !rec.data.rollback) {
+      console.error(`Run ${rec.id} did not roll back: it has no incident report.`);
+      return 1;
+    }
+    // Not written yet (still running) or the file was removed: render from the record.
+    const audit = store.auditTrail(rec.id);
+    process.stdout.write(incident ? renderIncident(rec, audit) : renderReport(rec, audit, deterministicLessons(rec)));
+    return 0;
+  } finally {
+    store.close();
+  }
 }

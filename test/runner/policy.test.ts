@@ -1,0 +1,100 @@
+// The runner's pure rules: which steps a plan goes through, what a command means in each state,
+// and whether a run found in flight at start-up may resume.
+import { describe, expect, it } from 'vitest';
+import type { DeployPlan } from '../../src/domain/types.js';
+import { commandEffect, MAX_RESUMES, resumeDecision } from '../../src/runner/policy.js';
+import { initialSteps, nextStep, withRollbackSteps, withStages } from '../../src/runner/steps.js';
+import type { RunStatus } from '../../src/runner/types.js';
+import type { RunRecord } from '../../src/store/records.js';
+
+const plan = {
+  service: 'checkout', version: 'v1.2.3', environment: 'production', strategy: 'canary', risk: 'medium',
+  slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.9 }, dbMigration: false, rollbackTolerance: 'minutes',
+  observationSec: 60, stageWindowSec: 60, monitoringIntervalSec: 10, canarySteps: [5, 50, 100],
+  regressionThresholdPct: 2, rollbackOnRegression: true, guidance: '', focus: [], rationale: '',
+} satisfies DeployPlan;
+
+function rec(status: RunStatus, over: Partial<RunRecord> = {}): RunRecord {
+  return {
+    id: 'r1', service: 'checkout', environment: 'production', version: 'v1.2.3', strategy: 'canary', plan,
+    request: { intent: 'deploy', environment: 'production', focus: [], missing: [], suggestions: [], notes: [] },
+    status, requester: { userId: 'U1' }, origin: { kind: 'terminal' }, steps: initialSteps(plan, true), data: {},
+    createdAt: 0, updatedAt: 0, ...over,
+  };
+}
+
+const stages = [
+  { key: 'canary-5', title: 'Canary 5%', trafficPct: 5, monitor: true },
+  { key: 'canary-100', title: 'Canary 100%', trafficPct: 100, monitor: true },
+];
+
+describe('steps', () => {
+  it('goes through staging only for production deploys of services with staging, and inserts stages after the baseline', () => {
+    expect(initialSteps(plan, true).map((s) => s.key)).toEqual([
+      'confirm-strategy', 'validate', 'staging-deploy', 'staging-gate', 'prepare', 'baseline', 'smoke', 'regression-gate', 'promote', 'report',
+    ]);
+    expect(initialSteps({ ...plan, environment: 'staging' }, true).map((s) => s.key)).not.toContain('staging-deploy');
+    const keys = withStages(initialSteps(plan, false), stages).map((s) => s.key);
+    expect(keys.slice(keys.indexOf('baseline'), keys.indexOf('smoke'))).toEqual(['baseline', 'stage:canary-5', 'stage:canary-100']);
+    expect(withStages(withStages(initialSteps(plan, false), stages), stages)).toHaveLength(keys.length);
+  });
+
+  it('on rollback skips unfinished forward steps, keeps finished ones, and ends with rollback, verification, incident, report', () => {
+    let steps = withStages(initialSteps(plan, false), stages).map((s, i) => (i < 4 ? { ...s, status: 'done' as const } : s));
+    steps[4] = { ...steps[4]!, status: 'running' };
+    steps = withRollbackSteps(steps, 'error rate 8%');
+    expect(steps.slice(-4).map((s) => s.key)).toEqual(['rollback', 'verify-rollback', 'incident', 'report']);
+    expect(steps[4]).toMatchObject({ status: 'skipped', detail: 'interrupted: error rate 8%' });
+    expect(steps.filter((s) => s.status === 'done')).toHaveLength(4);
+    expect(nextStep(steps)?.key).toBe('rollback');
+    expect(withRollbackSteps(steps, 'again')).toBe(steps);
+  });
+});
+
+describe('commands against run state', () => {
+  it('rollback acts while running, waiting or paused, and once only', () => {
+    for (const s of ['running', 'awaiting-decision', 'paused'] as const) expect(commandEffect(rec(s), 'rollback').kind).toBe('act');
+    expect(commandEffect(rec('rolling-back'), 'rollback').kind).toBe('noop');
+    expect(commandEffect(rec('rolled-back'), 'rollback').kind).toBe('noop');
+    expect(commandEffect(rec('succeeded'), 'rollback')).toMatchObject({ kind: 'refuse', note: expect.stringMatching(/already succeeded/) });
+  });
+
+  it('accept only when a decision waits; approve only when pending approval; pause/resume pair up', () => {
+    expect(commandEffect(rec('awaiting-decision'), 'accept')).toMatchObject({ kind: 'act', to: 'running' });
+    expect(commandEffect(rec('running'), 'accept').kind).toBe('refuse');
+    expect(commandEffect(rec('running', { data: { accepted: { by: 'U1', at: 1, explanation: '' } } }), 'accept').kind).toBe('noop');
+    expect(commandEffect(rec('pending-approval'), 'approve')).toMatchObject({ kind: 'act', to: 'running' });
+    expect(commandEffect(rec('running', { data: { approvals: [{ by: 'U2', at: 1 }] } }), 'approve').kind).toBe('noop');
+    expect(commandEffect(rec('running'), 'pause')).toMatchObject({ kind: 'act', to: 'paused' });
+    expect(commandEffect(rec('paused'), 'pause').kind).toBe('noop');
+    expect(commandEffect(rec('paused'), 'resume')).toMatchObject({ kind: 'act', to: 'running' });
+    expect(commandEffect(rec('succeeded'), 'resume').kind).toBe('refuse');
+  });
+
+  it('cancel before the cluster changed ends the run; after, it rolls back', () => {
+    expect(commandEffect(rec('queued'), 'cancel')).toMatchObject({ kind: 'act', to: 'cancelled' });
+    expect(commandEffect(rec('running'), 'cancel')).toMatchObject({ kind: 'act', to: 'cancelled' });
+    const touched = rec('running');
+    touched.steps = touched.steps.map((s) => (s.key === 'prepare' ? { ...s, status: 'done' } : s));
+    expect(commandEffect(touched, 'cancel')).toMatchObject({ kind: 'act', to: 'rolling-back' });
+  });
+});
+
+describe('resume after a restart', () => {
+  it('waiting runs wait, running runs resume at their step, final runs are left alone', () => {
+    expect(resumeDecision(rec('awaiting-decision'), true).action).toBe('wait');
+    expect(resumeDecision(rec('succeeded'), true).action).toBe('none');
+    expect(resumeDecision(rec('running'), true)).toMatchObject({ action: 'resume', step: 'confirm-strategy' });
+  });
+
+  it('stops, saying what to check, when the rollout state is lost, the service is gone, or a step keeps being interrupted', () => {
+    const r = rec('running');
+    r.steps = withStages(r.steps, stages).map((s) => (s.key.startsWith('stage:') || s.key === 'smoke' || s.key === 'regression-gate' || s.key === 'promote' || s.key === 'report' ? s : { ...s, status: 'done' }));
+    expect(resumeDecision(r, true)).toMatchObject({ action: 'stop', reason: expect.stringMatching(/rollout state .* lost.*check checkout in production/) });
+    expect(resumeDecision(rec('running'), false)).toMatchObject({ action: 'stop', reason: expect.stringMatching(/no longer in the catalogue/) });
+    expect(resumeDecision(rec('running', { data: { resumes: { 'confirm-strategy': MAX_RESUMES } } }), true)).toMatchObject({
+      action: 'stop',
+      reason: expect.stringMatching(/interrupted 3 times/),
+    });
+  });
+});
