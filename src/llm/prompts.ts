@@ -12,6 +12,7 @@ export const PROMPT_PLACEHOLDERS = {
   investigate: ['facts', 'baseline'],
   lessons: ['facts'],
   stakeholder: ['facts'],
+  incident: ['facts'],
 } as const;
 
 export type PromptName = keyof typeof PROMPT_PLACEHOLDERS;

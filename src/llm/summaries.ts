@@ -5,10 +5,13 @@ import { z } from 'zod';
 import type { ToolSpec } from './claude.js';
 import { oneLine } from './text.js';
 
-export type SummaryKind = 'lessons' | 'stakeholder';
+export type SummaryKind = 'lessons' | 'stakeholder' | 'incident';
 
-/** What a report knows about a finished run. Everything but the identity is optional. */
-export interface SummaryFacts {
+/**
+ * What a report knows about a finished run. Reports may pass their own fact object instead
+ * (src/reports `reportFacts`): every field is read defensively and unknown ones are shown as-is.
+ */
+export type SummaryFacts = {
   service: string;
   version: string;
   environment: string;
@@ -26,10 +29,48 @@ export interface SummaryFacts {
   userImpact?: string;
   /** Anything else worth knowing, one line each. */
   notes?: string[];
+};
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v : typeof v === 'number' ? String(v) : undefined);
+const strs = (v: unknown): string[] => (Array.isArray(v) ? v.map(str).filter((x): x is string => !!x) : []);
+
+/** Reads any fact object (ours or the reports') into SummaryFacts. */
+export function toSummaryFacts(facts: Record<string, unknown>): SummaryFacts {
+  const steps: NonNullable<SummaryFacts['steps']> = Array.isArray(facts.steps)
+    ? facts.steps.flatMap((s: unknown) => {
+        const o = (s ?? {}) as Record<string, unknown>;
+        const title = str(o.title);
+        return title ? [{ title, status: str(o.status) ?? 'unknown', detail: str(o.detail) }] : [];
+      })
+    : [];
+  // The reports pass failed steps and warnings as "title: detail" lines.
+  const split = (line: string, status: string): { title: string; status: string; detail?: string } => {
+    const i = line.indexOf(': ');
+    return i > 0 ? { title: line.slice(0, i), status, detail: line.slice(i + 2) || undefined } : { title: line, status };
+  };
+  steps.push(...strs(facts.failedSteps).map((l) => split(l, 'failed')), ...strs(facts.warnings).map((l) => split(l, 'warning')));
+  const rollback = (facts.rollback ?? undefined) as Record<string, unknown> | undefined;
+  return {
+    service: str(facts.service) ?? 'the service',
+    version: str(facts.version) ?? 'the new version',
+    environment: str(facts.environment) ?? 'production',
+    strategy: str(facts.strategy),
+    status: str(facts.status) ?? 'unknown',
+    outcome: str(facts.outcome) ?? str(rollback?.reason),
+    durationSec: typeof facts.durationSec === 'number' ? facts.durationSec : undefined,
+    previousVersion: str(facts.previousVersion),
+    steps,
+    findings: strs(facts.findings),
+    userImpact: str(facts.userImpact),
+    notes: strs(facts.notes),
+  };
 }
 
-/** The facts as labelled lines, for prompts. */
-export function formatSummaryFacts(f: SummaryFacts): string {
+const SHOWN = new Set(['service', 'version', 'environment', 'strategy', 'status', 'outcome', 'durationSec', 'previousVersion', 'steps', 'findings', 'userImpact', 'notes', 'failedSteps', 'warnings']);
+
+/** The facts as labelled lines, for prompts; fields we do not know are shown as compact JSON. */
+export function formatSummaryFacts(facts: Record<string, unknown>): string {
+  const f = toSummaryFacts(facts);
   const lines = [
     `service: ${f.service}`,
     `version: ${f.version}`,
@@ -43,8 +84,14 @@ export function formatSummaryFacts(f: SummaryFacts): string {
     ...(f.findings ?? []).map((x) => `finding: ${x}`),
     f.userImpact && `user impact: ${f.userImpact}`,
     ...(f.notes ?? []).map((n) => `note: ${n}`),
+    ...Object.entries(facts)
+      .filter(([k, v]) => !SHOWN.has(k) && v !== undefined && v !== null)
+      .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`),
   ];
-  return lines.filter((l): l is string => typeof l === 'string' && l.length > 0).map((l) => oneLine(l, 400)).join('\n');
+  return lines
+    .filter((l): l is string => typeof l === 'string' && l.length > 0)
+    .map((l) => oneLine(l, 600))
+    .join('\n');
 }
 
 export function formatDuration(sec: number): string {
@@ -95,8 +142,19 @@ export function lessonsLearned(f: SummaryFacts): string {
   return bullets.slice(0, 6).map((b) => `- ${b}`).join('\n');
 }
 
-export function deterministicSummary(kind: SummaryKind, facts: SummaryFacts): string {
-  return kind === 'lessons' ? lessonsLearned(facts) : stakeholderSummary(facts);
+export function incidentSummary(f: SummaryFacts): string {
+  const lines = [`${f.service} ${f.version} (${f.environment}) ended as ${f.status}${f.outcome ? `: ${oneLine(f.outcome, 300)}` : ''}.`];
+  const failed = (f.steps ?? []).filter((s) => s.status === 'failed');
+  if (failed.length > 0) lines.push(`Failed: ${failed.map((s) => `${s.title}${s.detail ? ` (${oneLine(s.detail, 160)})` : ''}`).join('; ')}.`);
+  if (f.userImpact) lines.push(`User impact: ${oneLine(f.userImpact, 200)}.`);
+  return lines.join(' ');
+}
+
+export function deterministicSummary(kind: SummaryKind, facts: Record<string, unknown>): string {
+  const f = toSummaryFacts(facts);
+  if (kind === 'lessons') return lessonsLearned(f);
+  if (kind === 'incident') return incidentSummary(f);
+  return stakeholderSummary(f);
 }
 
 export const SummaryText = z.strictObject({ text: z.string().min(1).max(4000) });
