@@ -1,0 +1,43 @@
+// The step list as terminal text: the same ✓ ⏳ ❌ ⚠️ markers the Slack progress message shows.
+import { stepMark } from '../reports/report.js';
+import type { RunView, StepView } from './types.js';
+
+export function stepLine(s: StepView): string {
+  return `${stepMark(s.status)} ${s.title}${s.detail ? ` — ${s.detail}` : ''}`;
+}
+
+/** The whole view: a header, one line per step, then the pending decision or outcome. */
+export function renderRun(run: RunView): string[] {
+  const lines = [`${run.service} ${run.version} → ${run.environment} (${run.strategy}) — ${run.status} [run ${run.id}]`];
+  for (const s of run.steps) lines.push(`  ${stepLine(s)}`);
+  if (run.status === 'awaiting-decision' && run.pendingDecision) {
+    lines.push(`  ⚠️ Decision needed: ${run.pendingDecision.explanation}`);
+  } else if (run.outcome) {
+    lines.push(`  ${run.outcome}`);
+  } else if (run.stage) {
+    lines.push(`  ${run.stage}`);
+  }
+  return lines;
+}
+
+/** Lines that changed between two views (for logs and pipes, where redrawing is impossible). */
+export function changedLines(prev: RunView | undefined, next: RunView): string[] {
+  const out: string[] = [];
+  if (!prev || prev.status !== next.status) out.push(`[${next.status}]${next.outcome ? ` ${next.outcome}` : ''}`);
+  for (const s of next.steps) {
+    const before = prev?.steps.find((p) => p.key === s.key);
+    if (s.status === 'pending') continue;
+    if (!before || before.status !== s.status || (s.status !== 'running' && before.detail !== s.detail)) out.push(stepLine(s));
+  }
+  if (next.status === 'awaiting-decision' && next.pendingDecision && prev?.status !== 'awaiting-decision') {
+    out.push(`⚠️ Decision needed: ${next.pendingDecision.explanation}`);
+  }
+  return out;
+}
+
+/** Exit codes of `shipbot deploy`: 0 success, 2 rolled back, 1 anything else. */
+export function exitCodeFor(run: RunView): number {
+  if (run.status === 'succeeded') return 0;
+  if (run.status === 'rolled-back') return 2;
+  return 1;
+}

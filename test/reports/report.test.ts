@@ -1,0 +1,88 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DeployPlan, MetricSample } from '../../src/domain/types.js';
+import { renderReport, stakeholderSummary, deterministicLessons } from '../../src/reports/report.js';
+import { writeRunReports } from '../../src/reports/write.js';
+import { toView } from '../../src/runner/runner.js';
+import type { AuditRecord, RunRecord } from '../../src/store/records.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-reports-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const plan: DeployPlan = {
+  service: 'checkout', version: 'v1.2.3-errors', environment: 'production', strategy: 'canary', risk: 'medium',
+  slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.9 }, dbMigration: false, rollbackTolerance: 'minutes',
+  observationSec: 60, stageWindowSec: 60, monitoringIntervalSec: 10, canarySteps: [5, 50, 100],
+  regressionThresholdPct: 2, rollbackOnRegression: true, guidance: '', focus: [], rationale: 'stateless, spare capacity',
+};
+const sample = (errorRate: number, p99Ms: number): MetricSample => ({ at: 0, windowSec: 10, requests: 1000, errorRate, p50Ms: 20, p95Ms: 80, p99Ms, throughputRps: 100 });
+const t0 = Date.UTC(2026, 10, 23, 14, 0);
+
+function rolledBack(): RunRecord {
+  return {
+    id: 'r-test1', service: 'checkout', environment: 'production', version: plan.version, strategy: 'canary', plan,
+    request: { intent: 'deploy', environment: 'production', focus: [], missing: [], suggestions: [], notes: [] },
+    status: 'rolled-back', requester: { userId: 'U1', name: 'ada' }, origin: { kind: 'terminal' },
+    outcome: 'rolled back: canary error rate 8.10% vs 0.20% baseline',
+    rolloutState: { strategy: 'canary', previousImage: 'registry.example.com/shop/checkout:v1.2.2', newImage: 'registry.example.com/shop/checkout:v1.2.3-errors' },
+    steps: [
+      { key: 'validate', title: 'Pre-deployment validation', status: 'done', detail: '5 checks passed', startedAt: t0, endedAt: t0 + 1000 },
+      { key: 'stage:canary-5', title: 'Canary 5%', status: 'failed', detail: 'error rate 8.10% vs 0.20%', startedAt: t0 + 2000, endedAt: t0 + 62_000 },
+      { key: 'rollback', title: 'Rollback', status: 'done', detail: 'traffic back on v1.2.2', startedAt: t0 + 62_000, endedAt: t0 + 63_000 },
+      { key: 'report', title: 'Report', status: 'running', startedAt: t0 + 64_000 },
+    ],
+    data: {
+      validation: [{ name: 'cluster health', ok: true, detail: 'nodes Ready', severity: 'error' }],
+      baseline: sample(0.002, 120),
+      decisions: [{ step: 'stage:canary-5', at: t0 + 60_000, decision: { verdict: 'ROLLBACK', explanation: 'canary error rate 8.10% vs 0.20% baseline', findings: [{ rule: 'error-rate', verdict: 'ROLLBACK', detail: '8.10% vs 0.20%' }] }, candidate: sample(0.081, 130), baseline: sample(0.002, 120) }],
+      smoke: [{ name: 'health', ok: true, critical: true, detail: '200 in 3 ms' }],
+      rollback: { reason: 'canary error rate 8.10% vs 0.20% baseline', by: 'shipbot', at: t0 + 61_000, automatic: true, verification: { ok: true, oldTrafficPct: 100, detail: 'v1.2.2 serves 100%' } },
+    },
+    createdAt: t0, updatedAt: t0 + 64_000,
+  };
+}
+
+const audit: AuditRecord[] = [
+  { id: 1, runId: 'r-test1', at: t0, actor: 'ada (U1)', action: 'start', detail: 'checkout v1.2.3-errors' },
+  { id: 2, runId: 'r-test1', at: t0 + 61_000, actor: 'shipbot', action: 'automatic-rollback', detail: 'error rate' },
+];
+
+describe('reports', () => {
+  it('has every section of the flow, with baseline vs after and the rollback details', () => {
+    const rec = rolledBack();
+    const md = renderReport(rec, audit, deterministicLessons(rec));
+    const sections = [...md.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+    expect(sections).toEqual([
+      'Overview', 'Timeline', 'Pre-deployment validation', 'Regression gates', 'Strategy details',
+      'SLO metrics: baseline vs after', 'Smoke results', 'Issues', 'Rollback details', 'Lessons learned',
+    ]);
+    expect(md).toContain('| error rate | 0.20% | 8.10% | ≤ 1% |');
+    expect(md).toContain('registry.example.com/shop/checkout:v1.2.2 → registry.example.com/shop/checkout:v1.2.3-errors');
+    expect(md).toMatch(/Trigger: automatic/);
+    expect(md).toMatch(/checkout stays locked in production until someone unlocks it/);
+    expect(md).toMatch(/2026-11-23 14:01:01Z shipbot: automatic-rollback/);
+    expect(md).toMatch(/- ❌ Canary 5%: error rate 8.10% vs 0.20%/);
+  });
+
+  it('writes the report and an incident report, using the summarise hook when it answers and falling back when it throws', async () => {
+    const rec = rolledBack();
+    const asked: string[] = [];
+    const files = await writeRunReports(toView(rec), rec, audit, dir, async (kind) => {
+      asked.push(kind);
+      if (kind === 'incident') throw new Error('LLM down');
+      return kind === 'lessons' ? 'Run the error-rate check in staging first.' : undefined;
+    });
+    expect(asked.sort()).toEqual(['incident', 'lessons', 'stakeholder']);
+    expect(readFileSync(files.report, 'utf8')).toContain('- Run the error-rate check in staging first.');
+    expect(readFileSync(files.incident!, 'utf8')).toMatch(/^# Incident: checkout v1\.2\.3-errors rolled back in production/);
+    expect(files.summary).toMatch(/^↩️ checkout v1\.2\.3-errors → production \(canary\): rolled back automatically/);
+  });
+
+  it('gives stakeholders one line per outcome', () => {
+    const rec = rolledBack();
+    expect(stakeholderSummary({ ...toView(rec), status: 'succeeded' })).toMatch(/deployed successfully/);
+    expect(stakeholderSummary({ ...toView(rec), status: 'cancelled', outcome: 'cancelled by U1' })).toMatch(/Nothing changed for users/);
+  });
+});
