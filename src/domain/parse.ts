@@ -479,7 +479,7 @@ function finishDeploy(
   let strategy = explicit;
   if (!strategy && steps) {
     strategy = 'canary';
-    notes.push('traffic steps given → canary');
+    notes.push('traffic steps → canary');
   }
   if (!strategy && hints.strategy) strategy = hints.strategy.value;
   if (steps && strategy !== 'canary') {
