@@ -10,8 +10,10 @@ export interface MonitorInput {
   plan: DeployPlan;
   candidate: TrackRef;
   baseline: TrackRef;
-  /** Baseline captured before the rollout, when there was traffic to measure. */
-  baselineSample?: MetricSample;
+  /** Baseline samples captured before the rollout (used when the baseline track has no traffic now). */
+  baselineSamples?: MetricSample[];
+  /** Share of traffic the candidate gets at this stage (0..100), to normalise throughput. */
+  trafficPct?: number;
   windowSec: number;
   /** Health signals of the new version's pods right now. */
   signals: () => Promise<InfraSignal[]>;
@@ -25,6 +27,8 @@ export interface MonitorInput {
 
 export interface MonitorResult {
   decision: Decision;
+  candidateSamples: MetricSample[];
+  baselineSamples: MetricSample[];
   candidate?: MetricSample;
   baseline?: MetricSample;
   /** One line for the step detail, e.g. `error 0.3% vs 0.2% baseline, p99 120 ms vs 118 ms`. */
@@ -32,9 +36,169 @@ export interface MonitorResult {
 }
 
 export interface RunAnalysis {
-  baseline(plan: DeployPlan, track: TrackRef): Promise<{ sample?: MetricSample; detail: string }>;
+  /** Samples `track` every monitoring interval until there are enough to judge against. */
+  baseline(plan: DeployPlan, track: TrackRef, signal?: AbortSignal): Promise<{ samples: MetricSample[]; sample?: MetricSample; detail: string }>;
   monitor(input: MonitorInput): Promise<MonitorResult>;
   smoke(baseUrl: string, checks: SmokeCheck[], signal?: AbortSignal): Promise<SmokeRecord[]>;
-  /** The regression gate: the new version after observation against the baseline, with the plan's threshold. */
-  gate(plan: DeployPlan, baseline: MetricSample | undefined, after: MetricSample | undefined): Decision;
+  /** The regression gate: samples after the deploy against those before, with the plan's threshold. */
+  gate(plan: DeployPlan, before: MetricSample[], after: MetricSample[], where: 'staging' | 'production'): Decision;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The adapter over a MetricSource and the rules in src/domain/judge.ts.
+
+import type { Clock } from '../clock.js';
+import type { Defaults } from '../config.js';
+import type { MetricSource } from '../metrics/types.js';
+import { judgeCanary, judgeInfra, productionGate, rulesFromDefaults, usable } from '../domain/judge.js';
+
+export interface AnalysisDeps {
+  metrics: MetricSource;
+  clock: Clock;
+  defaults: Defaults;
+  /** Smoke checks over HTTP; defaults to the global fetch. */
+  fetch?: typeof fetch;
+}
+
+/** Pools samples into one (request-weighted error rate, median latencies) for reports. */
+export function pooled(samples: MetricSample[]): MetricSample | undefined {
+  const u = usable(samples);
+  if (!u.length) return undefined;
+  const requests = u.reduce((n, s) => n + s.requests, 0);
+  const med = (xs: number[]) => {
+    const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+    return v.length ? v[Math.floor((v.length - 1) / 2)]! : NaN;
+  };
+  return {
+    at: u.at(-1)!.at,
+    windowSec: u.reduce((n, s) => n + s.windowSec, 0),
+    requests,
+    errorRate: u.reduce((n, s) => n + s.errorRate * s.requests, 0) / requests,
+    p50Ms: med(u.map((s) => s.p50Ms)),
+    p95Ms: med(u.map((s) => s.p95Ms)),
+    p99Ms: med(u.map((s) => s.p99Ms)),
+    throughputRps: u.reduce((n, s) => n + s.throughputRps, 0) / u.length,
+  };
+}
+
+function line(c?: MetricSample, b?: MetricSample): string {
+  if (!c) return 'no traffic measured yet';
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  return b
+    ? `error ${pct(c.errorRate)} vs ${pct(b.errorRate)} baseline, p99 ${c.p99Ms.toFixed(0)} ms vs ${b.p99Ms.toFixed(0)} ms`
+    : `error ${pct(c.errorRate)}, p99 ${c.p99Ms.toFixed(0)} ms`;
+}
+
+export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
+  const { metrics, clock, defaults } = deps;
+  const rules = rulesFromDefaults(defaults);
+  const doFetch = deps.fetch ?? fetch;
+
+  async function take(track: TrackRef, windowSec: number): Promise<MetricSample | undefined> {
+    const out = await metrics.sample(track, windowSec);
+    return out.ok ? out.sample : undefined;
+  }
+
+  return {
+    async baseline(plan, track, signal) {
+      const samples: MetricSample[] = [];
+      const interval = plan.monitoringIntervalSec;
+      let lastError = '';
+      // Enough samples for the judge's minimum, at most twice that many attempts.
+      for (let i = 0; i < defaults.minSamples * 2 && usable(samples).length < defaults.minSamples; i++) {
+        if (i > 0) await clock.sleep(interval * 1000, signal);
+        const out = await metrics.sample(track, interval);
+        if (out.ok) samples.push(out.sample);
+        else lastError = out.message;
+      }
+      const agg = pooled(samples);
+      const detail = agg
+        ? `${usable(samples).length} samples of ${track.track}: ${line(agg)}, ${agg.throughputRps.toFixed(1)} rps`
+        : `no baseline traffic measured (${lastError || 'no samples'})`;
+      return { samples, ...(agg ? { sample: agg } : {}), detail };
+    },
+
+    async monitor(input) {
+      const { plan, signal } = input;
+      const interval = plan.monitoringIntervalSec * 1000;
+      const end = clock.now() + input.windowSec * 1000;
+      const cand: MetricSample[] = [];
+      const base: MetricSample[] = [];
+      let skipped = false;
+      input.skip?.then(() => (skipped = true));
+      const share = (input.trafficPct ?? 100) / 100;
+      const judge = (early: boolean) => {
+        const concurrent = usable(base).length >= defaults.minSamples;
+        const against = concurrent ? base : input.baselineSamples ?? [];
+        return judgeCanary(against, cand, plan, rules, {
+          earlyLook: early,
+          candidateShare: concurrent ? share : 1,
+          baselineShare: concurrent ? 1 - share : 1,
+          candidateLabel: input.candidate.track === input.baseline.track ? 'new version' : input.candidate.track,
+          baselineLabel: concurrent ? input.baseline.track : 'pre-deploy baseline',
+        });
+      };
+      const result = (decision: Decision): MonitorResult => {
+        const c = pooled(cand);
+        const b = pooled(usable(base).length ? base : input.baselineSamples ?? []);
+        return { decision, candidateSamples: cand, baselineSamples: base, line: line(c, b), ...(c ? { candidate: c } : {}), ...(b ? { baseline: b } : {}) };
+      };
+      while (!skipped) {
+        const wait = Math.min(interval, end - clock.now());
+        if (wait <= 0) break;
+        await Promise.race([clock.sleep(wait, signal), input.skip ?? new Promise(() => {})]);
+        if (skipped) break;
+        const [c, b, signals] = await Promise.all([
+          take(input.candidate, plan.monitoringIntervalSec),
+          input.candidate.track === input.baseline.track && input.candidate.version === input.baseline.version
+            ? Promise.resolve(undefined)
+            : take(input.baseline, plan.monitoringIntervalSec),
+          input.signals().catch(() => []),
+        ]);
+        signal.throwIfAborted();
+        if (c) cand.push(c);
+        if (b) base.push(b);
+        const infra = judgeInfra(signals, rules);
+        if (infra.verdict === 'ROLLBACK') return result(infra);
+        const early = judge(true);
+        if (early.verdict === 'ROLLBACK') return result(early);
+        input.onSample?.(line(pooled(cand), pooled(usable(base).length ? base : input.baselineSamples ?? [])));
+      }
+      if (skipped && usable(cand).length < defaults.minSamples) {
+        return result({ verdict: 'CONTINUE', explanation: 'monitoring window cut short by Promote', findings: [{ rule: 'promote', verdict: 'CONTINUE', detail: 'a person promoted before the window ended' }] });
+      }
+      return result(judge(false));
+    },
+
+    async smoke(baseUrl, checks, signal) {
+      const out: SmokeRecord[] = [];
+      for (const c of checks) {
+        const url = c.url.replace(/\{\{\s*baseUrl\s*\}\}/g, baseUrl.replace(/\/+$/, ''));
+        const started = Date.now();
+        try {
+          const res = await doFetch(url, {
+            method: c.method,
+            signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(c.timeoutMs)]) : AbortSignal.timeout(c.timeoutMs),
+          });
+          const body = await res.text();
+          const okStatus = res.status === c.expectStatus;
+          const okBody = c.expectBody === undefined || body.includes(c.expectBody);
+          out.push({
+            name: c.name,
+            critical: c.critical,
+            ok: okStatus && okBody,
+            detail: !okStatus ? `HTTP ${res.status}, expected ${c.expectStatus}` : !okBody ? `body lacks "${c.expectBody}"` : `HTTP ${res.status} in ${Date.now() - started} ms`,
+          });
+        } catch (err) {
+          signal?.throwIfAborted();
+          out.push({ name: c.name, critical: c.critical, ok: false, detail: `no answer: ${(err as Error).message}` });
+        }
+      }
+      return out;
+    },
+
+    gate(plan, before, after) {
+      return productionGate(before, after, plan, rules);
+    },
+  };
 }

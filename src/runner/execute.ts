@@ -149,9 +149,11 @@ async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
   let st = run.data.stagingRolloutState ?? (await drv.prepare(ref, run.plan));
   run.data.stagingRolloutState = st;
   ctx.save();
-  if (!run.data.stagingBaseline) {
-    const b = await ctx.analysis.baseline(run.plan, drv.tracks(ref, st).baseline);
+  if (!run.data.stagingBaselineSamples) {
+    const b = await ctx.analysis.baseline(run.plan, drv.tracks(ref, st).baseline, ctx.signal);
+    run.data.stagingBaselineSamples = b.samples;
     if (b.sample) run.data.stagingBaseline = b.sample;
+    ctx.save();
   }
   try {
     for (const s of drv.stages(run.plan, st)) {
@@ -178,7 +180,7 @@ async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
     plan: run.plan,
     candidate: tracks.candidate,
     baseline: tracks.baseline,
-    ...(run.data.stagingBaseline ? { baselineSample: run.data.stagingBaseline } : {}),
+    baselineSamples: run.data.stagingBaselineSamples ?? [],
     windowSec: run.plan.stageWindowSec,
     signals: () => drv.signals(ref, st),
     signal: ctx.signal,
@@ -192,11 +194,16 @@ async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
     const why = `staging smoke checks failed: ${failed.map((c) => `${c.name} (${c.detail})`).join(', ')}`;
     return { status: 'failed', detail: why, next: { kind: 'rollback', reason: why } };
   }
-  if (res.decision.verdict === 'ROLLBACK') {
-    return { status: 'failed', detail: res.decision.explanation, next: { kind: 'rollback', reason: `staging regression gate: ${res.decision.explanation}` } };
+  // Staging before/after: a regression blocks promotion to production, whatever the plan says.
+  const gateDecision =
+    res.decision.verdict !== 'CONTINUE'
+      ? res.decision
+      : ctx.analysis.gate({ ...run.plan, rollbackOnRegression: true }, run.data.stagingBaselineSamples ?? [], res.candidateSamples, 'staging');
+  if (gateDecision.verdict === 'ROLLBACK') {
+    return { status: 'failed', detail: gateDecision.explanation, next: { kind: 'rollback', reason: `staging regression gate: ${gateDecision.explanation}` } };
   }
-  if (res.decision.verdict === 'INCONCLUSIVE') {
-    return { status: 'warning', detail: res.decision.explanation, next: { kind: 'ask', decision: res.decision } };
+  if (gateDecision.verdict === 'INCONCLUSIVE') {
+    return { status: 'warning', detail: gateDecision.explanation, next: { kind: 'ask', decision: gateDecision } };
   }
   run.data.stagingRolloutState = await drv.promote(ref, st);
   return { status: 'done', detail: `${res.line}${checks.length ? `; ${checks.length} smoke checks passed` : ''}` };
@@ -212,7 +219,8 @@ async function prepare(ctx: StepContext): Promise<StepOutcome> {
 
 async function baseline(ctx: StepContext): Promise<StepOutcome> {
   const { run } = ctx;
-  const b = await ctx.analysis.baseline(run.plan, ctx.driver.tracks(ctx.ref, state(ctx)).baseline);
+  const b = await ctx.analysis.baseline(run.plan, ctx.driver.tracks(ctx.ref, state(ctx)).baseline, ctx.signal);
+  run.data.baselineSamples = b.samples;
   if (b.sample) {
     run.data.baseline = b.sample;
     return { status: 'done', detail: b.detail };
@@ -243,7 +251,8 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
     plan: run.plan,
     candidate: tracks.candidate,
     baseline: tracks.baseline,
-    ...(run.data.baseline ? { baselineSample: run.data.baseline } : {}),
+    baselineSamples: run.data.baselineSamples ?? [],
+    trafficPct: s.trafficPct,
     windowSec: run.plan.stageWindowSec,
     signals: () => driver.signals(ref, st),
     signal: ctx.signal,
@@ -251,7 +260,10 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
     onSample: (line) => ctx.progress(`${s.title} — ${line}`),
   });
   record(ctx, key, res);
-  if (res.candidate && s.trafficPct >= 100) run.data.after = res.candidate;
+  if (res.candidate && s.trafficPct >= 100) {
+    run.data.after = res.candidate;
+    run.data.afterSamples = res.candidateSamples;
+  }
   return judged(run, `${s.title} — ${res.line}`, res.decision);
 }
 
@@ -284,7 +296,7 @@ async function gate(ctx: StepContext): Promise<StepOutcome> {
       plan: run.plan,
       candidate: tracks.candidate,
       baseline: tracks.baseline,
-      ...(run.data.baseline ? { baselineSample: run.data.baseline } : {}),
+      baselineSamples: run.data.baselineSamples ?? [],
       windowSec: run.plan.observationSec,
       signals: () => driver.signals(ref, st),
       signal: ctx.signal,
@@ -293,11 +305,12 @@ async function gate(ctx: StepContext): Promise<StepOutcome> {
     });
     record(ctx, STEP.gate, res);
     if (res.candidate) run.data.after = res.candidate;
+    run.data.afterSamples = res.candidateSamples;
     line = res.line;
     monitorDecision = res.decision;
   }
   if (monitorDecision && monitorDecision.verdict !== 'CONTINUE') return judged(run, line, monitorDecision);
-  const decision = ctx.analysis.gate(run.plan, run.data.baseline, run.data.after);
+  const decision = ctx.analysis.gate(run.plan, run.data.baselineSamples ?? [], run.data.afterSamples ?? [], 'production');
   (run.data.decisions ??= []).push({ step: STEP.gate, at: ctx.clock.now(), decision, ...(run.data.after ? { candidate: run.data.after } : {}), ...(run.data.baseline ? { baseline: run.data.baseline } : {}) });
   return judged(run, `${decision.explanation}`, decision);
 }

@@ -18,6 +18,11 @@ export interface DecisionRecord {
   decision: Decision;
   candidate?: MetricSample;
   baseline?: MetricSample;
+  /** The samples behind `baseline`, for the regression gate. */
+  baselineSamples?: MetricSample[];
+  /** Samples of the new version during the observation period. */
+  afterSamples?: MetricSample[];
+  stagingBaselineSamples?: MetricSample[];
 }
 
 /** What the runner learned along the way; reports are written from it. */
@@ -25,6 +30,11 @@ export interface RunData {
   preflight?: PreflightCheck[];
   validation?: Array<{ name: string; ok: boolean; detail: string; severity: 'error' | 'warning' }>;
   baseline?: MetricSample;
+  /** The samples behind `baseline`, for the regression gate. */
+  baselineSamples?: MetricSample[];
+  /** Samples of the new version during the observation period. */
+  afterSamples?: MetricSample[];
+  stagingBaselineSamples?: MetricSample[];
   /** The new version's last sample once fully rolled out (for "baseline vs after"). */
   after?: MetricSample;
   stagingBaseline?: MetricSample;
