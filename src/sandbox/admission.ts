@@ -1,0 +1,132 @@
+// What the API server does to an object before storing it: defaulting (so templates compare
+// equal however they were written) and validation (422 Invalid with field causes). Pure.
+import { invalid } from './errors.js';
+import { clone, isPlainObject, type KObject } from './objects.js';
+import type { ResourceDef } from './resources.js';
+import { fromLabelSelector, matches } from './selectors.js';
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+type Cause = { field: string; message: string };
+
+function defaultPodSpec(spec: Record<string, unknown>): void {
+  spec.restartPolicy ??= 'Always';
+  spec.dnsPolicy ??= 'ClusterFirst';
+  spec.schedulerName ??= 'default-scheduler';
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.securityContext ??= {};
+  for (const c of (Array.isArray(spec.containers) ? spec.containers : []) as Array<Record<string, unknown>>) {
+    if (!isPlainObject(c)) continue;
+    c.imagePullPolicy ??= typeof c.image === 'string' && c.image.endsWith(':latest') ? 'Always' : 'IfNotPresent';
+    c.terminationMessagePath ??= '/dev/termination-log';
+    c.terminationMessagePolicy ??= 'File';
+    c.resources ??= {};
+    for (const p of (Array.isArray(c.ports) ? c.ports : []) as Array<Record<string, unknown>>) if (isPlainObject(p)) p.protocol ??= 'TCP';
+  }
+}
+
+function validatePodSpec(spec: unknown, field: string, causes: Cause[]): void {
+  const containers = isPlainObject(spec) ? spec.containers : undefined;
+  if (!Array.isArray(containers) || containers.length === 0) {
+    causes.push({ field: `${field}.containers`, message: 'Required value' });
+    return;
+  }
+  const names = new Set<string>();
+  containers.forEach((c: unknown, i) => {
+    const cc = isPlainObject(c) ? c : {};
+    if (typeof cc.name !== 'string' || !DNS_LABEL.test(cc.name)) causes.push({ field: `${field}.containers[${i}].name`, message: 'Required value: a DNS-1123 label' });
+    else if (names.has(cc.name)) causes.push({ field: `${field}.containers[${i}].name`, message: `Duplicate value: "${cc.name}"` });
+    else names.add(cc.name);
+    if (typeof cc.image !== 'string' || cc.image.trim() === '') causes.push({ field: `${field}.containers[${i}].image`, message: 'Required value' });
+  });
+}
+
+function defaultWorkload(o: KObject): void {
+  const spec = (o.spec ??= {});
+  spec.replicas ??= 1;
+  if (o.kind === 'Deployment') {
+    spec.revisionHistoryLimit ??= 10;
+    spec.progressDeadlineSeconds ??= 600;
+    spec.strategy ??= { type: 'RollingUpdate' };
+    spec.strategy.type ??= 'RollingUpdate';
+    if (spec.strategy.type === 'RollingUpdate') spec.strategy.rollingUpdate = { maxSurge: '25%', maxUnavailable: '25%', ...(spec.strategy.rollingUpdate ?? {}) };
+  }
+  spec.template ??= {};
+  spec.template.metadata ??= {};
+  spec.template.spec ??= {};
+  if (isPlainObject(spec.template.spec)) defaultPodSpec(spec.template.spec);
+}
+
+function validateWorkload(o: KObject, causes: Cause[]): void {
+  const spec = o.spec ?? {};
+  if (typeof spec.replicas !== 'number' || !Number.isInteger(spec.replicas) || spec.replicas < 0) {
+    causes.push({ field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(spec.replicas)}: must be greater than or equal to 0` });
+  }
+  const sel = fromLabelSelector(spec.selector);
+  if (sel.length === 0) causes.push({ field: 'spec.selector', message: 'Required value' });
+  else if (!matches(sel, spec.template?.metadata?.labels)) {
+    causes.push({ field: 'spec.template.metadata.labels', message: 'Invalid value: `selector` does not match template `labels`' });
+  }
+  validatePodSpec(spec.template?.spec, 'spec.template.spec', causes);
+  if (o.kind === 'Deployment') {
+    const st = spec.strategy?.type;
+    if (st !== 'RollingUpdate' && st !== 'Recreate') causes.push({ field: 'spec.strategy.type', message: `Unsupported value: "${st}": supported values: "Recreate", "RollingUpdate"` });
+    if (typeof spec.progressDeadlineSeconds !== 'number' || spec.progressDeadlineSeconds <= 0) {
+      causes.push({ field: 'spec.progressDeadlineSeconds', message: 'Invalid value: must be greater than 0' });
+    }
+  }
+}
+
+/** Defaults then validates `input` for `def`; throws 422 Invalid listing every problem. */
+export function admit(def: ResourceDef, input: KObject, old?: KObject): KObject {
+  const o = clone(input);
+  o.metadata ??= {};
+  const causes: Cause[] = [];
+  const name = o.metadata.name ?? '';
+  if (!name) causes.push({ field: 'metadata.name', message: 'Required value: name or generateName is required' });
+  else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+    causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'` });
+  }
+  for (const [k, v] of Object.entries(o.metadata.labels ?? {})) {
+    if (typeof v !== 'string' || v.length > 63) causes.push({ field: `metadata.labels`, message: `Invalid value: "${String(v)}" for label ${k}` });
+  }
+  switch (def.kind) {
+    case 'Deployment':
+    case 'ReplicaSet':
+      defaultWorkload(o);
+      validateWorkload(o, causes);
+      if (old && JSON.stringify(old.spec?.selector) !== JSON.stringify(o.spec?.selector)) {
+        causes.push({ field: 'spec.selector', message: 'Invalid value: field is immutable' });
+      }
+      break;
+    case 'Pod':
+      o.spec ??= {};
+      defaultPodSpec(o.spec);
+      validatePodSpec(o.spec, 'spec', causes);
+      break;
+    case 'Service': {
+      o.spec ??= {};
+      o.spec.type ??= 'ClusterIP';
+      o.spec.sessionAffinity ??= 'None';
+      const ports = o.spec.ports;
+      if (!Array.isArray(ports) || ports.length === 0) causes.push({ field: 'spec.ports', message: 'Required value' });
+      else
+        ports.forEach((p: Record<string, unknown>, i: number) => {
+          if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535) causes.push({ field: `spec.ports[${i}].port`, message: 'Invalid value: must be between 1 and 65535' });
+          p.protocol ??= 'TCP';
+          p.targetPort ??= p.port;
+        });
+      if (old?.spec?.clusterIP) o.spec.clusterIP = old.spec.clusterIP;
+      o.spec.clusterIP ??= `10.96.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`;
+      o.spec.clusterIPs ??= [o.spec.clusterIP];
+      break;
+    }
+    case 'Namespace':
+      o.spec ??= { finalizers: ['kubernetes'] };
+      o.status ??= { phase: 'Active' };
+      break;
+  }
+  if (causes.length) throw invalid(def.kind, def.group, name, causes);
+  return o;
+}

@@ -1,0 +1,114 @@
+// The demo workload (and the nodes every sandbox starts with): namespaces staging and
+// production; checkout, payments and search at v1.2.2 with their Services, as in data/shipbot.yml.
+import path from 'node:path';
+import { loadConfigFile, type ShipbotConfig } from '../config.js';
+import type { ApiServer } from './apiServer.js';
+import type { KObject } from './objects.js';
+import { resourceByKind } from './resources.js';
+
+const NAMESPACES = resourceByKind('Namespace');
+const NODES = resourceByKind('Node');
+const DEPLOYMENTS = resourceByKind('Deployment');
+const SERVICES = resourceByKind('Service');
+
+export const DEMO_VERSION = 'v1.2.2';
+export const DEMO_REPLICAS = { production: 20, staging: 4 } as const;
+
+export interface DemoService {
+  name: string;
+  image: string;
+  environments: Array<{ namespace: string; deployment: string; service: string; container: string; replicas: number; image?: string }>;
+}
+
+const FALLBACK: DemoService[] = ['checkout', 'payments', 'search'].map((name) => ({
+  name,
+  image: `registry.example.com/shop/${name}`,
+  environments: [
+    { namespace: 'staging', deployment: name, service: name, container: 'app', replicas: DEMO_REPLICAS.staging },
+    { namespace: 'production', deployment: name, service: name, container: 'app', replicas: DEMO_REPLICAS.production },
+  ],
+}));
+
+/** Demo services from a config (default: data/shipbot.yml), or the built-in three if it is unreadable. */
+export function demoServices(config?: ShipbotConfig): DemoService[] {
+  let cfg = config;
+  if (!cfg) {
+    try {
+      cfg = loadConfigFile(path.resolve(process.env.SHIPBOT_CONFIG ?? 'data/shipbot.yml'));
+    } catch {
+      return FALLBACK;
+    }
+  }
+  return cfg.services.map((s) => ({
+    name: s.name,
+    image: s.image,
+    environments: (['staging', 'production'] as const)
+      .map((env) => ({ env, e: s.environments[env] }))
+      .filter((x): x is { env: 'staging' | 'production'; e: NonNullable<typeof x.e> } => !!x.e)
+      .map(({ env, e }) => ({ namespace: e.namespace, deployment: e.deployment, service: e.service, container: e.container, replicas: DEMO_REPLICAS[env], image: e.image })),
+  }));
+}
+
+export function seedCluster(api: ApiServer, nodes = 3): void {
+  for (const ns of ['default', 'kube-system']) ensure(api, NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  for (let i = 1; i <= nodes; i++) {
+    const name = `sandbox-node-${i}`;
+    ensure(api, NODES, undefined, {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'node-role.kubernetes.io/worker': '' } },
+      spec: {},
+    });
+    const node = api.get(NODES, undefined, name);
+    node.status = {
+      capacity: { cpu: '16', memory: '64Gi', pods: '250' },
+      allocatable: { cpu: '16', memory: '64Gi', pods: '250' },
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: node.metadata.creationTimestamp, lastTransitionTime: node.metadata.creationTimestamp }],
+      addresses: [
+        { type: 'InternalIP', address: `10.0.0.${10 + i}` },
+        { type: 'Hostname', address: name },
+      ],
+      nodeInfo: { kubeletVersion: 'v1.32.0-sandbox', containerRuntimeVersion: 'containerd://1.7.0', osImage: 'Shipbot sandbox', operatingSystem: 'linux', architecture: 'amd64' },
+    };
+    api.replace(NODES, undefined, name, node, 'status');
+  }
+}
+
+function ensure(api: ApiServer, def: ReturnType<typeof resourceByKind>, ns: string | undefined, obj: KObject): void {
+  if (!api.store.peek(def, ns, obj.metadata.name!)) api.create(def, ns, obj);
+}
+
+export function demoDeployment(namespace: string, name: string, app: string, container: string, image: string, replicas: number): KObject {
+  const labels = { app, track: 'stable', version: DEMO_VERSION };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels: { app, track: 'stable' } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app, track: 'stable' } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
+      progressDeadlineSeconds: 600,
+      revisionHistoryLimit: 10,
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: container, image, ports: [{ name: 'http', containerPort: 8080 }] }] },
+      },
+    },
+  };
+}
+
+export function seedDemo(api: ApiServer, services = demoServices()): void {
+  for (const s of services) {
+    for (const e of s.environments) {
+      ensure(api, NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: e.namespace } });
+      ensure(api, DEPLOYMENTS, e.namespace, demoDeployment(e.namespace, e.deployment, s.name, e.container, `${e.image ?? s.image}:${DEMO_VERSION}`, e.replicas));
+      ensure(api, SERVICES, e.namespace, {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: e.service, namespace: e.namespace, labels: { app: s.name } },
+        spec: { selector: { app: s.name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+      });
+    }
+  }
+}

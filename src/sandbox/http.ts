@@ -1,0 +1,306 @@
+// HTTP framing of the sandbox: Kubernetes REST paths (discovery, CRUD, watch, proxy) and the
+// sandbox's own /sandbox/v1 endpoints. Decisions live in apiServer.ts, workloads elsewhere.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import { listKind, type ApiServer, type Subresource } from './apiServer.js';
+import { behaviourOf } from './behaviour.js';
+import { ApiError, badRequest } from './errors.js';
+import type { KObject } from './objects.js';
+import { buildOverview, buildTargets } from './overview.js';
+import { PROM_CONTENT_TYPE, podMetricsText } from './promText.js';
+import { isPodReady } from './replicaSetController.js';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, findResource, resourceByKind, SERVER_VERSION, type ResourceDef } from './resources.js';
+import { matches, matchesFields, matchesMap, parseFieldSelector, parseLabelSelector } from './selectors.js';
+import type { Change, ObjectStore } from './store.js';
+import { podIdentity, type TrafficSimulator } from './traffic.js';
+
+export interface HttpContext {
+  api: ApiServer;
+  store: ObjectStore;
+  traffic: TrafficSimulator;
+  clock: Clock;
+  logger?: Logger;
+  /** `127.0.0.1:PORT` */
+  address(): string;
+  baseUrl(): string;
+  /** Open watch streams, ended on close(). */
+  watches: Set<ServerResponse>;
+}
+
+const PODS = resourceByKind('Pod');
+const SERVICES = resourceByKind('Service');
+const MAX_BODY = 4 * 1024 * 1024;
+
+function send(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, err: ApiError): void {
+  send(res, err.code, err.toStatus());
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new ApiError(413, 'BadRequest', 'request body too large (limit 4 MiB)');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const text = await readBody(req);
+  if (!text.trim()) throw badRequest('the request needs a JSON body');
+  const type = (req.headers['content-type'] ?? '').toLowerCase();
+  if (type.includes('yaml')) {
+    throw new ApiError(415, 'UnsupportedMediaType', `the sandbox accepts JSON bodies only, got ${type}: send application/json`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`the request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export function createHandler(ctx: HttpContext) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    handle(ctx, req, res).catch((err: unknown) => {
+      if (err instanceof ApiError) return sendError(res, err);
+      ctx.logger?.error({ err }, 'sandbox: request failed');
+      if (!res.headersSent) sendError(res, new ApiError(500, 'InternalError', `sandbox internal error: ${(err as Error).message}`));
+      else res.end();
+    });
+  };
+}
+
+async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://sandbox');
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  const method = req.method ?? 'GET';
+  const q = url.searchParams;
+
+  switch (path) {
+    case '/version':
+      return send(res, 200, SERVER_VERSION);
+    case '/healthz':
+    case '/readyz':
+    case '/livez':
+      return send(res, 200, 'ok', 'text/plain');
+    case '/api':
+      return send(res, 200, apiVersions(ctx.address()));
+    case '/apis':
+      return send(res, 200, apiGroupList());
+    case '/api/v1':
+      return send(res, 200, apiResourceList(''));
+    case '/apis/apps':
+      return send(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup('apps') });
+    case '/apis/apps/v1':
+      return send(res, 200, apiResourceList('apps'));
+    case '/sandbox/v1/metrics':
+      return sandboxMetrics(ctx, q, res);
+    case '/sandbox/v1/overview':
+      return send(res, 200, buildOverview(ctx.store, ctx.traffic, ctx.clock));
+    case '/sandbox/v1/targets':
+      return send(res, 200, buildTargets(ctx.store, ctx.address()));
+  }
+
+  let group: '' | 'apps';
+  let rest: string[];
+  if (path.startsWith('/api/v1/')) {
+    group = '';
+    rest = path.slice('/api/v1/'.length).split('/');
+  } else if (path.startsWith('/apis/apps/v1/')) {
+    group = 'apps';
+    rest = path.slice('/apis/apps/v1/'.length).split('/');
+  } else {
+    throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
+  }
+  rest = rest.map(decodeURIComponent);
+
+  let ns: string | undefined;
+  let plural: string;
+  let name: string | undefined;
+  let sub: string | undefined;
+  let tail: string[];
+  if (rest[0] === 'namespaces' && rest.length >= 3 && findResource(group, rest[2]!)?.namespaced) {
+    [, ns, plural, name, sub] = rest as [string, string, string, string?, string?];
+    tail = rest.slice(5);
+  } else {
+    [plural, name, sub] = rest as [string, string?, string?];
+    tail = rest.slice(3);
+  }
+  const def = findResource(group, plural);
+  if (!def) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
+
+  if (sub === 'proxy' && name) return proxy(ctx, def, ns!, name, `/${tail.join('/')}`, res);
+  if (sub && sub !== 'status' && sub !== 'scale') throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${def.plural}/${sub})`);
+  if (sub && !def.subresources.includes(sub as 'status' | 'scale')) throw new ApiError(404, 'NotFound', `${def.plural} have no ${sub} subresource`);
+  const subres = sub as Subresource;
+
+  if (!name) {
+    if (method === 'GET' && (q.get('watch') === 'true' || q.get('watch') === '1')) return watch(ctx, def, ns, q, req, res);
+    if (method === 'GET') {
+      const out = ctx.api.list(def, ns, {
+        labelSelector: q.get('labelSelector'),
+        fieldSelector: q.get('fieldSelector'),
+        limit: q.get('limit') ? Number(q.get('limit')) : undefined,
+        continue: q.get('continue'),
+      });
+      return send(res, 200, {
+        ...listKind(def),
+        metadata: { resourceVersion: out.resourceVersion, ...(out.continue ? { continue: out.continue, remainingItemCount: out.remaining } : {}) },
+        items: out.items,
+      });
+    }
+    if (method === 'POST') {
+      const body = (await readJson(req)) as KObject;
+      if (q.get('dryRun')) return send(res, 201, body);
+      return send(res, 201, ctx.api.create(def, ns, body));
+    }
+    if (method === 'DELETE') {
+      const out = ctx.api.list(def, ns, { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector') });
+      for (const o of out.items) ctx.api.delete(def, o.metadata.namespace, o.metadata.name!);
+      return send(res, 200, { ...listKind(def), metadata: { resourceVersion: String(ctx.store.resourceVersion) }, items: out.items });
+    }
+    throw new ApiError(405, 'MethodNotAllowed', `${method} is not supported on a ${def.plural} collection`);
+  }
+
+  switch (method) {
+    case 'GET':
+      return send(res, 200, ctx.api.get(def, ns, name, subres));
+    case 'PUT': {
+      const body = (await readJson(req)) as KObject;
+      return send(res, 200, ctx.api.replace(def, ns, name, body, subres));
+    }
+    case 'PATCH': {
+      const type = req.headers['content-type'];
+      const body = await readJson(req);
+      return send(res, 200, ctx.api.patch(def, ns, name, type, body, subres));
+    }
+    case 'DELETE': {
+      const gone = ctx.api.delete(def, ns, name);
+      if (def.kind === 'Pod') return send(res, 200, gone);
+      return send(res, 200, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Success',
+        details: { name, group: def.group, kind: def.plural, uid: gone.metadata.uid },
+      });
+    }
+  }
+  throw new ApiError(405, 'MethodNotAllowed', `${method} is not supported on ${def.plural}/${name}`);
+}
+
+function sandboxMetrics(ctx: HttpContext, q: URLSearchParams, res: ServerResponse): void {
+  const namespace = q.get('namespace');
+  const service = q.get('service');
+  if (!namespace || !service) throw badRequest('namespace and service are required, e.g. /sandbox/v1/metrics?namespace=production&service=checkout&track=canary&windowSec=60');
+  const windowSec = q.get('windowSec') ? Number(q.get('windowSec')) : 60;
+  if (!(windowSec > 0)) throw badRequest(`windowSec must be a positive number of seconds, got ${q.get('windowSec')}`);
+  const sample = ctx.traffic.sample({ namespace, service, track: q.get('track') ?? undefined, version: q.get('version') ?? undefined }, windowSec);
+  send(res, 200, sample);
+}
+
+// ------------------------------------------------------------------------------------------
+// Watch
+
+function watch(ctx: HttpContext, def: ResourceDef, ns: string | undefined, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {
+  const labels = parseLabelSelector(q.get('labelSelector'));
+  const fields = parseFieldSelector(q.get('fieldSelector'));
+  const inScope = (o: KObject) => (!ns || o.metadata.namespace === ns) && matches(labels, o.metadata.labels) && matchesFields(fields, o);
+  const rvParam = q.get('resourceVersion');
+
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+
+  if (rvParam && rvParam !== '0') {
+    const from = Number(rvParam);
+    if (!Number.isFinite(from) || from < ctx.store.oldestResumable) {
+      // What the API server does: a 410 Expired inside the stream, then it ends.
+      write('ERROR', new ApiError(410, 'Expired', `too old resource version: ${rvParam} (${ctx.store.oldestResumable})`).toStatus());
+      res.end();
+      return;
+    }
+  }
+
+  const deliver = (c: Change) => {
+    if (c.def !== def) return;
+    const now = inScope(c.object);
+    if (c.type === 'ADDED') {
+      if (now) write('ADDED', c.object);
+    } else if (c.type === 'DELETED') {
+      if (now) write('DELETED', c.object);
+    } else {
+      const before = c.previous ? inScope(c.previous) : now;
+      if (now && before) write('MODIFIED', c.object);
+      else if (now) write('ADDED', c.object);
+      else if (before) write('DELETED', c.object);
+    }
+  };
+
+  if (rvParam && rvParam !== '0') for (const c of ctx.store.changesSince(Number(rvParam))) deliver(c);
+  else for (const o of ctx.store.list(def, ns)) if (inScope(o)) write('ADDED', o);
+
+  const unsubscribe = ctx.store.onChange(deliver);
+  ctx.watches.add(res);
+  const timeoutSec = Number(q.get('timeoutSeconds') ?? 0);
+  const timer = timeoutSec > 0 ? setTimeout(() => res.end(), timeoutSec * 1000) : undefined;
+  const stop = () => {
+    unsubscribe();
+    ctx.watches.delete(res);
+    if (timer) clearTimeout(timer);
+  };
+  req.on('close', stop);
+  res.on('close', stop);
+}
+
+// ------------------------------------------------------------------------------------------
+// Proxy: what the pods behind a Service (or one pod) would answer
+
+let roundRobin = 0;
+
+function proxy(ctx: HttpContext, def: ResourceDef, ns: string, rawName: string, subPath: string, res: ServerResponse): void {
+  const name = rawName.split(':')[0]!;
+  if (def === SERVICES) {
+    const svc = ctx.store.get(SERVICES, ns, name);
+    const ready = ctx.store.list(PODS, ns).filter((p) => isPodReady(p) && matchesMap(svc.spec?.selector, p.metadata.labels));
+    if (ready.length === 0) throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${name}"`);
+    return podAnswer(ctx, ready[roundRobin++ % ready.length]!, subPath, res);
+  }
+  if (def === PODS) {
+    const pod = ctx.store.get(PODS, ns, name);
+    const running = (pod.status?.containerStatuses ?? []).some((c: { state?: { running?: unknown } }) => c.state?.running);
+    if (!pod.status?.podIP || !running) {
+      throw new ApiError(503, 'ServiceUnavailable', `error trying to reach service: dial tcp ${pod.status?.podIP ?? '<none>'}:8080: connect: connection refused`);
+    }
+    return podAnswer(ctx, pod, subPath, res);
+  }
+  throw new ApiError(404, 'NotFound', `${def.plural} have no proxy subresource`);
+}
+
+function podAnswer(ctx: HttpContext, pod: KObject, subPath: string, res: ServerResponse): void {
+  const id = podIdentity(pod);
+  const b = behaviourOf(id.image);
+  res.setHeader('X-Sandbox-Pod', pod.metadata.name!);
+  res.setHeader('X-Sandbox-Version', id.version);
+  switch (subPath) {
+    case '/metrics':
+      return send(res, 200, podMetricsText(ctx.traffic.podCounters(pod.metadata.uid!), { namespace: pod.metadata.namespace!, ...id }), PROM_CONTENT_TYPE);
+    case '/health':
+    case '/healthz':
+      return send(res, 200, 'ok', 'text/plain; charset=utf-8');
+    case '/critical-path':
+      if (b.fault === 'smokefail') return send(res, 500, { ok: false, error: `critical path failed in ${id.version}: checkout total mismatch` });
+      return send(res, 200, { ok: true, version: id.version });
+    case '/':
+      return send(res, 200, { service: id.service, version: id.version, track: id.track, pod: pod.metadata.name });
+    default:
+      return send(res, 404, `404 page not found: ${subPath}\n`, 'text/plain; charset=utf-8');
+  }
+}

@@ -1,0 +1,189 @@
+// startSandbox(): the embedded cluster. An HTTP server on 127.0.0.1 that speaks the Kubernetes
+// API, with simulated controllers, kubelets, traffic and metrics running on one clock.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { realClock, type Clock } from '../clock.js';
+import type { ShipbotConfig } from '../config.js';
+import { ApiServer } from './apiServer.js';
+import { DeploymentController } from './deploymentController.js';
+import { demoServices, seedCluster, seedDemo } from './demo.js';
+import { EventRecorder } from './events.js';
+import { createHandler } from './http.js';
+import { Kubelet } from './kubelet.js';
+import { ReplicaSetController } from './replicaSetController.js';
+import { ObjectStore } from './store.js';
+import { TrafficSimulator, type TrafficOptions } from './traffic.js';
+
+export interface SandboxOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  clock?: Clock;
+  /** Seed namespaces staging/production with checkout, payments and search at v1.2.2. */
+  demo?: boolean;
+  /** Services for the demo workload (default: data/shipbot.yml). */
+  config?: ShipbotConfig;
+  /** Virtual ms from pod creation to Ready (default 3000). */
+  podStartMs?: number;
+  /** Real ms between simulation ticks (default 50). */
+  tickMs?: number;
+  traffic?: Partial<TrafficOptions>;
+  logger?: Logger;
+}
+
+export interface Sandbox {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  readonly port: number;
+  readonly clock: Clock;
+  readonly store: ObjectStore;
+  readonly api: ApiServer;
+  readonly traffic: TrafficSimulator;
+  /** A kubeconfig for `url`: cluster `sandbox`, a user with no auth, context `sandbox`. */
+  kubeconfigYaml(): string;
+  writeKubeconfig(file: string): void;
+  /** Runs the controllers and traffic once now (tests use it to avoid waiting for a tick). */
+  reconcile(): void;
+  /** Stats of the simulation loop, for benchmarks: ticks run and real ms spent in them. */
+  loopStats(): { ticks: number; busyMs: number; maxTickMs: number; lastTickAt: number };
+  close(): Promise<void>;
+}
+
+export function kubeconfigYaml(url: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: sandbox',
+    '  cluster:',
+    `    server: ${url}`,
+    'contexts:',
+    '- name: sandbox',
+    '  context:',
+    '    cluster: sandbox',
+    '    user: sandbox',
+    '    namespace: default',
+    'current-context: sandbox',
+    'users:',
+    '- name: sandbox',
+    '  user: {}',
+    'preferences: {}',
+    '',
+  ].join('\n');
+}
+
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const clock = opts.clock ?? realClock;
+  const podStartMs = opts.podStartMs ?? 3000;
+  const tickMs = opts.tickMs ?? 50;
+  const store = new ObjectStore(clock);
+  const api = new ApiServer(store);
+  const events = new EventRecorder(store, clock);
+  const deployments = new DeploymentController(store, events, clock);
+  const replicaSets = new ReplicaSetController(store, events, clock);
+  const kubelet = new Kubelet(store, events, clock, () => podStartMs);
+  const traffic = new TrafficSimulator(store, clock, opts.traffic);
+  const stats = { ticks: 0, busyMs: 0, maxTickMs: 0, lastTickAt: clock.now() };
+
+  let closed = false;
+  const reconcile = () => {
+    const t0 = performance.now();
+    // Controllers in dependency order; repeat while they still change things (bounded).
+    for (let i = 0; i < 4; i++) {
+      const before = store.resourceVersion;
+      deployments.syncAll();
+      replicaSets.syncAll();
+      kubelet.syncAll();
+      if (store.resourceVersion === before) break;
+    }
+    traffic.tick();
+    const ms = performance.now() - t0;
+    stats.ticks++;
+    stats.busyMs += ms;
+    stats.maxTickMs = Math.max(stats.maxTickMs, ms);
+    stats.lastTickAt = clock.now();
+  };
+
+  // Writes from clients get a prompt reaction; time-driven changes come from the tick loop.
+  let kicked = false;
+  let inReconcile = false;
+  const safeReconcile = () => {
+    if (closed || inReconcile) return;
+    inReconcile = true;
+    try {
+      reconcile();
+    } catch (err) {
+      opts.logger?.error({ err }, 'sandbox: reconcile failed');
+    } finally {
+      inReconcile = false;
+    }
+  };
+  store.onChange((c) => {
+    if (kicked || inReconcile || closed || c.def.kind === 'Event') return;
+    kicked = true;
+    setImmediate(() => {
+      kicked = false;
+      safeReconcile();
+    });
+  });
+
+  seedCluster(api);
+  if (opts.demo) seedDemo(api, demoServices(opts.config));
+  safeReconcile();
+
+  const loop = async () => {
+    while (!closed) {
+      await clock.sleep(tickMs * clock.speed);
+      safeReconcile();
+    }
+  };
+
+  const watches = new Set<ServerResponse>();
+  const sockets = new Set<Socket>();
+  let address = '127.0.0.1:0';
+  const server: Server = createServer(
+    createHandler({ api, store, traffic, clock, logger: opts.logger, address: () => address, baseUrl: () => `http://${address}`, watches }),
+  );
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  address = `127.0.0.1:${port}`;
+  const url = `http://${address}`;
+  void loop();
+
+  return {
+    url,
+    port,
+    clock,
+    store,
+    api,
+    traffic,
+    kubeconfigYaml: () => kubeconfigYaml(url),
+    writeKubeconfig(file: string) {
+      mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      writeFileSync(file, kubeconfigYaml(url), { mode: 0o600 });
+    },
+    reconcile: safeReconcile,
+    loopStats: () => ({ ...stats }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const w of watches) w.end();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+  };
+}
+
+export { DEMO_VERSION, DEMO_REPLICAS } from './demo.js';
+export { behaviourOf, faultOfTag, BASELINE } from './behaviour.js';

@@ -1,0 +1,149 @@
+// The simulated scheduler and kubelets: bind pods to nodes, then write each pod's status and
+// Events as its image tag dictates (see podLifecycle.ts), on the sandbox clock.
+import type { Clock } from '../clock.js';
+import { behaviourOf } from './behaviour.js';
+import type { EventRecorder } from './events.js';
+import { clone, deepEqual, isoSeconds, type KObject } from './objects.js';
+import { simulatePod, type ContainerState, type PodView } from './podLifecycle.js';
+import { resourceByKind } from './resources.js';
+import type { ObjectStore } from './store.js';
+
+const PODS = resourceByKind('Pod');
+const NODES = resourceByKind('Node');
+
+interface PodSim {
+  createdMs: number;
+  ip: string;
+  emitted: Map<string, number>;
+}
+
+export class Kubelet {
+  private readonly sims = new Map<string, PodSim>();
+  private ipCounter = 0;
+  private nextNode = 0;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly events: EventRecorder,
+    private readonly clock: Clock,
+    private readonly podStartMs: () => number,
+  ) {}
+
+  /** When the pod was created, in virtual ms (for tests and the overview). */
+  createdAt(uid: string): number | undefined {
+    return this.sims.get(uid)?.createdMs;
+  }
+
+  syncAll(): void {
+    const now = this.clock.now();
+    const live = new Set<string>();
+    const nodes = this.store.list(NODES);
+    for (const p of this.store.list(PODS)) {
+      live.add(p.metadata.uid!);
+      let pod = p;
+      if (!pod.spec?.nodeName && nodes.length) {
+        const next = clone(pod);
+        next.spec.nodeName = nodes[this.nextNode++ % nodes.length]!.metadata.name;
+        pod = this.store.update(PODS, next);
+      }
+      if (pod.spec?.nodeName) this.syncPod(pod, now);
+    }
+    for (const uid of this.sims.keys()) if (!live.has(uid)) this.sims.delete(uid);
+  }
+
+  private syncPod(pod: KObject, now: number): void {
+    let sim = this.sims.get(pod.metadata.uid!);
+    if (!sim) {
+      const n = this.ipCounter++;
+      sim = { createdMs: now, ip: `10.244.${(n >> 8) & 255}.${(n & 255) + 1}`, emitted: new Map() };
+      this.sims.set(pod.metadata.uid!, sim);
+    }
+    const elapsed = now - sim.createdMs;
+    const node = pod.spec.nodeName as string;
+    const containers: Array<{ name: string; image: string }> = pod.spec.containers ?? [];
+    const views: PodView[] = [];
+    for (const c of containers) {
+      const fault = behaviourOf(c.image).fault;
+      const info = { namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid!, node, container: c.name, image: c.image };
+      const { view, events } = simulatePod(fault, { podStartMs: this.podStartMs() }, info, elapsed);
+      views.push(view);
+      // Scheduled is a pod event, not a container one: only the first container reports it.
+      const own = c === containers[0] ? events : events.filter((e) => e.reason !== 'Scheduled');
+      const done = sim.emitted.get(c.name) ?? 0;
+      for (const e of own.slice(done)) {
+        this.events.record(pod, e.type, e.reason, e.message, e.component, sim.createdMs + e.at, e.reason === 'Scheduled' ? undefined : `spec.containers{${c.name}}`);
+      }
+      sim.emitted.set(c.name, own.length);
+    }
+    const status = podStatus(pod, views, containers, sim, this.store.peek(NODES, undefined, node), this.podStartMs());
+    if (deepEqual(status, pod.status)) return;
+    const next = clone(pod);
+    next.status = status;
+    this.store.update(PODS, next);
+  }
+}
+
+function stateJson(s: ContainerState, base: number): Record<string, unknown> {
+  if ('running' in s) return { running: { startedAt: isoSeconds(base + s.running.startedAt) } };
+  if ('waiting' in s) return { waiting: { ...s.waiting } };
+  const t = s.terminated;
+  return { terminated: { exitCode: t.exitCode, reason: t.reason, startedAt: isoSeconds(base + t.startedAt), finishedAt: isoSeconds(base + t.finishedAt), containerID: 'containerd://sandbox' } };
+}
+
+function podStatus(pod: KObject, views: PodView[], containers: Array<{ name: string; image: string }>, sim: PodSim, node: KObject | undefined, podStartMs: number): Record<string, unknown> {
+  const base = sim.createdMs;
+  const created = isoSeconds(base);
+  const allReady = views.length > 0 && views.every((v) => v.ready);
+  const running = views.some((v) => v.phase === 'Running');
+  const hasIp = views.some((v) => v.ipAt !== undefined);
+  // Transition times derive from the timeline, so status only changes at milestones.
+  const lastChange = isoSeconds(
+    base + Math.max(0, ...views.map((v) => ('running' in v.state ? v.state.running.startedAt : v.lastState ? v.lastState.terminated.finishedAt : 0))),
+  );
+  const readyTransition = allReady ? isoSeconds(base + podStartMs) : lastChange;
+  const hostIP = (node?.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address ?? '10.0.0.1';
+  const notReadyNames = containers.filter((_, i) => !views[i]!.ready).map((c) => c.name);
+  const notReadyMsg = `containers with unready status: [${notReadyNames.join(' ')}]`;
+  return {
+    phase: running ? 'Running' : 'Pending',
+    conditions: [
+      { type: 'PodReadyToStartContainers', status: hasIp ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: created },
+      { type: 'Initialized', status: 'True', lastProbeTime: null, lastTransitionTime: created },
+      {
+        type: 'Ready',
+        status: allReady ? 'True' : 'False',
+        lastProbeTime: null,
+        lastTransitionTime: readyTransition,
+        ...(allReady ? {} : { reason: 'ContainersNotReady', message: notReadyMsg }),
+      },
+      {
+        type: 'ContainersReady',
+        status: allReady ? 'True' : 'False',
+        lastProbeTime: null,
+        lastTransitionTime: readyTransition,
+        ...(allReady ? {} : { reason: 'ContainersNotReady', message: notReadyMsg }),
+      },
+      { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: created },
+    ],
+    hostIP,
+    hostIPs: [{ ip: hostIP }],
+    ...(hasIp ? { podIP: sim.ip, podIPs: [{ ip: sim.ip }] } : {}),
+    startTime: created,
+    containerStatuses: containers.map((c, i) => {
+      const v = views[i]!;
+      const pulled = !('waiting' in v.state) || v.restartCount > 0 || v.state.waiting.reason === 'CrashLoopBackOff';
+      return {
+        name: c.name,
+        image: c.image,
+        imageID: pulled ? `${c.image.split(':')[0]}@sha256:${'0'.repeat(64)}` : '',
+        ...(pulled ? { containerID: `containerd://${pod.metadata.uid!.replace(/-/g, '')}${i}` } : {}),
+        ready: v.ready,
+        started: v.started,
+        restartCount: v.restartCount,
+        state: stateJson(v.state, base),
+        lastState: v.lastState ? stateJson(v.lastState, base) : {},
+      };
+    }),
+    qosClass: 'BestEffort',
+  };
+}

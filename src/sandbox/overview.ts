@@ -1,0 +1,83 @@
+// Read-only summaries for people and scrapers: /sandbox/v1/overview (services, versions per
+// track, traffic shares, recent series) and /sandbox/v1/targets (Prometheus HTTP SD).
+import type { Clock } from '../clock.js';
+import { isPodReady } from './replicaSetController.js';
+import { resourceByKind } from './resources.js';
+import { matchesMap } from './selectors.js';
+import type { ObjectStore } from './store.js';
+import { podIdentity, type TrafficSimulator } from './traffic.js';
+
+const PODS = resourceByKind('Pod');
+const SERVICES = resourceByKind('Service');
+
+export interface OverviewVersion {
+  version: string;
+  track: string;
+  pods: number;
+  readyPods: number;
+  /** Share of the Service's traffic these pods get now, percent. */
+  trafficPct: number;
+  /** Last minutes, one point per minute of the sandbox clock (oldest first). */
+  series: Array<{ at: number; requests: number; errorRate: number; p99Ms: number; throughputRps: number }>;
+}
+
+export interface OverviewService {
+  namespace: string;
+  name: string;
+  selector: Record<string, string>;
+  versions: OverviewVersion[];
+}
+
+export function buildOverview(store: ObjectStore, traffic: TrafficSimulator, clock: Clock, points = 10): { at: number; speed: number; services: OverviewService[] } {
+  const now = clock.now();
+  const services: OverviewService[] = [];
+  for (const svc of store.list(SERVICES)) {
+    const ns = svc.metadata.namespace!;
+    const selector: Record<string, string> = svc.spec?.selector ?? {};
+    const pods = store.list(PODS, ns).filter((p) => matchesMap(selector, p.metadata.labels));
+    const readyTotal = pods.filter(isPodReady).length;
+    const groups = new Map<string, { version: string; track: string; pods: number; ready: number; service: string }>();
+    for (const p of pods) {
+      const id = podIdentity(p);
+      const key = `${id.track}|${id.version}`;
+      const g = groups.get(key) ?? { version: id.version, track: id.track, pods: 0, ready: 0, service: id.service };
+      g.pods++;
+      if (isPodReady(p)) g.ready++;
+      groups.set(key, g);
+    }
+    services.push({
+      namespace: ns,
+      name: svc.metadata.name!,
+      selector,
+      versions: [...groups.values()]
+        .sort((a, b) => a.track.localeCompare(b.track) || a.version.localeCompare(b.version))
+        .map((g) => ({
+          version: g.version,
+          track: g.track,
+          pods: g.pods,
+          readyPods: g.ready,
+          trafficPct: readyTotal ? Math.round((1000 * g.ready) / readyTotal) / 10 : 0,
+          series: Array.from({ length: points }, (_, i) => {
+            const at = now - (points - 1 - i) * 60_000;
+            const s = traffic.sample({ namespace: ns, service: g.service, track: g.track, version: g.version }, 60, at);
+            return { at, requests: s.requests, errorRate: s.errorRate, p99Ms: s.p99Ms, throughputRps: s.throughputRps };
+          }),
+        })),
+    });
+  }
+  return { at: now, speed: clock.speed, services };
+}
+
+/** Prometheus HTTP service discovery: one target group per pod, scraped through the API proxy. */
+export function buildTargets(store: ObjectStore, address: string): Array<{ targets: string[]; labels: Record<string, string> }> {
+  return store
+    .list(PODS)
+    .filter((p) => p.status?.podIP)
+    .map((p) => ({
+      targets: [address],
+      labels: {
+        __metrics_path__: `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/proxy/metrics`,
+        pod: p.metadata.name!,
+      },
+    }));
+}

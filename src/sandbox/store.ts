@@ -1,0 +1,167 @@
+// The sandbox's etcd: objects by resource, one cluster-wide resourceVersion counter, and a
+// bounded history of changes that watches replay from and follow. Synchronous and in-memory.
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { alreadyExists, ApiError, conflict, notFound } from './errors.js';
+import { clone, deepEqual, isoSeconds, type KObject } from './objects.js';
+import { apiVersionOf, type ResourceDef } from './resources.js';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface Change {
+  rv: number;
+  type: WatchEventType;
+  def: ResourceDef;
+  /** The object after the change (before it, for DELETED). Never mutated afterwards. */
+  object: KObject;
+  /** The object before the change, for MODIFIED. */
+  previous?: KObject;
+}
+
+export type ChangeListener = (c: Change) => void;
+
+const key = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
+
+export class ObjectStore {
+  private rv = 1;
+  private readonly objects = new Map<string, Map<string, KObject>>();
+  /** Ring of recent changes for watch resume; older resourceVersions answer 410 Expired. */
+  private readonly history: Change[] = [];
+  private readonly listeners = new Set<ChangeListener>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly historyLimit = 20_000,
+  ) {}
+
+  get resourceVersion(): number {
+    return this.rv;
+  }
+
+  /** The oldest resourceVersion a watch may resume from. */
+  get oldestResumable(): number {
+    return this.history.length ? this.history[0]!.rv - 1 : this.rv;
+  }
+
+  changesSince(rv: number): Change[] {
+    // History is sorted by rv: binary search for the first change after rv.
+    let lo = 0;
+    let hi = this.history.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.history[mid]!.rv <= rv) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.history.slice(lo);
+  }
+
+  onChange(fn: ChangeListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private bucket(def: ResourceDef): Map<string, KObject> {
+    let b = this.objects.get(def.plural);
+    if (!b) this.objects.set(def.plural, (b = new Map()));
+    return b;
+  }
+
+  /** The stored object itself: callers must not mutate it (use `clone`). */
+  peek(def: ResourceDef, ns: string | undefined, name: string): KObject | undefined {
+    return this.bucket(def).get(key(def.namespaced ? ns : undefined, name));
+  }
+
+  get(def: ResourceDef, ns: string | undefined, name: string): KObject {
+    const o = this.peek(def, ns, name);
+    if (!o) throw notFound(def.plural, def.group, name, def.kind);
+    return o;
+  }
+
+  /** Stored objects (not copies), sorted by namespace then name like the API server lists. */
+  list(def: ResourceDef, ns?: string): KObject[] {
+    const out: KObject[] = [];
+    for (const o of this.bucket(def).values()) if (!ns || !def.namespaced || o.metadata.namespace === ns) out.push(o);
+    return out.sort((a, b) => key(a.metadata.namespace, a.metadata.name!).localeCompare(key(b.metadata.namespace, b.metadata.name!)));
+  }
+
+  count(def: ResourceDef): number {
+    return this.bucket(def).size;
+  }
+
+  private record(type: WatchEventType, def: ResourceDef, object: KObject, previous?: KObject): void {
+    const change: Change = { rv: this.rv, type, def, object, previous };
+    this.history.push(change);
+    if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
+    for (const l of this.listeners) l(change);
+  }
+
+  create(def: ResourceDef, input: KObject): KObject {
+    const obj = clone(input);
+    const ns = def.namespaced ? obj.metadata.namespace : undefined;
+    const name = obj.metadata.name!;
+    const b = this.bucket(def);
+    if (b.has(key(ns, name))) throw alreadyExists(def.plural, def.group, name);
+    this.rv++;
+    obj.apiVersion = apiVersionOf(def);
+    obj.kind = def.kind;
+    obj.metadata = {
+      ...obj.metadata,
+      uid: randomUUID(),
+      resourceVersion: String(this.rv),
+      creationTimestamp: isoSeconds(this.clock.now()),
+      ...(def.hasSpec || def.kind === 'Pod' ? { generation: 1 } : {}),
+    };
+    if (!def.namespaced) delete obj.metadata.namespace;
+    delete obj.metadata.deletionTimestamp;
+    b.set(key(ns, name), obj);
+    this.record('ADDED', def, obj);
+    return obj;
+  }
+
+  /**
+   * Replaces an object. `expectRv` (from the client's body) must match, else 409 Conflict.
+   * Identity fields are kept; generation goes up when the spec changed. No-op writes keep the rv.
+   */
+  update(def: ResourceDef, input: KObject, expectRv?: string): KObject {
+    const ns = def.namespaced ? input.metadata.namespace : undefined;
+    const name = input.metadata.name!;
+    const b = this.bucket(def);
+    const old = b.get(key(ns, name));
+    if (!old) throw notFound(def.plural, def.group, name, def.kind);
+    if (expectRv && expectRv !== old.metadata.resourceVersion) throw conflict(def.plural, def.group, name);
+    if (input.metadata.uid && input.metadata.uid !== old.metadata.uid) {
+      throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${input.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
+    }
+    const obj = clone(input);
+    obj.apiVersion = old.apiVersion;
+    obj.kind = old.kind;
+    obj.metadata = {
+      ...obj.metadata,
+      uid: old.metadata.uid,
+      creationTimestamp: old.metadata.creationTimestamp,
+      resourceVersion: old.metadata.resourceVersion,
+      generation: old.metadata.generation,
+    };
+    if (!def.namespaced) delete obj.metadata.namespace;
+    if (old.metadata.generation !== undefined && !deepEqual(old.spec, obj.spec)) obj.metadata.generation = old.metadata.generation + 1;
+    if (deepEqual(old, obj)) return old;
+    this.rv++;
+    obj.metadata.resourceVersion = String(this.rv);
+    b.set(key(ns, name), obj);
+    this.record('MODIFIED', def, obj, old);
+    return obj;
+  }
+
+  delete(def: ResourceDef, ns: string | undefined, name: string): KObject {
+    const b = this.bucket(def);
+    const k = key(def.namespaced ? ns : undefined, name);
+    const old = b.get(k);
+    if (!old) throw notFound(def.plural, def.group, name, def.kind);
+    b.delete(k);
+    this.rv++;
+    const gone = clone(old);
+    gone.metadata.resourceVersion = String(this.rv);
+    this.record('DELETED', def, gone);
+    return gone;
+  }
+}

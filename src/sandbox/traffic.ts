@@ -1,0 +1,245 @@
+// Simulated request traffic. Every tick, each Service sends its rate of requests to the Ready
+// pods its selector matches (equal shares, so 1 canary pod of 20 gets ~5%). Requests are
+// simulated in aggregate, never one by one: per pod cumulative counters (what Prometheus
+// scrapes) and per (namespace, service, track, version) time buckets (the direct metrics API).
+import type { Clock } from '../clock.js';
+import type { MetricSample } from '../domain/types.js';
+import { behaviourOf, type Behaviour } from './behaviour.js';
+import { imageTag, type KObject } from './objects.js';
+import { isPodReady } from './replicaSetController.js';
+import { resourceByKind } from './resources.js';
+import { matchesMap } from './selectors.js';
+import { binomial, FINE_EDGES_MS, fineShares, lognormalCdf, normal, poisson, PROM_BUCKETS_S, quantileFromFine } from './stats.js';
+import type { ObjectStore } from './store.js';
+
+const PODS = resourceByKind('Pod');
+const SERVICES = resourceByKind('Service');
+
+/** Annotation on a Service overriding its simulated request rate (requests per second). */
+export const RPS_ANNOTATION = 'sandbox.shipbot.dev/rps';
+
+export interface PodCounters {
+  namespace: string;
+  pod: string;
+  service: string;
+  track: string;
+  version: string;
+  ok: number;
+  errors: number;
+  /** Cumulative counts per PROM_BUCKETS_S bound (le), then +Inf = ok + errors. */
+  buckets: number[];
+  sumSeconds: number;
+}
+
+interface Bucket {
+  requests: number;
+  errors: number;
+  fine: Float32Array;
+}
+
+interface Series {
+  namespace: string;
+  service: string;
+  track: string;
+  version: string;
+  buckets: Map<number, Bucket>;
+}
+
+export interface SeriesFilter {
+  namespace: string;
+  service: string;
+  track?: string;
+  version?: string;
+}
+
+export interface TrafficOptions {
+  /** Requests per second per Service when it has no rps annotation. */
+  rps: number;
+  /** Width of a metrics time bucket, virtual ms. */
+  bucketMs: number;
+  /** How much history the direct metrics API keeps, virtual ms. */
+  retentionMs: number;
+}
+
+/** What a pod's labels say about it, for metric labels. */
+export function podIdentity(p: KObject): { service: string; track: string; version: string; image: string } {
+  const labels = p.metadata.labels ?? {};
+  const image: string = p.spec?.containers?.[0]?.image ?? '';
+  return {
+    service: labels.app ?? labels['app.kubernetes.io/name'] ?? p.metadata.name!,
+    track: labels.track ?? 'stable',
+    // The running image is the truth: a label can lag behind `kubectl set image`.
+    version: image ? imageTag(image) : (labels.version ?? 'unknown'),
+    image,
+  };
+}
+
+export class TrafficSimulator {
+  private last: number;
+  private readonly pods = new Map<string, PodCounters>();
+  private readonly series = new Map<string, Series>();
+  private readonly opts: TrafficOptions;
+  /** Distribution of latencies per behaviour, cached: computing CDFs is the costly part. */
+  private readonly shapes = new Map<string, { fine: Float64Array; prom: number[]; meanS: number }>();
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly clock: Clock,
+    opts: Partial<TrafficOptions> = {},
+  ) {
+    this.opts = { rps: 200, bucketMs: 5_000, retentionMs: 3_600_000, ...opts };
+    this.last = clock.now();
+  }
+
+  counters(podUid: string): PodCounters | undefined {
+    return this.pods.get(podUid);
+  }
+
+  /** Advances the simulation to the clock's now. */
+  tick(): void {
+    const now = this.clock.now();
+    const dt = now - this.last;
+    if (dt <= 0) return;
+    const from = this.last;
+    this.last = now;
+    const live = new Set<string>();
+    const podsByNs = new Map<string, KObject[]>();
+    for (const p of this.store.list(PODS)) {
+      live.add(p.metadata.uid!);
+      if (!isPodReady(p)) continue;
+      const list = podsByNs.get(p.metadata.namespace!) ?? [];
+      list.push(p);
+      podsByNs.set(p.metadata.namespace!, list);
+    }
+    for (const svc of this.store.list(SERVICES)) {
+      const backends = (podsByNs.get(svc.metadata.namespace!) ?? []).filter((p) => matchesMap(svc.spec?.selector, p.metadata.labels));
+      if (backends.length === 0) continue;
+      const rps = Number(svc.metadata.annotations?.[RPS_ANNOTATION] ?? this.opts.rps);
+      const perPod = (rps * dt) / 1000 / backends.length;
+      // Noise is shared by the pods of one version this tick, as load and GC pauses would be.
+      const jitter = new Map<string, { medianMs: number; errorRate: number }>();
+      for (const p of backends) {
+        const id = podIdentity(p);
+        const b = behaviourOf(id.image);
+        let j = jitter.get(id.version);
+        if (!j) {
+          j = { medianMs: b.medianMs * Math.exp(0.04 * normal()), errorRate: b.errorRate * Math.exp(0.15 * normal()) };
+          jitter.set(id.version, j);
+        }
+        this.serve(p, id, b, j, poisson(perPod), from, now);
+      }
+    }
+    for (const uid of this.pods.keys()) if (!live.has(uid)) this.pods.delete(uid);
+    this.prune(now);
+  }
+
+  private shape(b: Behaviour, medianMs: number) {
+    // Quantise the jittered median to 0.5% steps so the cache stays small.
+    const m = Math.round(Math.log(medianMs) * 200) / 200;
+    const key = `${m}|${b.sigma}`;
+    let s = this.shapes.get(key);
+    if (!s) {
+      const med = Math.exp(m);
+      s = {
+        fine: fineShares(med, b.sigma),
+        prom: PROM_BUCKETS_S.map((le) => lognormalCdf(le * 1000, med, b.sigma)),
+        meanS: (med * Math.exp((b.sigma * b.sigma) / 2)) / 1000,
+      };
+      if (this.shapes.size > 5_000) this.shapes.clear();
+      this.shapes.set(key, s);
+    }
+    return s;
+  }
+
+  private serve(p: KObject, id: ReturnType<typeof podIdentity>, b: Behaviour, j: { medianMs: number; errorRate: number }, n: number, from: number, to: number): void {
+    if (n <= 0) return;
+    const errors = binomial(n, Math.min(1, j.errorRate));
+    const shape = this.shape(b, j.medianMs);
+    let c = this.pods.get(p.metadata.uid!);
+    if (!c) {
+      c = { namespace: p.metadata.namespace!, pod: p.metadata.name!, ...id, ok: 0, errors: 0, buckets: PROM_BUCKETS_S.map(() => 0), sumSeconds: 0 };
+      delete (c as Partial<typeof c> & { image?: string }).image;
+      this.pods.set(p.metadata.uid!, c);
+    }
+    c.version = id.version;
+    c.track = id.track;
+    c.ok += n - errors;
+    c.errors += errors;
+    for (let i = 0; i < shape.prom.length; i++) c.buckets[i]! += Math.round(n * shape.prom[i]!);
+    c.sumSeconds += n * shape.meanS;
+
+    const key = `${id.service}|${p.metadata.namespace}|${id.track}|${id.version}`;
+    let s = this.series.get(key);
+    if (!s) {
+      s = { namespace: p.metadata.namespace!, service: id.service, track: id.track, version: id.version, buckets: new Map() };
+      this.series.set(key, s);
+    }
+    // Spread this tick's requests over the time buckets it spans.
+    const B = this.opts.bucketMs;
+    for (let t = from; t < to; ) {
+      const idx = Math.floor(t / B);
+      const end = Math.min(to, (idx + 1) * B);
+      const f = (end - t) / (to - from);
+      let bucket = s.buckets.get(idx);
+      if (!bucket) s.buckets.set(idx, (bucket = { requests: 0, errors: 0, fine: new Float32Array(FINE_EDGES_MS.length) }));
+      bucket.requests += n * f;
+      bucket.errors += errors * f;
+      for (let i = 0; i < shape.fine.length; i++) bucket.fine[i]! += n * f * shape.fine[i]!;
+      t = end;
+    }
+  }
+
+  private prune(now: number): void {
+    const oldest = Math.floor((now - this.opts.retentionMs) / this.opts.bucketMs);
+    for (const [key, s] of this.series) {
+      for (const idx of s.buckets.keys()) if (idx < oldest) s.buckets.delete(idx);
+      if (s.buckets.size === 0) this.series.delete(key);
+    }
+  }
+
+  /** Pod counters, for the Prometheus endpoint of one pod. */
+  podCounters(uid: string): PodCounters | undefined {
+    return this.pods.get(uid);
+  }
+
+  /** Aggregate of the matching series over the last `windowSec` (virtual) seconds. */
+  sample(filter: SeriesFilter, windowSec: number, now = this.clock.now()): MetricSample {
+    const B = this.opts.bucketMs;
+    const start = now - windowSec * 1000;
+    const first = Math.floor(start / B);
+    const lastIdx = Math.floor(now / B);
+    let requests = 0;
+    let errors = 0;
+    const fine = new Float64Array(FINE_EDGES_MS.length);
+    for (const s of this.series.values()) {
+      if (s.namespace !== filter.namespace || s.service !== filter.service) continue;
+      if (filter.track && s.track !== filter.track) continue;
+      if (filter.version && s.version !== filter.version) continue;
+      for (let idx = first; idx <= lastIdx; idx++) {
+        const b = s.buckets.get(idx);
+        if (!b) continue;
+        // The oldest bucket straddles the window's start: count only its overlapping part.
+        const w = idx === first ? Math.max(0, ((idx + 1) * B - start) / B) : 1;
+        requests += b.requests * w;
+        errors += b.errors * w;
+        for (let i = 0; i < fine.length; i++) fine[i]! += b.fine[i]! * w;
+      }
+    }
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    return {
+      at: now,
+      windowSec,
+      requests: Math.round(requests),
+      errorRate: requests > 0 ? errors / requests : 0,
+      p50Ms: r2(quantileFromFine(fine, 0.5)),
+      p95Ms: r2(quantileFromFine(fine, 0.95)),
+      p99Ms: r2(quantileFromFine(fine, 0.99)),
+      throughputRps: r2(requests / Math.max(windowSec, 1e-9)),
+    };
+  }
+
+  /** Series keys currently known (for the overview). */
+  seriesList(): Array<Omit<Series, 'buckets'>> {
+    return [...this.series.values()].map(({ namespace, service, track, version }) => ({ namespace, service, track, version }));
+  }
+}
