@@ -15,4 +15,10 @@ export interface MetricSource {
   readonly name: string;
   /** Aggregates the pods of `track` over the last `windowSec` seconds (of the source's clock). */
   sample(track: TrackRef, windowSec: number): Promise<MetricOutcome>;
+  /**
+   * Optional: the same for a window that ended at `endAt` (ms, the source's time) in the past.
+   * Sources with history (Prometheus) implement it, so a baseline is captured at once instead
+   * of waiting for fresh samples.
+   */
+  sampleAt?(track: TrackRef, windowSec: number, endAt: number): Promise<MetricOutcome>;
 }

@@ -1,0 +1,240 @@
+// Watching a rollout: sample the candidate and the baseline on an interval over a window, check
+// infrastructure signals on every tick, and hand the numbers to src/domain/judge.ts, which
+// decides. The runner calls these two functions and never knows which metric source it has.
+import type { Clock } from '../clock.js';
+import type { TrackRef } from '../cluster/types.js';
+import { judgeCanary, judgeInfra, type Finding, type JudgeRules } from '../domain/judge.js';
+import { median } from '../domain/stats.js';
+import type { Decision, DeployPlan, InfraSignal, MetricSample } from '../domain/types.js';
+import type { SmokeCheck } from '../config.js';
+import { runSmokeChecks, type SmokeOptions, type SmokeResult } from './smoke.js';
+import type { MetricFailure, MetricOutcome, MetricSource } from './types.js';
+
+export interface MonitorTick {
+  /** Clock time of this tick (ms). */
+  at: number;
+  index: number;
+  candidate: MetricOutcome;
+  baseline?: MetricOutcome;
+  signals: InfraSignal[];
+  /** The judgment of this early look (acted on only when it is a ROLLBACK). */
+  interim?: Decision;
+}
+
+export interface MonitorOptions {
+  source: MetricSource;
+  /** The new version's pods, and the stable ones to compare with (omit when the baseline serves no traffic, e.g. canary 100%). */
+  tracks: { candidate: TrackRef; baseline?: TrackRef };
+  /** Samples captured before traffic moved: used when there is no live baseline track, or it has too little data. */
+  baselineSamples?: readonly MetricSample[];
+  plan: Pick<DeployPlan, 'slo'>;
+  rules: JudgeRules;
+  clock: Clock;
+  /** How long to watch (clock seconds). */
+  windowSec: number;
+  /** Sampling interval (clock seconds); each sample covers the interval before it. */
+  intervalSec: number;
+  /** Share of traffic the candidate gets now (0..100), to compare throughput per share. Default 100. */
+  trafficPct?: number;
+  /** Infrastructure signals of the candidate's pods (RolloutDriver.signals). */
+  signals?: () => Promise<InfraSignal[]>;
+  /** Aborting rejects with the abort reason (the runner was told to stop). */
+  abort?: AbortSignal;
+  onSample?: (tick: MonitorTick) => void;
+  /** Act on a ROLLBACK from an early look inside the window (at 1/10 of the significance levels). Default true. */
+  earlyRollback?: boolean;
+  candidateLabel?: string;
+}
+
+export interface MonitorResult extends Decision {
+  candidate: MetricSample[];
+  baseline: MetricSample[];
+  /** Metric queries that failed, in order (timeouts, HTTP errors, query errors, no data). */
+  failures: MetricFailure[];
+  /** Whether the window was cut short by a ROLLBACK. */
+  endedEarly: boolean;
+  /** Clock seconds actually watched. */
+  watchedSec: number;
+}
+
+/**
+ * Watches one window and returns the decision. Infra signals are checked before the first sample
+ * and on every tick: a fatal one ends the window at once with ROLLBACK. A clear metric ROLLBACK
+ * on an early look also ends it; anything else waits for the window's end.
+ */
+export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
+  const started = o.clock.now();
+  const end = started + o.windowSec * 1000;
+  const intervalMs = Math.max(1, o.intervalSec) * 1000;
+  const candidate: MetricSample[] = [];
+  const liveBaseline: MetricSample[] = [];
+  const failures: MetricFailure[] = [];
+  const signalErrors: string[] = [];
+  let ticks = 0;
+  const pct = o.trafficPct ?? 100;
+  const result = (d: Decision, endedEarly: boolean): MonitorResult => ({
+    ...d,
+    candidate,
+    baseline: pickBaseline(),
+    failures,
+    endedEarly,
+    watchedSec: (o.clock.now() - started) / 1000,
+  });
+  const pickBaseline = (): MetricSample[] => {
+    const enough = liveBaseline.filter((s) => s.requests > 0).length >= o.rules.minSamples;
+    return !o.tracks.baseline || (!enough && o.baselineSamples?.length) ? [...(o.baselineSamples ?? [])] : liveBaseline;
+  };
+  const judgeNow = (earlyLook: boolean): Decision => {
+    const base = pickBaseline();
+    const live = base === liveBaseline;
+    return judgeCanary(base, candidate, o.plan, o.rules, {
+      candidateShare: pct / 100,
+      // A captured baseline saw all the traffic; a live one sees what the candidate does not.
+      baselineShare: live ? Math.max(0.01, 1 - pct / 100) : 1,
+      candidateLabel: o.candidateLabel,
+      baselineLabel: live ? 'baseline' : 'pre-deploy baseline',
+      earlyLook,
+    });
+  };
+  const readSignals = async (): Promise<InfraSignal[]> => {
+    if (!o.signals) return [];
+    try {
+      return await o.signals();
+    } catch (err) {
+      signalErrors.push((err as Error).message);
+      return [];
+    }
+  };
+
+  const first = judgeInfra(await readSignals(), o.rules);
+  if (first.verdict === 'ROLLBACK') return result(first, true);
+
+  while (o.clock.now() < end) {
+    const wait = Math.min(intervalMs, end - o.clock.now());
+    await o.clock.sleep(wait, o.abort);
+    const windowSec = wait / 1000;
+    const [cand, base, signals] = await Promise.all([
+      o.source.sample(o.tracks.candidate, windowSec),
+      o.tracks.baseline ? o.source.sample(o.tracks.baseline, windowSec) : Promise.resolve(undefined),
+      readSignals(),
+    ]);
+    if (o.abort?.aborted) throw o.abort.reason ?? new Error('monitoring aborted');
+    ticks++;
+    if (cand.ok) candidate.push(cand.sample);
+    else failures.push(cand);
+    if (base?.ok) liveBaseline.push(base.sample);
+    else if (base) failures.push(base);
+    const tick: MonitorTick = { at: o.clock.now(), index: ticks, candidate: cand, baseline: base, signals };
+    const infra = judgeInfra(signals, o.rules);
+    if (infra.verdict === 'ROLLBACK') {
+      o.onSample?.(tick);
+      return result(infra, true);
+    }
+    if (o.earlyRollback !== false && o.clock.now() < end) {
+      tick.interim = judgeNow(true);
+      if (tick.interim.verdict === 'ROLLBACK') {
+        o.onSample?.(tick);
+        return result(tick.interim, true);
+      }
+    }
+    o.onSample?.(tick);
+  }
+
+  const final = judgeNow(false);
+  const extra: Finding[] = [];
+  const hardFailures = failures.filter((f) => f.kind !== 'no-data');
+  if (hardFailures.length > 0) {
+    const last = hardFailures[hardFailures.length - 1]!;
+    extra.push({
+      rule: 'metrics-source',
+      verdict: final.verdict === 'CONTINUE' ? 'CONTINUE' : 'INCONCLUSIVE',
+      detail: `${o.source.name}: ${hardFailures.length} of ${ticks * (o.tracks.baseline ? 2 : 1)} queries failed (${last.kind}: ${last.message})`,
+    });
+  }
+  if (signalErrors.length > 0) {
+    extra.push({ rule: 'infra-signals', verdict: 'CONTINUE', detail: `reading pod health failed ${signalErrors.length} times: ${signalErrors[signalErrors.length - 1]}` });
+  }
+  // When data is missing because the source failed, say so first: that is what a person must fix.
+  const sourceFirst = final.verdict === 'INCONCLUSIVE' && hardFailures.length > 0 && final.findings.some((f) => f.rule === 'data' && f.verdict === 'INCONCLUSIVE');
+  return result(
+    {
+      verdict: final.verdict,
+      explanation: sourceFirst ? `${extra[0]!.detail} — ${final.explanation}` : final.explanation,
+      findings: [...final.findings, ...extra],
+    },
+    false,
+  );
+}
+
+export interface BaselineOptions {
+  source: MetricSource;
+  track: TrackRef;
+  clock: Clock;
+  /** How many samples (default rules.minSamples or 5). */
+  samples?: number;
+  intervalSec: number;
+  abort?: AbortSignal;
+  /** Also run the smoke checks once against the live version, for their pass rate. */
+  smoke?: { checks: readonly SmokeCheck[]; baseUrl: string; vars?: Record<string, string>; options?: SmokeOptions };
+}
+
+export interface Baseline {
+  samples: MetricSample[];
+  failures: MetricFailure[];
+  /** Medians over the samples; NaN when there were none. */
+  summary: { requests: number; errorRate: number; p50Ms: number; p95Ms: number; p99Ms: number; throughputRps: number };
+  smoke?: { passRate: number; results: SmokeResult[] };
+  /** Whether the samples came from the source's history (at once) rather than waiting. */
+  fromHistory: boolean;
+}
+
+/**
+ * Captures the baseline before any traffic moves. A source with history (Prometheus) answers
+ * for the past windows at once; otherwise it samples on the interval, which takes
+ * samples × intervalSec of clock time.
+ */
+export async function captureBaseline(o: BaselineOptions): Promise<Baseline> {
+  const n = Math.max(1, o.samples ?? 5);
+  const samples: MetricSample[] = [];
+  const failures: MetricFailure[] = [];
+  const smokeRun = o.smoke ? runSmokeChecks(o.smoke.checks, o.smoke.baseUrl, o.smoke.vars, o.smoke.options) : undefined;
+  let fromHistory = false;
+  if (o.source.sampleAt) {
+    const now = o.clock.now();
+    const outs = await Promise.all(
+      Array.from({ length: n }, (_, i) => o.source.sampleAt!(o.track, o.intervalSec, now - (n - 1 - i) * o.intervalSec * 1000)),
+    );
+    for (const r of outs) {
+      if (r.ok) samples.push(r.sample);
+      else failures.push(r);
+    }
+    fromHistory = samples.length === n;
+  }
+  if (!fromHistory) {
+    samples.length = 0;
+    for (let i = 0; i < n; i++) {
+      await o.clock.sleep(o.intervalSec * 1000, o.abort);
+      const r = await o.source.sample(o.track, o.intervalSec);
+      if (r.ok) samples.push(r.sample);
+      else failures.push(r);
+    }
+  }
+  const med = (f: (s: MetricSample) => number) => median(samples.map(f).filter(Number.isFinite));
+  const total = samples.reduce((a, s) => a + s.requests, 0);
+  const errors = samples.reduce((a, s) => a + s.errorRate * s.requests, 0);
+  const results = smokeRun ? await smokeRun : undefined;
+  return {
+    samples,
+    failures,
+    summary: {
+      requests: total,
+      errorRate: total > 0 ? errors / total : NaN,
+      p50Ms: med((s) => s.p50Ms),
+      p95Ms: med((s) => s.p95Ms),
+      p99Ms: med((s) => s.p99Ms),
+      throughputRps: med((s) => s.throughputRps),
+    },
+    smoke: results ? { passRate: results.length ? results.filter((r) => r.ok).length / results.length : 1, results } : undefined,
+    fromHistory,
+  };
+}

@@ -1,0 +1,81 @@
+// Smoke checks from the service config, run in parallel against a target (idle colour, canary,
+// or the Service). Each result carries its latency and, when it failed, why — in words.
+import type { SmokeCheck } from '../config.js';
+
+export interface SmokeResult {
+  name: string;
+  url: string;
+  ok: boolean;
+  /** A failing critical check fails the gate; others only warn. */
+  critical: boolean;
+  /** HTTP status, when an answer came. */
+  status?: number;
+  /** Real milliseconds from sending to the end of the answer (or to the failure). */
+  latencyMs: number;
+  reason?: string;
+}
+
+export interface SmokeOptions {
+  /**
+   * The fetch to use: pass one that carries cluster credentials when `baseUrl` is a Kubernetes
+   * API service-proxy URL on a real cluster. Default: global fetch.
+   */
+  fetch?: typeof fetch;
+  headers?: Record<string, string>;
+}
+
+/** Fills `{{baseUrl}}` and any other `{{name}}` from `vars`; unknown placeholders are an error. */
+export function renderUrl(template: string, baseUrl: string, vars: Record<string, string> = {}): string {
+  const values: Record<string, string> = { ...vars, baseUrl: baseUrl.replace(/\/+$/, '') };
+  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => {
+    const v = values[name];
+    if (v === undefined) throw new Error(`smoke check URL uses {{${name}}}, which is not known (known: ${Object.keys(values).join(', ')})`);
+    return name === 'baseUrl' ? v : encodeURIComponent(v);
+  });
+}
+
+/** Runs every check at once; never throws — a check that cannot run is a failed result. */
+export async function runSmokeChecks(checks: readonly SmokeCheck[], baseUrl: string, vars: Record<string, string> = {}, opts: SmokeOptions = {}): Promise<SmokeResult[]> {
+  return Promise.all(checks.map((c) => runOne(c, baseUrl, vars, opts)));
+}
+
+async function runOne(check: SmokeCheck, baseUrl: string, vars: Record<string, string>, opts: SmokeOptions): Promise<SmokeResult> {
+  const critical = check.critical ?? true;
+  let url: string;
+  try {
+    url = renderUrl(check.url, baseUrl, vars);
+  } catch (err) {
+    return { name: check.name, url: check.url, ok: false, critical, latencyMs: 0, reason: (err as Error).message };
+  }
+  const doFetch = opts.fetch ?? fetch;
+  const started = performance.now();
+  const elapsed = () => performance.now() - started;
+  const method = check.method ?? 'GET';
+  const timeoutMs = check.timeoutMs ?? 2000;
+  try {
+    const res = await doFetch(url, { method, headers: opts.headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    const body = method === 'HEAD' ? '' : await res.text();
+    const latencyMs = elapsed();
+    const expectStatus = check.expectStatus ?? 200;
+    if (res.status !== expectStatus) {
+      return { name: check.name, url, ok: false, critical, status: res.status, latencyMs, reason: `expected status ${expectStatus}, got ${res.status}${snippet(body)}` };
+    }
+    if (check.expectBody !== undefined && !body.includes(check.expectBody)) {
+      return { name: check.name, url, ok: false, critical, status: res.status, latencyMs, reason: `expected the body to contain "${check.expectBody}"${snippet(body, 'got')}` };
+    }
+    return { name: check.name, url, ok: true, critical, status: res.status, latencyMs };
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string; message?: string } };
+    const latencyMs = elapsed();
+    const reason =
+      e.name === 'TimeoutError' || e.name === 'AbortError'
+        ? `no answer within ${timeoutMs} ms`
+        : `request failed: ${e.cause?.code ?? e.cause?.message ?? e.message}`;
+    return { name: check.name, url, ok: false, critical, latencyMs, reason };
+  }
+}
+
+function snippet(body: string, lead = ''): string {
+  const s = body.replace(/\s+/g, ' ').trim().slice(0, 80);
+  return s ? ` (${lead ? `${lead} ` : ''}"${s}")` : '';
+}
