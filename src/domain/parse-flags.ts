@@ -128,12 +128,13 @@ export function extractFlags(words: Word[]): FlagResult {
     switch (name) {
       case '--guidance': {
         if (inline === undefined && words[i + 1]?.quoted) inline = words[++i].text;
-        if (inline === undefined) {
+        else if (!w.quoted) {
           // Unquoted: the words up to the next flag.
-          const parts: string[] = [];
+          const parts: string[] = inline ? [inline] : [];
           while (words[i + 1] && !/^(--|[—–])/.test(words[i + 1].text)) parts.push(words[++i].text);
           inline = parts.join(' ');
         }
+        inline ??= '';
         if (!inline.trim()) return { ok: false, reason: `--guidance needs text, e.g. --guidance "zero downtime, database migration".` };
         if (inline.length > 2000) return { ok: false, reason: `--guidance is ${inline.length} characters; keep it under 2000.` };
         flags.guidance = inline.trim();

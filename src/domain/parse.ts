@@ -394,7 +394,7 @@ function collect(text: string, cfg: ShipbotConfig, notes: string[]): { ok: true;
     }
     if (VERSION_KEYWORDS.has(w) && i + 1 < raw.length) {
       const next = cleanToken(raw[i + 1]).toLowerCase();
-      if (w === 'v' || (!FILLERS.has(next) && !environmentWord(next) && !strategyWord(next))) {
+      if (w === 'v' || next === 'latest' || (!FILLERS.has(next) && !environmentWord(next) && !strategyWord(next))) {
         forceVersionAt = i + 1;
         if (w === 'v') raw[i + 1] = `v${raw[i + 1]}`;
       }
