@@ -1,0 +1,88 @@
+// PrometheusSource against an HTTP double of the Prometheus API: each failure is its own outcome.
+// (The real-Prometheus suite is prometheus.test.ts.)
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../src/config.js';
+import { PrometheusSource, renderQuery } from '../../src/metrics/prometheus.js';
+import { startPromDouble, type PromDouble } from './prometheus-double.js';
+
+const queries = loadConfigFile('data/shipbot.yml').services[0]!.metrics!;
+const track = (t: string, version?: string) => ({ namespace: 'production', service: 'checkout', track: t, version });
+
+let prom: PromDouble;
+let source: PrometheusSource;
+beforeAll(async () => {
+  prom = await startPromDouble();
+  source = new PrometheusSource({ baseUrl: prom.url, queries, timeoutMs: 500 });
+});
+afterAll(() => prom.close());
+
+describe('renderQuery', () => {
+  it('fills the placeholders and quotes label values', () => {
+    expect(renderQuery('rate(x{service="{{service}}",ns="{{namespace}}",t="{{track}}",v="{{version}}"}[{{window}}])', track('canary', 'v1.2.3'), 30)).toBe(
+      'rate(x{service="checkout",ns="production",t="canary",v="v1.2.3"}[30s])',
+    );
+    expect(renderQuery('x{a="{{track}}"}', track('a"b\\c'), 60)).toBe('x{a="a\\"b\\\\c"}');
+  });
+  it('refuses a placeholder it cannot fill, saying which', () => {
+    expect(() => renderQuery('x{v="{{version}}"}', track('canary'), 60)).toThrow(/needs \{\{version\}\}, but the canary track has no version/);
+    expect(() => renderQuery('x{v="{{pod}}"}', track('canary'), 60)).toThrow(/unknown placeholder \{\{pod\}\}/);
+  });
+});
+
+describe('PrometheusSource outcomes', () => {
+  it('answers a sample from the service templates', async () => {
+    const out = await source.sample(track('stable'), 30);
+    expect(out).toMatchObject({ ok: true, sample: { windowSec: 30, errorRate: 0.002, p99Ms: 120, throughputRps: 190, requests: 5700 } });
+    const q = prom.queries.at(-1)!;
+    expect(q.path).toBe('/api/v1/query');
+    const sent = prom.queries.slice(-6).map((x) => x.params.get('query')!);
+    expect(sent.some((s) => s.includes('track="stable"') && s.includes('[30s]') && s.includes('code=~"5.."'))).toBe(true);
+  });
+  it('an empty vector is no-data', async () => {
+    expect(await source.sample(track('empty'), 30)).toMatchObject({ ok: false, kind: 'no-data', message: expect.stringMatching(/empty result/) });
+  });
+  it('no traffic (throughput 0, ratios NaN) is no-data', async () => {
+    expect(await source.sample(track('idle'), 30)).toMatchObject({ ok: false, kind: 'no-data', message: expect.stringMatching(/no requests for checkout idle/) });
+  });
+  it('NaN with traffic is no-data, not a number', async () => {
+    expect(await source.sample(track('nan'), 30)).toMatchObject({ ok: false, kind: 'no-data', message: expect.stringMatching(/NaN/) });
+  });
+  it('status:error is a query-error with Prometheus\'s reason', async () => {
+    expect(await source.sample(track('bad'), 30)).toMatchObject({ ok: false, kind: 'query-error', message: expect.stringMatching(/bad_data.*parse error/) });
+  });
+  it('a Prometheus-side timeout is a timeout', async () => {
+    expect(await source.sample(track('gaveup'), 30)).toMatchObject({ ok: false, kind: 'timeout' });
+  });
+  it('an HTTP error is an http-error with its status', async () => {
+    expect(await source.sample(track('down'), 30)).toMatchObject({ ok: false, kind: 'http-error', status: 502 });
+  });
+  it('no answer within the timeout is a timeout', async () => {
+    expect(await source.sample(track('slow'), 30)).toMatchObject({ ok: false, kind: 'timeout', message: expect.stringMatching(/within 500 ms/) });
+  });
+  it('several series where one is expected is a query-error that says what to do', async () => {
+    expect(await source.sample(track('multi'), 30)).toMatchObject({ ok: false, kind: 'query-error', message: expect.stringMatching(/sum\(/) });
+  });
+  it('a version that never failed (no 5xx series) has error rate 0', async () => {
+    expect(await source.sample(track('noerrors'), 30)).toMatchObject({ ok: true, sample: { errorRate: 0, p99Ms: 110 } });
+  });
+  it('an unreachable Prometheus is an http-error naming PROMETHEUS_URL', async () => {
+    const tmp = createServer();
+    await new Promise<void>((r) => tmp.listen(0, '127.0.0.1', r));
+    const port = (tmp.address() as AddressInfo).port;
+    await new Promise<void>((r) => tmp.close(() => r()));
+    const gone = new PrometheusSource({ baseUrl: `http://127.0.0.1:${port}`, queries, timeoutMs: 500 });
+    expect(await gone.sample(track('stable'), 30)).toMatchObject({ ok: false, kind: 'http-error', status: 0, message: expect.stringMatching(/ECONNREFUSED.*PROMETHEUS_URL/) });
+  });
+  it('sampleAt sends the evaluation time', async () => {
+    const out = await source.sampleAt(track('stable'), 30, 1_700_000_000_000);
+    expect(out).toMatchObject({ ok: true, sample: { at: 1_700_000_000_000 } });
+    expect(prom.queries.at(-1)!.params.get('time')).toBe('1700000000.000');
+  });
+  it('range() returns the finite points of a query_range', async () => {
+    const r = await source.range('up', 1, 3, 1);
+    expect(r).toEqual({ ok: true, points: [[1, 1], [3, 3]] });
+    expect(prom.queries.at(-1)!.params.get('step')).toBe('1');
+  });
+});

@@ -1,0 +1,90 @@
+// Smoke checks against a local HTTP server: parallel, with latency and a reason for each failure.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderUrl, runSmokeChecks } from '../../src/metrics/smoke.js';
+import { judgeSmoke } from '../../src/domain/judge.js';
+
+let server: Server;
+let base: string;
+const seen: string[] = [];
+let inFlight = 0;
+let maxInFlight = 0;
+let closedPort = 0;
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    if (req.url?.includes('batch=parallel')) {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      res.on('close', () => inFlight--);
+    }
+    const url = req.url ?? '/';
+    if (url.startsWith('/svc/health')) return void res.end('ok');
+    if (url.startsWith('/svc/critical-path')) return void res.writeHead(500).end('checkout failed: ledger unavailable');
+    if (url.startsWith('/svc/wrong-body')) return void res.end('degraded');
+    if (url.startsWith('/svc/slow')) return void setTimeout(() => res.end('ok'), 1000);
+    if (url.startsWith('/svc/created')) return void res.writeHead(201).end('made');
+    res.writeHead(404).end('not found');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/svc`;
+  // A port nothing listens on: bind one, then close it.
+  const tmp = createServer();
+  await new Promise<void>((r) => tmp.listen(0, '127.0.0.1', r));
+  closedPort = (tmp.address() as AddressInfo).port;
+  await new Promise<void>((r) => tmp.close(() => r()));
+});
+afterAll(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+
+const check = (name: string, path: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  url: `{{baseUrl}}${path}`,
+  method: 'GET' as const,
+  expectStatus: 200,
+  timeoutMs: 300,
+  critical: true,
+  ...extra,
+});
+
+describe('runSmokeChecks', () => {
+  it('records pass and each kind of failure with a reason and latency', async () => {
+    const results = await runSmokeChecks(
+      [
+        check('health', '/health', { expectBody: 'ok' }),
+        check('critical-path', '/critical-path'),
+        check('body', '/wrong-body', { expectBody: 'ok' }),
+        check('slow', '/slow'),
+        check('post', '/created', { method: 'POST', expectStatus: 201, critical: false }),
+      ],
+      `${base}/`,
+    );
+    const by = Object.fromEntries(results.map((r) => [r.name, r]));
+    expect(by.health).toMatchObject({ ok: true, status: 200, url: `${base}/health` });
+    expect(by['critical-path']).toMatchObject({ ok: false, status: 500, reason: 'expected status 200, got 500 ("checkout failed: ledger unavailable")' });
+    expect(by.body).toMatchObject({ ok: false, status: 200, reason: 'expected the body to contain "ok" (got "degraded")' });
+    expect(by.slow).toMatchObject({ ok: false, reason: 'no answer within 300 ms' });
+    expect(by.post).toMatchObject({ ok: true, status: 201, critical: false });
+    for (const r of results) expect(r.latencyMs).toBeGreaterThan(0);
+    expect(seen).toContain('POST /svc/created');
+    // Judged: the failing critical checks roll back.
+    expect(judgeSmoke(results).verdict).toBe('ROLLBACK');
+  });
+
+  it('runs the checks in parallel: all three are in flight at once', async () => {
+    const slow = '/slow?batch=parallel';
+    const results = await runSmokeChecks([check('a', slow), check('b', slow), check('c', slow)], base);
+    expect(results.every((r) => r.reason === 'no answer within 300 ms')).toBe(true);
+    expect(maxInFlight).toBe(3);
+  });
+
+  it('an unreachable target and an unknown placeholder are failures, not exceptions', async () => {
+    const [down, typo] = await runSmokeChecks([check('down', '/health'), { ...check('typo', '/x'), url: '{{baseUrl}}/{{region}}/x' }], `http://127.0.0.1:${closedPort}`);
+    expect(down).toMatchObject({ ok: false, reason: expect.stringMatching(/^request failed: ECONNREFUSED/) });
+    expect(typo).toMatchObject({ ok: false, reason: expect.stringMatching(/\{\{region\}\}, which is not known/) });
+  });
+
+  it('renderUrl fills extra variables, encoded', () => {
+    expect(renderUrl('{{baseUrl}}/v/{{version}}', 'http://h/', { version: 'v1 2' })).toBe('http://h/v/v1%202');
+  });
+});
