@@ -48,7 +48,7 @@ async function canaryAt5(service: string, version: string) {
   const r = ref(service);
   const p = plan(service, version);
   const state = await driver.prepare(r, p);
-  const stage = driver.stages(p, state)[0]!;
+  const stage = driver.stages(p)[0]!;
   let applied = state;
   let stageError: Error | undefined;
   try {
