@@ -15,6 +15,7 @@ import {
   ensureDeployment,
   ensureDerived,
   ensureSelector,
+  ensureStandby,
   ensureSideService,
   trackOf,
   TRACK_LABEL,
@@ -103,7 +104,7 @@ export class BlueGreenDriver implements RolloutDriver {
     const base = { ...(service.spec?.selector ?? {}) };
     delete base[TRACK_LABEL];
     const pinned = await ensureSelector(this.ctx, ref.namespace, service, { ...base, [TRACK_LABEL]: liveTrack });
-    await ensureDerived(this.ctx, ref, live, idle.name, idle.track, newImage, 0);
+    await ensureStandby(this.ctx, ref, live, idle.name, idle.track, newImage);
     await ensureSideService(this.ctx, ref, pinned, previewServiceName(ref), { ...base, [TRACK_LABEL]: idle.track });
     return {
       strategy: 'blue-green',

@@ -7,7 +7,7 @@ import {
   containerImageOf,
   driverContext,
   ensureDeployment,
-  ensureDerived,
+  ensureStandby,
   ensureSideService,
   trackOf,
   verifyServing,
@@ -64,7 +64,7 @@ export class CanaryDriver implements RolloutDriver {
     const stableTrack = trackOf(stable);
     const stableReplicas = stable.spec?.replicas ?? 1;
     // Created at zero replicas: it receives traffic only once a stage scales it up.
-    const canary = await ensureDerived(this.ctx, ref, stable, names.deployment, CANARY_TRACK, newImage, 0);
+    const canary = await ensureStandby(this.ctx, ref, stable, names.deployment, CANARY_TRACK, newImage);
     const canaryLabels = canary.spec?.template.metadata?.labels ?? {};
     const selector = { ...(service.spec?.selector ?? {}), track: canaryLabels.track ?? CANARY_TRACK };
     await ensureSideService(this.ctx, ref, service, names.service, selector);

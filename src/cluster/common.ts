@@ -206,20 +206,39 @@ export async function serviceShare(ctx: DriverContext, namespace: string, servic
 }
 
 /**
- * After a rollback: waits (bounded) for `deployment` to be rolled out, then reports the share
- * of the Service's ready pods that run the old image. Never throws for an unhealthy result.
+ * After a rollback: waits (bounded) for `deployment` to be rolled out and for the Service's
+ * ready pods to run only the old image, then reports that share. Never throws for an
+ * unhealthy result: it says what it saw.
  */
 export async function verifyServing(ctx: DriverContext, ref: WorkloadRef, deployment: string, previousImage: string): Promise<RollbackVerification> {
+  const deadline = ctx.clock.now() + ctx.timeoutMs;
   const wait = await waitForRollout(ctx.api, ref.namespace, deployment, {
     clock: ctx.clock,
     timeoutMs: ctx.timeoutMs,
     pollMs: ctx.pollMs,
     container: ref.container,
   });
-  const share = await serviceShare(ctx, ref.namespace, ref.service, ref.container, previousImage);
+  let share = await serviceShare(ctx, ref.namespace, ref.service, ref.container, previousImage);
+  // Pods of the new version may still be draining; give them the rest of the deadline.
+  while (wait.ok && share < 100 && ctx.clock.now() < deadline) {
+    await ctx.clock.sleep(ctx.pollMs);
+    share = await serviceShare(ctx, ref.namespace, ref.service, ref.container, previousImage);
+  }
   const ok = wait.ok && share >= 100;
-  const detail = ok
-    ? `${imageTag(previousImage)} serves 100% of ${ref.service} in ${ref.namespace}; ${wait.message}`
-    : `${imageTag(previousImage)} serves ${share}% of ${ref.service} in ${ref.namespace}; ${wait.ok ? wait.message : wait.reason === 'signal' ? describeSignals(wait.signals) : wait.message}`;
-  return { ok, oldTrafficPct: share, detail };
+  const version = imageTag(previousImage);
+  const where = `${ref.service} in ${ref.namespace}`;
+  if (ok) return { ok, oldTrafficPct: share, detail: `${version} serves 100% of ${where}; ${wait.message}` };
+  const why = wait.ok ? 'pods of the new version still serve' : wait.reason === 'signal' ? describeSignals(wait.signals) : wait.message;
+  return { ok, oldTrafficPct: share, detail: `${version} serves ${share}% of ${where}: ${why}. Check the pods with Investigate.` };
+}
+
+/**
+ * prepare() for a Deployment that receives traffic only in later stages (canary, idle colour):
+ * created at zero replicas; an existing one at another image is reset to zero with the new
+ * image; one already at the new image is left alone, because it belongs to this run resumed.
+ */
+export async function ensureStandby(ctx: DriverContext, ref: WorkloadRef, source: V1Deployment, name: string, track: string, image: string): Promise<V1Deployment> {
+  const existing = await ctx.api.findDeployment(ref.namespace, name);
+  if (existing && templateImage(existing, ref.container) === image) return existing;
+  return ensureDerived(ctx, ref, source, name, track, image, 0);
 }
