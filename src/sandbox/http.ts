@@ -217,6 +217,8 @@ function watch(ctx: HttpContext, def: ResourceDef, ns: string | undefined, q: UR
   const rvParam = q.get('resourceVersion');
 
   res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  // Clients wait for the headers before they consider the watch open.
+  res.flushHeaders();
   const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
 
   if (rvParam && rvParam !== '0') {

@@ -30,6 +30,8 @@ export interface SandboxOptions {
   /** Real ms between simulation ticks (default 50). */
   tickMs?: number;
   traffic?: Partial<TrafficOptions>;
+  /** Changes kept for watch resume; older resourceVersions get 410 Expired (default 20000). */
+  watchHistory?: number;
   logger?: Logger;
 }
 
@@ -59,6 +61,8 @@ export function kubeconfigYaml(url: string): string {
     '- name: sandbox',
     '  cluster:',
     `    server: ${url}`,
+    // @kubernetes/client-node 1.x refuses plain http unless TLS verification is off; kubectl ignores it.
+    '    insecure-skip-tls-verify: true',
     'contexts:',
     '- name: sandbox',
     '  context:',
@@ -78,7 +82,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const clock = opts.clock ?? realClock;
   const podStartMs = opts.podStartMs ?? 3000;
   const tickMs = opts.tickMs ?? 50;
-  const store = new ObjectStore(clock);
+  const store = new ObjectStore(clock, opts.watchHistory);
   const api = new ApiServer(store);
   const events = new EventRecorder(store, clock);
   const deployments = new DeploymentController(store, events, clock);
