@@ -1,27 +1,24 @@
-// Who may do what to a run, asked of the role rules in src/domain/permissions.ts.
-// Kept as one small adapter so the runner reads `access.mayDecide(run, actor)`.
+// Who may do what to a run: the role rules in src/domain/permissions.ts, with the runner's
+// argument order. Refusals carry the domain's sentence (who may, and where that is configured).
 import type { ShipbotConfig } from '../config.js';
+import * as perms from '../domain/permissions.js';
 import type { Actor, DeployPlan } from '../domain/types.js';
 
-function matches(principals: string[], actor: Actor): boolean {
-  return principals.some((p) => p === '*' || p === actor.userId || (p.startsWith('@') && (actor.groups ?? []).includes(p)));
+export type Permission = perms.Permission;
+
+/** The runner has no channel: front ends check channels before they call `start`. */
+export function mayDeploy(config: ShipbotConfig, actor: Actor, plan: Pick<DeployPlan, 'environment'>): Permission {
+  return perms.mayDeploy(actor, null, plan.environment, config);
 }
 
-export function mayDeploy(config: ShipbotConfig, actor: Actor): boolean {
-  return matches(config.roles.deployers, actor);
+export function mayDecide(config: ShipbotConfig, actor: Actor, requester: Actor): Permission {
+  return perms.mayDecide(actor, { requester }, config);
 }
 
-/** Rollback / Accept / Cancel / Pause / Resume / Promote: the requester (when allowed) or an incident commander. */
-export function mayDecide(config: ShipbotConfig, actor: Actor, requester: Actor): boolean {
-  if (config.roles.requesterMayDecide && actor.userId === requester.userId) return true;
-  return matches(config.roles.incidentCommanders, actor);
+export function mayApprove(config: ShipbotConfig, actor: Actor, requester: Actor): Permission {
+  return perms.mayApprove(actor, requester, config);
 }
 
-/** A second person with the approver role; never the requester. */
-export function mayApprove(config: ShipbotConfig, actor: Actor, requester: Actor): boolean {
-  return actor.userId !== requester.userId && matches(config.roles.approvers, actor);
-}
-
-export function needsApproval(config: ShipbotConfig, plan: DeployPlan): boolean {
-  return plan.environment === 'production' && config.approvalRequiredFor.includes(plan.risk);
+export function needsApproval(config: ShipbotConfig, plan: Pick<DeployPlan, 'risk' | 'environment'>): boolean {
+  return perms.needsApproval(plan, config);
 }

@@ -121,7 +121,10 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
     async monitor(input) {
       const { plan, signal } = input;
       const interval = plan.monitoringIntervalSec * 1000;
-      const end = clock.now() + input.windowSec * 1000;
+      // A window is a number of sampling intervals, not a deadline: when sampling itself takes
+      // clock time (a fast clock, a slow metric source), the window stretches instead of
+      // ending with too few samples to judge.
+      const ticks = Math.max(1, Math.round(input.windowSec / plan.monitoringIntervalSec));
       const cand: MetricSample[] = [];
       const base: MetricSample[] = [];
       let skipped = false;
@@ -143,10 +146,8 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
         const b = pooled(usable(base).length ? base : input.baselineSamples ?? []);
         return { decision, candidateSamples: cand, baselineSamples: base, line: line(c, b), ...(c ? { candidate: c } : {}), ...(b ? { baseline: b } : {}) };
       };
-      while (!skipped) {
-        const wait = Math.min(interval, end - clock.now());
-        if (wait <= 0) break;
-        await Promise.race([clock.sleep(wait, signal), input.skip ?? new Promise(() => {})]);
+      for (let tick = 0; tick < ticks && !skipped; tick++) {
+        await Promise.race([clock.sleep(interval, signal), input.skip ?? new Promise(() => {})]);
         if (skipped) break;
         const [c, b, signals] = await Promise.all([
           take(input.candidate, plan.monitoringIntervalSec),

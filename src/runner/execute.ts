@@ -234,7 +234,7 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
   const stages = driver.stages(run.plan, st);
   const s = stages.find((x) => stageStepKey(x) === key);
   if (!s) return { status: 'skipped', detail: 'this stage is no longer part of the plan' };
-  ctx.progress(`${s.title}: applying`);
+  ctx.progress(`applying: ${s.trafficPct}% of traffic to ${run.plan.version}`);
   try {
     st = await driver.applyStage(ref, st, s, ctx.signal);
   } catch (err) {
@@ -245,7 +245,7 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
   run.rolloutState = st;
   run.stage = s.title;
   ctx.save();
-  if (!s.monitor || run.plan.stageWindowSec <= 0) return { status: 'done', detail: `${s.title}: ${s.trafficPct}% of traffic on ${run.plan.version}` };
+  if (!s.monitor || run.plan.stageWindowSec <= 0) return { status: 'done', detail: `${s.trafficPct}% of traffic on ${run.plan.version}` };
   const tracks = driver.tracks(ref, st);
   const res = await ctx.analysis.monitor({
     plan: run.plan,
@@ -257,14 +257,14 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
     signals: () => driver.signals(ref, st),
     signal: ctx.signal,
     skip: ctx.skip,
-    onSample: (line) => ctx.progress(`${s.title} — ${line}`),
+    onSample: ctx.progress,
   });
   record(ctx, key, res);
   if (res.candidate && s.trafficPct >= 100) {
     run.data.after = res.candidate;
     run.data.afterSamples = res.candidateSamples;
   }
-  return judged(run, `${s.title} — ${res.line}`, res.decision);
+  return judged(run, res.line, res.decision);
 }
 
 async function smoke(ctx: StepContext): Promise<StepOutcome> {

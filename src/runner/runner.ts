@@ -136,9 +136,8 @@ export class Runner {
     if (!service.strategies.includes(plan.strategy)) {
       return { ok: false, reason: 'invalid', message: `${service.name} does not allow ${plan.strategy}; choose one of ${service.strategies.join(', ')}.` };
     }
-    if (!mayDeploy(config, input.requester)) {
-      return { ok: false, reason: 'forbidden', message: `${actorLabel(input.requester)} may not deploy: ask to be added to roles.deployers in shipbot.yml.` };
-    }
+    const deploy = mayDeploy(config, input.requester, plan);
+    if (!deploy.ok) return { ok: false, reason: 'forbidden', message: deploy.reason };
     const freeze = activeFreeze(config.freezeWindows, plan.environment, new Date(clock.now()));
     if (freeze) return { ok: false, reason: 'frozen', message: `${describeFreeze(freeze)} Try again after the freeze.` };
 
@@ -192,14 +191,10 @@ export class Runner {
     const who = actorLabel(actor);
     const role = roleFor(cmd);
     const allowed =
-      role === 'approve' ? mayApprove(config, actor, rec.requester) : role === 'decide' ? mayDecide(config, actor, rec.requester) : true;
-    if (!allowed) {
-      this.audit(rec.id, who, `${cmd}-refused`, 'not permitted');
-      const who2 =
-        role === 'approve'
-          ? 'a second person with the approver role (roles.approvers), never the requester,'
-          : 'the requester or an incident commander (roles.incidentCommanders)';
-      return { ok: false, reason: 'forbidden', message: `${who} may not ${cmd} run ${rec.id}: only ${who2} may.` };
+      role === 'approve' ? mayApprove(config, actor, rec.requester) : role === 'decide' ? mayDecide(config, actor, rec.requester) : { ok: true as const };
+    if (!allowed.ok) {
+      this.audit(rec.id, who, `${cmd}-refused`, allowed.reason);
+      return { ok: false, reason: 'forbidden', message: allowed.reason };
     }
     const effect = commandEffect(rec, cmd);
     if (effect.kind === 'refuse') return { ok: false, reason: 'invalid-state', message: effect.note };
@@ -273,7 +268,7 @@ export class Runner {
       return { ok: false, message: `${service} in ${environment} is held by run ${run.id} (${run.status}); cancel or roll it back instead.` };
     }
     const holderIsActor = lock.holder === who || run?.requester.userId === actor.userId;
-    if (!holderIsActor && !mayDecide(config, actor, run?.requester ?? { userId: '\u0000' })) {
+    if (!holderIsActor && !mayDecide(config, actor, run?.requester ?? { userId: '\u0000' }).ok) {
       return { ok: false, message: `${who} may not unlock ${service} in ${environment}: only ${lock.holder} or an incident commander may.` };
     }
     store.releaseLock(service, environment);
@@ -538,7 +533,8 @@ export class Runner {
     rec.outcome = outcome;
     delete rec.pendingDecision;
     const now = clock.now();
-    rec.steps = setStep(rec.steps, STEP.report, { status: 'running', startedAt: now });
+    // The report shows itself as written; if writing fails the step becomes a warning below.
+    rec.steps = setStep(rec.steps, STEP.report, { status: 'done', startedAt: now, endedAt: now, detail: `${rec.id}.md` });
     let reportDetail = '';
     try {
       const files = await writeRunReports(toView(rec), rec, store.auditTrail(rec.id), this.deps.reportsDir, this.deps.summarise);

@@ -1,0 +1,66 @@
+// Wiring: a Runner against one cluster (real or sandbox) and one metric source. Front ends
+// (`shipbot start`, `shipbot deploy`, tests, the benchmark) build the runner here.
+import type { Clock } from '../clock.js';
+import type { ShipbotConfig } from '../config.js';
+import { createDriver, diagnose, type Kube } from '../cluster/index.js';
+import type { RolloutDriver } from '../cluster/types.js';
+import type { Strategy } from '../domain/types.js';
+import type { Logger } from '../log.js';
+import type { MetricSource } from '../metrics/types.js';
+import type { Summarise } from '../reports/report.js';
+import type { Store } from '../store/store.js';
+import { createAnalysis } from './analysis.js';
+import { Runner } from './runner.js';
+
+export interface CreateRunnerOptions {
+  store: Store;
+  config: ShipbotConfig;
+  clock: Clock;
+  kube: Kube;
+  metrics: MetricSource;
+  logger: Logger;
+  reportsDir: string;
+  summarise?: Summarise;
+  /** Clock ms between rollout status polls (driver default 2000). */
+  pollMs?: number;
+  /** Clock seconds a stage may take before it fails (driver default 660). */
+  rolloutTimeoutSec?: number;
+}
+
+export function createRunner(o: CreateRunnerOptions): Runner {
+  const driverDeps = {
+    kube: o.kube,
+    clock: o.clock,
+    log: o.logger,
+    retireAfterSec: o.config.defaults.blueGreenRetireAfterSec,
+    ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
+    ...(o.rolloutTimeoutSec !== undefined ? { rolloutTimeoutSec: o.rolloutTimeoutSec } : {}),
+  };
+  // One driver per strategy, shared by all runs: drivers keep no per-run state in memory.
+  const drivers = new Map<Strategy, RolloutDriver>();
+  const driverFor = (s: Strategy) => {
+    let d = drivers.get(s);
+    if (!d) drivers.set(s, (d = createDriver(s, driverDeps)));
+    return d;
+  };
+  return new Runner({
+    store: o.store,
+    config: o.config,
+    clock: o.clock,
+    drivers: driverFor,
+    analysis: createAnalysis({ metrics: o.metrics, clock: o.clock, defaults: o.config.defaults }),
+    logger: o.logger,
+    reportsDir: o.reportsDir,
+    ...(o.summarise ? { summarise: o.summarise } : {}),
+    diagnose: async (run, ref) => {
+      const rec = o.store.getRun(run.id);
+      if (!ref || !rec?.rolloutState) return {};
+      return diagnose(driverDeps, ref, rec.rolloutState);
+    },
+  });
+}
+
+export { Runner, toView, defaultRef, lockedMessage, type RunnerDeps } from './runner.js';
+export { createAnalysis, type RunAnalysis } from './analysis.js';
+export { renderRun, changedLines, exitCodeFor } from './terminal-view.js';
+export type * from './types.js';
