@@ -15,6 +15,7 @@
 import type { Defaults } from '../config.js';
 import type { Decision, DeployPlan, InfraSignal, MetricSample, Verdict } from './types.js';
 import { binomialUpperTail, fisherGreater, mannWhitneyU, median } from './stats.js';
+import { regressionGate, regressionRate, type TestCounts } from './regression.js';
 
 export type Finding = Decision['findings'][number];
 
@@ -431,7 +432,7 @@ export function metricRegressions(
     if (ta.length > 0 && tb.length > 0) {
       const ma = median(ta);
       const mb = median(tb);
-      const pct = mb > 0 ? ((mb - ma) / mb) * 100 : 0;
+      const pct = regressionRate(mb, ma) ?? 0;
       const p = mannWhitneyU(ta, tb, 'less').pValue;
       out.push({ metric: 'throughput', observedPct: pct, pValue: p, regressionPct: p < sampleAlpha ? Math.max(0, pct) : 0, detail: `throughput ${ma.toFixed(1)} rps ${al} vs ${mb.toFixed(1)} rps ${bl} (${pct >= 0 ? '-' : '+'}${Math.abs(pct).toFixed(0)}%, ${fmtP(p)})` });
     }
@@ -447,6 +448,13 @@ interface GateInput {
   afterLabel: string;
   beforeLabel: string;
   skipThroughput: boolean;
+  tests?: GateTests;
+}
+
+/** Test (smoke) results before and after, for the test regression rate of src/domain/regression.ts. */
+export interface GateTests {
+  before: TestCounts;
+  after: TestCounts;
 }
 
 /** Data minimums, then every significant regression above the threshold is a finding. */
@@ -466,6 +474,10 @@ function gateFindings(g: GateInput): { findings: Finding[]; regressed: MetricReg
   const limit = (r: MetricRegression) => (r.metric === 'throughput' ? Math.max(g.thresholdPct, g.rules.throughputDropPct) : g.thresholdPct);
   const regressed = regs.filter((r) => r.regressionPct > limit(r));
   const findings: Finding[] = [data];
+  if (g.tests) {
+    const t = regressionGate(g.tests.before, g.tests.after, g.thresholdPct);
+    findings.push({ rule: 'regression-tests', verdict: t.verdict === 'fail' ? 'ROLLBACK' : t.verdict === 'inconclusive' ? 'INCONCLUSIVE' : 'CONTINUE', detail: t.explanation });
+  }
   for (const r of regs) {
     const over = r.regressionPct > limit(r);
     const unit = r.metric === 'error-rate' ? ' pts' : '%';
@@ -482,8 +494,15 @@ function gateFindings(g: GateInput): { findings: Finding[]; regressed: MetricReg
  * Staging gate: staging after the deploy against the production baseline. ROLLBACK means "block
  * promotion to production". Throughput is not compared (staging traffic differs).
  */
-export function stagingGate(stagingPost: readonly MetricSample[], prodBaseline: readonly MetricSample[], plan: Pick<DeployPlan, 'regressionThresholdPct'>, rules: JudgeRules): Decision {
+export function stagingGate(
+  stagingPost: readonly MetricSample[],
+  prodBaseline: readonly MetricSample[],
+  plan: Pick<DeployPlan, 'regressionThresholdPct'>,
+  rules: JudgeRules,
+  tests?: GateTests,
+): Decision {
   const { findings, enough } = gateFindings({
+    tests,
     before: prodBaseline,
     after: stagingPost,
     thresholdPct: plan.regressionThresholdPct,
@@ -507,8 +526,10 @@ export function productionGate(
   post: readonly MetricSample[],
   plan: Pick<DeployPlan, 'regressionThresholdPct' | 'rollbackOnRegression'>,
   rules: JudgeRules,
+  tests?: GateTests,
 ): Decision {
   const { findings, enough } = gateFindings({
+    tests,
     before: pre,
     after: post,
     thresholdPct: plan.regressionThresholdPct,

@@ -163,6 +163,14 @@ describe('regression gates', () => {
   it('a zero threshold (high risk) still ignores noise', () => {
     expect(productionGate(pre(4, { p99Sigma: 0.2 }), post(4, { p99Sigma: 0.2 }), { regressionThresholdPct: 0, rollbackOnRegression: true }, rules).verdict).toBe('CONTINUE');
   });
+  it('gates include the test regression rate of the smoke checks (regression.ts)', () => {
+    const worse = productionGate(pre(7), post(7), medium, rules, { before: { passed: 10, total: 10 }, after: { passed: 9, total: 10 } });
+    expect(worse.verdict).toBe('ROLLBACK');
+    expect(worse.explanation).toMatch(/Regression gate failed: 10% regression/);
+    const same = stagingGate(post(7), pre(7), medium, rules, { before: { passed: 2, total: 2 }, after: { passed: 2, total: 2 } });
+    expect(same.verdict).toBe('CONTINUE');
+    expect(same.findings.find((f) => f.rule === 'regression-tests')?.verdict).toBe('CONTINUE');
+  });
   it('gates without data are INCONCLUSIVE', () => {
     expect(productionGate(pre(5), [], medium, rules).verdict).toBe('INCONCLUSIVE');
     expect(stagingGate([], pre(5), medium, rules).verdict).toBe('INCONCLUSIVE');
