@@ -126,7 +126,7 @@ export function buildPlan(request: DeployRequest, service: ServiceConfig, cfg: S
     rollbackOnRegression: request.rollbackOnRegression ?? cfg.defaults.rollbackOnRegression,
     guidance: request.guidance ?? '',
     focus: request.focus,
-    rationale: [rec.rationale, ...notes].join(' '),
+    rationale: [rec.rationale, ...rec.warnings, ...notes].join(' '),
   });
 }
 
@@ -266,7 +266,8 @@ export function validatePlanAnswers(answers: PlanAnswers, base: DeployPlan, serv
   if (Object.keys(errors).length > 0) return { errors };
 
   const rec = recommendStrategy({ strategy, risk, dbMigration, guidance, timeline: undefined }, service, cfg, { rollbackTolerance });
-  const rationale = strategy === base.strategy && dbMigration === base.dbMigration && !riskChanged ? base.rationale : rec.rationale;
+  const rationale =
+    strategy === base.strategy && dbMigration === base.dbMigration && !riskChanged ? base.rationale : [rec.rationale, ...rec.warnings].join(' ');
   const result = DeployPlan.safeParse({
     ...base,
     strategy,

@@ -8,9 +8,9 @@ import type { DeployRequest, RollbackTolerance, Strategy } from './types.js';
 
 export interface Recommendation {
   strategy: Strategy;
-  /** One short paragraph: the strategy and the reason, then any caveats. */
+  /** One short paragraph: the strategy, the reason, and what a DB migration means for rollback. */
   rationale: string;
-  /** Things a person should look at before starting (strategy not allowed, migration caveat…). */
+  /** Things to act on before starting (strategy not allowed, two copies of a stateful service); not in `rationale`. */
   warnings: string[];
 }
 
@@ -78,10 +78,9 @@ export function recommendStrategy(
     parts.push('High risk: watch the first minutes closely; canary would validate on a small share of traffic first.');
   }
   if (dbMigration) {
-    warnings.push(DB_MIGRATION_NOTE);
+    parts.push(DB_MIGRATION_NOTE);
     if (strategy === 'blue-green') parts.push('Both colours share the database, so the old colour must work with the new schema.');
   }
-  parts.push(...warnings);
   return { strategy, rationale: parts.join(' '), warnings };
 }
 

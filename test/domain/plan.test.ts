@@ -143,6 +143,15 @@ describe('buildPlan', () => {
     expect(() => buildPlan(request('deploy checkout v1 to staging'), noStaging.services[0], noStaging)).toThrow(/no staging environment/);
   });
 
+  it('puts recommendation warnings into the plan rationale', () => {
+    const noBg = configWith((raw) => {
+      raw.services[0].strategies = ['canary', 'rolling'];
+    });
+    const plan = buildPlan(request('deploy checkout v1 blue-green'), noBg.services[0], noBg);
+    expect(plan.strategy).toBe('blue-green');
+    expect(plan.rationale).toMatch(/does not allow blue-green/);
+  });
+
   it('refuses a plan for another service than the request names', () => {
     expect(() => buildPlan(request('deploy checkout v1'), payments, cfg)).toThrow(/'checkout'.*'payments'/);
   });

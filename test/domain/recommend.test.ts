@@ -63,7 +63,7 @@ describe('recommendStrategy', () => {
     const rec = recommendStrategy(request('deploy checkout v1 database migration'), checkout, cfg);
     expect(rec.rationale).toMatch(/rollback restores the code, not the schema/);
     expect(rec.rationale).toMatch(/backward compatible/);
-    expect(rec.warnings.length).toBeGreaterThan(0);
+    expect(rec.warnings).toEqual([]); // an explanation, not something to fix
   });
 
   it('blue-green with a migration notes that both colours share the database', () => {
@@ -95,5 +95,16 @@ describe('recommendStrategy', () => {
     const rec = recommendStrategy({}, canaryOnly.services[0], canaryOnly);
     expect(rec.strategy).toBe('canary');
     expect(rec.warnings.join(' ')).toMatch(/rolling would fit/);
+  });
+});
+
+describe('recommendStrategy: warnings stay out of the rationale', () => {
+  it('lists the stateful blue-green caveat once, as a warning', () => {
+    const stateful = configWith((raw) => {
+      raw.services[0].stateful = true;
+    });
+    const rec = recommendStrategy({ strategy: 'blue-green' }, stateful.services[0], stateful);
+    expect(rec.warnings).toEqual(['checkout is stateful: blue-green runs two full copies at once.']);
+    expect(rec.rationale).not.toContain('two full copies at once');
   });
 });
