@@ -60,6 +60,7 @@ export async function serving(sb: Sandbox, ref: WorkloadRef): Promise<Serving> {
   const svc = body.services.find((s) => s.namespace === ref.namespace && s.name === ref.service);
   if (!svc) throw new Error(`overview has no ${ref.namespace}/${ref.service}`);
   const byVersion: Record<string, number> = {};
-  for (const v of svc.versions) byVersion[v.version] = Math.round(((byVersion[v.version] ?? 0) + v.trafficPct) * 10) / 10;
+  // Versions whose pods exist but get no traffic (not ready) are left out: this is about serving.
+  for (const v of svc.versions.filter((x) => x.trafficPct > 0)) byVersion[v.version] = Math.round(((byVersion[v.version] ?? 0) + v.trafficPct) * 10) / 10;
   return { byVersion, selector: svc.selector };
 }
