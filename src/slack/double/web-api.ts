@@ -358,7 +358,7 @@ export function messageJson(m: DoubleMessage): Record<string, unknown> {
     ts: m.ts,
     ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
     ...(m.user ? { user: m.user } : {}),
-    ...(m.botId ? { bot_id: m.botId, app_id: 'A_SHIPBOT' } : {}),
+    ...(m.botId ? { bot_id: m.botId, app_id: 'A0SHIPBOT' } : {}),
     text: m.text,
     ...(m.blocks ? { blocks: m.blocks } : {}),
     ...(m.editCount ? { edited: { user: m.user, ts: m.ts } } : {}),

@@ -97,17 +97,17 @@ export class Workspace {
   private seq = 0;
 
   constructor(seed: WorkspaceSeed = {}) {
-    this.teamId = seed.teamId ?? 'T_SHIPBOT';
+    this.teamId = seed.teamId ?? 'T0SHIPBOT';
     this.teamDomain = seed.teamDomain ?? 'shipbot-demo';
-    this.botUserId = seed.botUserId ?? 'U_SHIPBOT';
-    this.botId = seed.botId ?? 'B_SHIPBOT';
-    this.appId = seed.appId ?? 'A_SHIPBOT';
+    this.botUserId = seed.botUserId ?? 'U0SHIPBOT';
+    this.botId = seed.botId ?? 'B0SHIPBOT';
+    this.appId = seed.appId ?? 'A0SHIPBOT';
     for (const u of [...(seed.users ?? DEFAULT_USERS), { id: this.botUserId, name: 'shipbot', isBot: true }]) this.users.set(u.id, u);
     const everyone = [...this.users.keys()];
     const channels = seed.channels ?? [
-      { id: 'C_DEPLOYS', name: 'deploys', members: everyone },
-      { id: 'C_ANNOUNCE', name: 'deploy-announcements', members: everyone },
-      { id: 'C_RANDOM', name: 'random', members: everyone.filter((u) => u !== this.botUserId) },
+      { id: 'C0DEPLOYS', name: 'deploys', members: everyone },
+      { id: 'C0ANNOUNCE', name: 'deploy-announcements', members: everyone },
+      { id: 'C0RANDOM', name: 'random', members: everyone.filter((u) => u !== this.botUserId) },
     ];
     for (const c of channels) this.channels.set(c.id, c);
   }

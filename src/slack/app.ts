@@ -1,0 +1,106 @@
+// The Slack app (Bolt 5). Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP mode, with
+// Slack's requests arriving at `POST /slack/events` on PORT and their signatures verified.
+// SLACK_API_URL points the Web API client elsewhere (the local double in tests and local mode).
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, LogLevel } from '@slack/bolt';
+import { WebClient, type WebClientOptions } from '@slack/web-api';
+import type { Logger } from '../log.js';
+import { createContext, type SlackContext } from './context.js';
+import type { SlackAppDeps } from './deps.js';
+import { registerMessageListeners } from './listeners/messages.js';
+import { registerRequestListeners } from './listeners/request.js';
+import { registerRunListeners } from './listeners/runs.js';
+import type { QueueOptions } from './progress-queue.js';
+import { SlackRuns } from './runs.js';
+
+type BoltApp = App;
+
+export interface SlackAppOptions extends SlackAppDeps {
+  /** Progress-edit pacing; tests shorten it. Defaults: 1 edit/s per message, 50 chat.update/min in all. */
+  progress?: Partial<QueueOptions>;
+}
+
+export interface SlackApp {
+  app: BoltApp;
+  context: SlackContext;
+  runs: SlackRuns;
+  /** Starts listening; in HTTP mode resolves with the port (PORT=0 picks a free one). */
+  start(): Promise<{ mode: 'socket' | 'http'; port?: number }>;
+  stop(): Promise<void>;
+}
+
+/** Bolt and the Web API client log through pino (tokens are redacted there). */
+function slackLogger(logger: Logger) {
+  const log = logger.child({ component: 'slack' });
+  let level: LogLevel = LogLevel.INFO;
+  return {
+    debug: (...m: unknown[]) => log.debug(m.map(String).join(' ')),
+    info: (...m: unknown[]) => log.info(m.map(String).join(' ')),
+    warn: (...m: unknown[]) => log.warn(m.map(String).join(' ')),
+    error: (...m: unknown[]) => log.error(m.map(String).join(' ')),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+export function createSlackApp(opts: SlackAppOptions): SlackApp {
+  const { env, config, runner, logger } = opts;
+  if (!env.SLACK_BOT_TOKEN) throw new Error('SLACK_BOT_TOKEN is not set: create the app from manifest.yml, install it, and copy its Bot User OAuth Token (xoxb-…).');
+  const socket = !!env.SLACK_APP_TOKEN;
+  if (!socket && !env.SLACK_SIGNING_SECRET) {
+    throw new Error('Set SLACK_APP_TOKEN (xapp-…, Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode, POST /slack/events) so Slack can reach Shipbot.');
+  }
+  const log = slackLogger(logger);
+  // Calls made while handling a request: a couple of quick retries, and a 429 comes back to the
+  // caller instead of pausing this client's whole queue (which would also hold views.open past
+  // its 3 s trigger_id).
+  const clientOptions: WebClientOptions = {
+    slackApiUrl: env.SLACK_API_URL,
+    retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
+    rejectRateLimitedCalls: true,
+    timeout: 10_000,
+    logger: log,
+  };
+  const app = new App({
+    token: env.SLACK_BOT_TOKEN,
+    logger: log,
+    clientOptions,
+    ignoreSelf: true,
+    ...(socket
+      ? { socketMode: true, appToken: env.SLACK_APP_TOKEN }
+      : { signingSecret: env.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', port: env.PORT }),
+  });
+  // Progress edits have their own client: their scheduler decides about 429s (see progress.ts).
+  const progressClient = new WebClient(env.SLACK_BOT_TOKEN, { ...clientOptions, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+  const runs = new SlackRuns({ client: app.client, progressClient, runner, config, logger, queue: opts.progress });
+  const context = createContext({ config, runner, logger, llm: opts.llm, now: opts.now ?? (() => new Date()), client: app.client, runs });
+  registerMessageListeners(app, context);
+  registerRequestListeners(app, context);
+  registerRunListeners(app, context);
+  app.error(async (err) => {
+    logger.error({ err: err.message, code: (err as { code?: string }).code }, 'Slack listener failed');
+  });
+
+  return {
+    app,
+    context,
+    runs,
+    async start() {
+      runs.listen();
+      if (socket) {
+        await app.start();
+        return { mode: 'socket' };
+      }
+      const server = (await app.start(env.PORT)) as Server;
+      return { mode: 'http', port: (server.address() as AddressInfo).port };
+    },
+    async stop() {
+      runs.stop();
+      await app.stop();
+    },
+  };
+}

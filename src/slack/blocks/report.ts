@@ -1,0 +1,52 @@
+// Messages at the end of a run and for Investigate: the thread summary, the stakeholder
+// broadcast, and the diagnostics. Long lists are cut with a count.
+import { FINAL_STATUSES, type Diagnostics, type RunView } from '../../runner/types.js';
+import { context, section, type Block } from './kit.js';
+import { joinLinesWithin, LIMITS } from './limits.js';
+import { runTitle, stepLines } from './progress.js';
+
+const HEADLINE: Partial<Record<RunView['status'], string>> = {
+  succeeded: '✅ Deployed',
+  'rolled-back': '↩️ Rolled back',
+  failed: '❌ Failed',
+  cancelled: '🚫 Cancelled',
+  stopped: '⏹️ Stopped',
+};
+
+function minutes(run: RunView): string {
+  const ms = Math.max(0, run.updatedAt - run.createdAt);
+  return ms < 60_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
+}
+
+export function summaryMessage(run: RunView): { text: string; blocks: Block[] } {
+  if (!FINAL_STATUSES.has(run.status)) throw new Error(`run ${run.id} is ${run.status}, not finished: no summary yet`);
+  const head = `${HEADLINE[run.status] ?? run.status}: *${runTitle(run)}* with ${run.strategy} in ${minutes(run)}`;
+  const blocks: Block[] = [section(head + (run.outcome ? `\n${run.outcome}` : ''))];
+  const problems = run.steps.filter((s) => s.status === 'failed' || s.status === 'warning');
+  if (problems.length) {
+    blocks.push(section(joinLinesWithin(stepLines({ ...run, steps: problems }), LIMITS.sectionText, (n) => `…and ${n} more`)));
+  }
+  blocks.push(context(`requested by <@${run.requester.userId}> · run \`${run.id}\`${run.reportPath ? ` · report \`${run.reportPath}\`` : ''}`));
+  return { text: `${HEADLINE[run.status] ?? run.status}: ${runTitle(run)}`, blocks };
+}
+
+/** For the stakeholder channel: one line that stands on its own, pointing at the thread. */
+export function broadcastMessage(run: RunView, channel?: string): { text: string; blocks: Block[] } {
+  const where = channel ? ` · details in <#${channel}>` : '';
+  const text = `${HEADLINE[run.status] ?? run.status}: ${runTitle(run)} (${run.strategy})${run.outcome ? ` — ${run.outcome}` : ''}`;
+  return { text, blocks: [section(text), context(`requested by <@${run.requester.userId}>${where}${run.reportPath ? ` · report \`${run.reportPath}\`` : ''}`)] };
+}
+
+export function diagnosticsMessage(d: Diagnostics, run?: RunView): { text: string; blocks: Block[] } {
+  const cut = (lines: string[], what: string) => joinLinesWithin(lines, LIMITS.sectionText - 40, (n) => `…and ${n} more ${what}`);
+  const blocks: Block[] = [section(`🔎 *Investigate* ${run ? runTitle(run) : d.runId}${d.summary ? `\n${d.summary}` : ''}`)];
+  const pods = d.pods.map((p) => `• \`${p.name}\` ${p.phase}${p.ready ? ' ready' : ' not ready'} · ${p.restarts} restarts${p.reason ? ` · ${p.reason}` : ''}${p.version ? ` · ${p.version}` : ''}`);
+  blocks.push(section(`*Pods*\n${pods.length ? cut(pods, 'pods') : 'none found'}`));
+  const metrics = d.metrics.map((m) => `• ${m.metric}: ${m.candidate} vs ${m.baseline} baseline (${m.delta})`);
+  blocks.push(section(`*Canary vs baseline*\n${metrics.length ? cut(metrics, 'metrics') : 'no samples'}`));
+  blocks.push(section(`*Failing checks*\n${d.failingChecks.length ? cut(d.failingChecks.map((c) => `• ${c}`), 'checks') : 'none'}`));
+  const events = d.events.map((e) => `• ${e.at} ${e.object} ${e.reason}: ${e.message}`);
+  blocks.push(section(`*Recent events*\n${events.length ? cut(events, 'events') : 'none'}`));
+  if (d.logTail.length) blocks.push(section(`*Log tail*\n\`\`\`${cut(d.logTail.map((l) => l.replace(/```/g, "'''")), 'lines')}\`\`\``));
+  return { text: `Diagnostics for ${run ? runTitle(run) : d.runId}`, blocks };
+}

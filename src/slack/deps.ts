@@ -1,0 +1,32 @@
+// What the Slack front end needs from the rest of Shipbot. The runner is the only way to the
+// cluster; the LLM helpers are optional (without them the deterministic paths are used).
+import type { EnvConfig, ShipbotConfig } from '../config.js';
+import type { Actor, Environment } from '../domain/types.js';
+import type { Llm } from '../llm/index.js';
+import type { Logger } from '../log.js';
+import type { CommandResult, Diagnostics, RunCommand, RunEvent, RunView, StartInput, StartResult } from '../runner/types.js';
+
+/** The runner methods Slack uses (src/runner/runner.ts implements them). */
+export interface SlackRunner {
+  start(input: StartInput): Promise<StartResult>;
+  command(runId: string, cmd: RunCommand, actor: Actor): Promise<CommandResult>;
+  get(runId: string): RunView | undefined;
+  list(): RunView[];
+  subscribe(listener: (ev: RunEvent) => void): () => void;
+  lock(service: string, environment: Environment, actor: Actor, reason: string): { ok: boolean; message: string } | Promise<{ ok: boolean; message: string }>;
+  unlock(service: string, environment: Environment, actor: Actor, reason?: string): { ok: boolean; message: string } | Promise<{ ok: boolean; message: string }>;
+  investigate(runId: string, actor: Actor): Promise<Diagnostics>;
+}
+
+/** Optional Claude helpers (src/llm); each answers with a rule-based result when Claude can't. */
+export type SlackLlm = Partial<Pick<Llm, 'enabled' | 'understand' | 'adjustPlan' | 'investigate'>>;
+
+export interface SlackAppDeps {
+  env: EnvConfig;
+  config: ShipbotConfig;
+  runner: SlackRunner;
+  logger: Logger;
+  /** Wall clock for parsing (`at 02:00`); defaults to the real time. */
+  now?: () => Date;
+  llm?: SlackLlm;
+}

@@ -1,0 +1,93 @@
+// What a parsed chat command does: a deploy request gets the first reply (understood, the
+// recommendation, Configure… / Start / Cancel); rollback, cancel, status, lock and help act
+// through the runner and answer in the thread. No deploy logic here.
+import { mayDeploy } from '../../domain/permissions.js';
+import type { DeployRequest, Environment, ParsedCommand } from '../../domain/types.js';
+import { FINAL_STATUSES, type RunView } from '../../runner/types.js';
+import { helpText, requestReply } from '../blocks/request.js';
+import { runTitle } from '../blocks/progress.js';
+import { replyInThread, tellPrivately, type SlackContext } from '../context.js';
+import { recommend } from '../planning.js';
+
+export interface Origin {
+  channel: string;
+  /** The thread to answer in (the request's own ts when it was not in a thread). */
+  threadTs: string;
+  /** Set when the request itself was inside a thread (ephemeral answers go there). */
+  inThread: boolean;
+  user: string;
+  channelName?: string;
+}
+
+export async function runCommand(ctx: SlackContext, cmd: ParsedCommand, o: Origin, note?: string): Promise<void> {
+  switch (cmd.intent) {
+    case 'deploy':
+      return deployRequest(ctx, cmd, o, note);
+    case 'help':
+      await replyInThread(ctx, o.channel, o.threadTs, helpText());
+      return;
+    case 'status':
+      await replyInThread(ctx, o.channel, o.threadTs, statusText(ctx.runner.list(), cmd.service));
+      return;
+    case 'rollback':
+    case 'cancel':
+      return onLiveRun(ctx, cmd.intent, cmd.service, cmd.intent === 'rollback' ? cmd.environment : undefined, o);
+    case 'lock':
+    case 'unlock': {
+      if (!cmd.service) {
+        await replyInThread(ctx, o.channel, o.threadTs, `Which service? e.g. \`${cmd.intent} checkout production${cmd.intent === 'lock' ? ' because incident' : ''}\``);
+        return;
+      }
+      const actor = await ctx.people.actor(o.user);
+      const res =
+        cmd.intent === 'lock'
+          ? await ctx.runner.lock(cmd.service, cmd.environment, actor, cmd.reason ?? 'locked from Slack')
+          : await ctx.runner.unlock(cmd.service, cmd.environment, actor);
+      await replyInThread(ctx, o.channel, o.threadTs, `${res.ok ? (cmd.intent === 'lock' ? '🔒' : '🔓') : '⚠️'} ${res.message}`);
+      return;
+    }
+  }
+}
+
+async function deployRequest(ctx: SlackContext, request: DeployRequest, o: Origin, note?: string): Promise<void> {
+  const [actor, channel] = await Promise.all([ctx.people.actor(o.user), ctx.channels.ref(o.channel, o.channelName)]);
+  const may = mayDeploy(actor, channel, request.environment, ctx.config);
+  if (!may.ok) {
+    await tellPrivately(ctx, o.channel, o.user, `🚫 ${may.reason}`, o.inThread ? o.threadTs : undefined);
+    return;
+  }
+  const reply = requestReply(request, recommend(request, ctx.config));
+  if (note) reply.blocks.splice(1, 0, { type: 'context', elements: [{ type: 'mrkdwn', text: note.slice(0, 2000) }] });
+  await replyInThread(ctx, o.channel, o.threadTs, reply);
+}
+
+function live(runs: RunView[], service?: string, environment?: Environment): RunView[] {
+  return runs.filter((r) => !FINAL_STATUSES.has(r.status) && (!service || r.service === service) && (!environment || r.environment === environment));
+}
+
+export function statusText(runs: RunView[], service?: string): string {
+  const now = live(runs, service);
+  if (!now.length) return service ? `Nothing is deploying ${service} right now.` : 'Nothing is deploying right now.';
+  const lines = now.slice(0, 20).map((r) => `• *${runTitle(r)}* (${r.strategy}) — ${r.status}${r.stage ? `: ${r.stage}` : ''} · run \`${r.id}\``);
+  if (now.length > 20) lines.push(`…and ${now.length - 20} more`);
+  return lines.join('\n');
+}
+
+async function onLiveRun(ctx: SlackContext, cmd: 'rollback' | 'cancel', service: string | undefined, environment: Environment | undefined, o: Origin): Promise<void> {
+  const candidates = live(ctx.runner.list(), service, environment);
+  if (candidates.length !== 1) {
+    const text = candidates.length
+      ? `More than one deploy is live${service ? ` for ${service}` : ''}: ${candidates.map((r) => `${runTitle(r)} (\`${r.id}\`)`).join(', ')}. Use the buttons on its progress message.`
+      : `There is no live deploy${service ? ` of ${service}` : ''}${environment ? ` in ${environment}` : ''} to ${cmd}.`;
+    await replyInThread(ctx, o.channel, o.threadTs, text);
+    return;
+  }
+  const run = candidates[0]!;
+  const actor = await ctx.people.actor(o.user);
+  const res = await ctx.runner.command(run.id, cmd, actor);
+  if (!res.ok) {
+    await tellPrivately(ctx, o.channel, o.user, `🚫 ${res.message}`, o.inThread ? o.threadTs : undefined);
+    return;
+  }
+  await replyInThread(ctx, o.channel, o.threadTs, `${cmd === 'rollback' ? '↩️' : '🚫'} <@${o.user}> asked to ${cmd} ${runTitle(run)}: ${res.message}`);
+}

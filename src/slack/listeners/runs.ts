@@ -1,0 +1,71 @@
+// The buttons on a progress message: Rollback, Accept, Approve, Cancel go to the runner, which
+// checks the role and acts once however often they are pressed; the thread says who pressed
+// what. Investigate posts diagnostics in the thread.
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { RunCommand } from '../../runner/types.js';
+import { RUN_ACTIONS, runTitle } from '../blocks/progress.js';
+import { diagnosticsMessage } from '../blocks/report.js';
+import { errorCode, replyInThread, tellPrivately, type SlackContext } from '../context.js';
+
+const PRESSED: Record<Exclude<RunCommand, 'investigate'>, string> = {
+  rollback: '↩️ pressed *Rollback*',
+  accept: '✅ pressed *Accept*',
+  approve: '👍 approved',
+  cancel: '🚫 pressed *Cancel*',
+  pause: '⏸️ pressed *Pause*',
+  resume: '▶️ pressed *Resume*',
+  promote: '⏩ pressed *Promote*',
+};
+
+const COMMANDS: Array<[RunCommand, string]> = [
+  ['rollback', RUN_ACTIONS.rollback],
+  ['accept', RUN_ACTIONS.accept],
+  ['approve', RUN_ACTIONS.approve],
+  ['cancel', RUN_ACTIONS.cancel],
+  ['investigate', RUN_ACTIONS.investigate],
+];
+
+export function registerRunListeners(app: App, ctx: SlackContext): void {
+  for (const [cmd, actionId] of COMMANDS) {
+    app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action }) => {
+      await ack();
+      const channel = body.channel?.id ?? body.container?.channel_id;
+      const user = body.user.id;
+      const runId = action.value ?? '';
+      const run = ctx.runner.get(runId);
+      if (!channel) return;
+      const threadTs = run?.origin.kind === 'slack' ? run.origin.threadTs : ((body.message?.thread_ts as string | undefined) ?? body.message?.ts);
+      if (!run) return tellPrivately(ctx, channel, user, `I can't find run \`${runId}\` any more; it may have been removed.`, threadTs);
+      const actor = await ctx.people.actor(user, body.user.name);
+      if (cmd === 'investigate') return investigate(ctx, runId, actor, channel, user, threadTs);
+      const res = await ctx.runner.command(runId, cmd, actor);
+      if (!res.ok) return tellPrivately(ctx, channel, user, `🚫 ${res.message}`, threadTs);
+      if (!res.acted) return tellPrivately(ctx, channel, user, `Already done: ${res.message}`, threadTs);
+      if (threadTs) await replyInThread(ctx, channel, threadTs, `<@${user}> ${PRESSED[cmd]} on ${runTitle(run)}: ${res.message}`);
+    });
+  }
+}
+
+async function investigate(
+  ctx: SlackContext,
+  runId: string,
+  actor: Awaited<ReturnType<SlackContext['people']['actor']>>,
+  channel: string,
+  user: string,
+  threadTs: string | undefined,
+): Promise<void> {
+  let diagnostics;
+  try {
+    diagnostics = await ctx.runner.investigate(runId, actor);
+  } catch (err) {
+    return tellPrivately(ctx, channel, user, `⚠️ Investigate failed: ${errorCode(err)}. Try again in a moment.`, threadTs);
+  }
+  const run = ctx.runner.get(runId);
+  await replyInThread(ctx, channel, threadTs ?? '', diagnosticsMessage(diagnostics, run));
+  // The facts go first; a reading of them (Claude, or the rules without a key) follows.
+  if (ctx.llm?.investigate) {
+    const reading = await ctx.llm.investigate(diagnostics);
+    const next = reading.nextSteps.length ? `\nNext: ${reading.nextSteps.map((s) => `• ${s}`).join('\n')}` : '';
+    await replyInThread(ctx, channel, threadTs ?? '', `🧭 ${reading.summary}\n*Likely cause:* ${reading.likelyCause}${next}\n_${reading.note}_`.slice(0, 3000));
+  }
+}

@@ -1,0 +1,85 @@
+// Who pressed or typed something: a Slack user id → Actor with name and user-group handles
+// (`@incident-commanders`), which the role rules in shipbot.yml refer to. Cached briefly.
+import type { WebClient } from '@slack/web-api';
+import type { Actor } from '../domain/types.js';
+import type { Logger } from '../log.js';
+
+const TTL_MS = 5 * 60_000;
+
+export class People {
+  private names = new Map<string, { name: string; at: number }>();
+  private groups?: { byUser: Map<string, string[]>; at: number };
+  private loadingGroups?: Promise<void>;
+
+  constructor(
+    private readonly client: WebClient,
+    private readonly logger: Logger,
+  ) {}
+
+  async actor(userId: string, fallbackName?: string): Promise<Actor> {
+    const [name, groups] = await Promise.all([this.name(userId, fallbackName), this.groupsOf(userId)]);
+    return { userId, name, groups };
+  }
+
+  private async name(userId: string, fallback?: string): Promise<string | undefined> {
+    const hit = this.names.get(userId);
+    if (hit && Date.now() - hit.at < TTL_MS) return hit.name;
+    try {
+      const res = await this.client.users.info({ user: userId });
+      const name = res.user?.profile?.display_name || res.user?.real_name || res.user?.name || fallback;
+      if (name) this.names.set(userId, { name, at: Date.now() });
+      return name;
+    } catch (err) {
+      this.logger.debug({ err: (err as Error).message, userId }, 'users.info failed; using the id');
+      return fallback;
+    }
+  }
+
+  private async groupsOf(userId: string): Promise<string[]> {
+    if (!this.groups || Date.now() - this.groups.at > TTL_MS) {
+      this.loadingGroups ??= this.loadGroups().finally(() => (this.loadingGroups = undefined));
+      await this.loadingGroups;
+    }
+    return this.groups?.byUser.get(userId) ?? [];
+  }
+
+  private async loadGroups(): Promise<void> {
+    try {
+      const res = await this.client.usergroups.list({ include_users: true });
+      const byUser = new Map<string, string[]>();
+      for (const g of res.usergroups ?? []) {
+        for (const u of g.users ?? []) byUser.set(u, [...(byUser.get(u) ?? []), `@${g.handle}`]);
+      }
+      this.groups = { byUser, at: Date.now() };
+    } catch (err) {
+      // Without usergroups:read, roles given by user id still work; group roles do not.
+      this.logger.warn({ err: (err as Error).message }, 'usergroups.list failed: roles given as @groups will not match; add the usergroups:read scope');
+      this.groups = { byUser: new Map(), at: Date.now() };
+    }
+  }
+}
+
+/** Channel id → `{ id, name }` for the channel rules in shipbot.yml (which may name `#deploys`). */
+export class Channels {
+  private names = new Map<string, { name?: string; at: number }>();
+
+  constructor(
+    private readonly client: WebClient,
+    private readonly logger: Logger,
+  ) {}
+
+  async ref(channelId: string, knownName?: string): Promise<{ id: string; name?: string }> {
+    if (knownName) return { id: channelId, name: knownName };
+    const hit = this.names.get(channelId);
+    if (hit && Date.now() - hit.at < TTL_MS) return { id: channelId, name: hit.name };
+    try {
+      const res = await this.client.conversations.info({ channel: channelId });
+      const name = res.channel?.name;
+      this.names.set(channelId, { name, at: Date.now() });
+      return { id: channelId, name };
+    } catch (err) {
+      this.logger.debug({ err: (err as Error).message, channelId }, 'conversations.info failed; matching the channel by id only');
+      return { id: channelId };
+    }
+  }
+}

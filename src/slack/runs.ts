@@ -1,0 +1,131 @@
+// Runs seen from Slack: starting one from a thread (with its progress message), following the
+// runner's events into that message, and at the end the thread summary and the broadcast.
+import type { WebClient } from '@slack/web-api';
+import type { ShipbotConfig } from '../config.js';
+import type { Actor, DeployPlan, DeployRequest } from '../domain/types.js';
+import type { Logger } from '../log.js';
+import { FINAL_STATUSES, type RunEvent, type RunView, type StartResult } from '../runner/types.js';
+import { progressMessage } from './blocks/progress.js';
+import { broadcastMessage, summaryMessage } from './blocks/report.js';
+import type { SlackRunner } from './deps.js';
+import { postReliably } from './post.js';
+import { ProgressUpdater } from './progress.js';
+import type { QueueOptions } from './progress-queue.js';
+
+export interface StartFromSlack {
+  request: DeployRequest;
+  plan: DeployPlan;
+  requester: Actor;
+  channel: string;
+  threadTs: string;
+  /** The same key starts one run, however often Start is pressed. */
+  dedupeKey: string;
+}
+
+export class SlackRuns {
+  readonly progress: ProgressUpdater;
+  private summarised = new Set<string>();
+  private posting = new Map<string, Promise<void>>();
+  private unsubscribe?: () => void;
+
+  constructor(
+    private readonly deps: {
+      client: WebClient;
+      progressClient: WebClient;
+      runner: SlackRunner;
+      config: ShipbotConfig;
+      logger: Logger;
+      queue?: Partial<QueueOptions>;
+    },
+  ) {
+    this.progress = new ProgressUpdater({ client: deps.progressClient, logger: deps.logger, queue: deps.queue });
+  }
+
+  listen(): void {
+    this.unsubscribe = this.deps.runner.subscribe((ev) => this.onEvent(ev));
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.progress.stop();
+  }
+
+  /** Posts the progress message, then starts the run with it as the run's origin. */
+  async start(s: StartFromSlack): Promise<StartResult> {
+    const { client, runner, logger } = this.deps;
+    const placeholder = await postReliably(
+      client,
+      { channel: s.channel, thread_ts: s.threadTs, text: `⏳ Starting ${s.plan.service} ${s.plan.version} → ${s.plan.environment}…` },
+      logger,
+    );
+    const result = await runner.start({
+      request: s.request,
+      plan: s.plan,
+      requester: s.requester,
+      origin: { kind: 'slack', channel: s.channel, threadTs: s.threadTs, ...(placeholder ? { progressTs: placeholder } : {}) },
+      dedupeKey: s.dedupeKey,
+    });
+    if (!result.ok) {
+      if (placeholder) await this.safeUpdate(s.channel, placeholder, `❌ Not started: ${result.message}`);
+      return result;
+    }
+    const run = result.run;
+    const origin = run.origin.kind === 'slack' ? run.origin : undefined;
+    if (placeholder && origin?.progressTs && origin.progressTs !== placeholder) {
+      // The same request already started a run: keep its message, drop ours.
+      await client.chat.delete({ channel: s.channel, ts: placeholder }).catch(() => undefined);
+    }
+    const ts = origin?.progressTs ?? placeholder;
+    if (ts && !this.progress.target(run.id)) this.progress.track(run.id, { channel: origin?.channel ?? s.channel, ts });
+    this.onEvent({ type: 'run-updated', run: runner.get(run.id) ?? run, important: true });
+    return result;
+  }
+
+  private onEvent(ev: RunEvent): void {
+    if (ev.type !== 'run-updated' || ev.run.origin.kind !== 'slack') return;
+    const run = ev.run;
+    const origin = ev.run.origin;
+    if (!this.progress.target(run.id)) {
+      if (origin.progressTs) this.progress.track(run.id, { channel: origin.channel, ts: origin.progressTs });
+      else {
+        // A run from Slack without a progress message yet (resumed, or started elsewhere): post one.
+        this.ensurePosted(run);
+        return;
+      }
+    }
+    this.progress.offer(run, ev.important);
+    if (FINAL_STATUSES.has(run.status)) void this.finish(run);
+  }
+
+  private ensurePosted(run: RunView): void {
+    if (run.origin.kind !== 'slack' || this.posting.has(run.id)) return;
+    const origin = run.origin;
+    const p = postReliably(this.deps.client, { channel: origin.channel, thread_ts: origin.threadTs, ...progressMessage(run) }, this.deps.logger).then((ts) => {
+      if (!ts) return;
+      this.progress.track(run.id, { channel: origin.channel, ts });
+      const latest = this.deps.runner.get(run.id) ?? run;
+      this.progress.offer(latest, true);
+      if (FINAL_STATUSES.has(latest.status)) void this.finish(latest);
+    });
+    this.posting.set(run.id, p);
+  }
+
+  /** Once per run: the summary in the thread and the broadcast to the stakeholder channel. */
+  private async finish(run: RunView): Promise<void> {
+    if (this.summarised.has(run.id) || run.origin.kind !== 'slack') return;
+    this.summarised.add(run.id);
+    const { client, config, logger } = this.deps;
+    const origin = run.origin;
+    await postReliably(client, { channel: origin.channel, thread_ts: origin.threadTs, ...summaryMessage(run) }, logger);
+    const stakeholder = config.channels.stakeholder;
+    if (stakeholder) await postReliably(client, { channel: stakeholder, ...broadcastMessage(run, origin.channel) }, logger);
+  }
+
+  private async safeUpdate(channel: string, ts: string, text: string): Promise<void> {
+    try {
+      await this.deps.client.chat.update({ channel, ts, text, blocks: [] });
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'could not update the progress message');
+    }
+  }
+}
