@@ -119,7 +119,7 @@ export class BlueGreenDriver implements RolloutDriver {
     };
   }
 
-  stages(): Stage[] {
+  stages(_plan?: DeployPlan, _state?: RolloutState): Stage[] {
     return [
       { key: 'deploy-idle', title: 'deploy idle colour', trafficPct: 0, monitor: false },
       { key: 'cutover', title: 'switch traffic', trafficPct: 100, monitor: true },

@@ -87,7 +87,7 @@ export class RollingDriver implements RolloutDriver {
     };
   }
 
-  stages(): Stage[] {
+  stages(_plan?: DeployPlan, _state?: RolloutState): Stage[] {
     return [{ key: 'rolling-update', title: 'rolling update', trafficPct: 100, monitor: true }];
   }
 
@@ -156,7 +156,7 @@ export class RollingDriver implements RolloutDriver {
     return { candidate: { ...base, version: imageTag(s.newImage) }, baseline: { ...base, version: imageTag(s.previousImage) } };
   }
 
-  smokeBaseUrl(ref: WorkloadRef): string {
+  smokeBaseUrl(ref: WorkloadRef, _state?: RolloutState): string {
     return this.ctx.api.serviceProxyUrl(ref.namespace, ref.service);
   }
 }
