@@ -59,7 +59,7 @@ const TOLERANCE_LABEL: Record<RollbackTolerance, string> = {
 const yesNo = [option('Yes', 'yes'), option('No', 'no')];
 
 function input(blockId: string, label: string, element: Record<string, unknown>, extra: Record<string, unknown> = {}): Block {
-  return { type: 'input', block_id: blockId, label: plain(label, LIMITS.inputLabel), element: { action_id: blockId, ...element }, ...extra };
+  return { type: 'input', block_id: blockId, label: plain(label, LIMITS.inputLabel), element: { action_id: fieldOf(blockId), ...element }, ...extra };
 }
 
 function numberInput(blockId: string, label: string, value: number, hint: string, decimal = true): Block {

@@ -24,13 +24,17 @@ type Json = Record<string, unknown>;
 
 export class Driver {
   appUrl = '';
+  /** How long trigger_ids issued from now on live (ms); negative issues already-expired ones. */
+  triggerLifetimeMs: number;
   private eventSeq = 0;
   private inflight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly ws: Workspace,
     private readonly opts: DriverOptions,
-  ) {}
+  ) {
+    this.triggerLifetimeMs = opts.triggerLifetimeMs;
+  }
 
   /** Waits for echo events still on their way to the app (used before closing). */
   async settle(): Promise<void> {
@@ -103,7 +107,7 @@ export class Driver {
   async slashCommand(user: string, command: string, text: string, opts: { channel?: string } = {}) {
     const c = this.ws.channel(opts.channel ?? 'deploys');
     if (!c) throw new Error(`Slack double: no channel '${opts.channel}'`);
-    const triggerId = this.ws.issueTrigger(user, this.opts.triggerLifetimeMs);
+    const triggerId = this.ws.issueTrigger(user, this.triggerLifetimeMs);
     const form = new URLSearchParams({
       token: 'legacy-verification-token',
       team_id: this.ws.teamId,
@@ -128,7 +132,7 @@ export class Driver {
     if (!m) throw new Error(`Slack double: no message ${messageTs}`);
     const found = findElement(m.blocks ?? [], actionId);
     if (!found) throw new Error(`Slack double: message ${messageTs} has no element '${actionId}' (has: ${listActionIds(m.blocks ?? []).join(', ')})`);
-    const triggerId = this.ws.issueTrigger(user, this.opts.triggerLifetimeMs);
+    const triggerId = this.ws.issueTrigger(user, this.triggerLifetimeMs);
     const c = this.ws.channels.get(m.channel)!;
     const payload = {
       type: 'block_actions',
@@ -155,7 +159,7 @@ export class Driver {
     const found = findElement((v.view.blocks as unknown[]) ?? [], actionId);
     if (!found) throw new Error(`Slack double: view ${viewId} has no element '${actionId}'`);
     const state = viewState(v, { [actionId]: value });
-    const triggerId = this.ws.issueTrigger(user, this.opts.triggerLifetimeMs);
+    const triggerId = this.ws.issueTrigger(user, this.triggerLifetimeMs);
     const payload = {
       type: 'block_actions',
       user: { id: user, username: this.ws.users.get(user)?.name ?? user, team_id: this.ws.teamId },
@@ -177,7 +181,7 @@ export class Driver {
    */
   async submitView(user: string, viewId: string, values: ViewValues = {}) {
     const v = this.openView(viewId);
-    const triggerId = this.ws.issueTrigger(user, this.opts.triggerLifetimeMs);
+    const triggerId = this.ws.issueTrigger(user, this.triggerLifetimeMs);
     const payload = {
       type: 'view_submission',
       team: { id: this.ws.teamId, domain: this.ws.teamDomain },

@@ -50,6 +50,8 @@ export interface SlackDouble {
   failNext(method: string, times?: number, retryAfterSec?: number): void;
   /** Makes every trigger_id issued so far expired (as if the app took more than 3 s). */
   expireTriggers(): void;
+  /** Lifetime of trigger_ids issued from now on; a negative value issues expired ones. */
+  setTriggerLifetime(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -91,6 +93,9 @@ export async function startSlackDouble(opts: SlackDoubleOptions = {}): Promise<S
     failNext: (m, n, s) => api.failNext(m, n, s),
     expireTriggers: () => {
       for (const t of ws.triggers.values()) t.expiresAt = 0;
+    },
+    setTriggerLifetime: (ms) => {
+      d.triggerLifetimeMs = ms;
     },
     close: async () => {
       await d.settle();
