@@ -1,0 +1,94 @@
+// Block Kit builders stay within Slack's limits however long the run, the lists or the texts;
+// long lists are cut with a count. Checked with the same rules the Slack double rejects on.
+import { describe, expect, it } from 'vitest';
+import type { Diagnostics, RunView } from '../../src/runner/types.js';
+import { LIMITS, blockProblems, joinLinesWithin, viewProblems } from '../../src/slack/blocks/limits.js';
+import { decodeMetadata, deployModal } from '../../src/slack/blocks/modal.js';
+import { progressMessage } from '../../src/slack/blocks/progress.js';
+import { diagnosticsMessage, summaryMessage } from '../../src/slack/blocks/report.js';
+import { encodeRequest, requestReply } from '../../src/slack/blocks/request.js';
+import { modalFor, planFromRequest } from '../../src/slack/planning.js';
+import { DeployRequest } from '../../src/domain/types.js';
+import { shippedConfig, textOf } from './harness.js';
+
+const request = DeployRequest.parse({ intent: 'deploy', service: 'checkout', version: 'v1.2.3', guidance: 'g'.repeat(2000), notes: Array.from({ length: 40 }, (_, i) => `note ${i} ${'n'.repeat(200)}`) });
+const planned = planFromRequest(request, shippedConfig);
+if (!planned.ok) throw new Error(planned.message);
+
+function bigRun(): RunView {
+  return {
+    id: 'r-big',
+    service: 'checkout',
+    environment: 'production',
+    version: 'v1.2.3',
+    strategy: 'canary',
+    plan: planned.ok ? planned.plan : (undefined as never),
+    status: 'awaiting-decision',
+    requester: { userId: 'U_DEV' },
+    origin: { kind: 'slack', channel: 'C0DEPLOYS', threadTs: '1.1' },
+    steps: Array.from({ length: 300 }, (_, i) => ({ key: `s${i}`, title: `Step ${i}`, status: i % 2 ? 'done' : 'warning', detail: 'd'.repeat(150) }) as RunView['steps'][number]),
+    stage: 's'.repeat(5000),
+    pendingDecision: {
+      verdict: 'INCONCLUSIVE',
+      explanation: 'e'.repeat(4000),
+      findings: Array.from({ length: 200 }, (_, i) => ({ rule: `rule ${i}`, verdict: 'ROLLBACK' as const, detail: 'x'.repeat(100) })),
+    },
+    outcome: 'o'.repeat(5000),
+    createdAt: 0,
+    updatedAt: 1,
+  };
+}
+
+describe('Block Kit limits', () => {
+  it('cuts long lists with a count and never exceeds the budget', () => {
+    const text = joinLinesWithin(Array.from({ length: 1000 }, (_, i) => `line ${i}`), 100);
+    expect(text.length).toBeLessThanOrEqual(100);
+    expect(text).toMatch(/…and \d+ more$/);
+    expect(joinLinesWithin(['a', 'b'], 100)).toBe('a\nb');
+  });
+
+  it('a progress message with hundreds of steps and findings stays valid and says what was cut', () => {
+    const msg = progressMessage(bigRun());
+    expect(blockProblems(msg.blocks, 'message')).toEqual([]);
+    expect(textOf({ text: msg.text, blocks: msg.blocks } as never)).toMatch(/…and \d+ more steps/);
+    expect(textOf({ text: '', blocks: msg.blocks } as never)).toMatch(/…and \d+ more findings/);
+    // Decision buttons are there, with a confirmation on Rollback.
+    const actions = msg.blocks.find((b) => b.type === 'actions') as { elements: Array<Record<string, unknown>> };
+    expect(actions.elements.map((e) => e.action_id)).toEqual(['run_accept', 'run_rollback', 'run_investigate']);
+    expect(actions.elements[1]!.confirm).toBeDefined();
+  });
+
+  it('the summary and diagnostics of huge runs stay valid', () => {
+    const run = { ...bigRun(), status: 'rolled-back' as const };
+    expect(blockProblems(summaryMessage(run).blocks, 'message')).toEqual([]);
+    const d: Diagnostics = {
+      runId: 'r-big',
+      pods: Array.from({ length: 500 }, (_, i) => ({ name: `checkout-canary-${i}`, phase: 'Running', ready: false, restarts: i, reason: 'CrashLoopBackOff' })),
+      events: Array.from({ length: 500 }, (_, i) => ({ at: `t${i}`, reason: 'BackOff', message: 'm'.repeat(300), object: `pod/${i}` })),
+      metrics: Array.from({ length: 100 }, (_, i) => ({ metric: `m${i}`, candidate: '1', baseline: '2', delta: '-1' })),
+      failingChecks: Array.from({ length: 100 }, (_, i) => `check ${i} ${'f'.repeat(100)}`),
+      logTail: Array.from({ length: 300 }, (_, i) => `log ${i} \`\`\` ${'l'.repeat(100)}`),
+      summary: 'S'.repeat(5000),
+    };
+    const msg = diagnosticsMessage(d, run);
+    expect(blockProblems(msg.blocks, 'message')).toEqual([]);
+    expect(textOf({ text: '', blocks: msg.blocks } as never)).toMatch(/…and \d+ more pods/);
+  });
+
+  it('the request reply carries the request in its buttons within 2000 characters', () => {
+    const msg = requestReply(request, { strategy: 'canary', rationale: 'r'.repeat(4000) });
+    expect(blockProblems(msg.blocks, 'message')).toEqual([]);
+    const value = encodeRequest(request);
+    expect(value.length).toBeLessThanOrEqual(LIMITS.buttonValue);
+    expect(DeployRequest.parse(JSON.parse(value)).service).toBe('checkout');
+  });
+
+  it('the modal stays within view limits with long guidance and metadata, and its metadata reads back', () => {
+    const input = modalFor(request, shippedConfig, { channel: 'C0DEPLOYS', threadTs: '1.1', replyTs: '1.2' });
+    const view = deployModal({ ...input, metadata: { ...input.metadata, rationale: 'r'.repeat(5000) } });
+    expect(viewProblems(view)).toEqual([]);
+    expect(decodeMetadata(view.private_metadata as string)?.channel).toBe('C0DEPLOYS');
+    const long = deployModal({ ...input, answers: { ...input.answers, service: 'a-very-long-service-name-indeed' } });
+    expect(((long.title as { text: string }).text).length).toBeLessThanOrEqual(LIMITS.modalTitle);
+  });
+});
