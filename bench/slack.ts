@@ -1,0 +1,113 @@
+// Slack front end: (1) how fast the app acknowledges a signed event (Slack retries after 3 s),
+// (2) mention → thread reply, both through the Slack double over HTTP; (3) how long final states
+// wait for Slack's shared chat.update budget when many runs are in flight, with our priorities
+// against plain first-come-first-served (a simulation of the ProgressQueue on a virtual clock).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ScaledClock } from '../src/clock.js';
+import { kubeFromUrl } from '../src/cluster/kube.js';
+import { loadConfigFile, readEnv } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { SandboxMetricSource } from '../src/metrics/sandbox.js';
+import { createRunner } from '../src/runner/index.js';
+import { startSandbox } from '../src/sandbox/index.js';
+import { createSlackApp } from '../src/slack/app.js';
+import { startSlackDouble } from '../src/slack/double/index.js';
+import { PRIORITY, ProgressQueue, type Priority } from '../src/slack/progress-queue.js';
+import { openStore } from '../src/store/index.js';
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+async function measureApp() {
+  const config = loadConfigFile('data/shipbot.yml');
+  const clock = new ScaledClock(60);
+  const sandbox = await startSandbox({ clock, demo: true, config });
+  const dir = mkdtempSync(path.join(tmpdir(), 'shipbot-bench-slack-'));
+  const store = openStore(path.join(dir, 'shipbot.db'));
+  const logger = createLogger('silent');
+  const runner = createRunner({ store, config, clock, kube: kubeFromUrl(sandbox.url), metrics: new SandboxMetricSource(sandbox.url), logger, reportsDir: path.join(dir, 'reports') });
+  const double = await startSlackDouble();
+  const env = readEnv({ SLACK_BOT_TOKEN: double.botToken, SLACK_SIGNING_SECRET: double.signingSecret, SLACK_API_URL: double.apiUrl, PORT: '0' });
+  const slack = createSlackApp({ env, config, runner, logger });
+  const { port } = await slack.start();
+  double.connect(`http://127.0.0.1:${port}/slack/events`);
+  try {
+    const acks: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const ts = `1700000000.${String(i).padStart(6, '0')}`;
+      const t0 = performance.now();
+      const res = await double.driver.sendEvent({ type: 'app_mention', user: 'U_DEV', text: '<@U0SHIPBOT> status', channel: 'C0DEPLOYS', ts, event_ts: ts });
+      acks.push(performance.now() - t0);
+      if (res.status !== 200) throw new Error(`event answered ${res.status}`);
+    }
+    const replies: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const t0 = performance.now();
+      const { ts } = await double.postUserMessage('U_DEV', 'deploys', `<@U0SHIPBOT> deploy checkout v1.${i}.0 canary`);
+      while (!double.messages('deploys', ts).some((m) => m.botId && m.ts !== ts)) await new Promise((r) => setTimeout(r, 1));
+      replies.push(performance.now() - t0);
+    }
+    return { acks, replies };
+  } finally {
+    await slack.stop();
+    await runner.close();
+    await double.close();
+    await sandbox.close();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * 60 runs in flight for 10 virtual minutes, each changing every 2 s; 20 of them end (a final
+ * state) at random moments. chat.update takes 200 ms and the workspace allows 50 a minute.
+ */
+function simulate(prioritise: boolean): { finalDelays: number[]; tickEdits: number } {
+  const q = new ProgressQueue<{ final: boolean; at: number }>(prioritise ? {} : { reserveForImportant: 0 });
+  let seed = 42;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const ends = new Map<number, number>();
+  for (let r = 0; r < 20; r++) ends.set(r, Math.floor(rnd() * 5400) * 100 + 30_000);
+  const finalDelays: number[] = [];
+  let tickEdits = 0;
+  let busyUntil = 0;
+  for (let now = 0; now < 900_000; now += 100) {
+    if (now < 600_000 && now % 2000 === 0) {
+      for (let r = 0; r < 60; r++) {
+        const end = ends.get(r);
+        if (end !== undefined && now >= end) continue;
+        q.offer(`r${r}`, { final: false, at: now }, PRIORITY.tick, now);
+      }
+    }
+    for (const [r, end] of ends) {
+      if (end === now) q.offer(`r${r}`, { final: true, at: now }, (prioritise ? PRIORITY.final : PRIORITY.tick) as Priority, now);
+    }
+    if (now < busyUntil) continue;
+    const n = q.next(now);
+    if ('send' in n) {
+      q.taken(n.send.key, now);
+      busyUntil = now + 200;
+      if (n.send.content.final) finalDelays.push((now - n.send.content.at) / 1000);
+      else tickEdits++;
+    }
+  }
+  return { finalDelays, tickEdits };
+}
+
+export async function benchSlack() {
+  const { acks, replies } = await measureApp();
+  const ours = simulate(true);
+  const fifo = simulate(false);
+  return [
+    { name: 'event ack latency p50', value: pct(acks, 50), unit: 'ms', note: 'signed app_mention → HTTP 200 (Slack retries after 3 s)' },
+    { name: 'event ack latency p99', value: pct(acks, 99), unit: 'ms' },
+    { name: 'mention → thread reply p50', value: pct(replies, 50), unit: 'ms', note: 'parse, permissions, recommendation, chat.postMessage' },
+    { name: 'final state wait p99, prioritised', value: pct(ours.finalDelays, 99), unit: 's', note: `60 runs, 50 chat.update/min; ${ours.finalDelays.length} finals` },
+    { name: 'final state wait p99, first-come', value: pct(fifo.finalDelays, 99), unit: 's', note: 'same load without priorities or reserve' },
+    { name: 'progress edits in 10 min, prioritised', value: ours.tickEdits, unit: 'edits', note: 'ticks still flow within the budget' },
+  ];
+}
