@@ -121,6 +121,21 @@ describe('canary driver on the sandbox', () => {
     });
   }
 
+  it('tracks() name the pods the metrics compare: -errors shows on the canary, not on stable', async () => {
+    const { state } = await runTo('v1.3.0-errors', 'canary-50');
+    const { candidate, baseline } = driver.tracks(ref, state);
+    await deps.clock.sleep(90_000); // let the sandbox serve a minute and a half of traffic
+    const sample = async (t: typeof candidate) => {
+      const q = new URLSearchParams({ namespace: t.namespace, service: t.service, track: t.track, version: t.version ?? '', windowSec: '60' });
+      return (await (await fetch(`${sb.url}/sandbox/v1/metrics?${q}`)).json()) as { requests: number; errorRate: number };
+    };
+    const [c, b] = [await sample(candidate), await sample(baseline)];
+    expect(c.requests).toBeGreaterThan(50);
+    expect(b.requests).toBeGreaterThan(50);
+    expect(c.errorRate).toBeGreaterThan(0.04); // about 8%
+    expect(b.errorRate).toBeLessThan(0.02);
+  });
+
   it('smoke checks reach only the canary through its Service proxy', async () => {
     const { state } = await runTo('v1.3.0-smokefail', 'canary-5');
     const base = driver.smokeBaseUrl(ref, state);

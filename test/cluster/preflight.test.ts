@@ -132,3 +132,23 @@ describe('moving a service between strategies', () => {
     expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.4.0': 100 });
   });
 });
+
+describe('cluster access', () => {
+  it('reads a kubeconfig file from KUBECONFIG (the one `shipbot sandbox` writes)', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(tmpdir(), 'shipbot-kube-'));
+    try {
+      const file = path.join(dir, 'kubeconfig');
+      sb.writeKubeconfig(file);
+      const { kubeFromEnv } = await import('../../src/cluster/kube.js');
+      const kube = kubeFromEnv({ KUBECONFIG: file });
+      expect(kube.server).toBe(sb.url);
+      const checks = await createDriver('rolling', { ...deps, kube }).preflight(ref, 'v1.3.0');
+      expect(failing(checks)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
