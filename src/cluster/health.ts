@@ -3,8 +3,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { VERSION_PATTERN, type InfraSignal } from '../domain/types.js';
 import { ClusterError } from './errors.js';
-import type { DriverContext } from './common.js';
-import { containerImageOf } from './common.js';
+import { containerImageOf, type DriverContext } from './common.js';
 import { imageTag, podSignals, REVISION_ANNOTATION, selectorText } from './rules.js';
 import type { PreflightCheck, WorkloadRef } from './types.js';
 

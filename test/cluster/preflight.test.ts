@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DriverDeps } from '../../src/cluster/common.js';
 import { StageFailedError } from '../../src/cluster/errors.js';
-import { createDriver, diagnose, kubeFromUrl } from '../../src/cluster/index.js';
+import { createDriver, diagnose, kubeFromUrl, retireIdleColour } from '../../src/cluster/index.js';
 import type { PreflightCheck, RolloutDriver, RolloutState } from '../../src/cluster/types.js';
 import type { Strategy } from '../../src/domain/types.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
@@ -114,6 +114,7 @@ describe('moving a service between strategies', () => {
     const bg = createDriver('blue-green', deps);
     await bg.promote(ref, await deploy(bg, 'blue-green', 'v1.3.0'));
     expect(await serving(sb, ref)).toEqual({ byVersion: { 'v1.3.0': 100 }, selector: { app: 'search', track: 'green' } });
+    expect(await retireIdleColour(deps, ref)).toEqual(['search']); // the stable Deployment is now at zero
 
     const canary = createDriver('canary', deps);
     const plan = planFor('search', 'v1.4.0', 'canary');
