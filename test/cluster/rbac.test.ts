@@ -53,3 +53,30 @@ describe('deploy/rbac.yaml', () => {
     expect(bound.sort()).toEqual(['production', 'staging']);
   });
 });
+
+describe('deploy/ manifests', () => {
+  const all = ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'deployment.yaml'].flatMap((f) =>
+    parseAllDocuments(readFileSync(`deploy/${f}`, 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string }; spec?: any }),
+  );
+
+  it('kustomization lists every manifest', () => {
+    const k = parseAllDocuments(readFileSync('deploy/kustomization.yaml', 'utf8'))[0]!.toJS() as { resources: string[] };
+    expect(k.resources.sort()).toEqual(['deployment.yaml', 'namespace.yaml', 'rbac.yaml', 'serviceaccount.yaml']);
+  });
+
+  it('runs Shipbot as the bound service account, one replica, non-root, with its config and secrets', () => {
+    const sa = all.find((d) => d.kind === 'ServiceAccount')!;
+    expect(sa.metadata).toEqual({ name: 'shipbot', namespace: 'shipbot' });
+    const dep = all.find((d) => d.kind === 'Deployment')!;
+    const pod = dep.spec.template.spec;
+    expect(pod.serviceAccountName).toBe('shipbot');
+    expect(dep.spec.replicas).toBe(1);
+    expect(dep.spec.strategy.type).toBe('Recreate');
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    const c = pod.containers[0];
+    expect(c.envFrom).toEqual([{ secretRef: { name: 'shipbot-secrets' } }]);
+    // Tokens come from the Secret, never written into the manifest.
+    expect(JSON.stringify(c.env)).not.toMatch(/xox[abp]-|xapp-|sk-ant-/);
+    expect(c.env.find((e: { name: string }) => e.name === 'SHIPBOT_CONFIG').value).toBe('/etc/shipbot/shipbot.yml');
+  });
+});
