@@ -90,7 +90,11 @@ export function podSignals(pods: V1Pod[], nowMs: number, deployment?: V1Deployme
       const waiting = cs.state?.waiting?.reason;
       const terminated = cs.lastState?.terminated?.reason ?? cs.state?.terminated?.reason;
       if (terminated === 'OOMKilled') out.push({ kind: 'oom-killed', pod, container: cs.name });
-      if (waiting === 'CrashLoopBackOff') out.push({ kind: 'crash-loop', pod, container: cs.name });
+      // Between back-offs the kubelet shows the container running again (not ready); after two
+      // failed restarts it is a crash loop whatever the moment we look.
+      const lastExit = cs.lastState?.terminated?.exitCode ?? 0;
+      const restarting = (cs.restartCount ?? 0) >= 2 && !cs.ready && lastExit !== 0;
+      if (waiting === 'CrashLoopBackOff' || restarting) out.push({ kind: 'crash-loop', pod, container: cs.name });
       if (waiting && IMAGE_PULL_REASONS.has(waiting)) {
         out.push({ kind: 'image-pull', pod, container: cs.name, message: cs.state?.waiting?.message ?? waiting });
       }

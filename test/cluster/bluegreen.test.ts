@@ -116,7 +116,8 @@ describe('blue-green driver on the sandbox', () => {
       expect((err as StageFailedError).signals.map((s) => s.kind)).toContain(kind);
       expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.2.2': 100 });
       const state = await driver.prepare(ref, planFor('checkout', tag, 'blue-green'));
-      expect((await driver.signals(ref, state)).map((s) => s.kind)).toContain(kind);
+      // Sampled as the runner does: a crash-looping pod is between back-offs part of the time.
+      await expect.poll(async () => (await driver.signals(ref, state)).map((s) => s.kind), { timeout: 10_000, interval: 20 }).toContain(kind);
       const after = await driver.rollback(ref, state);
       expect(await driver.verifyRollback(ref, after)).toMatchObject({ ok: true, oldTrafficPct: 100 });
       expect(await replicas('checkout-green')).toBe(0);

@@ -102,7 +102,8 @@ describe('canary driver on the sandbox', () => {
 
       const plan = planFor('checkout', tag, 'canary');
       const state = await driver.prepare(ref, plan); // the run resumes with its saved state
-      expect((await driver.signals(ref, state)).map((s) => s.kind)).toContain(kind);
+      // Sampled as the runner does: a crash-looping pod is between back-offs part of the time.
+      await expect.poll(async () => (await driver.signals(ref, state)).map((s) => s.kind), { timeout: 10_000, interval: 20 }).toContain(kind);
       const after = await driver.rollback(ref, state);
       const verified = await driver.verifyRollback(ref, after);
       expect(verified).toMatchObject({ ok: true, oldTrafficPct: 100 });

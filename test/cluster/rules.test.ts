@@ -108,6 +108,14 @@ describe('podSignals', () => {
     expect(describeSignals(signals)).toMatch(/CrashLoopBackOff.*OOMKilled.*cannot be pulled/s);
   });
 
+  it('still reports a crash loop while the container is briefly running between back-offs', () => {
+    const between = pod('crash', { ready: false, restarts: 2, lastTerminated: 'Error' });
+    expect(podSignals([between], now).map((s) => s.kind)).toContain('crash-loop');
+    // One restart of a pod still starting is not yet a loop.
+    const once = pod('slow-start', { ready: false, restarts: 1, lastTerminated: 'Error' });
+    expect(podSignals([once], now).map((s) => s.kind)).not.toContain('crash-loop');
+  });
+
   it('reports a progress deadline from the Deployment', () => {
     const d = deployment({}, { conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "x" has timed out progressing.' }] });
     expect(podSignals([], now, d)).toEqual([{ kind: 'progress-deadline', deployment: 'checkout', message: 'ReplicaSet "x" has timed out progressing.' }]);
