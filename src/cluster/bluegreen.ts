@@ -145,9 +145,13 @@ export class BlueGreenDriver implements RolloutDriver {
   /** One selector patch back when the old colour is still up; otherwise scale it up first. */
   async rollback(ref: WorkloadRef, state: RolloutState): Promise<BlueGreenState> {
     const s = asBlueGreen(state);
-    const old = await this.ctx.api.getDeployment(ref.namespace, s.liveDeployment);
+    // Both reads at once: the selector patch is the one call between pressing Rollback and traffic back.
+    const [old, service] = await Promise.all([
+      this.ctx.api.getDeployment(ref.namespace, s.liveDeployment),
+      this.ctx.api.getService(ref.namespace, ref.service),
+    ]);
     if ((old.status?.availableReplicas ?? 0) > 0) {
-      await this.pointServiceAt(ref, s.liveTrack);
+      await ensureSelector(this.ctx, ref.namespace, service, { ...(service.spec?.selector ?? {}), [TRACK_LABEL]: s.liveTrack });
       await ensureDeployment(this.ctx, ref, old, { replicas: s.replicas, paused: false });
     } else {
       this.ctx.log?.warn({ deployment: s.liveDeployment }, 'old colour has no available pods: scaling it up before switching back');
