@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { SeenSet } from './dedupe.js';
 import type { SlackLlm, SlackRunner } from './deps.js';
 import { Channels, People } from './people.js';
+import { retryRateLimited } from './post.js';
 import type { SlackRuns } from './runs.js';
 
 export interface SlackContext {
@@ -32,7 +33,7 @@ type Message = { text: string; blocks?: Array<Record<string, unknown>> };
 export async function replyInThread(ctx: SlackContext, channel: string, threadTs: string, msg: Message | string): Promise<string | undefined> {
   const m = typeof msg === 'string' ? { text: msg } : msg;
   try {
-    const res = await ctx.client.chat.postMessage({ channel, ...(threadTs ? { thread_ts: threadTs } : {}), ...m });
+    const res = await retryRateLimited(() => ctx.client.chat.postMessage({ channel, ...(threadTs ? { thread_ts: threadTs } : {}), ...m }));
     return res.ts;
   } catch (err) {
     ctx.logger.warn({ err: errorCode(err), channel }, 'could not reply in the thread');
@@ -43,7 +44,7 @@ export async function replyInThread(ctx: SlackContext, channel: string, threadTs
 /** Only `user` sees it: refusals, "already done", expired forms. */
 export async function tellPrivately(ctx: SlackContext, channel: string, user: string, text: string, threadTs?: string): Promise<void> {
   try {
-    await ctx.client.chat.postEphemeral({ channel, user, text, ...(threadTs ? { thread_ts: threadTs } : {}) });
+    await retryRateLimited(() => ctx.client.chat.postEphemeral({ channel, user, text, ...(threadTs ? { thread_ts: threadTs } : {}) }));
   } catch (err) {
     ctx.logger.warn({ err: errorCode(err), channel, user }, 'could not send an ephemeral message');
   }

@@ -1,6 +1,8 @@
 // Whole flows through Slack: signed requests into the Bolt app, the real runner against the
 // sandbox cluster (fast clock), and the Slack double recording what people would see.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLlm } from '../../src/llm/index.js';
+import { createLogger } from '../../src/log.js';
 import { FINAL_STATUSES, type RunView } from '../../src/runner/types.js';
 import { blockProblems } from '../../src/slack/blocks/limits.js';
 import type { DoubleMessage } from '../../src/slack/double/index.js';
@@ -10,7 +12,9 @@ let h: Harness;
 const BOT = '<@U0SHIPBOT>';
 
 beforeAll(async () => {
-  h = await startHarness({ config: fastConfig(), progress: { perMessageIntervalMs: 200 } });
+  // The shared chat.update budget is tested in test/slack/progress.test.ts; here it must not throttle.
+  // Without ANTHROPIC_API_KEY the LLM helpers answer with their rule-based results.
+  h = await startHarness({ config: fastConfig(), progress: { perMessageIntervalMs: 200, budgetPerWindow: 10_000 }, llm: createLlm({ SHIPBOT_MODEL: 'claude-sonnet-4-5' }, { log: createLogger('silent') }) });
 });
 afterAll(async () => {
   await h?.close();
@@ -32,7 +36,12 @@ async function startDeploy(text: string, opts: { user?: string; modal?: Record<s
   } else {
     await h.double.clickButton(user, reply.ts, 'req_start');
   }
-  const run = await waitFor('the run to start', () => h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts));
+  const run = await waitFor(
+    'the run to start',
+    () => h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts),
+    20_000,
+    () => ({ ephemerals: h.double.ephemerals(user).map((m) => m.text), thread: h.double.messages('deploys', sent.ts).map((m) => m.text) }),
+  );
   const origin = run.origin as { progressTs?: string };
   const progress = await waitFor('the progress message', () => (origin.progressTs ? h.double.workspace.findMessage('C0DEPLOYS', origin.progressTs) : undefined));
   return { sent, reply, run, progress };
@@ -62,7 +71,7 @@ describe('Slack whole flows', () => {
     const summary = await waitFor('the summary', () => botReplies(sent.ts).find((m) => /Deployed/.test(m.text)));
     expect(textOf(summary)).toContain('checkout v1.2.3');
     const broadcast = await waitFor('the broadcast', () => h.double.messages('deploy-announcements').find((m) => m.botId && /checkout v1\.2\.3/.test(m.text)));
-    expect(broadcast.text).toMatch(/Deployed/);
+    expect(broadcast.text).toMatch(/deployed successfully/);
     // The request reply lost its buttons once the run started (Start cannot start a second run).
     expect(actionIds(botReplies(sent.ts)[0])).toEqual([]);
   });
@@ -130,6 +139,40 @@ describe('Slack whole flows', () => {
     const diag = await waitFor('diagnostics', () => botReplies(origin.threadTs).find((m) => /^Diagnostics for/.test(m.text)));
     const text = textOf(diag);
     for (const part of ['Pods', 'Canary vs baseline', 'Failing checks', 'Recent events']) expect(text).toContain(part);
+    // A reading of the facts follows (rule-based here: no API key).
+    const reading = await waitFor('the reading', () => botReplies(origin.threadTs).find((m) => /Likely cause/.test(m.text)));
+    expect(reading.text).toMatch(/rule-based/);
+  });
+
+  it('a high-risk production deploy waits for a second person to press Approve', async () => {
+    const { sent, run, progress } = await startDeploy('deploy search v3.2.0 canary high risk');
+    await waitFor('Approve to be offered', () => actionIds(progress).includes('run_approve'), 15_000, () => textOf(progress));
+    expect(h.runner.get(run.id)!.status).toBe('pending-approval');
+    // The requester may not approve their own deploy.
+    await h.double.clickButton('U_DEV', progress.ts, 'run_approve');
+    await waitFor('a private refusal', () => h.double.ephemerals('U_DEV').find((m) => /second person/.test(m.text)));
+    expect(h.runner.get(run.id)!.status).toBe('pending-approval');
+    await h.double.clickButton('U_IC', progress.ts, 'run_approve');
+    await waitFor('the approval in the thread', () => botReplies(sent.ts).find((m) => /<@U_IC> 👍 approved/.test(m.text)));
+    // Approved, it rolls out; the incident commander ends it early with Rollback.
+    await waitFor('Rollback to be offered', () => actionIds(progress).includes('run_rollback') && !FINAL_STATUSES.has(h.runner.get(run.id)!.status), 20_000);
+    await h.double.clickButton('U_IC', progress.ts, 'run_rollback');
+    expect((await settled(run.id)).status).toBe('rolled-back');
+  });
+
+  it('a locked service is explained when Start is pressed, and `unlock` from the thread lifts it', async () => {
+    const lock = await h.double.postUserMessage('U_IC', 'deploys', `${BOT} lock payments production because ledger migration`);
+    // 🔒, or ⚠️ when it is still locked after the automatic rollback above: locked either way.
+    await waitFor('the lock answer', () => botReplies(lock.ts).find((m) => /🔒|⚠️/.test(m.text)));
+    const sent = await h.double.postUserMessage('U_DEV', 'deploys', `${BOT} deploy payments v2.0.1 canary`);
+    const reply = await waitFor('the reply', () => botReplies(sent.ts)[0]);
+    await h.double.clickButton('U_DEV', reply.ts, 'req_start');
+    const refused = await waitFor('the lock explained', () => h.double.ephemerals('U_DEV').find((m) => /locked/.test(m.text) && m.threadTs === sent.ts));
+    expect(refused.text).toMatch(/unlock/);
+    const unlock = await h.double.postUserMessage('U_IC', 'deploys', `${BOT} unlock payments production`, { threadTs: sent.ts });
+    const answer = await waitFor('the unlock answer', () => botReplies(sent.ts).find((m) => m.ts > unlock.ts && /🔓|⚠️/.test(m.text)));
+    expect(answer.text).toMatch(/🔓/);
+    expect(h.runner.list().filter((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts)).toHaveLength(0);
   });
 
   it('everything Shipbot sent stayed within Block Kit limits', () => {

@@ -24,6 +24,9 @@ export function fastConfig(patch: (c: ShipbotConfig) => void = () => undefined):
   c.defaults.stageWindowSec = 30;
   c.defaults.monitoringIntervalSec = 3;
   c.defaults.observationMin = { low: 0.5, medium: 0.5, high: 0.5 };
+  // On a busy 2-core machine the sandbox's simulated traffic can lag, which reads as a throughput
+  // drop; these tests are about Slack, so only errors and latency decide here.
+  c.defaults.breach.throughputDropPct = 95;
   patch(c);
   return c;
 }

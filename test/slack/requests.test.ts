@@ -113,6 +113,14 @@ describe('Slack requests', () => {
     expect(textOf(replies(status.ts)[0])).toMatch(/Nothing is deploying/);
   });
 
+  it('waits out a 429 on the reply (Retry-After) instead of dropping it', async () => {
+    h.double.failNext('chat.postMessage', 1, 1);
+    const sent = await h.double.postUserMessage('U_DEV', 'deploys', `${BOT} deploy checkout v1.2.9`);
+    await waitFor('the reply after the rate limit', () => replies(sent.ts)[0]);
+    const posts = h.double.calls('chat.postMessage').filter((c) => c.args.thread_ts === sent.ts);
+    expect(posts.map((c) => c.httpStatus)).toEqual([429, 200]);
+  });
+
   it('Cancel closes the request reply without buttons', async () => {
     const sent = await h.double.postUserMessage('U_DEV', 'deploys', `${BOT} deploy search v3.1.1`);
     const reply = await waitFor('the reply', () => replies(sent.ts)[0]);

@@ -1,5 +1,6 @@
 // Messages at the end of a run and for Investigate: the thread summary, the stakeholder
 // broadcast, and the diagnostics. Long lists are cut with a count.
+import { stakeholderSummary } from '../../reports/report.js';
 import { FINAL_STATUSES, type Diagnostics, type RunView } from '../../runner/types.js';
 import { context, section, type Block } from './kit.js';
 import { joinLinesWithin, LIMITS } from './limits.js';
@@ -30,10 +31,10 @@ export function summaryMessage(run: RunView): { text: string; blocks: Block[] } 
   return { text: `${HEADLINE[run.status] ?? run.status}: ${runTitle(run)}`, blocks };
 }
 
-/** For the stakeholder channel: one line that stands on its own, pointing at the thread. */
+/** For the stakeholder channel: the reports' stakeholder wording, pointing at the thread. */
 export function broadcastMessage(run: RunView, channel?: string): { text: string; blocks: Block[] } {
   const where = channel ? ` · details in <#${channel}>` : '';
-  const text = `${HEADLINE[run.status] ?? run.status}: ${runTitle(run)} (${run.strategy})${run.outcome ? ` — ${run.outcome}` : ''}`;
+  const text = stakeholderSummary(run);
   return { text, blocks: [section(text), context(`requested by <@${run.requester.userId}>${where}${run.reportPath ? ` · report \`${run.reportPath}\`` : ''}`)] };
 }
 
