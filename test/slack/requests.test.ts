@@ -121,6 +121,12 @@ describe('Slack requests', () => {
     expect(posts.map((c) => c.httpStatus)).toEqual([429, 200]);
   });
 
+  it('a bare `rollback` outside a deploy thread asks which deploy instead of picking one', async () => {
+    const sent = await h.double.postUserMessage('U_DEV', 'deploys', 'rollback');
+    const reply = await waitFor('the question', () => replies(sent.ts)[0]);
+    expect(reply.text).toMatch(/Which deploy\?/);
+  });
+
   it('Cancel closes the request reply without buttons', async () => {
     const sent = await h.double.postUserMessage('U_DEV', 'deploys', `${BOT} deploy search v3.1.1`);
     const reply = await waitFor('the reply', () => replies(sent.ts)[0]);

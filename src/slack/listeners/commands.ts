@@ -73,12 +73,20 @@ export function statusText(runs: RunView[], service?: string): string {
   return lines.join('\n');
 }
 
+/**
+ * `rollback` / `cancel` typed in chat. In a run's thread it means that run; elsewhere it needs
+ * the service, so a stray "rollback" in a channel never picks a deploy by itself.
+ */
 async function onLiveRun(ctx: SlackContext, cmd: 'rollback' | 'cancel', service: string | undefined, environment: Environment | undefined, o: Origin): Promise<void> {
-  const candidates = live(ctx.runner.list(), service, environment);
+  const running = live(ctx.runner.list());
+  const inThread = running.filter((r) => r.origin.kind === 'slack' && r.origin.channel === o.channel && r.origin.threadTs === o.threadTs && (!service || r.service === service));
+  const candidates = inThread.length ? inThread : service ? live(running, service, environment) : [];
   if (candidates.length !== 1) {
     const text = candidates.length
       ? `More than one deploy is live${service ? ` for ${service}` : ''}: ${candidates.map((r) => `${runTitle(r)} (\`${r.id}\`)`).join(', ')}. Use the buttons on its progress message.`
-      : `There is no live deploy${service ? ` of ${service}` : ''}${environment ? ` in ${environment}` : ''} to ${cmd}.`;
+      : service
+        ? `There is no live deploy of ${service}${environment ? ` in ${environment}` : ''} to ${cmd}.`
+        : `Which deploy? Say \`${cmd} checkout\`, say it in the deploy's thread, or press the button on its progress message.`;
     await replyInThread(ctx, o.channel, o.threadTs, text);
     return;
   }
