@@ -1,5 +1,7 @@
 // Runs seen from Slack: starting one from a thread (with its progress message), following the
 // runner's events into that message, and at the end the thread summary and the broadcast.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { WebClient } from '@slack/web-api';
 import type { ShipbotConfig } from '../config.js';
 import type { Actor, DeployPlan, DeployRequest } from '../domain/types.js';
@@ -110,15 +112,33 @@ export class SlackRuns {
     this.posting.set(run.id, p);
   }
 
-  /** Once per run: the summary in the thread and the broadcast to the stakeholder channel. */
+  /** Once per run: the summary in the thread, the report as a file in the thread, and the broadcast to the stakeholder channel. */
   private async finish(run: RunView): Promise<void> {
     if (this.summarised.has(run.id) || run.origin.kind !== 'slack') return;
     this.summarised.add(run.id);
     const { client, config, logger } = this.deps;
     const origin = run.origin;
     await postReliably(client, { channel: origin.channel, thread_ts: origin.threadTs, ...summaryMessage(run) }, logger);
+    if (run.reportPath) await this.shareReport(run, origin.channel, origin.threadTs);
     const stakeholder = config.channels.stakeholder;
     if (stakeholder) await postReliably(client, { channel: stakeholder, ...broadcastMessage(run, origin.channel) }, logger);
+  }
+
+  /** The Markdown report, attached to the thread so people in Slack can read it (needs files:write). */
+  private async shareReport(run: RunView, channel: string, threadTs: string): Promise<void> {
+    try {
+      const content = await readFile(run.reportPath!, 'utf8');
+      await this.deps.client.files.uploadV2({
+        channel_id: channel,
+        thread_ts: threadTs,
+        content,
+        filename: path.basename(run.reportPath!),
+        title: `Deployment report: ${run.service} ${run.version} → ${run.environment}`,
+      });
+    } catch (err) {
+      const e = err as { data?: { error?: string }; message?: string };
+      this.deps.logger.warn({ err: e.data?.error ?? e.message, runId: run.id }, 'could not share the report in Slack (is files:write granted?); it is on disk');
+    }
   }
 
   private async safeUpdate(channel: string, ts: string, text: string): Promise<void> {

@@ -72,6 +72,10 @@ describe('Slack whole flows', () => {
     expect(textOf(summary)).toContain('checkout v1.2.3');
     const broadcast = await waitFor('the broadcast', () => h.double.messages('deploy-announcements').find((m) => m.botId && /checkout v1\.2\.3/.test(m.text)));
     expect(broadcast.text).toMatch(/deployed successfully/);
+    // The report is attached to the thread as a file.
+    const report = await waitFor('the report file', () => h.double.messages('deploys', sent.ts).find((m) => m.files?.length));
+    expect(report.files![0]!.name).toBe(`${run.id}.md`);
+    expect(report.files![0]!.content).toMatch(/^# Deployment report: checkout v1\.2\.3/);
     // The request reply lost its buttons once the run started (Start cannot start a second run).
     expect(actionIds(botReplies(sent.ts)[0])).toEqual([]);
   });

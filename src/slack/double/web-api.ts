@@ -18,7 +18,7 @@ export interface WebApiOptions {
 }
 
 /** Fields the Web API client sends JSON-encoded inside form bodies. */
-const JSON_FIELDS = new Set(['blocks', 'attachments', 'view', 'metadata']);
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'view', 'metadata', 'files']);
 const BOOL_FIELDS = new Set(['reply_broadcast', 'include_users', 'unfurl_links', 'unfurl_media', 'mrkdwn', 'replace_original', 'delete_original']);
 
 export class WebApi {
@@ -69,8 +69,11 @@ export class WebApi {
     let method = '';
     let args: Args = {};
     try {
-      args = parseArgs(raw, String(req.headers['content-type'] ?? ''));
-      if (url.pathname.startsWith('/response/')) {
+      if (!url.pathname.startsWith('/upload/')) args = parseArgs(raw, String(req.headers['content-type'] ?? ''));
+      if (url.pathname.startsWith('/upload/')) {
+        method = 'upload';
+        answer = this.upload(decodeURIComponent(url.pathname.slice('/upload/'.length)), raw, String(req.headers['content-type'] ?? ''));
+      } else if (url.pathname.startsWith('/response/')) {
         method = 'response_url';
         answer = this.responseUrl(decodeURIComponent(url.pathname.slice('/response/'.length)), args);
       } else if (url.pathname.startsWith('/api/')) {
@@ -268,6 +271,33 @@ export class WebApi {
       if (!a.name) return { ok: false, error: 'invalid_name' };
       return { ok: true };
     },
+    'files.getUploadURLExternal': (a) => {
+      if (!a.filename || a.length === undefined) return { ok: false, error: 'invalid_arguments' };
+      const id = this.ws.nextId('F');
+      this.ws.uploads.set(id, { id, name: String(a.filename), title: String(a.filename), content: '', uploaded: false });
+      return { ok: true, upload_url: `${this.baseUrl}/upload/${id}`, file_id: id };
+    },
+    'files.completeUploadExternal': (a) => {
+      const list = (a.files as Array<{ id: string; title?: string }> | undefined) ?? [];
+      const files = list.map((f) => this.ws.uploads.get(f.id));
+      if (!list.length || files.some((f) => !f?.uploaded)) return { ok: false, error: 'file_not_found' };
+      for (const [i, f] of files.entries()) if (list[i]!.title) f!.title = list[i]!.title!;
+      const shared = files.map((f) => ({ id: f!.id, name: f!.name, title: f!.title, content: f!.content }));
+      if (a.channel_id) {
+        const c = this.ws.channel(String(a.channel_id));
+        if (!c) return { ok: false, error: 'channel_not_found' };
+        if (!c.members.includes(this.ws.botUserId)) return { ok: false, error: 'not_in_channel' };
+        this.ws.addMessage({
+          channel: c.id,
+          threadTs: a.thread_ts ? String(a.thread_ts) : undefined,
+          user: this.ws.botUserId,
+          botId: this.ws.botId,
+          text: String(a.initial_comment ?? ''),
+          files: shared,
+        });
+      }
+      return { ok: true, files: shared.map(({ content: _c, ...f }) => f) };
+    },
     'usergroups.list': (a) => {
       const handles = new Set<string>();
       for (const u of this.ws.users.values()) for (const g of u.groups ?? []) handles.add(g);
@@ -301,6 +331,22 @@ export class WebApi {
     this.ws.views.set(v.id, v);
     this.ws.emit({ kind: 'view-opened', view: v });
     return { ok: true, view: viewJson(v, this.ws.teamId, this.ws.appId) };
+  }
+
+  /** The file bytes of files.uploadV2's second step (a multipart or raw POST to upload_url). */
+  private upload(id: string, raw: string, contentType: string): Answer {
+    const f = this.ws.uploads.get(id);
+    if (!f) return { status: 404, body: { ok: false, error: 'file_not_found' } };
+    const boundary = /boundary=([^;]+)/.exec(contentType)?.[1];
+    let content = raw;
+    if (boundary) {
+      // The first part's content: after the blank line that ends its headers, up to the next boundary.
+      const part = raw.split(`--${boundary}`)[1] ?? '';
+      content = part.slice(part.indexOf('\r\n\r\n') + 4).replace(/\r\n$/, '');
+    }
+    f.content = content;
+    f.uploaded = true;
+    return { body: { ok: true } };
   }
 
   /** response_url: what Bolt's `respond()` posts to after a slash command or a button. */

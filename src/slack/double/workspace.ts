@@ -33,6 +33,16 @@ export interface DoubleMessage {
   ephemeralTo?: string;
   replyBroadcast?: boolean;
   deleted?: boolean;
+  /** Files shared with the message (files.uploadV2): name, title and text content. */
+  files?: DoubleFile[];
+}
+
+export interface DoubleFile {
+  id: string;
+  name: string;
+  title: string;
+  /** The uploaded bytes as text (reports are Markdown). */
+  content: string;
 }
 
 export interface DoubleView {
@@ -92,6 +102,8 @@ export class Workspace {
   readonly calls: ApiCall[] = [];
   /** trigger_id → expiry (ms, real time) and whether it was used. */
   readonly triggers = new Map<string, { user: string; expiresAt: number; used: boolean }>();
+  /** Files between files.getUploadURLExternal and files.completeUploadExternal. */
+  readonly uploads = new Map<string, DoubleFile & { uploaded: boolean }>();
   private listeners = new Set<(e: ChangeEvent) => void>();
   private lastTs = 0;
   private seq = 0;
