@@ -101,6 +101,8 @@ export class ProgressUpdater {
       await this.opts.client.chat.update({ channel: target.channel, ts: target.ts, ...progressMessage(run) });
       this.stats.sent++;
       this.attempts.delete(runId);
+      // Done with this message unless the run moves again (the runner's event re-tracks it).
+      if (FINAL_STATUSES.has(run.status) && !this.queue.has(runId)) this.targets.delete(runId);
     } catch (err) {
       const e = err as { code?: string; retryAfter?: number; data?: { error?: string } };
       if (e.code === 'slack_webapi_rate_limited_error') {

@@ -114,8 +114,10 @@ export class SlackRuns {
 
   /** Once per run: the summary in the thread, the report as a file in the thread, and the broadcast to the stakeholder channel. */
   private async finish(run: RunView): Promise<void> {
-    if (this.summarised.has(run.id) || run.origin.kind !== 'slack') return;
-    this.summarised.add(run.id);
+    // Keyed by status too: a stopped run that is later rolled back gets a summary of that as well.
+    const key = `${run.id}:${run.status}`;
+    if (this.summarised.has(key) || run.origin.kind !== 'slack') return;
+    this.summarised.add(key);
     const { client, config, logger } = this.deps;
     const origin = run.origin;
     await postReliably(client, { channel: origin.channel, thread_ts: origin.threadTs, ...summaryMessage(run) }, logger);

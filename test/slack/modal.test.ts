@@ -118,6 +118,17 @@ describe('deploy modal', () => {
     expect(JSON.stringify(bad.body)).toMatch(/Nothing was started/);
   });
 
+  it('a /deploy form, submitted, starts one run in a thread of its own with the answers as the plan', async () => {
+    const view = await opens(() => h.double.slashCommand('U_DEV', '/deploy', 'search v5.0.0 canary'));
+    const res = await h.double.submitView('U_DEV', view.id, { observationMin: '7', p99Ms: '450', dbMigration: 'yes' });
+    expect(res.errors).toBeUndefined();
+    const root = await waitFor('the thread root', () => h.double.messages('deploys').find((m) => m.botId && !m.threadTs && /is deploying \*search v5\.0\.0\*/.test(m.text)));
+    const run = await waitFor('the run', () => h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === root.ts));
+    expect(run.plan).toMatchObject({ service: 'search', version: 'v5.0.0', strategy: 'canary', observationSec: 420, dbMigration: true, slo: { p99Ms: 450 } });
+    expect(h.runner.list().filter((r) => r.version === 'v5.0.0')).toHaveLength(1);
+    await h.runner.command(run.id, 'cancel', { userId: 'U_DEV' });
+  });
+
   it('every message Shipbot posted so far is within Block Kit limits', () => {
     for (const c of h.double.calls()) {
       if (c.args.blocks) expect(blockProblems(c.args.blocks, 'message'), c.method).toEqual([]);

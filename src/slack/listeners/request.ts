@@ -122,6 +122,8 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
     await ack();
     const user = body.user.id;
     let threadTs = meta.threadTs;
+    const refusal = await deployRefusal(ctx, user, meta.channel, result.plan.environment);
+    if (refusal) return tellPrivately(ctx, meta.channel, user, refusal, threadTs || undefined);
     if (!threadTs) {
       // From /deploy: the run gets a thread of its own.
       const root = await replyInThread(ctx, meta.channel, '', `<@${user}> is deploying *${result.plan.service} ${result.plan.version}* to *${result.plan.environment}*`);
@@ -143,10 +145,17 @@ interface RunStart {
   dedupeKey: string;
 }
 
+/** Why `user` may not deploy to `environment` from `channel`, or undefined when they may. */
+async function deployRefusal(ctx: SlackContext, user: string, channelId: string, environment: DeployPlan['environment']): Promise<string | undefined> {
+  const [actor, channel] = await Promise.all([ctx.people.actor(user), ctx.channels.ref(channelId)]);
+  const may = mayDeploy(actor, channel, environment, ctx.config);
+  return may.ok ? undefined : `🚫 ${may.reason}`;
+}
+
 async function startRun(ctx: SlackContext, s: RunStart): Promise<void> {
-  const [actor, channel] = await Promise.all([ctx.people.actor(s.user), ctx.channels.ref(s.channel)]);
-  const may = mayDeploy(actor, channel, s.plan.environment, ctx.config);
-  if (!may.ok) return tellPrivately(ctx, s.channel, s.user, `🚫 ${may.reason}`, s.threadTs);
+  const refusal = await deployRefusal(ctx, s.user, s.channel, s.plan.environment);
+  if (refusal) return tellPrivately(ctx, s.channel, s.user, refusal, s.threadTs);
+  const actor = await ctx.people.actor(s.user);
   let plan = s.plan;
   if (plan.guidance && ctx.llm?.enabled && ctx.llm.adjustPlan) {
     const adjusted = await ctx.llm.adjustPlan(plan, plan.guidance, ctx.config);
