@@ -127,6 +127,17 @@ describe('Slack requests', () => {
     expect(reply.text).toMatch(/Which deploy\?/);
   });
 
+  it('Start pressed twice starts one run with one progress message', async () => {
+    const sent = await h.double.postUserMessage('U_DEV', 'deploys', `${BOT} deploy checkout v1.2.10 canary`);
+    const reply = await waitFor('the reply', () => replies(sent.ts)[0]);
+    await Promise.all([h.double.clickButton('U_DEV', reply.ts, 'req_start'), h.double.clickButton('U_DEV', reply.ts, 'req_start')]);
+    const run = await waitFor('the run', () => h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts));
+    await waitFor('both presses handled', () => h.double.calls('chat.postMessage').filter((c) => c.args.thread_ts === sent.ts && /Starting/.test(String(c.args.text))).length === 2);
+    await waitFor('the spare placeholder removed', () => replies(sent.ts).filter((m) => /Starting|checkout v1\.2\.10 → production/.test(m.text)).length === 1, 10_000, () => replies(sent.ts).map((m) => m.text));
+    expect(h.runner.list().filter((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts)).toHaveLength(1);
+    await h.runner.command(run.id, 'cancel', { userId: 'U_DEV' });
+  });
+
   it('Cancel closes the request reply without buttons', async () => {
     const sent = await h.double.postUserMessage('U_DEV', 'deploys', `${BOT} deploy search v3.1.1`);
     const reply = await waitFor('the reply', () => replies(sent.ts)[0]);
