@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import { createContext, type SlackContext } from './context.js';
 import type { SlackAppDeps } from './deps.js';
 import { registerMessageListeners } from './listeners/messages.js';
+import { registerModalListeners } from './listeners/modal.js';
 import { registerRequestListeners } from './listeners/request.js';
 import { registerRunListeners } from './listeners/runs.js';
 import type { QueueOptions } from './progress-queue.js';
@@ -80,6 +81,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
   const context = createContext({ config, runner, logger, llm: opts.llm, now: opts.now ?? (() => new Date()), client: app.client, runs });
   registerMessageListeners(app, context);
   registerRequestListeners(app, context);
+  registerModalListeners(app, context);
   registerRunListeners(app, context);
   app.error(async (err) => {
     logger.error({ err: err.message, code: (err as { code?: string }).code }, 'Slack listener failed');

@@ -1,0 +1,48 @@
+// Starting a run from Slack, shared by the Start button and the modal: the deploy permission
+// (role and channel), optional guidance through Claude, the run with its progress message, and
+// the request reply closed so it cannot start a second one.
+import { mayDeploy } from '../domain/permissions.js';
+import type { DeployPlan, DeployRequest } from '../domain/types.js';
+import { requestClosed } from './blocks/request.js';
+import { errorCode, replyInThread, tellPrivately, type SlackContext } from './context.js';
+
+export interface RunStart {
+  request: DeployRequest;
+  plan: DeployPlan;
+  user: string;
+  channel: string;
+  threadTs: string;
+  replyTs?: string;
+  dedupeKey: string;
+}
+
+/** Why `user` may not deploy to `environment` from `channel`, or undefined when they may. */
+export async function deployRefusal(ctx: SlackContext, user: string, channelId: string, environment: DeployPlan['environment']): Promise<string | undefined> {
+  const [actor, channel] = await Promise.all([ctx.people.actor(user), ctx.channels.ref(channelId)]);
+  const may = mayDeploy(actor, channel, environment, ctx.config);
+  return may.ok ? undefined : `🚫 ${may.reason}`;
+}
+
+export async function startRun(ctx: SlackContext, s: RunStart): Promise<void> {
+  const refusal = await deployRefusal(ctx, s.user, s.channel, s.plan.environment);
+  if (refusal) return tellPrivately(ctx, s.channel, s.user, refusal, s.threadTs);
+  const actor = await ctx.people.actor(s.user);
+  let plan = s.plan;
+  if (plan.guidance && ctx.llm?.enabled && ctx.llm.adjustPlan) {
+    const adjusted = await ctx.llm.adjustPlan(plan, plan.guidance, ctx.config);
+    if (adjusted.changes.length) {
+      plan = adjusted.plan;
+      await replyInThread(ctx, s.channel, s.threadTs, `📝 From the guidance: ${adjusted.changes.map((c) => `${c.field} ${String(c.from)} → ${String(c.to)} (${c.reason})`).join('; ').slice(0, 2500)} · ${adjusted.note}`);
+    }
+  }
+  const result = await ctx.runs.start({ request: s.request, plan, requester: actor, channel: s.channel, threadTs: s.threadTs, dedupeKey: s.dedupeKey });
+  if (!result.ok) {
+    await tellPrivately(ctx, s.channel, s.user, `⚠️ ${result.message}`, s.threadTs);
+    return;
+  }
+  if (s.replyTs) {
+    await ctx.client.chat
+      .update({ channel: s.channel, ts: s.replyTs, ...requestClosed(s.request, `Started by <@${s.user}> · run \`${result.run.id}\``) })
+      .catch((err: unknown) => ctx.logger.debug({ err: errorCode(err) }, 'could not close the request reply'));
+  }
+}
