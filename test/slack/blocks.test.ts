@@ -83,6 +83,14 @@ describe('Block Kit limits', () => {
     expect(DeployRequest.parse(JSON.parse(value)).service).toBe('checkout');
   });
 
+  it('a scheduled request says it cannot be scheduled from Slack and offers Start now', () => {
+    const scheduled = DeployRequest.parse({ intent: 'deploy', service: 'checkout', version: 'v1.2.3', scheduledAt: '2026-11-24T02:00:00.000Z' });
+    const msg = requestReply(scheduled, undefined);
+    expect(textOf({ text: '', blocks: msg.blocks } as never)).toMatch(/cannot schedule a deploy from Slack yet/);
+    const actions = msg.blocks.find((b) => b.type === 'actions') as { elements: Array<{ text: { text: string } }> };
+    expect(actions.elements.map((e) => e.text.text)).toEqual(['Configure…', 'Start now', 'Cancel']);
+  });
+
   it('the modal stays within view limits with long guidance and metadata, and its metadata reads back', () => {
     const input = modalFor(request, shippedConfig, { channel: 'C0DEPLOYS', threadTs: '1.1', replyTs: '1.2' });
     const view = deployModal({ ...input, metadata: { ...input.metadata, rationale: 'r'.repeat(5000) } });

@@ -48,10 +48,14 @@ export function requestReply(request: DeployRequest, rec: Recommendation | undef
     const chosen = request.strategy && request.strategy !== rec.strategy ? ` (you asked for *${request.strategy}*)` : '';
     blocks.push(section(`*Recommended strategy:* ${rec.strategy}${chosen} — ${rec.rationale || 'the default for this service'}`));
   }
+  if (request.scheduledAt) {
+    // Nothing schedules runs from Slack yet: say so rather than silently deploying now.
+    blocks.push(section(`🕒 You asked for ${request.scheduledAt}. Shipbot cannot schedule a deploy from Slack yet: *Start now* deploys right away, or ask again at that time.`));
+  }
   if (request.notes.length) blocks.push(context(...request.notes.slice(0, 9).map((n) => truncate(n, 300)), ...(request.notes.length > 9 ? [`…and ${request.notes.length - 9} more`] : [])));
   const value = encodeRequest(request);
   const buttons = [button('Configure…', REQUEST_ACTIONS.configure, value)];
-  if (!missing.length) buttons.push(button('Start', REQUEST_ACTIONS.start, value, { style: 'primary' }));
+  if (!missing.length) buttons.push(button(request.scheduledAt ? 'Start now' : 'Start', REQUEST_ACTIONS.start, value, { style: 'primary' }));
   buttons.push(button('Cancel', REQUEST_ACTIONS.cancel, value));
   blocks.push(actions('request', buttons));
   const text = missing.length ? `I need ${missing.join(' and ')} to deploy.` : `Deploy ${request.service} ${request.version} to ${request.environment}?`;
