@@ -41,6 +41,15 @@ export async function replyInThread(ctx: SlackContext, channel: string, threadTs
   }
 }
 
+/** Edits one of Shipbot's messages (not the progress message, which has its own pacing). */
+export async function editMessage(ctx: SlackContext, channel: string, ts: string, msg: Message): Promise<void> {
+  try {
+    await retryRateLimited(() => ctx.client.chat.update({ channel, ts, ...msg }));
+  } catch (err) {
+    ctx.logger.warn({ err: errorCode(err), channel }, 'could not edit a message');
+  }
+}
+
 /** Only `user` sees it: refusals, "already done", expired forms. */
 export async function tellPrivately(ctx: SlackContext, channel: string, user: string, text: string, threadTs?: string): Promise<void> {
   try {

@@ -10,7 +10,7 @@ import { FINAL_STATUSES, type RunEvent, type RunView, type StartResult } from '.
 import { progressMessage } from './blocks/progress.js';
 import { broadcastMessage, summaryMessage } from './blocks/report.js';
 import type { SlackRunner } from './deps.js';
-import { postReliably } from './post.js';
+import { postReliably, retryRateLimited } from './post.js';
 import { ProgressUpdater } from './progress.js';
 import type { QueueOptions } from './progress-queue.js';
 
@@ -145,7 +145,7 @@ export class SlackRuns {
 
   private async safeUpdate(channel: string, ts: string, text: string): Promise<void> {
     try {
-      await this.deps.client.chat.update({ channel, ts, text, blocks: [] });
+      await retryRateLimited(() => this.deps.client.chat.update({ channel, ts, text, blocks: [] }));
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message }, 'could not update the progress message');
     }

@@ -4,7 +4,7 @@
 import { mayDeploy } from '../domain/permissions.js';
 import type { DeployPlan, DeployRequest } from '../domain/types.js';
 import { requestClosed } from './blocks/request.js';
-import { errorCode, replyInThread, tellPrivately, type SlackContext } from './context.js';
+import { editMessage, replyInThread, tellPrivately, type SlackContext } from './context.js';
 
 export interface RunStart {
   request: DeployRequest;
@@ -41,8 +41,6 @@ export async function startRun(ctx: SlackContext, s: RunStart): Promise<void> {
     return;
   }
   if (s.replyTs) {
-    await ctx.client.chat
-      .update({ channel: s.channel, ts: s.replyTs, ...requestClosed(s.request, `Started by <@${s.user}> · run \`${result.run.id}\``) })
-      .catch((err: unknown) => ctx.logger.debug({ err: errorCode(err) }, 'could not close the request reply'));
+    await editMessage(ctx, s.channel, s.replyTs, requestClosed(s.request, `Started by <@${s.user}> · run \`${result.run.id}\``));
   }
 }

@@ -66,6 +66,8 @@ async function progressShows(progress: DoubleMessage, pattern: RegExp): Promise<
 
 describe('Slack whole flows', () => {
   it('a healthy canary goes to success: live progress, summary in the thread, broadcast to stakeholders', async () => {
+    // Slack rate-limits some edits on the way (429 + Retry-After): nothing may be lost.
+    h.double.failNext('chat.update', 2, 1);
     const { sent, run, progress } = await startDeploy('deploy checkout v1.2.3 canary');
     const final = await settled(run.id);
     expect(final.status).toBe('succeeded');
@@ -83,6 +85,7 @@ describe('Slack whole flows', () => {
     expect(report.files![0]!.content).toMatch(/^# Deployment report: checkout v1\.2\.3/);
     // The request reply lost its buttons once the run started (Start cannot start a second run).
     expect(actionIds(botReplies(sent.ts)[0])).toEqual([]);
+    expect(h.double.calls('chat.update').filter((c) => c.httpStatus === 429)).toHaveLength(2);
   });
 
   it('an -errors canary rolls back by itself', async () => {

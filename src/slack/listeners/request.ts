@@ -6,7 +6,7 @@ import { parseSlashDeploy } from '../../domain/parse.js';
 import { DeployRequest } from '../../domain/types.js';
 import { deployModal, type ModalMetadata } from '../blocks/modal.js';
 import { REQUEST_ACTIONS, requestClosed } from '../blocks/request.js';
-import { errorCode, replyInThread, tellPrivately, type SlackContext } from '../context.js';
+import { editMessage, errorCode, replyInThread, tellPrivately, type SlackContext } from '../context.js';
 import { modalFor, planFromRequest } from '../planning.js';
 import { startRun } from '../start-run.js';
 import { runCommand } from './commands.js';
@@ -70,9 +70,7 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
     const message = body.message;
     const request = decodeRequest(action.value);
     if (!channel || !message || !request) return;
-    await ctx.client.chat
-      .update({ channel, ts: message.ts, ...requestClosed(request, `Cancelled by <@${body.user.id}>; nothing was deployed.`) })
-      .catch((err: unknown) => ctx.logger.warn({ err: errorCode(err) }, 'could not close the request reply'));
+    await editMessage(ctx, channel, message.ts, requestClosed(request, `Cancelled by <@${body.user.id}>; nothing was deployed.`));
   });
 
   app.command('/deploy', async ({ ack, command }) => {
