@@ -60,13 +60,19 @@ export class SlackRuns {
       { channel: s.channel, thread_ts: s.threadTs, text: `⏳ Starting ${s.plan.service} ${s.plan.version} → ${s.plan.environment}…` },
       logger,
     );
-    const result = await runner.start({
-      request: s.request,
-      plan: s.plan,
-      requester: s.requester,
-      origin: { kind: 'slack', channel: s.channel, threadTs: s.threadTs, ...(placeholder ? { progressTs: placeholder } : {}) },
-      dedupeKey: s.dedupeKey,
-    });
+    let result: StartResult;
+    try {
+      result = await runner.start({
+        request: s.request,
+        plan: s.plan,
+        requester: s.requester,
+        origin: { kind: 'slack', channel: s.channel, threadTs: s.threadTs, ...(placeholder ? { progressTs: placeholder } : {}) },
+        dedupeKey: s.dedupeKey,
+      });
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'runner.start failed');
+      result = { ok: false, reason: 'invalid', message: `Shipbot could not start the run (${(err as Error).message}). Nothing was deployed; check Shipbot's log.` };
+    }
     if (!result.ok) {
       if (placeholder) await this.safeUpdate(s.channel, placeholder, `❌ Not started: ${result.message}`);
       return result;
