@@ -38,7 +38,13 @@ export function registerRunListeners(app: App, ctx: SlackContext): void {
       if (!run) return tellPrivately(ctx, channel, user, `I can't find run \`${runId}\` any more; it may have been removed.`, threadTs);
       const actor = await ctx.people.actor(user, body.user.name);
       if (cmd === 'investigate') return investigate(ctx, runId, actor, channel, user, threadTs);
-      const res = await ctx.runner.command(runId, cmd, actor);
+      let res;
+      try {
+        res = await ctx.runner.command(runId, cmd, actor);
+      } catch (err) {
+        ctx.logger.error({ err: errorCode(err), runId, cmd }, 'runner.command failed');
+        return tellPrivately(ctx, channel, user, `⚠️ ${cmd} failed inside Shipbot (${errorCode(err)}). Press it again; if it keeps failing, act on the cluster directly.`, threadTs);
+      }
       if (!res.ok) return tellPrivately(ctx, channel, user, `🚫 ${res.message}`, threadTs);
       if (!res.acted) return tellPrivately(ctx, channel, user, `Already done: ${res.message}`, threadTs);
       if (threadTs) await replyInThread(ctx, channel, threadTs, `<@${user}> ${PRESSED[cmd]} on ${runTitle(run)}: ${res.message}`);
