@@ -82,11 +82,13 @@ export function progressButtons(run: RunView): Element[] {
 export function progressBlocks(run: RunView): Block[] {
   const blocks: Block[] = [];
   const head = `*${runTitle(run)}* · ${run.strategy} · risk ${run.plan.risk} · requested by <@${run.requester.userId}>`;
-  blocks.push(section(`${head}\n${STATUS_LINE[run.status]}${run.stage ? ` — ${run.stage}` : ''}`));
+  // While a decision is asked, the decision block below says why; the status line stays short.
+  const asking = run.status === 'awaiting-decision' && !!run.pendingDecision;
+  blocks.push(section(`${head}\n${STATUS_LINE[run.status]}${run.stage && !asking ? ` — ${run.stage}` : ''}`));
   if (run.steps.length) blocks.push(section(joinLinesWithin(stepLines(run), LIMITS.sectionText, (n) => `…and ${n} more steps`)));
   if (run.status === 'awaiting-decision' && run.pendingDecision) {
     const d = run.pendingDecision;
-    const findings = d.findings.filter((f) => f.verdict !== 'CONTINUE').map((f) => `• ${f.rule}: ${f.detail}`);
+    const findings = d.findings.filter((f) => f.verdict !== 'CONTINUE' && !d.explanation.includes(f.detail)).map((f) => `• ${f.rule}: ${f.detail}`);
     blocks.push(section(joinLinesWithin([`⚠️ *Decision needed:* ${d.explanation}`, ...findings], LIMITS.sectionText, (n) => `…and ${n} more findings`)));
   }
   if (FINAL_STATUSES.has(run.status) && run.outcome) blocks.push(section(`*Outcome:* ${run.outcome}`));
