@@ -1,12 +1,13 @@
 // How the app connects: readable errors without tokens; Socket Mode chosen by SLACK_APP_TOKEN
 // (constructed, not connected: there is no Socket Mode server here).
+import { Writable } from 'node:stream';
 import { SocketModeReceiver } from '@slack/bolt';
 import { describe, expect, it } from 'vitest';
 import { readEnv } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createSlackApp } from '../../src/slack/app.js';
 import type { SlackRunner } from '../../src/slack/deps.js';
-import { shippedConfig } from './harness.js';
+import { shippedConfig, startHarness, waitFor } from './harness.js';
 
 const logger = createLogger('silent');
 // createSlackApp only subscribes to the runner on start(); nothing here starts it.
@@ -19,6 +20,28 @@ describe('createSlackApp', () => {
 
   it('says how Slack can reach it when neither Socket Mode nor a signing secret is configured', () => {
     expect(() => createSlackApp({ env: readEnv({ SLACK_BOT_TOKEN: 'xoxb-1' }), config: shippedConfig, runner, logger })).toThrow(/SLACK_APP_TOKEN.*SLACK_SIGNING_SECRET/);
+  });
+
+  it('never writes the bot token or the signing secret to its logs, even at trace level', async () => {
+    let logs = '';
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        logs += String(chunk);
+        done();
+      },
+    });
+    const h = await startHarness({ logger: createLogger('trace', sink) });
+    try {
+      const sent = await h.double.postUserMessage('U_DEV', 'deploys', '<@U0SHIPBOT> deploy checkout v1.2.3');
+      await waitFor('the reply', () => h.double.messages('deploys', sent.ts).find((m) => m.botId && m.ts !== sent.ts));
+      await h.double.driver.sendRaw('{}', { 'content-type': 'application/json', 'x-slack-signature': 'v0=bad', 'x-slack-request-timestamp': '1' });
+    } finally {
+      await h.close();
+    }
+    expect(logs.length).toBeGreaterThan(1000);
+    expect(logs).toContain('chat.postMessage');
+    expect(logs).not.toContain(h.double.botToken);
+    expect(logs).not.toContain(h.double.signingSecret);
   });
 
   it('uses Socket Mode when SLACK_APP_TOKEN is set', () => {

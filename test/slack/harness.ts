@@ -44,14 +44,21 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { config?: ShipbotConfig; double?: SlackDoubleOptions; progress?: SlackAppOptions['progress']; llm?: SlackAppOptions['llm']; speed?: number } = {},
+  opts: {
+    config?: ShipbotConfig;
+    double?: SlackDoubleOptions;
+    progress?: SlackAppOptions['progress'];
+    llm?: SlackAppOptions['llm'];
+    speed?: number;
+    logger?: SlackAppOptions['logger'];
+  } = {},
 ): Promise<Harness> {
   const config = opts.config ?? fastConfig();
   const clock = new ScaledClock(opts.speed ?? SPEED);
   const sandbox = await startSandbox({ clock, demo: true, config, podStartMs: 1000 });
   const dir = mkdtempSync(path.join(tmpdir(), 'shipbot-slack-'));
   const store = openStore(path.join(dir, 'shipbot.db'));
-  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const logger = opts.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const runner = createRunner({
     store,
     config,
