@@ -72,7 +72,8 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
     clientOptions,
     ignoreSelf: true,
     ...(socket
-      ? { socketMode: true, appToken: env.SLACK_APP_TOKEN }
+      ? // The Socket Mode client opens its connection through its own Web API client (installerOptions).
+        { socketMode: true, appToken: env.SLACK_APP_TOKEN, installerOptions: { clientOptions: { slackApiUrl: env.SLACK_API_URL } } }
       : { signingSecret: env.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', port: env.PORT }),
   });
   // Progress edits have their own client: their scheduler decides about 429s (see progress.ts).

@@ -7,6 +7,7 @@ import { readEnv } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createSlackApp } from '../../src/slack/app.js';
 import type { SlackRunner } from '../../src/slack/deps.js';
+import { startSlackDouble } from '../../src/slack/double/index.js';
 import { shippedConfig, startHarness, waitFor } from './harness.js';
 
 const logger = createLogger('silent');
@@ -44,8 +45,18 @@ describe('createSlackApp', () => {
     expect(logs).not.toContain(h.double.signingSecret);
   });
 
-  it('uses Socket Mode when SLACK_APP_TOKEN is set', () => {
-    const slack = createSlackApp({ env: readEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }), config: shippedConfig, runner, logger });
-    expect((slack.app as unknown as { receiver: unknown }).receiver).toBeInstanceOf(SocketModeReceiver);
+  it('uses Socket Mode when SLACK_APP_TOKEN is set, opening the connection through SLACK_API_URL', async () => {
+    const double = await startSlackDouble();
+    try {
+      const env = readEnv({ SLACK_BOT_TOKEN: double.botToken, SLACK_APP_TOKEN: 'xapp-1-unknown', SLACK_API_URL: double.apiUrl });
+      const slack = createSlackApp({ env, config: shippedConfig, runner: { subscribe: () => () => undefined } as unknown as SlackRunner, logger });
+      expect((slack.app as unknown as { receiver: unknown }).receiver).toBeInstanceOf(SocketModeReceiver);
+      // The double has no Socket Mode: it refuses the app token, as Slack does for a wrong one.
+      await expect(slack.start()).rejects.toThrow(/invalid_auth/);
+      expect(double.calls('apps.connections.open')).toHaveLength(1);
+      await slack.stop().catch(() => undefined);
+    } finally {
+      await double.close();
+    }
   });
 });

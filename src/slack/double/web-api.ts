@@ -97,6 +97,10 @@ export class WebApi {
   private call(method: string, args: Args, authorization: string): Answer {
     const token = authorization.replace(/^Bearer\s+/i, '') || String(args.token ?? '');
     if (!token) return { body: { ok: false, error: 'not_authed' } };
+    if (method === 'apps.connections.open') {
+      // The double speaks HTTP only: Socket Mode clients get Slack's answer for a token it does not accept.
+      return { body: { ok: false, error: token.startsWith('xapp-') ? 'invalid_auth' : 'not_allowed_token_type', warning: 'the Slack double has no Socket Mode; use HTTP mode (SLACK_SIGNING_SECRET)' } };
+    }
     if (token !== this.opts.botToken) return { body: { ok: false, error: 'invalid_auth' } };
     const limited = this.rateLimited(method);
     if (limited) return limited;
