@@ -2,7 +2,7 @@
 // changes the dependent defaults, bad answers come back inline, expired trigger_ids are explained.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blockProblems, viewProblems } from '../../src/slack/blocks/limits.js';
-import { actionIds, fastConfig, startHarness, textOf, waitFor, type Harness } from './harness.js';
+import { actionIds, fastConfig, startHarness, waitFor, type Harness } from './harness.js';
 
 let h: Harness;
 const BOT = '<@U0SHIPBOT>';

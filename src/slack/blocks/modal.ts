@@ -1,12 +1,16 @@
 // The deploy modal: the six questions (strategy, risk, SLO targets, DB migration, rollback
 // tolerance, observation period) plus regression threshold, rollback on regression and
 // guidance. Pure: answers in, a Slack view out; and the view's state back into answers.
+import type { ViewsOpenArguments } from '@slack/web-api';
 import { z } from 'zod';
 import { ROLLBACK_TOLERANCES, type RiskLevel, type RollbackTolerance, type Strategy } from '../../domain/types.js';
 import { context, option, plain, type Block } from './kit.js';
 import { LIMITS, truncate } from './limits.js';
 
 export const MODAL_CALLBACK = 'deploy_modal';
+
+/** The builders produce plain Block Kit JSON (checked against Slack's limits); typed for the Web API client where it is sent. */
+export type SlackView = ViewsOpenArguments['view'];
 export const RISK_ACTION = 'risk';
 
 /** What the modal shows and returns. Numbers are what a person types, in the units shown. */

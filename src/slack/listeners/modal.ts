@@ -3,11 +3,10 @@
 // fields (response_action: errors) or closes the form and starts the run.
 import type { App, BlockAction } from '@slack/bolt';
 import { DeployRequest, RiskLevel } from '../../domain/types.js';
-import { decodeMetadata, deployModal, errorsForView, MODAL_CALLBACK, readFields, RISK_ACTION, type StateValues } from '../blocks/modal.js';
+import { decodeMetadata, deployModal, errorsForView, MODAL_CALLBACK, readFields, RISK_ACTION, type SlackView, type StateValues } from '../blocks/modal.js';
 import { errorCode, replyInThread, tellPrivately, type SlackContext } from '../context.js';
 import { answersFromFields, modalFor, planFromModal, withRisk } from '../planning.js';
 import { deployRefusal, startRun } from '../start-run.js';
-import type { SlackView } from './request.js';
 
 export function registerModalListeners(app: App, ctx: SlackContext): void {
   app.action<BlockAction>(RISK_ACTION, async ({ ack, body, action }) => {

@@ -1,18 +1,14 @@
 // The buttons on the first reply (Configure… / Start / Cancel) and `/deploy`. The modal they
 // open is handled in ./modal.ts; starting the run in ../start-run.ts.
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
-import type { ViewsOpenArguments } from '@slack/web-api';
 import { parseSlashDeploy } from '../../domain/parse.js';
 import { DeployRequest } from '../../domain/types.js';
-import { deployModal, type ModalMetadata } from '../blocks/modal.js';
+import { deployModal, type ModalMetadata, type SlackView } from '../blocks/modal.js';
 import { REQUEST_ACTIONS, requestClosed } from '../blocks/request.js';
 import { editMessage, errorCode, replyInThread, tellPrivately, type SlackContext } from '../context.js';
 import { modalFor, planFromRequest } from '../planning.js';
 import { startRun } from '../start-run.js';
 import { runCommand } from './commands.js';
-
-/** Our builders produce plain Block Kit JSON (checked against Slack's limits), typed here for the client. */
-export type SlackView = ViewsOpenArguments['view'];
 
 function decodeRequest(value: string | undefined): DeployRequest | undefined {
   try {
