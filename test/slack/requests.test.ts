@@ -58,6 +58,12 @@ describe('Slack requests', () => {
     const req = await h.double.postUserMessage('U_DEV', 'deploys', 'deploy payments v2.0.1');
     await waitFor('a reply to the plain request', () => replies(req.ts)[0]);
     expect(textOf(replies(req.ts)[0])).toContain('payments');
+    // Slack retries it twice (same event_id, retry headers): still one reply.
+    const event = { type: 'message', channel_type: 'channel', user: 'U_DEV', text: 'deploy payments v2.0.1', channel: 'C0DEPLOYS', ts: req.ts, event_ts: req.ts };
+    const eventId = req.responses[0]!.eventId;
+    for (const retryNum of [1, 2]) expect((await h.double.driver.sendEvent(event, { eventId, retryNum, retryReason: 'http_timeout' })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(replies(req.ts)).toHaveLength(1);
     expect(replies(chatter.ts)).toHaveLength(0);
   });
 
