@@ -1,5 +1,48 @@
-// Placeholder until the 'start' command lands; exits 1 so nothing mistakes it for success.
-export async function run(_args: string[]): Promise<number> {
-  console.error("shipbot start: not available yet in this build");
-  return 1;
+// `shipbot start [--sandbox] [--port N]`: what `npm start` runs. Starts everything (see
+// src/main.ts), then waits for Ctrl-C / SIGTERM and shuts down cleanly; a second signal exits at once.
+import { parseArgs } from 'node:util';
+import { startShipbot } from '../main.js';
+
+const USAGE = 'usage: shipbot start [--sandbox] [--port N]';
+
+export function parseStartArgs(args: string[]): { sandbox: boolean; port?: number } | { error: string } {
+  let values: { sandbox?: boolean; port?: string };
+  try {
+    ({ values } = parseArgs({ args, options: { sandbox: { type: 'boolean' }, port: { type: 'string' } }, strict: true, allowPositionals: false }));
+  } catch (err) {
+    return { error: `${(err as Error).message}\n${USAGE}` };
+  }
+  if (values.port === undefined) return { sandbox: !!values.sandbox };
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return { error: `--port must be a port number (0–65535), got '${values.port}'\n${USAGE}` };
+  return { sandbox: !!values.sandbox, port };
+}
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseStartArgs(args);
+  if ('error' in parsed) {
+    console.error(`shipbot start: ${parsed.error}`);
+    return 1;
+  }
+  let shipbot;
+  try {
+    shipbot = await startShipbot({ sandbox: parsed.sandbox, port: parsed.port });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') {
+      console.error(`shipbot start: port ${parsed.port ?? process.env.PORT ?? 3000} is in use. Stop what uses it, or pick another: npm start -- --port 3001`);
+      return 1;
+    }
+    throw err;
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  console.log(`\n  ${signal}: stopping Shipbot (runs in flight resume at the next start; press Ctrl-C again to quit at once)…`);
+  const force = () => process.exit(130);
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  await shipbot.stop();
+  return 0;
 }

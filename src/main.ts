@@ -1,0 +1,232 @@
+// Entry: read config, wire the parts, start. With Slack tokens Shipbot connects to Slack; with
+// none it runs the local mode: the sandbox cluster, its metrics, Shipbot itself (the same Bolt
+// app, runner and executor as in production) and a Slack-like workspace page on PORT. In local
+// mode the page talks to the Slack double, which signs requests into Bolt and answers Bolt's Web
+// API calls, so the demo runs the production code path.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { ScaledClock, type Clock } from './clock.js';
+import { ConfigError, findService, loadAll, type EnvConfig, type ShipbotConfig } from './config.js';
+import { kubeFromEnv, kubeFromUrl, type Kube } from './cluster/index.js';
+import type { TrackRef } from './cluster/types.js';
+import { createLlm } from './llm/index.js';
+import { startLocalWorkspace, type LocalWorkspace } from './local/server.js';
+import { localPeople } from './local/people.js';
+import { persistWorkspace } from './local/persist.js';
+import { createLogger, type Logger } from './log.js';
+import { PrometheusSource } from './metrics/prometheus.js';
+import { SandboxMetricSource } from './metrics/sandbox.js';
+import type { MetricOutcome, MetricSource } from './metrics/types.js';
+import { createRunner, type Runner } from './runner/index.js';
+import { startSandbox, type Sandbox } from './sandbox/index.js';
+import { createSlackApp, type SlackApp } from './slack/app.js';
+import { startSlackDouble, type SlackDouble } from './slack/double/index.js';
+import { openStore, type Store } from './store/index.js';
+
+/** Local mode's clock: a canary (4 stages of 5 min, 30 min observation) takes about a minute. */
+export const DEMO_SPEED = 60;
+export const FIRST_THING_TO_TYPE = 'deploy checkout v1.2.4-errors canary';
+
+export interface StartOptions {
+  /** Environment to read (default process.env); tests pass their own. */
+  env?: NodeJS.ProcessEnv;
+  /** Run against an in-process sandbox cluster even with Slack tokens or a KUBECONFIG. */
+  sandbox?: boolean;
+  /** Overrides PORT (the workspace page in local mode, /slack/events in HTTP mode). */
+  port?: number;
+  logger?: Logger;
+  /** Where the start-up banner goes (default console.log); tests silence it. */
+  print?: (text: string) => void;
+}
+
+export interface Shipbot {
+  mode: 'local' | 'slack';
+  /** The workspace page (local mode). */
+  url?: string;
+  /** The sandbox cluster's API URL, when one runs in-process. */
+  sandboxUrl?: string;
+  clock: Clock;
+  runner: Runner;
+  /** The Slack double behind the page (local mode). */
+  double?: SlackDouble;
+  config: ShipbotConfig;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
+  const rawEnv = opts.env ?? process.env;
+  const { env, config, dataDir } = loadAll(rawEnv);
+  const slackTokens = !!env.SLACK_BOT_TOKEN;
+  if (slackTokens && !env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+    throw new ConfigError('environment', ['SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET (HTTP mode): set one, or unset SLACK_BOT_TOKEN for local mode']);
+  }
+  const local = !slackTokens;
+  const useSandbox = opts.sandbox === true || (!slackTokens && !env.KUBECONFIG);
+  // A demo should not drown its own banner in JSON logs; LOG_LEVEL still wins when set.
+  const logger = opts.logger ?? createLogger(rawEnv.LOG_LEVEL ? env.LOG_LEVEL : local ? 'warn' : env.LOG_LEVEL);
+  const print = opts.print ?? ((t: string) => console.log(t));
+
+  const stops: Array<{ name: string; stop: () => Promise<void> | void }> = [];
+  const stopAll = async () => {
+    for (const s of stops.splice(0).reverse()) {
+      try {
+        await s.stop();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, `stopping ${s.name} failed`);
+      }
+    }
+  };
+
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    const store: Store = openStore(path.join(dataDir, 'shipbot.db'));
+    stops.push({ name: 'store', stop: () => store.close() });
+
+    const speed = env.SHIPBOT_SPEED ?? (useSandbox ? DEMO_SPEED : 1);
+    const clock = new ScaledClock(speed);
+
+    let sandbox: Sandbox | undefined;
+    let kube: Kube;
+    if (useSandbox) {
+      sandbox = await startSandbox({ clock, demo: true, config, logger });
+      stops.push({ name: 'sandbox', stop: () => sandbox!.close() });
+      // So `kubectl --kubeconfig data/sandbox.kubeconfig get pods -n production` shows the demo.
+      sandbox.writeKubeconfig(path.join(dataDir, 'sandbox.kubeconfig'));
+      kube = kubeFromUrl(sandbox.url);
+    } else {
+      kube = kubeFromEnv(env);
+    }
+
+    const metrics = metricSource(env, config, clock, sandbox);
+    const llm = createLlm(env, { log: logger });
+    const runner = createRunner({
+      store,
+      config,
+      clock,
+      kube,
+      metrics,
+      logger,
+      reportsDir: path.join(dataDir, 'reports'),
+      summarise: (kind, facts) => llm.reportProse(kind, facts),
+    });
+    stops.push({ name: 'runner', stop: () => runner.close() });
+    const resumed = await runner.resumeInFlight();
+    for (const r of resumed) logger.info({ runId: r.runId, action: r.action }, `resumed run after restart: ${r.note}`);
+
+    let double: SlackDouble | undefined;
+    let workspace: LocalWorkspace | undefined;
+    let slackEnv: EnvConfig = env;
+    if (local) {
+      // A fresh token and secret per start: only this process can call the double or sign into Bolt.
+      double = await startSlackDouble({
+        botToken: `xoxb-local-${randomBytes(12).toString('hex')}`,
+        signingSecret: randomBytes(16).toString('hex'),
+        echoBotMessages: true,
+      });
+      stops.push({ name: 'slack double', stop: () => double!.close() });
+      const saved = persistWorkspace(double.workspace, path.join(dataDir, 'local-workspace.json'), logger);
+      stops.push({ name: 'workspace file', stop: () => saved.flush() });
+      slackEnv = {
+        ...env,
+        SLACK_BOT_TOKEN: double.botToken,
+        SLACK_SIGNING_SECRET: double.signingSecret,
+        SLACK_APP_TOKEN: undefined,
+        SLACK_API_URL: double.apiUrl,
+        // Bolt's receiver gets a free port; PORT is the page's.
+        PORT: 0,
+      };
+    } else if (opts.port !== undefined) {
+      slackEnv = { ...env, PORT: opts.port };
+    }
+
+    const slack: SlackApp = createSlackApp({ env: slackEnv, config, runner, logger, llm });
+    const started = await slack.start();
+    stops.push({ name: 'slack app', stop: () => slack.stop() });
+
+    if (local && double) {
+      double.connect(`http://127.0.0.1:${started.port}/slack/events`);
+      workspace = await startLocalWorkspace({
+        double,
+        people: localPeople(config, double.workspace.users.values()),
+        stakeholderChannel: config.channels.stakeholder,
+        sandboxUrl: sandbox?.url,
+        speed,
+        port: opts.port ?? env.PORT,
+        logger,
+      });
+      stops.push({ name: 'workspace page', stop: () => workspace!.close() });
+    }
+
+    print(banner({ local, url: workspace?.url, started, sandbox, speed, dataDir, prometheus: env.PROMETHEUS_URL, llm: llm.enabled }));
+    return {
+      mode: local ? 'local' : 'slack',
+      url: workspace?.url,
+      sandboxUrl: sandbox?.url,
+      clock,
+      runner,
+      double,
+      config,
+      dataDir,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Prometheus when PROMETHEUS_URL is set (each service with its own queries), else the sandbox's direct metrics. */
+function metricSource(env: EnvConfig, config: ShipbotConfig, clock: Clock, sandbox: Sandbox | undefined): MetricSource {
+  if (env.PROMETHEUS_URL) {
+    const baseUrl = env.PROMETHEUS_URL;
+    const sources = new Map<string, PrometheusSource>();
+    return {
+      name: 'prometheus',
+      async sample(track: TrackRef, windowSec: number): Promise<MetricOutcome> {
+        const service = findService(config, track.service);
+        if (!service?.metrics) {
+          return { ok: false, kind: 'query-error', message: `service '${track.service}' has no metrics queries in the config: add services[].metrics to use Prometheus` };
+        }
+        let s = sources.get(service.name);
+        if (!s) sources.set(service.name, (s = new PrometheusSource({ baseUrl, queries: service.metrics, clock })));
+        return s.sample(track, windowSec);
+      },
+    };
+  }
+  if (sandbox) return new SandboxMetricSource(sandbox.url);
+  throw new ConfigError('environment', ['no metric source: set PROMETHEUS_URL (the cluster comes from KUBECONFIG), or run with --sandbox']);
+}
+
+function banner(o: {
+  local: boolean;
+  url?: string;
+  started: { mode: 'socket' | 'http'; port?: number };
+  sandbox?: Sandbox;
+  speed: number;
+  dataDir: string;
+  prometheus?: string;
+  llm: boolean;
+}): string {
+  const relative = path.relative(process.cwd(), o.dataDir);
+  const rel = relative.startsWith('..') || path.isAbsolute(relative) ? o.dataDir : relative || '.';
+  const lines = [''];
+  if (o.local) {
+    lines.push('  🚢 Shipbot is running in local mode (no Slack tokens found).', '');
+    lines.push(`  Open          ${o.url}`);
+  } else {
+    lines.push('  🚢 Shipbot is connected to Slack.', '');
+    lines.push(o.started.mode === 'socket' ? '  Slack         Socket Mode' : `  Slack         HTTP mode: POST /slack/events on port ${o.started.port}`);
+  }
+  lines.push(`  Cluster       ${o.sandbox ? `sandbox at ${o.sandbox.url} (kubeconfig: ${path.join(rel, 'sandbox.kubeconfig')})` : 'from KUBECONFIG / in-cluster config'}`);
+  lines.push(`  Metrics       ${o.prometheus ? `Prometheus at ${o.prometheus}` : "the sandbox's own"}`);
+  if (o.speed !== 1) lines.push(`  Clock         ${o.speed}× real time (SHIPBOT_SPEED): a canary takes a minute or two`);
+  lines.push(`  Claude        ${o.llm ? 'on' : 'off (set ANTHROPIC_API_KEY to turn it on; rules work without it)'}`);
+  lines.push(`  Data          ${rel}/ (runs in shipbot.db, reports in reports/)`);
+  lines.push('');
+  if (o.local) lines.push('  Type this in #deploys:', '', `      ${FIRST_THING_TO_TYPE}`, '');
+  else lines.push(`  In a channel with Shipbot, type:  ${FIRST_THING_TO_TYPE}`, '');
+  lines.push('  Ctrl-C stops Shipbot.', '');
+  return lines.join('\n');
+}
