@@ -118,6 +118,16 @@ describe('deploy modal', () => {
     expect(JSON.stringify(bad.body)).toMatch(/Nothing was started/);
   });
 
+  it('/deploy help and /deploy status answer only the person asking', async () => {
+    const posts = h.double.calls('chat.postMessage').length;
+    const help = await h.double.slashCommand('U_DEV', '/deploy', 'help');
+    expect(help.body).toMatchObject({ response_type: 'ephemeral' });
+    expect(JSON.stringify(help.body)).toContain('rollback checkout');
+    const status = await h.double.slashCommand('U_DEV', '/deploy', 'status');
+    expect(status.body).toMatchObject({ response_type: 'ephemeral' });
+    expect(h.double.calls('chat.postMessage').length).toBe(posts);
+  });
+
   it('a /deploy form, submitted, starts one run in a thread of its own with the answers as the plan', async () => {
     const view = await opens(() => h.double.slashCommand('U_DEV', '/deploy', 'search v5.0.0 canary'));
     const res = await h.double.submitView('U_DEV', view.id, { observationMin: '7', p99Ms: '450', dbMigration: 'yes' });

@@ -4,11 +4,11 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { parseSlashDeploy } from '../../domain/parse.js';
 import { DeployRequest } from '../../domain/types.js';
 import { deployModal, type ModalMetadata, type SlackView } from '../blocks/modal.js';
-import { REQUEST_ACTIONS, requestClosed } from '../blocks/request.js';
+import { helpText, REQUEST_ACTIONS, requestClosed } from '../blocks/request.js';
 import { editMessage, errorCode, replyInThread, tellPrivately, type SlackContext } from '../context.js';
 import { modalFor, planFromRequest } from '../planning.js';
 import { startRun } from '../start-run.js';
-import { runCommand } from './commands.js';
+import { runCommand, statusText } from './commands.js';
 
 function decodeRequest(value: string | undefined): DeployRequest | undefined {
   try {
@@ -75,13 +75,16 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
       await ack({ response_type: 'ephemeral', text: `🤔 ${parsed.reason}` });
       return;
     }
+    // Help and status are only for the person asking: answered in the acknowledgement itself.
+    if (parsed.command.intent === 'help') return void (await ack({ response_type: 'ephemeral', text: helpText() }));
+    if (parsed.command.intent === 'status') return void (await ack({ response_type: 'ephemeral', text: statusText(ctx.runner.list(), parsed.command.service) }));
     await ack();
     const where = { channel: command.channel_id, threadTs: '' };
     if (parsed.command.intent === 'deploy') {
       await openModal(ctx, command.trigger_id, parsed.command, where, command.user_id);
       return;
     }
-    // `/deploy status`, `/deploy rollback checkout`…: answered in a thread of their own.
+    // `/deploy rollback checkout`, `/deploy lock …`: everyone should see those, in a thread of their own.
     const root = await replyInThread(ctx, command.channel_id, '', `<@${command.user_id}> ran \`/deploy ${command.text}\``);
     if (root) await runCommand(ctx, parsed.command, { channel: command.channel_id, threadTs: root, inThread: false, user: command.user_id, channelName: command.channel_name });
   });
