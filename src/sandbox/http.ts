@@ -104,6 +104,7 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
     case '/sandbox/v1/metrics':
       return sandboxMetrics(ctx, q, res);
     case '/sandbox/v1/overview':
+      ctx.traffic.tick();
       return send(res, 200, buildOverview(ctx.store, ctx.traffic, ctx.clock));
     case '/sandbox/v1/targets':
       return send(res, 200, buildTargets(ctx.store, ctx.address()));
@@ -203,6 +204,7 @@ function sandboxMetrics(ctx: HttpContext, q: URLSearchParams, res: ServerRespons
   if (!namespace || !service) throw badRequest('namespace and service are required, e.g. /sandbox/v1/metrics?namespace=production&service=checkout&track=canary&windowSec=60');
   const windowSec = q.get('windowSec') ? Number(q.get('windowSec')) : 60;
   if (!(windowSec > 0)) throw badRequest(`windowSec must be a positive number of seconds, got ${q.get('windowSec')}`);
+  ctx.traffic.tick(); // catch up with the clock first
   const sample = ctx.traffic.sample({ namespace, service, track: q.get('track') ?? undefined, version: q.get('version') ?? undefined }, windowSec);
   send(res, 200, sample);
 }

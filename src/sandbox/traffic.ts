@@ -202,8 +202,12 @@ export class TrafficSimulator {
     return this.pods.get(uid);
   }
 
-  /** Aggregate of the matching series over the last `windowSec` (virtual) seconds. */
-  sample(filter: SeriesFilter, windowSec: number, now = this.clock.now()): MetricSample {
+  /**
+   * Aggregate of the matching series over the `windowSec` (virtual) seconds before `end`
+   * (default: the last simulated moment, so a loaded machine never shows a half-empty window).
+   */
+  sample(filter: SeriesFilter, windowSec: number, end?: number): MetricSample {
+    const now = Math.min(end ?? this.last, this.last);
     const B = this.opts.bucketMs;
     const start = now - windowSec * 1000;
     const first = Math.floor(start / B);

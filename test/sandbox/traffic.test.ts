@@ -1,0 +1,151 @@
+// Traffic, metrics and health on the demo workload: canary share, blue-green cutover,
+// Prometheus text from pods, the direct metrics API, overview and scrape targets.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MetricSample } from '../../src/domain/types.js';
+import { deployment, rolledOut, startFixture, waitFor, type Fixture } from './helpers.js';
+
+let f: Fixture;
+
+beforeAll(async () => {
+  f = await startFixture({ demo: true });
+  await waitFor('demo rolled out', async () => (await f.apps.listDeploymentForAllNamespaces()).items.every(rolledOut));
+});
+afterAll(async () => {
+  await f?.sandbox.close();
+});
+
+const metrics = async (q: Record<string, string>): Promise<MetricSample> =>
+  (await fetch(`${f.sandbox.url}/sandbox/v1/metrics?${new URLSearchParams(q)}`)).json() as Promise<MetricSample>;
+/** Waits until `virtualMs` of sandbox time have passed. */
+const elapse = async (virtualMs: number) => {
+  const until = f.sandbox.clock.now() + virtualMs;
+  await waitFor(`${virtualMs} ms of sandbox time`, () => f.sandbox.clock.now() >= until);
+};
+const merge = { ...setHeaderOptions('Content-Type', PatchStrategy.MergePatch) };
+
+describe('demo workload', () => {
+  it('runs checkout, payments and search at v1.2.2: 20 replicas in production, 4 in staging', async () => {
+    const all = (await f.apps.listDeploymentForAllNamespaces()).items;
+    const got = all.map((d) => `${d.metadata?.namespace}/${d.metadata?.name}=${d.spec?.replicas}:${d.spec?.template.spec?.containers[0]?.image?.split(':')[1]}`).sort();
+    expect(got).toEqual(
+      ['checkout', 'payments', 'search'].flatMap((s) => [`production/${s}=20:v1.2.2`, `staging/${s}=4:v1.2.2`]).sort(),
+    );
+    const svc = await f.core.readNamespacedService({ name: 'checkout', namespace: 'production' });
+    expect(svc.spec?.selector).toEqual({ app: 'checkout' });
+    const pod = (await f.core.listNamespacedPod({ namespace: 'production', labelSelector: 'app=checkout' })).items[0]!;
+    expect(pod.metadata?.labels).toMatchObject({ app: 'checkout', track: 'stable', version: 'v1.2.2' });
+    expect(pod.metadata?.labels?.['pod-template-hash']).toBeTruthy();
+  });
+
+  it('serves about 200 req/s per service', async () => {
+    await elapse(120_000);
+    const m = await metrics({ namespace: 'production', service: 'payments', windowSec: '60' });
+    expect(m.throughputRps).toBeGreaterThan(170);
+    expect(m.throughputRps).toBeLessThan(230);
+  });
+});
+
+describe('traffic shares', () => {
+  it('gives 1 canary pod of 20 about 5% of the requests', async () => {
+    // The canary strategy's shape: stable at 19, one canary pod selected by the same Service.
+    await f.apps.patchNamespacedDeployment({ name: 'search', namespace: 'production', body: { spec: { replicas: 19 } } }, merge);
+    const canary = deployment('search-canary', 'registry.example.com/shop/search:v1.2.3', 1);
+    canary.spec!.selector = { matchLabels: { app: 'search', track: 'canary' } };
+    canary.spec!.template.metadata!.labels = { app: 'search', track: 'canary', version: 'v1.2.3' };
+    await f.apps.createNamespacedDeployment({ namespace: 'production', body: canary });
+    await waitFor('canary ready', async () => rolledOut(await f.apps.readNamespacedDeployment({ name: 'search-canary', namespace: 'production' })));
+    await waitFor('stable at 19', async () => (await f.apps.readNamespacedDeployment({ name: 'search', namespace: 'production' })).status?.replicas === 19);
+    await elapse(600_000);
+    const c = await metrics({ namespace: 'production', service: 'search', track: 'canary', windowSec: '300' });
+    const s = await metrics({ namespace: 'production', service: 'search', track: 'stable', windowSec: '300' });
+    const share = c.requests / (c.requests + s.requests);
+    expect(share).toBeGreaterThan(0.035);
+    expect(share).toBeLessThan(0.065);
+    const byVersion = await metrics({ namespace: 'production', service: 'search', version: 'v1.2.3', windowSec: '300' });
+    expect(Math.abs(byVersion.requests - c.requests) / c.requests).toBeLessThan(0.2);
+    const overview = await (await fetch(`${f.sandbox.url}/sandbox/v1/overview`)).json();
+    const search = overview.services.find((x: { namespace: string; name: string }) => x.namespace === 'production' && x.name === 'search');
+    expect(search.versions.find((v: { track: string }) => v.track === 'canary')).toMatchObject({ version: 'v1.2.3', readyPods: 1, trafficPct: 5 });
+  });
+
+  it('moves all traffic at once on a blue-green cutover', async () => {
+    for (const colour of ['blue', 'green']) {
+      const d = deployment(`payments-${colour}`, `registry.example.com/shop/payments:${colour === 'blue' ? 'v1.2.2' : 'v1.2.3'}`, 4);
+      d.spec!.selector = { matchLabels: { app: 'payments', track: colour } };
+      d.spec!.template.metadata!.labels = { app: 'payments', track: colour };
+      await f.apps.createNamespacedDeployment({ namespace: 'staging', body: d });
+    }
+    await f.core.patchNamespacedService({ name: 'payments', namespace: 'staging', body: { spec: { selector: { app: 'payments', track: 'blue' } } } }, merge);
+    await waitFor('both colours ready', async () => (await f.apps.listNamespacedDeployment({ namespace: 'staging' })).items.filter((d) => d.metadata?.name?.startsWith('payments-')).every(rolledOut));
+    await elapse(60_000);
+    const q = (track: string) => metrics({ namespace: 'staging', service: 'payments', track, windowSec: '30' });
+    expect((await q('blue')).requests).toBeGreaterThan(1000);
+    expect((await q('green')).requests).toBe(0);
+    await f.core.patchNamespacedService({ name: 'payments', namespace: 'staging', body: { spec: { selector: { app: 'payments', track: 'green' } } } }, merge);
+    await elapse(60_000);
+    expect((await q('green')).requests).toBeGreaterThan(1000);
+    expect((await q('blue')).requests).toBe(0);
+  });
+});
+
+describe('metrics', () => {
+  it('exposes Prometheus text metrics on every pod through the API proxy', async () => {
+    const pod = (await f.core.listNamespacedPod({ namespace: 'production', labelSelector: 'app=checkout' })).items[0]!;
+    const res = await fetch(`${f.sandbox.url}/api/v1/namespaces/production/pods/${pod.metadata!.name}/proxy/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+    const text = await res.text();
+    expect(text).toContain('# TYPE http_requests_total counter');
+    expect(text).toContain('# TYPE http_request_duration_seconds histogram');
+    const base = 'service="checkout",namespace="production",version="v1.2.2",track="stable"';
+    const value = (name: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(name + ' '));
+      expect(line, `${name} in\n${text}`).toBeDefined();
+      return Number(line!.split(' ').pop());
+    };
+    const ok = value(`http_requests_total{${base},code="200"}`);
+    const errors = value(`http_requests_total{${base},code="500"}`);
+    expect(ok).toBeGreaterThan(0);
+    const count = value(`http_request_duration_seconds_count{${base}}`);
+    expect(count).toBe(ok + errors);
+    expect(value(`http_request_duration_seconds_bucket{${base},le="+Inf"}`)).toBe(count);
+    // Buckets are cumulative: never decreasing with le.
+    const buckets = text.split('\n').filter((l) => l.startsWith('http_request_duration_seconds_bucket')).map((l) => Number(l.split(' ').pop()));
+    for (let i = 1; i < buckets.length; i++) expect(buckets[i]).toBeGreaterThanOrEqual(buckets[i - 1]!);
+    expect(value(`http_request_duration_seconds_sum{${base}}`)).toBeGreaterThan(0);
+  });
+
+  it('lists scrape targets in Prometheus HTTP SD format', async () => {
+    const targets = await (await fetch(`${f.sandbox.url}/sandbox/v1/targets`)).json();
+    expect(targets.length).toBeGreaterThanOrEqual(72);
+    expect(targets[0]).toMatchObject({ targets: [f.sandbox.url.replace('http://', '')], labels: { __metrics_path__: expect.stringMatching(/^\/api\/v1\/namespaces\/.+\/pods\/.+\/proxy\/metrics$/) } });
+  });
+
+  it('answers the direct metrics API with a MetricSample, and zero requests for nothing served', async () => {
+    const m = await metrics({ namespace: 'production', service: 'checkout', track: 'stable', windowSec: '60' });
+    expect(Object.keys(m).sort()).toEqual(['at', 'errorRate', 'p50Ms', 'p95Ms', 'p99Ms', 'requests', 'throughputRps', 'windowSec']);
+    expect(m.windowSec).toBe(60);
+    expect(m.at).toBeLessThanOrEqual(f.sandbox.clock.now());
+    expect(m.requests).toBeGreaterThan(0);
+    const none = await metrics({ namespace: 'production', service: 'nothing-here', windowSec: '60' });
+    expect(none).toMatchObject({ requests: 0, errorRate: 0, throughputRps: 0 });
+    const bad = await fetch(`${f.sandbox.url}/sandbox/v1/metrics?service=checkout`);
+    expect(bad.status).toBe(400);
+  });
+});
+
+describe('health through the Service proxy', () => {
+  it('answers /health and /critical-path as the pods behind the selector would', async () => {
+    const base = `${f.sandbox.url}/api/v1/namespaces/production/services/checkout/proxy`;
+    const health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.text()).toBe('ok');
+    const critical = await fetch(`${base}/critical-path`);
+    expect(critical.status).toBe(200);
+    expect(await critical.json()).toMatchObject({ ok: true, version: 'v1.2.2' });
+    // Through client-node's proxy call too (port-qualified names are accepted).
+    const viaClient = await f.core.connectGetNamespacedServiceProxyWithPath({ name: 'checkout:http', namespace: 'production', path: 'health' });
+    expect(String(viaClient)).toBe('ok');
+  });
+});
