@@ -1,0 +1,115 @@
+// Every strategy end to end against the sandbox: happy paths, failure paths with automatic
+// rollback, and manual decisions. Real sandbox, real drivers, real metric source.
+import { existsSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FINAL_STATUSES } from '../../src/runner/types.js';
+import { SHIPPED, IC, REQUESTER, servingImages, startWorld, started, until, type World } from './world.js';
+
+const OLD = 'registry.example.com/shop/checkout:v1.2.2';
+let w: World | undefined;
+afterEach(async () => {
+  await w?.close();
+  w = undefined;
+});
+
+describe('happy paths', () => {
+  it.each([
+    ['canary', 'deploy checkout v1.2.3 canary', { canarySteps: [25, 100] }],
+    ['blue-green', 'deploy checkout v1.2.3 blue-green', {}],
+    ['rolling', 'deploy checkout v1.2.3 rolling', {}],
+  ])('%s: every step done, new version serving, lock released, report written', async (strategy, text, over) => {
+    w = await startWorld();
+    const run = started(await w.deploy(text, over));
+    expect(run.strategy).toBe(strategy);
+    const done = (await w.runner.settled(run.id))!;
+    expect(done.status, done.outcome).toBe('succeeded');
+    expect(done.steps.filter((s) => s.status !== 'done' && s.status !== 'skipped')).toEqual([]);
+    expect(done.steps.some((s) => s.key.startsWith('stage:'))).toBe(true);
+    expect(await servingImages(w, 'checkout')).toEqual(['registry.example.com/shop/checkout:v1.2.3']);
+    expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
+    const md = readFileSync(done.reportPath!, 'utf8');
+    expect(md).toMatch(/Outcome \| Succeeded ✓/);
+    expect(md).toMatch(/\| error rate \| \d+\.\d+% \| \d+\.\d+% \|/);
+    expect(w.runner.auditTrail(run.id).map((e) => e.action)).toEqual(['start', 'succeeded']);
+  });
+
+  it('goes through staging and its regression gate first when the service has staging', async () => {
+    w = await startWorld({ config: SHIPPED });
+    const run = started(await w.deploy('deploy search v2.0.0 rolling'));
+    const done = (await w.runner.settled(run.id))!;
+    expect(done.status, done.outcome).toBe('succeeded');
+    expect(done.steps.find((s) => s.key === 'staging-gate')).toMatchObject({ status: 'done' });
+    expect(await servingImages(w, 'search', 'staging')).toEqual(['registry.example.com/shop/search:v2.0.0']);
+  });
+});
+
+describe('failure paths roll back by themselves and keep the lock', () => {
+  it.each([
+    ['canary', 'deploy checkout v1.2.3-errors canary', /error rate/],
+    ['blue-green', 'deploy checkout v1.2.3-crash blue-green', /CrashLoopBackOff|crash/i],
+    ['rolling', 'deploy checkout v1.2.3-missing rolling', /image|pull/i],
+    ['canary', 'deploy checkout v1.2.3-oom canary', /OOM/i],
+    ['blue-green', 'deploy checkout v1.2.3-smokefail blue-green', /critical-path/],
+    // p99 needs more samples than an error rate to be significant: a longer window.
+    ['rolling', 'deploy checkout v1.2.3-slow rolling', /p99/, { stageWindowSec: 75 }],
+  ])('%s with %s', async (_strategy, text, why, over: object = {}) => {
+    w = await startWorld();
+    const run = started(await w.deploy(text, { canarySteps: [25, 100], ...over }));
+    // Stop at a waiting decision too, so a wrong "ask" fails here instead of timing out.
+    const done = await until(w.runner, run.id, (r) => FINAL_STATUSES.has(r.status) || r.status === 'awaiting-decision');
+    expect(done.status, done.outcome).toBe('rolled-back');
+    expect(done.outcome).toMatch(why);
+    expect(done.steps.slice(-4).map((s) => [s.key, s.status])).toEqual([
+      ['rollback', 'done'],
+      ['verify-rollback', 'done'],
+      ['incident', 'done'],
+      ['report', 'done'],
+    ]);
+    expect(await servingImages(w, 'checkout')).toEqual([OLD]);
+    const rec = w.runner.record(run.id)!;
+    expect(rec.data.rollback).toMatchObject({ automatic: true, verification: { ok: true } });
+    expect(existsSync(rec.data.incidentPath!)).toBe(true);
+    // Locked until someone unlocks it: a new deploy is refused with who and since.
+    const again = await w.deploy('deploy checkout v1.2.4 canary');
+    expect(again).toMatchObject({ ok: false, reason: 'locked' });
+    expect(!again.ok && again.message).toMatch(/locked by dev \(U_DEV\) since \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    expect(w.runner.unlock('checkout', 'production', REQUESTER, 'checked').ok).toBe(true);
+    expect((await w.deploy('deploy checkout v1.2.4 canary')).ok).toBe(true);
+  });
+});
+
+describe('manual decisions', () => {
+  it('with rollback-on-regression off, a regression asks a person; Accept continues to success', async () => {
+    w = await startWorld();
+    const run = started(await w.deploy('deploy checkout v1.2.3-slow canary', { canarySteps: [50, 100], rollbackOnRegression: false }));
+    let accepts = 0;
+    for (;;) {
+      const v = await until(w.runner, run.id, (r) => r.status === 'awaiting-decision' || r.status === 'succeeded' || r.status === 'rolled-back' || r.status === 'failed');
+      if (v.status !== 'awaiting-decision') break;
+      expect(v.pendingDecision?.explanation).toMatch(/p99/);
+      const r = await w.runner.command(run.id, 'accept', REQUESTER);
+      expect(r).toMatchObject({ ok: true, acted: true });
+      accepts++;
+    }
+    const done = w.runner.get(run.id)!;
+    expect(done.status, done.outcome).toBe('succeeded');
+    expect(accepts).toBeGreaterThan(0);
+    expect(w.runner.auditTrail(run.id).filter((e) => e.action === 'accept')).toHaveLength(accepts);
+    expect(readFileSync(done.reportPath!, 'utf8')).toMatch(/accepted by dev/);
+  });
+
+  it('Rollback on a waiting decision rolls back and, being manual, releases the lock', async () => {
+    w = await startWorld();
+    const run = started(await w.deploy('deploy checkout v1.2.3-slow canary', { canarySteps: [50, 100], rollbackOnRegression: false }));
+    await until(w.runner, run.id, (r) => r.status === 'awaiting-decision');
+    const d = await w.runner.investigate(run.id, IC);
+    expect(d.metrics.map((m) => m.metric)).toContain('p99 latency');
+    expect(d.pods.length).toBeGreaterThan(0);
+    expect(await w.runner.command(run.id, 'rollback', IC)).toMatchObject({ ok: true, acted: true });
+    const done = (await w.runner.settled(run.id))!;
+    expect(done.status).toBe('rolled-back');
+    expect(w.runner.record(run.id)!.data.rollback).toMatchObject({ automatic: false, by: 'ic (U_IC)' });
+    expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
+    expect(await servingImages(w, 'checkout')).toEqual([OLD]);
+  });
+});
