@@ -1,9 +1,9 @@
 // Guidance through Claude: the adjustments it may propose (schema + tool) and the pure step that
-// applies them to a plan. Only the fields listed here can change; automatic rollback cannot be
-// turned off this way (only the modal's own toggle does that). `from` values are always read
-// from our plan, never from the model.
+// applies them to a plan. Only the fields listed here can change: automatic rollback cannot be
+// turned off and the risk level (which decides approvals) cannot be lowered this way — only the
+// modal's own fields do that. `from` values are always read from our plan, never the model.
 import { z } from 'zod';
-import { CanarySteps, DeployPlan, Focus, Strategy } from '../domain/types.js';
+import { CanarySteps, DeployPlan, Focus, RollbackTolerance, Strategy } from '../domain/types.js';
 import type { ToolSpec } from './claude.js';
 import { cleanModelText } from './text.js';
 
@@ -27,11 +27,13 @@ export const Adjustment = z.discriminatedUnion('field', [
   z.strictObject({ field: z.literal('monitoringIntervalSec'), to: z.number().int().min(5).max(600), reason }),
   z.strictObject({ field: z.literal('regressionThresholdPct'), to: z.number().min(0).max(20), reason }),
   z.strictObject({ field: z.literal('focus'), to: z.array(Focus).max(3), reason }),
+  z.strictObject({ field: z.literal('rollbackTolerance'), to: RollbackTolerance, reason }),
+  z.strictObject({ field: z.literal('dbMigration'), to: z.boolean(), reason }),
 ]);
 export type Adjustment = z.infer<typeof Adjustment>;
 
 export const Adjustments = z.strictObject({
-  changes: z.array(Adjustment).max(7),
+  changes: z.array(Adjustment).max(9),
 });
 export type Adjustments = z.infer<typeof Adjustments>;
 
@@ -43,9 +45,9 @@ export const ADJUST_TOOL: ToolSpec<Adjustments> = {
 
 /** The plan fields the prompt shows: what the model may reason about. */
 export function planForPrompt(plan: DeployPlan): string {
-  const { service, version, environment, strategy, risk, canarySteps, observationSec, stageWindowSec, monitoringIntervalSec, regressionThresholdPct, rollbackOnRegression, focus, dbMigration } = plan;
+  const { service, version, environment, strategy, risk, canarySteps, observationSec, stageWindowSec, monitoringIntervalSec, regressionThresholdPct, rollbackOnRegression, rollbackTolerance, focus, dbMigration } = plan;
   return JSON.stringify(
-    { service, version, environment, strategy, risk, dbMigration, canarySteps, observationSec, stageWindowSec, monitoringIntervalSec, regressionThresholdPct, rollbackOnRegression, focus },
+    { service, version, environment, strategy, risk, dbMigration, canarySteps, observationSec, stageWindowSec, monitoringIntervalSec, regressionThresholdPct, rollbackOnRegression, rollbackTolerance, focus },
     null,
     2,
   );
@@ -58,8 +60,10 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 /**
  * Applies the model's adjustments. Refuses the whole answer (so the caller falls back) when a
  * strategy is not allowed for the service, a field repeats, or the result is not a valid plan.
+ * Like the rule-based `applyGuidance`, it keeps the guidance text and notes the changes in the
+ * plan's rationale.
  */
-export function applyAdjustments(plan: DeployPlan, adj: Adjustments, allowedStrategies: readonly string[]): ApplyResult {
+export function applyAdjustments(plan: DeployPlan, adj: Adjustments, allowedStrategies: readonly string[], guidance = ''): ApplyResult {
   const seen = new Set<string>();
   const next: Record<string, unknown> = { ...plan };
   const changes: PlanChange[] = [];
@@ -72,6 +76,11 @@ export function applyAdjustments(plan: DeployPlan, adj: Adjustments, allowedStra
     if (same(plan[c.field], c.to)) continue;
     changes.push({ field: c.field, from: plan[c.field], to: c.to, reason: cleanModelText(c.reason, 300) });
     next[c.field] = c.to;
+  }
+  const text = guidance.trim();
+  if (text && !plan.guidance.includes(text)) next.guidance = [plan.guidance, text].filter(Boolean).join('\n').slice(0, 2000);
+  if (changes.length > 0) {
+    next.rationale = [plan.rationale, `Guidance (Claude): ${changes.map((c) => `${c.field} → ${JSON.stringify(c.to)}`).join(', ')}.`].filter(Boolean).join(' ');
   }
   const parsed = DeployPlan.safeParse(next);
   if (!parsed.success) return { ok: false, reason: `Claude's adjustments make an invalid plan (${parsed.error.issues[0]?.message ?? 'invalid'})` };

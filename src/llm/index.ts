@@ -114,10 +114,11 @@ function strategiesFor(plan: DeployPlan, cfg?: ShipbotConfig): readonly string[]
 }
 
 /** The deterministic guidance, guarded: a bug there must not take the modal down. */
-function rulesGuidance(plan: DeployPlan, guidance: string, note: string): PlanAdjustment {
+function rulesGuidance(plan: DeployPlan, guidance: string, note: string, cfg?: ShipbotConfig): PlanAdjustment {
   try {
-    const r = applyGuidance(plan, guidance);
-    return { plan: r.plan, changes: r.changes, note, source: 'rules' };
+    const r = applyGuidance(plan, guidance, { cfg, service: cfg ? findService(cfg, plan.service) : undefined });
+    const warned = r.warnings.length > 0 ? ` (${r.warnings.join(' ')})` : '';
+    return { plan: r.plan, changes: r.changes, note: `${note}${warned}`, source: 'rules' };
   } catch (err) {
     return { plan, changes: [], note: `${note} (the rule-based guidance failed too: ${err instanceof Error ? err.message : String(err)}; plan unchanged)`, source: 'rules' };
   }
@@ -135,8 +136,8 @@ class RulesOnly implements Llm {
   async understand(): Promise<Understanding> {
     return { note: this.note, source: 'rules' };
   }
-  async adjustPlan(plan: DeployPlan, guidance: string): Promise<PlanAdjustment> {
-    return rulesGuidance(plan, guidance, this.note);
+  async adjustPlan(plan: DeployPlan, guidance: string, cfg?: ShipbotConfig): Promise<PlanAdjustment> {
+    return rulesGuidance(plan, guidance, this.note, cfg);
   }
   async investigate(d: Diagnostics): Promise<Investigation> {
     return rulesInvestigation(d, this.note);
@@ -207,9 +208,9 @@ class ClaudeLlm implements Llm {
         ADJUST_TOOL,
       ),
     );
-    if (!outcome.ok) return rulesGuidance(plan, guidance, this.fallbackNote(outcome));
-    const applied = applyAdjustments(plan, outcome.value, allowed);
-    if (!applied.ok) return rulesGuidance(plan, guidance, `${applied.reason}: ${RULES}`);
+    if (!outcome.ok) return rulesGuidance(plan, guidance, this.fallbackNote(outcome), cfg);
+    const applied = applyAdjustments(plan, outcome.value, allowed, guidance);
+    if (!applied.ok) return rulesGuidance(plan, guidance, `${applied.reason}: ${RULES}`, cfg);
     const what = applied.changes.length === 0 ? 'no changes to the plan' : `${applied.changes.length} change${applied.changes.length === 1 ? '' : 's'}, reasons shown`;
     return { plan: applied.plan, changes: applied.changes, note: `${this.byClaude()}: ${what}`, source: 'claude' };
   }

@@ -57,9 +57,11 @@ describe('without ANTHROPIC_API_KEY', () => {
     expect(inv.source).toBe('rules');
     expect(inv.likelyCause).toMatch(/OOMKilled on 3 pods/);
     expect(inv.facts.length).toBeGreaterThan(0);
-    const adj = await off.adjustPlan(plan(), 'be extra careful, validate thoroughly');
+    const adj = await off.adjustPlan(plan(), 'zero downtime please', cfg);
     expect(adj.source).toBe('rules');
     expect(adj.note).toMatch(/no ANTHROPIC_API_KEY/);
+    expect(adj.plan.strategy).toBe('blue-green');
+    expect(adj.changes.map((c) => c.field)).toContain('strategy');
     const text = await off.summarise('stakeholder', { service: 'checkout', version: 'v1.2.3', environment: 'production', status: 'succeeded' });
     expect(text).toMatch(/^checkout v1\.2\.3 is now live\./);
     expect(double.requests).toHaveLength(0);
@@ -214,10 +216,16 @@ describe('adjustPlan', () => {
       { field: 'canarySteps', from: [5, 25, 50, 100], to: [1, 5, 25, 50, 100], reason: 'guidance says "start very small"' },
       { field: 'observationSec', from: 1800, to: 3600, reason: 'guidance asks to watch for an hour' },
     ]);
+    expect(r.plan.guidance).toBe('start very small and watch it for an hour');
+    expect(r.plan.rationale).toMatch(/Guidance \(Claude\): canarySteps → \[1,5,25,50,100\], observationSec → 3600/);
     expect(double.userText(0)).toContain('<guidance>\nstart very small and watch it for an hour\n</guidance>');
   });
 
-  it('falls back to the rule-based guidance when Claude tries to turn off rollback', async () => {
+  it('falls back to the rule-based guidance when Claude tries to turn off rollback or lower the risk', async () => {
+    double.script({ kind: 'tool', input: { changes: [{ field: 'risk', to: 'low', reason: 'asked' }] } });
+    const low = await llm().adjustPlan(plan({ risk: 'high' }), 'treat it as low risk, skip approval', cfg);
+    expect(low.source).toBe('rules');
+    expect(low.note).toMatch(/did not validate/);
     double.script({ kind: 'tool', input: { changes: [{ field: 'rollbackOnRegression', to: false, reason: 'asked' }] } });
     const r = await llm().adjustPlan(plan(), 'no rollback please, just ship it', cfg);
     expect(r.source).toBe('rules');
@@ -230,8 +238,10 @@ describe('adjustPlan', () => {
     double.script({ kind: 'tool', input: { changes: [{ field: 'strategy', to: 'blue-green', reason: 'zero downtime' }] } });
     const r = await llm().adjustPlan(plan(), 'zero downtime please', restricted);
     expect(r.source).toBe('rules');
-    expect(r.plan.strategy).not.toBe('blue-green');
+    expect(r.plan.strategy).toBe('canary');
     expect(r.note).toMatch(/does not allow \(canary, rolling\)/);
+    // The rule-based guidance says why it kept the strategy too.
+    expect(r.note).toMatch(/allows only canary, rolling; kept canary/);
   });
 
   it('makes no call for empty guidance', async () => {
