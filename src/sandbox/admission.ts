@@ -78,9 +78,22 @@ function validateWorkload(o: KObject, causes: Cause[]): void {
   }
 }
 
+/** Go clients send `null` for empty fields (`creationTimestamp: null`); the API server drops them on decode. */
+function dropNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dropNulls);
+  if (isPlainObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = dropNulls(x);
+    return out;
+  }
+  return v;
+}
+
 /** Defaults then validates `input` for `def`; throws 422 Invalid listing every problem. */
 export function admit(def: ResourceDef, input: KObject, old?: KObject): KObject {
-  const o = clone(input);
+  const o = { ...clone(input), spec: dropNulls(input.spec) } as KObject;
+  if (o.spec === undefined) delete o.spec;
+  if (isPlainObject(o.metadata)) o.metadata = dropNulls(o.metadata) as KObject['metadata'];
   o.metadata ??= {};
   const causes: Cause[] = [];
   const name = o.metadata.name ?? '';

@@ -1,0 +1,111 @@
+// The real kubectl against the sandbox: get, set image, rollout status / undo / pause / resume,
+// and patch in all three types behave as on a real cluster.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rolledOut, startFixture, waitFor, type Fixture } from './helpers.js';
+
+const KUBECTL = '/usr/bin/kubectl';
+const hasKubectl = existsSync(KUBECTL);
+if (!hasKubectl) console.warn(`skipping the kubectl suite: ${KUBECTL} is not installed on this machine`);
+
+let f: Fixture;
+let dir: string;
+let kubeconfig: string;
+
+function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(KUBECTL, ['--kubeconfig', kubeconfig, '-n', 'production', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+const ok = async (...args: string[]) => {
+  const r = await kubectl(...args);
+  expect(r.code, `kubectl ${args.join(' ')}\n${r.stderr}`).toBe(0);
+  return r.stdout;
+};
+const jsonpath = (resource: string, expr: string) => ok('get', resource, '-o', `jsonpath=${expr}`);
+
+describe.skipIf(!hasKubectl)('kubectl', () => {
+  beforeAll(async () => {
+    f = await startFixture({ demo: true });
+    dir = mkdtempSync(path.join(tmpdir(), 'shipbot-kubectl-'));
+    kubeconfig = path.join(dir, 'kubeconfig');
+    f.sandbox.writeKubeconfig(kubeconfig);
+    await waitFor('demo rolled out', async () => (await f.apps.listDeploymentForAllNamespaces()).items.every(rolledOut));
+  });
+  afterAll(async () => {
+    await f?.sandbox.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gets deployments, pods and services', async () => {
+    const deploys = await ok('get', 'deploy', '-A');
+    for (const name of ['checkout', 'payments', 'search']) expect(deploys).toContain(name);
+    expect(deploys).toContain('staging');
+    const pods = await ok('get', 'pods', '-l', 'app=checkout', '-o', 'name');
+    expect(pods.trim().split('\n')).toHaveLength(20);
+    expect(await jsonpath('svc/checkout', '{.spec.selector.app}')).toBe('checkout');
+    const missing = await kubectl('get', 'deploy', 'nope');
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('deployments.apps "nope" not found');
+  });
+
+  it('sets an image and waits for the rollout with rollout status', async () => {
+    await ok('set', 'image', 'deployment/checkout', 'app=registry.example.com/shop/checkout:v1.2.3');
+    const out = await ok('rollout', 'status', 'deployment/checkout', '--timeout=60s');
+    expect(out).toContain('deployment "checkout" successfully rolled out');
+    expect(await jsonpath('deploy/checkout', '{.metadata.annotations.deployment\\.kubernetes\\.io/revision} {.status.updatedReplicas}')).toBe('2 20');
+  });
+
+  it('rolls back with rollout undo, re-using the old ReplicaSet', async () => {
+    const rsBefore = (await ok('get', 'rs', '-l', 'app=checkout', '-o', 'name')).trim().split('\n').sort();
+    const history = await ok('rollout', 'history', 'deployment/checkout');
+    expect(history).toMatch(/1\s+<none>/);
+    expect(history).toMatch(/2\s+<none>/);
+    expect(await ok('rollout', 'undo', 'deployment/checkout')).toContain('rolled back');
+    await ok('rollout', 'status', 'deployment/checkout', '--timeout=60s');
+    expect(await jsonpath('deploy/checkout', '{.spec.template.spec.containers[0].image} {.metadata.annotations.deployment\\.kubernetes\\.io/revision}')).toBe(
+      'registry.example.com/shop/checkout:v1.2.2 3',
+    );
+    const rsAfter = (await ok('get', 'rs', '-l', 'app=checkout', '-o', 'name')).trim().split('\n').sort();
+    expect(rsAfter).toEqual(rsBefore);
+  });
+
+  it('pauses and resumes a rollout', async () => {
+    expect(await ok('rollout', 'pause', 'deployment/payments')).toContain('paused');
+    await ok('set', 'image', 'deployment/payments', 'app=registry.example.com/shop/payments:v1.2.3');
+    const ticks = f.sandbox.loopStats().ticks;
+    await waitFor('a few ticks', () => f.sandbox.loopStats().ticks > ticks + 5);
+    expect(await jsonpath('deploy/payments', '{.spec.paused} {.status.conditions[?(@.type=="Progressing")].reason}')).toBe('true DeploymentPaused');
+    expect((await ok('get', 'rs', '-l', 'app=payments', '-o', 'name')).trim().split('\n')).toHaveLength(1);
+    const undoPaused = await kubectl('rollout', 'undo', 'deployment/payments');
+    expect(undoPaused.code).not.toBe(0);
+    expect(await ok('rollout', 'resume', 'deployment/payments')).toContain('resumed');
+    await ok('rollout', 'status', 'deployment/payments', '--timeout=60s');
+    expect(await jsonpath('deploy/payments', '{.status.updatedReplicas} {.metadata.annotations.deployment\\.kubernetes\\.io/revision}')).toBe('20 2');
+  });
+
+  it('reports a progress deadline failure from rollout status', async () => {
+    await ok('patch', 'deployment', 'search', '--type=merge', '-p', '{"spec":{"progressDeadlineSeconds":30}}');
+    await ok('set', 'image', 'deployment/search', 'app=registry.example.com/shop/search:v1.2.3-missing');
+    const r = await kubectl('rollout', 'status', 'deployment/search', '--timeout=60s');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('exceeded its progress deadline');
+  });
+
+  it('patches with all three patch types', async () => {
+    await ok('patch', 'deployment', 'checkout', '--type=json', '-p', '[{"op":"add","path":"/metadata/labels/patched","value":"json"}]');
+    await ok('patch', 'deployment', 'checkout', '--type=merge', '-p', '{"metadata":{"annotations":{"patched":"merge"}}}');
+    await ok('patch', 'deployment', 'checkout', '--type=strategic', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"MODE","value":"strategic"}]}]}}}}');
+    expect(await jsonpath('deploy/checkout', '{.metadata.labels.patched} {.metadata.annotations.patched} {.spec.template.spec.containers[0].env[0].value} {.spec.template.spec.containers[0].image}')).toBe(
+      'json merge strategic registry.example.com/shop/checkout:v1.2.2',
+    );
+    const bad = await kubectl('patch', 'deployment', 'checkout', '--type=json', '-p', '[{"op":"test","path":"/spec/replicas","value":99}]');
+    expect(bad.code).not.toBe(0);
+  });
+});
