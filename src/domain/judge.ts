@@ -249,9 +249,38 @@ function latencySamples(samples: readonly MetricSample[]): number[] {
 }
 
 /** p99 more than `p99IncreasePct` above the baseline's (medians of the samples) and significantly higher (Mann-Whitney U). */
+type LatencyKey = 'p99Ms' | 'p95Ms' | 'p50Ms';
+const QUANTILES: Array<[key: LatencyKey, q: number, label: string]> = [
+  ['p99Ms', 0.99, 'p99'],
+  ['p95Ms', 0.95, 'p95'],
+  ['p50Ms', 0.5, 'p50'],
+];
+/**
+ * Requests a sample needs above a percentile before that percentile is trusted. With fewer, a
+ * histogram percentile of a small canary is biased upwards (its rank lands in the last occupied
+ * bucket) while the big baseline's is not: a healthy 5% canary would look slower.
+ */
+export const MIN_TAIL_REQUESTS = 5;
+
+/** The highest percentile both sides' samples support (p99, else p95, else p50). */
+export function comparableQuantile(base: readonly MetricSample[], cand: readonly MetricSample[]): { key: LatencyKey; label: string; perSample: number } {
+  const perSample = Math.min(median(cand.map((s) => s.requests)), median(base.map((s) => s.requests)));
+  for (const [key, q, label] of QUANTILES) {
+    const finite = [...base, ...cand].every((s) => Number.isFinite(s[key]));
+    if (finite && perSample * (1 - q) >= MIN_TAIL_REQUESTS) return { key, label, perSample };
+  }
+  return { key: 'p50Ms', label: 'p50', perSample };
+}
+
+/**
+ * Latency more than `p99IncreasePct` above the baseline's (medians of the samples) and
+ * significantly higher (Mann-Whitney U). Compares p99 when each sample has the requests for it,
+ * else the highest percentile that is trustworthy at this traffic (a slow version is slow there too).
+ */
 export function latencyRule(base: readonly MetricSample[], cand: readonly MetricSample[], rules: JudgeRules, sampleAlpha: number, cl: string, bl: string): Finding {
-  const c = latencySamples(cand);
-  const b = latencySamples(base);
+  const { key, label, perSample } = comparableQuantile(base, cand);
+  const c = cand.map((s) => s[key]).filter((v) => Number.isFinite(v));
+  const b = base.map((s) => s[key]).filter((v) => Number.isFinite(v));
   if (c.length < rules.minSamples || b.length < rules.minSamples) {
     return { rule: 'p99', verdict: 'INCONCLUSIVE', detail: `not enough latency samples yet (${c.length} on ${cl}, ${b.length} on ${bl}; need ${rules.minSamples})` };
   }
@@ -259,14 +288,15 @@ export function latencyRule(base: readonly MetricSample[], cand: readonly Metric
   const mb = median(b);
   const incPct = mb > 0 ? ((mc - mb) / mb) * 100 : mc > 0 ? Infinity : 0;
   const { pValue } = mannWhitneyU(c, b, 'greater');
-  const line = `p99 ${fmtMs(mc)} on ${cl} vs ${fmtMs(mb)} ${bl} (${incPct >= 0 ? '+' : ''}${Number.isFinite(incPct) ? incPct.toFixed(0) : '∞'}%`;
+  const why = key === 'p99Ms' ? '' : ` (${label}: ${Math.round(perSample)} requests per sample are too few for a reliable p99)`;
+  const line = `${label} ${fmtMs(mc)} on ${cl} vs ${fmtMs(mb)} ${bl} (${incPct >= 0 ? '+' : ''}${Number.isFinite(incPct) ? incPct.toFixed(0) : '∞'}%`;
   if (incPct > rules.p99IncreasePct) {
-    const over = `${line} > ${rules.p99IncreasePct}% allowed) over ${plural(c.length, 'sample')}`;
+    const over = `${line} > ${rules.p99IncreasePct}% allowed) over ${plural(c.length, 'sample')}${why}`;
     if (pValue < sampleAlpha) return { rule: 'p99', verdict: 'ROLLBACK', detail: over };
     if (pValue < SUSPICIOUS_P) return { rule: 'p99', verdict: 'INCONCLUSIVE', detail: `${over}, not yet significant (${fmtP(pValue)})` };
-    return { rule: 'p99', verdict: 'CONTINUE', detail: `${line}, but within sample noise: ${fmtP(pValue)}) over ${plural(c.length, 'sample')}` };
+    return { rule: 'p99', verdict: 'CONTINUE', detail: `${line}, but within sample noise: ${fmtP(pValue)}) over ${plural(c.length, 'sample')}${why}` };
   }
-  return { rule: 'p99', verdict: 'CONTINUE', detail: `${line}, ${rules.p99IncreasePct}% allowed) over ${plural(c.length, 'sample')}` };
+  return { rule: 'p99', verdict: 'CONTINUE', detail: `${line}, ${rules.p99IncreasePct}% allowed) over ${plural(c.length, 'sample')}${why}` };
 }
 
 /**

@@ -51,6 +51,16 @@ describe('judgeCanary: canary against the stable baseline', () => {
     expect(d.findings.find((f) => f.rule === 'slo-p99')?.verdict).toBe('CONTINUE');
   });
 
+  it('at low per-sample traffic, compares a percentile the samples support (a small canary\'s p99 is biased up)', () => {
+    // ~47 requests per sample: the canary's histogram p99 reads 35% high, its p50 is honest.
+    const canary = series({ samples: 10, rps: 1.6, errorRate: 0.002, p99Ms: 160, seed: 5 }).map((s) => ({ ...s, p50Ms: 40 + (s.at % 3) }));
+    const baseline = series({ samples: 10, rps: 30, errorRate: 0.002, p99Ms: 120, seed: 6 }).map((s) => ({ ...s, p50Ms: 40 + (s.at % 5) / 2 }));
+    const d = judgeCanary(baseline, canary, plan, rules, canary5);
+    expect(d.findings.find((f) => f.rule === 'p99')).toMatchObject({ verdict: 'CONTINUE', detail: expect.stringMatching(/^p50 .*too few for a reliable p99/) });
+    const slow = canary.map((s) => ({ ...s, p50Ms: s.p50Ms * 2 }));
+    expect(judgeCanary(baseline, slow, plan, rules, canary5).findings.find((f) => f.rule === 'p99')?.verdict).toBe('ROLLBACK');
+  });
+
   it('no data is INCONCLUSIVE, never a pass', () => {
     const none = judgeCanary(base(5), [], plan, rules, canary5);
     expect(none.verdict).toBe('INCONCLUSIVE');

@@ -1,0 +1,170 @@
+// A real Prometheus (Debian's `prometheus` package) scraping the sandbox's pods, then the
+// Prometheus source and a full canary judgment through it: healthy vs -errors.
+// The sandbox runs at real speed (clock 1×): Prometheus evaluates rate() in real time.
+// Skips, saying why, when no `prometheus` binary is on PATH (.ci/run installs it).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ScaledClock } from '../../src/clock.js';
+import { loadConfigFile } from '../../src/config.js';
+import { CanaryDriver, kubeFromUrl, type WorkloadRef } from '../../src/cluster/index.js';
+import { rulesFromDefaults } from '../../src/domain/judge.js';
+import { DeployPlan } from '../../src/domain/types.js';
+import { captureBaseline, monitorWindow } from '../../src/metrics/monitor.js';
+import { PrometheusSource } from '../../src/metrics/prometheus.js';
+import type { TrackRef } from '../../src/cluster/types.js';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+
+const promBin = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' }).stdout.trim();
+if (!promBin) console.warn('skipping the real-Prometheus suite: no `prometheus` on PATH (apt-get install prometheus; .ci/run does)');
+
+const cfg = loadConfigFile('data/shipbot.yml');
+const rules = rulesFromDefaults(cfg.defaults);
+const INTERVAL = 5; // seconds per sample: 5 scrapes at 1 s
+const clock = new ScaledClock(1);
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+function ref(service: string): WorkloadRef {
+  const s = cfg.services.find((x) => x.name === service)!;
+  return { ...s.environments.production, serviceName: s.name, imageRepo: s.image };
+}
+function plan(service: string, version: string) {
+  return DeployPlan.parse({
+    service, version, environment: 'production', strategy: 'canary', risk: 'medium',
+    slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.5 },
+    dbMigration: false, rollbackTolerance: 'minutes', observationSec: 0, stageWindowSec: 25,
+    monitoringIntervalSec: INTERVAL, canarySteps: [5, 100], regressionThresholdPct: 2, rollbackOnRegression: true,
+  });
+}
+
+describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
+  let sandbox: Sandbox;
+  let prom: ChildProcess;
+  let promLog = '';
+  let dir: string;
+  let source: PrometheusSource;
+  let driver: CanaryDriver;
+  const stable: TrackRef = { namespace: 'production', service: 'checkout', track: 'stable' };
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ demo: true, clock, config: cfg, podStartMs: 300 });
+    driver = new CanaryDriver({ kube: kubeFromUrl(sandbox.url), clock, pollMs: 250 });
+    dir = mkdtempSync(path.join(tmpdir(), 'shipbot-prom-'));
+    const port = await freePort();
+    writeFileSync(
+      path.join(dir, 'prometheus.yml'),
+      [
+        'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+        'scrape_configs:',
+        '  - job_name: sandbox-pods',
+        '    scrape_interval: 1s',
+        '    scrape_timeout: 900ms',
+        '    http_sd_configs:',
+        `      - url: ${sandbox.url}/sandbox/v1/targets`,
+        '        refresh_interval: 1s',
+        '',
+      ].join('\n'),
+    );
+    prom = spawn(promBin, [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    prom.stderr?.on('data', (c) => (promLog = (promLog + String(c)).slice(-4000)));
+    source = new PrometheusSource({ baseUrl: `http://127.0.0.1:${port}`, queries: cfg.services[0]!.metrics!, timeoutMs: 3000, clock });
+    await until(`Prometheus ready on port ${port} (log: ${promLog})`, 20_000, async () => ((await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined));
+    // Data: every sandbox pod discovered and scraped, long enough for rate() over one interval.
+    const targets = ((await (await fetch(`${sandbox.url}/sandbox/v1/targets`)).json()) as unknown[]).length;
+    await until(`Prometheus scraping all ${targets} sandbox pods`, 25_000, async () => {
+      const up = await source.scalar('count(up{job="sandbox-pods"} == 1)');
+      return up.ok && up.value >= targets ? true : undefined;
+    });
+    await until('stable checkout samples in Prometheus', 25_000, async () => {
+      const s = await source.sample(stable, INTERVAL);
+      return s.ok && s.sample.throughputRps > 150 ? s : undefined;
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    if (prom && prom.exitCode === null) {
+      const exited = new Promise((r) => prom.once('exit', r));
+      prom.kill('SIGTERM');
+      await exited;
+    }
+    await sandbox?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('PrometheusSource reads the stable track through the shipped PromQL templates', async () => {
+    const out = await source.sample(stable, INTERVAL);
+    expect(out.ok).toBe(true);
+    if (!out.ok) return;
+    // ~200 rps over 20 pods, ~0.2% errors, p99 ≈ 120 ms (the sandbox baseline).
+    expect(out.sample.throughputRps).toBeGreaterThan(100);
+    expect(out.sample.errorRate).toBeLessThan(0.02);
+    expect(out.sample.p99Ms).toBeGreaterThan(50);
+    expect(out.sample.p99Ms).toBeLessThan(400);
+    expect(out.sample.p50Ms).toBeLessThan(out.sample.p99Ms);
+    expect(await source.sample({ ...stable, track: 'nobody' }, INTERVAL)).toMatchObject({ ok: false, kind: 'no-data' });
+  });
+
+  it('judges a healthy canary CONTINUE and an -errors canary ROLLBACK, side by side', async () => {
+    const start = async (service: string, version: string) => {
+      const r = ref(service);
+      const p = plan(service, version);
+      const state = await driver.prepare(r, p);
+      const stage = driver.stages(p)[0]!;
+      // The sandbox sends its default rate to every Service, the canary's side Service too; here
+      // the canary should only get its 5% share of the main Service, so that one is silenced.
+      const side = String((state as Record<string, unknown>).canaryService);
+      const patched = await fetch(`${sandbox.url}/api/v1/namespaces/${r.namespace}/services/${side}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/merge-patch+json' },
+        body: JSON.stringify({ metadata: { annotations: { 'sandbox.shipbot.dev/rps': '0' } } }),
+      });
+      expect(patched.status).toBe(200);
+      const applied = await driver.applyStage(r, state, stage);
+      const tracks = driver.tracks(r, applied);
+      // Wait until Prometheus has scraped the new pod long enough for rate().
+      await until(`${service} canary samples in Prometheus`, 20_000, async () => {
+        const s = await source.sample(tracks.candidate, INTERVAL);
+        return s.ok ? s : undefined;
+      });
+      return monitorWindow({ source, tracks, plan: p, rules, clock, windowSec: 25, intervalSec: INTERVAL, trafficPct: stage.trafficPct, signals: () => driver.signals(r, applied) });
+    };
+    const [healthy, errors] = await Promise.all([start('payments', 'v1.2.3'), start('checkout', 'v1.2.3-errors')]);
+    expect(errors.verdict).toBe('ROLLBACK');
+    expect(errors.explanation).toMatch(/^error rate \d+\.\d% on canary vs \d\.\d+% baseline \(\+\d+\.\d pts > 2 pts allowed\)/);
+    expect(healthy.findings.filter((f) => f.verdict !== 'CONTINUE')).toEqual([]);
+    expect(healthy.verdict).toBe('CONTINUE');
+  }, 60_000);
+
+  it('captures a baseline from Prometheus history at once (query time in the past)', async () => {
+    const b = await captureBaseline({ source, track: stable, clock, samples: 3, intervalSec: INTERVAL });
+    expect(b.fromHistory).toBe(true);
+    expect(b.samples).toHaveLength(3);
+    expect(b.samples[1]!.at - b.samples[0]!.at).toBe(INTERVAL * 1000);
+    expect(b.summary.throughputRps).toBeGreaterThan(100);
+  });
+});
