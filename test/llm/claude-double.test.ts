@@ -68,6 +68,17 @@ describe('without ANTHROPIC_API_KEY', () => {
   });
 });
 
+describe('broken prompt templates', () => {
+  it('turn Claude off with a note instead of failing later, and make no call', async () => {
+    const broken = createLlm({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: double.url, SHIPBOT_MODEL: MODEL }, { log, promptsDir: '/nonexistent/prompts' });
+    expect(broken.enabled).toBe(false);
+    const u = await broken.understand(FREE_TEXT, cfg);
+    expect(u.note).toMatch(/prompt templates failed to load/);
+    expect(double.requests).toHaveLength(0);
+    expect(logLines.join('')).toMatch(/cannot read the prompt template/);
+  });
+});
+
 describe('understand', () => {
   it('turns free text into a proposal through a forced tool call, with the message delimited as data', async () => {
     double.script({ kind: 'tool', input: { isDeployRequest: true, service: 'search', canarySteps: [10, 50, 100], strategy: 'canary', reading: 'a canary of search starting at 10%' } });
