@@ -51,6 +51,8 @@ export async function startHarness(
     llm?: SlackAppOptions['llm'];
     speed?: number;
     logger?: SlackAppOptions['logger'];
+    /** Connect over Socket Mode (SLACK_APP_TOKEN) instead of HTTP. */
+    socketMode?: boolean;
   } = {},
 ): Promise<Harness> {
   const config = opts.config ?? fastConfig();
@@ -70,10 +72,12 @@ export async function startHarness(
     pollMs: 500,
   });
   const double = await startSlackDouble(opts.double);
-  const env = readEnv({ SLACK_BOT_TOKEN: double.botToken, SLACK_SIGNING_SECRET: double.signingSecret, SLACK_API_URL: double.apiUrl, PORT: '0', LOG_LEVEL: 'silent' });
+  const connection = opts.socketMode ? { SLACK_APP_TOKEN: double.appToken } : { SLACK_SIGNING_SECRET: double.signingSecret };
+  const env = readEnv({ SLACK_BOT_TOKEN: double.botToken, ...connection, SLACK_API_URL: double.apiUrl, PORT: '0', LOG_LEVEL: 'silent' });
   const slack = createSlackApp({ env, config, runner, logger, progress: opts.progress, llm: opts.llm });
   const { port } = await slack.start();
-  double.connect(`http://127.0.0.1:${port}/slack/events`);
+  if (opts.socketMode) await double.socketConnected();
+  else double.connect(`http://127.0.0.1:${port}/slack/events`);
   return {
     double,
     slack,

@@ -2,6 +2,7 @@
 // signed `POST /slack/events` like slack.com sends: events (with event_id and retry headers),
 // slash commands, block_actions and view_submission.
 import { signedHeaders } from './signing.js';
+import type { EnvelopeType, SocketModeServer } from './socket.js';
 import type { DoubleMessage, DoubleView, Workspace } from './workspace.js';
 
 export interface AppResponse {
@@ -15,6 +16,8 @@ export interface DriverOptions {
   triggerLifetimeMs: number;
   /** Base URL of the double, for response_url. */
   apiBaseUrl: () => string;
+  /** Where a Socket Mode app connects; used when no HTTP app URL is set. */
+  socket?: SocketModeServer;
 }
 
 /** Values for a view submission: by block_id or action_id; strings, string lists (checkboxes) or null. */
@@ -43,7 +46,7 @@ export class Driver {
 
   /** Sends a raw body with the given headers (no signing): for bad-signature tests. */
   async sendRaw(body: string, headers: Record<string, string>): Promise<AppResponse> {
-    if (!this.appUrl) throw new Error('Slack double: no app URL; call connect(url) with the app\'s /slack/events URL first');
+    if (!this.appUrl) throw new Error('Slack double: no app URL; call connect(url) with the app\'s /slack/events URL first (or start the app in Socket Mode)');
     const res = await fetch(this.appUrl, { method: 'POST', headers, body });
     const text = await res.text();
     let parsed: unknown = text;
@@ -71,9 +74,7 @@ export class Driver {
       is_ext_shared_channel: false,
       event_context: `4-${eventId}`,
     };
-    const extra: Record<string, string> =
-      opts.retryNum !== undefined ? { 'x-slack-retry-num': String(opts.retryNum), 'x-slack-retry-reason': opts.retryReason ?? 'http_timeout' } : {};
-    return { ...(await this.sendSigned(JSON.stringify(envelope), 'application/json', extra)), eventId };
+    return { ...(await this.deliver('events_api', envelope, opts)), eventId };
   }
 
   /**
@@ -123,7 +124,7 @@ export class Driver {
       response_url: `${this.opts.apiBaseUrl()}/response/${encodeURIComponent(`${c.id}~${user}~`)}`,
       trigger_id: triggerId,
     });
-    return { ...(await this.sendSigned(form.toString(), 'application/x-www-form-urlencoded')), triggerId };
+    return { ...(await this.deliver('slash_commands', Object.fromEntries(form))), triggerId };
   }
 
   /** A person presses a button in a message (found by ts, in any channel). */
@@ -236,7 +237,25 @@ export class Driver {
   }
 
   private sendPayload(payload: Json): Promise<AppResponse> {
-    return this.sendSigned(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded');
+    return this.deliver('interactive', payload);
+  }
+
+  /**
+   * Hands a request to the app the way Slack would: as a signed HTTP request when `connect(url)`
+   * set an app URL, otherwise as a Socket Mode envelope (the ack's payload is the answer).
+   */
+  private async deliver(type: EnvelopeType, body: Json, retry: { retryNum?: number; retryReason?: string } = {}): Promise<AppResponse> {
+    if (!this.appUrl && this.opts.socket?.connected) {
+      const ack = await this.opts.socket.send(type, body, { retryAttempt: retry.retryNum, retryReason: retry.retryReason });
+      return { status: 200, body: ack && typeof ack === 'object' && Object.keys(ack).length ? ack : '' };
+    }
+    if (type === 'events_api') {
+      const extra: Record<string, string> =
+        retry.retryNum !== undefined ? { 'x-slack-retry-num': String(retry.retryNum), 'x-slack-retry-reason': retry.retryReason ?? 'http_timeout' } : {};
+      return this.sendSigned(JSON.stringify(body), 'application/json', extra);
+    }
+    const form = type === 'slash_commands' ? new URLSearchParams(body as Record<string, string>) : new URLSearchParams({ payload: JSON.stringify(body) });
+    return this.sendSigned(form.toString(), 'application/x-www-form-urlencoded');
   }
 }
 

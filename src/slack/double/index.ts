@@ -2,6 +2,7 @@
 // API (signed requests into the app). Tests drive it; local mode serves it to a browser.
 // See README.md in this folder for the API.
 import { Driver, type ViewValues } from './driver.js';
+import { SocketModeServer } from './socket.js';
 import { WebApi } from './web-api.js';
 import { Workspace, type ChangeEvent, type DoubleChannel, type DoubleMessage, type DoubleUser, type DoubleView } from './workspace.js';
 
@@ -11,6 +12,8 @@ export { signature, signedHeaders } from './signing.js';
 
 export interface SlackDoubleOptions {
   botToken?: string;
+  /** App-level token for Socket Mode (SLACK_APP_TOKEN). */
+  appToken?: string;
   signingSecret?: string;
   users?: DoubleUser[];
   channels?: DoubleChannel[];
@@ -25,12 +28,15 @@ export interface SlackDouble {
   /** Web API base URL for SLACK_API_URL, ending in `/api/`. */
   readonly apiUrl: string;
   readonly botToken: string;
+  readonly appToken: string;
   readonly signingSecret: string;
   readonly workspace: Workspace;
   readonly driver: Driver;
   readonly botUserId: string;
-  /** Where the app listens, e.g. `http://127.0.0.1:4321/slack/events`. */
+  /** Where the app listens, e.g. `http://127.0.0.1:4321/slack/events`. Without it, requests go over Socket Mode. */
   connect(appEventsUrl: string): void;
+  /** Resolves once a Socket Mode app has connected. */
+  socketConnected(): Promise<void>;
   postUserMessage(user: string, channel: string, text: string, opts?: { threadTs?: string }): ReturnType<Driver['postUserMessage']>;
   slashCommand(user: string, command: string, text: string, opts?: { channel?: string }): ReturnType<Driver['slashCommand']>;
   clickButton(user: string, messageTs: string, actionId: string, opts?: { value?: string }): ReturnType<Driver['clickButton']>;
@@ -59,19 +65,24 @@ export async function startSlackDouble(opts: SlackDoubleOptions = {}): Promise<S
   const botToken = opts.botToken ?? 'xoxb-double-token';
   const signingSecret = opts.signingSecret ?? 'double-signing-secret';
   const triggerLifetimeMs = opts.triggerLifetimeMs ?? 3000;
+  const appToken = opts.appToken ?? 'xapp-double-app-token';
   const ws = new Workspace({ users: opts.users, channels: opts.channels });
+  const socket = new SocketModeServer(ws.appId);
   let driver: Driver | undefined;
   const api = new WebApi(ws, {
     botToken,
+    appToken,
+    socket,
     triggerLifetimeMs,
     onBotMessage: opts.echoBotMessages ? (m, edited) => driver?.echoBotMessage(m, edited) : undefined,
   });
   const base = await api.listen(opts.port ?? 0);
-  driver = new Driver(ws, { signingSecret, triggerLifetimeMs, apiBaseUrl: () => base });
+  driver = new Driver(ws, { signingSecret, triggerLifetimeMs, apiBaseUrl: () => base, socket });
   const d = driver;
   return {
     apiUrl: `${base}/api/`,
     botToken,
+    appToken,
     signingSecret,
     workspace: ws,
     driver: d,
@@ -79,6 +90,7 @@ export async function startSlackDouble(opts: SlackDoubleOptions = {}): Promise<S
     connect: (url) => {
       d.appUrl = url;
     },
+    socketConnected: () => socket.whenConnected(),
     postUserMessage: (u, c, t, o) => d.postUserMessage(u, c, t, o),
     slashCommand: (u, c, t, o) => d.slashCommand(u, c, t, o),
     clickButton: (u, ts, a, o) => d.clickButton(u, ts, a, o),

@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { blockProblems, LIMITS, viewProblems } from '../blocks/limits.js';
+import type { SocketModeServer } from './socket.js';
 import type { ApiCall, DoubleMessage, DoubleView, Workspace } from './workspace.js';
 
 type Args = Record<string, unknown>;
@@ -11,6 +12,9 @@ type Answer = { status?: number; headers?: Record<string, string>; body: Record<
 
 export interface WebApiOptions {
   botToken: string;
+  /** The app-level token (xapp-…) that may open a Socket Mode connection. */
+  appToken: string;
+  socket: SocketModeServer;
   /** How long a trigger_id can be used (Slack: 3 s). */
   triggerLifetimeMs: number;
   /** Called after a bot message is posted or edited, so the driver can echo it as an event. */
@@ -36,6 +40,10 @@ export class WebApi {
 
   async listen(port = 0): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on('upgrade', (req, socket) => {
+      if ((req.url ?? '').startsWith('/socket')) this.opts.socket.upgrade(req, socket);
+      else socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+    });
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     const { port: actual } = this.server.address() as AddressInfo;
     this.baseUrl = `http://127.0.0.1:${actual}`;
@@ -43,6 +51,7 @@ export class WebApi {
   }
 
   async close(): Promise<void> {
+    this.opts.socket.close();
     const s = this.server;
     if (!s) return;
     s.closeAllConnections?.();
@@ -98,8 +107,9 @@ export class WebApi {
     const token = authorization.replace(/^Bearer\s+/i, '') || String(args.token ?? '');
     if (!token) return { body: { ok: false, error: 'not_authed' } };
     if (method === 'apps.connections.open') {
-      // The double speaks HTTP only: Socket Mode clients get Slack's answer for a token it does not accept.
-      return { body: { ok: false, error: token.startsWith('xapp-') ? 'invalid_auth' : 'not_allowed_token_type', warning: 'the Slack double has no Socket Mode; use HTTP mode (SLACK_SIGNING_SECRET)' } };
+      if (!token.startsWith('xapp-')) return { body: { ok: false, error: 'not_allowed_token_type' } };
+      if (token !== this.opts.appToken) return { body: { ok: false, error: 'invalid_auth' } };
+      return { body: { ok: true, url: `${this.baseUrl.replace(/^http/, 'ws')}/socket` } };
     }
     if (token !== this.opts.botToken) return { body: { ok: false, error: 'invalid_auth' } };
     const limited = this.rateLimited(method);
