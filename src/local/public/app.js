@@ -113,6 +113,7 @@ function onChange(e) {
       state.thread = m.threadTs;
     }
     if (!known && m.channel !== state.channel && !m.ephemeral) unread.add(m.channel);
+    if (!known && m.threadTs && m.threadTs === state.thread) followThread = true;
   }
   if (e.view) {
     if (e.kind === 'view-closed') state.views.delete(e.view.id);
@@ -123,6 +124,8 @@ function onChange(e) {
 }
 
 const flash = new Set();
+/** A new reply arrived in the open thread: scroll to it, as Slack does. */
+let followThread = false;
 const unread = new Set();
 let pending = null;
 function scheduleRender(what) {
@@ -219,8 +222,9 @@ function renderMessages() {
     sep.textContent = `${replies.length} ${replies.length === 1 ? 'reply' : 'replies'}`;
     body.appendChild(sep);
     for (const r of replies) body.appendChild(renderMessage(r, [], true));
-    if (threadAtBottom || flash.size) body.scrollTop = body.scrollHeight;
+    if (threadAtBottom || followThread) body.scrollTop = body.scrollHeight;
   }
+  followThread = false;
   flash.clear();
 }
 
@@ -258,6 +262,7 @@ function renderMessage(m, replies, inThread = false) {
   const row = document.createElement('div');
   row.className = `msg${m.ephemeral ? ' ephemeral' : ''}${flash.has(key(m)) ? ' flash' : ''}`;
   row.dataset.ts = m.ts;
+  row.dataset.edits = String(m.edits);
   row.appendChild(avatar(m.user ?? ''));
   const body = document.createElement('div');
   body.className = 'msg-body';

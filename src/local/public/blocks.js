@@ -32,6 +32,9 @@ const MARKS = [
   [/⏸️/g, '<span class="mk-todo">❚❚</span>'],
   [/🕒/g, '<span class="mk-todo">◷</span>'],
   [/🚢/g, '<span class="mk-ship"></span>'],
+  [/🔎|🔍/g, '<span class="mk-back">⌕</span>'],
+  [/🧭/g, '<span class="mk-back">➤</span>'],
+  [/🎉/g, '<span class="mk-tick">★</span>'],
 ];
 
 function marks(html) {
@@ -81,7 +84,8 @@ export function mrkdwnToHtml(src, ctx) {
       l = l.replace(/^&gt; ?/, '');
     }
     l = l.replace(/(^|[\s(\u0001])\*(?=\S)([^*\n]*?\S)\*(?=$|[\s).,;:!?\u0001-])/g, '$1<b>$2</b>');
-    l = l.replace(/(^|[\s(\u0001])_(?=\S)([^_\n]*?\S)_(?=$|[\s).,;:!?\u0001-])/g, '$1<i>$2</i>');
+    // Italic may hold underscores (`_set ANTHROPIC_API_KEY_`): the closing one is followed by a boundary.
+    l = l.replace(/(^|[\s(\u0001])_(?=\S)([^\n]*?\S)_(?=$|[\s).,;:!?\u0001-])/g, '$1<i>$2</i>');
     l = l.replace(/(^|[\s(\u0001])~(?=\S)([^~\n]*?\S)~(?=$|[\s).,;:!?\u0001-])/g, '$1<s>$2</s>');
     l = marks(emojify(l));
     return quote ? `<blockquote>${l}</blockquote>` : l;

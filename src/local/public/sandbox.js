@@ -10,16 +10,18 @@ function colourOf(v, i) {
 }
 
 export function startSandboxPanel(root, fetchOverview) {
-  let namespace = 'production';
+  // Until a person picks a namespace, follow the action: where a second version is running.
+  let picked = null;
   let failures = 0;
   const tick = async () => {
     try {
       const o = await fetchOverview();
       failures = 0;
-      render(root, o, namespace, (ns) => {
-        namespace = ns;
-        render(root, o, namespace, () => {});
-      });
+      const pick = (ns) => {
+        picked = ns;
+        render(root, o, ns, pick);
+      };
+      render(root, o, picked ?? busiestNamespace(o), pick);
     } catch (err) {
       failures++;
       if (failures === 3) root.innerHTML = `<div class="muted">The sandbox does not answer (${escapeHtml(err.message)}). Is <code>npm start</code> still running?</div>`;
@@ -29,8 +31,15 @@ export function startSandboxPanel(root, fetchOverview) {
   setInterval(tick, 1000);
 }
 
+/** The namespace where a rollout is under way (a service runs two versions), production first. */
+function busiestNamespace(o) {
+  const busy = o.services.filter((s) => s.versions.filter((v) => v.pods > 0).length > 1).map((s) => s.namespace);
+  if (busy.includes('production')) return 'production';
+  return busy[0] ?? 'production';
+}
+
 function render(root, o, namespace, pick) {
-  const namespaces = [...new Set(o.services.map((s) => s.namespace))].sort().reverse();
+  const namespaces = [...new Set(o.services.map((s) => s.namespace))].sort((a, b) => (a === 'production' ? -1 : b === 'production' ? 1 : a.localeCompare(b)));
   const services = o.services.filter((s) => s.namespace === namespace).sort((a, b) => a.name.localeCompare(b.name));
   root.innerHTML = '';
   const tabs = document.createElement('div');
@@ -38,8 +47,8 @@ function render(root, o, namespace, pick) {
   for (const ns of namespaces) {
     const b = document.createElement('button');
     b.type = 'button';
-    b.className = 'chip';
-    b.style.fontWeight = ns === namespace ? '700' : '400';
+    b.className = `chip ns-tab${ns === namespace ? ' on' : ''}`;
+    b.dataset.namespace = ns;
     b.textContent = ns;
     b.addEventListener('click', () => pick(ns));
     tabs.appendChild(b);

@@ -1,0 +1,119 @@
+// Local mode end to end, in a real headless browser: the whole product starts in-process (sandbox,
+// metrics, runner, the Bolt app, the Slack double and the workspace page), and a person types a
+// deploy request, fills the modal, watches the canary of a `-errors` version roll back by itself,
+// presses Investigate and reads what the page shows. Needs Debian's chromium (`.ci/run` installs it).
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { startShipbot, type Shipbot } from '../../src/main.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.warn(`test/e2e/local.test.ts skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+
+const ARTIFACTS = path.resolve('test-artifacts');
+
+describe.skipIf(!haveChromium)('local mode in a browser', () => {
+  let shipbot: Shipbot;
+  let browser: Browser;
+  let page: Page;
+  let dataDir: string;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'shipbot-local-'));
+    shipbot = await startShipbot({
+      env: {
+        SHIPBOT_CONFIG: path.resolve('data/shipbot.yml'),
+        SHIPBOT_DATA_DIR: dataDir,
+        // Fast enough that the 5% canary window (5 min) and the baseline pass in seconds.
+        SHIPBOT_SPEED: '150',
+        LOG_LEVEL: 'warn',
+      },
+      port: 0,
+      print: () => undefined,
+    });
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1600, height: 960 } });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await shipbot?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('types a deploy, submits the modal, sees the automatic rollback, investigates', async () => {
+    try {
+      await flow();
+    } catch (err) {
+      // What the page showed when it failed, for the person reading the CI log.
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'local-flow-failed.png') }).catch(() => undefined);
+      throw err;
+    }
+  });
+
+  async function flow(): Promise<void> {
+    await page.goto(`${shipbot.url}/?as=U_DEV`);
+    await expect.poll(() => page.locator('#sandbox-body .svc[data-service=checkout]').count()).toBe(1);
+
+    // A plain message in #deploys; Shipbot answers in a thread the page opens.
+    const box = page.locator('#composer textarea');
+    await box.fill('deploy checkout v1.2.4-errors canary');
+    await box.press('Enter');
+    const thread = page.locator('#thread');
+    await thread.getByRole('button', { name: 'Configure…' }).click({ timeout: 15_000 });
+
+    // The six questions, pre-filled; submit as they are.
+    const modal = page.locator('#modal-root .dialog.modal');
+    await expect.poll(() => modal.count(), { timeout: 10_000 }).toBe(1);
+    const modalText = await modal.innerText();
+    expect(modalText).toMatch(/Deploy checkout/);
+    expect(await modal.locator('.b-input').count()).toBeGreaterThanOrEqual(6);
+    await modal.getByRole('button', { name: 'Start deploy' }).click();
+    await expect.poll(() => modal.count(), { timeout: 10_000 }).toBe(0);
+
+    // One progress message, edited live until the -errors version is rolled back without anyone
+    // pressing anything (checkout has staging, so its regression gate catches it there).
+    const progress = thread.locator('.msg', { hasText: 'checkout v1.2.4-errors → production' }).first();
+    await expect.poll(() => progress.count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => progress.innerText(), { timeout: 45_000, intervals: [200] }).toMatch(/Rolled back/);
+    // Edited in place (chat.update), not reposted.
+    expect(Number(await progress.getAttribute('data-edits'))).toBeGreaterThan(0);
+    const finalText = await progress.innerText();
+    expect(finalText).toMatch(/Outcome:/);
+    expect(finalText).toMatch(/error/i);
+
+    await progress.getByRole('button', { name: 'Investigate' }).click();
+    const diagnostics = thread.locator('.msg', { hasText: 'Investigate' }).filter({ hasText: 'Pods' }).last();
+    await expect.poll(() => diagnostics.count(), { timeout: 15_000 }).toBe(1);
+    const diagText = await diagnostics.innerText();
+    expect(diagText).toMatch(/Canary vs baseline/);
+    expect(diagText).toMatch(/v1\.2\.4-errors|canary/);
+
+    // The stakeholder channel got the broadcast.
+    const announce = shipbot.double!.messages('deploy-announcements');
+    expect(announce.some((m) => /checkout/.test(m.text))).toBe(true);
+
+    // The side panel: after the rollback checkout's stable track serves everything again, in both namespaces.
+    for (const ns of ['staging', 'production']) {
+      await page.locator(`#sandbox-body .ns-tab[data-namespace=${ns}]`).click();
+      const checkout = page.locator('#sandbox-body .svc[data-service=checkout]');
+      await expect.poll(() => checkout.locator('.track').allInnerTexts(), { timeout: 15_000 }).toEqual([expect.stringMatching(/stable\s+v1\.2\.2.*100%/s)]);
+    }
+    await page.locator('#sandbox-body .ns-tab[data-namespace=production]').click();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const shot = path.join(ARTIFACTS, 'local-flow.png');
+    await page.screenshot({ path: shot });
+    if (process.env.UPDATE_SCREENSHOT) copyFileSync(shot, path.resolve('docs/screenshot.png'));
+    expect(pageErrors).toEqual([]);
+  }
+});
