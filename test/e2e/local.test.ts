@@ -61,6 +61,56 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
     }
   });
 
+  it('switching users shows the role checks: a stakeholder may not roll back, the incident commander may', async () => {
+    try {
+      await roles();
+    } catch (err) {
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'local-roles-failed.png') }).catch(() => undefined);
+      throw err;
+    }
+  });
+
+  async function roles(): Promise<void> {
+    await page.goto(`${shipbot.url}/?as=U_DEV`);
+    // The slash command opens the modal straight away (it carries a trigger_id).
+    const box = page.locator('#composer textarea');
+    await box.fill('/deploy payments v1.3.0 canary');
+    await box.press('Enter');
+    const modal = page.locator('#modal-root .dialog.modal');
+    await expect.poll(() => modal.count(), { timeout: 10_000 }).toBe(1);
+    await modal.getByRole('button', { name: 'Start deploy' }).click();
+    await expect.poll(() => modal.count(), { timeout: 10_000 }).toBe(0);
+
+    const thread = page.locator('#thread');
+    const progress = thread.locator('.msg', { hasText: 'payments v1.3.0 → production' }).first();
+    const rollback = progress.getByRole('button', { name: 'Rollback' });
+    await expect.poll(() => rollback.count(), { timeout: 15_000 }).toBe(1);
+
+    // Bob, a stakeholder, did not start this run: Shipbot refuses him, privately.
+    await page.locator('#who').selectOption('U_OTHER');
+    await expect.poll(() => page.locator('#me-role').innerText()).toMatch(/stakeholder/);
+    await rollback.click();
+    const dialog = page.locator('#confirm-root .dialog.confirm');
+    expect(await dialog.innerText()).toMatch(/Roll back payments\?/);
+    await dialog.getByRole('button', { name: 'Roll back' }).click();
+    const refusal = thread.locator('.msg.ephemeral');
+    await expect.poll(() => refusal.count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(await refusal.last().innerText()).toMatch(/Only visible to you/);
+    expect(await progress.innerText()).not.toMatch(/Rolled back|Rolling back/);
+
+    // Ivan is an incident commander (data/shipbot.yml): his Rollback goes through.
+    await page.locator('#who').selectOption('U_IC');
+    await expect.poll(() => page.locator('#me-role').innerText()).toMatch(/incident commander/);
+    await expect.poll(() => thread.locator('.msg.ephemeral').count()).toBe(0);
+    await progress.getByRole('button', { name: 'Rollback' }).click();
+    await page.locator('#confirm-root .dialog.confirm').getByRole('button', { name: 'Roll back' }).click();
+    await expect.poll(() => progress.innerText(), { timeout: 30_000, intervals: [200] }).toMatch(/Rolled back/);
+    expect(await progress.innerText()).toMatch(/ivan|Ivan|U_IC/);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'local-roles.png') });
+  }
+
   async function flow(): Promise<void> {
     await page.goto(`${shipbot.url}/?as=U_DEV`);
     await expect.poll(() => page.locator('#sandbox-body .svc[data-service=checkout]').count()).toBe(1);
