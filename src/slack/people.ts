@@ -3,6 +3,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Actor } from '../domain/types.js';
 import type { Logger } from '../log.js';
+import { retryRateLimited } from './post.js';
 
 const TTL_MS = 5 * 60_000;
 
@@ -25,7 +26,7 @@ export class People {
     const hit = this.names.get(userId);
     if (hit && Date.now() - hit.at < TTL_MS) return hit.name;
     try {
-      const res = await this.client.users.info({ user: userId });
+      const res = await retryRateLimited(() => this.client.users.info({ user: userId }));
       const name = res.user?.profile?.display_name || res.user?.real_name || res.user?.name || fallback;
       if (name) this.names.set(userId, { name, at: Date.now() });
       return name;
@@ -45,7 +46,7 @@ export class People {
 
   private async loadGroups(): Promise<void> {
     try {
-      const res = await this.client.usergroups.list({ include_users: true });
+      const res = await retryRateLimited(() => this.client.usergroups.list({ include_users: true }));
       const byUser = new Map<string, string[]>();
       for (const g of res.usergroups ?? []) {
         for (const u of g.users ?? []) byUser.set(u, [...(byUser.get(u) ?? []), `@${g.handle}`]);
@@ -53,8 +54,9 @@ export class People {
       this.groups = { byUser, at: Date.now() };
     } catch (err) {
       // Without usergroups:read, roles given by user id still work; group roles do not.
-      this.logger.warn({ err: (err as Error).message }, 'usergroups.list failed: roles given as @groups will not match; add the usergroups:read scope');
-      this.groups = { byUser: new Map(), at: Date.now() };
+      this.logger.warn({ err: (err as Error).message }, 'usergroups.list failed: roles given as @groups will not match (needs the usergroups:read scope); retrying in 10 s');
+      // Remember the failure only briefly: a passing outage must not deny incident commanders for minutes.
+      this.groups = { byUser: this.groups?.byUser ?? new Map(), at: Date.now() - TTL_MS + 10_000 };
     }
   }
 }
@@ -73,7 +75,7 @@ export class Channels {
     const hit = this.names.get(channelId);
     if (hit && Date.now() - hit.at < TTL_MS) return { id: channelId, name: hit.name };
     try {
-      const res = await this.client.conversations.info({ channel: channelId });
+      const res = await retryRateLimited(() => this.client.conversations.info({ channel: channelId }));
       const name = res.channel?.name;
       this.names.set(channelId, { name, at: Date.now() });
       return { id: channelId, name };
