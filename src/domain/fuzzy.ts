@@ -4,25 +4,25 @@ import type { ServiceConfig, ShipbotConfig } from '../config.js';
 
 /** Damerau–Levenshtein distance (optimal string alignment): a swap of neighbours costs 1. */
 export function editDistance(a: string, b: string): number {
-  const rows = a.length + 1;
-  const cols = b.length + 1;
-  const d: number[][] = Array.from({ length: rows }, (_, i) => {
-    const row = new Array<number>(cols).fill(0);
-    row[0] = i;
-    return row;
-  });
-  for (let j = 0; j < cols; j++) d[0][j] = j;
-  for (let i = 1; i < rows; i++) {
-    for (let j = 1; j < cols; j++) {
+  // Three rolling rows: the swap rule looks two rows back.
+  let prev2 = new Int32Array(b.length + 1);
+  let prev = Int32Array.from({ length: b.length + 1 }, (_, j) => j);
+  let cur = new Int32Array(b.length + 1);
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-      }
+      let d = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, prev2[j - 2] + 1);
+      cur[j] = d;
     }
+    [prev2, prev, cur] = [prev, cur, prev2];
   }
-  return d[rows - 1][cols - 1];
+  return prev[b.length];
 }
+
+/** Longer than a DNS label: cannot be a service name, so no distance is worth computing. */
+const MAX_NAME = 63;
 
 /** How many typos a word of this length may carry and still be corrected: short words none. */
 export function allowedTypos(word: string): number {
@@ -49,6 +49,7 @@ export function resolveService(word: string, cfg: ShipbotConfig): ServiceResolut
     const alias = s.aliases.find((a) => a.toLowerCase() === key);
     if (alias) return { kind: 'alias', service: s, matched: alias, distance: 0 };
   }
+  if (key.length > MAX_NAME) return { kind: 'unknown', suggestions: [] };
   const scored = cfg.services.map((s) => {
     let best = { distance: Infinity, matched: s.name };
     for (const n of namesOf(s)) {

@@ -18,7 +18,7 @@ function numbers(s: string): number[] {
 
 /** Checks a list of shares and completes it with 100; errors say what is wrong with them. */
 export function normaliseSteps(raw: number[]): { ok: true; steps: number[]; note?: string } | { ok: false; reason: string } {
-  const shown = raw.map((n) => `${n}%`).join(' → ');
+  const shown = (raw.length > 8 ? [...raw.slice(0, 8).map((n) => `${n}%`), '…'] : raw.map((n) => `${n}%`)).join(' → ');
   if (raw.some((n) => !Number.isInteger(n))) return { ok: false, reason: `Canary steps must be whole percentages (got ${shown}).` };
   if (raw.some((n) => n < 1 || n > 100)) return { ok: false, reason: `Canary steps must be between 1% and 100% (got ${shown}).` };
   if (raw.some((n, i) => i > 0 && n <= raw[i - 1])) return { ok: false, reason: `Canary steps must increase (got ${shown}).` };

@@ -354,8 +354,11 @@ function collect(text: string, cfg: ShipbotConfig, notes: string[]): { ok: true;
     c.version = candidate;
     return undefined;
   };
+  const resolved = new Map<string, ReturnType<typeof resolveService>>();
   const setService = (word: string, index: number): string | undefined => {
-    const r = resolveService(word, cfg);
+    const key = word.toLowerCase();
+    const r = resolved.get(key) ?? resolveService(key, cfg);
+    resolved.set(key, r);
     if (r.kind === 'unknown') {
       c.unknown.push(word.toLowerCase());
       return undefined;

@@ -377,3 +377,21 @@ describe('parseSlashDeploy', () => {
     expect(r.ok && r.command).toEqual({ intent: 'status', service: 'checkout' });
   });
 });
+
+describe('parseCommand: long and hostile input stays bounded', () => {
+  it.each([
+    ['a very long word', `deploy ${'a'.repeat(3990)}`],
+    ['many repeated words', `deploy checkout v1 ${'blue '.repeat(700)}`],
+    ['many step-like numbers', `deploy checkout ${'5,'.repeat(1900)}`],
+    ['many quotes', `deploy checkout ${'"'.repeat(3000)}`],
+  ])('%s: answers (request or reason) without throwing', (_name, text) => {
+    const r = parseCommand(text, cfg, NOW);
+    if (r.ok) expect(r.command.intent).toBe('deploy');
+    else expect(r.reason.length).toBeLessThan(400);
+  });
+  it('a word longer than a DNS label is never a service', () => {
+    const cmd = deploy(parseCommand(`deploy ${'checkout'.repeat(10)} v1`, cfg, NOW));
+    expect(cmd.service).toBeUndefined();
+    expect(cmd.suggestions).toEqual([]);
+  });
+});
