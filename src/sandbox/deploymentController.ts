@@ -32,6 +32,14 @@ export function podTemplateHash(template: unknown): string {
   return safeEncode(String(fnv32a(stableStringify(templateWithoutHash(template)))));
 }
 
+/** Template keys per stored object: stored objects are never mutated, so the key never goes stale. */
+const templateKeys = new WeakMap<object, string>();
+function templateKey(o: KObject): string {
+  let k = templateKeys.get(o);
+  if (k === undefined) templateKeys.set(o, (k = stableStringify(templateWithoutHash(o.spec?.template))));
+  return k;
+}
+
 export const revisionOf = (o: KObject) => Number(o.metadata.annotations?.[REVISION] ?? 0) || 0;
 
 type Condition = { type: string; status: string; reason: string; message: string; lastUpdateTime: string; lastTransitionTime: string };
@@ -46,7 +54,11 @@ export class DeploymentController {
     private readonly clock: Clock,
   ) {}
 
+  /** ReplicaSets by controller uid, rebuilt once per syncAll. */
+  private byOwner = new Map<string, KObject[]>();
+
   syncAll(): void {
+    this.indexReplicaSets();
     const live = new Set<string>();
     for (const d of this.store.list(DEPLOYMENTS)) {
       live.add(d.metadata.uid!);
@@ -55,16 +67,33 @@ export class DeploymentController {
     for (const uid of this.lastProgress.keys()) if (!live.has(uid)) this.lastProgress.delete(uid);
   }
 
+  private indexReplicaSets(): void {
+    this.byOwner = new Map();
+    for (const rs of this.store.list(REPLICASETS)) {
+      const uid = controllerOf(rs)?.uid;
+      if (!uid) continue;
+      const list = this.byOwner.get(uid) ?? [];
+      list.push(rs);
+      this.byOwner.set(uid, list);
+    }
+  }
+
+  /** Current versions of the ReplicaSets the Deployment controls. */
   private owned(d: KObject): KObject[] {
-    return this.store.list(REPLICASETS, d.metadata.namespace).filter((rs) => controllerOf(rs)?.uid === d.metadata.uid);
+    const out: KObject[] = [];
+    for (const rs of this.byOwner.get(d.metadata.uid!) ?? []) {
+      const cur = this.store.peek(REPLICASETS, rs.metadata.namespace, rs.metadata.name!);
+      if (cur && cur.metadata.uid === rs.metadata.uid) out.push(cur);
+    }
+    return out;
   }
 
   sync(dIn: KObject): void {
     let d = dIn;
     const all = this.owned(d);
-    const wanted = stableStringify(templateWithoutHash(d.spec.template));
-    let newRs = all.find((rs) => stableStringify(templateWithoutHash(rs.spec.template)) === wanted);
-    const old = all.filter((rs) => rs !== newRs).sort((a, b) => revisionOf(a) - revisionOf(b) || a.metadata.creationTimestamp!.localeCompare(b.metadata.creationTimestamp!));
+    const wanted = templateKey(d);
+    let newRs = all.find((rs) => templateKey(rs) === wanted);
+    const old = all.filter((rs) => rs !== newRs).sort((a, b) => revisionOf(a) - revisionOf(b) || (a.metadata.creationTimestamp! < b.metadata.creationTimestamp! ? -1 : 1));
     const maxOld = old.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);
     const replicas: number = d.spec.replicas ?? 1;
     let progressed = false;
@@ -123,12 +152,16 @@ export class DeploymentController {
       spec: { replicas: 0, minReadySeconds: d.spec.minReadySeconds ?? 0, selector, template },
     });
     rs.status = { replicas: 0 };
-    return this.store.create(REPLICASETS, rs);
+    const created = this.store.create(REPLICASETS, rs);
+    this.byOwner.set(d.metadata.uid!, [...(this.byOwner.get(d.metadata.uid!) ?? []), created]);
+    return created;
   }
 
   /** Sets a ReplicaSet's size and records ScalingReplicaSet; true when it changed. */
   private scale(d: KObject, rs: KObject, to: number, replicas: number, surge: number): boolean {
     const from = rs.spec.replicas ?? 0;
+    const a = rs.metadata.annotations ?? {};
+    if (from === to && a[DESIRED_REPLICAS] === String(replicas) && a[MAX_REPLICAS] === String(replicas + surge)) return false;
     const next = clone(rs);
     next.spec.replicas = to;
     next.metadata.annotations = { ...next.metadata.annotations, [DESIRED_REPLICAS]: String(replicas), [MAX_REPLICAS]: String(replicas + surge) };

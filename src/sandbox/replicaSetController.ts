@@ -116,5 +116,7 @@ function deletionOrder(a: KObject, b: KObject): number {
   if (r !== 0) return r;
   const restarts = (p: KObject) => (p.status?.containerStatuses ?? []).reduce((s: number, c: { restartCount?: number }) => s + (c.restartCount ?? 0), 0);
   if (restarts(a) !== restarts(b)) return restarts(b) - restarts(a);
-  return (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '') || (b.metadata.name ?? '').localeCompare(a.metadata.name ?? '');
+  const ka = `${a.metadata.creationTimestamp ?? ''}|${a.metadata.name}`;
+  const kb = `${b.metadata.creationTimestamp ?? ''}|${b.metadata.name}`;
+  return ka === kb ? 0 : ka < kb ? 1 : -1;
 }

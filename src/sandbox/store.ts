@@ -28,6 +28,8 @@ export class ObjectStore {
   /** Ring of recent changes for watch resume; older resourceVersions answer 410 Expired. */
   private readonly history: Change[] = [];
   private readonly listeners = new Set<ChangeListener>();
+  /** Sorted snapshots per resource, rebuilt only after a write to that resource. */
+  private readonly sorted = new Map<string, KObject[]>();
 
   constructor(
     private readonly clock: Clock,
@@ -79,9 +81,14 @@ export class ObjectStore {
 
   /** Stored objects (not copies), sorted by namespace then name like the API server lists. */
   list(def: ResourceDef, ns?: string): KObject[] {
-    const out: KObject[] = [];
-    for (const o of this.bucket(def).values()) if (!ns || !def.namespaced || o.metadata.namespace === ns) out.push(o);
-    return out.sort((a, b) => key(a.metadata.namespace, a.metadata.name!).localeCompare(key(b.metadata.namespace, b.metadata.name!)));
+    let all = this.sorted.get(def.plural);
+    if (!all) {
+      const b = this.bucket(def);
+      const keys = [...b.keys()].sort();
+      all = keys.map((k) => b.get(k)!);
+      this.sorted.set(def.plural, all);
+    }
+    return ns && def.namespaced ? all.filter((o) => o.metadata.namespace === ns) : all.slice();
   }
 
   count(def: ResourceDef): number {
@@ -89,6 +96,7 @@ export class ObjectStore {
   }
 
   private record(type: WatchEventType, def: ResourceDef, object: KObject, previous?: KObject): void {
+    this.sorted.delete(def.plural);
     const change: Change = { rv: this.rv, type, def, object, previous };
     this.history.push(change);
     if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);

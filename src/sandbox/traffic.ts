@@ -111,6 +111,7 @@ export class TrafficSimulator {
       list.push(p);
       podsByNs.set(p.metadata.namespace!, list);
     }
+    const perSeries = new Map<string, { n: number; errors: number; fine: Float64Array; p: KObject; id: ReturnType<typeof podIdentity> }>();
     for (const svc of this.store.list(SERVICES)) {
       const backends = (podsByNs.get(svc.metadata.namespace!) ?? []).filter((p) => matchesMap(svc.spec?.selector, p.metadata.labels));
       if (backends.length === 0) continue;
@@ -126,9 +127,10 @@ export class TrafficSimulator {
           j = { medianMs: b.medianMs * Math.exp(0.04 * normal()), errorRate: b.errorRate * Math.exp(0.15 * normal()) };
           jitter.set(id.version, j);
         }
-        this.serve(p, id, b, j, poisson(perPod), from, now);
+        this.serve(p, id, b, j, poisson(perPod), perSeries);
       }
     }
+    for (const [key, t] of perSeries) this.record(key, t, from, now);
     for (const uid of this.pods.keys()) if (!live.has(uid)) this.pods.delete(uid);
     this.prune(now);
   }
@@ -151,14 +153,21 @@ export class TrafficSimulator {
     return s;
   }
 
-  private serve(p: KObject, id: ReturnType<typeof podIdentity>, b: Behaviour, j: { medianMs: number; errorRate: number }, n: number, from: number, to: number): void {
+  /** One pod's share of this tick: its cumulative counters, and the tick total of its series. */
+  private serve(
+    p: KObject,
+    id: ReturnType<typeof podIdentity>,
+    b: Behaviour,
+    j: { medianMs: number; errorRate: number },
+    n: number,
+    perSeries: Map<string, { n: number; errors: number; fine: Float64Array; p: KObject; id: ReturnType<typeof podIdentity> }>,
+  ): void {
     if (n <= 0) return;
     const errors = binomial(n, Math.min(1, j.errorRate));
     const shape = this.shape(b, j.medianMs);
     let c = this.pods.get(p.metadata.uid!);
     if (!c) {
-      c = { namespace: p.metadata.namespace!, pod: p.metadata.name!, ...id, ok: 0, errors: 0, buckets: PROM_BUCKETS_S.map(() => 0), sumSeconds: 0 };
-      delete (c as Partial<typeof c> & { image?: string }).image;
+      c = { namespace: p.metadata.namespace!, pod: p.metadata.name!, service: id.service, track: id.track, version: id.version, ok: 0, errors: 0, buckets: PROM_BUCKETS_S.map(() => 0), sumSeconds: 0 };
       this.pods.set(p.metadata.uid!, c);
     }
     c.version = id.version;
@@ -169,23 +178,31 @@ export class TrafficSimulator {
     c.sumSeconds += n * shape.meanS;
 
     const key = `${id.service}|${p.metadata.namespace}|${id.track}|${id.version}`;
+    let t = perSeries.get(key);
+    if (!t) perSeries.set(key, (t = { n: 0, errors: 0, fine: new Float64Array(FINE_EDGES_MS.length), p, id }));
+    t.n += n;
+    t.errors += errors;
+    for (let i = 0; i < shape.fine.length; i++) t.fine[i]! += n * shape.fine[i]!;
+  }
+
+  /** Adds a series' tick total to the time buckets the tick spans. */
+  private record(key: string, t: { n: number; errors: number; fine: Float64Array; p: KObject; id: ReturnType<typeof podIdentity> }, from: number, to: number): void {
     let s = this.series.get(key);
     if (!s) {
-      s = { namespace: p.metadata.namespace!, service: id.service, track: id.track, version: id.version, buckets: new Map() };
+      s = { namespace: t.p.metadata.namespace!, service: t.id.service, track: t.id.track, version: t.id.version, buckets: new Map() };
       this.series.set(key, s);
     }
-    // Spread this tick's requests over the time buckets it spans.
     const B = this.opts.bucketMs;
-    for (let t = from; t < to; ) {
-      const idx = Math.floor(t / B);
+    for (let at = from; at < to; ) {
+      const idx = Math.floor(at / B);
       const end = Math.min(to, (idx + 1) * B);
-      const f = (end - t) / (to - from);
+      const f = (end - at) / (to - from);
       let bucket = s.buckets.get(idx);
       if (!bucket) s.buckets.set(idx, (bucket = { requests: 0, errors: 0, fine: new Float32Array(FINE_EDGES_MS.length) }));
-      bucket.requests += n * f;
-      bucket.errors += errors * f;
-      for (let i = 0; i < shape.fine.length; i++) bucket.fine[i]! += n * f * shape.fine[i]!;
-      t = end;
+      bucket.requests += t.n * f;
+      bucket.errors += t.errors * f;
+      for (let i = 0; i < t.fine.length; i++) bucket.fine[i]! += t.fine[i]! * f;
+      at = end;
     }
   }
 
