@@ -165,10 +165,16 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
         if (early.verdict === 'ROLLBACK') return result(early);
         input.onSample?.(line(pooled(cand), pooled(usable(base).length ? base : input.baselineSamples ?? [])));
       }
-      if (skipped && usable(cand).length < defaults.minSamples) {
-        return result({ verdict: 'CONTINUE', explanation: 'monitoring window cut short by Promote', findings: [{ rule: 'promote', verdict: 'CONTINUE', detail: 'a person promoted before the window ended' }] });
+      const final = judge(false);
+      // Promote is a person taking responsibility for "not enough data yet"; a breach still rolls back.
+      if (skipped && final.verdict === 'INCONCLUSIVE') {
+        return result({
+          verdict: 'CONTINUE',
+          explanation: `monitoring window cut short by Promote (${final.explanation})`,
+          findings: [...final.findings, { rule: 'promote', verdict: 'CONTINUE', detail: 'a person promoted before the window ended' }],
+        });
       }
-      return result(judge(false));
+      return result(final);
     },
 
     async smoke(baseUrl, checks, signal) {

@@ -310,6 +310,7 @@ async function gate(ctx: StepContext): Promise<StepOutcome> {
     monitorDecision = res.decision;
   }
   if (monitorDecision && monitorDecision.verdict !== 'CONTINUE') return judged(run, line, monitorDecision);
+  if (run.data.promotedSteps?.includes(STEP.gate)) return { status: 'done', detail: `promoted by a person before the observation ended; ${line}` };
   const decision = ctx.analysis.gate(run.plan, run.data.baselineSamples ?? [], run.data.afterSamples ?? [], 'production');
   (run.data.decisions ??= []).push({ step: STEP.gate, at: ctx.clock.now(), decision, ...(run.data.after ? { candidate: run.data.after } : {}), ...(run.data.baseline ? { baseline: run.data.baseline } : {}) });
   return judged(run, `${decision.explanation}`, decision);

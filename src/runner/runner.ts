@@ -59,6 +59,8 @@ interface Active {
   wake?: () => void;
   skip: { promise: Promise<void>; resolve: () => void };
   loop?: Promise<void>;
+  /** The handler of a step a command abandoned: its in-flight cluster call must land before we revert. */
+  abandoned?: Promise<unknown>;
 }
 
 export function defaultRef(service: ServiceConfig, environment: Environment): WorkloadRef | undefined {
@@ -425,14 +427,20 @@ export class Runner {
     rec.steps = setStep(rec.steps, key, { status: 'running', startedAt: cur.startedAt ?? now });
     this.save(rec, false);
     if (a.abort.signal.aborted) a.abort = new AbortController();
+    if (a.abandoned) {
+      // Already aborted: this only lets a patch that was on the wire land, so the rollback
+      // step's "ensure" sees the final state. Monitoring and analysis stopped at the abort.
+      await a.abandoned;
+      a.abandoned = undefined;
+    }
     a.skip = deferred();
     const signal = a.abort.signal;
     const service = findService(config, rec.service)!;
     const statusAtStart = rec.status;
     let outcome: StepOutcome;
+    let handler: Promise<StepOutcome> | undefined;
     try {
-      outcome = await raceAbort(
-        executeStep(key, {
+      handler = executeStep(key, {
           run: rec,
           config,
           service,
@@ -454,13 +462,15 @@ export class Runner {
             this.emit(rec, false);
           },
           writeIncident: () => this.writeIncident(rec),
-        }),
-        signal,
-      );
+        });
+      outcome = await raceAbort(handler, signal);
     } catch (err) {
       if (this.closed) throw new Closed('closed');
       // A command (rollback, cancel) abandoned this step; its transition already rewrote the run.
-      if (signal.aborted) return;
+      if (signal.aborted) {
+        a.abandoned = handler?.catch(() => undefined);
+        return;
+      }
       log.warn({ err, step: key }, 'step failed');
       outcome = this.failureOutcome(rec, key, err);
     }

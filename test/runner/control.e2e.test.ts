@@ -1,0 +1,116 @@
+// People controlling runs: locks and queueing, double commands, permission refusals, approvals,
+// cancel, pause/resume, promote and idempotent starts. Real sandbox, drivers and metrics.
+import { afterEach, describe, expect, it } from 'vitest';
+import { FINAL_STATUSES } from '../../src/runner/types.js';
+import { IC, REQUESTER, STRANGER, startWorld, started, until, type World } from './world.js';
+
+let w: World | undefined;
+afterEach(async () => {
+  await w?.close();
+  w = undefined;
+});
+
+describe('locks', () => {
+  it('refuses a second run with who holds the lock and since when, or queues it when asked', async () => {
+    w = await startWorld();
+    const a = started(await w.deploy('deploy checkout v1.2.3 rolling'));
+    const b = await w.deploy('deploy checkout v1.2.4 rolling', {}, { requester: IC });
+    expect(b).toMatchObject({ ok: false, reason: 'locked' });
+    expect(!b.ok && b.message).toMatch(new RegExp(`locked by dev \\(U_DEV\\) since .* UTC \\(run ${a.id}`));
+    const c = started(await w.deploy('deploy checkout v1.2.4 rolling', {}, { requester: IC, queueIfLocked: true }));
+    expect(c.status).toBe('queued');
+    // Another service or environment is not affected.
+    expect((await w.deploy('deploy search v2.0.0 rolling')).ok).toBe(true);
+    expect((await w.runner.settled(a.id))!.status).toBe('succeeded');
+    await until(w.runner, c.id, (r) => r.status !== 'queued');
+    const done = await until(w.runner, c.id, (r) => FINAL_STATUSES.has(r.status));
+    expect(done.status, done.outcome).toBe('succeeded');
+    expect(w.runner.auditTrail(c.id).map((e) => e.action)).toContain('dequeued');
+  });
+
+  it('a manual lock blocks deploys until its holder or an incident commander unlocks it', async () => {
+    w = await startWorld();
+    expect(w.runner.lock('checkout', 'production', STRANGER, 'incident 42').ok).toBe(true);
+    const r = await w.deploy('deploy checkout v1.2.3 rolling');
+    expect(!r.ok && r.message).toMatch(/locked by other \(U_OTHER\).*a manual lock: incident 42/);
+    expect(w.runner.unlock('checkout', 'production', REQUESTER).ok).toBe(false);
+    expect(w.runner.unlock('checkout', 'production', IC).ok).toBe(true);
+    expect((await w.deploy('deploy checkout v1.2.3 rolling')).ok).toBe(true);
+  });
+});
+
+describe('commands', () => {
+  it('the same Rollback twice acts once, and both are in the audit trail', async () => {
+    w = await startWorld();
+    const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [25, 100], stageWindowSec: 3000 }));
+    await until(w.runner, run.id, (r) => r.steps.some((s) => s.key.startsWith('stage:') && s.status === 'running'));
+    // Rollback never waits on analysis: the 3000 s window is abandoned at once.
+    const [x, y] = await Promise.all([w.runner.command(run.id, 'rollback', REQUESTER), w.runner.command(run.id, 'rollback', IC)]);
+    expect([x, y].map((r) => r.ok && r.acted).sort()).toEqual([false, true]);
+    const done = (await w.runner.settled(run.id))!;
+    expect(done.status, `${done.outcome} ${JSON.stringify(done.steps.slice(-5))}`).toBe('rolled-back');
+    const actions = w.runner.auditTrail(run.id).map((e) => e.action);
+    expect(actions.filter((a) => a === 'rollback')).toHaveLength(1);
+    expect(actions).toContain('rollback-repeated');
+    expect(await w.runner.command(run.id, 'rollback', REQUESTER)).toMatchObject({ ok: true, acted: false });
+    expect(await w.runner.command(run.id, 'accept', REQUESTER)).toMatchObject({ ok: false, reason: 'invalid-state' });
+  });
+
+  it('refuses people without the role, saying who may, and records the refusal', async () => {
+    w = await startWorld();
+    const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [25, 100], stageWindowSec: 3000 }));
+    await until(w.runner, run.id, (v) => v.steps.some((s) => s.key.startsWith('stage:') && s.status === 'running'));
+    const r = await w.runner.command(run.id, 'rollback', STRANGER);
+    expect(r).toMatchObject({ ok: false, reason: 'forbidden' });
+    expect(!r.ok && r.message).toMatch(/Only the person who started it .* or incident commanders/);
+    expect(w.runner.auditTrail(run.id).some((e) => e.action === 'rollback-refused' && e.actor.includes('U_OTHER'))).toBe(true);
+    expect(w.runner.get(run.id)!.status).toBe('running');
+    expect(await w.runner.command('nope', 'rollback', IC)).toMatchObject({ ok: false, reason: 'not-found' });
+    await w.runner.command(run.id, 'cancel', IC);
+    expect((await w.runner.settled(run.id))!.status).toBe('rolled-back');
+  });
+
+  it('pause holds the run between steps, resume continues, promote cuts a window short', async () => {
+    w = await startWorld();
+    const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [50, 100], stageWindowSec: 3000, observationSec: 3000 }));
+    await until(w.runner, run.id, (r) => r.steps.some((s) => s.key === 'stage:canary-50' && s.status === 'running'));
+    expect(await w.runner.command(run.id, 'pause', REQUESTER)).toMatchObject({ ok: true, acted: true });
+    expect(await w.runner.command(run.id, 'pause', REQUESTER)).toMatchObject({ ok: true, acted: false });
+    expect(await w.runner.command(run.id, 'promote', REQUESTER)).toMatchObject({ ok: false, reason: 'invalid-state' });
+    expect(await w.runner.command(run.id, 'resume', REQUESTER)).toMatchObject({ ok: true, acted: true });
+    // Promote through every 3000 s window.
+    for (;;) {
+      const v = await until(w.runner, run.id, (r) => FINAL_STATUSES.has(r.status) || r.status === 'awaiting-decision' || r.steps.some((s) => s.status === 'running' && (s.key.startsWith('stage:') || s.key === 'regression-gate') && !w!.runner.record(r.id)!.data.promotedSteps?.includes(s.key)));
+      if (FINAL_STATUSES.has(v.status) || v.status === 'awaiting-decision') break;
+      await w.runner.command(run.id, 'promote', IC);
+    }
+    const done = w.runner.get(run.id)!;
+    expect(done.status, done.outcome).toBe('succeeded');
+    expect(w.runner.auditTrail(run.id).map((e) => e.action)).toEqual(expect.arrayContaining(['pause', 'pause-repeated', 'resume', 'promote']));
+  });
+
+  it('high-risk production waits for a second person; the requester cannot approve', async () => {
+    w = await startWorld();
+    const run = started(await w.deploy('deploy checkout v1.2.3 rolling', { risk: 'high' }));
+    expect(run.status).toBe('pending-approval');
+    expect(await w.runner.command(run.id, 'approve', REQUESTER)).toMatchObject({ ok: false, reason: 'forbidden' });
+    expect(await w.runner.command(run.id, 'approve', STRANGER)).toMatchObject({ ok: false, reason: 'forbidden' });
+    expect(await w.runner.command(run.id, 'approve', IC)).toMatchObject({ ok: true, acted: true });
+    expect(await w.runner.command(run.id, 'approve', IC)).toMatchObject({ ok: true, acted: false });
+    const done = (await w.runner.settled(run.id))!;
+    expect(done.status, done.outcome).toBe('succeeded');
+    expect(w.runner.record(run.id)!.data.validation?.find((c) => c.name === 'approval')).toMatchObject({ ok: true, detail: 'approved by U_IC' });
+  });
+
+  it('cancel before anything changed ends the run and frees the lock; the same dedupe key starts one run', async () => {
+    w = await startWorld();
+    const a = started(await w.deploy('deploy checkout v1.2.3 rolling', { risk: 'high' }, { dedupeKey: 'C1:1.1' }));
+    const b = started(await w.deploy('deploy checkout v1.2.3 rolling', { risk: 'high' }, { dedupeKey: 'C1:1.1' }));
+    expect(b.id).toBe(a.id);
+    expect(w.runner.list().filter((r) => r.service === 'checkout')).toHaveLength(1);
+    expect(await w.runner.command(a.id, 'cancel', REQUESTER)).toMatchObject({ ok: true, acted: true });
+    expect(await w.runner.command(a.id, 'cancel', REQUESTER)).toMatchObject({ ok: true, acted: false });
+    expect(w.runner.get(a.id)!.status).toBe('cancelled');
+    expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
+  });
+});
