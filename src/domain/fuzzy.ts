@@ -52,7 +52,8 @@ export function resolveService(word: string, cfg: ShipbotConfig): ServiceResolut
   if (key.length > MAX_NAME) return { kind: 'unknown', suggestions: [] };
   const scored = cfg.services.map((s) => {
     let best = { distance: Infinity, matched: s.name };
-    for (const n of namesOf(s)) {
+    // Short aliases (`co`, `cart`) only match exactly: `care` or `card` must not become checkout.
+    for (const n of namesOf(s).filter((n) => n.length >= 5)) {
       const distance = editDistance(key, n);
       if (distance < best.distance) best = { distance, matched: n };
     }

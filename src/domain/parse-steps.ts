@@ -6,7 +6,7 @@ export type StepsResult =
   | { ok: false; reason: string };
 
 const NUM = String.raw`\d{1,3}(?:\.\d+)?\s*%?`;
-const ARROW = String.raw`\s*(?:->|=>|→|⟶|➔|⇒|>|,|/)\s*`;
+const ARROW = String.raw`\s*(?:->|=>|→|⟶|➔|⇒|>|,|/|\bthen\b|\bto\b)\s*`;
 // Not part of a version (1.2.3) or a time (02:00): no word char, dot or colon on either side.
 const SEQUENCE = new RegExp(String.raw`(?<![\w.:@-])${NUM}(?:${ARROW}${NUM})+(?![\w.:])`);
 const STEPS_WORD = new RegExp(String.raw`\b(?:steps?|stages?)\s*[:=]?\s*(${NUM}(?:\s+(?:then\s+)?${NUM})+)(?![\w.:])`, 'i');

@@ -363,6 +363,8 @@ function collect(text: string, cfg: ShipbotConfig, notes: string[]): { ok: true;
       c.unknown.push(word.toLowerCase());
       return undefined;
     }
+    // Once a service is named, only an exact name or alias counts as a second one, not a near miss.
+    if (c.service && r.kind === 'typo') return undefined;
     if (c.service && c.service !== r.service.name) {
       return `The request names two services ('${c.service}' and '${r.service.name}'): deploy one service per request.`;
     }

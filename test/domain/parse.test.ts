@@ -95,6 +95,9 @@ const REQUESTS: Array<[string, Expect]> = [
   ['deploy checkout v1 canary 5% → 50%', { canarySteps: [5, 50, 100] }],
   ['deploy checkout v1 canary steps 1 10 100', { canarySteps: [1, 10, 100] }],
   ['deploy checkout v1 1% => 10% => 100%', { strategy: 'canary', canarySteps: [1, 10, 100] }],
+  ['deploy checkout v1 canary 10% then 50%', { strategy: 'canary', canarySteps: [10, 50, 100] }],
+  ['deploy checkout v1 canary 5% to 25% to 100%', { canarySteps: [5, 25, 100] }],
+  ['deploy payments v1 with care', { service: 'payments', version: 'v1' }],
   // aliases and typos
   ['deploy co v1.2.3', { service: 'checkout' }],
   ['deploy cart v1.2.3', { service: 'checkout' }],
@@ -114,6 +117,7 @@ const REQUESTS: Array<[string, Expect]> = [
   ['deploy payment-gateway 1.0', { unknownService: 'payment-gateway', missing: ['service'] }],
   ['deploy inventory v3', { unknownService: 'inventory', suggestions: [], missing: ['service'] }],
   ['deploy srch 1.0', { unknownService: 'srch', missing: ['service'] }],
+  ['deploy card 1.0', { unknownService: 'card', missing: ['service'] }],
   // guidance keywords in the text
   ['deploy checkout v1.2.3 with zero downtime', { strategy: 'blue-green' }],
   ['deploy checkout v1.2.3, zero-downtime please', { strategy: 'blue-green' }],
@@ -237,6 +241,7 @@ const REFUSALS: Array<[string, RegExp]> = [
   ['deploy checkout v1.2.3 --guidance', /--guidance needs text/],
   // conflicts are asked about, not resolved by guessing
   ['deploy checkout and payments v1', /two services/],
+  ['deploy payments v1 and watch the search graphs', /two services/],
   ['deploy checkout v1 to staging and prod', /two environments/],
   ['deploy checkout v1 canary blue-green', /two strategies/],
   ['deploy checkout v1 canary --strategy rolling', /choose one strategy/],
