@@ -20,6 +20,7 @@ const Saved = z.object({
       botId: z.string().optional(),
       text: z.string(),
       blocks: z.array(z.unknown()).optional(),
+      files: z.array(z.object({ id: z.string(), name: z.string(), title: z.string(), content: z.string() })).optional(),
       editCount: z.number(),
       ephemeralTo: z.string().optional(),
       replyBroadcast: z.boolean().optional(),

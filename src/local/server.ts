@@ -257,6 +257,7 @@ function messageDto(m: DoubleMessage) {
     bot: !!m.botId,
     text: m.text,
     blocks: m.blocks ?? null,
+    files: (m.files ?? []).map((f) => ({ name: f.name, title: f.title || f.name, content: f.content })),
     edits: m.editCount,
     ephemeral: !!m.ephemeralTo,
     broadcast: !!m.replyBroadcast,

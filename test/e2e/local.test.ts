@@ -105,7 +105,7 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
     await expect.poll(() => thread.locator('.msg.ephemeral').count()).toBe(0);
     await progress.getByRole('button', { name: 'Rollback' }).click();
     await page.locator('#confirm-root .dialog.confirm').getByRole('button', { name: 'Roll back' }).click();
-    await expect.poll(() => progress.innerText(), { timeout: 30_000, intervals: [200] }).toMatch(/Rolled back/);
+    await expect.poll(() => progress.innerText(), { timeout: 30_000, interval: 200 }).toMatch(/Rolled back/);
     expect(await progress.innerText()).toMatch(/ivan|Ivan|U_IC/);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'local-roles.png') });
@@ -135,7 +135,7 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
     // pressing anything (checkout has staging, so its regression gate catches it there).
     const progress = thread.locator('.msg', { hasText: 'checkout v1.2.4-errors → production' }).first();
     await expect.poll(() => progress.count(), { timeout: 15_000 }).toBe(1);
-    await expect.poll(() => progress.innerText(), { timeout: 45_000, intervals: [200] }).toMatch(/Rolled back/);
+    await expect.poll(() => progress.innerText(), { timeout: 45_000, interval: 200 }).toMatch(/Rolled back/);
     // Edited in place (chat.update), not reposted.
     expect(Number(await progress.getAttribute('data-edits'))).toBeGreaterThan(0);
     const finalText = await progress.innerText();

@@ -284,6 +284,7 @@ function renderMessage(m, replies, inThread = false) {
     t.innerHTML = mrkdwnToHtml(m.text, c);
     body.appendChild(t);
   }
+  for (const f of m.files ?? []) body.appendChild(fileCard(f));
   if (m.broadcast && m.threadTs && !inThread) {
     const b = document.createElement('div');
     b.className = 'broadcast';
@@ -307,6 +308,23 @@ function renderMessage(m, replies, inThread = false) {
   row.appendChild(body);
   return row;
 }
+
+/** A shared file (Shipbot uploads its Markdown report): a card that opens to show the text. */
+function fileCard(f) {
+  const card = document.createElement('details');
+  card.className = 'file';
+  const summary = document.createElement('summary');
+  summary.innerHTML = `<span class="file-icon">MD</span><span class="file-meta"><span class="file-title">${escapeHtml(f.title)}</span><span class="file-name">${escapeHtml(f.name)} · ${Math.max(1, Math.round(f.content.length / 1024))} KB · click to read</span></span>`;
+  card.appendChild(summary);
+  const pre = document.createElement('pre');
+  pre.className = 'file-content';
+  pre.textContent = f.content;
+  card.appendChild(pre);
+  card.addEventListener('toggle', () => openFiles[card.open ? 'add' : 'delete'](f.name));
+  card.open = openFiles.has(f.name);
+  return card;
+}
+const openFiles = new Set();
 
 function openThread(ts) {
   state.thread = ts;
