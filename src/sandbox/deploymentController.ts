@@ -251,9 +251,6 @@ export class DeploymentController {
     const annotations = { ...d.metadata.annotations };
     if (newRs) annotations[REVISION] = String(revisionOf(newRs));
     if (deepEqual(status, prev) && deepEqual(annotations, d.metadata.annotations ?? {})) return;
-    const next = clone(d);
-    next.status = status;
-    next.metadata.annotations = annotations;
-    this.store.update(DEPLOYMENTS, next);
+    this.store.update(DEPLOYMENTS, { ...d, metadata: { ...d.metadata, annotations }, status }, undefined, true);
   }
 }

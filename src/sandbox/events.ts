@@ -24,7 +24,7 @@ export class EventRecorder {
     const existingName = this.byKey.get(key);
     const existing = existingName ? this.store.peek(EVENTS, ns, existingName) : undefined;
     if (existing) {
-      this.store.update(EVENTS, { ...existing, count: ((existing.count as number) ?? 1) + 1, lastTimestamp: at });
+      this.store.update(EVENTS, { ...existing, count: ((existing.count as number) ?? 1) + 1, lastTimestamp: at }, undefined, true);
       return;
     }
     const name = `${obj.metadata.name}.${randomSuffix(8)}${Date.now().toString(16).slice(-8)}`;
@@ -50,7 +50,7 @@ export class EventRecorder {
       source: { component },
       reportingComponent: component,
       reportingInstance: '',
-    });
+    }, true);
     this.byKey.set(key, name);
     this.order.push({ ns, name, key });
     if (this.order.length > this.limit) {

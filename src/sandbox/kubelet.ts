@@ -88,9 +88,8 @@ export class Kubelet {
       sim.seen = pod;
       return;
     }
-    const next = clone(pod);
-    next.status = status;
-    sim.seen = this.store.update(PODS, next);
+    // Stored objects are never mutated, so the new version may share everything but status.
+    sim.seen = this.store.update(PODS, { ...pod, status }, undefined, true);
   }
 }
 

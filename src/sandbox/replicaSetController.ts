@@ -70,9 +70,7 @@ export class ReplicaSetController {
     for (const k of ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas'] as const) if (status[k] === 0) delete status[k];
     const current = this.store.peek(REPLICASETS, rs.metadata.namespace, rs.metadata.name!)!;
     if (deepEqual(current.status, status)) return;
-    const next = clone(current);
-    next.status = status;
-    this.store.update(REPLICASETS, next);
+    this.store.update(REPLICASETS, { ...current, status }, undefined, true);
   }
 
   private createPod(rs: KObject): KObject {
@@ -95,7 +93,7 @@ export class ReplicaSetController {
       },
       spec: { ...t.spec, ...(node ? { nodeName: node } : {}) },
       status: { phase: 'Pending', qosClass: 'BestEffort' },
-    });
+    }, true);
     this.events.record(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${name}`, 'replicaset-controller');
     return pod;
   }

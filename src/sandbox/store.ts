@@ -103,8 +103,9 @@ export class ObjectStore {
     for (const l of this.listeners) l(change);
   }
 
-  create(def: ResourceDef, input: KObject): KObject {
-    const obj = clone(input);
+  /** `fresh`: the caller built `input` for this call and will not touch it again (no copy needed). */
+  create(def: ResourceDef, input: KObject, fresh = false): KObject {
+    const obj = fresh ? input : clone(input);
     const ns = def.namespaced ? obj.metadata.namespace : undefined;
     const name = obj.metadata.name!;
     const b = this.bucket(def);
@@ -130,7 +131,7 @@ export class ObjectStore {
    * Replaces an object. `expectRv` (from the client's body) must match, else 409 Conflict.
    * Identity fields are kept; generation goes up when the spec changed. No-op writes keep the rv.
    */
-  update(def: ResourceDef, input: KObject, expectRv?: string): KObject {
+  update(def: ResourceDef, input: KObject, expectRv?: string, fresh = false): KObject {
     const ns = def.namespaced ? input.metadata.namespace : undefined;
     const name = input.metadata.name!;
     const b = this.bucket(def);
@@ -140,7 +141,7 @@ export class ObjectStore {
     if (input.metadata.uid && input.metadata.uid !== old.metadata.uid) {
       throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${input.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
     }
-    const obj = clone(input);
+    const obj = fresh ? { ...input } : clone(input);
     obj.apiVersion = old.apiVersion;
     obj.kind = old.kind;
     obj.metadata = {
@@ -151,8 +152,9 @@ export class ObjectStore {
       generation: old.metadata.generation,
     };
     if (!def.namespaced) delete obj.metadata.namespace;
-    if (old.metadata.generation !== undefined && !deepEqual(old.spec, obj.spec)) obj.metadata.generation = old.metadata.generation + 1;
-    if (deepEqual(old, obj)) return old;
+    if (old.metadata.generation !== undefined && old.spec !== obj.spec && !deepEqual(old.spec, obj.spec)) obj.metadata.generation = old.metadata.generation + 1;
+    // Fast no-op check; a difference in key order only costs a spurious resourceVersion bump.
+    if (JSON.stringify(old) === JSON.stringify(obj)) return old;
     this.rv++;
     obj.metadata.resourceVersion = String(this.rv);
     b.set(key(ns, name), obj);
@@ -167,8 +169,7 @@ export class ObjectStore {
     if (!old) throw notFound(def.plural, def.group, name, def.kind);
     b.delete(k);
     this.rv++;
-    const gone = clone(old);
-    gone.metadata.resourceVersion = String(this.rv);
+    const gone = { ...old, metadata: { ...old.metadata, resourceVersion: String(this.rv) } };
     this.record('DELETED', def, gone);
     return gone;
   }
