@@ -4,11 +4,12 @@
 //   progress deadline, more than 3 restarts in 5 minutes, or more than half the pods failing
 //   their health checks.
 //   Roll back a canary when, against the stable baseline, its error rate is more than 2 points
-//   higher, its p99 more than 20% higher, or its share-normalised throughput more than 30%
-//   lower — each only when the difference is also statistically significant (Fisher exact
-//   for error counts, Mann-Whitney U over samples for latency and throughput, as Kayenta does),
-//   so a noisy but healthy canary is not rolled back — or when it breaks the plan's absolute
-//   SLOs while the baseline does not.
+//   higher (or at the limit within its margin of error), its p99 more than 20% higher (p95 or
+//   p50 when a sample has too few requests for a fair p99), or its share-normalised throughput
+//   more than 30% lower — each only when the difference is also statistically significant
+//   (Fisher exact for error counts, Mann-Whitney U over samples for latency and throughput, as
+//   Kayenta does), so a noisy but healthy canary is not rolled back — or when it breaks the
+//   plan's absolute SLOs while the baseline does not.
 //   No data or too little traffic is INCONCLUSIVE (ask a person), never a pass.
 //
 // Thresholds come from `cfg.defaults.breach` and the plan; nothing here does I/O.

@@ -86,3 +86,17 @@ describe('PrometheusSource outcomes', () => {
     expect(prom.queries.at(-1)!.params.get('step')).toBe('1');
   });
 });
+
+describe('createMetricSource', () => {
+  it('uses Prometheus when a URL is given, with each service\'s own templates', async () => {
+    const { createMetricSource, SandboxMetricSource: Sandbox } = await import('../../src/metrics/index.js');
+    const cfg = loadConfigFile('data/shipbot.yml');
+    const custom = { ...cfg.services[0]!, name: 'ledger', metrics: { ...queries, throughputRps: 'sum(rate(ledger_ops_total{track="{{track}}"}[{{window}}]))' } };
+    const src = createMetricSource({ prometheusUrl: prom.url, config: { services: [...cfg.services, custom] } });
+    expect(src.name).toBe('prometheus');
+    await src.sample({ namespace: 'production', service: 'ledger', track: 'stable' }, 30);
+    expect(prom.queries.some((q) => q.params.get('query')?.startsWith('sum(rate(ledger_ops_total'))).toBe(true);
+    expect(createMetricSource({ sandboxUrl: 'http://127.0.0.1:1', config: cfg })).toBeInstanceOf(Sandbox);
+    expect(() => createMetricSource({ config: cfg })).toThrow(/set PROMETHEUS_URL, or run with --sandbox/);
+  });
+});
