@@ -104,7 +104,7 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
       const s = await source.sample(stable, INTERVAL);
       return s.ok && s.sample.throughputRps > 150 ? s : undefined;
     });
-  }, 60_000);
+  }, 90_000);
 
   afterAll(async () => {
     if (prom && prom.exitCode === null) {
@@ -158,7 +158,7 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
     expect(errors.explanation).toMatch(/^error rate \d+\.\d% on canary vs \d\.\d+% baseline \(\+\d+\.\d pts > 2 pts allowed\)/);
     expect(healthy.findings.filter((f) => f.verdict !== 'CONTINUE')).toEqual([]);
     expect(healthy.verdict).toBe('CONTINUE');
-  }, 60_000);
+  }, 90_000);
 
   it('captures a baseline from Prometheus history at once (query time in the past)', async () => {
     const b = await captureBaseline({ source, track: stable, clock, samples: 3, intervalSec: INTERVAL });
