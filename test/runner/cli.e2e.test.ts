@@ -1,0 +1,60 @@
+// The terminal front end as a user runs it: `shipbot deploy … --yes --sandbox`, then `runs` and
+// `report`. Separate processes, exit codes checked.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-cli-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+async function shipbot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [path.join(root, 'bin/shipbot.js'), ...args], {
+      cwd: root,
+      env: { ...process.env, SHIPBOT_DATA_DIR: dataDir, SHIPBOT_SPEED: '300', LOG_LEVEL: 'error', KUBECONFIG: '' },
+      timeout: 90_000,
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+describe('shipbot deploy / runs / report', () => {
+  it('exits 0 on success and 2 when rolled back; runs lists both; report prints the Markdown', async () => {
+    const answers = path.join(dataDir, 'answers.json');
+    writeFileSync(answers, JSON.stringify({ strategy: 'rolling', observationMin: 0 }));
+    const ok = await shipbot(['deploy', 'deploy search v2.0.0', '--yes', '--sandbox', '--answers', answers]);
+    expect(ok.code, ok.stderr + ok.stdout).toBe(0);
+    expect(ok.stdout).toMatch(/✓ Promote new version/);
+    const bad = await shipbot(['deploy', 'deploy checkout v1.2.3-errors canary', '--yes', '--sandbox']);
+    expect(bad.code, bad.stderr + bad.stdout).toBe(2);
+    expect(bad.stdout).toMatch(/❌ Staging regression gate — error rate/);
+
+    const runs = await shipbot(['runs']);
+    expect(runs.code).toBe(0);
+    expect(runs.stdout).toMatch(/checkout\s+production\s+v1\.2\.3-errors\s+canary\s+rolled-back/);
+    expect(runs.stdout).toMatch(/search\s+production\s+v2\.0\.0\s+rolling\s+succeeded/);
+    const id = /(r-[0-9a-f]{8})\s.*checkout/.exec(runs.stdout)![1]!;
+    const report = await shipbot(['report', id]);
+    expect(report.code).toBe(0);
+    expect(report.stdout).toMatch(/^# Deployment report: checkout v1\.2\.3-errors → production/);
+    expect((await shipbot(['report', id, '--incident'])).stdout).toMatch(/^# Incident:/);
+    expect((await shipbot(['report', 'r-nope'])).code).toBe(1);
+  });
+
+  it('exits 1 with a readable reason for a bad request or an unconfirmed plan without a terminal', async () => {
+    const bad = await shipbot(['deploy', 'deploy checkoot', '--yes', '--sandbox']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/shipbot deploy: /);
+    const noYes = await shipbot(['deploy', 'deploy checkout v1.2.3', '--sandbox']);
+    expect(noYes.code).toBe(1);
+    expect(noYes.stderr).toMatch(/pass --yes/);
+  });
+});
