@@ -1,0 +1,72 @@
+// monitorWindow when the metrics are the problem, and at 100% (no live baseline): through
+// PrometheusSource against an HTTP double of the Prometheus API, on a fast clock.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ScaledClock } from '../../src/clock.js';
+import { loadConfigFile } from '../../src/config.js';
+import { rulesFromDefaults } from '../../src/domain/judge.js';
+import { monitorWindow } from '../../src/metrics/monitor.js';
+import { PrometheusSource } from '../../src/metrics/prometheus.js';
+import { flat } from './series.js';
+import { startPromDouble, type PromDouble } from './prometheus-double.js';
+
+const cfg = loadConfigFile('data/shipbot.yml');
+const rules = rulesFromDefaults(cfg.defaults);
+const plan = { slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.5 } };
+const at = (t: string) => ({ namespace: 'production', service: 'checkout', track: t });
+
+let prom: PromDouble;
+let source: PrometheusSource;
+const clock = new ScaledClock(100); // not faster: HTTP round trips would eat whole intervals of clock time
+beforeAll(async () => {
+  prom = await startPromDouble();
+  source = new PrometheusSource({ baseUrl: prom.url, queries: cfg.services[0]!.metrics!, timeoutMs: 1000, clock });
+});
+afterAll(() => prom.close());
+
+describe('monitorWindow with failing metrics', () => {
+  it('Prometheus answering errors all window is INCONCLUSIVE, and the explanation says why first', async () => {
+    const d = await monitorWindow({ source, tracks: { candidate: at('down'), baseline: at('stable') }, plan, rules, clock, windowSec: 150, intervalSec: 30, trafficPct: 5 });
+    expect(d.verdict).toBe('INCONCLUSIVE');
+    expect(d.explanation).toMatch(/^prometheus: \d+ of \d+ queries failed \(http-error: .*HTTP 502.*\) — no data for canary/);
+    expect(d.failures.length).toBeGreaterThanOrEqual(3);
+    expect(d.failures.every((f) => f.kind === 'http-error')).toBe(true);
+    expect(d.findings.find((f) => f.rule === 'metrics-source')?.verdict).toBe('INCONCLUSIVE');
+  });
+
+  it('a rejected query is INCONCLUSIVE, never a pass', async () => {
+    const d = await monitorWindow({ source, tracks: { candidate: at('bad'), baseline: at('stable') }, plan, rules, clock, windowSec: 150, intervalSec: 30, trafficPct: 5 });
+    expect(d.verdict).toBe('INCONCLUSIVE');
+    expect(d.explanation).toMatch(/query-error: .*bad_data/);
+  });
+
+  it('failing pod-health reads do not stop the window, and are reported', async () => {
+    prom.values.set('canary', { errorRate: 0.002, p99Ms: 120, throughputRps: 10 });
+    const d = await monitorWindow({
+      source,
+      tracks: { candidate: at('canary'), baseline: at('stable') },
+      plan,
+      rules,
+      clock,
+      windowSec: 150,
+      intervalSec: 30,
+      trafficPct: 5,
+      signals: async () => {
+        throw new Error('apiserver unavailable');
+      },
+    });
+    expect(d.verdict).toBe('CONTINUE');
+    expect(d.findings.find((f) => f.rule === 'infra-signals')?.detail).toMatch(/failed \d+ times: apiserver unavailable/);
+  });
+});
+
+describe('monitorWindow at 100% (no live baseline)', () => {
+  it('compares with the captured pre-deploy baseline, per full traffic', async () => {
+    prom.values.set('all-new', { errorRate: 0.09, p99Ms: 120, throughputRps: 200 });
+    const captured = flat(5, { requests: 6000, errorRate: 0.002, p99Ms: 120 });
+    const d = await monitorWindow({ source, tracks: { candidate: at('all-new') }, baselineSamples: captured, plan, rules, clock, windowSec: 300, intervalSec: 30, trafficPct: 100 });
+    expect(d.verdict).toBe('ROLLBACK');
+    expect(d.endedEarly).toBe(true);
+    expect(d.explanation).toMatch(/^error rate 9\.0% on canary vs 0\.2% pre-deploy baseline/);
+    expect(d.baseline).toEqual(captured);
+  });
+});
