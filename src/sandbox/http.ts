@@ -13,6 +13,7 @@ import { isPodReady } from './replicaSetController.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, findResource, resourceByKind, SERVER_VERSION, type ResourceDef } from './resources.js';
 import { matches, matchesFields, matchesMap, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import type { Change, ObjectStore } from './store.js';
+import { toTable, wantsTable } from './tables.js';
 import { podIdentity, type TrafficSimulator } from './traffic.js';
 
 export interface HttpContext {
@@ -152,11 +153,9 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
         limit: q.get('limit') ? Number(q.get('limit')) : undefined,
         continue: q.get('continue'),
       });
-      return send(res, 200, {
-        ...listKind(def),
-        metadata: { resourceVersion: out.resourceVersion, ...(out.continue ? { continue: out.continue, remainingItemCount: out.remaining } : {}) },
-        items: out.items,
-      });
+      const metadata = { resourceVersion: out.resourceVersion, ...(out.continue ? { continue: out.continue, remainingItemCount: out.remaining } : {}) };
+      if (wantsTable(req.headers.accept)) return send(res, 200, toTable(def, out.items, ctx.clock.now(), metadata));
+      return send(res, 200, { ...listKind(def), metadata, items: out.items });
     }
     if (method === 'POST') {
       const body = (await readJson(req)) as KObject;
@@ -172,8 +171,11 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
   }
 
   switch (method) {
-    case 'GET':
-      return send(res, 200, ctx.api.get(def, ns, name, subres));
+    case 'GET': {
+      const obj = ctx.api.get(def, ns, name, subres);
+      if (!subres && wantsTable(req.headers.accept)) return send(res, 200, toTable(def, [obj], ctx.clock.now(), { resourceVersion: obj.metadata.resourceVersion }));
+      return send(res, 200, obj);
+    }
     case 'PUT': {
       const body = (await readJson(req)) as KObject;
       return send(res, 200, ctx.api.replace(def, ns, name, body, subres));

@@ -47,6 +47,10 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     const deploys = await ok('get', 'deploy', '-A');
     for (const name of ['checkout', 'payments', 'search']) expect(deploys).toContain(name);
     expect(deploys).toContain('staging');
+    // Server-side printing: the columns of a real cluster, ages on the sandbox clock.
+    expect(deploys).toMatch(/NAMESPACE\s+NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE/);
+    expect(deploys).toMatch(/production\s+checkout\s+20\/20\s+20\s+20\s+\d+[smhd]/);
+    expect(await ok('get', 'pods', '-l', 'app=payments')).toMatch(/payments-\w+-\w+\s+1\/1\s+Running\s+0\s+\d+[smhd]/);
     const pods = await ok('get', 'pods', '-l', 'app=checkout', '-o', 'name');
     expect(pods.trim().split('\n')).toHaveLength(20);
     expect(await jsonpath('svc/checkout', '{.spec.selector.app}')).toBe('checkout');
