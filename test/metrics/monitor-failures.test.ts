@@ -47,7 +47,7 @@ describe('monitorWindow with failing metrics', () => {
       plan,
       rules,
       clock,
-      windowSec: 150,
+      windowSec: 300, // HTTP round trips take clock time too: leave room for the 5 samples needed
       intervalSec: 30,
       trafficPct: 5,
       signals: async () => {
