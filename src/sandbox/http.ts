@@ -223,7 +223,12 @@ function watch(ctx: HttpContext, def: ResourceDef, ns: string | undefined, q: UR
   res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
   // Clients wait for the headers before they consider the watch open.
   res.flushHeaders();
-  const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+  // kubectl get -w asks for Tables: each event then carries a one-row Table.
+  const table = wantsTable(req.headers.accept);
+  const write = (type: string, object: KObject | Record<string, unknown>) => {
+    const o = table && type !== 'ERROR' ? toTable(def, [object as KObject], ctx.clock.now(), { resourceVersion: (object as KObject).metadata?.resourceVersion }) : object;
+    res.write(`${JSON.stringify({ type, object: o })}\n`);
+  };
 
   if (rvParam && rvParam !== '0') {
     const from = Number(rvParam);
