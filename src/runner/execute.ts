@@ -103,7 +103,13 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
   run.data.preflight = preflight;
   for (const c of preflight) checks.push({ name: c.name, ok: c.ok, detail: c.detail, severity: c.severity });
   const freeze = activeFreeze(config.freezeWindows, run.environment, new Date(clock.now()));
-  checks.push({ name: 'freeze window', ok: !freeze, severity: 'error', detail: freeze ? describeFreeze(freeze) : 'no freeze in force' });
+  const overridden = run.data.freezeOverride;
+  checks.push({
+    name: 'freeze window',
+    ok: !freeze || Boolean(overridden),
+    severity: 'error',
+    detail: !freeze ? 'no freeze in force' : overridden ? `${describeFreeze(freeze)} Overridden by ${overridden.by}: ${overridden.reason}` : describeFreeze(freeze),
+  });
   const lock = store.getLock(run.service, run.environment);
   checks.push({
     name: 'lock',

@@ -14,6 +14,7 @@ import { writeRunReports } from '../reports/write.js';
 import type { RunFilter, Store } from '../store/store.js';
 import { actorLabel, type LockRecord, type RunRecord } from '../store/records.js';
 import { mayApprove, mayDecide, mayDeploy, needsApproval } from './access.js';
+import { matchesPrincipal } from '../domain/permissions.js';
 import type { RunAnalysis } from './analysis.js';
 import { executeStep, type StepOutcome } from './execute.js';
 import { commandEffect, resumeDecision, roleFor } from './policy.js';
@@ -141,7 +142,11 @@ export class Runner {
     const deploy = mayDeploy(config, input.requester, plan);
     if (!deploy.ok) return { ok: false, reason: 'forbidden', message: deploy.reason };
     const freeze = activeFreeze(config.freezeWindows, plan.environment, new Date(clock.now()));
-    if (freeze) return { ok: false, reason: 'frozen', message: `${describeFreeze(freeze)} Try again after the freeze.` };
+    const override = freeze && input.freezeOverride;
+    if (freeze && !override) return { ok: false, reason: 'frozen', message: `${describeFreeze(freeze)} Try again after the freeze, or ask an incident commander to override it.` };
+    if (override && !matchesPrincipal(override.actor, config.roles.incidentCommanders)) {
+      return { ok: false, reason: 'forbidden', message: `${describeFreeze(freeze)} Only incident commanders (roles.incidentCommanders in shipbot.yml) may override a freeze; ask one of them.` };
+    }
 
     const now = clock.now();
     const id = this.newId();
@@ -158,7 +163,7 @@ export class Runner {
       requester: input.requester,
       origin: input.origin,
       steps: initialSteps(plan, Boolean(service.environments.staging)),
-      data: {},
+      data: override ? { freezeOverride: { by: actorLabel(override.actor), reason: override.reason, at: now, freeze: describeFreeze(freeze) } } : {},
       createdAt: now,
       updatedAt: now,
       ...(input.dedupeKey ? { dedupeKey: input.dedupeKey } : {}),
@@ -176,6 +181,7 @@ export class Runner {
       }
       store.saveRun(rec);
       store.audit({ runId: id, at: now, actor: holder, action: 'start', detail: `${plan.service} ${plan.version} to ${plan.environment} (${plan.strategy}, ${plan.risk} risk) → ${rec.status}` });
+      if (override) store.audit({ runId: id, at: now, actor: actorLabel(override.actor), action: 'freeze-override', detail: `${describeFreeze(freeze)} Overridden: ${override.reason}` });
       return undefined;
     });
     if (refused) return refused;

@@ -79,6 +79,8 @@ export interface StartInput {
   queueIfLocked?: boolean;
   /** Idempotency key (e.g. Slack channel + message ts): the same key starts one run. */
   dedupeKey?: string;
+  /** Start inside a freeze window: only an incident commander may; recorded in the audit trail. */
+  freezeOverride?: { actor: Actor; reason: string };
 }
 
 export type RunEvent =

@@ -52,6 +52,8 @@ export interface RunData {
   /** Stage steps whose monitoring window a person cut short with Promote. */
   promotedSteps?: string[];
   incidentPath?: string;
+  /** An incident commander started this run inside a freeze window. */
+  freezeOverride?: { by: string; reason: string; at: number; freeze: string };
   summary?: string;
   issues?: string[];
 }
