@@ -74,6 +74,41 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'scheduled deploys and scheduler bookkeeping',
+    sql: `
+      -- A deploy asked for later. status: pending → starting (claimed by one tick) → started |
+      -- refused | failed; or cancelled. Cron only wakes the scheduler; the truth is here.
+      CREATE TABLE schedules (
+        id TEXT PRIMARY KEY,
+        run_at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        service TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        version TEXT NOT NULL,
+        request_json TEXT NOT NULL,
+        plan_json TEXT NOT NULL,
+        requester_json TEXT NOT NULL,
+        -- where to report back (a Slack thread), JSON; null for the terminal
+        notify_json TEXT,
+        freeze_override_json TEXT,
+        run_id TEXT,
+        note TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX schedules_due ON schedules(status, run_at);
+
+      -- "Done once" marks for periodic jobs: an old colour retired, a reminder posted, a digest sent.
+      CREATE TABLE scheduler_marks (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (kind, key)
+      );
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's user_version, each in its own transaction. */
