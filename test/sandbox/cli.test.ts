@@ -1,0 +1,50 @@
+// `npx shipbot sandbox [--port N]` as a person runs it: prints the URL, writes the kubeconfig
+// under SHIPBOT_DATA_DIR, serves the demo workload, stops cleanly on Ctrl-C.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from './helpers.js';
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'shipbot-sandbox-cli-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+function runCli(args: string[]) {
+  const child = spawn(process.execPath, ['bin/shipbot.js', 'sandbox', ...args], {
+    env: { ...process.env, SHIPBOT_DATA_DIR: dataDir, SHIPBOT_SPEED: '60', LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  return { child, out: () => out, err: () => err, exited };
+}
+
+describe('shipbot sandbox', () => {
+  it('prints the API URL, writes data/sandbox.kubeconfig and serves the demo until SIGINT', async () => {
+    const cli = runCli(['--port', '0']);
+    await waitFor('the start banner', () => cli.out().includes('Press Ctrl-C'), 30_000);
+    const url = /Sandbox Kubernetes API: (http:\/\/127\.0\.0\.1:\d+)/.exec(cli.out())?.[1];
+    expect(url, cli.out()).toBeDefined();
+    expect(cli.out()).toContain('kubectl --kubeconfig');
+    const kubeconfig = path.join(dataDir, 'sandbox.kubeconfig');
+    expect(existsSync(kubeconfig)).toBe(true);
+    expect(readFileSync(kubeconfig, 'utf8')).toContain(`server: ${url}`);
+    const list = await waitFor('demo deployments', async () => {
+      const body = (await (await fetch(`${url}/apis/apps/v1/deployments`)).json()) as { items: Array<{ metadata: { namespace: string; name: string } }> };
+      return body.items.length === 6 ? body : undefined;
+    });
+    expect(list.items.map((d) => `${d.metadata.namespace}/${d.metadata.name}`).sort()).toContain('production/checkout');
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(0);
+  });
+
+  it('refuses a bad --port with a readable reason', async () => {
+    const cli = runCli(['--port', 'abc']);
+    expect(await cli.exited).toBe(1);
+    expect(cli.err()).toContain('--port needs a number from 0 to 65535');
+  });
+});
