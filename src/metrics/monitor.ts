@@ -109,10 +109,15 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
   const first = judgeInfra(await readSignals(), o.rules);
   if (first.verdict === 'ROLLBACK') return result(first, true);
 
+  // Ticks sit on a fixed grid (start + k × interval), so time spent querying does not stretch
+  // the window; each sample covers the time since the previous tick.
+  let lastTick = started;
   while (o.clock.now() < end) {
-    const wait = Math.min(intervalMs, end - o.clock.now());
-    await o.clock.sleep(wait, o.abort);
-    const windowSec = wait / 1000;
+    const next = Math.min(started + (ticks + 1) * intervalMs, end);
+    await o.clock.sleep(Math.max(0, next - o.clock.now()), o.abort);
+    const now = o.clock.now();
+    const windowSec = Math.max(1, (now - lastTick) / 1000);
+    lastTick = now;
     const [cand, base, signals] = await Promise.all([
       o.source.sample(o.tracks.candidate, windowSec),
       o.tracks.baseline ? o.source.sample(o.tracks.baseline, windowSec) : Promise.resolve(undefined),
