@@ -1,0 +1,163 @@
+// Scheduled deploys and the scheduler's "done once" marks, in SQLite so they survive restarts.
+// Claiming a due schedule is one UPDATE inside a transaction: two ticks (or two processes on
+// the same file) never both get the same row.
+import type { Actor, DeployPlan, DeployRequest } from '../domain/types.js';
+import type { Store } from './store.js';
+
+export const SCHEDULE_STATUSES = ['pending', 'starting', 'started', 'refused', 'failed', 'cancelled'] as const;
+export type ScheduleStatus = (typeof SCHEDULE_STATUSES)[number];
+
+/** Where to tell people what became of a schedule (a Slack thread), if anywhere. */
+export type ScheduleNotify = { kind: 'slack'; channel: string; threadTs: string };
+
+export interface ScheduleRecord {
+  id: string;
+  runAt: number;
+  status: ScheduleStatus;
+  service: string;
+  environment: DeployPlan['environment'];
+  version: string;
+  request: DeployRequest;
+  plan: DeployPlan;
+  requester: Actor;
+  notify?: ScheduleNotify;
+  freezeOverride?: { actor: Actor; reason: string };
+  runId?: string;
+  /** Why it was refused / failed / cancelled, in a sentence. */
+  note: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewSchedule = Pick<ScheduleRecord, 'id' | 'runAt' | 'request' | 'plan' | 'requester'> &
+  Partial<Pick<ScheduleRecord, 'notify' | 'freezeOverride'>>;
+
+export type ScheduleMarkKind = 'retired' | 'reminded' | 'reaped' | 'digest';
+
+interface Row {
+  id: string;
+  run_at: number;
+  status: string;
+  service: string;
+  environment: string;
+  version: string;
+  request_json: string;
+  plan_json: string;
+  requester_json: string;
+  notify_json: string | null;
+  freeze_override_json: string | null;
+  run_id: string | null;
+  note: string;
+  created_at: number;
+  updated_at: number;
+}
+
+function fromRow(r: Row): ScheduleRecord {
+  return {
+    id: r.id,
+    runAt: r.run_at,
+    status: r.status as ScheduleStatus,
+    service: r.service,
+    environment: r.environment as ScheduleRecord['environment'],
+    version: r.version,
+    request: JSON.parse(r.request_json),
+    plan: JSON.parse(r.plan_json),
+    requester: JSON.parse(r.requester_json),
+    note: r.note,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    ...(r.notify_json ? { notify: JSON.parse(r.notify_json) } : {}),
+    ...(r.freeze_override_json ? { freezeOverride: JSON.parse(r.freeze_override_json) } : {}),
+    ...(r.run_id !== null ? { runId: r.run_id } : {}),
+  };
+}
+
+export class ScheduleStore {
+  constructor(private readonly store: Store) {}
+
+  private get db() {
+    return this.store.db;
+  }
+
+  create(s: NewSchedule, now: number): ScheduleRecord {
+    this.db
+      .prepare(
+        `INSERT INTO schedules (id, run_at, status, service, environment, version, request_json, plan_json, requester_json,
+           notify_json, freeze_override_json, created_at, updated_at)
+         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        s.id, s.runAt, s.plan.service, s.plan.environment, s.plan.version, JSON.stringify(s.request), JSON.stringify(s.plan),
+        JSON.stringify(s.requester), s.notify ? JSON.stringify(s.notify) : null, s.freezeOverride ? JSON.stringify(s.freezeOverride) : null, now, now,
+      );
+    return this.get(s.id)!;
+  }
+
+  get(id: string): ScheduleRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM schedules WHERE id = ?').get(id) as Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  /** Soonest first; by default only those still to come (pending). */
+  list(statuses: ScheduleStatus[] = ['pending']): ScheduleRecord[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM schedules WHERE status IN (${statuses.map(() => '?').join(', ')}) ORDER BY run_at, rowid`)
+      .all(...statuses) as Row[];
+    return rows.map(fromRow);
+  }
+
+  /**
+   * Claims every pending schedule due at `now` (pending → starting) in one transaction and
+   * returns them. A second call, in this process or another, gets none of the same rows.
+   */
+  claimDue(now: number): ScheduleRecord[] {
+    return this.store.tx(() => {
+      const rows = this.db
+        .prepare(`UPDATE schedules SET status = 'starting', updated_at = ? WHERE status = 'pending' AND run_at <= ? RETURNING *`)
+        .all(now, now) as Row[];
+      return rows.map(fromRow).sort((a, b) => a.runAt - b.runAt);
+    });
+  }
+
+  /** Schedules a crash left between claim and start: the runner's dedupe key makes retrying them safe. */
+  listStarting(): ScheduleRecord[] {
+    return this.list(['starting']);
+  }
+
+  /** Records what became of a claimed schedule. */
+  settle(id: string, status: 'started' | 'refused' | 'failed', now: number, detail: { runId?: string; note?: string }): void {
+    this.db
+      .prepare(`UPDATE schedules SET status = ?, run_id = COALESCE(?, run_id), note = ?, updated_at = ? WHERE id = ? AND status = 'starting'`)
+      .run(status, detail.runId ?? null, detail.note ?? '', now, id);
+  }
+
+  /** Cancels a pending schedule; false when it was not pending any more (already started, cancelled…). */
+  cancel(id: string, note: string, now: number): boolean {
+    const info = this.db
+      .prepare(`UPDATE schedules SET status = 'cancelled', note = ?, updated_at = ? WHERE id = ? AND status = 'pending'`)
+      .run(note, now, id);
+    return info.changes > 0;
+  }
+
+  /** Sets (or replaces) the incident commander's freeze override of a pending schedule. */
+  setFreezeOverride(id: string, override: { actor: Actor; reason: string }, now: number): boolean {
+    const info = this.db
+      .prepare(`UPDATE schedules SET freeze_override_json = ?, updated_at = ? WHERE id = ? AND status = 'pending'`)
+      .run(JSON.stringify(override), now, id);
+    return info.changes > 0;
+  }
+
+  /** Records that a periodic job did `kind` for `key`; false when it was already recorded. */
+  mark(kind: ScheduleMarkKind, key: string, now: number): boolean {
+    const info = this.db.prepare('INSERT OR IGNORE INTO scheduler_marks (kind, key, at) VALUES (?, ?, ?)').run(kind, key, now);
+    return info.changes > 0;
+  }
+
+  hasMark(kind: ScheduleMarkKind, key: string): boolean {
+    return Boolean(this.db.prepare('SELECT 1 FROM scheduler_marks WHERE kind = ? AND key = ?').get(kind, key));
+  }
+
+  unmark(kind: ScheduleMarkKind, key: string): void {
+    this.db.prepare('DELETE FROM scheduler_marks WHERE kind = ? AND key = ?').run(kind, key);
+  }
+}
