@@ -61,7 +61,7 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
     }
   });
 
-  it('switching users shows the role checks: a stakeholder may not roll back, the incident commander may', async () => {
+  it('/deploy modal (risk updates defaults, inline errors); switching users shows the role checks', async () => {
     try {
       await roles();
     } catch (err) {
@@ -79,6 +79,17 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
     await box.press('Enter');
     const modal = page.locator('#modal-root .dialog.modal');
     await expect.poll(() => modal.count(), { timeout: 10_000 }).toBe(1);
+    // Risk level has dispatch_action: Shipbot answers with views.update and new defaults.
+    const observation = modal.locator('.b-input', { hasText: 'Observation' }).locator('input');
+    const before = await observation.inputValue();
+    await modal.locator('.b-input', { hasText: 'Risk level' }).locator('select').selectOption('low');
+    await expect.poll(() => observation.inputValue(), { timeout: 10_000 }).not.toBe(before);
+    // A wrong answer comes back as an inline error (response_action: errors); the modal stays.
+    const p99 = modal.locator('.b-input', { hasText: 'p99' }).locator('input');
+    await p99.fill('-5');
+    await modal.getByRole('button', { name: 'Start deploy' }).click();
+    await expect.poll(() => modal.locator('.b-error').allInnerTexts(), { timeout: 10_000 }).toEqual([expect.stringMatching(/p99/)]);
+    await p99.fill('500');
     await modal.getByRole('button', { name: 'Start deploy' }).click();
     await expect.poll(() => modal.count(), { timeout: 10_000 }).toBe(0);
 
