@@ -108,6 +108,11 @@ describe('rolling driver on the sandbox', () => {
   }
 
   it('rollback mid-rollout: paused with both versions serving, then back to v1.2.2 only', async () => {
+    // A slower clock keeps the rollout in flight for seconds of real time, so even a busy machine
+    // catches it midway instead of after it finished.
+    await sb.close();
+    ({ sb, deps } = await sandbox(5));
+    driver = new RollingDriver(deps);
     const plan = planFor('payments', 'v1.3.0', 'rolling');
     const state = await driver.prepare(ref, plan);
     const abort = new AbortController();

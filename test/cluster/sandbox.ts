@@ -13,8 +13,8 @@ export const config: ShipbotConfig = loadConfigFile('data/shipbot.yml');
 /** Fast enough that a 20-replica rollout takes well under a second of real time. */
 export const SPEED = 60;
 
-export async function sandbox(): Promise<{ sb: Sandbox; deps: DriverDeps }> {
-  const clock = new ScaledClock(SPEED);
+export async function sandbox(speed = SPEED): Promise<{ sb: Sandbox; deps: DriverDeps }> {
+  const clock = new ScaledClock(speed);
   const sb = await startSandbox({ clock, demo: true, config });
   return { sb, deps: { kube: kubeFromUrl(sb.url), clock, pollMs: 1000, rolloutTimeoutSec: 900 } };
 }
