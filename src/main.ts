@@ -20,6 +20,7 @@ import { SandboxMetricSource } from './metrics/sandbox.js';
 import type { MetricOutcome, MetricSource } from './metrics/types.js';
 import { createRunner, type Runner } from './runner/index.js';
 import { startSandbox, type Sandbox } from './sandbox/index.js';
+import { startScheduler } from './schedule/index.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import { startSlackDouble, type SlackDouble } from './slack/double/index.js';
 import { openStore, type Store } from './store/index.js';
@@ -144,6 +145,20 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     const slack: SlackApp = createSlackApp({ env: slackEnv, config, runner, logger, llm });
     const started = await slack.start();
     stops.push({ name: 'slack app', stop: () => slack.stop() });
+
+    // Scheduled deploys, blue-green retirement, reminders and the digest post through the same app.
+    const scheduler = startScheduler({
+      store,
+      runner,
+      config,
+      clock,
+      logger,
+      kube,
+      post: async (channel, text, threadTs) => {
+        await slack.app.client.chat.postMessage({ channel, text, ...(threadTs ? { thread_ts: threadTs } : {}) });
+      },
+    });
+    stops.push({ name: 'scheduler', stop: () => scheduler.stop() });
 
     if (local && double) {
       double.connect(`http://127.0.0.1:${started.port}/slack/events`);
