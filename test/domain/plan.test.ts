@@ -62,7 +62,7 @@ describe('buildPlan', () => {
       environment: 'production',
       strategy: 'canary',
       risk: 'medium',
-      slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.9 },
+      slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.5 },
       observationSec: 30 * 60,
       stageWindowSec: 300,
       monitoringIntervalSec: 30,
@@ -75,7 +75,7 @@ describe('buildPlan', () => {
   });
 
   it('uses the default SLO when the service has none', () => {
-    expect(buildPlan(request('deploy search 1.4.0'), search, cfg).slo).toEqual({ errorRatePct: 1, p99Ms: 500, availabilityPct: 99.9 });
+    expect(buildPlan(request('deploy search 1.4.0'), search, cfg).slo).toEqual({ errorRatePct: 1, p99Ms: 500, availabilityPct: 99.5 });
   });
 
   it('high risk: 0% threshold, 60 min observation, gentle steps', () => {
