@@ -162,7 +162,7 @@ describe('validatePlanAnswers', () => {
 
   it('accepts the pre-filled answers unchanged', () => {
     const r = validatePlanAnswers(
-      { strategy: 'canary', risk: 'medium', errorRatePct: '1', p99Ms: '400', availabilityPct: '99.9', dbMigration: 'no', rollbackTolerance: 'minutes', observationMin: '30', regressionThresholdPct: '2', rollbackOnRegression: 'yes', canarySteps: '5, 25, 50, 100' },
+      { strategy: 'canary', risk: 'medium', errorRatePct: '1', p99Ms: '400', availabilityPct: '99.5', dbMigration: 'no', rollbackTolerance: 'minutes', observationMin: '30', regressionThresholdPct: '2', rollbackOnRegression: 'yes', canarySteps: '5, 25, 50, 100' },
       base,
       checkout,
       cfg,
