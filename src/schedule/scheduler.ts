@@ -56,6 +56,8 @@ export interface Scheduler {
   readonly schedules: ScheduleStore;
 }
 
+/** A claim not settled after this long (clock ms) was left by a process that died. */
+const ORPHAN_AFTER_MS = 10 * 60_000;
 const DEFAULT_REAP: ReapOptions = { remindAfterMin: 30, stopAfterMin: 120 };
 
 function fmtTime(ms: number): string {
@@ -67,6 +69,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const reapOpts: ReapOptions = { ...DEFAULT_REAP, ...deps.reap };
   const log = deps.logger.child({ part: 'scheduler' });
   let running: Promise<TickReport> | undefined;
+  let firstTick = true;
 
   async function post(channel: string | undefined, text: string, threadTs?: string): Promise<void> {
     if (!channel || !deps.post) return;
@@ -84,7 +87,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const maxLate = (deps.maxLateMin ?? 60) * 60_000;
     if (late > maxLate) {
       const note = `missed: it was due at ${fmtTime(s.runAt)} but Shipbot was not running then; ask again to deploy now`;
-      schedules.settle(s.id, 'refused', now, { note });
+      if (!schedules.settle(s.id, 'refused', now, { note })) return;
       deps.store.audit({ at: now, actor: 'shipbot', action: 'schedule-missed', detail: `${s.id}: ${s.service} ${s.version} to ${s.environment}` });
       out.refused.push({ scheduleId: s.id, note });
       await tellSchedule(s, `🕒 Scheduled deploy ${s.id} (${s.service} ${s.version}) was not started: ${note}.`);
@@ -102,12 +105,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       dedupeKey: `schedule:${s.id}`,
       ...(s.freezeOverride ? { freezeOverride: s.freezeOverride } : {}),
     });
+    // Only the tick that settles the row reports it (another process may have retried the same claim).
     if (res.ok) {
-      schedules.settle(s.id, 'started', now, { runId: res.run.id });
+      if (!schedules.settle(s.id, 'started', now, { runId: res.run.id })) return;
       deps.store.audit({ runId: res.run.id, at: now, actor: 'shipbot', action: 'schedule-start', detail: `schedule ${s.id} due at ${fmtTime(s.runAt)} → run ${res.run.id} (${res.run.status})` });
       out.started.push({ scheduleId: s.id, runId: res.run.id });
     } else {
-      schedules.settle(s.id, 'refused', now, { note: res.message });
+      if (!schedules.settle(s.id, 'refused', now, { note: res.message })) return;
       deps.store.audit({ at: now, actor: 'shipbot', action: `schedule-${res.reason}`, detail: `${s.id}: ${res.message}` });
       out.refused.push({ scheduleId: s.id, note: res.message });
       await tellSchedule(s, `🕒 Scheduled deploy ${s.id} (${s.service} ${s.version} to ${s.environment}) did not start: ${res.message}`);
@@ -115,13 +119,16 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   async function startDue(now: number, out: TickReport): Promise<void> {
-    // Rows a crash left claimed but not started first, then what is newly due.
-    for (const s of [...schedules.listStarting(), ...schedules.claimDue(now)]) {
+    // Rows a crash left claimed but not started come first: all of them on this scheduler's first
+    // tick (a restart), later only claims older than a tick could take (another process died).
+    const orphans = schedules.listStarting(firstTick ? Number.MAX_SAFE_INTEGER : now - ORPHAN_AFTER_MS);
+    firstTick = false;
+    for (const s of [...orphans, ...schedules.claimDue(now)]) {
       try {
         await startOne(s, now, out);
       } catch (err) {
         const note = `Shipbot could not start it: ${(err as Error).message}`;
-        schedules.settle(s.id, 'failed', now, { note });
+        if (!schedules.settle(s.id, 'failed', now, { note })) continue;
         out.errors.push(`${s.id}: ${note}`);
         await tellSchedule(s, `🕒 Scheduled deploy ${s.id} failed to start: ${(err as Error).message}. Deploy it by hand.`);
       }

@@ -119,16 +119,20 @@ export class ScheduleStore {
     });
   }
 
-  /** Schedules a crash left between claim and start: the runner's dedupe key makes retrying them safe. */
-  listStarting(): ScheduleRecord[] {
-    return this.list(['starting']);
+  /**
+   * Schedules claimed at or before `claimedBefore` and never settled: a crash between claim and
+   * start left them. The runner's dedupe key makes starting them again safe.
+   */
+  listStarting(claimedBefore = Number.MAX_SAFE_INTEGER): ScheduleRecord[] {
+    return this.list(['starting']).filter((s) => s.updatedAt <= claimedBefore);
   }
 
-  /** Records what became of a claimed schedule. */
-  settle(id: string, status: 'started' | 'refused' | 'failed', now: number, detail: { runId?: string; note?: string }): void {
-    this.db
+  /** Records what became of a claimed schedule; false when another tick settled it first. */
+  settle(id: string, status: 'started' | 'refused' | 'failed', now: number, detail: { runId?: string; note?: string }): boolean {
+    const info = this.db
       .prepare(`UPDATE schedules SET status = ?, run_id = COALESCE(?, run_id), note = ?, updated_at = ? WHERE id = ? AND status = 'starting'`)
       .run(status, detail.runId ?? null, detail.note ?? '', now, id);
+    return info.changes > 0;
   }
 
   /** Cancels a pending schedule; false when it was not pending any more (already started, cancelled…). */
