@@ -25,7 +25,7 @@ export async function run(args: string[]): Promise<number> {
   const logger = createLogger(env.LOG_LEVEL);
   let sandbox;
   try {
-    sandbox = await startSandbox({ port, clock, demo: true, logger });
+    sandbox = await startSandbox({ port, clock, demo: true, warm: true, logger });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     console.error(

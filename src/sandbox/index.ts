@@ -23,6 +23,12 @@ export interface SandboxOptions {
   clock?: Clock;
   /** Seed namespaces staging/production with checkout, payments and search at v1.2.2. */
   demo?: boolean;
+  /**
+   * With `demo`: start as if the demo had been running for a while — its pods Ready at once and
+   * `warmSec` (default 600) of traffic history already in the metrics.
+   */
+  warm?: boolean;
+  warmSec?: number;
   /** Services for the demo workload (default: data/shipbot.yml). */
   config?: ShipbotConfig;
   /** Virtual ms from pod creation to Ready (default 3000). */
@@ -135,6 +141,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   seedCluster(api);
   if (opts.demo) seedDemo(api, demoServices(opts.config));
+  if (opts.demo && opts.warm) {
+    kubelet.backdateNewPods = true;
+    safeReconcile();
+    kubelet.backdateNewPods = false;
+    safeReconcile();
+    traffic.backfill(opts.warmSec ?? 600);
+  }
   safeReconcile();
 
   const loop = async () => {

@@ -24,6 +24,8 @@ interface PodSim {
 export class Kubelet {
   private readonly sims = new Map<string, PodSim>();
   private ipCounter = 0;
+  /** While set, pods seen for the first time count as started `podStartMs` ago (warm start). */
+  backdateNewPods = false;
   private nextNode = 0;
 
   constructor(
@@ -59,7 +61,7 @@ export class Kubelet {
     let sim = this.sims.get(pod.metadata.uid!);
     if (!sim) {
       const n = this.ipCounter++;
-      sim = { createdMs: now, ip: `10.244.${(n >> 8) & 255}.${(n & 255) + 1}`, emitted: new Map() };
+      sim = { createdMs: this.backdateNewPods ? now - this.podStartMs() : now, ip: `10.244.${(n >> 8) & 255}.${(n & 255) + 1}`, emitted: new Map() };
       this.sims.set(pod.metadata.uid!, sim);
     }
     const elapsed = now - sim.createdMs;

@@ -76,6 +76,8 @@ export function podIdentity(p: KObject): { service: string; track: string; versi
 
 export class TrafficSimulator {
   private last: number;
+  /** The earliest moment simulated so far. */
+  private origin: number;
   private readonly pods = new Map<string, PodCounters>();
   private readonly series = new Map<string, Series>();
   private readonly opts: TrafficOptions;
@@ -89,19 +91,35 @@ export class TrafficSimulator {
   ) {
     this.opts = { rps: 200, bucketMs: 5_000, retentionMs: 3_600_000, ...opts };
     this.last = clock.now();
+    this.origin = this.last;
   }
 
   counters(podUid: string): PodCounters | undefined {
     return this.pods.get(podUid);
   }
 
+  /**
+   * Fills the `seconds` before the simulation's start with traffic from the pods Ready now
+   * (a warm start with history). Only time never simulated is filled, so nothing counts twice.
+   */
+  backfill(seconds: number): void {
+    const to = this.origin;
+    this.origin = to - seconds * 1000;
+    this.simulate(this.origin, to);
+  }
+
   /** Advances the simulation to the clock's now. */
   tick(): void {
     const now = this.clock.now();
-    const dt = now - this.last;
-    if (dt <= 0) return;
+    if (now <= this.last) return;
     const from = this.last;
     this.last = now;
+    this.simulate(from, now);
+  }
+
+  private simulate(from: number, now: number): void {
+    const dt = now - from;
+    if (dt <= 0) return;
     const live = new Set<string>();
     const podsByNs = new Map<string, KObject[]>();
     for (const p of this.store.list(PODS)) {

@@ -149,3 +149,20 @@ describe('health through the Service proxy', () => {
     expect(String(viaClient)).toBe('ok');
   });
 });
+
+describe('warm start', () => {
+  it('starts the demo Ready with a history of traffic already in the metrics', async () => {
+    const warm = await startFixture({ demo: true, warm: true, warmSec: 600 });
+    try {
+      // No waiting: everything is Ready and 10 minutes of traffic are in the window at once.
+      const all = (await warm.apps.listDeploymentForAllNamespaces()).items;
+      expect(all.filter(rolledOut).map((d) => d.metadata?.name)).toHaveLength(6);
+      const m = (await (await fetch(`${warm.sandbox.url}/sandbox/v1/metrics?namespace=production&service=checkout&windowSec=300`)).json()) as MetricSample;
+      expect(m.throughputRps).toBeGreaterThan(170);
+      expect(m.throughputRps).toBeLessThan(230);
+      expect(m.p50Ms).toBeGreaterThan(30);
+    } finally {
+      await warm.sandbox.close();
+    }
+  });
+});
