@@ -40,7 +40,7 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
-    page = await browser.newPage({ viewport: { width: 1600, height: 960 } });
+    page = await browser.newPage({ viewport: { width: 1600, height: 1280 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
   });
 
@@ -171,6 +171,8 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
       await expect.poll(() => checkout.locator('.track').allInnerTexts(), { timeout: 15_000 }).toEqual([expect.stringMatching(/stable\s+v1\.2\.2.*100%/s)]);
     }
     await page.locator('#sandbox-body .ns-tab[data-namespace=production]').click();
+    // The picture for the README: the progress message as it ended, with what followed below it.
+    await progress.evaluate((el) => el.scrollIntoView({ block: 'start' }));
     mkdirSync(ARTIFACTS, { recursive: true });
     const shot = path.join(ARTIFACTS, 'local-flow.png');
     await page.screenshot({ path: shot });

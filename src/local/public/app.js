@@ -211,6 +211,8 @@ function renderMessages() {
     pane.classList.add('hidden');
   } else {
     pane.classList.remove('hidden');
+    const c = state.boot.channels.find((x) => x.id === state.channel);
+    $('#thread-sub').textContent = c ? `#${c.name}` : '';
     const body = $('#thread-messages');
     const threadAtBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 40;
     body.innerHTML = '';
