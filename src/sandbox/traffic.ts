@@ -142,7 +142,7 @@ export class TrafficSimulator {
         const b = behaviourOf(id.image);
         let j = jitter.get(id.version);
         if (!j) {
-          j = { medianMs: b.medianMs * Math.exp(0.04 * normal()), errorRate: b.errorRate * Math.exp(0.15 * normal()) };
+          j = { medianMs: b.medianMs * Math.exp(0.04 * normal()), errorRate: b.errorRate * Math.exp(0.1 * normal()) };
           jitter.set(id.version, j);
         }
         this.serve(p, id, b, j, poisson(perPod), perSeries);

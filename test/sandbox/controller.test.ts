@@ -143,6 +143,27 @@ describe('conditions', () => {
   });
 });
 
+describe('Recreate strategy', () => {
+  it('stops every old pod before starting new ones', async () => {
+    await f.apps.createNamespacedDeployment({ namespace: NS, body: deployment('recreate', 'registry.example.com/r:v1', 3, { strategy: { type: 'Recreate' } }) });
+    await waitRolledOut('recreate');
+    const seen: Array<{ old: number; fresh: number }> = [];
+    const poll = setInterval(async () => {
+      const pods = (await f.core.listNamespacedPod({ namespace: NS, labelSelector: 'app=recreate' })).items;
+      const img = (p: (typeof pods)[number]) => p.spec?.containers[0]?.image;
+      seen.push({ old: pods.filter((p) => img(p)?.endsWith(':v1')).length, fresh: pods.filter((p) => img(p)?.endsWith(':v2')).length });
+    }, 5);
+    await setImage('recreate', 'registry.example.com/r:v2');
+    const d = await waitRolledOut('recreate');
+    clearInterval(poll);
+    expect(seen.length).toBeGreaterThan(2);
+    expect(d.status?.updatedReplicas).toBe(3);
+    expect(seen.every((s) => s.old === 0 || s.fresh === 0)).toBe(true);
+    const killed = (await f.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === 'Killing' && e.involvedObject.name?.startsWith('recreate-'));
+    expect(killed.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
 describe('scaling and deletion', () => {
   it('scales through spec.replicas and deletes ReplicaSets and pods with the Deployment', async () => {
     await f.apps.createNamespacedDeployment({ namespace: NS, body: deployment('gone', 'registry.example.com/g:v1', 2) });
