@@ -129,6 +129,18 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       stops.push({ name: 'slack double', stop: () => double!.close() });
       const saved = persistWorkspace(double.workspace, path.join(dataDir, 'local-workspace.json'), logger);
       stops.push({ name: 'workspace file', stop: () => saved.flush() });
+      // The page binds PORT before the Bolt app starts, so a busy port fails fast and cleanly.
+      workspace = await startLocalWorkspace({
+        double,
+        people: localPeople(config, double.workspace.users.values()),
+        stakeholderChannel: config.channels.stakeholder,
+        sandboxUrl: sandbox?.url,
+        speed,
+        port: opts.port ?? env.PORT,
+        logger,
+      });
+      const page = workspace;
+      stops.push({ name: 'workspace page', stop: () => page.close() });
       slackEnv = {
         ...env,
         SLACK_BOT_TOKEN: double.botToken,
@@ -160,19 +172,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     });
     stops.push({ name: 'scheduler', stop: () => scheduler.stop() });
 
-    if (local && double) {
-      double.connect(`http://127.0.0.1:${started.port}/slack/events`);
-      workspace = await startLocalWorkspace({
-        double,
-        people: localPeople(config, double.workspace.users.values()),
-        stakeholderChannel: config.channels.stakeholder,
-        sandboxUrl: sandbox?.url,
-        speed,
-        port: opts.port ?? env.PORT,
-        logger,
-      });
-      stops.push({ name: 'workspace page', stop: () => workspace!.close() });
-    }
+    if (local && double) double.connect(`http://127.0.0.1:${started.port}/slack/events`);
 
     print(banner({ local, url: workspace?.url, started, sandbox, speed, dataDir, prometheus: env.PROMETHEUS_URL, llm: llm.enabled }));
     return {
