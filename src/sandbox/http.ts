@@ -140,6 +140,7 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
   if (!def) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
 
   if (sub === 'proxy' && name) return proxy(ctx, def, ns!, name, `/${tail.join('/')}`, res);
+  if (sub === 'log' && name && def === PODS && method === 'GET') return podLog(ctx, ns!, name, res);
   if (sub && sub !== 'status' && sub !== 'scale') throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${def.plural}/${sub})`);
   if (sub && !def.subresources.includes(sub as 'status' | 'scale')) throw new ApiError(404, 'NotFound', `${def.plural} have no ${sub} subresource`);
   const subres = sub as Subresource;
@@ -293,6 +294,24 @@ function proxy(ctx: HttpContext, def: ResourceDef, ns: string, rawName: string, 
     return podAnswer(ctx, pod, subPath, res);
   }
   throw new ApiError(404, 'NotFound', `${def.plural} have no proxy subresource`);
+}
+
+/** What the app would have printed: enough for `kubectl logs` while investigating a fault. */
+function podLog(ctx: HttpContext, ns: string, name: string, res: ServerResponse): void {
+  const pod = ctx.store.get(PODS, ns, name);
+  const c = pod.status?.containerStatuses?.[0];
+  const id = podIdentity(pod);
+  const fault = behaviourOf(id.image).fault;
+  if (!c?.containerID) {
+    const why = c?.state?.waiting?.reason ?? 'ContainerCreating';
+    throw badRequest(`container "${c?.name ?? 'app'}" in pod "${name}" is waiting to start: ${why === 'ImagePullBackOff' || why === 'ErrImagePull' ? 'trying and failing to pull image' : why}`);
+  }
+  const lines = [`level=info msg="starting ${id.service}" version=${id.version} addr=:8080`];
+  if (fault === 'crash') lines.push('panic: runtime error: invalid memory address or nil pointer dereference', '[signal SIGSEGV: segmentation violation]');
+  else if (fault === 'oom') lines.push('level=info msg="warming cache" entries=0', 'level=info msg="warming cache" entries=4194304');
+  else lines.push('level=info msg="ready" checks=health,critical-path');
+  if (fault === 'smokefail') lines.push('level=error msg="critical path check failed" reason="checkout total mismatch"');
+  send(res, 200, `${lines.join('\n')}\n`, 'text/plain; charset=utf-8');
 }
 
 function podAnswer(ctx: HttpContext, pod: KObject, subPath: string, res: ServerResponse): void {

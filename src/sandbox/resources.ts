@@ -95,6 +95,7 @@ export function apiResourceList(group: '' | 'apps') {
     for (const sub of r.subresources) {
       if (sub === 'status') resources.push({ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] });
       if (sub === 'scale') resources.push({ name: `${r.plural}/scale`, singularName: '', namespaced: r.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
+      if (sub === 'proxy' && r.kind === 'Pod') resources.push({ name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] });
       if (sub === 'proxy') resources.push({ name: `${r.plural}/proxy`, singularName: '', namespaced: r.namespaced, kind: `${r.kind}ProxyOptions`, verbs: ['create', 'delete', 'get', 'patch', 'update'] });
     }
   }

@@ -60,6 +60,16 @@ describe('-crash', () => {
     expect(ev.map((e) => e.reason)).toEqual(expect.arrayContaining(['Scheduled', 'Pulling', 'Pulled', 'Created', 'Started', 'BackOff']));
   });
 
+  it('shows the panic in kubectl logs, and a readable 400 for a pod whose image never pulled', async () => {
+    const crashing = (await pods('crash'))[0]!;
+    const log = await f.core.readNamespacedPodLog({ name: crashing.metadata!.name!, namespace: NS });
+    expect(String(log)).toContain('panic: runtime error');
+    const missing = (await pods('missing'))[0]!;
+    const res = await fetch(`${f.sandbox.url}/api/v1/namespaces/${NS}/pods/${missing.metadata!.name}/log`);
+    expect(res.status).toBe(400);
+    expect((await res.json()).message).toContain('is waiting to start');
+  });
+
   it('backs off like the kubelet: 10 s doubling to 5 minutes', () => {
     expect([1, 2, 3, 4, 5, 6, 7, 8].map(backoffMs)).toEqual([10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000, 300_000]);
   });
