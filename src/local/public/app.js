@@ -93,8 +93,21 @@ function connect() {
   const es = new EventSource(`/api/events?user=${encodeURIComponent(state.me)}`);
   state.stream = es;
   es.addEventListener('change', (ev) => onChange(JSON.parse(ev.data)));
-  es.addEventListener('hello', () => document.body.classList.remove('offline'));
+  es.addEventListener('hello', () => {
+    // Back after a drop (or a restart of `npm start`): catch up on what happened meanwhile.
+    if (document.body.classList.contains('offline')) void resync();
+    document.body.classList.remove('offline');
+  });
   es.onerror = () => document.body.classList.add('offline');
+}
+
+async function resync() {
+  const snap = await api(`/api/state?user=${encodeURIComponent(state.me)}`);
+  state.messages.clear();
+  for (const m of snap.messages) state.messages.set(key(m), m);
+  state.views.clear();
+  for (const v of snap.views) state.views.set(v.id, v);
+  render();
 }
 
 function key(m) {
