@@ -146,7 +146,10 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
         const b = pooled(usable(base).length ? base : input.baselineSamples ?? []);
         return { decision, candidateSamples: cand, baselineSamples: base, line: line(c, b), ...(c ? { candidate: c } : {}), ...(b ? { baseline: b } : {}) };
       };
-      for (let tick = 0; tick < ticks && !skipped; tick++) {
+      // A sample that failed (timeout, no data) is retried once per tick, at most `ticks` times,
+      // so one slow answer under load does not turn a healthy window into "too little data".
+      let retries = 0;
+      for (let tick = 0; tick < ticks + retries && !skipped; tick++) {
         await Promise.race([clock.sleep(interval, signal), input.skip ?? new Promise(() => {})]);
         if (skipped) break;
         const [c, b, signals] = await Promise.all([
@@ -158,6 +161,7 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
         ]);
         signal.throwIfAborted();
         if (c) cand.push(c);
+        else if (retries < ticks) retries++;
         if (b) base.push(b);
         const infra = judgeInfra(signals, rules);
         if (infra.verdict === 'ROLLBACK') return result(infra);
