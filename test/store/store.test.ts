@@ -53,8 +53,9 @@ describe('store', () => {
 
   it('applies only migrations newer than user_version (additive)', () => {
     const s = openStore(':memory:');
-    const v = migrate(s.db, [...MIGRATIONS, { version: 2, name: 'queue', sql: 'CREATE TABLE extra (x INTEGER)' }]);
-    expect(v).toBe(2);
+    const next = MIGRATIONS.at(-1)!.version + 1;
+    const v = migrate(s.db, [...MIGRATIONS, { version: next, name: 'extra', sql: 'CREATE TABLE extra (x INTEGER)' }]);
+    expect(v).toBe(next);
     expect(() => s.db.prepare('SELECT x FROM extra').all()).not.toThrow();
     s.close();
   });
