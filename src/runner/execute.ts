@@ -71,7 +71,7 @@ export async function executeStep(key: string, ctx: StepContext): Promise<StepOu
       return verifyRollback(ctx);
     case STEP.incident: {
       const file = await ctx.writeIncident();
-      return { status: 'done', detail: file ? `incident record written: ${file}` : 'incident recorded' };
+      return { status: 'done', detail: file ? `incident recorded; ${file} is written with the report` : 'incident recorded' };
     }
     case STEP.report:
       return { status: 'done', next: { kind: 'finish' } };

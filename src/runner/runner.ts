@@ -598,8 +598,11 @@ export class Runner {
   }
 
   private async writeIncident(rec: RunRecord): Promise<string | undefined> {
-    // The incident report is written with the final report (reports/write.ts); here we only note it.
-    return rec.data.rollback ? `${rec.id}-incident.md` : undefined;
+    // The incident file is written with the final report (reports/write.ts), when the rollback's
+    // verification is known; here the incident enters the audit trail.
+    if (!rec.data.rollback) return undefined;
+    this.audit(rec.id, 'shipbot', 'incident', rec.data.rollback.reason);
+    return `${rec.id}-incident.md`;
   }
 
   private ref(service: ServiceConfig, env: Environment): WorkloadRef | undefined {

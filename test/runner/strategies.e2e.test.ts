@@ -69,6 +69,7 @@ describe('failure paths roll back by themselves and keep the lock', () => {
     const rec = w.runner.record(run.id)!;
     expect(rec.data.rollback).toMatchObject({ automatic: true, verification: { ok: true } });
     expect(existsSync(rec.data.incidentPath!)).toBe(true);
+    expect(w.runner.auditTrail(run.id).map((e) => e.action)).toEqual(['start', 'automatic-rollback', 'incident', 'rolled-back']);
     // Locked until someone unlocks it: a new deploy is refused with who and since.
     const again = await w.deploy('deploy checkout v1.2.4 canary');
     expect(again).toMatchObject({ ok: false, reason: 'locked' });
