@@ -19,6 +19,8 @@ interface PodSim {
   signature?: string;
   /** The stored pod the signature was checked against. */
   seen?: KObject;
+  /** Virtual ms (since creation) of the next milestone: nothing to do before it. */
+  nextAt?: number;
 }
 
 export class Kubelet {
@@ -65,14 +67,18 @@ export class Kubelet {
       this.sims.set(pod.metadata.uid!, sim);
     }
     const elapsed = now - sim.createdMs;
+    // Nothing happens to this pod before its next milestone, unless someone changed it.
+    if (sim.seen === pod && sim.nextAt !== undefined && elapsed < sim.nextAt) return;
     const node = pod.spec.nodeName as string;
     const containers: Array<{ name: string; image: string }> = pod.spec.containers ?? [];
     const views: PodView[] = [];
+    let nextAt = Infinity;
     for (const c of containers) {
       const fault = behaviourOf(c.image).fault;
       const info = { namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid!, node, container: c.name, image: c.image };
-      const { view, events } = simulatePod(fault, { podStartMs: this.podStartMs() }, info, elapsed);
+      const { view, events, nextAt: next } = simulatePod(fault, { podStartMs: this.podStartMs() }, info, elapsed);
       views.push(view);
+      nextAt = Math.min(nextAt, next);
       // Scheduled is a pod event, not a container one: only the first container reports it.
       const own = c === containers[0] ? events : events.filter((e) => e.reason !== 'Scheduled');
       const done = sim.emitted.get(c.name) ?? 0;
@@ -82,6 +88,7 @@ export class Kubelet {
       sim.emitted.set(c.name, own.length);
     }
     // Most ticks change nothing for most pods: skip building and comparing the status then.
+    sim.nextAt = nextAt;
     const signature = JSON.stringify(views) + node;
     if (sim.signature === signature && sim.seen === pod) return;
     sim.signature = signature;

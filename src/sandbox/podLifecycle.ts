@@ -50,10 +50,21 @@ export interface PodInfo {
   image: string;
 }
 
-export function simulatePod(fault: Fault, timing: Timing, info: PodInfo, elapsed: number): { view: PodView; events: LifecycleEvent[] } {
+/** The pod at `elapsed`, the Events so far, and when (elapsed ms) anything changes next. */
+export function simulatePod(fault: Fault, timing: Timing, info: PodInfo, elapsed: number): { view: PodView; events: LifecycleEvent[]; nextAt: number } {
+  let nextAt = Infinity;
+  const later = (at: number) => {
+    if (at > elapsed && at < nextAt) nextAt = at;
+  };
+  const r = timeline(fault, timing, info, elapsed, later);
+  return { ...r, nextAt };
+}
+
+function timeline(fault: Fault, timing: Timing, info: PodInfo, elapsed: number, later: (at: number) => void): { view: PodView; events: LifecycleEvent[] } {
   const events: LifecycleEvent[] = [];
   const ev = (at: number, type: LifecycleEvent['type'], reason: string, message: string, component: LifecycleEvent['component'] = 'kubelet') => {
     if (at <= elapsed) events.push({ at, type, reason, message, component });
+    else later(at);
   };
   const start = Math.max(1, timing.podStartMs);
   const pullAt = Math.round(start * 0.1);
@@ -75,7 +86,9 @@ export function simulatePod(fault: Fault, timing: Timing, info: PodInfo, elapsed
       ev(t, 'Warning', 'Failed', 'Error: ImagePullBackOff');
       n++;
     }
+    later(t + backoffMs(n));
     if (elapsed < pulledAt) return { view: pending, events };
+    later(pulledAt + Math.min(backoffMs(1), start));
     const inBackoff = elapsed >= pulledAt + Math.min(backoffMs(1), start);
     const reason = inBackoff ? 'ImagePullBackOff' : 'ErrImagePull';
     const message = inBackoff ? `Back-off pulling image "${info.image}"` : `rpc error: code = NotFound desc = failed to pull and unpack image "${info.image}": not found`;
@@ -88,6 +101,7 @@ export function simulatePod(fault: Fault, timing: Timing, info: PodInfo, elapsed
   if (elapsed < pulledAt) return { view: pending, events };
 
   if (fault !== 'crash' && fault !== 'oom') {
+    later(start);
     const ready = elapsed >= start;
     return {
       view: { phase: 'Running', ready, started: true, restartCount: 0, state: { running: { startedAt: pulledAt } }, ipAt: pulledAt },
@@ -103,6 +117,7 @@ export function simulatePod(fault: Fault, timing: Timing, info: PodInfo, elapsed
   let last: PodView['lastState'];
   for (;;) {
     const diesAt = startedAt + runMs;
+    later(diesAt);
     if (elapsed < diesAt) {
       return {
         view: { phase: 'Running', ready: false, started: true, restartCount: restarts, state: { running: { startedAt } }, lastState: last, ipAt: pulledAt },
@@ -113,6 +128,7 @@ export function simulatePod(fault: Fault, timing: Timing, info: PodInfo, elapsed
     last = { terminated: { ...exit, startedAt, finishedAt: diesAt } };
     const wait = backoffMs(restarts);
     ev(diesAt, 'Warning', 'BackOff', `Back-off restarting failed container ${c} in pod ${info.name}_${info.namespace}(${info.uid})`);
+    later(diesAt + wait);
     if (elapsed < diesAt + wait) {
       return {
         view: {

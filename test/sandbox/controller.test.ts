@@ -147,18 +147,24 @@ describe('Recreate strategy', () => {
   it('stops every old pod before starting new ones', async () => {
     await f.apps.createNamespacedDeployment({ namespace: NS, body: deployment('recreate', 'registry.example.com/r:v1', 3, { strategy: { type: 'Recreate' } }) });
     await waitRolledOut('recreate');
-    const seen: Array<{ old: number; fresh: number }> = [];
-    const poll = setInterval(async () => {
-      const pods = (await f.core.listNamespacedPod({ namespace: NS, labelSelector: 'app=recreate' })).items;
-      const img = (p: (typeof pods)[number]) => p.spec?.containers[0]?.image;
-      seen.push({ old: pods.filter((p) => img(p)?.endsWith(':v1')).length, fresh: pods.filter((p) => img(p)?.endsWith(':v2')).length });
-    }, 5);
+    // Every pod change arrives on the watch in order: replay them and check each moment.
+    const live = new Map<string, string>();
+    let overlap = false;
+    let changes = 0;
+    const req = await new Watch(f.kc).watch(`/api/v1/namespaces/${NS}/pods`, { labelSelector: 'app=recreate' }, (type, pod) => {
+      changes++;
+      if (type === 'DELETED') live.delete(pod.metadata.name);
+      else live.set(pod.metadata.name, pod.spec.containers[0].image);
+      const images = new Set(live.values());
+      if (images.has('registry.example.com/r:v1') && images.has('registry.example.com/r:v2')) overlap = true;
+    }, () => {});
     await setImage('recreate', 'registry.example.com/r:v2');
     const d = await waitRolledOut('recreate');
-    clearInterval(poll);
-    expect(seen.length).toBeGreaterThan(2);
+    await waitFor('the watch to catch up', () => [...live.values()].filter((i) => i.endsWith(':v2')).length === 3 && live.size === 3);
+    req.abort();
+    expect(changes).toBeGreaterThan(6);
+    expect(overlap).toBe(false);
     expect(d.status?.updatedReplicas).toBe(3);
-    expect(seen.every((s) => s.old === 0 || s.fresh === 0)).toBe(true);
     const killed = (await f.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === 'Killing' && e.involvedObject.name?.startsWith('recreate-'));
     expect(killed.length).toBeGreaterThanOrEqual(3);
   });
