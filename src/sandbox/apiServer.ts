@@ -1,7 +1,9 @@
 // The API server's verbs on top of the store: admission, status/scale subresources, list
 // filtering and paging, cascading deletes. HTTP framing lives in http.ts; this is the logic.
 import { admit } from './admission.js';
-import { ApiError, badRequest, invalid, notFound } from './errors.js';
+import { ApiError, badRequest, conflict, invalid, notFound } from './errors.js';
+
+const conflictFor = (def: ResourceDef, name: string) => conflict(def.plural, def.group, name);
 import { clone, controllerOf, type KObject } from './objects.js';
 import { applyPatch } from './patch.js';
 import { apiVersionOf, RESOURCES, resourceByKind, type ResourceDef } from './resources.js';
@@ -65,7 +67,7 @@ export class ApiServer {
     return { items: all.map(clone), resourceVersion: rv };
   }
 
-  create(def: ResourceDef, ns: string | undefined, body: KObject): KObject {
+  create(def: ResourceDef, ns: string | undefined, body: KObject, dryRun = false): KObject {
     if (!body || typeof body !== 'object' || typeof body.metadata !== 'object') throw badRequest(`the body must be a ${def.kind} object with metadata`);
     this.requireNamespace(def, ns);
     const input = clone(body);
@@ -80,11 +82,16 @@ export class ApiServer {
     delete input.metadata.resourceVersion;
     const admitted = admit(def, input);
     if (def.kind !== 'Namespace' && def.kind !== 'Event' && def.subresources.includes('status')) admitted.status = initialStatus(def);
+    if (dryRun) {
+      if (this.store.peek(def, ns, admitted.metadata.name!)) this.store.create(def, admitted); // throws AlreadyExists
+      return admitted;
+    }
     return clone(this.store.create(def, admitted));
   }
 
   /** PUT: replaces the object (or only its status / scale), 409 on a stale resourceVersion. */
-  replace(def: ResourceDef, ns: string | undefined, name: string, body: KObject, sub?: Subresource): KObject {
+  /** `dryRun`: everything a write does (admission, conflicts) except storing it. */
+  replace(def: ResourceDef, ns: string | undefined, name: string, body: KObject, sub?: Subresource, dryRun = false): KObject {
     if (!body || typeof body !== 'object' || typeof body.metadata !== 'object') throw badRequest(`the body must be a ${sub === 'scale' ? 'Scale' : def.kind} object with metadata`);
     const current = this.store.get(def, ns, name);
     if (body.metadata.name && body.metadata.name !== name) throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
@@ -93,6 +100,7 @@ export class ApiServer {
       if (typeof replicas !== 'number' || replicas < 0) throw invalid('Scale', 'autoscaling', name, [{ field: 'spec.replicas', message: 'Invalid value: must be greater than or equal to 0' }]);
       const next = clone(current);
       next.spec.replicas = replicas;
+      if (dryRun) return toScale(def, this.checkOnly(def, current, next, body.metadata.resourceVersion));
       return toScale(def, this.store.update(def, next, body.metadata.resourceVersion));
     }
     const input = clone(body);
@@ -107,10 +115,16 @@ export class ApiServer {
       // The main resource never writes status when a status subresource exists.
       if (def.subresources.includes('status')) next.status = clone(current.status);
     }
+    if (dryRun) return this.checkOnly(def, current, next, body.metadata.resourceVersion);
     return clone(this.store.update(def, next, body.metadata.resourceVersion));
   }
 
-  patch(def: ResourceDef, ns: string | undefined, name: string, contentType: string | undefined, patchBody: unknown, sub?: Subresource): KObject {
+  private checkOnly(def: ResourceDef, current: KObject, next: KObject, expectRv?: string): KObject {
+    if (expectRv && expectRv !== current.metadata.resourceVersion) throw conflictFor(def, current.metadata.name!);
+    return { ...clone(next), metadata: { ...clone(next.metadata), uid: current.metadata.uid, resourceVersion: current.metadata.resourceVersion, creationTimestamp: current.metadata.creationTimestamp } };
+  }
+
+  patch(def: ResourceDef, ns: string | undefined, name: string, contentType: string | undefined, patchBody: unknown, sub?: Subresource, dryRun = false): KObject {
     const current = this.store.get(def, ns, name);
     const base = sub === 'scale' ? toScale(def, current) : clone(current);
     const patched = applyPatch(contentType, base, patchBody) as KObject;
@@ -118,7 +132,7 @@ export class ApiServer {
     // A resourceVersion in the patch is a precondition, as on a real server.
     const expect = patched.metadata.resourceVersion !== current.metadata.resourceVersion ? patched.metadata.resourceVersion : undefined;
     if (expect) patched.metadata.resourceVersion = expect;
-    return this.replace(def, ns, name, patched, sub);
+    return this.replace(def, ns, name, patched, sub, dryRun);
   }
 
   /** Deletes and cascades to dependents (background propagation, done at once). */

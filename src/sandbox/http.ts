@@ -160,8 +160,7 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
     }
     if (method === 'POST') {
       const body = (await readJson(req)) as KObject;
-      if (q.get('dryRun')) return send(res, 201, body);
-      return send(res, 201, ctx.api.create(def, ns, body));
+      return send(res, 201, ctx.api.create(def, ns, body, !!q.get('dryRun')));
     }
     if (method === 'DELETE') {
       const out = ctx.api.list(def, ns, { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector') });
@@ -179,14 +178,23 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
     }
     case 'PUT': {
       const body = (await readJson(req)) as KObject;
-      return send(res, 200, ctx.api.replace(def, ns, name, body, subres));
+      return send(res, 200, ctx.api.replace(def, ns, name, body, subres, !!q.get('dryRun')));
     }
     case 'PATCH': {
       const type = req.headers['content-type'];
       const body = await readJson(req);
-      return send(res, 200, ctx.api.patch(def, ns, name, type, body, subres));
+      return send(res, 200, ctx.api.patch(def, ns, name, type, body, subres, !!q.get('dryRun')));
     }
     case 'DELETE': {
+      // DeleteOptions may come as a body (kubectl sends `{"dryRun":["All"]}` there).
+      const text = await readBody(req);
+      let opts: { dryRun?: string[] } = {};
+      try {
+        opts = text.trim() ? (JSON.parse(text) as typeof opts) : {};
+      } catch {
+        throw badRequest('the DeleteOptions body is not valid JSON');
+      }
+      if (q.get('dryRun') || (Array.isArray(opts.dryRun) && opts.dryRun.length > 0)) return send(res, 200, ctx.api.get(def, ns, name));
       const gone = ctx.api.delete(def, ns, name);
       if (def.kind === 'Pod') return send(res, 200, gone);
       return send(res, 200, {

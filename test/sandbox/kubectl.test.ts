@@ -112,4 +112,11 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     const bad = await kubectl('patch', 'deployment', 'checkout', '--type=json', '-p', '[{"op":"test","path":"/spec/replicas","value":99}]');
     expect(bad.code).not.toBe(0);
   });
+
+  it('changes nothing with --dry-run=server', async () => {
+    const before = await jsonpath('deploy/checkout', '{.metadata.uid} {.metadata.generation} {.spec.replicas}');
+    expect(await ok('scale', 'deploy/checkout', '--replicas=3', '--dry-run=server')).toContain('server dry run');
+    expect(await ok('delete', 'deploy/checkout', '--dry-run=server')).toContain('server dry run');
+    expect(await jsonpath('deploy/checkout', '{.metadata.uid} {.metadata.generation} {.spec.replicas}')).toBe(before);
+  });
 });
