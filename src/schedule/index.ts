@@ -7,6 +7,8 @@ export {
   cancelSchedule,
   overrideFreeze,
   describeSchedules,
+  schedulingFor,
+  type Scheduling,
   type Scheduler,
   type SchedulerDeps,
   type TickReport,

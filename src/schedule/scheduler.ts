@@ -320,3 +320,21 @@ export function describeSchedules(list: readonly ScheduleRecord[]): string {
     .map((s) => `• \`${s.id}\` ${fmtTime(s.runAt)} — ${s.service} ${s.version} to ${s.environment} (${s.plan.strategy}), by ${actorLabel(s.requester)}${s.freezeOverride ? ' — freeze overridden' : ''}`)
     .join('\n');
 }
+
+/** What a front end (Slack) needs to book, list, cancel and override schedules. */
+export interface Scheduling {
+  book(input: BookInput): BookResult;
+  cancel(id: string, actor: Actor): { ok: boolean; message: string };
+  overrideFreeze(id: string, actor: Actor, reason: string): { ok: boolean; message: string };
+  /** Pending schedules, one line each. */
+  describe(): string;
+}
+
+export function schedulingFor(deps: Pick<SchedulerDeps, 'store' | 'clock' | 'config'>): Scheduling {
+  return {
+    book: (input) => bookSchedule(deps, input),
+    cancel: (id, actor) => cancelSchedule(deps, id, actor),
+    overrideFreeze: (id, actor, reason) => overrideFreeze(deps, id, actor, reason),
+    describe: () => describeSchedules(new ScheduleStore(deps.store).list()),
+  };
+}

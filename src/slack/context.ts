@@ -4,6 +4,7 @@ import type { WebClient } from '@slack/web-api';
 import type { ShipbotConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { SeenSet } from './dedupe.js';
+import type { Scheduling } from '../schedule/index.js';
 import type { SlackLlm, SlackRunner } from './deps.js';
 import { Channels, People } from './people.js';
 import { retryRateLimited } from './post.js';
@@ -14,6 +15,8 @@ export interface SlackContext {
   runner: SlackRunner;
   logger: Logger;
   llm?: SlackLlm;
+  /** Booking, listing and cancelling scheduled deploys, when main wired the scheduler. */
+  scheduling?: Scheduling;
   now: () => Date;
   client: WebClient;
   people: People;

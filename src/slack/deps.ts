@@ -4,6 +4,7 @@ import type { EnvConfig, ShipbotConfig } from '../config.js';
 import type { Actor, Environment } from '../domain/types.js';
 import type { Llm } from '../llm/index.js';
 import type { Logger } from '../log.js';
+import type { Scheduling } from '../schedule/index.js';
 import type { CommandResult, Diagnostics, RunCommand, RunEvent, RunView, StartInput, StartResult } from '../runner/types.js';
 
 /** The runner methods Slack uses (src/runner/runner.ts implements them). */
@@ -29,4 +30,6 @@ export interface SlackAppDeps {
   /** Wall clock for parsing (`at 02:00`); defaults to the real time. */
   now?: () => Date;
   llm?: SlackLlm;
+  /** Scheduled deploys (src/schedule `schedulingFor`); without it a request with a time offers Start now only. */
+  scheduling?: Scheduling;
 }

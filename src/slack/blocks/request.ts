@@ -4,7 +4,7 @@ import type { DeployRequest, Strategy } from '../../domain/types.js';
 import { actions, button, context, section, type Block } from './kit.js';
 import { LIMITS, truncate } from './limits.js';
 
-export const REQUEST_ACTIONS = { configure: 'req_configure', start: 'req_start', cancel: 'req_cancel' } as const;
+export const REQUEST_ACTIONS = { configure: 'req_configure', start: 'req_start', schedule: 'req_schedule', cancel: 'req_cancel' } as const;
 
 /**
  * The request travels in the buttons' value, so a press works after a restart too. Guidance
@@ -32,7 +32,8 @@ function describe(r: DeployRequest): string {
   return parts.join(', ');
 }
 
-export function requestReply(request: DeployRequest, rec: Recommendation | undefined): { text: string; blocks: Block[] } {
+/** `canSchedule`: the scheduler is wired, so a request with a time gets a *Schedule* button. */
+export function requestReply(request: DeployRequest, rec: Recommendation | undefined, opts: { canSchedule?: boolean } = {}): { text: string; blocks: Block[] } {
   const blocks: Block[] = [];
   const missing = request.missing;
   blocks.push(section(`I understood: ${describe(request)}.`));
@@ -48,18 +49,28 @@ export function requestReply(request: DeployRequest, rec: Recommendation | undef
     const chosen = request.strategy && request.strategy !== rec.strategy ? ` (you asked for *${request.strategy}*)` : '';
     blocks.push(section(`*Recommended strategy:* ${rec.strategy}${chosen} — ${rec.rationale || 'the default for this service'}`));
   }
-  if (request.scheduledAt) {
-    // Nothing schedules runs from Slack yet: say so rather than silently deploying now.
+  const schedulable = Boolean(request.scheduledAt && opts.canSchedule);
+  if (schedulable) {
+    blocks.push(section(`🕒 You asked for *${scheduleTime(request.scheduledAt!)}*. *Schedule* books it: Shipbot starts it then, with the usual checks (lock, freeze window, approval). *Start now* deploys right away instead.`));
+  } else if (request.scheduledAt) {
+    // Without the scheduler nothing can start a run later: say so rather than silently deploying now.
     blocks.push(section(`🕒 You asked for ${request.scheduledAt}. Shipbot cannot schedule a deploy from Slack yet: *Start now* deploys right away, or ask again at that time.`));
   }
   if (request.notes.length) blocks.push(context(...request.notes.slice(0, 9).map((n) => truncate(n, 300)), ...(request.notes.length > 9 ? [`…and ${request.notes.length - 9} more`] : [])));
   const value = encodeRequest(request);
   const buttons = [button('Configure…', REQUEST_ACTIONS.configure, value)];
-  if (!missing.length) buttons.push(button(request.scheduledAt ? 'Start now' : 'Start', REQUEST_ACTIONS.start, value, { style: 'primary' }));
+  if (!missing.length && schedulable) buttons.push(button('Schedule', REQUEST_ACTIONS.schedule, value, { style: 'primary' }), button('Start now', REQUEST_ACTIONS.start, value));
+  else if (!missing.length) buttons.push(button(request.scheduledAt ? 'Start now' : 'Start', REQUEST_ACTIONS.start, value, { style: 'primary' }));
   buttons.push(button('Cancel', REQUEST_ACTIONS.cancel, value));
   blocks.push(actions('request', buttons));
   const text = missing.length ? `I need ${missing.join(' and ')} to deploy.` : `Deploy ${request.service} ${request.version} to ${request.environment}?`;
   return { text, blocks };
+}
+
+/** `2026-11-24T02:00:00.000Z` → `2026-11-24 02:00 UTC`. */
+export function scheduleTime(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? new Date(t).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : iso;
 }
 
 /** The request reply after Start / Cancel / a modal submission: no buttons left to press twice. */
@@ -75,6 +86,8 @@ export function helpText(): string {
     '• `rollback checkout` — rolls back the live deploy of a service',
     '• `status` or `status checkout` — what is deploying now',
     '• `lock checkout production because incident` / `unlock checkout production`',
+    '• `deploy checkout v1.2.3 canary at 02:00` (UTC) — *Schedule* books it; `schedules` lists them, `cancel schedule s-…` cancels one',
+    '• `override freeze s-… <reason>` — an incident commander lets a scheduled deploy start inside a freeze window',
     'Buttons on the progress message: *Rollback*, *Accept*, *Investigate*, *Approve*.',
   ].join('\n');
 }

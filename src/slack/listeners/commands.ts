@@ -56,7 +56,7 @@ async function deployRequest(ctx: SlackContext, request: DeployRequest, o: Origi
     await tellPrivately(ctx, o.channel, o.user, `🚫 ${may.reason}`, o.inThread ? o.threadTs : undefined);
     return;
   }
-  const reply = requestReply(request, recommend(request, ctx.config));
+  const reply = requestReply(request, recommend(request, ctx.config), { canSchedule: Boolean(ctx.scheduling) });
   if (note) reply.blocks.splice(1, 0, { type: 'context', elements: [{ type: 'mrkdwn', text: note.slice(0, 2000) }] });
   await replyInThread(ctx, o.channel, o.threadTs, reply);
 }

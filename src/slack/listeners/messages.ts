@@ -4,6 +4,7 @@
 import type { App } from '@slack/bolt';
 import { parseCommand } from '../../domain/parse.js';
 import { replyInThread, type SlackContext } from '../context.js';
+import { parseScheduleCommand, runScheduleCommand } from '../schedule.js';
 import { runCommand } from './commands.js';
 
 interface Incoming {
@@ -36,6 +37,10 @@ export function registerMessageListeners(app: App, ctx: SlackContext): void {
 async function handleText(ctx: SlackContext, m: Incoming): Promise<void> {
   if (!ctx.seen.firstTime(`${m.channel}:${m.ts}`)) return;
   const origin = { channel: m.channel, threadTs: m.threadTs ?? m.ts, inThread: !!m.threadTs, user: m.user };
+  // `schedules`, `cancel schedule s-…`, `override freeze s-…`: read before the deploy parser,
+  // which would take "cancel schedule" for a cancel of a live run.
+  const scheduleCmd = ctx.scheduling ? parseScheduleCommand(m.text) : undefined;
+  if (scheduleCmd) return runScheduleCommand(ctx, scheduleCmd, origin);
   const parsed = parseCommand(m.text, ctx.config, ctx.now());
   if (parsed.ok) return runCommand(ctx, parsed.command, origin);
   // Plain channel chatter is not for us: only answer when addressed.

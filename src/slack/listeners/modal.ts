@@ -6,6 +6,7 @@ import { DeployRequest, RiskLevel } from '../../domain/types.js';
 import { decodeMetadata, deployModal, errorsForView, MODAL_CALLBACK, readFields, RISK_ACTION, type SlackView, type StateValues } from '../blocks/modal.js';
 import { errorCode, replyInThread, tellPrivately, type SlackContext } from '../context.js';
 import { answersFromFields, modalFor, planFromModal, withRisk } from '../planning.js';
+import { scheduleRun } from '../schedule.js';
 import { deployRefusal, startRun } from '../start-run.js';
 
 export function registerModalListeners(app: App, ctx: SlackContext): void {
@@ -50,6 +51,10 @@ export function registerModalListeners(app: App, ctx: SlackContext): void {
       const root = await replyInThread(ctx, meta.channel, '', `<@${user}> is deploying *${result.plan.service} ${result.plan.version}* to *${result.plan.environment}*`);
       if (!root) return tellPrivately(ctx, meta.channel, user, '⚠️ I could not post in this channel. Invite me with `/invite @shipbot` and try again.');
       threadTs = root;
+    }
+    if (result.request.scheduledAt && ctx.scheduling) {
+      await scheduleRun(ctx, { request: result.request, plan: result.plan, user, channel: meta.channel, threadTs, ...(meta.replyTs ? { replyTs: meta.replyTs } : {}) });
+      return;
     }
     const dedupeKey = meta.threadTs ? `slack:${meta.channel}:${meta.threadTs}` : `slack:view:${view.id}`;
     await startRun(ctx, { request: result.request, plan: result.plan, user, channel: meta.channel, threadTs, replyTs: meta.replyTs, dedupeKey });

@@ -7,6 +7,7 @@ import { deployModal, type ModalMetadata, type SlackView } from '../blocks/modal
 import { helpText, REQUEST_ACTIONS, requestClosed } from '../blocks/request.js';
 import { editMessage, errorCode, replyInThread, tellPrivately, type SlackContext } from '../context.js';
 import { modalFor, planFromRequest } from '../planning.js';
+import { parseScheduleCommand, runScheduleCommand, scheduleRun } from '../schedule.js';
 import { startRun } from '../start-run.js';
 import { runCommand, statusText } from './commands.js';
 
@@ -60,6 +61,21 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
     await startRun(ctx, { request, plan: planned.plan, user, channel, threadTs, replyTs: message.ts, dedupeKey: `slack:${channel}:${threadTs}` });
   });
 
+  app.action<BlockAction<ButtonAction>>(REQUEST_ACTIONS.schedule, async ({ ack, body, action }) => {
+    await ack();
+    const channel = body.channel?.id ?? body.container?.channel_id;
+    const message = body.message;
+    const request = decodeRequest(action.value);
+    if (!channel || !message) return;
+    const threadTs = (message.thread_ts as string | undefined) ?? message.ts;
+    const user = body.user.id;
+    if (!request?.scheduledAt) return tellPrivately(ctx, channel, user, 'This button is from an older Shipbot; ask again.', threadTs);
+    if (!ctx.scheduling) return tellPrivately(ctx, channel, user, '⚠️ Scheduling is not switched on in this Shipbot; press *Start now* or ask again at that time.', threadTs);
+    const planned = planFromRequest(request, ctx.config);
+    if (!planned.ok) return tellPrivately(ctx, channel, user, `⚠️ ${planned.message} Press *Configure…* to fill it in.`, threadTs);
+    await scheduleRun(ctx, { request, plan: planned.plan, user, channel, threadTs, replyTs: message.ts });
+  });
+
   app.action<BlockAction<ButtonAction>>(REQUEST_ACTIONS.cancel, async ({ ack, body, action }) => {
     await ack();
     const channel = body.channel?.id ?? body.container?.channel_id;
@@ -70,6 +86,14 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
   });
 
   app.command('/deploy', async ({ ack, command }) => {
+    const scheduleCmd = ctx.scheduling ? parseScheduleCommand(command.text) : undefined;
+    if (scheduleCmd?.kind === 'list') return void (await ack({ response_type: 'ephemeral', text: `*Scheduled deploys* (UTC)\n${ctx.scheduling!.describe()}` }));
+    if (scheduleCmd) {
+      await ack();
+      const root = await replyInThread(ctx, command.channel_id, '', `<@${command.user_id}> ran \`/deploy ${command.text}\``);
+      if (root) await runScheduleCommand(ctx, scheduleCmd, { channel: command.channel_id, threadTs: root, inThread: false, user: command.user_id });
+      return;
+    }
     const parsed = parseSlashDeploy(command.text, ctx.config, ctx.now());
     if (!parsed.ok) {
       await ack({ response_type: 'ephemeral', text: `🤔 ${parsed.reason}` });
