@@ -131,12 +131,15 @@ export function diagnose(d: Diagnostics, facts: Fact[] = factsOf(d)): Diagnosis 
     });
   }
 
-  if (d.failingChecks.length > 0) {
+  // A failing smoke check is decisive; other failed rollout checks repeat what the metrics show, so they come last.
+  const smoke = d.failingChecks.filter((c) => /^smoke\b/i.test(c));
+  const rules = d.failingChecks.filter((c) => !/^smoke\b/i.test(c));
+  if (smoke.length > 0) {
     findings.push({
-      cause: `Smoke checks fail: ${d.failingChecks.map((c) => oneLine(c, 80)).join('; ')}.`,
-      summary: `${plural(d.failingChecks.length, 'smoke check')} failing`,
+      cause: `Smoke checks fail: ${smoke.map((c) => oneLine(c.replace(/^smoke\s+/i, ''), 80)).join('; ')}.`,
+      summary: `${plural(smoke.length, 'smoke check')} failing`,
       steps: ['Run the failing check by hand against the new version and read its response'],
-      evidence: idsWhere((t) => t.startsWith('failing check:')),
+      evidence: idsWhere((t) => t.startsWith('failing check:') && /smoke/i.test(t)),
     });
   }
 
@@ -159,6 +162,15 @@ export function diagnose(d: Diagnostics, facts: Fact[] = factsOf(d)): Diagnosis 
       summary: `${m.metric} up (${m.candidate} vs ${m.baseline})`,
       steps: ['Profile the slow path or compare traces of old and new version', 'Check new dependencies and queries added in this release'],
       evidence: idsWhere((t) => t.startsWith(`metric ${m.metric}:`)),
+    });
+  }
+
+  if (rules.length > 0) {
+    findings.push({
+      cause: `Rollout checks did not pass: ${rules.map((c) => oneLine(c, 80)).join('; ')}.`,
+      summary: `${plural(rules.length, 'rollout check')} not passing`,
+      steps: ['Compare the new version with the baseline on the metric named in the check'],
+      evidence: idsWhere((t) => t.startsWith('failing check:') && !/smoke/i.test(t)),
     });
   }
 

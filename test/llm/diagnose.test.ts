@@ -35,13 +35,25 @@ describe('rule-based Investigate', () => {
   it('reads failing smoke checks and slower latency', () => {
     const d: Diagnostics = {
       ...empty,
-      failingChecks: ['critical-path: expected 200, got 500'],
+      failingChecks: ['smoke critical-path: expected 200, got 500'],
       metrics: [{ metric: 'p99 latency', candidate: '820 ms', baseline: '410 ms', delta: '+100%' }, { metric: 'error rate', candidate: '0.2%', baseline: '0.2%', delta: '0 pts' }],
     };
     const r = diagnose(d);
     expect(r.likelyCause).toMatch(/Smoke checks fail: critical-path/);
     expect(r.summary).toMatch(/p99 latency up/);
     expect(r.summary).not.toMatch(/error rate up/);
+  });
+
+  it('does not call failed rollout rules smoke checks, and puts the metric that moved first', () => {
+    const d: Diagnostics = {
+      ...empty,
+      failingChecks: ['error-rate: error rate 6.9% on new version vs 0.2% baseline (+6.7 pts > 2 pts allowed)'],
+      metrics: [{ metric: 'error rate', candidate: '6.9%', baseline: '0.2%', delta: '+6.7 pts' }],
+    };
+    const r = diagnose(d);
+    expect(r.likelyCause).toMatch(/fails more requests than the baseline/);
+    expect(r.summary).toMatch(/1 rollout check not passing/);
+    expect(r.summary).not.toMatch(/smoke/i);
   });
 
   it('says so plainly when nothing stands out', () => {
