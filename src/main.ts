@@ -91,7 +91,8 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     let sandbox: Sandbox | undefined;
     let kube: Kube;
     if (useSandbox) {
-      sandbox = await startSandbox({ clock, demo: true, config, logger });
+      // warm: the demo starts Ready with ten minutes of traffic history, so a baseline exists at once.
+      sandbox = await startSandbox({ clock, demo: true, warm: true, config, logger });
       stops.push({ name: 'sandbox', stop: () => sandbox!.close() });
       // So `kubectl --kubeconfig data/sandbox.kubeconfig get pods -n production` shows the demo.
       sandbox.writeKubeconfig(path.join(dataDir, 'sandbox.kubeconfig'));
