@@ -20,7 +20,7 @@ import { SandboxMetricSource } from './metrics/sandbox.js';
 import type { MetricOutcome, MetricSource } from './metrics/types.js';
 import { createRunner, type Runner } from './runner/index.js';
 import { startSandbox, type Sandbox } from './sandbox/index.js';
-import { startScheduler } from './schedule/index.js';
+import { schedulingFor, startScheduler } from './schedule/index.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import { startSlackDouble, type SlackDouble } from './slack/double/index.js';
 import { openStore, type Store } from './store/index.js';
@@ -155,7 +155,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       slackEnv = { ...env, PORT: opts.port };
     }
 
-    const slack: SlackApp = createSlackApp({ env: slackEnv, config, runner, logger, llm });
+    const slack: SlackApp = createSlackApp({ env: slackEnv, config, runner, logger, llm, scheduling: schedulingFor({ store, clock, config }) });
     const started = await slack.start();
     stops.push({ name: 'slack app', stop: () => slack.stop() });
 

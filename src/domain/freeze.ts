@@ -13,11 +13,18 @@ export interface ActiveFreeze {
 
 type Fields = ReturnType<typeof parse>;
 
+// Building an Intl formatter is costly and the end of a freeze is found minute by minute: keep one per zone.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 /** Calendar fields of `date` in `timeZone` (UTC when none). */
 function partsIn(date: Date, timeZone = 'UTC') {
-  const fmt = new Intl.DateTimeFormat('en-US', {
-    timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'short',
-  });
+  let fmt = formatters.get(timeZone);
+  if (!fmt) {
+    fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'short',
+    });
+    formatters.set(timeZone, fmt);
+  }
   const p = Object.fromEntries(fmt.formatToParts(date).map((x) => [x.type, x.value]));
   const weekday = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(p.weekday!);
   return { minute: Number(p.minute), hour: Number(p.hour), day: Number(p.day), month: Number(p.month), weekday };
