@@ -15,7 +15,8 @@ export const SPEED = 60;
 
 export async function sandbox(speed = SPEED): Promise<{ sb: Sandbox; deps: DriverDeps }> {
   const clock = new ScaledClock(speed);
-  const sb = await startSandbox({ clock, demo: true, config });
+  // warm: the demo is Ready from the start, as a live cluster would be.
+  const sb = await startSandbox({ clock, demo: true, warm: true, config });
   return { sb, deps: { kube: kubeFromUrl(sb.url), clock, pollMs: 1000, rolloutTimeoutSec: 900 } };
 }
 
