@@ -5,6 +5,7 @@ import type { SmokeCheck } from '../config.js';
 import type { InfraSignal, Decision, DeployPlan, MetricSample } from '../domain/types.js';
 import type { TrackRef } from '../cluster/types.js';
 import type { SmokeRecord } from '../store/records.js';
+import { runSmokeChecks } from '../metrics/smoke.js';
 
 export interface MonitorInput {
   plan: DeployPlan;
@@ -182,30 +183,15 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
     },
 
     async smoke(baseUrl, checks, signal) {
-      const out: SmokeRecord[] = [];
-      for (const c of checks) {
-        const url = c.url.replace(/\{\{\s*baseUrl\s*\}\}/g, baseUrl.replace(/\/+$/, ''));
-        const started = Date.now();
-        try {
-          const res = await doFetch(url, {
-            method: c.method,
-            signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(c.timeoutMs)]) : AbortSignal.timeout(c.timeoutMs),
-          });
-          const body = await res.text();
-          const okStatus = res.status === c.expectStatus;
-          const okBody = c.expectBody === undefined || body.includes(c.expectBody);
-          out.push({
-            name: c.name,
-            critical: c.critical,
-            ok: okStatus && okBody,
-            detail: !okStatus ? `HTTP ${res.status}, expected ${c.expectStatus}` : !okBody ? `body lacks "${c.expectBody}"` : `HTTP ${res.status} in ${Date.now() - started} ms`,
-          });
-        } catch (err) {
-          signal?.throwIfAborted();
-          out.push({ name: c.name, critical: c.critical, ok: false, detail: `no answer: ${(err as Error).message}` });
-        }
-      }
-      return out;
+      // The checks run in parallel, each with its own timeout; an abort (Rollback) wins afterwards.
+      const results = await runSmokeChecks(checks, baseUrl, {}, { fetch: doFetch });
+      signal?.throwIfAborted();
+      return results.map((r) => ({
+        name: r.name,
+        critical: r.critical,
+        ok: r.ok,
+        detail: r.ok ? `HTTP ${r.status} in ${Math.round(r.latencyMs)} ms` : (r.reason ?? 'failed'),
+      }));
     },
 
     gate(plan, before, after) {

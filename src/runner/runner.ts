@@ -373,6 +373,9 @@ export class Runner {
       if (a.loop) loops.push(a.loop);
     }
     await Promise.allSettled(loops);
+    // A step a command abandoned may still have a cluster call on the wire; let it land now, so
+    // it cannot undo what the next process (resuming the rollback) does.
+    await Promise.allSettled([...this.active.values()].map((a) => a.abandoned).filter(Boolean));
     this.active.clear();
     this.listeners.clear();
   }
