@@ -20,6 +20,17 @@ function decodeRequest(value: string | undefined): DeployRequest | undefined {
   }
 }
 
+const STALE_BUTTON = 'This button is from an older Shipbot; ask again.';
+
+/** Where a request-reply button was pressed, and the request it carries (undefined if unreadable). */
+function pressed(body: BlockAction<ButtonAction>, action: ButtonAction) {
+  const channel = body.channel?.id ?? body.container?.channel_id;
+  const message = body.message;
+  if (!channel || !message) return undefined;
+  const threadTs = (message.thread_ts as string | undefined) ?? message.ts;
+  return { channel, replyTs: message.ts, threadTs, user: body.user.id, request: decodeRequest(action.value) };
+}
+
 /** Opens the modal with the trigger_id while it is fresh (it lives 3 s): no other call before it. */
 async function openModal(ctx: SlackContext, triggerId: string, request: DeployRequest, where: Pick<ModalMetadata, 'channel' | 'threadTs' | 'replyTs'>, user: string): Promise<void> {
   try {
@@ -38,51 +49,40 @@ async function openModal(ctx: SlackContext, triggerId: string, request: DeployRe
 export function registerRequestListeners(app: App, ctx: SlackContext): void {
   app.action<BlockAction<ButtonAction>>(REQUEST_ACTIONS.configure, async ({ ack, body, action }) => {
     await ack();
-    const channel = body.channel?.id ?? body.container?.channel_id;
-    const message = body.message;
-    const request = decodeRequest(action.value);
-    if (!channel || !message) return;
-    const threadTs = (message.thread_ts as string | undefined) ?? message.ts;
-    if (!request) return tellPrivately(ctx, channel, body.user.id, 'This button is from an older Shipbot; ask again.', threadTs);
-    await openModal(ctx, body.trigger_id, request, { channel, threadTs, replyTs: message.ts }, body.user.id);
+    const p = pressed(body, action);
+    if (!p) return;
+    if (!p.request) return tellPrivately(ctx, p.channel, p.user, STALE_BUTTON, p.threadTs);
+    await openModal(ctx, body.trigger_id, p.request, { channel: p.channel, threadTs: p.threadTs, replyTs: p.replyTs }, p.user);
   });
 
   app.action<BlockAction<ButtonAction>>(REQUEST_ACTIONS.start, async ({ ack, body, action }) => {
     await ack();
-    const channel = body.channel?.id ?? body.container?.channel_id;
-    const message = body.message;
-    const request = decodeRequest(action.value);
-    if (!channel || !message) return;
-    const threadTs = (message.thread_ts as string | undefined) ?? message.ts;
-    const user = body.user.id;
-    if (!request) return tellPrivately(ctx, channel, user, 'This button is from an older Shipbot; ask again.', threadTs);
+    const p = pressed(body, action);
+    if (!p) return;
+    const { channel, threadTs, user, request } = p;
+    if (!request) return tellPrivately(ctx, channel, user, STALE_BUTTON, threadTs);
     const planned = planFromRequest(request, ctx.config);
     if (!planned.ok) return tellPrivately(ctx, channel, user, `⚠️ ${planned.message} Press *Configure…* to fill it in.`, threadTs);
-    await startRun(ctx, { request, plan: planned.plan, user, channel, threadTs, replyTs: message.ts, dedupeKey: `slack:${channel}:${threadTs}` });
+    await startRun(ctx, { request, plan: planned.plan, user, channel, threadTs, replyTs: p.replyTs, dedupeKey: `slack:${channel}:${threadTs}` });
   });
 
   app.action<BlockAction<ButtonAction>>(REQUEST_ACTIONS.schedule, async ({ ack, body, action }) => {
     await ack();
-    const channel = body.channel?.id ?? body.container?.channel_id;
-    const message = body.message;
-    const request = decodeRequest(action.value);
-    if (!channel || !message) return;
-    const threadTs = (message.thread_ts as string | undefined) ?? message.ts;
-    const user = body.user.id;
-    if (!request?.scheduledAt) return tellPrivately(ctx, channel, user, 'This button is from an older Shipbot; ask again.', threadTs);
+    const p = pressed(body, action);
+    if (!p) return;
+    const { channel, threadTs, user, request } = p;
+    if (!request?.scheduledAt) return tellPrivately(ctx, channel, user, STALE_BUTTON, threadTs);
     if (!ctx.scheduling) return tellPrivately(ctx, channel, user, '⚠️ Scheduling is not switched on in this Shipbot; press *Start now* or ask again at that time.', threadTs);
     const planned = planFromRequest(request, ctx.config);
     if (!planned.ok) return tellPrivately(ctx, channel, user, `⚠️ ${planned.message} Press *Configure…* to fill it in.`, threadTs);
-    await scheduleRun(ctx, { request, plan: planned.plan, user, channel, threadTs, replyTs: message.ts });
+    await scheduleRun(ctx, { request, plan: planned.plan, user, channel, threadTs, replyTs: p.replyTs });
   });
 
   app.action<BlockAction<ButtonAction>>(REQUEST_ACTIONS.cancel, async ({ ack, body, action }) => {
     await ack();
-    const channel = body.channel?.id ?? body.container?.channel_id;
-    const message = body.message;
-    const request = decodeRequest(action.value);
-    if (!channel || !message || !request) return;
-    await editMessage(ctx, channel, message.ts, requestClosed(request, `Cancelled by <@${body.user.id}>; nothing was deployed.`));
+    const p = pressed(body, action);
+    if (!p?.request) return;
+    await editMessage(ctx, p.channel, p.replyTs, requestClosed(p.request, `Cancelled by <@${p.user}>; nothing was deployed.`));
   });
 
   app.command('/deploy', async ({ ack, command }) => {
