@@ -14,6 +14,7 @@ import { createRunner } from '../src/runner/index.js';
 import { startSandbox } from '../src/sandbox/index.js';
 import { createSlackApp } from '../src/slack/app.js';
 import { startSlackDouble } from '../src/slack/double/index.js';
+import { REQUEST_ACTIONS } from '../src/slack/blocks/request.js';
 import { PRIORITY, ProgressQueue, type Priority } from '../src/slack/progress-queue.js';
 import { openStore } from '../src/store/index.js';
 
@@ -45,13 +46,34 @@ async function measureApp() {
       if (res.status !== 200) throw new Error(`event answered ${res.status}`);
     }
     const replies: number[] = [];
-    for (let i = 0; i < 40; i++) {
+    const replyTs: string[] = [];
+    for (let i = 0; i < 100; i++) {
       const t0 = performance.now();
       const { ts } = await double.postUserMessage('U_DEV', 'deploys', `<@U0SHIPBOT> deploy checkout v1.${i}.0 canary`);
-      while (!double.messages('deploys', ts).some((m) => m.botId && m.ts !== ts)) await new Promise((r) => setTimeout(r, 1));
+      let reply;
+      while (!(reply = double.messages('deploys', ts).find((m) => m.botId && m.ts !== ts))) await new Promise((r) => setTimeout(r, 1));
       replies.push(performance.now() - t0);
+      replyTs.push(reply.ts);
     }
-    return { acks, replies };
+    // 100 people press Configure… at the same moment, then submit 100 forms at once (with an
+    // out-of-range answer, so each comes back with an inline error and no run starts).
+    const timed = async <T>(f: () => Promise<T>) => {
+      const t0 = performance.now();
+      await f();
+      return performance.now() - t0;
+    };
+    const buttonAcks = await Promise.all(replyTs.map((ts) => timed(() => double.driver.clickButton('U_DEV', ts, REQUEST_ACTIONS.configure))));
+    await double.driver.settle();
+    const views = double.openViews('U_DEV');
+    let inlineErrors = 0;
+    const viewAcks = await Promise.all(
+      views.map((v) =>
+        timed(async () => {
+          if ((await double.driver.submitView('U_DEV', v.id, { availabilityPct: '150' })).errors) inlineErrors++;
+        }),
+      ),
+    );
+    return { acks, replies, buttonAcks, viewAcks, inlineErrors };
   } finally {
     await slack.stop();
     await runner.close();
@@ -99,12 +121,16 @@ function simulate(prioritise: boolean): { finalDelays: number[]; tickEdits: numb
 }
 
 export async function benchSlack() {
-  const { acks, replies } = await measureApp();
+  const { acks, replies, buttonAcks, viewAcks, inlineErrors } = await measureApp();
   const ours = simulate(true);
   const fifo = simulate(false);
   return [
     { name: 'event ack latency p50', value: pct(acks, 50), unit: 'ms', note: 'signed app_mention → HTTP 200 (Slack retries after 3 s)' },
     { name: 'event ack latency p99', value: pct(acks, 99), unit: 'ms' },
+    { name: 'button press ack p50, 100 at once', value: pct(buttonAcks, 50), unit: 'ms', note: 'Configure… → views.open → HTTP 200; Slack allows 3 s' },
+    { name: 'button press ack p99, 100 at once', value: pct(buttonAcks, 99), unit: 'ms' },
+    { name: 'view submission ack p50, 100 at once', value: pct(viewAcks, 50), unit: 'ms', note: `${viewAcks.length} forms submitted, ${inlineErrors} answered with an inline error` },
+    { name: 'view submission ack p99, 100 at once', value: pct(viewAcks, 99), unit: 'ms' },
     { name: 'mention → thread reply p50', value: pct(replies, 50), unit: 'ms', note: 'parse, permissions, recommendation, chat.postMessage' },
     { name: 'final state wait p99, prioritised', value: pct(ours.finalDelays, 99), unit: 's', note: `60 runs, 50 chat.update/min; ${ours.finalDelays.length} finals` },
     { name: 'final state wait p99, first-come', value: pct(fifo.finalDelays, 99), unit: 's', note: 'same load without priorities or reserve' },
