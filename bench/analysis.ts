@@ -29,8 +29,16 @@ export async function benchAnalysis(): Promise<Figure[]> {
     const service = cfg.services[0]!;
     const ref: WorkloadRef = { ...service.environments.production, serviceName: service.name, imageRepo: service.image };
 
-    /** One canary at the first step; returns clock seconds from onset to the decision. */
-    const trial = async (version: string): Promise<{ sec: number; verdict: string; samples: number; why: string }> => {
+    /** Clock seconds to revert the canary and see the old version serve 100% again. */
+    const restore = async (state: Parameters<typeof driver.rollback>[1]): Promise<number> => {
+      const t0 = clock.now();
+      const verified = await driver.verifyRollback(ref, await driver.rollback(ref, state));
+      if (!verified.ok) throw new Error(`rollback not verified: ${verified.detail}`);
+      return (clock.now() - t0) / 1000;
+    };
+
+    /** One canary at the first step; clock seconds from onset to the decision, and to traffic restored. */
+    const trial = async (version: string): Promise<{ sec: number; restoredSec: number; verdict: string; samples: number; why: string }> => {
       const plan = DeployPlan.parse({
         service: service.name, version, environment: 'production', strategy: 'canary', risk: 'medium',
         slo: service.slo ?? d.slo, dbMigration: false, rollbackTolerance: 'minutes', observationSec: 0,
@@ -38,13 +46,6 @@ export async function benchAnalysis(): Promise<Figure[]> {
         regressionThresholdPct: d.regressionThresholdPct.medium, rollbackOnRegression: true,
       });
       const state = await driver.prepare(ref, plan);
-      // Only the 5% share of the main Service should reach the canary: silence its side Service,
-      // to which the sandbox would otherwise send its default rate as well.
-      await fetch(`${sandbox.url}/api/v1/namespaces/${ref.namespace}/services/${String(state.canaryService)}`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/merge-patch+json' },
-        body: JSON.stringify({ metadata: { annotations: { 'sandbox.shipbot.dev/rps': '0' } } }),
-      });
       const stage = driver.stages(plan)[0]!;
       // Onset: the faulty pods are created. A crash or OOM shows while the stage is applied (the
       // driver fails the stage on the pods' signals); errors and slowness once the pods serve.
@@ -54,9 +55,9 @@ export async function benchAnalysis(): Promise<Figure[]> {
         applied = await driver.applyStage(ref, state, stage);
       } catch (err) {
         const sec = (clock.now() - onset) / 1000;
-        await driver.rollback(ref, state);
+        const restoredSec = sec + (await restore(state));
         await clock.sleep(60_000);
-        return { sec, verdict: 'ROLLBACK', samples: 0, why: `stage failed: ${(err as Error).message.split('\n')[0]}` };
+        return { sec, restoredSec, verdict: 'ROLLBACK', samples: 0, why: `stage failed: ${(err as Error).message.split('\n')[0]}` };
       }
       const serving = clock.now();
       const decision = await monitorWindow({
@@ -71,9 +72,9 @@ export async function benchAnalysis(): Promise<Figure[]> {
         signals: () => driver.signals(ref, applied),
       });
       const sec = (clock.now() - serving) / 1000;
-      await driver.rollback(ref, applied);
+      const restoredSec = sec + (await restore(applied));
       await clock.sleep(60_000); // let the canary pods go before the next trial
-      return { sec, verdict: decision.verdict, samples: decision.candidate.length, why: decision.explanation };
+      return { sec, restoredSec, verdict: decision.verdict, samples: decision.candidate.length, why: decision.explanation };
     };
 
     for (const [fault, version] of [['-errors', 'v2.0.0-errors'], ['-slow', 'v2.0.1-slow'], ['-crash', 'v2.0.2-crash'], ['-oom', 'v2.0.3-oom']] as const) {
@@ -84,6 +85,7 @@ export async function benchAnalysis(): Promise<Figure[]> {
         unit: 'clock s',
         note: `interval ${d.monitoringIntervalSec}s, window ${d.stageWindowSec}s, ${t.samples} samples: ${t.why.slice(0, 90)}`,
       });
+      figures.push({ name: `${fault} canary (5%): onset → traffic restored`, value: t.restoredSec, unit: 'clock s', note: 'decision, then canary to zero and the old version verified at 100%' });
     }
   } finally {
     await sandbox.close();
