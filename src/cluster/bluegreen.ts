@@ -22,6 +22,7 @@ import {
   verifyServing,
   type DriverContext,
   type DriverDeps,
+  liveTrackOf,
 } from './common.js';
 import { colourDeployment, type Colour } from './convert.js';
 import { InvalidRolloutError } from './errors.js';
@@ -180,6 +181,10 @@ export class BlueGreenDriver implements RolloutDriver {
       candidate: { ...base, track: s.idleTrack, version: imageTag(s.newImage) },
       baseline: { ...base, track: s.liveTrack, version: imageTag(s.previousImage) },
     };
+  }
+
+  liveTrack(ref: WorkloadRef): Promise<TrackRef> {
+    return liveTrackOf(this.ctx, ref);
   }
 
   smokeBaseUrl(ref: WorkloadRef, state: RolloutState): string {

@@ -13,6 +13,7 @@ import {
   verifyServing,
   type DriverContext,
   type DriverDeps,
+  liveTrackOf,
 } from './common.js';
 import { ensureStableServing } from './convert.js';
 import { InvalidRolloutError } from './errors.js';
@@ -135,6 +136,10 @@ export class CanaryDriver implements RolloutDriver {
       candidate: { ...base, track: s.promoted ? s.stableTrack : CANARY_TRACK, version: imageTag(s.newImage) },
       baseline: { ...base, track: s.stableTrack, version: imageTag(s.previousImage) },
     };
+  }
+
+  liveTrack(ref: WorkloadRef): Promise<TrackRef> {
+    return liveTrackOf(this.ctx, ref);
   }
 
   smokeBaseUrl(ref: WorkloadRef, state: RolloutState): string {

@@ -7,7 +7,7 @@ import { ClusterApi, type JsonPatchOp } from './api.js';
 import { StageFailedError } from './errors.js';
 import type { Kube } from './kube.js';
 import { describeSignals, imageTag, selectorText, servingShare } from './rules.js';
-import type { RollbackVerification, WorkloadRef } from './types.js';
+import type { RollbackVerification, TrackRef, WorkloadRef } from './types.js';
 import { templateImage, waitForRollout } from './wait.js';
 
 export interface DriverDeps {
@@ -241,4 +241,10 @@ export async function ensureStandby(ctx: DriverContext, ref: WorkloadRef, source
   const existing = await ctx.api.findDeployment(ref.namespace, name);
   if (existing && templateImage(existing, ref.container) === image) return existing;
   return ensureDerived(ctx, ref, source, name, track, image, 0);
+}
+
+/** The track the Service routes to now: a blue-green colour from its selector, else `stable`. */
+export async function liveTrackOf(ctx: DriverContext, ref: WorkloadRef): Promise<TrackRef> {
+  const svc = await ctx.api.getService(ref.namespace, ref.service);
+  return { namespace: ref.namespace, service: ref.serviceName, track: svc.spec?.selector?.track ?? 'stable' };
 }

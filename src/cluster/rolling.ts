@@ -13,6 +13,7 @@ import {
   verifyServing,
   type DriverContext,
   type DriverDeps,
+  liveTrackOf,
 } from './common.js';
 import { ensureStableServing } from './convert.js';
 import { InvalidRolloutError, StageFailedError } from './errors.js';
@@ -154,6 +155,10 @@ export class RollingDriver implements RolloutDriver {
     const s = asRolling(state);
     const base = { namespace: ref.namespace, service: ref.serviceName, track: s.track };
     return { candidate: { ...base, version: imageTag(s.newImage) }, baseline: { ...base, version: imageTag(s.previousImage) } };
+  }
+
+  liveTrack(ref: WorkloadRef): Promise<TrackRef> {
+    return liveTrackOf(this.ctx, ref);
   }
 
   smokeBaseUrl(ref: WorkloadRef, _state?: RolloutState): string {

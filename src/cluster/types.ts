@@ -72,6 +72,8 @@ export interface RolloutDriver {
   signals(ref: WorkloadRef, state: RolloutState): Promise<InfraSignal[]>;
   /** Tracks to compare while monitoring: the new version's pods and the baseline's. */
   tracks(ref: WorkloadRef, state: RolloutState): { candidate: TrackRef; baseline: TrackRef };
+  /** The pods the Service serves right now (before prepare): the production reference for the staging gate. */
+  liveTrack(ref: WorkloadRef): Promise<TrackRef>;
   /** Base URL where smoke checks reach the new version (preview Service, canary, or the Service). */
   smokeBaseUrl(ref: WorkloadRef, state: RolloutState): string;
 }

@@ -51,7 +51,7 @@ export interface RunAnalysis {
 import type { Clock } from '../clock.js';
 import type { Defaults } from '../config.js';
 import type { MetricSource } from '../metrics/types.js';
-import { judgeCanary, judgeInfra, productionGate, rulesFromDefaults, usable } from '../domain/judge.js';
+import { judgeCanary, judgeInfra, productionGate, rulesFromDefaults, stagingGate, usable } from '../domain/judge.js';
 
 export interface AnalysisDeps {
   metrics: MetricSource;
@@ -194,8 +194,9 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
       }));
     },
 
-    gate(plan, before, after) {
-      return productionGate(before, after, plan, rules);
+    gate(plan, before, after, where) {
+      // Staging is judged against production's baseline (before = production reference samples).
+      return where === 'staging' ? stagingGate(after, before, plan, rules) : productionGate(before, after, plan, rules);
     },
   };
 }

@@ -155,10 +155,15 @@ async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
   let st = run.data.stagingRolloutState ?? (await drv.prepare(ref, run.plan));
   run.data.stagingRolloutState = st;
   ctx.save();
-  if (!run.data.stagingBaselineSamples) {
-    const b = await ctx.analysis.baseline(run.plan, drv.tracks(ref, st).baseline, ctx.signal);
+  if (!run.data.stagingBaselineSamples || !run.data.productionReferenceSamples) {
+    // Staging's own baseline and production's live pods (the staging gate's reference), side by side.
+    const [b, prod] = await Promise.all([
+      ctx.analysis.baseline(run.plan, drv.tracks(ref, st).baseline, ctx.signal),
+      ctx.driver.liveTrack(ctx.ref).then((track) => ctx.analysis.baseline(run.plan, track, ctx.signal)),
+    ]);
     run.data.stagingBaselineSamples = b.samples;
     if (b.sample) run.data.stagingBaseline = b.sample;
+    run.data.productionReferenceSamples = prod.samples;
     ctx.save();
   }
   try {
@@ -200,11 +205,12 @@ async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
     const why = `staging smoke checks failed: ${failed.map((c) => `${c.name} (${c.detail})`).join(', ')}`;
     return { status: 'failed', detail: why, next: { kind: 'rollback', reason: why } };
   }
-  // Staging before/after: a regression blocks promotion to production, whatever the plan says.
+  // Staging against production's baseline: a regression blocks promotion, whatever the plan says.
   const gateDecision =
     res.decision.verdict !== 'CONTINUE'
       ? res.decision
-      : ctx.analysis.gate({ ...run.plan, rollbackOnRegression: true }, run.data.stagingBaselineSamples ?? [], res.candidateSamples, 'staging');
+      : ctx.analysis.gate({ ...run.plan, rollbackOnRegression: true }, run.data.productionReferenceSamples ?? [], res.candidateSamples, 'staging');
+  if (gateDecision !== res.decision) (run.data.decisions ??= []).push({ step: STEP.stagingGate, at: ctx.clock.now(), decision: gateDecision });
   if (gateDecision.verdict === 'ROLLBACK') {
     return { status: 'failed', detail: gateDecision.explanation, next: { kind: 'rollback', reason: `staging regression gate: ${gateDecision.explanation}` } };
   }

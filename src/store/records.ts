@@ -38,6 +38,8 @@ export interface RunData {
   /** The new version's last sample once fully rolled out (for "baseline vs after"). */
   after?: MetricSample;
   stagingBaseline?: MetricSample;
+  /** Production's live pods, sampled before staging changes: what the staging gate compares against. */
+  productionReferenceSamples?: MetricSample[];
   stagingRolloutState?: RolloutState;
   decisions?: DecisionRecord[];
   smoke?: SmokeRecord[];

@@ -40,6 +40,12 @@ describe('happy paths', () => {
     expect(done.status, done.outcome).toBe('succeeded');
     expect(done.steps.find((s) => s.key === 'staging-gate')).toMatchObject({ status: 'done' });
     expect(await servingImages(w, 'search', 'staging')).toEqual(['registry.example.com/shop/search:v2.0.0']);
+    // The gate compared staging with production's live pods, sampled before staging changed.
+    const data = w.runner.record(run.id)!.data;
+    expect(data.productionReferenceSamples?.length).toBeGreaterThan(0);
+    const gate = data.decisions!.filter((d) => d.step === 'staging-gate').at(-1)!.decision;
+    expect(gate.verdict).toBe('CONTINUE');
+    expect(gate.findings.map((f) => f.detail).join(' ')).toMatch(/production baseline/);
   });
 });
 
