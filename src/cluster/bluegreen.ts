@@ -22,8 +22,8 @@ import {
   verifyServing,
   type DriverContext,
   type DriverDeps,
-  liveTrackOf,
 } from './common.js';
+import { KubeDriver } from './driver-base.js';
 import { colourDeployment, type Colour } from './convert.js';
 import { InvalidRolloutError } from './errors.js';
 import { deploymentSignals, preflightChecks } from './health.js';
@@ -73,15 +73,9 @@ export async function liveColour(ctx: DriverContext, ref: WorkloadRef): Promise<
   return { live: stable, idle: { name: colourDeployment(ref, 'green'), track: 'green' } };
 }
 
-export class BlueGreenDriver implements RolloutDriver {
+export class BlueGreenDriver extends KubeDriver implements RolloutDriver {
   readonly strategy = 'blue-green' as const;
-  private readonly ctx: DriverContext;
-
-  constructor(deps: DriverDeps) {
-    this.ctx = driverContext(deps);
-  }
-
-  async preflight(ref: WorkloadRef, version: string): Promise<PreflightCheck[]> {
+  override async preflight(ref: WorkloadRef, version: string): Promise<PreflightCheck[]> {
     let live = ref.deployment;
     try {
       live = (await liveColour(this.ctx, ref)).live.metadata?.name ?? live;
@@ -181,10 +175,6 @@ export class BlueGreenDriver implements RolloutDriver {
       candidate: { ...base, track: s.idleTrack, version: imageTag(s.newImage) },
       baseline: { ...base, track: s.liveTrack, version: imageTag(s.previousImage) },
     };
-  }
-
-  liveTrack(ref: WorkloadRef): Promise<TrackRef> {
-    return liveTrackOf(this.ctx, ref);
   }
 
   smokeBaseUrl(ref: WorkloadRef, state: RolloutState): string {

@@ -5,21 +5,18 @@ import type { DeployPlan, InfraSignal } from '../domain/types.js';
 import {
   awaitRollout,
   containerImageOf,
-  driverContext,
   ensureDeployment,
   ensureStandby,
   ensureSideService,
   trackOf,
   verifyServing,
-  type DriverContext,
-  type DriverDeps,
-  liveTrackOf,
 } from './common.js';
+import { KubeDriver } from './driver-base.js';
 import { ensureStableServing } from './convert.js';
 import { InvalidRolloutError } from './errors.js';
-import { deploymentSignals, preflightChecks } from './health.js';
+import { deploymentSignals } from './health.js';
 import { canaryReplicas, imageRef, imageTag } from './rules.js';
-import type { PreflightCheck, RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
+import type { RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
 
 export interface CanaryState extends RolloutState {
   strategy: 'canary';
@@ -46,18 +43,8 @@ export function canaryNames(ref: WorkloadRef): { deployment: string; service: st
   return { deployment: `${ref.deployment}-canary`, service: `${ref.service}-canary` };
 }
 
-export class CanaryDriver implements RolloutDriver {
+export class CanaryDriver extends KubeDriver implements RolloutDriver {
   readonly strategy = 'canary' as const;
-  private readonly ctx: DriverContext;
-
-  constructor(deps: DriverDeps) {
-    this.ctx = driverContext(deps);
-  }
-
-  preflight(ref: WorkloadRef, version: string): Promise<PreflightCheck[]> {
-    return preflightChecks(this.ctx, ref, version, ref.deployment);
-  }
-
   async prepare(ref: WorkloadRef, plan: DeployPlan): Promise<CanaryState> {
     const newImage = imageRef(ref.imageRepo, plan.version);
     const { stable, service } = await ensureStableServing(this.ctx, ref);
@@ -136,10 +123,6 @@ export class CanaryDriver implements RolloutDriver {
       candidate: { ...base, track: s.promoted ? s.stableTrack : CANARY_TRACK, version: imageTag(s.newImage) },
       baseline: { ...base, track: s.stableTrack, version: imageTag(s.previousImage) },
     };
-  }
-
-  liveTrack(ref: WorkloadRef): Promise<TrackRef> {
-    return liveTrackOf(this.ctx, ref);
   }
 
   smokeBaseUrl(ref: WorkloadRef, state: RolloutState): string {

@@ -7,19 +7,17 @@ import type { JsonPatchOp } from './api.js';
 import {
   awaitRollout,
   containerImageOf,
-  driverContext,
   ensureDeployment,
   trackOf,
   verifyServing,
   type DriverContext,
-  type DriverDeps,
-  liveTrackOf,
 } from './common.js';
+import { KubeDriver } from './driver-base.js';
 import { ensureStableServing } from './convert.js';
 import { InvalidRolloutError, StageFailedError } from './errors.js';
-import { deploymentSignals, preflightChecks } from './health.js';
+import { deploymentSignals } from './health.js';
 import { imageRef, imageTag, REVISION_ANNOTATION, selectorText, undoPatch } from './rules.js';
-import type { PreflightCheck, RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
+import type { RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
 import { templateImage } from './wait.js';
 
 export interface RollingState extends RolloutState {
@@ -55,18 +53,8 @@ function rsImage(rs: V1ReplicaSet, container: string): string | undefined {
   return rs.spec?.template?.spec?.containers.find((c) => c.name === container)?.image;
 }
 
-export class RollingDriver implements RolloutDriver {
+export class RollingDriver extends KubeDriver implements RolloutDriver {
   readonly strategy = 'rolling' as const;
-  private readonly ctx: DriverContext;
-
-  constructor(deps: DriverDeps) {
-    this.ctx = driverContext(deps);
-  }
-
-  preflight(ref: WorkloadRef, version: string): Promise<PreflightCheck[]> {
-    return preflightChecks(this.ctx, ref, version, ref.deployment);
-  }
-
   async prepare(ref: WorkloadRef, plan: DeployPlan): Promise<RollingState> {
     const newImage = imageRef(ref.imageRepo, plan.version);
     const { stable } = await ensureStableServing(this.ctx, ref);
@@ -155,10 +143,6 @@ export class RollingDriver implements RolloutDriver {
     const s = asRolling(state);
     const base = { namespace: ref.namespace, service: ref.serviceName, track: s.track };
     return { candidate: { ...base, version: imageTag(s.newImage) }, baseline: { ...base, version: imageTag(s.previousImage) } };
-  }
-
-  liveTrack(ref: WorkloadRef): Promise<TrackRef> {
-    return liveTrackOf(this.ctx, ref);
   }
 
   smokeBaseUrl(ref: WorkloadRef, _state?: RolloutState): string {
