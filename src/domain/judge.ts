@@ -4,7 +4,8 @@
 //   progress deadline, more than 3 restarts in 5 minutes, or more than half the pods failing
 //   their health checks.
 //   Roll back a canary when, against the stable baseline, its error rate is more than 2 points
-//   higher (or at the limit within its margin of error), its p99 more than 20% higher (p95 or
+//   higher (or at the limit within its margin of error, and surely more than half a point
+//   higher: a handful of errors among few requests is not enough), its p99 more than 20% higher (p95 or
 //   p50 when a sample has too few requests for a fair p99), or its share-normalised throughput
 //   more than 30% lower — each only when the difference is also statistically significant
 //   (Fisher exact for error counts, Mann-Whitney U over samples for latency and throughput, as
@@ -15,7 +16,7 @@
 // Thresholds come from `cfg.defaults.breach` and the plan; nothing here does I/O.
 import type { Defaults } from '../config.js';
 import type { Decision, DeployPlan, InfraSignal, MetricSample, Verdict } from './types.js';
-import { binomialUpperTail, fisherGreater, mannWhitneyU, median } from './stats.js';
+import { binomialUpperTail, fisherGreater, mannWhitneyU, median, normalCdf } from './stats.js';
 import { regressionGate, regressionRate, type TestCounts } from './regression.js';
 
 export type Finding = Decision['findings'][number];
@@ -45,6 +46,11 @@ export const DEFAULT_SAMPLE_ALPHA = 0.001;
 export const SUSPICIOUS_P = 0.05;
 /** How many standard errors below the error-rate limit a significant regression still counts as reaching it. */
 export const LIMIT_MARGIN_Z = 1.645;
+/**
+ * The share of the error-rate limit a rollback must be significantly above: a few errors among
+ * few requests are significant against zero long before they show a regression of that size.
+ */
+export const MIN_EFFECT_FRACTION = 0.25;
 
 export function rulesFromDefaults(d: Pick<Defaults, 'breach' | 'minSamples' | 'minRequests'>): JudgeRules {
   return { ...d.breach, minSamples: d.minSamples, minRequests: d.minRequests, alpha: DEFAULT_ALPHA, sampleAlpha: DEFAULT_SAMPLE_ALPHA };
@@ -216,9 +222,18 @@ export function dataRule(base: readonly MetricSample[], cand: readonly MetricSam
 }
 
 /**
- * Error rate more than `errorRatePts` above the baseline, with the counts pooled over the samples
- * and a one-sided Fisher exact test. May roll back before `minSamples` when the evidence is
- * overwhelming (at least two samples and `minRequests` requests); never passes on less.
+ * Error rate more than `errorRatePts` above the baseline, with the counts pooled over the samples.
+ *
+ * Two questions, both of which must be answered yes before a rollback:
+ * - Does the canary reach the limit? Its excess counts when it is over the limit, or at it
+ *   within its margin of error (one-sided 95%), so a true 2-point regression is caught ~95% of
+ *   the time at 5% canary traffic rather than half the time.
+ * - Is it sure to be a real regression, not a blip of a few requests? Its excess must be
+ *   significantly above a quarter of the limit (a one-sided z-test whose standard error includes
+ *   the sample-to-sample spread) and significantly above the baseline (Fisher exact). Testing
+ *   against zero alone let 5 errors in 350 requests of a healthy low-traffic canary roll it back.
+ * Reaching the limit without being sure is INCONCLUSIVE. May roll back before `minSamples` when
+ * the evidence is overwhelming (at least two samples and `minRequests` requests).
  */
 export function errorRateRule(base: readonly MetricSample[], cand: readonly MetricSample[], rules: JudgeRules, alpha: number, cl: string, bl: string): Finding {
   const c = pool(cand);
@@ -226,23 +241,23 @@ export function errorRateRule(base: readonly MetricSample[], cand: readonly Metr
   if (c.samples < 2 || c.requests < rules.minRequests || b.requests < rules.minRequests) {
     return { rule: 'error-rate', verdict: 'INCONCLUSIVE', detail: `not enough requests yet to compare error rates (${c.requests} on ${cl}, ${b.requests} on ${bl})` };
   }
+  const limit = rules.errorRatePts;
   const deltaPts = (c.rate - b.rate) * 100;
-  // Standard error of the difference, in points: a regression that reaches the limit within
-  // its margin of error counts (one-sided 95%: a true 2-point regression is caught ~95% of the
-  // time at 5% canary traffic, not a coin toss), but only when it is also significant against the baseline.
-  const sePts = 100 * Math.sqrt((c.rate * (1 - c.rate)) / c.requests + (b.rate * (1 - b.rate)) / b.requests);
-  const reaches = deltaPts > rules.errorRatePts || deltaPts + LIMIT_MARGIN_Z * sePts >= rules.errorRatePts;
-  const p = fisherGreater(c.errors, c.requests, b.errors, b.requests);
+  const sePts = 100 * Math.hypot(rateStdError(cand, c), rateStdError(base, b));
   const line = `error rate ${fmtPct(c.rate)} on ${cl} vs ${fmtPct(b.rate)} ${bl} (${fmtPts(deltaPts)}`;
+  const reaches = deltaPts > 0 && (deltaPts > limit || deltaPts + LIMIT_MARGIN_Z * sePts >= limit);
+  if (!reaches) return { rule: 'error-rate', verdict: 'CONTINUE', detail: `${line}, ${limit} allowed) over ${plural(c.samples, 'sample')}` };
+
   const over =
-    deltaPts > rules.errorRatePts
-      ? `${line} > ${rules.errorRatePts} pts allowed) over ${plural(c.samples, 'sample')}`
-      : `${line}, at the ${rules.errorRatePts} pts limit within its ±${sePts.toFixed(1)} pts margin of error) over ${plural(c.samples, 'sample')}`;
-  if (reaches && deltaPts > 0) {
-    if (p < alpha) return { rule: 'error-rate', verdict: 'ROLLBACK', detail: over };
-    return { rule: 'error-rate', verdict: 'INCONCLUSIVE', detail: `${over}, but ${plural(c.requests, 'request')} are too few to be sure (${fmtP(p)})` };
-  }
-  return { rule: 'error-rate', verdict: 'CONTINUE', detail: `${line}, ${rules.errorRatePts} allowed) over ${plural(c.samples, 'sample')}` };
+    deltaPts > limit
+      ? `${line} > ${limit} pts allowed) over ${plural(c.samples, 'sample')}`
+      : `${line}, at the ${limit} pts limit within its ±${sePts.toFixed(1)} pts margin of error) over ${plural(c.samples, 'sample')}`;
+  const minEffect = MIN_EFFECT_FRACTION * limit;
+  const pEffect = sePts > 0 ? normalCdf(-(deltaPts - minEffect) / sePts) : deltaPts > minEffect ? 0 : 1;
+  const pFisher = fisherGreater(c.errors, c.requests, b.errors, b.requests);
+  const p = Math.max(pEffect, pFisher);
+  if (p < alpha) return { rule: 'error-rate', verdict: 'ROLLBACK', detail: over };
+  return { rule: 'error-rate', verdict: 'INCONCLUSIVE', detail: `${over}, but ${plural(c.requests, 'request')} are too few to be sure (${fmtP(p)})` };
 }
 
 function latencySamples(samples: readonly MetricSample[]): number[] {
