@@ -17,6 +17,8 @@ const SERVICES = resourceByKind('Service');
 
 /** Annotation on a Service overriding its simulated request rate (requests per second). */
 export const RPS_ANNOTATION = 'sandbox.shipbot.dev/rps';
+/** Label Shipbot puts on the Services it creates for smoke checks (src/cluster/common.ts). */
+export const PREVIEW_ROLE_LABEL = 'shipbot/role';
 
 export interface PodCounters {
   namespace: string;
@@ -133,7 +135,10 @@ export class TrafficSimulator {
     for (const svc of this.store.list(SERVICES)) {
       const backends = (podsByNs.get(svc.metadata.namespace!) ?? []).filter((p) => matchesMap(svc.spec?.selector, p.metadata.labels));
       if (backends.length === 0) continue;
-      const rps = Number(svc.metadata.annotations?.[RPS_ANNOTATION] ?? this.opts.rps);
+      // Users reach a service through its main Service; Shipbot's preview Services (canary,
+      // idle colour) carry only smoke checks, so they get no simulated traffic of their own.
+      const preview = svc.metadata.labels?.[PREVIEW_ROLE_LABEL] === 'preview';
+      const rps = Number(svc.metadata.annotations?.[RPS_ANNOTATION] ?? (preview ? 0 : this.opts.rps));
       const perPod = (rps * dt) / 1000 / backends.length;
       // Noise is shared by the pods of one version this tick, as load and GC pauses would be.
       const jitter = new Map<string, { medianMs: number; errorRate: number }>();

@@ -56,6 +56,14 @@ describe('traffic shares', () => {
     await f.apps.createNamespacedDeployment({ namespace: 'production', body: canary });
     await waitFor('canary ready', async () => rolledOut(await f.apps.readNamespacedDeployment({ name: 'search-canary', namespace: 'production' })));
     await waitFor('stable at 19', async () => (await f.apps.readNamespacedDeployment({ name: 'search', namespace: 'production' })).status?.replicas === 19);
+    // Shipbot's preview Service for smoke checks reaches the canary pod but brings no users.
+    await f.core.createNamespacedService({
+      namespace: 'production',
+      body: {
+        metadata: { name: 'search-canary', labels: { app: 'search', 'shipbot/role': 'preview' } },
+        spec: { selector: { app: 'search', track: 'canary' }, ports: [{ port: 80, targetPort: 8080 }] },
+      },
+    });
     await elapse(600_000);
     const c = await metrics({ namespace: 'production', service: 'search', track: 'canary', windowSec: '300' });
     const s = await metrics({ namespace: 'production', service: 'search', track: 'stable', windowSec: '300' });
