@@ -46,13 +46,6 @@ export async function benchAnalysis(): Promise<Figure[]> {
         regressionThresholdPct: d.regressionThresholdPct.medium, rollbackOnRegression: true,
       });
       const state = await driver.prepare(ref, plan);
-      // Only the 5% share of the main Service should reach the canary: silence its side Service,
-      // to which the sandbox would otherwise send its default rate as well.
-      await fetch(`${sandbox.url}/api/v1/namespaces/${ref.namespace}/services/${String(state.canaryService)}`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/merge-patch+json' },
-        body: JSON.stringify({ metadata: { annotations: { 'sandbox.shipbot.dev/rps': '0' } } }),
-      });
       const stage = driver.stages(plan)[0]!;
       // Onset: the faulty pods are created. A crash or OOM shows while the stage is applied (the
       // driver fails the stage on the pods' signals); errors and slowness once the pods serve.
