@@ -226,7 +226,8 @@ const Env = z.object({
   PROMETHEUS_URL: z.string().url().optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.string().url().optional(),
-  SHIPBOT_MODEL: z.string().min(1).default('claude-sonnet-4-5'),
+  // Not claude-sonnet-4-5: it reaches end of life on 2026-11-30.
+  SHIPBOT_MODEL: z.string().min(1).default('claude-sonnet-4-6'),
   SHIPBOT_CONFIG: z.string().min(1).default('data/shipbot.yml'),
   SHIPBOT_DATA_DIR: z.string().min(1).default('data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

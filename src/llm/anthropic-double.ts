@@ -52,6 +52,8 @@ export interface DoubleOptions {
   apiKey?: string;
   /** Sent as `retry-after-ms` on 529/500 so SDK retries are quick in tests (default 5). */
   retryAfterMs?: number;
+  /** Models that answer a forced tool choice (`tool` or `any`) with a 400, as newer Claude models do. */
+  rejectForcedToolChoice?: readonly string[];
 }
 
 let counter = 0;
@@ -125,8 +127,13 @@ export async function startAnthropicDouble(opts: DoubleOptions = {}): Promise<An
         sendJson(res, 400, errorBody('invalid_request_error', 'anthropic-version header is required'));
         return;
       }
-      const reply = queue.shift() ?? (typeof fallback === 'function' ? fallback(recorded) : fallback);
       const model = body.model ?? 'unknown-model';
+      const choice = body.tool_choice?.type;
+      if ((choice === 'tool' || choice === 'any') && opts.rejectForcedToolChoice?.includes(model)) {
+        sendJson(res, 400, errorBody('invalid_request_error', 'tool_choice: type "tool" and "any" are not supported for this model.'));
+        return;
+      }
+      const reply = queue.shift() ?? (typeof fallback === 'function' ? fallback(recorded) : fallback);
       const forced = body.tool_choice?.name ?? body.tools?.[0]?.name ?? 'tool';
       switch (reply.kind) {
         case 'tool': {

@@ -1,6 +1,7 @@
-// Thin adapter over @anthropic-ai/sdk: one forced tool call per question, a per-attempt timeout,
-// bounded retries, an overall budget, and zod validation of the tool input. It never throws:
-// every failure comes back as a typed outcome the caller turns into a deterministic fallback.
+// Thin adapter over @anthropic-ai/sdk: one forced tool call per question (`auto` for models that
+// refuse forcing), a per-attempt timeout, bounded retries, an overall budget, and zod validation
+// of the tool input. It never throws: every failure comes back as a typed outcome the caller
+// turns into a deterministic fallback.
 import Anthropic from '@anthropic-ai/sdk';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
@@ -76,8 +77,15 @@ function sdkLogger(log: Logger) {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
+/** Newer models answer a forced tool choice with a 400 naming `tool_choice`; they get `auto` instead. */
+function rejectsForcedToolChoice(err: unknown): boolean {
+  return err instanceof Anthropic.BadRequestError && /tool_choice/.test(err.message);
+}
+
 export class Claude {
   private readonly client: Anthropic;
+  /** Cleared for good once the model refuses a forced tool choice. */
+  private forceTool = true;
 
   constructor(private readonly opts: ClaudeOptions) {
     this.client = new Anthropic({
@@ -108,18 +116,28 @@ export class Claude {
 
   private async call<T>(prompt: FilledPrompt, tool: ToolSpec<T>): Promise<ClaudeOutcome<T>> {
     let message: Anthropic.Message;
-    try {
-      message = await this.client.messages.create(
+    const signal = AbortSignal.timeout(this.opts.budgetMs);
+    const create = () =>
+      this.client.messages.create(
         {
           model: this.opts.model,
           max_tokens: this.opts.maxTokens,
           system: prompt.system,
           messages: [{ role: 'user', content: prompt.user }],
           tools: [{ name: tool.name, description: tool.description, input_schema: toolInputSchema(tool.schema) }],
-          tool_choice: { type: 'tool', name: tool.name, disable_parallel_tool_use: true },
+          tool_choice: this.forceTool
+            ? { type: 'tool', name: tool.name, disable_parallel_tool_use: true }
+            : { type: 'auto', disable_parallel_tool_use: true },
         },
-        { signal: AbortSignal.timeout(this.opts.budgetMs) },
+        { signal },
       );
+    try {
+      message = await create().catch((err: unknown) => {
+        if (!this.forceTool || !rejectsForcedToolChoice(err)) throw err;
+        this.forceTool = false;
+        this.opts.log.info({ model: this.opts.model }, 'model refuses a forced tool choice; asking with tool_choice auto from now on');
+        return create();
+      });
     } catch (err) {
       return { ok: false, ...describeFailure(err, this.opts.timeoutMs, this.opts.budgetMs) };
     }

@@ -19,7 +19,7 @@ beforeAll(async () => {
     config: fastConfig((c) => {
       delete c.services.find((x) => x.name === 'payments')!.environments.staging;
     }),
-    progress: { perMessageIntervalMs: 200, budgetPerWindow: 10_000 }, llm: createLlm({ SHIPBOT_MODEL: 'claude-sonnet-4-5' }, { log: createLogger('silent') }) });
+    progress: { perMessageIntervalMs: 200, budgetPerWindow: 10_000 }, llm: createLlm({ SHIPBOT_MODEL: 'claude-sonnet-4-6' }, { log: createLogger('silent') }) });
 });
 afterAll(async () => {
   await h?.close();

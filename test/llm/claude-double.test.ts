@@ -29,7 +29,7 @@ function llm(opts: LlmOptions = {}): Llm {
 }
 
 beforeAll(async () => {
-  double = await startAnthropicDouble({ apiKey: KEY });
+  double = await startAnthropicDouble({ apiKey: KEY, rejectForcedToolChoice: ['claude-refuses-forcing'] });
 });
 afterAll(async () => {
   await double.close();
@@ -95,6 +95,19 @@ describe('understand', () => {
     expect(req.body.tools?.[0]?.input_schema).toMatchObject({ type: 'object', additionalProperties: false });
     expect(double.userText(0)).toContain(`<message>\n${FREE_TEXT}\n</message>`);
     expect(String(req.body.system)).toContain('- search — search-api, search-service, recommendation-engine');
+  });
+
+  it('asks with tool_choice auto once the model refuses a forced tool choice, and keeps doing so', async () => {
+    const proposal = { isDeployRequest: true, service: 'search', strategy: 'canary', reading: 'a canary of search' };
+    double.script({ kind: 'tool', input: proposal }, { kind: 'tool', input: proposal });
+    const refusing = createLlm(
+      { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: double.url, SHIPBOT_MODEL: 'claude-refuses-forcing' },
+      { log, timeoutMs: 2_000, maxRetries: 0, budgetMs: 10_000 },
+    );
+    expect((await refusing.understand(FREE_TEXT, cfg)).source).toBe('claude');
+    expect((await refusing.understand(FREE_TEXT, cfg)).source).toBe('claude');
+    expect(double.requests.map((r) => r.body.tool_choice?.type)).toEqual(['tool', 'auto', 'auto']);
+    expect(logLines.join('')).toMatch(/refuses a forced tool choice/);
   });
 
   it('refuses malformed JSON in the tool input', async () => {

@@ -13,7 +13,7 @@ let h: Harness;
 
 beforeAll(async () => {
   claude = await startAnthropicDouble({ apiKey: KEY });
-  const llm = createLlm({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: claude.url, SHIPBOT_MODEL: 'claude-sonnet-4-5' }, { log: createLogger('silent'), maxRetries: 0, timeoutMs: 3000 });
+  const llm = createLlm({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: claude.url, SHIPBOT_MODEL: 'claude-sonnet-4-6' }, { log: createLogger('silent'), maxRetries: 0, timeoutMs: 3000 });
   h = await startHarness({ config: fastConfig(), llm });
 });
 afterAll(async () => {
