@@ -1,9 +1,10 @@
 // Watching a rollout: sample the candidate and the baseline on an interval over a window, check
 // infrastructure signals on every tick, and hand the numbers to src/domain/judge.ts, which
-// decides. The runner calls these two functions and never knows which metric source it has.
+// decides. The runner (src/runner/analysis.ts) calls these two functions and never knows which
+// metric source it has; the real-Prometheus suite and the analysis bench drive the same code.
 import type { Clock } from '../clock.js';
 import type { TrackRef } from '../cluster/types.js';
-import { judgeCanary, judgeInfra, type Finding, type JudgeRules } from '../domain/judge.js';
+import { judgeCanary, judgeInfra, usable, type Finding, type JudgeRules } from '../domain/judge.js';
 import { median } from '../domain/stats.js';
 import type { Decision, DeployPlan, InfraSignal, MetricSample } from '../domain/types.js';
 import type { SmokeCheck } from '../config.js';
@@ -19,6 +20,9 @@ export interface MonitorTick {
   signals: InfraSignal[];
   /** The judgment of this early look (acted on only when it is a ROLLBACK). */
   interim?: Decision;
+  /** The candidate's samples so far, and the baseline samples it is judged against. */
+  candidateSamples: readonly MetricSample[];
+  baselineSamples: readonly MetricSample[];
 }
 
 export interface MonitorOptions {
@@ -30,9 +34,9 @@ export interface MonitorOptions {
   plan: Pick<DeployPlan, 'slo'>;
   rules: JudgeRules;
   clock: Clock;
-  /** How long to watch (clock seconds). */
+  /** How long to watch (clock seconds): windowSec / intervalSec samples. */
   windowSec: number;
-  /** Sampling interval (clock seconds); each sample covers the interval before it. */
+  /** Sampling interval (clock seconds); each sample covers the time since the one before. */
   intervalSec: number;
   /** Share of traffic the candidate gets now (0..100), to compare throughput per share. Default 100. */
   trafficPct?: number;
@@ -40,10 +44,14 @@ export interface MonitorOptions {
   signals?: () => Promise<InfraSignal[]>;
   /** Aborting rejects with the abort reason (the runner was told to stop). */
   abort?: AbortSignal;
+  /** Resolves when a person presses Promote: the rest of the window is skipped. */
+  skip?: Promise<void>;
   onSample?: (tick: MonitorTick) => void;
   /** Act on a ROLLBACK from an early look inside the window (at 1/10 of the significance levels). Default true. */
   earlyRollback?: boolean;
   candidateLabel?: string;
+  /** Name of a live baseline in explanations (default `baseline`); a captured one is the `pre-deploy baseline`. */
+  baselineLabel?: string;
 }
 
 export interface MonitorResult extends Decision {
@@ -61,17 +69,28 @@ export interface MonitorResult extends Decision {
  * Watches one window and returns the decision. Infra signals are checked before the first sample
  * and on every tick: a fatal one ends the window at once with ROLLBACK. A clear metric ROLLBACK
  * on an early look also ends it; anything else waits for the window's end.
+ *
+ * A window is a number of samples, not a deadline: when sampling itself takes clock time (a fast
+ * clock, a slow metric source) the window stretches instead of ending with too few samples to
+ * judge, and a failed candidate sample is retried on the next tick (at most once per planned
+ * sample), so one slow answer under load is not "too little data".
  */
 export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
   const started = o.clock.now();
-  const end = started + o.windowSec * 1000;
+  const planned = Math.max(1, Math.round(o.windowSec / Math.max(1, o.intervalSec)));
   const intervalMs = Math.max(1, o.intervalSec) * 1000;
   const candidate: MetricSample[] = [];
   const liveBaseline: MetricSample[] = [];
   const failures: MetricFailure[] = [];
   const signalErrors: string[] = [];
   let ticks = 0;
+  let skipped = false;
+  void o.skip?.then(() => (skipped = true));
   const pct = o.trafficPct ?? 100;
+  const pickBaseline = (): MetricSample[] => {
+    const enough = liveBaseline.filter((s) => s.requests > 0).length >= o.rules.minSamples;
+    return !o.tracks.baseline || (!enough && o.baselineSamples?.length) ? [...(o.baselineSamples ?? [])] : liveBaseline;
+  };
   const result = (d: Decision, endedEarly: boolean): MonitorResult => ({
     ...d,
     candidate,
@@ -80,10 +99,6 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
     endedEarly,
     watchedSec: (o.clock.now() - started) / 1000,
   });
-  const pickBaseline = (): MetricSample[] => {
-    const enough = liveBaseline.filter((s) => s.requests > 0).length >= o.rules.minSamples;
-    return !o.tracks.baseline || (!enough && o.baselineSamples?.length) ? [...(o.baselineSamples ?? [])] : liveBaseline;
-  };
   const judgeNow = (earlyLook: boolean): Decision => {
     const base = pickBaseline();
     const live = base === liveBaseline;
@@ -92,7 +107,7 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
       // A captured baseline saw all the traffic; a live one sees what the candidate does not.
       baselineShare: live ? Math.max(0.01, 1 - pct / 100) : 1,
       candidateLabel: o.candidateLabel,
-      baselineLabel: live ? 'baseline' : 'pre-deploy baseline',
+      baselineLabel: live ? (o.baselineLabel ?? 'baseline') : 'pre-deploy baseline',
       earlyLook,
     });
   };
@@ -109,12 +124,12 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
   const first = judgeInfra(await readSignals(), o.rules);
   if (first.verdict === 'ROLLBACK') return result(first, true);
 
-  // Ticks sit on a fixed grid (start + k × interval), so time spent querying does not stretch
-  // the window; each sample covers the time since the previous tick.
+  let retries = 0;
   let lastTick = started;
-  while (o.clock.now() < end) {
-    const next = Math.min(started + (ticks + 1) * intervalMs, end);
-    await o.clock.sleep(Math.max(0, next - o.clock.now()), o.abort);
+  const never = new Promise<void>(() => {});
+  while (ticks < planned + retries && !skipped) {
+    await Promise.race([o.clock.sleep(intervalMs, o.abort), o.skip ?? never]);
+    if (skipped) break;
     const now = o.clock.now();
     const windowSec = Math.max(1, (now - lastTick) / 1000);
     lastTick = now;
@@ -126,16 +141,19 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
     if (o.abort?.aborted) throw o.abort.reason ?? new Error('monitoring aborted');
     ticks++;
     if (cand.ok) candidate.push(cand.sample);
-    else failures.push(cand);
+    else {
+      failures.push(cand);
+      if (retries < planned) retries++;
+    }
     if (base?.ok) liveBaseline.push(base.sample);
     else if (base) failures.push(base);
-    const tick: MonitorTick = { at: o.clock.now(), index: ticks, candidate: cand, baseline: base, signals };
+    const tick: MonitorTick = { at: now, index: ticks, candidate: cand, baseline: base, signals, candidateSamples: candidate, baselineSamples: pickBaseline() };
     const infra = judgeInfra(signals, o.rules);
     if (infra.verdict === 'ROLLBACK') {
       o.onSample?.(tick);
       return result(infra, true);
     }
-    if (o.earlyRollback !== false && o.clock.now() < end) {
+    if (o.earlyRollback !== false) {
       tick.interim = judgeNow(true);
       if (tick.interim.verdict === 'ROLLBACK') {
         o.onSample?.(tick);
@@ -158,6 +176,17 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
   }
   if (signalErrors.length > 0) {
     extra.push({ rule: 'infra-signals', verdict: 'CONTINUE', detail: `reading pod health failed ${signalErrors.length} times: ${signalErrors[signalErrors.length - 1]}` });
+  }
+  // Promote is a person taking responsibility for "not enough data yet"; a breach still rolls back.
+  if (skipped && final.verdict === 'INCONCLUSIVE') {
+    return result(
+      {
+        verdict: 'CONTINUE',
+        explanation: `monitoring window cut short by Promote (${final.explanation})`,
+        findings: [...final.findings, ...extra, { rule: 'promote', verdict: 'CONTINUE', detail: 'a person promoted before the window ended' }],
+      },
+      false,
+    );
   }
   // When data is missing because the source failed, say so first: that is what a person must fix.
   const sourceFirst = final.verdict === 'INCONCLUSIVE' && hardFailures.length > 0 && final.findings.some((f) => f.rule === 'data' && f.verdict === 'INCONCLUSIVE');
@@ -196,7 +225,7 @@ export interface Baseline {
 /**
  * Captures the baseline before any traffic moves. A source with history (Prometheus) answers
  * for the past windows at once; otherwise it samples on the interval, which takes
- * samples × intervalSec of clock time.
+ * (samples − 1) × intervalSec of clock time.
  */
 export async function captureBaseline(o: BaselineOptions): Promise<Baseline> {
   const n = Math.max(1, o.samples ?? 5);
@@ -213,12 +242,14 @@ export async function captureBaseline(o: BaselineOptions): Promise<Baseline> {
       if (r.ok) samples.push(r.sample);
       else failures.push(r);
     }
-    fromHistory = samples.length === n;
+    fromHistory = usable(samples).length === n;
   }
   if (!fromHistory) {
     samples.length = 0;
-    for (let i = 0; i < n; i++) {
-      await o.clock.sleep(o.intervalSec * 1000, o.abort);
+    // The live version's last interval is there already; then one more per interval until n
+    // samples saw traffic, at most 2n attempts, so one failed answer does not shorten the baseline.
+    for (let i = 0; i < 2 * n && usable(samples).length < n; i++) {
+      if (i > 0) await o.clock.sleep(o.intervalSec * 1000, o.abort);
       const r = await o.source.sample(o.track, o.intervalSec);
       if (r.ok) samples.push(r.sample);
       else failures.push(r);

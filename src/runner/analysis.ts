@@ -29,7 +29,6 @@ export interface MonitorInput {
 export interface MonitorResult {
   decision: Decision;
   candidateSamples: MetricSample[];
-  baselineSamples: MetricSample[];
   candidate?: MetricSample;
   baseline?: MetricSample;
   /** One line for the step detail, e.g. `error 0.3% vs 0.2% baseline, p99 120 ms vs 118 ms`. */
@@ -37,7 +36,7 @@ export interface MonitorResult {
 }
 
 export interface RunAnalysis {
-  /** Samples `track` every monitoring interval until there are enough to judge against. */
+  /** Enough samples of `track` to judge against: from the source's history (Prometheus) at once, else one per monitoring interval. */
   baseline(plan: DeployPlan, track: TrackRef, signal?: AbortSignal): Promise<{ samples: MetricSample[]; sample?: MetricSample; detail: string }>;
   monitor(input: MonitorInput): Promise<MonitorResult>;
   smoke(baseUrl: string, checks: SmokeCheck[], signal?: AbortSignal): Promise<SmokeRecord[]>;
@@ -51,7 +50,8 @@ export interface RunAnalysis {
 import type { Clock } from '../clock.js';
 import type { Defaults } from '../config.js';
 import type { MetricSource } from '../metrics/types.js';
-import { judgeCanary, judgeInfra, productionGate, rulesFromDefaults, stagingGate, usable } from '../domain/judge.js';
+import { productionGate, rulesFromDefaults, stagingGate, usable } from '../domain/judge.js';
+import { captureBaseline, monitorWindow } from '../metrics/monitor.js';
 
 export interface AnalysisDeps {
   metrics: MetricSource;
@@ -62,7 +62,7 @@ export interface AnalysisDeps {
 }
 
 /** Pools samples into one (request-weighted error rate, median latencies) for reports. */
-export function pooled(samples: MetricSample[]): MetricSample | undefined {
+export function pooled(samples: readonly MetricSample[]): MetricSample | undefined {
   const u = usable(samples);
   if (!u.length) return undefined;
   const requests = u.reduce((n, s) => n + s.requests, 0);
@@ -95,91 +95,41 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
   const rules = rulesFromDefaults(defaults);
   const doFetch = deps.fetch ?? fetch;
 
-  async function take(track: TrackRef, windowSec: number): Promise<MetricSample | undefined> {
-    const out = await metrics.sample(track, windowSec);
-    return out.ok ? out.sample : undefined;
-  }
-
   return {
     async baseline(plan, track, signal) {
-      const samples: MetricSample[] = [];
-      const interval = plan.monitoringIntervalSec;
-      let lastError = '';
-      // Enough samples for the judge's minimum, at most twice that many attempts.
-      for (let i = 0; i < defaults.minSamples * 2 && usable(samples).length < defaults.minSamples; i++) {
-        if (i > 0) await clock.sleep(interval * 1000, signal);
-        const out = await metrics.sample(track, interval);
-        if (out.ok) samples.push(out.sample);
-        else lastError = out.message;
-      }
-      const agg = pooled(samples);
+      const b = await captureBaseline({ source: metrics, track, clock, samples: defaults.minSamples, intervalSec: plan.monitoringIntervalSec, ...(signal ? { abort: signal } : {}) });
+      const agg = pooled(b.samples);
       const detail = agg
-        ? `${usable(samples).length} samples of ${track.track}: ${line(agg)}, ${agg.throughputRps.toFixed(1)} rps`
-        : `no baseline traffic measured (${lastError || 'no samples'})`;
-      return { samples, ...(agg ? { sample: agg } : {}), detail };
+        ? `${usable(b.samples).length} samples of ${track.track}${b.fromHistory ? ' from history' : ''}: ${line(agg)}, ${agg.throughputRps.toFixed(1)} rps`
+        : `no baseline traffic measured (${b.failures.at(-1)?.message ?? 'no samples'})`;
+      return { samples: b.samples, ...(agg ? { sample: agg } : {}), detail };
     },
 
     async monitor(input) {
-      const { plan, signal } = input;
-      const interval = plan.monitoringIntervalSec * 1000;
-      // A window is a number of sampling intervals, not a deadline: when sampling itself takes
-      // clock time (a fast clock, a slow metric source), the window stretches instead of
-      // ending with too few samples to judge.
-      const ticks = Math.max(1, Math.round(input.windowSec / plan.monitoringIntervalSec));
-      const cand: MetricSample[] = [];
-      const base: MetricSample[] = [];
-      let skipped = false;
-      input.skip?.then(() => (skipped = true));
-      const share = (input.trafficPct ?? 100) / 100;
-      const judge = (early: boolean) => {
-        const concurrent = usable(base).length >= defaults.minSamples;
-        const against = concurrent ? base : input.baselineSamples ?? [];
-        return judgeCanary(against, cand, plan, rules, {
-          earlyLook: early,
-          candidateShare: concurrent ? share : 1,
-          baselineShare: concurrent ? 1 - share : 1,
-          candidateLabel: input.candidate.track === input.baseline.track ? 'new version' : input.candidate.track,
-          baselineLabel: concurrent ? input.baseline.track : 'pre-deploy baseline',
-        });
-      };
-      const result = (decision: Decision): MonitorResult => {
-        const c = pooled(cand);
-        const b = pooled(usable(base).length ? base : input.baselineSamples ?? []);
-        return { decision, candidateSamples: cand, baselineSamples: base, line: line(c, b), ...(c ? { candidate: c } : {}), ...(b ? { baseline: b } : {}) };
-      };
-      // A sample that failed (timeout, no data) is retried once per tick, at most `ticks` times,
-      // so one slow answer under load does not turn a healthy window into "too little data".
-      let retries = 0;
-      for (let tick = 0; tick < ticks + retries && !skipped; tick++) {
-        await Promise.race([clock.sleep(interval, signal), input.skip ?? new Promise(() => {})]);
-        if (skipped) break;
-        const [c, b, signals] = await Promise.all([
-          take(input.candidate, plan.monitoringIntervalSec),
-          input.candidate.track === input.baseline.track && input.candidate.version === input.baseline.version
-            ? Promise.resolve(undefined)
-            : take(input.baseline, plan.monitoringIntervalSec),
-          input.signals().catch(() => []),
-        ]);
-        signal.throwIfAborted();
-        if (c) cand.push(c);
-        else if (retries < ticks) retries++;
-        if (b) base.push(b);
-        const infra = judgeInfra(signals, rules);
-        if (infra.verdict === 'ROLLBACK') return result(infra);
-        const early = judge(true);
-        if (early.verdict === 'ROLLBACK') return result(early);
-        input.onSample?.(line(pooled(cand), pooled(usable(base).length ? base : input.baselineSamples ?? [])));
-      }
-      const final = judge(false);
-      // Promote is a person taking responsibility for "not enough data yet"; a breach still rolls back.
-      if (skipped && final.verdict === 'INCONCLUSIVE') {
-        return result({
-          verdict: 'CONTINUE',
-          explanation: `monitoring window cut short by Promote (${final.explanation})`,
-          findings: [...final.findings, { rule: 'promote', verdict: 'CONTINUE', detail: 'a person promoted before the window ended' }],
-        });
-      }
-      return result(final);
+      // A rolling update replaces the pods it would compare with: judged against the captured baseline.
+      const sameTrack = input.candidate.track === input.baseline.track;
+      const live = !(sameTrack && input.candidate.version === input.baseline.version);
+      const res = await monitorWindow({
+        source: metrics,
+        clock,
+        rules,
+        plan: input.plan,
+        tracks: { candidate: input.candidate, ...(live ? { baseline: input.baseline } : {}) },
+        ...(input.baselineSamples ? { baselineSamples: input.baselineSamples } : {}),
+        windowSec: input.windowSec,
+        intervalSec: input.plan.monitoringIntervalSec,
+        ...(input.trafficPct !== undefined ? { trafficPct: input.trafficPct } : {}),
+        signals: input.signals,
+        abort: input.signal,
+        ...(input.skip ? { skip: input.skip } : {}),
+        candidateLabel: sameTrack ? 'new version' : input.candidate.track,
+        baselineLabel: input.baseline.track,
+        onSample: (t) => input.onSample?.(line(pooled(t.candidateSamples), pooled(t.baselineSamples))),
+      });
+      const { candidate: candidateSamples, baseline: baselineSamples, verdict, explanation, findings } = res;
+      const c = pooled(candidateSamples);
+      const b = pooled(baselineSamples);
+      return { decision: { verdict, explanation, findings }, candidateSamples, line: line(c, b), ...(c ? { candidate: c } : {}), ...(b ? { baseline: b } : {}) };
     },
 
     async smoke(baseUrl, checks, signal) {

@@ -6,6 +6,7 @@ import { loadConfigFile } from '../../src/config.js';
 import { rulesFromDefaults } from '../../src/domain/judge.js';
 import { monitorWindow } from '../../src/metrics/monitor.js';
 import { PrometheusSource } from '../../src/metrics/prometheus.js';
+import type { MetricSource } from '../../src/metrics/types.js';
 import { flat } from './series.js';
 import { startPromDouble, type PromDouble } from './prometheus-double.js';
 
@@ -46,7 +47,7 @@ describe('monitorWindow with failing metrics', () => {
       plan,
       rules,
       clock,
-      windowSec: 300, // HTTP round trips take clock time too: leave room for the 5 samples needed
+      windowSec: 150, // 5 samples: the judge's minimum
       intervalSec: 30,
       trafficPct: 5,
       signals: async () => {
@@ -55,6 +56,38 @@ describe('monitorWindow with failing metrics', () => {
     });
     expect(d.verdict).toBe('CONTINUE');
     expect(d.findings.find((f) => f.rule === 'infra-signals')?.detail).toMatch(/failed \d+ times: apiserver unavailable/);
+  });
+});
+
+describe('monitorWindow when one answer is lost', () => {
+  it('retries a failed candidate sample on the next tick, so the window still has its samples', async () => {
+    prom.values.set('canary', { errorRate: 0.002, p99Ms: 120, throughputRps: 10 });
+    // Prometheus itself, except that the first two candidate samples time out (as under load).
+    let lost = 0;
+    const flaky: MetricSource = {
+      name: 'prometheus',
+      sample: (track, windowSec) =>
+        track.track === 'canary' && lost < 2 ? Promise.resolve({ ok: false, kind: 'timeout', message: `no answer (${++lost})` }) : source.sample(track, windowSec),
+    };
+    const d = await monitorWindow({ source: flaky, tracks: { candidate: at('canary'), baseline: at('stable') }, plan, rules, clock, windowSec: 150, intervalSec: 30, trafficPct: 5 });
+    expect(d.candidate).toHaveLength(5);
+    expect(d.failures.map((f) => f.kind)).toEqual(['timeout', 'timeout']);
+    expect(d.verdict).toBe('CONTINUE');
+    expect(d.findings.find((f) => f.rule === 'metrics-source')).toMatchObject({ verdict: 'CONTINUE', detail: expect.stringMatching(/^prometheus: 2 of 14 queries failed \(timeout: no answer \(2\)\)/) });
+  });
+
+  it('Promote ends the window at once; too little data then continues on the person\'s word', async () => {
+    prom.values.set('canary', { errorRate: 0.002, p99Ms: 120, throughputRps: 10 });
+    let promote!: () => void;
+    const skip = new Promise<void>((r) => (promote = r));
+    const d = await monitorWindow({
+      source, tracks: { candidate: at('canary'), baseline: at('stable') }, plan, rules, clock, windowSec: 3000, intervalSec: 30, trafficPct: 5, skip,
+      onSample: (t) => t.index === 2 && promote(),
+    });
+    expect(d.candidate).toHaveLength(2);
+    expect(d.watchedSec).toBeLessThan(300);
+    expect(d.verdict).toBe('CONTINUE');
+    expect(d.explanation).toMatch(/^monitoring window cut short by Promote \(too little traffic on canary/);
   });
 });
 

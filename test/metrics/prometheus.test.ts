@@ -1,5 +1,6 @@
 // A real Prometheus (Debian's `prometheus` package) scraping the sandbox's pods, then the
-// Prometheus source and a full canary judgment through it: healthy vs -errors.
+// Prometheus source and a full canary judgment through it (monitorWindow, the runner's own
+// monitoring loop): healthy vs -errors; and the baseline from its history.
 // The sandbox runs at real speed (clock 1×): Prometheus evaluates rate() in real time.
 // Skips, saying why, when no `prometheus` binary is on PATH (.ci/run installs it).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -15,6 +16,7 @@ import { rulesFromDefaults } from '../../src/domain/judge.js';
 import { DeployPlan } from '../../src/domain/types.js';
 import { captureBaseline, monitorWindow } from '../../src/metrics/monitor.js';
 import { PrometheusSource } from '../../src/metrics/prometheus.js';
+import { createAnalysis } from '../../src/runner/analysis.js';
 import type { TrackRef } from '../../src/cluster/types.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 
@@ -159,5 +161,11 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
     expect(b.samples).toHaveLength(3);
     expect(b.samples[1]!.at - b.samples[0]!.at).toBe(INTERVAL * 1000);
     expect(b.summary.throughputRps).toBeGreaterThan(100);
+    // The runner's baseline step goes the same way: no waiting for fresh samples.
+    const t0 = clock.now();
+    const run = await createAnalysis({ metrics: source, clock, defaults: cfg.defaults }).baseline(plan('checkout', 'v1.2.3'), stable);
+    expect(clock.now() - t0).toBeLessThan(INTERVAL * 1000);
+    expect(run.samples).toHaveLength(cfg.defaults.minSamples);
+    expect(run.detail).toMatch(/^5 samples of stable from history: error 0\.\d+%, p99 \d+ ms, \d+\.\d rps$/);
   });
 });
