@@ -7,17 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ScaledClock, type Clock } from './clock.js';
-import { ConfigError, findService, loadAll, type EnvConfig, type ShipbotConfig } from './config.js';
+import { ConfigError, loadAll, type EnvConfig, type ShipbotConfig } from './config.js';
 import { kubeFromEnv, kubeFromUrl, type Kube } from './cluster/index.js';
-import type { TrackRef } from './cluster/types.js';
 import { createLlm } from './llm/index.js';
 import { startLocalWorkspace, type LocalWorkspace } from './local/server.js';
 import { localPeople } from './local/people.js';
 import { persistWorkspace } from './local/persist.js';
 import { createLogger, type Logger } from './log.js';
-import { PrometheusSource } from './metrics/prometheus.js';
-import { SandboxMetricSource } from './metrics/sandbox.js';
-import type { MetricOutcome, MetricSource } from './metrics/types.js';
+import { createMetricSource } from './metrics/index.js';
+import type { MetricSource } from './metrics/types.js';
 import { createRunner, type Runner } from './runner/index.js';
 import { startSandbox, type Sandbox } from './sandbox/index.js';
 import { schedulingFor, startScheduler } from './schedule/index.js';
@@ -195,24 +193,10 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
 
 /** Prometheus when PROMETHEUS_URL is set (each service with its own queries), else the sandbox's direct metrics. */
 function metricSource(env: EnvConfig, config: ShipbotConfig, clock: Clock, sandbox: Sandbox | undefined): MetricSource {
-  if (env.PROMETHEUS_URL) {
-    const baseUrl = env.PROMETHEUS_URL;
-    const sources = new Map<string, PrometheusSource>();
-    return {
-      name: 'prometheus',
-      async sample(track: TrackRef, windowSec: number): Promise<MetricOutcome> {
-        const service = findService(config, track.service);
-        if (!service?.metrics) {
-          return { ok: false, kind: 'query-error', message: `service '${track.service}' has no metrics queries in the config: add services[].metrics to use Prometheus` };
-        }
-        let s = sources.get(service.name);
-        if (!s) sources.set(service.name, (s = new PrometheusSource({ baseUrl, queries: service.metrics, clock })));
-        return s.sample(track, windowSec);
-      },
-    };
+  if (!env.PROMETHEUS_URL && !sandbox) {
+    throw new ConfigError('environment', ['no metric source: set PROMETHEUS_URL (the cluster comes from KUBECONFIG), or run with --sandbox']);
   }
-  if (sandbox) return new SandboxMetricSource(sandbox.url);
-  throw new ConfigError('environment', ['no metric source: set PROMETHEUS_URL (the cluster comes from KUBECONFIG), or run with --sandbox']);
+  return createMetricSource({ ...(env.PROMETHEUS_URL ? { prometheusUrl: env.PROMETHEUS_URL } : {}), ...(sandbox ? { sandboxUrl: sandbox.url } : {}), config, clock });
 }
 
 function banner(o: {

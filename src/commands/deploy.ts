@@ -10,7 +10,7 @@ import { parseCommand } from '../domain/parse.js';
 import { buildPlan, PlanError, validatePlanAnswers, type PlanAnswers } from '../domain/plan.js';
 import type { DeployPlan } from '../domain/types.js';
 import { createLogger } from '../log.js';
-import { PrometheusSource } from '../metrics/prometheus.js';
+import { CataloguePrometheus } from '../metrics/index.js';
 import { SandboxMetricSource } from '../metrics/sandbox.js';
 import type { MetricSource } from '../metrics/types.js';
 import { changedLines, createRunner, exitCodeFor, renderRun } from '../runner/index.js';
@@ -119,7 +119,7 @@ export async function run(args: string[]): Promise<number> {
       console.error('shipbot deploy: a real cluster needs PROMETHEUS_URL for SLO monitoring (or use --sandbox).');
       return 1;
     }
-    metrics = prometheusByService(env.PROMETHEUS_URL, config.services, clock);
+    metrics = new CataloguePrometheus(env.PROMETHEUS_URL, config, { clock });
   }
 
   const store = openStore(path.join(dataDir, 'shipbot.db'));
@@ -214,18 +214,4 @@ function follow(runner: ReturnType<typeof createRunner>, first: RunView, tty: bo
     });
     onUpdate(runner.get(first.id) ?? first);
   });
-}
-
-/** One Prometheus source per service (each has its own PromQL templates), behind one MetricSource. */
-function prometheusByService(baseUrl: string, services: ReturnType<typeof loadAll>['config']['services'], clock: ScaledClock): MetricSource {
-  const byService = new Map<string, MetricSource>();
-  for (const s of services) if (s.metrics) byService.set(s.name, new PrometheusSource({ baseUrl, queries: s.metrics, clock }));
-  return {
-    name: 'prometheus',
-    async sample(track, windowSec) {
-      const src = byService.get(track.service);
-      if (!src) return { ok: false, kind: 'query-error', message: `no metrics queries for ${track.service} in shipbot.yml (services[].metrics)` };
-      return src.sample(track, windowSec);
-    },
-  };
 }
