@@ -10,9 +10,11 @@ export interface SmokeResult {
   critical: boolean;
   /** HTTP status, when an answer came. */
   status?: number;
-  /** Real milliseconds from sending to the end of the answer (or to the failure). */
+  /** Real milliseconds from sending to the end of the answer (or to the failure), last attempt. */
   latencyMs: number;
   reason?: string;
+  /** 2 when a read check got no answer the first time and was asked again. */
+  attempts: number;
 }
 
 export interface SmokeOptions {
@@ -39,13 +41,29 @@ export async function runSmokeChecks(checks: readonly SmokeCheck[], baseUrl: str
   return Promise.all(checks.map((c) => runOne(c, baseUrl, vars, opts)));
 }
 
+/**
+ * A read (GET/HEAD) that got no answer in time is asked once more before it counts as failed: on
+ * a loaded node one lost answer is not the version's fault. A wrong answer is never retried.
+ */
 async function runOne(check: SmokeCheck, baseUrl: string, vars: Record<string, string>, opts: SmokeOptions): Promise<SmokeResult> {
+  const method = check.method ?? 'GET';
+  const first = await attempt(check, baseUrl, vars, opts);
+  if (!first.timedOut || (method !== 'GET' && method !== 'HEAD')) return { ...first.result, attempts: 1 };
+  const second = await attempt(check, baseUrl, vars, opts);
+  const r = second.result;
+  return { ...r, attempts: 2, ...(r.ok ? {} : { reason: `${r.reason} (asked twice)` }) };
+}
+
+type Attempt = { timedOut: boolean; result: Omit<SmokeResult, 'attempts'> };
+
+async function attempt(check: SmokeCheck, baseUrl: string, vars: Record<string, string>, opts: SmokeOptions): Promise<Attempt> {
   const critical = check.critical ?? true;
+  const done = (result: Omit<SmokeResult, 'attempts'>, timedOut = false): Attempt => ({ timedOut, result });
   let url: string;
   try {
     url = renderUrl(check.url, baseUrl, vars);
   } catch (err) {
-    return { name: check.name, url: check.url, ok: false, critical, latencyMs: 0, reason: (err as Error).message };
+    return done({ name: check.name, url: check.url, ok: false, critical, latencyMs: 0, reason: (err as Error).message });
   }
   const doFetch = opts.fetch ?? fetch;
   const started = performance.now();
@@ -58,20 +76,18 @@ async function runOne(check: SmokeCheck, baseUrl: string, vars: Record<string, s
     const latencyMs = elapsed();
     const expectStatus = check.expectStatus ?? 200;
     if (res.status !== expectStatus) {
-      return { name: check.name, url, ok: false, critical, status: res.status, latencyMs, reason: `expected status ${expectStatus}, got ${res.status}${snippet(body)}` };
+      return done({ name: check.name, url, ok: false, critical, status: res.status, latencyMs, reason: `expected status ${expectStatus}, got ${res.status}${snippet(body)}` });
     }
     if (check.expectBody !== undefined && !body.includes(check.expectBody)) {
-      return { name: check.name, url, ok: false, critical, status: res.status, latencyMs, reason: `expected the body to contain "${check.expectBody}"${snippet(body, 'got')}` };
+      return done({ name: check.name, url, ok: false, critical, status: res.status, latencyMs, reason: `expected the body to contain "${check.expectBody}"${snippet(body, 'got')}` });
     }
-    return { name: check.name, url, ok: true, critical, status: res.status, latencyMs };
+    return done({ name: check.name, url, ok: true, critical, status: res.status, latencyMs });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
     const latencyMs = elapsed();
-    const reason =
-      e.name === 'TimeoutError' || e.name === 'AbortError'
-        ? `no answer within ${timeoutMs} ms`
-        : `request failed: ${e.cause?.code ?? e.cause?.message ?? e.message}`;
-    return { name: check.name, url, ok: false, critical, latencyMs, reason };
+    const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
+    const reason = timedOut ? `no answer within ${timeoutMs} ms` : `request failed: ${e.cause?.code ?? e.cause?.message ?? e.message}`;
+    return done({ name: check.name, url, ok: false, critical, latencyMs, reason }, timedOut);
   }
 }
 

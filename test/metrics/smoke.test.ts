@@ -11,6 +11,7 @@ const seen: string[] = [];
 let inFlight = 0;
 let maxInFlight = 0;
 let closedPort = 0;
+let lostOnce = 0;
 beforeAll(async () => {
   server = createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
@@ -24,6 +25,8 @@ beforeAll(async () => {
     if (url.startsWith('/svc/critical-path')) return void res.writeHead(500).end('checkout failed: ledger unavailable');
     if (url.startsWith('/svc/wrong-body')) return void res.end('degraded');
     if (url.startsWith('/svc/slow')) return void setTimeout(() => res.end('ok'), 1000);
+    // Loses its first answer (as a loaded node might), then answers at once.
+    if (url.startsWith('/svc/lost-once')) return void (lostOnce++ === 0 ? setTimeout(() => res.end('late'), 1000) : res.end('ok'));
     if (url.startsWith('/svc/created')) return void res.writeHead(201).end('made');
     res.writeHead(404).end('not found');
   });
@@ -63,7 +66,8 @@ describe('runSmokeChecks', () => {
     expect(by.health).toMatchObject({ ok: true, status: 200, url: `${base}/health` });
     expect(by['critical-path']).toMatchObject({ ok: false, status: 500, reason: 'expected status 200, got 500 ("checkout failed: ledger unavailable")' });
     expect(by.body).toMatchObject({ ok: false, status: 200, reason: 'expected the body to contain "ok" (got "degraded")' });
-    expect(by.slow).toMatchObject({ ok: false, reason: 'no answer within 300 ms' });
+    expect(by.slow).toMatchObject({ ok: false, reason: 'no answer within 300 ms (asked twice)', attempts: 2 });
+    expect(by['critical-path']).toMatchObject({ attempts: 1 });
     expect(by.post).toMatchObject({ ok: true, status: 201, critical: false });
     for (const r of results) expect(r.latencyMs).toBeGreaterThan(0);
     expect(seen).toContain('POST /svc/created');
@@ -73,9 +77,20 @@ describe('runSmokeChecks', () => {
 
   it('runs the checks in parallel: all three are in flight at once', async () => {
     const slow = '/slow?batch=parallel';
-    const results = await runSmokeChecks([check('a', slow), check('b', slow), check('c', slow)], base);
-    expect(results.every((r) => r.reason === 'no answer within 300 ms')).toBe(true);
+    // POST: not asked twice, so every request in flight is a first one.
+    const post = { method: 'POST' as const };
+    const results = await runSmokeChecks([check('a', slow, post), check('b', slow, post), check('c', slow, post)], base);
+    expect(results.every((r) => r.reason === 'no answer within 300 ms' && r.attempts === 1)).toBe(true);
     expect(maxInFlight).toBe(3);
+  });
+
+  it('asks a read check once more when its first answer is lost; a wrong answer is not asked again', async () => {
+    const [lost] = await runSmokeChecks([check('lost', '/lost-once', { expectBody: 'ok' })], base);
+    expect(lost).toMatchObject({ ok: true, status: 200, attempts: 2 });
+    expect(seen.filter((s) => s === 'GET /svc/lost-once')).toHaveLength(2);
+    const before = seen.filter((s) => s === 'GET /svc/critical-path').length;
+    await runSmokeChecks([check('critical-path', '/critical-path')], base);
+    expect(seen.filter((s) => s === 'GET /svc/critical-path')).toHaveLength(before + 1);
   });
 
   it('an unreachable target and an unknown placeholder are failures, not exceptions', async () => {
