@@ -76,6 +76,16 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
   beforeAll(async () => {
     sandbox = await startSandbox({ demo: true, clock, config: cfg, podStartMs: 300 });
     driver = new CanaryDriver({ kube: kubeFromUrl(sandbox.url), clock, pollMs: 250 });
+    // A 5% canary of the default 200 rps sees ~250 requests in this 25 s window: too few to rule
+    // out a 2-point regression, so a healthy one would rightly be INCONCLUSIVE. 1000 rps gives ~1,250.
+    for (const name of ['checkout', 'payments']) {
+      const patched = await fetch(`${sandbox.url}/api/v1/namespaces/production/services/${name}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/merge-patch+json' },
+        body: JSON.stringify({ metadata: { annotations: { 'sandbox.shipbot.dev/rps': '1000' } } }),
+      });
+      expect(patched.status).toBe(200);
+    }
     dir = mkdtempSync(path.join(tmpdir(), 'shipbot-prom-'));
     const port = await freePort();
     writeFileSync(
