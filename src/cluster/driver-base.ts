@@ -18,4 +18,8 @@ export abstract class KubeDriver {
   liveTrack(ref: WorkloadRef): Promise<TrackRef> {
     return liveTrackOf(this.ctx, ref);
   }
+
+  liveBaseUrl(ref: WorkloadRef): string {
+    return this.ctx.api.serviceProxyUrl(ref.namespace, ref.service);
+  }
 }

@@ -145,7 +145,8 @@ export class RollingDriver extends KubeDriver implements RolloutDriver {
     return { candidate: { ...base, version: imageTag(s.newImage) }, baseline: { ...base, version: imageTag(s.previousImage) } };
   }
 
+  /** A rolling update replaces the pods behind the Service itself. */
   smokeBaseUrl(ref: WorkloadRef, _state?: RolloutState): string {
-    return this.ctx.api.serviceProxyUrl(ref.namespace, ref.service);
+    return this.liveBaseUrl(ref);
   }
 }

@@ -76,4 +76,6 @@ export interface RolloutDriver {
   liveTrack(ref: WorkloadRef): Promise<TrackRef>;
   /** Base URL where smoke checks reach the new version (preview Service, canary, or the Service). */
   smokeBaseUrl(ref: WorkloadRef, state: RolloutState): string;
+  /** Base URL of the Service users reach: smoke checks of what serves now, for the baseline. */
+  liveBaseUrl(ref: WorkloadRef): string;
 }

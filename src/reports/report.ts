@@ -1,7 +1,7 @@
 // Markdown reports from a run's record: the deployment report (per the flow's report), an
 // incident report when it rolled back, and a short stakeholder summary. Pure: text in, text out.
 import type { MetricSample } from '../domain/types.js';
-import type { AuditRecord, RunRecord } from '../store/records.js';
+import type { AuditRecord, RunRecord, SmokeRecord } from '../store/records.js';
 import type { RunView, StepView } from '../runner/types.js';
 
 /** Optional LLM help for prose (lessons, summaries); deterministic text is used when it gives nothing. */
@@ -74,6 +74,7 @@ export function reportFacts(rec: RunRecord): Record<string, unknown> {
     baseline: rec.data.baseline,
     after: rec.data.after,
     smoke: rec.data.smoke,
+    baselineSmoke: rec.data.baselineSmoke,
   };
 }
 
@@ -102,6 +103,14 @@ export function issuesOf(rec: RunRecord): string[] {
     for (const f of d.decision.findings) if (f.verdict !== 'CONTINUE') out.push(`${f.verdict === 'ROLLBACK' ? '❌' : '⚠️'} ${d.step} — ${f.rule}: ${f.detail}`);
   }
   return [...new Set(out)];
+}
+
+/** Each smoke check against the live version before the deploy and the new version after it. */
+function smokeRows(rec: RunRecord): string[][] {
+  const mark = (s?: SmokeRecord) => (!s ? '—' : s.ok ? '✓' : s.critical ? '❌' : '⚠️');
+  const before = new Map((rec.data.baselineSmoke ?? []).map((s) => [s.name, s]));
+  const after = new Map((rec.data.smoke ?? []).map((s) => [s.name, s]));
+  return [...new Set([...before.keys(), ...after.keys()])].map((name) => [name, mark(before.get(name)), mark(after.get(name)), (after.get(name) ?? before.get(name))!.detail]);
 }
 
 function sloRows(rec: RunRecord): string[][] {
@@ -184,7 +193,7 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
   lines.push('## SLO metrics: baseline vs after', '');
   lines.push(table(['metric', 'baseline', 'after', 'target'], sloRows(rec)), '');
   lines.push('## Smoke results', '');
-  lines.push(table(['check', 'result', 'detail'], (rec.data.smoke ?? []).map((s) => [s.name, s.ok ? '✓' : s.critical ? '❌' : '⚠️', s.detail])), '');
+  lines.push(table(['check', 'live version before', 'new version', 'detail'], smokeRows(rec)), '');
   lines.push('## Issues', '');
   const issues = issuesOf(rec);
   lines.push(issues.length ? issues.map((i) => `- ${i}`).join('\n') : '_none_', '');

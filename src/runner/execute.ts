@@ -6,7 +6,7 @@ import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.
 import { activeFreeze, describeFreeze } from '../domain/freeze.js';
 import type { Decision, Strategy } from '../domain/types.js';
 import type { Store } from '../store/store.js';
-import type { RunRecord } from '../store/records.js';
+import type { RunRecord, SmokeRecord } from '../store/records.js';
 import type { Clock } from '../clock.js';
 import type { RunAnalysis, MonitorResult } from './analysis.js';
 import { needsApproval } from './access.js';
@@ -230,14 +230,24 @@ async function prepare(ctx: StepContext): Promise<StepOutcome> {
 }
 
 async function baseline(ctx: StepContext): Promise<StepOutcome> {
-  const { run } = ctx;
-  const b = await ctx.analysis.baseline(run.plan, ctx.driver.tracks(ctx.ref, state(ctx)).baseline, ctx.signal);
+  const { run, service } = ctx;
+  // The metrics and the smoke checks of what serves now, side by side, before any traffic moves.
+  const [b, checks] = await Promise.all([
+    ctx.analysis.baseline(run.plan, ctx.driver.tracks(ctx.ref, state(ctx)).baseline, ctx.signal),
+    service.smoke.length ? ctx.analysis.smoke(ctx.driver.liveBaseUrl(ctx.ref), service.smoke, ctx.signal) : Promise.resolve(undefined),
+  ]);
   run.data.baselineSamples = b.samples;
+  if (checks) run.data.baselineSmoke = checks;
+  const smokeNote = checks ? `; smoke ${passCount(checks)} on the live version` : '';
   if (b.sample) {
     run.data.baseline = b.sample;
-    return { status: 'done', detail: b.detail };
+    return { status: 'done', detail: `${b.detail}${smokeNote}` };
   }
-  return { status: 'warning', detail: `${b.detail}; judging against the SLO targets only` };
+  return { status: 'warning', detail: `${b.detail}; judging against the SLO targets only${smokeNote}` };
+}
+
+function passCount(checks: readonly SmokeRecord[]): string {
+  return `${checks.filter((c) => c.ok).length}/${checks.length} passed`;
 }
 
 async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
@@ -290,10 +300,10 @@ async function smoke(ctx: StepContext): Promise<StepOutcome> {
     const why = `smoke checks failed: ${critical.map((c) => `${c.name} (${c.detail})`).join(', ')}`;
     return { status: 'failed', detail: why, next: { kind: 'rollback', reason: why } };
   }
-  const passed = results.length - minor.length;
+  const before = run.data.baselineSmoke ? ` (live version before: ${passCount(run.data.baselineSmoke)})` : '';
   return minor.length
-    ? { status: 'warning', detail: `${passed}/${results.length} passed; ${minor.map((c) => `${c.name}: ${c.detail}`).join(', ')}` }
-    : { status: 'done', detail: `${passed}/${results.length} passed` };
+    ? { status: 'warning', detail: `${passCount(results)}${before}; ${minor.map((c) => `${c.name}: ${c.detail}`).join(', ')}` }
+    : { status: 'done', detail: `${passCount(results)}${before}` };
 }
 
 async function gate(ctx: StepContext): Promise<StepOutcome> {

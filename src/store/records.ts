@@ -43,6 +43,8 @@ export interface RunData {
   stagingRolloutState?: RolloutState;
   decisions?: DecisionRecord[];
   smoke?: SmokeRecord[];
+  /** The same checks against the live version before any traffic moved: what `smoke` is compared with. */
+  baselineSmoke?: SmokeRecord[];
   approvals?: Array<{ by: string; at: number }>;
   rollback?: { reason: string; by: string; at: number; automatic: boolean; verification?: RollbackVerification };
   /** How many times a step was resumed after a restart (a crash-loop guard). */

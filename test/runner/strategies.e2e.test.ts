@@ -30,6 +30,10 @@ describe('happy paths', () => {
     const md = readFileSync(done.reportPath!, 'utf8');
     expect(md).toMatch(/Outcome \| Succeeded ✓/);
     expect(md).toMatch(/\| error rate \| \d+\.\d+% \| \d+\.\d+% \|/);
+    // The smoke checks ran against the live version before any traffic moved, and again after.
+    expect(done.steps.find((s) => s.key === 'baseline')?.detail).toMatch(/; smoke 2\/2 passed on the live version$/);
+    expect(done.steps.find((s) => s.key === 'smoke')?.detail).toBe('2/2 passed (live version before: 2/2 passed)');
+    expect(md).toMatch(/\| health \| ✓ \| ✓ \| HTTP 200 in \d+ ms \|/);
     expect(w.runner.auditTrail(run.id).map((e) => e.action)).toEqual(['start', 'succeeded']);
   });
 
@@ -74,6 +78,11 @@ describe('failure paths roll back by themselves and keep the lock', () => {
     expect(await servingImages(w, 'checkout')).toEqual([OLD]);
     const rec = w.runner.record(run.id)!;
     expect(rec.data.rollback).toMatchObject({ automatic: true, verification: { ok: true } });
+    if (/smokefail/.test(text)) {
+      // The critical path passed on the live version before the deploy: the new version broke it.
+      expect(rec.data.baselineSmoke?.find((c) => c.name === 'critical-path')).toMatchObject({ ok: true });
+      expect(readFileSync(rec.reportPath!, 'utf8')).toMatch(/\| critical-path \| ✓ \| ❌ \|/);
+    }
     expect(existsSync(rec.data.incidentPath!)).toBe(true);
     expect(w.runner.auditTrail(run.id).map((e) => e.action)).toEqual(['start', 'automatic-rollback', 'incident', 'rolled-back']);
     // Locked until someone unlocks it: a new deploy is refused with who and since.
