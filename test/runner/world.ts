@@ -48,7 +48,8 @@ export interface World {
 export async function startWorld(opts: { config?: ShipbotConfig; speed?: number } = {}): Promise<World> {
   const config = opts.config ?? withoutStaging();
   const clock = new ScaledClock(opts.speed ?? 100);
-  const sandbox = await startSandbox({ clock, demo: true, config });
+  // Warm: the demo pods are Ready from the start, so preflight never races them becoming Ready.
+  const sandbox = await startSandbox({ clock, demo: true, warm: true, config });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-runner-'));
   const dbFile = path.join(dir, 'shipbot.db');
   const reportsDir = path.join(dir, 'reports');

@@ -65,7 +65,8 @@ export async function startWorld(opts: { config?: ShipbotConfig; scheduler?: Par
   const config = opts.config ?? { ...SHIPPED, services: SHIPPED.services.map((s) => ({ ...s, environments: { production: s.environments.production } })) };
   const sandboxClock = new ScaledClock(100);
   const clock = new JumpClock(new ScaledClock(100));
-  const sandbox = await startSandbox({ clock: sandboxClock, demo: true, config });
+  // Warm: the demo pods are Ready from the start, so preflight never races them becoming Ready.
+  const sandbox = await startSandbox({ clock: sandboxClock, demo: true, warm: true, config });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-schedule-'));
   const dbFile = path.join(dir, 'shipbot.db');
   const logger = createLogger('silent');

@@ -57,7 +57,8 @@ export async function startHarness(
 ): Promise<Harness> {
   const config = opts.config ?? fastConfig();
   const clock = new ScaledClock(opts.speed ?? SPEED);
-  const sandbox = await startSandbox({ clock, demo: true, config, podStartMs: 1000 });
+  // Warm: the demo pods are Ready from the start, so preflight never races them becoming Ready.
+  const sandbox = await startSandbox({ clock, demo: true, warm: true, config, podStartMs: 1000 });
   const dir = mkdtempSync(path.join(tmpdir(), 'shipbot-slack-'));
   const store = openStore(path.join(dir, 'shipbot.db'));
   const logger = opts.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
