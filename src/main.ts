@@ -153,7 +153,16 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       slackEnv = { ...env, PORT: opts.port };
     }
 
-    const slack: SlackApp = createSlackApp({ env: slackEnv, config, runner, logger, llm, scheduling: schedulingFor({ store, clock, config }) });
+    const slack: SlackApp = createSlackApp({
+      env: slackEnv,
+      config,
+      runner,
+      logger,
+      llm,
+      scheduling: schedulingFor({ store, clock, config }),
+      // Local mode: only the Slack double in this process sends events.
+      ...(local ? { host: '127.0.0.1' } : {}),
+    });
     const started = await slack.start();
     stops.push({ name: 'slack app', stop: () => slack.stop() });
 

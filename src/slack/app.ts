@@ -20,14 +20,16 @@ type BoltApp = App;
 export interface SlackAppOptions extends SlackAppDeps {
   /** Progress-edit pacing; tests shorten it. Defaults: 1 edit/s per message, 50 chat.update/min in all. */
   progress?: Partial<QueueOptions>;
+  /** HTTP mode's interface. Default: all, since Slack must reach it; local mode keeps it on loopback. */
+  host?: string;
 }
 
 export interface SlackApp {
   app: BoltApp;
   context: SlackContext;
   runs: SlackRuns;
-  /** Starts listening; in HTTP mode resolves with the port (PORT=0 picks a free one). */
-  start(): Promise<{ mode: 'socket' | 'http'; port?: number }>;
+  /** Starts listening; in HTTP mode resolves with the address (PORT=0 picks a free port). */
+  start(): Promise<{ mode: 'socket' | 'http'; port?: number; host?: string }>;
   stop(): Promise<void>;
 }
 
@@ -98,8 +100,9 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
         await app.start();
         return { mode: 'socket' };
       }
-      const server = (await app.start(env.PORT)) as Server;
-      return { mode: 'http', port: (server.address() as AddressInfo).port };
+      const server = (await app.start(opts.host ? { port: env.PORT, host: opts.host } : env.PORT)) as Server;
+      const { port, address } = server.address() as AddressInfo;
+      return { mode: 'http', port, host: address };
     },
     async stop() {
       runs.stop();

@@ -75,8 +75,9 @@ export async function startHarness(
   const double = await startSlackDouble(opts.double);
   const connection = opts.socketMode ? { SLACK_APP_TOKEN: double.appToken } : { SLACK_SIGNING_SECRET: double.signingSecret };
   const env = readEnv({ SLACK_BOT_TOKEN: double.botToken, ...connection, SLACK_API_URL: double.apiUrl, PORT: '0', LOG_LEVEL: 'silent' });
-  const slack = createSlackApp({ env, config, runner, logger, progress: opts.progress, llm: opts.llm });
-  const { port } = await slack.start();
+  const slack = createSlackApp({ env, config, runner, logger, progress: opts.progress, llm: opts.llm, host: '127.0.0.1' });
+  const { port, host } = await slack.start();
+  if (!opts.socketMode && host !== '127.0.0.1') throw new Error(`the HTTP receiver listens on ${host}, not on loopback`);
   if (opts.socketMode) await double.socketConnected();
   else double.connect(`http://127.0.0.1:${port}/slack/events`);
   return {
