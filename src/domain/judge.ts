@@ -4,8 +4,8 @@
 //   progress deadline, more than 3 restarts in 5 minutes, or more than half the pods failing
 //   their health checks.
 //   Roll back a canary when, against the stable baseline, its error rate is more than 2 points
-//   higher (or at the limit within its margin of error, and surely more than half a point
-//   higher: a handful of errors among few requests is not enough), its p99 more than 20% higher (p95 or
+//   higher (or at the limit within its margin of error, and surely more than a quarter of the
+//   limit higher: a handful of errors among few requests is not enough), its p99 more than 20% higher (p95 or
 //   p50 when a sample has too few requests for a fair p99), or its share-normalised throughput
 //   more than 30% lower — each only when the difference is also statistically significant
 //   (Fisher exact for error counts, Mann-Whitney U over samples for latency and throughput, as
