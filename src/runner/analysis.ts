@@ -40,8 +40,8 @@ export interface RunAnalysis {
   baseline(plan: DeployPlan, track: TrackRef, signal?: AbortSignal): Promise<{ samples: MetricSample[]; sample?: MetricSample; detail: string }>;
   monitor(input: MonitorInput): Promise<MonitorResult>;
   smoke(baseUrl: string, checks: SmokeCheck[], signal?: AbortSignal): Promise<SmokeRecord[]>;
-  /** The regression gate: samples after the deploy against those before, with the plan's threshold. */
-  gate(plan: DeployPlan, before: MetricSample[], after: MetricSample[], where: 'staging' | 'production'): Decision;
+  /** The regression gate: samples (and smoke results) after the deploy against those before, with the plan's threshold. */
+  gate(plan: DeployPlan, before: MetricSample[], after: MetricSample[], where: 'staging' | 'production', tests?: GateTests): Decision;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -50,7 +50,7 @@ export interface RunAnalysis {
 import type { Clock } from '../clock.js';
 import type { Defaults } from '../config.js';
 import type { MetricSource } from '../metrics/types.js';
-import { productionGate, rulesFromDefaults, stagingGate, usable } from '../domain/judge.js';
+import { productionGate, rulesFromDefaults, stagingGate, usable, type GateTests } from '../domain/judge.js';
 import { captureBaseline, monitorWindow } from '../metrics/monitor.js';
 
 export interface AnalysisDeps {
@@ -144,9 +144,9 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
       }));
     },
 
-    gate(plan, before, after, where) {
+    gate(plan, before, after, where, tests) {
       // Staging is judged against production's baseline (before = production reference samples).
-      return where === 'staging' ? stagingGate(after, before, plan, rules) : productionGate(before, after, plan, rules);
+      return where === 'staging' ? stagingGate(after, before, plan, rules, tests) : productionGate(before, after, plan, rules, tests);
     },
   };
 }

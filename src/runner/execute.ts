@@ -156,14 +156,17 @@ async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
   run.data.stagingRolloutState = st;
   ctx.save();
   if (!run.data.stagingBaselineSamples || !run.data.productionReferenceSamples) {
-    // Staging's own baseline and production's live pods (the staging gate's reference), side by side.
-    const [b, prod] = await Promise.all([
+    // Staging's own baseline and production's live version (the staging gate's reference: its
+    // metrics and its smoke results), side by side.
+    const [b, prod, prodSmoke] = await Promise.all([
       ctx.analysis.baseline(run.plan, drv.tracks(ref, st).baseline, ctx.signal),
       ctx.driver.liveTrack(ctx.ref).then((track) => ctx.analysis.baseline(run.plan, track, ctx.signal)),
+      ctx.service.smoke.length ? ctx.analysis.smoke(ctx.driver.liveBaseUrl(ctx.ref), ctx.service.smoke, ctx.signal) : Promise.resolve(undefined),
     ]);
     run.data.stagingBaselineSamples = b.samples;
     if (b.sample) run.data.stagingBaseline = b.sample;
     run.data.productionReferenceSamples = prod.samples;
+    if (prodSmoke) run.data.productionReferenceSmoke = prodSmoke;
     ctx.save();
   }
   try {
@@ -206,10 +209,13 @@ async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
     return { status: 'failed', detail: why, next: { kind: 'rollback', reason: why } };
   }
   // Staging against production's baseline: a regression blocks promotion, whatever the plan says.
+  // The smoke results count as tests: a check production passes and staging fails is a regression.
+  const reference = run.data.productionReferenceSmoke;
+  const tests = reference && checks.length ? { before: testCounts(reference), after: testCounts(checks) } : undefined;
   const gateDecision =
     res.decision.verdict !== 'CONTINUE'
       ? res.decision
-      : ctx.analysis.gate({ ...run.plan, rollbackOnRegression: true }, run.data.productionReferenceSamples ?? [], res.candidateSamples, 'staging');
+      : ctx.analysis.gate({ ...run.plan, rollbackOnRegression: true }, run.data.productionReferenceSamples ?? [], res.candidateSamples, 'staging', tests);
   if (gateDecision !== res.decision) (run.data.decisions ??= []).push({ step: STEP.stagingGate, at: ctx.clock.now(), decision: gateDecision });
   if (gateDecision.verdict === 'ROLLBACK') {
     return { status: 'failed', detail: gateDecision.explanation, next: { kind: 'rollback', reason: `staging regression gate: ${gateDecision.explanation}` } };
@@ -246,8 +252,13 @@ async function baseline(ctx: StepContext): Promise<StepOutcome> {
   return { status: 'warning', detail: `${b.detail}; judging against the SLO targets only${smokeNote}` };
 }
 
+function testCounts(checks: readonly SmokeRecord[]): { passed: number; total: number } {
+  return { passed: checks.filter((c) => c.ok).length, total: checks.length };
+}
+
 function passCount(checks: readonly SmokeRecord[]): string {
-  return `${checks.filter((c) => c.ok).length}/${checks.length} passed`;
+  const { passed, total } = testCounts(checks);
+  return `${passed}/${total} passed`;
 }
 
 async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {

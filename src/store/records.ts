@@ -40,6 +40,8 @@ export interface RunData {
   stagingBaseline?: MetricSample;
   /** Production's live pods, sampled before staging changes: what the staging gate compares against. */
   productionReferenceSamples?: MetricSample[];
+  /** The smoke checks against production's live version at the same moment: the staging gate's test baseline. */
+  productionReferenceSmoke?: SmokeRecord[];
   stagingRolloutState?: RolloutState;
   decisions?: DecisionRecord[];
   smoke?: SmokeRecord[];

@@ -50,6 +50,20 @@ describe('happy paths', () => {
     const gate = data.decisions!.filter((d) => d.step === 'staging-gate').at(-1)!.decision;
     expect(gate.verdict).toBe('CONTINUE');
     expect(gate.findings.map((f) => f.detail).join(' ')).toMatch(/production baseline/);
+    // Smoke results count as tests: staging's against production's live version.
+    expect(gate.findings.find((f) => f.rule === 'regression-tests')?.detail).toBe('Regression gate passed: no regression (2/2 passed vs 2/2 on the baseline), threshold 2%.');
+  });
+
+  it('blocks promotion when staging fails a check production passes, even a non-critical one', async () => {
+    const config = structuredClone(SHIPPED);
+    const search = config.services.find((s) => s.name === 'search')!;
+    search.smoke = search.smoke.map((c) => (c.name === 'critical-path' ? { ...c, critical: false } : c));
+    w = await startWorld({ config });
+    const run = started(await w.deploy('deploy search v2.0.0-smokefail rolling'));
+    const done = await until(w.runner, run.id, (r) => FINAL_STATUSES.has(r.status) || r.status === 'awaiting-decision');
+    expect(done.status, done.outcome).toBe('rolled-back');
+    expect(done.outcome).toMatch(/staging regression gate: promotion blocked: Regression gate failed: 50% regression \(1\/2 passed vs 2\/2 on the baseline\)/);
+    expect(await servingImages(w, 'search')).toEqual(['registry.example.com/shop/search:v1.2.2']);
   });
 });
 
