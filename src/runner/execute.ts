@@ -161,7 +161,7 @@ async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
     const [b, prod, prodSmoke] = await Promise.all([
       ctx.analysis.baseline(run.plan, drv.tracks(ref, st).baseline, ctx.signal),
       ctx.driver.liveTrack(ctx.ref).then((track) => ctx.analysis.baseline(run.plan, track, ctx.signal)),
-      ctx.service.smoke.length ? ctx.analysis.smoke(ctx.driver.liveBaseUrl(ctx.ref), ctx.service.smoke, ctx.signal) : Promise.resolve(undefined),
+      liveSmoke(ctx),
     ]);
     run.data.stagingBaselineSamples = b.samples;
     if (b.sample) run.data.stagingBaseline = b.sample;
@@ -236,11 +236,11 @@ async function prepare(ctx: StepContext): Promise<StepOutcome> {
 }
 
 async function baseline(ctx: StepContext): Promise<StepOutcome> {
-  const { run, service } = ctx;
+  const { run } = ctx;
   // The metrics and the smoke checks of what serves now, side by side, before any traffic moves.
   const [b, checks] = await Promise.all([
     ctx.analysis.baseline(run.plan, ctx.driver.tracks(ctx.ref, state(ctx)).baseline, ctx.signal),
-    service.smoke.length ? ctx.analysis.smoke(ctx.driver.liveBaseUrl(ctx.ref), service.smoke, ctx.signal) : Promise.resolve(undefined),
+    liveSmoke(ctx),
   ]);
   run.data.baselineSamples = b.samples;
   if (checks) run.data.baselineSmoke = checks;
@@ -250,6 +250,12 @@ async function baseline(ctx: StepContext): Promise<StepOutcome> {
     return { status: 'done', detail: `${b.detail}${smokeNote}` };
   }
   return { status: 'warning', detail: `${b.detail}; judging against the SLO targets only${smokeNote}` };
+}
+
+/** The service's smoke checks against the version users reach now; undefined when it has none. */
+function liveSmoke(ctx: StepContext): Promise<SmokeRecord[] | undefined> {
+  const checks = ctx.service.smoke;
+  return checks.length ? ctx.analysis.smoke(ctx.driver.liveBaseUrl(ctx.ref), checks, ctx.signal) : Promise.resolve(undefined);
 }
 
 function testCounts(checks: readonly SmokeRecord[]): { passed: number; total: number } {

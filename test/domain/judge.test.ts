@@ -118,7 +118,7 @@ describe('judgeCanary: canary against the stable baseline', () => {
       expect(f.verdict).toBe('INCONCLUSIVE');
       expect(f.detail).toMatch(/^error rate 1\.4% on canary vs 0\.2% baseline \(\+1\.2 pts, at the 2 pts limit .*too few to be sure/);
     }
-    // The same excess over a whole window of such samples is not even near the limit.
+    // A healthy canary over a whole window of such samples continues.
     const window = judgeCanary(base(3), cand(3, { errorRate: 0.002 }), plan, rules, canary5);
     expect(window.verdict).toBe('CONTINUE');
     // Healthy canaries at every window length, early looks included: never rolled back.
