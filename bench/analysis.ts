@@ -4,7 +4,7 @@
 // canary judgment in real microseconds.
 import { ScaledClock } from '../src/clock.js';
 import { loadConfigFile } from '../src/config.js';
-import { CanaryDriver, kubeFromUrl, type WorkloadRef } from '../src/cluster/index.js';
+import { CanaryDriver, kubeFromKubeconfig, type WorkloadRef } from '../src/cluster/index.js';
 import { judgeCanary, rulesFromDefaults } from '../src/domain/judge.js';
 import { DeployPlan, type MetricSample } from '../src/domain/types.js';
 import { monitorWindow } from '../src/metrics/monitor.js';
@@ -21,8 +21,8 @@ export async function benchAnalysis(): Promise<Figure[]> {
   const rules = rulesFromDefaults(d);
   const clock = new ScaledClock(SPEED);
   const sandbox = await startSandbox({ demo: true, clock, config: cfg, podStartMs: 3000 });
-  const driver = new CanaryDriver({ kube: kubeFromUrl(sandbox.url), clock, pollMs: 1000 });
-  const source = new SandboxMetricSource(sandbox.url);
+  const driver = new CanaryDriver({ kube: kubeFromKubeconfig(sandbox.kubeconfigYaml()), clock, pollMs: 1000 });
+  const source = new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch });
   const figures: Figure[] = [];
   try {
     await clock.sleep(120_000); // two minutes of baseline traffic first

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Clock } from '../src/clock.js';
 import { loadConfigFile } from '../src/config.js';
-import { createDriver, kubeFromUrl } from '../src/cluster/index.js';
+import { createDriver, kubeFromKubeconfig } from '../src/cluster/index.js';
 import type { RolloutState, WorkloadRef } from '../src/cluster/types.js';
 import type { DeployPlan, Strategy } from '../src/domain/types.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
@@ -51,7 +51,7 @@ function plan(strategy: Strategy, service: string): DeployPlan {
 }
 
 async function oldServesAll(sb: Sandbox, ref: WorkloadRef): Promise<boolean> {
-  const body = (await (await fetch(`${sb.url}/sandbox/v1/overview`)).json()) as {
+  const body = (await (await kubeFromKubeconfig(sb.kubeconfigYaml()).fetch(`${sb.url}/sandbox/v1/overview`)).json()) as {
     services: Array<{ namespace: string; name: string; versions: Array<{ version: string; trafficPct: number }> }>;
   };
   const svc = body.services.find((s) => s.namespace === ref.namespace && s.name === ref.service)!;
@@ -79,7 +79,7 @@ async function scenario(strategy: Strategy | 'kubectl'): Promise<number> {
   try {
     const svc = config.services.find((s) => s.name === 'checkout')!;
     const ref: WorkloadRef = { ...svc.environments.production, serviceName: svc.name, imageRepo: svc.image };
-    const driver = createDriver(strategy === 'kubectl' ? 'rolling' : strategy, { kube: kubeFromUrl(sb.url), clock, pollMs: 1000 });
+    const driver = createDriver(strategy === 'kubectl' ? 'rolling' : strategy, { kube: kubeFromKubeconfig(sb.kubeconfigYaml()), clock, pollMs: 1000 });
     const p = plan(strategy === 'kubectl' ? 'rolling' : strategy, 'checkout');
     let state: RolloutState = await driver.prepare(ref, p);
     // Roll out as far as a bad release gets before it is caught: canary 25%, after cutover, fully rolled.

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ScaledClock } from '../src/clock.js';
 import { ShipbotConfig } from '../src/config.js';
-import { kubeFromUrl } from '../src/cluster/index.js';
+import { kubeFromKubeconfig } from '../src/cluster/index.js';
 import { buildPlan } from '../src/domain/plan.js';
 import { STRATEGIES, type DeployRequest } from '../src/domain/types.js';
 import { createLogger } from '../src/log.js';
@@ -50,7 +50,7 @@ export async function benchRunner(): Promise<Array<{ name: string; value: number
   const dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-bench-runner-'));
   const store = openStore(path.join(dir, 'shipbot.db'));
   const runner = createRunner({
-    store, config, clock, kube: kubeFromUrl(sb.url), metrics: new SandboxMetricSource(sb.url, { timeoutMs: 10_000 }),
+    store, config, clock, kube: kubeFromKubeconfig(sb.kubeconfigYaml()), metrics: new SandboxMetricSource(sb.url, { fetch: kubeFromKubeconfig(sb.kubeconfigYaml()).fetch,  timeoutMs: 10_000 }),
     logger: createLogger('silent'), reportsDir: path.join(dir, 'reports'),
   });
   try {

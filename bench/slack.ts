@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ScaledClock } from '../src/clock.js';
-import { kubeFromUrl } from '../src/cluster/kube.js';
+import { kubeFromKubeconfig } from '../src/cluster/kube.js';
 import { loadConfigFile, readEnv } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { SandboxMetricSource } from '../src/metrics/sandbox.js';
@@ -30,7 +30,7 @@ async function measureApp() {
   const dir = mkdtempSync(path.join(tmpdir(), 'shipbot-bench-slack-'));
   const store = openStore(path.join(dir, 'shipbot.db'));
   const logger = createLogger('silent');
-  const runner = createRunner({ store, config, clock, kube: kubeFromUrl(sandbox.url), metrics: new SandboxMetricSource(sandbox.url), logger, reportsDir: path.join(dir, 'reports') });
+  const runner = createRunner({ store, config, clock, kube: kubeFromKubeconfig(sandbox.kubeconfigYaml()), metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }), logger, reportsDir: path.join(dir, 'reports') });
   const double = await startSlackDouble();
   const env = readEnv({ SLACK_BOT_TOKEN: double.botToken, SLACK_SIGNING_SECRET: double.signingSecret, SLACK_API_URL: double.apiUrl, PORT: '0' });
   const slack = createSlackApp({ env, config, runner, logger });

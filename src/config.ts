@@ -47,6 +47,8 @@ const ServiceEnvironment = z.object({
   container: z.string().min(1),
   /** Overrides the service-level image repository for this environment. */
   image: z.string().min(1).optional(),
+  /** The kubeconfig context of this environment's cluster (default: the current context). */
+  context: z.string().min(1).optional(),
 });
 export type ServiceEnvironment = z.infer<typeof ServiceEnvironment>;
 

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ScaledClock, type Clock } from './clock.js';
 import { ConfigError, loadAll, type EnvConfig, type ShipbotConfig } from './config.js';
-import { kubeFromEnv, kubeFromUrl, type Kube } from './cluster/index.js';
+import { createClusters, kubeFromEnv, kubeFromKubeconfig, singleCluster, type Clusters } from './cluster/index.js';
 import { createLlm } from './llm/index.js';
 import { startLocalWorkspace, type LocalWorkspace } from './local/server.js';
 import { localPeople } from './local/people.js';
@@ -87,25 +87,28 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     const clock = new ScaledClock(speed);
 
     let sandbox: Sandbox | undefined;
-    let kube: Kube;
+    let clusters: Clusters;
     if (useSandbox) {
       // warm: the demo starts Ready with ten minutes of traffic history, so a baseline exists at once.
       sandbox = await startSandbox({ clock, demo: true, warm: true, config, logger });
       stops.push({ name: 'sandbox', stop: () => sandbox!.close() });
       // So `kubectl --kubeconfig data/sandbox.kubeconfig get pods -n production` shows the demo.
       sandbox.writeKubeconfig(path.join(dataDir, 'sandbox.kubeconfig'));
-      kube = kubeFromUrl(sandbox.url);
+      // In-process, yet through the same door as kubectl: HTTPS with its CA and a bearer token.
+      clusters = singleCluster(kubeFromKubeconfig(sandbox.kubeconfigYaml()));
     } else {
-      kube = kubeFromEnv(env);
+      clusters = createClusters((context) => kubeFromEnv(env, context));
+      // Every context the config names must resolve now, not at the first deploy.
+      for (const s of config.services) for (const e of Object.values(s.environments)) if (e) clusters.kube(e.context);
     }
 
-    const metrics = metricSource(env, config, clock, sandbox);
+    const metrics = metricSource(env, config, clock, sandbox ? { url: sandbox.url, fetch: clusters.kube().fetch } : undefined);
     const llm = createLlm(env, { log: logger });
     const runner = createRunner({
       store,
       config,
       clock,
-      kube,
+      clusters,
       metrics,
       logger,
       reportsDir: path.join(dataDir, 'reports'),
@@ -133,7 +136,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
         double,
         people: localPeople(config, double.workspace.users.values()),
         stakeholderChannel: config.channels.stakeholder,
-        sandboxUrl: sandbox?.url,
+        ...(sandbox ? { sandbox: { url: sandbox.url, fetch: clusters.kube().fetch } } : {}),
         speed,
         port: opts.port ?? env.PORT,
         logger,
@@ -173,7 +176,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       config,
       clock,
       logger,
-      kube,
+      clusters,
       post: async (channel, text, threadTs) => {
         await slack.app.client.chat.postMessage({ channel, text, ...(threadTs ? { thread_ts: threadTs } : {}) });
       },
@@ -201,11 +204,11 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
 }
 
 /** Prometheus when PROMETHEUS_URL is set (each service with its own queries), else the sandbox's direct metrics. */
-function metricSource(env: EnvConfig, config: ShipbotConfig, clock: Clock, sandbox: Sandbox | undefined): MetricSource {
+function metricSource(env: EnvConfig, config: ShipbotConfig, clock: Clock, sandbox: { url: string; fetch: typeof fetch } | undefined): MetricSource {
   if (!env.PROMETHEUS_URL && !sandbox) {
     throw new ConfigError('environment', ['no metric source: set PROMETHEUS_URL (the cluster comes from KUBECONFIG), or run with --sandbox']);
   }
-  return createMetricSource({ ...(env.PROMETHEUS_URL ? { prometheusUrl: env.PROMETHEUS_URL } : {}), ...(sandbox ? { sandboxUrl: sandbox.url } : {}), config, clock });
+  return createMetricSource({ ...(env.PROMETHEUS_URL ? { prometheusUrl: env.PROMETHEUS_URL } : {}), ...(sandbox ? { sandbox } : {}), config, clock });
 }
 
 function banner(o: {

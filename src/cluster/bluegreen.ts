@@ -1,15 +1,20 @@
-// Blue-green: two colours behind one Service whose selector pins `track=<colour>`. The idle
+// Blue-green: two colours behind one Service whose selector pins the live one. The idle
 // colour gets the new image and is smoke-checked through `<service>-preview`; cutover is one
 // selector patch; the old colour stays at full size until retireIdleColour() (scheduler).
 //
-// First deploy of a service: the stable Deployment (`track=stable`) is treated as the live
-// colour, and `<deployment>-green` is created from it. After that the colours alternate
-// between `<deployment>-green` and `<deployment>-blue`; the stable Deployment is retired
-// like any old colour, and a later canary or rolling deploy moves the service back to it.
+// First deploy of a service: the stable Deployment is treated as the live colour, and
+// `<deployment>-green` is created from it. The Service is pinned to the live pods before the
+// idle colour has any: by their `track` label when they carry one, otherwise (an ordinary
+// workload labelled `app=<name>` only) by their ReplicaSet's `pod-template-hash`, as Argo
+// Rollouts does, so the Service never selects zero pods. After cutover the Service selects
+// `track=<colour>`; the colours alternate between `<deployment>-green` and `-blue`; the stable
+// Deployment is retired like any old colour, and a later canary or rolling deploy moves the
+// service back to it.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { DeployPlan, InfraSignal } from '../domain/types.js';
 import {
   awaitRollout,
+  baseSelector,
   containerImageOf,
   driverContext,
   ensureDeployment,
@@ -17,6 +22,8 @@ import {
   ensureSelector,
   ensureStandby,
   ensureSideService,
+  HASH_LABEL,
+  servingTemplateHash,
   trackOf,
   TRACK_LABEL,
   verifyServing,
@@ -27,7 +34,7 @@ import { KubeDriver } from './driver-base.js';
 import { colourDeployment, type Colour } from './convert.js';
 import { InvalidRolloutError } from './errors.js';
 import { deploymentSignals, preflightChecks } from './health.js';
-import { imageRef, imageTag } from './rules.js';
+import { imageRef, imageTag, selectorText } from './rules.js';
 import type { PreflightCheck, RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
 
 export interface BlueGreenState extends RolloutState {
@@ -39,6 +46,11 @@ export interface BlueGreenState extends RolloutState {
   previewService: string;
   /** Size of the live colour; the idle colour is brought to the same size. */
   replicas: number;
+  /**
+   * The selector labels that pick the live colour's pods: `{ track }`, or `{ pod-template-hash }`
+   * for pods without a track label. Absent in states saved before it existed: `{ track: liveTrack }`.
+   */
+  livePin?: Record<string, string>;
   cutover?: boolean;
   /** Clock ms after which the old colour may be scaled down (set by promote). */
   retireAt?: number;
@@ -96,9 +108,9 @@ export class BlueGreenDriver extends KubeDriver implements RolloutDriver {
     }
     // Pin the Service to the live colour before the idle one has pods, so it never gets traffic early.
     const service = await this.ctx.api.getService(ref.namespace, ref.service);
-    const base = { ...(service.spec?.selector ?? {}) };
-    delete base[TRACK_LABEL];
-    const pinned = await ensureSelector(this.ctx, ref.namespace, service, { ...base, [TRACK_LABEL]: liveTrack });
+    const base = baseSelector(service.spec?.selector);
+    const livePin = await this.pinFor(ref, live, liveTrack, service.spec?.selector);
+    const pinned = await ensureSelector(this.ctx, ref.namespace, service, { ...base, ...livePin });
     await ensureStandby(this.ctx, ref, live, idle.name, idle.track, newImage);
     await ensureSideService(this.ctx, ref, pinned, previewServiceName(ref), { ...base, [TRACK_LABEL]: idle.track });
     return {
@@ -111,7 +123,21 @@ export class BlueGreenDriver extends KubeDriver implements RolloutDriver {
       idleTrack: idle.track,
       previewService: previewServiceName(ref),
       replicas,
+      livePin,
     };
+  }
+
+  /** What pins the Service to `live`'s pods: their track label, else their ReplicaSet's hash. */
+  private async pinFor(ref: WorkloadRef, live: V1Deployment, liveTrack: string, current: Record<string, string> | undefined): Promise<Record<string, string>> {
+    if (liveTrack) return { [TRACK_LABEL]: liveTrack };
+    // A resumed prepare: the pin it set before the crash still selects the live pods.
+    const hash = current?.[HASH_LABEL] ?? (await servingTemplateHash(this.ctx, ref, live));
+    if (!hash) {
+      throw new InvalidRolloutError(
+        `${live.metadata?.name} in ${ref.namespace} is in the middle of a rollout (or has no pods): wait until \`kubectl rollout status deployment/${live.metadata?.name} -n ${ref.namespace}\` says it finished, then deploy again.`,
+      );
+    }
+    return { [HASH_LABEL]: hash };
   }
 
   stages(_plan?: DeployPlan, _state?: RolloutState): Stage[] {
@@ -127,7 +153,7 @@ export class BlueGreenDriver extends KubeDriver implements RolloutDriver {
     await ensureDerived(this.ctx, ref, live, s.idleDeployment, s.idleTrack, s.newImage, s.replicas);
     await awaitRollout(this.ctx, ref, s.idleDeployment, signal);
     if (stage.trafficPct < 100) return s;
-    await this.pointServiceAt(ref, s.idleTrack);
+    await this.pointServiceAt(ref, { [TRACK_LABEL]: s.idleTrack });
     return { ...s, cutover: true };
   }
 
@@ -146,22 +172,45 @@ export class BlueGreenDriver extends KubeDriver implements RolloutDriver {
       this.ctx.api.getService(ref.namespace, ref.service),
     ]);
     if ((old.status?.availableReplicas ?? 0) > 0) {
-      await ensureSelector(this.ctx, ref.namespace, service, { ...(service.spec?.selector ?? {}), [TRACK_LABEL]: s.liveTrack });
+      await ensureSelector(this.ctx, ref.namespace, service, { ...baseSelector(service.spec?.selector), ...livePinOf(s) });
       await ensureDeployment(this.ctx, ref, old, { replicas: s.replicas, paused: false });
     } else {
       this.ctx.log?.warn({ deployment: s.liveDeployment }, 'old colour has no available pods: scaling it up before switching back');
       await ensureDeployment(this.ctx, ref, old, { replicas: s.replicas, paused: false });
       await awaitRollout(this.ctx, ref, s.liveDeployment);
-      await this.pointServiceAt(ref, s.liveTrack);
+      await this.pointServiceAt(ref, livePinOf(s));
     }
     const idle = await this.ctx.api.findDeployment(ref.namespace, s.idleDeployment);
     if (idle) await ensureDeployment(this.ctx, ref, idle, { replicas: 0 });
     return { ...s, cutover: false, retireAt: undefined };
   }
 
-  verifyRollback(ref: WorkloadRef, state: RolloutState): Promise<RollbackVerification> {
+  /**
+   * Traffic back on the old colour; then a hash pin is lifted once the idle colour has no pods
+   * left, so the team's next `kubectl set image` (a new ReplicaSet, a new hash) is not cut off.
+   */
+  async verifyRollback(ref: WorkloadRef, state: RolloutState): Promise<RollbackVerification> {
     const s = asBlueGreen(state);
-    return verifyServing(this.ctx, ref, s.liveDeployment, s.previousImage);
+    const v = await verifyServing(this.ctx, ref, s.liveDeployment, s.previousImage);
+    if (v.ok && livePinOf(s)[HASH_LABEL]) await this.unpinHash(ref, s);
+    return v;
+  }
+
+  private async unpinHash(ref: WorkloadRef, s: BlueGreenState): Promise<void> {
+    const idle = await this.ctx.api.findDeployment(ref.namespace, s.idleDeployment);
+    const idleSelector = idle?.spec?.selector?.matchLabels;
+    const deadline = this.ctx.clock.now() + this.ctx.timeoutMs;
+    for (;;) {
+      const left = idleSelector ? await this.ctx.api.listPods(ref.namespace, selectorText(idleSelector)) : [];
+      if (left.length === 0) break;
+      if (this.ctx.clock.now() >= deadline) {
+        this.ctx.log?.warn({ service: ref.service, pods: left.length }, 'idle colour pods still present: the Service stays pinned to the live ReplicaSet');
+        return;
+      }
+      await this.ctx.clock.sleep(this.ctx.pollMs);
+    }
+    const service = await this.ctx.api.getService(ref.namespace, ref.service);
+    await ensureSelector(this.ctx, ref.namespace, service, baseSelector(service.spec?.selector));
   }
 
   signals(ref: WorkloadRef, state: RolloutState): Promise<InfraSignal[]> {
@@ -181,10 +230,15 @@ export class BlueGreenDriver extends KubeDriver implements RolloutDriver {
     return this.ctx.api.serviceProxyUrl(ref.namespace, asBlueGreen(state).previewService);
   }
 
-  private async pointServiceAt(ref: WorkloadRef, track: string): Promise<void> {
+  /** One selector patch: the team's selector plus `pin` (a colour's track, or the live hash). */
+  private async pointServiceAt(ref: WorkloadRef, pin: Record<string, string>): Promise<void> {
     const service = await this.ctx.api.getService(ref.namespace, ref.service);
-    await ensureSelector(this.ctx, ref.namespace, service, { ...(service.spec?.selector ?? {}), [TRACK_LABEL]: track });
+    await ensureSelector(this.ctx, ref.namespace, service, { ...baseSelector(service.spec?.selector), ...pin });
   }
+}
+
+function livePinOf(s: BlueGreenState): Record<string, string> {
+  return s.livePin ?? { [TRACK_LABEL]: s.liveTrack };
 }
 
 /**

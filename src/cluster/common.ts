@@ -45,9 +45,22 @@ export function driverContext(deps: DriverDeps): DriverContext {
 
 export const TRACK_LABEL = 'track';
 export const VERSION_LABEL = 'version';
+/** Set by the Deployment controller on every pod of a ReplicaSet: pins a Service to one RS. */
+export const HASH_LABEL = 'pod-template-hash';
 
+/**
+ * The `track` label of a Deployment's pods, or '' when they carry none (an ordinary workload
+ * as its team labelled it). '' selects the pods without the label: in PromQL `track=""`
+ * matches series that lack it.
+ */
 export function trackOf(d: V1Deployment): string {
-  return d.spec?.template.metadata?.labels?.[TRACK_LABEL] ?? 'stable';
+  return d.spec?.template.metadata?.labels?.[TRACK_LABEL] ?? '';
+}
+
+/** A Service selector without Shipbot's pins (`track`, `pod-template-hash`): the team's own. */
+export function baseSelector(selector: Record<string, string> | undefined): Record<string, string> {
+  const { [TRACK_LABEL]: _t, [HASH_LABEL]: _h, ...rest } = selector ?? {};
+  return rest;
 }
 
 export function containerImageOf(d: V1Deployment, ref: WorkloadRef): string {
@@ -243,8 +256,27 @@ export async function ensureStandby(ctx: DriverContext, ref: WorkloadRef, source
   return ensureDerived(ctx, ref, source, name, track, image, 0);
 }
 
-/** The track the Service routes to now: a blue-green colour from its selector, else `stable`. */
+/**
+ * The track the Service routes to now: a blue-green colour from its selector, else the stable
+ * Deployment's pods' track ('' when they carry no `track` label).
+ */
 export async function liveTrackOf(ctx: DriverContext, ref: WorkloadRef): Promise<TrackRef> {
   const svc = await ctx.api.getService(ref.namespace, ref.service);
-  return { namespace: ref.namespace, service: ref.serviceName, track: svc.spec?.selector?.track ?? 'stable' };
+  const pinned = svc.spec?.selector?.[TRACK_LABEL];
+  const track = pinned ?? trackOf(await ctx.api.getDeployment(ref.namespace, ref.deployment));
+  return { namespace: ref.namespace, service: ref.serviceName, track };
+}
+
+/**
+ * The pod-template-hash of the ReplicaSet whose pods `d` serves now. Undefined while the
+ * Deployment is mid-rollout (more than one ReplicaSet with pods) or has none.
+ */
+export async function servingTemplateHash(ctx: DriverContext, ref: WorkloadRef, d: V1Deployment): Promise<string | undefined> {
+  const uid = d.metadata?.uid;
+  const selector = selectorText(d.spec?.selector?.matchLabels ?? {});
+  const sets = (await ctx.api.listReplicaSets(ref.namespace, selector)).filter(
+    (rs) => (!uid || rs.metadata?.ownerReferences?.some((o) => o.uid === uid && o.controller)) && (rs.status?.replicas ?? rs.spec?.replicas ?? 0) > 0,
+  );
+  if (sets.length !== 1) return undefined;
+  return sets[0]!.metadata?.labels?.[HASH_LABEL];
 }

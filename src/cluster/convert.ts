@@ -2,7 +2,19 @@
 // behind a Service that selects all of the app's pods; blue-green leaves the Service pinned
 // to a colour. This brings a blue-green service back to that shape, keeping what serves.
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
-import { awaitRollout, containerImageOf, ensureDeployment, ensureSelector, trackOf, TRACK_LABEL, type DriverContext } from './common.js';
+import {
+  awaitRollout,
+  baseSelector,
+  containerImageOf,
+  ensureDeployment,
+  ensureSelector,
+  HASH_LABEL,
+  servingTemplateHash,
+  trackOf,
+  TRACK_LABEL,
+  type DriverContext,
+} from './common.js';
+import { InvalidRolloutError } from './errors.js';
 import type { WorkloadRef } from './types.js';
 
 export const COLOURS = ['blue', 'green'] as const;
@@ -34,12 +46,16 @@ export async function ensureStableServing(ctx: DriverContext, ref: WorkloadRef):
       stable = await ensureDeployment(ctx, ref, stable, { image: containerImageOf(live, ref), replicas: live.spec?.replicas ?? 1, paused: false });
       stable = await awaitRollout(ctx, ref, ref.deployment);
     }
-    service = await ensureSelector(ctx, ref.namespace, service, { ...(service.spec?.selector ?? {}), [TRACK_LABEL]: stableTrack });
+    // Stable alone first (by its track, or its ReplicaSet for pods without one); colours still have pods.
+    const hash = stableTrack ? undefined : await servingTemplateHash(ctx, ref, stable);
+    if (!stableTrack && !hash) throw new InvalidRolloutError(`${ref.deployment} in ${ref.namespace} did not settle on one ReplicaSet after taking over from the blue-green colour: check it with kubectl rollout status, then deploy again.`);
+    const pin: Record<string, string> = stableTrack ? { [TRACK_LABEL]: stableTrack } : { [HASH_LABEL]: hash! };
+    service = await ensureSelector(ctx, ref.namespace, service, { ...baseSelector(service.spec?.selector), ...pin });
   }
   for (const d of colours) await ensureDeployment(ctx, ref, d, { replicas: 0 });
-  if (service.spec?.selector?.[TRACK_LABEL] !== undefined) {
-    const { [TRACK_LABEL]: _dropped, ...rest } = service.spec.selector;
-    service = await ensureSelector(ctx, ref.namespace, service, rest);
+  const selector = service.spec?.selector ?? {};
+  if (selector[TRACK_LABEL] !== undefined || selector[HASH_LABEL] !== undefined) {
+    service = await ensureSelector(ctx, ref.namespace, service, baseSelector(selector));
   }
   return { stable, service };
 }

@@ -1,6 +1,8 @@
-// Access to one Kubernetes API server: a real cluster (KUBECONFIG, in-cluster service account)
-// or the sandbox by URL. Everything else in src/cluster talks to the cluster through `Kube`.
+// Access to one Kubernetes API server: a real cluster (KUBECONFIG, in-cluster service account,
+// ~/.kube/config; any context) or the sandbox through the kubeconfig it writes. Everything else
+// in src/cluster talks to the cluster through `Kube`.
 import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { clusterFetch } from './http.js';
 
 export interface Kube {
   readonly kc: KubeConfig;
@@ -8,38 +10,54 @@ export interface Kube {
   readonly core: CoreV1Api;
   /** API server base URL without a trailing slash, for messages and service-proxy URLs. */
   readonly server: string;
+  /** The kubeconfig context this client uses. */
+  readonly context: string;
+  /** fetch() that carries the context's CA, client certificate and token: for service-proxy URLs. */
+  readonly fetch: typeof fetch;
 }
 
 function fromConfig(kc: KubeConfig): Kube {
-  const server = (kc.getCurrentCluster()?.server ?? '').replace(/\/+$/, '');
-  return { kc, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), server };
-}
-
-/** A sandbox (or any unauthenticated API server) reachable at `server`, e.g. `http://127.0.0.1:41234`. */
-export function kubeFromUrl(server: string): Kube {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'sandbox', server, skipTLSVerify: true }],
-    users: [{ name: 'sandbox' }],
-    contexts: [{ name: 'sandbox', cluster: 'sandbox', user: 'sandbox' }],
-    currentContext: 'sandbox',
-  });
-  return fromConfig(kc);
-}
-
-/**
- * The cluster Shipbot runs against outside the sandbox: `KUBECONFIG` when set, the pod's
- * service account when running in a cluster, otherwise ~/.kube/config.
- */
-export function kubeFromEnv(env: { KUBECONFIG?: string } = process.env): Kube {
-  const kc = new KubeConfig();
-  if (env.KUBECONFIG) kc.loadFromFile(env.KUBECONFIG);
-  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-  else kc.loadFromDefault();
   if (!kc.getCurrentCluster()) {
     throw new Error('No Kubernetes cluster configured: set KUBECONFIG, run Shipbot in a pod, or use --sandbox.');
   }
-  return fromConfig(kc);
+  const server = (kc.getCurrentCluster()?.server ?? '').replace(/\/+$/, '');
+  return { kc, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), server, context: kc.getCurrentContext(), fetch: clusterFetch(kc) };
+}
+
+function useContext(kc: KubeConfig, context: string | undefined): KubeConfig {
+  if (!context) return kc;
+  if (!kc.getContextObject(context)) {
+    const known = kc.getContexts().map((c) => c.name);
+    throw new Error(`kubeconfig has no context '${context}' (it has: ${known.join(', ') || 'none'}): fix environments.<env>.context in the config or KUBECONFIG.`);
+  }
+  kc.setCurrentContext(context);
+  return kc;
+}
+
+/** A client for the kubeconfig in `yaml` (the sandbox's, in tests and local mode), at `context` or its current one. */
+export function kubeFromKubeconfig(yaml: string, context?: string): Kube {
+  const kc = new KubeConfig();
+  kc.loadFromString(yaml);
+  return fromConfig(useContext(kc, context));
+}
+
+/**
+ * The cluster Shipbot runs against outside the sandbox, the way kubectl finds it: every file
+ * in a colon-separated `KUBECONFIG` merged, the pod's service account when running in a
+ * cluster, otherwise ~/.kube/config. `context` picks one of its contexts.
+ */
+export function kubeFromEnv(env: { KUBECONFIG?: string } = process.env, context?: string): Kube {
+  const kc = new KubeConfig();
+  const saved = process.env.KUBECONFIG;
+  // loadFromDefault reads process.env; honour the env we were given, then restore.
+  if (env.KUBECONFIG !== undefined) process.env.KUBECONFIG = env.KUBECONFIG;
+  try {
+    kc.loadFromDefault();
+  } finally {
+    if (saved === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = saved;
+  }
+  return fromConfig(useContext(kc, context));
 }
 
 /** Request options that send a body as a JSON merge patch (client-node defaults to JSON Patch). */

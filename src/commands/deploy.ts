@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { ScaledClock } from '../clock.js';
 import { findService, loadAll } from '../config.js';
-import { kubeFromEnv, kubeFromUrl, type Kube } from '../cluster/index.js';
+import { createClusters, kubeFromEnv, kubeFromKubeconfig, singleCluster, type Clusters } from '../cluster/index.js';
 import { parseCommand } from '../domain/parse.js';
 import { buildPlan, PlanError, validatePlanAnswers, type PlanAnswers } from '../domain/plan.js';
 import type { DeployPlan } from '../domain/types.js';
@@ -103,18 +103,19 @@ export async function run(args: string[]): Promise<number> {
   const useSandbox = sandboxFlag || !env.KUBECONFIG;
   const clock = new ScaledClock(env.SHIPBOT_SPEED ?? (useSandbox ? SANDBOX_SPEED : 1));
   const logger = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL);
-  let kube: Kube;
+  let clusters: Clusters;
   let metrics: MetricSource;
   let stopSandbox: (() => Promise<void>) | undefined;
   if (useSandbox) {
     const { startSandbox } = await import('../sandbox/index.js');
     const sb = await startSandbox({ clock, demo: true, config, logger });
     stopSandbox = () => sb.close();
-    kube = kubeFromUrl(sb.url);
-    metrics = new SandboxMetricSource(sb.url);
+    const kube = kubeFromKubeconfig(sb.kubeconfigYaml());
+    clusters = singleCluster(kube);
+    metrics = new SandboxMetricSource(sb.url, { fetch: kube.fetch });
     console.log(`Sandbox cluster at ${sb.url} (clock ×${clock.speed})`);
   } else {
-    kube = kubeFromEnv(env);
+    clusters = createClusters((context) => kubeFromEnv(env, context));
     if (!env.PROMETHEUS_URL) {
       console.error('shipbot deploy: a real cluster needs PROMETHEUS_URL for SLO monitoring (or use --sandbox).');
       return 1;
@@ -123,7 +124,7 @@ export async function run(args: string[]): Promise<number> {
   }
 
   const store = openStore(path.join(dataDir, 'shipbot.db'));
-  const runner = createRunner({ store, config, clock, kube, metrics, logger, reportsDir: path.join(dataDir, 'reports') });
+  const runner = createRunner({ store, config, clock, clusters, metrics, logger, reportsDir: path.join(dataDir, 'reports') });
   const user = process.env.USER || process.env.USERNAME || 'terminal';
   try {
     const started = await runner.start({ request, plan, requester: { userId: user, name: user }, origin: { kind: 'terminal' } });

@@ -24,8 +24,8 @@ export interface LocalWorkspaceOptions {
   /** Channel names: where deploys are typed, and where Shipbot broadcasts summaries. */
   deployChannel?: string;
   stakeholderChannel?: string;
-  /** Base URL of the in-process sandbox, for the side panel; absent against a real cluster. */
-  sandboxUrl?: string;
+  /** The in-process sandbox (its URL and a fetch with its credentials), for the side panel; absent against a real cluster. */
+  sandbox?: { url: string; fetch: typeof fetch };
   /** Demo clock speed, shown in the header. */
   speed?: number;
   port?: number;
@@ -89,7 +89,7 @@ export async function startLocalWorkspace(opts: LocalWorkspaceOptions): Promise<
       people: opts.people,
       users: [...ws.users.values()].map((u) => ({ id: u.id, name: u.name, realName: u.realName ?? u.name, isBot: !!u.isBot })),
       channels,
-      sandbox: !!opts.sandboxUrl,
+      sandbox: !!opts.sandbox,
       speed: opts.speed ?? 1,
     };
   }
@@ -184,9 +184,9 @@ export async function startLocalWorkspace(opts: LocalWorkspaceOptions): Promise<
   }
 
   async function proxyOverview(res: ServerResponse): Promise<void> {
-    if (!opts.sandboxUrl) return json(res, 404, { ok: false, error: 'no_sandbox', detail: 'Shipbot runs against a real cluster; there is no sandbox to show.' });
+    if (!opts.sandbox) return json(res, 404, { ok: false, error: 'no_sandbox', detail: 'Shipbot runs against a real cluster; there is no sandbox to show.' });
     try {
-      const r = await fetch(new URL('/sandbox/v1/overview', opts.sandboxUrl), { signal: AbortSignal.timeout(3000) });
+      const r = await opts.sandbox.fetch(new URL('/sandbox/v1/overview', opts.sandbox.url), { signal: AbortSignal.timeout(3000) });
       const text = await r.text();
       res.writeHead(r.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache' });
       res.end(text);

@@ -51,14 +51,14 @@ export class CataloguePrometheus implements MetricSource {
 export interface MetricSourceInput {
   /** PROMETHEUS_URL; wins when set. */
   prometheusUrl?: string;
-  /** The in-process sandbox's URL (local mode). */
-  sandboxUrl?: string;
+  /** The in-process sandbox (local mode): its URL and a fetch that carries its credentials. */
+  sandbox?: { url: string; fetch: typeof fetch };
   config: Pick<ShipbotConfig, 'services'>;
   clock?: Clock;
 }
 
 export function createMetricSource(o: MetricSourceInput): MetricSource {
   if (o.prometheusUrl) return new CataloguePrometheus(o.prometheusUrl, o.config, { clock: o.clock });
-  if (o.sandboxUrl) return new SandboxMetricSource(o.sandboxUrl);
+  if (o.sandbox) return new SandboxMetricSource(o.sandbox.url, { fetch: o.sandbox.fetch });
   throw new Error('No metric source: set PROMETHEUS_URL, or run with --sandbox to use the sandbox metrics.');
 }

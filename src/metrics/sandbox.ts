@@ -19,6 +19,8 @@ const SampleJson = z.object({
 export interface SandboxMetricOptions {
   /** Real milliseconds per request. Default 3000. */
   timeoutMs?: number;
+  /** The fetch that carries the sandbox's CA and token (`Kube.fetch`); it answers 401 to anything else. */
+  fetch?: typeof fetch;
 }
 
 export class SandboxMetricSource implements MetricSource {
@@ -41,7 +43,7 @@ export class SandboxMetricSource implements MetricSource {
     let res: Response;
     let text: string;
     try {
-      res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+      res = await (this.opts.fetch ?? fetch)(url, { signal: AbortSignal.timeout(timeoutMs) });
       text = await res.text();
     } catch (err) {
       const e = err as Error;

@@ -26,6 +26,16 @@ export interface SmokeOptions {
   headers?: Record<string, string>;
 }
 
+/**
+ * `{{namespace}}` and `{{service}}` of the Service a service-proxy base URL points at (the
+ * canary's, the idle colour's, or the live one), so a check may name an in-cluster URL instead,
+ * e.g. `http://{{service}}.{{namespace}}.svc.cluster.local/health`, for Shipbot in a pod.
+ */
+export function serviceProxyVars(baseUrl: string): Record<string, string> {
+  const m = /\/api\/v1\/namespaces\/([^/]+)\/services\/([^/:]+)(?::[^/]*)?\/proxy\/?$/.exec(baseUrl);
+  return m ? { namespace: decodeURIComponent(m[1]!), service: decodeURIComponent(m[2]!) } : {};
+}
+
 /** Fills `{{baseUrl}}` and any other `{{name}}` from `vars`; unknown placeholders are an error. */
 export function renderUrl(template: string, baseUrl: string, vars: Record<string, string> = {}): string {
   const values: Record<string, string> = { ...vars, baseUrl: baseUrl.replace(/\/+$/, '') };

@@ -5,7 +5,7 @@ import type { SmokeCheck } from '../config.js';
 import type { InfraSignal, Decision, DeployPlan, MetricSample } from '../domain/types.js';
 import type { TrackRef } from '../cluster/types.js';
 import type { SmokeRecord } from '../store/records.js';
-import { runSmokeChecks } from '../metrics/smoke.js';
+import { runSmokeChecks, serviceProxyVars } from '../metrics/smoke.js';
 
 export interface MonitorInput {
   plan: DeployPlan;
@@ -57,7 +57,7 @@ export interface AnalysisDeps {
   metrics: MetricSource;
   clock: Clock;
   defaults: Defaults;
-  /** Smoke checks over HTTP; defaults to the global fetch. */
+  /** Smoke checks over HTTP: the clusters' fetch, which carries each cluster's credentials (default: global fetch). */
   fetch?: typeof fetch;
 }
 
@@ -134,7 +134,7 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
 
     async smoke(baseUrl, checks, signal) {
       // The checks run in parallel, each with its own timeout; an abort (Rollback) wins afterwards.
-      const results = await runSmokeChecks(checks, baseUrl, {}, { fetch: doFetch });
+      const results = await runSmokeChecks(checks, baseUrl, serviceProxyVars(baseUrl), { fetch: doFetch });
       signal?.throwIfAborted();
       return results.map((r) => ({
         name: r.name,

@@ -30,7 +30,7 @@ export interface StepContext {
   ref: WorkloadRef;
   stagingRef?: WorkloadRef;
   driver: RolloutDriver;
-  drivers: (strategy: Strategy) => RolloutDriver;
+  drivers: (strategy: Strategy, context?: string) => RolloutDriver;
   analysis: RunAnalysis;
   store: Store;
   clock: Clock;
@@ -150,7 +150,7 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
 /** Staging always gets a rolling update: it is a rehearsal, not a traffic experiment. */
 async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
   const ref = ctx.stagingRef!;
-  const drv = ctx.drivers('rolling');
+  const drv = ctx.drivers('rolling', ref.context);
   const { run } = ctx;
   let st = run.data.stagingRolloutState ?? (await drv.prepare(ref, run.plan));
   run.data.stagingRolloutState = st;
@@ -186,7 +186,7 @@ async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
 
 async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
   const ref = ctx.stagingRef!;
-  const drv = ctx.drivers('rolling');
+  const drv = ctx.drivers('rolling', ref.context);
   const { run } = ctx;
   const st = run.data.stagingRolloutState!;
   const tracks = drv.tracks(ref, st);
@@ -370,7 +370,7 @@ async function rollback(ctx: StepContext): Promise<StepOutcome> {
     return { status: 'done', detail: `traffic back on ${tagOf(run.rolloutState.previousImage)}` };
   }
   if (run.data.stagingRolloutState && ctx.stagingRef) {
-    run.data.stagingRolloutState = await ctx.drivers('rolling').rollback(ctx.stagingRef, run.data.stagingRolloutState);
+    run.data.stagingRolloutState = await ctx.drivers('rolling', ctx.stagingRef.context).rollback(ctx.stagingRef, run.data.stagingRolloutState);
     return { status: 'done', detail: `staging back on ${tagOf(run.data.stagingRolloutState.previousImage)}; production was not touched` };
   }
   return { status: 'skipped', detail: 'nothing had changed in the cluster' };
@@ -382,7 +382,7 @@ async function verifyRollback(ctx: StepContext): Promise<StepOutcome> {
   const st = useProd ? run.rolloutState : run.data.stagingRolloutState;
   const ref = useProd ? ctx.ref : ctx.stagingRef;
   if (!st || !ref) return { status: 'skipped', detail: 'nothing to verify' };
-  const drv = useProd ? ctx.driver : ctx.drivers('rolling');
+  const drv = useProd ? ctx.driver : ctx.drivers('rolling', ref.context);
   const v = await drv.verifyRollback(ref, st);
   if (run.data.rollback) run.data.rollback.verification = v;
   return v.ok ? { status: 'done', detail: v.detail } : { status: 'failed', detail: `${v.detail} — check ${run.service} in ${ref.namespace} by hand` };

@@ -1,8 +1,9 @@
-// Wiring: a Runner against one cluster (real or sandbox) and one metric source. Front ends
-// (`shipbot start`, `shipbot deploy`, tests, the benchmark) build the runner here.
+// Wiring: a Runner against its clusters (one per kubeconfig context, or the sandbox) and one
+// metric source. Front ends (`shipbot start`, `shipbot deploy`, tests, the benchmark) build the
+// runner here.
 import type { Clock } from '../clock.js';
 import type { ShipbotConfig } from '../config.js';
-import { createDriver, diagnose, type Kube } from '../cluster/index.js';
+import { createDriver, diagnose, singleCluster, type Clusters, type Kube } from '../cluster/index.js';
 import type { RolloutDriver } from '../cluster/types.js';
 import type { Strategy } from '../domain/types.js';
 import type { Logger } from '../log.js';
@@ -16,7 +17,9 @@ export interface CreateRunnerOptions {
   store: Store;
   config: ShipbotConfig;
   clock: Clock;
-  kube: Kube;
+  /** The clusters, by kubeconfig context; or `kube` for one cluster behind every context. */
+  clusters?: Clusters;
+  kube?: Kube;
   metrics: MetricSource;
   logger: Logger;
   reportsDir: string;
@@ -28,19 +31,22 @@ export interface CreateRunnerOptions {
 }
 
 export function createRunner(o: CreateRunnerOptions): Runner {
-  const driverDeps = {
-    kube: o.kube,
+  const clusters = o.clusters ?? (o.kube ? singleCluster(o.kube) : undefined);
+  if (!clusters) throw new Error('createRunner needs clusters or kube');
+  const driverDeps = (context?: string) => ({
+    kube: clusters.kube(context),
     clock: o.clock,
     log: o.logger,
     retireAfterSec: o.config.defaults.blueGreenRetireAfterSec,
     ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
     ...(o.rolloutTimeoutSec !== undefined ? { rolloutTimeoutSec: o.rolloutTimeoutSec } : {}),
-  };
-  // One driver per strategy, shared by all runs: drivers keep no per-run state in memory.
-  const drivers = new Map<Strategy, RolloutDriver>();
-  const driverFor = (s: Strategy) => {
-    let d = drivers.get(s);
-    if (!d) drivers.set(s, (d = createDriver(s, driverDeps)));
+  });
+  // One driver per strategy and cluster, shared by all runs: drivers keep no per-run state in memory.
+  const drivers = new Map<string, RolloutDriver>();
+  const driverFor = (s: Strategy, context?: string) => {
+    const key = `${s}|${context ?? ''}`;
+    let d = drivers.get(key);
+    if (!d) drivers.set(key, (d = createDriver(s, driverDeps(context))));
     return d;
   };
   return new Runner({
@@ -48,14 +54,14 @@ export function createRunner(o: CreateRunnerOptions): Runner {
     config: o.config,
     clock: o.clock,
     drivers: driverFor,
-    analysis: createAnalysis({ metrics: o.metrics, clock: o.clock, defaults: o.config.defaults }),
+    analysis: createAnalysis({ metrics: o.metrics, clock: o.clock, defaults: o.config.defaults, fetch: clusters.fetch }),
     logger: o.logger,
     reportsDir: o.reportsDir,
     ...(o.summarise ? { summarise: o.summarise } : {}),
     diagnose: async (run, ref) => {
       const rec = o.store.getRun(run.id);
       if (!ref || !rec?.rolloutState) return {};
-      return diagnose(driverDeps, ref, rec.rolloutState);
+      return diagnose(driverDeps(ref.context), ref, rec.rolloutState);
     },
   });
 }

@@ -35,7 +35,8 @@ export interface RunnerDeps {
   store: Store;
   config: ShipbotConfig;
   clock: Clock;
-  drivers: (strategy: Strategy) => RolloutDriver;
+  /** The driver of a strategy in one cluster (kubeconfig context; undefined: the default). */
+  drivers: (strategy: Strategy, context?: string) => RolloutDriver;
   analysis: RunAnalysis;
   logger: Logger;
   /** Where `<runId>.md` reports go, e.g. `<dataDir>/reports`. */
@@ -299,7 +300,7 @@ export class Runner {
     if (audit) this.audit(rec.id, actorLabel(actor), 'investigate', 'collecting diagnostics');
     const service = findService(this.deps.config, rec.service);
     const ref = service ? this.ref(service, rec.environment) : undefined;
-    const driver = this.deps.drivers(rec.strategy);
+    const driver = this.deps.drivers(rec.strategy, ref?.context);
     const d: Diagnostics = { runId: rec.id, pods: [], events: [], metrics: [], failingChecks: [], logTail: [] };
     const last = rec.data.decisions?.at(-1);
     if (last?.candidate && last.baseline) {
@@ -455,7 +456,7 @@ export class Runner {
           service,
           ref: this.ref(service, rec.environment)!,
           ...(rec.environment === 'production' && service.environments.staging ? { stagingRef: this.ref(service, 'staging')! } : {}),
-          driver: this.deps.drivers(rec.strategy),
+          driver: this.deps.drivers(rec.strategy, this.ref(service, rec.environment)!.context),
           drivers: this.deps.drivers,
           analysis: this.deps.analysis,
           store: this.deps.store,

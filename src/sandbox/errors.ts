@@ -12,7 +12,8 @@ export type StatusReason =
   | 'Gone'
   | 'ServiceUnavailable'
   | 'InternalError'
-  | 'NotAcceptable';
+  | 'NotAcceptable'
+  | 'Unauthorized';
 
 export interface StatusDetails {
   name?: string;

@@ -1,5 +1,6 @@
 // HTTP framing of the sandbox: Kubernetes REST paths (discovery, CRUD, watch, proxy) and the
 // sandbox's own /sandbox/v1 endpoints. Decisions live in apiServer.ts, workloads elsewhere.
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
@@ -27,6 +28,8 @@ export interface HttpContext {
   baseUrl(): string;
   /** Open watch streams, ended on close(). */
   watches: Set<ServerResponse>;
+  /** The bearer token every request must carry, as a real API server requires credentials. */
+  token: string;
 }
 
 const PODS = resourceByKind('Pod');
@@ -68,8 +71,23 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/** Constant-time comparison of the request's bearer token with the sandbox's. */
+function authorised(req: IncomingMessage, token: string): boolean {
+  const header = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!m) return false;
+  const got = Buffer.from(m[1]!);
+  const want = Buffer.from(token);
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
 export function createHandler(ctx: HttpContext) {
   return (req: IncomingMessage, res: ServerResponse) => {
+    // Every path, /version and /sandbox/v1 included: nothing may lean on an open door.
+    if (!authorised(req, ctx.token)) {
+      req.resume();
+      return sendError(res, new ApiError(401, 'Unauthorized', 'Unauthorized'));
+    }
     handle(ctx, req, res).catch((err: unknown) => {
       if (err instanceof ApiError) return sendError(res, err);
       ctx.logger?.error({ err }, 'sandbox: request failed');

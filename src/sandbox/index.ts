@@ -1,8 +1,11 @@
-// startSandbox(): the embedded cluster. An HTTP server on 127.0.0.1 that speaks the Kubernetes
-// API, with simulated controllers, kubelets, traffic and metrics running on one clock.
+// startSandbox(): the embedded cluster. An HTTPS server on 127.0.0.1 that speaks the Kubernetes
+// API behind a real API server's door (its own CA, a bearer token, 401 for anything else), with
+// simulated controllers, kubelets, traffic and metrics running on one clock.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { realClock, type Clock } from '../clock.js';
@@ -15,6 +18,7 @@ import { createHandler } from './http.js';
 import { Kubelet } from './kubelet.js';
 import { ReplicaSetController } from './replicaSetController.js';
 import { ObjectStore } from './store.js';
+import { newSandboxToken, sandboxTls } from './tls.js';
 import { TrafficSimulator, type TrafficOptions } from './traffic.js';
 
 export interface SandboxOptions {
@@ -39,18 +43,24 @@ export interface SandboxOptions {
   /** Changes kept for watch resume; older resourceVersions get 410 Expired (default 20000). */
   watchHistory?: number;
   logger?: Logger;
+  /** The bearer token clients must send (default: a fresh random one). */
+  token?: string;
 }
 
 export interface Sandbox {
-  /** `http://127.0.0.1:PORT` */
+  /** `https://127.0.0.1:PORT` */
   readonly url: string;
   readonly port: number;
+  /** The bearer token every request must carry. */
+  readonly token: string;
+  /** PEM of the CA that signed the serving certificate. */
+  readonly caPem: string;
   readonly clock: Clock;
   readonly store: ObjectStore;
   readonly api: ApiServer;
   readonly traffic: TrafficSimulator;
-  /** A kubeconfig for `url`: cluster `sandbox`, a user with no auth, context `sandbox`. */
-  kubeconfigYaml(): string;
+  /** A kubeconfig for `url` with the CA and the token: cluster, user and context named `context` (default `sandbox`). */
+  kubeconfigYaml(context?: string): string;
   writeKubeconfig(file: string): void;
   /** Runs the controllers and traffic once now (tests use it to avoid waiting for a tick). */
   reconcile(): void;
@@ -59,26 +69,26 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-export function kubeconfigYaml(url: string): string {
+export function kubeconfigYaml(url: string, caPem: string, token: string, context = 'sandbox'): string {
   return [
     'apiVersion: v1',
     'kind: Config',
     'clusters:',
-    '- name: sandbox',
+    `- name: ${context}`,
     '  cluster:',
     `    server: ${url}`,
-    // @kubernetes/client-node 1.x refuses plain http unless TLS verification is off; kubectl ignores it.
-    '    insecure-skip-tls-verify: true',
+    `    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`,
     'contexts:',
-    '- name: sandbox',
+    `- name: ${context}`,
     '  context:',
-    '    cluster: sandbox',
-    '    user: sandbox',
+    `    cluster: ${context}`,
+    `    user: ${context}`,
     '    namespace: default',
-    'current-context: sandbox',
+    `current-context: ${context}`,
     'users:',
-    '- name: sandbox',
-    '  user: {}',
+    `- name: ${context}`,
+    '  user:',
+    `    token: ${token}`,
     'preferences: {}',
     '',
   ].join('\n');
@@ -158,10 +168,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
 
   const watches = new Set<ServerResponse>();
-  const sockets = new Set<Socket>();
+  const sockets = new Set<Duplex>();
   let address = '127.0.0.1:0';
+  const tls = await sandboxTls();
+  const token = opts.token ?? newSandboxToken();
   const server: Server = createServer(
-    createHandler({ api, store, traffic, clock, logger: opts.logger, address: () => address, baseUrl: () => `http://${address}`, watches }),
+    { key: tls.key, cert: tls.cert },
+    createHandler({ api, store, traffic, clock, logger: opts.logger, address: () => address, baseUrl: () => `https://${address}`, watches, token }),
   );
   server.on('connection', (s) => {
     sockets.add(s);
@@ -173,20 +186,22 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   });
   const port = (server.address() as AddressInfo).port;
   address = `127.0.0.1:${port}`;
-  const url = `http://${address}`;
+  const url = `https://${address}`;
   void loop();
 
   return {
     url,
     port,
+    token,
+    caPem: tls.caPem,
     clock,
     store,
     api,
     traffic,
-    kubeconfigYaml: () => kubeconfigYaml(url),
+    kubeconfigYaml: (context?: string) => kubeconfigYaml(url, tls.caPem, token, context),
     writeKubeconfig(file: string) {
       mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-      writeFileSync(file, kubeconfigYaml(url), { mode: 0o600 });
+      writeFileSync(file, kubeconfigYaml(url, tls.caPem, token), { mode: 0o600 });
     },
     reconcile: safeReconcile,
     loopStats: () => ({ ...stats }),

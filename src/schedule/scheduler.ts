@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { schedule as cronSchedule, validate as cronValidate } from 'node-cron';
 import type { Clock } from '../clock.js';
 import { findService, type ServiceConfig, type ShipbotConfig } from '../config.js';
-import { retireIdleColour, type Kube, type WorkloadRef } from '../cluster/index.js';
+import { retireIdleColour, type Clusters, type WorkloadRef } from '../cluster/index.js';
 import { describeFreeze, activeFreeze } from '../domain/freeze.js';
 import { matchesPrincipal } from '../domain/permissions.js';
 import type { Actor, DeployPlan, DeployRequest, Environment } from '../domain/types.js';
@@ -26,7 +26,7 @@ export interface SchedulerDeps {
   clock: Clock;
   logger: Logger;
   /** Cluster access for retiring old blue-green colours; without it retirement is skipped. */
-  kube?: Kube;
+  clusters?: Clusters;
   /** Posts a message (Slack mrkdwn); `threadTs` answers in a thread. Without it nothing is posted. */
   post?: (channel: string, text: string, threadTs?: string) => Promise<void>;
   /** node-cron expression for the tick (default every minute). */
@@ -136,7 +136,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   async function retire(now: number, out: TickReport): Promise<void> {
-    if (!deps.kube) return;
+    const clusters = deps.clusters;
+    if (!clusters) return;
     const runs = deps.store.listRuns({ status: ['succeeded'], limit: 500 }).filter((r) => r.strategy === 'blue-green' && !schedules.hasMark('retired', r.id));
     const locked = (service: string, env: string) => Boolean(deps.store.getLock(service, env));
     for (const d of retirements(runs, now, locked)) {
@@ -153,7 +154,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         continue;
       }
       try {
-        const scaled = await retireIdleColour({ kube: deps.kube, clock: deps.clock, log }, ref);
+        const scaled = await retireIdleColour({ kube: clusters.kube(ref.context), clock: deps.clock, log }, ref);
         schedules.mark('retired', run.id, now);
         deps.store.audit({ runId: run.id, at: now, actor: 'shipbot', action: 'retire-idle-colour', detail: scaled.length ? `scaled ${scaled.join(', ')} to 0` : 'no idle colour left to scale down' });
         out.retired.push({ runId: run.id, deployments: scaled });

@@ -1,4 +1,4 @@
-// Blue-green end to end against the sandbox over HTTP: the idle colour is deployed and
+// Blue-green end to end against the sandbox over HTTPS: the idle colour is deployed and
 // smoke-checked through the preview Service without taking traffic, cutover and rollback are
 // one selector patch each, the old colour is retired later, and every step can be repeated.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -47,7 +47,7 @@ describe('blue-green driver on the sandbox', () => {
     expect(await serving(sb, ref)).toEqual({ byVersion: { 'v1.2.2': 100 }, selector: { app: 'checkout', track: 'stable' } });
     expect((await serving(sb, preview)).byVersion).toEqual({ 'v1.3.0': 100 });
     expect(driver.smokeBaseUrl(ref, state)).toBe(`${sb.url}/api/v1/namespaces/production/services/checkout-preview/proxy`);
-    expect((await fetch(`${driver.smokeBaseUrl(ref, state)}/critical-path`)).status).toBe(200);
+    expect((await deps.kube.fetch(`${driver.smokeBaseUrl(ref, state)}/critical-path`)).status).toBe(200);
 
     state = await driver.applyStage(ref, state, driver.stages(planFor('checkout', 'v1.3.0', 'blue-green'), state)[1]!);
     expect(await serving(sb, ref)).toEqual({ byVersion: { 'v1.3.0': 100 }, selector: { app: 'checkout', track: 'green' } });
@@ -128,7 +128,7 @@ describe('blue-green driver on the sandbox', () => {
     it(`${tag}: the idle colour comes up; rollback before cutover leaves v1.2.2 serving`, async () => {
       const state = await deploy(tag, 'deploy-idle');
       expect(await driver.signals(ref, state)).toEqual([]);
-      const critical = await fetch(`${driver.smokeBaseUrl(ref, state)}/critical-path`);
+      const critical = await deps.kube.fetch(`${driver.smokeBaseUrl(ref, state)}/critical-path`);
       expect(critical.status === 200).toBe(tag !== 'v1.3.0-smokefail');
       const after = await driver.rollback(ref, state);
       expect(await driver.verifyRollback(ref, after)).toMatchObject({ ok: true, oldTrafficPct: 100 });

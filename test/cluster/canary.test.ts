@@ -1,4 +1,4 @@
-// Canary end to end against the sandbox over HTTP: stages size the canary so the traffic
+// Canary end to end against the sandbox over HTTPS: stages size the canary so the traffic
 // share follows the plan, faults stop a stage with a typed signal, rollback from every stage
 // restores the old version to 100%, and every step can be repeated without changing anything.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -128,7 +128,7 @@ describe('canary driver on the sandbox', () => {
     await deps.clock.sleep(90_000); // let the sandbox serve a minute and a half of traffic
     const sample = async (t: typeof candidate) => {
       const q = new URLSearchParams({ namespace: t.namespace, service: t.service, track: t.track, version: t.version ?? '', windowSec: '60' });
-      return (await (await fetch(`${sb.url}/sandbox/v1/metrics?${q}`)).json()) as { requests: number; errorRate: number };
+      return (await (await deps.kube.fetch(`${sb.url}/sandbox/v1/metrics?${q}`)).json()) as { requests: number; errorRate: number };
     };
     const [c, b] = [await sample(candidate), await sample(baseline)];
     expect(c.requests).toBeGreaterThan(50);
@@ -141,8 +141,8 @@ describe('canary driver on the sandbox', () => {
     const { state } = await runTo('v1.3.0-smokefail', 'canary-5');
     const base = driver.smokeBaseUrl(ref, state);
     expect(base).toBe(`${sb.url}/api/v1/namespaces/production/services/checkout-canary/proxy`);
-    expect((await fetch(`${base}/health`)).status).toBe(200);
-    expect((await fetch(`${base}/critical-path`)).status).toBeGreaterThanOrEqual(500);
+    expect((await deps.kube.fetch(`${base}/health`)).status).toBe(200);
+    expect((await deps.kube.fetch(`${base}/critical-path`)).status).toBeGreaterThanOrEqual(500);
   });
 
   for (const key of ['canary-5', 'canary-25', 'canary-50', 'canary-100']) {

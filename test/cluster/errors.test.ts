@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterApi } from '../../src/cluster/api.js';
 import { ClusterError } from '../../src/cluster/errors.js';
-import { kubeFromUrl } from '../../src/cluster/kube.js';
+import { plainKube } from '../helpers/sandbox-access.js';
 
 let server: Server;
 let url: string;
@@ -47,7 +47,7 @@ async function failure(p: Promise<unknown>): Promise<ClusterError> {
 }
 
 describe('Kubernetes errors in words', () => {
-  const api = () => new ClusterApi(kubeFromUrl(url));
+  const api = () => new ClusterApi(plainKube(url));
 
   it('403: names the verb, the resource and where the RBAC lives', async () => {
     const err = await failure(api().mergeDeployment('production', 'forbidden', { spec: { replicas: 1 } }));
@@ -73,7 +73,7 @@ describe('Kubernetes errors in words', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const err = await failure(new ClusterApi(kubeFromUrl(`http://127.0.0.1:${port}`)).listNodes());
+    const err = await failure(new ClusterApi(plainKube(`http://127.0.0.1:${port}`)).listNodes());
     expect(err.status).toBeUndefined();
     expect(err.message).toMatch(new RegExp(`^Cannot reach the Kubernetes API at http://127.0.0.1:${port} \\(ECONNREFUSED\\) while trying to list nodes: check that the cluster is up`));
   });

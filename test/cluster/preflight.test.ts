@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DriverDeps } from '../../src/cluster/common.js';
 import { StageFailedError } from '../../src/cluster/errors.js';
-import { createDriver, diagnose, kubeFromUrl, retireIdleColour } from '../../src/cluster/index.js';
+import { createDriver, diagnose, kubeFromKubeconfig, retireIdleColour } from '../../src/cluster/index.js';
+import { plainKube } from '../helpers/sandbox-access.js';
 import type { PreflightCheck, RolloutDriver, RolloutState } from '../../src/cluster/types.js';
 import type { Strategy } from '../../src/domain/types.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
@@ -64,7 +65,7 @@ describe('preflight', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const checks = await createDriver('canary', { ...deps, kube: kubeFromUrl(`http://127.0.0.1:${port}`) }).preflight(ref, 'v1.3.0');
+    const checks = await createDriver('canary', { ...deps, kube: plainKube(`http://127.0.0.1:${port}`) }).preflight(ref, 'v1.3.0');
     expect(failing(checks)).toEqual(['error:cluster reachable', 'error:nodes Ready']);
     expect(checks.find((c) => c.name === 'cluster reachable')?.detail).toMatch(/^Cannot reach the Kubernetes API at http:\/\/127.0.0.1:\d+ \(ECONNREFUSED\)/);
   });

@@ -1,4 +1,4 @@
-// Rolling end to end against the sandbox over HTTP: the image update follows the rollout,
+// Rolling end to end against the sandbox over HTTPS: the image update follows the rollout,
 // a fault pauses it with a typed signal, and rollback works like `kubectl rollout undo` to
 // the ReplicaSet recorded at prepare — from the end, from the middle, and when pressed twice.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -99,7 +99,7 @@ describe('rolling driver on the sandbox', () => {
     it(`${tag}: healthy to Kubernetes, so the update completes; rollback restores v1.2.2`, async () => {
       const state = await update(tag);
       expect(await driver.signals(ref, state)).toEqual([]);
-      const critical = await fetch(`${driver.smokeBaseUrl(ref)}/critical-path`);
+      const critical = await deps.kube.fetch(`${driver.smokeBaseUrl(ref)}/critical-path`);
       expect(critical.status === 200).toBe(tag !== 'v1.3.0-smokefail');
       const after = await driver.rollback(ref, state);
       expect(await driver.verifyRollback(ref, after)).toMatchObject({ ok: true, oldTrafficPct: 100 });

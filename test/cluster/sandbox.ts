@@ -3,7 +3,7 @@
 import { ScaledClock } from '../../src/clock.js';
 import { loadConfigFile, type ShipbotConfig } from '../../src/config.js';
 import type { DriverDeps } from '../../src/cluster/common.js';
-import { kubeFromUrl } from '../../src/cluster/kube.js';
+import { kubeFromKubeconfig } from '../../src/cluster/kube.js';
 import type { WorkloadRef } from '../../src/cluster/types.js';
 import type { DeployPlan, Environment, Strategy } from '../../src/domain/types.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
@@ -17,7 +17,7 @@ export async function sandbox(speed = SPEED): Promise<{ sb: Sandbox; deps: Drive
   const clock = new ScaledClock(speed);
   // warm: the demo is Ready from the start, as a live cluster would be.
   const sb = await startSandbox({ clock, demo: true, warm: true, config });
-  return { sb, deps: { kube: kubeFromUrl(sb.url), clock, pollMs: 1000, rolloutTimeoutSec: 900 } };
+  return { sb, deps: { kube: kubeFromKubeconfig(sb.kubeconfigYaml()), clock, pollMs: 1000, rolloutTimeoutSec: 900 } };
 }
 
 export function refFor(service: string, environment: Environment = 'production'): WorkloadRef {
@@ -56,7 +56,7 @@ export interface Serving {
 
 /** What the sandbox's overview says the Service routes to right now. */
 export async function serving(sb: Sandbox, ref: WorkloadRef): Promise<Serving> {
-  const res = await fetch(`${sb.url}/sandbox/v1/overview`);
+  const res = await kubeFromKubeconfig(sb.kubeconfigYaml()).fetch(`${sb.url}/sandbox/v1/overview`);
   const body = (await res.json()) as { services: Array<{ namespace: string; name: string; selector: Record<string, string>; versions: Array<{ version: string; trafficPct: number }> }> };
   const svc = body.services.find((s) => s.namespace === ref.namespace && s.name === ref.service);
   if (!svc) throw new Error(`overview has no ${ref.namespace}/${ref.service}`);

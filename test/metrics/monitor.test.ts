@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScaledClock } from '../../src/clock.js';
 import { loadConfigFile } from '../../src/config.js';
-import { CanaryDriver, kubeFromUrl, type WorkloadRef } from '../../src/cluster/index.js';
+import { CanaryDriver, kubeFromKubeconfig, type WorkloadRef } from '../../src/cluster/index.js';
 import { rulesFromDefaults } from '../../src/domain/judge.js';
 import { DeployPlan } from '../../src/domain/types.js';
 import { captureBaseline, monitorWindow, type MonitorTick } from '../../src/metrics/monitor.js';
@@ -62,8 +62,8 @@ async function canaryAt5(service: string, version: string) {
 beforeAll(async () => {
   clock = new ScaledClock(SPEED);
   sandbox = await startSandbox({ demo: true, clock, config: cfg, podStartMs: 3000 });
-  driver = new CanaryDriver({ kube: kubeFromUrl(sandbox.url), clock, pollMs: 1000 });
-  source = new SandboxMetricSource(sandbox.url);
+  driver = new CanaryDriver({ kube: kubeFromKubeconfig(sandbox.kubeconfigYaml()), clock, pollMs: 1000 });
+  source = new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch });
   // Let the demo services serve a few minutes of traffic (clock time) before anything moves.
   await clock.sleep(180_000);
 });
@@ -78,7 +78,7 @@ describe('captureBaseline', () => {
       clock,
       samples: 5,
       intervalSec: 30,
-      smoke: { checks: cfg.services[0]!.smoke, baseUrl: `${sandbox.url}/api/v1/namespaces/production/services/search/proxy` },
+      smoke: { checks: cfg.services[0]!.smoke, baseUrl: `${sandbox.url}/api/v1/namespaces/production/services/search/proxy`, options: { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch } },
     });
     expect(b.fromHistory).toBe(false);
     expect(b.samples).toHaveLength(5);

@@ -96,7 +96,7 @@ describe('createMetricSource', () => {
     expect(src.name).toBe('prometheus');
     await src.sample({ namespace: 'production', service: 'ledger', track: 'stable' }, 30);
     expect(prom.queries.some((q) => q.params.get('query')?.startsWith('sum(rate(ledger_ops_total'))).toBe(true);
-    expect(createMetricSource({ sandboxUrl: 'http://127.0.0.1:1', config: cfg })).toBeInstanceOf(Sandbox);
+    expect(createMetricSource({ sandbox: { url: 'https://127.0.0.1:1', fetch }, config: cfg })).toBeInstanceOf(Sandbox);
     expect(() => createMetricSource({ config: cfg })).toThrow(/set PROMETHEUS_URL, or run with --sandbox/);
   });
 });

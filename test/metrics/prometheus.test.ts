@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScaledClock } from '../../src/clock.js';
 import { loadConfigFile } from '../../src/config.js';
-import { CanaryDriver, kubeFromUrl, type WorkloadRef } from '../../src/cluster/index.js';
+import { CanaryDriver, kubeFromKubeconfig, type WorkloadRef } from '../../src/cluster/index.js';
 import { rulesFromDefaults } from '../../src/domain/judge.js';
 import { DeployPlan } from '../../src/domain/types.js';
 import { captureBaseline, monitorWindow } from '../../src/metrics/monitor.js';
@@ -75,11 +75,11 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
 
   beforeAll(async () => {
     sandbox = await startSandbox({ demo: true, clock, config: cfg, podStartMs: 300 });
-    driver = new CanaryDriver({ kube: kubeFromUrl(sandbox.url), clock, pollMs: 250 });
+    driver = new CanaryDriver({ kube: kubeFromKubeconfig(sandbox.kubeconfigYaml()), clock, pollMs: 250 });
     // A 5% canary of the default 200 rps sees ~250 requests in this 25 s window: too few to rule
     // out a 2-point regression, so a healthy one would rightly be INCONCLUSIVE. 1000 rps gives ~1,250.
     for (const name of ['checkout', 'payments']) {
-      const patched = await fetch(`${sandbox.url}/api/v1/namespaces/production/services/${name}`, {
+      const patched = await kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch(`${sandbox.url}/api/v1/namespaces/production/services/${name}`, {
         method: 'PATCH',
         headers: { 'content-type': 'application/merge-patch+json' },
         body: JSON.stringify({ metadata: { annotations: { 'sandbox.shipbot.dev/rps': '1000' } } }),
@@ -88,6 +88,10 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
     }
     dir = mkdtempSync(path.join(tmpdir(), 'shipbot-prom-'));
     const port = await freePort();
+    // The sandbox's door: Prometheus trusts its CA and sends its token, for discovery and scrapes alike.
+    writeFileSync(path.join(dir, 'ca.pem'), sandbox.caPem);
+    // Prometheus 2.42's HTTP SD sends an authorization without a type as the bare credentials: name the type.
+    const door = [`tls_config: { ca_file: ${path.join(dir, 'ca.pem')} }`, `authorization: { type: Bearer, credentials: ${sandbox.token} }`];
     writeFileSync(
       path.join(dir, 'prometheus.yml'),
       [
@@ -96,9 +100,12 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
         '  - job_name: sandbox-pods',
         '    scrape_interval: 1s',
         '    scrape_timeout: 900ms',
+        '    scheme: https',
+        ...door.map((l) => `    ${l}`),
         '    http_sd_configs:',
         `      - url: ${sandbox.url}/sandbox/v1/targets`,
         '        refresh_interval: 1s',
+        ...door.map((l) => `        ${l}`),
         '',
       ].join('\n'),
     );
@@ -107,7 +114,7 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
     source = new PrometheusSource({ baseUrl: `http://127.0.0.1:${port}`, queries: cfg.services[0]!.metrics!, timeoutMs: 3000, clock });
     await until(`Prometheus ready on port ${port} (log: ${promLog})`, 20_000, async () => ((await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined));
     // Data: every sandbox pod discovered and scraped, long enough for rate() over one interval.
-    const targets = ((await (await fetch(`${sandbox.url}/sandbox/v1/targets`)).json()) as unknown[]).length;
+    const targets = ((await (await kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch(`${sandbox.url}/sandbox/v1/targets`)).json()) as unknown[]).length;
     await until(`Prometheus scraping all ${targets} sandbox pods`, 25_000, async () => {
       const up = await source.scalar('count(up{job="sandbox-pods"} == 1)');
       return up.ok && up.value >= targets ? true : undefined;

@@ -1,4 +1,5 @@
 // SandboxMetricSource against the real sandbox's /sandbox/v1/metrics, and its failure outcomes.
+import { kubeFromKubeconfig } from '../../src/cluster/kube.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +35,7 @@ afterAll(async () => {
 
 describe('SandboxMetricSource', () => {
   it('reads a sample of the stable track (the sandbox baseline: ~200 rps, ~0.2% errors, p99 ≈ 120 ms)', async () => {
-    const out = await new SandboxMetricSource(sandbox.url).sample({ ...stable, version: 'v1.2.2' }, 30);
+    const out = await new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }).sample({ ...stable, version: 'v1.2.2' }, 30);
     expect(out.ok).toBe(true);
     if (!out.ok) return;
     expect(out.sample.windowSec).toBe(30);
@@ -46,12 +47,18 @@ describe('SandboxMetricSource', () => {
     expect(out.sample.p50Ms).toBeLessThan(out.sample.p95Ms);
   });
   it('a track or version with no traffic is no-data', async () => {
-    const src = new SandboxMetricSource(sandbox.url);
+    const src = new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch });
     expect(await src.sample({ ...stable, track: 'canary' }, 30)).toMatchObject({ ok: false, kind: 'no-data', message: 'no requests for checkout canary in production over 30s' });
     expect(await src.sample({ ...stable, version: 'v9.9.9' }, 30)).toMatchObject({ ok: false, kind: 'no-data' });
   });
   it('an HTTP error keeps its status', async () => {
-    expect(await new SandboxMetricSource(`${sandbox.url}/nowhere`).sample(stable, 30)).toMatchObject({ ok: false, kind: 'http-error', status: 404 });
+    const { fetch } = kubeFromKubeconfig(sandbox.kubeconfigYaml());
+    expect(await new SandboxMetricSource(`${sandbox.url}/nowhere`, { fetch }).sample(stable, 30)).toMatchObject({ ok: false, kind: 'http-error', status: 404 });
+  });
+  it('without the sandbox\'s credentials there are no metrics: a TLS failure or a 401, never a sample', async () => {
+    expect(await new SandboxMetricSource(sandbox.url).sample(stable, 30)).toMatchObject({ ok: false, kind: 'http-error', status: 0 });
+    const wrongToken = kubeFromKubeconfig(sandbox.kubeconfigYaml().replace(`token: ${sandbox.token}`, 'token: nope'));
+    expect(await new SandboxMetricSource(sandbox.url, { fetch: wrongToken.fetch }).sample(stable, 30)).toMatchObject({ ok: false, kind: 'http-error', status: 401 });
   });
   it('an answer that is not a sample is a query-error', async () => {
     // Something else listening where the sandbox was expected (here: a server answering other JSON).

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ScaledClock } from '../../src/clock.js';
 import { findService, parseConfig, type ShipbotConfig } from '../../src/config.js';
-import { kubeFromUrl } from '../../src/cluster/index.js';
+import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import { buildPlan } from '../../src/domain/plan.js';
 import { parseCommand } from '../../src/domain/parse.js';
 import type { Actor, DeployPlan, DeployRequest } from '../../src/domain/types.js';
@@ -59,7 +59,7 @@ export async function startWorld(opts: { config?: ShipbotConfig; speed?: number 
   const make = (cfg: ShipbotConfig) => {
     const store = openStore(dbFile);
     stores.push(store);
-    const runner = createRunner({ store, config: cfg, clock, kube: kubeFromUrl(sandbox.url), metrics: new SandboxMetricSource(sandbox.url), logger, reportsDir, pollMs: 1000 });
+    const runner = createRunner({ store, config: cfg, clock, kube: kubeFromKubeconfig(sandbox.kubeconfigYaml()), metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }), logger, reportsDir, pollMs: 1000 });
     runners.push(runner);
     return { store, runner };
   };
@@ -127,14 +127,14 @@ export function started(r: StartResult): RunView {
 
 /** The image the Deployment's container runs now, read through the Kubernetes API. */
 export async function liveImage(w: World, service: string, namespace = 'production'): Promise<string | undefined> {
-  const kube = kubeFromUrl(w.sandbox.url);
+  const kube = kubeFromKubeconfig(w.sandbox.kubeconfigYaml());
   const d = await kube.apps.readNamespacedDeployment({ name: service, namespace });
   return d.spec?.template.spec?.containers.find((c) => c.name === 'app')?.image;
 }
 
 /** Images of the Ready pods the Service routes to now (what users get), through the Kubernetes API. */
 export async function servingImages(w: World, service: string, namespace = 'production'): Promise<string[]> {
-  const kube = kubeFromUrl(w.sandbox.url);
+  const kube = kubeFromKubeconfig(w.sandbox.kubeconfigYaml());
   const svc = await kube.core.readNamespacedService({ name: service, namespace });
   const selector = Object.entries(svc.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
   const pods = await kube.core.listNamespacedPod({ namespace, labelSelector: selector });

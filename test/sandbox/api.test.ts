@@ -1,6 +1,7 @@
-// The sandbox as a Kubernetes API server, driven by @kubernetes/client-node over HTTP:
-// discovery, every verb, selectors, paging, watch, patch types and Status errors.
+// The sandbox as a Kubernetes API server, driven by @kubernetes/client-node over HTTPS with its
+// token: the door, discovery, every verb, selectors, paging, watch, patch types and Status errors.
 import { PatchStrategy, setHeaderOptions, Watch, type V1ConfigMap } from '@kubernetes/client-node';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, deployment, startFixture, statusOf, waitFor, type Fixture } from './helpers.js';
 
@@ -20,9 +21,37 @@ const cm = (name: string, labels: Record<string, string> = {}, data: Record<stri
   data,
 });
 
+describe('the door, as a real API server keeps it', () => {
+  const withCa = (path: string, headers: Record<string, string> = {}) =>
+    undiciFetch(f.sandbox.url + path, { headers, dispatcher: new Agent({ connect: { ca: f.sandbox.caPem } }) });
+
+  it('serves HTTPS with a certificate its CA signed for 127.0.0.1; an untrusting client fails TLS', async () => {
+    expect(f.sandbox.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    await expect(fetch(`${f.sandbox.url}/version`)).rejects.toThrow();
+    expect((await withCa('/version', { authorization: `Bearer ${f.sandbox.token}` })).status).toBe(200);
+  });
+
+  for (const path of ['/version', '/api/v1/namespaces', '/api/v1/namespaces/default/services/x/proxy/health', '/sandbox/v1/targets', '/sandbox/v1/metrics?namespace=a&service=b']) {
+    it(`answers 401 without the token, or with a wrong one: ${path}`, async () => {
+      const none = await withCa(path);
+      expect(none.status).toBe(401);
+      expect(await none.json()).toMatchObject({ kind: 'Status', code: 401, reason: 'Unauthorized' });
+      expect((await withCa(path, { authorization: `Bearer ${f.sandbox.token}x` })).status).toBe(401);
+      expect((await withCa(path, { authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` })).status).toBe(401);
+    });
+  }
+
+  it('writes a kubeconfig that carries the CA and the token, so client-node just works', () => {
+    const yaml = f.sandbox.kubeconfigYaml();
+    expect(yaml).toContain(`certificate-authority-data: ${Buffer.from(f.sandbox.caPem).toString('base64')}`);
+    expect(yaml).toContain(`token: ${f.sandbox.token}`);
+    expect(yaml).not.toContain('insecure-skip-tls-verify');
+  });
+});
+
 describe('discovery', () => {
   it('answers /version, /api, /apis and the resource lists real clients read', async () => {
-    const get = async (p: string) => (await fetch(f.sandbox.url + p)).json();
+    const get = async (p: string) => (await f.fetch(f.sandbox.url + p)).json();
     expect((await get('/version')).major).toBe('1');
     expect((await get('/api')).versions).toEqual(['v1']);
     const groups = await get('/apis');
@@ -34,7 +63,7 @@ describe('discovery', () => {
     expect(apps.resources.map((r: { name: string }) => r.name)).toEqual(
       expect.arrayContaining(['deployments', 'deployments/status', 'deployments/scale', 'replicasets']),
     );
-    expect((await fetch(f.sandbox.url + '/openapi/v2')).status).toBe(404);
+    expect((await f.fetch(f.sandbox.url + '/openapi/v2')).status).toBe(404);
   });
 
   it('lists the seeded nodes as Ready', async () => {

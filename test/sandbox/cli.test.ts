@@ -5,6 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { kubeFromKubeconfig } from '../../src/cluster/kube.js';
 import { waitFor } from './helpers.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'shipbot-sandbox-cli-'));
@@ -27,15 +29,21 @@ describe('shipbot sandbox', () => {
   it('prints the API URL, writes data/sandbox.kubeconfig and serves the demo until SIGINT', async () => {
     const cli = runCli(['--port', '0']);
     await waitFor('the start banner', () => cli.out().includes('Press Ctrl-C'), 30_000);
-    const url = /Sandbox Kubernetes API: (http:\/\/127\.0\.0\.1:\d+)/.exec(cli.out())?.[1];
+    const url = /Sandbox Kubernetes API: (https:\/\/127\.0\.0\.1:\d+)/.exec(cli.out())?.[1];
     expect(url, cli.out()).toBeDefined();
     expect(cli.out()).toContain('kubectl --kubeconfig');
     const kubeconfig = path.join(dataDir, 'sandbox.kubeconfig');
     expect(existsSync(kubeconfig)).toBe(true);
     expect(readFileSync(kubeconfig, 'utf8')).toContain(`server: ${url}`);
+    const kube = kubeFromKubeconfig(readFileSync(kubeconfig, 'utf8'));
+    // The door: no CA, no trust; the CA but no token, 401.
+    await expect(fetch(`${url}/version`)).rejects.toThrow();
+    const ca = /certificate-authority-data: (\S+)/.exec(readFileSync(kubeconfig, 'utf8'))![1]!;
+    const anonymous = await undiciFetch(`${url}/apis/apps/v1/deployments`, { dispatcher: new Agent({ connect: { ca: Buffer.from(ca, 'base64').toString() } }) });
+    expect(anonymous.status).toBe(401);
     const list = await waitFor('demo deployments', async () => {
-      const body = (await (await fetch(`${url}/apis/apps/v1/deployments`)).json()) as { items: Array<{ metadata: { namespace: string; name: string } }> };
-      return body.items.length === 6 ? body : undefined;
+      const body = (await (await kube.fetch(`${url}/apis/apps/v1/deployments`)).json()) as { items: Array<{ metadata: { namespace: string; name: string } }> };
+      return body.items.length >= 6 ? body : undefined;
     });
     expect(list.items.map((d) => `${d.metadata.namespace}/${d.metadata.name}`).sort()).toContain('production/checkout');
     cli.child.kill('SIGINT');

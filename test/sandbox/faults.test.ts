@@ -38,7 +38,7 @@ const pods = async (app: string) => (await f.core.listNamespacedPod({ namespace:
 const container = (p: V1Pod) => p.status!.containerStatuses![0]!;
 const events = async (app: string) => (await f.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.involvedObject.name?.startsWith(`${app}-`));
 const metrics = async (service: string, windowSec = 120): Promise<MetricSample> =>
-  (await fetch(`${f.sandbox.url}/sandbox/v1/metrics?namespace=${NS}&service=${service}&windowSec=${windowSec}`)).json() as Promise<MetricSample>;
+  (await f.fetch(`${f.sandbox.url}/sandbox/v1/metrics?namespace=${NS}&service=${service}&windowSec=${windowSec}`)).json() as Promise<MetricSample>;
 /** A full window of traffic: waits until the service has served for `windowSec` of sandbox time. */
 const settled = (service: string, windowSec = 120) => waitFor(`${windowSec}s of ${service} traffic`, async () => ((m) => (m.throughputRps > 900 ? m : undefined))(await metrics(service, windowSec)));
 
@@ -65,7 +65,7 @@ describe('-crash', () => {
     const log = await f.core.readNamespacedPodLog({ name: crashing.metadata!.name!, namespace: NS });
     expect(String(log)).toContain('panic: runtime error');
     const missing = (await pods('missing'))[0]!;
-    const res = await fetch(`${f.sandbox.url}/api/v1/namespaces/${NS}/pods/${missing.metadata!.name}/log`);
+    const res = await f.fetch(`${f.sandbox.url}/api/v1/namespaces/${NS}/pods/${missing.metadata!.name}/log`);
     expect(res.status).toBe(400);
     expect((await res.json()).message).toContain('is waiting to start');
   });
@@ -133,17 +133,17 @@ describe('traffic behaviour by tag', () => {
 describe('-smokefail', () => {
   it('passes /health but fails /critical-path through the Service proxy', async () => {
     const base = `${f.sandbox.url}/api/v1/namespaces/${NS}/services`;
-    await waitFor('smokefail ready', async () => (await fetch(`${base}/smokefail/proxy/health`)).status === 200);
-    const health = await fetch(`${base}/smokefail/proxy/health`);
+    await waitFor('smokefail ready', async () => (await f.fetch(`${base}/smokefail/proxy/health`)).status === 200);
+    const health = await f.fetch(`${base}/smokefail/proxy/health`);
     expect(await health.text()).toBe('ok');
-    const critical = await fetch(`${base}/smokefail/proxy/critical-path`);
+    const critical = await f.fetch(`${base}/smokefail/proxy/critical-path`);
     expect(critical.status).toBe(500);
-    const good = await fetch(`${base}/healthy/proxy/critical-path`);
+    const good = await f.fetch(`${base}/healthy/proxy/critical-path`);
     expect(good.status).toBe(200);
   });
 
   it('answers 503 when no pod behind the Service is Ready', async () => {
-    const res = await fetch(`${f.sandbox.url}/api/v1/namespaces/${NS}/services/missing/proxy/health`);
+    const res = await f.fetch(`${f.sandbox.url}/api/v1/namespaces/${NS}/services/missing/proxy/health`);
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ kind: 'Status', code: 503, reason: 'ServiceUnavailable' });
   });

@@ -1,11 +1,14 @@
 // Shared fixtures for the sandbox suites: a sandbox on a fast clock and real
-// @kubernetes/client-node clients pointed at it over HTTP.
+// @kubernetes/client-node clients pointed at it over HTTPS with its token.
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { ScaledClock } from '../../src/clock.js';
+import { clusterFetch } from '../../src/cluster/http.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
 
 export interface Fixture {
   sandbox: Sandbox;
+  /** fetch() with the sandbox's CA and bearer token (the kubeconfig's credentials). */
+  fetch: typeof fetch;
   kc: KubeConfig;
   core: CoreV1Api;
   apps: AppsV1Api;
@@ -16,7 +19,7 @@ export async function startFixture(opts: SandboxOptions = {}): Promise<Fixture> 
   const sandbox = await startSandbox({ clock: new ScaledClock(600), tickMs: 20, ...opts });
   const kc = new KubeConfig();
   kc.loadFromString(sandbox.kubeconfigYaml());
-  return { sandbox, kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
+  return { sandbox, fetch: clusterFetch(kc), kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
 }
 
 /** Polls `fn` until it returns a truthy value; fails with the last value seen after `timeoutMs`. */

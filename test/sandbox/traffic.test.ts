@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 const metrics = async (q: Record<string, string>): Promise<MetricSample> =>
-  (await fetch(`${f.sandbox.url}/sandbox/v1/metrics?${new URLSearchParams(q)}`)).json() as Promise<MetricSample>;
+  (await f.fetch(`${f.sandbox.url}/sandbox/v1/metrics?${new URLSearchParams(q)}`)).json() as Promise<MetricSample>;
 /** Waits until `virtualMs` of sandbox time have passed. */
 const elapse = async (virtualMs: number) => {
   const until = f.sandbox.clock.now() + virtualMs;
@@ -72,7 +72,7 @@ describe('traffic shares', () => {
     expect(share).toBeLessThan(0.065);
     const byVersion = await metrics({ namespace: 'production', service: 'search', version: 'v1.2.3', windowSec: '300' });
     expect(Math.abs(byVersion.requests - c.requests) / c.requests).toBeLessThan(0.2);
-    const overview = await (await fetch(`${f.sandbox.url}/sandbox/v1/overview`)).json();
+    const overview = await (await f.fetch(`${f.sandbox.url}/sandbox/v1/overview`)).json();
     const search = overview.services.find((x: { namespace: string; name: string }) => x.namespace === 'production' && x.name === 'search');
     expect(search.versions.find((v: { track: string }) => v.track === 'canary')).toMatchObject({ version: 'v1.2.3', readyPods: 1, trafficPct: 5 });
   });
@@ -100,7 +100,7 @@ describe('traffic shares', () => {
 describe('metrics', () => {
   it('exposes Prometheus text metrics on every pod through the API proxy', async () => {
     const pod = (await f.core.listNamespacedPod({ namespace: 'production', labelSelector: 'app=checkout' })).items[0]!;
-    const res = await fetch(`${f.sandbox.url}/api/v1/namespaces/production/pods/${pod.metadata!.name}/proxy/metrics`);
+    const res = await f.fetch(`${f.sandbox.url}/api/v1/namespaces/production/pods/${pod.metadata!.name}/proxy/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
     const text = await res.text();
@@ -125,9 +125,9 @@ describe('metrics', () => {
   });
 
   it('lists scrape targets in Prometheus HTTP SD format', async () => {
-    const targets = await (await fetch(`${f.sandbox.url}/sandbox/v1/targets`)).json();
+    const targets = await (await f.fetch(`${f.sandbox.url}/sandbox/v1/targets`)).json();
     expect(targets.length).toBeGreaterThanOrEqual(72);
-    expect(targets[0]).toMatchObject({ targets: [f.sandbox.url.replace('http://', '')], labels: { __metrics_path__: expect.stringMatching(/^\/api\/v1\/namespaces\/.+\/pods\/.+\/proxy\/metrics$/) } });
+    expect(targets[0]).toMatchObject({ targets: [f.sandbox.url.replace('https://', '')], labels: { __metrics_path__: expect.stringMatching(/^\/api\/v1\/namespaces\/.+\/pods\/.+\/proxy\/metrics$/) } });
   });
 
   it('answers the direct metrics API with a MetricSample, and zero requests for nothing served', async () => {
@@ -138,7 +138,7 @@ describe('metrics', () => {
     expect(m.requests).toBeGreaterThan(0);
     const none = await metrics({ namespace: 'production', service: 'nothing-here', windowSec: '60' });
     expect(none).toMatchObject({ requests: 0, errorRate: 0, throughputRps: 0 });
-    const bad = await fetch(`${f.sandbox.url}/sandbox/v1/metrics?service=checkout`);
+    const bad = await f.fetch(`${f.sandbox.url}/sandbox/v1/metrics?service=checkout`);
     expect(bad.status).toBe(400);
   });
 });
@@ -146,10 +146,10 @@ describe('metrics', () => {
 describe('health through the Service proxy', () => {
   it('answers /health and /critical-path as the pods behind the selector would', async () => {
     const base = `${f.sandbox.url}/api/v1/namespaces/production/services/checkout/proxy`;
-    const health = await fetch(`${base}/health`);
+    const health = await f.fetch(`${base}/health`);
     expect(health.status).toBe(200);
     expect(await health.text()).toBe('ok');
-    const critical = await fetch(`${base}/critical-path`);
+    const critical = await f.fetch(`${base}/critical-path`);
     expect(critical.status).toBe(200);
     expect(await critical.json()).toMatchObject({ ok: true, version: 'v1.2.2' });
     // Through client-node's proxy call too (port-qualified names are accepted).
@@ -165,7 +165,7 @@ describe('warm start', () => {
       // No waiting: everything is Ready and 10 minutes of traffic are in the window at once.
       const all = (await warm.apps.listDeploymentForAllNamespaces()).items;
       expect(all.filter(rolledOut).map((d) => d.metadata?.name)).toHaveLength(6);
-      const m = (await (await fetch(`${warm.sandbox.url}/sandbox/v1/metrics?namespace=production&service=checkout&windowSec=300`)).json()) as MetricSample;
+      const m = (await (await warm.fetch(`${warm.sandbox.url}/sandbox/v1/metrics?namespace=production&service=checkout&windowSec=300`)).json()) as MetricSample;
       expect(m.throughputRps).toBeGreaterThan(170);
       expect(m.throughputRps).toBeLessThan(230);
       expect(m.p50Ms).toBeGreaterThan(30);

@@ -3,7 +3,7 @@
 // and a tick after the delay scales the old colour to zero — once, and not while locked.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClusterApi } from '../../src/cluster/api.js';
-import { createDriver, kubeFromUrl, type RolloutState } from '../../src/cluster/index.js';
+import { createDriver, kubeFromKubeconfig, type RolloutState } from '../../src/cluster/index.js';
 import { defaultRef } from '../../src/runner/index.js';
 import type { RunRecord } from '../../src/store/records.js';
 import { retirements } from '../../src/schedule/index.js';
@@ -18,14 +18,14 @@ afterEach(async () => {
 });
 
 async function replicas(name: string): Promise<number | undefined> {
-  return (await new ClusterApi(kubeFromUrl(w.sandbox.url)).findDeployment('production', name))?.spec?.replicas;
+  return (await new ClusterApi(kubeFromKubeconfig(w.sandbox.kubeconfigYaml())).findDeployment('production', name))?.spec?.replicas;
 }
 
 /** A blue-green deploy of checkout through the real driver, recorded as a succeeded run. */
 async function blueGreenDeploy(id: string, version: string): Promise<RolloutState> {
   const { request, plan } = w.plan(`deploy checkout ${version} blue-green`);
   const ref = defaultRef(w.config.services.find((s) => s.name === 'checkout')!, 'production')!;
-  const driver = createDriver('blue-green', { kube: kubeFromUrl(w.sandbox.url), clock: w.clock, pollMs: 500, retireAfterSec: 600 });
+  const driver = createDriver('blue-green', { kube: kubeFromKubeconfig(w.sandbox.kubeconfigYaml()), clock: w.clock, pollMs: 500, retireAfterSec: 600 });
   let state = await driver.prepare(ref, plan);
   for (const stage of driver.stages(plan, state)) state = await driver.applyStage(ref, state, stage);
   state = await driver.promote(ref, state);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScaledClock } from '../../src/clock.js';
-import { kubeFromUrl } from '../../src/cluster/index.js';
+import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import { readEnv } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { SandboxMetricSource } from '../../src/metrics/sandbox.js';
@@ -36,7 +36,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'shipbot-schedule-slack-'));
   store = openStore(path.join(dir, 'shipbot.db'));
   const logger = createLogger('silent');
-  runner = createRunner({ store, config, clock, kube: kubeFromUrl(sandbox.url), metrics: new SandboxMetricSource(sandbox.url), logger, reportsDir: path.join(dir, 'reports') });
+  runner = createRunner({ store, config, clock, kube: kubeFromKubeconfig(sandbox.kubeconfigYaml()), metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }), logger, reportsDir: path.join(dir, 'reports') });
   double = await startSlackDouble({});
   const env = readEnv({ SLACK_BOT_TOKEN: double.botToken, SLACK_SIGNING_SECRET: double.signingSecret, SLACK_API_URL: double.apiUrl, PORT: '0', LOG_LEVEL: 'silent' });
   slack = createSlackApp({ env, config, runner, logger, scheduling: schedulingFor({ store, clock, config }), now: () => new Date(clock.now()) });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ScaledClock, type Clock } from '../../src/clock.js';
 import { findService, parseConfig, type ShipbotConfig } from '../../src/config.js';
-import { kubeFromUrl } from '../../src/cluster/index.js';
+import { kubeFromKubeconfig, singleCluster } from '../../src/cluster/index.js';
 import { buildPlan } from '../../src/domain/plan.js';
 import { parseCommand } from '../../src/domain/parse.js';
 import type { Actor, DeployPlan, DeployRequest } from '../../src/domain/types.js';
@@ -71,14 +71,14 @@ export async function startWorld(opts: { config?: ShipbotConfig; scheduler?: Par
   const dbFile = path.join(dir, 'shipbot.db');
   const logger = createLogger('silent');
   const posts: Post[] = [];
-  const kube = kubeFromUrl(sandbox.url);
+  const kube = kubeFromKubeconfig(sandbox.kubeconfigYaml());
   const opened: Array<{ store: Store; runner: Runner }> = [];
   const make = () => {
     const store = openStore(dbFile);
-    const runner = createRunner({ store, config, clock, kube, metrics: new SandboxMetricSource(sandbox.url), logger, reportsDir: path.join(dir, 'reports'), pollMs: 1000 });
+    const runner = createRunner({ store, config, clock, kube, metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }), logger, reportsDir: path.join(dir, 'reports'), pollMs: 1000 });
     opened.push({ store, runner });
     const scheduler = createScheduler({
-      store, runner, config, clock, logger, kube,
+      store, runner, config, clock, logger, clusters: singleCluster(kube),
       post: async (channel, text, threadTs) => void posts.push({ channel, text, ...(threadTs ? { threadTs } : {}) }),
       ...opts.scheduler,
     });

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ScaledClock } from '../../src/clock.js';
-import { kubeFromUrl } from '../../src/cluster/kube.js';
+import { kubeFromKubeconfig } from '../../src/cluster/kube.js';
 import { loadConfigFile, readEnv, type ShipbotConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { SandboxMetricSource } from '../../src/metrics/sandbox.js';
@@ -66,8 +66,8 @@ export async function startHarness(
     store,
     config,
     clock,
-    kube: kubeFromUrl(sandbox.url),
-    metrics: new SandboxMetricSource(sandbox.url),
+    kube: kubeFromKubeconfig(sandbox.kubeconfigYaml()),
+    metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }),
     logger,
     reportsDir: path.join(dir, 'reports'),
     pollMs: 500,
