@@ -1,6 +1,8 @@
 // Canary: the stable Deployment and `<deployment>-canary` behind one Service that selects
 // both; the canary's share of traffic follows its share of ready replicas. Stages follow the
-// plan (5 → 25 → 50 → 100); 100 promotes. Rollback scales the canary to zero.
+// plan (5 → 25 → 50 → 100); 100 promotes. Rollback scales the canary to zero. A small
+// Deployment cannot reach small shares (1 canary pod beside 3 is 25%): preflight says so, and
+// each stage records the share really served (ready canary pods over ready pods selected).
 import type { DeployPlan, InfraSignal } from '../domain/types.js';
 import {
   awaitRollout,
@@ -8,6 +10,7 @@ import {
   ensureDeployment,
   ensureStandby,
   ensureSideService,
+  serviceShare,
   trackOf,
   verifyServing,
 } from './common.js';
@@ -15,8 +18,8 @@ import { KubeDriver } from './driver-base.js';
 import { ensureStableServing } from './convert.js';
 import { InvalidRolloutError } from './errors.js';
 import { deploymentSignals } from './health.js';
-import { canaryReplicas, imageRef, imageTag } from './rules.js';
-import type { RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
+import { canaryReplicas, imageRef, imageTag, replicaRatioWarning } from './rules.js';
+import type { PreflightCheck, RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
 
 export interface CanaryState extends RolloutState {
   strategy: 'canary';
@@ -25,8 +28,10 @@ export interface CanaryState extends RolloutState {
   stableTrack: string;
   /** Replicas of the stable Deployment; the canary is sized against it. */
   stableReplicas: number;
-  /** The last stage applied, percent of traffic. */
+  /** The last stage applied, percent of traffic asked for. */
   stagePct?: number;
+  /** The share (0..100) the canary really serves after that stage: its ready pods over all ready pods selected. */
+  servedPct?: number;
   promoted?: boolean;
 }
 
@@ -45,6 +50,18 @@ export function canaryNames(ref: WorkloadRef): { deployment: string; service: st
 
 export class CanaryDriver extends KubeDriver implements RolloutDriver {
   readonly strategy = 'canary' as const;
+
+  override async preflight(ref: WorkloadRef, version: string, plan?: DeployPlan): Promise<PreflightCheck[]> {
+    const checks = await super.preflight(ref, version);
+    if (!plan) return checks;
+    const stable = await this.ctx.api.findDeployment(ref.namespace, ref.deployment).catch(() => undefined);
+    const replicas = stable?.spec?.replicas;
+    if (!replicas) return checks;
+    const warning = replicaRatioWarning(replicas, plan.canarySteps);
+    checks.push({ name: 'canary shares', ok: !warning, severity: 'warning', detail: warning ?? `${replicas} replicas reach every step within a point` });
+    return checks;
+  }
+
   async prepare(ref: WorkloadRef, plan: DeployPlan): Promise<CanaryState> {
     const newImage = imageRef(ref.imageRepo, plan.version);
     const { stable, service } = await ensureStableServing(this.ctx, ref);
@@ -82,7 +99,8 @@ export class CanaryDriver extends KubeDriver implements RolloutDriver {
     const canary = await this.ctx.api.getDeployment(ref.namespace, s.canaryDeployment);
     await ensureDeployment(this.ctx, ref, canary, { image: s.newImage, replicas, paused: false });
     await awaitRollout(this.ctx, ref, s.canaryDeployment, signal);
-    return { ...s, stagePct: stage.trafficPct };
+    const servedPct = Math.round(10 * (await serviceShare(this.ctx, ref.namespace, ref.service, ref.container, s.newImage))) / 10;
+    return { ...s, stagePct: stage.trafficPct, servedPct };
   }
 
   /** Stable runs the new image (a rolling update), then the canary goes to zero. */
@@ -93,7 +111,7 @@ export class CanaryDriver extends KubeDriver implements RolloutDriver {
     await awaitRollout(this.ctx, ref, ref.deployment, signal);
     const canary = await this.ctx.api.findDeployment(ref.namespace, s.canaryDeployment);
     if (canary) await ensureDeployment(this.ctx, ref, canary, { replicas: 0 });
-    return { ...s, stagePct: 100, promoted: true };
+    return { ...s, stagePct: 100, servedPct: 100, promoted: true };
   }
 
   /** Canary to zero first (stable is still serving); then, if promotion had begun, stable back. */
@@ -103,7 +121,7 @@ export class CanaryDriver extends KubeDriver implements RolloutDriver {
     if (canary) await ensureDeployment(this.ctx, ref, canary, { replicas: 0 });
     const stable = await this.ctx.api.getDeployment(ref.namespace, ref.deployment);
     await ensureDeployment(this.ctx, ref, stable, { image: s.previousImage, paused: false });
-    return { ...s, stagePct: 0, promoted: false };
+    return { ...s, stagePct: 0, servedPct: 0, promoted: false };
   }
 
   verifyRollback(ref: WorkloadRef, state: RolloutState): Promise<RollbackVerification> {

@@ -27,6 +27,26 @@ export function canaryReplicas(stableReplicas: number, pct: number): number {
   return Math.max(1, Math.round((stableReplicas * pct) / (100 - pct)));
 }
 
+/** The share (0..100) that replica-ratio routing really gives a canary asked for `pct` beside `stableReplicas`. */
+export function replicaRatioShare(stableReplicas: number, pct: number): number {
+  if (pct >= 100) return 100;
+  const c = canaryReplicas(stableReplicas, pct);
+  return Math.round((1000 * c) / (stableReplicas + c)) / 10;
+}
+
+/**
+ * Preflight's word on replica-ratio routing: undefined when every step is served within a
+ * point of what was asked; otherwise the shares it can reach and what to do about it.
+ */
+export function replicaRatioWarning(stableReplicas: number, steps: readonly number[]): string | undefined {
+  const partial = steps.filter((p) => p < 100);
+  const reach = partial.map((p) => ({ p, got: replicaRatioShare(stableReplicas, p) }));
+  if (reach.every((r) => Math.abs(r.got - r.p) <= 1)) return undefined;
+  const smallest = replicaRatioShare(stableReplicas, Math.min(...partial));
+  const list = reach.map((r) => `${r.p}% → ${r.got}%`).join(', ');
+  return `${stableReplicas} replicas: the smallest step is ${smallest}% (${list}); configure trafficRouting for exact weights`;
+}
+
 export interface RolloutStatus {
   done: boolean;
   message: string;

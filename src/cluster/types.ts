@@ -55,8 +55,8 @@ export interface TrackRef {
 
 export interface RolloutDriver {
   readonly strategy: Strategy;
-  /** Checks before anything changes: reachable, nodes Ready, workload healthy, revision to roll back to, tag valid. */
-  preflight(ref: WorkloadRef, version: string): Promise<PreflightCheck[]>;
+  /** Checks before anything changes: reachable, nodes Ready, workload healthy, revision to roll back to, tag valid (and, given the plan, what its steps will really serve). */
+  preflight(ref: WorkloadRef, version: string, plan?: DeployPlan): Promise<PreflightCheck[]>;
   /** Ensures the objects the strategy needs exist (second colour, canary Deployment); returns the state to persist. */
   prepare(ref: WorkloadRef, plan: DeployPlan): Promise<RolloutState>;
   /** The stages this plan goes through, in order. */

@@ -99,7 +99,7 @@ function state(ctx: StepContext): RolloutState {
 async function validate(ctx: StepContext): Promise<StepOutcome> {
   const { run, config, store, clock } = ctx;
   const checks: NonNullable<RunRecord['data']['validation']> = [];
-  const preflight = await ctx.driver.preflight(ctx.ref, run.plan.version);
+  const preflight = await ctx.driver.preflight(ctx.ref, run.plan.version, run.plan);
   run.data.preflight = preflight;
   for (const c of preflight) checks.push({ name: c.name, ok: c.ok, detail: c.detail, severity: c.severity });
   const freeze = activeFreeze(config.freezeWindows, run.environment, new Date(clock.now()));
@@ -281,17 +281,21 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
     const why = (err as Error).message;
     return { status: 'failed', detail: why, next: { kind: 'rollback', reason: `${s.title} failed: ${why}` } };
   }
+  // What is really served (replica-ratio routing on a small Deployment rounds up), never the nominal share.
+  const served = typeof st.servedPct === 'number' ? st.servedPct : s.trafficPct;
+  const shareNote = served === s.trafficPct ? `${served}% of traffic` : `${served}% of traffic (asked ${s.trafficPct}%: the nearest share replica counts allow)`;
   run.rolloutState = st;
-  run.stage = s.title;
+  run.stage = served === s.trafficPct ? s.title : `${s.title}, serving ${served}%`;
   ctx.save();
-  if (!s.monitor || run.plan.stageWindowSec <= 0) return { status: 'done', detail: `${s.trafficPct}% of traffic on ${run.plan.version}` };
+  if (!s.monitor || run.plan.stageWindowSec <= 0) return { status: 'done', detail: `${shareNote} on ${run.plan.version}` };
+  ctx.progress(`${shareNote} on ${run.plan.version}`);
   const tracks = driver.tracks(ref, st);
   const res = await ctx.analysis.monitor({
     plan: run.plan,
     candidate: tracks.candidate,
     baseline: tracks.baseline,
     baselineSamples: run.data.baselineSamples ?? [],
-    trafficPct: s.trafficPct,
+    trafficPct: served,
     windowSec: run.plan.stageWindowSec,
     signals: () => driver.signals(ref, st),
     signal: ctx.signal,
@@ -303,7 +307,7 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
     run.data.after = res.candidate;
     run.data.afterSamples = res.candidateSamples;
   }
-  return judged(run, res.line, res.decision);
+  return judged(run, served === s.trafficPct ? res.line : `serving ${served}% (asked ${s.trafficPct}%): ${res.line}`, res.decision);
 }
 
 async function smoke(ctx: StepContext): Promise<StepOutcome> {

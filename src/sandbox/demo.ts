@@ -1,5 +1,7 @@
 // The demo workload (and the nodes every sandbox starts with): namespaces staging and
-// production; checkout, payments and search at v1.2.2 with their Services, as in data/shipbot.yml.
+// production; checkout, payments and search at v1.2.2 with their Services, as in data/shipbot.yml,
+// and `web`, an ordinary workload as a team writes it: labelled `app=web` only, 2–3 replicas, no
+// `track` or `version` label, so nothing can lean on Shipbot's own conventions.
 import path from 'node:path';
 import { loadConfigFile, type ShipbotConfig } from '../config.js';
 import type { ApiServer } from './apiServer.js';
@@ -13,10 +15,14 @@ const SERVICES = resourceByKind('Service');
 
 export const DEMO_VERSION = 'v1.2.2';
 export const DEMO_REPLICAS = { production: 20, staging: 4 } as const;
+/** Services seeded as ordinary workloads (`app` label only), at these replica counts. */
+export const PLAIN_DEMO: ReadonlyMap<string, { production: number; staging: number }> = new Map([['web', { production: 3, staging: 2 }]]);
 
 export interface DemoService {
   name: string;
   image: string;
+  /** Labelled `app=<name>` only, as an ordinary workload (see PLAIN_DEMO). */
+  plain?: boolean;
   environments: Array<{ namespace: string; deployment: string; service: string; container: string; replicas: number; image?: string }>;
 }
 
@@ -28,6 +34,10 @@ const FALLBACK: DemoService[] = ['checkout', 'payments', 'search'].map((name) =>
     { namespace: 'production', deployment: name, service: name, container: 'app', replicas: DEMO_REPLICAS.production },
   ],
 }));
+
+function replicasFor(service: string, env: 'staging' | 'production'): number {
+  return PLAIN_DEMO.get(service)?.[env] ?? DEMO_REPLICAS[env];
+}
 
 /** Demo services from a config (default: data/shipbot.yml), or the built-in three if it is unreadable. */
 export function demoServices(config?: ShipbotConfig): DemoService[] {
@@ -42,10 +52,11 @@ export function demoServices(config?: ShipbotConfig): DemoService[] {
   return cfg.services.map((s) => ({
     name: s.name,
     image: s.image,
+    plain: PLAIN_DEMO.has(s.name),
     environments: (['staging', 'production'] as const)
       .map((env) => ({ env, e: s.environments[env] }))
       .filter((x): x is { env: 'staging' | 'production'; e: NonNullable<typeof x.e> } => !!x.e)
-      .map(({ env, e }) => ({ namespace: e.namespace, deployment: e.deployment, service: e.service, container: e.container, replicas: DEMO_REPLICAS[env], image: e.image })),
+      .map(({ env, e }) => ({ namespace: e.namespace, deployment: e.deployment, service: e.service, container: e.container, replicas: replicasFor(s.name, env), image: e.image })),
   }));
 }
 
@@ -98,11 +109,29 @@ export function demoDeployment(namespace: string, name: string, app: string, con
   };
 }
 
+/** A Deployment as a team writes it: `app` in its selector and pod labels, nothing else. */
+export function plainDeployment(namespace: string, name: string, app: string, container: string, image: string, replicas: number): KObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels: { app } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app } },
+      template: {
+        metadata: { labels: { app } },
+        spec: { containers: [{ name: container, image, ports: [{ name: 'http', containerPort: 8080 }] }] },
+      },
+    },
+  };
+}
+
 export function seedDemo(api: ApiServer, services = demoServices()): void {
   for (const s of services) {
     for (const e of s.environments) {
       ensure(api, NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: e.namespace } });
-      ensure(api, DEPLOYMENTS, e.namespace, demoDeployment(e.namespace, e.deployment, s.name, e.container, `${e.image ?? s.image}:${DEMO_VERSION}`, e.replicas));
+      const make = s.plain ? plainDeployment : demoDeployment;
+      ensure(api, DEPLOYMENTS, e.namespace, make(e.namespace, e.deployment, s.name, e.container, `${e.image ?? s.image}:${DEMO_VERSION}`, e.replicas));
       ensure(api, SERVICES, e.namespace, {
         apiVersion: 'v1',
         kind: 'Service',

@@ -13,7 +13,8 @@ function labels(pairs: Record<string, string>): string {
 export const PROM_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export function podMetricsText(c: PodCounters | undefined, identity: { namespace: string; service: string; track: string; version: string }): string {
-  const base = { service: identity.service, namespace: identity.namespace, version: identity.version, track: identity.track };
+  const base: Record<string, string> = { service: identity.service, namespace: identity.namespace, version: identity.version };
+  if (identity.track) base.track = identity.track;
   const ok = c?.ok ?? 0;
   const errors = c?.errors ?? 0;
   const lines = [

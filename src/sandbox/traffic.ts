@@ -69,7 +69,8 @@ export function podIdentity(p: KObject): { service: string; track: string; versi
   const image: string = p.spec?.containers?.[0]?.image ?? '';
   return {
     service: labels.app ?? labels['app.kubernetes.io/name'] ?? p.metadata.name!,
-    track: labels.track ?? 'stable',
+    // No label, no value: as a Prometheus relabelling pod labels would leave it.
+    track: labels.track ?? '',
     // The running image is the truth: a label can lag behind `kubectl set image`.
     version: image ? imageTag(image) : (labels.version ?? 'unknown'),
     image,
@@ -257,7 +258,8 @@ export class TrafficSimulator {
     const fine = new Float64Array(FINE_EDGES_MS.length);
     for (const s of this.series.values()) {
       if (s.namespace !== filter.namespace || s.service !== filter.service) continue;
-      if (filter.track && s.track !== filter.track) continue;
+      // '' asks for the pods without a track label (PromQL track=""); undefined for all of them.
+      if (filter.track !== undefined && s.track !== filter.track) continue;
       if (filter.version && s.version !== filter.version) continue;
       for (let idx = first; idx <= lastIdx; idx++) {
         const b = s.buckets.get(idx);

@@ -37,6 +37,19 @@ describe('happy paths', () => {
     expect(w.runner.auditTrail(run.id).map((e) => e.action)).toEqual(['start', 'succeeded']);
   });
 
+  it.each(['canary', 'blue-green', 'rolling'])('%s on an ordinary workload (app=web, 3 replicas, no track label) succeeds', async (strategy) => {
+    w = await startWorld();
+    const run = started(await w.deploy(`deploy web v1.3.0 ${strategy}`, { canarySteps: [5, 50, 100] }));
+    const done = (await w.runner.settled(run.id))!;
+    expect(done.status, `${done.outcome}\n${done.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n')}`).toBe('succeeded');
+    expect(await servingImages(w, 'web')).toEqual(['registry.example.com/shop/web:v1.3.0']);
+    if (strategy === 'canary') {
+      // 1 canary pod beside 3 is 25%: said before the start, and the stage reports what it served.
+      expect(done.steps.find((s) => s.key === 'validate')?.detail).toMatch(/3 replicas: the smallest step is 25%/);
+      expect(done.steps.find((s) => s.key === 'stage:canary-5')?.detail).toMatch(/^serving 25% \(asked 5%\): /);
+    }
+  });
+
   it('goes through staging and its regression gate first when the service has staging', async () => {
     w = await startWorld({ config: SHIPPED });
     const run = started(await w.deploy('deploy search v2.0.0 rolling'));

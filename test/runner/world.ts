@@ -139,5 +139,5 @@ export async function servingImages(w: World, service: string, namespace = 'prod
   const selector = Object.entries(svc.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
   const pods = await kube.core.listNamespacedPod({ namespace, labelSelector: selector });
   const ready = pods.items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-  return [...new Set(ready.map((p) => p.spec?.containers.find((c) => c.name === 'app')?.image ?? '?'))].sort();
+  return [...new Set(ready.map((p) => p.spec?.containers[0]?.image ?? '?'))].sort();
 }
