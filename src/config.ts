@@ -5,15 +5,16 @@ import path from 'node:path';
 import { validateDetailed } from 'node-cron';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { editDistance } from './domain/fuzzy.js';
 import { CanarySteps, Environment, RiskLevel, ServiceName, Strategy, STRATEGIES } from './domain/types.js';
 
-const Slo = z.object({
+const Slo = z.strictObject({
   errorRatePct: z.number().min(0).max(100),
   p99Ms: z.number().positive(),
   availabilityPct: z.number().min(0).max(100),
 });
 
-const SmokeCheck = z.object({
+const SmokeCheck = z.strictObject({
   name: z.string().min(1),
   /** URL template; `{{baseUrl}}` is where the target (idle colour, canary, service) answers. */
   url: z.string().min(1),
@@ -27,7 +28,7 @@ const SmokeCheck = z.object({
 export type SmokeCheck = z.infer<typeof SmokeCheck>;
 
 /** PromQL templates with {{service}}, {{namespace}}, {{version}}, {{track}}, {{window}} placeholders. */
-const MetricQueries = z.object({
+const MetricQueries = z.strictObject({
   errorRate: z.string().min(1),
   p50Ms: z.string().min(1).optional(),
   p95Ms: z.string().min(1).optional(),
@@ -37,7 +38,7 @@ const MetricQueries = z.object({
 });
 export type MetricQueries = z.infer<typeof MetricQueries>;
 
-const ServiceEnvironment = z.object({
+const ServiceEnvironment = z.strictObject({
   namespace: ServiceName,
   kind: z.literal('Deployment').default('Deployment'),
   /** The stable Deployment; blue-green adds `<deployment>-blue` / `-green`, canary `<deployment>-canary`. */
@@ -52,7 +53,7 @@ const ServiceEnvironment = z.object({
 });
 export type ServiceEnvironment = z.infer<typeof ServiceEnvironment>;
 
-const ServiceConfig = z.object({
+const ServiceConfig = z.strictObject({
   name: ServiceName,
   aliases: z.array(z.string().min(1)).default([]),
   description: z.string().default(''),
@@ -74,7 +75,7 @@ export type ServiceConfig = z.infer<typeof ServiceConfig>;
 /** Slack user ids (`U123`), user-group handles (`@oncall`) or `*` for everyone. */
 const Principals = z.array(z.string().min(1));
 
-const FreezeWindow = z.object({
+const FreezeWindow = z.strictObject({
   /** node-cron expression; a minute it matches is inside the freeze. */
   cron: z.string().min(1),
   reason: z.string().min(1),
@@ -83,7 +84,7 @@ const FreezeWindow = z.object({
 });
 export type FreezeWindow = z.infer<typeof FreezeWindow>;
 
-const Defaults = z.object({
+const Defaults = z.strictObject({
   strategy: Strategy.default('canary'),
   risk: RiskLevel.default('medium'),
   canarySteps: CanarySteps.default([5, 25, 50, 100]),
@@ -114,7 +115,7 @@ const Defaults = z.object({
 });
 export type Defaults = z.infer<typeof Defaults>;
 
-export const ShipbotConfig = z.object({
+export const ShipbotConfig = z.strictObject({
   services: z.array(ServiceConfig).min(1),
   roles: z
     .object({
@@ -140,6 +141,16 @@ export const ShipbotConfig = z.object({
   approvalRequiredFor: z.array(RiskLevel).default(['high']),
   defaults: Defaults.default(Defaults.parse({})),
   freezeWindows: z.array(FreezeWindow).default([]),
+  prometheus: z
+    .strictObject({
+      /**
+       * How often Prometheus scrapes the services (kube-prometheus: 30 s). `{{window}}` is never
+       * shorter than 4 of them, since rate() over one interval is empty. Unset: read from
+       * Prometheus' targets API, else 30.
+       */
+      scrapeIntervalSec: z.number().positive().optional(),
+    })
+    .default({}),
 });
 export type ShipbotConfig = z.infer<typeof ShipbotConfig>;
 
@@ -159,10 +170,35 @@ function formatPath(p: ReadonlyArray<PropertyKey>): string {
   return out || '(top level)';
 }
 
+/** Every key any object of the config knows, for "did you mean" on an unknown one. */
+function knownKeys(schema: z.ZodType, out = new Set<string>()): Set<string> {
+  const def = (schema as unknown as { _zod?: { def?: Record<string, unknown> } })._zod?.def ?? {};
+  const shape = (def.shape ?? undefined) as Record<string, z.ZodType> | undefined;
+  if (shape) for (const [k, v] of Object.entries(shape)) if (!out.has(k)) (out.add(k), knownKeys(v, out));
+  for (const k of ['innerType', 'element', 'in', 'out', 'valueType']) if (def[k]) knownKeys(def[k] as z.ZodType, out);
+  for (const o of (def.options as z.ZodType[] | undefined) ?? []) knownKeys(o, out);
+  return out;
+}
+let KNOWN: string[] | undefined;
+
+function didYouMean(key: string): string {
+  KNOWN ??= [...knownKeys(ShipbotConfig)];
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of KNOWN) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best && bestD <= Math.max(1, Math.floor(key.length / 3)) ? ` (did you mean '${best}'?)` : '';
+}
+
 export function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map((i) => {
+  return error.issues.flatMap((i) => {
+    if (i.code === 'unrecognized_keys') {
+      return i.keys.map((k) => `${formatPath([...i.path, k])}: unknown key${didYouMean(k)}`);
+    }
     const missing = i.code === 'invalid_type' && /received undefined/.test(i.message);
-    return `${formatPath(i.path)}: ${missing ? 'Required' : i.message}`;
+    return [`${formatPath(i.path)}: ${missing ? 'Required' : i.message}`];
   });
 }
 
@@ -226,6 +262,10 @@ const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   KUBECONFIG: z.string().min(1).optional(),
   PROMETHEUS_URL: z.string().url().optional(),
+  /** Sent as `Authorization: Bearer …` to PROMETHEUS_URL. */
+  PROMETHEUS_BEARER_TOKEN: z.string().min(1).optional(),
+  /** PEM file of the CA that signed PROMETHEUS_URL's certificate. */
+  PROMETHEUS_CA_FILE: z.string().min(1).optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.string().url().optional(),
   // Not claude-sonnet-4-5: it reaches end of life on 2026-11-30.

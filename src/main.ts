@@ -14,7 +14,7 @@ import { startLocalWorkspace, type LocalWorkspace } from './local/server.js';
 import { localPeople } from './local/people.js';
 import { persistWorkspace } from './local/persist.js';
 import { createLogger, type Logger } from './log.js';
-import { createMetricSource } from './metrics/index.js';
+import { createMetricSource, prometheusAccess } from './metrics/index.js';
 import type { MetricSource } from './metrics/types.js';
 import { createRunner, type Runner } from './runner/index.js';
 import { startSandbox, type Sandbox } from './sandbox/index.js';
@@ -208,7 +208,7 @@ function metricSource(env: EnvConfig, config: ShipbotConfig, clock: Clock, sandb
   if (!env.PROMETHEUS_URL && !sandbox) {
     throw new ConfigError('environment', ['no metric source: set PROMETHEUS_URL (the cluster comes from KUBECONFIG), or run with --sandbox']);
   }
-  return createMetricSource({ ...(env.PROMETHEUS_URL ? { prometheusUrl: env.PROMETHEUS_URL } : {}), ...(sandbox ? { sandbox } : {}), config, clock });
+  return createMetricSource({ ...(env.PROMETHEUS_URL ? { prometheusUrl: env.PROMETHEUS_URL, prometheusAccess: prometheusAccess(env) } : {}), ...(sandbox ? { sandbox } : {}), config, clock });
 }
 
 function banner(o: {

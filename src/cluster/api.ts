@@ -1,6 +1,6 @@
 // Thin adapter over client-node: the handful of calls the drivers make, each wrapped so a
 // failure becomes a ClusterError sentence (errors.ts). No decisions here.
-import type { CoreV1Event, V1Deployment, V1Node, V1Pod, V1ReplicaSet, V1Service } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Deployment, V1Node, V1Pod, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { isNotFound, kubeCall } from './errors.js';
 import { jsonPatch, mergePatch, type Kube } from './kube.js';
 
@@ -52,6 +52,20 @@ export class ClusterApi {
       this.kube.apps.listNamespacedReplicaSet({ namespace, labelSelector }),
     );
     return list.items;
+  }
+
+  /** The HorizontalPodAutoscaler whose scaleTargetRef is Deployment `deployment`, if any. */
+  async findHpaFor(namespace: string, deployment: string): Promise<V2HorizontalPodAutoscaler | undefined> {
+    const list = await kubeCall({ verb: 'list', resource: 'horizontalpodautoscalers.autoscaling', namespace }, this.server, () =>
+      this.kube.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace }),
+    );
+    return list.items.find((h) => h.spec?.scaleTargetRef?.kind === 'Deployment' && h.spec.scaleTargetRef.name === deployment);
+  }
+
+  mergeHpa(namespace: string, name: string, body: object): Promise<V2HorizontalPodAutoscaler> {
+    return kubeCall({ verb: 'patch', resource: 'horizontalpodautoscalers.autoscaling', namespace, name }, this.server, () =>
+      this.kube.autoscaling.patchNamespacedHorizontalPodAutoscaler({ name, namespace, body }, mergePatch),
+    );
   }
 
   getService(namespace: string, name: string): Promise<V1Service> {

@@ -51,6 +51,8 @@ export interface BlueGreenState extends RolloutState {
    * for pods without a track label. Absent in states saved before it existed: `{ track: liveTrack }`.
    */
   livePin?: Record<string, string>;
+  /** The HorizontalPodAutoscaler that scales the live colour: it follows the serving colour. */
+  hpa?: string;
   cutover?: boolean;
   /** Clock ms after which the old colour may be scaled down (set by promote). */
   retireAt?: number;
@@ -102,7 +104,9 @@ export class BlueGreenDriver extends KubeDriver implements RolloutDriver {
     const { live, idle } = await liveColour(this.ctx, ref);
     const liveName = live.metadata!.name!;
     const liveTrack = trackOf(live);
-    const replicas = live.spec?.replicas ?? 1;
+    const hpa = await this.ctx.api.findHpaFor(ref.namespace, liveName);
+    // The idle colour must carry the load the autoscaler asks for, not just today's spec.
+    const replicas = Math.max(live.spec?.replicas ?? 1, hpa?.spec?.minReplicas ?? 0, hpa?.status?.desiredReplicas ?? 0);
     if (replicas < 1) {
       throw new InvalidRolloutError(`${liveName} in ${ref.namespace} is live but scaled to zero: scale it up before a blue-green deploy.`);
     }
@@ -124,7 +128,14 @@ export class BlueGreenDriver extends KubeDriver implements RolloutDriver {
       previewService: previewServiceName(ref),
       replicas,
       livePin,
+      ...(hpa?.metadata?.name ? { hpa: hpa.metadata.name } : {}),
     };
+  }
+
+  /** Points the autoscaler at `deployment`, so it scales what serves (and not a retired colour back up). */
+  private async retargetHpa(ref: WorkloadRef, s: BlueGreenState, deployment: string): Promise<void> {
+    if (!s.hpa) return;
+    await this.ctx.api.mergeHpa(ref.namespace, s.hpa, { spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment } } });
   }
 
   /** What pins the Service to `live`'s pods: their track label, else their ReplicaSet's hash. */
@@ -154,6 +165,7 @@ export class BlueGreenDriver extends KubeDriver implements RolloutDriver {
     await awaitRollout(this.ctx, ref, s.idleDeployment, signal);
     if (stage.trafficPct < 100) return s;
     await this.pointServiceAt(ref, { [TRACK_LABEL]: s.idleTrack });
+    await this.retargetHpa(ref, s, s.idleDeployment);
     return { ...s, cutover: true };
   }
 
@@ -180,6 +192,7 @@ export class BlueGreenDriver extends KubeDriver implements RolloutDriver {
       await awaitRollout(this.ctx, ref, s.liveDeployment);
       await this.pointServiceAt(ref, livePinOf(s));
     }
+    await this.retargetHpa(ref, s, s.liveDeployment);
     const idle = await this.ctx.api.findDeployment(ref.namespace, s.idleDeployment);
     if (idle) await ensureDeployment(this.ctx, ref, idle, { replicas: 0 });
     return { ...s, cutover: false, retireAt: undefined };

@@ -12,6 +12,8 @@ export const REQUIRED_PERMISSIONS: Permission[] = [
   { group: 'apps', resource: 'deployments', verb: 'create' },
   { group: 'apps', resource: 'deployments', verb: 'patch' },
   { group: 'apps', resource: 'replicasets', verb: 'list' },
+  { group: 'autoscaling', resource: 'horizontalpodautoscalers', verb: 'list' },
+  { group: 'autoscaling', resource: 'horizontalpodautoscalers', verb: 'patch' },
   { group: '', resource: 'services', verb: 'get' },
   { group: '', resource: 'services', verb: 'create' },
   { group: '', resource: 'services', verb: 'patch' },

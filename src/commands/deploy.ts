@@ -10,7 +10,7 @@ import { parseCommand } from '../domain/parse.js';
 import { buildPlan, PlanError, validatePlanAnswers, type PlanAnswers } from '../domain/plan.js';
 import type { DeployPlan } from '../domain/types.js';
 import { createLogger } from '../log.js';
-import { CataloguePrometheus } from '../metrics/index.js';
+import { CataloguePrometheus, prometheusAccess } from '../metrics/index.js';
 import { SandboxMetricSource } from '../metrics/sandbox.js';
 import type { MetricSource } from '../metrics/types.js';
 import { changedLines, createRunner, exitCodeFor, renderRun } from '../runner/index.js';
@@ -120,7 +120,7 @@ export async function run(args: string[]): Promise<number> {
       console.error('shipbot deploy: a real cluster needs PROMETHEUS_URL for SLO monitoring (or use --sandbox).');
       return 1;
     }
-    metrics = new CataloguePrometheus(env.PROMETHEUS_URL, config, { clock });
+    metrics = new CataloguePrometheus(env.PROMETHEUS_URL, config, { clock, ...prometheusAccess(env) });
   }
 
   const store = openStore(path.join(dataDir, 'shipbot.db'));

@@ -3,7 +3,9 @@
 import type { Clock } from '../clock.js';
 import type { MetricQueries, ShipbotConfig } from '../config.js';
 import type { TrackRef } from '../cluster/types.js';
-import { PrometheusSource } from './prometheus.js';
+import { readFileSync } from 'node:fs';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { PrometheusSource, type PrometheusOptions } from './prometheus.js';
 import { SandboxMetricSource } from './sandbox.js';
 import type { MetricOutcome, MetricSource } from './types.js';
 
@@ -24,15 +26,32 @@ export const DEFAULT_QUERIES: MetricQueries = {
   requests: 'sum(increase(http_requests_total{service="{{service}}",namespace="{{namespace}}",track="{{track}}"}[{{window}}]))',
 };
 
+export type PrometheusAccess = Omit<PrometheusOptions, 'baseUrl' | 'queries'>;
+
+/**
+ * How to reach a Prometheus that wants credentials: `PROMETHEUS_BEARER_TOKEN` as a bearer
+ * header, `PROMETHEUS_CA_FILE` as the CA its certificate is signed by.
+ */
+export function prometheusAccess(env: { PROMETHEUS_BEARER_TOKEN?: string; PROMETHEUS_CA_FILE?: string }): Pick<PrometheusOptions, 'headers' | 'fetch'> {
+  const out: Pick<PrometheusOptions, 'headers' | 'fetch'> = {};
+  if (env.PROMETHEUS_BEARER_TOKEN) out.headers = { authorization: `Bearer ${env.PROMETHEUS_BEARER_TOKEN}` };
+  if (env.PROMETHEUS_CA_FILE) {
+    const dispatcher = new Agent({ connect: { ca: readFileSync(env.PROMETHEUS_CA_FILE, 'utf8') } });
+    out.fetch = ((input: string | URL | Request, init?: RequestInit) => undiciFetch(input as string, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
+  }
+  return out;
+}
+
 /** Prometheus with each service's own PromQL templates (chosen by the track's service). */
 export class CataloguePrometheus implements MetricSource {
   readonly name = 'prometheus';
   private readonly byService = new Map<string, PrometheusSource>();
   private readonly fallback: PrometheusSource;
 
-  constructor(baseUrl: string, config: Pick<ShipbotConfig, 'services'>, opts: { clock?: Clock; timeoutMs?: number } = {}) {
-    for (const s of config.services) if (s.metrics) this.byService.set(s.name, new PrometheusSource({ baseUrl, queries: s.metrics, ...opts }));
-    this.fallback = new PrometheusSource({ baseUrl, queries: DEFAULT_QUERIES, ...opts });
+  constructor(baseUrl: string, config: Pick<ShipbotConfig, 'services'> & { prometheus?: ShipbotConfig['prometheus'] }, opts: PrometheusAccess = {}) {
+    const all = { ...opts, ...(config.prometheus?.scrapeIntervalSec ? { scrapeIntervalSec: config.prometheus.scrapeIntervalSec } : {}) };
+    this.fallback = new PrometheusSource({ baseUrl, queries: DEFAULT_QUERIES, ...all });
+    for (const s of config.services) if (s.metrics) this.byService.set(s.name, new PrometheusSource({ baseUrl, queries: s.metrics, ...all }));
   }
 
   private pick(track: TrackRef): PrometheusSource {
@@ -51,14 +70,16 @@ export class CataloguePrometheus implements MetricSource {
 export interface MetricSourceInput {
   /** PROMETHEUS_URL; wins when set. */
   prometheusUrl?: string;
+  /** Credentials and CA for that Prometheus (prometheusAccess). */
+  prometheusAccess?: PrometheusAccess;
   /** The in-process sandbox (local mode): its URL and a fetch that carries its credentials. */
   sandbox?: { url: string; fetch: typeof fetch };
-  config: Pick<ShipbotConfig, 'services'>;
+  config: Pick<ShipbotConfig, 'services'> & { prometheus?: ShipbotConfig['prometheus'] };
   clock?: Clock;
 }
 
 export function createMetricSource(o: MetricSourceInput): MetricSource {
-  if (o.prometheusUrl) return new CataloguePrometheus(o.prometheusUrl, o.config, { clock: o.clock });
+  if (o.prometheusUrl) return new CataloguePrometheus(o.prometheusUrl, o.config, { ...o.prometheusAccess, ...(o.clock ? { clock: o.clock } : {}) });
   if (o.sandbox) return new SandboxMetricSource(o.sandbox.url, { fetch: o.sandbox.fetch });
   throw new Error('No metric source: set PROMETHEUS_URL, or run with --sandbox to use the sandbox metrics.');
 }

@@ -18,6 +18,31 @@ export interface PrometheusOptions {
   clock?: Clock;
   /** Extra request headers (e.g. authorization for a hosted Prometheus). Never logged. */
   headers?: Record<string, string>;
+  /** The fetch to use (one that trusts a private CA: PROMETHEUS_CA_FILE). Default: global fetch. */
+  fetch?: typeof fetch;
+  /**
+   * Prometheus' scrape interval, seconds. `{{window}}` is never shorter than 4 of them: rate()
+   * needs two points in its range, and over one interval it is empty. Unset: read once from
+   * the targets API (the longest active interval), else 30 (kube-prometheus' default).
+   */
+  scrapeIntervalSec?: number;
+}
+
+/** Ranges shorter than this many scrape intervals are stretched to it. */
+export const MIN_SCRAPES_PER_RANGE = 4;
+const DEFAULT_SCRAPE_INTERVAL_SEC = 30;
+
+/** The longest scrape interval among active targets (`30s`, `1m`, `1m30s`), or undefined. */
+export function longestScrapeInterval(targets: unknown): number | undefined {
+  const list = (targets as { activeTargets?: Array<{ scrapeInterval?: string }> } | undefined)?.activeTargets ?? [];
+  let max: number | undefined;
+  for (const t of list) {
+    const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/.exec(t.scrapeInterval ?? '');
+    if (!m || !t.scrapeInterval) continue;
+    const sec = Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0) + Number(m[4] ?? 0) / 1000;
+    if (sec > 0) max = Math.max(max ?? 0, sec);
+  }
+  return max;
 }
 
 export type ScalarOutcome = { ok: true; value: number } | MetricFailure;
@@ -56,10 +81,19 @@ export class PrometheusSource implements MetricSource {
   private readonly timeoutMs: number;
   private readonly clock: Clock;
 
+  private scrapeInterval: Promise<number> | undefined;
+
   constructor(private readonly opts: PrometheusOptions) {
     this.base = opts.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.clock = opts.clock ?? realClock;
+  }
+
+  /** The scrape interval: configured, else read once from the targets API, else 30 s. */
+  scrapeIntervalSec(): Promise<number> {
+    if (this.opts.scrapeIntervalSec) return Promise.resolve(this.opts.scrapeIntervalSec);
+    this.scrapeInterval ??= this.get('/api/v1/targets?state=active').then((a) => (a.ok ? longestScrapeInterval(a.data) : undefined) ?? DEFAULT_SCRAPE_INTERVAL_SEC);
+    return this.scrapeInterval;
   }
 
   sample(track: TrackRef, windowSec: number): Promise<MetricOutcome> {
@@ -69,7 +103,9 @@ export class PrometheusSource implements MetricSource {
   /** A window that ended at `endAt` (ms since the epoch, Prometheus's time); now when omitted. */
   async sampleAt(track: TrackRef, windowSec: number, endAt?: number): Promise<MetricOutcome> {
     const q = this.opts.queries;
-    const render = (t: string | undefined) => (t === undefined ? undefined : renderQuery(t, track, windowSec));
+    // Rates over at least 4 scrapes; a 30 s look at a 30 s scrape would always be empty.
+    const rangeSec = Math.max(windowSec, MIN_SCRAPES_PER_RANGE * (await this.scrapeIntervalSec()));
+    const render = (t: string | undefined) => (t === undefined ? undefined : renderQuery(t, track, rangeSec));
     let exprs: Record<'errorRate' | 'p99Ms' | 'throughputRps', string> & Partial<Record<'p50Ms' | 'p95Ms' | 'requests', string>>;
     try {
       exprs = {
@@ -92,7 +128,9 @@ export class PrometheusSource implements MetricSource {
     const tp = got.get('throughputRps')!;
     if (!tp.ok) return withContext(tp, 'throughput', where);
     const requests = got.get('requests');
-    const reqCount = requests?.ok ? requests.value : tp.value * windowSec;
+    // increase() over the stretched range counts requests older than this window: count only
+    // this window's share, so pooled samples do not count the same requests several times.
+    const reqCount = requests?.ok ? (requests.value * windowSec) / rangeSec : tp.value * windowSec;
     if (!(reqCount > 0)) return { ok: false, kind: 'no-data', message: `no requests for ${where}` };
     // A version that never failed has no 5xx series yet: with traffic, an empty error ratio is 0.
     const er = got.get('errorRate')!;
@@ -151,15 +189,22 @@ export class PrometheusSource implements MetricSource {
     return { ok: true, points };
   }
 
-  private async call(path: string, params: Record<string, string>): Promise<{ ok: true; data: unknown } | MetricFailure> {
+  private call(path: string, params: Record<string, string>): Promise<{ ok: true; data: unknown } | MetricFailure> {
+    return this.request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...this.opts.headers },
+      body: new URLSearchParams(params).toString(),
+    });
+  }
+
+  private get(pathAndQuery: string): Promise<{ ok: true; data: unknown } | MetricFailure> {
+    return this.request(pathAndQuery, { method: 'GET', headers: { ...this.opts.headers } });
+  }
+
+  private async request(path: string, init: RequestInit): Promise<{ ok: true; data: unknown } | MetricFailure> {
     let res: Response;
     try {
-      res = await fetch(`${this.base}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...this.opts.headers },
-        body: new URLSearchParams(params).toString(),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      res = await (this.opts.fetch ?? fetch)(`${this.base}${path}`, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
       const e = err as Error;
       if (e.name === 'TimeoutError' || e.name === 'AbortError') {

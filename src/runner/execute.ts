@@ -100,6 +100,11 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
   const { run, config, store, clock } = ctx;
   const checks: NonNullable<RunRecord['data']['validation']> = [];
   const preflight = await ctx.driver.preflight(ctx.ref, run.plan.version, run.plan);
+  // Staging in another cluster: that cluster is touched first, so it is checked too.
+  const staging = ctx.stagingRef;
+  if (staging && staging.context !== ctx.ref.context) {
+    for (const c of await ctx.drivers('rolling', staging.context).preflight(staging, run.plan.version)) preflight.push({ ...c, name: `staging: ${c.name}` });
+  }
   run.data.preflight = preflight;
   for (const c of preflight) checks.push({ name: c.name, ok: c.ok, detail: c.detail, severity: c.severity });
   const freeze = activeFreeze(config.freezeWindows, run.environment, new Date(clock.now()));

@@ -11,7 +11,7 @@ import type { KObject } from './objects.js';
 import { buildOverview, buildTargets } from './overview.js';
 import { PROM_CONTENT_TYPE, podMetricsText } from './promText.js';
 import { isPodReady } from './replicaSetController.js';
-import { apiGroup, apiGroupList, apiResourceList, apiVersions, findResource, resourceByKind, SERVER_VERSION, type ResourceDef } from './resources.js';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, findResource, groupVersions, resourceByKind, SERVER_VERSION, type ResourceDef } from './resources.js';
 import { matches, matchesFields, matchesMap, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import type { Change, ObjectStore } from './store.js';
 import { toTable, wantsTable } from './tables.js';
@@ -116,10 +116,6 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
       return send(res, 200, apiGroupList());
     case '/api/v1':
       return send(res, 200, apiResourceList(''));
-    case '/apis/apps':
-      return send(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup('apps') });
-    case '/apis/apps/v1':
-      return send(res, 200, apiResourceList('apps'));
     case '/sandbox/v1/metrics':
       return sandboxMetrics(ctx, q, res);
     case '/sandbox/v1/overview':
@@ -129,14 +125,19 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
       return send(res, 200, buildTargets(ctx.store, ctx.address()));
   }
 
-  let group: '' | 'apps';
+  // Named groups: /apis/<group> (APIGroup), /apis/<group>/<version> (APIResourceList), then objects.
+  const named = /^\/apis\/([^/]+)(?:\/([^/]+))?(?:\/(.*))?$/.exec(path);
+  const served = named ? groupVersions().find((g) => g.group === named[1]) : undefined;
+  if (named && served && !named[2]) return send(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(served.group) });
+  if (named && served && named[2] === served.version && !named[3]) return send(res, 200, apiResourceList(served.group));
+  let group: string;
   let rest: string[];
   if (path.startsWith('/api/v1/')) {
     group = '';
     rest = path.slice('/api/v1/'.length).split('/');
-  } else if (path.startsWith('/apis/apps/v1/')) {
-    group = 'apps';
-    rest = path.slice('/apis/apps/v1/'.length).split('/');
+  } else if (named && served && named[2] === served.version && named[3]) {
+    group = served.group;
+    rest = named[3].split('/');
   } else {
     throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
   }

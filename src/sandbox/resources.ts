@@ -2,8 +2,9 @@
 // kubectl and @kubernetes/client-node find them as on a real cluster.
 
 export interface ResourceDef {
-  group: '' | 'apps';
-  version: 'v1';
+  /** '' for the core group. */
+  group: string;
+  version: string;
   kind: string;
   plural: string;
   singular: string;
@@ -26,10 +27,19 @@ export const RESOURCES: ResourceDef[] = [
   { group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', singular: 'configmap', namespaced: true, shortNames: ['cm'], subresources: [], hasSpec: false },
   { group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', singular: 'deployment', namespaced: true, shortNames: ['deploy'], subresources: ['status', 'scale'], hasSpec: true },
   { group: 'apps', version: 'v1', kind: 'ReplicaSet', plural: 'replicasets', singular: 'replicaset', namespaced: true, shortNames: ['rs'], subresources: ['status', 'scale'], hasSpec: true },
+  // Stored, not acted on: the sandbox does not autoscale (as a cluster without metrics-server).
+  { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers', singular: 'horizontalpodautoscaler', namespaced: true, shortNames: ['hpa'], subresources: ['status'], hasSpec: true },
 ];
 
-export function findResource(group: string, plural: string): ResourceDef | undefined {
-  return RESOURCES.find((r) => r.group === group && r.plural === plural);
+/** The named API groups the sandbox serves, each at its one version (`apps/v1`, `autoscaling/v2`…). */
+export function groupVersions(): Array<{ group: string; version: string }> {
+  const seen = new Map<string, string>();
+  for (const r of RESOURCES) if (r.group && !seen.has(r.group)) seen.set(r.group, r.version);
+  return [...seen].map(([group, version]) => ({ group, version }));
+}
+
+export function findResource(group: string, plural: string, version?: string): ResourceDef | undefined {
+  return RESOURCES.find((r) => r.group === group && r.plural === plural && (version === undefined || r.version === version));
 }
 
 export function resourceByKind(kind: string): ResourceDef {
@@ -66,13 +76,11 @@ export function apiGroupList() {
   return {
     kind: 'APIGroupList',
     apiVersion: 'v1',
-    groups: [
-      {
-        name: 'apps',
-        versions: [{ groupVersion: 'apps/v1', version: 'v1' }],
-        preferredVersion: { groupVersion: 'apps/v1', version: 'v1' },
-      },
-    ],
+    groups: groupVersions().map(({ group, version }) => ({
+      name: group,
+      versions: [{ groupVersion: `${group}/${version}`, version }],
+      preferredVersion: { groupVersion: `${group}/${version}`, version },
+    })),
   };
 }
 
@@ -80,7 +88,7 @@ export function apiGroup(name: string) {
   return apiGroupList().groups.find((g) => g.name === name);
 }
 
-export function apiResourceList(group: '' | 'apps') {
+export function apiResourceList(group: string) {
   const resources: Array<Record<string, unknown>> = [];
   for (const r of RESOURCES.filter((d) => d.group === group)) {
     resources.push({
@@ -99,5 +107,6 @@ export function apiResourceList(group: '' | 'apps') {
       if (sub === 'proxy') resources.push({ name: `${r.plural}/proxy`, singularName: '', namespaced: r.namespaced, kind: `${r.kind}ProxyOptions`, verbs: ['create', 'delete', 'get', 'patch', 'update'] });
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/v1` : 'v1', resources };
+  const version = RESOURCES.find((d) => d.group === group)?.version ?? 'v1';
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : 'v1', resources };
 }

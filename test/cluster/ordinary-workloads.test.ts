@@ -152,3 +152,37 @@ describe('honest canary shares without a router', () => {
     expect(shares).toMatchObject({ ok: true, detail: '20 replicas reach every step within a point' });
   });
 });
+
+describe('a HorizontalPodAutoscaler on the Deployment', () => {
+  const hpa = (min: number) => ({
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: 'web', namespace: 'production' },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
+      minReplicas: min,
+      maxReplicas: 10,
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+    },
+  });
+  const target = async () => (await deps.kube.autoscaling.readNamespacedHorizontalPodAutoscaler({ name: 'web', namespace: 'production' })).spec?.scaleTargetRef.name;
+
+  it('is stored and served as autoscaling/v2', async () => {
+    await deps.kube.autoscaling.createNamespacedHorizontalPodAutoscaler({ namespace: 'production', body: hpa(2) });
+    const list = await deps.kube.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace: 'production' });
+    expect(list.items.map((h) => `${h.apiVersion}/${h.metadata?.name}`)).toEqual(['autoscaling/v2/web']);
+  });
+
+  it('blue-green sizes the new colour from it, points it at the serving colour after cutover, and back on rollback', async () => {
+    await deps.kube.autoscaling.createNamespacedHorizontalPodAutoscaler({ namespace: 'production', body: hpa(5) });
+    const driver = createDriver('blue-green', deps);
+    const idle = await apply(driver, 'blue-green', 'v1.3.0', 'deploy-idle');
+    expect(idle).toMatchObject({ hpa: 'web', replicas: 5 });
+    expect((await new ClusterApi(deps.kube).getDeployment('production', 'web-green')).spec?.replicas).toBe(5);
+    expect(await target()).toBe('web');
+    const cut = await driver.applyStage(ref, idle, { key: 'cutover', title: 'switch traffic', trafficPct: 100, monitor: true });
+    expect(await target()).toBe('web-green');
+    await driver.rollback(ref, cut);
+    expect(await target()).toBe('web');
+  });
+});

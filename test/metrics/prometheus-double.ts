@@ -10,6 +10,8 @@ export interface PromDouble {
   queries: Array<{ path: string; params: URLSearchParams }>;
   /** Values per track for the `ok`-style answers, settable by a test. */
   values: Map<string, { errorRate: number; p99Ms: number; throughputRps: number }>;
+  /** The scrape interval /api/v1/targets reports (e.g. `15s`); unset, that endpoint answers 404. */
+  scrapeInterval?: string;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ function metricOf(query: string): 'errorRate' | 'p50Ms' | 'p95Ms' | 'p99Ms' | 't
 export async function startPromDouble(): Promise<PromDouble> {
   const queries: PromDouble['queries'] = [];
   const values: PromDouble['values'] = new Map([['stable', { errorRate: 0.002, p99Ms: 120, throughputRps: 190 }]]);
+  const double = { scrapeInterval: undefined as string | undefined };
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -42,6 +45,11 @@ export async function startPromDouble(): Promise<PromDouble> {
         send(200, { status: 'success', data: { resultType: 'vector', result: Array.from({ length: n }, (_, i) => ({ metric: { i: String(i) }, value: [Date.now() / 1000, v] })) } });
       if (url.pathname === '/api/v1/query_range') {
         return send(200, { status: 'success', data: { resultType: 'matrix', result: [{ metric: {}, values: [[1, '1'], [2, 'NaN'], [3, '3']] }] } });
+      }
+      if (url.pathname === '/api/v1/targets') {
+        if (!double.scrapeInterval) return send(404, '404 page not found', 'text/plain');
+        const t = (scrapeInterval: string) => ({ labels: { job: 'pods' }, health: 'up', scrapeInterval });
+        return send(200, { status: 'success', data: { activeTargets: [t('10s'), t(double.scrapeInterval)], droppedTargets: [] } });
       }
       if (url.pathname !== '/api/v1/query') return send(404, '404 page not found', 'text/plain');
       const m = metricOf(query);
@@ -80,6 +88,12 @@ export async function startPromDouble(): Promise<PromDouble> {
     url: `http://127.0.0.1:${port}`,
     queries,
     values,
+    get scrapeInterval() {
+      return double.scrapeInterval;
+    },
+    set scrapeInterval(v) {
+      double.scrapeInterval = v;
+    },
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config.js';
-import { PrometheusSource, renderQuery } from '../../src/metrics/prometheus.js';
+import { longestScrapeInterval, PrometheusSource, renderQuery } from '../../src/metrics/prometheus.js';
 import { startPromDouble, type PromDouble } from './prometheus-double.js';
 
 const queries = loadConfigFile('data/shipbot.yml').services[0]!.metrics!;
@@ -14,7 +14,8 @@ let prom: PromDouble;
 let source: PrometheusSource;
 beforeAll(async () => {
   prom = await startPromDouble();
-  source = new PrometheusSource({ baseUrl: prom.url, queries, timeoutMs: 500 });
+  // A 1 s scrape: ranges are the window itself (a 30 s one is tested below).
+  source = new PrometheusSource({ baseUrl: prom.url, queries, timeoutMs: 500, scrapeIntervalSec: 1 });
 });
 afterAll(() => prom.close());
 
@@ -28,6 +29,54 @@ describe('renderQuery', () => {
   it('refuses a placeholder it cannot fill, saying which', () => {
     expect(() => renderQuery('x{v="{{version}}"}', track('canary'), 60)).toThrow(/needs \{\{version\}\}, but the canary track has no version/);
     expect(() => renderQuery('x{v="{{pod}}"}', track('canary'), 60)).toThrow(/unknown placeholder \{\{pod\}\}/);
+  });
+});
+
+describe('ranges as long as the scrape interval needs', () => {
+  const ranges = () => prom.queries.slice(-6).map((x) => /\[(\d+)s\]/.exec(x.params.get('query') ?? '')?.[1]);
+  it('never shorter than 4 scrape intervals: a 30 s look at a 30 s scrape asks rate() over 120 s', async () => {
+    const src = new PrometheusSource({ baseUrl: prom.url, queries, timeoutMs: 500, scrapeIntervalSec: 30 });
+    const out = await src.sample(track('stable'), 30);
+    expect(new Set(ranges())).toEqual(new Set(['120']));
+    // Rates from the longer range; the request count is this window's share, so pooling counts each request once.
+    expect(out).toMatchObject({ ok: true, sample: { windowSec: 30, throughputRps: 190, requests: 190 * 30 } });
+    await src.sample(track('stable'), 300);
+    expect(new Set(ranges())).toEqual(new Set(['300']));
+  });
+  it('reads the interval from the targets API when it is not configured (the longest active one)', async () => {
+    prom.scrapeInterval = '15s';
+    try {
+      await new PrometheusSource({ baseUrl: prom.url, queries, timeoutMs: 500 }).sample(track('stable'), 30);
+      expect(new Set(ranges())).toEqual(new Set(['60']));
+    } finally {
+      prom.scrapeInterval = undefined;
+    }
+  });
+  it('falls back to 30 s (kube-prometheus) when the targets API is not there', async () => {
+    await new PrometheusSource({ baseUrl: prom.url, queries, timeoutMs: 500 }).sample(track('stable'), 30);
+    expect(new Set(ranges())).toEqual(new Set(['120']));
+  });
+  it('parses Prometheus durations', () => {
+    expect(longestScrapeInterval({ activeTargets: [{ scrapeInterval: '30s' }, { scrapeInterval: '1m30s' }, { scrapeInterval: '500ms' }] })).toBe(90);
+    expect(longestScrapeInterval({ activeTargets: [] })).toBeUndefined();
+    expect(longestScrapeInterval(undefined)).toBeUndefined();
+  });
+  it('sends PROMETHEUS_BEARER_TOKEN as a bearer header', async () => {
+    const { prometheusAccess } = await import('../../src/metrics/index.js');
+    const seen: Array<string | undefined> = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(401).end('unauthorized');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const src = new PrometheusSource({ baseUrl: url, queries, timeoutMs: 500, scrapeIntervalSec: 15, ...prometheusAccess({ PROMETHEUS_BEARER_TOKEN: 'tok-123' }) });
+      expect(await src.sample(track('stable'), 30)).toMatchObject({ ok: false, kind: 'http-error', status: 401 });
+      expect(new Set(seen)).toEqual(new Set(['Bearer tok-123']));
+    } finally {
+      server.close();
+    }
   });
 });
 

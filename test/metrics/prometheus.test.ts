@@ -3,11 +3,6 @@
 // monitoring loop): healthy vs -errors; and the baseline from its history.
 // The sandbox runs at real speed (clock 1×): Prometheus evaluates rate() in real time.
 // Skips, saying why, when no `prometheus` binary is on PATH (.ci/run installs it).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScaledClock } from '../../src/clock.js';
 import { loadConfigFile } from '../../src/config.js';
@@ -19,37 +14,14 @@ import { PrometheusSource } from '../../src/metrics/prometheus.js';
 import { createAnalysis } from '../../src/runner/analysis.js';
 import type { TrackRef } from '../../src/cluster/types.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { promBin, startPrometheus, until, type RealPrometheus } from './real-prometheus.js';
 
-const promBin = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' }).stdout.trim();
 if (!promBin) console.warn('skipping the real-Prometheus suite: no `prometheus` on PATH (apt-get install prometheus; .ci/run does)');
 
 const cfg = loadConfigFile('data/shipbot.yml');
 const rules = rulesFromDefaults(cfg.defaults);
 const INTERVAL = 5; // seconds per sample: 5 scrapes at 1 s
 const clock = new ScaledClock(1);
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 function ref(service: string): WorkloadRef {
   const s = cfg.services.find((x) => x.name === service)!;
@@ -66,9 +38,7 @@ function plan(service: string, version: string) {
 
 describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
   let sandbox: Sandbox;
-  let prom: ChildProcess;
-  let promLog = '';
-  let dir: string;
+  let prom: RealPrometheus | undefined;
   let source: PrometheusSource;
   let driver: CanaryDriver;
   const stable: TrackRef = { namespace: 'production', service: 'checkout', track: 'stable' };
@@ -86,33 +56,8 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
       });
       expect(patched.status).toBe(200);
     }
-    dir = mkdtempSync(path.join(tmpdir(), 'shipbot-prom-'));
-    const port = await freePort();
-    // The sandbox's door: Prometheus trusts its CA and sends its token, for discovery and scrapes alike.
-    writeFileSync(path.join(dir, 'ca.pem'), sandbox.caPem);
-    // Prometheus 2.42's HTTP SD sends an authorization without a type as the bare credentials: name the type.
-    const door = [`tls_config: { ca_file: ${path.join(dir, 'ca.pem')} }`, `authorization: { type: Bearer, credentials: ${sandbox.token} }`];
-    writeFileSync(
-      path.join(dir, 'prometheus.yml'),
-      [
-        'global: { scrape_interval: 1s, evaluation_interval: 1s }',
-        'scrape_configs:',
-        '  - job_name: sandbox-pods',
-        '    scrape_interval: 1s',
-        '    scrape_timeout: 900ms',
-        '    scheme: https',
-        ...door.map((l) => `    ${l}`),
-        '    http_sd_configs:',
-        `      - url: ${sandbox.url}/sandbox/v1/targets`,
-        '        refresh_interval: 1s',
-        ...door.map((l) => `        ${l}`),
-        '',
-      ].join('\n'),
-    );
-    prom = spawn(promBin, [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    prom.stderr?.on('data', (c) => (promLog = (promLog + String(c)).slice(-4000)));
-    source = new PrometheusSource({ baseUrl: `http://127.0.0.1:${port}`, queries: cfg.services[0]!.metrics!, timeoutMs: 3000, clock });
-    await until(`Prometheus ready on port ${port} (log: ${promLog})`, 20_000, async () => ((await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined));
+    prom = await startPrometheus(sandbox, 1);
+    source = new PrometheusSource({ baseUrl: prom.url, queries: cfg.services[0]!.metrics!, timeoutMs: 3000, clock });
     // Data: every sandbox pod discovered and scraped, long enough for rate() over one interval.
     const targets = ((await (await kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch(`${sandbox.url}/sandbox/v1/targets`)).json()) as unknown[]).length;
     await until(`Prometheus scraping all ${targets} sandbox pods`, 25_000, async () => {
@@ -126,13 +71,8 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
   }, 90_000);
 
   afterAll(async () => {
-    if (prom && prom.exitCode === null) {
-      const exited = new Promise((r) => prom.once('exit', r));
-      prom.kill('SIGTERM');
-      await exited;
-    }
+    await prom?.close();
     await sandbox?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('PrometheusSource reads the stable track through the shipped PromQL templates', async () => {

@@ -1,0 +1,89 @@
+// A real Prometheus (Debian's `prometheus` package) scraping a sandbox's pods through the
+// sandbox's door, as it would scrape a cluster: HTTP SD and scrapes over HTTPS, trusting the
+// sandbox's CA and sending its token. For the real-Prometheus suites.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Sandbox } from '../../src/sandbox/index.js';
+
+export const promBin = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' }).stdout.trim();
+
+export interface RealPrometheus {
+  url: string;
+  /** The last lines Prometheus logged, for failure messages. */
+  log(): string;
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+export async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** Starts Prometheus scraping every `scrapeSec` seconds; resolves once it answers /-/ready. */
+export async function startPrometheus(sandbox: Sandbox, scrapeSec: number): Promise<RealPrometheus> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shipbot-prom-'));
+  const port = await freePort();
+  writeFileSync(path.join(dir, 'ca.pem'), sandbox.caPem);
+  // Prometheus 2.42's HTTP SD sends an authorization without a type as the bare credentials: name the type.
+  const door = [`tls_config: { ca_file: ${path.join(dir, 'ca.pem')} }`, `authorization: { type: Bearer, credentials: ${sandbox.token} }`];
+  const timeout = scrapeSec <= 1 ? '900ms' : '10s';
+  writeFileSync(
+    path.join(dir, 'prometheus.yml'),
+    [
+      `global: { scrape_interval: ${scrapeSec}s, evaluation_interval: ${scrapeSec}s }`,
+      'scrape_configs:',
+      '  - job_name: sandbox-pods',
+      `    scrape_interval: ${scrapeSec}s`,
+      `    scrape_timeout: ${timeout}`,
+      '    scheme: https',
+      ...door.map((l) => `    ${l}`),
+      '    http_sd_configs:',
+      `      - url: ${sandbox.url}/sandbox/v1/targets`,
+      '        refresh_interval: 1s',
+      ...door.map((l) => `        ${l}`),
+      '',
+    ].join('\n'),
+  );
+  let log = '';
+  const prom: ChildProcess = spawn(promBin, [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  prom.stderr?.on('data', (c) => (log = (log + String(c)).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  const close = async () => {
+    if (prom.exitCode === null) {
+      const exited = new Promise((r) => prom.once('exit', r));
+      prom.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await until(`Prometheus ready on port ${port}`, 20_000, async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined));
+  } catch (err) {
+    await close();
+    throw new Error(`${(err as Error).message}; log: ${log}`);
+  }
+  return { url, log: () => log, close };
+}
