@@ -246,6 +246,11 @@ export function loadConfigFile(file: string): ShipbotConfig {
   return parseConfig(text, file);
 }
 
+/** Every kubeconfig context the catalogue names (undefined: the current context). */
+export function contextsOf(cfg: ShipbotConfig): Array<string | undefined> {
+  return [...new Set(cfg.services.flatMap((s) => Object.values(s.environments).map((e) => e?.context)))];
+}
+
 export function findService(cfg: ShipbotConfig, name: string): ServiceConfig | undefined {
   const key = name.toLowerCase();
   return cfg.services.find((s) => s.name === key || s.aliases.some((a) => a.toLowerCase() === key));

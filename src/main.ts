@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ScaledClock, type Clock } from './clock.js';
-import { ConfigError, loadAll, type EnvConfig, type ShipbotConfig } from './config.js';
-import { createClusters, kubeFromEnv, kubeFromKubeconfig, singleCluster, type Clusters } from './cluster/index.js';
+import { ConfigError, contextsOf, loadAll, type EnvConfig, type ShipbotConfig } from './config.js';
+import { kubeconfigClusters, kubeFromKubeconfig, singleCluster, type Clusters } from './cluster/index.js';
 import { createLlm } from './llm/index.js';
 import { startLocalWorkspace, type LocalWorkspace } from './local/server.js';
 import { localPeople } from './local/people.js';
@@ -97,9 +97,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       // In-process, yet through the same door as kubectl: HTTPS with its CA and a bearer token.
       clusters = singleCluster(kubeFromKubeconfig(sandbox.kubeconfigYaml()));
     } else {
-      clusters = createClusters((context) => kubeFromEnv(env, context));
-      // Every context the config names must resolve now, not at the first deploy.
-      for (const s of config.services) for (const e of Object.values(s.environments)) if (e) clusters.kube(e.context);
+      clusters = kubeconfigClusters(env, contextsOf(config));
     }
 
     const metrics = metricSource(env, config, clock, sandbox ? { url: sandbox.url, fetch: clusters.kube().fetch } : undefined);

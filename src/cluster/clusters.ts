@@ -1,7 +1,7 @@
 // Several clusters, one per kubeconfig context: `environments.<env>.context` names where that
 // environment lives (staging and production may be in different clusters). Clients are made
 // once per context; the default context is the kubeconfig's current one.
-import type { Kube } from './kube.js';
+import { kubeFromEnv, type Kube } from './kube.js';
 
 export interface Clusters {
   /** The client for `context` (undefined: the default context). Throws for an unknown context. */
@@ -33,6 +33,17 @@ export function createClusters(make: (context?: string) => Kube): Clusters {
       return k ? k.fetch(input, init) : fetch(input, init);
     }) as typeof fetch,
   };
+}
+
+/**
+ * The clusters of a kubeconfig (KUBECONFIG, merged; the pod's service account; ~/.kube/config),
+ * with every context in `contexts` resolved now: a typo in a context fails at start, not at
+ * the first deploy.
+ */
+export function kubeconfigClusters(env: { KUBECONFIG?: string }, contexts: Iterable<string | undefined>): Clusters {
+  const clusters = createClusters((context) => kubeFromEnv(env, context));
+  for (const c of contexts) clusters.kube(c);
+  return clusters;
 }
 
 /** One cluster for every context name (the sandbox, a test): `context` is ignored. */

@@ -24,6 +24,6 @@ export { RollingDriver } from './rolling.js';
 export { diagnose, type ClusterDiagnostics } from './diagnose.js';
 export { ClusterError, StageFailedError, InvalidRolloutError, explainKubeError } from './errors.js';
 export { kubeFromEnv, kubeFromKubeconfig, type Kube } from './kube.js';
-export { createClusters, singleCluster, type Clusters } from './clusters.js';
+export { createClusters, kubeconfigClusters, singleCluster, type Clusters } from './clusters.js';
 export type { DriverDeps } from './common.js';
 export type * from './types.js';

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { ScaledClock } from '../clock.js';
-import { findService, loadAll } from '../config.js';
-import { createClusters, kubeFromEnv, kubeFromKubeconfig, singleCluster, type Clusters } from '../cluster/index.js';
+import { contextsOf, findService, loadAll } from '../config.js';
+import { kubeconfigClusters, kubeFromKubeconfig, singleCluster, type Clusters } from '../cluster/index.js';
 import { parseCommand } from '../domain/parse.js';
 import { buildPlan, PlanError, validatePlanAnswers, type PlanAnswers } from '../domain/plan.js';
 import type { DeployPlan } from '../domain/types.js';
@@ -115,7 +115,12 @@ export async function run(args: string[]): Promise<number> {
     metrics = new SandboxMetricSource(sb.url, { fetch: kube.fetch });
     console.log(`Sandbox cluster at ${sb.url} (clock ×${clock.speed})`);
   } else {
-    clusters = createClusters((context) => kubeFromEnv(env, context));
+    try {
+      clusters = kubeconfigClusters(env, contextsOf(config));
+    } catch (err) {
+      console.error(`shipbot deploy: ${(err as Error).message}`);
+      return 1;
+    }
     if (!env.PROMETHEUS_URL) {
       console.error('shipbot deploy: a real cluster needs PROMETHEUS_URL for SLO monitoring (or use --sandbox).');
       return 1;

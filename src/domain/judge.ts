@@ -18,6 +18,7 @@ import type { Defaults } from '../config.js';
 import type { Decision, DeployPlan, InfraSignal, MetricSample, Verdict } from './types.js';
 import { binomialUpperTail, fisherGreater, mannWhitneyU, median, normalCdf } from './stats.js';
 import { regressionGate, regressionRate, type TestCounts } from './regression.js';
+import { checkSamples } from './sample-check.js';
 
 export type Finding = Decision['findings'][number];
 
@@ -129,6 +130,10 @@ export function judgeInfra(signals: readonly InfraSignal[], rules: Pick<JudgeRul
         findings.push({ rule: 'progress-deadline', verdict: 'ROLLBACK', detail: `deployment ${s.deployment} missed its progress deadline: ${s.message}` });
         break;
       case 'restarts': {
+        if (!(s.restarts >= 0) || !Number.isFinite(s.restarts) || !(s.windowSec > 0) || !Number.isFinite(s.windowSec)) {
+          findings.push({ rule: 'restarts', verdict: 'INCONCLUSIVE', detail: `pod ${s.pod}: restart count unreadable (${s.restarts} in ${s.windowSec} s)` });
+          break;
+        }
         // "more than N restarts in 5 minutes": longer windows are scaled to a 5-minute rate.
         const per5Min = s.windowSec > 300 ? (s.restarts * 300) / s.windowSec : s.restarts;
         const over = per5Min > rules.restartsIn5Min;
@@ -140,7 +145,11 @@ export function judgeInfra(signals: readonly InfraSignal[], rules: Pick<JudgeRul
         break;
       }
       case 'readiness': {
-        const pct = s.total > 0 ? (100 * s.failing) / s.total : 0;
+        if (!Number.isInteger(s.total) || !Number.isInteger(s.failing) || s.total <= 0 || s.failing < 0 || s.failing > s.total) {
+          findings.push({ rule: 'readiness', verdict: 'INCONCLUSIVE', detail: `pod health unreadable: ${s.failing} failing of ${s.total} pods` });
+          break;
+        }
+        const pct = (100 * s.failing) / s.total;
         const over = pct > rules.failingHealthPct;
         findings.push({
           rule: 'readiness',
@@ -161,9 +170,16 @@ export function isFatalInfra(signals: readonly InfraSignal[], rules: Pick<JudgeR
 // ---------------------------------------------------------------------------------------------
 // Metric comparison
 
-/** Samples that saw traffic; a window with no requests carries no evidence. */
+/** Believable samples that saw traffic (sample-check.ts); a window with no requests carries no evidence. */
 export function usable(samples: readonly MetricSample[]): MetricSample[] {
-  return samples.filter((s) => s.requests > 0 && Number.isFinite(s.errorRate));
+  return checkSamples(samples, '').samples.filter((s) => s.requests > 0);
+}
+
+/** The usable samples of both sides, and why any others were left out. */
+function checked(base: readonly MetricSample[], cand: readonly MetricSample[], bl: string, cl: string): { base: MetricSample[]; cand: MetricSample[]; rejected: string[] } {
+  const b = checkSamples(base, bl);
+  const c = checkSamples(cand, cl);
+  return { base: b.samples.filter((s) => s.requests > 0), cand: c.samples.filter((s) => s.requests > 0), rejected: [...c.rejected, ...b.rejected] };
 }
 
 interface Pooled {
@@ -199,26 +215,28 @@ function rateStdError(samples: readonly MetricSample[], p: Pooled): number {
 }
 
 /** Enough samples and requests on both sides to say anything; otherwise INCONCLUSIVE. */
-export function dataRule(base: readonly MetricSample[], cand: readonly MetricSample[], rules: JudgeRules, cl: string, bl: string): Finding {
+export function dataRule(base: readonly MetricSample[], cand: readonly MetricSample[], rules: JudgeRules, cl: string, bl: string, rejected: readonly string[] = []): Finding {
   const c = pool(cand);
   const b = pool(base);
+  // Samples left out at the boundary are named, so a person sees why there is less data.
+  const left = rejected.length ? `; left out as impossible: ${rejected.slice(0, 3).join('; ')}${rejected.length > 3 ? ` and ${rejected.length - 3} more` : ''}` : '';
   for (const [label, p] of [[cl, c], [bl, b]] as const) {
     if (p.samples === 0) {
       return {
         rule: 'data',
         verdict: 'INCONCLUSIVE',
-        detail: `no data for ${label}: no requests in any sample — check that it receives traffic and that the metric queries match its pods`,
+        detail: `no data for ${label}: no requests in any usable sample — check that it receives traffic and that the metric queries match its pods${left}`,
       };
     }
     if (p.samples < rules.minSamples || p.requests < rules.minRequests) {
       return {
         rule: 'data',
         verdict: 'INCONCLUSIVE',
-        detail: `too little traffic on ${label} to judge: ${plural(p.samples, 'sample')} with ${plural(p.requests, 'request')} (need ${rules.minSamples} samples and ${rules.minRequests} requests)`,
+        detail: `too little traffic on ${label} to judge: ${plural(p.samples, 'sample')} with ${plural(p.requests, 'request')} (need ${rules.minSamples} samples and ${rules.minRequests} requests)${left}`,
       };
     }
   }
-  return { rule: 'data', verdict: 'CONTINUE', detail: `${plural(c.samples, 'sample')}, ${plural(c.requests, 'request')} on ${cl}; ${plural(b.samples, 'sample')}, ${plural(b.requests, 'request')} on ${bl}` };
+  return { rule: 'data', verdict: 'CONTINUE', detail: `${plural(c.samples, 'sample')}, ${plural(c.requests, 'request')} on ${cl}; ${plural(b.samples, 'sample')}, ${plural(b.requests, 'request')} on ${bl}${left}` };
 }
 
 /**
@@ -411,10 +429,9 @@ export function judgeCanary(
   const scale = opts.earlyLook ? 0.1 : 1;
   const alpha = (rules.alpha ?? DEFAULT_ALPHA) * scale;
   const sampleAlpha = (rules.sampleAlpha ?? DEFAULT_SAMPLE_ALPHA) * scale;
-  const base = usable(baseline);
-  const cand = usable(candidate);
+  const { base, cand, rejected } = checked(baseline, candidate, bl, cl);
   const findings: Finding[] = [
-    dataRule(base, cand, rules, cl, bl),
+    dataRule(base, cand, rules, cl, bl, rejected),
     errorRateRule(base, cand, rules, alpha, cl, bl),
     latencyRule(base, cand, rules, sampleAlpha, cl, bl),
   ];
@@ -449,7 +466,7 @@ export interface MetricRegression {
 export function metricRegressions(
   before: readonly MetricSample[],
   after: readonly MetricSample[],
-  opts: { alpha?: number; sampleAlpha?: number; skipThroughput?: boolean; afterLabel?: string; beforeLabel?: string } = {},
+  opts: { alpha?: number; sampleAlpha?: number; skipThroughput?: boolean; afterLabel?: string; beforeLabel?: string; minSamples?: number } = {},
 ): MetricRegression[] {
   const al = opts.afterLabel ?? 'after';
   const bl = opts.beforeLabel ?? 'before';
@@ -465,7 +482,8 @@ export function metricRegressions(
   }
   const la = latencySamples(after);
   const lb = latencySamples(before);
-  if (la.length > 0 && lb.length > 0) {
+  const need = opts.minSamples ?? 1;
+  if (la.length >= need && lb.length >= need) {
     const ma = median(la);
     const mb = median(lb);
     const pct = mb > 0 ? ((ma - mb) / mb) * 100 : 0;
@@ -473,9 +491,9 @@ export function metricRegressions(
     out.push({ metric: 'p99', observedPct: pct, pValue: p, regressionPct: p < sampleAlpha ? Math.max(0, pct) : 0, detail: `p99 ${fmtMs(ma)} ${al} vs ${fmtMs(mb)} ${bl} (${pct >= 0 ? '+' : ''}${pct.toFixed(0)}%, ${fmtP(p)})` });
   }
   if (!opts.skipThroughput) {
-    const ta = after.map((s) => s.throughputRps);
-    const tb = before.map((s) => s.throughputRps);
-    if (ta.length > 0 && tb.length > 0) {
+    const ta = after.map((s) => s.throughputRps).filter(Number.isFinite);
+    const tb = before.map((s) => s.throughputRps).filter(Number.isFinite);
+    if (ta.length >= need && tb.length >= need) {
       const ma = median(ta);
       const mb = median(tb);
       const pct = regressionRate(mb, ma) ?? 0;
@@ -505,11 +523,11 @@ export interface GateTests {
 
 /** Data minimums, then every significant regression above the threshold is a finding. */
 function gateFindings(g: GateInput): { findings: Finding[]; regressed: MetricRegression[]; enough: boolean } {
-  const before = usable(g.before);
-  const after = usable(g.after);
-  const data = dataRule(before, after, g.rules, g.afterLabel, g.beforeLabel);
+  const { base: before, cand: after, rejected } = checked(g.before, g.after, g.beforeLabel, g.afterLabel);
+  const data = dataRule(before, after, g.rules, g.afterLabel, g.beforeLabel, rejected);
   if (data.verdict !== 'CONTINUE') return { findings: [data], regressed: [], enough: false };
   const regs = metricRegressions(before, after, {
+    minSamples: g.rules.minSamples,
     alpha: g.rules.alpha,
     sampleAlpha: g.rules.sampleAlpha,
     skipThroughput: g.skipThroughput,
@@ -518,13 +536,22 @@ function gateFindings(g: GateInput): { findings: Finding[]; regressed: MetricReg
   });
   // Traffic rises and falls on its own over a deploy, so throughput only counts beyond the breach rule.
   const limit = (r: MetricRegression) => (r.metric === 'throughput' ? Math.max(g.thresholdPct, g.rules.throughputDropPct) : g.thresholdPct);
-  const regressed = regs.filter((r) => r.regressionPct > limit(r));
+  const regressed = regs.filter((r) => Number.isFinite(r.pValue) && r.regressionPct > limit(r));
   const findings: Finding[] = [data];
   if (g.tests) {
     const t = regressionGate(g.tests.before, g.tests.after, g.thresholdPct);
     findings.push({ rule: 'regression-tests', verdict: t.verdict === 'fail' ? 'ROLLBACK' : t.verdict === 'inconclusive' ? 'INCONCLUSIVE' : 'CONTINUE', detail: t.explanation });
   }
+  // A metric the gate cannot compare is missing evidence, never a pass.
+  const expected: MetricRegression['metric'][] = g.skipThroughput ? ['error-rate', 'p99'] : ['error-rate', 'p99', 'throughput'];
+  for (const m of expected) {
+    const r = regs.find((x) => x.metric === m);
+    if (!r || !Number.isFinite(r.pValue)) {
+      findings.push({ rule: `regression-${m}`, verdict: 'INCONCLUSIVE', detail: r ? `${r.detail}: cannot be tested` : `no usable ${m} data ${g.afterLabel} or ${g.beforeLabel} to compare` });
+    }
+  }
   for (const r of regs) {
+    if (!Number.isFinite(r.pValue)) continue;
     const over = r.regressionPct > limit(r);
     const unit = r.metric === 'error-rate' ? ' pts' : '%';
     findings.push({

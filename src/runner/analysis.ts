@@ -100,15 +100,18 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
       const b = await captureBaseline({ source: metrics, track, clock, samples: defaults.minSamples, intervalSec: plan.monitoringIntervalSec, ...(signal ? { abort: signal } : {}) });
       const agg = pooled(b.samples);
       const detail = agg
-        ? `${usable(b.samples).length} samples of ${track.track}${b.fromHistory ? ' from history' : ''}: ${line(agg)}, ${agg.throughputRps.toFixed(1)} rps`
+        ? `${usable(b.samples).length} samples of ${trackName(track.track)}${b.fromHistory ? ' from history' : ''}: ${line(agg)}, ${agg.throughputRps.toFixed(1)} rps`
         : `no baseline traffic measured (${b.failures.at(-1)?.message ?? 'no samples'})`;
       return { samples: b.samples, ...(agg ? { sample: agg } : {}), detail };
     },
 
     async monitor(input) {
-      // A rolling update replaces the pods it would compare with: judged against the captured baseline.
+      // The same track is the same series to a metric query that does not tell versions apart
+      // (the shipped templates do not): after a promotion or during a rolling update the "live
+      // baseline" would be the new version itself, at a share of 0. Such a window is judged
+      // against the baseline captured before traffic moved, where shares are real.
       const sameTrack = input.candidate.track === input.baseline.track;
-      const live = !(sameTrack && input.candidate.version === input.baseline.version);
+      const live = !sameTrack;
       const res = await monitorWindow({
         source: metrics,
         clock,
@@ -122,8 +125,8 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
         signals: input.signals,
         abort: input.signal,
         ...(input.skip ? { skip: input.skip } : {}),
-        candidateLabel: sameTrack ? 'new version' : input.candidate.track,
-        baselineLabel: input.baseline.track,
+        candidateLabel: sameTrack ? 'new version' : trackName(input.candidate.track),
+        baselineLabel: trackName(input.baseline.track),
         onSample: (t) => input.onSample?.(line(pooled(t.candidateSamples), pooled(t.baselineSamples))),
       });
       const { candidate: candidateSamples, baseline: baselineSamples, verdict, explanation, findings } = res;
@@ -149,4 +152,9 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
       return where === 'staging' ? stagingGate(after, before, plan, rules, tests) : productionGate(before, after, plan, rules, tests);
     },
   };
+}
+
+/** A track as a person reads it: pods without a track label are the team's own, the live version. */
+function trackName(track: string): string {
+  return track || 'live version';
 }

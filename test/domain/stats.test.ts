@@ -1,4 +1,5 @@
 // Known values computed with scipy.stats 1.17 (see the comment on each case).
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { binomialUpperTail, fisherGreater, lnGamma, mannWhitneyU, median, normalCdf, quantile } from '../../src/domain/stats.js';
 
@@ -73,5 +74,46 @@ describe('median and quantile', () => {
     expect(median([4, 1, 2, 3])).toBe(2.5);
     expect(quantile([1, 2, 3, 4, 5], 0.9)).toBeCloseTo(4.6, 10);
     expect(median([])).toBeNaN();
+  });
+});
+
+describe('bounded statistics for any count (reference: test/domain/fixtures/stats-reference.json, scipy)', () => {
+  const ref = JSON.parse(readFileSync(new URL('./fixtures/stats-reference.json', import.meta.url), 'utf8')) as {
+    binomialUpperTail: Array<{ k: number; n: number; p: number; value: number }>;
+    fisherGreater: Array<{ x1: number; n1: number; x2: number; n2: number; value: number }>;
+  };
+  // Exact sums agree to 1e-6 relative; beyond NORMAL_TAIL_SD the normal approximation's error is bounded by 1e-5 absolute.
+  const close = (got: number, want: number) => expect(Math.abs(got - want) <= Math.max(1e-5, 1e-6 * want), `${got} vs ${want}`).toBe(true);
+
+  it.each(ref.binomialUpperTail)('binomialUpperTail($k, $n, $p) matches scipy binom.sf', ({ k, n, p, value }) => close(binomialUpperTail(k, n, p), value));
+  it.each(ref.fisherGreater)('fisherGreater($x1, $n1, $x2, $n2) matches scipy fisher_exact(greater)', ({ x1, n1, x2, n2, value }) => close(fisherGreater(x1, n1, x2, n2), value));
+
+  it('refuses counts that are not whole, are negative, infinite, NaN or at least 2^53, at once', () => {
+    for (const bad of [Infinity, -1, NaN, 2 ** 53, 1.5]) {
+      const t0 = performance.now();
+      expect(fisherGreater(bad, 100, 1, 100)).toBeNaN();
+      expect(fisherGreater(1, bad, 1, 100)).toBeNaN();
+      expect(binomialUpperTail(5, bad, 0.01)).toBeNaN();
+      expect(performance.now() - t0).toBeLessThan(50);
+    }
+    expect(binomialUpperTail(5, 100, NaN)).toBeNaN();
+    expect(fisherGreater(101, 100, 1, 100)).toBeNaN(); // more errors than requests
+  });
+
+  it('returns within 50 ms for the largest counts it accepts (it used to take seconds to minutes)', () => {
+    const cases: Array<() => number> = [
+      () => fisherGreater(10_000_000, 100_000_000, 10_000_000, 100_000_000),
+      () => fisherGreater(2 ** 50, 2 ** 51, 2 ** 49, 2 ** 51),
+      () => binomialUpperTail(2_000_000_000, 1_000_000_000_000, 0.002),
+      () => binomialUpperTail(2 ** 40, 2 ** 52, 0.5),
+      () => binomialUpperTail(3, 1_000_000_000_000, 0.002),
+      () => binomialUpperTail(2_400_000, 1_000_000_000, 0.002),
+    ];
+    for (const run of cases) {
+      const t0 = performance.now();
+      const p = run();
+      expect(p >= 0 && p <= 1).toBe(true);
+      expect(performance.now() - t0).toBeLessThan(50);
+    }
   });
 });

@@ -70,7 +70,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       canarySteps: [50, 100],
       monitoringIntervalSec: SCRAPE_SEC,
       stageWindowSec: 6 * SCRAPE_SEC,
-      observationSec: 4 * SCRAPE_SEC,
+      observationSec: 5 * SCRAPE_SEC,
     };
     const started = await runner.start({ request, plan, requester: { userId: 'U_DEV', name: 'dev' }, origin: { kind: 'terminal' } });
     if (!started.ok) throw new Error(started.message);

@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScaledClock } from '../../src/clock.js';
-import type { ShipbotConfig } from '../../src/config.js';
-import { createClusters, kubeFromEnv, type TrackRef } from '../../src/cluster/index.js';
+import { contextsOf, type ShipbotConfig } from '../../src/config.js';
+import { kubeconfigClusters, kubeFromEnv, type TrackRef } from '../../src/cluster/index.js';
 import { createLogger } from '../../src/log.js';
 import type { MetricSource } from '../../src/metrics/types.js';
 import { createRunner, type Runner } from '../../src/runner/index.js';
@@ -57,7 +57,7 @@ beforeAll(async () => {
   writeFileSync(b, prodCluster.kubeconfigYaml('prod-cluster'));
   kubeconfig = `${a}${path.delimiter}${b}`;
   store = openStore(path.join(dir, 'shipbot.db'));
-  const clusters = createClusters((context) => kubeFromEnv({ KUBECONFIG: kubeconfig }, context));
+  const clusters = kubeconfigClusters({ KUBECONFIG: kubeconfig }, contextsOf(config));
   runner = createRunner({ store, config, clock, clusters, metrics: perClusterMetrics(), logger: createLogger('silent'), reportsDir: path.join(dir, 'reports'), pollMs: 1000 });
 });
 

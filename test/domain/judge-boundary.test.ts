@@ -1,0 +1,106 @@
+// The judge's boundary: every kind of bad or missing input gives INCONCLUSIVE (or a refusal),
+// never CONTINUE, and every call returns within 50 ms. Each case below passed (or hung) before.
+import { describe, expect, it } from 'vitest';
+import { judgeCanary, judgeInfra, productionGate, rulesFromDefaults, stagingGate } from '../../src/domain/judge.js';
+import { checkSamples } from '../../src/domain/sample-check.js';
+import type { Decision, MetricSample } from '../../src/domain/types.js';
+import { shippedConfig } from './helpers.js';
+
+const rules = rulesFromDefaults(shippedConfig.defaults);
+const plan = { slo: { errorRatePct: 1, p99Ms: 500, availabilityPct: 99.5 }, regressionThresholdPct: 2, rollbackOnRegression: true };
+
+function samples(n: number, over: Partial<MetricSample> = {}, at = 0): MetricSample[] {
+  return Array.from({ length: n }, (_, i) => ({ at: at + i * 30_000, windowSec: 30, requests: 6000, errorRate: 0.002, p50Ms: 40, p95Ms: 90, p99Ms: 120, throughputRps: 200, ...over }));
+}
+const healthy = samples(10);
+
+/** Runs `judge` and checks it returned in time and did not pass. */
+function neverPasses(judge: () => Decision): Decision {
+  const t0 = performance.now();
+  const d = judge();
+  expect(performance.now() - t0).toBeLessThan(50);
+  expect(d.verdict, d.explanation).not.toBe('CONTINUE');
+  return d;
+}
+
+const gates = {
+  canary: (base: MetricSample[], cand: MetricSample[]) => judgeCanary(base, cand, plan, rules),
+  production: (pre: MetricSample[], post: MetricSample[]) => productionGate(pre, post, plan, rules),
+  staging: (prod: MetricSample[], staging: MetricSample[]) => stagingGate(staging, prod, plan, rules),
+};
+
+describe('missing data is never a pass', () => {
+  for (const [name, judge] of Object.entries(gates)) {
+    it(`${name}: all-NaN p99 after the deploy, on a real 2× slowdown`, () => {
+      neverPasses(() => judge(healthy, samples(10, { p50Ms: NaN, p95Ms: NaN, p99Ms: NaN })));
+    });
+    it(`${name}: NaN p99 before the deploy`, () => {
+      neverPasses(() => judge(samples(10, { p50Ms: NaN, p95Ms: NaN, p99Ms: NaN }), samples(10, { p99Ms: 240 })));
+    });
+    it(`${name}: empty sides`, () => {
+      neverPasses(() => judge([], healthy));
+      neverPasses(() => judge(healthy, []));
+      neverPasses(() => judge([], []));
+    });
+  }
+  for (const name of ['canary', 'production'] as const) {
+    it(`${name}: throughput all NaN, or half NaN, on a real 70% drop`, () => {
+      neverPasses(() => gates[name](healthy, samples(10, { throughputRps: NaN })));
+      neverPasses(() => gates[name](healthy, [...samples(5, { throughputRps: NaN }), ...samples(5, { throughputRps: 60 })]));
+    });
+  }
+});
+
+describe('impossible values are not believed', () => {
+  it('a negative error rate is not pooled: a 10%-error canary with one sample at −5 does not pass', () => {
+    neverPasses(() => gates.canary(healthy, [...samples(9, { errorRate: 0.1 }), ...samples(1, { errorRate: -5 })]));
+  });
+  it('negative latencies are not evidence of speed', () => {
+    neverPasses(() => gates.canary(healthy, samples(10, { p50Ms: -40, p95Ms: -90, p99Ms: -120 })));
+  });
+  it('an error rate above 1 or more errors than requests makes the sample unusable, with the reason named', () => {
+    const checked = checkSamples([...samples(2), ...samples(1, { errorRate: 1.5 })], 'canary');
+    expect(checked.samples).toHaveLength(2);
+    expect(checked.rejected).toEqual(['a canary sample has error rate = 1.5 (must be 0..1)']);
+  });
+  for (const requests of [Infinity, -Infinity, NaN, -100, 2 ** 53, 2 ** 60]) {
+    it(`requests = ${requests}: the sample is left out and the judge returns at once`, () => {
+      for (const [name, judge] of Object.entries(gates)) {
+        const t0 = performance.now();
+        const base = [...samples(9), ...samples(1, { requests })];
+        const withBadBase = judge(base, samples(10, { errorRate: 0.1 }));
+        expect(withBadBase.verdict, `${name}: ${withBadBase.explanation}`).not.toBe('CONTINUE');
+        const d = neverPasses(() => judge(healthy, samples(10, { requests })));
+        expect(d.explanation, name).toMatch(/no data|too little/);
+        expect(performance.now() - t0).toBeLessThan(100);
+      }
+    });
+  }
+  it('names what was left out', () => {
+    const d = judgeCanary(healthy, samples(10, { requests: Infinity }), plan, rules);
+    expect(d.findings.find((f) => f.rule === 'data')?.detail).toMatch(/left out as impossible: a canary sample has requests = Infinity/);
+  });
+});
+
+describe('infrastructure signals that cannot be read are not healthy', () => {
+  for (const signal of [
+    { kind: 'readiness', failing: NaN, total: 3 },
+    { kind: 'readiness', failing: 0, total: 0 },
+    { kind: 'readiness', failing: 5, total: 3 },
+    { kind: 'restarts', pod: 'web-1', restarts: NaN, windowSec: 300 },
+    { kind: 'restarts', pod: 'web-1', restarts: 2, windowSec: NaN },
+  ] as const) {
+    it(JSON.stringify(signal), () => {
+      neverPasses(() => judgeInfra([signal], rules));
+    });
+  }
+  it('readable healthy signals still pass', () => {
+    expect(judgeInfra([{ kind: 'readiness', failing: 0, total: 3 }], rules).verdict).toBe('CONTINUE');
+  });
+});
+
+describe('clean data still passes', () => {
+  it.each(Object.entries(gates))('%s: healthy against healthy continues', (_name, judge) => {
+    expect(judge(healthy, samples(10, {}, 1)).verdict).toBe('CONTINUE');
+  });
+});
