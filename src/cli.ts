@@ -6,7 +6,7 @@ type Command = { summary: string; load: () => Promise<{ run(args: string[]): Pro
 
 const COMMANDS: Record<string, Command> = {
   start: { summary: 'run Shipbot (local workspace without Slack tokens) [--sandbox]', load: () => import('./commands/start.js') },
-  sandbox: { summary: 'run only the sandbox cluster [--port N]', load: () => import('./commands/sandbox.js') },
+  sandbox: { summary: 'run only the sandbox cluster [--port N] [--context NAME]', load: () => import('./commands/sandbox.js') },
   deploy: { summary: 'deploy "<request>" [--yes] [--answers file.json] [--sandbox]', load: () => import('./commands/deploy.js') },
   parse: { summary: 'parse "<text>": print the understood request as JSON', load: () => import('./commands/parse.js') },
   'check-config': { summary: 'check-config [file]: validate data/shipbot.yml', load: () => import('./commands/check-config.js') },

@@ -1,9 +1,18 @@
-// `shipbot sandbox [--port N]`: only the sandbox cluster, with the demo workload, until Ctrl-C.
+// `shipbot sandbox [--port N] [--context NAME]`: only the sandbox cluster, with the demo workload,
+// until Ctrl-C. Serves HTTPS and wants its token, as an API server does; the kubeconfig carries both.
 import path from 'node:path';
 import { ScaledClock } from '../clock.js';
 import { readEnv } from '../config.js';
 import { createLogger } from '../log.js';
 import { startSandbox } from '../sandbox/index.js';
+
+/** `--context NAME`: the kubeconfig context to write (default `sandbox`), for a second sandbox beside the first. */
+function parseContext(args: string[]): string | undefined {
+  const i = args.findIndex((a) => a === '--context' || a.startsWith('--context='));
+  if (i < 0) return undefined;
+  const raw = args[i]!.includes('=') ? args[i]!.split('=')[1] : args[i + 1];
+  return raw && /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(raw) ? raw : '';
+}
 
 function parsePort(args: string[]): number | string {
   const i = args.findIndex((a) => a === '--port' || a.startsWith('--port='));
@@ -18,6 +27,11 @@ export async function run(args: string[]): Promise<number> {
   const port = parsePort(args);
   if (typeof port === 'string') {
     console.error(`shipbot sandbox: ${port}`);
+    return 1;
+  }
+  const context = parseContext(args);
+  if (context === '') {
+    console.error('shipbot sandbox: --context needs a name of letters, digits, ".", "_" or "-"');
     return 1;
   }
   const env = readEnv();
@@ -36,7 +50,7 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   const kubeconfig = path.join(env.SHIPBOT_DATA_DIR, 'sandbox.kubeconfig');
-  sandbox.writeKubeconfig(kubeconfig);
+  sandbox.writeKubeconfig(kubeconfig, context);
   console.log(`Sandbox Kubernetes API: ${sandbox.url}  (clock speed ${clock.speed}x)`);
   console.log(`Kubeconfig written to ${kubeconfig}`);
   console.log(`Try: kubectl --kubeconfig ${kubeconfig} get deploy -A`);

@@ -11,7 +11,7 @@ import type { KObject } from './objects.js';
 import { buildOverview, buildTargets } from './overview.js';
 import { PROM_CONTENT_TYPE, podMetricsText } from './promText.js';
 import { isPodReady } from './replicaSetController.js';
-import { apiGroup, apiGroupList, apiResourceList, apiVersions, findResource, groupVersions, resourceByKind, SERVER_VERSION, type ResourceDef } from './resources.js';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, findResource, groupVersions, openapiV3Doc, openapiV3Root, resourceByKind, SERVER_VERSION, type ResourceDef } from './resources.js';
 import { matches, matchesFields, matchesMap, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import type { Change, ObjectStore } from './store.js';
 import { toTable, wantsTable } from './tables.js';
@@ -116,6 +116,8 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
       return send(res, 200, apiGroupList());
     case '/api/v1':
       return send(res, 200, apiResourceList(''));
+    case '/openapi/v3':
+      return send(res, 200, openapiV3Root());
     case '/sandbox/v1/metrics':
       return sandboxMetrics(ctx, q, res);
     case '/sandbox/v1/overview':
@@ -125,6 +127,10 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
       return send(res, 200, buildTargets(ctx.store, ctx.address()));
   }
 
+  if (path.startsWith('/openapi/v3/')) {
+    const doc = openapiV3Doc(path.slice('/openapi/v3/'.length));
+    if (doc) return send(res, 200, doc);
+  }
   // Named groups: /apis/<group> (APIGroup), /apis/<group>/<version> (APIResourceList), then objects.
   const named = /^\/apis\/([^/]+)(?:\/([^/]+))?(?:\/(.*))?$/.exec(path);
   const served = named ? groupVersions().find((g) => g.group === named[1]) : undefined;

@@ -61,7 +61,7 @@ export interface Sandbox {
   readonly traffic: TrafficSimulator;
   /** A kubeconfig for `url` with the CA and the token: cluster, user and context named `context` (default `sandbox`). */
   kubeconfigYaml(context?: string): string;
-  writeKubeconfig(file: string): void;
+  writeKubeconfig(file: string, context?: string): void;
   /** Runs the controllers and traffic once now (tests use it to avoid waiting for a tick). */
   reconcile(): void;
   /** Stats of the simulation loop, for benchmarks: ticks run and real ms spent in them. */
@@ -70,23 +70,26 @@ export interface Sandbox {
 }
 
 export function kubeconfigYaml(url: string, caPem: string, token: string, context = 'sandbox'): string {
+  // Cluster and user are named after the port, so two sandboxes' kubeconfigs merge (KUBECONFIG=a:b)
+  // without one's cluster shadowing the other's, whatever their contexts are renamed to.
+  const id = `shipbot-sandbox-${new URL(url).port}`;
   return [
     'apiVersion: v1',
     'kind: Config',
     'clusters:',
-    `- name: ${context}`,
+    `- name: ${id}`,
     '  cluster:',
     `    server: ${url}`,
     `    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`,
     'contexts:',
     `- name: ${context}`,
     '  context:',
-    `    cluster: ${context}`,
-    `    user: ${context}`,
+    `    cluster: ${id}`,
+    `    user: ${id}`,
     '    namespace: default',
     `current-context: ${context}`,
     'users:',
-    `- name: ${context}`,
+    `- name: ${id}`,
     '  user:',
     `    token: ${token}`,
     'preferences: {}',
@@ -199,9 +202,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     api,
     traffic,
     kubeconfigYaml: (context?: string) => kubeconfigYaml(url, tls.caPem, token, context),
-    writeKubeconfig(file: string) {
+    writeKubeconfig(file: string, context?: string) {
       mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-      writeFileSync(file, kubeconfigYaml(url, tls.caPem, token), { mode: 0o600 });
+      writeFileSync(file, kubeconfigYaml(url, tls.caPem, token, context), { mode: 0o600 });
     },
     reconcile: safeReconcile,
     loopStats: () => ({ ...stats }),

@@ -110,3 +110,34 @@ export function apiResourceList(group: string) {
   const version = RESOURCES.find((d) => d.group === group)?.version ?? 'v1';
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : 'v1', resources };
 }
+
+/** `api/v1`, `apis/apps/v1`…: how OpenAPI v3 names a group-version's document. */
+function gvPath(group: string, version: string): string {
+  return group ? `apis/${group}/${version}` : `api/${version}`;
+}
+
+/**
+ * GET /openapi/v3: the index of per-group-version documents. kubectl reads it to learn that the
+ * server validates fields itself (`fieldValidation` on PATCH), so `kubectl apply` works without
+ * `--validate=false`, as against a real API server.
+ */
+export function openapiV3Root(): { paths: Record<string, { serverRelativeURL: string }> } {
+  const gvs = [{ group: '', version: 'v1' }, ...groupVersions()];
+  return { paths: Object.fromEntries(gvs.map(({ group, version }) => [gvPath(group, version), { serverRelativeURL: `/openapi/v3/${gvPath(group, version)}?hash=sandbox` }])) };
+}
+
+/** GET /openapi/v3/<gv>: each resource's paths and operations (no schemas: the sandbox validates on the server). */
+export function openapiV3Doc(path: string): Record<string, unknown> | undefined {
+  const defs = RESOURCES.filter((r) => gvPath(r.group, r.version) === path);
+  if (defs.length === 0) return undefined;
+  const fieldValidation = { name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } };
+  const paths: Record<string, unknown> = {};
+  for (const r of defs) {
+    const gvk = { group: r.group, version: r.version, kind: r.kind };
+    const op = (action: string) => ({ operationId: `${action}${r.kind}`, 'x-kubernetes-action': action, 'x-kubernetes-group-version-kind': gvk, parameters: action === 'get' ? [] : [fieldValidation], responses: { '200': { description: 'OK' } } });
+    const base = `/${path}${r.namespaced ? '/namespaces/{namespace}' : ''}/${r.plural}`;
+    paths[base] = { get: op('list'), post: op('post') };
+    paths[`${base}/{name}`] = { get: op('get'), put: op('put'), patch: op('patch'), delete: op('delete') };
+  }
+  return { openapi: '3.0.0', info: { title: 'Kubernetes (Shipbot sandbox)', version: SERVER_VERSION.gitVersion }, paths, components: { schemas: {} } };
+}

@@ -64,6 +64,11 @@ describe('discovery', () => {
       expect.arrayContaining(['deployments', 'deployments/status', 'deployments/scale', 'replicasets']),
     );
     expect((await f.fetch(f.sandbox.url + '/openapi/v2')).status).toBe(404);
+    // OpenAPI v3 says where each group-version's document is, and that PATCH validates fields on the server.
+    const v3 = await get('/openapi/v3');
+    expect(Object.keys(v3.paths)).toEqual(expect.arrayContaining(['api/v1', 'apis/apps/v1', 'apis/autoscaling/v2']));
+    const appsDoc = await get(v3.paths['apis/apps/v1'].serverRelativeURL);
+    expect(appsDoc.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}'].patch.parameters).toContainEqual(expect.objectContaining({ name: 'fieldValidation', in: 'query' }));
   });
 
   it('lists the seeded nodes as Ready', async () => {

@@ -50,6 +50,33 @@ describe('shipbot sandbox', () => {
     expect(await cli.exited).toBe(0);
   });
 
+  it('--context names the kubeconfig context, and two sandboxes\' kubeconfigs merge without shadowing each other', async () => {
+    const dirs = [mkdtempSync(path.join(tmpdir(), 'shipbot-sbx-a-')), mkdtempSync(path.join(tmpdir(), 'shipbot-sbx-b-'))];
+    const clis = ['staging-cluster', 'prod-cluster'].map((ctx, i) => {
+      const child = spawn(process.execPath, ['bin/shipbot.js', 'sandbox', '--port', '0', '--context', ctx], {
+        env: { ...process.env, SHIPBOT_DATA_DIR: dirs[i], SHIPBOT_SPEED: '60', LOG_LEVEL: 'silent' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      return { child, out: () => out, exited: new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1))) };
+    });
+    try {
+      for (const c of clis) await waitFor('the start banner', () => c.out().includes('Press Ctrl-C'), 30_000);
+      const urls = clis.map((c) => /Sandbox Kubernetes API: (https:\/\/127\.0\.0\.1:\d+)/.exec(c.out())![1]);
+      const merged = dirs.map((d) => path.join(d, 'sandbox.kubeconfig')).join(path.delimiter);
+      const { kubeFromEnv } = await import('../../src/cluster/kube.js');
+      expect(kubeFromEnv({ KUBECONFIG: merged }, 'staging-cluster').server).toBe(urls[0]);
+      expect(kubeFromEnv({ KUBECONFIG: merged }, 'prod-cluster').server).toBe(urls[1]);
+      const res = await kubeFromEnv({ KUBECONFIG: merged }, 'prod-cluster').fetch(`${urls[1]}/version`);
+      expect(res.status).toBe(200);
+    } finally {
+      for (const c of clis) c.child.kill('SIGINT');
+      for (const c of clis) await c.exited;
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a bad --port with a readable reason', async () => {
     const cli = runCli(['--port', 'abc']);
     expect(await cli.exited).toBe(1);

@@ -1,7 +1,7 @@
 // The real kubectl against the sandbox: get, set image, rollout status / undo / pause / resume,
 // and patch in all three types behave as on a real cluster.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,41 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
   afterAll(async () => {
     await f?.sandbox.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('applies an ordinary workload (app label only) with plain `kubectl apply`, no --validate=false, as on a real cluster', async () => {
+    const file = path.join(dir, 'shop.yaml');
+    const manifest = (replicas: number) =>
+      [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata: { name: shop, labels: { app: shop } }',
+        'spec:',
+        `  replicas: ${replicas}`,
+        '  selector: { matchLabels: { app: shop } }',
+        '  template:',
+        '    metadata: { labels: { app: shop } }',
+        '    spec: { containers: [{ name: shop, image: "registry.example.com/shop:v1.0.0" }] }',
+        '---',
+        'apiVersion: v1',
+        'kind: Service',
+        'metadata: { name: shop, labels: { app: shop } }',
+        'spec: { selector: { app: shop }, ports: [{ port: 80, targetPort: 8080 }] }',
+        '---',
+        'apiVersion: autoscaling/v2',
+        'kind: HorizontalPodAutoscaler',
+        'metadata: { name: shop }',
+        'spec: { scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: shop }, minReplicas: 2, maxReplicas: 6 }',
+        '',
+      ].join('\n');
+    writeFileSync(file, manifest(3));
+    expect(await ok('apply', '-f', file)).toMatch(/deployment.apps\/shop created[\s\S]*service\/shop created[\s\S]*horizontalpodautoscaler.autoscaling\/shop created/);
+    expect(await ok('apply', '-f', file)).toMatch(/deployment.apps\/shop unchanged/);
+    writeFileSync(file, manifest(2));
+    expect(await ok('apply', '-f', file)).toMatch(/deployment.apps\/shop configured/);
+    await ok('rollout', 'status', 'deployment/shop', '--timeout=30s');
+    expect(await jsonpath('deployment/shop', '{.spec.replicas}')).toBe('2');
+    expect(await ok('get', 'hpa', 'shop', '-o', 'name')).toBe('horizontalpodautoscaler.autoscaling/shop\n');
   });
 
   it('gets deployments, pods and services', async () => {
