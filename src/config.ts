@@ -279,6 +279,8 @@ const Env = z.object({
   SHIPBOT_DATA_DIR: z.string().min(1).default('data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHIPBOT_SPEED: z.coerce.number().positive().optional(),
+  /** Simulated users per Service in the sandbox (default 200); the sandbox.shipbot.dev/rps annotation wins. */
+  SHIPBOT_SANDBOX_RPS: z.coerce.number().min(0).optional(),
 });
 export type EnvConfig = z.infer<typeof Env>;
 

@@ -17,7 +17,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetricSource, prometheusAccess } from './metrics/index.js';
 import type { MetricSource } from './metrics/types.js';
 import { createRunner, type Runner } from './runner/index.js';
-import { startSandbox, type Sandbox } from './sandbox/index.js';
+import { sandboxTraffic, startSandbox, type Sandbox } from './sandbox/index.js';
 import { schedulingFor, startScheduler } from './schedule/index.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import { startSlackDouble, type SlackDouble } from './slack/double/index.js';
@@ -90,7 +90,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     let clusters: Clusters;
     if (useSandbox) {
       // warm: the demo starts Ready with ten minutes of traffic history, so a baseline exists at once.
-      sandbox = await startSandbox({ clock, demo: true, warm: true, config, logger });
+      sandbox = await startSandbox({ clock, demo: true, warm: true, config, logger, ...sandboxTraffic(env) });
       stops.push({ name: 'sandbox', stop: () => sandbox!.close() });
       // So `kubectl --kubeconfig data/sandbox.kubeconfig get pods -n production` shows the demo.
       sandbox.writeKubeconfig(path.join(dataDir, 'sandbox.kubeconfig'));

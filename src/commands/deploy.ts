@@ -107,8 +107,8 @@ export async function run(args: string[]): Promise<number> {
   let metrics: MetricSource;
   let stopSandbox: (() => Promise<void>) | undefined;
   if (useSandbox) {
-    const { startSandbox } = await import('../sandbox/index.js');
-    const sb = await startSandbox({ clock, demo: true, config, logger });
+    const { sandboxTraffic, startSandbox } = await import('../sandbox/index.js');
+    const sb = await startSandbox({ clock, demo: true, config, logger, ...sandboxTraffic(env) });
     stopSandbox = () => sb.close();
     const kube = kubeFromKubeconfig(sb.kubeconfigYaml());
     clusters = singleCluster(kube);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ScaledClock } from '../clock.js';
 import { readEnv } from '../config.js';
 import { createLogger } from '../log.js';
-import { startSandbox } from '../sandbox/index.js';
+import { sandboxTraffic, startSandbox } from '../sandbox/index.js';
 
 /** `--context NAME`: the kubeconfig context to write (default `sandbox`), for a second sandbox beside the first. */
 function parseContext(args: string[]): string | undefined {
@@ -39,7 +39,7 @@ export async function run(args: string[]): Promise<number> {
   const logger = createLogger(env.LOG_LEVEL);
   let sandbox;
   try {
-    sandbox = await startSandbox({ port, clock, demo: true, warm: true, logger });
+    sandbox = await startSandbox({ port, clock, demo: true, warm: true, logger, ...sandboxTraffic(env) });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     console.error(

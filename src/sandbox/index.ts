@@ -69,6 +69,11 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
+/** Sandbox options from the environment: SHIPBOT_SANDBOX_RPS simulated users per Service. */
+export function sandboxTraffic(env: { SHIPBOT_SANDBOX_RPS?: number }): Pick<SandboxOptions, 'traffic'> {
+  return env.SHIPBOT_SANDBOX_RPS === undefined ? {} : { traffic: { rps: env.SHIPBOT_SANDBOX_RPS } };
+}
+
 export function kubeconfigYaml(url: string, caPem: string, token: string, context = 'sandbox'): string {
   // Cluster and user are named after the port, so two sandboxes' kubeconfigs merge (KUBECONFIG=a:b)
   // without one's cluster shadowing the other's, whatever their contexts are renamed to.

@@ -15,7 +15,7 @@ export function isPodReady(p: KObject): boolean {
 }
 
 /** Time (ms) the pod became Ready, from its Ready condition. */
-function readySince(p: KObject): number {
+export function readySince(p: KObject): number {
   const c = p.status?.conditions?.find((x: { type: string }) => x.type === 'Ready');
   return c?.lastTransitionTime ? Date.parse(c.lastTransitionTime) : 0;
 }

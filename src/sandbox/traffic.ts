@@ -4,12 +4,12 @@
 // scrapes) and per (namespace, service, track, version) time buckets (the direct metrics API).
 import type { Clock } from '../clock.js';
 import type { MetricSample } from '../domain/types.js';
-import { behaviourOf, type Behaviour } from './behaviour.js';
+import { behaviourOf, latencyCdf, type Behaviour } from './behaviour.js';
 import { imageTag, type KObject } from './objects.js';
-import { isPodReady } from './replicaSetController.js';
+import { isPodReady, readySince } from './replicaSetController.js';
 import { resourceByKind } from './resources.js';
 import { matchesMap } from './selectors.js';
-import { binomial, FINE_EDGES_MS, fineShares, lognormalCdf, normal, poisson, PROM_BUCKETS_S, quantileFromFine } from './stats.js';
+import { binomial, FINE_EDGES_MS, lognormalCdf, normal, poisson, PROM_BUCKETS_S, quantileFromFine } from './stats.js';
 import type { ObjectStore } from './store.js';
 
 const PODS = resourceByKind('Pod');
@@ -145,11 +145,15 @@ export class TrafficSimulator {
       const jitter = new Map<string, { medianMs: number; errorRate: number }>();
       for (const p of backends) {
         const id = podIdentity(p);
-        const b = behaviourOf(id.image);
-        let j = jitter.get(id.version);
+        // A `-lateN` fault begins N minutes after this pod became Ready.
+        const b = behaviourOf(id.image, now - readySince(p));
+        const key = `${id.version}|${b.fault}|${b.errorRate}|${b.medianMs}|${b.tailFactor}`;
+        let j = jitter.get(key);
         if (!j) {
-          j = { medianMs: b.medianMs * Math.exp(0.04 * normal()), errorRate: b.errorRate * Math.exp(0.1 * normal()) };
-          jitter.set(id.version, j);
+          // Log-normal noise with its mean kept at the behaviour's: `-noisy` is healthy on average.
+          const [sm, se] = [0.04 * b.jitter, 0.1 * b.jitter];
+          j = { medianMs: b.medianMs * Math.exp(sm * normal() - (sm * sm) / 2), errorRate: b.errorRate * Math.exp(se * normal() - (se * se) / 2) };
+          jitter.set(key, j);
         }
         this.serve(p, id, b, j, poisson(perPod), perSeries);
       }
@@ -162,14 +166,24 @@ export class TrafficSimulator {
   private shape(b: Behaviour, medianMs: number) {
     // Quantise the jittered median to 0.5% steps so the cache stays small.
     const m = Math.round(Math.log(medianMs) * 200) / 200;
-    const key = `${m}|${b.sigma}`;
+    const key = `${m}|${b.sigma}|${b.tailFactor}`;
     let s = this.shapes.get(key);
     if (!s) {
       const med = Math.exp(m);
+      const cdf = (x: number) => latencyCdf(x, med, b, lognormalCdf);
+      const fine = new Float64Array(FINE_EDGES_MS.length);
+      let prev = 0;
+      for (let i = 0; i < fine.length; i++) {
+        const c = i === fine.length - 1 ? 1 : cdf(FINE_EDGES_MS[i]!);
+        fine[i] = c - prev;
+        prev = c;
+      }
+      // The tail's extra time: its 5% of requests, at about their median (the 97.5th percentile), × (X − 1).
+      const tailExtraMs = 0.05 * (b.tailFactor - 1) * med * Math.exp(1.96 * b.sigma);
       s = {
-        fine: fineShares(med, b.sigma),
-        prom: PROM_BUCKETS_S.map((le) => lognormalCdf(le * 1000, med, b.sigma)),
-        meanS: (med * Math.exp((b.sigma * b.sigma) / 2)) / 1000,
+        fine,
+        prom: PROM_BUCKETS_S.map((le) => cdf(le * 1000)),
+        meanS: (med * Math.exp((b.sigma * b.sigma) / 2) + tailExtraMs) / 1000,
       };
       if (this.shapes.size > 5_000) this.shapes.clear();
       this.shapes.set(key, s);
