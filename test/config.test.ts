@@ -52,4 +52,30 @@ defaults: { canarySteps: [5, 50, 25] }
     expect(readEnv({ PORT: '4000' }).PORT).toBe(4000);
     expect(() => readEnv({ SLACK_BOT_TOKEN: 'nope' })).toThrow(/SLACK_BOT_TOKEN: must start with xoxb-/);
   });
+  it('rejects unknown keys anywhere, with their path and a "did you mean" (zod objects used to drop them silently)', () => {
+    const problems = problemsOf(`
+services:
+  - name: web
+    image: registry.example.com/web
+    environments:
+      production: { namspace: production, deployment: web, service: web, container: web, contxt: prod }
+    smoke: [{ name: h, url: "{{baseUrl}}/h", expectStatuss: 200 }]
+defaults: { canarySteps: [5, 100], colour: blue }
+prometheus: { scrapeInterval: 30 }
+`);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "services[0].environments.production.namspace: unknown key (did you mean 'namespace'?)",
+        "services[0].environments.production.contxt: unknown key (did you mean 'context'?)",
+        "services[0].smoke[0].expectStatuss: unknown key (did you mean 'expectStatus'?)",
+        'defaults.colour: unknown key',
+        "prometheus.scrapeInterval: unknown key (did you mean 'scrapeIntervalSec'?)",
+      ]),
+    );
+  });
+  it('accepts environments.<env>.context and prometheus.scrapeIntervalSec', () => {
+    const cfg = parseConfig(shipped.replace('production: { namespace: production, deployment: web, service: web, container: web }', 'production: { namespace: production, deployment: web, service: web, container: web, context: prod-cluster }') + '\nprometheus: { scrapeIntervalSec: 15 }\n');
+    expect(findService(cfg, 'web')?.environments.production.context).toBe('prod-cluster');
+    expect(cfg.prometheus.scrapeIntervalSec).toBe(15);
+  });
 });

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderUrl, runSmokeChecks } from '../../src/metrics/smoke.js';
+import { renderUrl, runSmokeChecks, serviceProxyVars } from '../../src/metrics/smoke.js';
 import { judgeSmoke } from '../../src/domain/judge.js';
 
 let server: Server;
@@ -101,5 +101,30 @@ describe('runSmokeChecks', () => {
 
   it('renderUrl fills extra variables, encoded', () => {
     expect(renderUrl('{{baseUrl}}/v/{{version}}', 'http://h/', { version: 'v1 2' })).toBe('http://h/v/v1%202');
+  });
+});
+
+describe('smoke checks on a real cluster\'s door', () => {
+  it('need the kubeconfig\'s credentials: a plain fetch of the service proxy fails, the cluster\'s fetch passes', async () => {
+    const { ScaledClock } = await import('../../src/clock.js');
+    const { startSandbox } = await import('../../src/sandbox/index.js');
+    const { kubeFromKubeconfig } = await import('../../src/cluster/kube.js');
+    const sb = await startSandbox({ clock: new ScaledClock(60), demo: true, warm: true });
+    try {
+      const proxy = `${sb.url}/api/v1/namespaces/production/services/checkout/proxy`;
+      const checks = [{ name: 'health', url: '{{baseUrl}}/health', expectStatus: 200 }];
+      const [plain] = await runSmokeChecks(checks, proxy);
+      expect(plain).toMatchObject({ ok: false });
+      const [authed] = await runSmokeChecks(checks, proxy, {}, { fetch: kubeFromKubeconfig(sb.kubeconfigYaml()).fetch });
+      expect(authed).toMatchObject({ ok: true, status: 200 });
+    } finally {
+      await sb.close();
+    }
+  });
+  it('may name an in-cluster URL: {{service}} and {{namespace}} of the Service under test', () => {
+    const vars = serviceProxyVars('https://10.0.0.1:6443/api/v1/namespaces/production/services/checkout-canary/proxy');
+    expect(vars).toEqual({ namespace: 'production', service: 'checkout-canary' });
+    expect(renderUrl('http://{{service}}.{{namespace}}.svc.cluster.local/health', 'unused', vars)).toBe('http://checkout-canary.production.svc.cluster.local/health');
+    expect(serviceProxyVars('http://checkout.production.svc/health')).toEqual({});
   });
 });
