@@ -15,6 +15,8 @@ import { localPeople } from './local/people.js';
 import { persistWorkspace } from './local/persist.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetricSource, prometheusAccess } from './metrics/index.js';
+import { clusterReadiness, probeRoutes, startProbeServer } from './ops/probes.js';
+import { createTelemetry } from './ops/telemetry.js';
 import type { MetricSource } from './metrics/types.js';
 import { createRunner, type Runner } from './runner/index.js';
 import { sandboxTraffic, startSandbox, type Sandbox } from './sandbox/index.js';
@@ -154,6 +156,31 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       slackEnv = { ...env, PORT: opts.port };
     }
 
+    // Shipbot's own metrics and probes: /healthz, /readyz, /metrics on PORT in either Slack mode.
+    const telemetry = createTelemetry({ record: (id) => runner.record(id) });
+    stops.push({ name: 'telemetry', stop: runner.subscribe((ev) => telemetry.onRunEvent(ev)) });
+    let slackConnected = false;
+    const clustersReady = clusterReadiness(() => clusters.known());
+    const routes = probeRoutes({
+      registry: telemetry.registry,
+      notReady: async () => {
+        const reasons: string[] = [];
+        try {
+          store.listRuns({ limit: 1 });
+        } catch (err) {
+          reasons.push(`store: ${(err as Error).message}`);
+        }
+        if (!slackConnected) reasons.push('Slack is not connected yet');
+        return [...reasons, ...(await clustersReady())];
+      },
+    });
+    const socketMode = !local && !!slackEnv.SLACK_APP_TOKEN;
+    if (socketMode) {
+      // In Socket Mode nothing else listens on PORT: the probes get a server of their own.
+      const probes = await startProbeServer(routes, slackEnv.PORT);
+      stops.push({ name: 'probes', stop: () => probes.close() });
+    }
+
     const slack: SlackApp = createSlackApp({
       env: slackEnv,
       config,
@@ -163,8 +190,11 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       scheduling: schedulingFor({ store, clock, config }),
       // Local mode: only the Slack double in this process sends events.
       ...(local ? { host: '127.0.0.1' } : {}),
+      ...(socketMode ? {} : { routes }),
+      onApiCall: (method, status) => telemetry.slackCall(method, status),
     });
     const started = await slack.start();
+    slackConnected = true;
     stops.push({ name: 'slack app', stop: () => slack.stop() });
 
     // Scheduled deploys, blue-green retirement, reminders and the digest post through the same app.

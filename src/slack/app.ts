@@ -1,7 +1,7 @@
 // The Slack app (Bolt 5). Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP mode, with
 // Slack's requests arriving at `POST /slack/events` on PORT and their signatures verified.
 // SLACK_API_URL points the Web API client elsewhere (the local double in tests and local mode).
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, LogLevel } from '@slack/bolt';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
@@ -22,6 +22,33 @@ export interface SlackAppOptions extends SlackAppDeps {
   progress?: Partial<QueueOptions>;
   /** HTTP mode's interface. Default: all, since Slack must reach it; local mode keeps it on loopback. */
   host?: string;
+  /** Extra HTTP routes beside /slack/events in HTTP mode (the probes). */
+  routes?: Array<{ path: string; method: string[]; handler: (req: IncomingMessage, res: ServerResponse) => void }>;
+  /** Called once per Web API call with its result, for Shipbot's own metrics. */
+  onApiCall?: (method: string, status: 'ok' | 'error' | 'rate_limited') => void;
+}
+
+/**
+ * A fetch for the Web API clients that counts every HTTP call by method and result: every client
+ * Bolt makes (one per token) is built from the same options, so none is missed.
+ */
+function countingFetch(onApiCall: NonNullable<SlackAppOptions['onApiCall']>): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+    const method = url.pathname.split('/').filter(Boolean).at(-1) ?? 'unknown';
+    try {
+      const res = await fetch(input, init);
+      if (res.status === 429) onApiCall(method, 'rate_limited');
+      else {
+        const ok = res.ok && ((await res.clone().json().catch(() => ({}))) as { ok?: boolean }).ok === true;
+        onApiCall(method, ok ? 'ok' : 'error');
+      }
+      return res;
+    } catch (err) {
+      onApiCall(method, 'error');
+      throw err;
+    }
+  }) as typeof fetch;
 }
 
 export interface SlackApp {
@@ -67,6 +94,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
     rejectRateLimitedCalls: true,
     timeout: 10_000,
     logger: log,
+    ...(opts.onApiCall ? { fetch: countingFetch(opts.onApiCall) as unknown as WebClientOptions['fetch'] } : {}),
   };
   const app = new App({
     token: env.SLACK_BOT_TOKEN,
@@ -76,7 +104,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
     ...(socket
       ? // The Socket Mode client opens its connection through its own Web API client (installerOptions).
         { socketMode: true, appToken: env.SLACK_APP_TOKEN, installerOptions: { clientOptions: { slackApiUrl: env.SLACK_API_URL } } }
-      : { signingSecret: env.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', port: env.PORT }),
+      : { signingSecret: env.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', port: env.PORT, ...(opts.routes ? { customRoutes: opts.routes } : {}) }),
   });
   // Progress edits have their own client: their scheduler decides about 429s (see progress.ts).
   const progressClient = new WebClient(env.SLACK_BOT_TOKEN, { ...clientOptions, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });

@@ -55,13 +55,32 @@ describe('deploy/rbac.yaml', () => {
 });
 
 describe('deploy/ manifests', () => {
-  const all = ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'deployment.yaml'].flatMap((f) =>
+  const all = ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'deployment.yaml', 'networkpolicy.yaml'].flatMap((f) =>
     parseAllDocuments(readFileSync(`deploy/${f}`, 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string }; spec?: any }),
   );
 
   it('kustomization lists every manifest', () => {
     const k = parseAllDocuments(readFileSync('deploy/kustomization.yaml', 'utf8'))[0]!.toJS() as { resources: string[] };
-    expect(k.resources.sort()).toEqual(['deployment.yaml', 'namespace.yaml', 'rbac.yaml', 'serviceaccount.yaml']);
+    expect(k.resources.sort()).toEqual(['deployment.yaml', 'namespace.yaml', 'networkpolicy.yaml', 'rbac.yaml', 'serviceaccount.yaml']);
+  });
+
+  it('probes /healthz and /readyz, mounts /tmp, and runs the image the Dockerfile builds as non-root', () => {
+    const dep = all.find((d) => d.kind === 'Deployment')!;
+    const c = dep.spec.template.spec.containers[0];
+    expect(c.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 'http' });
+    expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 'http' });
+    expect(c.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+    expect(dep.spec.template.spec.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
+    expect(c.resources.requests).toBeDefined();
+    expect(c.resources.limits.memory).toBeDefined();
+    expect(dep.spec.strategy.type).toBe('Recreate');
+    expect(dep.spec.template.metadata.annotations['prometheus.io/path']).toBe('/metrics');
+    const docker = readFileSync('Dockerfile', 'utf8');
+    expect(docker).toMatch(/^USER node$/m);
+    expect(docker).toMatch(/^CMD \["node", "dist\/cli.js", "start"\]$/m);
+    expect(docker).not.toMatch(/^(RUN|CMD|ENTRYPOINT).*tsx/m);
+    const np = all.find((d) => d.kind === 'NetworkPolicy')!;
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
   });
 
   it('runs Shipbot as the bound service account, one replica, non-root, with its config and secrets', () => {

@@ -112,7 +112,7 @@ describe('smoke checks on a real cluster\'s door', () => {
     const sb = await startSandbox({ clock: new ScaledClock(60), demo: true, warm: true });
     try {
       const proxy = `${sb.url}/api/v1/namespaces/production/services/checkout/proxy`;
-      const checks = [{ name: 'health', url: '{{baseUrl}}/health', expectStatus: 200 }];
+      const checks = [{ name: 'health', url: '{{baseUrl}}/health', method: 'GET' as const, expectStatus: 200, timeoutMs: 3000, critical: true }];
       const [plain] = await runSmokeChecks(checks, proxy);
       expect(plain).toMatchObject({ ok: false });
       const [authed] = await runSmokeChecks(checks, proxy, {}, { fetch: kubeFromKubeconfig(sb.kubeconfigYaml()).fetch });

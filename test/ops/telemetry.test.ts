@@ -1,0 +1,61 @@
+// Shipbot's own metrics move as the runs they count happen: the real runner on the sandbox,
+// read back through prom-client's registry as Prometheus would scrape it.
+import { afterEach, describe, expect, it } from 'vitest';
+import { clusterReadiness } from '../../src/ops/probes.js';
+import { createTelemetry, reasonLabel } from '../../src/ops/telemetry.js';
+import { kubeOf } from '../helpers/sandbox-access.js';
+import { started, startWorld, type World } from '../runner/world.js';
+
+let w: World | undefined;
+afterEach(async () => {
+  await w?.close();
+  w = undefined;
+});
+
+const value = async (t: ReturnType<typeof createTelemetry>, name: string, labels: Record<string, string> = {}) => {
+  const metric = (await t.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const match = (metric?.values ?? []).filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x));
+  return match.reduce((a, v) => a + v.value, 0);
+};
+
+describe('Shipbot metrics', () => {
+  it('a rollback increments shipbot_rollbacks_total once and observes both histograms; a success counts as a deploy', async () => {
+    w = await startWorld();
+    const t = createTelemetry({ record: (id) => w!.runner.record(id), defaultMetrics: false });
+    w.runner.subscribe((ev) => t.onRunEvent(ev));
+
+    const bad = started(await w.deploy('deploy checkout v1.2.3-errors canary', { canarySteps: [25, 100] }));
+    expect((await w.runner.settled(bad.id))!.status).toBe('rolled-back');
+    expect(await value(t, 'shipbot_rollbacks_total', { service: 'checkout', environment: 'production', trigger: 'auto', reason: 'error-rate' })).toBe(1);
+    expect(await value(t, 'shipbot_time_to_detect_seconds', {})).toBeGreaterThan(0);
+    const hist = (await t.registry.getMetricsAsJSON()).filter((m) => m.name.startsWith('shipbot_time_to_'));
+    for (const h of hist) expect(h.values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))?.value, h.name).toBe(1);
+    expect(await value(t, 'shipbot_deploys_total', { outcome: 'rolled-back', strategy: 'canary' })).toBe(1);
+    expect(await value(t, 'shipbot_decisions_total', { verdict: 'ROLLBACK' })).toBe(1);
+
+    const good = started(await w.deploy('deploy search v1.2.3 rolling'));
+    expect((await w.runner.settled(good.id))!.status).toBe('succeeded');
+    expect(await value(t, 'shipbot_deploys_total', { outcome: 'succeeded', service: 'search' })).toBe(1);
+    expect(await value(t, 'shipbot_rollbacks_total')).toBe(1);
+    expect(await value(t, 'shipbot_runs_active')).toBe(0);
+    // No run ids or versions in any label.
+    const text = await t.registry.metrics();
+    expect(text).not.toMatch(/r-[0-9a-f]{8}|v1\.2\.3/);
+  });
+
+  it('/readyz reasons: a cluster that stops answering is named', async () => {
+    w = await startWorld();
+    const kube = kubeOf(w.sandbox);
+    const ready = clusterReadiness(() => [kube], 0);
+    expect(await ready()).toEqual([]);
+    await w.sandbox.close();
+    expect((await ready())[0]).toMatch(/^cluster sandbox does not answer/);
+  });
+
+  it('reasons are a bounded vocabulary', () => {
+    expect(reasonLabel('error rate 8.1% on canary vs 0.2% baseline')).toBe('error-rate');
+    expect(reasonLabel('p99 240 ms on canary vs 120 ms')).toBe('latency');
+    expect(reasonLabel('container app of pod x is in CrashLoopBackOff')).toBe('infrastructure');
+    expect(reasonLabel('something new')).toBe('other');
+  });
+});
