@@ -15,7 +15,7 @@ import { localPeople } from './local/people.js';
 import { persistWorkspace } from './local/persist.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetricSource, prometheusAccess } from './metrics/index.js';
-import { clusterReadiness, probeRoutes, startProbeServer } from './ops/probes.js';
+import { clusterReadiness, probeRoutes, retryWithBackoff, startProbeServer } from './ops/probes.js';
 import { createTelemetry } from './ops/telemetry.js';
 import type { MetricSource } from './metrics/types.js';
 import { createRunner, type Runner } from './runner/index.js';
@@ -160,6 +160,8 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     const telemetry = createTelemetry({ record: (id) => runner.record(id) });
     stops.push({ name: 'telemetry', stop: runner.subscribe((ev) => telemetry.onRunEvent(ev)) });
     let slackConnected = false;
+    let slackProblem: string | undefined;
+    let stopping = false;
     const clustersReady = clusterReadiness(() => clusters.known());
     const routes = probeRoutes({
       registry: telemetry.registry,
@@ -170,16 +172,14 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
         } catch (err) {
           reasons.push(`store: ${(err as Error).message}`);
         }
-        if (!slackConnected) reasons.push('Slack is not connected yet');
+        if (!slackConnected) reasons.push(`Slack is not connected yet${slackProblem ? `: ${slackProblem}` : ''}`);
         return [...reasons, ...(await clustersReady())];
       },
     });
     const socketMode = !local && !!slackEnv.SLACK_APP_TOKEN;
-    if (socketMode) {
-      // In Socket Mode nothing else listens on PORT: the probes get a server of their own.
-      const probes = await startProbeServer(routes, slackEnv.PORT);
-      stops.push({ name: 'probes', stop: () => probes.close() });
-    }
+    // Until Slack answers, the probes have PORT to themselves (in Socket Mode for good).
+    let probes = local ? undefined : await startProbeServer(routes, slackEnv.PORT);
+    stops.push({ name: 'probes', stop: () => probes?.close() });
 
     const slack: SlackApp = createSlackApp({
       env: slackEnv,
@@ -193,9 +193,40 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       ...(socketMode ? {} : { routes }),
       onApiCall: (method, status) => telemetry.slackCall(method, status),
     });
-    const started = await slack.start();
-    slackConnected = true;
     stops.push({ name: 'slack app', stop: () => slack.stop() });
+    const connect = async () => {
+      const s = await slack.start();
+      slackConnected = true;
+      slackProblem = undefined;
+      return s;
+    };
+    let started: Awaited<ReturnType<SlackApp['start']>> = { mode: socketMode ? 'socket' : 'http', port: slackEnv.PORT };
+    if (local) started = await connect();
+    else {
+      // A Slack that cannot be reached at start is a bad day, not a reason to exit: runs go on,
+      // /readyz says why it is not ready, and auth.test is retried with backoff.
+      const untilConnected = retryWithBackoff(
+        async () => {
+          if (!socketMode) {
+            // HTTP mode: Bolt's server takes PORT over, the probes among its routes.
+            await slack.init();
+            await probes?.close();
+            probes = undefined;
+          }
+          return connect();
+        },
+        {
+          clock: { sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+          onFailure: (err, waitMs) => {
+            slackProblem = (err as Error).message;
+            logger.warn({ err, retryInMs: waitMs }, 'Slack cannot be reached yet; retrying');
+          },
+          stopped: () => stopping,
+        },
+      );
+      stops.push({ name: 'slack connect', stop: () => void (stopping = true) });
+      void untilConnected.then((s) => s && logger.info({ mode: s.mode, port: s.port }, 'connected to Slack'));
+    }
 
     // Scheduled deploys, blue-green retirement, reminders and the digest post through the same app.
     const scheduler = startScheduler({

@@ -91,3 +91,25 @@ export function clusterReadiness(clusters: () => Array<{ server: string; context
     return reasons;
   };
 }
+
+/**
+ * Calls `attempt` until it succeeds: waits 1 s, 2 s, 4 s … (at most `maxMs`) between tries.
+ * Resolves undefined when `stopped()` turns true first.
+ */
+export async function retryWithBackoff<T>(
+  attempt: () => Promise<T>,
+  o: { clock: { sleep(ms: number): Promise<void> }; onFailure?: (err: unknown, waitMs: number) => void; stopped?: () => boolean; firstMs?: number; maxMs?: number },
+): Promise<T | undefined> {
+  let wait = o.firstMs ?? 1000;
+  for (;;) {
+    if (o.stopped?.()) return undefined;
+    try {
+      return await attempt();
+    } catch (err) {
+      if (o.stopped?.()) return undefined;
+      o.onFailure?.(err, wait);
+      await o.clock.sleep(wait);
+      wait = Math.min(o.maxMs ?? 30_000, wait * 2);
+    }
+  }
+}

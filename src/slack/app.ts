@@ -57,6 +57,8 @@ export interface SlackApp {
   runs: SlackRuns;
   /** Starts listening; in HTTP mode resolves with the address (PORT=0 picks a free port). */
   start(): Promise<{ mode: 'socket' | 'http'; port?: number; host?: string }>;
+  /** auth.test only: throws while Slack cannot be reached or the token is wrong. */
+  init(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -101,6 +103,9 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
     logger: log,
     clientOptions,
     ignoreSelf: true,
+    // auth.test runs in start(), where its failure is an error the caller handles (and retries):
+    // run in the constructor, a Slack that cannot be reached ended the process.
+    deferInitialization: true,
     ...(socket
       ? // The Socket Mode client opens its connection through its own Web API client (installerOptions).
         { socketMode: true, appToken: env.SLACK_APP_TOKEN, installerOptions: { clientOptions: { slackApiUrl: env.SLACK_API_URL } } }
@@ -122,7 +127,9 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
     app,
     context,
     runs,
+    init: () => app.init(),
     async start() {
+      await app.init();
       runs.listen();
       if (socket) {
         await app.start();

@@ -53,9 +53,15 @@ for (const mode of ['http', 'socket'] as const) {
   describe(`${mode} mode`, () => {
     it('answers /healthz, /readyz and /metrics on PORT', async () => {
       const port = await start(mode);
-      const get = (p: string) => fetch(`http://127.0.0.1:${port}${p}`);
+      // PORT passes from the probes' own server to Bolt's once Slack answers (HTTP mode): a moment refused.
+      const get = (p: string) => fetch(`http://127.0.0.1:${port}${p}`).catch(() => new Response('refused', { status: 599 }));
       expect((await get('/healthz')).status).toBe(200);
-      const ready = await get('/readyz');
+      // Slack connects in the background; ready once it has.
+      let ready = await get('/readyz');
+      for (let i = 0; i < 100 && ready.status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        ready = await get('/readyz');
+      }
       expect(ready.status, await ready.clone().text()).toBe(200);
       const metrics = await (await get('/metrics')).text();
       for (const name of [
@@ -80,3 +86,48 @@ for (const mode of ['http', 'socket'] as const) {
     });
   });
 }
+
+describe('a bad day', () => {
+  it('Slack unreachable at start: the process stays up, /readyz is 503 with the reason, then 200; runs go on meanwhile', async () => {
+    const slackPort = await freePort();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-probes-'));
+    const port = await freePort();
+    bot = await startShipbot({
+      sandbox: true,
+      print: () => {},
+      logger: createLogger('silent'),
+      env: {
+        SLACK_BOT_TOKEN: 'xoxb-double-token',
+        SLACK_SIGNING_SECRET: 'double-signing-secret',
+        SLACK_API_URL: `http://127.0.0.1:${slackPort}/api/`,
+        PORT: String(port),
+        SHIPBOT_DATA_DIR: dir,
+        SHIPBOT_SPEED: '100',
+      },
+    });
+    const get = (p: string) => fetch(`http://127.0.0.1:${port}${p}`).catch(() => new Response('refused', { status: 599 }));
+    expect((await get('/healthz')).status).toBe(200);
+    const down = await get('/readyz');
+    expect(down.status).toBe(503);
+    expect(await down.text()).toMatch(/Slack is not connected yet/);
+    // A deploy from the terminal runs while Slack is away.
+    const { parseCommand } = await import('../../src/domain/parse.js');
+    const { buildPlan } = await import('../../src/domain/plan.js');
+    const parsed = parseCommand('deploy search v1.2.3 rolling', bot.config);
+    if (!parsed.ok || parsed.command.intent !== 'deploy') throw new Error('not a deploy');
+    const plan = { ...buildPlan(parsed.command, bot.config.services.find((x) => x.name === 'search')!, bot.config), stageWindowSec: 30, monitoringIntervalSec: 5, observationSec: 30 };
+    const run = await bot.runner.start({ request: parsed.command, plan, requester: { userId: 'U_DEV', name: 'dev' }, origin: { kind: 'terminal' } });
+    if (!run.ok) throw new Error(run.message);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await get('/readyz')).status).toBe(503);
+    // Slack comes back on the port Shipbot was told; the next retry connects.
+    double = await startSlackDouble({ port: slackPort });
+    let ready = await get('/readyz');
+    for (let i = 0; i < 200 && ready.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      ready = await get('/readyz');
+    }
+    expect(ready.status, await ready.clone().text()).toBe(200);
+    expect((await bot.runner.settled(run.run.id))?.status).toBe('succeeded');
+  }, 60_000);
+});
