@@ -75,7 +75,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       try {
         await s.stop();
       } catch (err) {
-        logger.warn({ err: (err as Error).message }, `stopping ${s.name} failed`);
+        logger.warn({ err }, `stopping ${s.name} failed`);
       }
     }
   };

@@ -68,7 +68,7 @@ export function persistWorkspace(ws: Workspace, file: string, logger?: Logger): 
       writeFileSync(tmp, JSON.stringify({ version: 1, messages }));
       renameSync(tmp, file);
     } catch (err) {
-      logger?.warn({ err: (err as Error).message }, `could not save the local workspace to ${file}; messages will not survive a restart`);
+      logger?.warn({ err }, `could not save the local workspace to ${file}; messages will not survive a restart`);
     }
   }
 

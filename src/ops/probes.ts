@@ -64,7 +64,12 @@ export async function startProbeServer(routes: ProbeRoute[], port: number, host?
   return {
     server,
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    // A kubelet's (or a test's) keep-alive connection must not hold PORT from Bolt's server.
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 

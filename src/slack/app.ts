@@ -120,7 +120,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
   registerModalListeners(app, context);
   registerRunListeners(app, context);
   app.error(async (err) => {
-    logger.error({ err: err.message, code: (err as { code?: string }).code }, 'Slack listener failed');
+    logger.error({ err, code: (err as { code?: string }).code }, 'Slack listener failed');
   });
 
   return {

@@ -31,7 +31,7 @@ export class People {
       if (name) this.names.set(userId, { name, at: Date.now() });
       return name;
     } catch (err) {
-      this.logger.debug({ err: (err as Error).message, userId }, 'users.info failed; using the id');
+      this.logger.debug({ err, userId }, 'users.info failed; using the id');
       return fallback;
     }
   }
@@ -54,7 +54,7 @@ export class People {
       this.groups = { byUser, at: Date.now() };
     } catch (err) {
       // Without usergroups:read, roles given by user id still work; group roles do not.
-      this.logger.warn({ err: (err as Error).message }, 'usergroups.list failed: roles given as @groups will not match (needs the usergroups:read scope); retrying in 10 s');
+      this.logger.warn({ err }, 'usergroups.list failed: roles given as @groups will not match (needs the usergroups:read scope); retrying in 10 s');
       // Remember the failure only briefly: a passing outage must not deny incident commanders for minutes.
       this.groups = { byUser: this.groups?.byUser ?? new Map(), at: Date.now() - TTL_MS + 10_000 };
     }
@@ -80,7 +80,7 @@ export class Channels {
       this.names.set(channelId, { name, at: Date.now() });
       return { id: channelId, name };
     } catch (err) {
-      this.logger.debug({ err: (err as Error).message, channelId }, 'conversations.info failed; matching the channel by id only');
+      this.logger.debug({ err, channelId }, 'conversations.info failed; matching the channel by id only');
       return { id: channelId };
     }
   }

@@ -23,7 +23,7 @@ export async function postReliably(client: WebClient, args: ChatPostMessageArgum
     return res.ts;
   } catch (err) {
     const e = err as { data?: { error?: string } };
-    logger.warn({ err: e.data?.error ?? (err as Error).message, channel: args.channel }, 'could not post to Slack');
+    logger.warn({ err, slackError: e.data?.error, channel: args.channel }, 'could not post to Slack');
     return undefined;
   }
 }

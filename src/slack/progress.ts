@@ -116,11 +116,11 @@ export class ProgressUpdater {
       this.attempts.set(runId, attempts);
       const permanent = e.data?.error === 'message_not_found' || e.data?.error === 'channel_not_found';
       if (priority === PRIORITY.final && !permanent && attempts < (this.opts.finalAttempts ?? 5)) {
-        log.warn({ err: e.data?.error ?? String(err), attempts }, 'final progress update failed; retrying');
+        log.warn({ err, slackError: e.data?.error, attempts }, 'final progress update failed; retrying');
         this.queue.failed(runId, run, priority, Date.now(), { delayMs: 1000 * 2 ** (attempts - 1) });
         return;
       }
-      log.warn({ err: e.data?.error ?? String(err) }, 'progress update failed; the next change will try again');
+      log.warn({ err, slackError: e.data?.error }, 'progress update failed; the next change will try again');
     }
   }
 }

@@ -70,7 +70,7 @@ export class SlackRuns {
         dedupeKey: s.dedupeKey,
       });
     } catch (err) {
-      logger.error({ err: (err as Error).message }, 'runner.start failed');
+      logger.error({ err }, 'runner.start failed');
       result = { ok: false, reason: 'invalid', message: `Shipbot could not start the run (${(err as Error).message}). Nothing was deployed; check Shipbot's log.` };
     }
     if (!result.ok) {
@@ -145,7 +145,7 @@ export class SlackRuns {
       });
     } catch (err) {
       const e = err as { data?: { error?: string }; message?: string };
-      this.deps.logger.warn({ err: e.data?.error ?? e.message, runId: run.id }, 'could not share the report in Slack (is files:write granted?); it is on disk');
+      this.deps.logger.warn({ err: e, slackError: e.data?.error, runId: run.id }, 'could not share the report in Slack (is files:write granted?); it is on disk');
     }
   }
 
@@ -153,7 +153,7 @@ export class SlackRuns {
     try {
       await retryRateLimited(() => this.deps.client.chat.update({ channel, ts, text, blocks: [] }));
     } catch (err) {
-      this.deps.logger.warn({ err: (err as Error).message }, 'could not update the progress message');
+      this.deps.logger.warn({ err }, 'could not update the progress message');
     }
   }
 }
