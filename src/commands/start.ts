@@ -24,6 +24,11 @@ export async function run(args: string[]): Promise<number> {
     console.error(`shipbot start: ${parsed.error}`);
     return 1;
   }
+  // No single request may end the process: a failure that escaped its own handler is logged and
+  // that request alone is lost (runs are saved before every cluster change, so none is).
+  const guard = (kind: string) => (err: unknown) => console.error(`shipbot: ${kind} (kept running): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.on('unhandledRejection', guard('unhandled rejection'));
+  process.on('uncaughtException', guard('uncaught exception'));
   let shipbot;
   try {
     shipbot = await startShipbot({ sandbox: parsed.sandbox, port: parsed.port });

@@ -3,9 +3,10 @@
 // SLACK_API_URL points the Web API client elsewhere (the local double in tests and local mode).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, LogLevel } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from '../log.js';
+import { guardBodies } from './body-guard.js';
 import { createContext, type SlackContext } from './context.js';
 import type { SlackAppDeps } from './deps.js';
 import { registerMessageListeners } from './listeners/messages.js';
@@ -98,6 +99,14 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
     logger: log,
     ...(opts.onApiCall ? { fetch: countingFetch(opts.onApiCall) as unknown as WebClientOptions['fetch'] } : {}),
   };
+  // HTTP mode: our own receiver, so its request listener can be guarded (body-guard.ts).
+  const receiver = socket
+    ? undefined
+    : new HTTPReceiver({ signingSecret: env.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', port: env.PORT, logger: log, ...(opts.routes ? { customRoutes: opts.routes } : {}) });
+  if (receiver) {
+    const listener = receiver.requestListener;
+    receiver.requestListener = guardBodies(listener, (err) => logger.error({ err }, 'a Slack request failed inside Bolt; answered 500'));
+  }
   const app = new App({
     token: env.SLACK_BOT_TOKEN,
     logger: log,
@@ -109,7 +118,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
     ...(socket
       ? // The Socket Mode client opens its connection through its own Web API client (installerOptions).
         { socketMode: true, appToken: env.SLACK_APP_TOKEN, installerOptions: { clientOptions: { slackApiUrl: env.SLACK_API_URL } } }
-      : { signingSecret: env.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', port: env.PORT, ...(opts.routes ? { customRoutes: opts.routes } : {}) }),
+      : { receiver: receiver! }),
   });
   // Progress edits have their own client: their scheduler decides about 429s (see progress.ts).
   const progressClient = new WebClient(env.SLACK_BOT_TOKEN, { ...clientOptions, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });

@@ -46,6 +46,12 @@ async function start(mode: 'http' | 'socket'): Promise<number> {
     },
   });
   if (mode === 'http') double.connect(`http://127.0.0.1:${port}/slack/events`);
+  // Slack connects in the background: wait until Shipbot is ready.
+  for (let i = 0; i < 200; i++) {
+    const r = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+    if (r?.status === 200) break;
+    await new Promise((res) => setTimeout(res, 25));
+  }
   return port;
 }
 
@@ -88,6 +94,32 @@ for (const mode of ['http', 'socket'] as const) {
 }
 
 describe('a bad day', () => {
+  it('a signed payload=null (or JSON null) gets a 400 and the process lives', async () => {
+    const port = await start('http');
+    const { signedHeaders } = await import('../../src/slack/double/signing.js');
+    const post = (body: string, type: string) =>
+      fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: { 'content-type': type, ...signedHeaders(double!.signingSecret, body) }, body });
+    for (const [body, type] of [
+      ['payload=null', 'application/x-www-form-urlencoded'],
+      ['payload=%5B%5D', 'application/x-www-form-urlencoded'],
+      ['payload=nope', 'application/x-www-form-urlencoded'],
+      ['null', 'application/json'],
+      ['[1]', 'application/json'],
+    ] as const) {
+      const res = await post(body, type);
+      expect(res.status, body).toBe(400);
+    }
+    // Still alive, and still answering real requests.
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    const sent = await double!.postUserMessage('U_DEV', 'deploys', '<@U0SHIPBOT> deploy checkout v1.2.3 canary');
+    let replied = false;
+    for (let i = 0; i < 200 && !replied; i++) {
+      replied = double!.messages('deploys', sent.ts).some((m) => m.botId && m.ts !== sent.ts);
+      if (!replied) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(replied).toBe(true);
+  });
+
   it('Slack unreachable at start: the process stays up, /readyz is 503 with the reason, then 200; runs go on meanwhile', async () => {
     const slackPort = await freePort();
     dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-probes-'));
