@@ -15,7 +15,7 @@ import { SandboxMetricSource } from '../metrics/sandbox.js';
 import type { MetricSource } from '../metrics/types.js';
 import { changedLines, createRunner, exitCodeFor, renderRun } from '../runner/index.js';
 import type { RunView } from '../runner/types.js';
-import { openStore } from '../store/index.js';
+import { openStore, type Store } from '../store/index.js';
 
 const USAGE = 'usage: shipbot deploy "<request>" [--yes] [--answers file.json] [--sandbox]';
 
@@ -103,6 +103,14 @@ export async function run(args: string[]): Promise<number> {
   const useSandbox = sandboxFlag || !env.KUBECONFIG;
   const clock = new ScaledClock(env.SHIPBOT_SPEED ?? (useSandbox ? SANDBOX_SPEED : 1));
   const logger = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL);
+  // The store first: nothing is started that could keep the process alive when it cannot open.
+  let store: Store;
+  try {
+    store = openStore(path.join(dataDir, 'shipbot.db'));
+  } catch (err) {
+    console.error(`shipbot deploy: ${(err as Error).message}`);
+    return 1;
+  }
   let clusters: Clusters;
   let metrics: MetricSource;
   let stopSandbox: (() => Promise<void>) | undefined;
@@ -118,17 +126,18 @@ export async function run(args: string[]): Promise<number> {
     try {
       clusters = kubeconfigClusters(env, contextsOf(config));
     } catch (err) {
+      store.close();
       console.error(`shipbot deploy: ${(err as Error).message}`);
       return 1;
     }
     if (!env.PROMETHEUS_URL) {
+      store.close();
       console.error('shipbot deploy: a real cluster needs PROMETHEUS_URL for SLO monitoring (or use --sandbox).');
       return 1;
     }
     metrics = new CataloguePrometheus(env.PROMETHEUS_URL, config, { clock, ...prometheusAccess(env) });
   }
 
-  const store = openStore(path.join(dataDir, 'shipbot.db'));
   const runner = createRunner({ store, config, clock, clusters, metrics, logger, reportsDir: path.join(dataDir, 'reports') });
   const user = process.env.USER || process.env.USERNAME || 'terminal';
   try {

@@ -264,8 +264,25 @@ export class Store {
 }
 
 /** Opens (creating and migrating as needed) the Shipbot database; `:memory:` for tests. */
+/**
+ * Opens (and migrates) the database at `file`. A file that cannot be opened is an error that says
+ * what happened and what to do: a read-only directory, a full disk, a file that is not a database.
+ */
 export function openStore(file: string): Store {
-  return new Store(file);
+  try {
+    return new Store(file);
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    const why =
+      e.code === 'SQLITE_CANTOPEN' || e.code === 'EACCES' || e.code === 'SQLITE_READONLY'
+        ? 'the directory is not writable or does not exist'
+        : e.code === 'SQLITE_FULL'
+          ? 'the disk is full'
+          : e.code === 'SQLITE_NOTADB' || e.code === 'SQLITE_CORRUPT'
+            ? 'the file is not a Shipbot database (or it is corrupt)'
+            : (e.message ?? String(err));
+    throw new Error(`cannot open the database ${file}: ${why} (${e.code ?? 'error'}). Set SHIPBOT_DATA_DIR to a writable directory, or move the file aside.`, { cause: err });
+  }
 }
 
 function toRow(run: RunRecord): RunRow {

@@ -12,11 +12,11 @@ const root = path.resolve(import.meta.dirname, '../..');
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-async function shipbot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function shipbot(args: string[], dir = dataDir): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const r = await run(process.execPath, [path.join(root, 'bin/shipbot.js'), ...args], {
       cwd: root,
-      env: { ...process.env, SHIPBOT_DATA_DIR: dataDir, SHIPBOT_SPEED: '300', LOG_LEVEL: 'error', KUBECONFIG: '' },
+      env: { ...process.env, SHIPBOT_DATA_DIR: dir, SHIPBOT_SPEED: '300', LOG_LEVEL: 'error', KUBECONFIG: '' },
       timeout: 90_000,
     });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
@@ -27,6 +27,20 @@ async function shipbot(args: string[]): Promise<{ code: number; stdout: string; 
 }
 
 describe('shipbot deploy / runs / report', () => {
+  it('every command exits with the reason when its store cannot open (deploy --sandbox used to hang)', async () => {
+    const broken = mkdtempSync(path.join(os.tmpdir(), 'shipbot-cli-broken-'));
+    try {
+      writeFileSync(path.join(broken, 'shipbot.db'), 'this is not a database');
+      for (const args of [['deploy', 'deploy checkout v1.2.3 canary', '--yes', '--sandbox'], ['runs'], ['report', 'r-1']]) {
+        const r = await shipbot(args, broken);
+        expect(r.code, args.join(' ')).toBe(1);
+        expect(r.stderr, args.join(' ')).toMatch(/cannot open the database .*shipbot\.db: the file is not a Shipbot database/);
+      }
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
+  });
+
   it('exits 0 on success and 2 when rolled back; runs lists both; report prints the Markdown', async () => {
     const answers = path.join(dataDir, 'answers.json');
     writeFileSync(answers, JSON.stringify({ strategy: 'rolling', observationMin: 0 }));
