@@ -1,7 +1,6 @@
 // Tokens never reach the logs: a whole run at trace level, with Slack (HTTP mode, the Web API
 // double) and the sandbox behind its token, scanned for every secret Shipbot holds.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -9,14 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { createLogger, scrubValue } from '../../src/log.js';
 import { startShipbot } from '../../src/main.js';
 import { startSlackDouble } from '../../src/slack/double/index.js';
+import { freePort } from '../helpers/net.js';
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 function capture() {
   const lines: string[] = [];

@@ -2,21 +2,14 @@
 // against the Slack Web API double and an in-process sandbox; and the metrics moving as runs
 // happen (a rollback counts once and observes both histograms).
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startShipbot, type Shipbot } from '../../src/main.js';
 import { startSlackDouble, type SlackDouble } from '../../src/slack/double/index.js';
 import { createLogger } from '../../src/log.js';
+import { freePort } from '../helpers/net.js';
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 let bot: Shipbot | undefined;
 let double: SlackDouble | undefined;
@@ -28,22 +21,25 @@ afterEach(async () => {
   bot = double = dir = undefined;
 });
 
-async function start(mode: 'http' | 'socket'): Promise<number> {
-  double = await startSlackDouble();
+/** Shipbot against an in-process sandbox, with `slack` as its Slack environment; returns PORT. */
+async function launch(slack: Record<string, string>): Promise<number> {
   dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-probes-'));
   const port = await freePort();
   bot = await startShipbot({
     sandbox: true,
     print: () => {},
     logger: createLogger('silent'),
-    env: {
-      SLACK_BOT_TOKEN: double.botToken,
-      ...(mode === 'socket' ? { SLACK_APP_TOKEN: double.appToken } : { SLACK_SIGNING_SECRET: double.signingSecret }),
-      SLACK_API_URL: double.apiUrl,
-      PORT: String(port),
-      SHIPBOT_DATA_DIR: dir,
-      SHIPBOT_SPEED: '100',
-    },
+    env: { ...slack, PORT: String(port), SHIPBOT_DATA_DIR: dir, SHIPBOT_SPEED: '100' },
+  });
+  return port;
+}
+
+async function start(mode: 'http' | 'socket'): Promise<number> {
+  double = await startSlackDouble();
+  const port = await launch({
+    SLACK_BOT_TOKEN: double.botToken,
+    ...(mode === 'socket' ? { SLACK_APP_TOKEN: double.appToken } : { SLACK_SIGNING_SECRET: double.signingSecret }),
+    SLACK_API_URL: double.apiUrl,
   });
   if (mode === 'http') double.connect(`http://127.0.0.1:${port}/slack/events`);
   // Slack connects in the background: wait until Shipbot is ready.
@@ -122,21 +118,7 @@ describe('a bad day', () => {
 
   it('Slack unreachable at start: the process stays up, /readyz is 503 with the reason, then 200; runs go on meanwhile', async () => {
     const slackPort = await freePort();
-    dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-probes-'));
-    const port = await freePort();
-    bot = await startShipbot({
-      sandbox: true,
-      print: () => {},
-      logger: createLogger('silent'),
-      env: {
-        SLACK_BOT_TOKEN: 'xoxb-double-token',
-        SLACK_SIGNING_SECRET: 'double-signing-secret',
-        SLACK_API_URL: `http://127.0.0.1:${slackPort}/api/`,
-        PORT: String(port),
-        SHIPBOT_DATA_DIR: dir,
-        SHIPBOT_SPEED: '100',
-      },
-    });
+    const port = await launch({ SLACK_BOT_TOKEN: 'xoxb-double-token', SLACK_SIGNING_SECRET: 'double-signing-secret', SLACK_API_URL: `http://127.0.0.1:${slackPort}/api/` });
     const get = (p: string) => fetch(`http://127.0.0.1:${port}${p}`).catch(() => new Response('refused', { status: 599 }));
     expect((await get('/healthz')).status).toBe(200);
     const down = await get('/readyz');
@@ -145,10 +127,10 @@ describe('a bad day', () => {
     // A deploy from the terminal runs while Slack is away.
     const { parseCommand } = await import('../../src/domain/parse.js');
     const { buildPlan } = await import('../../src/domain/plan.js');
-    const parsed = parseCommand('deploy search v1.2.3 rolling', bot.config);
+    const parsed = parseCommand('deploy search v1.2.3 rolling', bot!.config);
     if (!parsed.ok || parsed.command.intent !== 'deploy') throw new Error('not a deploy');
-    const plan = { ...buildPlan(parsed.command, bot.config.services.find((x) => x.name === 'search')!, bot.config), stageWindowSec: 30, monitoringIntervalSec: 5, observationSec: 30 };
-    const run = await bot.runner.start({ request: parsed.command, plan, requester: { userId: 'U_DEV', name: 'dev' }, origin: { kind: 'terminal' } });
+    const plan = { ...buildPlan(parsed.command, bot!.config.services.find((x) => x.name === 'search')!, bot!.config), stageWindowSec: 30, monitoringIntervalSec: 5, observationSec: 30 };
+    const run = await bot!.runner.start({ request: parsed.command, plan, requester: { userId: 'U_DEV', name: 'dev' }, origin: { kind: 'terminal' } });
     if (!run.ok) throw new Error(run.message);
     await new Promise((r) => setTimeout(r, 2500));
     expect((await get('/readyz')).status).toBe(503);
@@ -160,6 +142,6 @@ describe('a bad day', () => {
       ready = await get('/readyz');
     }
     expect(ready.status, await ready.clone().text()).toBe(200);
-    expect((await bot.runner.settled(run.run.id))?.status).toBe('succeeded');
+    expect((await bot!.runner.settled(run.run.id))?.status).toBe('succeeded');
   }, 60_000);
 });
