@@ -418,7 +418,12 @@ export class Runner {
           await this.finish(rec, 'failed', 'the run had no step left to execute; this is a Shipbot bug, please report it');
           return;
         }
-        await this.runStep(a, step.key, log);
+        try {
+          await this.runStep(a, step.key, log);
+        } catch (err) {
+          if (!isStoreBusy(err) || this.closed) throw err;
+          await this.waitForStore(a, log);
+        }
       }
     } catch (err) {
       if (this.closed || err instanceof Closed) return;
@@ -481,6 +486,8 @@ export class Runner {
         a.abandoned = handler?.catch(() => undefined);
         return;
       }
+      // The database was busy: not the step's fault. The loop waits and runs the step again.
+      if (isStoreBusy(err)) throw err;
       log.warn({ err, step: key }, 'step failed');
       outcome = this.failureOutcome(rec, key, err);
     }
@@ -615,6 +622,26 @@ export class Runner {
 
   // --- persistence and events -------------------------------------------------------------------
 
+  /**
+   * A write lock held by someone else (a backup, an admin's sqlite3 shell): no cluster change
+   * happens until this run's record is saved again, retried with backoff (real time: the lock
+   * holder lives in real time). Steps are "ensure" operations, so the one interrupted runs again.
+   */
+  private async waitForStore(a: Active, log: Logger): Promise<void> {
+    let wait = 500;
+    for (let attempt = 1; !this.closed; attempt++) {
+      log.warn({ attempt, retryInMs: wait }, 'the database is locked by another writer; holding this run (no cluster change) until it is free');
+      await new Promise((r) => setTimeout(r, wait));
+      try {
+        this.save(a.rec, false);
+        return;
+      } catch (err) {
+        if (!isStoreBusy(err)) throw err;
+        wait = Math.min(10_000, wait * 2);
+      }
+    }
+  }
+
   private save(rec: RunRecord, important: boolean): void {
     rec.updatedAt = this.deps.clock.now();
     this.deps.store.saveRun(rec);
@@ -636,6 +663,12 @@ export class Runner {
   private emitAudit(runId: string, actor: string, action: string, detail: string, at = this.deps.clock.now()): void {
     for (const l of this.listeners) safe(() => l({ type: 'audit', runId, actor, action, detail, at }));
   }
+}
+
+/** SQLite said another connection holds the lock (after the store's busy timeout). */
+export function isStoreBusy(err: unknown): boolean {
+  const code = (err as { code?: string } | undefined)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_BUSY_SNAPSHOT';
 }
 
 function safe(fn: () => void): void {

@@ -67,7 +67,9 @@ export class Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
+    // Short: a write blocks the event loop while it waits. The runner retries a busy write with
+    // backoff (runner.ts waitForStore), so a longer lock does not freeze Slack acks or probes.
+    this.db.pragma('busy_timeout = 1000');
     migrate(this.db);
   }
 
