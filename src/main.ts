@@ -114,7 +114,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       reportsDir: path.join(dataDir, 'reports'),
       summarise: (kind, facts) => llm.reportProse(kind, facts),
     });
-    stops.push({ name: 'runner', stop: () => runner.close() });
+    stops.push({ name: 'runner', stop: () => runner.shutdown() });
     const resumed = await runner.resumeInFlight();
     for (const r of resumed) logger.info({ runId: r.runId, action: r.action }, `resumed run after restart: ${r.note}`);
 

@@ -355,7 +355,9 @@ export class Runner {
         out.push({ runId: rec.id, action: 'stop', note: decision.reason });
         continue;
       }
-      if (decision.step) (rec.data.resumes ??= {})[decision.step] = (rec.data.resumes?.[decision.step] ?? 0) + 1;
+      // A deliberate stop is not an interruption of the step: the budget counts crashes only.
+      if (decision.step && rec.data.cleanStopAt === undefined) (rec.data.resumes ??= {})[decision.step] = (rec.data.resumes?.[decision.step] ?? 0) + 1;
+      delete rec.data.cleanStopAt;
       this.audit(rec.id, 'shipbot', 'resume-after-restart', decision.note);
       this.save(rec, true);
       this.attach(rec);
@@ -365,6 +367,25 @@ export class Runner {
   }
 
   /** Stops driving runs without changing their records: what a crash would leave, minus the crash. */
+  /**
+   * A deliberate stop (SIGTERM from a rollout or an eviction, Ctrl-C): like close(), and each
+   * interrupted run is marked, so resuming it does not count against its resume budget. The
+   * budget is a guard against a step that crashes Shipbot, and a restart is not a run's fault.
+   */
+  async shutdown(): Promise<void> {
+    const at = this.deps.clock.now();
+    const interrupted = [...this.active.values()].map((a) => a.rec).filter((rec) => !FINAL_STATUSES.has(rec.status) && !WAITING.has(rec.status));
+    await this.close();
+    for (const rec of interrupted) {
+      rec.data.cleanStopAt = at;
+      try {
+        this.deps.store.saveRun(rec);
+      } catch (err) {
+        this.deps.logger.warn({ err, runId: rec.id }, 'could not mark the run as stopped on purpose; its resume will count as an interruption');
+      }
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const loops: Promise<void>[] = [];

@@ -51,6 +51,8 @@ export interface RunData {
   rollback?: { reason: string; by: string; at: number; automatic: boolean; verification?: RollbackVerification };
   /** How many times a step was resumed after a restart (a crash-loop guard). */
   resumes?: Record<string, number>;
+  /** Set when Shipbot was stopped on purpose mid-run (Runner.shutdown): that resume is not counted. */
+  cleanStopAt?: number;
   /** The status to go back to on resume after a pause. */
   pausedAt?: number;
   /** Person who accepted a regression, and why. */

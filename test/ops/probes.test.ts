@@ -132,16 +132,19 @@ describe('a bad day', () => {
     const plan = { ...buildPlan(parsed.command, bot!.config.services.find((x) => x.name === 'search')!, bot!.config), stageWindowSec: 30, monitoringIntervalSec: 5, observationSec: 30 };
     const run = await bot!.runner.start({ request: parsed.command, plan, requester: { userId: 'U_DEV', name: 'dev' }, origin: { kind: 'terminal' } });
     if (!run.ok) throw new Error(run.message);
-    await new Promise((r) => setTimeout(r, 2500));
+    // Slack stays away for a minute: still alive, still not ready.
+    await new Promise((r) => setTimeout(r, 60_000));
+    expect((await get('/healthz')).status).toBe(200);
     expect((await get('/readyz')).status).toBe(503);
     // Slack comes back on the port Shipbot was told; the next retry connects.
     double = await startSlackDouble({ port: slackPort });
     let ready = await get('/readyz');
-    for (let i = 0; i < 200 && ready.status !== 200; i++) {
+    // The backoff is at most 30 s between tries.
+    for (let i = 0; i < 700 && ready.status !== 200; i++) {
       await new Promise((r) => setTimeout(r, 50));
       ready = await get('/readyz');
     }
     expect(ready.status, await ready.clone().text()).toBe(200);
     expect((await bot!.runner.settled(run.run.id))?.status).toBe('succeeded');
-  }, 60_000);
+  }, 150_000);
 });

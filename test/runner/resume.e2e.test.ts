@@ -42,6 +42,26 @@ describe('crash and restart', () => {
     expect(runner.getLock('checkout', 'production')).toBeUndefined();
   });
 
+  it('stops on purpose (SIGTERM, Ctrl-C) never use up the resume budget; crashes do', async () => {
+    w = await startWorld({ speed: 20 });
+    const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [25, 100], stageWindowSec: 120 }));
+    await until(w.runner, run.id, midStage('stage:canary-25'));
+    // More deliberate restarts than the budget allows crashes: each resumes, none counts.
+    for (let i = 0; i < 4; i++) {
+      await w.runner.shutdown();
+      const runner = w.restart();
+      expect(await runner.resumeInFlight()).toEqual([{ runId: run.id, action: 'resume', note: expect.any(String) }]);
+      expect(runner.record(run.id)!.data.resumes ?? {}).toEqual({});
+      await until(runner, run.id, midStage('stage:canary-25'));
+    }
+    // A crash (close without the mark) counts.
+    await w.runner.close();
+    const runner = w.restart();
+    await runner.resumeInFlight();
+    expect(runner.record(run.id)!.data.resumes).toEqual({ 'stage:canary-25': 1 });
+    expect((await runner.settled(run.id))?.status).toBe('succeeded');
+  });
+
   it('a run interrupted while rolling back finishes the rollback after the restart', async () => {
     w = await startWorld();
     const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [25, 100], stageWindowSec: 3000 }));
