@@ -1,7 +1,7 @@
 // Shipbot's own metrics move as the runs they count happen: the real runner on the sandbox,
 // read back through prom-client's registry as Prometheus would scrape it.
 import { afterEach, describe, expect, it } from 'vitest';
-import { clusterReadiness } from '../../src/ops/probes.js';
+import { clusterReadiness, probeRoutes, startProbeServer } from '../../src/ops/probes.js';
 import { createTelemetry, reasonLabel } from '../../src/ops/telemetry.js';
 import { kubeOf } from '../helpers/sandbox-access.js';
 import { started, startWorld, type World } from '../runner/world.js';
@@ -43,13 +43,22 @@ describe('Shipbot metrics', () => {
     expect(text).not.toMatch(/r-[0-9a-f]{8}|v1\.2\.3/);
   });
 
-  it('/readyz reasons: a cluster that stops answering is named', async () => {
+  it('/readyz turns 503 when the cluster stops answering, naming it', async () => {
     w = await startWorld();
     const kube = kubeOf(w.sandbox);
-    const ready = clusterReadiness(() => [kube], 0);
-    expect(await ready()).toEqual([]);
-    await w.sandbox.close();
-    expect((await ready())[0]).toMatch(/^cluster sandbox does not answer/);
+    const t = createTelemetry({ record: () => undefined, defaultMetrics: false });
+    const probes = await startProbeServer(probeRoutes({ registry: t.registry, notReady: clusterReadiness(() => [kube], 0) }), 0, '127.0.0.1');
+    try {
+      const readyz = () => fetch(`http://127.0.0.1:${probes.port}/readyz`);
+      expect((await readyz()).status).toBe(200);
+      await w.sandbox.close();
+      const down = await readyz();
+      expect(down.status).toBe(503);
+      expect(await down.text()).toMatch(/^not ready:\n- cluster sandbox does not answer/);
+      expect((await fetch(`http://127.0.0.1:${probes.port}/healthz`)).status).toBe(200);
+    } finally {
+      await probes.close();
+    }
   });
 
   it('reasons are a bounded vocabulary', () => {
