@@ -53,6 +53,8 @@ export interface Shipbot {
   double?: SlackDouble;
   config: ShipbotConfig;
   dataDir: string;
+  /** Resolves with the reason when Shipbot can no longer work safely (its database stays unwritable). */
+  fatal: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -115,6 +117,9 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       summarise: (kind, facts) => llm.reportProse(kind, facts),
     });
     stops.push({ name: 'runner', stop: () => runner.shutdown() });
+    const fatal = new Promise<string>((resolve) => {
+      stops.push({ name: 'fatal watch', stop: runner.subscribe((ev) => ev.type === 'store-failed' && resolve(ev.message)) });
+    });
     const resumed = await runner.resumeInFlight();
     for (const r of resumed) logger.info({ runId: r.runId, action: r.action }, `resumed run after restart: ${r.note}`);
 
@@ -254,6 +259,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       double,
       config,
       dataDir,
+      fatal,
       stop: stopAll,
     };
   } catch (err) {

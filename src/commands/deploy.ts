@@ -226,6 +226,11 @@ function follow(runner: ReturnType<typeof createRunner>, first: RunView, tty: bo
     };
     const off = runner.subscribe((ev) => {
       if (ev.type === 'run-updated' && ev.run.id === first.id) onUpdate(ev.run);
+      if (ev.type === 'store-failed' && ev.runId === first.id) {
+        // The database keeps the last saved state; say exactly that, and exit non-zero.
+        console.error(`shipbot deploy: ${ev.message}`);
+        done(undefined);
+      }
     });
     onUpdate(runner.get(first.id) ?? first);
   });

@@ -40,10 +40,17 @@ export async function run(args: string[]): Promise<number> {
     }
     throw err;
   }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  const signal = await new Promise<NodeJS.Signals | { fatal: string }>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
+    void shipbot.fatal.then((reason) => resolve({ fatal: reason }));
   });
+  if (typeof signal === 'object') {
+    // The database cannot be written: stop, say why, and exit non-zero so a supervisor sees it.
+    console.error(`shipbot: stopping: ${signal.fatal}`);
+    await shipbot.stop();
+    return 1;
+  }
   console.log(`\n  ${signal}: stopping Shipbot (runs in flight resume at the next start; press Ctrl-C again to quit at once)…`);
   const force = () => process.exit(130);
   process.once('SIGINT', force);

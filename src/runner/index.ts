@@ -28,6 +28,8 @@ export interface CreateRunnerOptions {
   pollMs?: number;
   /** Clock seconds a stage may take before it fails (driver default 660). */
   rolloutTimeoutSec?: number;
+  /** Real ms a busy database is waited out before a run is held (default 10 min). */
+  storeRetryMs?: number;
 }
 
 export function createRunner(o: CreateRunnerOptions): Runner {
@@ -58,6 +60,7 @@ export function createRunner(o: CreateRunnerOptions): Runner {
     logger: o.logger,
     reportsDir: o.reportsDir,
     ...(o.summarise ? { summarise: o.summarise } : {}),
+    ...(o.storeRetryMs !== undefined ? { storeRetryMs: o.storeRetryMs } : {}),
     diagnose: async (run, ref) => {
       const rec = o.store.getRun(run.id);
       if (!ref || !rec?.rolloutState) return {};

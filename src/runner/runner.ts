@@ -48,6 +48,8 @@ export interface RunnerDeps {
   /** Optional LLM-written lessons / summaries for reports; deterministic text otherwise. */
   summarise?: Summarise;
   newId?: () => string;
+  /** How long (real ms) a busy database is waited out before the run is held and `store-failed` is emitted (default 10 min). */
+  storeRetryMs?: number;
 }
 
 /** Statuses in which the run waits for a person or the lock, with nothing to execute. */
@@ -650,7 +652,15 @@ export class Runner {
    */
   private async waitForStore(a: Active, log: Logger): Promise<void> {
     let wait = 500;
+    const giveUpAt = Date.now() + (this.deps.storeRetryMs ?? 600_000);
     for (let attempt = 1; !this.closed; attempt++) {
+      if (Date.now() >= giveUpAt) {
+        // Held for good: this run makes no further change; the database keeps its last saved state.
+        const message = `the database could not be written for ${Math.round((this.deps.storeRetryMs ?? 600_000) / 1000)} s (another writer holds it, or the disk is full): run ${a.rec.id} is held where it was last saved, with no further cluster change; fix the database, then restart Shipbot to resume it`;
+        log.error({ runId: a.rec.id }, message);
+        for (const l of this.listeners) safe(() => l({ type: 'store-failed', runId: a.rec.id, message }));
+        throw new Closed('store failed');
+      }
       log.warn({ attempt, retryInMs: wait }, 'the database is locked by another writer; holding this run (no cluster change) until it is free');
       await new Promise((r) => setTimeout(r, wait));
       try {

@@ -85,7 +85,9 @@ export interface StartInput {
 
 export type RunEvent =
   | { type: 'run-updated'; run: RunView; /** important changes go first through Slack's rate limits */ important: boolean }
-  | { type: 'audit'; runId: string; actor: string; action: string; detail: string; at: number };
+  | { type: 'audit'; runId: string; actor: string; action: string; detail: string; at: number }
+  /** The database stayed unwritable: the run is held (no further cluster change); the process should say so and exit non-zero. */
+  | { type: 'store-failed'; runId: string; message: string };
 
 /** Diagnostics collected for Investigate: raw facts, then (optionally) Claude's summary. */
 export interface Diagnostics {

@@ -3,7 +3,7 @@
 // carries on and succeeds. It used to end the run loop with the database still saying running.
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { started, startWorld, until, type World } from './world.js';
+import { servingImages, started, startWorld, until, type World } from './world.js';
 
 let w: World | undefined;
 afterEach(async () => {
@@ -29,4 +29,24 @@ describe('a busy database', () => {
     expect(done.status, done.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n')).toBe('succeeded');
     expect(done.steps.filter((s) => s.status === 'failed')).toEqual([]);
   }, 90_000);
+
+  it('a lasting write failure: the run is held with no further cluster change, and store-failed says so', async () => {
+    w = await startWorld({ speed: 50, storeRetryMs: 3000 });
+    const failed = new Promise<string>((resolve) => w!.runner.subscribe((ev) => ev.type === 'store-failed' && resolve(ev.message)));
+    const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [25, 100] }));
+    await until(w.runner, run.id, (r) => r.steps.some((s) => s.key.startsWith('stage:') && s.status === 'running'));
+    const other = new Database(w.dbFile);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      expect(await failed).toMatch(/^the database could not be written for 3 s .*held where it was last saved, with no further cluster change/);
+      const images = async () => JSON.stringify(await servingImages(w!, 'checkout'));
+      const before = await images();
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(await images()).toBe(before);
+      expect(other.prepare('SELECT status FROM runs WHERE id = ?').get(run.id)).toMatchObject({ status: 'running' });
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+  }, 60_000);
 });

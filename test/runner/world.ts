@@ -45,7 +45,7 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function startWorld(opts: { config?: ShipbotConfig; speed?: number } = {}): Promise<World> {
+export async function startWorld(opts: { config?: ShipbotConfig; speed?: number; storeRetryMs?: number } = {}): Promise<World> {
   const config = opts.config ?? withoutStaging();
   const clock = new ScaledClock(opts.speed ?? 100);
   // Warm: the demo pods are Ready from the start, so preflight never races them becoming Ready.
@@ -59,7 +59,7 @@ export async function startWorld(opts: { config?: ShipbotConfig; speed?: number 
   const make = (cfg: ShipbotConfig) => {
     const store = openStore(dbFile);
     stores.push(store);
-    const runner = createRunner({ store, config: cfg, clock, kube: kubeFromKubeconfig(sandbox.kubeconfigYaml()), metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }), logger, reportsDir, pollMs: 1000 });
+    const runner = createRunner({ store, config: cfg, clock, kube: kubeFromKubeconfig(sandbox.kubeconfigYaml()), metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }), logger, reportsDir, pollMs: 1000, ...(opts.storeRetryMs !== undefined ? { storeRetryMs: opts.storeRetryMs } : {}) });
     runners.push(runner);
     return { store, runner };
   };
