@@ -29,6 +29,8 @@ export class SlackRuns {
   private summarised = new Set<string>();
   private posting = new Map<string, Promise<void>>();
   private unsubscribe?: () => void;
+  /** Until listen(): the latest view of each Slack run that changed (Slack not reachable yet). */
+  private missed? = new Map<string, RunView>();
 
   constructor(
     private readonly deps: {
@@ -41,10 +43,19 @@ export class SlackRuns {
     },
   ) {
     this.progress = new ProgressUpdater({ client: deps.progressClient, logger: deps.logger, queue: deps.queue });
+    // Runs go on while Slack cannot be reached at start: what they did is kept for listen().
+    this.unsubscribe = deps.runner.subscribe((ev) => {
+      if (ev.type === 'run-updated' && ev.run.origin.kind === 'slack') this.missed?.set(ev.run.id, ev.run);
+    });
   }
 
+  /** Starts following runs in Slack; the messages of runs that changed before it catch up first. */
   listen(): void {
+    this.unsubscribe?.();
+    const missed = [...(this.missed?.values() ?? [])];
+    this.missed = undefined;
     this.unsubscribe = this.deps.runner.subscribe((ev) => this.onEvent(ev));
+    for (const run of missed) this.onEvent({ type: 'run-updated', run, important: true });
   }
 
   stop(): void {

@@ -132,6 +132,14 @@ describe('a bad day', () => {
     const plan = { ...buildPlan(parsed.command, bot!.config.services.find((x) => x.name === 'search')!, bot!.config), stageWindowSec: 30, monitoringIntervalSec: 5, observationSec: 30 };
     const run = await bot!.runner.start({ request: parsed.command, plan, requester: { userId: 'U_DEV', name: 'dev' }, origin: { kind: 'terminal' } });
     if (!run.ok) throw new Error(run.message);
+    // And one asked for in Slack before the restart: its thread catches up once Slack is back.
+    const fromSlack = await bot!.runner.start({
+      request: parsed.command,
+      plan: { ...plan, service: 'payments' },
+      requester: { userId: 'U_DEV', name: 'dev' },
+      origin: { kind: 'slack', channel: 'C0DEPLOYS', threadTs: '1700000000.000100' },
+    });
+    if (!fromSlack.ok) throw new Error(fromSlack.message);
     // Slack stays away for a minute: still alive, still not ready.
     await new Promise((r) => setTimeout(r, 60_000));
     expect((await get('/healthz')).status).toBe(200);
@@ -146,5 +154,12 @@ describe('a bad day', () => {
     }
     expect(ready.status, await ready.clone().text()).toBe(200);
     expect((await bot!.runner.settled(run.run.id))?.status).toBe('succeeded');
+    expect((await bot!.runner.settled(fromSlack.run.id))?.status).toBe('succeeded');
+    // Shipbot posts the run's state into its thread once connected (this double never saw the
+    // thread, which was made before it started, so it answers thread_not_found; Slack would not).
+    const caughtUp = () =>
+      double!.calls('chat.postMessage').find((c) => c.args.channel === 'C0DEPLOYS' && c.args.thread_ts === '1700000000.000100' && /payments v1\.2\.3 → production.*Succeeded/.test(String(c.args.text)));
+    for (let i = 0; i < 200 && !caughtUp(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(caughtUp()).toBeDefined();
   }, 150_000);
 });
