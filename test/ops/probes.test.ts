@@ -85,6 +85,13 @@ for (const mode of ['http', 'socket'] as const) {
       for (let i = 0; i < 200 && !double!.messages('deploys', sent.ts).some((m) => m.botId && m.ts !== sent.ts); i++) await new Promise((r) => setTimeout(r, 25));
       const after = await (await get('/metrics')).text();
       expect(after).toMatch(/shipbot_slack_api_calls_total\{method="chat.postMessage",status="ok"\} [1-9]/);
+      // A 429 is counted as such, by method and in the rate-limited total.
+      double!.failNext('chat.postMessage', 1, 1);
+      const again = await double!.postUserMessage('U_DEV', 'deploys', '<@U0SHIPBOT> deploy search v1.2.3 rolling');
+      for (let i = 0; i < 200 && !double!.messages('deploys', again.ts).some((m) => m.botId && m.ts !== again.ts); i++) await new Promise((r) => setTimeout(r, 25));
+      const limited = await (await get('/metrics')).text();
+      expect(limited).toMatch(/shipbot_slack_api_calls_total\{method="chat.postMessage",status="rate_limited"\} 1/);
+      expect(limited).toMatch(/^shipbot_slack_rate_limited_total 1$/m);
     });
   });
 }

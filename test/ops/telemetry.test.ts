@@ -43,6 +43,22 @@ describe('Shipbot metrics', () => {
     expect(text).not.toMatch(/r-[0-9a-f]{8}|v1\.2\.3/);
   });
 
+  it('shipbot_runs_active and shipbot_run_queue_depth follow the runs; a queued run counts until it starts', async () => {
+    w = await startWorld();
+    const t = createTelemetry({ record: (id) => w!.runner.record(id), defaultMetrics: false });
+    w.runner.subscribe((ev) => t.onRunEvent(ev));
+    const first = started(await w.deploy('deploy checkout v1.2.3 rolling'));
+    const second = started(await w.deploy('deploy checkout v1.2.4 rolling', {}, { queueIfLocked: true }));
+    expect(second.status).toBe('queued');
+    expect(await value(t, 'shipbot_run_queue_depth')).toBe(1);
+    expect(await value(t, 'shipbot_runs_active')).toBe(2);
+    await w.runner.settled(first.id);
+    await w.runner.settled(second.id);
+    expect(await value(t, 'shipbot_run_queue_depth')).toBe(0);
+    expect(await value(t, 'shipbot_runs_active')).toBe(0);
+    expect(await value(t, 'shipbot_deploys_total', { outcome: 'succeeded' })).toBe(2);
+  });
+
   it('/readyz turns 503 when the cluster stops answering, naming it', async () => {
     w = await startWorld();
     const kube = kubeOf(w.sandbox);
