@@ -327,7 +327,11 @@ export function latencyRule(base: readonly MetricSample[], cand: readonly Metric
   if (incPct > rules.p99IncreasePct) {
     const over = `${line} > ${rules.p99IncreasePct}% allowed) over ${plural(c.length, 'sample')}${why}`;
     if (pValue < sampleAlpha) return { rule: 'p99', verdict: 'ROLLBACK', detail: over };
-    if (pValue < SUSPICIOUS_P) return { rule: 'p99', verdict: 'INCONCLUSIVE', detail: `${over}, not yet significant (${fmtP(pValue)})` };
+    if (pValue < SUSPICIOUS_P) {
+      // How sure, in words: never "not significant" beside a small p.
+      const seen = c.filter((v) => v > mb).length;
+      return { rule: 'p99', verdict: 'INCONCLUSIVE', detail: `${over}; slower than the baseline in ${seen} of ${c.length} samples, not yet sure enough to roll back (${fmtP(pValue)}, needs below ${sampleAlpha}): waiting for more data` };
+    }
     return { rule: 'p99', verdict: 'CONTINUE', detail: `${line}, but within sample noise: ${fmtP(pValue)}) over ${plural(c.length, 'sample')}${why}` };
   }
   return { rule: 'p99', verdict: 'CONTINUE', detail: `${line}, ${rules.p99IncreasePct}% allowed) over ${plural(c.length, 'sample')}${why}` };
@@ -360,7 +364,10 @@ export function throughputRule(
   if (dropPct > rules.throughputDropPct) {
     const over = `${line} > ${rules.throughputDropPct}% drop allowed) over ${plural(c.length, 'sample')}`;
     if (pValue < sampleAlpha) return { rule: 'throughput', verdict: 'ROLLBACK', detail: over };
-    if (pValue < SUSPICIOUS_P) return { rule: 'throughput', verdict: 'INCONCLUSIVE', detail: `${over}, not yet significant (${fmtP(pValue)})` };
+    if (pValue < SUSPICIOUS_P) {
+      const seen = c.filter((v) => v < mb).length;
+      return { rule: 'throughput', verdict: 'INCONCLUSIVE', detail: `${over}; lower than the baseline in ${seen} of ${c.length} samples, not yet sure enough to roll back (${fmtP(pValue)}, needs below ${sampleAlpha}): waiting for more data` };
+    }
     return { rule: 'throughput', verdict: 'CONTINUE', detail: `${line}, but within sample noise: ${fmtP(pValue)})` };
   }
   return { rule: 'throughput', verdict: 'CONTINUE', detail: `${line}, ${rules.throughputDropPct}% drop allowed)` };

@@ -104,3 +104,16 @@ describe('clean data still passes', () => {
     expect(judge(healthy, samples(10, {}, 1)).verdict).toBe('CONTINUE');
   });
 });
+
+describe('wording a person can act on', () => {
+  it('a slowdown not yet sure enough says how sure and what happens next, never "not significant" beside a small p', () => {
+    const base = samples(4);
+    // Slower in every sample, but too few samples for the 0.001 level.
+    const cand = samples(4, { p99Ms: 300, p95Ms: 200, p50Ms: 80 }, 1);
+    const d = judgeCanary(base, cand, plan, { ...rules, minSamples: 4 });
+    const p99 = d.findings.find((f) => f.rule === 'p99')!;
+    expect(p99.verdict).toBe('INCONCLUSIVE');
+    expect(p99.detail).toMatch(/^p99 300 ms on canary vs 120 ms baseline \(\+150% > 20% allowed\) over 4 samples; slower than the baseline in 4 of 4 samples, not yet sure enough to roll back \(p=0\.\d+, needs below 0\.001\): waiting for more data$/);
+    expect(d.findings.map((f) => f.detail).join(' ')).not.toMatch(/not (yet )?significant/);
+  });
+});
