@@ -55,7 +55,7 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
   if (endsWithQuestion && !['status', 'help'].includes(intent.kind) && !prefix.politeQuestion) {
     return fail(`This reads as a question, not a request. To start one, say it without the question mark, ${EXAMPLE}.`);
   }
-  const shell = shellCharacters(intent.rest);
+  const shell = shellCharacters(intent.rest) ?? unsafePath(intent.rest);
   if (shell) return fail(shell);
 
   if (intent.kind !== 'deploy' && hasDeployFlags(flags) && !(Object.keys(flags).length === 1 && flags.environment)) {
@@ -146,6 +146,13 @@ function normalisePhrases(text: string): string {
 }
 
 /** Characters that can never be part of a service or a version; refusing them stops injection. */
+/** A path where a version belongs (`../../etc/passwd`, `/tmp/x`): refused, never read as "version missing". */
+function unsafePath(text: string): string | undefined {
+  const m = /(?:^|\s)(\S*(?:\.\.[/\\]|[/\\]\.\.)\S*|\/\S+)/.exec(text);
+  if (!m) return undefined;
+  return `'${m[1]}' is not a valid version: it is a path, and a version is an image tag (letters, digits, '.', '_' and '-'). Nothing was started; retype it, ${EXAMPLE}.`;
+}
+
 function shellCharacters(text: string): string | undefined {
   // Arrows between canary steps (`5%->25%`) are the only place `>` belongs.
   const m = /[;|`$<>\\{}]|&&/.exec(text.replace(/-+>|=>/g, ' '));
@@ -165,7 +172,7 @@ type Intent =
   | { kind: 'rollback' | 'status' | 'cancel' | 'lock' | 'unlock' | 'help'; rest: string }
   | { kind: 'chatter'; reason: string };
 
-const DEPLOY_VERBS = new Set(['deploy', 'redeploy', 'ship', 'release', 'rollout', 'golive', 'launch']);
+const DEPLOY_VERBS = new Set(['deploy', 'redeploy', 'ship', 'release', 'rollout', 'golive', 'launch', 'push']);
 const STARTERS = new Set(['start', 'begin', 'run', 'execute', 'trigger', 'kickoff', 'initiate', 'perform', 'do', 'proceed']);
 const DEPLOY_NOUNS = new Set(['deploy', 'deployment', 'deploys', 'rollout', 'release', 'golive', 'go-live', 'launch', 'ship']);
 /** After a deploy verb these make a statement about deploys, not an instruction. */
@@ -198,9 +205,14 @@ function detectIntent(body: string, slash: boolean): Intent | undefined {
   const text = normalisePhrases(body);
   const words = text.split(/[ \t\r\n]+/);
   const lower = firstWords(text);
+  // `/deploy …` typed as a message (not sent as the command) reads as the verb.
+  if (lower[0]?.startsWith('/')) lower[0] = lower[0].slice(1);
   const [w0, w1] = lower;
   const restAfter = (n: number) => words.slice(n).join(' ');
   if (text.trim() === '?') return { kind: 'help', rest: '' };
+  // "what's the status of the checkout deploy?": a status question is a status request.
+  const statusAt = lower.indexOf('status');
+  if (QUESTION_START.test(text) && statusAt > 0 && statusAt <= 3) return { kind: 'status', rest: restAfter(statusAt + 1) };
   // Before the verbs: "do not deploy …" starts with a starter verb but forbids.
   if (NEGATION.test(text)) return { kind: 'chatter', reason: whyNotARequest(text) };
 

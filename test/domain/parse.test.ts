@@ -38,6 +38,9 @@ const REQUESTS: Array<[string, Expect]> = [
   ['<@U123ABC> deploy checkout v1.2.3', { service: 'checkout', version: 'v1.2.3', missing: [] }],
   ['<@U123ABC|shipbot> deploy search 1.4.0 rolling', { service: 'search', version: '1.4.0', strategy: 'rolling' }],
   ['release search 1.4.0 to prod', { service: 'search', version: '1.4.0', environment: 'production', missing: [] }],
+  // Held-out phrases that were missed (issue 19): "push" is a deploy verb; `/deploy …` typed as text.
+  ['push checkout v5.5.5 to production', { service: 'checkout', version: 'v5.5.5', environment: 'production', missing: [] }],
+  ['/deploy search v2.1.0 rolling', { service: 'search', version: 'v2.1.0', strategy: 'rolling', missing: [] }],
   ['roll out checkout@1.2.3 with 5% → 25% → 100%', { service: 'checkout', version: '1.2.3', strategy: 'canary', canarySteps: [5, 25, 100] }],
   ['roll out checkout@1.2.3 with 5%->25%->100%', { service: 'checkout', version: '1.2.3', canarySteps: [5, 25, 100] }],
   ['roll out checkout@1.2.3 with 5%-&gt;25%-&gt;100%', { service: 'checkout', version: '1.2.3', canarySteps: [5, 25, 100] }],
@@ -228,6 +231,9 @@ const REFUSALS: Array<[string, RegExp]> = [
   ['deploy checkout "1.2 beta"', /not a valid version.*spaces/],
   [`deploy checkout v${'1'.repeat(140)}`, /not a valid version.*at most 128/],
   ['deploy checkout version ../../etc/passwd', /not a valid version/],
+  // Without the word "version" it was read as "version missing" (a question), not refused.
+  ['deploy checkout ../../etc/passwd', /'\.\.\/\.\.\/etc\/passwd' is not a valid version: it is a path/],
+  ['deploy checkout /tmp/evil', /'\/tmp\/evil' is not a valid version: it is a path/],
   ['deploy checkout version -rf', /Unknown option|not a valid version/],
   ['deploy checkout ѵ1.2.3', /not a valid version/],
   ['deploy checkout v1.2.3 v1.2.4', /two versions/],
@@ -288,6 +294,8 @@ describe('parseCommand: other intents', () => {
     ['status?', { intent: 'status' }],
     ['status checkout', { intent: 'status', service: 'checkout' }],
     ['status of payments', { intent: 'status', service: 'payments' }],
+    // A status question is a status request (issue 19).
+    ["what's the status of the checkout deploy?", { intent: 'status', service: 'checkout' }],
     ['cancel', { intent: 'cancel' }],
     ['cancel checkout', { intent: 'cancel', service: 'checkout' }],
     ['abort search', { intent: 'cancel', service: 'search' }],
