@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import { ClusterApi, type JsonPatchOp } from './api.js';
 import { StageFailedError } from './errors.js';
 import type { Kube } from './kube.js';
-import { describeSignals, imageTag, selectorText, servingShare } from './rules.js';
+import { describeSignals, imageTag, selectorText, servingShare, versionLabel } from './rules.js';
 import type { RollbackVerification, TrackRef, WorkloadRef } from './types.js';
 import { templateImage, waitForRollout } from './wait.js';
 
@@ -89,7 +89,7 @@ export function convergeOps(d: V1Deployment, ref: WorkloadRef, want: { image?: s
     ops.push({ op: 'replace', path: `/spec/template/spec/containers/${idx}/image`, value: want.image });
   }
   if (want.image !== undefined) {
-    const version = imageTag(want.image);
+    const version = versionLabel(imageTag(want.image));
     const labels = d.spec?.template.metadata?.labels;
     if (!labels) ops.push({ op: 'add', path: '/spec/template/metadata/labels', value: { [VERSION_LABEL]: version } });
     else if (labels[VERSION_LABEL] !== version) ops.push({ op: 'add', path: `/spec/template/metadata/labels/${pointer(VERSION_LABEL)}`, value: version });
@@ -122,7 +122,7 @@ export async function ensureDeployment(
  */
 export function derivedDeployment(source: V1Deployment, name: string, track: string, image: string, replicas: number, container: string): V1Deployment {
   const spec = structuredClone(source.spec!);
-  const podLabels: Record<string, string> = { ...(spec.template.metadata?.labels ?? {}), [TRACK_LABEL]: track, [VERSION_LABEL]: imageTag(image) };
+  const podLabels: Record<string, string> = { ...(spec.template.metadata?.labels ?? {}), [TRACK_LABEL]: track, [VERSION_LABEL]: versionLabel(imageTag(image)) };
   delete podLabels['pod-template-hash'];
   const podSpec = spec.template.spec!;
   podSpec.containers = podSpec.containers.map((c) => (c.name === container ? { ...c, image } : c));

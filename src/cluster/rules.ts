@@ -21,6 +21,22 @@ export function imageTag(image: string): string {
   return colon > slash ? image.slice(colon + 1) : 'latest';
 }
 
+/** A Kubernetes label value: at most 63 characters, alphanumeric at both ends. */
+export const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/**
+ * The `version` label for an image tag. OCI tags may be 128 characters and end in '-' or '.',
+ * which a label value may not: such a tag becomes a shortened, valid value with a hash of the
+ * whole tag, so two long tags never share a label.
+ */
+export function versionLabel(tag: string): string {
+  if (LABEL_VALUE.test(tag)) return tag;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < tag.length; i++) h = Math.imul(h ^ tag.charCodeAt(i), 0x01000193) >>> 0;
+  const stem = tag.slice(0, 54).replace(/[^A-Za-z0-9]+$/, '');
+  return `${stem ? `${stem}-` : ''}${h.toString(16).padStart(8, '0')}`;
+}
+
 /** Canary replicas so that canary / (stable + canary) ≈ pct: c = max(1, round(R·p/(100−p))). */
 export function canaryReplicas(stableReplicas: number, pct: number): number {
   if (pct >= 100) return 0;

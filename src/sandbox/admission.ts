@@ -90,6 +90,18 @@ function dropNulls(v: unknown): unknown {
 }
 
 /** Defaults then validates `input` for `def`; throws 422 Invalid listing every problem. */
+/** A label value as the API server checks it: at most 63 characters, alphanumeric at both ends. */
+const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+function validateLabels(labels: unknown, field: string, causes: Cause[]): void {
+  if (!isPlainObject(labels)) return;
+  for (const [k, v] of Object.entries(labels)) {
+    if (typeof v !== 'string' || !LABEL_VALUE.test(v)) {
+      causes.push({ field: `${field}`, message: `Invalid value: "${String(v)}" for label ${k}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (63 characters at most)` });
+    }
+  }
+}
+
 export function admit(def: ResourceDef, input: KObject, old?: KObject): KObject {
   const o = { ...clone(input), spec: dropNulls(input.spec) } as KObject;
   if (o.spec === undefined) delete o.spec;
@@ -101,9 +113,8 @@ export function admit(def: ResourceDef, input: KObject, old?: KObject): KObject 
   else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
     causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'` });
   }
-  for (const [k, v] of Object.entries(o.metadata.labels ?? {})) {
-    if (typeof v !== 'string' || v.length > 63) causes.push({ field: `metadata.labels`, message: `Invalid value: "${String(v)}" for label ${k}` });
-  }
+  validateLabels(o.metadata.labels, 'metadata.labels', causes);
+  if (def.kind === 'Deployment' || def.kind === 'ReplicaSet') validateLabels(o.spec?.template?.metadata?.labels, 'spec.template.metadata.labels', causes);
   switch (def.kind) {
     case 'Deployment':
     case 'ReplicaSet':

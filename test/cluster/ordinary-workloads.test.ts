@@ -186,3 +186,30 @@ describe('a HorizontalPodAutoscaler on the Deployment', () => {
     expect(await target()).toBe('web');
   });
 });
+
+describe('label values a real API server accepts', () => {
+  it('versionLabel keeps a valid tag and shortens an OCI tag no label may hold', async () => {
+    const { versionLabel, LABEL_VALUE } = await import('../../src/cluster/rules.js');
+    expect(versionLabel('v1.3.0')).toBe('v1.3.0');
+    const long = `v1.3.0-${'a'.repeat(100)}`;
+    for (const tag of [long, 'v1.3.0-', 'v1.3.0.', `${'b'.repeat(63)}-`]) {
+      const label = versionLabel(tag);
+      expect(LABEL_VALUE.test(label), `${tag} → ${label}`).toBe(true);
+      expect(label.length).toBeLessThanOrEqual(63);
+    }
+    expect(versionLabel(`${long}x`)).not.toBe(versionLabel(`${long}y`));
+  });
+
+  it('the sandbox refuses an invalid label value as the API server does, and a canary of a tag ending in "-" still deploys', async () => {
+    const api = new ClusterApi(deps.kube);
+    const web = await api.getDeployment('production', 'web');
+    const bad = structuredClone(web);
+    bad.metadata = { name: 'web-bad', namespace: 'production', labels: { app: 'web', version: 'v1.3.0-' } };
+    await expect(api.createDeployment('production', bad)).rejects.toThrow(/422|Invalid value: "v1.3.0-" for label version/);
+    const driver = createDriver('canary', deps);
+    const state = await apply(driver, 'canary', 'v1.3.0-', 'canary-25');
+    expect(state.newImage).toBe('registry.example.com/shop/web:v1.3.0-');
+    const canary = await api.getDeployment('production', 'web-canary');
+    expect(canary.spec?.template.metadata?.labels?.version).toMatch(/^v1\.3\.0-[0-9a-f]{8}$/);
+  });
+});
