@@ -38,6 +38,12 @@ const MetricQueries = z.strictObject({
 });
 export type MetricQueries = z.infer<typeof MetricQueries>;
 
+/** DESIGN.md's contract: a Gateway API HTTPRoute or an Istio VirtualService that splits canary traffic. */
+const TrafficRouting = z.union([
+  z.strictObject({ gatewayAPI: z.strictObject({ httpRoute: ServiceName }) }),
+  z.strictObject({ istio: z.strictObject({ virtualService: ServiceName, routes: z.array(z.string().min(1)).optional() }) }),
+]);
+
 const ServiceEnvironment = z.strictObject({
   namespace: ServiceName,
   kind: z.literal('Deployment').default('Deployment'),
@@ -50,6 +56,8 @@ const ServiceEnvironment = z.strictObject({
   image: z.string().min(1).optional(),
   /** The kubeconfig context of this environment's cluster (default: the current context). */
   context: z.string().min(1).optional(),
+  /** Exact canary weights through a router. Accepted, not acted on yet: preflight says replica ratios are used. */
+  trafficRouting: TrafficRouting.optional(),
 });
 export type ServiceEnvironment = z.infer<typeof ServiceEnvironment>;
 

@@ -73,6 +73,13 @@ prometheus: { scrapeInterval: 30 }
       ]),
     );
   });
+  it('accepts DESIGN.md\'s environments.<env>.trafficRouting (gatewayAPI or istio) and refuses other shapes', () => {
+    const withRouting = (routing: string) =>
+      shipped.replace('production: { namespace: production, deployment: web, service: web, container: web }', `production: { namespace: production, deployment: web, service: web, container: web, trafficRouting: ${routing} }`);
+    expect(findService(parseConfig(withRouting('{ gatewayAPI: { httpRoute: web } }')), 'web')?.environments.production.trafficRouting).toEqual({ gatewayAPI: { httpRoute: 'web' } });
+    expect(findService(parseConfig(withRouting('{ istio: { virtualService: web, routes: [primary] } }')), 'web')?.environments.production.trafficRouting).toEqual({ istio: { virtualService: 'web', routes: ['primary'] } });
+    expect(problemsOf(withRouting('{ nginx: { ingress: web } }')).join(' ')).toMatch(/trafficRouting/);
+  });
   it('accepts environments.<env>.context and prometheus.scrapeIntervalSec', () => {
     const cfg = parseConfig(shipped.replace('production: { namespace: production, deployment: web, service: web, container: web }', 'production: { namespace: production, deployment: web, service: web, container: web, context: prod-cluster }') + '\nprometheus: { scrapeIntervalSec: 15 }\n');
     expect(findService(cfg, 'web')?.environments.production.context).toBe('prod-cluster');

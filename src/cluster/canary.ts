@@ -57,8 +57,15 @@ export class CanaryDriver extends KubeDriver implements RolloutDriver {
     const stable = await this.ctx.api.findDeployment(ref.namespace, ref.deployment).catch(() => undefined);
     const replicas = stable?.spec?.replicas;
     if (!replicas) return checks;
+    // A configured router is not driven yet: say so rather than claim its exact weights.
+    const router = ref.trafficRouting ? 'trafficRouting is configured, but this Shipbot does not drive routers yet: traffic is split by replica ratio. ' : '';
     const warning = replicaRatioWarning(replicas, plan.canarySteps);
-    checks.push({ name: 'canary shares', ok: !warning, severity: 'warning', detail: warning ?? `${replicas} replicas reach every step within a point` });
+    checks.push({
+      name: 'canary shares',
+      ok: !warning && !router,
+      severity: 'warning',
+      detail: `${router}${warning ?? `${replicas} replicas reach every step within a point`}`,
+    });
     return checks;
   }
 
