@@ -172,14 +172,16 @@ export function isFatalInfra(signals: readonly InfraSignal[], rules: Pick<JudgeR
 
 /** Believable samples that saw traffic (sample-check.ts); a window with no requests carries no evidence. */
 export function usable(samples: readonly MetricSample[]): MetricSample[] {
-  return checkSamples(samples, '').samples.filter((s) => s.requests > 0);
+  return withTraffic(checkSamples(samples, '').samples);
 }
+
+const withTraffic = (samples: MetricSample[]) => samples.filter((s) => s.requests > 0);
 
 /** The usable samples of both sides, and why any others were left out. */
 function checked(base: readonly MetricSample[], cand: readonly MetricSample[], bl: string, cl: string): { base: MetricSample[]; cand: MetricSample[]; rejected: string[] } {
   const b = checkSamples(base, bl);
   const c = checkSamples(cand, cl);
-  return { base: b.samples.filter((s) => s.requests > 0), cand: c.samples.filter((s) => s.requests > 0), rejected: [...c.rejected, ...b.rejected] };
+  return { base: withTraffic(b.samples), cand: withTraffic(c.samples), rejected: [...c.rejected, ...b.rejected] };
 }
 
 interface Pooled {

@@ -288,9 +288,10 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
   }
   // What is really served (replica-ratio routing on a small Deployment rounds up), never the nominal share.
   const served = typeof st.servedPct === 'number' ? st.servedPct : s.trafficPct;
-  const shareNote = served === s.trafficPct ? `${served}% of traffic` : `${served}% of traffic (asked ${s.trafficPct}%: the nearest share replica counts allow)`;
+  const short = served !== s.trafficPct;
+  const shareNote = short ? `${served}% of traffic (asked ${s.trafficPct}%: the nearest share replica counts allow)` : `${served}% of traffic`;
   run.rolloutState = st;
-  run.stage = served === s.trafficPct ? s.title : `${s.title}, serving ${served}%`;
+  run.stage = short ? `${s.title}, serving ${served}%` : s.title;
   ctx.save();
   if (!s.monitor || run.plan.stageWindowSec <= 0) return { status: 'done', detail: `${shareNote} on ${run.plan.version}` };
   ctx.progress(`${shareNote} on ${run.plan.version}`);
@@ -312,7 +313,7 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
     run.data.after = res.candidate;
     run.data.afterSamples = res.candidateSamples;
   }
-  return judged(run, served === s.trafficPct ? res.line : `serving ${served}% (asked ${s.trafficPct}%): ${res.line}`, res.decision);
+  return judged(run, short ? `serving ${served}% (asked ${s.trafficPct}%): ${res.line}` : res.line, res.decision);
 }
 
 async function smoke(ctx: StepContext): Promise<StepOutcome> {

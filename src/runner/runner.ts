@@ -652,11 +652,12 @@ export class Runner {
    */
   private async waitForStore(a: Active, log: Logger): Promise<void> {
     let wait = 500;
-    const giveUpAt = Date.now() + (this.deps.storeRetryMs ?? 600_000);
+    const budgetMs = this.deps.storeRetryMs ?? 600_000;
+    const giveUpAt = Date.now() + budgetMs;
     for (let attempt = 1; !this.closed; attempt++) {
       if (Date.now() >= giveUpAt) {
         // Held for good: this run makes no further change; the database keeps its last saved state.
-        const message = `the database could not be written for ${Math.round((this.deps.storeRetryMs ?? 600_000) / 1000)} s (another writer holds it, or the disk is full): run ${a.rec.id} is held where it was last saved, with no further cluster change; fix the database, then restart Shipbot to resume it`;
+        const message = `the database could not be written for ${Math.round(budgetMs / 1000)} s (another writer holds it, or the disk is full): run ${a.rec.id} is held where it was last saved, with no further cluster change; fix the database, then restart Shipbot to resume it`;
         log.error({ runId: a.rec.id }, message);
         for (const l of this.listeners) safe(() => l({ type: 'store-failed', runId: a.rec.id, message }));
         throw new Closed('store failed');

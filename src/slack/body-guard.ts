@@ -6,25 +6,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** Bolt's own default limit for a request body. */
 const BODY_LIMIT = 10 * 1024 * 1024;
 
+/** Why `text` is not a JSON object, or undefined when it is one. */
+function notAnObject(text: string, what: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? undefined : `${what} is not a JSON object`;
+  } catch {
+    return `${what} is not JSON`;
+  }
+}
+
 /** Why a Slack request body cannot be an event, command or interaction; undefined when it can. */
 export function bodyProblem(contentType: string, raw: string): string | undefined {
-  if (contentType.includes('application/x-www-form-urlencoded')) {
-    const form = new URLSearchParams(raw);
-    const payload = form.get('payload');
-    if (payload === null) return undefined; // a slash command or ssl_check: plain form fields
-    try {
-      const parsed: unknown = JSON.parse(payload);
-      return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? undefined : 'payload is not a JSON object';
-    } catch {
-      return 'payload is not JSON';
-    }
-  }
-  try {
-    const parsed: unknown = JSON.parse(raw);
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? undefined : 'the body is not a JSON object';
-  } catch {
-    return 'the body is not JSON';
-  }
+  if (!contentType.includes('application/x-www-form-urlencoded')) return notAnObject(raw, 'the body');
+  const payload = new URLSearchParams(raw).get('payload');
+  // No payload: a slash command or ssl_check, plain form fields.
+  return payload === null ? undefined : notAnObject(payload, 'payload');
 }
 
 /**
