@@ -56,7 +56,7 @@ const ServiceEnvironment = z.strictObject({
   image: z.string().min(1).optional(),
   /** The kubeconfig context of this environment's cluster (default: the current context). */
   context: z.string().min(1).optional(),
-  /** Exact canary weights through a router. Accepted, not acted on yet: preflight says replica ratios are used. */
+  /** Exact canary weights through the team's route (src/cluster/traffic-router.ts); without it, replica ratios. */
   trafficRouting: TrafficRouting.optional(),
 });
 export type ServiceEnvironment = z.infer<typeof ServiceEnvironment>;

@@ -4,6 +4,21 @@ import type { CoreV1Event, V1Deployment, V1Node, V1Pod, V1ReplicaSet, V1Service,
 import { isNotFound, kubeCall } from './errors.js';
 import { jsonPatch, mergePatch, type Kube } from './kube.js';
 
+/** A custom resource type as client-node's CustomObjectsApi names it. */
+export interface CustomResource {
+  group: string;
+  version: string;
+  plural: string;
+}
+
+export interface CustomObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name?: string; namespace?: string; labels?: Record<string, string>; generation?: number; resourceVersion?: string };
+  spec?: Record<string, unknown>;
+  status?: unknown;
+}
+
 export type JsonPatchOp = { op: 'replace' | 'add' | 'remove' | 'test'; path: string; value?: unknown };
 
 export class ClusterApi {
@@ -118,6 +133,29 @@ export class ClusterApi {
     return kubeCall({ verb: 'get', resource: 'pods/log', namespace, name }, this.server, () =>
       this.kube.core.readNamespacedPodLog({ name, namespace, container, tailLines }),
     );
+  }
+
+  /** A custom resource (an HTTPRoute, a VirtualService) as plain JSON. */
+  async getCustom(res: CustomResource, namespace: string, name: string): Promise<CustomObject> {
+    return (await kubeCall({ verb: 'get', resource: `${res.plural}.${res.group}`, namespace, name }, this.server, () =>
+      this.kube.custom.getNamespacedCustomObject({ ...res, namespace, name }),
+    )) as CustomObject;
+  }
+
+  async findCustom(res: CustomResource, namespace: string, name: string): Promise<CustomObject | undefined> {
+    try {
+      return await this.getCustom(res, namespace, name);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** JSON merge patch of a custom resource (they take no strategic merge patch). */
+  async mergeCustom(res: CustomResource, namespace: string, name: string, body: object): Promise<CustomObject> {
+    return (await kubeCall({ verb: 'patch', resource: `${res.plural}.${res.group}`, namespace, name }, this.server, () =>
+      this.kube.custom.patchNamespacedCustomObject({ ...res, namespace, name, body }, mergePatch),
+    )) as CustomObject;
   }
 
   /** Where the API server proxies HTTP to a Service (works on the sandbox and real clusters). */

@@ -1,11 +1,16 @@
-// Canary: the stable Deployment and `<deployment>-canary` behind one Service that selects
-// both; the canary's share of traffic follows its share of ready replicas. Stages follow the
-// plan (5 → 25 → 50 → 100); 100 promotes. Rollback scales the canary to zero. A small
-// Deployment cannot reach small shares (1 canary pod beside 3 is 25%): preflight says so, and
-// each stage records the share really served (ready canary pods over ready pods selected).
+// Canary: the stable Deployment and `<deployment>-canary`. Stages follow the plan
+// (5 → 25 → 50 → 100); 100 promotes. Two ways to split traffic:
+// - replica ratio (no router): one Service selects both, so the canary's share is its share of
+//   ready replicas. A small Deployment cannot reach small shares (1 canary pod beside 3 is
+//   25%): preflight says so, and each stage records the share really served.
+// - a route (trafficRouting): the stable Service is pinned to the stable pods, the route sends
+//   exactly pct% to `<service>-canary` (traffic-router.ts), and the canary is sized for its
+//   share. Rollback is the route's one write to weight 0; the canary scales down after it.
 import type { DeployPlan, InfraSignal } from '../domain/types.js';
 import {
+  awaitNoPods,
   awaitRollout,
+  baseSelector,
   containerImageOf,
   ensureDeployment,
   ensureStandby,
@@ -15,10 +20,11 @@ import {
   verifyServing,
 } from './common.js';
 import { KubeDriver } from './driver-base.js';
-import { ensureStableServing } from './convert.js';
+import { ensureStableServing, pinToStable, unpin } from './convert.js';
 import { InvalidRolloutError } from './errors.js';
 import { deploymentSignals } from './health.js';
-import { canaryReplicas, imageRef, imageTag, replicaRatioWarning } from './rules.js';
+import { canaryReplicas, imageRef, imageTag, replicaRatioWarning, routedCanaryReplicas, selectorText } from './rules.js';
+import { configuredRoute, TrafficRouter, type RouterState } from './traffic-router.js';
 import type { PreflightCheck, RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
 
 export interface CanaryState extends RolloutState {
@@ -33,6 +39,8 @@ export interface CanaryState extends RolloutState {
   /** The share (0..100) the canary really serves after that stage: its ready pods over all ready pods selected. */
   servedPct?: number;
   promoted?: boolean;
+  /** Set when a route splits the traffic (from trafficRouting at prepare). */
+  router?: RouterState;
 }
 
 function asCanary(state: RolloutState): CanaryState {
@@ -54,19 +62,21 @@ export class CanaryDriver extends KubeDriver implements RolloutDriver {
   override async preflight(ref: WorkloadRef, version: string, plan?: DeployPlan): Promise<PreflightCheck[]> {
     const checks = await super.preflight(ref, version);
     if (!plan) return checks;
+    const route = configuredRoute(ref);
+    if (route) {
+      checks.push(await new TrafficRouter(this.ctx, ref, route, canaryNames(ref).service).check(plan.canarySteps));
+      return checks;
+    }
     const stable = await this.ctx.api.findDeployment(ref.namespace, ref.deployment).catch(() => undefined);
     const replicas = stable?.spec?.replicas;
     if (!replicas) return checks;
-    // A configured router is not driven yet: say so rather than claim its exact weights.
-    const router = ref.trafficRouting ? 'trafficRouting is configured, but this Shipbot does not drive routers yet: traffic is split by replica ratio. ' : '';
     const warning = replicaRatioWarning(replicas, plan.canarySteps);
-    checks.push({
-      name: 'canary shares',
-      ok: !warning && !router,
-      severity: 'warning',
-      detail: `${router}${warning ?? `${replicas} replicas reach every step within a point`}`,
-    });
+    checks.push({ name: 'canary shares', ok: !warning, severity: 'warning', detail: warning ?? `${replicas} replicas reach every step within a point` });
     return checks;
+  }
+
+  private router(ref: WorkloadRef, s: CanaryState): TrafficRouter | undefined {
+    return s.router && new TrafficRouter(this.ctx, ref, s.router, s.canaryService);
   }
 
   async prepare(ref: WorkloadRef, plan: DeployPlan): Promise<CanaryState> {
@@ -78,8 +88,15 @@ export class CanaryDriver extends KubeDriver implements RolloutDriver {
     // Created at zero replicas: it receives traffic only once a stage scales it up.
     const canary = await ensureStandby(this.ctx, ref, stable, names.deployment, CANARY_TRACK, newImage);
     const canaryLabels = canary.spec?.template.metadata?.labels ?? {};
-    const selector = { ...(service.spec?.selector ?? {}), track: canaryLabels.track ?? CANARY_TRACK };
+    const selector = { ...baseSelector(service.spec?.selector), track: canaryLabels.track ?? CANARY_TRACK };
     await ensureSideService(this.ctx, ref, service, names.service, selector);
+    const route = configuredRoute(ref);
+    let router: RouterState | undefined;
+    if (route) {
+      // Through a route, the stable Service must not reach the canary's pods as well.
+      await pinToStable(this.ctx, ref, stable, service, 'before the canary');
+      router = await new TrafficRouter(this.ctx, ref, route, names.service).hold(plan.version);
+    }
     return {
       strategy: 'canary',
       previousImage: containerImageOf(stable, ref),
@@ -88,6 +105,7 @@ export class CanaryDriver extends KubeDriver implements RolloutDriver {
       canaryService: names.service,
       stableTrack,
       stableReplicas,
+      ...(router ? { router } : {}),
     };
   }
 
@@ -102,32 +120,57 @@ export class CanaryDriver extends KubeDriver implements RolloutDriver {
   async applyStage(ref: WorkloadRef, state: RolloutState, stage: Stage, signal?: AbortSignal): Promise<CanaryState> {
     const s = asCanary(state);
     if (stage.trafficPct >= 100) return this.promote(ref, s, signal);
-    const replicas = canaryReplicas(s.stableReplicas, stage.trafficPct);
+    const router = this.router(ref, s);
+    const replicas = router ? routedCanaryReplicas(s.stableReplicas, stage.trafficPct) : canaryReplicas(s.stableReplicas, stage.trafficPct);
     const canary = await this.ctx.api.getDeployment(ref.namespace, s.canaryDeployment);
     await ensureDeployment(this.ctx, ref, canary, { image: s.newImage, replicas, paused: false });
     await awaitRollout(this.ctx, ref, s.canaryDeployment, signal);
+    if (router) {
+      // Its pods are ready: now the route sends it exactly its share.
+      await router.setWeight(s.router!, stage.trafficPct, imageTag(s.newImage));
+      return { ...s, stagePct: stage.trafficPct, servedPct: stage.trafficPct };
+    }
     const servedPct = Math.round(10 * (await serviceShare(this.ctx, ref.namespace, ref.service, ref.container, s.newImage))) / 10;
     return { ...s, stagePct: stage.trafficPct, servedPct };
   }
 
-  /** Stable runs the new image (a rolling update), then the canary goes to zero. */
+  /**
+   * Stable runs the new image (a rolling update), then the canary goes to zero. Through a
+   * route: the stable Service's pin to the old ReplicaSet comes off first (the new pods get a
+   * new pod-template-hash), and the route goes back to the stable Service alone once they are ready.
+   */
   async promote(ref: WorkloadRef, state: RolloutState, signal?: AbortSignal): Promise<CanaryState> {
     const s = asCanary(state);
+    const router = this.router(ref, s);
+    if (router && !s.stableTrack) await unpin(this.ctx, ref);
     const stable = await this.ctx.api.getDeployment(ref.namespace, ref.deployment);
     await ensureDeployment(this.ctx, ref, stable, { image: s.newImage, paused: false });
     await awaitRollout(this.ctx, ref, ref.deployment, signal);
+    if (router) await router.release(s.router!);
     const canary = await this.ctx.api.findDeployment(ref.namespace, s.canaryDeployment);
     if (canary) await ensureDeployment(this.ctx, ref, canary, { replicas: 0 });
+    if (router) await unpin(this.ctx, ref);
     return { ...s, stagePct: 100, servedPct: 100, promoted: true };
   }
 
-  /** Canary to zero first (stable is still serving); then, if promotion had begun, stable back. */
+  /**
+   * Traffic back first: through a route that is its one write (canary weight 0); otherwise the
+   * canary goes to zero (stable is still serving). Then, if promotion had begun, stable back.
+   */
   async rollback(ref: WorkloadRef, state: RolloutState): Promise<CanaryState> {
     const s = asCanary(state);
+    const router = this.router(ref, s);
+    if (router) await router.release(s.router!);
     const canary = await this.ctx.api.findDeployment(ref.namespace, s.canaryDeployment);
     if (canary) await ensureDeployment(this.ctx, ref, canary, { replicas: 0 });
     const stable = await this.ctx.api.getDeployment(ref.namespace, ref.deployment);
     await ensureDeployment(this.ctx, ref, stable, { image: s.previousImage, paused: false });
+    if (router) {
+      // The pin comes off only once no canary pod is left for the team's selector to find.
+      const canaryService = await this.ctx.api.getService(ref.namespace, s.canaryService);
+      await awaitNoPods(this.ctx, ref.namespace, selectorText(canaryService.spec?.selector ?? {}));
+      await unpin(this.ctx, ref);
+    }
     return { ...s, stagePct: 0, servedPct: 0, promoted: false };
   }
 

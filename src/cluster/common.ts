@@ -209,6 +209,16 @@ export async function awaitRollout(ctx: DriverContext, ref: WorkloadRef, name: s
   throw new StageFailedError(`${result.message}. Check the pods with Investigate, then roll back or retry.`, 'timeout', []);
 }
 
+/** Waits (bounded by the stage timeout, never throwing) until no pod matches `selector`. */
+export async function awaitNoPods(ctx: DriverContext, namespace: string, selector: string): Promise<boolean> {
+  const deadline = ctx.clock.now() + ctx.timeoutMs;
+  for (;;) {
+    if ((await ctx.api.listPods(namespace, selector)).length === 0) return true;
+    if (ctx.clock.now() >= deadline) return false;
+    await ctx.clock.sleep(ctx.pollMs);
+  }
+}
+
 /** Share (0..100) of the ready pods behind Service `service` that run `image`. */
 export async function serviceShare(ctx: DriverContext, namespace: string, service: string, container: string, image: string): Promise<number> {
   const svc = await ctx.api.getService(namespace, service);

@@ -47,10 +47,7 @@ export async function ensureStableServing(ctx: DriverContext, ref: WorkloadRef):
       stable = await awaitRollout(ctx, ref, ref.deployment);
     }
     // Stable alone first (by its track, or its ReplicaSet for pods without one); colours still have pods.
-    const hash = stableTrack ? undefined : await servingTemplateHash(ctx, ref, stable);
-    if (!stableTrack && !hash) throw new InvalidRolloutError(`${ref.deployment} in ${ref.namespace} did not settle on one ReplicaSet after taking over from the blue-green colour: check it with kubectl rollout status, then deploy again.`);
-    const pin: Record<string, string> = stableTrack ? { [TRACK_LABEL]: stableTrack } : { [HASH_LABEL]: hash! };
-    service = await ensureSelector(ctx, ref.namespace, service, { ...baseSelector(service.spec?.selector), ...pin });
+    service = await pinToStable(ctx, ref, stable, service, 'after taking over from the blue-green colour');
   }
   for (const d of colours) await ensureDeployment(ctx, ref, d, { replicas: 0 });
   const selector = service.spec?.selector ?? {};
@@ -58,4 +55,23 @@ export async function ensureStableServing(ctx: DriverContext, ref: WorkloadRef):
     service = await ensureSelector(ctx, ref.namespace, service, baseSelector(selector));
   }
   return { stable, service };
+}
+
+/**
+ * Pins Service `service` to the stable Deployment's pods alone: by their `track` label, or by
+ * their ReplicaSet's pod-template-hash when they carry none (as Argo Rollouts pins its stable
+ * Service). Other pods that match the team's selector (a canary, a colour) drop out of it.
+ */
+export async function pinToStable(ctx: DriverContext, ref: WorkloadRef, stable: V1Deployment, service: V1Service, when: string): Promise<V1Service> {
+  const stableTrack = trackOf(stable);
+  const hash = stableTrack ? undefined : await servingTemplateHash(ctx, ref, stable);
+  if (!stableTrack && !hash) throw new InvalidRolloutError(`${ref.deployment} in ${ref.namespace} did not settle on one ReplicaSet ${when}: check it with kubectl rollout status, then deploy again.`);
+  const pin: Record<string, string> = stableTrack ? { [TRACK_LABEL]: stableTrack } : { [HASH_LABEL]: hash! };
+  return ensureSelector(ctx, ref.namespace, service, { ...baseSelector(service.spec?.selector), ...pin });
+}
+
+/** The Service back on the team's own selector (no track or pod-template-hash pin). */
+export async function unpin(ctx: DriverContext, ref: WorkloadRef): Promise<V1Service> {
+  const service = await ctx.api.getService(ref.namespace, ref.service);
+  return ensureSelector(ctx, ref.namespace, service, baseSelector(service.spec?.selector));
 }

@@ -129,3 +129,8 @@ export class StageFailedError extends Error {
 export class InvalidRolloutError extends Error {
   override readonly name = 'InvalidRolloutError';
 }
+
+/** A traffic route Shipbot cannot split, or whose gateway did not take a change in time. */
+export class RouteError extends Error {
+  override readonly name = 'RouteError';
+}

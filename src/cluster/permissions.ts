@@ -22,4 +22,8 @@ export const REQUIRED_PERMISSIONS: Permission[] = [
   { group: '', resource: 'pods/log', verb: 'get' },
   { group: '', resource: 'events', verb: 'list' },
   { group: '', resource: 'nodes', verb: 'list', clusterScoped: true },
+  { group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'get' },
+  { group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'patch' },
+  { group: 'networking.istio.io', resource: 'virtualservices', verb: 'get' },
+  { group: 'networking.istio.io', resource: 'virtualservices', verb: 'patch' },
 ];

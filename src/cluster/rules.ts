@@ -43,6 +43,12 @@ export function canaryReplicas(stableReplicas: number, pct: number): number {
   return Math.max(1, Math.round((stableReplicas * pct) / (100 - pct)));
 }
 
+/** Canary replicas for a routed share: enough pods for pct% of the stable's load, ceil(R·p/100), at least 1. */
+export function routedCanaryReplicas(stableReplicas: number, pct: number): number {
+  if (pct >= 100) return 0;
+  return Math.max(1, Math.ceil((stableReplicas * pct) / 100));
+}
+
 /** The share (0..100) that replica-ratio routing really gives a canary asked for `pct` beside `stableReplicas`. */
 export function replicaRatioShare(stableReplicas: number, pct: number): number {
   if (pct >= 100) return 100;

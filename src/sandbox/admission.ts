@@ -146,6 +146,12 @@ export function admit(def: ResourceDef, input: KObject, old?: KObject): KObject 
       o.spec.clusterIPs ??= [o.spec.clusterIP];
       break;
     }
+    case 'HTTPRoute':
+      admitHttpRoute(o, causes);
+      break;
+    case 'VirtualService':
+      admitVirtualService(o, causes);
+      break;
     case 'Namespace':
       o.spec ??= { finalizers: ['kubernetes'] };
       o.status ??= { phase: 'Active' };
@@ -153,4 +159,44 @@ export function admit(def: ResourceDef, input: KObject, old?: KObject): KObject 
   }
   if (causes.length) throw invalid(def.kind, def.group, name, causes);
   return o;
+}
+
+const weightOk = (w: unknown, max: number) => w === undefined || (Number.isInteger(w) && (w as number) >= 0 && (w as number) <= max);
+
+/** The Gateway API CRD's defaults and schema rules for HTTPRoute (v1.2), as the API server applies them. */
+function admitHttpRoute(o: KObject, causes: Cause[]): void {
+  o.spec ??= {};
+  const rootMatch = () => [{ path: { type: 'PathPrefix', value: '/' } }];
+  for (const p of o.spec.parentRefs ?? []) {
+    p.group ??= 'gateway.networking.k8s.io';
+    p.kind ??= 'Gateway';
+  }
+  o.spec.rules ??= [{ matches: rootMatch() }];
+  if (!Array.isArray(o.spec.rules) || o.spec.rules.length > 16) causes.push({ field: 'spec.rules', message: 'Invalid value: must have at most 16 items' });
+  (Array.isArray(o.spec.rules) ? o.spec.rules : []).forEach((r: Record<string, unknown>, i: number) => {
+    r.matches ??= rootMatch();
+    const refs = (r.backendRefs ?? []) as Array<Record<string, unknown>>;
+    if (refs.length > 16) causes.push({ field: `spec.rules[${i}].backendRefs`, message: 'Invalid value: must have at most 16 items' });
+    refs.forEach((b, j) => {
+      const at = `spec.rules[${i}].backendRefs[${j}]`;
+      b.group ??= '';
+      b.kind ??= 'Service';
+      b.weight ??= 1;
+      if (typeof b.name !== 'string' || !b.name) causes.push({ field: `${at}.name`, message: 'Required value' });
+      if (!weightOk(b.weight, 1_000_000)) causes.push({ field: `${at}.weight`, message: `Invalid value: ${JSON.stringify(b.weight)}: must be an integer between 0 and 1000000` });
+      if (b.kind === 'Service' && b.group === '' && b.port === undefined) causes.push({ field: at, message: 'Invalid value: "object": Must have port for Service reference' });
+    });
+  });
+}
+
+/** What Istio's validating webhook refuses in a VirtualService's http routes. */
+function admitVirtualService(o: KObject, causes: Cause[]): void {
+  o.spec ??= {};
+  (Array.isArray(o.spec.http) ? o.spec.http : []).forEach((r: Record<string, unknown>, i: number) => {
+    ((r.route ?? []) as Array<Record<string, unknown>>).forEach((d, j) => {
+      const at = `spec.http[${i}].route[${j}]`;
+      if (typeof (d.destination as Record<string, unknown> | undefined)?.host !== 'string') causes.push({ field: `${at}.destination.host`, message: 'Required value' });
+      if (!weightOk(d.weight, 100)) causes.push({ field: `${at}.weight`, message: `Invalid value: ${JSON.stringify(d.weight)}: weight must be an integer between 0 and 100` });
+    });
+  });
 }

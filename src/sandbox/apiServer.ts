@@ -5,7 +5,7 @@ import { ApiError, badRequest, conflict, invalid, notFound } from './errors.js';
 
 const conflictFor = (def: ResourceDef, name: string) => conflict(def.plural, def.group, name);
 import { clone, controllerOf, type KObject } from './objects.js';
-import { applyPatch } from './patch.js';
+import { applyPatch, PATCH_TYPES } from './patch.js';
 import { apiVersionOf, RESOURCES, resourceByKind, type ResourceDef } from './resources.js';
 import { formatSelector, fromLabelSelector, matches, matchesFields, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import type { ObjectStore } from './store.js';
@@ -127,6 +127,9 @@ export class ApiServer {
   patch(def: ResourceDef, ns: string | undefined, name: string, contentType: string | undefined, patchBody: unknown, sub?: Subresource, dryRun = false): KObject {
     const current = this.store.get(def, ns, name);
     const base = sub === 'scale' ? toScale(def, current) : clone(current);
+    if (def.custom && (contentType ?? '').toLowerCase().startsWith(PATCH_TYPES.strategic)) {
+      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.json}, ${PATCH_TYPES.merge}, application/apply-patch+yaml`);
+    }
     const patched = applyPatch(contentType, base, patchBody) as KObject;
     if (!patched || typeof patched !== 'object' || typeof patched.metadata !== 'object') throw invalid(def.kind, def.group, name, [{ field: 'metadata', message: 'Required value' }]);
     // A resourceVersion in the patch is a precondition, as on a real server.

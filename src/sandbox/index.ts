@@ -17,6 +17,7 @@ import { EventRecorder } from './events.js';
 import { createHandler } from './http.js';
 import { Kubelet } from './kubelet.js';
 import { ReplicaSetController } from './replicaSetController.js';
+import { syncRouteStatus } from './routes.js';
 import { ObjectStore } from './store.js';
 import { newSandboxToken, sandboxTls } from './tls.js';
 import { TrafficSimulator, type TrafficOptions } from './traffic.js';
@@ -124,6 +125,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       deployments.syncAll();
       replicaSets.syncAll();
       kubelet.syncAll();
+      syncRouteStatus(store, clock.now());
       if (store.resourceVersion === before) break;
     }
     traffic.tick();

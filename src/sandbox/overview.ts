@@ -3,6 +3,7 @@
 import type { Clock } from '../clock.js';
 import { isPodReady } from './replicaSetController.js';
 import { resourceByKind } from './resources.js';
+import { userRulesTo, userSplit } from './routes.js';
 import { matchesMap } from './selectors.js';
 import type { ObjectStore } from './store.js';
 import { podIdentity, type TrafficSimulator } from './traffic.js';
@@ -25,6 +26,8 @@ export interface OverviewService {
   namespace: string;
   name: string;
   selector: Record<string, string>;
+  /** The routes its users take, with each backend's weight and share (percent). */
+  routes: Array<{ kind: string; name: string; backends: Array<{ service: string; weight: number; pct: number }> }>;
   versions: OverviewVersion[];
 }
 
@@ -34,29 +37,38 @@ export function buildOverview(store: ObjectStore, traffic: TrafficSimulator, clo
   for (const svc of store.list(SERVICES)) {
     const ns = svc.metadata.namespace!;
     const selector: Record<string, string> = svc.spec?.selector ?? {};
-    const pods = store.list(PODS, ns).filter((p) => matchesMap(selector, p.metadata.labels));
-    const readyTotal = pods.filter(isPodReady).length;
-    const groups = new Map<string, { version: string; track: string; pods: number; ready: number; service: string }>();
-    for (const p of pods) {
-      const id = podIdentity(p);
-      const key = `${id.track}|${id.version}`;
-      const g = groups.get(key) ?? { version: id.version, track: id.track, pods: 0, ready: 0, service: id.service };
-      g.pods++;
-      if (isPodReady(p)) g.ready++;
-      groups.set(key, g);
+    const selected = (sel: Record<string, string> | undefined) => store.list(PODS, ns).filter((p) => matchesMap(sel, p.metadata.labels));
+    const groups = new Map<string, { version: string; track: string; pods: Set<string>; ready: Set<string>; pct: number; service: string }>();
+    // What its users get: through its routes (by weight), or its own Ready pods evenly.
+    for (const { service, fraction } of userSplit(store, ns, svc.metadata.name!)) {
+      const target = service === svc.metadata.name ? svc : store.peek(SERVICES, ns, service);
+      const pods = target ? selected(target.spec?.selector) : [];
+      const readyTotal = pods.filter(isPodReady).length;
+      for (const p of pods) {
+        const id = podIdentity(p);
+        const key = `${id.track}|${id.version}`;
+        const g = groups.get(key) ?? { version: id.version, track: id.track, pods: new Set(), ready: new Set(), pct: 0, service: id.service };
+        g.pods.add(p.metadata.uid!);
+        if (isPodReady(p)) {
+          g.ready.add(p.metadata.uid!);
+          g.pct += (100 * fraction) / readyTotal;
+        }
+        groups.set(key, g);
+      }
     }
     services.push({
       namespace: ns,
       name: svc.metadata.name!,
       selector,
+      routes: routesOf(store, ns, svc.metadata.name!),
       versions: [...groups.values()]
         .sort((a, b) => a.track.localeCompare(b.track) || a.version.localeCompare(b.version))
         .map((g) => ({
           version: g.version,
           track: g.track,
-          pods: g.pods,
-          readyPods: g.ready,
-          trafficPct: readyTotal ? Math.round((1000 * g.ready) / readyTotal) / 10 : 0,
+          pods: g.pods.size,
+          readyPods: g.ready.size,
+          trafficPct: Math.round(10 * g.pct) / 10,
           series: Array.from({ length: points }, (_, i) => {
             const at = now - (points - 1 - i) * 60_000;
             const s = traffic.sample({ namespace: ns, service: g.service, track: g.track, version: g.version }, 60, at);
@@ -66,6 +78,13 @@ export function buildOverview(store: ObjectStore, traffic: TrafficSimulator, clo
     });
   }
   return { at: now, speed: clock.speed, services };
+}
+
+function routesOf(store: ObjectStore, ns: string, service: string): OverviewService['routes'] {
+  return userRulesTo(store, ns, service).map((r) => {
+    const total = r.backends.reduce((n, b) => n + b.weight, 0);
+    return { kind: r.kind, name: r.route, backends: r.backends.map((b) => ({ ...b, pct: total > 0 ? Math.round((1000 * b.weight) / total) / 10 : 0 })) };
+  });
 }
 
 /** Prometheus HTTP service discovery: one target group per pod, scraped through the API proxy. */

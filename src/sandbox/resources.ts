@@ -14,6 +14,9 @@ export interface ResourceDef {
   subresources: Array<'status' | 'scale' | 'proxy'>;
   /** Objects whose `spec` changes bump `metadata.generation`. */
   hasSpec: boolean;
+  /** A custom resource (a CRD's): no strategic merge patch, as on a real API server. */
+  custom?: boolean;
+  categories?: string[];
 }
 
 const VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
@@ -29,6 +32,9 @@ export const RESOURCES: ResourceDef[] = [
   { group: 'apps', version: 'v1', kind: 'ReplicaSet', plural: 'replicasets', singular: 'replicaset', namespaced: true, shortNames: ['rs'], subresources: ['status', 'scale'], hasSpec: true },
   // Stored, not acted on: the sandbox does not autoscale (as a cluster without metrics-server).
   { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers', singular: 'horizontalpodautoscaler', namespaced: true, shortNames: ['hpa'], subresources: ['status'], hasSpec: true },
+  // As a cluster with the Gateway API and Istio CRDs installed serves them (routes.ts acts on them).
+  { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute', plural: 'httproutes', singular: 'httproute', namespaced: true, shortNames: [], subresources: ['status'], hasSpec: true, custom: true, categories: ['gateway-api'] },
+  { group: 'networking.istio.io', version: 'v1', kind: 'VirtualService', plural: 'virtualservices', singular: 'virtualservice', namespaced: true, shortNames: ['vs'], subresources: ['status'], hasSpec: true, custom: true, categories: ['istio-io', 'networking-istio-io'] },
 ];
 
 /** The named API groups the sandbox serves, each at its one version (`apps/v1`, `autoscaling/v2`…). */
@@ -98,7 +104,7 @@ export function apiResourceList(group: string) {
       kind: r.kind,
       verbs: [...VERBS, ...(r.namespaced ? ['deletecollection'] : [])],
       shortNames: r.shortNames,
-      ...(r.group === 'apps' ? { categories: ['all'] } : r.kind === 'Pod' || r.kind === 'Service' ? { categories: ['all'] } : {}),
+      ...(r.categories ? { categories: r.categories } : r.group === 'apps' || r.kind === 'Pod' || r.kind === 'Service' ? { categories: ['all'] } : {}),
     });
     for (const sub of r.subresources) {
       if (sub === 'status') resources.push({ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] });

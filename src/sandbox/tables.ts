@@ -77,6 +77,14 @@ const PRINTERS: Record<string, Printer> = {
     columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Message')],
     cells: (o) => [o.lastTimestamp ?? '', o.type, o.reason, `${String((o.involvedObject as { kind?: string })?.kind ?? '').toLowerCase()}/${(o.involvedObject as { name?: string })?.name ?? ''}`, o.message],
   },
+  HTTPRoute: {
+    columns: [NAME, col('Hostnames'), AGE],
+    cells: (o, age) => [o.metadata.name, (o.spec?.hostnames ?? []).join(',') || '', age],
+  },
+  VirtualService: {
+    columns: [NAME, col('Gateways'), col('Hosts'), AGE],
+    cells: (o, age) => [o.metadata.name, JSON.stringify(o.spec?.gateways ?? []), JSON.stringify(o.spec?.hosts ?? []), age],
+  },
   ConfigMap: {
     columns: [NAME, col('Data', 'integer'), AGE],
     cells: (o, age) => [o.metadata.name, Object.keys((o.data as object) ?? {}).length, age],

@@ -1,5 +1,6 @@
 // Simulated request traffic. Every tick, each Service sends its rate of requests to the Ready
-// pods its selector matches (equal shares, so 1 canary pod of 20 gets ~5%). Requests are
+// pods its selector matches (equal shares, so 1 canary pod of 20 gets ~5%), or, when a route
+// sends its users elsewhere, to the route's backends by weight (routes.ts). Requests are
 // simulated in aggregate, never one by one: per pod cumulative counters (what Prometheus
 // scrapes) and per (namespace, service, track, version) time buckets (the direct metrics API).
 import type { Clock } from '../clock.js';
@@ -8,6 +9,7 @@ import { behaviourOf, latencyCdf, type Behaviour } from './behaviour.js';
 import { imageTag, type KObject } from './objects.js';
 import { isPodReady, readySince } from './replicaSetController.js';
 import { resourceByKind } from './resources.js';
+import { userSplit } from './routes.js';
 import { matchesMap } from './selectors.js';
 import { binomial, FINE_EDGES_MS, lognormalCdf, normal, poisson, PROM_BUCKETS_S, quantileFromFine } from './stats.js';
 import type { ObjectStore } from './store.js';
@@ -134,28 +136,35 @@ export class TrafficSimulator {
     }
     const perSeries = new Map<string, { n: number; errors: number; fine: Float64Array; p: KObject; id: ReturnType<typeof podIdentity> }>();
     for (const svc of this.store.list(SERVICES)) {
-      const backends = (podsByNs.get(svc.metadata.namespace!) ?? []).filter((p) => matchesMap(svc.spec?.selector, p.metadata.labels));
-      if (backends.length === 0) continue;
       // Users reach a service through its main Service; Shipbot's preview Services (canary,
-      // idle colour) carry only smoke checks, so they get no simulated traffic of their own.
+      // idle colour) carry only smoke checks, so they get no simulated users of their own.
       const preview = svc.metadata.labels?.[PREVIEW_ROLE_LABEL] === 'preview';
       const rps = Number(svc.metadata.annotations?.[RPS_ANNOTATION] ?? (preview ? 0 : this.opts.rps));
-      const perPod = (rps * dt) / 1000 / backends.length;
+      if (!(rps > 0)) continue;
+      const ns = svc.metadata.namespace!;
       // Noise is shared by the pods of one version this tick, as load and GC pauses would be.
       const jitter = new Map<string, { medianMs: number; errorRate: number }>();
-      for (const p of backends) {
-        const id = podIdentity(p);
-        // A `-lateN` fault begins N minutes after this pod became Ready.
-        const b = behaviourOf(id.image, now - readySince(p));
-        const key = `${id.version}|${b.fault}|${b.errorRate}|${b.medianMs}|${b.tailFactor}`;
-        let j = jitter.get(key);
-        if (!j) {
-          // Log-normal noise with its mean kept at the behaviour's: `-noisy` is healthy on average.
-          const [sm, se] = [0.04 * b.jitter, 0.1 * b.jitter];
-          j = { medianMs: b.medianMs * Math.exp(sm * normal() - (sm * sm) / 2), errorRate: b.errorRate * Math.exp(se * normal() - (se * se) / 2) };
-          jitter.set(key, j);
+      // Through a route, the users are split by its backends' weights; each backend Service then
+      // spreads its part evenly over its Ready pods (so 1 canary pod of 20 gets ~5% without one).
+      for (const { service, fraction } of userSplit(this.store, ns, svc.metadata.name!)) {
+        const target = service === svc.metadata.name ? svc : this.store.peek(SERVICES, ns, service);
+        const backends = target ? (podsByNs.get(ns) ?? []).filter((p) => matchesMap(target.spec?.selector, p.metadata.labels)) : [];
+        if (backends.length === 0) continue;
+        const perPod = (rps * fraction * dt) / 1000 / backends.length;
+        for (const p of backends) {
+          const id = podIdentity(p);
+          // A `-lateN` fault begins N minutes after this pod became Ready.
+          const b = behaviourOf(id.image, now - readySince(p));
+          const key = `${id.version}|${b.fault}|${b.errorRate}|${b.medianMs}|${b.tailFactor}`;
+          let j = jitter.get(key);
+          if (!j) {
+            // Log-normal noise with its mean kept at the behaviour's: `-noisy` is healthy on average.
+            const [sm, se] = [0.04 * b.jitter, 0.1 * b.jitter];
+            j = { medianMs: b.medianMs * Math.exp(sm * normal() - (sm * sm) / 2), errorRate: b.errorRate * Math.exp(se * normal() - (se * se) / 2) };
+            jitter.set(key, j);
+          }
+          this.serve(p, id, b, j, poisson(perPod), perSeries);
         }
-        this.serve(p, id, b, j, poisson(perPod), perSeries);
       }
     }
     for (const [key, t] of perSeries) this.record(key, t, from, now);

@@ -145,14 +145,6 @@ describe('honest canary shares without a router', () => {
     expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.2.2': 75, 'v1.3.0': 25 });
   });
 
-  it('a configured trafficRouting is not claimed: preflight says replica ratios are used', async () => {
-    const driver = createDriver('canary', deps);
-    const routed = { ...ref, trafficRouting: { gatewayAPI: { httpRoute: 'web' } } };
-    const shares = (await driver.preflight(routed, 'v1.3.0', planFor('web', 'v1.3.0', 'canary'))).find((c) => c.name === 'canary shares');
-    expect(shares).toMatchObject({ ok: false, severity: 'warning' });
-    expect(shares!.detail).toMatch(/^trafficRouting is configured, but this Shipbot does not drive routers yet: traffic is split by replica ratio\. 3 replicas: the smallest step is 25%/);
-  });
-
   it('20 replicas reach every step, and preflight says so', async () => {
     const driver = createDriver('canary', deps);
     const checkout = refFor('checkout');
