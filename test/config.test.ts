@@ -17,7 +17,7 @@ function problemsOf(text: string): string[] {
 describe('config', () => {
   it('accepts the shipped demo config with the sandbox services', () => {
     const cfg = parseConfig(shipped);
-    expect(cfg.services.map((s) => s.name)).toEqual(['checkout', 'payments', 'search', 'web']);
+    expect(cfg.services.map((s) => s.name)).toEqual(['checkout', 'payments', 'search', 'web', 'catalog']);
     expect(cfg.defaults.canarySteps).toEqual([5, 25, 50, 100]);
     expect(cfg.roles.deployers).toEqual(['*']);
     expect(cfg.approvalRequiredFor).toEqual(['high']);

@@ -1,9 +1,10 @@
 // The demo workload (and the nodes every sandbox starts with): namespaces staging and
 // production; checkout, payments and search at v1.2.2 with their Services, as in data/shipbot.yml,
-// and `web`, an ordinary workload as a team writes it: labelled `app=web` only, 2–3 replicas, no
-// `track` or `version` label, so nothing can lean on Shipbot's own conventions.
+// and `web` and `catalog`, ordinary workloads as a team writes them: labelled `app=<name>` only, 2–3 replicas, no
+// `track` or `version` label, so nothing can lean on Shipbot's own conventions. `catalog` has the
+// HTTPRoute its config names in front of it in production.
 import path from 'node:path';
-import { loadConfigFile, type ShipbotConfig } from '../config.js';
+import { loadConfigFile, type ServiceEnvironment, type ShipbotConfig } from '../config.js';
 import type { ApiServer } from './apiServer.js';
 import type { KObject } from './objects.js';
 import { resourceByKind } from './resources.js';
@@ -16,14 +17,31 @@ const SERVICES = resourceByKind('Service');
 export const DEMO_VERSION = 'v1.2.2';
 export const DEMO_REPLICAS = { production: 20, staging: 4 } as const;
 /** Services seeded as ordinary workloads (`app` label only), at these replica counts. */
-export const PLAIN_DEMO: ReadonlyMap<string, { production: number; staging: number }> = new Map([['web', { production: 3, staging: 2 }]]);
+export const PLAIN_DEMO: ReadonlyMap<string, { production: number; staging: number }> = new Map([
+  ['web', { production: 3, staging: 2 }],
+  ['catalog', { production: 3, staging: 2 }],
+]);
 
 export interface DemoService {
   name: string;
   image: string;
   /** Labelled `app=<name>` only, as an ordinary workload (see PLAIN_DEMO). */
   plain?: boolean;
-  environments: Array<{ namespace: string; deployment: string; service: string; container: string; replicas: number; image?: string }>;
+  environments: Array<{ namespace: string; deployment: string; service: string; container: string; replicas: number; image?: string; route?: DemoRoute }>;
+}
+
+/** A route the team wrote in front of its Service (from trafficRouting in the config). */
+export interface DemoRoute {
+  kind: 'HTTPRoute' | 'VirtualService';
+  name: string;
+  /** VirtualService: the name of its http route. */
+  httpName?: string;
+}
+
+function routeOf(e: ServiceEnvironment): DemoRoute | undefined {
+  const r = e.trafficRouting;
+  if (!r) return undefined;
+  return 'gatewayAPI' in r ? { kind: 'HTTPRoute', name: r.gatewayAPI.httpRoute } : { kind: 'VirtualService', name: r.istio.virtualService, httpName: r.istio.routes?.[0] };
 }
 
 const FALLBACK: DemoService[] = ['checkout', 'payments', 'search'].map((name) => ({
@@ -56,7 +74,7 @@ export function demoServices(config?: ShipbotConfig): DemoService[] {
     environments: (['staging', 'production'] as const)
       .map((env) => ({ env, e: s.environments[env] }))
       .filter((x): x is { env: 'staging' | 'production'; e: NonNullable<typeof x.e> } => !!x.e)
-      .map(({ env, e }) => ({ namespace: e.namespace, deployment: e.deployment, service: e.service, container: e.container, replicas: replicasFor(s.name, env), image: e.image })),
+      .map(({ env, e }) => ({ namespace: e.namespace, deployment: e.deployment, service: e.service, container: e.container, replicas: replicasFor(s.name, env), image: e.image, route: routeOf(e) })),
   }));
 }
 
@@ -138,6 +156,25 @@ export function seedDemo(api: ApiServer, services = demoServices()): void {
         metadata: { name: e.service, namespace: e.namespace, labels: { app: s.name } },
         spec: { selector: { app: s.name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
       });
+      if (e.route) ensure(api, resourceByKind(e.route.kind), e.namespace, demoRoute(e.namespace, e.route, e.service));
     }
   }
+}
+
+/** The route as a team writes it: every request for the host to its one Service. */
+export function demoRoute(namespace: string, route: DemoRoute, service: string): KObject {
+  if (route.kind === 'HTTPRoute') {
+    return {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: route.name, namespace, labels: { app: service } },
+      spec: { parentRefs: [{ name: 'shop-gateway', namespace: 'default' }], hostnames: [`${service}.shop.example.com`], rules: [{ backendRefs: [{ name: service, port: 80 }] }] },
+    };
+  }
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: route.name, namespace, labels: { app: service } },
+    spec: { hosts: [service], http: [{ ...(route.httpName ? { name: route.httpName } : {}), route: [{ destination: { host: service, port: { number: 80 } } }] }] },
+  };
 }

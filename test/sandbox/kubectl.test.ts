@@ -78,6 +78,46 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     expect(await ok('get', 'hpa', 'shop', '-o', 'name')).toBe('horizontalpodautoscaler.autoscaling/shop\n');
   });
 
+  it('applies, gets and patches an HTTPRoute and a VirtualService as a cluster with their CRDs installed', async () => {
+    const file = path.join(dir, 'routes.yaml');
+    writeFileSync(
+      file,
+      [
+        'apiVersion: gateway.networking.k8s.io/v1',
+        'kind: HTTPRoute',
+        'metadata: { name: shop }',
+        'spec:',
+        '  parentRefs: [{ name: shop-gateway }]',
+        '  rules: [{ backendRefs: [{ name: checkout, port: 80, weight: 95 }, { name: checkout-next, port: 80, weight: 5 }] }]',
+        '---',
+        'apiVersion: networking.istio.io/v1',
+        'kind: VirtualService',
+        'metadata: { name: shop }',
+        'spec: { hosts: [shop], http: [{ name: primary, route: [{ destination: { host: checkout }, weight: 100 }] }] }',
+        '',
+      ].join('\n'),
+    );
+    expect(await ok('apply', '-f', file)).toMatch(/httproute.gateway.networking.k8s.io\/shop created[\s\S]*virtualservice.networking.istio.io\/shop created/);
+    // Its list fields come back with CRD defaults, so kubectl sends a patch ("configured"), as on a
+    // real cluster; the server re-defaults it to the same object, and nothing changes.
+    await ok('apply', '-f', file);
+    expect(await jsonpath('httproute/shop', '{.metadata.generation}')).toBe('1');
+    const yaml = await ok('get', 'httproute', 'shop', '-o', 'yaml');
+    expect(yaml).toMatch(/name: checkout\n\s+port: 80\n\s+weight: 95/);
+    expect(yaml).toMatch(/name: checkout-next\n\s+port: 80\n\s+weight: 5/);
+    // The gateway's status: Accepted per parentRef, and a backend that does not exist named.
+    expect(await jsonpath('httproute/shop', '{.status.parents[0].conditions[?(@.type=="Accepted")].status} {.status.parents[0].conditions[?(@.type=="ResolvedRefs")].reason}')).toBe('True BackendNotFound');
+    expect(await ok('get', 'httproutes')).toMatch(/NAME\s+HOSTNAMES\s+AGE\n(.+\n)*shop\s+\d+[smhd]/);
+    expect(await jsonpath('vs/shop', '{.spec.http[0].route[0].weight}')).toBe('100');
+    await ok('patch', 'httproute', 'shop', '--type=json', '-p', '[{"op":"replace","path":"/spec/rules/0/backendRefs/1/weight","value":0}]');
+    expect(await jsonpath('httproute/shop', '{.spec.rules[0].backendRefs[*].weight} {.metadata.generation} {.status.parents[0].conditions[0].observedGeneration}')).toBe('95 0 2 2');
+    // Custom resources take no strategic merge patch, kubectl's default.
+    const strategic = await kubectl('patch', 'httproute', 'shop', '-p', '{"spec":{"hostnames":["a.example.com"]}}');
+    expect(strategic.code).not.toBe(0);
+    expect(strategic.stderr).toMatch(/unknown format|UnsupportedMediaType|415/i);
+    await ok('delete', '-f', file);
+  });
+
   it('gets deployments, pods and services', async () => {
     const deploys = await ok('get', 'deploy', '-A');
     for (const name of ['checkout', 'payments', 'search']) expect(deploys).toContain(name);

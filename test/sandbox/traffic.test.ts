@@ -1,6 +1,6 @@
 // Traffic, metrics and health on the demo workload: canary share, blue-green cutover,
 // Prometheus text from pods, the direct metrics API, overview and scrape targets.
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricSample } from '../../src/domain/types.js';
 import { deployment, rolledOut, startFixture, waitFor, type Fixture } from './helpers.js';
@@ -25,12 +25,16 @@ const elapse = async (virtualMs: number) => {
 const merge = { ...setHeaderOptions('Content-Type', PatchStrategy.MergePatch) };
 
 describe('demo workload', () => {
-  it('runs checkout, payments and search at v1.2.2: 20 replicas in production, 4 in staging; and web, an ordinary 3-replica workload', async () => {
+  it('runs checkout, payments and search at v1.2.2: 20 replicas in production, 4 in staging; and web and catalog, ordinary 3-replica workloads, catalog behind its HTTPRoute', async () => {
     const all = (await f.apps.listDeploymentForAllNamespaces()).items;
     const got = all.map((d) => `${d.metadata?.namespace}/${d.metadata?.name}=${d.spec?.replicas}:${d.spec?.template.spec?.containers[0]?.image?.split(':')[1]}`).sort();
     expect(got).toEqual(
-      [...['checkout', 'payments', 'search'].flatMap((s) => [`production/${s}=20:v1.2.2`, `staging/${s}=4:v1.2.2`]), 'production/web=3:v1.2.2', 'staging/web=2:v1.2.2'].sort(),
+      [...['checkout', 'payments', 'search'].flatMap((s) => [`production/${s}=20:v1.2.2`, `staging/${s}=4:v1.2.2`]), 'production/web=3:v1.2.2', 'staging/web=2:v1.2.2', 'production/catalog=3:v1.2.2', 'staging/catalog=2:v1.2.2'].sort(),
     );
+    const route = (await f.kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespace: 'production', name: 'catalog' })) as {
+      spec: { rules: Array<{ backendRefs: unknown[] }> };
+    };
+    expect(route.spec.rules[0]!.backendRefs).toEqual([{ group: '', kind: 'Service', name: 'catalog', port: 80, weight: 1 }]);
     const web = (await f.core.listNamespacedPod({ namespace: 'production', labelSelector: 'app=web' })).items[0]!;
     expect(Object.keys(web.metadata?.labels ?? {}).sort()).toEqual(['app', 'pod-template-hash']);
     const svc = await f.core.readNamespacedService({ name: 'checkout', namespace: 'production' });
@@ -166,7 +170,7 @@ describe('warm start', () => {
     try {
       // No waiting: everything is Ready and 10 minutes of traffic are in the window at once.
       const all = (await warm.apps.listDeploymentForAllNamespaces()).items;
-      expect(all.filter(rolledOut).map((d) => d.metadata?.name)).toHaveLength(8);
+      expect(all.filter(rolledOut).map((d) => d.metadata?.name)).toHaveLength(10);
       const m = (await (await warm.fetch(`${warm.sandbox.url}/sandbox/v1/metrics?namespace=production&service=checkout&windowSec=300`)).json()) as MetricSample;
       expect(m.throughputRps).toBeGreaterThan(170);
       expect(m.throughputRps).toBeLessThan(230);
