@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ScaledClock } from '../../src/clock.js';
 import { findService, parseConfig, type ShipbotConfig } from '../../src/config.js';
-import { kubeFromKubeconfig } from '../../src/cluster/index.js';
+import { kubeFromKubeconfig, type Kube } from '../../src/cluster/index.js';
 import { buildPlan } from '../../src/domain/plan.js';
 import { parseCommand } from '../../src/domain/parse.js';
 import type { Actor, DeployPlan, DeployRequest } from '../../src/domain/types.js';
@@ -45,7 +45,8 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function startWorld(opts: { config?: ShipbotConfig; speed?: number; storeRetryMs?: number } = {}): Promise<World> {
+/** `firstKube`: the first runner's cluster client (a severable one, to crash it); later runners get a fresh one. */
+export async function startWorld(opts: { config?: ShipbotConfig; speed?: number; storeRetryMs?: number; firstKube?: (sandbox: Sandbox) => Promise<Kube> } = {}): Promise<World> {
   const config = opts.config ?? withoutStaging();
   const clock = new ScaledClock(opts.speed ?? 100);
   // Warm: the demo pods are Ready from the start, so preflight never races them becoming Ready.
@@ -56,10 +57,12 @@ export async function startWorld(opts: { config?: ShipbotConfig; speed?: number;
   const logger = createLogger('silent');
   const stores: Store[] = [];
   const runners: Runner[] = [];
+  const firstKube = opts.firstKube ? await opts.firstKube(sandbox) : undefined;
   const make = (cfg: ShipbotConfig) => {
     const store = openStore(dbFile);
     stores.push(store);
-    const runner = createRunner({ store, config: cfg, clock, kube: kubeFromKubeconfig(sandbox.kubeconfigYaml()), metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }), logger, reportsDir, pollMs: 1000, ...(opts.storeRetryMs !== undefined ? { storeRetryMs: opts.storeRetryMs } : {}) });
+    const kube = runners.length === 0 && firstKube ? firstKube : kubeFromKubeconfig(sandbox.kubeconfigYaml());
+    const runner = createRunner({ store, config: cfg, clock, kube, metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }), logger, reportsDir, pollMs: 1000, ...(opts.storeRetryMs !== undefined ? { storeRetryMs: opts.storeRetryMs } : {}) });
     runners.push(runner);
     return { store, runner };
   };
