@@ -1,6 +1,7 @@
-// A whole deploy judged by a real Prometheus that scrapes every 15 s, as people run it (kube-
+// Whole deploys judged by a real Prometheus that scrapes every 15 s, as people run it (kube-
 // prometheus' default is 30 s), with the shipped PromQL templates: the runner, the real drivers
-// and the sandbox behind its TLS and token door, all in real time. `{{window}}` must stretch to
+// and the sandbox behind its TLS and token door, all in real time; one canary split by replica
+// ratio and one through an HTTPRoute, side by side. `{{window}}` must stretch to
 // 4 scrape intervals, or every sample is empty. Skips, saying why, without `prometheus`.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,32 +62,71 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('web (app=web, 3 replicas) goes to v1.3.0 through canary 50% with every sample answered', async () => {
-    const parsed = parseCommand('deploy web v1.3.0 canary', config);
-    if (!parsed.ok || parsed.command.intent !== 'deploy') throw new Error('not a deploy request');
+  function deploy(text: string, canarySteps: number[]): Promise<{ id: string; done: Promise<RunView> }> {
+    const parsed = parseCommand(text, config);
+    if (!parsed.ok || parsed.command.intent !== 'deploy') throw new Error(`not a deploy request: ${text}`);
     const request = parsed.command;
     const plan = {
-      ...buildPlan(request, findService(config, 'web')!, config),
-      canarySteps: [50, 100],
+      ...buildPlan(request, findService(config, request.service!)!, config),
+      canarySteps,
       monitoringIntervalSec: SCRAPE_SEC,
       stageWindowSec: 6 * SCRAPE_SEC,
       observationSec: 5 * SCRAPE_SEC,
     };
-    const started = await runner.start({ request, plan, requester: { userId: 'U_DEV', name: 'dev' }, origin: { kind: 'terminal' } });
-    if (!started.ok) throw new Error(started.message);
-    // Ends at a final status, or at a question for a person (which would be a failure here).
-    const done = await new Promise<RunView>((resolve) => {
-      const check = (run: RunView | undefined) => run && (FINAL_STATUSES.has(run.status) || run.status === 'awaiting-decision') && (off(), resolve(run));
-      const off = runner.subscribe((ev) => ev.type === 'run-updated' && ev.run.id === started.run.id && check(ev.run));
-      check(runner.get(started.run.id));
+    return runner.start({ request, plan, requester: { userId: 'U_DEV', name: 'dev' }, origin: { kind: 'terminal' } }).then((started) => {
+      if (!started.ok) throw new Error(started.message);
+      // Ends at a final status, or at a question for a person (which would be a failure here).
+      const done = new Promise<RunView>((resolve) => {
+        const check = (run: RunView | undefined) => run && (FINAL_STATUSES.has(run.status) || run.status === 'awaiting-decision') && (off(), resolve(run));
+        const off = runner.subscribe((ev) => ev.type === 'run-updated' && ev.run.id === started.run.id && check(ev.run));
+        check(runner.get(started.run.id));
+      });
+      return { id: started.run.id, done };
     });
-    const steps = done.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n');
-    expect(done.status, steps).toBe('succeeded');
-    // Judged on data, not on "no data": the canary stage compared real samples.
-    const decisions = runner.record(started.run.id)!.data.decisions ?? [];
-    const stage = decisions.find((d) => d.step === 'stage:canary-50');
-    expect(stage?.decision.verdict, steps).toBe('CONTINUE');
-    expect(stage?.candidate?.requests ?? 0, steps).toBeGreaterThan(0);
-    expect(steps).not.toMatch(/no data|empty result/);
+  }
+
+  /** The canary's share (percent) of the service's requests between two moments, from Prometheus. */
+  async function canaryShareIn(service: string, fromMs: number, toMs: number): Promise<number> {
+    const range = `${Math.floor((toMs - fromMs) / 1000)}s`;
+    const query = async (track: string) => {
+      const q = `sum(increase(http_requests_total{namespace="production",service="${service}"${track}}[${range}]))`;
+      const res = (await (await fetch(`${prom!.url}/api/v1/query?${new URLSearchParams({ query: q, time: String(toMs / 1000) })}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+      return Number(res.data.result[0]?.value[1] ?? NaN);
+    };
+    return (100 * (await query(',track="canary"'))) / (await query(''));
+  }
+
+  const stepsOf = (run: RunView) => run.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n');
+
+  it('web (replica ratio, canary 50%) and catalog (HTTPRoute, canary 10%), 3 replicas each, both go to v1.3.0 with every sample answered', async () => {
+    const web = await deploy('deploy web v1.3.0 canary', [50, 100]);
+    const catalog = await deploy('deploy catalog v1.3.0 canary', [10, 100]);
+    // While catalog's canary is judged, the route carries 10% of the weight.
+    const weights = await until('catalog at canary 10%', 120_000, async () => {
+      if (!runner.get(catalog.id)?.steps.some((s) => s.key === 'stage:canary-10' && s.status === 'running')) return undefined;
+      const route = (await kubeFromKubeconfig(sandbox.kubeconfigYaml()).custom.getNamespacedCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespace: 'production', name: 'catalog' })) as {
+        spec: { rules: Array<{ backendRefs: Array<{ name: string; weight: number }> }> };
+      };
+      const refs = route.spec.rules[0]!.backendRefs;
+      return refs.find((b) => b.name === 'catalog-canary')?.weight ? refs.map((b) => `${b.name}=${b.weight}`).join(' ') : undefined;
+    });
+    expect(weights).toBe('catalog=90 catalog-canary=10');
+
+    for (const [run, stageKey, share] of [[await web.done, 'stage:canary-50', 50], [await catalog.done, 'stage:canary-10', 10]] as const) {
+      const steps = stepsOf(run);
+      expect(run.status, steps).toBe('succeeded');
+      // Judged on data, not on "no data": the canary stage compared real samples.
+      const decisions = runner.record(run.id)!.data.decisions ?? [];
+      const stage = decisions.find((d) => d.step === stageKey);
+      expect(stage?.decision.verdict, steps).toBe('CONTINUE');
+      expect(stage?.candidate?.requests ?? 0, steps).toBeGreaterThan(0);
+      expect(steps).not.toMatch(/no data|empty result/);
+      // The requests Prometheus counted in the stage, once both tracks' series were established
+      // (30 s in): the canary's share is the one asked for, within 3 points.
+      const step = run.steps.find((s) => s.key === stageKey)!;
+      const from = step.startedAt! + 30_000;
+      const served = await canaryShareIn(run.plan.service, from, step.endedAt!);
+      expect(Math.abs(served - share), `${stageKey}: ${served.toFixed(1)}% of requests`).toBeLessThanOrEqual(3);
+    }
   }, 300_000);
 });
