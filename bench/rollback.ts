@@ -17,10 +17,10 @@ import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 const run = promisify(execFile);
 const SETUP_SPEED = 50;
 const OLD = 'v1.2.2';
-const NEW = 'v1.3.0-errors';
+export const NEW = 'v1.3.0-errors';
 
 /** A clock whose speed can change between phases without jumping: fast set-up, real-time measurement. */
-class PhaseClock implements Clock {
+export class PhaseClock implements Clock {
   private baseReal = Date.now();
   private baseVirtual = Date.now();
   constructor(public speed: number) {}
@@ -41,7 +41,7 @@ class PhaseClock implements Clock {
   }
 }
 
-function plan(strategy: Strategy, service: string): DeployPlan {
+export function plan(strategy: Strategy, service: string): DeployPlan {
   return {
     service, version: NEW, environment: 'production', strategy, risk: 'medium',
     slo: { errorRatePct: 1, p99Ms: 500, availabilityPct: 99.9 }, dbMigration: false, rollbackTolerance: 'instant',
@@ -60,7 +60,7 @@ async function oldServesAll(sb: Sandbox, ref: WorkloadRef): Promise<boolean> {
 }
 
 /** Real ms from `act` starting until the old version serves 100%, polling the overview every 5 ms. */
-async function timeToRestore(sb: Sandbox, ref: WorkloadRef, act: () => Promise<unknown>): Promise<number> {
+export async function timeToRestore(sb: Sandbox, ref: WorkloadRef, act: () => Promise<unknown>): Promise<number> {
   if (await oldServesAll(sb, ref)) throw new Error('bench set-up: the old version already serves everything');
   // (that first poll also opened the connection, so its set-up is not measured)
   const t0 = performance.now();

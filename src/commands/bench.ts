@@ -1,6 +1,6 @@
 // `npm run bench`: runs every benchmark in bench/, prints one table and writes data/bench.json.
 // Each bench module exports one `bench*()` function returning figures with their units.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readEnv } from '../config.js';
@@ -18,6 +18,7 @@ const BENCHES: Array<[file: string, fn: string]> = [
   ['sandbox.ts', 'benchSandbox'],
   ['analysis.ts', 'benchAnalysis'],
   ['rollback.ts', 'benchRollback'],
+  ['routing.ts', 'benchRouting'],
   ['runner.ts', 'benchRunner'],
   ['slack.ts', 'benchSlack'],
 ];
@@ -56,9 +57,21 @@ export async function run(args: string[]): Promise<number> {
   const dataDir = path.resolve(readEnv().SHIPBOT_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
   const out = path.join(dataDir, 'bench.json');
-  writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), node: process.version, results }, null, 2));
+  // A partial run (`npm run bench routing`) keeps the other benches' last figures.
+  const ran = new Set(results.map((r) => r.bench));
+  const kept = only.length ? previousResults(out).filter((r) => !ran.has(r.bench)) : [];
+  writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), node: process.version, results: [...kept, ...results] }, null, 2));
   console.log(`\nwrote ${out}`);
   return failed ? 1 : 0;
+}
+
+function previousResults(file: string): Array<Figure & { bench: string }> {
+  try {
+    const prev = JSON.parse(readFileSync(file, 'utf8')) as { results?: Array<Figure & { bench: string }> };
+    return Array.isArray(prev.results) ? prev.results : [];
+  } catch {
+    return [];
+  }
 }
 
 function printTable(rows: Array<Figure & { bench: string }>): void {
