@@ -6,7 +6,7 @@ import { resourceByKind } from './resources.js';
 import { userRulesTo, userSplit } from './routes.js';
 import { matchesMap } from './selectors.js';
 import type { ObjectStore } from './store.js';
-import { podIdentity, type TrafficSimulator } from './traffic.js';
+import { podIdentity, PREVIEW_ROLE_LABEL, type TrafficSimulator } from './traffic.js';
 
 const PODS = resourceByKind('Pod');
 const SERVICES = resourceByKind('Service');
@@ -26,6 +26,8 @@ export interface OverviewService {
   namespace: string;
   name: string;
   selector: Record<string, string>;
+  /** One of Shipbot's preview Services (canary, idle colour): smoke checks only, no users of its own. */
+  preview: boolean;
   /** The routes its users take, with each backend's weight and share (percent). */
   routes: Array<{ kind: string; name: string; backends: Array<{ service: string; weight: number; pct: number }> }>;
   versions: OverviewVersion[];
@@ -60,6 +62,7 @@ export function buildOverview(store: ObjectStore, traffic: TrafficSimulator, clo
       namespace: ns,
       name: svc.metadata.name!,
       selector,
+      preview: svc.metadata.labels?.[PREVIEW_ROLE_LABEL] === 'preview',
       routes: routesOf(store, ns, svc.metadata.name!),
       versions: [...groups.values()]
         .sort((a, b) => a.track.localeCompare(b.track) || a.version.localeCompare(b.version))

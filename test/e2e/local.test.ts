@@ -125,6 +125,8 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
   async function flow(): Promise<void> {
     await page.goto(`${shipbot.url}/?as=U_DEV`);
     await expect.poll(() => page.locator('#sandbox-body .svc[data-service=checkout]').count()).toBe(1);
+    // catalog's card shows the weights of its HTTPRoute; no empty preview cards pile up.
+    await expect.poll(() => page.locator('#sandbox-body .svc[data-service=catalog] .route').first().innerText().catch(() => '')).toBe('HTTPRoute catalog: catalog 100%');
 
     // A plain message in #deploys; Shipbot answers in a thread the page opens.
     const box = page.locator('#composer textarea');
@@ -169,6 +171,8 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
       await page.locator(`#sandbox-body .ns-tab[data-namespace=${ns}]`).click();
       const checkout = page.locator('#sandbox-body .svc[data-service=checkout]');
       await expect.poll(() => checkout.locator('.track').allInnerTexts(), { timeout: 15_000 }).toEqual([expect.stringMatching(/stable\s+v1\.2\.2.*100%/s)]);
+      // The canary's Service, scaled to no pods, leaves no empty card behind.
+      await expect.poll(() => page.locator('#sandbox-body .svc[data-service=checkout-canary]').count(), { timeout: 15_000 }).toBe(0);
     }
     await page.locator('#sandbox-body .ns-tab[data-namespace=production]').click();
     // The picture for the README: the progress message as it ended, with what followed below it.

@@ -1,5 +1,5 @@
-// The side panel: the sandbox cluster's services, versions per track, traffic shares and small
-// live charts of error rate and p99 latency, from /sandbox/v1/overview (polled once a second).
+// The side panel: the sandbox cluster's services, the weights of their routes, versions per
+// track, traffic shares and small live charts of error rate and p99 latency, from /sandbox/v1/overview (polled once a second).
 import { escapeHtml } from './blocks.js';
 
 const TRACK_COLOURS = { stable: '#1264a3', canary: '#e8912d', blue: '#2b7bd6', green: '#2bac76', preview: '#9b51e0' };
@@ -40,7 +40,10 @@ function busiestNamespace(o) {
 
 function render(root, o, namespace, pick) {
   const namespaces = [...new Set(o.services.map((s) => s.namespace))].sort((a, b) => (a === 'production' ? -1 : b === 'production' ? 1 : a.localeCompare(b)));
-  const services = o.services.filter((s) => s.namespace === namespace).sort((a, b) => a.name.localeCompare(b.name));
+  // A preview Service (canary, idle colour) without pods has nothing to show.
+  const services = o.services
+    .filter((s) => s.namespace === namespace && !(s.preview && s.versions.every((v) => v.pods === 0)))
+    .sort((a, b) => a.name.localeCompare(b.name));
   root.innerHTML = '';
   const tabs = document.createElement('div');
   tabs.className = 'legend';
@@ -69,6 +72,14 @@ function serviceCard(s) {
   card.dataset.service = s.name;
   const pods = versions.reduce((n, v) => n + v.pods, 0);
   card.innerHTML = `<div class="svc-head"><span class="svc-name">${escapeHtml(s.name)}</span><span class="svc-ns">${pods} pods · ${escapeHtml(s.namespace)}</span></div>`;
+  // The weights its route gives each backend: exact canary shares whatever the replica counts.
+  for (const r of s.routes ?? []) {
+    const line = document.createElement('div');
+    line.className = 'route';
+    line.dataset.route = r.name;
+    line.textContent = `${r.kind} ${r.name}: ${r.backends.map((b) => `${b.service} ${fmtPct(b.pct)}`).join(' · ')}`;
+    card.appendChild(line);
+  }
 
   const bar = document.createElement('div');
   bar.className = 'traffic';
