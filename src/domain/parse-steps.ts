@@ -1,4 +1,4 @@
-// Canary traffic steps from chat: `5% → 25% → 100%`, `5%->25%->100%`, `5,25,100`, `steps 5 25 100`,
+// Canary traffic steps from chat: `5% → 25% → 100%`, `5%->25%->100%`, `5,25,100`, `steps 5 25 100`, `10% 100%`,
 // or one share (`canary 10%`), which starts at that share and continues with the configured steps.
 
 export type StepsResult =
@@ -10,6 +10,8 @@ const ARROW = String.raw`\s*(?:->|=>|→|⟶|➔|⇒|>|,|/|\bthen\b|\bto\b)\s*`;
 // Not part of a version (1.2.3) or a time (02:00): no word char, dot or colon on either side.
 const SEQUENCE = new RegExp(String.raw`(?<![\w.:@-])${NUM}(?:${ARROW}${NUM})+(?![\w.:])`);
 const STEPS_WORD = new RegExp(String.raw`\b(?:steps?|stages?)\s*[:=]?\s*(${NUM}(?:\s+(?:then\s+)?${NUM})+)(?![\w.:])`, 'i');
+// Shares each with its own %, separated by spaces only: `10% 100%`, `5% 25% 100%`.
+const SPACED = /(?<![\w.:@-])\d{1,3}(?:\.\d+)?\s*%(?:\s+\d{1,3}(?:\.\d+)?\s*%)+(?![\w.])/;
 const SINGLE = /(?<![\w.:@-])(\d{1,3}(?:\.\d+)?)\s*%(?![\w.])/;
 
 function numbers(s: string): number[] {
@@ -28,7 +30,7 @@ export function normaliseSteps(raw: number[]): { ok: true; steps: number[]; note
 
 /** Finds one step list in `text` and removes it; `defaults` continue a single starting share. */
 export function extractCanarySteps(text: string, defaults: number[]): StepsResult {
-  const sequence = STEPS_WORD.exec(text) ?? SEQUENCE.exec(text);
+  const sequence = STEPS_WORD.exec(text) ?? SEQUENCE.exec(text) ?? SPACED.exec(text);
   if (sequence) {
     const parsed = normaliseSteps(numbers(sequence[1] ?? sequence[0]));
     if (!parsed.ok) return parsed;

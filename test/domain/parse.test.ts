@@ -45,6 +45,8 @@ const REQUESTS: Array<[string, Expect]> = [
   ['roll out checkout@1.2.3 with 5%->25%->100%', { service: 'checkout', version: '1.2.3', canarySteps: [5, 25, 100] }],
   ['roll out checkout@1.2.3 with 5%-&gt;25%-&gt;100%', { service: 'checkout', version: '1.2.3', canarySteps: [5, 25, 100] }],
   ['roll out checkout@1.2.3 with 5,25,100', { service: 'checkout', version: '1.2.3', canarySteps: [5, 25, 100] }],
+  ['deploy catalog v2.0.0 canary 10% 100%', { service: 'catalog', version: 'v2.0.0', strategy: 'canary', canarySteps: [10, 100] }],
+  ['deploy web v2.0.0 canary 5% 25% 50%', { service: 'web', version: 'v2.0.0', strategy: 'canary', canarySteps: [5, 25, 50, 100] }],
   ['rollout checkout 1.2.3 5, 25, 50, 100', { service: 'checkout', version: '1.2.3', canarySteps: [5, 25, 50, 100] }],
   ['go live with checkout v2', { service: 'checkout', version: 'v2', missing: [] }],
   // the flow's phrases: what is missing is listed, never guessed
