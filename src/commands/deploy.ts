@@ -1,5 +1,7 @@
-// `shipbot deploy "<request>" [--yes] [--answers file.json] [--sandbox]`: one deployment from a
-// terminal, with the live step list. r / a / i decide on a TTY. Exit 0 success, 2 rolled back, 1 error.
+// `shipbot deploy "<request>" [--yes] [--answers file.json] [--sandbox] [--on-decision rollback|wait|accept]`:
+// one deployment from a terminal, with the live step list. r / a / i decide on a TTY; without one,
+// --on-decision says what a decision that needs a person becomes (default: roll back, so nothing
+// is left serving unwatched). Exit 0 success, 2 rolled back, 3 left waiting for a decision, 1 error.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -17,7 +19,13 @@ import { changedLines, createRunner, exitCodeFor, renderRun } from '../runner/in
 import type { RunView } from '../runner/types.js';
 import { openStore, type Store } from '../store/index.js';
 
-const USAGE = 'usage: shipbot deploy "<request>" [--yes] [--answers file.json] [--sandbox]';
+const USAGE = 'usage: shipbot deploy "<request>" [--yes] [--answers file.json] [--sandbox] [--on-decision rollback|wait|accept]';
+
+/** What an unattended run does with a decision that needs a person. */
+export type OnDecision = 'rollback' | 'wait' | 'accept';
+const ON_DECISION: readonly OnDecision[] = ['rollback', 'wait', 'accept'];
+/** Exit code of a run left in the database, waiting for a person or a later `shipbot start`. */
+export const EXIT_WAITING = 3;
 
 /** The sandbox clock runs fast so a demo deploy takes about a minute (SHIPBOT_SPEED overrides). */
 const SANDBOX_SPEED = 60;
@@ -36,9 +44,16 @@ export async function run(args: string[]): Promise<number> {
   const sandboxFlag = args.includes('--sandbox');
   const ai = args.indexOf('--answers');
   const answersFile = ai >= 0 ? args[ai + 1] : undefined;
-  const text = args.filter((a, i) => !a.startsWith('-') && !(ai >= 0 && i === ai + 1)).join(' ').trim();
+  const di = args.findIndex((a) => a === '--on-decision' || a.startsWith('--on-decision='));
+  const onDecision = di < 0 ? 'rollback' : args[di]!.includes('=') ? args[di]!.split('=')[1] : args[di + 1];
+  const valueAt = new Set([ai, di].filter((i) => i >= 0 && !args[i]!.includes('=')).map((i) => i + 1));
+  const text = args.filter((a, i) => !a.startsWith('-') && !valueAt.has(i)).join(' ').trim();
   if (!text) {
     console.error(USAGE);
+    return 1;
+  }
+  if (!ON_DECISION.includes(onDecision as OnDecision)) {
+    console.error(`shipbot deploy: --on-decision takes ${ON_DECISION.join(', ')} (got ${onDecision ?? 'nothing'}).`);
     return 1;
   }
   const { env, config, dataDir } = loadAll();
@@ -146,10 +161,16 @@ export async function run(args: string[]): Promise<number> {
       console.error(`shipbot deploy: ${started.message}`);
       return 1;
     }
-    const final = await follow(runner, started.run, tty);
-    if (!final) return 1;
-    if (final.reportPath) console.log(`Report: ${final.reportPath}`);
-    return exitCodeFor(final);
+    const end = await follow(runner, started.run, tty, onDecision as OnDecision);
+    if (end === 'waiting') {
+      console.log(`Run ${started.run.id} is waiting for a decision: \`shipbot start\` picks it up, and a person decides there (in Slack, or on the local page).`);
+      // A deliberate stop: the resumed run does not count it against its budget.
+      await runner.shutdown();
+      return EXIT_WAITING;
+    }
+    if (!end) return 1;
+    if (end.reportPath) console.log(`Report: ${end.reportPath}`);
+    return exitCodeFor(end);
   } finally {
     await runner.close();
     store.close();
@@ -157,12 +178,18 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-/** Prints the step list as it changes and asks for decisions; resolves with the final view (or undefined on exit). */
-function follow(runner: ReturnType<typeof createRunner>, first: RunView, tty: boolean): Promise<RunView | undefined> {
+/**
+ * Prints the step list as it changes and asks for decisions (on a TTY) or takes `onDecision`'s
+ * (without one); resolves with the final view, 'waiting' when the run is left for later, or
+ * undefined on an error.
+ */
+function follow(runner: ReturnType<typeof createRunner>, first: RunView, tty: boolean, onDecision: OnDecision): Promise<RunView | 'waiting' | undefined> {
   return new Promise((resolve) => {
     let prev: RunView | undefined;
     let drawn = 0;
     let asking = false;
+    /** The decision this process already answered unattended (a run may need more than one). */
+    let answered: unknown;
     const draw = (v: RunView) => {
       if (tty) {
         const lines = renderRun(v);
@@ -174,7 +201,7 @@ function follow(runner: ReturnType<typeof createRunner>, first: RunView, tty: bo
       }
       prev = v;
     };
-    const done = (v: RunView | undefined) => {
+    const done = (v: RunView | 'waiting' | undefined) => {
       off();
       if (asking && process.stdin.isTTY) process.stdin.setRawMode(false);
       process.stdin.pause();
@@ -184,12 +211,23 @@ function follow(runner: ReturnType<typeof createRunner>, first: RunView, tty: bo
       draw(v);
       if (['succeeded', 'rolled-back', 'failed', 'cancelled', 'stopped'].includes(v.status)) return done(v);
       if (v.status === 'awaiting-decision' && !asking) {
-        if (!tty) {
-          console.error(`shipbot deploy: a decision is needed (${v.pendingDecision?.explanation ?? 'see above'}) and there is no terminal to ask on. Run again on a terminal to press r / a / i.`);
-          return done(undefined);
-        }
-        ask(v);
+        if (tty) return ask(v);
+        if (answered === v.pendingDecision) return;
+        answered = v.pendingDecision;
+        void decideUnattended(v);
       }
+    };
+    const decideUnattended = async (v: RunView) => {
+      const why = v.pendingDecision?.explanation ?? 'see above';
+      if (onDecision === 'wait') {
+        console.log(`A decision is needed (${why}); no terminal to ask on, so the run is left waiting (--on-decision wait).`);
+        return done('waiting');
+      }
+      console.log(`A decision is needed (${why}); no terminal to ask on: ${onDecision === 'rollback' ? 'rolling back' : 'accepting'} (--on-decision ${onDecision}).`);
+      const r = await runner.command(v.id, onDecision, v.requester);
+      console.log(r.message);
+      // Refused (say, the requester may not decide): the run keeps waiting for someone who may.
+      if (!r.ok) done('waiting');
     };
     const ask = (v: RunView) => {
       asking = true;
@@ -203,7 +241,7 @@ function follow(runner: ReturnType<typeof createRunner>, first: RunView, tty: bo
         if (k === '\u0003') {
           process.stdin.off('data', onKey);
           console.log('\nLeaving; the run keeps waiting for a decision.');
-          return done(undefined);
+          return done('waiting');
         }
         const cmd = k === 'r' ? 'rollback' : k === 'a' ? 'accept' : k === 'i' ? 'investigate' : undefined;
         if (!cmd) return;

@@ -106,7 +106,7 @@ export function syncRouteStatus(store: ObjectStore, now: number): void {
     const generation = route.metadata.generation ?? 1;
     const missing = [...new Set(rulesOf(route).flatMap((r) => serviceRefs(r, ns).map((b) => b.service)))].filter((s) => !store.peek(services, ns, s));
     const previous: Json[] = route.status?.parents ?? [];
-    const stamp = new Date(now).toISOString();
+    const stamp = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'); // RFC 3339 in seconds, as the API server writes it
     const condition = (type: string, ok: boolean, reason: string, message: string) => {
       const before = previous.flatMap((p) => (p.conditions as Json[]) ?? []).find((c) => c.type === type);
       const status = ok ? 'True' : 'False';

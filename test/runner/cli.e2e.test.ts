@@ -12,11 +12,11 @@ const root = path.resolve(import.meta.dirname, '../..');
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-async function shipbot(args: string[], dir = dataDir): Promise<{ code: number; stdout: string; stderr: string }> {
+async function shipbot(args: string[], dir = dataDir, extraEnv: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const r = await run(process.execPath, [path.join(root, 'bin/shipbot.js'), ...args], {
       cwd: root,
-      env: { ...process.env, SHIPBOT_DATA_DIR: dir, SHIPBOT_SPEED: '300', LOG_LEVEL: 'error', KUBECONFIG: '' },
+      env: { ...process.env, SHIPBOT_DATA_DIR: dir, SHIPBOT_SPEED: '300', LOG_LEVEL: 'error', KUBECONFIG: '', ...extraEnv },
       timeout: 90_000,
     });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
@@ -61,6 +61,29 @@ describe('shipbot deploy / runs / report', () => {
     expect(report.stdout).toMatch(/^# Deployment report: checkout v1\.2\.3-errors → production/);
     expect((await shipbot(['report', id, '--incident'])).stdout).toMatch(/^# Incident:/);
     expect((await shipbot(['report', 'r-nope'])).code).toBe(1);
+  });
+
+  it('with no terminal, a decision that needs a person rolls back (exit 2) unless --on-decision says wait (exit 3, the run kept) or accept', async () => {
+    // 1 request a second: the canary is too quiet to judge, so the judge asks a person.
+    const quiet = { SHIPBOT_SANDBOX_RPS: '1' };
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-cli-decide-'));
+    try {
+      const rolled = await shipbot(['deploy', 'deploy checkout v1.2.3 canary', '--yes', '--sandbox'], dir, quiet);
+      expect(rolled.code, rolled.stderr + rolled.stdout).toBe(2);
+      expect(rolled.stdout).toMatch(/A decision is needed \(too little traffic on canary to judge.*\); no terminal to ask on: rolling back \(--on-decision rollback\)/);
+      const waiting = await shipbot(['deploy', 'deploy search v1.2.3 canary', '--yes', '--sandbox', '--on-decision', 'wait'], dir, quiet);
+      expect(waiting.code, waiting.stderr + waiting.stdout).toBe(3);
+      expect(waiting.stdout).toMatch(/Run r-[0-9a-f]{8} is waiting for a decision: `shipbot start` picks it up/);
+      expect((await shipbot(['runs'], dir)).stdout).toMatch(/search\s+production\s+v1\.2\.3\s+canary\s+awaiting-decision/);
+      const accepted = await shipbot(['deploy', 'deploy payments v1.2.3 canary', '--yes', '--sandbox', '--on-decision=accept'], dir, quiet);
+      expect(accepted.code, accepted.stderr + accepted.stdout).toBe(0);
+      expect(accepted.stdout).toMatch(/no terminal to ask on: accepting \(--on-decision accept\)/);
+      const bad = await shipbot(['deploy', 'deploy checkout v1.2.3', '--yes', '--sandbox', '--on-decision', 'maybe'], dir);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/--on-decision takes rollback, wait, accept \(got maybe\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 1 with a readable reason for a bad request or an unconfirmed plan without a terminal', async () => {
