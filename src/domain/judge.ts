@@ -230,12 +230,16 @@ export function dataRule(base: readonly MetricSample[], cand: readonly MetricSam
         detail: `no data for ${label}: no requests in any usable sample — check that it receives traffic and that the metric queries match its pods${left}`,
       };
     }
-    if (p.samples < rules.minSamples || p.requests < rules.minRequests) {
+    if (p.requests < rules.minRequests) {
       return {
         rule: 'data',
         verdict: 'INCONCLUSIVE',
         detail: `too little traffic on ${label} to judge: ${plural(p.samples, 'sample')} with ${plural(p.requests, 'request')} (need ${rules.minSamples} samples and ${rules.minRequests} requests)${left}`,
       };
+    }
+    if (p.samples < rules.minSamples) {
+      // Enough requests, too few looks at them: say that, not "too little traffic".
+      return { rule: 'data', verdict: 'INCONCLUSIVE', detail: `too few samples of ${label} to judge: ${p.samples} of the ${rules.minSamples} needed (${plural(p.requests, 'request')})${left}` };
     }
   }
   return { rule: 'data', verdict: 'CONTINUE', detail: `${plural(c.samples, 'sample')}, ${plural(c.requests, 'request')} on ${cl}; ${plural(b.samples, 'sample')}, ${plural(b.requests, 'request')} on ${bl}${left}` };

@@ -77,7 +77,8 @@ export interface MonitorResult extends Decision {
  */
 export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
   const started = o.clock.now();
-  const planned = Math.max(1, Math.round(o.windowSec / Math.max(1, o.intervalSec)));
+  // Never fewer samples than the judge needs: a short window is stretched, not judged on too little.
+  const planned = Math.max(o.rules.minSamples, 1, Math.round(o.windowSec / Math.max(1, o.intervalSec)));
   const intervalMs = Math.max(1, o.intervalSec) * 1000;
   const candidate: MetricSample[] = [];
   const liveBaseline: MetricSample[] = [];

@@ -87,7 +87,16 @@ describe('monitorWindow when one answer is lost', () => {
     expect(d.candidate).toHaveLength(2);
     expect(d.watchedSec).toBeLessThan(300);
     expect(d.verdict).toBe('CONTINUE');
-    expect(d.explanation).toMatch(/^monitoring window cut short by Promote \(too little traffic on canary/);
+    expect(d.explanation).toMatch(/^monitoring window cut short by Promote \(too few samples of canary to judge: 2 of the 5 needed/);
+  });
+});
+
+describe('monitorWindow on a short window', () => {
+  it('never takes fewer samples than the judge needs: 60 s at 30 s intervals is stretched to minSamples', async () => {
+    prom.values.set('canary', { errorRate: 0.002, p99Ms: 120, throughputRps: 10 });
+    const d = await monitorWindow({ source, tracks: { candidate: at('canary'), baseline: at('stable') }, plan, rules, clock, windowSec: 60, intervalSec: 30, trafficPct: 5 });
+    expect(d.candidate).toHaveLength(rules.minSamples);
+    expect(d.verdict, d.explanation).toBe('CONTINUE');
   });
 });
 
