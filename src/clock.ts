@@ -10,16 +10,24 @@ export interface Clock {
   readonly speed: number;
 }
 
-/** Real time scaled by `speed`: at speed 60 a 5-minute window passes in 5 seconds. */
+/**
+ * Real time scaled by `speed`: at speed 60 a 5-minute window passes in 5 seconds. `startAt`
+ * continues a clock that ran before (a restart), so time never goes back.
+ */
 export class ScaledClock implements Clock {
   private readonly realStart = Date.now();
+  private readonly start: number;
 
-  constructor(readonly speed = 1) {
+  constructor(
+    readonly speed = 1,
+    startAt?: number,
+  ) {
     if (!(speed > 0)) throw new Error(`clock speed must be positive, got ${speed}`);
+    this.start = Math.max(this.realStart, startAt ?? 0);
   }
 
   now(): number {
-    return this.realStart + (Date.now() - this.realStart) * this.speed;
+    return this.start + (Date.now() - this.realStart) * this.speed;
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -19,7 +19,7 @@ import { clusterReadiness, probeRoutes, retryWithBackoff, startProbeServer } fro
 import { createTelemetry } from './ops/telemetry.js';
 import type { MetricSource } from './metrics/types.js';
 import { createRunner, type Runner } from './runner/index.js';
-import { sandboxTraffic, startSandbox, type Sandbox } from './sandbox/index.js';
+import { readSandboxState, resumedClockAt, sandboxTraffic, startSandbox, type Sandbox } from './sandbox/index.js';
 import { schedulingFor, startScheduler } from './schedule/index.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import { startSlackDouble, type SlackDouble } from './slack/double/index.js';
@@ -88,13 +88,17 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     stops.push({ name: 'store', stop: () => store.close() });
 
     const speed = env.SHIPBOT_SPEED ?? (useSandbox ? DEMO_SPEED : 1);
-    const clock = new ScaledClock(speed);
+    // Local mode keeps its cluster in the data dir, as a real cluster outlives Shipbot; the
+    // clock continues after the saved cluster and the last thing the database recorded.
+    const stateFile = path.join(dataDir, 'sandbox-cluster.json');
+    const saved = useSandbox ? readSandboxState(stateFile) : undefined;
+    const clock = new ScaledClock(speed, Math.max(resumedClockAt(saved) ?? 0, (store.latestMoment() ?? 0) + 1));
 
     let sandbox: Sandbox | undefined;
     let clusters: Clusters;
     if (useSandbox) {
       // warm: the demo starts Ready with ten minutes of traffic history, so a baseline exists at once.
-      sandbox = await startSandbox({ clock, demo: true, warm: true, config, logger, ...sandboxTraffic(env) });
+      sandbox = await startSandbox({ clock, demo: true, warm: true, config, logger, stateFile, ...sandboxTraffic(env) });
       stops.push({ name: 'sandbox', stop: () => sandbox!.close() });
       // So `kubectl --kubeconfig data/sandbox.kubeconfig get pods -n production` shows the demo.
       sandbox.writeKubeconfig(path.join(dataDir, 'sandbox.kubeconfig'));
@@ -120,6 +124,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     const fatal = new Promise<string>((resolve) => {
       stops.push({ name: 'fatal watch', stop: runner.subscribe((ev) => ev.type === 'store-failed' && resolve(ev.message)) });
     });
+    const bootAt = clock.now();
     const resumed = await runner.resumeInFlight();
     for (const r of resumed) logger.info({ runId: r.runId, action: r.action }, `resumed run after restart: ${r.note}`);
 
@@ -197,6 +202,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       ...(local ? { host: '127.0.0.1' } : {}),
       ...(socketMode ? {} : { routes }),
       onApiCall: (method, status) => telemetry.slackCall(method, status),
+      restartsSince: bootAt,
     });
     stops.push({ name: 'slack app', stop: () => slack.stop() });
     const connect = async () => {

@@ -74,7 +74,12 @@ export function defaultRef(service: ServiceConfig, environment: Environment): Wo
 
 export function toView(rec: RunRecord): RunView {
   const { request: _r, rolloutState: _s, data: _d, dedupeKey: _k, ...view } = rec;
-  return structuredClone(view);
+  return structuredClone({ ...view, ...(rec.data.restarts?.length ? { restarts: rec.data.restarts } : {}) });
+}
+
+/** What a thread says when a restarted Shipbot picks its run up. */
+function restartNote(at: number, what: string): { at: number; note: string } {
+  return { at, note: `Shipbot restarted at ${new Date(at).toISOString().slice(11, 16)} UTC; ${what}` };
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -352,6 +357,7 @@ export class Runner {
         const running = rec.steps.find((s) => s.status === 'running');
         if (running) rec.steps = setStep(rec.steps, running.key, { status: 'failed', detail: 'interrupted by a restart', endedAt: clock.now() });
         rec.steps = skipRemaining(rec.steps, 'stopped after a restart');
+        (rec.data.restarts ??= []).push(restartNote(clock.now(), `stopped safely: ${decision.reason}`));
         this.audit(rec.id, 'shipbot', 'stop-after-restart', decision.reason);
         await this.finish(rec, 'stopped', decision.reason);
         out.push({ runId: rec.id, action: 'stop', note: decision.reason });
@@ -360,6 +366,7 @@ export class Runner {
       // A deliberate stop is not an interruption of the step: the budget counts crashes only.
       if (decision.step && rec.data.cleanStopAt === undefined) (rec.data.resumes ??= {})[decision.step] = (rec.data.resumes?.[decision.step] ?? 0) + 1;
       delete rec.data.cleanStopAt;
+      (rec.data.restarts ??= []).push(restartNote(clock.now(), decision.note));
       this.audit(rec.id, 'shipbot', 'resume-after-restart', decision.note);
       this.save(rec, true);
       this.attach(rec);

@@ -55,6 +55,8 @@ export interface RunView {
   /** Why the run ended (rolled back, failed, stopped). */
   outcome?: string;
   reportPath?: string;
+  /** Each time a restarted Shipbot picked the run up, e.g. "Shipbot restarted at 08:25 UTC; resuming at \"canary 25%\"". */
+  restarts?: Array<{ at: number; note: string }>;
   createdAt: number;
   updatedAt: number;
 }

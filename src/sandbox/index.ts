@@ -17,6 +17,8 @@ import { EventRecorder } from './events.js';
 import { createHandler } from './http.js';
 import { Kubelet } from './kubelet.js';
 import { ReplicaSetController } from './replicaSetController.js';
+import { persistStore, readSandboxState } from './persist.js';
+import { RESOURCES } from './resources.js';
 import { syncRouteStatus } from './routes.js';
 import { ObjectStore } from './store.js';
 import { newSandboxToken, sandboxTls } from './tls.js';
@@ -46,6 +48,11 @@ export interface SandboxOptions {
   logger?: Logger;
   /** The bearer token clients must send (default: a fresh random one). */
   token?: string;
+  /**
+   * Keep the cluster in this file: loaded at start when it exists, saved after changes and at
+   * close, so a restart finds the workloads as they were (start the clock with resumedClockAt).
+   */
+  stateFile?: string;
 }
 
 export interface Sandbox {
@@ -159,9 +166,18 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     });
   });
 
+  const saved = opts.stateFile ? readSandboxState(opts.stateFile) : undefined;
+  if (saved) {
+    store.restore(saved, RESOURCES);
+    // Pods already running carry on: no second start, no replayed events.
+    kubelet.restoring = true;
+    safeReconcile();
+    kubelet.restoring = false;
+  }
   seedCluster(api);
   if (opts.demo) seedDemo(api, demoServices(opts.config));
-  if (opts.demo && opts.warm) {
+  if (saved && opts.warm) traffic.backfill(opts.warmSec ?? 600);
+  else if (opts.demo && opts.warm) {
     kubelet.backdateNewPods = true;
     safeReconcile();
     kubelet.backdateNewPods = false;
@@ -169,6 +185,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     traffic.backfill(opts.warmSec ?? 600);
   }
   safeReconcile();
+  const persisted = opts.stateFile ? persistStore(store, clock, opts.stateFile) : undefined;
 
   const loop = async () => {
     while (!closed) {
@@ -218,6 +235,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     async close() {
       if (closed) return;
       closed = true;
+      persisted?.stop();
+      persisted?.flush();
       for (const w of watches) w.end();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -228,4 +247,5 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 }
 
 export { DEMO_VERSION, DEMO_REPLICAS } from './demo.js';
+export { readSandboxState, resumedClockAt } from './persist.js';
 export { behaviourOf, faultOfTag, BASELINE } from './behaviour.js';

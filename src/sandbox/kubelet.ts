@@ -28,6 +28,8 @@ export class Kubelet {
   private ipCounter = 0;
   /** While set, pods seen for the first time count as started `podStartMs` ago (warm start). */
   backdateNewPods = false;
+  /** While set, pods seen for the first time were loaded from a saved cluster: they started at their creation, and their past events are not replayed. */
+  restoring = false;
   private nextNode = 0;
 
   constructor(
@@ -63,7 +65,8 @@ export class Kubelet {
     let sim = this.sims.get(pod.metadata.uid!);
     if (!sim) {
       const n = this.ipCounter++;
-      sim = { createdMs: this.backdateNewPods ? now - this.podStartMs() : now, ip: `10.244.${(n >> 8) & 255}.${(n & 255) + 1}`, emitted: new Map() };
+      const createdMs = this.restoring ? Math.min(now, Date.parse(pod.metadata.creationTimestamp ?? '') || now) : this.backdateNewPods ? now - this.podStartMs() : now;
+      sim = { createdMs, ip: pod.status?.podIP ?? `10.244.${(n >> 8) & 255}.${(n & 255) + 1}`, emitted: new Map() };
       this.sims.set(pod.metadata.uid!, sim);
     }
     const elapsed = now - sim.createdMs;
@@ -81,7 +84,7 @@ export class Kubelet {
       nextAt = Math.min(nextAt, next);
       // Scheduled is a pod event, not a container one: only the first container reports it.
       const own = c === containers[0] ? events : events.filter((e) => e.reason !== 'Scheduled');
-      const done = sim.emitted.get(c.name) ?? 0;
+      const done = this.restoring ? own.length : (sim.emitted.get(c.name) ?? 0);
       for (const e of own.slice(done)) {
         this.events.record(pod, e.type, e.reason, e.message, e.component, sim.createdMs + e.at, e.reason === 'Scheduled' ? undefined : `spec.containers{${c.name}}`);
       }

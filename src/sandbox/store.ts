@@ -103,6 +103,21 @@ export class ObjectStore {
     for (const l of this.listeners) l(change);
   }
 
+  /** Every stored object by resource plural, and the resourceVersion counter: what a restart needs. */
+  snapshot(): { rv: number; objects: Record<string, KObject[]> } {
+    return { rv: this.rv, objects: Object.fromEntries([...this.objects].map(([plural, b]) => [plural, [...b.values()]])) };
+  }
+
+  /** Loads a snapshot into an empty store, identities and versions as they were (no watch events). */
+  restore(snap: { rv: number; objects: Record<string, KObject[]> }, defs: readonly ResourceDef[]): void {
+    for (const def of defs) {
+      const b = this.bucket(def);
+      for (const o of snap.objects[def.plural] ?? []) b.set(key(def.namespaced ? o.metadata.namespace : undefined, o.metadata.name!), clone(o));
+      this.sorted.delete(def.plural);
+    }
+    this.rv = Math.max(this.rv, snap.rv);
+  }
+
   /** `fresh`: the caller built `input` for this call and will not touch it again (no copy needed). */
   create(def: ResourceDef, input: KObject, fresh = false): KObject {
     const obj = fresh ? input : clone(input);

@@ -27,6 +27,8 @@ export interface SlackAppOptions extends SlackAppDeps {
   routes?: Array<{ path: string; method: string[]; handler: (req: IncomingMessage, res: ServerResponse) => void }>;
   /** Called once per Web API call with its result, for Shipbot's own metrics. */
   onApiCall?: (method: string, status: 'ok' | 'error' | 'rate_limited') => void;
+  /** Runner-clock moment this process started: restart notes from then on are told in their threads. */
+  restartsSince?: number;
 }
 
 /**
@@ -122,7 +124,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
   });
   // Progress edits have their own client: their scheduler decides about 429s (see progress.ts).
   const progressClient = new WebClient(env.SLACK_BOT_TOKEN, { ...clientOptions, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
-  const runs = new SlackRuns({ client: app.client, progressClient, runner, config, logger, queue: opts.progress });
+  const runs = new SlackRuns({ client: app.client, progressClient, runner, config, logger, queue: opts.progress, ...(opts.restartsSince !== undefined ? { restartsSince: opts.restartsSince } : {}) });
   const context = createContext({ config, runner, logger, llm: opts.llm, ...(opts.scheduling ? { scheduling: opts.scheduling } : {}), now: opts.now ?? (() => new Date()), client: app.client, runs });
   registerMessageListeners(app, context);
   registerRequestListeners(app, context);

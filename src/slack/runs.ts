@@ -28,6 +28,9 @@ export class SlackRuns {
   readonly progress: ProgressUpdater;
   private summarised = new Set<string>();
   private posting = new Map<string, Promise<void>>();
+  private readonly restartsTold = new Set<string>();
+  /** Runner-clock moment this process started: the restarts it made are the ones after it. */
+  private readonly startedAt: number;
   private unsubscribe?: () => void;
   /** Until listen(): the latest view of each Slack run that changed (Slack not reachable yet). */
   private missed? = new Map<string, RunView>();
@@ -40,9 +43,12 @@ export class SlackRuns {
       config: ShipbotConfig;
       logger: Logger;
       queue?: Partial<QueueOptions>;
+      /** Restart notes from this moment on (runner clock) are this process's to tell; earlier ones were told. */
+      restartsSince?: number;
     },
   ) {
     this.progress = new ProgressUpdater({ client: deps.progressClient, logger: deps.logger, queue: deps.queue });
+    this.startedAt = deps.restartsSince ?? 0;
     // Runs go on while Slack cannot be reached at start: what they did is kept for listen().
     this.unsubscribe = deps.runner.subscribe((ev) => {
       if (ev.type === 'run-updated' && ev.run.origin.kind === 'slack') this.missed?.set(ev.run.id, ev.run);
@@ -113,7 +119,17 @@ export class SlackRuns {
       }
     }
     this.progress.offer(run, ev.important);
+    this.noteRestart(run);
     if (FINAL_STATUSES.has(run.status)) void this.finish(run);
+  }
+
+  /** Once per restart of this process: a line in the thread that Shipbot restarted and what it did with the run. */
+  private noteRestart(run: RunView): void {
+    const last = run.restarts?.at(-1);
+    // Earlier restarts were told by the process that made them.
+    if (!last || last.at < this.startedAt || run.origin.kind !== 'slack' || this.restartsTold.has(`${run.id}:${last.at}`)) return;
+    this.restartsTold.add(`${run.id}:${last.at}`);
+    void postReliably(this.deps.client, { channel: run.origin.channel, thread_ts: run.origin.threadTs, text: `↻ ${last.note}.` }, this.deps.logger);
   }
 
   private ensurePosted(run: RunView): void {

@@ -27,6 +27,8 @@ export interface DecisionRecord {
 
 /** What the runner learned along the way; reports are written from it. */
 export interface RunData {
+  /** Each time a restarted Shipbot picked this run up (resumed or stopped it), in order. */
+  restarts?: Array<{ at: number; note: string }>;
   preflight?: PreflightCheck[];
   validation?: Array<{ name: string; ok: boolean; detail: string; severity: 'error' | 'warning' }>;
   baseline?: MetricSample;

@@ -110,6 +110,12 @@ export class Store {
     });
   }
 
+  /** The latest moment the database recorded (run update or audit event): a restarted clock starts after it. */
+  latestMoment(): number | undefined {
+    const row = this.db.prepare('SELECT MAX(m) AS m FROM (SELECT MAX(updated_at) AS m FROM runs UNION ALL SELECT MAX(at) FROM events)').get() as { m: number | null };
+    return row.m ?? undefined;
+  }
+
   getRun(id: string): RunRecord | undefined {
     const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
     return row ? this.hydrate(row) : undefined;

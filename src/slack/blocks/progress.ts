@@ -85,6 +85,8 @@ export function progressBlocks(run: RunView): Block[] {
   // While a decision is asked, the decision block below says why; the status line stays short.
   const asking = run.status === 'awaiting-decision' && !!run.pendingDecision;
   blocks.push(section(`${head}\n${STATUS_LINE[run.status]}${run.stage && !asking ? ` — ${run.stage}` : ''}`));
+  const restart = run.restarts?.at(-1);
+  if (restart) blocks.push(context(`↻ ${restart.note}`));
   if (run.steps.length) blocks.push(section(joinLinesWithin(stepLines(run), LIMITS.sectionText, (n) => `…and ${n} more steps`)));
   if (run.status === 'awaiting-decision' && run.pendingDecision) {
     const d = run.pendingDecision;
