@@ -83,6 +83,8 @@ export function poisson(lambda: number): number {
 export function binomial(n: number, p: number): number {
   if (n <= 0 || p <= 0) return 0;
   if (p >= 1) return n;
+  // Count the rarer outcome: the Poisson approximation below is for small p.
+  if (p > 0.5) return n - binomial(n, 1 - p);
   const mean = n * p;
   if (mean < 30) return Math.min(n, poisson(mean));
   return Math.min(n, Math.max(0, Math.round(mean + Math.sqrt(mean * (1 - p)) * normal())));

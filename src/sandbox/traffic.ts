@@ -221,7 +221,17 @@ export class TrafficSimulator {
     c.track = id.track;
     c.ok += n - errors;
     c.errors += errors;
-    for (let i = 0; i < shape.prom.length; i++) c.buckets[i]! += Math.round(n * shape.prom[i]!);
+    // Each request lands in one histogram bucket (a multinomial draw, bucket by bucket): rounding
+    // n × CDF per tick would put a small canary's few requests per tick all at its median.
+    let below = 0;
+    let left = n;
+    for (let i = 0; i < shape.prom.length; i++) {
+      const before = i === 0 ? 0 : shape.prom[i - 1]!;
+      const k = left > 0 && before < 1 ? binomial(left, Math.min(1, Math.max(0, (shape.prom[i]! - before) / (1 - before)))) : 0;
+      left -= k;
+      below += k;
+      c.buckets[i]! += below;
+    }
     c.sumSeconds += n * shape.meanS;
 
     const key = `${id.service}|${p.metadata.namespace}|${id.track}|${id.version}`;

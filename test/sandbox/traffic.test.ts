@@ -3,6 +3,10 @@
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricSample } from '../../src/domain/types.js';
+import { startSandbox } from '../../src/sandbox/index.js';
+import { resourceByKind } from '../../src/sandbox/resources.js';
+import { PROM_BUCKETS_S } from '../../src/sandbox/stats.js';
+import { kubeOf } from '../helpers/sandbox-access.js';
 import { deployment, rolledOut, startFixture, waitFor, type Fixture } from './helpers.js';
 
 let f: Fixture;
@@ -146,6 +150,35 @@ describe('metrics', () => {
     expect(none).toMatchObject({ requests: 0, errorRate: 0, throughputRps: 0 });
     const bad = await f.fetch(`${f.sandbox.url}/sandbox/v1/metrics?service=checkout`);
     expect(bad.status).toBe(400);
+  });
+});
+
+describe('histograms of a quiet pod', () => {
+  it('a pod with under one request per 50 ms tick still reports its whole latency distribution in its buckets', async () => {
+    // A clock only the test moves, in the real loop's 50 ms ticks (a canary pod at 20 rps sees ~1 request a tick).
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const clock = { speed: 1, now: () => now, sleep: () => new Promise<void>(() => undefined) };
+    const sb = await startSandbox({ clock, tickMs: 3_600_000, podStartMs: 0 });
+    try {
+      const kube = kubeOf(sb);
+      await kube.apps.createNamespacedDeployment({ namespace: 'default', body: deployment('quiet', 'registry.example.com/quiet:v1', 1) });
+      await kube.core.createNamespacedService({ namespace: 'default', body: { metadata: { name: 'quiet', annotations: { 'sandbox.shipbot.dev/rps': '5' } }, spec: { selector: { app: 'quiet' }, ports: [{ port: 80 }] } } });
+      for (let i = 0; i < 20; i++) ((now += 1000), sb.reconcile());
+      for (let i = 0; i < 60_000; i++) ((now += 50), sb.traffic.tick());
+      const pod = sb.store.list(resourceByKind('Pod'), 'default')[0]!;
+      const c = sb.traffic.podCounters(pod.metadata.uid!)!;
+      const total = c.ok + c.errors;
+      const buckets = [...c.buckets.map((n, i) => ({ le: PROM_BUCKETS_S[i]!, n }))];
+      // histogram_quantile(0.99): linear inside the bucket that holds the 99th percentile.
+      const i = buckets.findIndex((x) => x.n >= 0.99 * total);
+      const [lo, hi] = [i > 0 ? buckets[i - 1]! : { le: 0, n: 0 }, buckets[i]!];
+      const p99 = 1000 * (lo.le + ((hi.le - lo.le) * (0.99 * total - lo.n)) / (hi.n - lo.n));
+      const direct = sb.traffic.sample({ namespace: 'default', service: 'quiet' }, 3000);
+      expect(total).toBeGreaterThan(10_000);
+      expect(Math.abs(p99 - direct.p99Ms) / direct.p99Ms, `bucket p99 ${p99.toFixed(0)} ms vs ${direct.p99Ms} ms`).toBeLessThan(0.25);
+    } finally {
+      await sb.close();
+    }
   });
 });
 
