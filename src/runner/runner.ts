@@ -74,7 +74,7 @@ export function defaultRef(service: ServiceConfig, environment: Environment): Wo
 
 export function toView(rec: RunRecord): RunView {
   const { request: _r, rolloutState: _s, data: _d, dedupeKey: _k, ...view } = rec;
-  return structuredClone({ ...view, ...(rec.data.restarts?.length ? { restarts: rec.data.restarts } : {}) });
+  return structuredClone({ ...view, ...(rec.data.restarts?.length ? { restarts: rec.data.restarts } : {}), ...(rec.data.keptLock ? { keptLock: rec.data.keptLock } : {}) });
 }
 
 /** What a thread says when a restarted Shipbot picks its run up. */
@@ -274,11 +274,13 @@ export class Runner {
   }
 
   /** Releases a manual lock or one kept after an automatic rollback; a live run's lock goes with the run. */
-  unlock(service: string, environment: Environment, actor: Actor, reason = ''): { ok: boolean; message: string } {
+  /** `keptBy`: only the lock that run kept (an Unlock button in its thread; a later lock is not its to lift). */
+  unlock(service: string, environment: Environment, actor: Actor, reason = '', keptBy?: string): { ok: boolean; acted?: boolean; message: string } {
     const { store, config } = this.deps;
     const who = actorLabel(actor);
     const lock = store.getLock(service, environment);
-    if (!lock) return { ok: true, message: `${service} in ${environment} was not locked` };
+    if (!lock) return { ok: true, acted: false, message: `${service} in ${environment} is not locked any more` };
+    if (keptBy && lock.runId !== keptBy) return { ok: true, acted: false, message: `${service} in ${environment} is no longer held by run ${keptBy}` };
     const run = lock.runId ? this.active.get(lock.runId)?.rec ?? store.getRun(lock.runId) : undefined;
     if (lock.kind === 'run' && run && !FINAL_STATUSES.has(run.status)) {
       return { ok: false, message: `${service} in ${environment} is held by run ${run.id} (${run.status}); cancel or roll it back instead.` };
@@ -290,7 +292,7 @@ export class Runner {
     store.releaseLock(service, environment);
     this.audit(lock.runId, who, 'unlock', `${service}/${environment}${reason ? `: ${reason}` : ''} (was: ${lock.reason})`);
     this.startNextQueued(service, environment);
-    return { ok: true, message: `${service} in ${environment} is unlocked` };
+    return { ok: true, acted: true, message: `${service} in ${environment} is unlocked` };
   }
 
   getLock(service: string, environment: Environment): LockRecord | undefined {
@@ -604,16 +606,16 @@ export class Runner {
       reportDetail = `report not written: ${(err as Error).message}`;
     }
     rec.steps = setStep(rec.steps, STEP.report, { status: rec.reportPath ? 'done' : 'warning', detail: reportDetail, endedAt: clock.now() });
-    const keepLock =
-      status === 'stopped' || (status === 'rolled-back' && rec.data.rollback?.automatic) || (status === 'failed' && productionTouched(rec.steps));
+    // Only a run that touched production keeps the service locked (Shipit's auto-lock): a
+    // release stopped at staging leaves production deployable.
+    const keepLock = productionTouched(rec.steps) && (status === 'stopped' || status === 'failed' || (status === 'rolled-back' && !!rec.data.rollback?.automatic));
     store.tx(() => {
       const lock = store.getLock(rec.service, rec.environment);
       if (lock?.runId === rec.id) {
         if (keepLock) {
-          store.updateLock(rec.service, rec.environment, {
-            kind: 'held',
-            reason: `${status} at ${fmtTime(now)} (run ${rec.id}: ${outcome}); check the service, then unlock it`,
-          });
+          const what = status === 'rolled-back' ? 'an automatic rollback' : status === 'stopped' ? 'a safe stop' : 'a failed deploy';
+          rec.data.keptLock = `${what} (run ${rec.id}: ${shorten(outcome, 120)})`;
+          store.updateLock(rec.service, rec.environment, { kind: 'held', reason: rec.data.keptLock });
         } else {
           store.releaseLock(rec.service, rec.environment);
         }
@@ -722,9 +724,16 @@ function pct(x: number): string {
   return `${(x * 100).toFixed(2)}%`;
 }
 
+/** Why a deploy is refused for a lock, in two lines: who holds it and why, then how it ends. */
 export function lockedMessage(l: LockRecord): string {
-  const what = l.kind === 'run' ? `run ${l.runId}` : l.kind === 'held' ? 'a lock kept after a rollback or stop' : 'a manual lock';
-  return `${l.service} in ${l.environment} is locked by ${l.holder} since ${fmtTime(l.since)} (${what}: ${l.reason}). Wait for it, ask to queue behind it, or unlock it once checked.`;
+  const since = fmtTime(l.since);
+  if (l.kind === 'run') return `🔒 ${l.service} in ${l.environment} is busy: ${l.holder} is ${l.reason} (run ${l.runId}, since ${since}).\nIt frees itself when that run ends: try again then, or queue behind it.`;
+  const why = l.kind === 'held' ? `locked after ${l.reason}` : `locked by ${l.holder}: ${l.reason}`;
+  return `🔒 ${l.service} in ${l.environment} is ${why}, since ${since}.\nOnce it is checked, an incident commander unlocks it: \`unlock ${l.service} ${l.environment}\`.`;
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`;
 }
 
 /** Rejects as soon as `signal` aborts, even if `p` is still waiting on something slow. */

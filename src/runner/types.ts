@@ -57,6 +57,8 @@ export interface RunView {
   reportPath?: string;
   /** Each time a restarted Shipbot picked the run up, e.g. "Shipbot restarted at 08:25 UTC; resuming at \"canary 25%\"". */
   restarts?: Array<{ at: number; note: string }>;
+  /** Set when the run ended keeping its service locked (a production rollback, a safe stop): why. */
+  keptLock?: string;
   createdAt: number;
   updatedAt: number;
 }

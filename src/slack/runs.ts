@@ -69,8 +69,11 @@ export class SlackRuns {
     this.progress.stop();
   }
 
-  /** Posts the progress message, then starts the run with it as the run's origin. */
-  async start(s: StartFromSlack): Promise<StartResult> {
+  /**
+   * Posts the progress message, then starts the run with it as the run's origin. A refusal
+   * replaces that message (`toldInThread`), so the thread says it once.
+   */
+  async start(s: StartFromSlack): Promise<StartResult & { toldInThread?: boolean }> {
     const { client, runner, logger } = this.deps;
     const placeholder = await postReliably(
       client,
@@ -91,8 +94,9 @@ export class SlackRuns {
       result = { ok: false, reason: 'invalid', message: `Shipbot could not start the run (${(err as Error).message}). Nothing was deployed; check Shipbot's log.` };
     }
     if (!result.ok) {
-      if (placeholder) await this.safeUpdate(s.channel, placeholder, `❌ Not started: ${result.message}`);
-      return result;
+      if (!placeholder) return result;
+      await this.safeUpdate(s.channel, placeholder, `❌ Not started: ${result.message}`);
+      return { ...result, toldInThread: true };
     }
     const run = result.run;
     const origin = run.origin.kind === 'slack' ? run.origin : undefined;

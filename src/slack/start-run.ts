@@ -37,7 +37,7 @@ export async function startRun(ctx: SlackContext, s: RunStart): Promise<void> {
   }
   const result = await ctx.runs.start({ request: s.request, plan, requester: actor, channel: s.channel, threadTs: s.threadTs, dedupeKey: s.dedupeKey });
   if (!result.ok) {
-    await tellPrivately(ctx, s.channel, s.user, `⚠️ ${result.message}`, s.threadTs);
+    if (!result.toldInThread) await tellPrivately(ctx, s.channel, s.user, `⚠️ ${result.message}`, s.threadTs);
     return;
   }
   if (s.replyTs) {

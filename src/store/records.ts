@@ -27,6 +27,8 @@ export interface DecisionRecord {
 
 /** What the runner learned along the way; reports are written from it. */
 export interface RunData {
+  /** Set when the run ended keeping its service locked (it touched production): why. */
+  keptLock?: string;
   /** Each time a restarted Shipbot picked this run up (resumed or stopped it), in order. */
   restarts?: Array<{ at: number; note: string }>;
   preflight?: PreflightCheck[];

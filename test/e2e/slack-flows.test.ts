@@ -95,7 +95,18 @@ describe('Slack whole flows', () => {
     await progressShows(progress, /Rolled back/);
     expect(textOf(progress)).toMatch(/❌ canary \d+%/);
     expect(actionIds(progress)).toEqual(['run_investigate']);
-    await waitFor('the summary', () => botReplies(sent.ts).find((m) => /Rolled back/.test(m.text)));
+    const summary = await waitFor('the summary', () => botReplies(sent.ts).find((m) => m.ts !== progress.ts && /Rolled back/.test(m.text)));
+    // Production rolled back by itself: the thread says the service stays locked, and offers Unlock.
+    expect(textOf(summary)).toMatch(/🔒 payments stays locked in production after an automatic rollback: no new deploy starts until it is checked and unlocked/);
+    expect(actionIds(summary)).toEqual(['run_unlock']);
+    await h.double.clickButton('U_OTHER', summary.ts, 'run_unlock');
+    await waitFor('a private refusal', () => h.double.ephemerals('U_OTHER').find((m) => /may not unlock payments in production/.test(m.text)));
+    expect(h.runner.getLock('payments', 'production')).toBeDefined();
+    await h.double.clickButton('U_IC', summary.ts, 'run_unlock');
+    await waitFor('the unlock in the thread', () => botReplies(sent.ts).find((m) => /^🔓 <@U_IC> unlocked payments in production/.test(m.text)));
+    // A second press (or one on a stale message) is told it is done, not an error.
+    await h.double.clickButton('U_IC', summary.ts, 'run_unlock');
+    await waitFor('already done', () => h.double.ephemerals('U_IC').find((m) => /^Already done: payments in production is not locked any more/.test(m.text)));
   });
 
   it('with rollback-on-regression off, a regression waits for a person, who presses Accept', async () => {
@@ -179,8 +190,10 @@ describe('Slack whole flows', () => {
     const sent = await h.double.postUserMessage('U_DEV', 'deploys', `${BOT} deploy payments v2.0.1 canary`);
     const reply = await waitFor('the reply', () => botReplies(sent.ts)[0]);
     await h.double.clickButton('U_DEV', reply.ts, 'req_start');
-    const refused = await waitFor('the lock explained', () => h.double.ephemerals('U_DEV').find((m) => /locked/.test(m.text) && m.threadTs === sent.ts));
-    expect(refused.text).toMatch(/unlock/);
+    // Said once, in the thread where Start was pressed: who locked it, why, and how to unlock.
+    const refused = await waitFor('the lock explained', () => botReplies(sent.ts).find((m) => /Not started: 🔒/.test(m.text)));
+    expect(refused.text).toMatch(/^❌ Not started: 🔒 payments in production is locked by ivan \(U_IC\): ledger migration, since .* UTC\.\nOnce it is checked, an incident commander unlocks it: `unlock payments production`\.$/);
+    expect(h.double.ephemerals('U_DEV').filter((m) => m.threadTs === sent.ts && /locked/.test(m.text))).toEqual([]);
     const unlock = await h.double.postUserMessage('U_IC', 'deploys', `${BOT} unlock payments production`, { threadTs: sent.ts });
     const answer = await waitFor('the unlock answer', () => botReplies(sent.ts).find((m) => m.ts > unlock.ts && /🔓|⚠️/.test(m.text)));
     expect(answer.text).toMatch(/🔓/);

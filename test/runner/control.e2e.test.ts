@@ -2,7 +2,7 @@
 // cancel, pause/resume, promote and idempotent starts. Real sandbox, drivers and metrics.
 import { afterEach, describe, expect, it } from 'vitest';
 import { FINAL_STATUSES } from '../../src/runner/types.js';
-import { IC, REQUESTER, STRANGER, startWorld, started, until, type World } from './world.js';
+import { IC, REQUESTER, SHIPPED, STRANGER, startWorld, started, until, type World } from './world.js';
 
 let w: World | undefined;
 afterEach(async () => {
@@ -16,7 +16,7 @@ describe('locks', () => {
     const a = started(await w.deploy('deploy checkout v1.2.3 rolling'));
     const b = await w.deploy('deploy checkout v1.2.4 rolling', {}, { requester: IC });
     expect(b).toMatchObject({ ok: false, reason: 'locked' });
-    expect(!b.ok && b.message).toMatch(new RegExp(`locked by dev \\(U_DEV\\) since .* UTC \\(run ${a.id}`));
+    expect(!b.ok && b.message).toMatch(new RegExp(`^🔒 checkout in production is busy: dev \\(U_DEV\\) is deploying v1\\.2\\.3 \\(run ${a.id}, since .* UTC\\)\\.\\nIt frees itself when that run ends`));
     const c = started(await w.deploy('deploy checkout v1.2.4 rolling', {}, { requester: IC, queueIfLocked: true }));
     expect(c.status).toBe('queued');
     // Another service or environment is not affected.
@@ -28,11 +28,22 @@ describe('locks', () => {
     expect(w.runner.auditTrail(c.id).map((e) => e.action)).toContain('dequeued');
   });
 
+  it('a release stopped at the staging gate leaves production unlocked and deployable', async () => {
+    w = await startWorld({ config: SHIPPED });
+    const bad = started(await w.deploy('deploy checkout v1.2.3-errors canary'));
+    const done = (await w.runner.settled(bad.id))!;
+    expect(done.status, done.outcome).toBe('rolled-back');
+    expect(done.steps.find((s) => s.key === 'staging-gate')?.status).toBe('failed');
+    expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
+    const next = started(await w.deploy('deploy checkout v1.2.4 rolling'));
+    expect((await w.runner.settled(next.id))!.status).toBe('succeeded');
+  });
+
   it('a manual lock blocks deploys until its holder or an incident commander unlocks it', async () => {
     w = await startWorld();
     expect(w.runner.lock('checkout', 'production', STRANGER, 'incident 42').ok).toBe(true);
     const r = await w.deploy('deploy checkout v1.2.3 rolling');
-    expect(!r.ok && r.message).toMatch(/locked by other \(U_OTHER\).*a manual lock: incident 42/);
+    expect(!r.ok && r.message).toMatch(/^🔒 checkout in production is locked by other \(U_OTHER\): incident 42, since .* UTC\.\nOnce it is checked, an incident commander unlocks it: `unlock checkout production`\.$/);
     expect(w.runner.unlock('checkout', 'production', REQUESTER).ok).toBe(false);
     expect(w.runner.unlock('checkout', 'production', IC).ok).toBe(true);
     expect((await w.deploy('deploy checkout v1.2.3 rolling')).ok).toBe(true);

@@ -115,7 +115,7 @@ describe('failure paths roll back by themselves and keep the lock', () => {
     // Locked until someone unlocks it: a new deploy is refused with who and since.
     const again = await w.deploy('deploy checkout v1.2.4 canary');
     expect(again).toMatchObject({ ok: false, reason: 'locked' });
-    expect(!again.ok && again.message).toMatch(/locked by dev \(U_DEV\) since \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    expect(!again.ok && again.message).toMatch(/^🔒 checkout in production is locked after an automatic rollback \(run r-\w+: .+\), since \d{4}-\d\d-\d\d \d\d:\d\d UTC\.\n/);
     expect(w.runner.unlock('checkout', 'production', REQUESTER, 'checked').ok).toBe(true);
     expect((await w.deploy('deploy checkout v1.2.4 canary')).ok).toBe(true);
   });

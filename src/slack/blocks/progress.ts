@@ -8,6 +8,7 @@ export const RUN_ACTIONS = {
   rollback: 'run_rollback',
   accept: 'run_accept',
   investigate: 'run_investigate',
+  unlock: 'run_unlock',
   approve: 'run_approve',
   cancel: 'run_cancel',
 } as const;

@@ -2,9 +2,9 @@
 // broadcast, and the diagnostics. Long lists are cut with a count.
 import { stakeholderSummary } from '../../reports/report.js';
 import { FINAL_STATUSES, type Diagnostics, type RunView } from '../../runner/types.js';
-import { context, section, type Block } from './kit.js';
+import { actions, button, context, section, type Block } from './kit.js';
 import { joinLinesWithin, LIMITS } from './limits.js';
-import { runTitle, stepLines } from './progress.js';
+import { RUN_ACTIONS, runTitle, stepLines } from './progress.js';
 
 const HEADLINE: Partial<Record<RunView['status'], string>> = {
   succeeded: '✅ Deployed',
@@ -26,6 +26,11 @@ export function summaryMessage(run: RunView): { text: string; blocks: Block[] } 
   const problems = run.steps.filter((s) => s.status === 'failed' || s.status === 'warning');
   if (problems.length) {
     blocks.push(section(joinLinesWithin(stepLines({ ...run, steps: problems }), LIMITS.sectionText, (n) => `…and ${n} more`)));
+  }
+  if (run.keptLock) {
+    // Shipit-style: production stays locked until a person has looked; say so where it happened.
+    blocks.push(section(`🔒 ${run.service} stays locked in ${run.environment} after ${run.keptLock.replace(/ \(run .*$/, '')}: no new deploy starts until it is checked and unlocked.`));
+    blocks.push(actions(`unlock:${run.id}`, [button('Unlock', RUN_ACTIONS.unlock, run.id, { confirm: { title: `Unlock ${run.service}?`, text: `New deploys of ${run.service} to ${run.environment} can start again. Only an incident commander (or whoever holds the lock) may.`, confirm: 'Unlock', deny: 'Keep locked' } })]));
   }
   blocks.push(context(`requested by <@${run.requester.userId}> · run \`${run.id}\`${run.reportPath ? ` · report \`${run.reportPath}\`` : ''}`));
   return { text: `${HEADLINE[run.status] ?? run.status}: ${runTitle(run)}`, blocks };

@@ -26,6 +26,22 @@ const COMMANDS: Array<[RunCommand, string]> = [
 ];
 
 export function registerRunListeners(app: App, ctx: SlackContext): void {
+  // Unlock on a rollback's summary: lifts only the lock that run kept, permission-checked by the runner.
+  app.action<BlockAction<ButtonAction>>(RUN_ACTIONS.unlock, async ({ ack, body, action }) => {
+    await ack();
+    const channel = body.channel?.id ?? body.container?.channel_id;
+    const user = body.user.id;
+    const run = ctx.runner.get(action.value ?? '');
+    if (!channel) return;
+    const threadTs = run?.origin.kind === 'slack' ? run.origin.threadTs : ((body.message?.thread_ts as string | undefined) ?? body.message?.ts);
+    if (!run) return tellPrivately(ctx, channel, user, `I can't find run \`${action.value}\` any more.`, threadTs);
+    const actor = await ctx.people.actor(user, body.user.name);
+    const res = await ctx.runner.unlock(run.service, run.environment, actor, `checked after run ${run.id}`, run.id);
+    if (!res.ok) return tellPrivately(ctx, channel, user, `🚫 ${res.message}`, threadTs);
+    if (!res.acted) return tellPrivately(ctx, channel, user, `Already done: ${res.message}.`, threadTs);
+    if (threadTs) await replyInThread(ctx, channel, threadTs, `🔓 <@${user}> unlocked ${run.service} in ${run.environment}: new deploys can start.`);
+  });
+
   for (const [cmd, actionId] of COMMANDS) {
     app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action }) => {
       await ack();
