@@ -2,6 +2,7 @@
 // double. A person's typing and clicks become the same signed events and interactions Slack
 // would send to Shipbot; Shipbot's Web API calls land in the double and reach the page over SSE.
 // No framework: node:http, one page of plain HTML/CSS/JS from ./public, a JSON + SSE API.
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -50,6 +51,11 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
 };
 
+/** The largest body the page ever sends (a modal's values); anything bigger is refused unread. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+class BodyTooLarge extends Error {}
+
 interface SseClient {
   res: ServerResponse;
   user: string;
@@ -60,6 +66,11 @@ export async function startLocalWorkspace(opts: LocalWorkspaceOptions): Promise<
   const ws = double.workspace;
   const clients = new Set<SseClient>();
   const log = opts.logger?.child({ part: 'local-workspace' });
+  // Only the page may act: it gets this per-start token from /api/bootstrap (readable only from
+  // its own origin) and sends it back on every POST, with JSON, the exact Host and its Origin.
+  const token = randomBytes(18).toString('base64url');
+  let port = 0;
+  const hosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${opts.host ?? '127.0.0.1'}:${port}`]);
 
   const unsubscribe = double.onChange((e) => {
     for (const c of clients) {
@@ -91,7 +102,20 @@ export async function startLocalWorkspace(opts: LocalWorkspaceOptions): Promise<
       channels,
       sandbox: !!opts.sandbox,
       speed: opts.speed ?? 1,
+      token,
     };
+  }
+
+  /** Why a request may not reach the API, or undefined when it may (DNS rebinding, cross-site posts). */
+  function refusal(req: IncomingMessage, url: URL): { status: number; error: string; detail: string } | undefined {
+    const allowed = hosts();
+    if (!allowed.has(req.headers.host ?? '')) return { status: 421, error: 'bad_host', detail: `this page answers only as ${[...allowed].slice(0, 2).join(' or ')}` };
+    if (req.method !== 'POST' || !url.pathname.startsWith('/api/')) return undefined;
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowed.has(origin.replace(/^http:\/\//, ''))) return { status: 403, error: 'bad_origin', detail: `requests from ${origin} are not accepted` };
+    if (!/^application\/json(;|$)/i.test(req.headers['content-type'] ?? '')) return { status: 415, error: 'json_only', detail: 'send application/json' };
+    if (req.headers['x-shipbot-token'] !== token) return { status: 403, error: 'bad_token', detail: 'reload the page: Shipbot restarted, or this did not come from it' };
+    return undefined;
   }
 
   function stateFor(user: string) {
@@ -103,6 +127,11 @@ export async function startLocalWorkspace(opts: LocalWorkspaceOptions): Promise<
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://local');
+    const refused = refusal(req, url);
+    if (refused) {
+      res.setHeader('connection', 'close');
+      return json(res, refused.status, { ok: false, error: refused.error, detail: refused.detail });
+    }
     const asset = ASSETS[url.pathname];
     if (req.method === 'GET' && asset) {
       const body = await readFile(new URL(asset.file, PUBLIC_DIR));
@@ -197,6 +226,10 @@ export async function startLocalWorkspace(opts: LocalWorkspaceOptions): Promise<
 
   const server: Server = createServer((req, res) => {
     route(req, res).catch((err: unknown) => {
+      if (err instanceof BodyTooLarge) {
+        res.setHeader('connection', 'close');
+        return json(res, 413, { ok: false, error: 'too_large', detail: `bodies are capped at ${MAX_BODY_BYTES / 1024} kB` });
+      }
       log?.warn({ err }, 'local workspace request failed');
       if (!res.headersSent) json(res, 500, { ok: false, error: 'internal', detail: (err as Error).message });
       else res.end();
@@ -210,7 +243,7 @@ export async function startLocalWorkspace(opts: LocalWorkspaceOptions): Promise<
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
+  port = (server.address() as AddressInfo).port;
   return {
     url: `http://${host}:${port}`,
     port,
@@ -275,8 +308,17 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) throw new BodyTooLarge();
   const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY_BYTES) {
+      req.destroy();
+      throw new BodyTooLarge();
+    }
+    chunks.push(c as Buffer);
+  }
   const text = Buffer.concat(chunks).toString('utf8');
   if (!text) return {};
   try {

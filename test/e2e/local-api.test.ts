@@ -1,6 +1,7 @@
 // The local workspace's HTTP API over the Slack double, without a browser: input validation,
 // who hears what over SSE, mentions, and the saved workspace surviving a restart.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,8 +28,11 @@ describe('local workspace API', () => {
     await double?.close();
   });
 
-  const post = (p: string, body: unknown) =>
-    fetch(`${ws.url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  let token = '';
+  const post = async (p: string, body: unknown) => {
+    token ||= ((await (await fetch(`${ws.url}/api/bootstrap`)).json()) as { token: string }).token;
+    return fetch(`${ws.url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-shipbot-token': token }, body: JSON.stringify(body) });
+  };
   const botPost = (args: Record<string, unknown>) =>
     fetch(`${double.apiUrl}chat.postMessage`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${double.botToken}` }, body: JSON.stringify(args) }).then((r) => r.json() as Promise<Record<string, unknown>>);
 
@@ -92,6 +96,43 @@ describe('local workspace API', () => {
     await expect.poll(() => heard.U_OTHER!.join('')).toContain('for everyone');
     expect(heard.U_OTHER!.join('')).not.toContain('only for alice');
     for (const c of controllers) c.abort();
+  });
+
+  it('accepts only the page: exact Host, same Origin, JSON, its token, and bodies up to 64 kB', async () => {
+    const send = { user: 'U_DEV', channel: 'C0DEPLOYS', text: 'hello from elsewhere' };
+    const before = double.workspace.messages.length;
+    const { port } = new URL(ws.url);
+    const raw = (headers: Record<string, string>, body: string, method = 'POST', path = '/api/send') =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, method, headers: { 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
+          let b = '';
+          res.on('data', (d) => (b += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body: b }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    token ||= ((await (await fetch(`${ws.url}/api/bootstrap`)).json()) as { token: string }).token;
+    const json = JSON.stringify(send);
+    const good = { host: `127.0.0.1:${port}`, 'content-type': 'application/json', 'x-shipbot-token': token };
+    // A page on another site posting text/plain (no preflight), with or without the token.
+    expect((await raw({ ...good, origin: 'http://evil.example', 'content-type': 'text/plain' }, json)).status).toBe(403);
+    expect((await raw({ ...good, 'content-type': 'text/plain' }, json)).status).toBe(415);
+    // DNS rebinding: the right address under another name.
+    expect((await raw({ ...good, host: `evil.example:${port}` }, json)).status).toBe(421);
+    expect((await raw({ host: `evil.example:${port}` }, '', 'GET', '/api/state?user=U_DEV')).status).toBe(421);
+    // No token, or a stale one from before a restart.
+    expect((await raw({ ...good, 'x-shipbot-token': '' }, json)).status).toBe(403);
+    expect(JSON.parse((await raw({ ...good, 'x-shipbot-token': 'old' }, json)).body)).toMatchObject({ error: 'bad_token' });
+    // 200 MB used to be buffered before a 400: now 413 at once, unread.
+    expect((await raw(good, 'x'.repeat(65 * 1024))).status).toBe(413);
+    expect(double.workspace.messages.length).toBe(before);
+    // The page itself (same Origin, JSON, its token) gets past the door: here to the input check.
+    const click = JSON.stringify({ user: 'U_DEV', messageTs: 'yesterday', actionId: 'x' });
+    for (const [host, origin] of [[`127.0.0.1:${port}`, `http://127.0.0.1:${port}`], [`localhost:${port}`, `http://localhost:${port}`]]) {
+      const r = await raw({ ...good, host: host!, origin: origin! }, click, 'POST', '/api/click');
+      expect([r.status, JSON.parse(r.body).error]).toEqual([400, 'bad_request']);
+    }
   });
 
   it('turns a typed @shipbot into the mention Slack delivers', () => {

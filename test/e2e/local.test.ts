@@ -3,6 +3,7 @@
 // deploy request, fills the modal, watches the canary of a `-errors` version roll back by itself,
 // presses Investigate and reads what the page shows. Needs Debian's chromium (`.ci/run` installs it).
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +69,52 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: path.join(ARTIFACTS, 'local-roles-failed.png') }).catch(() => undefined);
       throw err;
+    }
+  });
+
+  it('a page on another origin cannot drive the workspace: its posts are refused and nothing is sent', async () => {
+    // A hostile site open in the same browser, posting as the page would (and as plain forms can).
+    const target = shipbot.url;
+    const hostile = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<!doctype html><title>elsewhere</title><body>a page on another site</body>');
+    });
+    await new Promise<void>((r) => hostile.listen(0, '127.0.0.1', r));
+    try {
+      const before = shipbot.double!.workspace.messages.length;
+      const evil = await browser.newPage();
+      await evil.goto(`http://localhost:${(hostile.address() as { port: number }).port}/`);
+      const results = await evil.evaluate(async (url) => {
+        const body = JSON.stringify({ user: 'U_IC', channel: 'C0DEPLOYS', text: 'lock checkout production' });
+        const settled = await Promise.allSettled([
+          fetch(`${url}/api/send`, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body }),
+          fetch(`${url}/api/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
+          fetch(`${url}/api/bootstrap`).then((r) => r.json()),
+        ]);
+        return settled.map((x) => x.status);
+      }, target);
+      // The token cannot be read cross-origin (no CORS), the JSON post dies at its preflight, and
+      // the simple post reaches the server only with a foreign Origin, which it refuses.
+      expect(results).toEqual(['fulfilled', 'rejected', 'rejected']);
+      // A plain HTML form post (text/plain, no script needed) is refused too.
+      await Promise.all([
+        evil.waitForNavigation(),
+        evil.evaluate((url) => {
+          const f = document.createElement('form');
+          Object.assign(f, { method: 'POST', action: `${url}/api/send`, enctype: 'text/plain' });
+          const i = document.createElement('input');
+          Object.assign(i, { name: '{"user":"U_IC","channel":"C0DEPLOYS","text":"deploy checkout v9.9.9","x":"', value: '"}' });
+          f.appendChild(i);
+          document.body.appendChild(f);
+          f.submit();
+        }, target),
+      ]);
+      expect(await evil.content()).toMatch(/bad_origin/);
+      await evil.close();
+      expect(shipbot.double!.workspace.messages.length).toBe(before);
+      expect(shipbot.runner.getLock('checkout', 'production')).toBeUndefined();
+    } finally {
+      await new Promise<void>((r) => hostile.close(() => r()));
     }
   });
 

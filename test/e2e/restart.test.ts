@@ -49,7 +49,11 @@ async function until<T>(what: string, ms: number, fn: () => Promise<T | undefine
   }
 }
 
-const post = (url: string, p: string, body: unknown) => fetch(`${url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, unknown>>);
+/** A POST as the page sends it: JSON, with the token this start of Shipbot gave the page. */
+const post = async (url: string, p: string, body: unknown) => {
+  const { token } = (await (await fetch(`${url}/api/bootstrap`)).json()) as { token: string };
+  return fetch(`${url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-shipbot-token': token }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, unknown>>);
+};
 const messages = async (url: string) => ((await (await fetch(`${url}/api/state?user=U_DEV`)).json()) as { messages: Msg[] }).messages;
 const overview = async (url: string) =>
   ((await (await fetch(`${url}/api/sandbox/overview`)).json()) as { services: Array<{ namespace: string; name: string; versions: Array<{ version: string; trafficPct: number; pods: number }> }> }).services;

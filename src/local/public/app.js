@@ -28,9 +28,15 @@ const ctx = () => ({
   me: state.me,
 });
 
-async function api(path, body) {
-  const res = await fetch(path, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+async function api(path, body, retried = false) {
+  const headers = { 'content-type': 'application/json', 'x-shipbot-token': state.boot?.token ?? '' };
+  const res = await fetch(path, body === undefined ? {} : { method: 'POST', headers, body: JSON.stringify(body) });
   const data = await res.json().catch(() => ({ ok: false, error: `HTTP ${res.status}` }));
+  // Shipbot restarted: its page token changed. Fetch the new one and try once more.
+  if (res.status === 403 && data.error === 'bad_token' && !retried && state.boot) {
+    state.boot.token = (await api('/api/bootstrap')).token;
+    return api(path, body, true);
+  }
   if (!res.ok) throw new Error(data.detail ?? data.error ?? `HTTP ${res.status}`);
   return data;
 }
