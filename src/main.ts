@@ -203,6 +203,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       ...(socketMode ? {} : { routes }),
       onApiCall: (method, status) => telemetry.slackCall(method, status),
       restartsSince: bootAt,
+      seen: store,
     });
     stops.push({ name: 'slack app', stop: () => slack.stop() });
     const connect = async () => {

@@ -125,7 +125,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
   // Progress edits have their own client: their scheduler decides about 429s (see progress.ts).
   const progressClient = new WebClient(env.SLACK_BOT_TOKEN, { ...clientOptions, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
   const runs = new SlackRuns({ client: app.client, progressClient, runner, config, logger, queue: opts.progress, ...(opts.restartsSince !== undefined ? { restartsSince: opts.restartsSince } : {}) });
-  const context = createContext({ config, runner, logger, llm: opts.llm, ...(opts.scheduling ? { scheduling: opts.scheduling } : {}), now: opts.now ?? (() => new Date()), client: app.client, runs });
+  const context = createContext({ config, runner, logger, llm: opts.llm, ...(opts.scheduling ? { scheduling: opts.scheduling } : {}), now: opts.now ?? (() => new Date()), client: app.client, runs }, opts.seen);
   registerMessageListeners(app, context);
   registerRequestListeners(app, context);
   registerModalListeners(app, context);

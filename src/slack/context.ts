@@ -3,7 +3,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { ShipbotConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import { SeenSet } from './dedupe.js';
+import { SeenSet, type SeenStore } from './dedupe.js';
 import type { Scheduling } from '../schedule/index.js';
 import type { SlackLlm, SlackRunner } from './deps.js';
 import { Channels, People } from './people.js';
@@ -26,8 +26,8 @@ export interface SlackContext {
   seen: SeenSet;
 }
 
-export function createContext(base: Omit<SlackContext, 'people' | 'channels' | 'seen'>): SlackContext {
-  return { ...base, people: new People(base.client, base.logger), channels: new Channels(base.client, base.logger), seen: new SeenSet() };
+export function createContext(base: Omit<SlackContext, 'people' | 'channels' | 'seen'>, seenStore?: SeenStore): SlackContext {
+  return { ...base, people: new People(base.client, base.logger), channels: new Channels(base.client, base.logger), seen: new SeenSet(undefined, undefined, seenStore) };
 }
 
 type Message = { text: string; blocks?: Array<Record<string, unknown>> };

@@ -5,6 +5,7 @@ import type { Actor, Environment } from '../domain/types.js';
 import type { Llm } from '../llm/index.js';
 import type { Logger } from '../log.js';
 import type { Scheduling } from '../schedule/index.js';
+import type { SeenStore } from './dedupe.js';
 import type { CommandResult, Diagnostics, RunCommand, RunEvent, RunView, StartInput, StartResult } from '../runner/types.js';
 
 /** The runner methods Slack uses (src/runner/runner.ts implements them). */
@@ -32,4 +33,6 @@ export interface SlackAppDeps {
   llm?: SlackLlm;
   /** Scheduled deploys (src/schedule `schedulingFor`); without it a request with a time offers Start now only. */
   scheduling?: Scheduling;
+  /** Keeps handled event ids across restarts (the store); without it they are kept in memory. */
+  seen?: SeenStore;
 }

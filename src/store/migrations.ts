@@ -109,6 +109,18 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'seen Slack events',
+    sql: `
+      -- Slack events already handled (channel + message ts), so a redelivery after a restart is
+      -- not answered twice. Old rows are pruned as new ones arrive.
+      CREATE TABLE seen_events (
+        key TEXT PRIMARY KEY,
+        at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's user_version, each in its own transaction. */

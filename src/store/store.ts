@@ -110,6 +110,17 @@ export class Store {
     });
   }
 
+  /**
+   * True the first time `key` (a Slack event's channel + ts) is offered within `ttlMs`, across
+   * restarts; false for a repeat. Rows older than the TTL are pruned on the way.
+   */
+  firstSeen(key: string, now: number, ttlMs: number): boolean {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM seen_events WHERE at < ?').run(now - ttlMs);
+      return this.db.prepare('INSERT OR IGNORE INTO seen_events (key, at) VALUES (?, ?)').run(key, now).changes === 1;
+    })();
+  }
+
   /** The latest moment the database recorded (run update or audit event): a restarted clock starts after it. */
   latestMoment(): number | undefined {
     const row = this.db.prepare('SELECT MAX(m) AS m FROM (SELECT MAX(updated_at) AS m FROM runs UNION ALL SELECT MAX(at) FROM events)').get() as { m: number | null };

@@ -60,6 +60,20 @@ describe('store', () => {
     s.close();
   });
 
+  it('remembers handled Slack events across a restart, and forgets them after the TTL', () => {
+    const file = path.join(dir, 'seen.db');
+    const ttl = 600_000;
+    let s = openStore(file);
+    expect(s.firstSeen('C0DEPLOYS:1700000000.000100', 1_000, ttl)).toBe(true);
+    expect(s.firstSeen('C0DEPLOYS:1700000000.000100', 2_000, ttl)).toBe(false);
+    s.close();
+    s = openStore(file);
+    // A redelivery after the restart is still a repeat; much later it is new again (and pruned).
+    expect(s.firstSeen('C0DEPLOYS:1700000000.000100', 3_000, ttl)).toBe(false);
+    expect(s.firstSeen('C0DEPLOYS:1700000000.000100', 1_000 + ttl + 1, ttl)).toBe(true);
+    s.close();
+  });
+
   it('round-trips a run with steps, rollout state, pending decision and data', () => {
     const s = openStore(':memory:');
     const r = run('r2', {
