@@ -30,7 +30,7 @@ export function commandEffect(run: RunRecord, cmd: RunCommand): CommandEffect {
       if (run.data.approvals?.length) return { kind: 'noop', note: `already approved by ${run.data.approvals[0]!.by}` };
       return { kind: 'refuse', note: `run ${run.id} does not need an approval (it is ${s})` };
     case 'rollback':
-      if (s === 'rolling-back' || s === 'rolled-back' || run.data.rollback) return { kind: 'noop', note: 'rollback already under way or done' };
+      if (s === 'rolling-back' || s === 'rolled-back' || run.data.rollback) return { kind: 'noop', note: rollbackDone(run) };
       if (s === 'running' || s === 'awaiting-decision' || s === 'paused') return { kind: 'act', to: 'rolling-back', note: 'rolling back' };
       if ((s === 'stopped' || s === 'failed') && clusterTouched(run.steps)) return { kind: 'act', to: 'rolling-back', note: 'rolling back' };
       if (s === 'succeeded') return { kind: 'refuse', note: `run ${run.id} already succeeded; deploy the previous version to go back` };
@@ -109,4 +109,13 @@ export function resumeDecision(run: RunRecord, serviceKnown: boolean): ResumeDec
     };
   }
   return { action: 'resume', ...(key ? { step: key } : {}), note: key ? `resuming at "${step!.title}"` : 'finishing' };
+}
+
+/** A second Rollback (a double press, a stale message) is told who did it: "already rolled back by ivan". */
+function rollbackDone(run: RunRecord): string {
+  const rb = run.data.rollback;
+  // Names, not ids: an actor label is "name (U123)".
+  const who = rb ? (rb.automatic ? 'Shipbot, automatically' : rb.by.replace(/ \([A-Z0-9_]+\)$/, '')) : undefined;
+  const by = who ? ` by ${who}` : '';
+  return run.status === 'rolled-back' ? `already rolled back${by}` : `already rolling back (started${by || ' earlier'})`;
 }

@@ -153,6 +153,12 @@ describe('Slack whole flows', () => {
     expect(pressed[0]!.text).toContain('<@U_IC>');
     expect(h.double.ephemerals('U_IC').some((m) => /Already done/.test(m.text))).toBe(true);
     await progressShows(progress, /Rolled back/);
+    // The message no longer has Rollback, but a client that has not redrawn still sends the
+    // press (as Slack does): the answer is who already did it, never an error.
+    expect(actionIds(progress)).not.toContain('run_rollback');
+    const stale = await h.double.clickButton('U_DEV', progress.ts, 'run_rollback');
+    expect(stale.status).toBe(200);
+    await waitFor('already done, by whom', () => h.double.ephemerals('U_DEV').find((m) => /^Already done: already rolled back by ivan$/.test(m.text)), 10_000, () => h.double.ephemerals('U_DEV').map((m) => m.text));
   });
 
   it('Investigate posts diagnostics in the thread', async () => {

@@ -131,7 +131,11 @@ export class Driver {
   async clickButton(user: string, messageTs: string, actionId: string, opts: { value?: string } = {}) {
     const m = this.ws.findMessageAnywhere(messageTs);
     if (!m) throw new Error(`Slack double: no message ${messageTs}`);
-    const found = findElement(m.blocks ?? [], actionId);
+    // As in Slack, a client that has not redrawn an edited message yet still sends presses on
+    // the version it shows: the press is delivered with that version's blocks.
+    const versions = [m.blocks ?? [], ...[...(m.earlierBlocks ?? [])].reverse()];
+    const shown = versions.find((b) => findElement(b, actionId));
+    const found = shown && findElement(shown, actionId);
     if (!found) throw new Error(`Slack double: message ${messageTs} has no element '${actionId}' (has: ${listActionIds(m.blocks ?? []).join(', ')})`);
     const triggerId = this.ws.issueTrigger(user, this.triggerLifetimeMs);
     const c = this.ws.channels.get(m.channel)!;
@@ -146,7 +150,7 @@ export class Driver {
       enterprise: null,
       is_enterprise_install: false,
       channel: { id: c.id, name: c.name },
-      message: messageEventJson(m),
+      message: messageEventJson({ ...m, blocks: shown }),
       state: { values: {} },
       response_url: `${this.opts.apiBaseUrl()}/response/${encodeURIComponent(`${c.id}~${user}~${m.ts}`)}`,
       actions: [actionJson(found.element, found.blockId, opts.value)],

@@ -177,10 +177,7 @@ export class WebApi {
       if (m.botId !== this.ws.botId) return { ok: false, error: 'cant_update_message' };
       const bad = messageProblems(a);
       if (bad) return bad;
-      if (a.text !== undefined) m.text = String(a.text);
-      if (a.blocks !== undefined) m.blocks = a.blocks as unknown[];
-      m.editCount += 1;
-      this.ws.emit({ kind: 'message-updated', message: m });
+      this.ws.editMessage(m, a.text !== undefined ? String(a.text) : m.text, a.blocks !== undefined ? (a.blocks as unknown[]) : undefined);
       this.opts.onBotMessage?.(m, true);
       return { ok: true, channel: c.id, ts: m.ts, text: m.text, message: messageJson(m) };
     },
@@ -381,10 +378,7 @@ export class WebApi {
     if (a.replace_original === true && messageTs) {
       const m = this.ws.findMessage(c.id, messageTs);
       if (m) {
-        m.text = String(a.text ?? m.text);
-        if (a.blocks) m.blocks = a.blocks as unknown[];
-        m.editCount += 1;
-        this.ws.emit({ kind: 'message-updated', message: m });
+        this.ws.editMessage(m, String(a.text ?? m.text), a.blocks ? (a.blocks as unknown[]) : undefined);
         return { body: { ok: true } };
       }
     }

@@ -29,6 +29,8 @@ export interface DoubleMessage {
   blocks?: unknown[];
   /** How many times chat.update changed it. */
   editCount: number;
+  /** Its earlier blocks, oldest first (the last few): what a client that has not redrawn yet still shows. */
+  earlierBlocks?: unknown[][];
   /** Only this user sees it (chat.postEphemeral, ephemeral responses). */
   ephemeralTo?: string;
   replyBroadcast?: boolean;
@@ -165,6 +167,15 @@ export class Workspace {
 
   findMessageAnywhere(ts: string): DoubleMessage | undefined {
     return this.messages.find((m) => m.ts === ts && !m.deleted);
+  }
+
+  /** An edit by chat.update or a response_url: the old blocks stay pressable for a moment, as in Slack. */
+  editMessage(m: DoubleMessage, text: string, blocks: unknown[] | undefined): void {
+    if (blocks !== undefined && m.blocks) m.earlierBlocks = [...(m.earlierBlocks ?? []), m.blocks].slice(-5);
+    m.text = text;
+    if (blocks !== undefined) m.blocks = blocks;
+    m.editCount += 1;
+    this.emit({ kind: 'message-updated', message: m });
   }
 
   addMessage(m: Omit<DoubleMessage, 'ts' | 'editCount'> & { ts?: string }): DoubleMessage {
