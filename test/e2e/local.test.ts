@@ -161,8 +161,14 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
     await page.locator('#who').selectOption('U_IC');
     await expect.poll(() => page.locator('#me-role').innerText()).toMatch(/incident commander/);
     await expect.poll(() => thread.locator('.msg.ephemeral').count()).toBe(0);
-    await progress.getByRole('button', { name: 'Rollback' }).click();
-    await page.locator('#confirm-root .dialog.confirm').getByRole('button', { name: 'Roll back' }).click();
+    // Under stress he double-clicks: the confirm opens once and stays open for his answer.
+    await progress.getByRole('button', { name: 'Rollback' }).dblclick();
+    const confirm = page.locator('#confirm-root .dialog.confirm');
+    await page.waitForTimeout(300);
+    expect(await confirm.count()).toBe(1);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'local-double-click-confirm.png') });
+    await confirm.getByRole('button', { name: 'Roll back' }).click();
     await expect.poll(() => progress.innerText(), { timeout: 30_000, interval: 200 }).toMatch(/Rolled back/);
     expect(await progress.innerText()).toMatch(/ivan|Ivan|U_IC/);
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -357,7 +357,13 @@ function openThread(ts) {
 // Actions
 
 async function pressButton(m, e, btn) {
-  if (e.confirm && !(await confirmDialog(e.confirm))) return;
+  // A double click opens the confirm once; the second click neither opens another nor dismisses it.
+  if (state.confirming) return;
+  if (e.confirm) {
+    state.confirming = true;
+    const ok = await confirmDialog(e.confirm).finally(() => (state.confirming = false));
+    if (!ok) return;
+  }
   btn.classList.add('busy');
   btn.disabled = true;
   try {
@@ -392,7 +398,9 @@ function confirmDialog(conf) {
     };
     root.querySelector('[data-deny]').addEventListener('click', () => done(false));
     root.querySelector('[data-confirm]').addEventListener('click', () => done(true));
-    root.querySelector('.overlay').addEventListener('click', (ev) => ev.target === ev.currentTarget && done(false));
+    // A click outside dismisses it, but not the second half of the double click that opened it.
+    const openedAt = performance.now();
+    root.querySelector('.overlay').addEventListener('click', (ev) => ev.target === ev.currentTarget && performance.now() - openedAt > 500 && done(false));
   });
 }
 
