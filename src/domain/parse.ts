@@ -98,7 +98,21 @@ export function cleanSlackText(text: string): string {
     .replace(/(^|\s)~([^~\s]+)~(?=\s|$)/g, '$1$2')
     .replace(/[\u200b\u200c\u200d\ufeff]/g, '')
     .replace(/\u00a0/g, ' ')
+    .trim()
+    // A leading emoji (`:rocket:` or 🚀) is decoration: "🚀 deploy checkout v1.2.3" is a request.
+    .replace(/^(?:(?::[a-z0-9_+'-]+:|\p{Extended_Pictographic}|\uFE0F|\u200d)\s*)+/u, '')
     .trim();
+}
+
+/**
+ * Whether a plain channel message opens with a deploy verb ("deploy …", "ship it", "push …"):
+ * such a message gets an answer (a refusal at least) without an @-mention. Statements about
+ * deploys ("deploy is done") and other chatter stay unanswered.
+ */
+export function startsWithDeployVerb(text: string): boolean {
+  const [w0, w1] = firstWords(normalisePhrases(cleanSlackText(text)));
+  const verb = w0?.replace(/^\//, '');
+  return !!verb && DEPLOY_VERBS.has(verb) && !(w1 && STATEMENT_WORDS.has(w1));
 }
 
 /** Words back to text; a quoted word keeps its spaces as no-break spaces so it stays one word. */

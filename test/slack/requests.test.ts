@@ -67,6 +67,24 @@ describe('Slack requests', () => {
     expect(replies(chatter.ts)).toHaveLength(0);
   });
 
+  it('answers every plain message that opens with a deploy verb, refusals included; chatter about deploys stays unanswered', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['deploy checkout v1.2.3; rm -rf /', /contains ';', which can never be part of a service or version/],
+      ['ship it', /sounds like cheering, not a request/],
+      ['🚀 deploy payments v2.0.2', /payments/],
+      [':rocket: push search v2.0.2 to production', /search/],
+    ];
+    const sent = [];
+    for (const [text] of cases) sent.push(await h.double.postUserMessage('U_DEV', 'deploys', text));
+    const quiet = await Promise.all(['deploys are slow today', 'deploying the docs later, fyi', 'lunch anyone?'].map((t) => h.double.postUserMessage('U_DEV', 'deploys', t)));
+    for (const [i, [text, want]] of cases.entries()) {
+      const reply = await waitFor(`a reply to ${text}`, () => replies(sent[i]!.ts)[0]);
+      expect(textOf(reply), text).toMatch(want);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    for (const q of quiet) expect(replies(q.ts)).toHaveLength(0);
+  });
+
   it('ignores its own messages and edits (echoed back by Slack)', async () => {
     const before = h.double.calls('chat.postMessage').length;
     // Shipbot's own posts were echoed as bot_message / message_changed events in the tests above;

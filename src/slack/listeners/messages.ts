@@ -2,7 +2,7 @@
 // in a channel Shipbot is in. Slack sends a mention as both events and retries events; the
 // request's channel + ts makes sure it is handled once.
 import type { App } from '@slack/bolt';
-import { parseCommand } from '../../domain/parse.js';
+import { parseCommand, startsWithDeployVerb } from '../../domain/parse.js';
 import { replyInThread, type SlackContext } from '../context.js';
 import { parseScheduleCommand, runScheduleCommand } from '../schedule.js';
 import { runCommand } from './commands.js';
@@ -29,8 +29,9 @@ export function registerMessageListeners(app: App, ctx: SlackContext): void {
     const text = message.text ?? '';
     // A mention arrives as an app_mention too; that event answers it.
     if (context.botUserId && text.includes(`<@${context.botUserId}>`)) return;
-    const direct = message.channel_type === 'im';
-    await handleText(ctx, { channel: message.channel, ts: message.ts, threadTs: message.thread_ts, user: message.user, text, addressed: direct });
+    // A direct message, or one that opens with a deploy verb, gets an answer even when it is not a request.
+    const addressed = message.channel_type === 'im' || startsWithDeployVerb(text);
+    await handleText(ctx, { channel: message.channel, ts: message.ts, threadTs: message.thread_ts, user: message.user, text, addressed });
   });
 }
 
