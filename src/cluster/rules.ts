@@ -1,25 +1,22 @@
 // Pure decisions of the executor: no I/O here. Kept beside the drivers (src/cluster) because
 // they speak Kubernetes objects; the runner's judgments live in src/domain.
 import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import { imageReference, versionOf } from '../domain/image-ref.js';
 import { VERSION_PATTERN, type InfraSignal } from '../domain/types.js';
 import { InvalidRolloutError } from './errors.js';
 
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 
-/** `repo:tag`, only for a tag VERSION_PATTERN accepts: nothing else reaches an image reference. */
+/** `repo:tag` or `repo@sha256:…`, only for a version VERSION_PATTERN accepts: nothing else reaches an image reference. */
 export function imageRef(repo: string, version: string): string {
   if (!VERSION_PATTERN.test(version)) {
-    throw new InvalidRolloutError(`'${version}' is not a valid image tag: use 1–128 characters of A-Z a-z 0-9 . _ - (not starting with . or -).`);
+    throw new InvalidRolloutError(`'${version}' is not a valid image tag or digest: use 1–128 characters of A-Z a-z 0-9 . _ - (not starting with . or -), or sha256:<64 hex>.`);
   }
-  return `${repo}:${version}`;
+  return imageReference(repo, version);
 }
 
-/** The tag of an image reference (after the last `:` that follows the last `/`). */
-export function imageTag(image: string): string {
-  const slash = image.lastIndexOf('/');
-  const colon = image.lastIndexOf(':');
-  return colon > slash ? image.slice(colon + 1) : 'latest';
-}
+/** The version an image runs (its tag, or its digest when pinned by one). */
+export const imageTag = versionOf;
 
 /** A Kubernetes label value: at most 63 characters, alphanumeric at both ends. */
 export const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
@@ -33,7 +30,8 @@ export function versionLabel(tag: string): string {
   if (LABEL_VALUE.test(tag)) return tag;
   let h = 0x811c9dc5;
   for (let i = 0; i < tag.length; i++) h = Math.imul(h ^ tag.charCodeAt(i), 0x01000193) >>> 0;
-  const stem = tag.slice(0, 54).replace(/[^A-Za-z0-9]+$/, '');
+  // A digest's ':' (or anything else a label may not hold) becomes '-'.
+  const stem = tag.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 54).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
   return `${stem ? `${stem}-` : ''}${h.toString(16).padStart(8, '0')}`;
 }
 

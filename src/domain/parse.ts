@@ -297,8 +297,9 @@ function cleanToken(raw: string): string {
 
 function versionProblem(candidate: string): string {
   const shown = candidate.length > 40 ? `${candidate.slice(0, 40)}…` : candidate;
-  const why =
-    candidate.length > 128
+  const why = /^sha256:/i.test(candidate)
+    ? 'a digest is sha256: followed by 64 hex characters'
+    : candidate.length > 128
       ? `it is ${candidate.length} characters (at most 128)`
       : /\s/.test(candidate)
         ? 'it contains spaces'
@@ -451,6 +452,12 @@ function collect(text: string, cfg: ShipbotConfig, notes: string[]): { ok: true;
         return { ok: false, reason: `The request names two strategies (${c.strategy} and ${strategy}): choose one.` };
       }
       c.strategy = strategy;
+      continue;
+    }
+    // A bare digest is the version, never `service:tag`.
+    if (/^sha256:/i.test(token)) {
+      const problem = setVersion(token.toLowerCase());
+      if (problem) return { ok: false, reason: problem };
       continue;
     }
     // `checkout@1.2.3` / `checkout:1.2.3`: service and tag in one word.

@@ -4,6 +4,7 @@
 import type { ServiceConfig, ShipbotConfig } from '../config.js';
 import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.js';
 import { activeFreeze, describeFreeze } from '../domain/freeze.js';
+import { versionOf } from '../domain/image-ref.js';
 import type { Decision, Strategy } from '../domain/types.js';
 import type { Store } from '../store/store.js';
 import type { RunRecord, SmokeRecord } from '../store/records.js';
@@ -417,7 +418,5 @@ function judged(run: RunRecord, line: string, d: Decision): StepOutcome {
   return { status: 'warning', detail: d.explanation, next: { kind: 'ask', decision: d } };
 }
 
-export function tagOf(image: string): string {
-  const i = image.lastIndexOf(':');
-  return i >= 0 && !image.slice(i).includes('/') ? image.slice(i + 1) : image;
-}
+/** The version an image runs (one parser for every image reference: domain/image-ref.ts). */
+export const tagOf = versionOf;

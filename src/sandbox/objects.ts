@@ -1,6 +1,8 @@
 // Plain helpers for Kubernetes-shaped JSON objects: the loose object type the sandbox stores,
 // deep copy/compare, stable hashing and API-style timestamps. No I/O.
 
+import { versionOf } from '../domain/image-ref.js';
+
 export interface ObjectMeta {
   name?: string;
   generateName?: string;
@@ -100,11 +102,5 @@ export function controllerOf(o: KObject): OwnerReference | undefined {
   return o.metadata.ownerReferences?.find((r) => r.controller);
 }
 
-/** The tag of an image reference (after the last `:` that follows the last `/`), or `latest`. */
-export function imageTag(image: string): string {
-  const slash = image.lastIndexOf('/');
-  const colon = image.lastIndexOf(':');
-  const at = image.indexOf('@');
-  const ref = at >= 0 ? image.slice(0, at) : image;
-  return colon > slash && colon < ref.length ? ref.slice(colon + 1) : 'latest';
-}
+/** The version an image runs: its digest when pinned by one, else its tag, else `latest`. */
+export const imageTag = versionOf;

@@ -13,6 +13,8 @@ import {
   rolloutStatus,
   servingShare,
   undoPatch,
+  versionLabel,
+  LABEL_VALUE,
 } from '../../src/cluster/rules.js';
 
 function deployment(spec: Partial<V1Deployment['spec']> & { replicas?: number }, status: V1Deployment['status'], generation = 2): V1Deployment {
@@ -150,6 +152,21 @@ describe('image references', () => {
   it('reads the tag after the last colon of the last path segment', () => {
     expect(imageTag('registry.example.com:5000/shop/checkout:v1.2.3-crash')).toBe('v1.2.3-crash');
     expect(imageTag('registry.example.com:5000/shop/checkout')).toBe('latest');
+  });
+
+  it('takes a sha256 digest as a version: repo@sha256:…, read back as the digest, labelled with a valid value', () => {
+    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    const image = imageRef('registry.example.com:5000/shop/checkout', digest);
+    expect(image).toBe(`registry.example.com:5000/shop/checkout@${digest}`);
+    expect(imageTag(image)).toBe(digest);
+    expect(imageTag(`registry.example.com/shop/checkout:v1.2.3@${digest}`)).toBe(digest);
+    const label = versionLabel(digest);
+    expect(label).toMatch(LABEL_VALUE);
+    expect(label.length).toBeLessThanOrEqual(63);
+    expect(label).toMatch(/^sha256-0123456789abcdef/);
+    expect(versionLabel(`sha256:${'f'.repeat(64)}`)).not.toBe(label);
+    expect(() => imageRef('repo', 'sha256:abc')).toThrow(/not a valid image tag or digest/);
+    expect(() => imageRef('repo', `sha256:${'A'.repeat(64)}`)).toThrow(InvalidRolloutError);
   });
 
   it('measures the share of ready pods running an image', () => {

@@ -2,7 +2,8 @@
 // cancel, pause/resume, promote and idempotent starts. Real sandbox, drivers and metrics.
 import { afterEach, describe, expect, it } from 'vitest';
 import { FINAL_STATUSES } from '../../src/runner/types.js';
-import { IC, REQUESTER, SHIPPED, STRANGER, startWorld, started, until, type World } from './world.js';
+import { kubeFromKubeconfig } from '../../src/cluster/index.js';
+import { IC, REQUESTER, SHIPPED, STRANGER, servingImages, startWorld, started, until, type World } from './world.js';
 
 let w: World | undefined;
 afterEach(async () => {
@@ -37,6 +38,17 @@ describe('locks', () => {
     expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
     const next = started(await w.deploy('deploy checkout v1.2.4 rolling'));
     expect((await w.runner.settled(next.id))!.status).toBe('succeeded');
+  });
+
+  it('deploys an image pinned by digest: repo@sha256:…, with a valid version label on its pods', async () => {
+    w = await startWorld();
+    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    const run = started(await w.deploy(`deploy checkout@${digest} canary`, { canarySteps: [25, 100] }));
+    const done = (await w.runner.settled(run.id))!;
+    expect(done.status, done.outcome).toBe('succeeded');
+    expect(await servingImages(w, 'checkout')).toEqual([`registry.example.com/shop/checkout@${digest}`]);
+    const canary = await kubeFromKubeconfig(w.sandbox.kubeconfigYaml()).apps.readNamespacedDeployment({ name: 'checkout-canary', namespace: 'production' });
+    expect(canary.spec?.template.metadata?.labels?.version).toMatch(/^sha256-0123456789abcdef[0-9a-f-]*$/);
   });
 
   it('a manual lock blocks deploys until its holder or an incident commander unlocks it', async () => {

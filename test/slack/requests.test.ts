@@ -74,7 +74,7 @@ describe('Slack requests', () => {
       ['🚀 deploy payments v2.0.2', /payments/],
       [':rocket: push search v2.0.2 to production', /search/],
     ];
-    const sent = [];
+    const sent: Array<{ ts: string }> = [];
     for (const [text] of cases) sent.push(await h.double.postUserMessage('U_DEV', 'deploys', text));
     const quiet = await Promise.all(['deploys are slow today', 'deploying the docs later, fyi', 'lunch anyone?'].map((t) => h.double.postUserMessage('U_DEV', 'deploys', t)));
     for (const [i, [text, want]] of cases.entries()) {
