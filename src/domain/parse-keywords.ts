@@ -81,11 +81,12 @@ export function readGuidance(text: string): GuidanceHints {
 /** Short notes a person reads: `'zero-downtime' → blue-green`. */
 export function describeHints(h: GuidanceHints): string[] {
   const notes: string[] = [];
-  if (h.strategy) notes.push(`'${h.strategy.keyword}' → ${h.strategy.value}`);
-  if (h.risk) notes.push(`'${h.risk.keyword}' → risk ${h.risk.value}`);
-  if (h.gentleSteps) notes.push(`'${h.gentleSteps.keyword}' → gentle canary steps ${GENTLE_CANARY_STEPS.join('→')}%`);
-  if (h.dbMigration) notes.push(`'${h.dbMigration.keyword}' → ${h.dbMigration.value ? 'database migration' : 'no database migration'}`);
-  for (const f of h.focus) notes.push(`'${f.keyword}' → focus on ${f.value}`);
-  if (h.timeline) notes.push(`'${h.timeline.keyword}' → timeline ${h.timeline.value}`);
+  // Plain words for the person who typed them: what Shipbot understood from which words.
+  if (h.strategy) notes.push(`read "${h.strategy.keyword}" as ${h.strategy.value}`);
+  if (h.risk) notes.push(`read "${h.risk.keyword}" as ${h.risk.value} risk`);
+  if (h.gentleSteps) notes.push(`read "${h.gentleSteps.keyword}" as gentle canary steps (${GENTLE_CANARY_STEPS.join('% → ')}%)`);
+  if (h.dbMigration) notes.push(`read "${h.dbMigration.keyword}" as ${h.dbMigration.value ? 'a database migration' : 'no database migration'}`);
+  for (const f of h.focus) notes.push(`read "${f.keyword}" as: watch ${f.value} closely`);
+  if (h.timeline) notes.push(`read "${h.timeline.keyword}" as the timeline ${h.timeline.value}`);
   return notes;
 }

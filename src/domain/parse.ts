@@ -517,7 +517,7 @@ function finishDeploy(
   let strategy = explicit;
   if (!strategy && steps) {
     strategy = 'canary';
-    notes.push('traffic steps → canary');
+    notes.push('traffic steps were given, so canary');
   }
   if (!strategy && hints.strategy) strategy = hints.strategy.value;
   if (steps && strategy !== 'canary') {

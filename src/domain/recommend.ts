@@ -50,8 +50,9 @@ export function recommendStrategy(
   if (request.strategy) {
     strategy = request.strategy;
     why = `asked for ${strategy}`;
-    const fromKeyword = request.notes?.find((n) => n.endsWith(`→ ${strategy}`));
-    if (fromKeyword) why = `asked for ${fromKeyword.replace(/ → .*$/, '')}`;
+    // The words it came from (a note `read "zero downtime" as blue-green`), when not the strategy's name.
+    const fromKeyword = request.notes?.map((n) => /^read "(.+)" as (\S+)$/.exec(n)).find((m) => m?.[2] === strategy);
+    if (fromKeyword) why = `asked for "${fromKeyword[1]}"`;
     if (!allowed.includes(strategy)) {
       warnings.push(
         `${service.name} does not allow ${strategy} (allowed: ${allowed.join(', ')} in shipbot.yml); the run will refuse it unless you choose one of those.`,

@@ -249,6 +249,22 @@ function impact(rec: RunRecord): string {
   return `${stage ? `reached "${stage.title}"` : 'before production traffic'}${a ? `; new version error rate ${pct(a.errorRate)}, p99 ${ms(a.p99Ms)}` : ''}`;
 }
 
+/**
+ * What users saw of a release that was rolled back, in words a stakeholder reads: "production
+ * was never touched", or "about 5% of users got v1.2.3 for 2 minutes". The share is the largest
+ * step that ran (a cutover or rolling update is everyone).
+ */
+export function userImpact(run: Pick<RunView, 'steps' | 'version' | 'updatedAt'>): string {
+  const ran = run.steps.filter((s) => s.key.startsWith('stage:') && s.status !== 'pending' && s.status !== 'skipped');
+  if (ran.length === 0) return 'Production was never touched: no user got the new version.';
+  const share = Math.max(...ran.map((s) => Number(/^stage:canary-(\d+)$/.exec(s.key)?.[1] ?? 100)));
+  const from = Math.min(...ran.map((s) => s.startedAt ?? run.updatedAt));
+  const until = run.steps.find((s) => s.key === 'rollback')?.endedAt ?? run.updatedAt;
+  const min = Math.round((until - from) / 60_000);
+  const who = share >= 100 ? 'All users' : `About ${share}% of users`;
+  return `${who} got ${run.version} for ${min < 1 ? 'under a minute' : min === 1 ? '1 minute' : `${min} minutes`}; the previous version serves everyone again.`;
+}
+
 /** A few lines for stakeholders: what shipped (or not), whether users were affected, what is next. */
 export function stakeholderSummary(run: RunView & Partial<Pick<RunRecord, 'data'>>): string {
   const head = `${run.service} ${run.version} → ${run.environment} (${run.strategy})`;
@@ -256,7 +272,7 @@ export function stakeholderSummary(run: RunView & Partial<Pick<RunRecord, 'data'
     case 'succeeded':
       return `✅ ${head}: deployed successfully. SLOs held through monitoring; no action needed.`;
     case 'rolled-back':
-      return `↩️ ${head}: rolled back${run.data?.rollback?.automatic ? ' automatically' : ''} — ${run.data?.rollback?.reason ?? run.outcome ?? ''}. The previous version serves all traffic; the team is investigating.`;
+      return `↩️ ${head}: rolled back${run.data?.rollback?.automatic ? ' automatically' : ''} — ${run.data?.rollback?.reason ?? run.outcome ?? ''}. ${userImpact(run)}`;
     case 'failed':
       return `❌ ${head}: not deployed — ${run.outcome ?? 'failed'}.`;
     case 'cancelled':

@@ -205,6 +205,8 @@ export class Runner {
     const rec = a?.rec ?? store.getRun(runId);
     if (!rec) return { ok: false, reason: 'not-found', message: `No run ${runId}. \`shipbot runs\` lists them.` };
     const who = actorLabel(actor);
+    // People read names; the audit trail keeps the id too.
+    const name = actor.name ?? actor.userId;
     const role = roleFor(cmd);
     const allowed =
       role === 'approve' ? mayApprove(config, actor, rec.requester) : role === 'decide' ? mayDecide(config, actor, rec.requester) : { ok: true as const };
@@ -229,7 +231,7 @@ export class Runner {
       }
       case 'approve':
         (rec.data.approvals ??= []).push({ by: actor.userId, at: now });
-        this.transition(rec, 'running', { stage: `approved by ${who}` }, true);
+        this.transition(rec, 'running', { stage: `approved by ${name}` }, true);
         break;
       case 'accept':
         rec.data.accepted = { by: who, at: now, explanation: rec.pendingDecision?.explanation ?? '' };
@@ -237,10 +239,10 @@ export class Runner {
         this.transition(rec, 'running', { stage: `accepted by ${who}` }, true);
         break;
       case 'pause':
-        this.transition(rec, 'paused', { stage: `paused by ${who}` }, true);
+        this.transition(rec, 'paused', { stage: `paused by ${name}` }, true);
         break;
       case 'resume':
-        this.transition(rec, 'running', { stage: `resumed by ${who}` }, true);
+        this.transition(rec, 'running', { stage: `resumed by ${name}` }, true);
         break;
       case 'promote': {
         const step = nextStep(rec.steps)!;
@@ -252,11 +254,11 @@ export class Runner {
       case 'rollback':
       case 'cancel':
         if (effect.to === 'cancelled') {
-          rec.steps = skipRemaining(rec.steps, `cancelled by ${who}`);
+          rec.steps = skipRemaining(rec.steps, `cancelled by ${name}`);
           a?.abort.abort(new Error('cancelled'));
-          await this.finish(rec, 'cancelled', `cancelled by ${who}`);
+          await this.finish(rec, 'cancelled', `cancelled by ${name}`);
         } else {
-          this.beginRollback(rec, `${cmd === 'cancel' ? 'cancelled' : 'rollback requested'} by ${who}`, who, false);
+          this.beginRollback(rec, `${cmd === 'cancel' ? 'cancelled' : 'rollback requested'} by ${name}`, who, false);
         }
         break;
     }
@@ -547,7 +549,7 @@ export class Runner {
         const rb = rec.data.rollback;
         if (rb) {
           const verified = rb.verification?.ok !== false;
-          await this.finish(rec, verified ? 'rolled-back' : 'failed', verified ? `rolled back: ${rb.reason}` : `rollback could not be verified (${rb.verification?.detail}); check ${rec.service} in ${rec.environment} by hand`);
+          await this.finish(rec, verified ? 'rolled-back' : 'failed', verified ? rb.reason : `rollback could not be verified (${rb.verification?.detail}); check ${rec.service} in ${rec.environment} by hand`);
         } else {
           await this.finish(rec, 'succeeded', `${rec.version} is live in ${rec.environment}`);
         }
@@ -727,7 +729,7 @@ function pct(x: number): string {
 /** Why a deploy is refused for a lock, in two lines: who holds it and why, then how it ends. */
 export function lockedMessage(l: LockRecord): string {
   const since = fmtTime(l.since);
-  if (l.kind === 'run') return `🔒 ${l.service} in ${l.environment} is busy: ${l.holder} is ${l.reason} (run ${l.runId}, since ${since}).\nIt frees itself when that run ends: try again then, or queue behind it.`;
+  if (l.kind === 'run') return `🔒 ${l.service} in ${l.environment} is busy: ${l.holder} is ${l.reason} (run ${l.runId}, since ${since}).\nIt frees itself when that run ends: start again then.`;
   const why = l.kind === 'held' ? `locked after ${l.reason}` : `locked by ${l.holder}: ${l.reason}`;
   return `🔒 ${l.service} in ${l.environment} is ${why}, since ${since}.\nOnce it is checked, an incident commander unlocks it: \`unlock ${l.service} ${l.environment}\`.`;
 }

@@ -186,7 +186,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       deps.store.audit({ runId: run.id, at: now, actor: 'shipbot', action: 'reap', detail: `waited ${d.waitedMin} min for ${waitingFor(run.status)}; stopping safely` });
       // Cancel is the safe stop: before the cluster changed it cancels, after it rolls back.
       // The runner checks roles, so the reaper acts on behalf of the requester and says so.
-      const actor: Actor = { userId: run.requester.userId, name: `shipbot reaper for ${run.requester.name ?? run.requester.userId}` };
+      const actor: Actor = { userId: run.requester.userId, name: `Shipbot, after ${d.waitedMin} min without a decision` };
       const res = await deps.runner.command(run.id, 'cancel', actor);
       if (res.ok) out.stopped.push(run.id);
       else {

@@ -333,8 +333,8 @@ describe('parseCommand: notes say what was inferred', () => {
     expect(notesOf('deploy cart v1')).toMatch(/'cart' is an alias of checkout/);
   });
   it('names guidance keywords and the UTC reading of times', () => {
-    expect(notesOf('deploy checkout v1 zero downtime')).toMatch(/zero downtime' → blue-green/);
-    expect(notesOf('deploy checkout v1 high risk')).toMatch(/risk high.*gentle canary steps/);
+    expect(notesOf('deploy checkout v1 zero downtime')).toMatch(/read "zero downtime" as blue-green/);
+    expect(notesOf('deploy checkout v1 high risk')).toMatch(/as high risk.*gentle canary steps/);
     expect(notesOf('deploy checkout v1 at 02:00')).toMatch(/2026-11-24T02:00:00.000Z.*UTC/);
     expect(notesOf('deploy checkout v1 5% → 50%')).toMatch(/added a final 100% step/);
   });

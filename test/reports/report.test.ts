@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DeployPlan, MetricSample } from '../../src/domain/types.js';
-import { renderReport, stakeholderSummary, deterministicLessons } from '../../src/reports/report.js';
+import { renderReport, stakeholderSummary, deterministicLessons, userImpact } from '../../src/reports/report.js';
 import { writeRunReports } from '../../src/reports/write.js';
 import { toView } from '../../src/runner/runner.js';
 import type { AuditRecord, RunRecord } from '../../src/store/records.js';
@@ -78,6 +78,15 @@ describe('reports', () => {
     expect(readFileSync(files.report, 'utf8')).toContain('- Run the error-rate check in staging first.');
     expect(readFileSync(files.incident!, 'utf8')).toMatch(/^# Incident: checkout v1\.2\.3-errors rolled back in production/);
     expect(files.summary).toMatch(/^↩️ checkout v1\.2\.3-errors → production \(canary\): rolled back automatically/);
+  });
+
+  it('tells stakeholders what users saw of a rollback: the share and how long, or that production was never touched', () => {
+    const rec = rolledBack();
+    expect(stakeholderSummary({ ...toView(rec), data: rec.data })).toMatch(/rolled back automatically — canary error rate 8\.10% vs 0\.20% baseline\. About 5% of users got v1\.2\.3-errors for 1 minute; the previous version serves everyone again\.$/);
+    const staging = { ...rec, steps: [{ key: 'staging-gate', title: 'Staging regression gate', status: 'failed' as const }, ...rec.steps.filter((s) => !s.key.startsWith('stage:'))] };
+    expect(userImpact(staging)).toBe('Production was never touched: no user got the new version.');
+    const cutover = { ...rec, steps: [{ key: 'stage:cutover', title: 'cutover', status: 'failed' as const, startedAt: t0 }, ...rec.steps.filter((s) => !s.key.startsWith('stage:'))] };
+    expect(userImpact(cutover)).toMatch(/^All users got v1\.2\.3-errors for 1 minute/);
   });
 
   it('gives stakeholders one line per outcome', () => {

@@ -42,7 +42,8 @@ export function runTitle(run: RunView): string {
 
 /** One line for notifications and screen readers. */
 export function progressText(run: RunView): string {
-  const stage = run.stage ? ` — ${run.stage}` : '';
+  // A finished run says its outcome; its last stage ("rolling back: …") would only repeat it.
+  const stage = FINAL_STATUSES.has(run.status) ? (run.outcome ? ` — ${run.outcome}` : '') : run.stage ? ` — ${run.stage}` : '';
   return `${runTitle(run)} (${run.strategy}): ${STATUS_LINE[run.status]}${stage}`;
 }
 
@@ -85,7 +86,8 @@ export function progressBlocks(run: RunView): Block[] {
   const head = `*${runTitle(run)}* · ${run.strategy} · risk ${run.plan.risk} · requested by <@${run.requester.userId}>`;
   // While a decision is asked, the decision block below says why; the status line stays short.
   const asking = run.status === 'awaiting-decision' && !!run.pendingDecision;
-  blocks.push(section(`${head}\n${STATUS_LINE[run.status]}${run.stage && !asking ? ` — ${run.stage}` : ''}`));
+  const showStage = run.stage && !asking && !FINAL_STATUSES.has(run.status);
+  blocks.push(section(`${head}\n${STATUS_LINE[run.status]}${showStage ? ` — ${run.stage}` : ''}`));
   const restart = run.restarts?.at(-1);
   if (restart) blocks.push(context(`↻ ${restart.note}`));
   if (run.steps.length) blocks.push(section(joinLinesWithin(stepLines(run), LIMITS.sectionText, (n) => `…and ${n} more steps`)));
