@@ -17,6 +17,7 @@ import { SandboxMetricSource } from '../metrics/sandbox.js';
 import type { MetricSource } from '../metrics/types.js';
 import { changedLines, createRunner, exitCodeFor, renderRun } from '../runner/index.js';
 import type { RunView } from '../runner/types.js';
+import { investigateBriefing } from '../reports/investigate.js';
 import { openStore, type Store } from '../store/index.js';
 
 const USAGE = 'usage: shipbot deploy "<request>" [--yes] [--answers file.json] [--sandbox] [--on-decision rollback|wait|accept]';
@@ -248,9 +249,7 @@ function follow(runner: ReturnType<typeof createRunner>, first: RunView, tty: bo
         process.stdout.write(`${k}\n`);
         if (cmd === 'investigate') {
           const d = await runner.investigate(v.id, actor);
-          for (const m of d.metrics) console.log(`  ${m.metric}: ${m.candidate} vs ${m.baseline} (${m.delta})`);
-          for (const c of d.failingChecks) console.log(`  ✗ ${c}`);
-          for (const p of d.pods.filter((p) => !p.ready || p.restarts > 0).slice(0, 5)) console.log(`  pod ${p.name}: ${p.phase}${p.reason ? ` (${p.reason})` : ''}, restarts ${p.restarts}`);
+          for (const line of investigateBriefing(runner.get(v.id) ?? v, d).slice(1)) console.log(`  ${line.replace(/\*/g, '')}`);
           process.stdout.write('Decide: [r]ollback  [a]ccept  [i]nvestigate > ');
           return;
         }

@@ -323,6 +323,7 @@ export class Runner {
         { metric: 'throughput', candidate: `${c.throughputRps.toFixed(1)} rps`, baseline: `${b.throughputRps.toFixed(1)} rps`, delta: `${(c.throughputRps - b.throughputRps).toFixed(1)} rps` },
       );
     }
+    if (last) d.findings = last.decision.findings;
     for (const f of last?.decision.findings ?? []) if (f.verdict !== 'CONTINUE') d.failingChecks.push(`${f.rule}: ${f.detail}`);
     for (const s of rec.data.smoke ?? []) if (!s.ok) d.failingChecks.push(`smoke ${s.name}: ${s.detail}`);
     if (ref && rec.rolloutState) {

@@ -101,5 +101,7 @@ export interface Diagnostics {
   metrics: Array<{ metric: string; candidate: string; baseline: string; delta: string }>;
   failingChecks: string[];
   logTail: string[];
+  /** The last decision's findings (staging gate or production), with their verdicts. */
+  findings?: Decision['findings'];
   summary?: string;
 }

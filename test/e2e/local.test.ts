@@ -209,11 +209,18 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
     expect(finalText).toMatch(/error/i);
 
     await progress.getByRole('button', { name: 'Investigate' }).click();
-    const diagnostics = thread.locator('.msg', { hasText: 'Investigate' }).filter({ hasText: 'Pods' }).last();
+    // After a staging failure: what failed, the numbers beside the baseline, and that production is deployable.
+    const diagnostics = thread.locator('.msg', { hasText: 'What failed' }).filter({ hasNot: page.locator('.file') }).last();
     await expect.poll(() => diagnostics.count(), { timeout: 15_000 }).toBe(1);
     const diagText = await diagnostics.innerText();
-    expect(diagText).toMatch(/Canary vs baseline/);
-    expect(diagText).toMatch(/v1\.2\.4-errors|canary/);
+    expect(diagText).toMatch(/What failed: Staging regression gate failed/);
+    expect(diagText).toMatch(/Evidence:[\s\S]*error/);
+    expect(diagText).toMatch(/Next: Production was never touched and can be deployed/);
+    expect(diagText).not.toMatch(/Pods: none found|Canary vs baseline/);
+    await expect.poll(() => thread.locator('.file', { hasText: 'diagnostics' }).count().catch(() => 0), { timeout: 10_000 }).toBeGreaterThan(0);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await diagnostics.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'local-investigate-staging.png') });
 
     // The stakeholder channel got the broadcast.
     const announce = shipbot.double!.messages('deploy-announcements');

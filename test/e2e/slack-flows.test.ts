@@ -161,16 +161,21 @@ describe('Slack whole flows', () => {
     await waitFor('already done, by whom', () => h.double.ephemerals('U_DEV').find((m) => /^Already done: already rolled back by ivan$/.test(m.text)), 10_000, () => h.double.ephemerals('U_DEV').map((m) => m.text));
   });
 
-  it('Investigate posts diagnostics in the thread', async () => {
-    const rolledBack = h.runner.list().find((r) => r.status === 'rolled-back' && r.origin.kind === 'slack')!;
+  it('Investigate answers in three short parts and attaches the full diagnostics as a file', async () => {
+    const rolledBack = h.runner.list().find((r) => r.status === 'rolled-back' && r.origin.kind === 'slack' && r.service === 'payments')!;
     const origin = rolledBack.origin as { threadTs: string; progressTs: string };
     await h.double.clickButton('U_DEV', origin.progressTs, 'run_investigate');
-    const diag = await waitFor('diagnostics', () => botReplies(origin.threadTs).find((m) => /^Diagnostics for/.test(m.text)));
-    const text = textOf(diag);
-    for (const part of ['Pods', 'Canary vs baseline', 'Failing checks', 'Recent events']) expect(text).toContain(part);
-    // A reading of the facts follows (rule-based here: no API key).
-    const reading = await waitFor('the reading', () => botReplies(origin.threadTs).find((m) => /Likely cause/.test(m.text)));
-    expect(reading.text).toMatch(/rule-based/);
+    const diag = await waitFor('the briefing', () => botReplies(origin.threadTs).find((m) => /^Investigate /.test(m.text)));
+    // textOf: the notification text, then the blocks' lines.
+    const lines = textOf(diag).split('\n').filter(Boolean).slice(1);
+    expect(lines.length).toBeLessThanOrEqual(12);
+    expect(lines[1]).toMatch(/^\*What failed:\* canary \d+% failed: error rate/);
+    expect(lines).toContain('*Evidence:*');
+    expect(lines.find((l) => l.startsWith('• error rate:')), lines.join('\n')).toMatch(/^• error rate: \d+\.\d+% vs \d+\.\d+% baseline/);
+    expect(lines.some((l) => /too little traffic/.test(l))).toBe(false);
+    expect(lines.at(-1)).toMatch(/^\*Next:\* Production is back on the previous version and locked/);
+    const file = await waitFor('the diagnostics file', () => h.double.messages('deploys', origin.threadTs).flatMap((m) => m.files ?? []).find((f) => f.name.endsWith('-diagnostics.md')));
+    expect(file.content).toMatch(/## Pods[\s\S]*## Recent events/);
   });
 
   it('a high-risk production deploy waits for a second person to press Approve', async () => {

@@ -5,7 +5,9 @@ import type { Diagnostics, RunView } from '../../src/runner/types.js';
 import { LIMITS, blockProblems, joinLinesWithin, viewProblems } from '../../src/slack/blocks/limits.js';
 import { decodeMetadata, deployModal } from '../../src/slack/blocks/modal.js';
 import { progressMessage } from '../../src/slack/blocks/progress.js';
-import { diagnosticsMessage, summaryMessage } from '../../src/slack/blocks/report.js';
+import { diagnosticsMarkdown } from '../../src/reports/investigate.js';
+import { investigateMessage } from '../../src/slack/blocks/investigate.js';
+import { summaryMessage } from '../../src/slack/blocks/report.js';
 import { encodeRequest, requestReply } from '../../src/slack/blocks/request.js';
 import { modalFor, planFromRequest } from '../../src/slack/planning.js';
 import { DeployRequest } from '../../src/domain/types.js';
@@ -70,9 +72,14 @@ describe('Block Kit limits', () => {
       logTail: Array.from({ length: 300 }, (_, i) => `log ${i} \`\`\` ${'l'.repeat(100)}`),
       summary: 'S'.repeat(5000),
     };
-    const msg = diagnosticsMessage(d, run);
+    const msg = investigateMessage(run, d);
     expect(blockProblems(msg.blocks, 'message')).toEqual([]);
-    expect(textOf({ text: '', blocks: msg.blocks } as never)).toMatch(/…and \d+ more pods/);
+    // Three parts, 12 lines at most, whatever was collected; the rest goes in the file.
+    const lines = textOf({ text: '', blocks: msg.blocks } as never).split('\n').filter(Boolean);
+    expect(lines.length).toBeLessThanOrEqual(12);
+    expect(lines[1]).toMatch(/^\*What failed:\*/);
+    expect(lines.at(-1)).toMatch(/^\*Next:\*/);
+    expect(diagnosticsMarkdown(run, d)).toContain('checkout-canary-499');
   });
 
   it('the request reply carries the request in its buttons within 2000 characters', () => {

@@ -1,7 +1,7 @@
 // Messages at the end of a run and for Investigate: the thread summary, the stakeholder
 // broadcast, and the diagnostics. Long lists are cut with a count.
 import { stakeholderSummary } from '../../reports/report.js';
-import { FINAL_STATUSES, type Diagnostics, type RunView } from '../../runner/types.js';
+import { FINAL_STATUSES, type RunView } from '../../runner/types.js';
 import { actions, button, context, section, type Block } from './kit.js';
 import { joinLinesWithin, LIMITS } from './limits.js';
 import { RUN_ACTIONS, runTitle, stepLines } from './progress.js';
@@ -43,16 +43,3 @@ export function broadcastMessage(run: RunView, channel?: string): { text: string
   return { text, blocks: [section(text), context(`requested by <@${run.requester.userId}>${where}${run.reportPath ? ` · report \`${run.reportPath}\`` : ''}`)] };
 }
 
-export function diagnosticsMessage(d: Diagnostics, run?: RunView): { text: string; blocks: Block[] } {
-  const cut = (lines: string[], what: string) => joinLinesWithin(lines, LIMITS.sectionText - 40, (n) => `…and ${n} more ${what}`);
-  const blocks: Block[] = [section(`🔎 *Investigate* ${run ? runTitle(run) : d.runId}${d.summary ? `\n${d.summary}` : ''}`)];
-  const pods = d.pods.map((p) => `• \`${p.name}\` ${p.phase}${p.ready ? ' ready' : ' not ready'} · ${p.restarts} restarts${p.reason ? ` · ${p.reason}` : ''}${p.version ? ` · ${p.version}` : ''}`);
-  blocks.push(section(`*Pods*\n${pods.length ? cut(pods, 'pods') : 'none found'}`));
-  const metrics = d.metrics.map((m) => `• ${m.metric}: ${m.candidate} vs ${m.baseline} baseline (${m.delta})`);
-  blocks.push(section(`*Canary vs baseline*\n${metrics.length ? cut(metrics, 'metrics') : 'no samples'}`));
-  blocks.push(section(`*Failing checks*\n${d.failingChecks.length ? cut(d.failingChecks.map((c) => `• ${c}`), 'checks') : 'none'}`));
-  const events = d.events.map((e) => `• ${e.at} ${e.object} ${e.reason}: ${e.message}`);
-  blocks.push(section(`*Recent events*\n${events.length ? cut(events, 'events') : 'none'}`));
-  if (d.logTail.length) blocks.push(section(`*Log tail*\n\`\`\`${cut(d.logTail.map((l) => l.replace(/```/g, "'''")), 'lines')}\`\`\``));
-  return { text: `Diagnostics for ${run ? runTitle(run) : d.runId}`, blocks };
-}

@@ -4,7 +4,8 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { RunCommand } from '../../runner/types.js';
 import { RUN_ACTIONS, runTitle } from '../blocks/progress.js';
-import { diagnosticsMessage } from '../blocks/report.js';
+import { diagnosticsMarkdown } from '../../reports/investigate.js';
+import { investigateMessage } from '../blocks/investigate.js';
 import { errorCode, replyInThread, tellPrivately, type SlackContext } from '../context.js';
 
 const PRESSED: Record<Exclude<RunCommand, 'investigate'>, string> = {
@@ -83,9 +84,22 @@ async function investigate(
     return tellPrivately(ctx, channel, user, `⚠️ Investigate failed: ${errorCode(err)}. Try again in a moment.`, threadTs);
   }
   const run = ctx.runner.get(runId);
-  await replyInThread(ctx, channel, threadTs ?? '', diagnosticsMessage(diagnostics, run));
-  // The facts go first; a reading of them (Claude, or the rules without a key) follows.
-  if (ctx.llm?.investigate) {
+  if (!run) return tellPrivately(ctx, channel, user, `I can't find run \`${runId}\` any more.`, threadTs);
+  await replyInThread(ctx, channel, threadTs ?? '', investigateMessage(run, diagnostics));
+  // Everything collected, as a file in the thread: the briefing stays short.
+  try {
+    await ctx.client.files.uploadV2({
+      channel_id: channel,
+      thread_ts: threadTs ?? '',
+      content: diagnosticsMarkdown(run, diagnostics),
+      filename: `${run.id}-diagnostics.md`,
+      title: `Diagnostics: ${runTitle(run)}`,
+    });
+  } catch (err) {
+    ctx.logger.warn({ err: errorCode(err), runId }, 'could not attach the diagnostics file (is files:write granted?)');
+  }
+  // A reading of the facts by Claude follows when a key is configured; the rules' reading would repeat the briefing.
+  if (ctx.llm?.enabled && ctx.llm.investigate) {
     const reading = await ctx.llm.investigate(diagnostics);
     const next = reading.nextSteps.length ? `\nNext: ${reading.nextSteps.map((s) => `• ${s}`).join('\n')}` : '';
     await replyInThread(ctx, channel, threadTs ?? '', `🧭 ${reading.summary}\n*Likely cause:* ${reading.likelyCause}${next}\n_${reading.note}_`.slice(0, 3000));

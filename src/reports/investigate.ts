@@ -1,0 +1,77 @@
+// Investigate, as an incident commander reads it under stress: what failed in one sentence, the
+// numbers that tripped with the baseline beside them, and the concrete next action, in at most
+// 12 lines. Everything else (pods, events, log tails) goes in a file attached to the thread.
+import type { Diagnostics, RunView } from '../runner/types.js';
+
+const MAX_LINES = 12;
+
+const runTitle = (run: RunView) => `${run.service} ${run.version} → ${run.environment}`;
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** The one step a person should look at: the failed one, else the one asking, else the last that warned. */
+function focusStep(run: RunView) {
+  const steps = [...run.steps].reverse();
+  return steps.find((s) => s.status === 'failed') ?? steps.find((s) => s.status === 'warning');
+}
+
+function whatFailed(run: RunView): string {
+  const step = focusStep(run);
+  if (run.status === 'awaiting-decision') return `${step?.title ?? 'A check'} needs a decision: ${run.pendingDecision?.explanation ?? step?.detail ?? 'see the progress message'}.`;
+  if (!step) return run.outcome ? `Nothing failed: ${run.outcome}.` : `Nothing has failed so far (${run.status}).`;
+  return `${step.title} failed: ${step.detail ?? run.outcome ?? 'see the progress message'}.`;
+}
+
+/** The findings that tripped (not the ones that passed, nor "too little data" beside a real breach). */
+function evidence(d: Diagnostics): string[] {
+  const tripped = (d.findings ?? []).filter((f) => f.verdict === 'ROLLBACK');
+  const unsure = (d.findings ?? []).filter((f) => f.verdict === 'INCONCLUSIVE');
+  const lines = (tripped.length ? tripped : unsure).slice(0, 3).map((f) => `• ${f.rule}: ${truncate(f.detail, 220)}`);
+  // The measured numbers with the baseline beside them, whatever rule tripped (an SLO rule names no baseline).
+  lines.push(...d.metrics.slice(0, 3).map((m) => `• ${m.metric}: ${m.candidate} vs ${m.baseline} baseline (${m.delta})`));
+  const sick = d.pods.filter((p) => !p.ready || p.restarts > 0).slice(0, 2);
+  lines.push(...sick.map((p) => `• pod ${p.name}: ${p.reason ?? p.phase}, ${p.restarts} restarts${p.version ? ` (${p.version})` : ''}`));
+  return lines.length ? lines : ['• no failing check or metric was recorded'];
+}
+
+function nextStep(run: RunView): string {
+  const where = `${run.service} ${run.environment}`;
+  const productionTouched = run.steps.some((s) => s.key.startsWith('stage:') && s.status !== 'pending' && s.status !== 'skipped');
+  switch (run.status) {
+    case 'awaiting-decision':
+      return 'Press *Accept* to continue or *Rollback* to go back to the previous version.';
+    case 'rolled-back':
+      if (!productionTouched) return `Production was never touched and can be deployed. Fix the build, then \`deploy ${run.service} <fixed version>\`.`;
+      return run.keptLock
+        ? `Production is back on the previous version and locked. Fix the build; once checked, an incident commander presses *Unlock* (or \`unlock ${where}\`), then deploy the fix.`
+        : `Production is back on the previous version. Fix the build, then deploy it again.`;
+    case 'failed':
+    case 'stopped':
+      return `Check what serves now: \`kubectl -n ${run.environment} get pods -l app=${run.service}\`, then press *Rollback*, or fix it by hand and \`unlock ${where}\`.`;
+    case 'running':
+    case 'paused':
+      return 'Nothing to do unless it looks wrong: *Rollback* goes back to the previous version at once.';
+    default:
+      return 'Nothing to do.';
+  }
+}
+
+/** The briefing: at most 12 lines in three parts. */
+export function investigateBriefing(run: RunView, d: Diagnostics): string[] {
+  const lines = [`🔎 *Investigate* ${runTitle(run)}`, `*What failed:* ${truncate(whatFailed(run), 400)}`, '*Evidence:*', ...evidence(d), `*Next:* ${nextStep(run)}`];
+  return lines.length <= MAX_LINES ? lines : [...lines.slice(0, MAX_LINES - 1), lines.at(-1)!];
+}
+
+
+/** Everything collected, for the file attached to the thread. */
+export function diagnosticsMarkdown(run: RunView, d: Diagnostics): string {
+  const out = [`# Diagnostics: ${runTitle(run)} (run ${run.id})`, '', ...investigateBriefing(run, d).slice(1).map((l) => l.replace(/\*/g, '**')), ''];
+  out.push('## Metrics (new version vs baseline)', '', ...(d.metrics.length ? d.metrics.map((m) => `- ${m.metric}: ${m.candidate} vs ${m.baseline} (${m.delta})`) : ['- no samples']), '');
+  out.push('## Checks that did not pass', '', ...(d.failingChecks.length ? d.failingChecks.map((c) => `- ${c}`) : ['- none']), '');
+  out.push('## Pods', '', ...(d.pods.length ? d.pods.map((p) => `- ${p.name}: ${p.phase}${p.ready ? ', ready' : ', not ready'}, ${p.restarts} restarts${p.reason ? `, ${p.reason}` : ''}${p.version ? `, ${p.version}` : ''}`) : ['- none found']), '');
+  out.push('## Recent events', '', ...(d.events.length ? d.events.map((e) => `- ${e.at} ${e.object} ${e.reason}: ${e.message}`) : ['- none']), '');
+  if (d.logTail.length) out.push('## Log tail', '', '```', ...d.logTail, '```', '');
+  return out.join('\n');
+}
