@@ -235,6 +235,14 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
       await expect.poll(() => page.locator('#sandbox-body .svc[data-service=checkout-canary]').count(), { timeout: 15_000 }).toBe(0);
     }
     await page.locator('#sandbox-body .ns-tab[data-namespace=production]').click();
+    // On a 1280×800 laptop with the thread open, the side panel is whole, not cut off.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const panel = (await page.locator('#sandbox').boundingBox())!;
+    expect(panel.x + panel.width).toBeLessThanOrEqual(1280);
+    expect(panel.width).toBeGreaterThanOrEqual(280);
+    expect((await page.locator('#thread').boundingBox())!.width).toBeGreaterThan(300);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'local-1280.png') });
+    await page.setViewportSize({ width: 1600, height: 1280 });
     // The picture for the README: the progress message as it ended, with what followed below it.
     await progress.evaluate((el) => el.scrollIntoView({ block: 'start' }));
     mkdirSync(ARTIFACTS, { recursive: true });
