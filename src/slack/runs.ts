@@ -7,7 +7,9 @@ import type { ShipbotConfig } from '../config.js';
 import type { Actor, DeployPlan, DeployRequest } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import { FINAL_STATUSES, type RunEvent, type RunView, type StartResult } from '../runner/types.js';
+import { actions, button, section, type Block } from './blocks/kit.js';
 import { progressMessage } from './blocks/progress.js';
+import { encodeRequest, REQUEST_ACTIONS } from './blocks/request.js';
 import { broadcastMessage, summaryMessage } from './blocks/report.js';
 import type { SlackRunner } from './deps.js';
 import { postReliably, retryRateLimited } from './post.js';
@@ -22,6 +24,8 @@ export interface StartFromSlack {
   threadTs: string;
   /** The same key starts one run, however often Start is pressed. */
   dedupeKey: string;
+  /** Book it behind the lock (it starts when the lock is released) instead of refusing. */
+  queueIfLocked?: boolean;
 }
 
 export class SlackRuns {
@@ -88,6 +92,7 @@ export class SlackRuns {
         requester: s.requester,
         origin: { kind: 'slack', channel: s.channel, threadTs: s.threadTs, ...(placeholder ? { progressTs: placeholder } : {}) },
         dedupeKey: s.dedupeKey,
+        ...(s.queueIfLocked ? { queueIfLocked: true } : {}),
       });
     } catch (err) {
       logger.error({ err }, 'runner.start failed');
@@ -95,7 +100,9 @@ export class SlackRuns {
     }
     if (!result.ok) {
       if (!placeholder) return result;
-      await this.safeUpdate(s.channel, placeholder, `❌ Not started: ${result.message}`);
+      // Locked: the refusal offers to book the request behind the lock.
+      const queue = result.reason === 'locked' ? [actions(`queue:${s.threadTs}`, [button('Queue behind it', REQUEST_ACTIONS.queue, encodeRequest(s.request))])] : [];
+      await this.safeUpdate(s.channel, placeholder, `❌ Not started: ${result.message}`, queue);
       return { ...result, toldInThread: true };
     }
     const run = result.run;
@@ -180,9 +187,10 @@ export class SlackRuns {
     }
   }
 
-  private async safeUpdate(channel: string, ts: string, text: string): Promise<void> {
+  private async safeUpdate(channel: string, ts: string, text: string, extra: Block[] = []): Promise<void> {
     try {
-      await retryRateLimited(() => this.deps.client.chat.update({ channel, ts, text, blocks: [] }));
+      const msg: { text: string; blocks: Block[] } = { text, blocks: extra.length ? [section(text), ...extra] : [] };
+      await retryRateLimited(() => this.deps.client.chat.update({ channel, ts, ...msg }));
     } catch (err) {
       this.deps.logger.warn({ err }, 'could not update the progress message');
     }

@@ -14,6 +14,7 @@ export interface RunStart {
   threadTs: string;
   replyTs?: string;
   dedupeKey: string;
+  queueIfLocked?: boolean;
 }
 
 /** Why `user` may not deploy to `environment` from `channel`, or undefined when they may. */
@@ -35,7 +36,7 @@ export async function startRun(ctx: SlackContext, s: RunStart): Promise<void> {
       await replyInThread(ctx, s.channel, s.threadTs, `📝 From the guidance: ${adjusted.changes.map((c) => `${c.field} ${String(c.from)} → ${String(c.to)} (${c.reason})`).join('; ').slice(0, 2500)} · ${adjusted.note}`);
     }
   }
-  const result = await ctx.runs.start({ request: s.request, plan, requester: actor, channel: s.channel, threadTs: s.threadTs, dedupeKey: s.dedupeKey });
+  const result = await ctx.runs.start({ request: s.request, plan, requester: actor, channel: s.channel, threadTs: s.threadTs, dedupeKey: s.dedupeKey, ...(s.queueIfLocked ? { queueIfLocked: true } : {}) });
   if (!result.ok) {
     if (!result.toldInThread) await tellPrivately(ctx, s.channel, s.user, `⚠️ ${result.message}`, s.threadTs);
     return;

@@ -211,6 +211,29 @@ describe('Slack whole flows', () => {
     expect(h.runner.list().filter((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts)).toHaveLength(0);
   });
 
+  it('a refusal for a busy service offers Queue behind it: the request is booked and starts when the lock is released', async () => {
+    const first = await startDeploy('deploy search v3.3.0 canary', { modal: { observationMin: '30' } });
+    await waitFor('the first run to roll out', () => h.runner.get(first.run.id)?.status === 'running');
+    const sent = await h.double.postUserMessage('U_IC', 'deploys', `${BOT} deploy search v3.3.1 rolling`);
+    const reply = await waitFor('the reply', () => botReplies(sent.ts)[0]);
+    await h.double.clickButton('U_IC', reply.ts, 'req_start');
+    const refused = await waitFor('the refusal', () => botReplies(sent.ts).find((m) => /Not started: 🔒 search in production is busy/.test(m.text)));
+    expect(actionIds(refused)).toEqual(['req_queue']);
+    await h.double.clickButton('U_IC', refused.ts, 'req_queue');
+    const queued = await waitFor('the queued run', () => h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts));
+    expect(queued.status).toBe('queued');
+    // Pressed again: still one booking.
+    await h.double.clickButton('U_IC', refused.ts, 'req_queue');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.runner.list().filter((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts)).toHaveLength(1);
+    // The first run ends (rolled back by hand): the queued one starts, and its thread shows it.
+    await h.double.clickButton('U_IC', first.progress.ts, 'run_rollback');
+    expect((await settled(first.run.id)).status).toBe('rolled-back');
+    const done = await settled(queued.id, 60_000);
+    expect(done.status, done.outcome).toBe('succeeded');
+    expect(h.runner.auditTrail(queued.id).map((e) => e.action)).toContain('dequeued');
+  });
+
   it('everything Shipbot sent stayed within Block Kit limits', () => {
     for (const c of h.double.calls()) {
       if (Array.isArray(c.args.blocks)) expect(blockProblems(c.args.blocks, 'message'), c.method).toEqual([]);

@@ -4,7 +4,7 @@ import type { DeployRequest, Strategy } from '../../domain/types.js';
 import { actions, button, context, section, type Block } from './kit.js';
 import { LIMITS, truncate } from './limits.js';
 
-export const REQUEST_ACTIONS = { configure: 'req_configure', start: 'req_start', schedule: 'req_schedule', cancel: 'req_cancel' } as const;
+export const REQUEST_ACTIONS = { configure: 'req_configure', start: 'req_start', schedule: 'req_schedule', cancel: 'req_cancel', queue: 'req_queue' } as const;
 
 /**
  * The request travels in the buttons' value, so a press works after a restart too. Guidance

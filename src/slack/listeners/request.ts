@@ -66,6 +66,18 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
     await startRun(ctx, { request, plan: planned.plan, user, channel, threadTs, replyTs: p.replyTs, dedupeKey: `slack:${channel}:${threadTs}` });
   });
 
+  // "Queue behind it" on a lock refusal: the same request, booked to start when the lock is released.
+  app.action<BlockAction<ButtonAction>>(REQUEST_ACTIONS.queue, async ({ ack, body, action }) => {
+    await ack();
+    const p = pressed(body, action);
+    if (!p) return;
+    const { channel, threadTs, user, request } = p;
+    if (!request) return tellPrivately(ctx, channel, user, STALE_BUTTON, threadTs);
+    const planned = planFromRequest(request, ctx.config);
+    if (!planned.ok) return tellPrivately(ctx, channel, user, `⚠️ ${planned.message}`, threadTs);
+    await startRun(ctx, { request, plan: planned.plan, user, channel, threadTs, dedupeKey: `slack:${channel}:${threadTs}:queued`, queueIfLocked: true });
+  });
+
   app.action<BlockAction<ButtonAction>>(REQUEST_ACTIONS.schedule, async ({ ack, body, action }) => {
     await ack();
     const p = pressed(body, action);
