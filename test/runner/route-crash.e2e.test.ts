@@ -31,8 +31,8 @@ const AFTER: Record<Kind, unknown[]> = {
 };
 
 const RES = {
-  HTTPRoute: { def: HTTP_ROUTES, api: { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' }, backends: (spec: any) => spec.rules[0].backendRefs },
-  VirtualService: { def: VIRTUAL_SERVICES, api: { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' }, backends: (spec: any) => spec.http[0].route },
+  HTTPRoute: { def: HTTP_ROUTES, api: { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' }, backends: (spec: unknown) => (spec as { rules: Array<{ backendRefs: unknown[] }> }).rules[0]!.backendRefs },
+  VirtualService: { def: VIRTUAL_SERVICES, api: { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' }, backends: (spec: unknown) => (spec as { http: Array<{ route: unknown[] }> }).http[0]!.route },
 } as const;
 
 /** The shipped config (production only) with catalog's route of `kind`; the demo seeds that route. */
