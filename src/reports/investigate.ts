@@ -36,7 +36,7 @@ function evidence(d: Diagnostics): string[] {
   return lines.length ? lines : ['• no failing check or metric was recorded'];
 }
 
-function nextStep(run: RunView): string {
+function nextStep(run: RunView, d: Diagnostics): string {
   const where = `${run.service} ${run.environment}`;
   const productionTouched = run.steps.some((s) => s.key.startsWith('stage:') && s.status !== 'pending' && s.status !== 'skipped');
   switch (run.status) {
@@ -44,7 +44,7 @@ function nextStep(run: RunView): string {
       return 'Press *Accept* to continue or *Rollback* to go back to the previous version.';
     case 'rolled-back':
       if (!productionTouched) return `Production was never touched and can be deployed. Fix the build, then \`deploy ${run.service} <fixed version>\`.`;
-      return run.keptLock
+      return run.keptLock && d.stillLocked !== false
         ? `Production is back on the previous version and locked. Fix the build; once checked, an incident commander presses *Unlock* (or \`unlock ${where}\`), then deploy the fix.`
         : `Production is back on the previous version. Fix the build, then deploy it again.`;
     case 'failed':
@@ -60,7 +60,7 @@ function nextStep(run: RunView): string {
 
 /** The briefing: at most 12 lines in three parts. */
 export function investigateBriefing(run: RunView, d: Diagnostics): string[] {
-  const lines = [`🔎 *Investigate* ${runTitle(run)}`, `*What failed:* ${truncate(whatFailed(run), 400)}`, '*Evidence:*', ...evidence(d), `*Next:* ${nextStep(run)}`];
+  const lines = [`🔎 *Investigate* ${runTitle(run)}`, `*What failed:* ${truncate(whatFailed(run), 400)}`, '*Evidence:*', ...evidence(d), `*Next:* ${nextStep(run, d)}`];
   return lines.length <= MAX_LINES ? lines : [...lines.slice(0, MAX_LINES - 1), lines.at(-1)!];
 }
 

@@ -324,6 +324,7 @@ export class Runner {
       );
     }
     if (last) d.findings = last.decision.findings;
+    if (rec.data.keptLock) d.stillLocked = this.deps.store.getLock(rec.service, rec.environment)?.runId === rec.id;
     for (const f of last?.decision.findings ?? []) if (f.verdict !== 'CONTINUE') d.failingChecks.push(`${f.rule}: ${f.detail}`);
     for (const s of rec.data.smoke ?? []) if (!s.ok) d.failingChecks.push(`smoke ${s.name}: ${s.detail}`);
     if (ref && rec.rolloutState) {

@@ -103,5 +103,7 @@ export interface Diagnostics {
   logTail: string[];
   /** The last decision's findings (staging gate or production), with their verdicts. */
   findings?: Decision['findings'];
+  /** Whether the lock this run kept still holds its service now (someone may have unlocked it since). */
+  stillLocked?: boolean;
   summary?: string;
 }

@@ -173,7 +173,8 @@ describe('Slack whole flows', () => {
     expect(lines).toContain('*Evidence:*');
     expect(lines.find((l) => l.startsWith('• error rate:')), lines.join('\n')).toMatch(/^• error rate: \d+\.\d+% vs \d+\.\d+% baseline/);
     expect(lines.some((l) => /too little traffic/.test(l))).toBe(false);
-    expect(lines.at(-1)).toMatch(/^\*Next:\* Production is back on the previous version and locked/);
+    // Its lock was lifted in the test above: the next step says so, not "locked".
+    expect(lines.at(-1)).toBe('*Next:* Production is back on the previous version. Fix the build, then deploy it again.');
     const file = await waitFor('the diagnostics file', () => h.double.messages('deploys', origin.threadTs).flatMap((m) => m.files ?? []).find((f) => f.name.endsWith('-diagnostics.md')));
     expect(file.content).toMatch(/## Pods[\s\S]*## Recent events/);
   });

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DeployPlan, MetricSample } from '../../src/domain/types.js';
+import { investigateBriefing } from '../../src/reports/investigate.js';
 import { renderReport, stakeholderSummary, deterministicLessons, userImpact } from '../../src/reports/report.js';
 import { writeRunReports } from '../../src/reports/write.js';
 import { toView } from '../../src/runner/runner.js';
@@ -87,6 +88,17 @@ describe('reports', () => {
     expect(userImpact(staging)).toBe('Production was never touched: no user got the new version.');
     const cutover = { ...rec, steps: [{ key: 'stage:cutover', title: 'cutover', status: 'failed' as const, startedAt: t0 }, ...rec.steps.filter((s) => !s.key.startsWith('stage:'))] };
     expect(userImpact(cutover)).toMatch(/^All users got v1\.2\.3-errors for 1 minute/);
+  });
+
+  it('Investigate says what to do next from where things stand now: locked, or unlocked since', () => {
+    const view = { ...toView(rolledBack()), keptLock: 'an automatic rollback (run r-test1: …)' };
+    const d = { runId: 'r-test1', pods: [], events: [], metrics: [{ metric: 'error rate', candidate: '8.10%', baseline: '0.20%', delta: '7.90 pts' }], failingChecks: [], logTail: [], findings: [{ rule: 'error-rate', verdict: 'ROLLBACK' as const, detail: '8.10% vs 0.20%' }] };
+    const locked = investigateBriefing(view, { ...d, stillLocked: true });
+    expect(locked[1]).toBe('*What failed:* Canary 5% failed: error rate 8.10% vs 0.20%.');
+    expect(locked).toContain('• error rate: 8.10% vs 0.20% baseline (7.90 pts)');
+    expect(locked.at(-1)).toMatch(/^\*Next:\* Production is back on the previous version and locked\. .*presses \*Unlock\*/);
+    expect(investigateBriefing(view, { ...d, stillLocked: false }).at(-1)).toBe('*Next:* Production is back on the previous version. Fix the build, then deploy it again.');
+    expect(locked.length).toBeLessThanOrEqual(12);
   });
 
   it('gives stakeholders one line per outcome', () => {
