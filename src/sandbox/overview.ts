@@ -41,8 +41,11 @@ export function buildOverview(store: ObjectStore, traffic: TrafficSimulator, clo
     const selector: Record<string, string> = svc.spec?.selector ?? {};
     const selected = (sel: Record<string, string> | undefined) => store.list(PODS, ns).filter((p) => matchesMap(sel, p.metadata.labels));
     const groups = new Map<string, { version: string; track: string; pods: Set<string>; ready: Set<string>; pct: number; service: string }>();
-    // What its users get: through its routes (by weight), or its own Ready pods evenly.
-    for (const { service, fraction } of userSplit(store, ns, svc.metadata.name!)) {
+    // What its users get: through its routes (by weight), or its own Ready pods evenly. A preview
+    // Service has no users of its own: it shows its own pods, whatever routes name it.
+    const preview = svc.metadata.labels?.[PREVIEW_ROLE_LABEL] === 'preview';
+    const split = preview ? [{ service: svc.metadata.name!, fraction: 1 }] : userSplit(store, ns, svc.metadata.name!);
+    for (const { service, fraction } of split) {
       const target = service === svc.metadata.name ? svc : store.peek(SERVICES, ns, service);
       const pods = target ? selected(target.spec?.selector) : [];
       const readyTotal = pods.filter(isPodReady).length;
@@ -62,8 +65,8 @@ export function buildOverview(store: ObjectStore, traffic: TrafficSimulator, clo
       namespace: ns,
       name: svc.metadata.name!,
       selector,
-      preview: svc.metadata.labels?.[PREVIEW_ROLE_LABEL] === 'preview',
-      routes: routesOf(store, ns, svc.metadata.name!),
+      preview,
+      routes: preview ? [] : routesOf(store, ns, svc.metadata.name!),
       versions: [...groups.values()]
         .sort((a, b) => a.track.localeCompare(b.track) || a.version.localeCompare(b.version))
         .map((g) => ({

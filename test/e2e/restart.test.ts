@@ -3,13 +3,14 @@
 // saved in SHIPBOT_DATA_DIR), the run resumes in its thread and says so, and ends with the new
 // version at 100%. Separate processes; nothing shared but the data directory.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/net.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const dataDir = mkdtempSync(path.join(tmpdir(), 'shipbot-restart-'));
 let child: ChildProcess | undefined;
 afterAll(() => {
@@ -99,5 +100,23 @@ describe('npm start killed mid-canary and started again', () => {
     expect(thread.some((t) => /^↻ Shipbot restarted at \d\d:\d\d UTC; resuming at "canary 25%"/.test(t)), thread.join('\n')).toBe(true);
     const catalog = (await overview(s.url)).find((x) => x.namespace === 'production' && x.name === 'catalog')!;
     expect(catalog.versions.filter((v) => v.trafficPct > 0).map((v) => [v.version, v.trafficPct])).toEqual([['v2.0.0', 100]]);
+
+    // What a person sees on the page: the thread with the restart notice in it.
+    if (!existsSync(CHROMIUM)) return console.warn(`restart notice screenshot skipped: no Chromium at ${CHROMIUM}`);
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+      await page.goto(`${s.url}/?as=U_DEV`);
+      await page.locator('.msg', { hasText: 'deploy catalog v2.0.0 canary' }).locator('.replies').click();
+      const notice = page.locator('#thread .msg', { hasText: 'Shipbot restarted at' });
+      await notice.first().waitFor({ timeout: 15_000 });
+      expect(await notice.first().innerText()).toMatch(/Shipbot restarted at \d\d:\d\d UTC; resuming at "canary 25%"/);
+      mkdirSync(path.resolve('test-artifacts'), { recursive: true });
+      await notice.first().scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.resolve('test-artifacts/restart-notice.png') });
+    } finally {
+      await browser.close();
+    }
   }, 400_000);
 });

@@ -53,6 +53,15 @@ describe('routes in the sandbox', () => {
   it('an HTTPRoute at 95/5 sends about 5% of the users to the canary, though it has as many pods', async () => {
     await custom.createNamespacedCustomObject({ ...HTTPROUTES, namespace, body: httpRoute([95, 5]) });
     expect(Math.abs((await canaryShareOverMinute()) - 5)).toBeLessThan(1.5);
+    // The overview: the Service's users through the route; the preview Service only its own pods.
+    const o = (await (await f.fetch(`${f.sandbox.url}/sandbox/v1/overview`)).json()) as { services: Array<{ name: string; routes: Array<{ backends: Array<{ service: string; pct: number }> }>; versions: Array<{ version: string; trafficPct: number }> }> };
+    const shop = o.services.find((x) => x.name === 'shop')!;
+    expect(shop.routes[0]!.backends.map((b) => [b.service, b.pct])).toEqual([['shop', 95], ['shop-canary', 5]]);
+    // (sorted by track: canary, then stable)
+    expect(shop.versions.map((v) => [v.version, v.trafficPct])).toEqual([['v2', 5], ['v1', 95]]);
+    const preview = o.services.find((x) => x.name === 'shop-canary')!;
+    expect(preview.routes).toEqual([]);
+    expect(preview.versions.map((v) => [v.version, v.trafficPct])).toEqual([['v2', 100]]);
   });
 
   it('a VirtualService splits by its destinations\' weights; a rule matching a header carries no users', async () => {
