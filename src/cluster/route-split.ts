@@ -8,6 +8,8 @@
 // backend at weight 0 in each rule that routes to the stable Service. Leaving it (not removing
 // it) makes rollback and release the same single write, and a later run finds it in place.
 
+import { serviceOfHost } from '../domain/text.js';
+
 export type RouterKind = 'HTTPRoute' | 'VirtualService';
 
 /** How client-node and RBAC name each route type. */
@@ -32,16 +34,6 @@ export interface SplitTarget {
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => !!v && typeof v === 'object' && !Array.isArray(v);
 
-/** `web`, `web.ns`, `web.ns.svc`, `web.ns.svc.cluster.local`: the Service name when it is in `namespace`. */
-function hostService(host: unknown, namespace: string): string | undefined {
-  if (typeof host !== 'string') return undefined;
-  const [name, ns, ...rest] = host.split('.');
-  const suffix = rest.join('.');
-  if ((ns !== undefined && ns !== namespace) || (rest.length > 0 && suffix !== 'svc' && suffix !== 'svc.cluster.local')) return undefined;
-  return name;
-}
-
-/** Per route type: where its rules and backends are, and how a backend names a Service. */
 const ruleName = (r: Json) => (typeof r.name === 'string' ? r.name : undefined);
 
 const SHAPES = {
@@ -57,7 +49,7 @@ const SHAPES = {
   VirtualService: {
     rules: 'http',
     backends: 'route',
-    serviceOf: (b: Json, ns: string) => hostService(isObj(b.destination) ? b.destination.host : undefined, ns),
+    serviceOf: (b: Json, ns: string) => serviceOfHost(isObj(b.destination) ? b.destination.host : undefined, ns),
     // Same host form as the stable's (short or FQDN), no subset: the canary Service selects its pods.
     canaryOf: (b: Json, canary: string): Json => {
       const d = isObj(b.destination) ? b.destination : {};
@@ -143,14 +135,6 @@ export function withCanaryWeight(target: SplitTarget, spec: Json, routeName: str
 export function originalWeights(target: SplitTarget, spec: unknown, routeName: string): Array<number | null> {
   const plan = splitPlan(target, spec, routeName);
   return rulesOf(target, spec).map((_, i) => plan.rules.find((r) => r.index === i)?.stableWeight ?? null);
-}
-
-/** The canary's share (0..100) the route gives now: its weight in the first split rule. */
-export function canaryShare(target: SplitTarget, spec: unknown, routeName: string): number {
-  const r = splitPlan(target, spec, routeName).rules[0];
-  if (!r) return 0;
-  const total = r.stableWeight + r.canaryWeight;
-  return total > 0 ? (100 * r.canaryWeight) / total : 0;
 }
 
 export type Acceptance = { state: 'accepted' | 'pending' | 'unreported' } | { state: 'rejected'; detail: string };

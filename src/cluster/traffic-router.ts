@@ -6,9 +6,8 @@
 // Shaped like Argo Rollouts' traffic-router plugins (SetWeight, VerifyWeight, RemoveManagedRoutes).
 import type { CustomObject } from './api.js';
 import type { DriverContext } from './common.js';
-import { isNotFound } from './errors.js';
-import { RouteError } from './errors.js';
-import { acceptance, canaryShare, HOLD_LABEL, originalWeights, ROUTE_RESOURCES, splitPlan, withCanaryWeight, type RouterKind, type SplitTarget } from './route-split.js';
+import { isNotFound, RouteError } from './errors.js';
+import { acceptance, HOLD_LABEL, originalWeights, ROUTE_RESOURCES, splitPlan, withCanaryWeight, type RouterKind, type SplitTarget } from './route-split.js';
 import { versionLabel } from './rules.js';
 import type { PreflightCheck, WorkloadRef } from './types.js';
 
@@ -87,12 +86,6 @@ export class TrafficRouter {
    */
   async release(state: RouterState): Promise<void> {
     await this.write(0, null, state.original, { mustAccept: false });
-  }
-
-  /** The canary's share the route gives now (0..100). */
-  async share(): Promise<number> {
-    const route = await this.read();
-    return canaryShare(this.target, route.spec, this.route.name);
   }
 
   private async read(): Promise<CustomObject> {

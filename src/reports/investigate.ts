@@ -1,14 +1,14 @@
 // Investigate, as an incident commander reads it under stress: what failed in one sentence, the
 // numbers that tripped with the baseline beside them, and the concrete next action, in at most
 // 12 lines. Everything else (pods, events, log tails) goes in a file attached to the thread.
+import { truncate } from '../domain/text.js';
 import type { Diagnostics, RunView } from '../runner/types.js';
 
 const MAX_LINES = 12;
 
-const runTitle = (run: RunView) => `${run.service} ${run.version} → ${run.environment}`;
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+/** How a run is named wherever a person reads it: `checkout v1.2.3 → production`. */
+export function runTitle(run: Pick<RunView, 'service' | 'version' | 'environment'>): string {
+  return `${run.service} ${run.version} → ${run.environment}`;
 }
 
 /** The one step a person should look at: the failed one, else the one asking, else the last that warned. */

@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import { findService, type ServiceConfig, type ShipbotConfig } from '../config.js';
 import type { RolloutDriver, WorkloadRef } from '../cluster/types.js';
 import { activeFreeze, describeFreeze } from '../domain/freeze.js';
+import { truncate } from '../domain/text.js';
 import type { Actor, Environment, Strategy } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { Summarise } from '../reports/report.js';
@@ -618,7 +619,7 @@ export class Runner {
       if (lock?.runId === rec.id) {
         if (keepLock) {
           const what = status === 'rolled-back' ? 'an automatic rollback' : status === 'stopped' ? 'a safe stop' : 'a failed deploy';
-          rec.data.keptLock = `${what} (run ${rec.id}: ${shorten(outcome, 120)})`;
+          rec.data.keptLock = `${what} (run ${rec.id}: ${truncate(outcome, 120)})`;
           store.updateLock(rec.service, rec.environment, { kind: 'held', reason: rec.data.keptLock });
         } else {
           store.releaseLock(rec.service, rec.environment);
@@ -736,9 +737,6 @@ export function lockedMessage(l: LockRecord): string {
   return `🔒 ${l.service} in ${l.environment} is ${why}, since ${since}.\nOnce it is checked, an incident commander unlocks it: \`unlock ${l.service} ${l.environment}\`.`;
 }
 
-function shorten(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`;
-}
 
 /** Rejects as soon as `signal` aborts, even if `p` is still waiting on something slow. */
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -2,6 +2,7 @@
 // a Service's users really reach (split by the route's backend weights), and the status a
 // gateway controller writes on an HTTPRoute. Users send no special headers, so rules that
 // match on a header carry none of their traffic.
+import { serviceOfHost } from '../domain/text.js';
 import { isPlainObject, type KObject } from './objects.js';
 import { resourceByKind } from './resources.js';
 import type { ObjectStore } from './store.js';
@@ -26,15 +27,6 @@ export interface UserRule {
 
 const hasHeaderMatch = (matches: unknown): boolean =>
   Array.isArray(matches) && matches.length > 0 && matches.every((m) => isPlainObject(m) && Array.isArray(m.headers) && m.headers.length > 0);
-
-/** `web`, `web.production`, `web.production.svc`, `web.production.svc.cluster.local` → `web` when in `namespace`. */
-export function serviceOfHost(host: unknown, namespace: string): string | undefined {
-  if (typeof host !== 'string' || !host) return undefined;
-  const [name, ns, ...rest] = host.split('.');
-  if (ns !== undefined && ns !== namespace) return undefined;
-  if (rest.length > 0 && rest.join('.') !== 'svc' && rest.join('.') !== 'svc.cluster.local') return undefined;
-  return name;
-}
 
 type Json = Record<string, unknown>;
 

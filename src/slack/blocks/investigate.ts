@@ -1,9 +1,8 @@
 // Investigate in Slack: the briefing (src/reports/investigate.ts) as one section; the full
 // diagnostics go in a file attached to the thread.
-import { investigateBriefing } from '../../reports/investigate.js';
+import { investigateBriefing, runTitle } from '../../reports/investigate.js';
 import type { Diagnostics, RunView } from '../../runner/types.js';
 import { section, type Block } from './kit.js';
-import { runTitle } from './progress.js';
 
 export function investigateMessage(run: RunView, d: Diagnostics): { text: string; blocks: Block[] } {
   const lines = investigateBriefing(run, d);

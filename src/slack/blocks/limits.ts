@@ -27,11 +27,9 @@ export const LIMITS = {
   confirmText: 300,
 } as const;
 
-/** Cuts `text` to `max` characters, ending with `…` when it was cut. */
-export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  return max <= 1 ? text.slice(0, max) : `${text.slice(0, max - 1)}…`;
-}
+import { truncate } from '../../domain/text.js';
+
+export { truncate };
 
 /**
  * Joins lines into at most `max` characters; when they do not all fit, the last line says how

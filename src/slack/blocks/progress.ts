@@ -1,5 +1,6 @@
 // The live progress message of a run: the step list with ✓ ⏳ ❌ ⚠️, the current stage, and the
 // buttons that fit the run's state. Pure: a RunView in, a Slack message out.
+import { runTitle } from '../../reports/investigate.js';
 import { FINAL_STATUSES, type RunStatus, type RunView, type StepStatus } from '../../runner/types.js';
 import { actions, button, context, section, type Block, type Element } from './kit.js';
 import { joinLinesWithin, LIMITS } from './limits.js';
@@ -36,9 +37,8 @@ const STATUS_LINE: Record<RunStatus, string> = {
   stopped: '⏹️ Stopped',
 };
 
-export function runTitle(run: RunView): string {
-  return `${run.service} ${run.version} → ${run.environment}`;
-}
+/** How a run is named (defined with the other wording in src/reports). */
+export { runTitle };
 
 /** One line for notifications and screen readers. */
 export function progressText(run: RunView): string {

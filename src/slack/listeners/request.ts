@@ -55,28 +55,21 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
     await openModal(ctx, body.trigger_id, p.request, { channel: p.channel, threadTs: p.threadTs, replyTs: p.replyTs }, p.user);
   });
 
-  app.action<BlockAction<ButtonAction>>(REQUEST_ACTIONS.start, async ({ ack, body, action }) => {
-    await ack();
-    const p = pressed(body, action);
-    if (!p) return;
-    const { channel, threadTs, user, request } = p;
-    if (!request) return tellPrivately(ctx, channel, user, STALE_BUTTON, threadTs);
-    const planned = planFromRequest(request, ctx.config);
-    if (!planned.ok) return tellPrivately(ctx, channel, user, `⚠️ ${planned.message} Press *Configure…* to fill it in.`, threadTs);
-    await startRun(ctx, { request, plan: planned.plan, user, channel, threadTs, replyTs: p.replyTs, dedupeKey: `slack:${channel}:${threadTs}` });
-  });
-
-  // "Queue behind it" on a lock refusal: the same request, booked to start when the lock is released.
-  app.action<BlockAction<ButtonAction>>(REQUEST_ACTIONS.queue, async ({ ack, body, action }) => {
-    await ack();
-    const p = pressed(body, action);
-    if (!p) return;
-    const { channel, threadTs, user, request } = p;
-    if (!request) return tellPrivately(ctx, channel, user, STALE_BUTTON, threadTs);
-    const planned = planFromRequest(request, ctx.config);
-    if (!planned.ok) return tellPrivately(ctx, channel, user, `⚠️ ${planned.message}`, threadTs);
-    await startRun(ctx, { request, plan: planned.plan, user, channel, threadTs, dedupeKey: `slack:${channel}:${threadTs}:queued`, queueIfLocked: true });
-  });
+  // Start, and "Queue behind it" on a lock refusal: the same request, started now or booked to
+  // start when the lock is released (a booking leaves the refusal it answers in place).
+  for (const [actionId, queued] of [[REQUEST_ACTIONS.start, false], [REQUEST_ACTIONS.queue, true]] as const) {
+    app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action }) => {
+      await ack();
+      const p = pressed(body, action);
+      if (!p) return;
+      const { channel, threadTs, user, request } = p;
+      if (!request) return tellPrivately(ctx, channel, user, STALE_BUTTON, threadTs);
+      const planned = planFromRequest(request, ctx.config);
+      if (!planned.ok) return tellPrivately(ctx, channel, user, `⚠️ ${planned.message} Press *Configure…* to fill it in.`, threadTs);
+      const how = queued ? { dedupeKey: `slack:${channel}:${threadTs}:queued`, queueIfLocked: true } : { replyTs: p.replyTs, dedupeKey: `slack:${channel}:${threadTs}` };
+      await startRun(ctx, { request, plan: planned.plan, user, channel, threadTs, ...how });
+    });
+  }
 
   app.action<BlockAction<ButtonAction>>(REQUEST_ACTIONS.schedule, async ({ ack, body, action }) => {
     await ack();

@@ -1,0 +1,19 @@
+// Small text helpers for what people read. Pure.
+
+/** Cuts `text` to `max` characters, ending with `…` when it was cut. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return max <= 1 ? text.slice(0, max) : `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * The Service a cluster-local host names when it is in `namespace`: `web`, `web.ns`,
+ * `web.ns.svc` and `web.ns.svc.cluster.local` all name `web`; another namespace names none.
+ */
+export function serviceOfHost(host: unknown, namespace: string): string | undefined {
+  if (typeof host !== 'string' || !host) return undefined;
+  const [name, ns, ...rest] = host.split('.');
+  const suffix = rest.join('.');
+  if ((ns !== undefined && ns !== namespace) || (rest.length > 0 && suffix !== 'svc' && suffix !== 'svc.cluster.local')) return undefined;
+  return name;
+}
