@@ -3,6 +3,7 @@
 // 12 lines. Everything else (pods, events, log tails) goes in a file attached to the thread.
 import { truncate } from '../domain/text.js';
 import type { Diagnostics, RunView } from '../runner/types.js';
+import { stagesThatRan } from './report.js';
 
 const MAX_LINES = 12;
 
@@ -11,17 +12,19 @@ export function runTitle(run: Pick<RunView, 'service' | 'version' | 'environment
   return `${run.service} ${run.version} → ${run.environment}`;
 }
 
-/** The one step a person should look at: the failed one, else the one asking, else the last that warned. */
-function focusStep(run: RunView) {
-  const steps = [...run.steps].reverse();
-  return steps.find((s) => s.status === 'failed') ?? steps.find((s) => s.status === 'warning');
-}
-
 function whatFailed(run: RunView): string {
-  const step = focusStep(run);
-  if (run.status === 'awaiting-decision') return `${step?.title ?? 'A check'} needs a decision: ${run.pendingDecision?.explanation ?? step?.detail ?? 'see the progress message'}.`;
-  if (!step) return run.outcome ? `Nothing failed: ${run.outcome}.` : `Nothing has failed so far (${run.status}).`;
-  return `${step.title} failed: ${step.detail ?? run.outcome ?? 'see the progress message'}.`;
+  const steps = [...run.steps].reverse();
+  if (run.status === 'awaiting-decision') {
+    const asking = steps.find((s) => s.status === 'failed' || s.status === 'warning');
+    return `${asking?.title ?? 'A check'} needs a decision: ${run.pendingDecision?.explanation ?? asking?.detail ?? 'see the progress message'}.`;
+  }
+  const failed = steps.find((s) => s.status === 'failed');
+  if (failed) return `${failed.title} failed: ${failed.detail ?? run.outcome ?? 'see the progress message'}.`;
+  if (run.status === 'rolled-back' || run.status === 'rolling-back') {
+    const stage = stagesThatRan(run.steps).at(-1);
+    return `Nothing failed: ${run.outcome ?? 'rolled back on request'}${stage ? `, during ${stage.title}` : ''}.`;
+  }
+  return run.outcome ? `Nothing failed: ${run.outcome}.` : `Nothing has failed so far (${run.status}).`;
 }
 
 /** The findings that tripped (not the ones that passed, nor "too little data" beside a real breach). */
@@ -38,7 +41,7 @@ function evidence(d: Diagnostics): string[] {
 
 function nextStep(run: RunView, d: Diagnostics): string {
   const where = `${run.service} ${run.environment}`;
-  const productionTouched = run.steps.some((s) => s.key.startsWith('stage:') && s.status !== 'pending' && s.status !== 'skipped');
+  const productionTouched = stagesThatRan(run.steps).length > 0;
   switch (run.status) {
     case 'awaiting-decision':
       return 'Press *Accept* to continue or *Rollback* to go back to the previous version.';
@@ -64,14 +67,20 @@ export function investigateBriefing(run: RunView, d: Diagnostics): string[] {
   return lines.length <= MAX_LINES ? lines : [...lines.slice(0, MAX_LINES - 1), lines.at(-1)!];
 }
 
+function podLines(pods: Diagnostics['pods']): string[] {
+  if (!pods.length) return ['- none found'];
+  return pods.map((p) => `- ${p.name}: ${p.phase}${p.ready ? ', ready' : ', not ready'}, ${p.restarts} restarts${p.reason ? `, ${p.reason}` : ''}${p.version ? `, ${p.version}` : ''}`);
+}
 
 /** Everything collected, for the file attached to the thread. */
 export function diagnosticsMarkdown(run: RunView, d: Diagnostics): string {
   const out = [`# Diagnostics: ${runTitle(run)} (run ${run.id})`, '', ...investigateBriefing(run, d).slice(1).map((l) => l.replace(/\*/g, '**')), ''];
   out.push('## Metrics (new version vs baseline)', '', ...(d.metrics.length ? d.metrics.map((m) => `- ${m.metric}: ${m.candidate} vs ${m.baseline} (${m.delta})`) : ['- no samples']), '');
   out.push('## Checks that did not pass', '', ...(d.failingChecks.length ? d.failingChecks.map((c) => `- ${c}`) : ['- none']), '');
-  out.push('## Pods', '', ...(d.pods.length ? d.pods.map((p) => `- ${p.name}: ${p.phase}${p.ready ? ', ready' : ', not ready'}, ${p.restarts} restarts${p.reason ? `, ${p.reason}` : ''}${p.version ? `, ${p.version}` : ''}`) : ['- none found']), '');
-  out.push('## Recent events', '', ...(d.events.length ? d.events.map((e) => `- ${e.at} ${e.object} ${e.reason}: ${e.message}`) : ['- none']), '');
+  const at = d.podsAt ? ` in ${d.podsAt.environment} at the decision (${new Date(d.podsAt.at).toISOString().slice(11, 19)} UTC)` : '';
+  out.push(`## Pods${at}`, '', ...podLines(d.pods), '');
+  if (d.podsNow) out.push('## Pods now', '', ...podLines(d.podsNow), '');
+  out.push(`## Recent events${at}`, '', ...(d.events.length ? d.events.map((e) => `- ${e.at} ${e.object} ${e.reason}: ${e.message}`) : ['- none']), '');
   if (d.logTail.length) out.push('## Log tail', '', '```', ...d.logTail, '```', '');
   return out.join('\n');
 }

@@ -243,8 +243,13 @@ export function renderIncident(rec: RunRecord, audit: AuditRecord[], narrative?:
   return lines.join('\n');
 }
 
+/** The rollout stages that ran, even in part: the ones production users saw. */
+export function stagesThatRan(steps: StepView[]): StepView[] {
+  return steps.filter((s) => s.key.startsWith('stage:') && s.status !== 'pending' && s.status !== 'skipped');
+}
+
 function impact(rec: RunRecord): string {
-  const stage = [...rec.steps].reverse().find((s) => s.key.startsWith('stage:') && s.status !== 'pending' && s.status !== 'skipped');
+  const stage = stagesThatRan(rec.steps).at(-1);
   const a = rec.data.decisions?.at(-1)?.candidate;
   return `${stage ? `reached "${stage.title}"` : 'before production traffic'}${a ? `; new version error rate ${pct(a.errorRate)}, p99 ${ms(a.p99Ms)}` : ''}`;
 }
@@ -255,7 +260,7 @@ function impact(rec: RunRecord): string {
  * step that ran (a cutover or rolling update is everyone).
  */
 export function userImpact(run: Pick<RunView, 'steps' | 'version' | 'updatedAt'>): string {
-  const ran = run.steps.filter((s) => s.key.startsWith('stage:') && s.status !== 'pending' && s.status !== 'skipped');
+  const ran = stagesThatRan(run.steps);
   if (ran.length === 0) return 'Production was never touched: no user got the new version.';
   const share = Math.max(...ran.map((s) => Number(/^stage:canary-(\d+)$/.exec(s.key)?.[1] ?? 100)));
   const from = Math.min(...ran.map((s) => s.startedAt ?? run.updatedAt));

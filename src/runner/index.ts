@@ -61,11 +61,7 @@ export function createRunner(o: CreateRunnerOptions): Runner {
     reportsDir: o.reportsDir,
     ...(o.summarise ? { summarise: o.summarise } : {}),
     ...(o.storeRetryMs !== undefined ? { storeRetryMs: o.storeRetryMs } : {}),
-    diagnose: async (run, ref) => {
-      const rec = o.store.getRun(run.id);
-      if (!ref || !rec?.rolloutState) return {};
-      return diagnose(driverDeps(ref.context), ref, rec.rolloutState);
-    },
+    diagnose: (ref, state) => diagnose(driverDeps(ref.context), ref, state),
   });
 }
 

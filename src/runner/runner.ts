@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import { findService, type ServiceConfig, type ShipbotConfig } from '../config.js';
-import type { RolloutDriver, WorkloadRef } from '../cluster/types.js';
+import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.js';
 import { activeFreeze, describeFreeze } from '../domain/freeze.js';
 import { truncate } from '../domain/text.js';
 import type { Actor, Environment, Strategy } from '../domain/types.js';
@@ -45,7 +45,7 @@ export interface RunnerDeps {
   /** Where a service lives in an environment; defaults to the catalogue in `config`. */
   resolveRef?: (service: ServiceConfig, environment: Environment) => WorkloadRef | undefined;
   /** Raw facts for Investigate (pods, events, log tail) from the cluster. */
-  diagnose?: (run: RunView, ref: WorkloadRef | undefined, driver: RolloutDriver | undefined) => Promise<Partial<Diagnostics>>;
+  diagnose?: (ref: WorkloadRef, state: RolloutState) => Promise<Pick<Diagnostics, 'pods' | 'events' | 'logTail'>>;
   /** Optional LLM-written lessons / summaries for reports; deterministic text otherwise. */
   summarise?: Summarise;
   newId?: () => string;
@@ -96,6 +96,8 @@ function fmtTime(ms: number): string {
 export class Runner {
   private readonly active = new Map<string, Active>();
   private readonly listeners = new Set<(ev: RunEvent) => void>();
+  /** Pod reads started at a decision, per run: `finish` waits for them so the record it saves has them. */
+  private readonly podReads = new Map<string, Promise<void>>();
   private closed = false;
   private readonly newId: () => string;
 
@@ -335,15 +337,42 @@ export class Runner {
         d.failingChecks.push(`cluster signals unavailable: ${(err as Error).message}`);
       }
     }
-    if (this.deps.diagnose) {
+    const seen = rec.data.atDecision;
+    if (seen) Object.assign(d, { pods: seen.pods, events: seen.events, logTail: seen.logTail, podsAt: { at: seen.at, environment: seen.environment } });
+    if (this.deps.diagnose && ref && rec.rolloutState) {
       try {
-        const extra = await this.deps.diagnose(toView(rec), ref, driver);
-        Object.assign(d, { ...extra, runId: rec.id, failingChecks: [...d.failingChecks, ...(extra.failingChecks ?? [])], metrics: [...d.metrics, ...(extra.metrics ?? [])] });
+        const now = await this.deps.diagnose(ref, rec.rolloutState);
+        if (seen) d.podsNow = now.pods;
+        else Object.assign(d, now);
       } catch (err) {
         d.logTail.push(`diagnostics from the cluster failed: ${(err as Error).message}`);
       }
     }
     return d;
+  }
+
+  /**
+   * Reads the pods where the decision was made while they still exist (a rollback removes the
+   * canary's), alongside the rollback rather than before it: reverting traffic is not delayed.
+   */
+  private rememberPodsAtDecision(rec: RunRecord): void {
+    const service = findService(this.deps.config, rec.service);
+    if (!this.deps.diagnose || !service || rec.data.atDecision) return;
+    const atStaging = !productionTouched(rec.steps) && rec.data.stagingRolloutState !== undefined;
+    const environment: Environment = atStaging ? 'staging' : rec.environment;
+    const ref = this.ref(service, environment);
+    const state = atStaging ? rec.data.stagingRolloutState : rec.rolloutState;
+    if (!ref || !state) return;
+    const at = this.deps.clock.now();
+    const read = this.deps.diagnose(ref, state).then(
+      (d) => {
+        rec.data.atDecision ??= { at, environment, ...d };
+        // A finishing run saves it with its final record; saving here would show a final status early.
+        if (!this.closed && !FINAL_STATUSES.has(rec.status)) this.save(rec, false);
+      },
+      (err: unknown) => this.deps.logger.warn({ err, runId: rec.id }, 'reading the pods at the decision failed'),
+    );
+    this.podReads.set(rec.id, read.finally(() => this.podReads.delete(rec.id)));
   }
 
   /** At start-up: resumes runs that were in flight, or stops them safely saying what to check. */
@@ -545,6 +574,7 @@ export class Runner {
         await this.finish(rec, 'failed', next.reason);
         return;
       case 'ask':
+        this.rememberPodsAtDecision(rec);
         rec.pendingDecision = next.decision;
         this.transition(rec, statusAtStart === 'rolling-back' ? 'rolling-back' : 'awaiting-decision', { stage: `decision needed: ${next.decision.explanation}` }, true);
         return;
@@ -575,6 +605,7 @@ export class Runner {
 
   private beginRollback(rec: RunRecord, reason: string, by: string, automatic: boolean): void {
     if (rec.data.rollback) return;
+    this.rememberPodsAtDecision(rec);
     rec.data.rollback = { reason, by, at: this.deps.clock.now(), automatic };
     rec.steps = withRollbackSteps(rec.steps, reason);
     delete rec.pendingDecision;
@@ -593,6 +624,9 @@ export class Runner {
   /** Writes the reports, settles the lock and records the final status in one transaction. */
   private async finish(rec: RunRecord, status: RunStatus, outcome: string): Promise<void> {
     const { store, clock, logger } = this.deps;
+    const read = this.podReads.get(rec.id);
+    // Bounded: a cluster that stopped answering must not keep the run from finishing.
+    if (read) await Promise.race([read, new Promise((r) => setTimeout(r, 10_000).unref())]);
     rec.status = status;
     rec.outcome = outcome;
     delete rec.pendingDecision;

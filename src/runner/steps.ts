@@ -71,14 +71,15 @@ export function nextStep(steps: StepView[]): StepView | undefined {
 }
 
 /**
- * On rollback: every forward step that has not finished is skipped, and the rollback steps are
+ * On rollback: every forward step that has not started is skipped, and the rollback steps are
  * placed before the report. Calling it twice changes nothing.
  */
 export function withRollbackSteps(steps: StepView[], reason: string): StepView[] {
   if (steps.some((s) => s.key === STEP.rollback)) return steps;
   const out = steps
     .filter((s) => s.key !== STEP.report)
-    .map((s): StepView => (isSettled(s) ? s : { ...s, status: 'skipped', detail: s.status === 'running' ? `interrupted: ${reason}` : s.detail }));
+    // A step that was running did part of its work (a canary step served its users): a warning, not "skipped".
+    .map((s): StepView => (isSettled(s) ? s : s.status === 'running' ? { ...s, status: 'warning', detail: `interrupted: ${reason}` } : { ...s, status: 'skipped' }));
   const report = steps.find((s) => s.key === STEP.report) ?? { key: STEP.report, title: 'Report', status: 'pending' };
   return [
     ...out,

@@ -103,6 +103,10 @@ export interface Diagnostics {
   logTail: string[];
   /** The last decision's findings (staging gate or production), with their verdicts. */
   findings?: Decision['findings'];
+  /** Set when `pods`, `events` and `logTail` are as they were at the decision (Shipbot read them then). */
+  podsAt?: { at: number; environment: Environment };
+  /** The pods as they are now, beside those at the decision. */
+  podsNow?: Diagnostics['pods'];
   /** Whether the lock this run kept still holds its service now (someone may have unlocked it since). */
   stillLocked?: boolean;
   summary?: string;

@@ -1,7 +1,7 @@
 // The persisted shape of a run: everything in RunView plus what the runner needs to resume.
 import type { PreflightCheck, RolloutState, RollbackVerification } from '../cluster/types.js';
-import type { Actor, Decision, DeployRequest, MetricSample } from '../domain/types.js';
-import type { RunView } from '../runner/types.js';
+import type { Actor, Decision, DeployRequest, Environment, MetricSample } from '../domain/types.js';
+import type { Diagnostics, RunView } from '../runner/types.js';
 
 /** One smoke check result as the runner keeps it (the metrics module may return more). */
 export interface SmokeRecord {
@@ -64,6 +64,8 @@ export interface RunData {
   /** Stage steps whose monitoring window a person cut short with Promote. */
   promotedSteps?: string[];
   incidentPath?: string;
+  /** The pods, events and log tails where the decision was made, read as the rollback (or the question) began: Investigate shows them after the pods are gone. */
+  atDecision?: { at: number; environment: Environment; pods: Diagnostics['pods']; events: Diagnostics['events']; logTail: string[] };
   /** An incident commander started this run inside a freeze window. */
   freezeOverride?: { by: string; reason: string; at: number; freeze: string };
   summary?: string;

@@ -118,6 +118,81 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
     }
   });
 
+  it('two people press Rollback at once: one rolls back, the other is told who did; Investigate after a production rollback', async () => {
+    const requester = await browser.newPage({ viewport: { width: 1600, height: 1280 } });
+    const ic = await browser.newPage({ viewport: { width: 1600, height: 1280 } });
+    for (const p of [requester, ic]) p.on('pageerror', (e) => pageErrors.push(e.message));
+    try {
+      await race(requester, ic);
+    } catch (err) {
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await requester.screenshot({ path: path.join(ARTIFACTS, 'local-race-failed-requester.png') }).catch(() => undefined);
+      await ic.screenshot({ path: path.join(ARTIFACTS, 'local-race-failed-ic.png') }).catch(() => undefined);
+      throw err;
+    } finally {
+      await requester.close();
+      await ic.close();
+    }
+  });
+
+  async function race(requester: Page, ic: Page): Promise<void> {
+    await requester.goto(`${shipbot.url}/?as=U_DEV`);
+    const box = requester.locator('#composer textarea');
+    await box.fill('deploy web v2.0.1 canary');
+    await box.press('Enter');
+    const thread = requester.locator('#thread');
+    await thread.getByRole('button', { name: 'Configure…' }).click({ timeout: 15_000 });
+    const modal = requester.locator('#modal-root .dialog.modal');
+    await modal.getByRole('button', { name: 'Start deploy' }).click();
+    await expect.poll(() => modal.count(), { timeout: 10_000 }).toBe(0);
+    const title = 'web v2.0.1 → production';
+    // Past staging, with the production canary serving: a production rollback is what is raced.
+    const run = () => shipbot.runner.list().find((r) => r.service === 'web' && r.version === 'v2.0.1');
+    await expect.poll(() => run()?.steps.find((s) => s.key.startsWith('stage:'))?.status, { timeout: 45_000, interval: 100 }).toBe('running');
+
+    // Ivan, the incident commander, opens the same thread from the channel.
+    await ic.goto(`${shipbot.url}/?as=U_IC`);
+    await ic.locator('#messages .msg', { hasText: 'deploy web v2.0.1 canary' }).locator('button.replies').click({ timeout: 10_000 });
+    const pages = [requester, ic];
+    const progressOf = (p: Page) => p.locator('#thread .msg', { hasText: title }).first();
+    for (const p of pages) await progressOf(p).getByRole('button', { name: 'Rollback' }).click({ timeout: 10_000 });
+    const confirms = pages.map((p) => p.locator('#confirm-root .dialog.confirm'));
+    for (const c of confirms) await expect.poll(() => c.count()).toBe(1);
+    // Both confirm in the same instant.
+    await Promise.all(confirms.map((c) => c.getByRole('button', { name: 'Roll back' }).click()));
+
+    for (const p of pages) await expect.poll(() => progressOf(p).innerText(), { timeout: 30_000, interval: 200 }).toMatch(/Rolled back/);
+    const done = run()!;
+    expect(done.status).toBe('rolled-back');
+    // One rollback acted; the loser was told, privately and by name, never an error.
+    expect(shipbot.runner.auditTrail(done.id).filter((e) => e.action === 'rollback')).toHaveLength(1);
+    const told = await Promise.all(pages.map((p) => p.locator('#thread .msg.ephemeral').allInnerTexts()));
+    const losers = told.map((t, i) => ({ t: t.join('\n'), i })).filter((x) => /Already done/.test(x.t));
+    expect(losers).toHaveLength(1);
+    expect(losers[0]!.t).toMatch(/already roll(ed|ing) back .*(dev|ivan|alice)/i);
+    for (const p of pages) expect(await p.locator('.toast-error').count()).toBe(0);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await pages[losers[0]!.i]!.screenshot({ path: path.join(ARTIFACTS, 'local-rollback-race.png') });
+
+    // Investigate after a production rollback: the briefing, and the file with the pods as they
+    // were when the rollback began (the canary's, gone since).
+    await progressOf(ic).getByRole('button', { name: 'Investigate' }).click();
+    const briefing = ic.locator('#thread .msg', { hasText: 'What failed' }).filter({ hasNot: ic.locator('.file') }).last();
+    await expect.poll(() => briefing.count(), { timeout: 15_000 }).toBe(1);
+    const text = await briefing.innerText();
+    expect(text).toMatch(/Investigate.*web v2\.0\.1 → production/);
+    expect(text).toMatch(/Next: Production is back on the previous version/);
+    const file = ic.locator('#thread .file', { hasText: 'diagnostics' }).last();
+    await expect.poll(() => file.count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await file.locator('summary').click();
+    const content = await file.locator('.file-content').innerText();
+    expect(content).toMatch(/## Pods in production at the decision/);
+    expect(content).toMatch(/v2\.0\.1/);
+    expect(content).toMatch(/## Pods now/);
+    await briefing.scrollIntoViewIfNeeded();
+    await ic.screenshot({ path: path.join(ARTIFACTS, 'local-investigate-production.png') });
+  }
+
   async function roles(): Promise<void> {
     await page.goto(`${shipbot.url}/?as=U_DEV`);
     // The slash command opens the modal straight away (it carries a trigger_id).

@@ -39,12 +39,14 @@ describe('steps', () => {
     expect(withStages(withStages(initialSteps(plan, false), stages), stages)).toHaveLength(keys.length);
   });
 
-  it('on rollback skips unfinished forward steps, keeps finished ones, and ends with rollback, verification, incident, report', () => {
+  it('on rollback skips forward steps not started, marks the interrupted one, keeps finished ones, and ends with rollback, verification, incident, report', () => {
     let steps = withStages(initialSteps(plan, false), stages).map((s, i) => (i < 4 ? { ...s, status: 'done' as const } : s));
     steps[4] = { ...steps[4]!, status: 'running' };
     steps = withRollbackSteps(steps, 'error rate 8%');
     expect(steps.slice(-4).map((s) => s.key)).toEqual(['rollback', 'verify-rollback', 'incident', 'report']);
-    expect(steps[4]).toMatchObject({ status: 'skipped', detail: 'interrupted: error rate 8%' });
+    // The running step did part of its work (its users saw the canary): a warning, so reports count it.
+    expect(steps[4]).toMatchObject({ status: 'warning', detail: 'interrupted: error rate 8%' });
+    expect(steps.slice(5, -4).every((s) => s.status === 'skipped')).toBe(true);
     expect(steps.filter((s) => s.status === 'done')).toHaveLength(4);
     expect(nextStep(steps)?.key).toBe('rollback');
     expect(withRollbackSteps(steps, 'again')).toBe(steps);

@@ -77,6 +77,10 @@ describe('happy paths', () => {
     expect(done.status, done.outcome).toBe('rolled-back');
     expect(done.outcome).toMatch(/staging regression gate: promotion blocked: Regression gate failed: 50% regression \(1\/2 passed vs 2\/2 on the baseline\)/);
     expect(await servingImages(w, 'search')).toEqual(['registry.example.com/shop/search:v1.2.2']);
+    // A staging failure remembers staging's pods, where the new version ran.
+    const d = await w.runner.investigate(run.id, IC, false);
+    expect(d.podsAt).toMatchObject({ environment: 'staging' });
+    expect(d.pods.map((p) => p.version)).toContain('v2.0.0-smokefail');
   });
 });
 
@@ -111,6 +115,13 @@ describe('failure paths roll back by themselves and keep the lock', () => {
       expect(readFileSync(rec.reportPath!, 'utf8')).toMatch(/\| critical-path \| ✓ \| ❌ \|/);
     }
     expect(existsSync(rec.data.incidentPath!)).toBe(true);
+    // Investigate shows the pods as they were when Shipbot decided, new version among them,
+    // although the rollback has removed them since.
+    const version = text.split(' ')[2]!;
+    const d = await w.runner.investigate(run.id, IC, false);
+    expect(d.podsAt).toMatchObject({ environment: 'production' });
+    expect(d.pods.map((p) => p.version)).toContain(version);
+    expect(d.podsNow).toBeDefined();
     expect(w.runner.auditTrail(run.id).map((e) => e.action)).toEqual(['start', 'automatic-rollback', 'incident', 'rolled-back']);
     // Locked until someone unlocks it: a new deploy is refused with who and since.
     const again = await w.deploy('deploy checkout v1.2.4 canary');
