@@ -44,6 +44,31 @@ const TrafficRouting = z.union([
   z.strictObject({ istio: z.strictObject({ virtualService: ServiceName, routes: z.array(z.string().min(1)).optional() }) }),
 ]);
 
+/** A batch/v1 JobSpec, checked only as far as Shipbot relies on it; the API server checks the rest. */
+const JobSpec = z.looseObject({
+  template: z.looseObject({
+    spec: z.looseObject({ containers: z.array(z.looseObject({ name: z.string().min(1) })).min(1) }),
+  }),
+});
+
+/** The migration Job run before an environment's rollout (src/runner/migration-step.ts). */
+const Migration = z
+  .strictObject({
+    /** The Job's spec; the release image goes into `container`. */
+    job: JobSpec.optional(),
+    /** Or an existing Job in the namespace whose spec is cloned. */
+    fromJob: ServiceName.optional(),
+    /** The container that runs the release image (default: the template's first). */
+    container: z.string().min(1).optional(),
+    timeoutSec: z.number().int().positive().default(600),
+    /** Expand-only: the previous version runs on the migrated schema. false: a rollback needs a person. */
+    backwardCompatible: z.boolean({ error: 'say whether the migration is expand-only: backwardCompatible: true (the previous version runs on the new schema) or false (a rollback needs a person)' }),
+    /** Run it on every release, not only when the request says there is a migration. */
+    always: z.boolean().default(false),
+  })
+  .refine((m) => (m.job === undefined) !== (m.fromJob === undefined), { message: 'give exactly one of job (a JobSpec) or fromJob (the name of a Job to clone)' });
+export type MigrationConfig = z.infer<typeof Migration>;
+
 const ServiceEnvironment = z.strictObject({
   namespace: ServiceName,
   kind: z.literal('Deployment').default('Deployment'),
@@ -58,6 +83,8 @@ const ServiceEnvironment = z.strictObject({
   context: z.string().min(1).optional(),
   /** Exact canary weights through the team's route (src/cluster/traffic-router.ts); without it, replica ratios. */
   trafficRouting: TrafficRouting.optional(),
+  /** This environment's migration Job; overrides the service's. */
+  migration: Migration.optional(),
 });
 export type ServiceEnvironment = z.infer<typeof ServiceEnvironment>;
 
@@ -77,6 +104,8 @@ const ServiceConfig = z.strictObject({
   smoke: z.array(SmokeCheck).default([]),
   metrics: MetricQueries.optional(),
   slo: Slo.optional(),
+  /** The migration Job for every environment (an environment's own `migration` wins). */
+  migration: Migration.optional(),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfig>;
 

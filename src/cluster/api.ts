@@ -1,6 +1,6 @@
 // Thin adapter over client-node: the handful of calls the drivers make, each wrapped so a
 // failure becomes a ClusterError sentence (errors.ts). No decisions here.
-import type { CoreV1Event, V1Deployment, V1Node, V1Pod, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Deployment, V1Job, V1Node, V1Pod, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { isNotFound, kubeCall } from './errors.js';
 import { jsonPatch, mergePatch, type Kube } from './kube.js';
 
@@ -132,6 +132,30 @@ export class ClusterApi {
   readPodLog(namespace: string, name: string, container: string, tailLines: number): Promise<string> {
     return kubeCall({ verb: 'get', resource: 'pods/log', namespace, name }, this.server, () =>
       this.kube.core.readNamespacedPodLog({ name, namespace, container, tailLines }),
+    );
+  }
+
+  getJob(namespace: string, name: string): Promise<V1Job> {
+    return kubeCall({ verb: 'get', resource: 'jobs.batch', namespace, name }, this.server, () => this.kube.batch.readNamespacedJob({ name, namespace }));
+  }
+
+  async findJob(namespace: string, name: string): Promise<V1Job | undefined> {
+    try {
+      return await this.getJob(namespace, name);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  createJob(namespace: string, body: V1Job): Promise<V1Job> {
+    return kubeCall({ verb: 'create', resource: 'jobs.batch', namespace, name: body.metadata?.name }, this.server, () => this.kube.batch.createNamespacedJob({ namespace, body }));
+  }
+
+  /** Deletes a Job and its pods: a Job's default propagation orphans them, so Background is asked for. */
+  async deleteJob(namespace: string, name: string): Promise<void> {
+    await kubeCall({ verb: 'delete', resource: 'jobs.batch', namespace, name }, this.server, () =>
+      this.kube.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' }),
     );
   }
 

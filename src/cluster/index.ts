@@ -22,6 +22,7 @@ export { BlueGreenDriver, retireIdleColour, previewServiceName } from './bluegre
 export { CanaryDriver, canaryNames } from './canary.js';
 export { RollingDriver } from './rolling.js';
 export { diagnose, type ClusterDiagnostics } from './diagnose.js';
+export { runMigration, type MigrationResult, type MigrationTarget } from './migration.js';
 export { ClusterError, StageFailedError, InvalidRolloutError, explainKubeError } from './errors.js';
 export { kubeFromEnv, kubeFromKubeconfig, type Kube } from './kube.js';
 export { createClusters, kubeconfigClusters, singleCluster, type Clusters } from './clusters.js';

@@ -1,7 +1,7 @@
 // Access to one Kubernetes API server: a real cluster (KUBECONFIG, in-cluster service account,
 // ~/.kube/config; any context) or the sandbox through the kubeconfig it writes. Everything else
 // in src/cluster talks to the cluster through `Kube`.
-import { AppsV1Api, AutoscalingV2Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { AppsV1Api, AutoscalingV2Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { clusterFetch } from './http.js';
 
 export interface Kube {
@@ -9,6 +9,8 @@ export interface Kube {
   readonly apps: AppsV1Api;
   readonly core: CoreV1Api;
   readonly autoscaling: AutoscalingV2Api;
+  /** Migration Jobs. */
+  readonly batch: BatchV1Api;
   /** Custom resources: Gateway API HTTPRoutes, Istio VirtualServices. */
   readonly custom: CustomObjectsApi;
   /** API server base URL without a trailing slash, for messages and service-proxy URLs. */
@@ -24,7 +26,7 @@ function fromConfig(kc: KubeConfig): Kube {
     throw new Error('No Kubernetes cluster configured: set KUBECONFIG, run Shipbot in a pod, or use --sandbox.');
   }
   const server = (kc.getCurrentCluster()?.server ?? '').replace(/\/+$/, '');
-  return { kc, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), autoscaling: kc.makeApiClient(AutoscalingV2Api), custom: kc.makeApiClient(CustomObjectsApi), server, context: kc.getCurrentContext(), fetch: clusterFetch(kc) };
+  return { kc, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), autoscaling: kc.makeApiClient(AutoscalingV2Api), batch: kc.makeApiClient(BatchV1Api), custom: kc.makeApiClient(CustomObjectsApi), server, context: kc.getCurrentContext(), fetch: clusterFetch(kc) };
 }
 
 function useContext(kc: KubeConfig, context: string | undefined): KubeConfig {

@@ -26,4 +26,7 @@ export const REQUIRED_PERMISSIONS: Permission[] = [
   { group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'patch' },
   { group: 'networking.istio.io', resource: 'virtualservices', verb: 'get' },
   { group: 'networking.istio.io', resource: 'virtualservices', verb: 'patch' },
+  { group: 'batch', resource: 'jobs', verb: 'get' },
+  { group: 'batch', resource: 'jobs', verb: 'create' },
+  { group: 'batch', resource: 'jobs', verb: 'delete' },
 ];

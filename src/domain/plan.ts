@@ -4,6 +4,7 @@ import type { ServiceConfig, ShipbotConfig } from '../config.js';
 import { GENTLE_CANARY_STEPS } from './parse-keywords.js';
 import { normaliseSteps } from './parse-steps.js';
 import { recommendStrategy } from './recommend.js';
+import { CONTRACTING_OBSERVATION_FACTOR, contractingMigration } from './migration-policy.js';
 import {
   DeployPlan,
   ROLLBACK_TOLERANCES,
@@ -108,6 +109,7 @@ export function buildPlan(request: DeployRequest, service: ServiceConfig, cfg: S
   }
   const timing = timelineAdjustment(request.timeline, risk, defaults);
   if (timing.note) notes.push(timing.note);
+  const observationSec = contractingMigration(service, request.environment, request.dbMigration ?? false) ? timing.observationSec * CONTRACTING_OBSERVATION_FACTOR : timing.observationSec;
 
   return DeployPlan.parse({
     service: service.name,
@@ -118,7 +120,7 @@ export function buildPlan(request: DeployRequest, service: ServiceConfig, cfg: S
     slo: { ...(service.slo ?? cfg.defaults.slo) },
     dbMigration: request.dbMigration ?? false,
     rollbackTolerance: rec.strategy === 'blue-green' ? 'instant' : defaults.rollbackTolerance,
-    observationSec: timing.observationSec,
+    observationSec,
     stageWindowSec: timing.stageWindowSec,
     monitoringIntervalSec: defaults.monitoringIntervalSec,
     canarySteps: request.canarySteps ?? defaults.canarySteps,

@@ -4,7 +4,8 @@
 // risk gets canary; otherwise the configured default. A database migration adds its caveat.
 import type { ServiceConfig, ShipbotConfig } from '../config.js';
 import { readGuidance } from './parse-keywords.js';
-import type { DeployRequest, RollbackTolerance, Strategy } from './types.js';
+import { contractingMigration, strategyRefusal } from './migration-policy.js';
+import type { DeployRequest, Environment, RollbackTolerance, Strategy } from './types.js';
 
 export interface Recommendation {
   strategy: Strategy;
@@ -31,7 +32,7 @@ export const DB_MIGRATION_NOTE =
   '(expand first, contract in a later release) so the old version still runs against the new schema; ' +
   'plan a separate down-migration if it is not.';
 
-type Request = Pick<DeployRequest, 'strategy' | 'risk' | 'dbMigration' | 'guidance' | 'timeline'> & { notes?: string[] };
+type Request = Pick<DeployRequest, 'strategy' | 'risk' | 'dbMigration' | 'guidance' | 'timeline'> & { environment?: Environment; notes?: string[] };
 
 export function recommendStrategy(
   request: Request,
@@ -44,6 +45,8 @@ export function recommendStrategy(
   const allowed = service.strategies;
   const risk = request.risk ?? cfg.defaults.risk;
   const dbMigration = request.dbMigration ?? hints.dbMigration?.value ?? false;
+  const environment = request.environment ?? 'production';
+  const contracting = contractingMigration(service, environment, dbMigration);
 
   let strategy: Strategy;
   let why: string;
@@ -58,6 +61,11 @@ export function recommendStrategy(
         `${service.name} does not allow ${strategy} (allowed: ${allowed.join(', ')} in shipbot.yml); the run will refuse it unless you choose one of those.`,
       );
     }
+    const refusal = strategyRefusal(service, environment, dbMigration, strategy);
+    if (refusal) warnings.push(`${refusal}; the run will refuse ${strategy}.`);
+  } else if (contracting && allowed.includes('blue-green')) {
+    strategy = 'blue-green';
+    why = 'the migration is not backward compatible, so old and new code must not serve side by side';
   } else {
     const choice = chooseByRules(service, cfg, risk, hints.strategy?.value, options.rollbackTolerance ?? (hints.instantRollback ? 'instant' : undefined));
     strategy = choice.strategy;
@@ -78,7 +86,9 @@ export function recommendStrategy(
   if (risk === 'high' && strategy !== 'canary') {
     parts.push('High risk: watch the first minutes closely; canary would validate on a small share of traffic first.');
   }
-  if (dbMigration) {
+  if (contracting) {
+    parts.push('The migration is not backward compatible: a rollback needs a person and a down-migration, so the observation is doubled.');
+  } else if (dbMigration) {
     parts.push(DB_MIGRATION_NOTE);
     if (strategy === 'blue-green') parts.push('Both colours share the database, so the old colour must work with the new schema.');
   }

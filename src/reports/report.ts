@@ -1,5 +1,6 @@
 // Markdown reports from a run's record: the deployment report (per the flow's report), an
 // incident report when it rolled back, and a short stakeholder summary. Pure: text in, text out.
+import { schemaNote } from '../domain/migration-policy.js';
 import type { MetricSample } from '../domain/types.js';
 import type { AuditRecord, RunRecord, SmokeRecord } from '../store/records.js';
 import type { RunView, StepView } from '../runner/types.js';
@@ -205,9 +206,20 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
       `- Reason: ${rb.reason}`,
       `- Verification: ${rb.verification ? `${rb.verification.ok ? '✓' : '❌'} ${rb.verification.detail} (old version serves ${rb.verification.oldTrafficPct}%)` : 'not verified'}`,
       `- Lock: ${rb.automatic ? `${rec.service} stays locked in ${rec.environment} until someone unlocks it` : 'released'}`,
+      ...(schemaNote(rec.data.migrations) ? [`- Schema: ${schemaNote(rec.data.migrations)}`] : []),
       '',
     );
   } else lines.push('No rollback.', '');
+  const migrations = Object.entries(rec.data.migrations ?? {});
+  if (migrations.length) {
+    lines.push('## Database migration', '');
+    for (const [env, m] of migrations) {
+      const policy = m!.backwardCompatible ? 'backward compatible: an automatic rollback restores the code and the schema stays migrated' : 'not backward compatible: an automatic rollback asks a person, and a rollback needs a down-migration';
+      lines.push(`- ${env}: ${m!.ok ? '✓' : '❌'} ${m!.detail} — ${policy}`);
+      if (m!.logTail?.length) lines.push('', '  ```', ...m!.logTail.map((l) => `  ${l}`), '  ```');
+    }
+    lines.push('');
+  }
   lines.push('## Lessons learned', '');
   lines.push(...lessons.map((l) => `- ${l}`), '');
   return lines.join('\n');
@@ -224,6 +236,7 @@ export function renderIncident(rec: RunRecord, audit: AuditRecord[], narrative?:
     `- Impact: ${impact(rec)}`,
     `- Recovery: ${rb?.verification ? `${rb.verification.ok ? 'verified' : 'NOT verified'} — ${rb.verification.detail}` : 'not verified'}`,
     `- Lock: ${rec.service} in ${rec.environment} ${rb?.automatic ? 'stays locked until someone unlocks it' : 'was released'}`,
+    ...(schemaNote(rec.data.migrations) ? [`- Schema: ${schemaNote(rec.data.migrations)}`] : []),
     '',
     '## What happened',
     '',
@@ -237,6 +250,7 @@ export function renderIncident(rec: RunRecord, audit: AuditRecord[], narrative?:
     '',
     '- Find the cause with the logs and metrics of the failed version (Investigate shows them).',
     `- Unlock ${rec.service} in ${rec.environment} once the service is confirmed healthy.`,
+    ...(Object.values(rec.data.migrations ?? {}).some((m) => m?.ok && !m.backwardCompatible) ? ['- Write and run the down-migration: the previous version now runs on a schema it may not support.'] : []),
     '- Fix, verify in staging, and deploy again.',
     '',
   ];

@@ -11,6 +11,8 @@ import type { RunRecord, SmokeRecord } from '../store/records.js';
 import type { Clock } from '../clock.js';
 import type { RunAnalysis, MonitorResult } from './analysis.js';
 import { needsApproval } from './access.js';
+import { migrationStep, type Migrate } from './migration-step.js';
+import { schemaNote } from '../domain/migration-policy.js';
 import { isStageStep, productionTouched, stageStepKey, STEP, withStages } from './steps.js';
 import type { StepStatus } from './types.js';
 
@@ -43,6 +45,7 @@ export interface StepContext {
   /** Updates the step's detail line while it runs (not persisted on its own). */
   progress: (line: string) => void;
   writeIncident: () => Promise<string | undefined>;
+  migrate: Migrate;
 }
 
 export async function executeStep(key: string, ctx: StepContext): Promise<StepOutcome> {
@@ -52,6 +55,10 @@ export async function executeStep(key: string, ctx: StepContext): Promise<StepOu
       return { status: 'done', detail: strategyLine(ctx.run) };
     case STEP.validate:
       return validate(ctx);
+    case STEP.stagingMigration:
+      return migrationStep(ctx.run, 'staging', ctx.stagingRef!, ctx.migrate, ctx);
+    case STEP.migration:
+      return migrationStep(ctx.run, ctx.run.environment, ctx.ref, ctx.migrate, ctx);
     case STEP.stagingDeploy:
       return stagingDeploy(ctx);
     case STEP.stagingGate:
@@ -132,12 +139,12 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
       detail: by ? `approved by ${by.by}` : `${run.plan.risk}-risk production deploys need an approval from someone other than the requester`,
     });
   }
-  if (run.plan.dbMigration) {
+  if (run.plan.dbMigration && !ctx.ref.migration) {
     checks.push({
       name: 'database migration',
       ok: false,
       severity: 'warning',
-      detail: 'a rollback restores the code only: the migration must stay compatible with the previous version',
+      detail: `no migration Job is configured for ${run.service} (migration in shipbot.yml), so Shipbot does not run it; a rollback restores the code only: the migration must stay compatible with the previous version`,
     });
   }
   run.data.validation = checks;
@@ -375,14 +382,16 @@ async function promote(ctx: StepContext): Promise<StepOutcome> {
 
 async function rollback(ctx: StepContext): Promise<StepOutcome> {
   const { run } = ctx;
+  const note = schemaNote(run.data.migrations);
+  const schema = note ? `; ${note}` : '';
   if (run.rolloutState && productionTouched(run.steps)) {
     run.rolloutState = await ctx.driver.rollback(ctx.ref, run.rolloutState);
     run.stage = `rolled back to ${tagOf(run.rolloutState.previousImage)}`;
-    return { status: 'done', detail: `traffic back on ${tagOf(run.rolloutState.previousImage)}` };
+    return { status: 'done', detail: `traffic back on ${tagOf(run.rolloutState.previousImage)}${schema}` };
   }
   if (run.data.stagingRolloutState && ctx.stagingRef) {
     run.data.stagingRolloutState = await ctx.drivers('rolling', ctx.stagingRef.context).rollback(ctx.stagingRef, run.data.stagingRolloutState);
-    return { status: 'done', detail: `staging back on ${tagOf(run.data.stagingRolloutState.previousImage)}; production was not touched` };
+    return { status: 'done', detail: `staging back on ${tagOf(run.data.stagingRolloutState.previousImage)}; production was not touched${schema}` };
   }
   return { status: 'skipped', detail: 'nothing had changed in the cluster' };
 }

@@ -3,7 +3,7 @@
 // runner here.
 import type { Clock } from '../clock.js';
 import type { ShipbotConfig } from '../config.js';
-import { createDriver, diagnose, singleCluster, type Clusters, type Kube } from '../cluster/index.js';
+import { createDriver, diagnose, runMigration, singleCluster, type Clusters, type Kube } from '../cluster/index.js';
 import type { RolloutDriver } from '../cluster/types.js';
 import type { Strategy } from '../domain/types.js';
 import type { Logger } from '../log.js';
@@ -62,6 +62,7 @@ export function createRunner(o: CreateRunnerOptions): Runner {
     ...(o.summarise ? { summarise: o.summarise } : {}),
     ...(o.storeRetryMs !== undefined ? { storeRetryMs: o.storeRetryMs } : {}),
     diagnose: (ref, state) => diagnose(driverDeps(ref.context), ref, state),
+    migrate: (ref, target, opts) => runMigration(driverDeps(ref.context), target, opts),
   });
 }
 

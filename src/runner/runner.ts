@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import { findService, type ServiceConfig, type ShipbotConfig } from '../config.js';
 import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.js';
 import { activeFreeze, describeFreeze } from '../domain/freeze.js';
+import { strategyRefusal } from '../domain/migration-policy.js';
 import { truncate } from '../domain/text.js';
 import type { Actor, Environment, Strategy } from '../domain/types.js';
 import type { Logger } from '../log.js';
@@ -18,6 +19,7 @@ import { mayApprove, mayDecide, mayDeploy, needsApproval } from './access.js';
 import { matchesPrincipal } from '../domain/permissions.js';
 import type { RunAnalysis } from './analysis.js';
 import { executeStep, type StepOutcome } from './execute.js';
+import { migrates, rollbackNeedsPerson, type Migrate } from './migration-step.js';
 import { commandEffect, resumeDecision, roleFor } from './policy.js';
 import { initialSteps, nextStep, productionTouched, setStep, skipRemaining, STEP, withRollbackSteps } from './steps.js';
 import {
@@ -44,6 +46,8 @@ export interface RunnerDeps {
   reportsDir: string;
   /** Where a service lives in an environment; defaults to the catalogue in `config`. */
   resolveRef?: (service: ServiceConfig, environment: Environment) => WorkloadRef | undefined;
+  /** Runs a release's migration Job (cluster/migration.ts); runs with a migration fail without it. */
+  migrate?: Migrate;
   /** Raw facts for Investigate (pods, events, log tail) from the cluster. */
   diagnose?: (ref: WorkloadRef, state: RolloutState) => Promise<Pick<Diagnostics, 'pods' | 'events' | 'logTail'>>;
   /** Optional LLM-written lessons / summaries for reports; deterministic text otherwise. */
@@ -70,7 +74,9 @@ interface Active {
 
 export function defaultRef(service: ServiceConfig, environment: Environment): WorkloadRef | undefined {
   const env = service.environments[environment];
-  return env ? { ...env, serviceName: service.name, imageRepo: env.image ?? service.image } : undefined;
+  if (!env) return undefined;
+  const migration = env.migration ?? service.migration;
+  return { ...env, serviceName: service.name, imageRepo: env.image ?? service.image, ...(migration ? { migration } : {}) };
 }
 
 export function toView(rec: RunRecord): RunView {
@@ -150,6 +156,8 @@ export class Runner {
     if (!service.strategies.includes(plan.strategy)) {
       return { ok: false, reason: 'invalid', message: `${service.name} does not allow ${plan.strategy}; choose one of ${service.strategies.join(', ')}.` };
     }
+    const refusal = strategyRefusal(service, plan.environment, plan.dbMigration, plan.strategy);
+    if (refusal) return { ok: false, reason: 'invalid', message: `${refusal}.` };
     const deploy = mayDeploy(config, input.requester, plan);
     if (!deploy.ok) return { ok: false, reason: 'forbidden', message: deploy.reason };
     const freeze = activeFreeze(config.freezeWindows, plan.environment, new Date(clock.now()));
@@ -173,7 +181,10 @@ export class Runner {
       status: 'running',
       requester: input.requester,
       origin: input.origin,
-      steps: initialSteps(plan, Boolean(service.environments.staging)),
+      steps: initialSteps(plan, Boolean(service.environments.staging), {
+        staging: plan.environment === 'production' && migrates(plan, this.ref(service, 'staging')),
+        target: migrates(plan, this.ref(service, plan.environment)),
+      }),
       data: override ? { freezeOverride: { by: actorLabel(override.actor), reason: override.reason, at: now, freeze: describeFreeze(freeze) } } : {},
       createdAt: now,
       updatedAt: now,
@@ -543,6 +554,7 @@ export class Runner {
             this.emit(rec, false);
           },
           writeIncident: () => this.writeIncident(rec),
+          migrate: this.deps.migrate ?? (() => Promise.reject(new Error('this Shipbot was built without a way to run migration Jobs'))),
         });
       outcome = await raceAbort(handler, signal);
     } catch (err) {
@@ -566,9 +578,18 @@ export class Runner {
       return;
     }
     switch (next.kind) {
-      case 'rollback':
+      case 'rollback': {
+        // A migration the previous version cannot run on: a person decides, with the reason.
+        const held = rollbackNeedsPerson(rec, next.reason);
+        if (held) {
+          this.rememberPodsAtDecision(rec);
+          rec.pendingDecision = held;
+          this.transition(rec, 'awaiting-decision', { stage: `decision needed: ${held.explanation}` }, true);
+          return;
+        }
         this.beginRollback(rec, next.reason, 'shipbot', true);
         return;
+      }
       case 'fail':
         rec.steps = skipRemaining(rec.steps, 'not run: an earlier step failed');
         await this.finish(rec, 'failed', next.reason);

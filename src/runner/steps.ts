@@ -7,6 +7,8 @@ import type { StepStatus, StepView } from './types.js';
 export const STEP = {
   confirm: 'confirm-strategy',
   validate: 'validate',
+  stagingMigration: 'staging-migration',
+  migration: 'migration',
   stagingDeploy: 'staging-deploy',
   stagingGate: 'staging-gate',
   baseline: 'baseline',
@@ -37,20 +39,26 @@ export function isSettled(step: StepView): boolean {
   return SETTLED.has(step.status);
 }
 
-/** The steps of the seed flow for a plan, before the strategy's stages are known. */
-export function initialSteps(plan: DeployPlan, hasStaging: boolean): StepView[] {
+/**
+ * The steps of the seed flow for a plan, before the strategy's stages are known. A migration
+ * runs before each environment's rollout: staging's before its deploy, the target's before prepare.
+ */
+export function initialSteps(plan: DeployPlan, hasStaging: boolean, migrations: { staging?: boolean; target?: boolean } = {}): StepView[] {
   const steps: Array<[string, string]> = [
     [STEP.confirm, 'Strategy confirmation'],
     [STEP.validate, 'Pre-deployment validation'],
   ];
+  const env = plan.environment === 'production' ? 'Production' : 'Staging';
   if (plan.environment === 'production' && hasStaging) {
+    if (migrations.staging) steps.push([STEP.stagingMigration, 'Staging migration']);
     steps.push([STEP.stagingDeploy, 'Staging deploy'], [STEP.stagingGate, 'Staging regression gate']);
   }
+  if (migrations.target) steps.push([STEP.migration, `${env} migration`]);
   steps.push(
     [STEP.prepare, `Prepare ${plan.strategy}`],
-    [STEP.baseline, `${plan.environment === 'production' ? 'Production' : 'Staging'} baseline`],
+    [STEP.baseline, `${env} baseline`],
     [STEP.smoke, 'Smoke checks'],
-    [STEP.gate, `${plan.environment === 'production' ? 'Production' : 'Staging'} regression gate`],
+    [STEP.gate, `${env} regression gate`],
     [STEP.promote, 'Promote new version'],
     [STEP.report, 'Report'],
   );

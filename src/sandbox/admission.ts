@@ -1,6 +1,7 @@
 // What the API server does to an object before storing it: defaulting (so templates compare
 // equal however they were written) and validation (422 Invalid with field causes). Pure.
 import { invalid } from './errors.js';
+import { randomUUID } from 'node:crypto';
 import { clone, isPlainObject, type KObject } from './objects.js';
 import type { ResourceDef } from './resources.js';
 import { fromLabelSelector, matches } from './selectors.js';
@@ -114,7 +115,7 @@ export function admit(def: ResourceDef, input: KObject, old?: KObject): KObject 
     causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'` });
   }
   validateLabels(o.metadata.labels, 'metadata.labels', causes);
-  if (def.kind === 'Deployment' || def.kind === 'ReplicaSet') validateLabels(o.spec?.template?.metadata?.labels, 'spec.template.metadata.labels', causes);
+  if (def.kind === 'Deployment' || def.kind === 'ReplicaSet' || def.kind === 'Job') validateLabels(o.spec?.template?.metadata?.labels, 'spec.template.metadata.labels', causes);
   switch (def.kind) {
     case 'Deployment':
     case 'ReplicaSet':
@@ -123,6 +124,9 @@ export function admit(def: ResourceDef, input: KObject, old?: KObject): KObject 
       if (old && JSON.stringify(old.spec?.selector) !== JSON.stringify(o.spec?.selector)) {
         causes.push({ field: 'spec.selector', message: 'Invalid value: field is immutable' });
       }
+      break;
+    case 'Job':
+      admitJob(o, causes, old);
       break;
     case 'Pod':
       o.spec ??= {};
@@ -199,4 +203,44 @@ function admitVirtualService(o: KObject, causes: Cause[]): void {
       if (!weightOk(d.weight, 100)) causes.push({ field: `${at}.weight`, message: `Invalid value: ${JSON.stringify(d.weight)}: weight must be an integer between 0 and 100` });
     });
   });
+}
+
+/**
+ * batch/v1 Job as the API server defaults and checks it: the generated selector on the Job's own
+ * uid and the labels it puts on the template, restartPolicy Never or OnFailure, and a template
+ * that cannot change afterwards.
+ */
+function admitJob(o: KObject, causes: Cause[], old?: KObject): void {
+  const spec = (o.spec ??= {});
+  spec.parallelism ??= 1;
+  spec.completions ??= 1;
+  spec.backoffLimit ??= 6;
+  spec.completionMode ??= 'NonIndexed';
+  spec.suspend ??= false;
+  spec.podReplacementPolicy ??= 'TerminatingOrFailed';
+  spec.manualSelector ??= undefined;
+  if (spec.manualSelector === undefined) delete spec.manualSelector;
+  spec.template ??= {};
+  spec.template.metadata ??= {};
+  spec.template.spec ??= {};
+  if (!old) {
+    const uid = (o.metadata.uid ??= randomUUID());
+    const generated = { 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': o.metadata.name ?? '', 'controller-uid': uid, 'job-name': o.metadata.name ?? '' };
+    if (spec.selector && !spec.manualSelector) causes.push({ field: 'spec.selector', message: 'Invalid value: `selector` will be auto-generated' });
+    spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+    spec.template.metadata.labels = { ...(spec.template.metadata.labels ?? {}), ...generated };
+  }
+  const policy = spec.template.spec.restartPolicy;
+  if (policy !== 'Never' && policy !== 'OnFailure') {
+    causes.push({ field: 'spec.template.spec.restartPolicy', message: `${policy === undefined ? 'Required value' : `Unsupported value: "${policy}"`}: supported values: "OnFailure", "Never"` });
+  }
+  if (isPlainObject(spec.template.spec)) defaultPodSpec(spec.template.spec);
+  validatePodSpec(spec.template.spec, 'spec.template.spec', causes);
+  for (const k of ['backoffLimit', 'activeDeadlineSeconds'] as const) {
+    const v = spec[k];
+    if (v !== undefined && (!Number.isInteger(v) || v < (k === 'backoffLimit' ? 0 : 1))) causes.push({ field: `spec.${k}`, message: `Invalid value: ${JSON.stringify(v)}: must be ${k === 'backoffLimit' ? 'greater than or equal to 0' : 'greater than 0'}` });
+  }
+  if (old && JSON.stringify(old.spec?.template) !== JSON.stringify(spec.template)) {
+    causes.push({ field: 'spec.template', message: 'Invalid value: field is immutable' });
+  }
 }

@@ -80,6 +80,7 @@ export class ApiServer {
     if (!input.metadata.name && input.metadata.generateName) input.metadata.name = `${input.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
     if (input.kind && input.kind !== def.kind) throw badRequest(`the body is a ${input.kind}, this endpoint takes ${def.kind}`);
     delete input.metadata.resourceVersion;
+    delete input.metadata.uid; // the server's to assign
     const admitted = admit(def, input);
     if (def.kind !== 'Namespace' && def.kind !== 'Event' && def.subresources.includes('status')) admitted.status = initialStatus(def);
     if (dryRun) {
@@ -139,13 +140,25 @@ export class ApiServer {
   }
 
   /** Deletes and cascades to dependents (background propagation, done at once). */
-  delete(def: ResourceDef, ns: string | undefined, name: string): KObject {
+  delete(def: ResourceDef, ns: string | undefined, name: string, orphan = false): KObject {
     const gone = this.store.delete(def, ns, name);
-    this.collectDependents(gone.metadata.uid!);
+    if (orphan) this.orphanDependents(gone.metadata.uid!);
+    else this.collectDependents(gone.metadata.uid!);
     if (def.kind === 'Namespace') {
       for (const r of RESOURCES) if (r.namespaced) for (const o of this.store.list(r, name)) this.store.delete(r, name, o.metadata.name!);
     }
     return gone;
+  }
+
+  /** Orphan propagation: dependents stay, without the owner reference. */
+  private orphanDependents(ownerUid: string): void {
+    for (const r of RESOURCES) {
+      if (!r.namespaced) continue;
+      for (const o of this.store.list(r)) {
+        const refs = o.metadata.ownerReferences ?? [];
+        if (refs.some((ref) => ref.uid === ownerUid)) this.store.update(r, { ...o, metadata: { ...o.metadata, ownerReferences: refs.filter((ref) => ref.uid !== ownerUid) } }, undefined, true);
+      }
+    }
   }
 
   /** Garbage collection: objects whose controller owner is gone go too. */

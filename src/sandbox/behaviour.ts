@@ -51,6 +51,17 @@ function part(tag: string, name: string): number | undefined | null {
   return m[1] === undefined ? undefined : Number(m[1]);
 }
 
+/**
+ * How a Job's pod of this image ends (a migration): `-migfail` exits 1, `-mighang` never exits,
+ * a crashing build fails; anything else completes. A Deployment's pods of the same tag serve normally.
+ */
+export function completionOf(image: string): 'succeeds' | 'fails' | 'hangs' {
+  const tag = imageTag(image).toLowerCase();
+  if (/-mighang(?=-|$)/.test(tag)) return 'hangs';
+  if (/-migfail(?=-|$)/.test(tag) || faultOfTag(tag) === 'crash' || faultOfTag(tag) === 'oom') return 'fails';
+  return 'succeeds';
+}
+
 /** Minutes after Ready at which the tag's fault begins (`-late6`); 0 when it has none. */
 export function lateOnsetMin(image: string): number {
   return part(imageTag(image).toLowerCase(), 'late') ?? 0;

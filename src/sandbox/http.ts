@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { listKind, type ApiServer, type Subresource } from './apiServer.js';
-import { behaviourOf } from './behaviour.js';
+import { behaviourOf, completionOf } from './behaviour.js';
 import { ApiError, badRequest } from './errors.js';
 import type { KObject } from './objects.js';
 import { buildOverview, buildTargets } from './overview.js';
@@ -213,14 +213,16 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
     case 'DELETE': {
       // DeleteOptions may come as a body (kubectl sends `{"dryRun":["All"]}` there).
       const text = await readBody(req);
-      let opts: { dryRun?: string[] } = {};
+      let opts: { dryRun?: string[]; propagationPolicy?: string } = {};
       try {
         opts = text.trim() ? (JSON.parse(text) as typeof opts) : {};
       } catch {
         throw badRequest('the DeleteOptions body is not valid JSON');
       }
       if (q.get('dryRun') || (Array.isArray(opts.dryRun) && opts.dryRun.length > 0)) return send(res, 200, ctx.api.get(def, ns, name));
-      const gone = ctx.api.delete(def, ns, name);
+      // As the real server: a Job's pods are orphaned unless the client asks for propagation.
+      const policy = q.get('propagationPolicy') ?? opts.propagationPolicy ?? (def.kind === 'Job' ? 'Orphan' : 'Background');
+      const gone = ctx.api.delete(def, ns, name, policy === 'Orphan');
       if (def.kind === 'Pod') return send(res, 200, gone);
       return send(res, 200, {
         kind: 'Status',
@@ -339,12 +341,26 @@ function podLog(ctx: HttpContext, ns: string, name: string, res: ServerResponse)
     const why = c?.state?.waiting?.reason ?? 'ContainerCreating';
     throw badRequest(`container "${c?.name ?? 'app'}" in pod "${name}" is waiting to start: ${why === 'ImagePullBackOff' || why === 'ErrImagePull' ? 'trying and failing to pull image' : why}`);
   }
+  if (pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure') return send(res, 200, `${migrationLog(id.version, completionOf(id.image), c).join('\n')}\n`, 'text/plain; charset=utf-8');
   const lines = [`level=info msg="starting ${id.service}" version=${id.version} addr=:8080`];
   if (fault === 'crash') lines.push('panic: runtime error: invalid memory address or nil pointer dereference', '[signal SIGSEGV: segmentation violation]');
   else if (fault === 'oom') lines.push('level=info msg="warming cache" entries=0', 'level=info msg="warming cache" entries=4194304');
   else lines.push('level=info msg="ready" checks=health,critical-path');
   if (fault === 'smokefail') lines.push('level=error msg="critical path check failed" reason="checkout total mismatch"');
   send(res, 200, `${lines.join('\n')}\n`, 'text/plain; charset=utf-8');
+}
+
+/** What a migration Job's container prints, so far. */
+function migrationLog(version: string, completion: 'succeeds' | 'fails' | 'hangs', c: { state?: { terminated?: unknown } }): string[] {
+  const lines = [`level=info msg="connecting to database" version=${version}`, 'level=info msg="pending migrations" count=2 from=0041 to=0043'];
+  lines.push('level=info msg="applying" migration=0042_add_orders_total_cents');
+  if (completion === 'hangs') return [...lines, 'level=warn msg="waiting for lock" table=orders lock=AccessExclusiveLock held_by=pid:4711'];
+  if (completion === 'fails') {
+    if (!c.state?.terminated) return lines;
+    return [...lines, 'level=error msg="migration failed" migration=0042_add_orders_total_cents error="column \\"total_cents\\" of relation \\"orders\\" contains null values"', 'level=error msg="rolled back transaction; schema unchanged" exit=1'];
+  }
+  if (!c.state?.terminated) return lines;
+  return [...lines, 'level=info msg="applying" migration=0043_backfill_total_cents', 'level=info msg="migrations applied" count=2 schema=0043'];
 }
 
 function podAnswer(ctx: HttpContext, pod: KObject, subPath: string, res: ServerResponse): void {

@@ -15,6 +15,7 @@ import { DeploymentController } from './deploymentController.js';
 import { demoServices, seedCluster, seedDemo } from './demo.js';
 import { EventRecorder } from './events.js';
 import { createHandler } from './http.js';
+import { JobController } from './jobController.js';
 import { Kubelet } from './kubelet.js';
 import { ReplicaSetController } from './replicaSetController.js';
 import { persistStore, readSandboxState } from './persist.js';
@@ -119,6 +120,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const events = new EventRecorder(store, clock);
   const deployments = new DeploymentController(store, events, clock);
   const replicaSets = new ReplicaSetController(store, events, clock);
+  const jobs = new JobController(store, events, clock);
   const kubelet = new Kubelet(store, events, clock, () => podStartMs);
   const traffic = new TrafficSimulator(store, clock, opts.traffic);
   const stats = { ticks: 0, busyMs: 0, maxTickMs: 0, lastTickAt: clock.now() };
@@ -131,6 +133,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       const before = store.resourceVersion;
       deployments.syncAll();
       replicaSets.syncAll();
+      jobs.syncAll();
       kubelet.syncAll();
       syncRouteStatus(store, clock.now());
       if (store.resourceVersion === before) break;

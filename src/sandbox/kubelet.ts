@@ -1,10 +1,10 @@
 // The simulated scheduler and kubelets: bind pods to nodes, then write each pod's status and
 // Events as its image tag dictates (see podLifecycle.ts), on the sandbox clock.
 import type { Clock } from '../clock.js';
-import { behaviourOf } from './behaviour.js';
+import { behaviourOf, completionOf } from './behaviour.js';
 import type { EventRecorder } from './events.js';
 import { clone, deepEqual, isoSeconds, type KObject } from './objects.js';
-import { simulatePod, type ContainerState, type PodView } from './podLifecycle.js';
+import { simulateJobPod, simulatePod, type ContainerState, type PodView } from './podLifecycle.js';
 import { resourceByKind } from './resources.js';
 import type { ObjectStore } from './store.js';
 
@@ -76,10 +76,13 @@ export class Kubelet {
     const containers: Array<{ name: string; image: string }> = pod.spec.containers ?? [];
     const views: PodView[] = [];
     let nextAt = Infinity;
+    // restartPolicy Never / OnFailure (a Job's pod) runs to completion instead of serving.
+    const runsToCompletion = pod.spec.restartPolicy === 'Never' || pod.spec.restartPolicy === 'OnFailure';
     for (const c of containers) {
       const fault = behaviourOf(c.image).fault;
       const info = { namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid!, node, container: c.name, image: c.image };
-      const { view, events, nextAt: next } = simulatePod(fault, { podStartMs: this.podStartMs() }, info, elapsed);
+      const timing = { podStartMs: this.podStartMs() };
+      const { view, events, nextAt: next } = runsToCompletion ? simulateJobPod(completionOf(c.image), fault === 'missing', timing, info, elapsed) : simulatePod(fault, timing, info, elapsed);
       views.push(view);
       nextAt = Math.min(nextAt, next);
       // Scheduled is a pod event, not a container one: only the first container reports it.
@@ -117,17 +120,20 @@ function podStatus(pod: KObject, views: PodView[], containers: Array<{ name: str
   const created = isoSeconds(base);
   const allReady = views.length > 0 && views.every((v) => v.ready);
   const running = views.some((v) => v.phase === 'Running');
+  const ended = views.length > 0 && views.every((v) => v.phase === 'Succeeded' || v.phase === 'Failed');
+  const phase = ended ? (views.every((v) => v.phase === 'Succeeded') ? 'Succeeded' : 'Failed') : running ? 'Running' : 'Pending';
   const hasIp = views.some((v) => v.ipAt !== undefined);
   // Transition times derive from the timeline, so status only changes at milestones.
   const lastChange = isoSeconds(
-    base + Math.max(0, ...views.map((v) => ('running' in v.state ? v.state.running.startedAt : v.lastState ? v.lastState.terminated.finishedAt : 0))),
+    base + Math.max(0, ...views.map((v) => ('running' in v.state ? v.state.running.startedAt : 'terminated' in v.state ? v.state.terminated.finishedAt : v.lastState ? v.lastState.terminated.finishedAt : 0))),
   );
   const readyTransition = allReady ? isoSeconds(base + podStartMs) : lastChange;
   const hostIP = (node?.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address ?? '10.0.0.1';
   const notReadyNames = containers.filter((_, i) => !views[i]!.ready).map((c) => c.name);
   const notReadyMsg = `containers with unready status: [${notReadyNames.join(' ')}]`;
+  const notReady = ended ? { reason: 'PodCompleted' } : { reason: 'ContainersNotReady', message: notReadyMsg };
   return {
-    phase: running ? 'Running' : 'Pending',
+    phase,
     conditions: [
       { type: 'PodReadyToStartContainers', status: hasIp ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: created },
       { type: 'Initialized', status: 'True', lastProbeTime: null, lastTransitionTime: created },
@@ -136,14 +142,14 @@ function podStatus(pod: KObject, views: PodView[], containers: Array<{ name: str
         status: allReady ? 'True' : 'False',
         lastProbeTime: null,
         lastTransitionTime: readyTransition,
-        ...(allReady ? {} : { reason: 'ContainersNotReady', message: notReadyMsg }),
+        ...(allReady ? {} : notReady),
       },
       {
         type: 'ContainersReady',
         status: allReady ? 'True' : 'False',
         lastProbeTime: null,
         lastTransitionTime: readyTransition,
-        ...(allReady ? {} : { reason: 'ContainersNotReady', message: notReadyMsg }),
+        ...(allReady ? {} : notReady),
       },
       { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: created },
     ],

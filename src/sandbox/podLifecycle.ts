@@ -22,7 +22,7 @@ export type ContainerState =
   | { terminated: { exitCode: number; reason: string; startedAt: number; finishedAt: number } };
 
 export interface PodView {
-  phase: 'Pending' | 'Running';
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
   ready: boolean;
   started: boolean;
   restartCount: number;
@@ -148,4 +148,26 @@ function timeline(fault: Fault, timing: Timing, info: PodInfo, elapsed: number, 
     ev(startedAt, 'Normal', 'Created', `Created container ${c}`);
     ev(startedAt, 'Normal', 'Started', `Started container ${c}`);
   }
+}
+
+/** How a run-to-completion pod (restartPolicy Never or OnFailure: a Job's) ends. */
+export type Completion = 'succeeds' | 'fails' | 'hangs';
+
+/** Virtual ms a migration container runs before it exits. */
+export const JOB_RUN_MS = { succeeds: 8_000, fails: 4_000 } as const;
+
+/**
+ * A Job's pod: pulled and started as any other, then it exits, 0 (phase Succeeded) or 1 (Failed),
+ * or runs on. An image that cannot be pulled waits as a server's pod would.
+ */
+export function simulateJobPod(completion: Completion, missingImage: boolean, timing: Timing, info: PodInfo, elapsed: number): { view: PodView; events: LifecycleEvent[]; nextAt: number } {
+  if (missingImage) return simulatePod('missing', timing, info, elapsed);
+  const { view, events, nextAt } = simulatePod('none', timing, info, elapsed);
+  const startedAt = 'running' in view.state ? view.state.running.startedAt : undefined;
+  if (startedAt === undefined || completion === 'hangs') return { view, events, nextAt };
+  const exitAt = Math.max(1, timing.podStartMs) + JOB_RUN_MS[completion];
+  if (elapsed < exitAt) return { view, events, nextAt: Math.min(nextAt, exitAt) };
+  const ok = completion === 'succeeds';
+  const terminated = { exitCode: ok ? 0 : 1, reason: ok ? 'Completed' : 'Error', startedAt, finishedAt: exitAt };
+  return { view: { phase: ok ? 'Succeeded' : 'Failed', ready: false, started: false, restartCount: 0, state: { terminated }, ...(view.ipAt !== undefined ? { ipAt: view.ipAt } : {}) }, events, nextAt: Infinity };
 }

@@ -130,7 +130,8 @@ export class ObjectStore {
     obj.kind = def.kind;
     obj.metadata = {
       ...obj.metadata,
-      uid: randomUUID(),
+      // Admission may have assigned it already (a Job's selector names its own uid).
+      uid: obj.metadata.uid ?? randomUUID(),
       resourceVersion: String(this.rv),
       creationTimestamp: isoSeconds(this.clock.now()),
       ...(def.hasSpec || def.kind === 'Pod' ? { generation: 1 } : {}),

@@ -46,6 +46,17 @@ const PRINTERS: Record<string, Printer> = {
     columns: [NAME, col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), AGE, col('Containers', 'string', 1), col('Images', 'string', 1), col('Selector', 'string', 1)],
     cells: (o, age) => [o.metadata.name, o.spec?.replicas ?? 0, o.status?.replicas ?? 0, o.status?.readyReplicas ?? 0, age, containers(o), images(o), formatSelector(fromLabelSelector(o.spec?.selector))],
   },
+  Job: {
+    columns: [NAME, col('Status'), col('Completions'), col('Duration'), AGE, col('Containers', 'string', 1), col('Images', 'string', 1)],
+    cells: (o, age) => {
+      const on = (t: string) => (o.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === t && c.status === 'True');
+      const status = on('Failed') ? 'Failed' : on('Complete') ? 'Complete' : o.spec?.suspend ? 'Suspended' : 'Running';
+      const end = o.status?.completionTime ? Date.parse(o.status.completionTime) : undefined;
+      const start = o.status?.startTime ? Date.parse(o.status.startTime) : undefined;
+      const duration = start !== undefined && end !== undefined ? `${Math.round((end - start) / 1000)}s` : age;
+      return [o.metadata.name, status, `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}`, duration, age, containers(o), images(o)];
+    },
+  },
   Pod: {
     columns: [NAME, col('Ready'), col('Status'), col('Restarts', 'string'), AGE, col('IP', 'string', 1), col('Node', 'string', 1)],
     cells: (o, age) => {

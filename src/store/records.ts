@@ -64,6 +64,8 @@ export interface RunData {
   /** Stage steps whose monitoring window a person cut short with Promote. */
   promotedSteps?: string[];
   incidentPath?: string;
+  /** Each environment's migration Job for this release: its outcome and the rollback policy it sets. */
+  migrations?: Partial<Record<Environment, { job: string; ok: boolean; detail: string; backwardCompatible: boolean; logTail?: string[] }>>;
   /** The pods, events and log tails where the decision was made, read as the rollback (or the question) began: Investigate shows them after the pods are gone. */
   atDecision?: { at: number; environment: Environment; pods: Diagnostics['pods']; events: Diagnostics['events']; logTail: string[] };
   /** An incident commander started this run inside a freeze window. */

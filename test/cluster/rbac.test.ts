@@ -35,13 +35,15 @@ describe('deploy/rbac.yaml', () => {
     }
   });
 
-  it('binds only the shipbot service account and never grants delete, update or wildcards', () => {
+  it('binds only the shipbot service account and never grants update or wildcards, nor delete beyond migration Jobs', () => {
     for (const d of docs.filter((x) => x.kind.endsWith('Binding'))) {
       expect(d.subjects).toEqual([{ kind: 'ServiceAccount', name: 'shipbot', namespace: 'shipbot' }]);
     }
     for (const rules of roles.values()) {
       for (const r of rules) {
-        for (const v of r.verbs) expect(['get', 'list', 'create', 'patch']).toContain(v);
+        // The one delete: a failed migration Job that a retry replaces (its own release's name).
+        const jobs = r.apiGroups.includes('batch') && r.resources.every((x: string) => x === 'jobs');
+        for (const v of r.verbs) expect(jobs ? ['get', 'create', 'delete'] : ['get', 'list', 'create', 'patch']).toContain(v);
         expect(r.resources).not.toContain('*');
         expect(r.apiGroups).not.toContain('*');
       }

@@ -235,6 +235,18 @@ describe('Slack whole flows', () => {
     expect(h.runner.auditTrail(queued.id).map((e) => e.action)).toContain('dequeued');
   });
 
+  it('a failing migration Job stops the run before any traffic moves; the thread shows the reason and its log tail', async () => {
+    const { sent, run, progress } = await startDeploy('deploy checkout v1.2.3-migfail canary with a database migration');
+    const final = await settled(run.id);
+    expect(final.status, final.outcome).toBe('failed');
+    await progressShows(progress, /❌ Staging migration/);
+    const summary = await waitFor('the summary', () => botReplies(sent.ts).find((m) => /Failed/.test(m.text)));
+    const text = textOf(summary);
+    expect(text).toMatch(/staging migration: Job checkout-migrate-staging-v1-2-3-migfail failed \(BackoffLimitExceeded/);
+    expect(text).toMatch(/Last log lines \(pod checkout-migrate-staging-v1-2-3-migfail-\w+\):\n```\n[\s\S]*migration failed/);
+    expect(h.runner.getLock('checkout', 'production')).toBeUndefined();
+  });
+
   it('everything Shipbot sent stayed within Block Kit limits', () => {
     for (const c of h.double.calls()) {
       if (Array.isArray(c.args.blocks)) expect(blockProblems(c.args.blocks, 'message'), c.method).toEqual([]);

@@ -1,0 +1,102 @@
+// Runs a release's migration Job and waits for its outcome: the I/O beside migration-job.ts.
+// Safe to call again at any point (a resume, a retry): the Job is found by its fixed name and
+// waited on, never created twice; a failed Job another run left behind is replaced.
+import type { V1Job, V1JobSpec } from '@kubernetes/client-node';
+import type { Clock } from '../clock.js';
+import { ClusterApi } from './api.js';
+import type { Kube } from './kube.js';
+import { jobState, migrationJob, RUN_LABEL, templateOfJob, type MigrationJobInput } from './migration-job.js';
+
+export interface MigrationTarget {
+  namespace: string;
+  name: string;
+  /** The team's JobSpec (as configured: the API server validates it), or the name of a Job in the namespace to clone. */
+  template: { spec: object } | { fromJob: string };
+  container?: string;
+  image: string;
+  service: string;
+  version: string;
+  runId: string;
+  timeoutSec: number;
+}
+
+export type MigrationResult =
+  | { ok: true; detail: string; reused: boolean }
+  | { ok: false; reason: 'failed' | 'timeout'; detail: string; logTail: string[] };
+
+export interface MigrationDeps {
+  kube: Kube;
+  clock: Clock;
+  pollMs?: number;
+  /** Log lines kept from the Job's last pod on failure (default 20). */
+  tailLines?: number;
+}
+
+export async function runMigration(deps: MigrationDeps, t: MigrationTarget, opts: { signal?: AbortSignal; progress?: (line: string) => void } = {}): Promise<MigrationResult> {
+  const api = new ClusterApi(deps.kube);
+  const job = await ensureJob(api, t);
+  const reused = job.metadata?.labels?.[RUN_LABEL] !== t.runId;
+  // The cluster enforces activeDeadlineSeconds; this bound is for a controller that does not.
+  const started = Date.parse(String(job.status?.startTime ?? '')) || deps.clock.now();
+  const deadline = started + (t.timeoutSec + 60) * 1000;
+  let current = job;
+  // The pods of a Job past its deadline are deleted with it: keep the last log lines seen while it ran.
+  let seen: string[] = [];
+  const tail = async () => {
+    const now = await logTail(api, t, deps.tailLines ?? 20);
+    return now.length ? now : seen;
+  };
+  for (;;) {
+    const s = jobState(current);
+    if (s.state === 'complete') return { ok: true, reused, detail: `Job ${t.name} ${s.detail}${reused ? ' (an earlier run of this release applied it: not run again)' : ''}` };
+    if (s.state === 'failed') {
+      const why = s.reason === 'DeadlineExceeded' ? `did not finish within ${t.timeoutSec}s` : `failed (${s.reason}: ${s.detail})`;
+      return { ok: false, reason: s.reason === 'DeadlineExceeded' ? 'timeout' : 'failed', detail: `Job ${t.name} ${why}`, logTail: await tail() };
+    }
+    if (deps.clock.now() >= deadline) {
+      return { ok: false, reason: 'timeout', detail: `Job ${t.name} did not finish within ${t.timeoutSec}s (${s.detail})`, logTail: await tail() };
+    }
+    if (s.state === 'running' && (current.status?.active ?? 0) > 0) {
+      const now = await logTail(api, t, deps.tailLines ?? 20);
+      if (now.length > 1) seen = now; // more than the `(pod NAME)` line
+    }
+    opts.progress?.(`Job ${t.name}: ${s.detail}`);
+    await deps.clock.sleep(deps.pollMs ?? 2000, opts.signal);
+    current = await api.getJob(t.namespace, t.name);
+  }
+}
+
+/** The Job of this release: the one already there, or a new one. A failed Job of another run is replaced (that is a retry). */
+async function ensureJob(api: ClusterApi, t: MigrationTarget): Promise<V1Job> {
+  const found = await api.findJob(t.namespace, t.name);
+  if (found) {
+    const s = jobState(found);
+    if (s.state !== 'failed' || found.metadata?.labels?.[RUN_LABEL] === t.runId) return found;
+    await api.deleteJob(t.namespace, t.name);
+  }
+  const template = 'spec' in t.template ? (t.template.spec as V1JobSpec) : templateOfJob(await api.getJob(t.namespace, t.template.fromJob));
+  const input: MigrationJobInput = { name: t.name, namespace: t.namespace, template, image: t.image, service: t.service, version: t.version, runId: t.runId, timeoutSec: t.timeoutSec, ...(t.container ? { container: t.container } : {}) };
+  try {
+    return await api.createJob(t.namespace, migrationJob(input));
+  } catch (err) {
+    // Created meanwhile (a retry racing its own first attempt): wait on that one.
+    const again = await api.findJob(t.namespace, t.name);
+    if (again) return again;
+    throw err;
+  }
+}
+
+/** The last lines of the Job's newest pod, for the thread: `(pod NAME)` first. Empty when there are none. */
+async function logTail(api: ClusterApi, t: MigrationTarget, lines: number): Promise<string[]> {
+  try {
+    const pods = await api.listPods(t.namespace, `batch.kubernetes.io/job-name=${t.name}`);
+    const newest = pods.sort((a, b) => String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')))[0];
+    if (!newest?.metadata?.name) return [];
+    const container = t.container ?? newest.spec?.containers[0]?.name ?? '';
+    const text = await api.readPodLog(t.namespace, newest.metadata.name, container, lines);
+    const out = text.split('\n').filter(Boolean);
+    return out.length ? [`(pod ${newest.metadata.name})`, ...out] : [];
+  } catch {
+    return []; // logs are optional: RBAC may not grant pods/log, the pod may be gone
+  }
+}

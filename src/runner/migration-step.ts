@@ -1,0 +1,64 @@
+// The migration step: before an environment's rollout, its migration Job runs once for the
+// release (cluster/migration.ts), and no traffic moves until it has succeeded. And the rule that
+// follows from it: a migration that is not backward compatible turns an automatic rollback into
+// a question for a person, because the previous version would run on a schema it does not know.
+import type { MigrationResult, MigrationTarget } from '../cluster/index.js';
+import { migrationJobName } from '../cluster/migration-job.js';
+import type { WorkloadRef } from '../cluster/types.js';
+import { imageReference } from '../domain/image-ref.js';
+import { truncate } from '../domain/text.js';
+import type { Decision, DeployPlan, Environment } from '../domain/types.js';
+import type { RunRecord } from '../store/records.js';
+import type { StepOutcome } from './execute.js';
+import { clusterTouched, productionTouched } from './steps.js';
+
+/** Runs a release's migration Job in one environment and waits for it: the cluster adapter. */
+export type Migrate = (ref: WorkloadRef, target: MigrationTarget, opts: { signal: AbortSignal; progress: (line: string) => void }) => Promise<MigrationResult>;
+
+/** Whether a run migrates in the environment `ref` is: the request says so, or the service always does. */
+export function migrates(plan: Pick<DeployPlan, 'dbMigration'>, ref: WorkloadRef | undefined): boolean {
+  return Boolean(ref?.migration && (plan.dbMigration || ref.migration.always));
+}
+
+const LOG_LINES = 8;
+
+export async function migrationStep(run: RunRecord, environment: Environment, ref: WorkloadRef, migrate: Migrate, opts: { signal: AbortSignal; progress: (line: string) => void }): Promise<StepOutcome> {
+  const m = ref.migration;
+  if (!m) return { status: 'skipped', detail: `no migration Job is configured for ${run.service} in ${environment}` };
+  const name = migrationJobName(run.service, environment, run.version);
+  const target: MigrationTarget = {
+    namespace: ref.namespace,
+    name,
+    template: m.job ? { spec: m.job } : { fromJob: m.fromJob! },
+    image: imageReference(ref.imageRepo, run.version),
+    service: run.service,
+    version: run.version,
+    runId: run.id,
+    timeoutSec: m.timeoutSec,
+    ...(m.container ? { container: m.container } : {}),
+  };
+  const res = await migrate(ref, target, opts);
+  (run.data.migrations ??= {})[environment] = { job: name, ok: res.ok, detail: res.detail, backwardCompatible: m.backwardCompatible, ...(res.ok ? {} : { logTail: res.logTail.slice(-LOG_LINES - 1) }) };
+  if (res.ok) {
+    const policy = m.backwardCompatible ? 'expand-only: a rollback keeps the new schema' : 'not backward compatible: a rollback needs a person';
+    return { status: 'done', detail: `${res.detail}; ${policy}` };
+  }
+  const [pod, ...lines] = res.logTail[0]?.startsWith('(pod ') ? res.logTail : ['', ...res.logTail];
+  const tail = lines.slice(-LOG_LINES).map((l) => truncate(l, 200));
+  const why = `${environment} migration: ${res.detail}; no traffic moved`;
+  const detail = tail.length ? `${res.detail}; no traffic moved. Last log lines ${pod}:\n\`\`\`\n${tail.join('\n')}\n\`\`\`` : `${res.detail}; no traffic moved (its pod left no log to show)`;
+  // Staging may already run the release (a production migration failing after it): put it back.
+  return { status: 'failed', detail, next: clusterTouched(run.steps) ? { kind: 'rollback', reason: why } : { kind: 'fail', reason: why } };
+}
+
+/**
+ * An automatic rollback where a migration that is not backward compatible has run becomes a
+ * question: the person decides, knowing a down-migration is needed. Undefined: roll back as usual.
+ */
+export function rollbackNeedsPerson(run: RunRecord, reason: string): Decision | undefined {
+  const where: Environment = productionTouched(run.steps) ? run.environment : 'staging';
+  const applied = run.data.migrations?.[where];
+  if (!applied || applied.backwardCompatible) return undefined;
+  const explanation = `${reason}. Not rolled back by itself: the ${where} migration (Job ${applied.job}) is not backward compatible, so the previous version may not run on the migrated schema. Roll back only with a down-migration ready; or Accept to keep the new version`;
+  return { verdict: 'ROLLBACK', explanation, findings: [{ rule: 'migration', verdict: 'ROLLBACK', detail: explanation }] };
+}
