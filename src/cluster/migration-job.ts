@@ -51,6 +51,8 @@ export function migrationJob(input: MigrationJobInput): V1Job {
   delete spec.selector;
   delete spec.manualSelector;
   delete spec.ttlSecondsAfterFinished;
+  // A Job kept as a template is often suspended; the release's copy is meant to run.
+  spec.suspend = false;
   const podSpec = spec.template.spec;
   if (!podSpec?.containers.length) throw new Error('the migration template has no containers (migration.job.template.spec.containers)');
   const target = input.container ? podSpec.containers.find((c) => c.name === input.container) : podSpec.containers[0];

@@ -96,6 +96,18 @@ describe('migration Jobs', () => {
     expect(await jobPods(w, 'production', before.metadata!.name!)).toHaveLength(1);
   });
 
+  it('fromJob clones an existing (suspended) Job in the namespace: its command and settings, the release image', async () => {
+    w = await startWorld({ config: withMigration(withoutStaging(), { job: undefined, fromJob: 'checkout-migrate-template' }) });
+    const { batch } = clients(w);
+    await batch.createNamespacedJob({ namespace: 'production', body: { metadata: { name: 'checkout-migrate-template' }, spec: { suspend: true, backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image: 'registry.example.com/shop/checkout:template', command: ['rake', 'db:migrate'] }] } } } } });
+    const run = started(await w.deploy('deploy checkout v1.2.3 rolling', { dbMigration: true }));
+    const done = await until(w.runner, run.id, settledOrAsking);
+    expect(done.status, done.outcome).toBe('succeeded');
+    const made = (await batch.readNamespacedJob({ name: 'checkout-migrate-production-v1-2-3', namespace: 'production' })).spec!;
+    expect(made.suspend).toBe(false);
+    expect(made.template.spec?.containers[0]).toMatchObject({ command: ['rake', 'db:migrate'], image: 'registry.example.com/shop/checkout:v1.2.3' });
+  });
+
   it('-migfail stops the run before anything changes: the reason and the log tail are in the step, production stays deployable', async () => {
     w = await startWorld({ config: withMigration(SHIPPED) });
     const run = started(await w.deploy('deploy checkout v1.2.3-migfail canary', { dbMigration: true }));
