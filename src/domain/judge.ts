@@ -547,8 +547,12 @@ function gateFindings(g: GateInput): { findings: Finding[]; regressed: MetricReg
     afterLabel: g.afterLabel,
     beforeLabel: g.beforeLabel,
   });
-  // Traffic rises and falls on its own over a deploy, so throughput only counts beyond the breach rule.
-  const limit = (r: MetricRegression) => (r.metric === 'throughput' ? Math.max(g.thresholdPct, g.rules.throughputDropPct) : g.thresholdPct);
+  // Traffic rises and falls on its own over a deploy, so throughput only counts beyond the breach
+  // rule; so does latency: a p99 2% slower is measurable on a busy service but no regression a
+  // person would roll back for, and the canary judge already allows the breach rule's increase.
+  // The regression threshold holds for tests and error points.
+  const limit = (r: MetricRegression) =>
+    r.metric === 'throughput' ? Math.max(g.thresholdPct, g.rules.throughputDropPct) : r.metric === 'p99' ? Math.max(g.thresholdPct, g.rules.p99IncreasePct) : g.thresholdPct;
   const regressed = regs.filter((r) => Number.isFinite(r.pValue) && r.regressionPct > limit(r));
   const findings: Finding[] = [data];
   if (g.tests) {

@@ -190,6 +190,15 @@ describe('regression gates', () => {
     expect(d.explanation).toMatch(/^error rate [45]\.\d% after the deploy vs 0\.\d+% before \(\+[45]\.\d pts, p<0\.001\): regression [45]\.\d pts > 2 pts allowed$/);
     expect(productionGate(pre(3), post(3, { p99Ms: 300 }), medium, rules).verdict).toBe('ROLLBACK');
   });
+  it('latency counts as a regression beyond the breach rule (+20%), as at the canary: +10% passes, +40% rolls back', () => {
+    const slower = (f: number) => productionGate(pre(5), post(5, { p99Ms: 200 * f }), medium, rules);
+    const mild = slower(1.1);
+    expect(mild.verdict).toBe('CONTINUE');
+    expect(mild.findings.find((f) => f.rule === 'regression-p99')?.detail).toMatch(/regression \d+\.\d% ≤ 20% allowed$/);
+    const bad = slower(1.4);
+    expect(bad.verdict).toBe('ROLLBACK');
+    expect(bad.explanation).toMatch(/regression \d+\.\d% > 20% allowed/);
+  });
   it('production gate asks a person when rollback on regression is off', () => {
     const d = productionGate(pre(2), post(2, { errorRate: 0.05 }), { regressionThresholdPct: 2, rollbackOnRegression: false }, rules);
     expect(d.verdict).toBe('INCONCLUSIVE');
