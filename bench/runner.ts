@@ -16,7 +16,7 @@ import { demoDeployment } from '../src/sandbox/demo.js';
 import { startSandbox } from '../src/sandbox/index.js';
 import { resourceByKind } from '../src/sandbox/resources.js';
 import { openStore } from '../src/store/index.js';
-import { FINAL_STATUSES, type RunView } from '../src/runner/types.js';
+import { FINAL_STATUSES, type RunView } from '../src/domain/run.js';
 
 function untilDecidedOrFinal(runner: ReturnType<typeof createRunner>, id: string): Promise<RunView | undefined> {
   return new Promise((resolve) => {

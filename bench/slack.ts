@@ -50,7 +50,7 @@ async function measureApp() {
     for (let i = 0; i < 100; i++) {
       const t0 = performance.now();
       const { ts } = await double.postUserMessage('U_DEV', 'deploys', `<@U0SHIPBOT> deploy checkout v1.${i}.0 canary`);
-      let reply;
+      let reply: ReturnType<typeof double.messages>[number] | undefined;
       while (!(reply = double.messages('deploys', ts).find((m) => m.botId && m.ts !== ts))) await new Promise((r) => setTimeout(r, 1));
       replies.push(performance.now() - t0);
       replyTs.push(reply.ts);

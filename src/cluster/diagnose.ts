@@ -1,7 +1,7 @@
 // Raw facts for Investigate: pod states, restarts, recent Events and log tails of the pods
 // that are not ready. Reading only; a part the cluster does not offer (logs) is left empty.
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import type { Diagnostics } from '../runner/types.js';
+import type { Diagnostics } from '../domain/run.js';
 import { driverContext, TRACK_LABEL, VERSION_LABEL, type DriverDeps } from './common.js';
 import { isPodReady, selectorText } from './rules.js';
 import type { RolloutState, WorkloadRef } from './types.js';

@@ -16,7 +16,7 @@ import { CataloguePrometheus, prometheusAccess } from '../metrics/index.js';
 import { SandboxMetricSource } from '../metrics/sandbox.js';
 import type { MetricSource } from '../metrics/types.js';
 import { changedLines, createRunner, exitCodeFor, renderRun } from '../runner/index.js';
-import type { RunView } from '../runner/types.js';
+import type { RunView } from '../domain/run.js';
 import { investigateBriefing } from '../reports/investigate.js';
 import { openStore, type Store } from '../store/index.js';
 

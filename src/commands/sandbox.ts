@@ -37,7 +37,7 @@ export async function run(args: string[]): Promise<number> {
   const env = readEnv();
   const clock = new ScaledClock(env.SHIPBOT_SPEED ?? 1);
   const logger = createLogger(env.LOG_LEVEL);
-  let sandbox;
+  let sandbox: Awaited<ReturnType<typeof startSandbox>>;
   try {
     sandbox = await startSandbox({ port, clock, demo: true, warm: true, logger, ...sandboxTraffic(env) });
   } catch (err) {

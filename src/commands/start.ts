@@ -29,7 +29,7 @@ export async function run(args: string[]): Promise<number> {
   const guard = (kind: string) => (err: unknown) => console.error(`shipbot: ${kind} (kept running): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   process.on('unhandledRejection', guard('unhandled rejection'));
   process.on('uncaughtException', guard('uncaught exception'));
-  let shipbot;
+  let shipbot: Awaited<ReturnType<typeof startShipbot>>;
   try {
     shipbot = await startShipbot({ sandbox: parsed.sandbox, port: parsed.port });
   } catch (err) {

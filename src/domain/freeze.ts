@@ -1,7 +1,7 @@
 // Freeze windows: a minute that matches a window's cron expression is inside the freeze.
 // Pure: node-cron only parses the expression; matching happens here, in the window's timezone.
 import { parse } from 'node-cron';
-import type { FreezeWindow } from '../config.js';
+import type { FreezeWindow } from './config-schema.js';
 import type { Environment } from './types.js';
 
 export interface ActiveFreeze {

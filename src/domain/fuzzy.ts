@@ -1,6 +1,6 @@
 // Service names from chat: exact name, configured alias, or a small typo of either.
 // A typo is only corrected when exactly one service is that close; otherwise we suggest.
-import type { ServiceConfig, ShipbotConfig } from '../config.js';
+import type { ServiceConfig, ShipbotConfig } from './config-schema.js';
 
 /** Damerau–Levenshtein distance (optimal string alignment): a swap of neighbours costs 1. */
 export function editDistance(a: string, b: string): number {

@@ -1,6 +1,6 @@
 // Free-text guidance → concrete plan changes, deterministically, with the reason for each.
 // The Claude version proposes changes on top of this and falls back to it.
-import type { ServiceConfig, ShipbotConfig } from '../config.js';
+import type { ServiceConfig, ShipbotConfig } from './config-schema.js';
 import { GENTLE_CANARY_STEPS, readGuidance } from './parse-keywords.js';
 import { riskDefaults, timelineAdjustment } from './plan.js';
 import { DB_MIGRATION_NOTE } from './recommend.js';

@@ -14,7 +14,7 @@
 //   No data or too little traffic is INCONCLUSIVE (ask a person), never a pass.
 //
 // Thresholds come from `cfg.defaults.breach` and the plan; nothing here does I/O.
-import type { Defaults } from '../config.js';
+import type { Defaults } from './config-schema.js';
 import type { Decision, DeployPlan, InfraSignal, MetricSample, Verdict } from './types.js';
 import { binomialUpperTail, fisherGreater, mannWhitneyU, median, normalCdf } from './stats.js';
 import { regressionGate, regressionRate, type TestCounts } from './regression.js';

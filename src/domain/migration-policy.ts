@@ -1,7 +1,7 @@
 // What a release's database migration means for its strategy, as a pure rule. A migration that is
 // not backward compatible (it contracts the schema) must not have old and new code serving side
 // by side: canary and rolling are refused, blue-green is recommended with a longer observation.
-import type { MigrationConfig, ServiceConfig } from '../config.js';
+import type { MigrationConfig, ServiceConfig } from './config-schema.js';
 import type { Environment, Strategy } from './types.js';
 
 export function migrationOf(service: ServiceConfig, environment: Environment): MigrationConfig | undefined {

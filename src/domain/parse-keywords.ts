@@ -56,7 +56,7 @@ export function readGuidance(text: string): GuidanceHints {
     if (!hints.strategy) hints.strategy = { value: 'canary', keyword: careful };
   }
 
-  const noMigration = find(t, new RegExp(`\\b(no|without|not a|zero) (db |database |schema )?(migrations?|schema changes?)\\b`));
+  const noMigration = find(t, /\b(no|without|not a|zero) (db |database |schema )?(migrations?|schema changes?)\b/);
   const migration = find(t, new RegExp(`\\b((db|database|schema)${SEP}migrations?|migrations?|schema changes?)\\b`));
   if (noMigration) hints.dbMigration = { value: false, keyword: noMigration };
   else if (migration) hints.dbMigration = { value: true, keyword: migration };

@@ -2,7 +2,7 @@
 // an instruction ("deploy …", "roll out …", "rollback …"); chatter, questions, negations and past
 // tense are refused with a reason. What the text does not say (service, version) is listed in
 // `missing`, never guessed; a version is only ever a string that matches VERSION_PATTERN.
-import type { ShipbotConfig } from '../config.js';
+import type { ShipbotConfig } from './config-schema.js';
 import { resolveService } from './fuzzy.js';
 import { environmentWord, extractFlags, splitWords, strategyWord, type Flags, type Word } from './parse-flags.js';
 import { describeHints, GENTLE_CANARY_STEPS, readGuidance } from './parse-keywords.js';
@@ -96,7 +96,7 @@ export function cleanSlackText(text: string): string {
     .replace(/`([^`\s]+)`/g, '$1')
     .replace(/(^|\s)\*([^*\s]+)\*(?=\s|$)/g, '$1$2')
     .replace(/(^|\s)~([^~\s]+)~(?=\s|$)/g, '$1$2')
-    .replace(/[\u200b\u200c\u200d\ufeff]/g, '')
+    .replace(/\u200b|\u200c|\u200d|\ufeff/g, '')
     .replace(/\u00a0/g, ' ')
     .trim()
     // A leading emoji (`:rocket:` or 🚀) is decoration: "🚀 deploy checkout v1.2.3" is a request.
@@ -292,7 +292,7 @@ const PREPOSITIONS = new Set(['to', 'in', 'into', 'on', 'onto', 'env', 'environm
 const VERSION_KEYWORDS = new Set(['version', 'tag', 'image', 'build', 'v', 'ver']);
 
 function cleanToken(raw: string): string {
-  return raw.replace(/^[(\["'*~]+/, '').replace(/[)\]"'*~,.!?:]+$/, '');
+  return raw.replace(/^[(["'*~]+/, '').replace(/[)\]"'*~,.!?:]+$/, '');
 }
 
 function versionProblem(candidate: string): string {

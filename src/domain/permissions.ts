@@ -1,7 +1,7 @@
 // Who may do what, from shipbot.yml `roles` and `channels`. Principals are `*`, Slack user ids
 // (`U123`) or user-group handles (`@oncall`, matched against actor.groups). Channels match by id
 // (`C123`) or `#name`. Every refusal carries a reason the person can act on.
-import type { ShipbotConfig } from '../config.js';
+import type { ShipbotConfig } from './config-schema.js';
 import type { Actor, DeployPlan, Environment } from './types.js';
 
 export type Permission = { ok: true } | { ok: false; reason: string };

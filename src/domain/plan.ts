@@ -1,6 +1,6 @@
 // A request becomes a plan: risk-based defaults, the service's SLOs and the recommended strategy.
 // The modal's answers go through validatePlanAnswers, which says per field what is wrong.
-import type { ServiceConfig, ShipbotConfig } from '../config.js';
+import type { ServiceConfig, ShipbotConfig } from './config-schema.js';
 import { GENTLE_CANARY_STEPS } from './parse-keywords.js';
 import { normaliseSteps } from './parse-steps.js';
 import { recommendStrategy } from './recommend.js';

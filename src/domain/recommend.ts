@@ -2,7 +2,7 @@
 // Order of the rules is the order of the runbook: an explicit choice is honoured; a service that
 // cannot run two copies gets rolling; zero downtime / instant rollback gets blue-green; high
 // risk gets canary; otherwise the configured default. A database migration adds its caveat.
-import type { ServiceConfig, ShipbotConfig } from '../config.js';
+import type { ServiceConfig, ShipbotConfig } from './config-schema.js';
 import { readGuidance } from './parse-keywords.js';
 import { contractingMigration, strategyRefusal } from './migration-policy.js';
 import type { DeployRequest, Environment, RollbackTolerance, Strategy } from './types.js';

@@ -1,7 +1,7 @@
 // Investigate without Claude: numbered fact lines from the diagnostics, and a rule-based reading
 // of them (e.g. "OOMKilled on 3 pods → memory limit"). Pure: no I/O. Claude's version is checked
 // against the same fact ids, so both cite the facts a person can see in the thread.
-import type { Diagnostics } from '../runner/types.js';
+import type { Diagnostics } from '../domain/run.js';
 import { oneLine } from './text.js';
 
 export interface Fact {

@@ -7,7 +7,7 @@ import { findService } from '../config.js';
 import { applyGuidance } from '../domain/guidance.js';
 import { STRATEGIES, type DeployPlan, type DeployRequest } from '../domain/types.js';
 import { createLogger, type Logger } from '../log.js';
-import type { Diagnostics } from '../runner/types.js';
+import type { Diagnostics } from '../domain/run.js';
 import { ADJUST_TOOL, applyAdjustments, planForPrompt, type PlanChange } from './adjust-plan.js';
 import { Claude, type ClaudeOutcome } from './claude.js';
 import { diagnose, factsOf, formatFacts, type Diagnosis, type Fact } from './diagnose.js';

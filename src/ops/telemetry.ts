@@ -3,8 +3,8 @@
 // versions, rule names and reasons from a fixed vocabulary.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunRecord } from '../store/records.js';
-import type { RunEvent, RunView } from '../runner/types.js';
-import { FINAL_STATUSES } from '../runner/types.js';
+import type { RunEvent, RunView } from '../domain/run.js';
+import { FINAL_STATUSES } from '../domain/run.js';
 
 export interface Telemetry {
   registry: Registry;

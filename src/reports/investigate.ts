@@ -2,7 +2,7 @@
 // numbers that tripped with the baseline beside them, and the concrete next action, in at most
 // 12 lines. Everything else (pods, events, log tails) goes in a file attached to the thread.
 import { truncate } from '../domain/text.js';
-import type { Diagnostics, RunView } from '../runner/types.js';
+import type { Diagnostics, RunView } from '../domain/run.js';
 import { stagesThatRan } from './report.js';
 
 const MAX_LINES = 12;

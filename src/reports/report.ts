@@ -3,7 +3,7 @@
 import { schemaNote } from '../domain/migration-policy.js';
 import type { MetricSample } from '../domain/types.js';
 import type { AuditRecord, RunRecord, SmokeRecord } from '../store/records.js';
-import type { RunView, StepView } from '../runner/types.js';
+import type { RunView, StepView } from '../domain/run.js';
 
 /** Optional LLM help for prose (lessons, summaries); deterministic text is used when it gives nothing. */
 export type Summarise = (kind: 'lessons' | 'stakeholder' | 'incident', facts: Record<string, unknown>) => Promise<string | undefined>;

@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditRecord, RunRecord } from '../store/records.js';
-import type { RunView } from '../runner/types.js';
+import type { RunView } from '../domain/run.js';
 import { deterministicLessons, renderIncident, renderReport, reportFacts, stakeholderSummary, type Summarise } from './report.js';
 
 export interface WrittenReports {

@@ -13,18 +13,9 @@ import type { RunAnalysis, MonitorResult } from './analysis.js';
 import { needsApproval } from './access.js';
 import { migrationStep, type Migrate } from './migration-step.js';
 import { schemaNote } from '../domain/migration-policy.js';
-import { isStageStep, productionTouched, stageStepKey, STEP, withStages } from './steps.js';
-import type { StepStatus } from './types.js';
+import { isStageStep, productionTouched, stageStepKey, STEP, withStages, type StepOutcome } from './steps.js';
 
-export type StepOutcome = {
-  status: Exclude<StepStatus, 'pending' | 'running'>;
-  detail?: string;
-  next?:
-    | { kind: 'rollback'; reason: string }
-    | { kind: 'fail'; reason: string }
-    | { kind: 'ask'; decision: Decision }
-    | { kind: 'finish' };
-};
+export type { StepOutcome } from './steps.js';
 
 export interface StepContext {
   run: RunRecord;

@@ -69,4 +69,4 @@ export function createRunner(o: CreateRunnerOptions): Runner {
 export { Runner, toView, defaultRef, lockedMessage, type RunnerDeps } from './runner.js';
 export { createAnalysis, type RunAnalysis } from './analysis.js';
 export { renderRun, changedLines, exitCodeFor } from './terminal-view.js';
-export type * from './types.js';
+export type * from '../domain/run.js';

@@ -9,8 +9,7 @@ import { imageReference } from '../domain/image-ref.js';
 import { truncate } from '../domain/text.js';
 import type { Decision, DeployPlan, Environment } from '../domain/types.js';
 import type { RunRecord } from '../store/records.js';
-import type { StepOutcome } from './execute.js';
-import { clusterTouched, productionTouched } from './steps.js';
+import { clusterTouched, productionTouched, type StepOutcome } from './steps.js';
 
 /** Runs a release's migration Job in one environment and waits for it: the cluster adapter. */
 export type Migrate = (ref: WorkloadRef, target: MigrationTarget, opts: { signal: AbortSignal; progress: (line: string) => void }) => Promise<MigrationResult>;

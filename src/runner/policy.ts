@@ -3,7 +3,7 @@
 // says what a command means for a run in a given state.
 import type { RunRecord } from '../store/records.js';
 import { clusterTouched, isStageStep, nextStep, STEP } from './steps.js';
-import { FINAL_STATUSES, type RunCommand, type RunStatus } from './types.js';
+import { FINAL_STATUSES, type RunCommand, type RunStatus } from '../domain/run.js';
 
 /** What a command does to a run, decided from its state alone. */
 export type CommandEffect =

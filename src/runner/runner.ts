@@ -32,7 +32,7 @@ import {
   type RunView,
   type StartInput,
   type StartResult,
-} from './types.js';
+} from '../domain/run.js';
 
 export interface RunnerDeps {
   store: Store;

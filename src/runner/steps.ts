@@ -1,8 +1,8 @@
 // Pure decisions about a run's steps: which steps a plan goes through, which comes next, and
 // how a step list changes on rollback. No I/O: the runner persists and executes what these say.
 import type { Stage } from '../cluster/types.js';
-import type { DeployPlan } from '../domain/types.js';
-import type { StepStatus, StepView } from './types.js';
+import type { Decision, DeployPlan } from '../domain/types.js';
+import type { StepStatus, StepView } from '../domain/run.js';
 
 export const STEP = {
   confirm: 'confirm-strategy',
@@ -21,6 +21,17 @@ export const STEP = {
   incident: 'incident',
   report: 'report',
 } as const;
+
+/** What a step handler returns: its status and detail, and what the runner does next. Only the runner writes it. */
+export type StepOutcome = {
+  status: Exclude<StepStatus, 'pending' | 'running'>;
+  detail?: string;
+  next?:
+    | { kind: 'rollback'; reason: string }
+    | { kind: 'fail'; reason: string }
+    | { kind: 'ask'; decision: Decision }
+    | { kind: 'finish' };
+};
 
 export const STAGE_PREFIX = 'stage:';
 

@@ -1,6 +1,6 @@
 // The step list as terminal text: the same ✓ ⏳ ❌ ⚠️ markers the Slack progress message shows.
 import { stepMark } from '../reports/report.js';
-import type { RunView, StepView } from './types.js';
+import type { RunView, StepView } from '../domain/run.js';
 
 export function stepLine(s: StepView): string {
   return `${stepMark(s.status)} ${s.title}${s.detail ? ` — ${s.detail}` : ''}`;

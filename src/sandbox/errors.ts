@@ -51,7 +51,7 @@ export function resourceLabel(plural: string, group: string): string {
   return group ? `${plural}.${group}` : plural;
 }
 
-export const notFound = (plural: string, group: string, name: string, kind: string) =>
+export const notFound = (plural: string, group: string, name: string, _kind: string) =>
   new ApiError(404, 'NotFound', `${resourceLabel(plural, group)} "${name}" not found`, { name, group, kind: plural });
 
 export const alreadyExists = (plural: string, group: string, name: string) =>

@@ -32,9 +32,9 @@ export interface KObject {
   apiVersion: string;
   kind: string;
   metadata: ObjectMeta;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are open-ended JSON; admission and the controllers check their shape
   spec?: any;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are open-ended JSON; admission and the controllers check their shape
   status?: any;
   [k: string]: unknown;
 }

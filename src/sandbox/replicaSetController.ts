@@ -33,7 +33,7 @@ export class ReplicaSetController {
     const podsByOwner = new Map<string, KObject[]>();
     for (const p of this.store.list(PODS)) {
       const owner = controllerOf(p);
-      if (!owner || owner.kind !== 'ReplicaSet') continue;
+      if (owner?.kind !== 'ReplicaSet') continue;
       const list = podsByOwner.get(owner.uid) ?? [];
       list.push(p);
       podsByOwner.set(owner.uid, list);

@@ -93,7 +93,7 @@ export function formatSelector(sel: Selector): string {
 export function matches(sel: Selector, labels: Record<string, string> | undefined): boolean {
   const l = labels ?? {};
   return sel.every((r) => {
-    const has = Object.prototype.hasOwnProperty.call(l, r.key);
+    const has = Object.hasOwn(l, r.key);
     const v = l[r.key];
     switch (r.op) {
       case '=':

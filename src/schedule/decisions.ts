@@ -1,7 +1,7 @@
 // Pure decisions of the scheduler's periodic jobs: which old blue-green colours may be retired,
 // and what to do about a run that waits for a person. No I/O here.
 import type { RunRecord } from '../store/records.js';
-import type { RunStatus } from '../runner/types.js';
+import type { RunStatus } from '../domain/run.js';
 
 /** Statuses in which a run waits for a person: these get a reminder, then a safe stop. */
 export const WAITING_FOR_A_PERSON: readonly RunStatus[] = ['awaiting-decision', 'pending-approval', 'paused'];

@@ -1,7 +1,7 @@
 // The daily digest for the stakeholder channel: what was deployed, what was rolled back, and
 // how long rollbacks took. Pure: runs in, figures and text out; the scheduler posts it.
 import type { RunRecord } from '../store/records.js';
-import { FINAL_STATUSES } from '../runner/types.js';
+import { FINAL_STATUSES } from '../domain/run.js';
 
 /** The fields of a run the digest reads (a RunRecord has them all). */
 export type DigestRun = Pick<RunRecord, 'id' | 'service' | 'environment' | 'version' | 'status' | 'createdAt'> & {

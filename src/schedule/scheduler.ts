@@ -12,7 +12,7 @@ import { matchesPrincipal } from '../domain/permissions.js';
 import type { Actor, DeployPlan, DeployRequest, Environment } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import { defaultRef, type Runner } from '../runner/index.js';
-import type { RunOrigin } from '../runner/types.js';
+import type { RunOrigin } from '../domain/run.js';
 import { actorLabel } from '../store/records.js';
 import { ScheduleStore, type ScheduleNotify, type ScheduleRecord } from '../store/schedules.js';
 import type { Store } from '../store/store.js';

@@ -6,7 +6,7 @@ import type { Llm } from '../llm/index.js';
 import type { Logger } from '../log.js';
 import type { Scheduling } from '../schedule/index.js';
 import type { SeenStore } from './dedupe.js';
-import type { CommandResult, Diagnostics, RunCommand, RunEvent, RunView, StartInput, StartResult } from '../runner/types.js';
+import type { CommandResult, Diagnostics, RunCommand, RunEvent, RunView, StartInput, StartResult } from '../domain/run.js';
 
 /** The runner methods Slack uses (src/runner/runner.ts implements them). */
 export interface SlackRunner {

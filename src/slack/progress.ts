@@ -5,7 +5,7 @@
 // here (and pauses only progress edits) instead of pausing the client every listener shares.
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../log.js';
-import { FINAL_STATUSES, type RunView } from '../runner/types.js';
+import { FINAL_STATUSES, type RunView } from '../domain/run.js';
 import { progressMessage } from './blocks/progress.js';
 import { PRIORITY, ProgressQueue, type Priority, type QueueOptions } from './progress-queue.js';
 

@@ -6,7 +6,7 @@ import type { WebClient } from '@slack/web-api';
 import type { ShipbotConfig } from '../config.js';
 import type { Actor, DeployPlan, DeployRequest } from '../domain/types.js';
 import type { Logger } from '../log.js';
-import { FINAL_STATUSES, type RunEvent, type RunView, type StartResult } from '../runner/types.js';
+import { FINAL_STATUSES, type RunEvent, type RunView, type StartResult } from '../domain/run.js';
 import { actions, button, section, type Block } from './blocks/kit.js';
 import { progressMessage } from './blocks/progress.js';
 import { encodeRequest, REQUEST_ACTIONS } from './blocks/request.js';

@@ -1,7 +1,7 @@
 // The persisted shape of a run: everything in RunView plus what the runner needs to resume.
 import type { PreflightCheck, RolloutState, RollbackVerification } from '../cluster/types.js';
 import type { Actor, Decision, DeployRequest, Environment, MetricSample } from '../domain/types.js';
-import type { Diagnostics, RunView } from '../runner/types.js';
+import type { Diagnostics, RunView } from '../domain/run.js';
 
 /** One smoke check result as the runner keeps it (the metrics module may return more). */
 export interface SmokeRecord {

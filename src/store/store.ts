@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { StepView } from '../runner/types.js';
+import type { StepView } from '../domain/run.js';
 import { migrate } from './migrations.js';
 import type { AuditRecord, LockRecord, RunRecord } from './records.js';
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DriverDeps } from '../../src/cluster/common.js';
 import { StageFailedError } from '../../src/cluster/errors.js';
-import { createDriver, diagnose, kubeFromKubeconfig, retireIdleColour } from '../../src/cluster/index.js';
+import { createDriver, diagnose, retireIdleColour } from '../../src/cluster/index.js';
 import { plainKube } from '../helpers/sandbox-access.js';
 import type { PreflightCheck, RolloutDriver, RolloutState } from '../../src/cluster/types.js';
 import type { Strategy } from '../../src/domain/types.js';

@@ -58,6 +58,7 @@ describe('deploy/rbac.yaml', () => {
 
 describe('deploy/ manifests', () => {
   const all = ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'deployment.yaml', 'networkpolicy.yaml'].flatMap((f) =>
+    // biome-ignore lint/suspicious/noExplicitAny: manifests are read as YAML; the assertions below check their shape
     parseAllDocuments(readFileSync(`deploy/${f}`, 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string }; spec?: any }),
   );
 

@@ -11,7 +11,9 @@ export const shippedConfig: ShipbotConfig = parseConfig(
 export const NOW = new Date('2026-11-23T14:15:00.000Z');
 
 /** The shipped config with changes, validated the same way. */
+// biome-ignore lint/suspicious/noExplicitAny: tests edit the raw YAML shape freely; parseConfig checks it
 export function configWith(patch: (raw: Record<string, any>) => void): ShipbotConfig {
+  // biome-ignore lint/suspicious/noExplicitAny: as above
   const raw = JSON.parse(JSON.stringify(shippedConfig)) as Record<string, any>;
   patch(raw);
   return parseConfig(JSON.stringify(raw), 'patched');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { findService } from '../../src/config.js';
 import { parseCommand } from '../../src/domain/parse.js';
 import { buildPlan, PlanError, REGRESSION_THRESHOLD_RANGES, riskDefaults, validatePlanAnswers } from '../../src/domain/plan.js';
-import { DeployPlan, DeployRequest } from '../../src/domain/types.js';
+import { DeployPlan, type DeployRequest } from '../../src/domain/types.js';
 import { configWith, NOW, shippedConfig as cfg } from './helpers.js';
 
 const checkout = findService(cfg, 'checkout')!;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLlm } from '../../src/llm/index.js';
 import { createLogger } from '../../src/log.js';
-import { FINAL_STATUSES, type RunView } from '../../src/runner/types.js';
+import { FINAL_STATUSES, type RunView } from '../../src/domain/run.js';
 import { blockProblems } from '../../src/slack/blocks/limits.js';
 import type { DoubleMessage } from '../../src/slack/double/index.js';
 import { actionIds, fastConfig, startHarness, textOf, waitFor, type Harness } from '../slack/harness.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diagnose, factsOf } from '../../src/llm/diagnose.js';
-import type { Diagnostics } from '../../src/runner/types.js';
+import type { Diagnostics } from '../../src/domain/run.js';
 import { oomDiagnostics } from './fixtures.js';
 
 const empty: Diagnostics = { runId: 'r', pods: [], events: [], metrics: [], failingChecks: [], logTail: [] };

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '../../src/config.js';
 import { DeployPlan } from '../../src/domain/types.js';
-import type { Diagnostics } from '../../src/runner/types.js';
+import type { Diagnostics } from '../../src/domain/run.js';
 
 export const cfg = parseConfig(readFileSync(new URL('../../data/shipbot.yml', import.meta.url), 'utf8'));
 

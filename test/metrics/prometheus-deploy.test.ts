@@ -15,7 +15,7 @@ import { parseCommand } from '../../src/domain/parse.js';
 import { createLogger } from '../../src/log.js';
 import { CataloguePrometheus } from '../../src/metrics/index.js';
 import { createRunner, type Runner, type RunView } from '../../src/runner/index.js';
-import { FINAL_STATUSES } from '../../src/runner/types.js';
+import { FINAL_STATUSES } from '../../src/domain/run.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { promBin, startPrometheus, until, type RealPrometheus } from './real-prometheus.js';

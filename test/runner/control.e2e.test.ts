@@ -1,7 +1,7 @@
 // People controlling runs: locks and queueing, double commands, permission refusals, approvals,
 // cancel, pause/resume, promote and idempotent starts. Real sandbox, drivers and metrics.
 import { afterEach, describe, expect, it } from 'vitest';
-import { FINAL_STATUSES } from '../../src/runner/types.js';
+import { FINAL_STATUSES } from '../../src/domain/run.js';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import { IC, REQUESTER, SHIPPED, STRANGER, servingImages, startWorld, started, until, type World } from './world.js';
 

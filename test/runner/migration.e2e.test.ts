@@ -10,7 +10,7 @@ import { findService } from '../../src/config.js';
 import { buildPlan } from '../../src/domain/plan.js';
 import { parseCommand } from '../../src/domain/parse.js';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
-import { FINAL_STATUSES } from '../../src/runner/types.js';
+import { FINAL_STATUSES } from '../../src/domain/run.js';
 import { IC, SHIPPED, servingImages, startWorld, started, until, withoutStaging, type World } from './world.js';
 
 let w: World | undefined;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { DeployPlan } from '../../src/domain/types.js';
 import { commandEffect, MAX_RESUMES, resumeDecision } from '../../src/runner/policy.js';
 import { initialSteps, nextStep, withRollbackSteps, withStages } from '../../src/runner/steps.js';
-import type { RunStatus } from '../../src/runner/types.js';
+import type { RunStatus } from '../../src/domain/run.js';
 import type { RunRecord } from '../../src/store/records.js';
 
 const plan = {

@@ -2,7 +2,7 @@
 // crash would leave it), a new Runner opens the same database against the same sandbox and
 // `resumeInFlight()` resumes the run at its step — or stops it safely, saying what to check.
 import { afterEach, describe, expect, it } from 'vitest';
-import { FINAL_STATUSES } from '../../src/runner/types.js';
+import { FINAL_STATUSES } from '../../src/domain/run.js';
 import { REQUESTER, servingImages, startWorld, started, until, withoutStaging, type World } from './world.js';
 
 let w: World | undefined;

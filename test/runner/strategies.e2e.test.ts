@@ -2,7 +2,7 @@
 // rollback, and manual decisions. Real sandbox, real drivers, real metric source.
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FINAL_STATUSES } from '../../src/runner/types.js';
+import { FINAL_STATUSES } from '../../src/domain/run.js';
 import { SHIPPED, IC, REQUESTER, servingImages, startWorld, started, until, type World } from './world.js';
 
 const OLD = 'registry.example.com/shop/checkout:v1.2.2';

@@ -12,7 +12,7 @@ import type { Actor, DeployPlan, DeployRequest } from '../../src/domain/types.js
 import { createLogger } from '../../src/log.js';
 import { SandboxMetricSource } from '../../src/metrics/sandbox.js';
 import { createRunner, type Runner } from '../../src/runner/index.js';
-import type { RunView, StartResult } from '../../src/runner/types.js';
+import type { RunView, StartResult } from '../../src/domain/run.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 

@@ -1,7 +1,7 @@
 // Block Kit builders stay within Slack's limits however long the run, the lists or the texts;
 // long lists are cut with a count. Checked with the same rules the Slack double rejects on.
 import { describe, expect, it } from 'vitest';
-import type { Diagnostics, RunView } from '../../src/runner/types.js';
+import type { Diagnostics, RunView } from '../../src/domain/run.js';
 import { LIMITS, blockProblems, joinLinesWithin, viewProblems } from '../../src/slack/blocks/limits.js';
 import { decodeMetadata, deployModal } from '../../src/slack/blocks/modal.js';
 import { progressMessage } from '../../src/slack/blocks/progress.js';

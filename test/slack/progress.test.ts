@@ -3,7 +3,7 @@
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import type { RunStatus, RunView } from '../../src/runner/types.js';
+import type { RunStatus, RunView } from '../../src/domain/run.js';
 import { startSlackDouble, type SlackDouble } from '../../src/slack/double/index.js';
 import { ProgressUpdater } from '../../src/slack/progress.js';
 import { planFromRequest } from '../../src/slack/planning.js';

@@ -1,7 +1,7 @@
 // The live progress message of a run: the step list with ✓ ⏳ ❌ ⚠️, the current stage, and the
 // buttons that fit the run's state. Pure: a RunView in, a Slack message out.
 import { runTitle } from '../../reports/investigate.js';
-import { FINAL_STATUSES, type RunStatus, type RunView, type StepStatus } from '../../runner/types.js';
+import { FINAL_STATUSES, type RunStatus, type RunView, type StepStatus } from '../../domain/run.js';
 import { actions, button, context, section, type Block, type Element } from './kit.js';
 import { joinLinesWithin, LIMITS } from './limits.js';
 

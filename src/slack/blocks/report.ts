@@ -1,7 +1,7 @@
 // Messages at the end of a run and for Investigate: the thread summary, the stakeholder
 // broadcast, and the diagnostics. Long lists are cut with a count.
 import { stakeholderSummary } from '../../reports/report.js';
-import { FINAL_STATUSES, type RunView } from '../../runner/types.js';
+import { FINAL_STATUSES, type RunView } from '../../domain/run.js';
 import { actions, button, context, section, type Block } from './kit.js';
 import { joinLinesWithin, LIMITS } from './limits.js';
 import { RUN_ACTIONS, runTitle, stepLines } from './progress.js';

@@ -231,7 +231,7 @@ export class Driver {
 
   private openView(viewId: string): DoubleView {
     const v = this.ws.views.get(viewId);
-    if (!v || !v.open) throw new Error(`Slack double: view ${viewId} is not open`);
+    if (!v?.open) throw new Error(`Slack double: view ${viewId} is not open`);
     return v;
   }
 

@@ -216,7 +216,7 @@ export class WebApi {
     'views.update': (a) => {
       const id = String(a.view_id ?? '');
       const v = this.ws.views.get(id) ?? [...this.ws.views.values()].find((x) => x.view.external_id === a.external_id && a.external_id);
-      if (!v || !v.open) return { ok: false, error: 'not_found' };
+      if (!v?.open) return { ok: false, error: 'not_found' };
       if (a.hash !== undefined && a.hash !== v.hash) return { ok: false, error: 'hash_conflict' };
       const view = a.view as Record<string, unknown> | undefined;
       if (!view || typeof view !== 'object') return { ok: false, error: 'invalid_arguments' };

@@ -3,7 +3,7 @@
 // through the runner and answer in the thread. No deploy logic here.
 import { mayDeploy } from '../../domain/permissions.js';
 import type { DeployRequest, Environment, ParsedCommand } from '../../domain/types.js';
-import { FINAL_STATUSES, type RunView } from '../../runner/types.js';
+import { FINAL_STATUSES, type RunView } from '../../domain/run.js';
 import { helpText, requestReply } from '../blocks/request.js';
 import { runTitle } from '../blocks/progress.js';
 import { replyInThread, tellPrivately, type SlackContext } from '../context.js';

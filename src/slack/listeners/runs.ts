@@ -2,7 +2,7 @@
 // checks the role and acts once however often they are pressed; the thread says who pressed
 // what. Investigate posts diagnostics in the thread.
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
-import type { RunCommand } from '../../runner/types.js';
+import type { RunCommand } from '../../domain/run.js';
 import { RUN_ACTIONS, runTitle } from '../blocks/progress.js';
 import { diagnosticsMarkdown } from '../../reports/investigate.js';
 import { investigateMessage } from '../blocks/investigate.js';
@@ -55,7 +55,7 @@ export function registerRunListeners(app: App, ctx: SlackContext): void {
       if (!run) return tellPrivately(ctx, channel, user, `I can't find run \`${runId}\` any more; it may have been removed.`, threadTs);
       const actor = await ctx.people.actor(user, body.user.name);
       if (cmd === 'investigate') return investigate(ctx, runId, actor, channel, user, threadTs);
-      let res;
+      let res: Awaited<ReturnType<typeof ctx.runner.command>>;
       try {
         res = await ctx.runner.command(runId, cmd, actor);
       } catch (err) {
@@ -77,7 +77,7 @@ async function investigate(
   user: string,
   threadTs: string | undefined,
 ): Promise<void> {
-  let diagnostics;
+  let diagnostics: Awaited<ReturnType<typeof ctx.runner.investigate>>;
   try {
     diagnostics = await ctx.runner.investigate(runId, actor);
   } catch (err) {

@@ -1,6 +1,6 @@
 // What front ends (Slack, terminal, local workspace) see of the runner. They never touch the
 // cluster: they start runs, send commands and subscribe to events.
-import type { Actor, Decision, DeployPlan, DeployRequest, Environment } from '../domain/types.js';
+import type { Actor, Decision, DeployPlan, DeployRequest, Environment } from './types.js';
 
 export const STEP_STATUSES = ['pending', 'running', 'done', 'failed', 'warning', 'skipped'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];

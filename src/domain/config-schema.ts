@@ -1,0 +1,197 @@
+// The shape of data/shipbot.yml as zod schemas and the types they infer, with the lookups every
+// layer needs. Pure: reading the file and the environment is src/config.ts's.
+import { z } from 'zod';
+import { CanarySteps, Environment, RiskLevel, ServiceName, Strategy, STRATEGIES } from './types.js';
+
+const Slo = z.strictObject({
+  errorRatePct: z.number().min(0).max(100),
+  p99Ms: z.number().positive(),
+  availabilityPct: z.number().min(0).max(100),
+});
+
+const SmokeCheck = z.strictObject({
+  name: z.string().min(1),
+  /** URL template; `{{baseUrl}}` is where the target (idle colour, canary, service) answers. */
+  url: z.string().min(1),
+  method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
+  expectStatus: z.number().int().min(100).max(599).default(200),
+  expectBody: z.string().optional(),
+  timeoutMs: z.number().int().positive().default(2000),
+  /** A failing critical check fails the gate; others only warn. */
+  critical: z.boolean().default(true),
+});
+export type SmokeCheck = z.infer<typeof SmokeCheck>;
+
+/** PromQL templates with {{service}}, {{namespace}}, {{version}}, {{track}}, {{window}} placeholders. */
+const MetricQueries = z.strictObject({
+  errorRate: z.string().min(1),
+  p50Ms: z.string().min(1).optional(),
+  p95Ms: z.string().min(1).optional(),
+  p99Ms: z.string().min(1),
+  throughputRps: z.string().min(1),
+  requests: z.string().min(1).optional(),
+});
+export type MetricQueries = z.infer<typeof MetricQueries>;
+
+/** DESIGN.md's contract: a Gateway API HTTPRoute or an Istio VirtualService that splits canary traffic. */
+const TrafficRouting = z.union([
+  z.strictObject({ gatewayAPI: z.strictObject({ httpRoute: ServiceName }) }),
+  z.strictObject({ istio: z.strictObject({ virtualService: ServiceName, routes: z.array(z.string().min(1)).optional() }) }),
+]);
+
+/** A batch/v1 JobSpec, checked only as far as Shipbot relies on it; the API server checks the rest. */
+const JobSpec = z.looseObject({
+  template: z.looseObject({
+    spec: z.looseObject({ containers: z.array(z.looseObject({ name: z.string().min(1) })).min(1) }),
+  }),
+});
+
+/** The migration Job run before an environment's rollout (src/runner/migration-step.ts). */
+const Migration = z
+  .strictObject({
+    /** The Job's spec; the release image goes into `container`. */
+    job: JobSpec.optional(),
+    /** Or an existing Job in the namespace whose spec is cloned. */
+    fromJob: ServiceName.optional(),
+    /** The container that runs the release image (default: the template's first). */
+    container: z.string().min(1).optional(),
+    timeoutSec: z.number().int().positive().default(600),
+    /** Expand-only: the previous version runs on the migrated schema. false: a rollback needs a person. */
+    backwardCompatible: z.boolean({ error: 'say whether the migration is expand-only: backwardCompatible: true (the previous version runs on the new schema) or false (a rollback needs a person)' }),
+    /** Run it on every release, not only when the request says there is a migration. */
+    always: z.boolean().default(false),
+  })
+  .refine((m) => (m.job === undefined) !== (m.fromJob === undefined), { message: 'give exactly one of job (a JobSpec) or fromJob (the name of a Job to clone)' });
+export type MigrationConfig = z.infer<typeof Migration>;
+
+const ServiceEnvironment = z.strictObject({
+  namespace: ServiceName,
+  kind: z.literal('Deployment').default('Deployment'),
+  /** The stable Deployment; blue-green adds `<deployment>-blue` / `-green`, canary `<deployment>-canary`. */
+  deployment: ServiceName,
+  /** The Service that routes traffic to the workload. */
+  service: ServiceName,
+  container: z.string().min(1),
+  /** Overrides the service-level image repository for this environment. */
+  image: z.string().min(1).optional(),
+  /** The kubeconfig context of this environment's cluster (default: the current context). */
+  context: z.string().min(1).optional(),
+  /** Exact canary weights through the team's route (src/cluster/traffic-router.ts); without it, replica ratios. */
+  trafficRouting: TrafficRouting.optional(),
+  /** This environment's migration Job; overrides the service's. */
+  migration: Migration.optional(),
+});
+export type ServiceEnvironment = z.infer<typeof ServiceEnvironment>;
+
+const ServiceConfig = z.strictObject({
+  name: ServiceName,
+  aliases: z.array(z.string().min(1)).default([]),
+  description: z.string().default(''),
+  /** Image repository without tag, e.g. `registry.example.com/shop/checkout`. */
+  image: z.string().regex(/^[a-z0-9][a-z0-9._\-/:]*[a-z0-9]$/, 'must be an image repository without tag'),
+  strategies: z.array(Strategy).min(1).default([...STRATEGIES]),
+  /** Stateful services or those without spare capacity are recommended rolling. */
+  stateful: z.boolean().default(false),
+  spareCapacity: z.boolean().default(true),
+  environments: z
+    .object({ staging: ServiceEnvironment.optional(), production: ServiceEnvironment })
+    .strict(),
+  smoke: z.array(SmokeCheck).default([]),
+  metrics: MetricQueries.optional(),
+  slo: Slo.optional(),
+  /** The migration Job for every environment (an environment's own `migration` wins). */
+  migration: Migration.optional(),
+});
+export type ServiceConfig = z.infer<typeof ServiceConfig>;
+
+/** Slack user ids (`U123`), user-group handles (`@oncall`) or `*` for everyone. */
+const Principals = z.array(z.string().min(1));
+
+const FreezeWindow = z.strictObject({
+  /** node-cron expression; a minute it matches is inside the freeze. */
+  cron: z.string().min(1),
+  reason: z.string().min(1),
+  environments: z.array(Environment).default(['production']),
+  timezone: z.string().optional(),
+});
+export type FreezeWindow = z.infer<typeof FreezeWindow>;
+
+const Defaults = z.strictObject({
+  strategy: Strategy.default('canary'),
+  risk: RiskLevel.default('medium'),
+  canarySteps: CanarySteps.default([5, 25, 50, 100]),
+  monitoringIntervalSec: z.number().int().positive().default(30),
+  stageWindowSec: z.number().int().positive().default(300),
+  observationMin: z
+    .object({ low: z.number().min(0), medium: z.number().min(0), high: z.number().min(0) })
+    .default({ low: 15, medium: 30, high: 60 }),
+  regressionThresholdPct: z
+    .object({ low: z.number().min(0), medium: z.number().min(0), high: z.number().min(0) })
+    .default({ low: 5, medium: 2, high: 0 }),
+  rollbackOnRegression: z.boolean().default(true),
+  blueGreenRetireAfterSec: z.number().int().min(0).default(86_400),
+  slo: Slo.default({ errorRatePct: 1, p99Ms: 500, availabilityPct: 99.9 }),
+  /** Breach rules: canary against baseline. */
+  breach: z
+    .object({
+      errorRatePts: z.number().min(0).default(2),
+      p99IncreasePct: z.number().min(0).default(20),
+      throughputDropPct: z.number().min(0).default(30),
+      restartsIn5Min: z.number().int().min(0).default(3),
+      failingHealthPct: z.number().min(0).max(100).default(50),
+    })
+    .default({ errorRatePts: 2, p99IncreasePct: 20, throughputDropPct: 30, restartsIn5Min: 3, failingHealthPct: 50 }),
+  /** Fewer samples or requests than this is inconclusive, never a pass. */
+  minSamples: z.number().int().min(1).default(5),
+  minRequests: z.number().int().min(1).default(50),
+});
+export type Defaults = z.infer<typeof Defaults>;
+
+export const ShipbotConfig = z.strictObject({
+  services: z.array(ServiceConfig).min(1),
+  roles: z
+    .object({
+      deployers: Principals.default(['*']),
+      /** May press Rollback / Accept on any run. */
+      incidentCommanders: Principals.default([]),
+      /** Approve high-risk production deploys (never the requester). */
+      approvers: Principals.default([]),
+      /** The person who started a run may roll it back or accept it. */
+      requesterMayDecide: z.boolean().default(true),
+    })
+    .default({ deployers: ['*'], incidentCommanders: [], approvers: [], requesterMayDecide: true }),
+  channels: z
+    .object({
+      /** Channel ids or names (`#deploys`) where requests are accepted, per environment; `*` = any. */
+      deploy: z
+        .object({ staging: z.array(z.string()).default(['*']), production: z.array(z.string()).default(['*']) })
+        .default({ staging: ['*'], production: ['*'] }),
+      stakeholder: z.string().optional(),
+    })
+    .default({ deploy: { staging: ['*'], production: ['*'] } }),
+  /** Which risk levels need a second person's approval in production. */
+  approvalRequiredFor: z.array(RiskLevel).default(['high']),
+  defaults: Defaults.default(Defaults.parse({})),
+  freezeWindows: z.array(FreezeWindow).default([]),
+  prometheus: z
+    .strictObject({
+      /**
+       * How often Prometheus scrapes the services (kube-prometheus: 30 s). `{{window}}` is never
+       * shorter than 4 of them, since rate() over one interval is empty. Unset: read from
+       * Prometheus' targets API, else 30.
+       */
+      scrapeIntervalSec: z.number().positive().optional(),
+    })
+    .default({}),
+});
+export type ShipbotConfig = z.infer<typeof ShipbotConfig>;
+
+/** Every kubeconfig context the catalogue names (undefined: the current context). */
+export function contextsOf(cfg: ShipbotConfig): Array<string | undefined> {
+  return [...new Set(cfg.services.flatMap((s) => Object.values(s.environments).map((e) => e?.context)))];
+}
+
+export function findService(cfg: ShipbotConfig, name: string): ServiceConfig | undefined {
+  const key = name.toLowerCase();
+  return cfg.services.find((s) => s.name === key || s.aliases.some((a) => a.toLowerCase() === key));
+}
