@@ -40,10 +40,20 @@ export async function benchAnalysis(): Promise<Figure[]> {
     /** One canary at the first step; clock seconds from onset to the decision, and to traffic restored. */
     const trial = async (version: string): Promise<{ sec: number; restoredSec: number; verdict: string; samples: number; why: string }> => {
       const plan = DeployPlan.parse({
-        service: service.name, version, environment: 'production', strategy: 'canary', risk: 'medium',
-        slo: service.slo ?? d.slo, dbMigration: false, rollbackTolerance: 'minutes', observationSec: 0,
-        stageWindowSec: d.stageWindowSec, monitoringIntervalSec: d.monitoringIntervalSec, canarySteps: d.canarySteps,
-        regressionThresholdPct: d.regressionThresholdPct.medium, rollbackOnRegression: true,
+        service: service.name,
+        version,
+        environment: 'production',
+        strategy: 'canary',
+        risk: 'medium',
+        slo: service.slo ?? d.slo,
+        dbMigration: false,
+        rollbackTolerance: 'minutes',
+        observationSec: 0,
+        stageWindowSec: d.stageWindowSec,
+        monitoringIntervalSec: d.monitoringIntervalSec,
+        canarySteps: d.canarySteps,
+        regressionThresholdPct: d.regressionThresholdPct.medium,
+        rollbackOnRegression: true,
       });
       const state = await driver.prepare(ref, plan);
       const stage = driver.stages(plan)[0]!;
@@ -77,7 +87,12 @@ export async function benchAnalysis(): Promise<Figure[]> {
       return { sec, restoredSec, verdict: decision.verdict, samples: decision.candidate.length, why: decision.explanation };
     };
 
-    for (const [fault, version] of [['-errors', 'v2.0.0-errors'], ['-slow', 'v2.0.1-slow'], ['-crash', 'v2.0.2-crash'], ['-oom', 'v2.0.3-oom']] as const) {
+    for (const [fault, version] of [
+      ['-errors', 'v2.0.0-errors'],
+      ['-slow', 'v2.0.1-slow'],
+      ['-crash', 'v2.0.2-crash'],
+      ['-oom', 'v2.0.3-oom'],
+    ] as const) {
       const t = await trial(version);
       figures.push({
         name: `${fault} canary (5%): onset → ${t.verdict}`,
@@ -85,7 +100,12 @@ export async function benchAnalysis(): Promise<Figure[]> {
         unit: 'clock s',
         note: `interval ${d.monitoringIntervalSec}s, window ${d.stageWindowSec}s, ${t.samples} samples: ${t.why.slice(0, 90)}`,
       });
-      figures.push({ name: `${fault} canary (5%): onset → traffic restored`, value: t.restoredSec, unit: 'clock s', note: 'decision, then canary to zero and the old version verified at 100%' });
+      figures.push({
+        name: `${fault} canary (5%): onset → traffic restored`,
+        value: t.restoredSec,
+        unit: 'clock s',
+        note: 'decision, then canary to zero and the old version verified at 100%',
+      });
     }
   } finally {
     await sandbox.close();
@@ -93,7 +113,14 @@ export async function benchAnalysis(): Promise<Figure[]> {
 
   // The judgment itself: 10 + 10 samples, as at the end of a default stage window.
   const sample = (i: number, rps: number, err: number): MetricSample => ({
-    at: i * 30_000, windowSec: 30, requests: rps * 30, errorRate: err, p50Ms: 40 + (i % 3), p95Ms: 90 + (i % 7), p99Ms: 120 + (i % 11), throughputRps: rps,
+    at: i * 30_000,
+    windowSec: 30,
+    requests: rps * 30,
+    errorRate: err,
+    p50Ms: 40 + (i % 3),
+    p95Ms: 90 + (i % 7),
+    p99Ms: 120 + (i % 11),
+    throughputRps: rps,
   });
   const base = Array.from({ length: 10 }, (_, i) => sample(i, 190, 0.002));
   const cand = Array.from({ length: 10 }, (_, i) => sample(i, 10, 0.003));

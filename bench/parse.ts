@@ -23,7 +23,12 @@ export async function benchParse() {
   for (let i = 0; i < n; i++) parseCommand(PHRASES[i % PHRASES.length]!, cfg, now);
   const sec = Number(process.hrtime.bigint() - t0) / 1e9;
   return [
-    { name: 'trigger parsing throughput', value: n / sec, unit: 'messages/s', note: `${PHRASES.length} mixed phrasings, requests and chatter` },
+    {
+      name: 'trigger parsing throughput',
+      value: n / sec,
+      unit: 'messages/s',
+      note: `${PHRASES.length} mixed phrasings, requests and chatter`,
+    },
     { name: 'trigger parsing mean latency', value: (sec / n) * 1e6, unit: 'µs/message' },
   ];
 }

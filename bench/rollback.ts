@@ -43,10 +43,23 @@ export class PhaseClock implements Clock {
 
 export function plan(strategy: Strategy, service: string): DeployPlan {
   return {
-    service, version: NEW, environment: 'production', strategy, risk: 'medium',
-    slo: { errorRatePct: 1, p99Ms: 500, availabilityPct: 99.9 }, dbMigration: false, rollbackTolerance: 'instant',
-    observationSec: 0, stageWindowSec: 0, monitoringIntervalSec: 10, canarySteps: [5, 25, 50, 100],
-    regressionThresholdPct: 2, rollbackOnRegression: true, guidance: '', focus: [], rationale: '',
+    service,
+    version: NEW,
+    environment: 'production',
+    strategy,
+    risk: 'medium',
+    slo: { errorRatePct: 1, p99Ms: 500, availabilityPct: 99.9 },
+    dbMigration: false,
+    rollbackTolerance: 'instant',
+    observationSec: 0,
+    stageWindowSec: 0,
+    monitoringIntervalSec: 10,
+    canarySteps: [5, 25, 50, 100],
+    regressionThresholdPct: 2,
+    rollbackOnRegression: true,
+    guidance: '',
+    focus: [],
+    rationale: '',
   };
 }
 
@@ -79,7 +92,11 @@ async function scenario(strategy: Strategy | 'kubectl'): Promise<number> {
   try {
     const svc = config.services.find((s) => s.name === 'checkout')!;
     const ref: WorkloadRef = { ...svc.environments.production, serviceName: svc.name, imageRepo: svc.image };
-    const driver = createDriver(strategy === 'kubectl' ? 'rolling' : strategy, { kube: kubeFromKubeconfig(sb.kubeconfigYaml()), clock, pollMs: 1000 });
+    const driver = createDriver(strategy === 'kubectl' ? 'rolling' : strategy, {
+      kube: kubeFromKubeconfig(sb.kubeconfigYaml()),
+      clock,
+      pollMs: 1000,
+    });
     const p = plan(strategy === 'kubectl' ? 'rolling' : strategy, 'checkout');
     let state: RolloutState = await driver.prepare(ref, p);
     // Roll out as far as a bad release gets before it is caught: canary 25%, after cutover, fully rolled.
@@ -91,7 +108,9 @@ async function scenario(strategy: Strategy | 'kubectl'): Promise<number> {
     if (strategy !== 'kubectl') return await timeToRestore(sb, ref, () => driver.rollback(ref, state));
     const kubeconfig = path.join(dir, 'kubeconfig');
     sb.writeKubeconfig(kubeconfig);
-    return await timeToRestore(sb, ref, () => run('kubectl', ['--kubeconfig', kubeconfig, '-n', ref.namespace, 'rollout', 'undo', `deployment/${ref.deployment}`]));
+    return await timeToRestore(sb, ref, () =>
+      run('kubectl', ['--kubeconfig', kubeconfig, '-n', ref.namespace, 'rollout', 'undo', `deployment/${ref.deployment}`]),
+    );
   } finally {
     await sb.close();
     rmSync(dir, { recursive: true, force: true });
@@ -104,14 +123,22 @@ export async function benchRollback(): Promise<Array<{ name: string; value: numb
   for (const s of ['blue-green', 'canary', 'rolling', 'kubectl'] as const) {
     results[s] = await scenario(s);
     const note =
-      s === 'kubectl' ? 'kubectl rollout undo (child process) on the same sandbox, 20 replicas'
-      : s === 'rolling' ? 'kubectl-style undo through client-node, 20 replicas'
-      : s === 'canary' ? 'from canary 25%: canary scaled to zero'
-      : 'after cutover: one Service selector patch';
+      s === 'kubectl'
+        ? 'kubectl rollout undo (child process) on the same sandbox, 20 replicas'
+        : s === 'rolling'
+          ? 'kubectl-style undo through client-node, 20 replicas'
+          : s === 'canary'
+            ? 'from canary 25%: canary scaled to zero'
+            : 'after cutover: one Service selector patch';
     figures.push({ name: `rollback to 100% old — ${s}`, value: results[s]!, unit: 'ms', note });
   }
   for (const s of ['blue-green', 'canary', 'rolling'] as const) {
-    figures.push({ name: `${s} rollback ÷ kubectl rollout undo`, value: results[s]! / results.kubectl!, unit: '×', note: '< 1: traffic restored sooner than with kubectl' });
+    figures.push({
+      name: `${s} rollback ÷ kubectl rollout undo`,
+      value: results[s]! / results.kubectl!,
+      unit: '×',
+      note: '< 1: traffic restored sooner than with kubectl',
+    });
   }
   const ratio = results.rolling! / results.kubectl!;
   console.log(

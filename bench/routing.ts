@@ -18,7 +18,9 @@ const run = promisify(execFile);
 const SERVICE = 'catalog';
 const STEPS = [1, 5, 10, 25, 50];
 
-async function withCatalog<T>(fn: (ctx: { sb: Awaited<ReturnType<typeof startSandbox>>; clock: PhaseClock; ref: WorkloadRef; dir: string }) => Promise<T>): Promise<T> {
+async function withCatalog<T>(
+  fn: (ctx: { sb: Awaited<ReturnType<typeof startSandbox>>; clock: PhaseClock; ref: WorkloadRef; dir: string }) => Promise<T>,
+): Promise<T> {
   const clock = new PhaseClock(50);
   const config = loadConfigFile('data/shipbot.yml');
   const sb = await startSandbox({ clock, demo: true, config });
@@ -55,7 +57,9 @@ function kubectlUndo(): Promise<number> {
     clock.setSpeed(1);
     const kubeconfig = path.join(dir, 'kubeconfig');
     sb.writeKubeconfig(kubeconfig);
-    return timeToRestore(sb, ref, () => run('kubectl', ['--kubeconfig', kubeconfig, '-n', ref.namespace, 'rollout', 'undo', `deployment/${ref.deployment}`]));
+    return timeToRestore(sb, ref, () =>
+      run('kubectl', ['--kubeconfig', kubeconfig, '-n', ref.namespace, 'rollout', 'undo', `deployment/${ref.deployment}`]),
+    );
   });
 }
 
@@ -71,7 +75,11 @@ function shareAccuracy(): Promise<Array<{ pct: number; served: number }>> {
       state = await driver.applyStage(ref, state, stage);
       await clock.sleep(125_000);
       const sample = async (track?: string) =>
-        (await (await kube.fetch(`${sb.url}/sandbox/v1/metrics?${new URLSearchParams({ namespace: ref.namespace, service: SERVICE, windowSec: '120', ...(track ? { track } : {}) })}`)).json()) as MetricSample;
+        (await (
+          await kube.fetch(
+            `${sb.url}/sandbox/v1/metrics?${new URLSearchParams({ namespace: ref.namespace, service: SERVICE, windowSec: '120', ...(track ? { track } : {}) })}`,
+          )
+        ).json()) as MetricSample;
       const [canary, all] = [await sample('canary'), await sample()];
       out.push({ pct: stage.trafficPct, served: (100 * canary.requests) / all.requests });
     }
@@ -88,10 +96,30 @@ export async function benchRouting(): Promise<Array<{ name: string; value: numbe
     `routing: rollback through the HTTPRoute ${routed.toFixed(0)} ms vs kubectl rollout undo ${undo.toFixed(0)} ms; shares ${shares.map((s) => `${s.pct}%→${s.served.toFixed(2)}%`).join(', ')}`,
   );
   return [
-    { name: 'rollback to 100% old — canary through HTTPRoute', value: routed, unit: 'ms', note: `${SERVICE}, 3 replicas, from canary 25% (${NEW}): one route write to weight 0` },
-    { name: 'rollback to 100% old — kubectl rollout undo (3 replicas)', value: undo, unit: 'ms', note: `the same ${SERVICE} Deployment fully rolled to ${NEW}` },
-    { name: 'routed rollback ÷ kubectl rollout undo', value: routed / undo, unit: '×', note: '< 1: traffic restored sooner than with kubectl' },
-    ...shares.map((s) => ({ name: `canary share at weight ${s.pct}%`, value: Math.round(100 * s.served) / 100, unit: '% of requests', note: 'sandbox metrics, 2 sandbox minutes, 3 stable replicas' })),
+    {
+      name: 'rollback to 100% old — canary through HTTPRoute',
+      value: routed,
+      unit: 'ms',
+      note: `${SERVICE}, 3 replicas, from canary 25% (${NEW}): one route write to weight 0`,
+    },
+    {
+      name: 'rollback to 100% old — kubectl rollout undo (3 replicas)',
+      value: undo,
+      unit: 'ms',
+      note: `the same ${SERVICE} Deployment fully rolled to ${NEW}`,
+    },
+    {
+      name: 'routed rollback ÷ kubectl rollout undo',
+      value: routed / undo,
+      unit: '×',
+      note: '< 1: traffic restored sooner than with kubectl',
+    },
+    ...shares.map((s) => ({
+      name: `canary share at weight ${s.pct}%`,
+      value: Math.round(100 * s.served) / 100,
+      unit: '% of requests',
+      note: 'sandbox metrics, 2 sandbox minutes, 3 stable replicas',
+    })),
     { name: 'canary share: worst error', value: Math.round(100 * worst) / 100, unit: 'points', note: `steps ${STEPS.join(', ')}%` },
   ];
 }

@@ -50,14 +50,28 @@ export async function benchRunner(): Promise<Array<{ name: string; value: number
   const dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-bench-runner-'));
   const store = openStore(path.join(dir, 'shipbot.db'));
   const runner = createRunner({
-    store, config, clock, kube: kubeFromKubeconfig(sb.kubeconfigYaml()), metrics: new SandboxMetricSource(sb.url, { fetch: kubeFromKubeconfig(sb.kubeconfigYaml()).fetch,  timeoutMs: 10_000 }),
-    logger: createLogger('silent'), reportsDir: path.join(dir, 'reports'),
+    store,
+    config,
+    clock,
+    kube: kubeFromKubeconfig(sb.kubeconfigYaml()),
+    metrics: new SandboxMetricSource(sb.url, { fetch: kubeFromKubeconfig(sb.kubeconfigYaml()).fetch, timeoutMs: 10_000 }),
+    logger: createLogger('silent'),
+    reportsDir: path.join(dir, 'reports'),
   });
   try {
     sb.api.create(resourceByKind('Namespace'), undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
     for (const name of names) {
-      sb.api.create(resourceByKind('Deployment'), 'bench', demoDeployment('bench', name, name, 'app', `registry.example.com/bench/${name}:v1.2.2`, PODS_EACH));
-      sb.api.create(resourceByKind('Service'), 'bench', { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'bench' }, spec: { selector: { app: name }, ports: [{ port: 80 }] } });
+      sb.api.create(
+        resourceByKind('Deployment'),
+        'bench',
+        demoDeployment('bench', name, name, 'app', `registry.example.com/bench/${name}:v1.2.2`, PODS_EACH),
+      );
+      sb.api.create(resourceByKind('Service'), 'bench', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name, namespace: 'bench' },
+        spec: { selector: { app: name }, ports: [{ port: 80 }] },
+      });
     }
     await clock.sleep(10_000); // pods Ready, some traffic to measure a baseline on
 
@@ -73,8 +87,24 @@ export async function benchRunner(): Promise<Array<{ name: string; value: number
     const t0 = performance.now();
     const ids = await Promise.all(
       names.map(async (name, i) => {
-        const request: DeployRequest = { intent: 'deploy', service: name, version: 'v1.2.3', environment: 'production', strategy: STRATEGIES[i % 3], focus: [], missing: [], suggestions: [], notes: [] };
-        const plan = { ...buildPlan(request, config.services[i]!, config), stageWindowSec: 30, monitoringIntervalSec: 5, observationSec: 30, canarySteps: [50, 100] };
+        const request: DeployRequest = {
+          intent: 'deploy',
+          service: name,
+          version: 'v1.2.3',
+          environment: 'production',
+          strategy: STRATEGIES[i % 3],
+          focus: [],
+          missing: [],
+          suggestions: [],
+          notes: [],
+        };
+        const plan = {
+          ...buildPlan(request, config.services[i]!, config),
+          stageWindowSec: 30,
+          monitoringIntervalSec: 5,
+          observationSec: 30,
+          canarySteps: [50, 100],
+        };
         const r = await runner.start({ request, plan, requester: { userId: 'U_BENCH' }, origin: { kind: 'terminal' } });
         if (!r.ok) throw new Error(r.message);
         return r.run.id;
@@ -86,11 +116,23 @@ export async function benchRunner(): Promise<Array<{ name: string; value: number
     const cpu = process.cpuUsage(cpu0);
     clearInterval(probe);
     const ok = finals.filter((f) => f?.status === 'succeeded').length;
-    const other = finals.filter((f) => f?.status !== "succeeded").map((f) => `${f?.status}: ${f?.outcome ?? f?.pendingDecision?.explanation}`);
+    const other = finals
+      .filter((f) => f?.status !== 'succeeded')
+      .map((f) => `${f?.status}: ${f?.outcome ?? f?.pendingDecision?.explanation}`);
     return [
-      { name: 'deployments succeeded', value: ok, unit: `of ${N}`, note: other.length ? other[0]!.slice(0, 120) : `${N} at once, all three strategies, clock ${SPEED}x` },
+      {
+        name: 'deployments succeeded',
+        value: ok,
+        unit: `of ${N}`,
+        note: other.length ? other[0]!.slice(0, 120) : `${N} at once, all three strategies, clock ${SPEED}x`,
+      },
       { name: 'wall time for all', value: wall / 1000, unit: 's' },
-      { name: 'peak RSS', value: peakRss / 2 ** 20, unit: 'MiB', note: `${(rssBefore / 2 ** 20).toFixed(0)} MiB before the runs (sandbox with ${N * PODS_EACH} pods)` },
+      {
+        name: 'peak RSS',
+        value: peakRss / 2 ** 20,
+        unit: 'MiB',
+        note: `${(rssBefore / 2 ** 20).toFixed(0)} MiB before the runs (sandbox with ${N * PODS_EACH} pods)`,
+      },
       { name: 'peak heap used', value: peakHeap / 2 ** 20, unit: 'MiB' },
       { name: 'CPU time (user+system)', value: (cpu.user + cpu.system) / 1e6, unit: 's', note: 'runner and sandbox in one process' },
       { name: 'CPU per deployment', value: (cpu.user + cpu.system) / 1e3 / N, unit: 'ms' },

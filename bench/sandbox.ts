@@ -23,7 +23,11 @@ export async function benchSandbox(): Promise<Array<{ name: string; value: numbe
     const t0 = performance.now();
     for (let i = 0; i < N; i++) {
       const name = `svc-${i}`;
-      sb.api.create(DEPLOYMENTS, 'bench', demoDeployment('bench', name, name, 'app', `registry.example.com/bench/${name}:v1.0.0`, PODS_EACH));
+      sb.api.create(
+        DEPLOYMENTS,
+        'bench',
+        demoDeployment('bench', name, name, 'app', `registry.example.com/bench/${name}:v1.0.0`, PODS_EACH),
+      );
       sb.api.create(SERVICES, 'bench', {
         apiVersion: 'v1',
         kind: 'Service',

@@ -30,9 +30,22 @@ async function measureApp() {
   const dir = mkdtempSync(path.join(tmpdir(), 'shipbot-bench-slack-'));
   const store = openStore(path.join(dir, 'shipbot.db'));
   const logger = createLogger('silent');
-  const runner = createRunner({ store, config, clock, kube: kubeFromKubeconfig(sandbox.kubeconfigYaml()), metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }), logger, reportsDir: path.join(dir, 'reports') });
+  const runner = createRunner({
+    store,
+    config,
+    clock,
+    kube: kubeFromKubeconfig(sandbox.kubeconfigYaml()),
+    metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }),
+    logger,
+    reportsDir: path.join(dir, 'reports'),
+  });
   const double = await startSlackDouble();
-  const env = readEnv({ SLACK_BOT_TOKEN: double.botToken, SLACK_SIGNING_SECRET: double.signingSecret, SLACK_API_URL: double.apiUrl, PORT: '0' });
+  const env = readEnv({
+    SLACK_BOT_TOKEN: double.botToken,
+    SLACK_SIGNING_SECRET: double.signingSecret,
+    SLACK_API_URL: double.apiUrl,
+    PORT: '0',
+  });
   const slack = createSlackApp({ env, config, runner, logger });
   const { port } = await slack.start();
   double.connect(`http://127.0.0.1:${port}/slack/events`);
@@ -41,7 +54,14 @@ async function measureApp() {
     for (let i = 0; i < 300; i++) {
       const ts = `1700000000.${String(i).padStart(6, '0')}`;
       const t0 = performance.now();
-      const res = await double.driver.sendEvent({ type: 'app_mention', user: 'U_DEV', text: '<@U0SHIPBOT> status', channel: 'C0DEPLOYS', ts, event_ts: ts });
+      const res = await double.driver.sendEvent({
+        type: 'app_mention',
+        user: 'U_DEV',
+        text: '<@U0SHIPBOT> status',
+        channel: 'C0DEPLOYS',
+        ts,
+        event_ts: ts,
+      });
       acks.push(performance.now() - t0);
       if (res.status !== 200) throw new Error(`event answered ${res.status}`);
     }
@@ -62,7 +82,9 @@ async function measureApp() {
       await f();
       return performance.now() - t0;
     };
-    const buttonAcks = await Promise.all(replyTs.map((ts) => timed(() => double.driver.clickButton('U_DEV', ts, REQUEST_ACTIONS.configure))));
+    const buttonAcks = await Promise.all(
+      replyTs.map((ts) => timed(() => double.driver.clickButton('U_DEV', ts, REQUEST_ACTIONS.configure))),
+    );
     await double.driver.settle();
     const views = double.openViews('U_DEV');
     let inlineErrors = 0;
@@ -94,7 +116,7 @@ const RUNS = 100;
 function simulate(prioritise: boolean): { finalDelays: number[]; tickEdits: number; peakPerMinute: number } {
   const q = new ProgressQueue<{ final: boolean; at: number }>(prioritise ? {} : { reserveForImportant: 0 });
   let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const ends = new Map<number, number>();
   for (let r = 0; r < 20; r++) ends.set(r, Math.floor(rnd() * 5400) * 100 + 30_000);
   const finalDelays: number[] = [];
@@ -137,14 +159,44 @@ export async function benchSlack() {
   return [
     { name: 'event ack latency p50', value: pct(acks, 50), unit: 'ms', note: 'signed app_mention → HTTP 200 (Slack retries after 3 s)' },
     { name: 'event ack latency p99', value: pct(acks, 99), unit: 'ms' },
-    { name: 'button press ack p50, 100 at once', value: pct(buttonAcks, 50), unit: 'ms', note: 'Configure… → views.open → HTTP 200; Slack allows 3 s' },
+    {
+      name: 'button press ack p50, 100 at once',
+      value: pct(buttonAcks, 50),
+      unit: 'ms',
+      note: 'Configure… → views.open → HTTP 200; Slack allows 3 s',
+    },
     { name: 'button press ack p99, 100 at once', value: pct(buttonAcks, 99), unit: 'ms' },
-    { name: 'view submission ack p50, 100 at once', value: pct(viewAcks, 50), unit: 'ms', note: `${viewAcks.length} forms submitted, ${inlineErrors} answered with an inline error` },
+    {
+      name: 'view submission ack p50, 100 at once',
+      value: pct(viewAcks, 50),
+      unit: 'ms',
+      note: `${viewAcks.length} forms submitted, ${inlineErrors} answered with an inline error`,
+    },
     { name: 'view submission ack p99, 100 at once', value: pct(viewAcks, 99), unit: 'ms' },
-    { name: 'mention → thread reply p50', value: pct(replies, 50), unit: 'ms', note: 'parse, permissions, recommendation, chat.postMessage' },
-    { name: 'final state wait p99, prioritised', value: pct(ours.finalDelays, 99), unit: 's', note: `${RUNS} runs, 50 chat.update/min; ${ours.finalDelays.length} finals` },
-    { name: 'final state wait p99, first-come', value: pct(fifo.finalDelays, 99), unit: 's', note: 'same load without priorities or reserve' },
-    { name: `chat.update calls in the busiest minute, ${RUNS} runs`, value: ours.peakPerMinute, unit: 'calls/min', note: "Slack's Tier 3 limit is about 50/min per workspace" },
+    {
+      name: 'mention → thread reply p50',
+      value: pct(replies, 50),
+      unit: 'ms',
+      note: 'parse, permissions, recommendation, chat.postMessage',
+    },
+    {
+      name: 'final state wait p99, prioritised',
+      value: pct(ours.finalDelays, 99),
+      unit: 's',
+      note: `${RUNS} runs, 50 chat.update/min; ${ours.finalDelays.length} finals`,
+    },
+    {
+      name: 'final state wait p99, first-come',
+      value: pct(fifo.finalDelays, 99),
+      unit: 's',
+      note: 'same load without priorities or reserve',
+    },
+    {
+      name: `chat.update calls in the busiest minute, ${RUNS} runs`,
+      value: ours.peakPerMinute,
+      unit: 'calls/min',
+      note: "Slack's Tier 3 limit is about 50/min per workspace",
+    },
     { name: 'progress edits in 10 min, prioritised', value: ours.tickEdits, unit: 'edits', note: 'ticks still flow within the budget' },
   ];
 }

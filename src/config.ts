@@ -30,7 +30,7 @@ function formatPath(p: ReadonlyArray<PropertyKey>): string {
 function knownKeys(schema: z.ZodType, out = new Set<string>()): Set<string> {
   const def = (schema as unknown as { _zod?: { def?: Record<string, unknown> } })._zod?.def ?? {};
   const shape = (def.shape ?? undefined) as Record<string, z.ZodType> | undefined;
-  if (shape) for (const [k, v] of Object.entries(shape)) if (!out.has(k)) (out.add(k), knownKeys(v, out));
+  if (shape) for (const [k, v] of Object.entries(shape)) if (!out.has(k)) out.add(k), knownKeys(v, out);
   for (const k of ['innerType', 'element', 'in', 'out', 'valueType']) if (def[k]) knownKeys(def[k] as z.ZodType, out);
   for (const o of (def.options as z.ZodType[] | undefined) ?? []) knownKeys(o, out);
   return out;
@@ -62,7 +62,10 @@ export function formatIssues(error: z.ZodError): string[] {
 export function parseConfig(text: string, file = 'shipbot.yml'): ShipbotConfig {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`),
+    );
   }
   const result = ShipbotConfig.safeParse(doc.toJS() ?? {});
   if (!result.success) throw new ConfigError(file, formatIssues(result.error));
@@ -106,8 +109,14 @@ export function loadConfigFile(file: string): ShipbotConfig {
 // Environment
 
 const Env = z.object({
-  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must start with xoxb-').optional(),
-  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must start with xapp-').optional(),
+  SLACK_BOT_TOKEN: z
+    .string()
+    .regex(/^xoxb-/, 'must start with xoxb-')
+    .optional(),
+  SLACK_APP_TOKEN: z
+    .string()
+    .regex(/^xapp-/, 'must start with xapp-')
+    .optional(),
   SLACK_SIGNING_SECRET: z.string().min(1).optional(),
   SLACK_API_URL: z.string().url().default('https://slack.com/api/'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),

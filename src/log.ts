@@ -5,7 +5,8 @@
 // (`Authorization`, `headers.AUTHORIZATION`, `x-api-key`…).
 import pino, { type Logger } from 'pino';
 
-const SECRET_KEY = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|apikey|token|bottoken|apptoken|signingsecret|.*_token|.*_secret|.*_api_key|password|credentials)$/i;
+const SECRET_KEY =
+  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|apikey|token|bottoken|apptoken|signingsecret|.*_token|.*_secret|.*_api_key|password|credentials)$/i;
 const CENSOR = '[redacted]';
 
 /** Masks anything that looks like a Slack, Anthropic, bearer or sandbox token inside free text. */
@@ -28,7 +29,8 @@ export function scrubValue(value: unknown, depth = 0, seen = new WeakSet<object>
   const plain: object = value instanceof Error ? pino.stdSerializers.err(value) : value;
   if (Array.isArray(plain)) return plain.map((v) => scrubValue(v, depth + 1, seen));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(plain)) out[k] = SECRET_KEY.test(k) && v !== undefined && v !== null ? CENSOR : scrubValue(v, depth + 1, seen);
+  for (const [k, v] of Object.entries(plain))
+    out[k] = SECRET_KEY.test(k) && v !== undefined && v !== null ? CENSOR : scrubValue(v, depth + 1, seen);
   return out;
 }
 

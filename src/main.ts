@@ -63,7 +63,9 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
   const { env, config, dataDir } = loadAll(rawEnv);
   const slackTokens = !!env.SLACK_BOT_TOKEN;
   if (slackTokens && !env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
-    throw new ConfigError('environment', ['SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET (HTTP mode): set one, or unset SLACK_BOT_TOKEN for local mode']);
+    throw new ConfigError('environment', [
+      'SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET (HTTP mode): set one, or unset SLACK_BOT_TOKEN for local mode',
+    ]);
   }
   const local = !slackTokens;
   const useSandbox = opts.sandbox === true || (!slackTokens && !env.KUBECONFIG);
@@ -276,11 +278,23 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
 }
 
 /** Prometheus when PROMETHEUS_URL is set (each service with its own queries), else the sandbox's direct metrics. */
-function metricSource(env: EnvConfig, config: ShipbotConfig, clock: Clock, sandbox: { url: string; fetch: typeof fetch } | undefined): MetricSource {
+function metricSource(
+  env: EnvConfig,
+  config: ShipbotConfig,
+  clock: Clock,
+  sandbox: { url: string; fetch: typeof fetch } | undefined,
+): MetricSource {
   if (!env.PROMETHEUS_URL && !sandbox) {
-    throw new ConfigError('environment', ['no metric source: set PROMETHEUS_URL (the cluster comes from KUBECONFIG), or run with --sandbox']);
+    throw new ConfigError('environment', [
+      'no metric source: set PROMETHEUS_URL (the cluster comes from KUBECONFIG), or run with --sandbox',
+    ]);
   }
-  return createMetricSource({ ...(env.PROMETHEUS_URL ? { prometheusUrl: env.PROMETHEUS_URL, prometheusAccess: prometheusAccess(env) } : {}), ...(sandbox ? { sandbox } : {}), config, clock });
+  return createMetricSource({
+    ...(env.PROMETHEUS_URL ? { prometheusUrl: env.PROMETHEUS_URL, prometheusAccess: prometheusAccess(env) } : {}),
+    ...(sandbox ? { sandbox } : {}),
+    config,
+    clock,
+  });
 }
 
 function banner(o: {
@@ -301,9 +315,15 @@ function banner(o: {
     lines.push(`  Open          ${o.url}`);
   } else {
     lines.push('  🚢 Shipbot is connected to Slack.', '');
-    lines.push(o.started.mode === 'socket' ? '  Slack         Socket Mode' : `  Slack         HTTP mode: POST /slack/events on port ${o.started.port}`);
+    lines.push(
+      o.started.mode === 'socket'
+        ? '  Slack         Socket Mode'
+        : `  Slack         HTTP mode: POST /slack/events on port ${o.started.port}`,
+    );
   }
-  lines.push(`  Cluster       ${o.sandbox ? `sandbox at ${o.sandbox.url} (kubeconfig: ${path.join(rel, 'sandbox.kubeconfig')})` : 'from KUBECONFIG / in-cluster config'}`);
+  lines.push(
+    `  Cluster       ${o.sandbox ? `sandbox at ${o.sandbox.url} (kubeconfig: ${path.join(rel, 'sandbox.kubeconfig')})` : 'from KUBECONFIG / in-cluster config'}`,
+  );
   lines.push(`  Metrics       ${o.prometheus ? `Prometheus at ${o.prometheus}` : "the sandbox's own"}`);
   if (o.speed !== 1) lines.push(`  Clock         ${o.speed}× real time (SHIPBOT_SPEED): a canary takes a minute or two`);
   lines.push(`  Claude        ${o.llm ? 'on' : 'off (set ANTHROPIC_API_KEY to turn it on; rules work without it)'}`);

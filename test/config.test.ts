@@ -73,26 +73,53 @@ prometheus: { scrapeInterval: 30 }
       ]),
     );
   });
-  it('accepts DESIGN.md\'s environments.<env>.trafficRouting (gatewayAPI or istio) and refuses other shapes', () => {
+  it("accepts DESIGN.md's environments.<env>.trafficRouting (gatewayAPI or istio) and refuses other shapes", () => {
     const withRouting = (routing: string) =>
-      shipped.replace('production: { namespace: production, deployment: web, service: web, container: web }', `production: { namespace: production, deployment: web, service: web, container: web, trafficRouting: ${routing} }`);
-    expect(findService(parseConfig(withRouting('{ gatewayAPI: { httpRoute: web } }')), 'web')?.environments.production.trafficRouting).toEqual({ gatewayAPI: { httpRoute: 'web' } });
-    expect(findService(parseConfig(withRouting('{ istio: { virtualService: web, routes: [primary] } }')), 'web')?.environments.production.trafficRouting).toEqual({ istio: { virtualService: 'web', routes: ['primary'] } });
+      shipped.replace(
+        'production: { namespace: production, deployment: web, service: web, container: web }',
+        `production: { namespace: production, deployment: web, service: web, container: web, trafficRouting: ${routing} }`,
+      );
+    expect(
+      findService(parseConfig(withRouting('{ gatewayAPI: { httpRoute: web } }')), 'web')?.environments.production.trafficRouting,
+    ).toEqual({ gatewayAPI: { httpRoute: 'web' } });
+    expect(
+      findService(parseConfig(withRouting('{ istio: { virtualService: web, routes: [primary] } }')), 'web')?.environments.production
+        .trafficRouting,
+    ).toEqual({ istio: { virtualService: 'web', routes: ['primary'] } });
     expect(problemsOf(withRouting('{ nginx: { ingress: web } }')).join(' ')).toMatch(/trafficRouting/);
   });
   it('accepts a migration per service or environment; asks for backwardCompatible and exactly one of job / fromJob', () => {
     const cfg = parseConfig(shipped);
-    expect(findService(cfg, 'checkout')?.migration).toMatchObject({ timeoutSec: 600, backwardCompatible: true, always: false, job: { template: { spec: { restartPolicy: 'Never' } } } });
+    expect(findService(cfg, 'checkout')?.migration).toMatchObject({
+      timeoutSec: 600,
+      backwardCompatible: true,
+      always: false,
+      job: { template: { spec: { restartPolicy: 'Never' } } },
+    });
     const web = (migration: string) =>
-      shipped.replace('production: { namespace: production, deployment: web, service: web, container: web }', `production: { namespace: production, deployment: web, service: web, container: web, migration: ${migration} }`);
-    expect(findService(parseConfig(web('{ fromJob: web-migrate, backwardCompatible: false }')), 'web')?.environments.production.migration).toEqual({ fromJob: 'web-migrate', backwardCompatible: false, timeoutSec: 600, always: false });
+      shipped.replace(
+        'production: { namespace: production, deployment: web, service: web, container: web }',
+        `production: { namespace: production, deployment: web, service: web, container: web, migration: ${migration} }`,
+      );
+    expect(
+      findService(parseConfig(web('{ fromJob: web-migrate, backwardCompatible: false }')), 'web')?.environments.production.migration,
+    ).toEqual({ fromJob: 'web-migrate', backwardCompatible: false, timeoutSec: 600, always: false });
     expect(problemsOf(web('{ fromJob: web-migrate }')).join(' ')).toMatch(/backwardCompatible: say whether the migration is expand-only/);
     expect(problemsOf(web('{ backwardCompatible: true }')).join(' ')).toMatch(/exactly one of job .* or fromJob/);
-    expect(problemsOf(web('{ fromJob: web-migrate, backwardCompatible: true, job: { template: { spec: { containers: [{ name: m }] } } } }')).join(' ')).toMatch(/exactly one of job/);
+    expect(
+      problemsOf(
+        web('{ fromJob: web-migrate, backwardCompatible: true, job: { template: { spec: { containers: [{ name: m }] } } } }'),
+      ).join(' '),
+    ).toMatch(/exactly one of job/);
   });
 
   it('accepts environments.<env>.context and prometheus.scrapeIntervalSec', () => {
-    const cfg = parseConfig(shipped.replace('production: { namespace: production, deployment: web, service: web, container: web }', 'production: { namespace: production, deployment: web, service: web, container: web, context: prod-cluster }') + '\nprometheus: { scrapeIntervalSec: 15 }\n');
+    const cfg = parseConfig(
+      shipped.replace(
+        'production: { namespace: production, deployment: web, service: web, container: web }',
+        'production: { namespace: production, deployment: web, service: web, container: web, context: prod-cluster }',
+      ) + '\nprometheus: { scrapeIntervalSec: 15 }\n',
+    );
     expect(findService(cfg, 'web')?.environments.production.context).toBe('prod-cluster');
     expect(cfg.prometheus.scrapeIntervalSec).toBe(15);
   });

@@ -1,6 +1,15 @@
 // Thin adapter over client-node: the handful of calls the drivers make, each wrapped so a
 // failure becomes a ClusterError sentence (errors.ts). No decisions here.
-import type { CoreV1Event, V1Deployment, V1Job, V1Node, V1Pod, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type {
+  CoreV1Event,
+  V1Deployment,
+  V1Job,
+  V1Node,
+  V1Pod,
+  V1ReplicaSet,
+  V1Service,
+  V2HorizontalPodAutoscaler,
+} from '@kubernetes/client-node';
 import { isNotFound, kubeCall } from './errors.js';
 import { jsonPatch, mergePatch, type Kube } from './kube.js';
 
@@ -136,7 +145,9 @@ export class ClusterApi {
   }
 
   getJob(namespace: string, name: string): Promise<V1Job> {
-    return kubeCall({ verb: 'get', resource: 'jobs.batch', namespace, name }, this.server, () => this.kube.batch.readNamespacedJob({ name, namespace }));
+    return kubeCall({ verb: 'get', resource: 'jobs.batch', namespace, name }, this.server, () =>
+      this.kube.batch.readNamespacedJob({ name, namespace }),
+    );
   }
 
   async findJob(namespace: string, name: string): Promise<V1Job | undefined> {
@@ -149,7 +160,9 @@ export class ClusterApi {
   }
 
   createJob(namespace: string, body: V1Job): Promise<V1Job> {
-    return kubeCall({ verb: 'create', resource: 'jobs.batch', namespace, name: body.metadata?.name }, this.server, () => this.kube.batch.createNamespacedJob({ namespace, body }));
+    return kubeCall({ verb: 'create', resource: 'jobs.batch', namespace, name: body.metadata?.name }, this.server, () =>
+      this.kube.batch.createNamespacedJob({ namespace, body }),
+    );
   }
 
   /** Deletes a Job and its pods: a Job's default propagation orphans them, so Background is asked for. */

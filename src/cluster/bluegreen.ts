@@ -70,7 +70,10 @@ export function previewServiceName(ref: WorkloadRef): string {
 }
 
 /** Which Deployment serves now (from the Service's `track` pin) and which colour is idle. */
-export async function liveColour(ctx: DriverContext, ref: WorkloadRef): Promise<{ live: V1Deployment; idle: { name: string; track: Colour } }> {
+export async function liveColour(
+  ctx: DriverContext,
+  ref: WorkloadRef,
+): Promise<{ live: V1Deployment; idle: { name: string; track: Colour } }> {
   const service = await ctx.api.getService(ref.namespace, ref.service);
   const pinned = service.spec?.selector?.[TRACK_LABEL];
   if (pinned === 'blue' || pinned === 'green') {
@@ -135,11 +138,18 @@ export class BlueGreenDriver extends KubeDriver implements RolloutDriver {
   /** Points the autoscaler at `deployment`, so it scales what serves (and not a retired colour back up). */
   private async retargetHpa(ref: WorkloadRef, s: BlueGreenState, deployment: string): Promise<void> {
     if (!s.hpa) return;
-    await this.ctx.api.mergeHpa(ref.namespace, s.hpa, { spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment } } });
+    await this.ctx.api.mergeHpa(ref.namespace, s.hpa, {
+      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment } },
+    });
   }
 
   /** What pins the Service to `live`'s pods: their track label, else their ReplicaSet's hash. */
-  private async pinFor(ref: WorkloadRef, live: V1Deployment, liveTrack: string, current: Record<string, string> | undefined): Promise<Record<string, string>> {
+  private async pinFor(
+    ref: WorkloadRef,
+    live: V1Deployment,
+    liveTrack: string,
+    current: Record<string, string> | undefined,
+  ): Promise<Record<string, string>> {
     if (liveTrack) return { [TRACK_LABEL]: liveTrack };
     // A resumed prepare: the pin it set before the crash still selects the live pods.
     const hash = current?.[HASH_LABEL] ?? (await servingTemplateHash(this.ctx, ref, live));
@@ -217,7 +227,10 @@ export class BlueGreenDriver extends KubeDriver implements RolloutDriver {
       const left = idleSelector ? await this.ctx.api.listPods(ref.namespace, selectorText(idleSelector)) : [];
       if (left.length === 0) break;
       if (this.ctx.clock.now() >= deadline) {
-        this.ctx.log?.warn({ service: ref.service, pods: left.length }, 'idle colour pods still present: the Service stays pinned to the live ReplicaSet');
+        this.ctx.log?.warn(
+          { service: ref.service, pods: left.length },
+          'idle colour pods still present: the Service stays pinned to the live ReplicaSet',
+        );
         return;
       }
       await this.ctx.clock.sleep(this.ctx.pollMs);

@@ -71,7 +71,12 @@ export class CanaryDriver extends KubeDriver implements RolloutDriver {
     const replicas = stable?.spec?.replicas;
     if (!replicas) return checks;
     const warning = replicaRatioWarning(replicas, plan.canarySteps);
-    checks.push({ name: 'canary shares', ok: !warning, severity: 'warning', detail: warning ?? `${replicas} replicas reach every step within a point` });
+    checks.push({
+      name: 'canary shares',
+      ok: !warning,
+      severity: 'warning',
+      detail: warning ?? `${replicas} replicas reach every step within a point`,
+    });
     return checks;
   }
 

@@ -23,7 +23,8 @@ export function createClusters(make: (context?: string) => Kube): Clusters {
     if (!k) byContext.set(key, (k = make(context)));
     return k;
   };
-  const owner = (url: string): Kube | undefined => [...byContext.values()].find((k) => k.server && (url === k.server || url.startsWith(`${k.server}/`)));
+  const owner = (url: string): Kube | undefined =>
+    [...byContext.values()].find((k) => k.server && (url === k.server || url.startsWith(`${k.server}/`)));
   return {
     kube,
     known: () => [...new Set(byContext.values())],

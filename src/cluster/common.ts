@@ -66,7 +66,9 @@ export function baseSelector(selector: Record<string, string> | undefined): Reco
 export function containerImageOf(d: V1Deployment, ref: WorkloadRef): string {
   const image = templateImage(d, ref.container);
   if (!image) {
-    throw new Error(`Deployment ${d.metadata?.name} in ${ref.namespace} has no container '${ref.container}': fix environments.<env>.container in data/shipbot.yml.`);
+    throw new Error(
+      `Deployment ${d.metadata?.name} in ${ref.namespace} has no container '${ref.container}': fix environments.<env>.container in data/shipbot.yml.`,
+    );
   }
   return image;
 }
@@ -80,7 +82,11 @@ function pointer(key: string): string {
  * JSON Patch operations that bring `d` to `image` (and the matching `version` label),
  * `replicas` and not paused; empty when it is already there. A `test` guards the container index.
  */
-export function convergeOps(d: V1Deployment, ref: WorkloadRef, want: { image?: string; replicas?: number; paused?: boolean }): JsonPatchOp[] {
+export function convergeOps(
+  d: V1Deployment,
+  ref: WorkloadRef,
+  want: { image?: string; replicas?: number; paused?: boolean },
+): JsonPatchOp[] {
   const ops: JsonPatchOp[] = [];
   const containers = d.spec?.template.spec?.containers ?? [];
   const idx = containers.findIndex((c) => c.name === ref.container);
@@ -92,7 +98,8 @@ export function convergeOps(d: V1Deployment, ref: WorkloadRef, want: { image?: s
     const version = versionLabel(imageTag(want.image));
     const labels = d.spec?.template.metadata?.labels;
     if (!labels) ops.push({ op: 'add', path: '/spec/template/metadata/labels', value: { [VERSION_LABEL]: version } });
-    else if (labels[VERSION_LABEL] !== version) ops.push({ op: 'add', path: `/spec/template/metadata/labels/${pointer(VERSION_LABEL)}`, value: version });
+    else if (labels[VERSION_LABEL] !== version)
+      ops.push({ op: 'add', path: `/spec/template/metadata/labels/${pointer(VERSION_LABEL)}`, value: version });
   }
   if (want.replicas !== undefined && (d.spec?.replicas ?? 1) !== want.replicas) {
     ops.push({ op: 'add', path: '/spec/replicas', value: want.replicas });
@@ -120,9 +127,20 @@ export async function ensureDeployment(
  * A Deployment derived from `source` (same pod spec), with `track` in its selector and pod
  * labels so it never shares pods with the source. Used for the canary and the second colour.
  */
-export function derivedDeployment(source: V1Deployment, name: string, track: string, image: string, replicas: number, container: string): V1Deployment {
+export function derivedDeployment(
+  source: V1Deployment,
+  name: string,
+  track: string,
+  image: string,
+  replicas: number,
+  container: string,
+): V1Deployment {
   const spec = structuredClone(source.spec!);
-  const podLabels: Record<string, string> = { ...(spec.template.metadata?.labels ?? {}), [TRACK_LABEL]: track, [VERSION_LABEL]: versionLabel(imageTag(image)) };
+  const podLabels: Record<string, string> = {
+    ...(spec.template.metadata?.labels ?? {}),
+    [TRACK_LABEL]: track,
+    [VERSION_LABEL]: versionLabel(imageTag(image)),
+  };
   delete podLabels['pod-template-hash'];
   const podSpec = spec.template.spec!;
   podSpec.containers = podSpec.containers.map((c) => (c.name === container ? { ...c, image } : c));
@@ -166,7 +184,13 @@ export async function ensureDerived(
 }
 
 /** Ensures a Service `name` exists that routes like `like` but selects `selector`. */
-export async function ensureSideService(ctx: DriverContext, ref: WorkloadRef, like: V1Service, name: string, selector: Record<string, string>): Promise<V1Service> {
+export async function ensureSideService(
+  ctx: DriverContext,
+  ref: WorkloadRef,
+  like: V1Service,
+  name: string,
+  selector: Record<string, string>,
+): Promise<V1Service> {
   const existing = await ctx.api.findService(ref.namespace, name);
   if (!existing) {
     return ctx.api.createService(ref.namespace, {
@@ -183,7 +207,12 @@ export async function ensureSideService(ctx: DriverContext, ref: WorkloadRef, li
 }
 
 /** Ensures a Service selects exactly `selector` (merge patch; keys no longer wanted are removed). */
-export async function ensureSelector(ctx: DriverContext, namespace: string, svc: V1Service, selector: Record<string, string>): Promise<V1Service> {
+export async function ensureSelector(
+  ctx: DriverContext,
+  namespace: string,
+  svc: V1Service,
+  selector: Record<string, string>,
+): Promise<V1Service> {
   const current = svc.spec?.selector ?? {};
   const patch: Record<string, string | null> = {};
   for (const [k, v] of Object.entries(selector)) if (current[k] !== v) patch[k] = v;
@@ -204,7 +233,11 @@ export async function awaitRollout(ctx: DriverContext, ref: WorkloadRef, name: s
   });
   if (result.ok) return result.deployment;
   if (result.reason === 'signal') {
-    throw new StageFailedError(`${name} in ${ref.namespace} will not become available: ${describeSignals(result.signals)}.`, 'signal', result.signals);
+    throw new StageFailedError(
+      `${name} in ${ref.namespace} will not become available: ${describeSignals(result.signals)}.`,
+      'signal',
+      result.signals,
+    );
   }
   throw new StageFailedError(`${result.message}. Check the pods with Investigate, then roll back or retry.`, 'timeout', []);
 }
@@ -220,7 +253,13 @@ export async function awaitNoPods(ctx: DriverContext, namespace: string, selecto
 }
 
 /** Share (0..100) of the ready pods behind Service `service` that run `image`. */
-export async function serviceShare(ctx: DriverContext, namespace: string, service: string, container: string, image: string): Promise<number> {
+export async function serviceShare(
+  ctx: DriverContext,
+  namespace: string,
+  service: string,
+  container: string,
+  image: string,
+): Promise<number> {
   const svc = await ctx.api.getService(namespace, service);
   const selector = svc.spec?.selector ?? {};
   if (Object.keys(selector).length === 0) return 0;
@@ -233,7 +272,12 @@ export async function serviceShare(ctx: DriverContext, namespace: string, servic
  * ready pods to run only the old image, then reports that share. Never throws for an
  * unhealthy result: it says what it saw.
  */
-export async function verifyServing(ctx: DriverContext, ref: WorkloadRef, deployment: string, previousImage: string): Promise<RollbackVerification> {
+export async function verifyServing(
+  ctx: DriverContext,
+  ref: WorkloadRef,
+  deployment: string,
+  previousImage: string,
+): Promise<RollbackVerification> {
   const deadline = ctx.clock.now() + ctx.timeoutMs;
   const wait = await waitForRollout(ctx.api, ref.namespace, deployment, {
     clock: ctx.clock,
@@ -260,7 +304,14 @@ export async function verifyServing(ctx: DriverContext, ref: WorkloadRef, deploy
  * created at zero replicas; an existing one at another image is reset to zero with the new
  * image; one already at the new image is left alone, because it belongs to this run resumed.
  */
-export async function ensureStandby(ctx: DriverContext, ref: WorkloadRef, source: V1Deployment, name: string, track: string, image: string): Promise<V1Deployment> {
+export async function ensureStandby(
+  ctx: DriverContext,
+  ref: WorkloadRef,
+  source: V1Deployment,
+  name: string,
+  track: string,
+  image: string,
+): Promise<V1Deployment> {
   const existing = await ctx.api.findDeployment(ref.namespace, name);
   if (existing && templateImage(existing, ref.container) === image) return existing;
   return ensureDerived(ctx, ref, source, name, track, image, 0);
@@ -285,7 +336,9 @@ export async function servingTemplateHash(ctx: DriverContext, ref: WorkloadRef, 
   const uid = d.metadata?.uid;
   const selector = selectorText(d.spec?.selector?.matchLabels ?? {});
   const sets = (await ctx.api.listReplicaSets(ref.namespace, selector)).filter(
-    (rs) => (!uid || rs.metadata?.ownerReferences?.some((o) => o.uid === uid && o.controller)) && (rs.status?.replicas ?? rs.spec?.replicas ?? 0) > 0,
+    (rs) =>
+      (!uid || rs.metadata?.ownerReferences?.some((o) => o.uid === uid && o.controller)) &&
+      (rs.status?.replicas ?? rs.spec?.replicas ?? 0) > 0,
   );
   if (sets.length !== 1) return undefined;
   return sets[0]!.metadata?.labels?.[HASH_LABEL];

@@ -43,7 +43,11 @@ export async function ensureStableServing(ctx: DriverContext, ref: WorkloadRef):
     const live = colours.find((d) => trackOf(d) === pinned);
     if (live && (live.spec?.replicas ?? 0) > 0) {
       ctx.log?.info({ from: live.metadata?.name, to: ref.deployment }, 'moving the live blue-green colour back to the stable deployment');
-      stable = await ensureDeployment(ctx, ref, stable, { image: containerImageOf(live, ref), replicas: live.spec?.replicas ?? 1, paused: false });
+      stable = await ensureDeployment(ctx, ref, stable, {
+        image: containerImageOf(live, ref),
+        replicas: live.spec?.replicas ?? 1,
+        paused: false,
+      });
       stable = await awaitRollout(ctx, ref, ref.deployment);
     }
     // Stable alone first (by its track, or its ReplicaSet for pods without one); colours still have pods.
@@ -62,10 +66,19 @@ export async function ensureStableServing(ctx: DriverContext, ref: WorkloadRef):
  * their ReplicaSet's pod-template-hash when they carry none (as Argo Rollouts pins its stable
  * Service). Other pods that match the team's selector (a canary, a colour) drop out of it.
  */
-export async function pinToStable(ctx: DriverContext, ref: WorkloadRef, stable: V1Deployment, service: V1Service, when: string): Promise<V1Service> {
+export async function pinToStable(
+  ctx: DriverContext,
+  ref: WorkloadRef,
+  stable: V1Deployment,
+  service: V1Service,
+  when: string,
+): Promise<V1Service> {
   const stableTrack = trackOf(stable);
   const hash = stableTrack ? undefined : await servingTemplateHash(ctx, ref, stable);
-  if (!stableTrack && !hash) throw new InvalidRolloutError(`${ref.deployment} in ${ref.namespace} did not settle on one ReplicaSet ${when}: check it with kubectl rollout status, then deploy again.`);
+  if (!stableTrack && !hash)
+    throw new InvalidRolloutError(
+      `${ref.deployment} in ${ref.namespace} did not settle on one ReplicaSet ${when}: check it with kubectl rollout status, then deploy again.`,
+    );
   const pin: Record<string, string> = stableTrack ? { [TRACK_LABEL]: stableTrack } : { [HASH_LABEL]: hash! };
   return ensureSelector(ctx, ref.namespace, service, { ...baseSelector(service.spec?.selector), ...pin });
 }

@@ -21,7 +21,12 @@ function eventTime(e: CoreV1Event): string {
   return t ? new Date(t as unknown as string).toISOString() : '';
 }
 
-export async function diagnose(deps: DriverDeps, ref: WorkloadRef, state: RolloutState, opts: { maxEvents?: number; logPods?: number; tailLines?: number } = {}): Promise<ClusterDiagnostics> {
+export async function diagnose(
+  deps: DriverDeps,
+  ref: WorkloadRef,
+  state: RolloutState,
+  opts: { maxEvents?: number; logPods?: number; tailLines?: number } = {},
+): Promise<ClusterDiagnostics> {
   const ctx = driverContext(deps);
   const service = await ctx.api.getService(ref.namespace, ref.service);
   const selector = { ...(service.spec?.selector ?? {}) };
@@ -34,7 +39,12 @@ export async function diagnose(deps: DriverDeps, ref: WorkloadRef, state: Rollou
       const n = e.involvedObject?.name ?? '';
       return names.has(n) || n === ref.deployment || n.startsWith(prefix) || n === ref.service;
     })
-    .map((e) => ({ at: eventTime(e), reason: e.reason ?? '', message: e.message ?? '', object: `${e.involvedObject?.kind ?? ''}/${e.involvedObject?.name ?? ''}` }))
+    .map((e) => ({
+      at: eventTime(e),
+      reason: e.reason ?? '',
+      message: e.message ?? '',
+      object: `${e.involvedObject?.kind ?? ''}/${e.involvedObject?.name ?? ''}`,
+    }))
     .sort((a, b) => b.at.localeCompare(a.at))
     .slice(0, opts.maxEvents ?? 20);
 

@@ -90,7 +90,8 @@ export function explainKubeError(err: unknown, action: KubeAction, server = 'the
     case 429:
       return `The API server is throttling Shipbot (429 on ${verbOn}): wait a moment and retry.`;
     default:
-      if (status >= 500) return `The API server failed with ${status} on ${verbOn}${detail}: it may be overloaded or restarting — retry in a moment.`;
+      if (status >= 500)
+        return `The API server failed with ${status} on ${verbOn}${detail}: it may be overloaded or restarting — retry in a moment.`;
       return `${status} on ${verbOn}${detail}.`;
   }
 }

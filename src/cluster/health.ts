@@ -21,7 +21,9 @@ export async function preflightChecks(ctx: DriverContext, ref: WorkloadRef, vers
     check(
       'image tag valid',
       VERSION_PATTERN.test(version),
-      VERSION_PATTERN.test(version) ? `${ref.imageRepo}:${version}` : `'${version}' is not a valid image tag (A-Z a-z 0-9 . _ -, at most 128).`,
+      VERSION_PATTERN.test(version)
+        ? `${ref.imageRepo}:${version}`
+        : `'${version}' is not a valid image tag (A-Z a-z 0-9 . _ -, at most 128).`,
     ),
   );
 
@@ -33,7 +35,11 @@ export async function preflightChecks(ctx: DriverContext, ref: WorkloadRef, vers
       check(
         'nodes Ready',
         nodes.length > 0 && notReady.length === 0,
-        nodes.length === 0 ? 'the cluster reports no nodes' : notReady.length ? `not Ready: ${notReady.map((n) => n.metadata?.name).join(', ')}` : `${nodes.length} node(s) Ready`,
+        nodes.length === 0
+          ? 'the cluster reports no nodes'
+          : notReady.length
+            ? `not Ready: ${notReady.map((n) => n.metadata?.name).join(', ')}`
+            : `${nodes.length} node(s) Ready`,
       ),
     );
   } catch (err) {
@@ -48,19 +54,31 @@ export async function preflightChecks(ctx: DriverContext, ref: WorkloadRef, vers
   let d: V1Deployment | undefined;
   try {
     d = await ctx.api.findDeployment(ref.namespace, live);
-    checks.push(check('workload exists', Boolean(d), d ? `Deployment ${live} in ${ref.namespace}` : `Deployment ${live} not found in ${ref.namespace}: check data/shipbot.yml or create it.`));
+    checks.push(
+      check(
+        'workload exists',
+        Boolean(d),
+        d
+          ? `Deployment ${live} in ${ref.namespace}`
+          : `Deployment ${live} not found in ${ref.namespace}: check data/shipbot.yml or create it.`,
+      ),
+    );
   } catch (err) {
     checks.push(check('workload exists', false, (err as Error).message));
   }
   if (!d) return checks;
 
   const pods = await ctx.api.listPods(ref.namespace, selectorText(d.spec?.selector.matchLabels ?? {}));
-  const bad = podSignals(pods, ctx.clock.now()).filter((s) => s.kind === 'crash-loop' || s.kind === 'image-pull' || s.kind === 'oom-killed');
+  const bad = podSignals(pods, ctx.clock.now()).filter(
+    (s) => s.kind === 'crash-loop' || s.kind === 'image-pull' || s.kind === 'oom-killed',
+  );
   checks.push(
     check(
       'workload healthy',
       bad.length === 0,
-      bad.length === 0 ? `${pods.length} pod(s), none crash-looping or failing to pull` : bad.map((s) => `${'pod' in s ? s.pod : ''} ${s.kind}`).join(', '),
+      bad.length === 0
+        ? `${pods.length} pod(s), none crash-looping or failing to pull`
+        : bad.map((s) => `${'pod' in s ? s.pod : ''} ${s.kind}`).join(', '),
     ),
   );
 

@@ -41,7 +41,8 @@ export function clusterFetch(kc: KubeConfig): typeof fetch {
         });
         res.on('error', reject);
       });
-      const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted.', 'AbortError'));
+      const onAbort = () =>
+        req.destroy(signal?.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted.', 'AbortError'));
       signal?.addEventListener('abort', onAbort, { once: true });
       req.on('close', () => signal?.removeEventListener('abort', onAbort));
       req.on('error', reject);

@@ -1,7 +1,16 @@
 // Access to one Kubernetes API server: a real cluster (KUBECONFIG, in-cluster service account,
 // ~/.kube/config; any context) or the sandbox through the kubeconfig it writes. Everything else
 // in src/cluster talks to the cluster through `Kube`.
-import { AppsV1Api, AutoscalingV2Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  AutoscalingV2Api,
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { clusterFetch } from './http.js';
 
 export interface Kube {
@@ -26,14 +35,26 @@ function fromConfig(kc: KubeConfig): Kube {
     throw new Error('No Kubernetes cluster configured: set KUBECONFIG, run Shipbot in a pod, or use --sandbox.');
   }
   const server = (kc.getCurrentCluster()?.server ?? '').replace(/\/+$/, '');
-  return { kc, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), autoscaling: kc.makeApiClient(AutoscalingV2Api), batch: kc.makeApiClient(BatchV1Api), custom: kc.makeApiClient(CustomObjectsApi), server, context: kc.getCurrentContext(), fetch: clusterFetch(kc) };
+  return {
+    kc,
+    apps: kc.makeApiClient(AppsV1Api),
+    core: kc.makeApiClient(CoreV1Api),
+    autoscaling: kc.makeApiClient(AutoscalingV2Api),
+    batch: kc.makeApiClient(BatchV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
+    server,
+    context: kc.getCurrentContext(),
+    fetch: clusterFetch(kc),
+  };
 }
 
 function useContext(kc: KubeConfig, context: string | undefined): KubeConfig {
   if (!context) return kc;
   if (!kc.getContextObject(context)) {
     const known = kc.getContexts().map((c) => c.name);
-    throw new Error(`kubeconfig has no context '${context}' (it has: ${known.join(', ') || 'none'}): fix environments.<env>.context in the config or KUBECONFIG.`);
+    throw new Error(
+      `kubeconfig has no context '${context}' (it has: ${known.join(', ') || 'none'}): fix environments.<env>.context in the config or KUBECONFIG.`,
+    );
   }
   kc.setCurrentContext(context);
   return kc;

@@ -56,7 +56,10 @@ export function migrationJob(input: MigrationJobInput): V1Job {
   const podSpec = spec.template.spec;
   if (!podSpec?.containers.length) throw new Error('the migration template has no containers (migration.job.template.spec.containers)');
   const target = input.container ? podSpec.containers.find((c) => c.name === input.container) : podSpec.containers[0];
-  if (!target) throw new Error(`the migration template has no container "${input.container}" (its containers: ${podSpec.containers.map((c) => c.name).join(', ')})`);
+  if (!target)
+    throw new Error(
+      `the migration template has no container "${input.container}" (its containers: ${podSpec.containers.map((c) => c.name).join(', ')})`,
+    );
   target.image = input.image;
   podSpec.restartPolicy = podSpec.restartPolicy === 'OnFailure' ? 'OnFailure' : 'Never';
   const labels = { ...(spec.template.metadata?.labels ?? {}) };
@@ -97,7 +100,14 @@ export function jobState(job: V1Job): JobState {
   const on = (type: string) => conditions.find((c) => c.type === type && c.status === 'True');
   const failed = on('Failed') ?? on('FailureTarget');
   if (failed) return { state: 'failed', reason: failed.reason ?? 'Failed', detail: failed.message ?? failed.reason ?? 'the Job failed' };
-  if (on('Complete') ?? on('SuccessCriteriaMet')) return { state: 'complete', detail: `completed${job.status?.completionTime ? ` at ${new Date(job.status.completionTime as unknown as string).toISOString().slice(11, 19)} UTC` : ''}` };
+  if (on('Complete') ?? on('SuccessCriteriaMet'))
+    return {
+      state: 'complete',
+      detail: `completed${job.status?.completionTime ? ` at ${new Date(job.status.completionTime as unknown as string).toISOString().slice(11, 19)} UTC` : ''}`,
+    };
   const s = job.status ?? {};
-  return { state: 'running', detail: `${s.active ?? 0} running, ${s.failed ?? 0} failed attempts (backoff limit ${job.spec?.backoffLimit ?? 6})` };
+  return {
+    state: 'running',
+    detail: `${s.active ?? 0} running, ${s.failed ?? 0} failed attempts (backoff limit ${job.spec?.backoffLimit ?? 6})`,
+  };
 }

@@ -32,7 +32,11 @@ export interface MigrationDeps {
   tailLines?: number;
 }
 
-export async function runMigration(deps: MigrationDeps, t: MigrationTarget, opts: { signal?: AbortSignal; progress?: (line: string) => void } = {}): Promise<MigrationResult> {
+export async function runMigration(
+  deps: MigrationDeps,
+  t: MigrationTarget,
+  opts: { signal?: AbortSignal; progress?: (line: string) => void } = {},
+): Promise<MigrationResult> {
   const api = new ClusterApi(deps.kube);
   const job = await ensureJob(api, t);
   const reused = job.metadata?.labels?.[RUN_LABEL] !== t.runId;
@@ -48,13 +52,28 @@ export async function runMigration(deps: MigrationDeps, t: MigrationTarget, opts
   };
   for (;;) {
     const s = jobState(current);
-    if (s.state === 'complete') return { ok: true, reused, detail: `Job ${t.name} ${s.detail}${reused ? ' (an earlier run of this release applied it: not run again)' : ''}` };
+    if (s.state === 'complete')
+      return {
+        ok: true,
+        reused,
+        detail: `Job ${t.name} ${s.detail}${reused ? ' (an earlier run of this release applied it: not run again)' : ''}`,
+      };
     if (s.state === 'failed') {
       const why = s.reason === 'DeadlineExceeded' ? `did not finish within ${t.timeoutSec}s` : `failed (${s.reason}: ${s.detail})`;
-      return { ok: false, reason: s.reason === 'DeadlineExceeded' ? 'timeout' : 'failed', detail: `Job ${t.name} ${why}`, logTail: await tail() };
+      return {
+        ok: false,
+        reason: s.reason === 'DeadlineExceeded' ? 'timeout' : 'failed',
+        detail: `Job ${t.name} ${why}`,
+        logTail: await tail(),
+      };
     }
     if (deps.clock.now() >= deadline) {
-      return { ok: false, reason: 'timeout', detail: `Job ${t.name} did not finish within ${t.timeoutSec}s (${s.detail})`, logTail: await tail() };
+      return {
+        ok: false,
+        reason: 'timeout',
+        detail: `Job ${t.name} did not finish within ${t.timeoutSec}s (${s.detail})`,
+        logTail: await tail(),
+      };
     }
     if (s.state === 'running' && (current.status?.active ?? 0) > 0) {
       const now = await logTail(api, t, deps.tailLines ?? 20);
@@ -75,7 +94,17 @@ async function ensureJob(api: ClusterApi, t: MigrationTarget): Promise<V1Job> {
     await api.deleteJob(t.namespace, t.name);
   }
   const template = 'spec' in t.template ? (t.template.spec as V1JobSpec) : templateOfJob(await api.getJob(t.namespace, t.template.fromJob));
-  const input: MigrationJobInput = { name: t.name, namespace: t.namespace, template, image: t.image, service: t.service, version: t.version, runId: t.runId, timeoutSec: t.timeoutSec, ...(t.container ? { container: t.container } : {}) };
+  const input: MigrationJobInput = {
+    name: t.name,
+    namespace: t.namespace,
+    template,
+    image: t.image,
+    service: t.service,
+    version: t.version,
+    runId: t.runId,
+    timeoutSec: t.timeoutSec,
+    ...(t.container ? { container: t.container } : {}),
+  };
   try {
     return await api.createJob(t.namespace, migrationJob(input));
   } catch (err) {
@@ -90,7 +119,9 @@ async function ensureJob(api: ClusterApi, t: MigrationTarget): Promise<V1Job> {
 async function logTail(api: ClusterApi, t: MigrationTarget, lines: number): Promise<string[]> {
   try {
     const pods = await api.listPods(t.namespace, `batch.kubernetes.io/job-name=${t.name}`);
-    const newest = pods.sort((a, b) => String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')))[0];
+    const newest = pods.sort((a, b) =>
+      String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')),
+    )[0];
     if (!newest?.metadata?.name) return [];
     const container = t.container ?? newest.spec?.containers[0]?.name ?? '';
     const text = await api.readPodLog(t.namespace, newest.metadata.name, container, lines);

@@ -4,14 +4,7 @@
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import type { DeployPlan, InfraSignal } from '../domain/types.js';
 import type { JsonPatchOp } from './api.js';
-import {
-  awaitRollout,
-  containerImageOf,
-  ensureDeployment,
-  trackOf,
-  verifyServing,
-  type DriverContext,
-} from './common.js';
+import { awaitRollout, containerImageOf, ensureDeployment, trackOf, verifyServing, type DriverContext } from './common.js';
 import { KubeDriver } from './driver-base.js';
 import { ensureStableServing } from './convert.js';
 import { InvalidRolloutError, StageFailedError } from './errors.js';
@@ -31,7 +24,9 @@ export interface RollingState extends RolloutState {
 
 function asRolling(state: RolloutState): RollingState {
   if (state.strategy !== 'rolling') {
-    throw new InvalidRolloutError(`This run's saved state is for ${state.strategy}, not rolling: it cannot be continued as a rolling update.`);
+    throw new InvalidRolloutError(
+      `This run's saved state is for ${state.strategy}, not rolling: it cannot be continued as a rolling update.`,
+    );
   }
   return state as RollingState;
 }

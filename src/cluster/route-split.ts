@@ -41,7 +41,9 @@ const SHAPES = {
     rules: 'rules',
     backends: 'backendRefs',
     serviceOf: (b: Json, ns: string) =>
-      (b.kind ?? 'Service') === 'Service' && (b.group ?? '') === '' && (!b.namespace || b.namespace === ns) && typeof b.name === 'string' ? b.name : undefined,
+      (b.kind ?? 'Service') === 'Service' && (b.group ?? '') === '' && (!b.namespace || b.namespace === ns) && typeof b.name === 'string'
+        ? b.name
+        : undefined,
     // The CRD defaults weight to 1; Shipbot's canary copy keeps the stable's port and filters.
     canaryOf: (b: Json, canary: string): Json => ({ ...b, name: canary }),
     defaultWeight: () => 1,
@@ -100,9 +102,12 @@ export function splitPlan(target: SplitTarget, spec: unknown, routeName: string)
     const canary = backends.filter((b) => shape.serviceOf(b, target.namespace) === target.canary);
     const others = backends.filter((b) => !stable.includes(b) && !canary.includes(b) && weight(b) > 0);
     const label = ruleName(rule) ? `rule '${ruleName(rule)}'` : `rule ${index + 1}`;
-    if (stable.length > 1 || canary.length > 1) problems.push(`${where}: ${label} names ${target.stable} or ${target.canary} more than once`);
+    if (stable.length > 1 || canary.length > 1)
+      problems.push(`${where}: ${label} names ${target.stable} or ${target.canary} more than once`);
     else if (others.length) {
-      problems.push(`${where}: ${label} also sends traffic to ${others.map((b) => shape.serviceOf(b, target.namespace) ?? 'another backend').join(', ')}; Shipbot splits only rules that route to ${target.stable} alone`);
+      problems.push(
+        `${where}: ${label} also sends traffic to ${others.map((b) => shape.serviceOf(b, target.namespace) ?? 'another backend').join(', ')}; Shipbot splits only rules that route to ${target.stable} alone`,
+      );
     } else rules.push({ index, stableWeight: weight(stable[0]!), canaryWeight: canary[0] ? weight(canary[0]) : 0 });
   });
   if (rules.length === 0 && problems.length === 0) problems.push(`${where} has no rule that routes to Service ${target.stable}`);
@@ -113,7 +118,13 @@ export function splitPlan(target: SplitTarget, spec: unknown, routeName: string)
  * `spec` with the canary at `pct` percent in every split rule: weights (100 − pct, pct). At 0
  * the stable backend gets back `original[index]`, its weight as first found.
  */
-export function withCanaryWeight(target: SplitTarget, spec: Json, routeName: string, pct: number, original: ReadonlyArray<number | null>): Json {
+export function withCanaryWeight(
+  target: SplitTarget,
+  spec: Json,
+  routeName: string,
+  pct: number,
+  original: ReadonlyArray<number | null>,
+): Json {
   const shape = SHAPES[target.kind];
   const plan = splitPlan(target, spec, routeName);
   if (plan.problems.length) throw new Error(plan.problems.join('; '));
@@ -126,7 +137,10 @@ export function withCanaryWeight(target: SplitTarget, spec: Json, routeName: str
     const stableWeight = p === 0 ? Math.max(0, original[index] ?? 0) || 100 : 100 - p;
     const rest = backends.filter((b) => b !== stable && shape.serviceOf(b, target.namespace) !== target.canary);
     // Stable first, canary right after it, other (weight-0) backends as they were.
-    return { ...rule, [shape.backends]: [{ ...stable, weight: stableWeight }, { ...shape.canaryOf(stable, target.canary), weight: p }, ...rest] };
+    return {
+      ...rule,
+      [shape.backends]: [{ ...stable, weight: stableWeight }, { ...shape.canaryOf(stable, target.canary), weight: p }, ...rest],
+    };
   });
   return { ...spec, [shape.rules]: rules };
 }
@@ -145,11 +159,17 @@ export type Acceptance = { state: 'accepted' | 'pending' | 'unreported' } | { st
  * they saw; Istio (with status enabled) writes `status.conditions` Reconciled. A route with no
  * status at all is from an implementation that does not report: there is nothing to wait for.
  */
-export function acceptance(route: { metadata?: { generation?: number }; status?: unknown }, generation = route.metadata?.generation ?? 0): Acceptance {
+export function acceptance(
+  route: { metadata?: { generation?: number }; status?: unknown },
+  generation = route.metadata?.generation ?? 0,
+): Acceptance {
   const status = isObj(route.status) ? route.status : {};
   const parents = Array.isArray(status.parents) ? status.parents.filter(isObj) : [];
   const groups = parents.length
-    ? parents.map((p) => ({ who: isObj(p.parentRef) ? String(p.parentRef.name ?? 'parent') : 'parent', conditions: Array.isArray(p.conditions) ? p.conditions.filter(isObj) : [] }))
+    ? parents.map((p) => ({
+        who: isObj(p.parentRef) ? String(p.parentRef.name ?? 'parent') : 'parent',
+        conditions: Array.isArray(p.conditions) ? p.conditions.filter(isObj) : [],
+      }))
     : Array.isArray(status.conditions)
       ? [{ who: 'istiod', conditions: status.conditions.filter(isObj) }]
       : [];
@@ -158,8 +178,14 @@ export function acceptance(route: { metadata?: { generation?: number }; status?:
     const current = g.conditions.filter((c) => typeof c.observedGeneration !== 'number' || c.observedGeneration >= generation);
     const accepted = current.find((c) => c.type === 'Accepted' || c.type === 'Reconciled');
     if (!accepted) return { state: 'pending' };
-    const bad = current.find((c) => (c.type === 'Accepted' || c.type === 'Reconciled' || c.type === 'ResolvedRefs') && c.status === 'False');
-    if (bad) return { state: 'rejected', detail: `${g.who}: ${String(bad.type)}=False (${String(bad.reason ?? '')}): ${String(bad.message ?? '')}` };
+    const bad = current.find(
+      (c) => (c.type === 'Accepted' || c.type === 'Reconciled' || c.type === 'ResolvedRefs') && c.status === 'False',
+    );
+    if (bad)
+      return {
+        state: 'rejected',
+        detail: `${g.who}: ${String(bad.type)}=False (${String(bad.reason ?? '')}): ${String(bad.message ?? '')}`,
+      };
     if (accepted.status !== 'True') return { state: 'pending' };
   }
   return { state: 'accepted' };

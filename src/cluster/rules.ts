@@ -10,7 +10,9 @@ export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 /** `repo:tag` or `repo@sha256:…`, only for a version VERSION_PATTERN accepts: nothing else reaches an image reference. */
 export function imageRef(repo: string, version: string): string {
   if (!VERSION_PATTERN.test(version)) {
-    throw new InvalidRolloutError(`'${version}' is not a valid image tag or digest: use 1–128 characters of A-Z a-z 0-9 . _ - (not starting with . or -), or sha256:<64 hex>.`);
+    throw new InvalidRolloutError(
+      `'${version}' is not a valid image tag or digest: use 1–128 characters of A-Z a-z 0-9 . _ - (not starting with . or -), or sha256:<64 hex>.`,
+    );
   }
   return imageReference(repo, version);
 }
@@ -31,7 +33,10 @@ export function versionLabel(tag: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < tag.length; i++) h = Math.imul(h ^ tag.charCodeAt(i), 0x01000193) >>> 0;
   // A digest's ':' (or anything else a label may not hold) becomes '-'.
-  const stem = tag.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 54).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  const stem = tag
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .slice(0, 54)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
   return `${stem ? `${stem}-` : ''}${h.toString(16).padStart(8, '0')}`;
 }
 
@@ -92,13 +97,22 @@ export function rolloutStatus(d: V1Deployment): RolloutStatus {
   const replicas = st.replicas ?? 0;
   const available = st.availableReplicas ?? 0;
   if (updated < want) {
-    return { done: false, message: `Waiting for deployment "${name}" rollout to finish: ${updated} out of ${want} new replicas have been updated...` };
+    return {
+      done: false,
+      message: `Waiting for deployment "${name}" rollout to finish: ${updated} out of ${want} new replicas have been updated...`,
+    };
   }
   if (replicas > updated) {
-    return { done: false, message: `Waiting for deployment "${name}" rollout to finish: ${replicas - updated} old replicas are pending termination...` };
+    return {
+      done: false,
+      message: `Waiting for deployment "${name}" rollout to finish: ${replicas - updated} old replicas are pending termination...`,
+    };
   }
   if (available < updated) {
-    return { done: false, message: `Waiting for deployment "${name}" rollout to finish: ${available} of ${updated} updated replicas are available...` };
+    return {
+      done: false,
+      message: `Waiting for deployment "${name}" rollout to finish: ${available} of ${updated} updated replicas are available...`,
+    };
   }
   return { done: true, message: `deployment "${name}" successfully rolled out` };
 }
@@ -145,14 +159,20 @@ export function podSignals(pods: V1Pod[], nowMs: number, deployment?: V1Deployme
   if (failing > 0) out.push({ kind: 'readiness', failing, total: live.length });
   const deadline = deployment?.status?.conditions?.find((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
   if (deadline) {
-    out.push({ kind: 'progress-deadline', deployment: deployment?.metadata?.name ?? '?', message: deadline.message ?? 'progress deadline exceeded' });
+    out.push({
+      kind: 'progress-deadline',
+      deployment: deployment?.metadata?.name ?? '?',
+      message: deadline.message ?? 'progress deadline exceeded',
+    });
   }
   return out;
 }
 
 /** Signals that mean the pods will not become available without a change: stop waiting. */
 export function fatalSignals(signals: InfraSignal[]): InfraSignal[] {
-  return signals.filter((s) => s.kind === 'crash-loop' || s.kind === 'oom-killed' || s.kind === 'image-pull' || s.kind === 'progress-deadline');
+  return signals.filter(
+    (s) => s.kind === 'crash-loop' || s.kind === 'oom-killed' || s.kind === 'image-pull' || s.kind === 'progress-deadline',
+  );
 }
 
 /** One line per signal kind, for error messages and the progress message. */

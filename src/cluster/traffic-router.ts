@@ -7,7 +7,16 @@
 import type { CustomObject } from './api.js';
 import type { DriverContext } from './common.js';
 import { isNotFound, RouteError } from './errors.js';
-import { acceptance, HOLD_LABEL, originalWeights, ROUTE_RESOURCES, splitPlan, withCanaryWeight, type RouterKind, type SplitTarget } from './route-split.js';
+import {
+  acceptance,
+  HOLD_LABEL,
+  originalWeights,
+  ROUTE_RESOURCES,
+  splitPlan,
+  withCanaryWeight,
+  type RouterKind,
+  type SplitTarget,
+} from './route-split.js';
 import { versionLabel } from './rules.js';
 import type { PreflightCheck, WorkloadRef } from './types.js';
 
@@ -56,12 +65,20 @@ export class TrafficRouter {
     const route = await this.ctx.api.findCustom(this.resource, this.ref.namespace, this.route.name).catch((err: Error) => err);
     const fail = (detail: string): PreflightCheck => ({ name: 'traffic routing', ok: false, severity: 'error', detail });
     if (route instanceof Error) return fail(`cannot read ${this.title} in ${this.ref.namespace}: ${route.message}`);
-    if (!route) return fail(`${this.title} not found in ${this.ref.namespace}: create it, or remove trafficRouting from environments.${this.ref.namespace} in the config`);
+    if (!route)
+      return fail(
+        `${this.title} not found in ${this.ref.namespace}: create it, or remove trafficRouting from environments.${this.ref.namespace} in the config`,
+      );
     const plan = splitPlan(this.target, route.spec, this.route.name);
     if (plan.problems.length) return fail(plan.problems.join('; '));
     const first = steps.find((p) => p < 100) ?? 0;
     const rules = plan.rules.length === 1 ? '1 rule' : `${plan.rules.length} rules`;
-    return { name: 'traffic routing', ok: true, severity: 'error', detail: `${this.title} splits ${rules} to ${this.ref.service}: exact weights at every step (${first}% is ${100 - first}/${first})` };
+    return {
+      name: 'traffic routing',
+      ok: true,
+      severity: 'error',
+      detail: `${this.title} splits ${rules} to ${this.ref.service}: exact weights at every step (${first}% is ${100 - first}/${first})`,
+    };
   }
 
   /** Takes the route: the canary Service beside the stable one at weight 0, and the hold label. */
@@ -92,16 +109,30 @@ export class TrafficRouter {
     try {
       return await this.ctx.api.getCustom(this.resource, this.ref.namespace, this.route.name);
     } catch (err) {
-      if (isNotFound(err)) throw new RouteError(`${this.title} is gone from ${this.ref.namespace}: the canary's traffic cannot be set. Restore the route, then roll back or retry.`);
+      if (isNotFound(err))
+        throw new RouteError(
+          `${this.title} is gone from ${this.ref.namespace}: the canary's traffic cannot be set. Restore the route, then roll back or retry.`,
+        );
       throw err;
     }
   }
 
-  private async write(pct: number, hold: string | null, original?: ReadonlyArray<number | null>, opts = { mustAccept: true }): Promise<void> {
+  private async write(
+    pct: number,
+    hold: string | null,
+    original?: ReadonlyArray<number | null>,
+    opts = { mustAccept: true },
+  ): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const route = await this.read();
       const spec = route.spec ?? {};
-      const want = withCanaryWeight(this.target, spec, this.route.name, pct, original ?? originalWeights(this.target, spec, this.route.name));
+      const want = withCanaryWeight(
+        this.target,
+        spec,
+        this.route.name,
+        pct,
+        original ?? originalWeights(this.target, spec, this.route.name),
+      );
       const key = this.route.kind === 'HTTPRoute' ? 'rules' : 'http';
       const labelNow = route.metadata.labels?.[HOLD_LABEL] ?? null;
       if (JSON.stringify(want[key]) === JSON.stringify(spec[key]) && labelNow === hold) return this.awaitAccepted(route, opts.mustAccept);

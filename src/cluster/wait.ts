@@ -49,7 +49,11 @@ export async function waitForRollout(api: ClusterApi, namespace: string, name: s
     const fatal = fatalSignals(await rolloutSignals(api, d, opts.container, opts.clock.now()));
     if (fatal.length > 0) return { ok: false, reason: 'signal', signals: fatal, message: status.failed ?? status.message };
     if (opts.clock.now() >= deadline) {
-      return { ok: false, reason: 'timeout', message: `${name} in ${namespace} was not ready after ${Math.round(opts.timeoutMs / 1000)}s: ${last}` };
+      return {
+        ok: false,
+        reason: 'timeout',
+        message: `${name} in ${namespace} was not ready after ${Math.round(opts.timeoutMs / 1000)}s: ${last}`,
+      };
     }
     await opts.clock.sleep(opts.pollMs, opts.signal);
   }

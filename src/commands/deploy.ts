@@ -48,7 +48,10 @@ export async function run(args: string[]): Promise<number> {
   const di = args.findIndex((a) => a === '--on-decision' || a.startsWith('--on-decision='));
   const onDecision = di < 0 ? 'rollback' : args[di]!.includes('=') ? args[di]!.split('=')[1] : args[di + 1];
   const valueAt = new Set([ai, di].filter((i) => i >= 0 && !args[i]!.includes('=')).map((i) => i + 1));
-  const text = args.filter((a, i) => !a.startsWith('-') && !valueAt.has(i)).join(' ').trim();
+  const text = args
+    .filter((a, i) => !a.startsWith('-') && !valueAt.has(i))
+    .join(' ')
+    .trim();
   if (!text) {
     console.error(USAGE);
     return 1;
@@ -164,7 +167,9 @@ export async function run(args: string[]): Promise<number> {
     }
     const end = await follow(runner, started.run, tty, onDecision as OnDecision);
     if (end === 'waiting') {
-      console.log(`Run ${started.run.id} is waiting for a decision: \`shipbot start\` picks it up, and a person decides there (in Slack, or on the local page).`);
+      console.log(
+        `Run ${started.run.id} is waiting for a decision: \`shipbot start\` picks it up, and a person decides there (in Slack, or on the local page).`,
+      );
       // A deliberate stop: the resumed run does not count it against its budget.
       await runner.shutdown();
       return EXIT_WAITING;
@@ -184,7 +189,12 @@ export async function run(args: string[]): Promise<number> {
  * (without one); resolves with the final view, 'waiting' when the run is left for later, or
  * undefined on an error.
  */
-function follow(runner: ReturnType<typeof createRunner>, first: RunView, tty: boolean, onDecision: OnDecision): Promise<RunView | 'waiting' | undefined> {
+function follow(
+  runner: ReturnType<typeof createRunner>,
+  first: RunView,
+  tty: boolean,
+  onDecision: OnDecision,
+): Promise<RunView | 'waiting' | undefined> {
   return new Promise((resolve) => {
     let prev: RunView | undefined;
     let drawn = 0;
@@ -224,7 +234,9 @@ function follow(runner: ReturnType<typeof createRunner>, first: RunView, tty: bo
         console.log(`A decision is needed (${why}); no terminal to ask on, so the run is left waiting (--on-decision wait).`);
         return done('waiting');
       }
-      console.log(`A decision is needed (${why}); no terminal to ask on: ${onDecision === 'rollback' ? 'rolling back' : 'accepting'} (--on-decision ${onDecision}).`);
+      console.log(
+        `A decision is needed (${why}); no terminal to ask on: ${onDecision === 'rollback' ? 'rolling back' : 'accepting'} (--on-decision ${onDecision}).`,
+      );
       const r = await runner.command(v.id, onDecision, v.requester);
       console.log(r.message);
       // Refused (say, the requester may not decide): the run keeps waiting for someone who may.

@@ -20,7 +20,11 @@ export async function run(args: string[]): Promise<number> {
     const limit = Number(flag(args, '--limit') ?? 50);
     const status = flag(args, '--status');
     const service = flag(args, '--service');
-    const runs = store.listRuns({ limit: Number.isFinite(limit) && limit > 0 ? limit : 50, ...(status ? { status: [status] } : {}), ...(service ? { service } : {}) });
+    const runs = store.listRuns({
+      limit: Number.isFinite(limit) && limit > 0 ? limit : 50,
+      ...(status ? { status: [status] } : {}),
+      ...(service ? { service } : {}),
+    });
     if (!runs.length) {
       console.log('No runs match.');
       return 0;
@@ -37,7 +41,11 @@ export async function run(args: string[]): Promise<number> {
     ]);
     const head = ['run', 'created (UTC)', 'service', 'env', 'version', 'strategy', 'status', 'outcome'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => Math.min(r[i]!.length, i === 7 ? 80 : 40))));
-    const line = (c: string[]) => c.map((s, i) => (i === 7 ? s.slice(0, 80) : s.padEnd(widths[i]!))).join('  ').trimEnd();
+    const line = (c: string[]) =>
+      c
+        .map((s, i) => (i === 7 ? s.slice(0, 80) : s.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd();
     console.log(line(head));
     for (const r of rows) console.log(line(r));
     return 0;

@@ -8,13 +8,19 @@ const USAGE = 'usage: shipbot start [--sandbox] [--port N]';
 export function parseStartArgs(args: string[]): { sandbox: boolean; port?: number } | { error: string } {
   let values: { sandbox?: boolean; port?: string };
   try {
-    ({ values } = parseArgs({ args, options: { sandbox: { type: 'boolean' }, port: { type: 'string' } }, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({
+      args,
+      options: { sandbox: { type: 'boolean' }, port: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }));
   } catch (err) {
     return { error: `${(err as Error).message}\n${USAGE}` };
   }
   if (values.port === undefined) return { sandbox: !!values.sandbox };
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return { error: `--port must be a port number (0–65535), got '${values.port}'\n${USAGE}` };
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    return { error: `--port must be a port number (0–65535), got '${values.port}'\n${USAGE}` };
   return { sandbox: !!values.sandbox, port };
 }
 
@@ -26,7 +32,8 @@ export async function run(args: string[]): Promise<number> {
   }
   // No single request may end the process: a failure that escaped its own handler is logged and
   // that request alone is lost (runs are saved before every cluster change, so none is).
-  const guard = (kind: string) => (err: unknown) => console.error(`shipbot: ${kind} (kept running): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  const guard = (kind: string) => (err: unknown) =>
+    console.error(`shipbot: ${kind} (kept running): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   process.on('unhandledRejection', guard('unhandled rejection'));
   process.on('uncaughtException', guard('uncaught exception'));
   let shipbot: Awaited<ReturnType<typeof startShipbot>>;
@@ -35,7 +42,9 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {
-      console.error(`shipbot start: port ${parsed.port ?? process.env.PORT ?? 3000} is in use. Stop what uses it, or pick another: npm start -- --port 3001`);
+      console.error(
+        `shipbot start: port ${parsed.port ?? process.env.PORT ?? 3000} is in use. Stop what uses it, or pick another: npm start -- --port 3001`,
+      );
       return 1;
     }
     throw err;

@@ -57,11 +57,16 @@ const Migration = z
     container: z.string().min(1).optional(),
     timeoutSec: z.number().int().positive().default(600),
     /** Expand-only: the previous version runs on the migrated schema. false: a rollback needs a person. */
-    backwardCompatible: z.boolean({ error: 'say whether the migration is expand-only: backwardCompatible: true (the previous version runs on the new schema) or false (a rollback needs a person)' }),
+    backwardCompatible: z.boolean({
+      error:
+        'say whether the migration is expand-only: backwardCompatible: true (the previous version runs on the new schema) or false (a rollback needs a person)',
+    }),
     /** Run it on every release, not only when the request says there is a migration. */
     always: z.boolean().default(false),
   })
-  .refine((m) => (m.job === undefined) !== (m.fromJob === undefined), { message: 'give exactly one of job (a JobSpec) or fromJob (the name of a Job to clone)' });
+  .refine((m) => (m.job === undefined) !== (m.fromJob === undefined), {
+    message: 'give exactly one of job (a JobSpec) or fromJob (the name of a Job to clone)',
+  });
 export type MigrationConfig = z.infer<typeof Migration>;
 
 const ServiceEnvironment = z.strictObject({
@@ -89,13 +94,14 @@ const ServiceConfig = z.strictObject({
   description: z.string().default(''),
   /** Image repository without tag, e.g. `registry.example.com/shop/checkout`. */
   image: z.string().regex(/^[a-z0-9][a-z0-9._\-/:]*[a-z0-9]$/, 'must be an image repository without tag'),
-  strategies: z.array(Strategy).min(1).default([...STRATEGIES]),
+  strategies: z
+    .array(Strategy)
+    .min(1)
+    .default([...STRATEGIES]),
   /** Stateful services or those without spare capacity are recommended rolling. */
   stateful: z.boolean().default(false),
   spareCapacity: z.boolean().default(true),
-  environments: z
-    .object({ staging: ServiceEnvironment.optional(), production: ServiceEnvironment })
-    .strict(),
+  environments: z.object({ staging: ServiceEnvironment.optional(), production: ServiceEnvironment }).strict(),
   smoke: z.array(SmokeCheck).default([]),
   metrics: MetricQueries.optional(),
   slo: Slo.optional(),

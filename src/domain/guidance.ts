@@ -51,7 +51,9 @@ export function applyGuidance(plan: DeployPlan, text: string, ctx: GuidanceConte
     }
   }
   if (hints.strategy && !allows(hints.strategy.value)) {
-    warnings.push(`'${hints.strategy.keyword}' suggests ${hints.strategy.value}, but ${ctx.service!.name} allows only ${ctx.service!.strategies.join(', ')}; kept ${next.strategy}.`);
+    warnings.push(
+      `'${hints.strategy.keyword}' suggests ${hints.strategy.value}, but ${ctx.service!.name} allows only ${ctx.service!.strategies.join(', ')}; kept ${next.strategy}.`,
+    );
   } else if (hints.strategy) {
     const why =
       hints.strategy.value === 'blue-green'
@@ -65,7 +67,11 @@ export function applyGuidance(plan: DeployPlan, text: string, ctx: GuidanceConte
     set('canarySteps', [...GENTLE_CANARY_STEPS], `'${hints.gentleSteps.keyword}': smaller first canary steps`);
   }
   if (hints.dbMigration) {
-    set('dbMigration', hints.dbMigration.value, hints.dbMigration.value ? `'${hints.dbMigration.keyword}'. ${DB_MIGRATION_NOTE}` : `'${hints.dbMigration.keyword}'`);
+    set(
+      'dbMigration',
+      hints.dbMigration.value,
+      hints.dbMigration.value ? `'${hints.dbMigration.keyword}'. ${DB_MIGRATION_NOTE}` : `'${hints.dbMigration.keyword}'`,
+    );
   }
   const focus = [...next.focus];
   for (const f of hints.focus) if (!focus.includes(f.value)) focus.push(f.value);

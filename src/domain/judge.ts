@@ -106,7 +106,13 @@ export function combine(findings: Finding[], okSummary: string): Decision {
   for (const f of findings) if (SEVERITY[f.verdict] > SEVERITY[worst]) worst = f.verdict;
   if (worst === 'CONTINUE') return { verdict: worst, explanation: okSummary, findings };
   const hits = findings.filter((f) => f.verdict === worst);
-  const more = hits.length > 1 ? ` (and ${hits.length - 1} more: ${hits.slice(1).map((f) => f.rule).join(', ')})` : '';
+  const more =
+    hits.length > 1
+      ? ` (and ${hits.length - 1} more: ${hits
+          .slice(1)
+          .map((f) => f.rule)
+          .join(', ')})`
+      : '';
   return { verdict: worst, explanation: hits[0]!.detail + more, findings };
 }
 
@@ -121,17 +127,29 @@ export function judgeInfra(signals: readonly InfraSignal[], rules: Pick<JudgeRul
         findings.push({ rule: 'oom', verdict: 'ROLLBACK', detail: `container ${s.container} of pod ${s.pod} was OOMKilled` });
         break;
       case 'crash-loop':
-        findings.push({ rule: 'crash-loop', verdict: 'ROLLBACK', detail: `container ${s.container} of pod ${s.pod} is in CrashLoopBackOff` });
+        findings.push({
+          rule: 'crash-loop',
+          verdict: 'ROLLBACK',
+          detail: `container ${s.container} of pod ${s.pod} is in CrashLoopBackOff`,
+        });
         break;
       case 'image-pull':
         findings.push({ rule: 'image-pull', verdict: 'ROLLBACK', detail: `pod ${s.pod} cannot pull its image: ${s.message}` });
         break;
       case 'progress-deadline':
-        findings.push({ rule: 'progress-deadline', verdict: 'ROLLBACK', detail: `deployment ${s.deployment} missed its progress deadline: ${s.message}` });
+        findings.push({
+          rule: 'progress-deadline',
+          verdict: 'ROLLBACK',
+          detail: `deployment ${s.deployment} missed its progress deadline: ${s.message}`,
+        });
         break;
       case 'restarts': {
         if (!(s.restarts >= 0) || !Number.isFinite(s.restarts) || !(s.windowSec > 0) || !Number.isFinite(s.windowSec)) {
-          findings.push({ rule: 'restarts', verdict: 'INCONCLUSIVE', detail: `pod ${s.pod}: restart count unreadable (${s.restarts} in ${s.windowSec} s)` });
+          findings.push({
+            rule: 'restarts',
+            verdict: 'INCONCLUSIVE',
+            detail: `pod ${s.pod}: restart count unreadable (${s.restarts} in ${s.windowSec} s)`,
+          });
           break;
         }
         // "more than N restarts in 5 minutes": longer windows are scaled to a 5-minute rate.
@@ -146,7 +164,11 @@ export function judgeInfra(signals: readonly InfraSignal[], rules: Pick<JudgeRul
       }
       case 'readiness': {
         if (!Number.isInteger(s.total) || !Number.isInteger(s.failing) || s.total <= 0 || s.failing < 0 || s.failing > s.total) {
-          findings.push({ rule: 'readiness', verdict: 'INCONCLUSIVE', detail: `pod health unreadable: ${s.failing} failing of ${s.total} pods` });
+          findings.push({
+            rule: 'readiness',
+            verdict: 'INCONCLUSIVE',
+            detail: `pod health unreadable: ${s.failing} failing of ${s.total} pods`,
+          });
           break;
         }
         const pct = (100 * s.failing) / s.total;
@@ -178,7 +200,12 @@ export function usable(samples: readonly MetricSample[]): MetricSample[] {
 const withTraffic = (samples: MetricSample[]) => samples.filter((s) => s.requests > 0);
 
 /** The usable samples of both sides, and why any others were left out. */
-function checked(base: readonly MetricSample[], cand: readonly MetricSample[], bl: string, cl: string): { base: MetricSample[]; cand: MetricSample[]; rejected: string[] } {
+function checked(
+  base: readonly MetricSample[],
+  cand: readonly MetricSample[],
+  bl: string,
+  cl: string,
+): { base: MetricSample[]; cand: MetricSample[]; rejected: string[] } {
   const b = checkSamples(base, bl);
   const c = checkSamples(cand, cl);
   return { base: withTraffic(b.samples), cand: withTraffic(c.samples), rejected: [...c.rejected, ...b.rejected] };
@@ -217,12 +244,24 @@ function rateStdError(samples: readonly MetricSample[], p: Pooled): number {
 }
 
 /** Enough samples and requests on both sides to say anything; otherwise INCONCLUSIVE. */
-export function dataRule(base: readonly MetricSample[], cand: readonly MetricSample[], rules: JudgeRules, cl: string, bl: string, rejected: readonly string[] = []): Finding {
+export function dataRule(
+  base: readonly MetricSample[],
+  cand: readonly MetricSample[],
+  rules: JudgeRules,
+  cl: string,
+  bl: string,
+  rejected: readonly string[] = [],
+): Finding {
   const c = pool(cand);
   const b = pool(base);
   // Samples left out at the boundary are named, so a person sees why there is less data.
-  const left = rejected.length ? `; left out as impossible: ${rejected.slice(0, 3).join('; ')}${rejected.length > 3 ? ` and ${rejected.length - 3} more` : ''}` : '';
-  for (const [label, p] of [[cl, c], [bl, b]] as const) {
+  const left = rejected.length
+    ? `; left out as impossible: ${rejected.slice(0, 3).join('; ')}${rejected.length > 3 ? ` and ${rejected.length - 3} more` : ''}`
+    : '';
+  for (const [label, p] of [
+    [cl, c],
+    [bl, b],
+  ] as const) {
     if (p.samples === 0) {
       return {
         rule: 'data',
@@ -239,10 +278,18 @@ export function dataRule(base: readonly MetricSample[], cand: readonly MetricSam
     }
     if (p.samples < rules.minSamples) {
       // Enough requests, too few looks at them: say that, not "too little traffic".
-      return { rule: 'data', verdict: 'INCONCLUSIVE', detail: `too few samples of ${label} to judge: ${p.samples} of the ${rules.minSamples} needed (${plural(p.requests, 'request')})${left}` };
+      return {
+        rule: 'data',
+        verdict: 'INCONCLUSIVE',
+        detail: `too few samples of ${label} to judge: ${p.samples} of the ${rules.minSamples} needed (${plural(p.requests, 'request')})${left}`,
+      };
     }
   }
-  return { rule: 'data', verdict: 'CONTINUE', detail: `${plural(c.samples, 'sample')}, ${plural(c.requests, 'request')} on ${cl}; ${plural(b.samples, 'sample')}, ${plural(b.requests, 'request')} on ${bl}${left}` };
+  return {
+    rule: 'data',
+    verdict: 'CONTINUE',
+    detail: `${plural(c.samples, 'sample')}, ${plural(c.requests, 'request')} on ${cl}; ${plural(b.samples, 'sample')}, ${plural(b.requests, 'request')} on ${bl}${left}`,
+  };
 }
 
 /**
@@ -259,18 +306,30 @@ export function dataRule(base: readonly MetricSample[], cand: readonly MetricSam
  * Reaching the limit without being sure is INCONCLUSIVE. May roll back before `minSamples` when
  * the evidence is overwhelming (at least two samples and `minRequests` requests).
  */
-export function errorRateRule(base: readonly MetricSample[], cand: readonly MetricSample[], rules: JudgeRules, alpha: number, cl: string, bl: string): Finding {
+export function errorRateRule(
+  base: readonly MetricSample[],
+  cand: readonly MetricSample[],
+  rules: JudgeRules,
+  alpha: number,
+  cl: string,
+  bl: string,
+): Finding {
   const c = pool(cand);
   const b = pool(base);
   if (c.samples < 2 || c.requests < rules.minRequests || b.requests < rules.minRequests) {
-    return { rule: 'error-rate', verdict: 'INCONCLUSIVE', detail: `not enough requests yet to compare error rates (${c.requests} on ${cl}, ${b.requests} on ${bl})` };
+    return {
+      rule: 'error-rate',
+      verdict: 'INCONCLUSIVE',
+      detail: `not enough requests yet to compare error rates (${c.requests} on ${cl}, ${b.requests} on ${bl})`,
+    };
   }
   const limit = rules.errorRatePts;
   const deltaPts = (c.rate - b.rate) * 100;
   const sePts = 100 * Math.hypot(rateStdError(cand, c), rateStdError(base, b));
   const line = `error rate ${fmtPct(c.rate)} on ${cl} vs ${fmtPct(b.rate)} ${bl} (${fmtPts(deltaPts)}`;
   const reaches = deltaPts > 0 && (deltaPts > limit || deltaPts + LIMIT_MARGIN_Z * sePts >= limit);
-  if (!reaches) return { rule: 'error-rate', verdict: 'CONTINUE', detail: `${line}, ${limit} allowed) over ${plural(c.samples, 'sample')}` };
+  if (!reaches)
+    return { rule: 'error-rate', verdict: 'CONTINUE', detail: `${line}, ${limit} allowed) over ${plural(c.samples, 'sample')}` };
 
   const over =
     deltaPts > limit
@@ -281,7 +340,11 @@ export function errorRateRule(base: readonly MetricSample[], cand: readonly Metr
   const pFisher = fisherGreater(c.errors, c.requests, b.errors, b.requests);
   const p = Math.max(pEffect, pFisher);
   if (p < alpha) return { rule: 'error-rate', verdict: 'ROLLBACK', detail: over };
-  return { rule: 'error-rate', verdict: 'INCONCLUSIVE', detail: `${over}, but ${plural(c.requests, 'request')} are too few to be sure (${fmtP(p)})` };
+  return {
+    rule: 'error-rate',
+    verdict: 'INCONCLUSIVE',
+    detail: `${over}, but ${plural(c.requests, 'request')} are too few to be sure (${fmtP(p)})`,
+  };
 }
 
 function latencySamples(samples: readonly MetricSample[]): number[] {
@@ -303,7 +366,10 @@ const QUANTILES: Array<[key: LatencyKey, q: number, label: string]> = [
 export const MIN_TAIL_REQUESTS = 5;
 
 /** The highest percentile both sides' samples support (p99, else p95, else p50). */
-export function comparableQuantile(base: readonly MetricSample[], cand: readonly MetricSample[]): { key: LatencyKey; label: string; perSample: number } {
+export function comparableQuantile(
+  base: readonly MetricSample[],
+  cand: readonly MetricSample[],
+): { key: LatencyKey; label: string; perSample: number } {
   const perSample = Math.min(median(cand.map((s) => s.requests)), median(base.map((s) => s.requests)));
   for (const [key, q, label] of QUANTILES) {
     const finite = [...base, ...cand].every((s) => Number.isFinite(s[key]));
@@ -317,12 +383,23 @@ export function comparableQuantile(base: readonly MetricSample[], cand: readonly
  * significantly higher (Mann-Whitney U). Compares p99 when each sample has the requests for it,
  * else the highest percentile that is trustworthy at this traffic (a slow version is slow there too).
  */
-export function latencyRule(base: readonly MetricSample[], cand: readonly MetricSample[], rules: JudgeRules, sampleAlpha: number, cl: string, bl: string): Finding {
+export function latencyRule(
+  base: readonly MetricSample[],
+  cand: readonly MetricSample[],
+  rules: JudgeRules,
+  sampleAlpha: number,
+  cl: string,
+  bl: string,
+): Finding {
   const { key, label, perSample } = comparableQuantile(base, cand);
   const c = cand.map((s) => s[key]).filter((v) => Number.isFinite(v));
   const b = base.map((s) => s[key]).filter((v) => Number.isFinite(v));
   if (c.length < rules.minSamples || b.length < rules.minSamples) {
-    return { rule: 'p99', verdict: 'INCONCLUSIVE', detail: `not enough latency samples yet (${c.length} on ${cl}, ${b.length} on ${bl}; need ${rules.minSamples})` };
+    return {
+      rule: 'p99',
+      verdict: 'INCONCLUSIVE',
+      detail: `not enough latency samples yet (${c.length} on ${cl}, ${b.length} on ${bl}; need ${rules.minSamples})`,
+    };
   }
   const mc = median(c);
   const mb = median(b);
@@ -336,11 +413,23 @@ export function latencyRule(base: readonly MetricSample[], cand: readonly Metric
     if (pValue < SUSPICIOUS_P) {
       // How sure, in words: never "not significant" beside a small p.
       const seen = c.filter((v) => v > mb).length;
-      return { rule: 'p99', verdict: 'INCONCLUSIVE', detail: `${over}; slower than the baseline in ${seen} of ${c.length} samples, not yet sure enough to roll back (${fmtP(pValue)}, needs below ${sampleAlpha}): waiting for more data` };
+      return {
+        rule: 'p99',
+        verdict: 'INCONCLUSIVE',
+        detail: `${over}; slower than the baseline in ${seen} of ${c.length} samples, not yet sure enough to roll back (${fmtP(pValue)}, needs below ${sampleAlpha}): waiting for more data`,
+      };
     }
-    return { rule: 'p99', verdict: 'CONTINUE', detail: `${line}, but within sample noise: ${fmtP(pValue)}) over ${plural(c.length, 'sample')}${why}` };
+    return {
+      rule: 'p99',
+      verdict: 'CONTINUE',
+      detail: `${line}, but within sample noise: ${fmtP(pValue)}) over ${plural(c.length, 'sample')}${why}`,
+    };
   }
-  return { rule: 'p99', verdict: 'CONTINUE', detail: `${line}, ${rules.p99IncreasePct}% allowed) over ${plural(c.length, 'sample')}${why}` };
+  return {
+    rule: 'p99',
+    verdict: 'CONTINUE',
+    detail: `${line}, ${rules.p99IncreasePct}% allowed) over ${plural(c.length, 'sample')}${why}`,
+  };
 }
 
 /**
@@ -359,7 +448,11 @@ export function throughputRule(
   const c = cand.map((s) => s.throughputRps / shares.candidate).filter(Number.isFinite);
   const b = base.map((s) => s.throughputRps / shares.baseline).filter(Number.isFinite);
   if (c.length < rules.minSamples || b.length < rules.minSamples) {
-    return { rule: 'throughput', verdict: 'INCONCLUSIVE', detail: `not enough throughput samples yet (${c.length} on ${cl}, ${b.length} on ${bl})` };
+    return {
+      rule: 'throughput',
+      verdict: 'INCONCLUSIVE',
+      detail: `not enough throughput samples yet (${c.length} on ${cl}, ${b.length} on ${bl})`,
+    };
   }
   const mc = median(c);
   const mb = median(b);
@@ -372,7 +465,11 @@ export function throughputRule(
     if (pValue < sampleAlpha) return { rule: 'throughput', verdict: 'ROLLBACK', detail: over };
     if (pValue < SUSPICIOUS_P) {
       const seen = c.filter((v) => v < mb).length;
-      return { rule: 'throughput', verdict: 'INCONCLUSIVE', detail: `${over}; lower than the baseline in ${seen} of ${c.length} samples, not yet sure enough to roll back (${fmtP(pValue)}, needs below ${sampleAlpha}): waiting for more data` };
+      return {
+        rule: 'throughput',
+        verdict: 'INCONCLUSIVE',
+        detail: `${over}; lower than the baseline in ${seen} of ${c.length} samples, not yet sure enough to roll back (${fmtP(pValue)}, needs below ${sampleAlpha}): waiting for more data`,
+      };
     }
     return { rule: 'throughput', verdict: 'CONTINUE', detail: `${line}, but within sample noise: ${fmtP(pValue)})` };
   }
@@ -392,7 +489,15 @@ export function allowedErrorFraction(slo: DeployPlan['slo']): { fraction: number
  * Absolute SLOs from the plan. A breach the candidate causes rolls back; a breach the baseline
  * shows too is not this version's doing, so it is reported (not rolled back) for a person to see.
  */
-export function sloRules(base: readonly MetricSample[], cand: readonly MetricSample[], slo: DeployPlan['slo'], rules: JudgeRules, alpha: number, cl: string, bl: string): Finding[] {
+export function sloRules(
+  base: readonly MetricSample[],
+  cand: readonly MetricSample[],
+  slo: DeployPlan['slo'],
+  rules: JudgeRules,
+  alpha: number,
+  cl: string,
+  bl: string,
+): Finding[] {
   const out: Finding[] = [];
   const c = pool(cand);
   const b = pool(base);
@@ -407,8 +512,18 @@ export function sloRules(base: readonly MetricSample[], cand: readonly MetricSam
     const bBreach = b.requests > 0 && b.rate + LIMIT_MARGIN_Z * rateStdError(base, b) >= fraction;
     const line = `error rate ${fmtPct(c.rate)} on ${cl} against the ${source} (${fmtPct(fraction)} errors allowed)`;
     if (cBreach && !bBreach) out.push({ rule: 'slo-errors', verdict: 'ROLLBACK', detail: `${line} over ${plural(c.samples, 'sample')}` });
-    else if (cBreach) out.push({ rule: 'slo-errors', verdict: 'CONTINUE', detail: `${line}; ${bl} breaches it too (${fmtPct(b.rate)}), so it is not caused by this version` });
-    else if (c.rate > fraction) out.push({ rule: 'slo-errors', verdict: 'CONTINUE', detail: `${line}: above it, but not significantly over ${plural(c.requests, 'request')}` });
+    else if (cBreach)
+      out.push({
+        rule: 'slo-errors',
+        verdict: 'CONTINUE',
+        detail: `${line}; ${bl} breaches it too (${fmtPct(b.rate)}), so it is not caused by this version`,
+      });
+    else if (c.rate > fraction)
+      out.push({
+        rule: 'slo-errors',
+        verdict: 'CONTINUE',
+        detail: `${line}: above it, but not significantly over ${plural(c.requests, 'request')}`,
+      });
     else out.push({ rule: 'slo-errors', verdict: 'CONTINUE', detail: `${line}: within` });
   }
   const cl99 = latencySamples(cand);
@@ -419,7 +534,12 @@ export function sloRules(base: readonly MetricSample[], cand: readonly MetricSam
     const bBreach = bl99.length > 0 && median(bl99) > slo.p99Ms;
     const line = `p99 ${fmtMs(mc)} on ${cl} against the p99 SLO of ${fmtMs(slo.p99Ms)}`;
     if (cBreach && !bBreach) out.push({ rule: 'slo-p99', verdict: 'ROLLBACK', detail: `${line} over ${plural(cl99.length, 'sample')}` });
-    else if (cBreach) out.push({ rule: 'slo-p99', verdict: 'CONTINUE', detail: `${line}; ${bl} breaches it too (${fmtMs(median(bl99))}), so it is not caused by this version` });
+    else if (cBreach)
+      out.push({
+        rule: 'slo-p99',
+        verdict: 'CONTINUE',
+        detail: `${line}; ${bl} breaches it too (${fmtMs(median(bl99))}), so it is not caused by this version`,
+      });
     else out.push({ rule: 'slo-p99', verdict: 'CONTINUE', detail: `${line}: within` });
   }
   return out;
@@ -449,7 +569,9 @@ export function judgeCanary(
     latencyRule(base, cand, rules, sampleAlpha, cl, bl),
   ];
   if (!opts.skipThroughput) {
-    findings.push(throughputRule(base, cand, rules, sampleAlpha, { candidate: opts.candidateShare ?? 1, baseline: opts.baselineShare ?? 1 }, cl, bl));
+    findings.push(
+      throughputRule(base, cand, rules, sampleAlpha, { candidate: opts.candidateShare ?? 1, baseline: opts.baselineShare ?? 1 }, cl, bl),
+    );
   }
   findings.push(...sloRules(base, cand, plan.slo, rules, alpha, cl, bl));
   const c = pool(cand);
@@ -479,7 +601,14 @@ export interface MetricRegression {
 export function metricRegressions(
   before: readonly MetricSample[],
   after: readonly MetricSample[],
-  opts: { alpha?: number; sampleAlpha?: number; skipThroughput?: boolean; afterLabel?: string; beforeLabel?: string; minSamples?: number } = {},
+  opts: {
+    alpha?: number;
+    sampleAlpha?: number;
+    skipThroughput?: boolean;
+    afterLabel?: string;
+    beforeLabel?: string;
+    minSamples?: number;
+  } = {},
 ): MetricRegression[] {
   const al = opts.afterLabel ?? 'after';
   const bl = opts.beforeLabel ?? 'before';
@@ -491,7 +620,13 @@ export function metricRegressions(
   if (a.requests > 0 && b.requests > 0) {
     const pts = (a.rate - b.rate) * 100;
     const p = fisherGreater(a.errors, a.requests, b.errors, b.requests);
-    out.push({ metric: 'error-rate', observedPct: pts, pValue: p, regressionPct: p < alpha ? Math.max(0, pts) : 0, detail: `error rate ${fmtPct(a.rate)} ${al} vs ${fmtPct(b.rate)} ${bl} (${fmtPts(pts)}, ${fmtP(p)})` });
+    out.push({
+      metric: 'error-rate',
+      observedPct: pts,
+      pValue: p,
+      regressionPct: p < alpha ? Math.max(0, pts) : 0,
+      detail: `error rate ${fmtPct(a.rate)} ${al} vs ${fmtPct(b.rate)} ${bl} (${fmtPts(pts)}, ${fmtP(p)})`,
+    });
   }
   const la = latencySamples(after);
   const lb = latencySamples(before);
@@ -501,7 +636,13 @@ export function metricRegressions(
     const mb = median(lb);
     const pct = mb > 0 ? ((ma - mb) / mb) * 100 : 0;
     const p = mannWhitneyU(la, lb, 'greater').pValue;
-    out.push({ metric: 'p99', observedPct: pct, pValue: p, regressionPct: p < sampleAlpha ? Math.max(0, pct) : 0, detail: `p99 ${fmtMs(ma)} ${al} vs ${fmtMs(mb)} ${bl} (${pct >= 0 ? '+' : ''}${pct.toFixed(0)}%, ${fmtP(p)})` });
+    out.push({
+      metric: 'p99',
+      observedPct: pct,
+      pValue: p,
+      regressionPct: p < sampleAlpha ? Math.max(0, pct) : 0,
+      detail: `p99 ${fmtMs(ma)} ${al} vs ${fmtMs(mb)} ${bl} (${pct >= 0 ? '+' : ''}${pct.toFixed(0)}%, ${fmtP(p)})`,
+    });
   }
   if (!opts.skipThroughput) {
     const ta = after.map((s) => s.throughputRps).filter(Number.isFinite);
@@ -511,7 +652,13 @@ export function metricRegressions(
       const mb = median(tb);
       const pct = regressionRate(mb, ma) ?? 0;
       const p = mannWhitneyU(ta, tb, 'less').pValue;
-      out.push({ metric: 'throughput', observedPct: pct, pValue: p, regressionPct: p < sampleAlpha ? Math.max(0, pct) : 0, detail: `throughput ${ma.toFixed(1)} rps ${al} vs ${mb.toFixed(1)} rps ${bl} (${pct >= 0 ? '-' : '+'}${Math.abs(pct).toFixed(0)}%, ${fmtP(p)})` });
+      out.push({
+        metric: 'throughput',
+        observedPct: pct,
+        pValue: p,
+        regressionPct: p < sampleAlpha ? Math.max(0, pct) : 0,
+        detail: `throughput ${ma.toFixed(1)} rps ${al} vs ${mb.toFixed(1)} rps ${bl} (${pct >= 0 ? '-' : '+'}${Math.abs(pct).toFixed(0)}%, ${fmtP(p)})`,
+      });
     }
   }
   return out;
@@ -552,19 +699,31 @@ function gateFindings(g: GateInput): { findings: Finding[]; regressed: MetricReg
   // person would roll back for, and the canary judge already allows the breach rule's increase.
   // The regression threshold holds for tests and error points.
   const limit = (r: MetricRegression) =>
-    r.metric === 'throughput' ? Math.max(g.thresholdPct, g.rules.throughputDropPct) : r.metric === 'p99' ? Math.max(g.thresholdPct, g.rules.p99IncreasePct) : g.thresholdPct;
+    r.metric === 'throughput'
+      ? Math.max(g.thresholdPct, g.rules.throughputDropPct)
+      : r.metric === 'p99'
+        ? Math.max(g.thresholdPct, g.rules.p99IncreasePct)
+        : g.thresholdPct;
   const regressed = regs.filter((r) => Number.isFinite(r.pValue) && r.regressionPct > limit(r));
   const findings: Finding[] = [data];
   if (g.tests) {
     const t = regressionGate(g.tests.before, g.tests.after, g.thresholdPct);
-    findings.push({ rule: 'regression-tests', verdict: t.verdict === 'fail' ? 'ROLLBACK' : t.verdict === 'inconclusive' ? 'INCONCLUSIVE' : 'CONTINUE', detail: t.explanation });
+    findings.push({
+      rule: 'regression-tests',
+      verdict: t.verdict === 'fail' ? 'ROLLBACK' : t.verdict === 'inconclusive' ? 'INCONCLUSIVE' : 'CONTINUE',
+      detail: t.explanation,
+    });
   }
   // A metric the gate cannot compare is missing evidence, never a pass.
   const expected: MetricRegression['metric'][] = g.skipThroughput ? ['error-rate', 'p99'] : ['error-rate', 'p99', 'throughput'];
   for (const m of expected) {
     const r = regs.find((x) => x.metric === m);
     if (!r || !Number.isFinite(r.pValue)) {
-      findings.push({ rule: `regression-${m}`, verdict: 'INCONCLUSIVE', detail: r ? `${r.detail}: cannot be tested` : `no usable ${m} data ${g.afterLabel} or ${g.beforeLabel} to compare` });
+      findings.push({
+        rule: `regression-${m}`,
+        verdict: 'INCONCLUSIVE',
+        detail: r ? `${r.detail}: cannot be tested` : `no usable ${m} data ${g.afterLabel} or ${g.beforeLabel} to compare`,
+      });
     }
   }
   for (const r of regs) {
@@ -639,11 +798,15 @@ export function productionGate(
 }
 
 /** Smoke results (from src/metrics/smoke.ts): a failing critical check rolls back, others warn. */
-export function judgeSmoke(results: ReadonlyArray<{ name: string; ok: boolean; critical: boolean; reason?: string; latencyMs: number }>): Decision {
+export function judgeSmoke(
+  results: ReadonlyArray<{ name: string; ok: boolean; critical: boolean; reason?: string; latencyMs: number }>,
+): Decision {
   const findings: Finding[] = results.map((r) => ({
     rule: `smoke-${r.name}`,
     verdict: r.ok || !r.critical ? 'CONTINUE' : 'ROLLBACK',
-    detail: r.ok ? `${r.name} passed in ${r.latencyMs.toFixed(0)} ms` : `smoke check ${r.name} failed${r.critical ? '' : ' (not critical)'}: ${r.reason ?? 'no reason given'}`,
+    detail: r.ok
+      ? `${r.name} passed in ${r.latencyMs.toFixed(0)} ms`
+      : `smoke check ${r.name} failed${r.critical ? '' : ' (not critical)'}: ${r.reason ?? 'no reason given'}`,
   }));
   if (results.length === 0) return { verdict: 'CONTINUE', explanation: 'no smoke checks configured', findings };
   const passed = results.filter((r) => r.ok).length;

@@ -15,7 +15,12 @@ export function contractingMigration(service: ServiceConfig, environment: Enviro
 }
 
 /** Why `strategy` may not run with this release's migration; undefined when it may. */
-export function strategyRefusal(service: ServiceConfig, environment: Environment, dbMigration: boolean, strategy: Strategy): string | undefined {
+export function strategyRefusal(
+  service: ServiceConfig,
+  environment: Environment,
+  dbMigration: boolean,
+  strategy: Strategy,
+): string | undefined {
   if (strategy === 'blue-green' || !contractingMigration(service, environment, dbMigration)) return undefined;
   return `${service.name}'s migration is not backward compatible (backwardCompatible: false), and ${strategy} runs old and new code side by side on the changed schema: use blue-green, which switches all traffic at once`;
 }

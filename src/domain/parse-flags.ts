@@ -148,7 +148,10 @@ export function extractFlags(words: Word[]): FlagResult {
         const v = value();
         const n = v === undefined ? NaN : Number(v.replace(/%$/, ''));
         if (!/^\d+(\.\d+)?%?$/.test(v ?? '') || !(n >= 0 && n <= 100)) {
-          return { ok: false, reason: `--regression-threshold needs a percentage from 0 to 100 (got ${v === undefined ? 'nothing' : `'${v}'`}), e.g. --regression-threshold 2.` };
+          return {
+            ok: false,
+            reason: `--regression-threshold needs a percentage from 0 to 100 (got ${v === undefined ? 'nothing' : `'${v}'`}), e.g. --regression-threshold 2.`,
+          };
         }
         flags.regressionThresholdPct = n;
         break;
@@ -162,7 +165,8 @@ export function extractFlags(words: Word[]): FlagResult {
       case '--strategy': {
         const v = value();
         const s = v === undefined ? undefined : strategyWord(v);
-        if (!s) return { ok: false, reason: `--strategy must be blue-green, canary or rolling (got ${v === undefined ? 'nothing' : `'${v}'`}).` };
+        if (!s)
+          return { ok: false, reason: `--strategy must be blue-green, canary or rolling (got ${v === undefined ? 'nothing' : `'${v}'`}).` };
         flags.strategy = s;
         break;
       }

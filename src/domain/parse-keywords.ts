@@ -85,7 +85,8 @@ export function describeHints(h: GuidanceHints): string[] {
   if (h.strategy) notes.push(`read "${h.strategy.keyword}" as ${h.strategy.value}`);
   if (h.risk) notes.push(`read "${h.risk.keyword}" as ${h.risk.value} risk`);
   if (h.gentleSteps) notes.push(`read "${h.gentleSteps.keyword}" as gentle canary steps (${GENTLE_CANARY_STEPS.join('% → ')}%)`);
-  if (h.dbMigration) notes.push(`read "${h.dbMigration.keyword}" as ${h.dbMigration.value ? 'a database migration' : 'no database migration'}`);
+  if (h.dbMigration)
+    notes.push(`read "${h.dbMigration.keyword}" as ${h.dbMigration.value ? 'a database migration' : 'no database migration'}`);
   for (const f of h.focus) notes.push(`read "${f.keyword}" as: watch ${f.value} closely`);
   if (h.timeline) notes.push(`read "${h.timeline.keyword}" as the timeline ${h.timeline.value}`);
   return notes;

@@ -1,9 +1,7 @@
 // Canary traffic steps from chat: `5% → 25% → 100%`, `5%->25%->100%`, `5,25,100`, `steps 5 25 100`, `10% 100%`,
 // or one share (`canary 10%`), which starts at that share and continues with the configured steps.
 
-export type StepsResult =
-  | { ok: true; text: string; steps?: number[]; note?: string }
-  | { ok: false; reason: string };
+export type StepsResult = { ok: true; text: string; steps?: number[]; note?: string } | { ok: false; reason: string };
 
 const NUM = String.raw`\d{1,3}(?:\.\d+)?\s*%?`;
 const ARROW = String.raw`\s*(?:->|=>|→|⟶|➔|⇒|>|,|/|\bthen\b|\bto\b)\s*`;

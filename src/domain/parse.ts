@@ -8,14 +8,7 @@ import { environmentWord, extractFlags, splitWords, strategyWord, type Flags, ty
 import { describeHints, GENTLE_CANARY_STEPS, readGuidance } from './parse-keywords.js';
 import { extractCanarySteps } from './parse-steps.js';
 import { extractSchedule } from './schedule-time.js';
-import {
-  DeployRequest,
-  VERSION_PATTERN,
-  type Environment,
-  type ParseResult,
-  type ParsedCommand,
-  type Strategy,
-} from './types.js';
+import { DeployRequest, VERSION_PATTERN, type Environment, type ParseResult, type ParsedCommand, type Strategy } from './types.js';
 
 const MAX_TEXT = 4000;
 const EXAMPLE = 'e.g. `deploy checkout v1.2.3 canary`';
@@ -33,7 +26,8 @@ export function parseSlashDeploy(text: string, cfg: ShipbotConfig, now: Date = n
 const fail = (reason: string): ParseResult => ({ ok: false, reason });
 
 function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): ParseResult {
-  if (input.length > MAX_TEXT) return fail(`The message is ${input.length} characters long; a deploy request fits in one line (${EXAMPLE}).`);
+  if (input.length > MAX_TEXT)
+    return fail(`The message is ${input.length} characters long; a deploy request fits in one line (${EXAMPLE}).`);
   const cleaned = cleanSlackText(input);
   const split = extractFlags(splitWords(cleaned));
   if (!split.ok) return split;
@@ -82,26 +76,28 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
 
 /** Slack markup → plain text: mentions removed, links to their label, entities decoded. */
 export function cleanSlackText(text: string): string {
-  return text
-    .replace(/<@[UW][A-Z0-9]+(?:\|[^>]*)?>/g, ' ')
-    .replace(/<!(?:here|channel|everyone)(?:\|[^>]*)?>/g, ' ')
-    .replace(/<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>/g, ' ')
-    .replace(/<#[CG][A-Z0-9]+\|([^>]*)>/g, '#$1')
-    .replace(/<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>/g, (_m, url: string, label?: string) => label ?? url)
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&')
-    .replace(/```([\s\S]*?)```/g, ' $1 ')
-    // Inline code around one word is formatting (`v1.2.3`); other backticks stay and are refused.
-    .replace(/`([^`\s]+)`/g, '$1')
-    .replace(/(^|\s)\*([^*\s]+)\*(?=\s|$)/g, '$1$2')
-    .replace(/(^|\s)~([^~\s]+)~(?=\s|$)/g, '$1$2')
-    .replace(/\u200b|\u200c|\u200d|\ufeff/g, '')
-    .replace(/\u00a0/g, ' ')
-    .trim()
-    // A leading emoji (`:rocket:` or 🚀) is decoration: "🚀 deploy checkout v1.2.3" is a request.
-    .replace(/^(?:(?::[a-z0-9_+'-]+:|\p{Extended_Pictographic}|\uFE0F|\u200d)\s*)+/u, '')
-    .trim();
+  return (
+    text
+      .replace(/<@[UW][A-Z0-9]+(?:\|[^>]*)?>/g, ' ')
+      .replace(/<!(?:here|channel|everyone)(?:\|[^>]*)?>/g, ' ')
+      .replace(/<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>/g, ' ')
+      .replace(/<#[CG][A-Z0-9]+\|([^>]*)>/g, '#$1')
+      .replace(/<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>/g, (_m, url: string, label?: string) => label ?? url)
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&')
+      .replace(/```([\s\S]*?)```/g, ' $1 ')
+      // Inline code around one word is formatting (`v1.2.3`); other backticks stay and are refused.
+      .replace(/`([^`\s]+)`/g, '$1')
+      .replace(/(^|\s)\*([^*\s]+)\*(?=\s|$)/g, '$1$2')
+      .replace(/(^|\s)~([^~\s]+)~(?=\s|$)/g, '$1$2')
+      .replace(/\u200b|\u200c|\u200d|\ufeff/g, '')
+      .replace(/\u00a0/g, ' ')
+      .trim()
+      // A leading emoji (`:rocket:` or 🚀) is decoration: "🚀 deploy checkout v1.2.3" is a request.
+      .replace(/^(?:(?::[a-z0-9_+'-]+:|\p{Extended_Pictographic}|\uFE0F|\u200d)\s*)+/u, '')
+      .trim()
+  );
 }
 
 /**
@@ -191,11 +187,68 @@ const STARTERS = new Set(['start', 'begin', 'run', 'execute', 'trigger', 'kickof
 const DEPLOY_NOUNS = new Set(['deploy', 'deployment', 'deploys', 'rollout', 'release', 'golive', 'go-live', 'launch', 'ship']);
 /** After a deploy verb these make a statement about deploys, not an instruction. */
 const STATEMENT_WORDS = new Set([
-  'is', 'are', 'was', 'were', 'has', 'have', 'had', 'failed', 'fails', 'broke', 'broken', 'went', 'looks', 'seems',
-  'took', 'takes', 'will', "won't", 'would', 'should', 'can', 'could', 'did', 'does', "didn't", "doesn't", "isn't",
-  'notes', 'note', 'pipeline', 'pipelines', 'queue', 'freeze', 'window', 'bot', 'logs', 'log', 'script', 'job', 'jobs',
-  'process', 'train', 'branch', 'candidate', 'party', 'manager', 'calendar', 'checklist', 'date', 'day', 'time', 'status',
-  'keeps', 'still', 'never', 'succeeded', 'finished', 'done', 'worked', 'works', 'stuck', 'hung',
+  'is',
+  'are',
+  'was',
+  'were',
+  'has',
+  'have',
+  'had',
+  'failed',
+  'fails',
+  'broke',
+  'broken',
+  'went',
+  'looks',
+  'seems',
+  'took',
+  'takes',
+  'will',
+  "won't",
+  'would',
+  'should',
+  'can',
+  'could',
+  'did',
+  'does',
+  "didn't",
+  "doesn't",
+  "isn't",
+  'notes',
+  'note',
+  'pipeline',
+  'pipelines',
+  'queue',
+  'freeze',
+  'window',
+  'bot',
+  'logs',
+  'log',
+  'script',
+  'job',
+  'jobs',
+  'process',
+  'train',
+  'branch',
+  'candidate',
+  'party',
+  'manager',
+  'calendar',
+  'checklist',
+  'date',
+  'day',
+  'time',
+  'status',
+  'keeps',
+  'still',
+  'never',
+  'succeeded',
+  'finished',
+  'done',
+  'worked',
+  'works',
+  'stuck',
+  'hung',
 ]);
 const OPERATIONS: Record<string, Exclude<Intent['kind'], 'deploy' | 'chatter'>> = {
   rollback: 'rollback',
@@ -234,7 +287,8 @@ function detectIntent(body: string, slash: boolean): Intent | undefined {
     return { kind: 'chatter', reason: `'${body}' sounds like cheering, not a request: say what to ship, ${EXAMPLE}.` };
   }
   if (DEPLOY_VERBS.has(w0)) {
-    if (w1 && STATEMENT_WORDS.has(w1)) return { kind: 'chatter', reason: `This is a statement about deploys ('${w0} ${w1} …'), not a request.` };
+    if (w1 && STATEMENT_WORDS.has(w1))
+      return { kind: 'chatter', reason: `This is a statement about deploys ('${w0} ${w1} …'), not a request.` };
     return { kind: 'deploy', rest: restAfter(1), notes: [] };
   }
   if (STARTERS.has(w0)) {
@@ -252,7 +306,8 @@ function detectIntent(body: string, slash: boolean): Intent | undefined {
   return undefined;
 }
 
-const QUESTION_START = /^(who|what|whats|what's|when|where|why|how|which|whose|did|does|do|is|are|was|were|should|shall|will|would|can|could|has|have|any|anyone|anybody|someone|somebody)\b/i;
+const QUESTION_START =
+  /^(who|what|whats|what's|when|where|why|how|which|whose|did|does|do|is|are|was|were|should|shall|will|would|can|could|has|have|any|anyone|anybody|someone|somebody)\b/i;
 const NEGATION = /^(don'?t|do not|dont|never|no|not|nobody|stop|avoid|shouldn'?t|can'?t|won'?t|mustn'?t|please don'?t|pls don'?t)\b/i;
 const PAST = /\b(deployed|shipped|released|rolled|redeployed|launched|reverted|went live|was deployed|were deployed|pushed)\b/i;
 const PROGRESSIVE = /\b(deploying|shipping|releasing|rolling|launching)\b/i;
@@ -265,7 +320,8 @@ export function whyNotARequest(body: string): string {
   if (/\?\s*$/.test(t) || QUESTION_START.test(t)) return `This reads as a question about deploys, not a request. To start one, ${EXAMPLE}.`;
   if (PAST.test(t.split(/\s+/).slice(0, 5).join(' '))) return `This talks about a deploy in the past tense, not a new request.`;
   if (PROGRESSIVE.test(t.split(/\s+/).slice(0, 4).join(' '))) return `This describes a deploy in progress, not a new request.`;
-  if (MENTIONS_DEPLOY.test(t)) return `This mentions deploys but is not a request: a request starts with deploy, ship, release, roll out or go live, ${EXAMPLE}.`;
+  if (MENTIONS_DEPLOY.test(t))
+    return `This mentions deploys but is not a request: a request starts with deploy, ship, release, roll out or go live, ${EXAMPLE}.`;
   return `Not a Shipbot request. Start with deploy, rollback, status, cancel, lock, unlock or help, ${EXAMPLE}.`;
 }
 
@@ -287,7 +343,21 @@ const FILLERS = new Set(
     'regression regressions threshold auto automatic automatically rollbacks'
   ).split(' '),
 );
-const OTHER_ENVIRONMENTS = new Set(['dev', 'development', 'qa', 'uat', 'test', 'testing', 'sandbox', 'local', 'preprod', 'pre-prod', 'integration', 'demo', 'perf-env']);
+const OTHER_ENVIRONMENTS = new Set([
+  'dev',
+  'development',
+  'qa',
+  'uat',
+  'test',
+  'testing',
+  'sandbox',
+  'local',
+  'preprod',
+  'pre-prod',
+  'integration',
+  'demo',
+  'perf-env',
+]);
 const PREPOSITIONS = new Set(['to', 'in', 'into', 'on', 'onto', 'env', 'environment']);
 const VERSION_KEYWORDS = new Set(['version', 'tag', 'image', 'build', 'v', 'ver']);
 
@@ -377,7 +447,8 @@ function collect(text: string, cfg: ShipbotConfig, notes: string[]): { ok: true;
 
   const setVersion = (candidate: string): string | undefined => {
     if (!VERSION_PATTERN.test(candidate)) return versionProblem(candidate);
-    if (c.version && c.version !== candidate) return `The request names two versions ('${c.version}' and '${candidate}'): deploy one version at a time.`;
+    if (c.version && c.version !== candidate)
+      return `The request names two versions ('${c.version}' and '${candidate}'): deploy one version at a time.`;
     c.version = candidate;
     return undefined;
   };
@@ -595,7 +666,9 @@ function parseOperation(
   flags: Flags,
   cfg: ShipbotConfig,
 ): ParseResult {
-  const words = normalisePhrases(rest).split(/[ \t\r\n]+/).filter(Boolean);
+  const words = normalisePhrases(rest)
+    .split(/[ \t\r\n]+/)
+    .filter(Boolean);
   const lower = words.map((w) => cleanToken(w).toLowerCase());
   const used = new Set<number>();
   const environments = new Set<Environment>(flags.environment ? [flags.environment] : []);
@@ -617,7 +690,10 @@ function parseOperation(
     if (used.has(i) || !w || FILLERS.has(w) || OPERATION_FILLERS.has(w) || !/^[a-z][a-z0-9-]*$/.test(w)) continue;
     const r = resolveService(w, cfg);
     if (r.kind === 'unknown') {
-      const hint = r.suggestions.length > 0 ? ` Did you mean ${r.suggestions.join(' or ')}?` : ` Known services: ${cfg.services.map((s) => s.name).join(', ')}.`;
+      const hint =
+        r.suggestions.length > 0
+          ? ` Did you mean ${r.suggestions.join(' or ')}?`
+          : ` Known services: ${cfg.services.map((s) => s.name).join(', ')}.`;
       return fail(`There is no service named '${cleanToken(words[i])}'.${hint}`);
     }
     service = r.service.name;
@@ -648,4 +724,17 @@ function parseOperation(
   return { ok: true, command: dropUndefined(command) };
 }
 
-const OPERATION_FILLERS = new Set(['deploy', 'deployment', 'run', 'the', 'of', 'for', 'please', 'last', 'current', 'latest', 'everything', 'all']);
+const OPERATION_FILLERS = new Set([
+  'deploy',
+  'deployment',
+  'run',
+  'the',
+  'of',
+  'for',
+  'please',
+  'last',
+  'current',
+  'latest',
+  'everything',
+  'all',
+]);

@@ -46,7 +46,9 @@ export function mayDeploy(actor: Actor, channel: ChannelRef, environment: Enviro
   if (channel !== null) {
     const allowed = cfg.channels.deploy[environment];
     if (!channelMatches(channel, allowed)) {
-      return deny(`${environment} deploys are not accepted in this channel; use ${allowed.length ? allowed.join(', ') : 'none configured'} (channels.deploy.${environment} in shipbot.yml).`);
+      return deny(
+        `${environment} deploys are not accepted in this channel; use ${allowed.length ? allowed.join(', ') : 'none configured'} (channels.deploy.${environment} in shipbot.yml).`,
+      );
     }
   }
   return allow;
@@ -67,7 +69,8 @@ export function mayDecide(actor: Actor, run: { requester: Actor | string }, cfg:
 export function mayApprove(actor: Actor, requester: Actor | string, cfg: ShipbotConfig): Permission {
   const requesterId = typeof requester === 'string' ? requester : requester.userId;
   if (actor.userId === requesterId) return deny('You started this deploy; a second person must approve it.');
-  if (cfg.roles.approvers.length === 0) return deny('No approvers are configured (roles.approvers in shipbot.yml), so nobody can approve this deploy.');
+  if (cfg.roles.approvers.length === 0)
+    return deny('No approvers are configured (roles.approvers in shipbot.yml), so nobody can approve this deploy.');
   if (!matchesPrincipal(actor, cfg.roles.approvers)) {
     return deny(`Only approvers (${who(cfg.roles.approvers)}) may approve this deploy. Ask one of them.`);
   }

@@ -89,7 +89,10 @@ export function buildPlan(request: DeployRequest, service: ServiceConfig, cfg: S
   if (!request.service) missing.push('service');
   if (!request.version) missing.push('version');
   if (missing.length > 0) {
-    throw new PlanError(`Cannot plan the deploy: the request has no ${missing.join(' and no ')}. Say e.g. \`deploy checkout v1.2.3\`.`, missing);
+    throw new PlanError(
+      `Cannot plan the deploy: the request has no ${missing.join(' and no ')}. Say e.g. \`deploy checkout v1.2.3\`.`,
+      missing,
+    );
   }
   if (request.service !== service.name) {
     throw new PlanError(`The request is for '${request.service}' but the plan was asked for '${service.name}'.`);
@@ -109,7 +112,9 @@ export function buildPlan(request: DeployRequest, service: ServiceConfig, cfg: S
   }
   const timing = timelineAdjustment(request.timeline, risk, defaults);
   if (timing.note) notes.push(timing.note);
-  const observationSec = contractingMigration(service, request.environment, request.dbMigration ?? false) ? timing.observationSec * CONTRACTING_OBSERVATION_FACTOR : timing.observationSec;
+  const observationSec = contractingMigration(service, request.environment, request.dbMigration ?? false)
+    ? timing.observationSec * CONTRACTING_OBSERVATION_FACTOR
+    : timing.observationSec;
 
   return DeployPlan.parse({
     service: service.name,
@@ -241,7 +246,8 @@ export function validatePlanAnswers(answers: PlanAnswers, base: DeployPlan, serv
   if (!blank(a.regressionThresholdPct)) {
     const n = num(a.regressionThresholdPct!);
     const range = REGRESSION_THRESHOLD_RANGES[risk];
-    if (!(n >= 0 && n <= 100)) errors.regressionThresholdPct = `Regression threshold must be a percentage (got '${a.regressionThresholdPct}').`;
+    if (!(n >= 0 && n <= 100))
+      errors.regressionThresholdPct = `Regression threshold must be a percentage (got '${a.regressionThresholdPct}').`;
     else if (n < range.min || n > range.max) {
       errors.regressionThresholdPct = `For ${risk} risk the regression threshold must be ${rangeText(range)} (got ${n}%).`;
     } else regressionThresholdPct = n;
@@ -269,7 +275,9 @@ export function validatePlanAnswers(answers: PlanAnswers, base: DeployPlan, serv
 
   const rec = recommendStrategy({ strategy, risk, dbMigration, guidance, timeline: undefined }, service, cfg, { rollbackTolerance });
   const rationale =
-    strategy === base.strategy && dbMigration === base.dbMigration && !riskChanged ? base.rationale : [rec.rationale, ...rec.warnings].join(' ');
+    strategy === base.strategy && dbMigration === base.dbMigration && !riskChanged
+      ? base.rationale
+      : [rec.rationale, ...rec.warnings].join(' ');
   const result = DeployPlan.safeParse({
     ...base,
     strategy,

@@ -21,8 +21,7 @@ export interface RecommendOptions {
 }
 
 const WHAT: Record<Strategy, string> = {
-  'blue-green':
-    'the new version starts beside the old one and traffic switches at once after checks; rollback is an instant switch back',
+  'blue-green': 'the new version starts beside the old one and traffic switches at once after checks; rollback is an instant switch back',
   canary: 'the new version takes a small share of traffic first and is compared with the baseline before each larger step',
   rolling: 'pods are replaced a few at a time, so no second full copy of the service is needed',
 };
@@ -32,7 +31,10 @@ export const DB_MIGRATION_NOTE =
   '(expand first, contract in a later release) so the old version still runs against the new schema; ' +
   'plan a separate down-migration if it is not.';
 
-type Request = Pick<DeployRequest, 'strategy' | 'risk' | 'dbMigration' | 'guidance' | 'timeline'> & { environment?: Environment; notes?: string[] };
+type Request = Pick<DeployRequest, 'strategy' | 'risk' | 'dbMigration' | 'guidance' | 'timeline'> & {
+  environment?: Environment;
+  notes?: string[];
+};
 
 export function recommendStrategy(
   request: Request,
@@ -67,7 +69,13 @@ export function recommendStrategy(
     strategy = 'blue-green';
     why = 'the migration is not backward compatible, so old and new code must not serve side by side';
   } else {
-    const choice = chooseByRules(service, cfg, risk, hints.strategy?.value, options.rollbackTolerance ?? (hints.instantRollback ? 'instant' : undefined));
+    const choice = chooseByRules(
+      service,
+      cfg,
+      risk,
+      hints.strategy?.value,
+      options.rollbackTolerance ?? (hints.instantRollback ? 'instant' : undefined),
+    );
     strategy = choice.strategy;
     why = choice.why;
     if (!allowed.includes(strategy)) {

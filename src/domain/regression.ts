@@ -33,12 +33,7 @@ export function regressionRate(baselinePass: number, candidatePass: number): num
 const round = (n: number) => Math.round(n * 100) / 100;
 
 function valid(c: TestCounts | null | undefined): c is TestCounts {
-  return (
-    !!c &&
-    Number.isFinite(c.passed) &&
-    c.passed >= 0 &&
-    (c.total === undefined || (Number.isFinite(c.total) && c.total >= c.passed))
-  );
+  return !!c && Number.isFinite(c.passed) && c.passed >= 0 && (c.total === undefined || (Number.isFinite(c.total) && c.total >= c.passed));
 }
 
 export function regressionGate(
@@ -46,7 +41,11 @@ export function regressionGate(
   candidate: TestCounts | null | undefined,
   thresholdPct: number,
 ): RegressionResult {
-  const inconclusive = (why: string): RegressionResult => ({ verdict: 'inconclusive', thresholdPct, explanation: `Regression gate inconclusive: ${why}.` });
+  const inconclusive = (why: string): RegressionResult => ({
+    verdict: 'inconclusive',
+    thresholdPct,
+    explanation: `Regression gate inconclusive: ${why}.`,
+  });
   if (!valid(baseline)) return inconclusive('no baseline test results to compare with');
   if (!valid(candidate)) return inconclusive('no test results for the new version');
   if (candidate.total === 0) return inconclusive('the new version ran no tests');
@@ -59,7 +58,12 @@ export function regressionGate(
   // A tiny epsilon so 2.0000000001% from float division does not fail a 2% threshold.
   if (rate <= thresholdPct + 1e-9) {
     const what = rate <= 0 ? 'no regression' : `${shown}% regression`;
-    return { verdict: 'pass', ratePct: rate, thresholdPct, explanation: `Regression gate passed: ${what} (${counts}), threshold ${thresholdPct}%.` };
+    return {
+      verdict: 'pass',
+      ratePct: rate,
+      thresholdPct,
+      explanation: `Regression gate passed: ${what} (${counts}), threshold ${thresholdPct}%.`,
+    };
   }
   return {
     verdict: 'fail',

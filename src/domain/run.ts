@@ -67,7 +67,7 @@ export const RUN_COMMANDS = ['rollback', 'accept', 'investigate', 'cancel', 'pau
 export type RunCommand = (typeof RUN_COMMANDS)[number];
 
 export type CommandResult =
-  | { ok: true; message: string; /** false when the same command already acted */ acted: boolean }
+  | { ok: true; message: string /** false when the same command already acted */; acted: boolean }
   | { ok: false; reason: 'forbidden' | 'invalid-state' | 'not-found'; message: string };
 
 export type StartResult =
@@ -88,7 +88,7 @@ export interface StartInput {
 }
 
 export type RunEvent =
-  | { type: 'run-updated'; run: RunView; /** important changes go first through Slack's rate limits */ important: boolean }
+  | { type: 'run-updated'; run: RunView /** important changes go first through Slack's rate limits */; important: boolean }
   | { type: 'audit'; runId: string; actor: string; action: string; detail: string; at: number }
   /** The database stayed unwritable: the run is held (no further cluster change); the process should say so and exit non-zero. */
   | { type: 'store-failed'; runId: string; message: string };

@@ -2,9 +2,7 @@
 // Times are read as UTC: chat text carries no time zone, and guessing one would move deploys.
 // A time word we cannot turn into a time ("later", "on Friday") is an error, never "now".
 
-export type ScheduleResult =
-  | { ok: true; text: string; scheduledAt?: string; note?: string }
-  | { ok: false; reason: string };
+export type ScheduleResult = { ok: true; text: string; scheduledAt?: string; note?: string } | { ok: false; reason: string };
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -13,9 +11,13 @@ const TIME = String.raw`(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?`;
 const ZONE = String.raw`(?:\s*\b(utc|gmt|z|cet|cest|eet|eest|pst|pdt|est|edt|cst|cdt|mst|mdt|bst|ist|jst|aest|aedt)\b)?`;
 // day word, then optional "at", then the time; or "at" + time, then optional day word.
 const DAY_FIRST = new RegExp(String.raw`\b(today|tonight|tomorrow)\s+(?:at\s+)?${TIME}${ZONE}(?![\w.:%])`, 'i');
-const AT_TIME = new RegExp(String.raw`(?:\bat\s+|(?<![\w.:@])(?=\d{1,2}:\d{2}))${TIME}${ZONE}(?:\s+(today|tonight|tomorrow))?(?![\w.:%])`, 'i');
+const AT_TIME = new RegExp(
+  String.raw`(?:\bat\s+|(?<![\w.:@])(?=\d{1,2}:\d{2}))${TIME}${ZONE}(?:\s+(today|tonight|tomorrow))?(?![\w.:%])`,
+  'i',
+);
 const RELATIVE = /\bin\s+(\d{1,4})\s*(minutes?|mins?|m|hours?|hrs?|h)\b/i;
-const VAGUE = /\b(tomorrow|tonight|later|this (?:morning|afternoon|evening|weekend)|next (?:week|month)|(?:on\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|weekend|midnight|noon|eod|end of day)\b/i;
+const VAGUE =
+  /\b(tomorrow|tonight|later|this (?:morning|afternoon|evening|weekend)|next (?:week|month)|(?:on\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|weekend|midnight|noon|eod|end of day)\b/i;
 
 function fmt(d: Date): string {
   return d.toISOString();
@@ -55,7 +57,10 @@ export function extractSchedule(text: string, now: Date): ScheduleResult {
   // "at 5" without minutes or am/pm is too ambiguous (5 o'clock? 5%?).
   if (minuteText === undefined && !meridiem) return { ok: true, text };
   if (zone && !['utc', 'gmt', 'z'].includes(zone)) {
-    return { ok: false, reason: `Times are read as UTC and I can't convert '${zone.toUpperCase()}': write the time in UTC, e.g. 'at 14:00 UTC'.` };
+    return {
+      ok: false,
+      reason: `Times are read as UTC and I can't convert '${zone.toUpperCase()}': write the time in UTC, e.g. 'at 14:00 UTC'.`,
+    };
   }
 
   let hour = Number(hourText);

@@ -32,7 +32,9 @@ export type RollbackTolerance = z.infer<typeof RollbackTolerance>;
  */
 export { VERSION_PATTERN } from './image-ref.js';
 import { VERSION_PATTERN } from './image-ref.js';
-export const Version = z.string().regex(VERSION_PATTERN, 'must be an image tag (1–128 characters of A-Z a-z 0-9 . _ -) or a sha256: digest');
+export const Version = z
+  .string()
+  .regex(VERSION_PATTERN, 'must be an image tag (1–128 characters of A-Z a-z 0-9 . _ -) or a sha256: digest');
 
 /** A service name as it appears in the catalogue (a Kubernetes DNS label). */
 export const ServiceName = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label (a-z, 0-9, -)');

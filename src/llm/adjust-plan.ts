@@ -23,7 +23,15 @@ export const Adjustment = z.discriminatedUnion('field', [
   z.strictObject({ field: z.literal('strategy'), to: Strategy, reason }),
   z.strictObject({ field: z.literal('canarySteps'), to: CanarySteps, reason }),
   z.strictObject({ field: z.literal('observationSec'), to: z.number().int().min(0).max(DAY), reason }),
-  z.strictObject({ field: z.literal('stageWindowSec'), to: z.number().int().min(0).max(6 * 3600), reason }),
+  z.strictObject({
+    field: z.literal('stageWindowSec'),
+    to: z
+      .number()
+      .int()
+      .min(0)
+      .max(6 * 3600),
+    reason,
+  }),
   z.strictObject({ field: z.literal('monitoringIntervalSec'), to: z.number().int().min(5).max(600), reason }),
   z.strictObject({ field: z.literal('regressionThresholdPct'), to: z.number().min(0).max(20), reason }),
   z.strictObject({ field: z.literal('focus'), to: z.array(Focus).max(3), reason }),
@@ -45,9 +53,39 @@ export const ADJUST_TOOL: ToolSpec<Adjustments> = {
 
 /** The plan fields the prompt shows: what the model may reason about. */
 export function planForPrompt(plan: DeployPlan): string {
-  const { service, version, environment, strategy, risk, canarySteps, observationSec, stageWindowSec, monitoringIntervalSec, regressionThresholdPct, rollbackOnRegression, rollbackTolerance, focus, dbMigration } = plan;
+  const {
+    service,
+    version,
+    environment,
+    strategy,
+    risk,
+    canarySteps,
+    observationSec,
+    stageWindowSec,
+    monitoringIntervalSec,
+    regressionThresholdPct,
+    rollbackOnRegression,
+    rollbackTolerance,
+    focus,
+    dbMigration,
+  } = plan;
   return JSON.stringify(
-    { service, version, environment, strategy, risk, dbMigration, canarySteps, observationSec, stageWindowSec, monitoringIntervalSec, regressionThresholdPct, rollbackOnRegression, rollbackTolerance, focus },
+    {
+      service,
+      version,
+      environment,
+      strategy,
+      risk,
+      dbMigration,
+      canarySteps,
+      observationSec,
+      stageWindowSec,
+      monitoringIntervalSec,
+      regressionThresholdPct,
+      rollbackOnRegression,
+      rollbackTolerance,
+      focus,
+    },
     null,
     2,
   );
@@ -71,7 +109,10 @@ export function applyAdjustments(plan: DeployPlan, adj: Adjustments, allowedStra
     if (seen.has(c.field)) return { ok: false, reason: `Claude changed ${c.field} twice` };
     seen.add(c.field);
     if (c.field === 'strategy' && !allowedStrategies.includes(c.to)) {
-      return { ok: false, reason: `Claude proposed strategy '${c.to}', which this service does not allow (${allowedStrategies.join(', ')})` };
+      return {
+        ok: false,
+        reason: `Claude proposed strategy '${c.to}', which this service does not allow (${allowedStrategies.join(', ')})`,
+      };
     }
     if (same(plan[c.field], c.to)) continue;
     changes.push({ field: c.field, from: plan[c.field], to: c.to, reason: cleanModelText(c.reason, 300) });
@@ -80,9 +121,12 @@ export function applyAdjustments(plan: DeployPlan, adj: Adjustments, allowedStra
   const text = guidance.trim();
   if (text && !plan.guidance.includes(text)) next.guidance = [plan.guidance, text].filter(Boolean).join('\n').slice(0, 2000);
   if (changes.length > 0) {
-    next.rationale = [plan.rationale, `Guidance (Claude): ${changes.map((c) => `${c.field} → ${JSON.stringify(c.to)}`).join(', ')}.`].filter(Boolean).join(' ');
+    next.rationale = [plan.rationale, `Guidance (Claude): ${changes.map((c) => `${c.field} → ${JSON.stringify(c.to)}`).join(', ')}.`]
+      .filter(Boolean)
+      .join(' ');
   }
   const parsed = DeployPlan.safeParse(next);
-  if (!parsed.success) return { ok: false, reason: `Claude's adjustments make an invalid plan (${parsed.error.issues[0]?.message ?? 'invalid'})` };
+  if (!parsed.success)
+    return { ok: false, reason: `Claude's adjustments make an invalid plan (${parsed.error.issues[0]?.message ?? 'invalid'})` };
   return { ok: true, plan: parsed.data, changes };
 }

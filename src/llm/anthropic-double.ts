@@ -144,7 +144,15 @@ export async function startAnthropicDouble(opts: DoubleOptions = {}): Promise<An
           return;
         }
         case 'malformed-tool-json':
-          sendJson(res, 200, message(model, [{ type: 'tool_use', id: `toolu_double_${++counter}`, name: reply.name ?? forced, input: reply.raw }], 'tool_use'));
+          sendJson(
+            res,
+            200,
+            message(
+              model,
+              [{ type: 'tool_use', id: `toolu_double_${++counter}`, name: reply.name ?? forced, input: reply.raw }],
+              'tool_use',
+            ),
+          );
           return;
         case 'text':
           sendJson(res, 200, message(model, [{ type: 'text', text: reply.text }], 'end_turn'));

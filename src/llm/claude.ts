@@ -72,8 +72,10 @@ function summariseIssues(error: z.ZodError): string {
 
 /** The SDK's own logging goes into our pino (which redacts); it already hides x-api-key. */
 function sdkLogger(log: Logger) {
-  const at = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, ...rest: unknown[]) =>
-    log[level]({ sdk: rest.length > 0 ? rest : undefined }, message);
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (message: string, ...rest: unknown[]) =>
+      log[level]({ sdk: rest.length > 0 ? rest : undefined }, message);
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
@@ -144,7 +146,11 @@ export class Claude {
     const content = Array.isArray(message?.content) ? message.content : [];
     const block = content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use' && b.name === tool.name);
     if (!block) {
-      return { ok: false, kind: 'no-tool-call', reason: `Claude did not call ${tool.name} (stop reason: ${message?.stop_reason ?? 'unknown'})` };
+      return {
+        ok: false,
+        kind: 'no-tool-call',
+        reason: `Claude did not call ${tool.name} (stop reason: ${message?.stop_reason ?? 'unknown'})`,
+      };
     }
     let input: unknown = block.input;
     // The API sends an object; a string here is a partial or broken JSON document.
@@ -157,7 +163,11 @@ export class Claude {
     }
     const parsed = tool.schema.safeParse(input);
     if (!parsed.success) {
-      return { ok: false, kind: 'invalid-output', reason: `Claude's ${tool.name} answer did not validate (${summariseIssues(parsed.error)})` };
+      return {
+        ok: false,
+        kind: 'invalid-output',
+        reason: `Claude's ${tool.name} answer did not validate (${summariseIssues(parsed.error)})`,
+      };
     }
     return { ok: true, value: parsed.data };
   }

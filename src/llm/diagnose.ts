@@ -85,7 +85,11 @@ export function diagnose(d: Diagnostics, facts: Fact[] = factsOf(d)): Diagnosis 
     findings.push({
       cause: `OOMKilled on ${plural(Math.max(oom.length, 1), 'pod')}${versions(oom)} → the memory limit is too low for this version, or it leaks memory.`,
       summary: `containers OOMKilled on ${plural(Math.max(oom.length, 1), 'pod')}${versions(oom)}`,
-      steps: ['Roll back if it has not happened yet', "Compare the new version's memory use with the container memory limit", 'Raise the limit or fix the leak before redeploying'],
+      steps: [
+        'Roll back if it has not happened yet',
+        "Compare the new version's memory use with the container memory limit",
+        'Raise the limit or fix the leak before redeploying',
+      ],
       evidence: idsWhere((t) => /OOM/i.test(t)),
     });
   }
@@ -96,7 +100,11 @@ export function diagnose(d: Diagnostics, facts: Fact[] = factsOf(d)): Diagnosis 
     findings.push({
       cause: `The new version crashes after starting (CrashLoopBackOff on ${plural(crash.length, 'pod')}${versions(crash)}).`,
       summary: `crash loop on ${plural(crash.length, 'pod')}${versions(crash)}`,
-      steps: ['Roll back if it has not happened yet', `Read the previous container's logs: kubectl logs ${first} --previous`, 'Check configuration, secrets and migrations the new version expects'],
+      steps: [
+        'Roll back if it has not happened yet',
+        `Read the previous container's logs: kubectl logs ${first} --previous`,
+        'Check configuration, secrets and migrations the new version expects',
+      ],
       evidence: idsWhere((t) => /CrashLoopBackOff|reason Error|log:/i.test(t)),
     });
   }
@@ -149,7 +157,10 @@ export function diagnose(d: Diagnostics, facts: Fact[] = factsOf(d)): Diagnosis 
     findings.push({
       cause: `The new version fails more requests than the baseline (${m.metric} ${m.candidate} vs ${m.baseline}).`,
       summary: `${m.metric} up (${m.candidate} vs ${m.baseline})`,
-      steps: ['Look at the 5xx responses in the new version\'s logs for the failing endpoint', 'Roll back if the error rate breaches the SLO'],
+      steps: [
+        "Look at the 5xx responses in the new version's logs for the failing endpoint",
+        'Roll back if the error rate breaches the SLO',
+      ],
       evidence: idsWhere((t) => t.startsWith(`metric ${m.metric}:`)),
     });
   }
@@ -176,7 +187,10 @@ export function diagnose(d: Diagnostics, facts: Fact[] = factsOf(d)): Diagnosis 
 
   if (findings.length === 0) {
     return {
-      summary: facts.length === 0 ? 'No diagnostics were collected.' : 'The collected facts show no clear cause: pods, events, checks and metrics look normal.',
+      summary:
+        facts.length === 0
+          ? 'No diagnostics were collected.'
+          : 'The collected facts show no clear cause: pods, events, checks and metrics look normal.',
       likelyCause: 'No clear cause in the collected facts.',
       nextSteps: ['Compare the metrics over a longer window', 'Read the container logs of the new version'],
       evidence: [],

@@ -120,7 +120,12 @@ function rulesGuidance(plan: DeployPlan, guidance: string, note: string, cfg?: S
     const warned = r.warnings.length > 0 ? ` (${r.warnings.join(' ')})` : '';
     return { plan: r.plan, changes: r.changes, note: `${note}${warned}`, source: 'rules' };
   } catch (err) {
-    return { plan, changes: [], note: `${note} (the rule-based guidance failed too: ${err instanceof Error ? err.message : String(err)}; plan unchanged)`, source: 'rules' };
+    return {
+      plan,
+      changes: [],
+      note: `${note} (the rule-based guidance failed too: ${err instanceof Error ? err.message : String(err)}; plan unchanged)`,
+      source: 'rules',
+    };
   }
 }
 
@@ -180,7 +185,10 @@ class ClaudeLlm implements Llm {
   async understand(text: string, cfg: ShipbotConfig): Promise<Understanding> {
     if (text.trim().length === 0) return { note: 'Nothing to understand: the message is empty', source: 'rules' };
     if (text.length > MAX_MESSAGE_CHARS) {
-      return { note: `The message is longer than ${MAX_MESSAGE_CHARS} characters, so it was not sent to Claude; write the request as \`deploy <service> <version>\``, source: 'rules' };
+      return {
+        note: `The message is longer than ${MAX_MESSAGE_CHARS} characters, so it was not sent to Claude; write the request as \`deploy <service> <version>\``,
+        source: 'rules',
+      };
     }
     const outcome = await this.guarded(() =>
       this.claude.useTool(
@@ -189,10 +197,17 @@ class ClaudeLlm implements Llm {
         PROPOSE_TOOL,
       ),
     );
-    if (!outcome.ok) return { note: `${outcome.reason}: nothing more was understood; write the request as \`deploy <service> <version>\``, source: 'rules' };
+    if (!outcome.ok)
+      return {
+        note: `${outcome.reason}: nothing more was understood; write the request as \`deploy <service> <version>\``,
+        source: 'rules',
+      };
     const checked = checkProposal(outcome.value, text, cfg);
     if (!checked.request) {
-      return { note: `Claude's proposal was not used (${checked.rejected.join('; ')}); write the request as \`deploy <service> <version>\``, source: 'rules' };
+      return {
+        note: `Claude's proposal was not used (${checked.rejected.join('; ')}); write the request as \`deploy <service> <version>\``,
+        source: 'rules',
+      };
     }
     const dropped = checked.rejected.length > 0 ? `; not taken: ${checked.rejected.join('; ')}` : '';
     return { request: checked.request, note: `${this.byClaude()}: confirm before starting${dropped}`, source: 'claude' };
@@ -204,14 +219,21 @@ class ClaudeLlm implements Llm {
     const outcome = await this.guarded(() =>
       this.claude.useTool(
         'guidance',
-        fillPrompt(this.prompts.guidance, { plan: planForPrompt(plan), strategies: allowed.join(', '), guidance: quoteData(guidance.slice(0, 2000)) }),
+        fillPrompt(this.prompts.guidance, {
+          plan: planForPrompt(plan),
+          strategies: allowed.join(', '),
+          guidance: quoteData(guidance.slice(0, 2000)),
+        }),
         ADJUST_TOOL,
       ),
     );
     if (!outcome.ok) return rulesGuidance(plan, guidance, this.fallbackNote(outcome), cfg);
     const applied = applyAdjustments(plan, outcome.value, allowed, guidance);
     if (!applied.ok) return rulesGuidance(plan, guidance, `${applied.reason}: ${RULES}`, cfg);
-    const what = applied.changes.length === 0 ? 'no changes to the plan' : `${applied.changes.length} change${applied.changes.length === 1 ? '' : 's'}, reasons shown`;
+    const what =
+      applied.changes.length === 0
+        ? 'no changes to the plan'
+        : `${applied.changes.length} change${applied.changes.length === 1 ? '' : 's'}, reasons shown`;
     return { plan: applied.plan, changes: applied.changes, note: `${this.byClaude()}: ${what}`, source: 'claude' };
   }
 
@@ -231,7 +253,12 @@ class ClaudeLlm implements Llm {
     if (!outcome.ok) return { ...baseline, facts, note: this.fallbackNote(outcome), source: 'rules' };
     const checked = checkInvestigation(outcome.value, facts);
     if (!checked.ok) return { ...baseline, facts, note: `${checked.reason}: ${RULES}`, source: 'rules' };
-    return { ...checked.diagnosis, facts, note: `Written by Claude (${this.claude.model}) from the facts listed; check them before acting`, source: 'claude' };
+    return {
+      ...checked.diagnosis,
+      facts,
+      note: `Written by Claude (${this.claude.model}) from the facts listed; check them before acting`,
+      source: 'claude',
+    };
   }
 
   async summarise(kind: SummaryKind, facts: SummaryFacts | Record<string, unknown>): Promise<string> {

@@ -66,7 +66,22 @@ export function toSummaryFacts(facts: Record<string, unknown>): SummaryFacts {
   };
 }
 
-const SHOWN = new Set(['service', 'version', 'environment', 'strategy', 'status', 'outcome', 'durationSec', 'previousVersion', 'steps', 'findings', 'userImpact', 'notes', 'failedSteps', 'warnings']);
+const SHOWN = new Set([
+  'service',
+  'version',
+  'environment',
+  'strategy',
+  'status',
+  'outcome',
+  'durationSec',
+  'previousVersion',
+  'steps',
+  'findings',
+  'userImpact',
+  'notes',
+  'failedSteps',
+  'warnings',
+]);
 
 /** The facts as labelled lines, for prompts; fields we do not know are shown as compact JSON. */
 export function formatSummaryFacts(facts: Record<string, unknown>): string {
@@ -129,23 +144,36 @@ export function lessonsLearned(f: SummaryFacts): string {
   const failed = steps.filter((s) => s.status === 'failed');
   const warned = steps.filter((s) => s.status === 'warning');
   if (f.status === 'succeeded') {
-    bullets.push(`The ${f.strategy ?? ''} rollout of ${f.version} completed${f.durationSec !== undefined ? ` in ${formatDuration(f.durationSec)}` : ''} without a rollback.`.replace('The  rollout', 'The rollout'));
+    bullets.push(
+      `The ${f.strategy ?? ''} rollout of ${f.version} completed${f.durationSec !== undefined ? ` in ${formatDuration(f.durationSec)}` : ''} without a rollback.`.replace(
+        'The  rollout',
+        'The rollout',
+      ),
+    );
   } else if (f.status === 'rolled-back') {
-    bullets.push(`The automatic safety net worked: ${f.version} was rolled back${f.outcome ? ` because ${oneLine(f.outcome, 200).replace(/\.$/, '')}` : ''}.`);
+    bullets.push(
+      `The automatic safety net worked: ${f.version} was rolled back${f.outcome ? ` because ${oneLine(f.outcome, 200).replace(/\.$/, '')}` : ''}.`,
+    );
   } else {
     bullets.push(`The run ended as ${f.status}${f.outcome ? `: ${oneLine(f.outcome, 200).replace(/\.$/, '')}` : ''}.`);
   }
-  for (const s of failed) bullets.push(`Step "${s.title}" failed${s.detail ? ` (${oneLine(s.detail, 160)})` : ''}; find out why before the next attempt.`);
-  for (const s of warned) bullets.push(`Step "${s.title}" raised a warning${s.detail ? ` (${oneLine(s.detail, 160)})` : ''}; worth a look.`);
+  for (const s of failed)
+    bullets.push(`Step "${s.title}" failed${s.detail ? ` (${oneLine(s.detail, 160)})` : ''}; find out why before the next attempt.`);
+  for (const s of warned)
+    bullets.push(`Step "${s.title}" raised a warning${s.detail ? ` (${oneLine(s.detail, 160)})` : ''}; worth a look.`);
   for (const x of (f.findings ?? []).slice(0, 3)) bullets.push(`Gate finding: ${oneLine(x, 200)}.`);
   if (bullets.length < 2) bullets.push('No gate findings were recorded; keep the same checks for the next release.');
-  return bullets.slice(0, 6).map((b) => `- ${b}`).join('\n');
+  return bullets
+    .slice(0, 6)
+    .map((b) => `- ${b}`)
+    .join('\n');
 }
 
 export function incidentSummary(f: SummaryFacts): string {
   const lines = [`${f.service} ${f.version} (${f.environment}) ended as ${f.status}${f.outcome ? `: ${oneLine(f.outcome, 300)}` : ''}.`];
   const failed = (f.steps ?? []).filter((s) => s.status === 'failed');
-  if (failed.length > 0) lines.push(`Failed: ${failed.map((s) => `${s.title}${s.detail ? ` (${oneLine(s.detail, 160)})` : ''}`).join('; ')}.`);
+  if (failed.length > 0)
+    lines.push(`Failed: ${failed.map((s) => `${s.title}${s.detail ? ` (${oneLine(s.detail, 160)})` : ''}`).join('; ')}.`);
   if (f.userImpact) lines.push(`User impact: ${oneLine(f.userImpact, 200)}.`);
   return lines.join(' ');
 }

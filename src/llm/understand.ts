@@ -37,7 +37,10 @@ export const PROPOSE_TOOL: ToolSpec<Proposal> = {
 /** The catalogue lines the prompt shows (trusted: it comes from our config). */
 export function catalogueForPrompt(cfg: ShipbotConfig): string {
   return cfg.services
-    .map((s) => `- ${s.name} — ${s.aliases.join(', ') || '(no aliases)'} — ${s.description || '(no description)'} — ${s.strategies.join(', ')}`)
+    .map(
+      (s) =>
+        `- ${s.name} — ${s.aliases.join(', ') || '(no aliases)'} — ${s.description || '(no description)'} — ${s.strategies.join(', ')}`,
+    )
     .join('\n');
 }
 

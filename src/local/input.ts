@@ -21,7 +21,12 @@ export const ApiInput = z.discriminatedUnion('path', [
   }),
   z.object({
     path: z.literal('/api/view/change'),
-    body: z.object({ user: User, viewId: z.string().min(1), actionId: z.string().min(1), value: z.union([z.string(), z.array(z.string())]) }),
+    body: z.object({
+      user: User,
+      viewId: z.string().min(1),
+      actionId: z.string().min(1),
+      value: z.union([z.string(), z.array(z.string())]),
+    }),
   }),
   z.object({ path: z.literal('/api/view/close'), body: z.object({ viewId: z.string().min(1) }) }),
 ]);

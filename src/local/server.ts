@@ -85,7 +85,9 @@ export async function startLocalWorkspace(opts: LocalWorkspaceOptions): Promise<
   heartbeat.unref();
 
   function bootstrap() {
-    const channelNames = [opts.deployChannel ?? 'deploys', opts.stakeholderChannel ?? 'deploy-announcements'].map((n) => n.replace(/^#/, ''));
+    const channelNames = [opts.deployChannel ?? 'deploys', opts.stakeholderChannel ?? 'deploy-announcements'].map((n) =>
+      n.replace(/^#/, ''),
+    );
     const channels = [...ws.channels.values()]
       .filter((c) => c.members.includes(ws.botUserId))
       .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name))
@@ -109,12 +111,16 @@ export async function startLocalWorkspace(opts: LocalWorkspaceOptions): Promise<
   /** Why a request may not reach the API, or undefined when it may (DNS rebinding, cross-site posts). */
   function refusal(req: IncomingMessage, url: URL): { status: number; error: string; detail: string } | undefined {
     const allowed = hosts();
-    if (!allowed.has(req.headers.host ?? '')) return { status: 421, error: 'bad_host', detail: `this page answers only as ${[...allowed].slice(0, 2).join(' or ')}` };
+    if (!allowed.has(req.headers.host ?? ''))
+      return { status: 421, error: 'bad_host', detail: `this page answers only as ${[...allowed].slice(0, 2).join(' or ')}` };
     if (req.method !== 'POST' || !url.pathname.startsWith('/api/')) return undefined;
     const origin = req.headers.origin;
-    if (origin !== undefined && !allowed.has(origin.replace(/^http:\/\//, ''))) return { status: 403, error: 'bad_origin', detail: `requests from ${origin} are not accepted` };
-    if (!/^application\/json(;|$)/i.test(req.headers['content-type'] ?? '')) return { status: 415, error: 'json_only', detail: 'send application/json' };
-    if (req.headers['x-shipbot-token'] !== token) return { status: 403, error: 'bad_token', detail: 'reload the page: Shipbot restarted, or this did not come from it' };
+    if (origin !== undefined && !allowed.has(origin.replace(/^http:\/\//, '')))
+      return { status: 403, error: 'bad_origin', detail: `requests from ${origin} are not accepted` };
+    if (!/^application\/json(;|$)/i.test(req.headers['content-type'] ?? ''))
+      return { status: 415, error: 'json_only', detail: 'send application/json' };
+    if (req.headers['x-shipbot-token'] !== token)
+      return { status: 403, error: 'bad_token', detail: 'reload the page: Shipbot restarted, or this did not come from it' };
     return undefined;
   }
 
@@ -189,7 +195,8 @@ export async function startLocalWorkspace(opts: LocalWorkspaceOptions): Promise<
   /** A slash command's acknowledgement text is shown to the person who typed it, as Slack does. */
   function showAckBody(body: unknown, user: string, channel: string): void {
     if (!body || typeof body !== 'object') {
-      if (typeof body === 'string' && body.trim()) ws.addMessage({ channel, user: ws.botUserId, botId: ws.botId, text: body, ephemeralTo: user });
+      if (typeof body === 'string' && body.trim())
+        ws.addMessage({ channel, user: ws.botUserId, botId: ws.botId, text: body, ephemeralTo: user });
       return;
     }
     const b = body as { text?: unknown; blocks?: unknown; response_type?: unknown };
@@ -213,7 +220,12 @@ export async function startLocalWorkspace(opts: LocalWorkspaceOptions): Promise<
   }
 
   async function proxyOverview(res: ServerResponse): Promise<void> {
-    if (!opts.sandbox) return json(res, 404, { ok: false, error: 'no_sandbox', detail: 'Shipbot runs against a real cluster; there is no sandbox to show.' });
+    if (!opts.sandbox)
+      return json(res, 404, {
+        ok: false,
+        error: 'no_sandbox',
+        detail: 'Shipbot runs against a real cluster; there is no sandbox to show.',
+      });
     try {
       const r = await opts.sandbox.fetch(new URL('/sandbox/v1/overview', opts.sandbox.url), { signal: AbortSignal.timeout(3000) });
       const text = await r.text();

@@ -19,9 +19,12 @@ export type * from './types.js';
 export const DEFAULT_QUERIES: MetricQueries = {
   errorRate:
     'sum(rate(http_requests_total{service="{{service}}",namespace="{{namespace}}",track="{{track}}",code=~"5.."}[{{window}}])) / sum(rate(http_requests_total{service="{{service}}",namespace="{{namespace}}",track="{{track}}"}[{{window}}]))',
-  p50Ms: '1000 * histogram_quantile(0.5, sum by (le) (rate(http_request_duration_seconds_bucket{service="{{service}}",namespace="{{namespace}}",track="{{track}}"}[{{window}}])))',
-  p95Ms: '1000 * histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{service="{{service}}",namespace="{{namespace}}",track="{{track}}"}[{{window}}])))',
-  p99Ms: '1000 * histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{service="{{service}}",namespace="{{namespace}}",track="{{track}}"}[{{window}}])))',
+  p50Ms:
+    '1000 * histogram_quantile(0.5, sum by (le) (rate(http_request_duration_seconds_bucket{service="{{service}}",namespace="{{namespace}}",track="{{track}}"}[{{window}}])))',
+  p95Ms:
+    '1000 * histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{service="{{service}}",namespace="{{namespace}}",track="{{track}}"}[{{window}}])))',
+  p99Ms:
+    '1000 * histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{service="{{service}}",namespace="{{namespace}}",track="{{track}}"}[{{window}}])))',
   throughputRps: 'sum(rate(http_requests_total{service="{{service}}",namespace="{{namespace}}",track="{{track}}"}[{{window}}]))',
   requests: 'sum(increase(http_requests_total{service="{{service}}",namespace="{{namespace}}",track="{{track}}"}[{{window}}]))',
 };
@@ -32,12 +35,16 @@ export type PrometheusAccess = Omit<PrometheusOptions, 'baseUrl' | 'queries'>;
  * How to reach a Prometheus that wants credentials: `PROMETHEUS_BEARER_TOKEN` as a bearer
  * header, `PROMETHEUS_CA_FILE` as the CA its certificate is signed by.
  */
-export function prometheusAccess(env: { PROMETHEUS_BEARER_TOKEN?: string; PROMETHEUS_CA_FILE?: string }): Pick<PrometheusOptions, 'headers' | 'fetch'> {
+export function prometheusAccess(env: {
+  PROMETHEUS_BEARER_TOKEN?: string;
+  PROMETHEUS_CA_FILE?: string;
+}): Pick<PrometheusOptions, 'headers' | 'fetch'> {
   const out: Pick<PrometheusOptions, 'headers' | 'fetch'> = {};
   if (env.PROMETHEUS_BEARER_TOKEN) out.headers = { authorization: `Bearer ${env.PROMETHEUS_BEARER_TOKEN}` };
   if (env.PROMETHEUS_CA_FILE) {
     const dispatcher = new Agent({ connect: { ca: readFileSync(env.PROMETHEUS_CA_FILE, 'utf8') } });
-    out.fetch = ((input: string | URL | Request, init?: RequestInit) => undiciFetch(input as string, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
+    out.fetch = ((input: string | URL | Request, init?: RequestInit) =>
+      undiciFetch(input as string, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
   }
   return out;
 }
@@ -48,10 +55,15 @@ export class CataloguePrometheus implements MetricSource {
   private readonly byService = new Map<string, PrometheusSource>();
   private readonly fallback: PrometheusSource;
 
-  constructor(baseUrl: string, config: Pick<ShipbotConfig, 'services'> & { prometheus?: ShipbotConfig['prometheus'] }, opts: PrometheusAccess = {}) {
+  constructor(
+    baseUrl: string,
+    config: Pick<ShipbotConfig, 'services'> & { prometheus?: ShipbotConfig['prometheus'] },
+    opts: PrometheusAccess = {},
+  ) {
     const all = { ...opts, ...(config.prometheus?.scrapeIntervalSec ? { scrapeIntervalSec: config.prometheus.scrapeIntervalSec } : {}) };
     this.fallback = new PrometheusSource({ baseUrl, queries: DEFAULT_QUERIES, ...all });
-    for (const s of config.services) if (s.metrics) this.byService.set(s.name, new PrometheusSource({ baseUrl, queries: s.metrics, ...all }));
+    for (const s of config.services)
+      if (s.metrics) this.byService.set(s.name, new PrometheusSource({ baseUrl, queries: s.metrics, ...all }));
   }
 
   private pick(track: TrackRef): PrometheusSource {
@@ -79,7 +91,8 @@ export interface MetricSourceInput {
 }
 
 export function createMetricSource(o: MetricSourceInput): MetricSource {
-  if (o.prometheusUrl) return new CataloguePrometheus(o.prometheusUrl, o.config, { ...o.prometheusAccess, ...(o.clock ? { clock: o.clock } : {}) });
+  if (o.prometheusUrl)
+    return new CataloguePrometheus(o.prometheusUrl, o.config, { ...o.prometheusAccess, ...(o.clock ? { clock: o.clock } : {}) });
   if (o.sandbox) return new SandboxMetricSource(o.sandbox.url, { fetch: o.sandbox.fetch });
   throw new Error('No metric source: set PROMETHEUS_URL, or run with --sandbox to use the sandbox metrics.');
 }

@@ -148,7 +148,15 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
     }
     if (base?.ok) liveBaseline.push(base.sample);
     else if (base) failures.push(base);
-    const tick: MonitorTick = { at: now, index: ticks, candidate: cand, baseline: base, signals, candidateSamples: candidate, baselineSamples: pickBaseline() };
+    const tick: MonitorTick = {
+      at: now,
+      index: ticks,
+      candidate: cand,
+      baseline: base,
+      signals,
+      candidateSamples: candidate,
+      baselineSamples: pickBaseline(),
+    };
     const infra = judgeInfra(signals, o.rules);
     if (infra.verdict === 'ROLLBACK') {
       o.onSample?.(tick);
@@ -176,7 +184,11 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
     });
   }
   if (signalErrors.length > 0) {
-    extra.push({ rule: 'infra-signals', verdict: 'CONTINUE', detail: `reading pod health failed ${signalErrors.length} times: ${signalErrors[signalErrors.length - 1]}` });
+    extra.push({
+      rule: 'infra-signals',
+      verdict: 'CONTINUE',
+      detail: `reading pod health failed ${signalErrors.length} times: ${signalErrors[signalErrors.length - 1]}`,
+    });
   }
   // Promote is a person taking responsibility for "not enough data yet"; a breach still rolls back.
   if (skipped && final.verdict === 'INCONCLUSIVE') {
@@ -184,13 +196,20 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
       {
         verdict: 'CONTINUE',
         explanation: `monitoring window cut short by Promote (${final.explanation})`,
-        findings: [...final.findings, ...extra, { rule: 'promote', verdict: 'CONTINUE', detail: 'a person promoted before the window ended' }],
+        findings: [
+          ...final.findings,
+          ...extra,
+          { rule: 'promote', verdict: 'CONTINUE', detail: 'a person promoted before the window ended' },
+        ],
       },
       false,
     );
   }
   // When data is missing because the source failed, say so first: that is what a person must fix.
-  const sourceFirst = final.verdict === 'INCONCLUSIVE' && hardFailures.length > 0 && final.findings.some((f) => f.rule === 'data' && f.verdict === 'INCONCLUSIVE');
+  const sourceFirst =
+    final.verdict === 'INCONCLUSIVE' &&
+    hardFailures.length > 0 &&
+    final.findings.some((f) => f.rule === 'data' && f.verdict === 'INCONCLUSIVE');
   return result(
     {
       verdict: final.verdict,

@@ -66,7 +66,8 @@ export function renderQuery(template: string, track: TrackRef, windowSec: number
     window: `${Math.max(1, Math.round(windowSec))}s`,
   };
   return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => {
-    if (!(name in values)) throw new Error(`unknown placeholder {{${name}}} in metric query: use service, namespace, version, track or window`);
+    if (!(name in values))
+      throw new Error(`unknown placeholder {{${name}}} in metric query: use service, namespace, version, track or window`);
     const v = values[name];
     if (v === undefined) throw new Error(`metric query needs {{${name}}}, but the ${track.track} track has no ${name}`);
     return name === 'window' ? v : promString(v);
@@ -92,7 +93,9 @@ export class PrometheusSource implements MetricSource {
   /** The scrape interval: configured, else read once from the targets API, else 30 s. */
   scrapeIntervalSec(): Promise<number> {
     if (this.opts.scrapeIntervalSec) return Promise.resolve(this.opts.scrapeIntervalSec);
-    this.scrapeInterval ??= this.get('/api/v1/targets?state=active').then((a) => (a.ok ? longestScrapeInterval(a.data) : undefined) ?? DEFAULT_SCRAPE_INTERVAL_SEC);
+    this.scrapeInterval ??= this.get('/api/v1/targets?state=active').then(
+      (a) => (a.ok ? longestScrapeInterval(a.data) : undefined) ?? DEFAULT_SCRAPE_INTERVAL_SEC,
+    );
     return this.scrapeInterval;
   }
 
@@ -167,23 +170,34 @@ export class PrometheusSource implements MetricSource {
       const result = (data.result ?? []) as Array<{ metric: Record<string, string>; value: [number, string] }>;
       if (result.length === 0) return { ok: false, kind: 'no-data', message: `empty result for ${short(expr)}: no matching series yet` };
       if (result.length > 1) {
-        return { ok: false, kind: 'query-error', message: `${result.length} series for ${short(expr)}; the query must aggregate to one (wrap it in sum(...))` };
+        return {
+          ok: false,
+          kind: 'query-error',
+          message: `${result.length} series for ${short(expr)}; the query must aggregate to one (wrap it in sum(...))`,
+        };
       }
       raw = result[0]!.value[1];
     } else return { ok: false, kind: 'query-error', message: `unexpected result type ${String(data.resultType)} for ${short(expr)}` };
     const value = Number(raw);
-    if (!Number.isFinite(value)) return { ok: false, kind: 'no-data', message: `${String(raw)} for ${short(expr)}: no requests in the window` };
+    if (!Number.isFinite(value))
+      return { ok: false, kind: 'no-data', message: `${String(raw)} for ${short(expr)}: no requests in the window` };
     return { ok: true, value };
   }
 
   /** A range query (`/api/v1/query_range`), one series expected; times in seconds since the epoch. */
   async range(expr: string, startSec: number, endSec: number, stepSec: number): Promise<RangeOutcome> {
-    const answer = await this.call('/api/v1/query_range', { query: expr, start: String(startSec), end: String(endSec), step: String(stepSec) });
+    const answer = await this.call('/api/v1/query_range', {
+      query: expr,
+      start: String(startSec),
+      end: String(endSec),
+      step: String(stepSec),
+    });
     if (!answer.ok) return answer;
     const data = answer.data as { resultType?: string; result?: Array<{ values: Array<[number, string]> }> };
     const result = data.result ?? [];
     if (result.length === 0) return { ok: false, kind: 'no-data', message: `empty result for ${short(expr)}` };
-    if (result.length > 1) return { ok: false, kind: 'query-error', message: `${result.length} series for ${short(expr)}; aggregate to one` };
+    if (result.length > 1)
+      return { ok: false, kind: 'query-error', message: `${result.length} series for ${short(expr)}; aggregate to one` };
     const points = result[0]!.values.map(([t, v]) => [t, Number(v)] as [number, number]).filter(([, v]) => Number.isFinite(v));
     if (points.length === 0) return { ok: false, kind: 'no-data', message: `only NaN values for ${short(expr)}` };
     return { ok: true, points };
@@ -211,14 +225,20 @@ export class PrometheusSource implements MetricSource {
         return { ok: false, kind: 'timeout', message: `Prometheus at ${this.base} did not answer within ${this.timeoutMs} ms` };
       }
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      return { ok: false, kind: 'http-error', status: 0, message: `cannot reach Prometheus at ${this.base} (${cause?.code ?? cause?.message ?? e.message}); check PROMETHEUS_URL` };
+      return {
+        ok: false,
+        kind: 'http-error',
+        status: 0,
+        message: `cannot reach Prometheus at ${this.base} (${cause?.code ?? cause?.message ?? e.message}); check PROMETHEUS_URL`,
+      };
     }
     let text: string;
     try {
       text = await res.text();
     } catch (err) {
       const e = err as Error;
-      if (e.name === 'TimeoutError' || e.name === 'AbortError') return { ok: false, kind: 'timeout', message: `Prometheus at ${this.base} stopped answering after ${this.timeoutMs} ms` };
+      if (e.name === 'TimeoutError' || e.name === 'AbortError')
+        return { ok: false, kind: 'timeout', message: `Prometheus at ${this.base} stopped answering after ${this.timeoutMs} ms` };
       return { ok: false, kind: 'http-error', status: res.status, message: `reading the answer of Prometheus failed: ${e.message}` };
     }
     let body: { status?: string; data?: unknown; errorType?: string; error?: string } | undefined;
@@ -229,11 +249,27 @@ export class PrometheusSource implements MetricSource {
     }
     // Prometheus answers bad queries with 400/422 and {status:"error"}; a timeout with 503.
     if (body?.status === 'error') {
-      if (body.errorType === 'timeout' || body.errorType === 'canceled') return { ok: false, kind: 'timeout', message: `Prometheus gave up: ${body.error ?? body.errorType}` };
-      return { ok: false, kind: 'query-error', message: `Prometheus rejected the query (${body.errorType ?? res.status}): ${body.error ?? 'no reason given'}` };
+      if (body.errorType === 'timeout' || body.errorType === 'canceled')
+        return { ok: false, kind: 'timeout', message: `Prometheus gave up: ${body.error ?? body.errorType}` };
+      return {
+        ok: false,
+        kind: 'query-error',
+        message: `Prometheus rejected the query (${body.errorType ?? res.status}): ${body.error ?? 'no reason given'}`,
+      };
     }
-    if (!res.ok) return { ok: false, kind: 'http-error', status: res.status, message: `Prometheus answered HTTP ${res.status} at ${path}: ${text.slice(0, 200)}` };
-    if (body?.status !== 'success') return { ok: false, kind: 'query-error', message: `Prometheus answered something that is not its API format at ${path}: ${text.slice(0, 200)}` };
+    if (!res.ok)
+      return {
+        ok: false,
+        kind: 'http-error',
+        status: res.status,
+        message: `Prometheus answered HTTP ${res.status} at ${path}: ${text.slice(0, 200)}`,
+      };
+    if (body?.status !== 'success')
+      return {
+        ok: false,
+        kind: 'query-error',
+        message: `Prometheus answered something that is not its API format at ${path}: ${text.slice(0, 200)}`,
+      };
     return { ok: true, data: body.data };
   }
 }

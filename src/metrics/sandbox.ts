@@ -35,7 +35,12 @@ export class SandboxMetricSource implements MetricSource {
   }
 
   async sample(track: TrackRef, windowSec: number): Promise<MetricOutcome> {
-    const q = new URLSearchParams({ namespace: track.namespace, service: track.service, track: track.track, windowSec: String(Math.round(windowSec)) });
+    const q = new URLSearchParams({
+      namespace: track.namespace,
+      service: track.service,
+      track: track.track,
+      windowSec: String(Math.round(windowSec)),
+    });
     if (track.version) q.set('version', track.version);
     const url = `${this.base}/sandbox/v1/metrics?${q}`;
     const timeoutMs = this.opts.timeoutMs ?? 3000;
@@ -47,15 +52,31 @@ export class SandboxMetricSource implements MetricSource {
       text = await res.text();
     } catch (err) {
       const e = err as Error;
-      if (e.name === 'TimeoutError' || e.name === 'AbortError') return { ok: false, kind: 'timeout', message: `sandbox metrics did not answer within ${timeoutMs} ms (${where})` };
-      return { ok: false, kind: 'http-error', status: 0, message: `cannot reach the sandbox at ${this.base}: ${(e as { cause?: { code?: string } }).cause?.code ?? e.message}` };
+      if (e.name === 'TimeoutError' || e.name === 'AbortError')
+        return { ok: false, kind: 'timeout', message: `sandbox metrics did not answer within ${timeoutMs} ms (${where})` };
+      return {
+        ok: false,
+        kind: 'http-error',
+        status: 0,
+        message: `cannot reach the sandbox at ${this.base}: ${(e as { cause?: { code?: string } }).cause?.code ?? e.message}`,
+      };
     }
-    if (!res.ok) return { ok: false, kind: 'http-error', status: res.status, message: `sandbox metrics answered HTTP ${res.status} for ${where}: ${text.slice(0, 200)}` };
+    if (!res.ok)
+      return {
+        ok: false,
+        kind: 'http-error',
+        status: res.status,
+        message: `sandbox metrics answered HTTP ${res.status} for ${where}: ${text.slice(0, 200)}`,
+      };
     let parsed: z.infer<typeof SampleJson>;
     try {
       parsed = SampleJson.parse(JSON.parse(text));
     } catch (err) {
-      return { ok: false, kind: 'query-error', message: `sandbox metrics answered something that is not a metric sample (${where}): ${(err as Error).message.slice(0, 200)}` };
+      return {
+        ok: false,
+        kind: 'query-error',
+        message: `sandbox metrics answered something that is not a metric sample (${where}): ${(err as Error).message.slice(0, 200)}`,
+      };
     }
     if (!(parsed.requests > 0)) return { ok: false, kind: 'no-data', message: `no requests for ${where}` };
     const sample = {

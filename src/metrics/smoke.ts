@@ -47,7 +47,12 @@ export function renderUrl(template: string, baseUrl: string, vars: Record<string
 }
 
 /** Runs every check at once; never throws — a check that cannot run is a failed result. */
-export async function runSmokeChecks(checks: readonly SmokeCheck[], baseUrl: string, vars: Record<string, string> = {}, opts: SmokeOptions = {}): Promise<SmokeResult[]> {
+export async function runSmokeChecks(
+  checks: readonly SmokeCheck[],
+  baseUrl: string,
+  vars: Record<string, string> = {},
+  opts: SmokeOptions = {},
+): Promise<SmokeResult[]> {
   return Promise.all(checks.map((c) => runOne(c, baseUrl, vars, opts)));
 }
 
@@ -86,10 +91,26 @@ async function attempt(check: SmokeCheck, baseUrl: string, vars: Record<string, 
     const latencyMs = elapsed();
     const expectStatus = check.expectStatus ?? 200;
     if (res.status !== expectStatus) {
-      return done({ name: check.name, url, ok: false, critical, status: res.status, latencyMs, reason: `expected status ${expectStatus}, got ${res.status}${snippet(body)}` });
+      return done({
+        name: check.name,
+        url,
+        ok: false,
+        critical,
+        status: res.status,
+        latencyMs,
+        reason: `expected status ${expectStatus}, got ${res.status}${snippet(body)}`,
+      });
     }
     if (check.expectBody !== undefined && !body.includes(check.expectBody)) {
-      return done({ name: check.name, url, ok: false, critical, status: res.status, latencyMs, reason: `expected the body to contain "${check.expectBody}"${snippet(body, 'got')}` });
+      return done({
+        name: check.name,
+        url,
+        ok: false,
+        critical,
+        status: res.status,
+        latencyMs,
+        reason: `expected the body to contain "${check.expectBody}"${snippet(body, 'got')}`,
+      });
     }
     return done({ name: check.name, url, ok: true, critical, status: res.status, latencyMs });
   } catch (err) {

@@ -31,7 +31,8 @@ export function probeRoutes(o: ProbeOptions): ProbeRoute[] {
       method: ['GET'],
       handler: (_req, res) => {
         o.notReady().then(
-          (reasons) => (reasons.length ? send(res, 503, `not ready:\n${reasons.map((r) => `- ${r}`).join('\n')}\n`) : send(res, 200, 'ready\n')),
+          (reasons) =>
+            reasons.length ? send(res, 503, `not ready:\n${reasons.map((r) => `- ${r}`).join('\n')}\n`) : send(res, 200, 'ready\n'),
           (err: unknown) => send(res, 503, `not ready: ${(err as Error).message}\n`),
         );
       },
@@ -50,7 +51,11 @@ export function probeRoutes(o: ProbeOptions): ProbeRoute[] {
 }
 
 /** The probes on a server of their own (Socket Mode); anything else is 404. */
-export async function startProbeServer(routes: ProbeRoute[], port: number, host?: string): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startProbeServer(
+  routes: ProbeRoute[],
+  port: number,
+  host?: string,
+): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://probe').pathname;
     const route = routes.find((r) => r.path === path && r.method.includes(req.method ?? 'GET'));
@@ -77,7 +82,10 @@ export async function startProbeServer(routes: ProbeRoute[], port: number, host?
  * Whether each cluster answers (GET /version through its credentials, 3 s), remembered for a few
  * seconds so a probe every second does not become a load on the API servers.
  */
-export function clusterReadiness(clusters: () => Array<{ server: string; context: string; fetch: typeof fetch }>, ttlMs = 5000): () => Promise<string[]> {
+export function clusterReadiness(
+  clusters: () => Array<{ server: string; context: string; fetch: typeof fetch }>,
+  ttlMs = 5000,
+): () => Promise<string[]> {
   let cached: { at: number; reasons: string[] } | undefined;
   return async () => {
     if (cached && Date.now() - cached.at < ttlMs) return cached.reasons;
@@ -103,7 +111,13 @@ export function clusterReadiness(clusters: () => Array<{ server: string; context
  */
 export async function retryWithBackoff<T>(
   attempt: () => Promise<T>,
-  o: { clock: { sleep(ms: number): Promise<void> }; onFailure?: (err: unknown, waitMs: number) => void; stopped?: () => boolean; firstMs?: number; maxMs?: number },
+  o: {
+    clock: { sleep(ms: number): Promise<void> };
+    onFailure?: (err: unknown, waitMs: number) => void;
+    stopped?: () => boolean;
+    firstMs?: number;
+    maxMs?: number;
+  },
 ): Promise<T | undefined> {
   let wait = o.firstMs ?? 1000;
   for (;;) {

@@ -38,13 +38,47 @@ export function reasonLabel(reason: string): string {
 export function createTelemetry(opts: { record: (runId: string) => RunRecord | undefined; defaultMetrics?: boolean }): Telemetry {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
-  const deploys = new Counter({ name: 'shipbot_deploys_total', help: 'Deploy runs that ended, by outcome.', labelNames: ['service', 'environment', 'strategy', 'outcome'], registers: [registry] });
-  const rollbacks = new Counter({ name: 'shipbot_rollbacks_total', help: 'Rollbacks, automatic or pressed.', labelNames: ['service', 'environment', 'trigger', 'reason'], registers: [registry] });
-  const detect = new Histogram({ name: 'shipbot_time_to_detect_seconds', help: 'Stage start to the decision that rolled back.', buckets: SECONDS, registers: [registry] });
-  const restore = new Histogram({ name: 'shipbot_time_to_rollback_seconds', help: 'Rollback decision or button to traffic restored and verified.', buckets: ROLLBACK_TIMES, registers: [registry] });
-  const decisions = new Counter({ name: 'shipbot_decisions_total', help: 'Judgements made while monitoring, by verdict and deciding rule.', labelNames: ['verdict', 'rule'], registers: [registry] });
-  const slackCalls = new Counter({ name: 'shipbot_slack_api_calls_total', help: 'Slack Web API calls, by method and result.', labelNames: ['method', 'status'], registers: [registry] });
-  const slackLimited = new Counter({ name: 'shipbot_slack_rate_limited_total', help: 'Slack Web API calls answered 429.', registers: [registry] });
+  const deploys = new Counter({
+    name: 'shipbot_deploys_total',
+    help: 'Deploy runs that ended, by outcome.',
+    labelNames: ['service', 'environment', 'strategy', 'outcome'],
+    registers: [registry],
+  });
+  const rollbacks = new Counter({
+    name: 'shipbot_rollbacks_total',
+    help: 'Rollbacks, automatic or pressed.',
+    labelNames: ['service', 'environment', 'trigger', 'reason'],
+    registers: [registry],
+  });
+  const detect = new Histogram({
+    name: 'shipbot_time_to_detect_seconds',
+    help: 'Stage start to the decision that rolled back.',
+    buckets: SECONDS,
+    registers: [registry],
+  });
+  const restore = new Histogram({
+    name: 'shipbot_time_to_rollback_seconds',
+    help: 'Rollback decision or button to traffic restored and verified.',
+    buckets: ROLLBACK_TIMES,
+    registers: [registry],
+  });
+  const decisions = new Counter({
+    name: 'shipbot_decisions_total',
+    help: 'Judgements made while monitoring, by verdict and deciding rule.',
+    labelNames: ['verdict', 'rule'],
+    registers: [registry],
+  });
+  const slackCalls = new Counter({
+    name: 'shipbot_slack_api_calls_total',
+    help: 'Slack Web API calls, by method and result.',
+    labelNames: ['method', 'status'],
+    registers: [registry],
+  });
+  const slackLimited = new Counter({
+    name: 'shipbot_slack_rate_limited_total',
+    help: 'Slack Web API calls answered 429.',
+    registers: [registry],
+  });
   const active = new Gauge({ name: 'shipbot_runs_active', help: 'Runs not yet ended.', registers: [registry] });
   const queued = new Gauge({ name: 'shipbot_run_queue_depth', help: 'Runs waiting for a service lock.', registers: [registry] });
 
@@ -65,7 +99,12 @@ export function createTelemetry(opts: { record: (runId: string) => RunRecord | u
     deploys.inc({ service: run.service, environment: run.environment, strategy: run.strategy, outcome: run.status });
     const rb = rec?.data.rollback;
     if (run.status !== 'rolled-back' || !rb) return;
-    rollbacks.inc({ service: run.service, environment: run.environment, trigger: rb.automatic ? 'auto' : 'manual', reason: rb.automatic ? reasonLabel(rb.reason) : 'manual' });
+    rollbacks.inc({
+      service: run.service,
+      environment: run.environment,
+      trigger: rb.automatic ? 'auto' : 'manual',
+      reason: rb.automatic ? reasonLabel(rb.reason) : 'manual',
+    });
     // Detection: from the start of the step that was running to the decision.
     const during = run.steps.filter((s) => s.startedAt !== undefined && s.startedAt <= rb.at).at(-1);
     if (rb.automatic && during?.startedAt !== undefined) detect.observe(Math.max(0, (rb.at - during.startedAt) / 1000));

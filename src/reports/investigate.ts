@@ -46,7 +46,8 @@ function nextStep(run: RunView, d: Diagnostics): string {
     case 'awaiting-decision':
       return 'Press *Accept* to continue or *Rollback* to go back to the previous version.';
     case 'rolled-back':
-      if (!productionTouched) return `Production was never touched and can be deployed. Fix the build, then \`deploy ${run.service} <fixed version>\`.`;
+      if (!productionTouched)
+        return `Production was never touched and can be deployed. Fix the build, then \`deploy ${run.service} <fixed version>\`.`;
       return run.keptLock && d.stillLocked !== false
         ? `Production is back on the previous version and locked. Fix the build; once checked, an incident commander presses *Unlock* (or \`unlock ${where}\`), then deploy the fix.`
         : `Production is back on the previous version. Fix the build, then deploy it again.`;
@@ -63,24 +64,50 @@ function nextStep(run: RunView, d: Diagnostics): string {
 
 /** The briefing: at most 12 lines in three parts. */
 export function investigateBriefing(run: RunView, d: Diagnostics): string[] {
-  const lines = [`🔎 *Investigate* ${runTitle(run)}`, `*What failed:* ${truncate(whatFailed(run), 400)}`, '*Evidence:*', ...evidence(d), `*Next:* ${nextStep(run, d)}`];
+  const lines = [
+    `🔎 *Investigate* ${runTitle(run)}`,
+    `*What failed:* ${truncate(whatFailed(run), 400)}`,
+    '*Evidence:*',
+    ...evidence(d),
+    `*Next:* ${nextStep(run, d)}`,
+  ];
   return lines.length <= MAX_LINES ? lines : [...lines.slice(0, MAX_LINES - 1), lines.at(-1)!];
 }
 
 function podLines(pods: Diagnostics['pods']): string[] {
   if (!pods.length) return ['- none found'];
-  return pods.map((p) => `- ${p.name}: ${p.phase}${p.ready ? ', ready' : ', not ready'}, ${p.restarts} restarts${p.reason ? `, ${p.reason}` : ''}${p.version ? `, ${p.version}` : ''}`);
+  return pods.map(
+    (p) =>
+      `- ${p.name}: ${p.phase}${p.ready ? ', ready' : ', not ready'}, ${p.restarts} restarts${p.reason ? `, ${p.reason}` : ''}${p.version ? `, ${p.version}` : ''}`,
+  );
 }
 
 /** Everything collected, for the file attached to the thread. */
 export function diagnosticsMarkdown(run: RunView, d: Diagnostics): string {
-  const out = [`# Diagnostics: ${runTitle(run)} (run ${run.id})`, '', ...investigateBriefing(run, d).slice(1).map((l) => l.replace(/\*/g, '**')), ''];
-  out.push('## Metrics (new version vs baseline)', '', ...(d.metrics.length ? d.metrics.map((m) => `- ${m.metric}: ${m.candidate} vs ${m.baseline} (${m.delta})`) : ['- no samples']), '');
+  const out = [
+    `# Diagnostics: ${runTitle(run)} (run ${run.id})`,
+    '',
+    ...investigateBriefing(run, d)
+      .slice(1)
+      .map((l) => l.replace(/\*/g, '**')),
+    '',
+  ];
+  out.push(
+    '## Metrics (new version vs baseline)',
+    '',
+    ...(d.metrics.length ? d.metrics.map((m) => `- ${m.metric}: ${m.candidate} vs ${m.baseline} (${m.delta})`) : ['- no samples']),
+    '',
+  );
   out.push('## Checks that did not pass', '', ...(d.failingChecks.length ? d.failingChecks.map((c) => `- ${c}`) : ['- none']), '');
   const at = d.podsAt ? ` in ${d.podsAt.environment} at the decision (${new Date(d.podsAt.at).toISOString().slice(11, 19)} UTC)` : '';
   out.push(`## Pods${at}`, '', ...podLines(d.pods), '');
   if (d.podsNow) out.push('## Pods now', '', ...podLines(d.podsNow), '');
-  out.push(`## Recent events${at}`, '', ...(d.events.length ? d.events.map((e) => `- ${e.at} ${e.object} ${e.reason}: ${e.message}`) : ['- none']), '');
+  out.push(
+    `## Recent events${at}`,
+    '',
+    ...(d.events.length ? d.events.map((e) => `- ${e.at} ${e.object} ${e.reason}: ${e.message}`) : ['- none']),
+    '',
+  );
   if (d.logTail.length) out.push('## Log tail', '', '```', ...d.logTail, '```', '');
   return out.join('\n');
 }

@@ -39,7 +39,9 @@ function cell(s: string): string {
 
 function table(head: string[], rows: string[][]): string {
   if (!rows.length) return '_none_';
-  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join(
+    '\n',
+  );
 }
 
 function outcomeWord(run: RunView): string {
@@ -83,11 +85,16 @@ export function reportFacts(rec: RunRecord): Record<string, unknown> {
 export function deterministicLessons(rec: RunRecord): string[] {
   const out: string[] = [];
   const rb = rec.data.rollback;
-  if (rb?.automatic) out.push(`The automatic rollback worked as designed: ${rb.reason}. Reproduce the failure in staging before retrying ${rec.version}.`);
+  if (rb?.automatic)
+    out.push(`The automatic rollback worked as designed: ${rb.reason}. Reproduce the failure in staging before retrying ${rec.version}.`);
   else if (rb) out.push(`A person rolled back (${rb.reason}). Record what they saw so the gate can catch it next time.`);
-  if (rec.data.smoke?.some((s) => !s.ok)) out.push('A smoke check failed: add a test for that path to the service\'s own suite.');
-  if (!rec.data.baseline) out.push('No baseline traffic was measured: decisions relied on SLO targets only. Deploy when the service has traffic, or lower minRequests.');
-  if (rec.data.accepted) out.push(`A regression was accepted by ${rec.data.accepted.by}: ${rec.data.accepted.explanation}. Follow up on it.`);
+  if (rec.data.smoke?.some((s) => !s.ok)) out.push("A smoke check failed: add a test for that path to the service's own suite.");
+  if (!rec.data.baseline)
+    out.push(
+      'No baseline traffic was measured: decisions relied on SLO targets only. Deploy when the service has traffic, or lower minRequests.',
+    );
+  if (rec.data.accepted)
+    out.push(`A regression was accepted by ${rec.data.accepted.by}: ${rec.data.accepted.explanation}. Follow up on it.`);
   if (rec.plan.dbMigration) out.push('This release carried a database migration: confirm it stays compatible with the previous version.');
   if (rec.status === 'stopped') out.push(`Shipbot stopped this run after a restart: ${rec.outcome}.`);
   if (!out.length) out.push('Nothing unusual: the plan, gates and timings fit this release.');
@@ -101,7 +108,8 @@ export function issuesOf(rec: RunRecord): string[] {
     if (s.status === 'warning') out.push(`⚠️ ${s.title}: ${s.detail ?? 'warning'}`);
   }
   for (const d of rec.data.decisions ?? []) {
-    for (const f of d.decision.findings) if (f.verdict !== 'CONTINUE') out.push(`${f.verdict === 'ROLLBACK' ? '❌' : '⚠️'} ${d.step} — ${f.rule}: ${f.detail}`);
+    for (const f of d.decision.findings)
+      if (f.verdict !== 'CONTINUE') out.push(`${f.verdict === 'ROLLBACK' ? '❌' : '⚠️'} ${d.step} — ${f.rule}: ${f.detail}`);
   }
   return [...new Set(out)];
 }
@@ -111,7 +119,12 @@ function smokeRows(rec: RunRecord): string[][] {
   const mark = (s?: SmokeRecord) => (!s ? '—' : s.ok ? '✓' : s.critical ? '❌' : '⚠️');
   const before = new Map((rec.data.baselineSmoke ?? []).map((s) => [s.name, s]));
   const after = new Map((rec.data.smoke ?? []).map((s) => [s.name, s]));
-  return [...new Set([...before.keys(), ...after.keys()])].map((name) => [name, mark(before.get(name)), mark(after.get(name)), (after.get(name) ?? before.get(name))!.detail]);
+  return [...new Set([...before.keys(), ...after.keys()])].map((name) => [
+    name,
+    mark(before.get(name)),
+    mark(after.get(name)),
+    (after.get(name) ?? before.get(name))!.detail,
+  ]);
 }
 
 function sloRows(rec: RunRecord): string[][] {
@@ -147,7 +160,10 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
         ['Strategy', `${p.strategy}${p.strategy === 'canary' ? ` (${p.canarySteps.join('% → ')}%)` : ''}`],
         ['Risk', p.risk],
         ['Requested by', rec.requester.name ?? rec.requester.userId],
-        ['Approved by', rec.data.approvals?.map((a) => a.by).join(', ') || (rec.status === 'pending-approval' ? 'pending' : 'not required')],
+        [
+          'Approved by',
+          rec.data.approvals?.map((a) => a.by).join(', ') || (rec.status === 'pending-approval' ? 'pending' : 'not required'),
+        ],
         ['Started', time(rec.createdAt)],
         ['Duration', duration(end - rec.createdAt)],
       ],
@@ -160,7 +176,8 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
     if (s.startedAt !== undefined) timeline.push([s.startedAt, `${stepMark(s.status)} ${s.title}${s.detail ? ` — ${s.detail}` : ''}`]);
   }
   for (const e of audit) {
-    if (e.actor !== 'shipbot' || e.action.includes('rollback') || e.action.includes('restart')) timeline.push([e.at, `${e.actor}: ${e.action}${e.detail ? ` (${e.detail})` : ''}`]);
+    if (e.actor !== 'shipbot' || e.action.includes('rollback') || e.action.includes('restart'))
+      timeline.push([e.at, `${e.actor}: ${e.action}${e.detail ? ` (${e.detail})` : ''}`]);
   }
   timeline.sort((x, y) => x[0] - y[0]);
   lines.push(...timeline.map(([t, text]) => `- ${time(t)} ${text}`), '');
@@ -186,11 +203,14 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
   lines.push('## Strategy details', '');
   lines.push(`${p.rationale || `${p.strategy} was chosen for this deploy.`}`, '');
   const stages = rec.steps.filter((s) => s.key.startsWith('stage:'));
-  lines.push(table(['stage', 'result', 'detail'], stages.map((s) => [s.title, stepMark(s.status), s.detail ?? ''])), '');
   lines.push(
-    `Monitoring: every ${p.monitoringIntervalSec}s, ${p.stageWindowSec}s per stage, observation ${p.observationSec}s.`,
+    table(
+      ['stage', 'result', 'detail'],
+      stages.map((s) => [s.title, stepMark(s.status), s.detail ?? '']),
+    ),
     '',
   );
+  lines.push(`Monitoring: every ${p.monitoringIntervalSec}s, ${p.stageWindowSec}s per stage, observation ${p.observationSec}s.`, '');
   lines.push('## SLO metrics: baseline vs after', '');
   lines.push(table(['metric', 'baseline', 'after', 'target'], sloRows(rec)), '');
   lines.push('## Smoke results', '');
@@ -214,7 +234,9 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
   if (migrations.length) {
     lines.push('## Database migration', '');
     for (const [env, m] of migrations) {
-      const policy = m!.backwardCompatible ? 'backward compatible: an automatic rollback restores the code and the schema stays migrated' : 'not backward compatible: an automatic rollback asks a person, and a rollback needs a down-migration';
+      const policy = m!.backwardCompatible
+        ? 'backward compatible: an automatic rollback restores the code and the schema stays migrated'
+        : 'not backward compatible: an automatic rollback asks a person, and a rollback needs a down-migration';
       lines.push(`- ${env}: ${m!.ok ? '✓' : '❌'} ${m!.detail} — ${policy}`);
       if (m!.logTail?.length) lines.push('', '  ```', ...m!.logTail.map((l) => `  ${l}`), '  ```');
     }
@@ -240,7 +262,11 @@ export function renderIncident(rec: RunRecord, audit: AuditRecord[], narrative?:
     '',
     '## What happened',
     '',
-    narrative ?? issuesOf(rec).map((i) => `- ${i}`).join('\n') ?? '',
+    narrative ??
+      issuesOf(rec)
+        .map((i) => `- ${i}`)
+        .join('\n') ??
+      '',
     '',
     '## Audit trail',
     '',
@@ -250,7 +276,9 @@ export function renderIncident(rec: RunRecord, audit: AuditRecord[], narrative?:
     '',
     '- Find the cause with the logs and metrics of the failed version (Investigate shows them).',
     `- Unlock ${rec.service} in ${rec.environment} once the service is confirmed healthy.`,
-    ...(Object.values(rec.data.migrations ?? {}).some((m) => m?.ok && !m.backwardCompatible) ? ['- Write and run the down-migration: the previous version now runs on a schema it may not support.'] : []),
+    ...(Object.values(rec.data.migrations ?? {}).some((m) => m?.ok && !m.backwardCompatible)
+      ? ['- Write and run the down-migration: the previous version now runs on a schema it may not support.']
+      : []),
     '- Fix, verify in staging, and deploy again.',
     '',
   ];

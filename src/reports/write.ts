@@ -12,7 +12,11 @@ export interface WrittenReports {
   summary: string;
 }
 
-async function ask(summarise: Summarise | undefined, kind: Parameters<Summarise>[0], facts: Record<string, unknown>): Promise<string | undefined> {
+async function ask(
+  summarise: Summarise | undefined,
+  kind: Parameters<Summarise>[0],
+  facts: Record<string, unknown>,
+): Promise<string | undefined> {
   if (!summarise) return undefined;
   try {
     const text = await summarise(kind, facts);
@@ -22,7 +26,13 @@ async function ask(summarise: Summarise | undefined, kind: Parameters<Summarise>
   }
 }
 
-export async function writeRunReports(view: RunView, rec: RunRecord, audit: AuditRecord[], dir: string, summarise?: Summarise): Promise<WrittenReports> {
+export async function writeRunReports(
+  view: RunView,
+  rec: RunRecord,
+  audit: AuditRecord[],
+  dir: string,
+  summarise?: Summarise,
+): Promise<WrittenReports> {
   await mkdir(dir, { recursive: true });
   const full: RunRecord = { ...rec, ...view };
   const facts = reportFacts(full);

@@ -37,7 +37,11 @@ export interface MonitorResult {
 
 export interface RunAnalysis {
   /** Enough samples of `track` to judge against: from the source's history (Prometheus) at once, else one per monitoring interval. */
-  baseline(plan: DeployPlan, track: TrackRef, signal?: AbortSignal): Promise<{ samples: MetricSample[]; sample?: MetricSample; detail: string }>;
+  baseline(
+    plan: DeployPlan,
+    track: TrackRef,
+    signal?: AbortSignal,
+  ): Promise<{ samples: MetricSample[]; sample?: MetricSample; detail: string }>;
   monitor(input: MonitorInput): Promise<MonitorResult>;
   smoke(baseUrl: string, checks: SmokeCheck[], signal?: AbortSignal): Promise<SmokeRecord[]>;
   /** The regression gate: samples (and smoke results) after the deploy against those before, with the plan's threshold. */
@@ -97,7 +101,14 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
 
   return {
     async baseline(plan, track, signal) {
-      const b = await captureBaseline({ source: metrics, track, clock, samples: defaults.minSamples, intervalSec: plan.monitoringIntervalSec, ...(signal ? { abort: signal } : {}) });
+      const b = await captureBaseline({
+        source: metrics,
+        track,
+        clock,
+        samples: defaults.minSamples,
+        intervalSec: plan.monitoringIntervalSec,
+        ...(signal ? { abort: signal } : {}),
+      });
       const agg = pooled(b.samples);
       const detail = agg
         ? `${usable(b.samples).length} samples of ${trackName(track.track)}${b.fromHistory ? ' from history' : ''}: ${line(agg)}, ${agg.throughputRps.toFixed(1)} rps`
@@ -132,7 +143,13 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
       const { candidate: candidateSamples, baseline: baselineSamples, verdict, explanation, findings } = res;
       const c = pooled(candidateSamples);
       const b = pooled(baselineSamples);
-      return { decision: { verdict, explanation, findings }, candidateSamples, line: line(c, b), ...(c ? { candidate: c } : {}), ...(b ? { baseline: b } : {}) };
+      return {
+        decision: { verdict, explanation, findings },
+        candidateSamples,
+        line: line(c, b),
+        ...(c ? { candidate: c } : {}),
+        ...(b ? { baseline: b } : {}),
+      };
     },
 
     async smoke(baseUrl, checks, signal) {

@@ -102,7 +102,8 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
   // Staging in another cluster: that cluster is touched first, so it is checked too.
   const staging = ctx.stagingRef;
   if (staging && staging.context !== ctx.ref.context) {
-    for (const c of await ctx.drivers('rolling', staging.context).preflight(staging, run.plan.version)) preflight.push({ ...c, name: `staging: ${c.name}` });
+    for (const c of await ctx.drivers('rolling', staging.context).preflight(staging, run.plan.version))
+      preflight.push({ ...c, name: `staging: ${c.name}` });
   }
   run.data.preflight = preflight;
   for (const c of preflight) checks.push({ name: c.name, ok: c.ok, detail: c.detail, severity: c.severity });
@@ -112,14 +113,21 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
     name: 'freeze window',
     ok: !freeze || Boolean(overridden),
     severity: 'error',
-    detail: !freeze ? 'no freeze in force' : overridden ? `${describeFreeze(freeze)} Overridden by ${overridden.by}: ${overridden.reason}` : describeFreeze(freeze),
+    detail: !freeze
+      ? 'no freeze in force'
+      : overridden
+        ? `${describeFreeze(freeze)} Overridden by ${overridden.by}: ${overridden.reason}`
+        : describeFreeze(freeze),
   });
   const lock = store.getLock(run.service, run.environment);
   checks.push({
     name: 'lock',
     ok: lock?.runId === run.id,
     severity: 'error',
-    detail: lock?.runId === run.id ? `${run.service} in ${run.environment} is locked for this run` : `the lock is held by ${lock?.holder ?? 'nobody'}`,
+    detail:
+      lock?.runId === run.id
+        ? `${run.service} in ${run.environment} is locked for this run`
+        : `the lock is held by ${lock?.holder ?? 'nobody'}`,
   });
   if (needsApproval(config, run.plan)) {
     const by = run.data.approvals?.find((x) => x.by !== run.requester.userId);
@@ -127,7 +135,9 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
       name: 'approval',
       ok: Boolean(by),
       severity: 'error',
-      detail: by ? `approved by ${by.by}` : `${run.plan.risk}-risk production deploys need an approval from someone other than the requester`,
+      detail: by
+        ? `approved by ${by.by}`
+        : `${run.plan.risk}-risk production deploys need an approval from someone other than the requester`,
     });
   }
   if (run.plan.dbMigration && !ctx.ref.migration) {
@@ -148,7 +158,10 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
   const passed = checks.length - warnings.length;
   return warnings.length
     ? { status: 'warning', detail: `${passed} checks passed; ${warnings.map((c) => `${c.name}: ${c.detail}`).join('; ')}` }
-    : { status: 'done', detail: `${passed} checks passed (cluster health, rollback readiness, freeze, lock${needsApproval(config, run.plan) ? ', approval' : ''})` };
+    : {
+        status: 'done',
+        detail: `${passed} checks passed (cluster health, rollback readiness, freeze, lock${needsApproval(config, run.plan) ? ', approval' : ''})`,
+      };
 }
 
 /** Staging always gets a rolling update: it is a rehearsal, not a traffic experiment. */
@@ -219,10 +232,21 @@ async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
   const gateDecision =
     res.decision.verdict !== 'CONTINUE'
       ? res.decision
-      : ctx.analysis.gate({ ...run.plan, rollbackOnRegression: true }, run.data.productionReferenceSamples ?? [], res.candidateSamples, 'staging', tests);
-  if (gateDecision !== res.decision) (run.data.decisions ??= []).push({ step: STEP.stagingGate, at: ctx.clock.now(), decision: gateDecision });
+      : ctx.analysis.gate(
+          { ...run.plan, rollbackOnRegression: true },
+          run.data.productionReferenceSamples ?? [],
+          res.candidateSamples,
+          'staging',
+          tests,
+        );
+  if (gateDecision !== res.decision)
+    (run.data.decisions ??= []).push({ step: STEP.stagingGate, at: ctx.clock.now(), decision: gateDecision });
   if (gateDecision.verdict === 'ROLLBACK') {
-    return { status: 'failed', detail: gateDecision.explanation, next: { kind: 'rollback', reason: `staging regression gate: ${gateDecision.explanation}` } };
+    return {
+      status: 'failed',
+      detail: gateDecision.explanation,
+      next: { kind: 'rollback', reason: `staging regression gate: ${gateDecision.explanation}` },
+    };
   }
   if (gateDecision.verdict === 'INCONCLUSIVE') {
     return { status: 'warning', detail: gateDecision.explanation, next: { kind: 'ask', decision: gateDecision } };
@@ -288,7 +312,9 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
   // What is really served (replica-ratio routing on a small Deployment rounds up), never the nominal share.
   const served = typeof st.servedPct === 'number' ? st.servedPct : s.trafficPct;
   const short = served !== s.trafficPct;
-  const shareNote = short ? `${served}% of traffic (asked ${s.trafficPct}%: the nearest share replica counts allow)` : `${served}% of traffic`;
+  const shareNote = short
+    ? `${served}% of traffic (asked ${s.trafficPct}%: the nearest share replica counts allow)`
+    : `${served}% of traffic`;
   run.rolloutState = st;
   run.stage = short ? `${s.title}, serving ${served}%` : s.title;
   ctx.save();
@@ -358,9 +384,16 @@ async function gate(ctx: StepContext): Promise<StepOutcome> {
     monitorDecision = res.decision;
   }
   if (monitorDecision && monitorDecision.verdict !== 'CONTINUE') return judged(run, line, monitorDecision);
-  if (run.data.promotedSteps?.includes(STEP.gate)) return { status: 'done', detail: `promoted by a person before the observation ended; ${line}` };
+  if (run.data.promotedSteps?.includes(STEP.gate))
+    return { status: 'done', detail: `promoted by a person before the observation ended; ${line}` };
   const decision = ctx.analysis.gate(run.plan, run.data.baselineSamples ?? [], run.data.afterSamples ?? [], 'production');
-  (run.data.decisions ??= []).push({ step: STEP.gate, at: ctx.clock.now(), decision, ...(run.data.after ? { candidate: run.data.after } : {}), ...(run.data.baseline ? { baseline: run.data.baseline } : {}) });
+  (run.data.decisions ??= []).push({
+    step: STEP.gate,
+    at: ctx.clock.now(),
+    decision,
+    ...(run.data.after ? { candidate: run.data.after } : {}),
+    ...(run.data.baseline ? { baseline: run.data.baseline } : {}),
+  });
   return judged(run, `${decision.explanation}`, decision);
 }
 
@@ -381,8 +414,13 @@ async function rollback(ctx: StepContext): Promise<StepOutcome> {
     return { status: 'done', detail: `traffic back on ${tagOf(run.rolloutState.previousImage)}${schema}` };
   }
   if (run.data.stagingRolloutState && ctx.stagingRef) {
-    run.data.stagingRolloutState = await ctx.drivers('rolling', ctx.stagingRef.context).rollback(ctx.stagingRef, run.data.stagingRolloutState);
-    return { status: 'done', detail: `staging back on ${tagOf(run.data.stagingRolloutState.previousImage)}; production was not touched${schema}` };
+    run.data.stagingRolloutState = await ctx
+      .drivers('rolling', ctx.stagingRef.context)
+      .rollback(ctx.stagingRef, run.data.stagingRolloutState);
+    return {
+      status: 'done',
+      detail: `staging back on ${tagOf(run.data.stagingRolloutState.previousImage)}; production was not touched${schema}`,
+    };
   }
   return { status: 'skipped', detail: 'nothing had changed in the cluster' };
 }
@@ -396,7 +434,9 @@ async function verifyRollback(ctx: StepContext): Promise<StepOutcome> {
   const drv = useProd ? ctx.driver : ctx.drivers('rolling', ref.context);
   const v = await drv.verifyRollback(ref, st);
   if (run.data.rollback) run.data.rollback.verification = v;
-  return v.ok ? { status: 'done', detail: v.detail } : { status: 'failed', detail: `${v.detail} — check ${run.service} in ${ref.namespace} by hand` };
+  return v.ok
+    ? { status: 'done', detail: v.detail }
+    : { status: 'failed', detail: `${v.detail} — check ${run.service} in ${ref.namespace} by hand` };
 }
 
 function record(ctx: StepContext, step: string, res: MonitorResult): void {

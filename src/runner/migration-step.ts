@@ -12,7 +12,11 @@ import type { RunRecord } from '../store/records.js';
 import { clusterTouched, productionTouched, type StepOutcome } from './steps.js';
 
 /** Runs a release's migration Job in one environment and waits for it: the cluster adapter. */
-export type Migrate = (ref: WorkloadRef, target: MigrationTarget, opts: { signal: AbortSignal; progress: (line: string) => void }) => Promise<MigrationResult>;
+export type Migrate = (
+  ref: WorkloadRef,
+  target: MigrationTarget,
+  opts: { signal: AbortSignal; progress: (line: string) => void },
+) => Promise<MigrationResult>;
 
 /** Whether a run migrates in the environment `ref` is: the request says so, or the service always does. */
 export function migrates(plan: Pick<DeployPlan, 'dbMigration'>, ref: WorkloadRef | undefined): boolean {
@@ -21,7 +25,13 @@ export function migrates(plan: Pick<DeployPlan, 'dbMigration'>, ref: WorkloadRef
 
 const LOG_LINES = 8;
 
-export async function migrationStep(run: RunRecord, environment: Environment, ref: WorkloadRef, migrate: Migrate, opts: { signal: AbortSignal; progress: (line: string) => void }): Promise<StepOutcome> {
+export async function migrationStep(
+  run: RunRecord,
+  environment: Environment,
+  ref: WorkloadRef,
+  migrate: Migrate,
+  opts: { signal: AbortSignal; progress: (line: string) => void },
+): Promise<StepOutcome> {
   const m = ref.migration;
   if (!m) return { status: 'skipped', detail: `no migration Job is configured for ${run.service} in ${environment}` };
   const name = migrationJobName(run.service, environment, run.version);
@@ -37,15 +47,25 @@ export async function migrationStep(run: RunRecord, environment: Environment, re
     ...(m.container ? { container: m.container } : {}),
   };
   const res = await migrate(ref, target, opts);
-  (run.data.migrations ??= {})[environment] = { job: name, ok: res.ok, detail: res.detail, backwardCompatible: m.backwardCompatible, ...(res.ok ? {} : { logTail: res.logTail.slice(-LOG_LINES - 1) }) };
+  (run.data.migrations ??= {})[environment] = {
+    job: name,
+    ok: res.ok,
+    detail: res.detail,
+    backwardCompatible: m.backwardCompatible,
+    ...(res.ok ? {} : { logTail: res.logTail.slice(-LOG_LINES - 1) }),
+  };
   if (res.ok) {
-    const policy = m.backwardCompatible ? 'expand-only: a rollback keeps the new schema' : 'not backward compatible: a rollback needs a person';
+    const policy = m.backwardCompatible
+      ? 'expand-only: a rollback keeps the new schema'
+      : 'not backward compatible: a rollback needs a person';
     return { status: 'done', detail: `${res.detail}; ${policy}` };
   }
   const [pod, ...lines] = res.logTail[0]?.startsWith('(pod ') ? res.logTail : ['', ...res.logTail];
   const tail = lines.slice(-LOG_LINES).map((l) => truncate(l, 200));
   const why = `${environment} migration: ${res.detail}; no traffic moved`;
-  const detail = tail.length ? `${res.detail}; no traffic moved. Last log lines ${pod}:\n\`\`\`\n${tail.join('\n')}\n\`\`\`` : `${res.detail}; no traffic moved (its pod left no log to show)`;
+  const detail = tail.length
+    ? `${res.detail}; no traffic moved. Last log lines ${pod}:\n\`\`\`\n${tail.join('\n')}\n\`\`\``
+    : `${res.detail}; no traffic moved (its pod left no log to show)`;
   // Staging may already run the release (a production migration failing after it): put it back.
   return { status: 'failed', detail, next: clusterTouched(run.steps) ? { kind: 'rollback', reason: why } : { kind: 'fail', reason: why } };
 }

@@ -32,7 +32,8 @@ export function commandEffect(run: RunRecord, cmd: RunCommand): CommandEffect {
     case 'rollback':
       if (s === 'rolling-back' || s === 'rolled-back' || run.data.rollback) return { kind: 'noop', note: rollbackDone(run) };
       if (s === 'running' || s === 'awaiting-decision' || s === 'paused') return { kind: 'act', to: 'rolling-back', note: 'rolling back' };
-      if ((s === 'stopped' || s === 'failed') && clusterTouched(run.steps)) return { kind: 'act', to: 'rolling-back', note: 'rolling back' };
+      if ((s === 'stopped' || s === 'failed') && clusterTouched(run.steps))
+        return { kind: 'act', to: 'rolling-back', note: 'rolling back' };
       if (s === 'succeeded') return { kind: 'refuse', note: `run ${run.id} already succeeded; deploy the previous version to go back` };
       return { kind: 'refuse', note: `run ${run.id} is ${s}: there is nothing to roll back` };
     case 'accept':

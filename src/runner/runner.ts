@@ -81,7 +81,11 @@ export function defaultRef(service: ServiceConfig, environment: Environment): Wo
 
 export function toView(rec: RunRecord): RunView {
   const { request: _r, rolloutState: _s, data: _d, dedupeKey: _k, ...view } = rec;
-  return structuredClone({ ...view, ...(rec.data.restarts?.length ? { restarts: rec.data.restarts } : {}), ...(rec.data.keptLock ? { keptLock: rec.data.keptLock } : {}) });
+  return structuredClone({
+    ...view,
+    ...(rec.data.restarts?.length ? { restarts: rec.data.restarts } : {}),
+    ...(rec.data.keptLock ? { keptLock: rec.data.keptLock } : {}),
+  });
 }
 
 /** What a thread says when a restarted Shipbot picks its run up. */
@@ -149,12 +153,25 @@ export class Runner {
     }
     const plan = input.plan;
     const service = findService(config, plan.service);
-    if (!service) return { ok: false, reason: 'invalid', message: `Unknown service '${plan.service}'. Known: ${config.services.map((s) => s.name).join(', ')}.` };
+    if (!service)
+      return {
+        ok: false,
+        reason: 'invalid',
+        message: `Unknown service '${plan.service}'. Known: ${config.services.map((s) => s.name).join(', ')}.`,
+      };
     if (!service.environments[plan.environment]) {
-      return { ok: false, reason: 'invalid', message: `${service.name} has no ${plan.environment} environment in the catalogue (data/shipbot.yml).` };
+      return {
+        ok: false,
+        reason: 'invalid',
+        message: `${service.name} has no ${plan.environment} environment in the catalogue (data/shipbot.yml).`,
+      };
     }
     if (!service.strategies.includes(plan.strategy)) {
-      return { ok: false, reason: 'invalid', message: `${service.name} does not allow ${plan.strategy}; choose one of ${service.strategies.join(', ')}.` };
+      return {
+        ok: false,
+        reason: 'invalid',
+        message: `${service.name} does not allow ${plan.strategy}; choose one of ${service.strategies.join(', ')}.`,
+      };
     }
     const refusal = strategyRefusal(service, plan.environment, plan.dbMigration, plan.strategy);
     if (refusal) return { ok: false, reason: 'invalid', message: `${refusal}.` };
@@ -162,9 +179,18 @@ export class Runner {
     if (!deploy.ok) return { ok: false, reason: 'forbidden', message: deploy.reason };
     const freeze = activeFreeze(config.freezeWindows, plan.environment, new Date(clock.now()));
     const override = freeze && input.freezeOverride;
-    if (freeze && !override) return { ok: false, reason: 'frozen', message: `${describeFreeze(freeze)} Try again after the freeze, or ask an incident commander to override it.` };
+    if (freeze && !override)
+      return {
+        ok: false,
+        reason: 'frozen',
+        message: `${describeFreeze(freeze)} Try again after the freeze, or ask an incident commander to override it.`,
+      };
     if (override && !matchesPrincipal(override.actor, config.roles.incidentCommanders)) {
-      return { ok: false, reason: 'forbidden', message: `${describeFreeze(freeze)} Only incident commanders (roles.incidentCommanders in shipbot.yml) may override a freeze; ask one of them.` };
+      return {
+        ok: false,
+        reason: 'forbidden',
+        message: `${describeFreeze(freeze)} Only incident commanders (roles.incidentCommanders in shipbot.yml) may override a freeze; ask one of them.`,
+      };
     }
 
     const now = clock.now();
@@ -185,14 +211,24 @@ export class Runner {
         staging: plan.environment === 'production' && migrates(plan, this.ref(service, 'staging')),
         target: migrates(plan, this.ref(service, plan.environment)),
       }),
-      data: override ? { freezeOverride: { by: actorLabel(override.actor), reason: override.reason, at: now, freeze: describeFreeze(freeze) } } : {},
+      data: override
+        ? { freezeOverride: { by: actorLabel(override.actor), reason: override.reason, at: now, freeze: describeFreeze(freeze) } }
+        : {},
       createdAt: now,
       updatedAt: now,
       ...(input.dedupeKey ? { dedupeKey: input.dedupeKey } : {}),
     };
     // Lock, run row and audit entry in one transaction: a crash leaves all or none.
     const refused = store.tx((): StartResult | undefined => {
-      const got = store.acquireLock({ service: rec.service, environment: rec.environment, holder, runId: id, since: now, reason: `deploying ${plan.version}`, kind: 'run' });
+      const got = store.acquireLock({
+        service: rec.service,
+        environment: rec.environment,
+        holder,
+        runId: id,
+        since: now,
+        reason: `deploying ${plan.version}`,
+        kind: 'run',
+      });
       if (!got.ok) {
         if (!input.queueIfLocked) return { ok: false, reason: 'locked', message: lockedMessage(got.holder) };
         rec.status = 'queued';
@@ -202,8 +238,21 @@ export class Runner {
         rec.stage = `waiting for an approval from someone other than ${holder}`;
       }
       store.saveRun(rec);
-      store.audit({ runId: id, at: now, actor: holder, action: 'start', detail: `${plan.service} ${plan.version} to ${plan.environment} (${plan.strategy}, ${plan.risk} risk) → ${rec.status}` });
-      if (override) store.audit({ runId: id, at: now, actor: actorLabel(override.actor), action: 'freeze-override', detail: `${describeFreeze(freeze)} Overridden: ${override.reason}` });
+      store.audit({
+        runId: id,
+        at: now,
+        actor: holder,
+        action: 'start',
+        detail: `${plan.service} ${plan.version} to ${plan.environment} (${plan.strategy}, ${plan.risk} risk) → ${rec.status}`,
+      });
+      if (override)
+        store.audit({
+          runId: id,
+          at: now,
+          actor: actorLabel(override.actor),
+          action: 'freeze-override',
+          detail: `${describeFreeze(freeze)} Overridden: ${override.reason}`,
+        });
       return undefined;
     });
     if (refused) return refused;
@@ -223,7 +272,11 @@ export class Runner {
     const name = actor.name ?? actor.userId;
     const role = roleFor(cmd);
     const allowed =
-      role === 'approve' ? mayApprove(config, actor, rec.requester) : role === 'decide' ? mayDecide(config, actor, rec.requester) : { ok: true as const };
+      role === 'approve'
+        ? mayApprove(config, actor, rec.requester)
+        : role === 'decide'
+          ? mayDecide(config, actor, rec.requester)
+          : { ok: true as const };
     if (!allowed.ok) {
       this.audit(rec.id, who, `${cmd}-refused`, allowed.reason);
       return { ok: false, reason: 'forbidden', message: allowed.reason };
@@ -241,7 +294,11 @@ export class Runner {
     switch (cmd) {
       case 'investigate': {
         const d = await this.investigate(rec.id, actor, false);
-        return { ok: true, acted: true, message: d.summary ?? `diagnostics collected: ${d.pods.length} pods, ${d.failingChecks.length} failing checks` };
+        return {
+          ok: true,
+          acted: true,
+          message: d.summary ?? `diagnostics collected: ${d.pods.length} pods, ${d.failingChecks.length} failing checks`,
+        };
       }
       case 'approve':
         (rec.data.approvals ??= []).push({ by: actor.userId, at: now });
@@ -291,19 +348,32 @@ export class Runner {
 
   /** Releases a manual lock or one kept after an automatic rollback; a live run's lock goes with the run. */
   /** `keptBy`: only the lock that run kept (an Unlock button in its thread; a later lock is not its to lift). */
-  unlock(service: string, environment: Environment, actor: Actor, reason = '', keptBy?: string): { ok: boolean; acted?: boolean; message: string } {
+  unlock(
+    service: string,
+    environment: Environment,
+    actor: Actor,
+    reason = '',
+    keptBy?: string,
+  ): { ok: boolean; acted?: boolean; message: string } {
     const { store, config } = this.deps;
     const who = actorLabel(actor);
     const lock = store.getLock(service, environment);
     if (!lock) return { ok: true, acted: false, message: `${service} in ${environment} is not locked any more` };
-    if (keptBy && lock.runId !== keptBy) return { ok: true, acted: false, message: `${service} in ${environment} is no longer held by run ${keptBy}` };
-    const run = lock.runId ? this.active.get(lock.runId)?.rec ?? store.getRun(lock.runId) : undefined;
+    if (keptBy && lock.runId !== keptBy)
+      return { ok: true, acted: false, message: `${service} in ${environment} is no longer held by run ${keptBy}` };
+    const run = lock.runId ? (this.active.get(lock.runId)?.rec ?? store.getRun(lock.runId)) : undefined;
     if (lock.kind === 'run' && run && !FINAL_STATUSES.has(run.status)) {
-      return { ok: false, message: `${service} in ${environment} is held by run ${run.id} (${run.status}); cancel or roll it back instead.` };
+      return {
+        ok: false,
+        message: `${service} in ${environment} is held by run ${run.id} (${run.status}); cancel or roll it back instead.`,
+      };
     }
     const holderIsActor = lock.holder === who || run?.requester.userId === actor.userId;
     if (!holderIsActor && !mayDecide(config, actor, run?.requester ?? { userId: '\u0000' }).ok) {
-      return { ok: false, message: `${who} may not unlock ${service} in ${environment}: only ${lock.holder} or an incident commander may.` };
+      return {
+        ok: false,
+        message: `${who} may not unlock ${service} in ${environment}: only ${lock.holder} or an incident commander may.`,
+      };
     }
     store.releaseLock(service, environment);
     this.audit(lock.runId, who, 'unlock', `${service}/${environment}${reason ? `: ${reason}` : ''} (was: ${lock.reason})`);
@@ -332,9 +402,24 @@ export class Runner {
       const c = last.candidate;
       const b = last.baseline;
       d.metrics.push(
-        { metric: 'error rate', candidate: pct(c.errorRate), baseline: pct(b.errorRate), delta: `${((c.errorRate - b.errorRate) * 100).toFixed(2)} pts` },
-        { metric: 'p99 latency', candidate: `${c.p99Ms.toFixed(0)} ms`, baseline: `${b.p99Ms.toFixed(0)} ms`, delta: b.p99Ms ? `${(((c.p99Ms - b.p99Ms) / b.p99Ms) * 100).toFixed(0)}%` : 'n/a' },
-        { metric: 'throughput', candidate: `${c.throughputRps.toFixed(1)} rps`, baseline: `${b.throughputRps.toFixed(1)} rps`, delta: `${(c.throughputRps - b.throughputRps).toFixed(1)} rps` },
+        {
+          metric: 'error rate',
+          candidate: pct(c.errorRate),
+          baseline: pct(b.errorRate),
+          delta: `${((c.errorRate - b.errorRate) * 100).toFixed(2)} pts`,
+        },
+        {
+          metric: 'p99 latency',
+          candidate: `${c.p99Ms.toFixed(0)} ms`,
+          baseline: `${b.p99Ms.toFixed(0)} ms`,
+          delta: b.p99Ms ? `${(((c.p99Ms - b.p99Ms) / b.p99Ms) * 100).toFixed(0)}%` : 'n/a',
+        },
+        {
+          metric: 'throughput',
+          candidate: `${c.throughputRps.toFixed(1)} rps`,
+          baseline: `${b.throughputRps.toFixed(1)} rps`,
+          delta: `${(c.throughputRps - b.throughputRps).toFixed(1)} rps`,
+        },
       );
     }
     if (last) d.findings = last.decision.findings;
@@ -349,7 +434,13 @@ export class Runner {
       }
     }
     const seen = rec.data.atDecision;
-    if (seen) Object.assign(d, { pods: seen.pods, events: seen.events, logTail: seen.logTail, podsAt: { at: seen.at, environment: seen.environment } });
+    if (seen)
+      Object.assign(d, {
+        pods: seen.pods,
+        events: seen.events,
+        logTail: seen.logTail,
+        podsAt: { at: seen.at, environment: seen.environment },
+      });
     if (this.deps.diagnose && ref && rec.rolloutState) {
       try {
         const now = await this.deps.diagnose(ref, rec.rolloutState);
@@ -383,14 +474,19 @@ export class Runner {
       },
       (err: unknown) => this.deps.logger.warn({ err, runId: rec.id }, 'reading the pods at the decision failed'),
     );
-    this.podReads.set(rec.id, read.finally(() => this.podReads.delete(rec.id)));
+    this.podReads.set(
+      rec.id,
+      read.finally(() => this.podReads.delete(rec.id)),
+    );
   }
 
   /** At start-up: resumes runs that were in flight, or stops them safely saying what to check. */
   async resumeInFlight(): Promise<Array<{ runId: string; action: string; note: string }>> {
     const { store, config, clock } = this.deps;
     const out: Array<{ runId: string; action: string; note: string }> = [];
-    const live = store.listRuns({ status: ['pending-approval', 'queued', 'running', 'awaiting-decision', 'paused', 'rolling-back'] }).reverse();
+    const live = store
+      .listRuns({ status: ['pending-approval', 'queued', 'running', 'awaiting-decision', 'paused', 'rolling-back'] })
+      .reverse();
     for (const rec of live) {
       if (this.active.has(rec.id)) continue;
       const decision = resumeDecision(rec, Boolean(findService(config, rec.service)));
@@ -402,7 +498,8 @@ export class Runner {
       }
       if (decision.action === 'stop') {
         const running = rec.steps.find((s) => s.status === 'running');
-        if (running) rec.steps = setStep(rec.steps, running.key, { status: 'failed', detail: 'interrupted by a restart', endedAt: clock.now() });
+        if (running)
+          rec.steps = setStep(rec.steps, running.key, { status: 'failed', detail: 'interrupted by a restart', endedAt: clock.now() });
         rec.steps = skipRemaining(rec.steps, 'stopped after a restart');
         (rec.data.restarts ??= []).push(restartNote(clock.now(), `stopped safely: ${decision.reason}`));
         this.audit(rec.id, 'shipbot', 'stop-after-restart', decision.reason);
@@ -411,7 +508,8 @@ export class Runner {
         continue;
       }
       // A deliberate stop is not an interruption of the step: the budget counts crashes only.
-      if (decision.step && rec.data.cleanStopAt === undefined) (rec.data.resumes ??= {})[decision.step] = (rec.data.resumes?.[decision.step] ?? 0) + 1;
+      if (decision.step && rec.data.cleanStopAt === undefined)
+        (rec.data.resumes ??= {})[decision.step] = (rec.data.resumes?.[decision.step] ?? 0) + 1;
       delete rec.data.cleanStopAt;
       (rec.data.restarts ??= []).push(restartNote(clock.now(), decision.note));
       this.audit(rec.id, 'shipbot', 'resume-after-restart', decision.note);
@@ -430,14 +528,19 @@ export class Runner {
    */
   async shutdown(): Promise<void> {
     const at = this.deps.clock.now();
-    const interrupted = [...this.active.values()].map((a) => a.rec).filter((rec) => !FINAL_STATUSES.has(rec.status) && !WAITING.has(rec.status));
+    const interrupted = [...this.active.values()]
+      .map((a) => a.rec)
+      .filter((rec) => !FINAL_STATUSES.has(rec.status) && !WAITING.has(rec.status));
     await this.close();
     for (const rec of interrupted) {
       rec.data.cleanStopAt = at;
       try {
         this.deps.store.saveRun(rec);
       } catch (err) {
-        this.deps.logger.warn({ err, runId: rec.id }, 'could not mark the run as stopped on purpose; its resume will count as an interruption');
+        this.deps.logger.warn(
+          { err, runId: rec.id },
+          'could not mark the run as stopped on purpose; its resume will count as an interruption',
+        );
       }
     }
   }
@@ -506,7 +609,11 @@ export class Runner {
       if (this.closed || err instanceof Closed) return;
       log.error({ err }, 'run loop failed');
       if (!FINAL_STATUSES.has(a.rec.status)) {
-        await this.finish(a.rec, 'failed', `Shipbot hit an internal error: ${(err as Error).message}. Check ${a.rec.service} in ${a.rec.environment}, then unlock it.`).catch(() => {});
+        await this.finish(
+          a.rec,
+          'failed',
+          `Shipbot hit an internal error: ${(err as Error).message}. Check ${a.rec.service} in ${a.rec.environment}, then unlock it.`,
+        ).catch(() => {});
       }
     }
   }
@@ -533,29 +640,29 @@ export class Runner {
     let handler: Promise<StepOutcome> | undefined;
     try {
       handler = executeStep(key, {
-          run: rec,
-          config,
-          service,
-          ref: this.ref(service, rec.environment)!,
-          ...(rec.environment === 'production' && service.environments.staging ? { stagingRef: this.ref(service, 'staging')! } : {}),
-          driver: this.deps.drivers(rec.strategy, this.ref(service, rec.environment)!.context),
-          drivers: this.deps.drivers,
-          analysis: this.deps.analysis,
-          store: this.deps.store,
-          clock,
-          signal,
-          skip: a.skip.promise,
-          save: () => {
-            if (!signal.aborted) this.save(rec, false);
-          },
-          progress: (line) => {
-            if (signal.aborted) return;
-            rec.steps = setStep(rec.steps, key, { detail: line });
-            this.emit(rec, false);
-          },
-          writeIncident: () => this.writeIncident(rec),
-          migrate: this.deps.migrate ?? (() => Promise.reject(new Error('this Shipbot was built without a way to run migration Jobs'))),
-        });
+        run: rec,
+        config,
+        service,
+        ref: this.ref(service, rec.environment)!,
+        ...(rec.environment === 'production' && service.environments.staging ? { stagingRef: this.ref(service, 'staging')! } : {}),
+        driver: this.deps.drivers(rec.strategy, this.ref(service, rec.environment)!.context),
+        drivers: this.deps.drivers,
+        analysis: this.deps.analysis,
+        store: this.deps.store,
+        clock,
+        signal,
+        skip: a.skip.promise,
+        save: () => {
+          if (!signal.aborted) this.save(rec, false);
+        },
+        progress: (line) => {
+          if (signal.aborted) return;
+          rec.steps = setStep(rec.steps, key, { detail: line });
+          this.emit(rec, false);
+        },
+        writeIncident: () => this.writeIncident(rec),
+        migrate: this.deps.migrate ?? (() => Promise.reject(new Error('this Shipbot was built without a way to run migration Jobs'))),
+      });
       outcome = await raceAbort(handler, signal);
     } catch (err) {
       if (this.closed) throw new Closed('closed');
@@ -571,7 +678,11 @@ export class Runner {
     }
     if (this.closed) throw new Closed('closed');
     if (signal.aborted) return;
-    rec.steps = setStep(rec.steps, key, { status: outcome.status, ...(outcome.detail !== undefined ? { detail: outcome.detail } : {}), endedAt: clock.now() });
+    rec.steps = setStep(rec.steps, key, {
+      status: outcome.status,
+      ...(outcome.detail !== undefined ? { detail: outcome.detail } : {}),
+      endedAt: clock.now(),
+    });
     const next = outcome.next;
     if (!next) {
       this.save(rec, outcome.status === 'failed');
@@ -597,13 +708,24 @@ export class Runner {
       case 'ask':
         this.rememberPodsAtDecision(rec);
         rec.pendingDecision = next.decision;
-        this.transition(rec, statusAtStart === 'rolling-back' ? 'rolling-back' : 'awaiting-decision', { stage: `decision needed: ${next.decision.explanation}` }, true);
+        this.transition(
+          rec,
+          statusAtStart === 'rolling-back' ? 'rolling-back' : 'awaiting-decision',
+          { stage: `decision needed: ${next.decision.explanation}` },
+          true,
+        );
         return;
       case 'finish': {
         const rb = rec.data.rollback;
         if (rb) {
           const verified = rb.verification?.ok !== false;
-          await this.finish(rec, verified ? 'rolled-back' : 'failed', verified ? rb.reason : `rollback could not be verified (${rb.verification?.detail}); check ${rec.service} in ${rec.environment} by hand`);
+          await this.finish(
+            rec,
+            verified ? 'rolled-back' : 'failed',
+            verified
+              ? rb.reason
+              : `rollback could not be verified (${rb.verification?.detail}); check ${rec.service} in ${rec.environment} by hand`,
+          );
         } else {
           await this.finish(rec, 'succeeded', `${rec.version} is live in ${rec.environment}`);
         }
@@ -665,10 +787,16 @@ export class Runner {
       logger.error({ err, runId: rec.id }, 'writing the report failed');
       reportDetail = `report not written: ${(err as Error).message}`;
     }
-    rec.steps = setStep(rec.steps, STEP.report, { status: rec.reportPath ? 'done' : 'warning', detail: reportDetail, endedAt: clock.now() });
+    rec.steps = setStep(rec.steps, STEP.report, {
+      status: rec.reportPath ? 'done' : 'warning',
+      detail: reportDetail,
+      endedAt: clock.now(),
+    });
     // Only a run that touched production keeps the service locked (Shipit's auto-lock): a
     // release stopped at staging leaves production deployable.
-    const keepLock = productionTouched(rec.steps) && (status === 'stopped' || status === 'failed' || (status === 'rolled-back' && !!rec.data.rollback?.automatic));
+    const keepLock =
+      productionTouched(rec.steps) &&
+      (status === 'stopped' || status === 'failed' || (status === 'rolled-back' && !!rec.data.rollback?.automatic));
     store.tx(() => {
       const lock = store.getLock(rec.service, rec.environment);
       if (lock?.runId === rec.id) {
@@ -692,10 +820,23 @@ export class Runner {
     const next = store.nextQueued(service, environment);
     if (!next || this.closed) return;
     const rec = this.active.get(next.id)?.rec ?? next;
-    const got = store.acquireLock({ service, environment, holder: actorLabel(rec.requester), runId: rec.id, since: clock.now(), reason: `deploying ${rec.version}`, kind: 'run' });
+    const got = store.acquireLock({
+      service,
+      environment,
+      holder: actorLabel(rec.requester),
+      runId: rec.id,
+      since: clock.now(),
+      reason: `deploying ${rec.version}`,
+      kind: 'run',
+    });
     if (!got.ok) return;
     const approval = needsApproval(config, rec.plan) && !rec.data.approvals?.length;
-    this.transition(rec, approval ? 'pending-approval' : 'running', { stage: approval ? 'waiting for an approval' : 'lock acquired' }, true);
+    this.transition(
+      rec,
+      approval ? 'pending-approval' : 'running',
+      { stage: approval ? 'waiting for an approval' : 'lock acquired' },
+      true,
+    );
     this.audit(rec.id, 'shipbot', 'dequeued', 'the lock was free');
     this.wake(rec.id);
   }
@@ -731,7 +872,10 @@ export class Runner {
         for (const l of this.listeners) safe(() => l({ type: 'store-failed', runId: a.rec.id, message }));
         throw new Closed('store failed');
       }
-      log.warn({ attempt, retryInMs: wait }, 'the database is locked by another writer; holding this run (no cluster change) until it is free');
+      log.warn(
+        { attempt, retryInMs: wait },
+        'the database is locked by another writer; holding this run (no cluster change) until it is free',
+      );
       await new Promise((r) => setTimeout(r, wait));
       try {
         this.save(a.rec, false);
@@ -787,11 +931,11 @@ function pct(x: number): string {
 /** Why a deploy is refused for a lock, in two lines: who holds it and why, then how it ends. */
 export function lockedMessage(l: LockRecord): string {
   const since = fmtTime(l.since);
-  if (l.kind === 'run') return `🔒 ${l.service} in ${l.environment} is busy: ${l.holder} is ${l.reason} (run ${l.runId}, since ${since}).\nIt frees itself when that run ends: start again then.`;
+  if (l.kind === 'run')
+    return `🔒 ${l.service} in ${l.environment} is busy: ${l.holder} is ${l.reason} (run ${l.runId}, since ${since}).\nIt frees itself when that run ends: start again then.`;
   const why = l.kind === 'held' ? `locked after ${l.reason}` : `locked by ${l.holder}: ${l.reason}`;
   return `🔒 ${l.service} in ${l.environment} is ${why}, since ${since}.\nOnce it is checked, an incident commander unlocks it: \`unlock ${l.service} ${l.environment}\`.`;
 }
-
 
 /** Rejects as soon as `signal` aborts, even if `p` is still waiting on something slow. */
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {

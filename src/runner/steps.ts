@@ -26,11 +26,7 @@ export const STEP = {
 export type StepOutcome = {
   status: Exclude<StepStatus, 'pending' | 'running'>;
   detail?: string;
-  next?:
-    | { kind: 'rollback'; reason: string }
-    | { kind: 'fail'; reason: string }
-    | { kind: 'ask'; decision: Decision }
-    | { kind: 'finish' };
+  next?: { kind: 'rollback'; reason: string } | { kind: 'fail'; reason: string } | { kind: 'ask'; decision: Decision } | { kind: 'finish' };
 };
 
 export const STAGE_PREFIX = 'stage:';
@@ -98,7 +94,14 @@ export function withRollbackSteps(steps: StepView[], reason: string): StepView[]
   const out = steps
     .filter((s) => s.key !== STEP.report)
     // A step that was running did part of its work (a canary step served its users): a warning, not "skipped".
-    .map((s): StepView => (isSettled(s) ? s : s.status === 'running' ? { ...s, status: 'warning', detail: `interrupted: ${reason}` } : { ...s, status: 'skipped' }));
+    .map(
+      (s): StepView =>
+        isSettled(s)
+          ? s
+          : s.status === 'running'
+            ? { ...s, status: 'warning', detail: `interrupted: ${reason}` }
+            : { ...s, status: 'skipped' },
+    );
   const report = steps.find((s) => s.key === STEP.report) ?? { key: STEP.report, title: 'Report', status: 'pending' };
   return [
     ...out,
@@ -120,7 +123,10 @@ export function setStep(steps: StepView[], key: string, patch: Partial<StepView>
 
 /** Whether the cluster may already have been changed by this run (so cancelling means rolling back). */
 export function clusterTouched(steps: StepView[]): boolean {
-  return steps.some((s) => (s.key === STEP.prepare || s.key === STEP.stagingDeploy || isStageStep(s.key)) && s.status !== 'pending' && s.status !== 'skipped');
+  return steps.some(
+    (s) =>
+      (s.key === STEP.prepare || s.key === STEP.stagingDeploy || isStageStep(s.key)) && s.status !== 'pending' && s.status !== 'skipped',
+  );
 }
 
 /** Whether production traffic may already reach the new version. */

@@ -36,10 +36,12 @@ function validatePodSpec(spec: unknown, field: string, causes: Cause[]): void {
   const names = new Set<string>();
   containers.forEach((c: unknown, i) => {
     const cc = isPlainObject(c) ? c : {};
-    if (typeof cc.name !== 'string' || !DNS_LABEL.test(cc.name)) causes.push({ field: `${field}.containers[${i}].name`, message: 'Required value: a DNS-1123 label' });
+    if (typeof cc.name !== 'string' || !DNS_LABEL.test(cc.name))
+      causes.push({ field: `${field}.containers[${i}].name`, message: 'Required value: a DNS-1123 label' });
     else if (names.has(cc.name)) causes.push({ field: `${field}.containers[${i}].name`, message: `Duplicate value: "${cc.name}"` });
     else names.add(cc.name);
-    if (typeof cc.image !== 'string' || cc.image.trim() === '') causes.push({ field: `${field}.containers[${i}].image`, message: 'Required value' });
+    if (typeof cc.image !== 'string' || cc.image.trim() === '')
+      causes.push({ field: `${field}.containers[${i}].image`, message: 'Required value' });
   });
 }
 
@@ -51,7 +53,8 @@ function defaultWorkload(o: KObject): void {
     spec.progressDeadlineSeconds ??= 600;
     spec.strategy ??= { type: 'RollingUpdate' };
     spec.strategy.type ??= 'RollingUpdate';
-    if (spec.strategy.type === 'RollingUpdate') spec.strategy.rollingUpdate = { maxSurge: '25%', maxUnavailable: '25%', ...(spec.strategy.rollingUpdate ?? {}) };
+    if (spec.strategy.type === 'RollingUpdate')
+      spec.strategy.rollingUpdate = { maxSurge: '25%', maxUnavailable: '25%', ...(spec.strategy.rollingUpdate ?? {}) };
   }
   spec.template ??= {};
   spec.template.metadata ??= {};
@@ -72,7 +75,8 @@ function validateWorkload(o: KObject, causes: Cause[]): void {
   validatePodSpec(spec.template?.spec, 'spec.template.spec', causes);
   if (o.kind === 'Deployment') {
     const st = spec.strategy?.type;
-    if (st !== 'RollingUpdate' && st !== 'Recreate') causes.push({ field: 'spec.strategy.type', message: `Unsupported value: "${st}": supported values: "Recreate", "RollingUpdate"` });
+    if (st !== 'RollingUpdate' && st !== 'Recreate')
+      causes.push({ field: 'spec.strategy.type', message: `Unsupported value: "${st}": supported values: "Recreate", "RollingUpdate"` });
     if (typeof spec.progressDeadlineSeconds !== 'number' || spec.progressDeadlineSeconds <= 0) {
       causes.push({ field: 'spec.progressDeadlineSeconds', message: 'Invalid value: must be greater than 0' });
     }
@@ -98,7 +102,10 @@ function validateLabels(labels: unknown, field: string, causes: Cause[]): void {
   if (!isPlainObject(labels)) return;
   for (const [k, v] of Object.entries(labels)) {
     if (typeof v !== 'string' || !LABEL_VALUE.test(v)) {
-      causes.push({ field: `${field}`, message: `Invalid value: "${String(v)}" for label ${k}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (63 characters at most)` });
+      causes.push({
+        field: `${field}`,
+        message: `Invalid value: "${String(v)}" for label ${k}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (63 characters at most)`,
+      });
     }
   }
 }
@@ -112,10 +119,14 @@ export function admit(def: ResourceDef, input: KObject, old?: KObject): KObject 
   const name = o.metadata.name ?? '';
   if (!name) causes.push({ field: 'metadata.name', message: 'Required value: name or generateName is required' });
   else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-    causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'` });
+    causes.push({
+      field: 'metadata.name',
+      message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
+    });
   }
   validateLabels(o.metadata.labels, 'metadata.labels', causes);
-  if (def.kind === 'Deployment' || def.kind === 'ReplicaSet' || def.kind === 'Job') validateLabels(o.spec?.template?.metadata?.labels, 'spec.template.metadata.labels', causes);
+  if (def.kind === 'Deployment' || def.kind === 'ReplicaSet' || def.kind === 'Job')
+    validateLabels(o.spec?.template?.metadata?.labels, 'spec.template.metadata.labels', causes);
   switch (def.kind) {
     case 'Deployment':
     case 'ReplicaSet':
@@ -141,7 +152,8 @@ export function admit(def: ResourceDef, input: KObject, old?: KObject): KObject 
       if (!Array.isArray(ports) || ports.length === 0) causes.push({ field: 'spec.ports', message: 'Required value' });
       else
         ports.forEach((p: Record<string, unknown>, i: number) => {
-          if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535) causes.push({ field: `spec.ports[${i}].port`, message: 'Invalid value: must be between 1 and 65535' });
+          if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535)
+            causes.push({ field: `spec.ports[${i}].port`, message: 'Invalid value: must be between 1 and 65535' });
           p.protocol ??= 'TCP';
           p.targetPort ??= p.port;
         });
@@ -176,7 +188,8 @@ function admitHttpRoute(o: KObject, causes: Cause[]): void {
     p.kind ??= 'Gateway';
   }
   o.spec.rules ??= [{ matches: rootMatch() }];
-  if (!Array.isArray(o.spec.rules) || o.spec.rules.length > 16) causes.push({ field: 'spec.rules', message: 'Invalid value: must have at most 16 items' });
+  if (!Array.isArray(o.spec.rules) || o.spec.rules.length > 16)
+    causes.push({ field: 'spec.rules', message: 'Invalid value: must have at most 16 items' });
   (Array.isArray(o.spec.rules) ? o.spec.rules : []).forEach((r: Record<string, unknown>, i: number) => {
     r.matches ??= rootMatch();
     const refs = (r.backendRefs ?? []) as Array<Record<string, unknown>>;
@@ -187,8 +200,13 @@ function admitHttpRoute(o: KObject, causes: Cause[]): void {
       b.kind ??= 'Service';
       b.weight ??= 1;
       if (typeof b.name !== 'string' || !b.name) causes.push({ field: `${at}.name`, message: 'Required value' });
-      if (!weightOk(b.weight, 1_000_000)) causes.push({ field: `${at}.weight`, message: `Invalid value: ${JSON.stringify(b.weight)}: must be an integer between 0 and 1000000` });
-      if (b.kind === 'Service' && b.group === '' && b.port === undefined) causes.push({ field: at, message: 'Invalid value: "object": Must have port for Service reference' });
+      if (!weightOk(b.weight, 1_000_000))
+        causes.push({
+          field: `${at}.weight`,
+          message: `Invalid value: ${JSON.stringify(b.weight)}: must be an integer between 0 and 1000000`,
+        });
+      if (b.kind === 'Service' && b.group === '' && b.port === undefined)
+        causes.push({ field: at, message: 'Invalid value: "object": Must have port for Service reference' });
     });
   });
 }
@@ -199,8 +217,13 @@ function admitVirtualService(o: KObject, causes: Cause[]): void {
   (Array.isArray(o.spec.http) ? o.spec.http : []).forEach((r: Record<string, unknown>, i: number) => {
     ((r.route ?? []) as Array<Record<string, unknown>>).forEach((d, j) => {
       const at = `spec.http[${i}].route[${j}]`;
-      if (typeof (d.destination as Record<string, unknown> | undefined)?.host !== 'string') causes.push({ field: `${at}.destination.host`, message: 'Required value' });
-      if (!weightOk(d.weight, 100)) causes.push({ field: `${at}.weight`, message: `Invalid value: ${JSON.stringify(d.weight)}: weight must be an integer between 0 and 100` });
+      if (typeof (d.destination as Record<string, unknown> | undefined)?.host !== 'string')
+        causes.push({ field: `${at}.destination.host`, message: 'Required value' });
+      if (!weightOk(d.weight, 100))
+        causes.push({
+          field: `${at}.weight`,
+          message: `Invalid value: ${JSON.stringify(d.weight)}: weight must be an integer between 0 and 100`,
+        });
     });
   });
 }
@@ -225,20 +248,33 @@ function admitJob(o: KObject, causes: Cause[], old?: KObject): void {
   spec.template.spec ??= {};
   if (!old) {
     const uid = (o.metadata.uid ??= randomUUID());
-    const generated = { 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': o.metadata.name ?? '', 'controller-uid': uid, 'job-name': o.metadata.name ?? '' };
-    if (spec.selector && !spec.manualSelector) causes.push({ field: 'spec.selector', message: 'Invalid value: `selector` will be auto-generated' });
+    const generated = {
+      'batch.kubernetes.io/controller-uid': uid,
+      'batch.kubernetes.io/job-name': o.metadata.name ?? '',
+      'controller-uid': uid,
+      'job-name': o.metadata.name ?? '',
+    };
+    if (spec.selector && !spec.manualSelector)
+      causes.push({ field: 'spec.selector', message: 'Invalid value: `selector` will be auto-generated' });
     spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
     spec.template.metadata.labels = { ...(spec.template.metadata.labels ?? {}), ...generated };
   }
   const policy = spec.template.spec.restartPolicy;
   if (policy !== 'Never' && policy !== 'OnFailure') {
-    causes.push({ field: 'spec.template.spec.restartPolicy', message: `${policy === undefined ? 'Required value' : `Unsupported value: "${policy}"`}: supported values: "OnFailure", "Never"` });
+    causes.push({
+      field: 'spec.template.spec.restartPolicy',
+      message: `${policy === undefined ? 'Required value' : `Unsupported value: "${policy}"`}: supported values: "OnFailure", "Never"`,
+    });
   }
   if (isPlainObject(spec.template.spec)) defaultPodSpec(spec.template.spec);
   validatePodSpec(spec.template.spec, 'spec.template.spec', causes);
   for (const k of ['backoffLimit', 'activeDeadlineSeconds'] as const) {
     const v = spec[k];
-    if (v !== undefined && (!Number.isInteger(v) || v < (k === 'backoffLimit' ? 0 : 1))) causes.push({ field: `spec.${k}`, message: `Invalid value: ${JSON.stringify(v)}: must be ${k === 'backoffLimit' ? 'greater than or equal to 0' : 'greater than 0'}` });
+    if (v !== undefined && (!Number.isInteger(v) || v < (k === 'backoffLimit' ? 0 : 1)))
+      causes.push({
+        field: `spec.${k}`,
+        message: `Invalid value: ${JSON.stringify(v)}: must be ${k === 'backoffLimit' ? 'greater than or equal to 0' : 'greater than 0'}`,
+      });
   }
   if (old && JSON.stringify(old.spec?.template) !== JSON.stringify(spec.template)) {
     causes.push({ field: 'spec.template', message: 'Invalid value: field is immutable' });

@@ -49,7 +49,11 @@ export class ApiServer {
     return sub === 'scale' ? toScale(def, o) : clone(o);
   }
 
-  list(def: ResourceDef, ns: string | undefined, opts: ListOptions = {}): { items: KObject[]; resourceVersion: string; continue?: string; remaining?: number } {
+  list(
+    def: ResourceDef,
+    ns: string | undefined,
+    opts: ListOptions = {},
+  ): { items: KObject[]; resourceVersion: string; continue?: string; remaining?: number } {
     const labels = parseLabelSelector(opts.labelSelector);
     const fields = parseFieldSelector(opts.fieldSelector);
     let all = this.store.list(def, ns).filter((o) => matches(labels, o.metadata.labels) && matchesFields(fields, o));
@@ -62,22 +66,31 @@ export class ApiServer {
     const limit = opts.limit && opts.limit > 0 ? opts.limit : undefined;
     if (limit && all.length > limit) {
       const page = all.slice(0, limit);
-      return { items: page.map(clone), resourceVersion: rv, continue: encodeContinue(this.store.resourceVersion, keyOf(page[page.length - 1]!)), remaining: all.length - limit };
+      return {
+        items: page.map(clone),
+        resourceVersion: rv,
+        continue: encodeContinue(this.store.resourceVersion, keyOf(page[page.length - 1]!)),
+        remaining: all.length - limit,
+      };
     }
     return { items: all.map(clone), resourceVersion: rv };
   }
 
   create(def: ResourceDef, ns: string | undefined, body: KObject, dryRun = false): KObject {
-    if (!body || typeof body !== 'object' || typeof body.metadata !== 'object') throw badRequest(`the body must be a ${def.kind} object with metadata`);
+    if (!body || typeof body !== 'object' || typeof body.metadata !== 'object')
+      throw badRequest(`the body must be a ${def.kind} object with metadata`);
     this.requireNamespace(def, ns);
     const input = clone(body);
     if (def.namespaced) {
       if (input.metadata.namespace && input.metadata.namespace !== ns) {
-        throw badRequest(`the namespace of the provided object (${input.metadata.namespace}) does not match the namespace sent on the request (${ns})`);
+        throw badRequest(
+          `the namespace of the provided object (${input.metadata.namespace}) does not match the namespace sent on the request (${ns})`,
+        );
       }
       input.metadata.namespace = ns;
     }
-    if (!input.metadata.name && input.metadata.generateName) input.metadata.name = `${input.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
+    if (!input.metadata.name && input.metadata.generateName)
+      input.metadata.name = `${input.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
     if (input.kind && input.kind !== def.kind) throw badRequest(`the body is a ${input.kind}, this endpoint takes ${def.kind}`);
     delete input.metadata.resourceVersion;
     delete input.metadata.uid; // the server's to assign
@@ -93,12 +106,17 @@ export class ApiServer {
   /** PUT: replaces the object (or only its status / scale), 409 on a stale resourceVersion. */
   /** `dryRun`: everything a write does (admission, conflicts) except storing it. */
   replace(def: ResourceDef, ns: string | undefined, name: string, body: KObject, sub?: Subresource, dryRun = false): KObject {
-    if (!body || typeof body !== 'object' || typeof body.metadata !== 'object') throw badRequest(`the body must be a ${sub === 'scale' ? 'Scale' : def.kind} object with metadata`);
+    if (!body || typeof body !== 'object' || typeof body.metadata !== 'object')
+      throw badRequest(`the body must be a ${sub === 'scale' ? 'Scale' : def.kind} object with metadata`);
     const current = this.store.get(def, ns, name);
-    if (body.metadata.name && body.metadata.name !== name) throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+    if (body.metadata.name && body.metadata.name !== name)
+      throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
     if (sub === 'scale') {
       const replicas = body.spec?.replicas;
-      if (typeof replicas !== 'number' || replicas < 0) throw invalid('Scale', 'autoscaling', name, [{ field: 'spec.replicas', message: 'Invalid value: must be greater than or equal to 0' }]);
+      if (typeof replicas !== 'number' || replicas < 0)
+        throw invalid('Scale', 'autoscaling', name, [
+          { field: 'spec.replicas', message: 'Invalid value: must be greater than or equal to 0' },
+        ]);
       const next = clone(current);
       next.spec.replicas = replicas;
       if (dryRun) return toScale(def, this.checkOnly(def, current, next, body.metadata.resourceVersion));
@@ -122,17 +140,38 @@ export class ApiServer {
 
   private checkOnly(def: ResourceDef, current: KObject, next: KObject, expectRv?: string): KObject {
     if (expectRv && expectRv !== current.metadata.resourceVersion) throw conflictFor(def, current.metadata.name!);
-    return { ...clone(next), metadata: { ...clone(next.metadata), uid: current.metadata.uid, resourceVersion: current.metadata.resourceVersion, creationTimestamp: current.metadata.creationTimestamp } };
+    return {
+      ...clone(next),
+      metadata: {
+        ...clone(next.metadata),
+        uid: current.metadata.uid,
+        resourceVersion: current.metadata.resourceVersion,
+        creationTimestamp: current.metadata.creationTimestamp,
+      },
+    };
   }
 
-  patch(def: ResourceDef, ns: string | undefined, name: string, contentType: string | undefined, patchBody: unknown, sub?: Subresource, dryRun = false): KObject {
+  patch(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    contentType: string | undefined,
+    patchBody: unknown,
+    sub?: Subresource,
+    dryRun = false,
+  ): KObject {
     const current = this.store.get(def, ns, name);
     const base = sub === 'scale' ? toScale(def, current) : clone(current);
     if (def.custom && (contentType ?? '').toLowerCase().startsWith(PATCH_TYPES.strategic)) {
-      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.json}, ${PATCH_TYPES.merge}, application/apply-patch+yaml`);
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.json}, ${PATCH_TYPES.merge}, application/apply-patch+yaml`,
+      );
     }
     const patched = applyPatch(contentType, base, patchBody) as KObject;
-    if (!patched || typeof patched !== 'object' || typeof patched.metadata !== 'object') throw invalid(def.kind, def.group, name, [{ field: 'metadata', message: 'Required value' }]);
+    if (!patched || typeof patched !== 'object' || typeof patched.metadata !== 'object')
+      throw invalid(def.kind, def.group, name, [{ field: 'metadata', message: 'Required value' }]);
     // A resourceVersion in the patch is a precondition, as on a real server.
     const expect = patched.metadata.resourceVersion !== current.metadata.resourceVersion ? patched.metadata.resourceVersion : undefined;
     if (expect) patched.metadata.resourceVersion = expect;
@@ -156,7 +195,13 @@ export class ApiServer {
       if (!r.namespaced) continue;
       for (const o of this.store.list(r)) {
         const refs = o.metadata.ownerReferences ?? [];
-        if (refs.some((ref) => ref.uid === ownerUid)) this.store.update(r, { ...o, metadata: { ...o.metadata, ownerReferences: refs.filter((ref) => ref.uid !== ownerUid) } }, undefined, true);
+        if (refs.some((ref) => ref.uid === ownerUid))
+          this.store.update(
+            r,
+            { ...o, metadata: { ...o.metadata, ownerReferences: refs.filter((ref) => ref.uid !== ownerUid) } },
+            undefined,
+            true,
+          );
       }
     }
   }

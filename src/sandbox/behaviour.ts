@@ -89,7 +89,12 @@ export function behaviourOf(image: string, readyForMs = Infinity): Behaviour {
 }
 
 /** Share of requests faster than `xMs` under `b`'s latency: log-normal, its slowest 5% × tailFactor. */
-export function latencyCdf(xMs: number, medianMs: number, b: Pick<Behaviour, 'sigma' | 'tailFactor'>, lognormalCdf: (x: number, m: number, s: number) => number): number {
+export function latencyCdf(
+  xMs: number,
+  medianMs: number,
+  b: Pick<Behaviour, 'sigma' | 'tailFactor'>,
+  lognormalCdf: (x: number, m: number, s: number) => number,
+): number {
   const f = lognormalCdf(xMs, medianMs, b.sigma);
   if (b.tailFactor === 1 || f < 0.95) return f;
   // Below the stretched tail nothing is left between the 95th percentile and X times it.

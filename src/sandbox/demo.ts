@@ -27,7 +27,15 @@ export interface DemoService {
   image: string;
   /** Labelled `app=<name>` only, as an ordinary workload (see PLAIN_DEMO). */
   plain?: boolean;
-  environments: Array<{ namespace: string; deployment: string; service: string; container: string; replicas: number; image?: string; route?: DemoRoute }>;
+  environments: Array<{
+    namespace: string;
+    deployment: string;
+    service: string;
+    container: string;
+    replicas: number;
+    image?: string;
+    route?: DemoRoute;
+  }>;
 }
 
 /** A route the team wrote in front of its Service (from trafficRouting in the config). */
@@ -41,7 +49,9 @@ export interface DemoRoute {
 function routeOf(e: ServiceEnvironment): DemoRoute | undefined {
   const r = e.trafficRouting;
   if (!r) return undefined;
-  return 'gatewayAPI' in r ? { kind: 'HTTPRoute', name: r.gatewayAPI.httpRoute } : { kind: 'VirtualService', name: r.istio.virtualService, httpName: r.istio.routes?.[0] };
+  return 'gatewayAPI' in r
+    ? { kind: 'HTTPRoute', name: r.gatewayAPI.httpRoute }
+    : { kind: 'VirtualService', name: r.istio.virtualService, httpName: r.istio.routes?.[0] };
 }
 
 const FALLBACK: DemoService[] = ['checkout', 'payments', 'search'].map((name) => ({
@@ -74,12 +84,21 @@ export function demoServices(config?: ShipbotConfig): DemoService[] {
     environments: (['staging', 'production'] as const)
       .map((env) => ({ env, e: s.environments[env] }))
       .filter((x): x is { env: 'staging' | 'production'; e: NonNullable<typeof x.e> } => !!x.e)
-      .map(({ env, e }) => ({ namespace: e.namespace, deployment: e.deployment, service: e.service, container: e.container, replicas: replicasFor(s.name, env), image: e.image, route: routeOf(e) })),
+      .map(({ env, e }) => ({
+        namespace: e.namespace,
+        deployment: e.deployment,
+        service: e.service,
+        container: e.container,
+        replicas: replicasFor(s.name, env),
+        image: e.image,
+        route: routeOf(e),
+      })),
   }));
 }
 
 export function seedCluster(api: ApiServer, nodes = 3): void {
-  for (const ns of ['default', 'kube-system']) ensure(api, NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  for (const ns of ['default', 'kube-system'])
+    ensure(api, NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   for (let i = 1; i <= nodes; i++) {
     const name = `sandbox-node-${i}`;
     ensure(api, NODES, undefined, {
@@ -92,12 +111,27 @@ export function seedCluster(api: ApiServer, nodes = 3): void {
     node.status = {
       capacity: { cpu: '16', memory: '64Gi', pods: '250' },
       allocatable: { cpu: '16', memory: '64Gi', pods: '250' },
-      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: node.metadata.creationTimestamp, lastTransitionTime: node.metadata.creationTimestamp }],
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'KubeletReady',
+          message: 'kubelet is posting ready status',
+          lastHeartbeatTime: node.metadata.creationTimestamp,
+          lastTransitionTime: node.metadata.creationTimestamp,
+        },
+      ],
       addresses: [
         { type: 'InternalIP', address: `10.0.0.${10 + i}` },
         { type: 'Hostname', address: name },
       ],
-      nodeInfo: { kubeletVersion: 'v1.32.0-sandbox', containerRuntimeVersion: 'containerd://1.7.0', osImage: 'Shipbot sandbox', operatingSystem: 'linux', architecture: 'amd64' },
+      nodeInfo: {
+        kubeletVersion: 'v1.32.0-sandbox',
+        containerRuntimeVersion: 'containerd://1.7.0',
+        osImage: 'Shipbot sandbox',
+        operatingSystem: 'linux',
+        architecture: 'amd64',
+      },
     };
     api.replace(NODES, undefined, name, node, 'status');
   }
@@ -149,7 +183,12 @@ export function seedDemo(api: ApiServer, services = demoServices()): void {
     for (const e of s.environments) {
       ensure(api, NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: e.namespace } });
       const make = s.plain ? plainDeployment : demoDeployment;
-      ensure(api, DEPLOYMENTS, e.namespace, make(e.namespace, e.deployment, s.name, e.container, `${e.image ?? s.image}:${DEMO_VERSION}`, e.replicas));
+      ensure(
+        api,
+        DEPLOYMENTS,
+        e.namespace,
+        make(e.namespace, e.deployment, s.name, e.container, `${e.image ?? s.image}:${DEMO_VERSION}`, e.replicas),
+      );
       ensure(api, SERVICES, e.namespace, {
         apiVersion: 'v1',
         kind: 'Service',
@@ -168,13 +207,20 @@ export function demoRoute(namespace: string, route: DemoRoute, service: string):
       apiVersion: 'gateway.networking.k8s.io/v1',
       kind: 'HTTPRoute',
       metadata: { name: route.name, namespace, labels: { app: service } },
-      spec: { parentRefs: [{ name: 'shop-gateway', namespace: 'default' }], hostnames: [`${service}.shop.example.com`], rules: [{ backendRefs: [{ name: service, port: 80 }] }] },
+      spec: {
+        parentRefs: [{ name: 'shop-gateway', namespace: 'default' }],
+        hostnames: [`${service}.shop.example.com`],
+        rules: [{ backendRefs: [{ name: service, port: 80 }] }],
+      },
     };
   }
   return {
     apiVersion: 'networking.istio.io/v1',
     kind: 'VirtualService',
     metadata: { name: route.name, namespace, labels: { app: service } },
-    spec: { hosts: [service], http: [{ ...(route.httpName ? { name: route.httpName } : {}), route: [{ destination: { host: service, port: { number: 80 } } }] }] },
+    spec: {
+      hosts: [service],
+      http: [{ ...(route.httpName ? { name: route.httpName } : {}), route: [{ destination: { host: service, port: { number: 80 } } }] }],
+    },
   };
 }

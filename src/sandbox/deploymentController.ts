@@ -93,7 +93,9 @@ export class DeploymentController {
     const all = this.owned(d);
     const wanted = templateKey(d);
     let newRs = all.find((rs) => templateKey(rs) === wanted);
-    const old = all.filter((rs) => rs !== newRs).sort((a, b) => revisionOf(a) - revisionOf(b) || (a.metadata.creationTimestamp! < b.metadata.creationTimestamp! ? -1 : 1));
+    const old = all
+      .filter((rs) => rs !== newRs)
+      .sort((a, b) => revisionOf(a) - revisionOf(b) || (a.metadata.creationTimestamp! < b.metadata.creationTimestamp! ? -1 : 1));
     const maxOld = old.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);
     const replicas: number = d.spec.replicas ?? 1;
     let progressed = false;
@@ -110,7 +112,11 @@ export class DeploymentController {
         newRs = this.store.update(REPLICASETS, next);
       }
       const { surge, unavailable } = surgeAndUnavailable(d.spec.strategy?.rollingUpdate, replicas);
-      const counts = (rs: KObject): RsCounts => ({ name: rs.metadata.name!, desired: rs.spec.replicas ?? 0, available: rs.status?.availableReplicas ?? 0 });
+      const counts = (rs: KObject): RsCounts => ({
+        name: rs.metadata.name!,
+        desired: rs.spec.replicas ?? 0,
+        available: rs.status?.availableReplicas ?? 0,
+      });
       if (d.spec.strategy?.type === 'Recreate') {
         for (const rs of old) if ((rs.spec.replicas ?? 0) > 0) progressed = this.scale(d, rs, 0, replicas, surge) || progressed;
         const oldPodsLeft = old.some((rs) => (rs.status?.replicas ?? 0) > 0 || (rs.spec.replicas ?? 0) > 0);
@@ -147,7 +153,16 @@ export class DeploymentController {
         namespace: d.metadata.namespace,
         labels: { ...template.metadata.labels },
         annotations: { [REVISION]: String(revision), [DESIRED_REPLICAS]: String(d.spec.replicas ?? 1) },
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name!, uid: d.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: d.metadata.name!,
+            uid: d.metadata.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
       spec: { replicas: 0, minReadySeconds: d.spec.minReadySeconds ?? 0, selector, template },
     });
@@ -164,10 +179,20 @@ export class DeploymentController {
     if (from === to && a[DESIRED_REPLICAS] === String(replicas) && a[MAX_REPLICAS] === String(replicas + surge)) return false;
     const next = clone(rs);
     next.spec.replicas = to;
-    next.metadata.annotations = { ...next.metadata.annotations, [DESIRED_REPLICAS]: String(replicas), [MAX_REPLICAS]: String(replicas + surge) };
+    next.metadata.annotations = {
+      ...next.metadata.annotations,
+      [DESIRED_REPLICAS]: String(replicas),
+      [MAX_REPLICAS]: String(replicas + surge),
+    };
     this.store.update(REPLICASETS, next);
     if (from === to) return false;
-    this.events.record(d, 'Normal', 'ScalingReplicaSet', `Scaled ${to > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${to}`, 'deployment-controller');
+    this.events.record(
+      d,
+      'Normal',
+      'ScalingReplicaSet',
+      `Scaled ${to > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${to}`,
+      'deployment-controller',
+    );
     return true;
   }
 
@@ -176,7 +201,8 @@ export class DeploymentController {
     const limit: number = d.spec.revisionHistoryLimit ?? 10;
     const empty = old.filter((rs) => (rs.spec.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0);
     for (const rs of empty.slice(0, Math.max(0, empty.length - limit))) {
-      if (this.store.peek(REPLICASETS, rs.metadata.namespace, rs.metadata.name!)) this.store.delete(REPLICASETS, rs.metadata.namespace, rs.metadata.name!);
+      if (this.store.peek(REPLICASETS, rs.metadata.namespace, rs.metadata.name!))
+        this.store.delete(REPLICASETS, rs.metadata.namespace, rs.metadata.name!);
     }
   }
 
@@ -193,7 +219,8 @@ export class DeploymentController {
       availableReplicas: sum((rs) => rs.status?.availableReplicas ?? 0),
       unavailableReplicas: Math.max(0, sum((rs) => rs.spec.replicas ?? 0) - sum((rs) => rs.status?.availableReplicas ?? 0)),
     };
-    for (const k of ['readyReplicas', 'availableReplicas', 'unavailableReplicas', 'updatedReplicas', 'replicas'] as const) if (status[k] === 0) delete status[k];
+    for (const k of ['readyReplicas', 'availableReplicas', 'unavailableReplicas', 'updatedReplicas', 'replicas'] as const)
+      if (status[k] === 0) delete status[k];
     const n = (k: string) => (status[k] as number | undefined) ?? 0;
     const p = (k: string) => (prev[k] as number | undefined) ?? 0;
 
@@ -205,19 +232,41 @@ export class DeploymentController {
       const i = conds.findIndex((x) => x.type === c.type);
       const cur = conds[i];
       if (cur && cur.status === c.status && cur.reason === c.reason && cur.message === c.message && !touch) return;
-      const next: Condition = { ...c, lastUpdateTime: at, lastTransitionTime: cur && cur.status === c.status ? cur.lastTransitionTime : at };
+      const next: Condition = {
+        ...c,
+        lastUpdateTime: at,
+        lastTransitionTime: cur && cur.status === c.status ? cur.lastTransitionTime : at,
+      };
       if (i >= 0) conds[i] = next;
       else conds.push(next);
     };
 
     const { unavailable } = surgeAndUnavailable(d.spec.strategy?.rollingUpdate, replicas);
-    if (n('availableReplicas') >= replicas - unavailable) setCond({ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }, false);
-    else setCond({ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' }, false);
+    if (n('availableReplicas') >= replicas - unavailable)
+      setCond(
+        { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' },
+        false,
+      );
+    else
+      setCond(
+        {
+          type: 'Available',
+          status: 'False',
+          reason: 'MinimumReplicasUnavailable',
+          message: 'Deployment does not have minimum availability.',
+        },
+        false,
+      );
 
     const rsName = newRs?.metadata.name ?? d.metadata.name;
     const prevProgressing = conds.find((c) => c.type === 'Progressing');
     const complete = !!newRs && n('updatedReplicas') === replicas && n('availableReplicas') === replicas && n('replicas') === replicas;
-    const progressed = scaled || n('updatedReplicas') > p('updatedReplicas') || n('readyReplicas') > p('readyReplicas') || n('availableReplicas') > p('availableReplicas') || n('replicas') < p('replicas');
+    const progressed =
+      scaled ||
+      n('updatedReplicas') > p('updatedReplicas') ||
+      n('readyReplicas') > p('readyReplicas') ||
+      n('availableReplicas') > p('availableReplicas') ||
+      n('replicas') < p('replicas');
     if (!this.lastProgress.has(uid)) this.lastProgress.set(uid, prevProgressing ? Date.parse(prevProgressing.lastUpdateTime) : now);
 
     if (d.spec.paused) {
@@ -227,10 +276,20 @@ export class DeploymentController {
       setCond({ type: 'Progressing', status: 'Unknown', reason: 'DeploymentResumed', message: 'Deployment is resumed' }, true);
       this.lastProgress.set(uid, now);
     } else if (complete) {
-      setCond({ type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` }, false);
+      setCond(
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'NewReplicaSetAvailable',
+          message: `ReplicaSet "${rsName}" has successfully progressed.`,
+        },
+        false,
+      );
       this.lastProgress.set(uid, now);
     } else if (progressed || !prevProgressing) {
-      const created = !prevProgressing || (scaled && (newRs?.status?.replicas ?? 0) === 0 && p('updatedReplicas') === 0 && prevProgressing.reason !== 'ReplicaSetUpdated');
+      const created =
+        !prevProgressing ||
+        (scaled && (newRs?.status?.replicas ?? 0) === 0 && p('updatedReplicas') === 0 && prevProgressing.reason !== 'ReplicaSetUpdated');
       setCond(
         created
           ? { type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${rsName}"` }
@@ -238,10 +297,24 @@ export class DeploymentController {
         true,
       );
       this.lastProgress.set(uid, now);
-    } else if (prevProgressing.reason !== 'NewReplicaSetAvailable' && now - this.lastProgress.get(uid)! > (d.spec.progressDeadlineSeconds ?? 600) * 1000) {
-      setCond({ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` }, false);
+    } else if (
+      prevProgressing.reason !== 'NewReplicaSetAvailable' &&
+      now - this.lastProgress.get(uid)! > (d.spec.progressDeadlineSeconds ?? 600) * 1000
+    ) {
+      setCond(
+        {
+          type: 'Progressing',
+          status: 'False',
+          reason: 'ProgressDeadlineExceeded',
+          message: `ReplicaSet "${rsName}" has timed out progressing.`,
+        },
+        false,
+      );
     } else if (prevProgressing.reason === 'NewReplicaSetAvailable' && !complete && (scaled || n('updatedReplicas') < replicas)) {
-      setCond({ type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` }, true);
+      setCond(
+        { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` },
+        true,
+      );
       this.lastProgress.set(uid, now);
     }
     // Conditions in the order the API server shows them.

@@ -17,7 +17,15 @@ export class EventRecorder {
     private readonly limit = 5_000,
   ) {}
 
-  record(obj: KObject, type: 'Normal' | 'Warning', reason: string, message: string, component: string, atMs?: number, fieldPath?: string): void {
+  record(
+    obj: KObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    component: string,
+    atMs?: number,
+    fieldPath?: string,
+  ): void {
     const ns = obj.metadata.namespace ?? 'default';
     const at = isoSeconds(atMs ?? this.clock.now());
     const key = `${obj.metadata.uid}|${reason}|${message}`;
@@ -28,29 +36,33 @@ export class EventRecorder {
       return;
     }
     const name = `${obj.metadata.name}.${randomSuffix(8)}${Date.now().toString(16).slice(-8)}`;
-    this.store.create(EVENTS, {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { name, namespace: ns },
-      involvedObject: {
-        apiVersion: apiVersionOf(resourceByKind(obj.kind)),
-        kind: obj.kind,
-        name: obj.metadata.name,
-        namespace: ns,
-        uid: obj.metadata.uid,
-        resourceVersion: obj.metadata.resourceVersion,
-        ...(fieldPath ? { fieldPath } : {}),
+    this.store.create(
+      EVENTS,
+      {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name, namespace: ns },
+        involvedObject: {
+          apiVersion: apiVersionOf(resourceByKind(obj.kind)),
+          kind: obj.kind,
+          name: obj.metadata.name,
+          namespace: ns,
+          uid: obj.metadata.uid,
+          resourceVersion: obj.metadata.resourceVersion,
+          ...(fieldPath ? { fieldPath } : {}),
+        },
+        reason,
+        message,
+        type,
+        count: 1,
+        firstTimestamp: at,
+        lastTimestamp: at,
+        source: { component },
+        reportingComponent: component,
+        reportingInstance: '',
       },
-      reason,
-      message,
-      type,
-      count: 1,
-      firstTimestamp: at,
-      lastTimestamp: at,
-      source: { component },
-      reportingComponent: component,
-      reportingInstance: '',
-    }, true);
+      true,
+    );
     this.byKey.set(key, name);
     this.order.push({ ns, name, key });
     if (this.order.length > this.limit) {

@@ -11,7 +11,19 @@ import type { KObject } from './objects.js';
 import { buildOverview, buildTargets } from './overview.js';
 import { PROM_CONTENT_TYPE, podMetricsText } from './promText.js';
 import { isPodReady } from './replicaSetController.js';
-import { apiGroup, apiGroupList, apiResourceList, apiVersions, findResource, groupVersions, openapiV3Doc, openapiV3Root, resourceByKind, SERVER_VERSION, type ResourceDef } from './resources.js';
+import {
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  findResource,
+  groupVersions,
+  openapiV3Doc,
+  openapiV3Root,
+  resourceByKind,
+  SERVER_VERSION,
+  type ResourceDef,
+} from './resources.js';
 import { matches, matchesFields, matchesMap, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import type { Change, ObjectStore } from './store.js';
 import { toTable, wantsTable } from './tables.js';
@@ -166,8 +178,10 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
 
   if (sub === 'proxy' && name) return proxy(ctx, def, ns!, name, `/${tail.join('/')}`, res);
   if (sub === 'log' && name && def === PODS && method === 'GET') return podLog(ctx, ns!, name, res);
-  if (sub && sub !== 'status' && sub !== 'scale') throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${def.plural}/${sub})`);
-  if (sub && !def.subresources.includes(sub as 'status' | 'scale')) throw new ApiError(404, 'NotFound', `${def.plural} have no ${sub} subresource`);
+  if (sub && sub !== 'status' && sub !== 'scale')
+    throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${def.plural}/${sub})`);
+  if (sub && !def.subresources.includes(sub as 'status' | 'scale'))
+    throw new ApiError(404, 'NotFound', `${def.plural} have no ${sub} subresource`);
   const subres = sub as Subresource;
 
   if (!name) {
@@ -179,7 +193,10 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
         limit: q.get('limit') ? Number(q.get('limit')) : undefined,
         continue: q.get('continue'),
       });
-      const metadata = { resourceVersion: out.resourceVersion, ...(out.continue ? { continue: out.continue, remainingItemCount: out.remaining } : {}) };
+      const metadata = {
+        resourceVersion: out.resourceVersion,
+        ...(out.continue ? { continue: out.continue, remainingItemCount: out.remaining } : {}),
+      };
       if (wantsTable(req.headers.accept)) return send(res, 200, toTable(def, out.items, ctx.clock.now(), metadata));
       return send(res, 200, { ...listKind(def), metadata, items: out.items });
     }
@@ -198,7 +215,8 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
   switch (method) {
     case 'GET': {
       const obj = ctx.api.get(def, ns, name, subres);
-      if (!subres && wantsTable(req.headers.accept)) return send(res, 200, toTable(def, [obj], ctx.clock.now(), { resourceVersion: obj.metadata.resourceVersion }));
+      if (!subres && wantsTable(req.headers.accept))
+        return send(res, 200, toTable(def, [obj], ctx.clock.now(), { resourceVersion: obj.metadata.resourceVersion }));
       return send(res, 200, obj);
     }
     case 'PUT': {
@@ -239,18 +257,31 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
 function sandboxMetrics(ctx: HttpContext, q: URLSearchParams, res: ServerResponse): void {
   const namespace = q.get('namespace');
   const service = q.get('service');
-  if (!namespace || !service) throw badRequest('namespace and service are required, e.g. /sandbox/v1/metrics?namespace=production&service=checkout&track=canary&windowSec=60');
+  if (!namespace || !service)
+    throw badRequest(
+      'namespace and service are required, e.g. /sandbox/v1/metrics?namespace=production&service=checkout&track=canary&windowSec=60',
+    );
   const windowSec = q.get('windowSec') ? Number(q.get('windowSec')) : 60;
   if (!(windowSec > 0)) throw badRequest(`windowSec must be a positive number of seconds, got ${q.get('windowSec')}`);
   ctx.traffic.tick(); // catch up with the clock first
-  const sample = ctx.traffic.sample({ namespace, service, track: q.get('track') ?? undefined, version: q.get('version') ?? undefined }, windowSec);
+  const sample = ctx.traffic.sample(
+    { namespace, service, track: q.get('track') ?? undefined, version: q.get('version') ?? undefined },
+    windowSec,
+  );
   send(res, 200, sample);
 }
 
 // ------------------------------------------------------------------------------------------
 // Watch
 
-function watch(ctx: HttpContext, def: ResourceDef, ns: string | undefined, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {
+function watch(
+  ctx: HttpContext,
+  def: ResourceDef,
+  ns: string | undefined,
+  q: URLSearchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   const labels = parseLabelSelector(q.get('labelSelector'));
   const fields = parseFieldSelector(q.get('fieldSelector'));
   const inScope = (o: KObject) => (!ns || o.metadata.namespace === ns) && matches(labels, o.metadata.labels) && matchesFields(fields, o);
@@ -262,7 +293,10 @@ function watch(ctx: HttpContext, def: ResourceDef, ns: string | undefined, q: UR
   // kubectl get -w asks for Tables: each event then carries a one-row Table.
   const table = wantsTable(req.headers.accept);
   const write = (type: string, object: KObject | Record<string, unknown>) => {
-    const o = table && type !== 'ERROR' ? toTable(def, [object as KObject], ctx.clock.now(), { resourceVersion: (object as KObject).metadata?.resourceVersion }) : object;
+    const o =
+      table && type !== 'ERROR'
+        ? toTable(def, [object as KObject], ctx.clock.now(), { resourceVersion: (object as KObject).metadata?.resourceVersion })
+        : object;
     res.write(`${JSON.stringify({ type, object: o })}\n`);
   };
 
@@ -324,7 +358,11 @@ function proxy(ctx: HttpContext, def: ResourceDef, ns: string, rawName: string, 
     const pod = ctx.store.get(PODS, ns, name);
     const running = (pod.status?.containerStatuses ?? []).some((c: { state?: { running?: unknown } }) => c.state?.running);
     if (!pod.status?.podIP || !running) {
-      throw new ApiError(503, 'ServiceUnavailable', `error trying to reach service: dial tcp ${pod.status?.podIP ?? '<none>'}:8080: connect: connection refused`);
+      throw new ApiError(
+        503,
+        'ServiceUnavailable',
+        `error trying to reach service: dial tcp ${pod.status?.podIP ?? '<none>'}:8080: connect: connection refused`,
+      );
     }
     return podAnswer(ctx, pod, subPath, res);
   }
@@ -339,11 +377,15 @@ function podLog(ctx: HttpContext, ns: string, name: string, res: ServerResponse)
   const fault = behaviourOf(id.image).fault;
   if (!c?.containerID) {
     const why = c?.state?.waiting?.reason ?? 'ContainerCreating';
-    throw badRequest(`container "${c?.name ?? 'app'}" in pod "${name}" is waiting to start: ${why === 'ImagePullBackOff' || why === 'ErrImagePull' ? 'trying and failing to pull image' : why}`);
+    throw badRequest(
+      `container "${c?.name ?? 'app'}" in pod "${name}" is waiting to start: ${why === 'ImagePullBackOff' || why === 'ErrImagePull' ? 'trying and failing to pull image' : why}`,
+    );
   }
-  if (pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure') return send(res, 200, `${migrationLog(id.version, completionOf(id.image), c).join('\n')}\n`, 'text/plain; charset=utf-8');
+  if (pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure')
+    return send(res, 200, `${migrationLog(id.version, completionOf(id.image), c).join('\n')}\n`, 'text/plain; charset=utf-8');
   const lines = [`level=info msg="starting ${id.service}" version=${id.version} addr=:8080`];
-  if (fault === 'crash') lines.push('panic: runtime error: invalid memory address or nil pointer dereference', '[signal SIGSEGV: segmentation violation]');
+  if (fault === 'crash')
+    lines.push('panic: runtime error: invalid memory address or nil pointer dereference', '[signal SIGSEGV: segmentation violation]');
   else if (fault === 'oom') lines.push('level=info msg="warming cache" entries=0', 'level=info msg="warming cache" entries=4194304');
   else lines.push('level=info msg="ready" checks=health,critical-path');
   if (fault === 'smokefail') lines.push('level=error msg="critical path check failed" reason="checkout total mismatch"');
@@ -352,15 +394,26 @@ function podLog(ctx: HttpContext, ns: string, name: string, res: ServerResponse)
 
 /** What a migration Job's container prints, so far. */
 function migrationLog(version: string, completion: 'succeeds' | 'fails' | 'hangs', c: { state?: { terminated?: unknown } }): string[] {
-  const lines = [`level=info msg="connecting to database" version=${version}`, 'level=info msg="pending migrations" count=2 from=0041 to=0043'];
+  const lines = [
+    `level=info msg="connecting to database" version=${version}`,
+    'level=info msg="pending migrations" count=2 from=0041 to=0043',
+  ];
   lines.push('level=info msg="applying" migration=0042_add_orders_total_cents');
   if (completion === 'hangs') return [...lines, 'level=warn msg="waiting for lock" table=orders lock=AccessExclusiveLock held_by=pid:4711'];
   if (completion === 'fails') {
     if (!c.state?.terminated) return lines;
-    return [...lines, 'level=error msg="migration failed" migration=0042_add_orders_total_cents error="column \\"total_cents\\" of relation \\"orders\\" contains null values"', 'level=error msg="rolled back transaction; schema unchanged" exit=1'];
+    return [
+      ...lines,
+      'level=error msg="migration failed" migration=0042_add_orders_total_cents error="column \\"total_cents\\" of relation \\"orders\\" contains null values"',
+      'level=error msg="rolled back transaction; schema unchanged" exit=1',
+    ];
   }
   if (!c.state?.terminated) return lines;
-  return [...lines, 'level=info msg="applying" migration=0043_backfill_total_cents', 'level=info msg="migrations applied" count=2 schema=0043'];
+  return [
+    ...lines,
+    'level=info msg="applying" migration=0043_backfill_total_cents',
+    'level=info msg="migrations applied" count=2 schema=0043',
+  ];
 }
 
 function podAnswer(ctx: HttpContext, pod: KObject, subPath: string, res: ServerResponse): void {
@@ -370,12 +423,18 @@ function podAnswer(ctx: HttpContext, pod: KObject, subPath: string, res: ServerR
   res.setHeader('X-Sandbox-Version', id.version);
   switch (subPath) {
     case '/metrics':
-      return send(res, 200, podMetricsText(ctx.traffic.podCounters(pod.metadata.uid!), { namespace: pod.metadata.namespace!, ...id }), PROM_CONTENT_TYPE);
+      return send(
+        res,
+        200,
+        podMetricsText(ctx.traffic.podCounters(pod.metadata.uid!), { namespace: pod.metadata.namespace!, ...id }),
+        PROM_CONTENT_TYPE,
+      );
     case '/health':
     case '/healthz':
       return send(res, 200, 'ok', 'text/plain; charset=utf-8');
     case '/critical-path':
-      if (b.fault === 'smokefail') return send(res, 500, { ok: false, error: `critical path failed in ${id.version}: checkout total mismatch` });
+      if (b.fault === 'smokefail')
+        return send(res, 500, { ok: false, error: `critical path failed in ${id.version}: checkout total mismatch` });
       return send(res, 200, { ok: true, version: id.version });
     case '/':
       return send(res, 200, { service: id.service, version: id.version, track: id.track, pod: pod.metadata.name });

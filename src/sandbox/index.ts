@@ -204,7 +204,17 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const token = opts.token ?? newSandboxToken();
   const server: Server = createServer(
     { key: tls.key, cert: tls.cert },
-    createHandler({ api, store, traffic, clock, logger: opts.logger, address: () => address, baseUrl: () => `https://${address}`, watches, token }),
+    createHandler({
+      api,
+      store,
+      traffic,
+      clock,
+      logger: opts.logger,
+      address: () => address,
+      baseUrl: () => `https://${address}`,
+      watches,
+      token,
+    }),
   );
   server.on('connection', (s) => {
     sockets.add(s);

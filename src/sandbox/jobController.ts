@@ -46,14 +46,24 @@ export class JobController {
     let active = pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
     const status: Record<string, unknown> = { ...(job.status ?? {}) };
     status.startTime ??= isoSeconds(now);
-    const conditions: Condition[] = [...(status.conditions as Condition[] | undefined ?? [])];
+    const conditions: Condition[] = [...((status.conditions as Condition[] | undefined) ?? [])];
     const finished = jobFinished(job);
-    const cond = (type: string, reason: string, message: string): Condition => ({ type, status: 'True', reason, message, lastProbeTime: isoSeconds(now), lastTransitionTime: isoSeconds(now) });
+    const cond = (type: string, reason: string, message: string): Condition => ({
+      type,
+      status: 'True',
+      reason,
+      message,
+      lastProbeTime: isoSeconds(now),
+      lastTransitionTime: isoSeconds(now),
+    });
 
     if (!finished) {
       const completions: number = job.spec?.completions ?? 1;
       const backoffLimit: number = job.spec?.backoffLimit ?? 6;
-      const deadlineMs = job.spec?.activeDeadlineSeconds !== undefined ? Date.parse(status.startTime as string) + job.spec.activeDeadlineSeconds * 1000 : Infinity;
+      const deadlineMs =
+        job.spec?.activeDeadlineSeconds !== undefined
+          ? Date.parse(status.startTime as string) + job.spec.activeDeadlineSeconds * 1000
+          : Infinity;
       const fail = (reason: string, message: string) => {
         for (const p of active) this.deletePod(p);
         active = [];
@@ -61,7 +71,10 @@ export class JobController {
         this.events.record(job, 'Warning', reason, message, 'job-controller');
       };
       if (succeeded.length >= completions) {
-        conditions.push(cond('SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods'), cond('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods'));
+        conditions.push(
+          cond('SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods'),
+          cond('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods'),
+        );
         status.completionTime = isoSeconds(now);
         this.events.record(job, 'Normal', 'Completed', 'Job completed', 'job-controller');
       } else if (failed.length > backoffLimit) {
@@ -69,7 +82,10 @@ export class JobController {
       } else if (now >= deadlineMs) {
         fail('DeadlineExceeded', 'Job was active longer than specified deadline');
       } else if (active.length === 0) {
-        const lastFailure = Math.max(0, ...failed.map((p) => Date.parse(p.status?.containerStatuses?.[0]?.state?.terminated?.finishedAt ?? '') || 0));
+        const lastFailure = Math.max(
+          0,
+          ...failed.map((p) => Date.parse(p.status?.containerStatuses?.[0]?.state?.terminated?.finishedAt ?? '') || 0),
+        );
         const wait = failed.length ? Math.min(BACKOFF_MAX_MS, BACKOFF_MS * 2 ** (failed.length - 1)) : 0;
         if (now >= lastFailure + wait) active = [this.createPod(job)];
       }
@@ -78,7 +94,9 @@ export class JobController {
     status.active = active.length || undefined;
     status.succeeded = succeeded.length || undefined;
     status.failed = failed.length || undefined;
-    status.ready = active.filter((p) => p.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).length;
+    status.ready = active.filter((p) =>
+      p.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'),
+    ).length;
     status.terminating = 0;
     status.uncountedTerminatedPods = {};
     for (const k of Object.keys(status)) if (status[k] === undefined) delete status[k];
@@ -103,7 +121,16 @@ export class JobController {
           namespace: job.metadata.namespace,
           labels: t.metadata?.labels ?? {},
           ...(t.metadata?.annotations ? { annotations: t.metadata.annotations } : {}),
-          ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name!, uid: job.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+          ownerReferences: [
+            {
+              apiVersion: 'batch/v1',
+              kind: 'Job',
+              name: job.metadata.name!,
+              uid: job.metadata.uid!,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
         },
         spec: { ...t.spec },
         status: { phase: 'Pending', qosClass: 'BestEffort' },

@@ -65,7 +65,11 @@ export class Kubelet {
     let sim = this.sims.get(pod.metadata.uid!);
     if (!sim) {
       const n = this.ipCounter++;
-      const createdMs = this.restoring ? Math.min(now, Date.parse(pod.metadata.creationTimestamp ?? '') || now) : this.backdateNewPods ? now - this.podStartMs() : now;
+      const createdMs = this.restoring
+        ? Math.min(now, Date.parse(pod.metadata.creationTimestamp ?? '') || now)
+        : this.backdateNewPods
+          ? now - this.podStartMs()
+          : now;
       sim = { createdMs, ip: pod.status?.podIP ?? `10.244.${(n >> 8) & 255}.${(n & 255) + 1}`, emitted: new Map() };
       this.sims.set(pod.metadata.uid!, sim);
     }
@@ -80,16 +84,37 @@ export class Kubelet {
     const runsToCompletion = pod.spec.restartPolicy === 'Never' || pod.spec.restartPolicy === 'OnFailure';
     for (const c of containers) {
       const fault = behaviourOf(c.image).fault;
-      const info = { namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid!, node, container: c.name, image: c.image };
+      const info = {
+        namespace: pod.metadata.namespace!,
+        name: pod.metadata.name!,
+        uid: pod.metadata.uid!,
+        node,
+        container: c.name,
+        image: c.image,
+      };
       const timing = { podStartMs: this.podStartMs() };
-      const { view, events, nextAt: next } = runsToCompletion ? simulateJobPod(completionOf(c.image), fault === 'missing', timing, info, elapsed) : simulatePod(fault, timing, info, elapsed);
+      const {
+        view,
+        events,
+        nextAt: next,
+      } = runsToCompletion
+        ? simulateJobPod(completionOf(c.image), fault === 'missing', timing, info, elapsed)
+        : simulatePod(fault, timing, info, elapsed);
       views.push(view);
       nextAt = Math.min(nextAt, next);
       // Scheduled is a pod event, not a container one: only the first container reports it.
       const own = c === containers[0] ? events : events.filter((e) => e.reason !== 'Scheduled');
       const done = this.restoring ? own.length : (sim.emitted.get(c.name) ?? 0);
       for (const e of own.slice(done)) {
-        this.events.record(pod, e.type, e.reason, e.message, e.component, sim.createdMs + e.at, e.reason === 'Scheduled' ? undefined : `spec.containers{${c.name}}`);
+        this.events.record(
+          pod,
+          e.type,
+          e.reason,
+          e.message,
+          e.component,
+          sim.createdMs + e.at,
+          e.reason === 'Scheduled' ? undefined : `spec.containers{${c.name}}`,
+        );
       }
       sim.emitted.set(c.name, own.length);
     }
@@ -112,10 +137,25 @@ function stateJson(s: ContainerState, base: number): Record<string, unknown> {
   if ('running' in s) return { running: { startedAt: isoSeconds(base + s.running.startedAt) } };
   if ('waiting' in s) return { waiting: { ...s.waiting } };
   const t = s.terminated;
-  return { terminated: { exitCode: t.exitCode, reason: t.reason, startedAt: isoSeconds(base + t.startedAt), finishedAt: isoSeconds(base + t.finishedAt), containerID: 'containerd://sandbox' } };
+  return {
+    terminated: {
+      exitCode: t.exitCode,
+      reason: t.reason,
+      startedAt: isoSeconds(base + t.startedAt),
+      finishedAt: isoSeconds(base + t.finishedAt),
+      containerID: 'containerd://sandbox',
+    },
+  };
 }
 
-function podStatus(pod: KObject, views: PodView[], containers: Array<{ name: string; image: string }>, sim: PodSim, node: KObject | undefined, podStartMs: number): Record<string, unknown> {
+function podStatus(
+  pod: KObject,
+  views: PodView[],
+  containers: Array<{ name: string; image: string }>,
+  sim: PodSim,
+  node: KObject | undefined,
+  podStartMs: number,
+): Record<string, unknown> {
   const base = sim.createdMs;
   const created = isoSeconds(base);
   const allReady = views.length > 0 && views.every((v) => v.ready);
@@ -125,7 +165,19 @@ function podStatus(pod: KObject, views: PodView[], containers: Array<{ name: str
   const hasIp = views.some((v) => v.ipAt !== undefined);
   // Transition times derive from the timeline, so status only changes at milestones.
   const lastChange = isoSeconds(
-    base + Math.max(0, ...views.map((v) => ('running' in v.state ? v.state.running.startedAt : 'terminated' in v.state ? v.state.terminated.finishedAt : v.lastState ? v.lastState.terminated.finishedAt : 0))),
+    base +
+      Math.max(
+        0,
+        ...views.map((v) =>
+          'running' in v.state
+            ? v.state.running.startedAt
+            : 'terminated' in v.state
+              ? v.state.terminated.finishedAt
+              : v.lastState
+                ? v.lastState.terminated.finishedAt
+                : 0,
+        ),
+      ),
   );
   const readyTransition = allReady ? isoSeconds(base + podStartMs) : lastChange;
   const hostIP = (node?.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address ?? '10.0.0.1';

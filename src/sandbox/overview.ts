@@ -33,14 +33,22 @@ export interface OverviewService {
   versions: OverviewVersion[];
 }
 
-export function buildOverview(store: ObjectStore, traffic: TrafficSimulator, clock: Clock, points = 10): { at: number; speed: number; services: OverviewService[] } {
+export function buildOverview(
+  store: ObjectStore,
+  traffic: TrafficSimulator,
+  clock: Clock,
+  points = 10,
+): { at: number; speed: number; services: OverviewService[] } {
   const now = clock.now();
   const services: OverviewService[] = [];
   for (const svc of store.list(SERVICES)) {
     const ns = svc.metadata.namespace!;
     const selector: Record<string, string> = svc.spec?.selector ?? {};
     const selected = (sel: Record<string, string> | undefined) => store.list(PODS, ns).filter((p) => matchesMap(sel, p.metadata.labels));
-    const groups = new Map<string, { version: string; track: string; pods: Set<string>; ready: Set<string>; pct: number; service: string }>();
+    const groups = new Map<
+      string,
+      { version: string; track: string; pods: Set<string>; ready: Set<string>; pct: number; service: string }
+    >();
     // What its users get: through its routes (by weight), or its own Ready pods evenly. A preview
     // Service has no users of its own: it shows its own pods, whatever routes name it.
     const preview = svc.metadata.labels?.[PREVIEW_ROLE_LABEL] === 'preview';
@@ -52,7 +60,14 @@ export function buildOverview(store: ObjectStore, traffic: TrafficSimulator, clo
       for (const p of pods) {
         const id = podIdentity(p);
         const key = `${id.track}|${id.version}`;
-        const g = groups.get(key) ?? { version: id.version, track: id.track, pods: new Set(), ready: new Set(), pct: 0, service: id.service };
+        const g = groups.get(key) ?? {
+          version: id.version,
+          track: id.track,
+          pods: new Set(),
+          ready: new Set(),
+          pct: 0,
+          service: id.service,
+        };
         g.pods.add(p.metadata.uid!);
         if (isPodReady(p)) {
           g.ready.add(p.metadata.uid!);
@@ -89,7 +104,11 @@ export function buildOverview(store: ObjectStore, traffic: TrafficSimulator, clo
 function routesOf(store: ObjectStore, ns: string, service: string): OverviewService['routes'] {
   return userRulesTo(store, ns, service).map((r) => {
     const total = r.backends.reduce((n, b) => n + b.weight, 0);
-    return { kind: r.kind, name: r.route, backends: r.backends.map((b) => ({ ...b, pct: total > 0 ? Math.round((1000 * b.weight) / total) / 10 : 0 })) };
+    return {
+      kind: r.kind,
+      name: r.route,
+      backends: r.backends.map((b) => ({ ...b, pct: total > 0 ? Math.round((1000 * b.weight) / total) / 10 : 0 })),
+    };
   });
 }
 

@@ -188,7 +188,8 @@ function mergeMap(orig: Record<string, unknown>, patch: Record<string, unknown>)
     }
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const field = k.slice('$deleteFromPrimitiveList/'.length);
-      if (Array.isArray(out[field]) && Array.isArray(v)) out[field] = (out[field] as unknown[]).filter((x) => !v.some((d) => deepEqual(d, x)));
+      if (Array.isArray(out[field]) && Array.isArray(v))
+        out[field] = (out[field] as unknown[]).filter((x) => !v.some((d) => deepEqual(d, x)));
       continue;
     }
     if (v === null) {

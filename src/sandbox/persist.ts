@@ -28,7 +28,8 @@ export function readSandboxState(file: string): SandboxState | undefined {
   }
   try {
     const s = JSON.parse(text) as SandboxState;
-    if (s.version !== 1 || typeof s.clockAt !== 'number' || typeof s.rv !== 'number' || typeof s.objects !== 'object') throw new Error('not a sandbox state');
+    if (s.version !== 1 || typeof s.clockAt !== 'number' || typeof s.rv !== 'number' || typeof s.objects !== 'object')
+      throw new Error('not a sandbox state');
     return s;
   } catch (err) {
     throw new Error(`${file} is not a saved sandbox cluster (${(err as Error).message}): move it away to start a fresh one.`);

@@ -51,7 +51,12 @@ export interface PodInfo {
 }
 
 /** The pod at `elapsed`, the Events so far, and when (elapsed ms) anything changes next. */
-export function simulatePod(fault: Fault, timing: Timing, info: PodInfo, elapsed: number): { view: PodView; events: LifecycleEvent[]; nextAt: number } {
+export function simulatePod(
+  fault: Fault,
+  timing: Timing,
+  info: PodInfo,
+  elapsed: number,
+): { view: PodView; events: LifecycleEvent[]; nextAt: number } {
   let nextAt = Infinity;
   const later = (at: number) => {
     if (at > elapsed && at < nextAt) nextAt = at;
@@ -60,9 +65,21 @@ export function simulatePod(fault: Fault, timing: Timing, info: PodInfo, elapsed
   return { ...r, nextAt };
 }
 
-function timeline(fault: Fault, timing: Timing, info: PodInfo, elapsed: number, later: (at: number) => void): { view: PodView; events: LifecycleEvent[] } {
+function timeline(
+  fault: Fault,
+  timing: Timing,
+  info: PodInfo,
+  elapsed: number,
+  later: (at: number) => void,
+): { view: PodView; events: LifecycleEvent[] } {
   const events: LifecycleEvent[] = [];
-  const ev = (at: number, type: LifecycleEvent['type'], reason: string, message: string, component: LifecycleEvent['component'] = 'kubelet') => {
+  const ev = (
+    at: number,
+    type: LifecycleEvent['type'],
+    reason: string,
+    message: string,
+    component: LifecycleEvent['component'] = 'kubelet',
+  ) => {
     if (at <= elapsed) events.push({ at, type, reason, message, component });
     else later(at);
   };
@@ -72,11 +89,22 @@ function timeline(fault: Fault, timing: Timing, info: PodInfo, elapsed: number, 
   const c = info.container;
   ev(0, 'Normal', 'Scheduled', `Successfully assigned ${info.namespace}/${info.name} to ${info.node}`, 'default-scheduler');
   ev(pullAt, 'Normal', 'Pulling', `Pulling image "${info.image}"`);
-  const pending: PodView = { phase: 'Pending', ready: false, started: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } };
+  const pending: PodView = {
+    phase: 'Pending',
+    ready: false,
+    started: false,
+    restartCount: 0,
+    state: { waiting: { reason: 'ContainerCreating' } },
+  };
 
   if (fault === 'missing') {
     // Pull fails, then the kubelet backs off pulling, forever.
-    ev(pulledAt, 'Warning', 'Failed', `Failed to pull image "${info.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${info.image}": not found`);
+    ev(
+      pulledAt,
+      'Warning',
+      'Failed',
+      `Failed to pull image "${info.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${info.image}": not found`,
+    );
     ev(pulledAt, 'Warning', 'Failed', 'Error: ErrImagePull');
     let t = pulledAt;
     let n = 1;
@@ -91,7 +119,9 @@ function timeline(fault: Fault, timing: Timing, info: PodInfo, elapsed: number, 
     later(pulledAt + Math.min(backoffMs(1), start));
     const inBackoff = elapsed >= pulledAt + Math.min(backoffMs(1), start);
     const reason = inBackoff ? 'ImagePullBackOff' : 'ErrImagePull';
-    const message = inBackoff ? `Back-off pulling image "${info.image}"` : `rpc error: code = NotFound desc = failed to pull and unpack image "${info.image}": not found`;
+    const message = inBackoff
+      ? `Back-off pulling image "${info.image}"`
+      : `rpc error: code = NotFound desc = failed to pull and unpack image "${info.image}": not found`;
     return { view: { ...pending, state: { waiting: { reason, message } } }, events };
   }
 
@@ -120,7 +150,15 @@ function timeline(fault: Fault, timing: Timing, info: PodInfo, elapsed: number, 
     later(diesAt);
     if (elapsed < diesAt) {
       return {
-        view: { phase: 'Running', ready: false, started: true, restartCount: restarts, state: { running: { startedAt } }, lastState: last, ipAt: pulledAt },
+        view: {
+          phase: 'Running',
+          ready: false,
+          started: true,
+          restartCount: restarts,
+          state: { running: { startedAt } },
+          lastState: last,
+          ipAt: pulledAt,
+        },
         events,
       };
     }
@@ -136,7 +174,12 @@ function timeline(fault: Fault, timing: Timing, info: PodInfo, elapsed: number, 
           ready: false,
           started: false,
           restartCount: restarts,
-          state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(wait / 1000)}s restarting failed container=${c} pod=${info.name}_${info.namespace}(${info.uid})` } },
+          state: {
+            waiting: {
+              reason: 'CrashLoopBackOff',
+              message: `back-off ${Math.round(wait / 1000)}s restarting failed container=${c} pod=${info.name}_${info.namespace}(${info.uid})`,
+            },
+          },
           lastState: last,
           ipAt: pulledAt,
         },
@@ -160,7 +203,13 @@ export const JOB_RUN_MS = { succeeds: 8_000, fails: 4_000 } as const;
  * A Job's pod: pulled and started as any other, then it exits, 0 (phase Succeeded) or 1 (Failed),
  * or runs on. An image that cannot be pulled waits as a server's pod would.
  */
-export function simulateJobPod(completion: Completion, missingImage: boolean, timing: Timing, info: PodInfo, elapsed: number): { view: PodView; events: LifecycleEvent[]; nextAt: number } {
+export function simulateJobPod(
+  completion: Completion,
+  missingImage: boolean,
+  timing: Timing,
+  info: PodInfo,
+  elapsed: number,
+): { view: PodView; events: LifecycleEvent[]; nextAt: number } {
   if (missingImage) return simulatePod('missing', timing, info, elapsed);
   const { view, events, nextAt } = simulatePod('none', timing, info, elapsed);
   const startedAt = 'running' in view.state ? view.state.running.startedAt : undefined;
@@ -169,5 +218,16 @@ export function simulateJobPod(completion: Completion, missingImage: boolean, ti
   if (elapsed < exitAt) return { view, events, nextAt: Math.min(nextAt, exitAt) };
   const ok = completion === 'succeeds';
   const terminated = { exitCode: ok ? 0 : 1, reason: ok ? 'Completed' : 'Error', startedAt, finishedAt: exitAt };
-  return { view: { phase: ok ? 'Succeeded' : 'Failed', ready: false, started: false, restartCount: 0, state: { terminated }, ...(view.ipAt !== undefined ? { ipAt: view.ipAt } : {}) }, events, nextAt: Infinity };
+  return {
+    view: {
+      phase: ok ? 'Succeeded' : 'Failed',
+      ready: false,
+      started: false,
+      restartCount: 0,
+      state: { terminated },
+      ...(view.ipAt !== undefined ? { ipAt: view.ipAt } : {}),
+    },
+    events,
+    nextAt: Infinity,
+  };
 }

@@ -12,7 +12,10 @@ function labels(pairs: Record<string, string>): string {
 
 export const PROM_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-export function podMetricsText(c: PodCounters | undefined, identity: { namespace: string; service: string; track: string; version: string }): string {
+export function podMetricsText(
+  c: PodCounters | undefined,
+  identity: { namespace: string; service: string; track: string; version: string },
+): string {
   const base: Record<string, string> = { service: identity.service, namespace: identity.namespace, version: identity.version };
   if (identity.track) base.track = identity.track;
   const ok = c?.ok ?? 0;
@@ -25,7 +28,9 @@ export function podMetricsText(c: PodCounters | undefined, identity: { namespace
     '# HELP http_request_duration_seconds Request latency.',
     '# TYPE http_request_duration_seconds histogram',
   ];
-  PROM_BUCKETS_S.forEach((le, i) => lines.push(`http_request_duration_seconds_bucket${labels({ ...base, le: String(le) })} ${c?.buckets[i] ?? 0}`));
+  PROM_BUCKETS_S.forEach((le, i) =>
+    lines.push(`http_request_duration_seconds_bucket${labels({ ...base, le: String(le) })} ${c?.buckets[i] ?? 0}`),
+  );
   lines.push(`http_request_duration_seconds_bucket${labels({ ...base, le: '+Inf' })} ${ok + errors}`);
   lines.push(`http_request_duration_seconds_sum${labels(base)} ${(c?.sumSeconds ?? 0).toFixed(6)}`);
   lines.push(`http_request_duration_seconds_count${labels(base)} ${ok + errors}`);

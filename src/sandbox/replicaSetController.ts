@@ -80,20 +80,33 @@ export class ReplicaSetController {
     let name = '';
     do name = `${rs.metadata.name}-${randomSuffix(5)}`;
     while (this.store.peek(PODS, rs.metadata.namespace, name));
-    const pod = this.store.create(PODS, {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        name,
-        generateName: `${rs.metadata.name}-`,
-        namespace: rs.metadata.namespace,
-        labels: t.metadata?.labels ?? {},
-        ...(t.metadata?.annotations ? { annotations: t.metadata.annotations } : {}),
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name!, uid: rs.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+    const pod = this.store.create(
+      PODS,
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name,
+          generateName: `${rs.metadata.name}-`,
+          namespace: rs.metadata.namespace,
+          labels: t.metadata?.labels ?? {},
+          ...(t.metadata?.annotations ? { annotations: t.metadata.annotations } : {}),
+          ownerReferences: [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'ReplicaSet',
+              name: rs.metadata.name!,
+              uid: rs.metadata.uid!,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
+        spec: { ...t.spec, ...(node ? { nodeName: node } : {}) },
+        status: { phase: 'Pending', qosClass: 'BestEffort' },
       },
-      spec: { ...t.spec, ...(node ? { nodeName: node } : {}) },
-      status: { phase: 'Pending', qosClass: 'BestEffort' },
-    }, true);
+      true,
+    );
     this.events.record(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${name}`, 'replicaset-controller');
     return pod;
   }
@@ -112,7 +125,8 @@ function deletionOrder(a: KObject, b: KObject): number {
   const rank = (p: KObject) => (p.status?.phase === 'Pending' ? 0 : isPodReady(p) ? 2 : 1);
   const r = rank(a) - rank(b);
   if (r !== 0) return r;
-  const restarts = (p: KObject) => (p.status?.containerStatuses ?? []).reduce((s: number, c: { restartCount?: number }) => s + (c.restartCount ?? 0), 0);
+  const restarts = (p: KObject) =>
+    (p.status?.containerStatuses ?? []).reduce((s: number, c: { restartCount?: number }) => s + (c.restartCount ?? 0), 0);
   if (restarts(a) !== restarts(b)) return restarts(b) - restarts(a);
   const ka = `${a.metadata.creationTimestamp ?? ''}|${a.metadata.name}`;
   const kb = `${b.metadata.creationTimestamp ?? ''}|${b.metadata.name}`;

@@ -22,20 +22,144 @@ export interface ResourceDef {
 const VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
 
 export const RESOURCES: ResourceDef[] = [
-  { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', singular: 'namespace', namespaced: false, shortNames: ['ns'], subresources: ['status'], hasSpec: true },
-  { group: '', version: 'v1', kind: 'Node', plural: 'nodes', singular: 'node', namespaced: false, shortNames: ['no'], subresources: ['status'], hasSpec: true },
-  { group: '', version: 'v1', kind: 'Pod', plural: 'pods', singular: 'pod', namespaced: true, shortNames: ['po'], subresources: ['status', 'proxy'], hasSpec: false },
-  { group: '', version: 'v1', kind: 'Service', plural: 'services', singular: 'service', namespaced: true, shortNames: ['svc'], subresources: ['status', 'proxy'], hasSpec: true },
-  { group: '', version: 'v1', kind: 'Event', plural: 'events', singular: 'event', namespaced: true, shortNames: ['ev'], subresources: [], hasSpec: false },
-  { group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', singular: 'configmap', namespaced: true, shortNames: ['cm'], subresources: [], hasSpec: false },
-  { group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', singular: 'deployment', namespaced: true, shortNames: ['deploy'], subresources: ['status', 'scale'], hasSpec: true },
-  { group: 'apps', version: 'v1', kind: 'ReplicaSet', plural: 'replicasets', singular: 'replicaset', namespaced: true, shortNames: ['rs'], subresources: ['status', 'scale'], hasSpec: true },
-  { group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', singular: 'job', namespaced: true, shortNames: [], subresources: ['status'], hasSpec: true },
+  {
+    group: '',
+    version: 'v1',
+    kind: 'Namespace',
+    plural: 'namespaces',
+    singular: 'namespace',
+    namespaced: false,
+    shortNames: ['ns'],
+    subresources: ['status'],
+    hasSpec: true,
+  },
+  {
+    group: '',
+    version: 'v1',
+    kind: 'Node',
+    plural: 'nodes',
+    singular: 'node',
+    namespaced: false,
+    shortNames: ['no'],
+    subresources: ['status'],
+    hasSpec: true,
+  },
+  {
+    group: '',
+    version: 'v1',
+    kind: 'Pod',
+    plural: 'pods',
+    singular: 'pod',
+    namespaced: true,
+    shortNames: ['po'],
+    subresources: ['status', 'proxy'],
+    hasSpec: false,
+  },
+  {
+    group: '',
+    version: 'v1',
+    kind: 'Service',
+    plural: 'services',
+    singular: 'service',
+    namespaced: true,
+    shortNames: ['svc'],
+    subresources: ['status', 'proxy'],
+    hasSpec: true,
+  },
+  {
+    group: '',
+    version: 'v1',
+    kind: 'Event',
+    plural: 'events',
+    singular: 'event',
+    namespaced: true,
+    shortNames: ['ev'],
+    subresources: [],
+    hasSpec: false,
+  },
+  {
+    group: '',
+    version: 'v1',
+    kind: 'ConfigMap',
+    plural: 'configmaps',
+    singular: 'configmap',
+    namespaced: true,
+    shortNames: ['cm'],
+    subresources: [],
+    hasSpec: false,
+  },
+  {
+    group: 'apps',
+    version: 'v1',
+    kind: 'Deployment',
+    plural: 'deployments',
+    singular: 'deployment',
+    namespaced: true,
+    shortNames: ['deploy'],
+    subresources: ['status', 'scale'],
+    hasSpec: true,
+  },
+  {
+    group: 'apps',
+    version: 'v1',
+    kind: 'ReplicaSet',
+    plural: 'replicasets',
+    singular: 'replicaset',
+    namespaced: true,
+    shortNames: ['rs'],
+    subresources: ['status', 'scale'],
+    hasSpec: true,
+  },
+  {
+    group: 'batch',
+    version: 'v1',
+    kind: 'Job',
+    plural: 'jobs',
+    singular: 'job',
+    namespaced: true,
+    shortNames: [],
+    subresources: ['status'],
+    hasSpec: true,
+  },
   // Stored, not acted on: the sandbox does not autoscale (as a cluster without metrics-server).
-  { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers', singular: 'horizontalpodautoscaler', namespaced: true, shortNames: ['hpa'], subresources: ['status'], hasSpec: true },
+  {
+    group: 'autoscaling',
+    version: 'v2',
+    kind: 'HorizontalPodAutoscaler',
+    plural: 'horizontalpodautoscalers',
+    singular: 'horizontalpodautoscaler',
+    namespaced: true,
+    shortNames: ['hpa'],
+    subresources: ['status'],
+    hasSpec: true,
+  },
   // As a cluster with the Gateway API and Istio CRDs installed serves them (routes.ts acts on them).
-  { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute', plural: 'httproutes', singular: 'httproute', namespaced: true, shortNames: [], subresources: ['status'], hasSpec: true, custom: true, categories: ['gateway-api'] },
-  { group: 'networking.istio.io', version: 'v1', kind: 'VirtualService', plural: 'virtualservices', singular: 'virtualservice', namespaced: true, shortNames: ['vs'], subresources: ['status'], hasSpec: true, custom: true, categories: ['istio-io', 'networking-istio-io'] },
+  {
+    group: 'gateway.networking.k8s.io',
+    version: 'v1',
+    kind: 'HTTPRoute',
+    plural: 'httproutes',
+    singular: 'httproute',
+    namespaced: true,
+    shortNames: [],
+    subresources: ['status'],
+    hasSpec: true,
+    custom: true,
+    categories: ['gateway-api'],
+  },
+  {
+    group: 'networking.istio.io',
+    version: 'v1',
+    kind: 'VirtualService',
+    plural: 'virtualservices',
+    singular: 'virtualservice',
+    namespaced: true,
+    shortNames: ['vs'],
+    subresources: ['status'],
+    hasSpec: true,
+    custom: true,
+    categories: ['istio-io', 'networking-istio-io'],
+  },
 ];
 
 /** The named API groups the sandbox serves, each at its one version (`apps/v1`, `autoscaling/v2`…). */
@@ -105,13 +229,41 @@ export function apiResourceList(group: string) {
       kind: r.kind,
       verbs: [...VERBS, ...(r.namespaced ? ['deletecollection'] : [])],
       shortNames: r.shortNames,
-      ...(r.categories ? { categories: r.categories } : r.group === 'apps' || r.kind === 'Pod' || r.kind === 'Service' ? { categories: ['all'] } : {}),
+      ...(r.categories
+        ? { categories: r.categories }
+        : r.group === 'apps' || r.kind === 'Pod' || r.kind === 'Service'
+          ? { categories: ['all'] }
+          : {}),
     });
     for (const sub of r.subresources) {
-      if (sub === 'status') resources.push({ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] });
-      if (sub === 'scale') resources.push({ name: `${r.plural}/scale`, singularName: '', namespaced: r.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
-      if (sub === 'proxy' && r.kind === 'Pod') resources.push({ name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] });
-      if (sub === 'proxy') resources.push({ name: `${r.plural}/proxy`, singularName: '', namespaced: r.namespaced, kind: `${r.kind}ProxyOptions`, verbs: ['create', 'delete', 'get', 'patch', 'update'] });
+      if (sub === 'status')
+        resources.push({
+          name: `${r.plural}/status`,
+          singularName: '',
+          namespaced: r.namespaced,
+          kind: r.kind,
+          verbs: ['get', 'patch', 'update'],
+        });
+      if (sub === 'scale')
+        resources.push({
+          name: `${r.plural}/scale`,
+          singularName: '',
+          namespaced: r.namespaced,
+          group: 'autoscaling',
+          version: 'v1',
+          kind: 'Scale',
+          verbs: ['get', 'patch', 'update'],
+        });
+      if (sub === 'proxy' && r.kind === 'Pod')
+        resources.push({ name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] });
+      if (sub === 'proxy')
+        resources.push({
+          name: `${r.plural}/proxy`,
+          singularName: '',
+          namespaced: r.namespaced,
+          kind: `${r.kind}ProxyOptions`,
+          verbs: ['create', 'delete', 'get', 'patch', 'update'],
+        });
     }
   }
   const version = RESOURCES.find((d) => d.group === group)?.version ?? 'v1';
@@ -130,7 +282,14 @@ function gvPath(group: string, version: string): string {
  */
 export function openapiV3Root(): { paths: Record<string, { serverRelativeURL: string }> } {
   const gvs = [{ group: '', version: 'v1' }, ...groupVersions()];
-  return { paths: Object.fromEntries(gvs.map(({ group, version }) => [gvPath(group, version), { serverRelativeURL: `/openapi/v3/${gvPath(group, version)}?hash=sandbox` }])) };
+  return {
+    paths: Object.fromEntries(
+      gvs.map(({ group, version }) => [
+        gvPath(group, version),
+        { serverRelativeURL: `/openapi/v3/${gvPath(group, version)}?hash=sandbox` },
+      ]),
+    ),
+  };
 }
 
 /** GET /openapi/v3/<gv>: each resource's paths and operations (no schemas: the sandbox validates on the server). */
@@ -141,10 +300,21 @@ export function openapiV3Doc(path: string): Record<string, unknown> | undefined 
   const paths: Record<string, unknown> = {};
   for (const r of defs) {
     const gvk = { group: r.group, version: r.version, kind: r.kind };
-    const op = (action: string) => ({ operationId: `${action}${r.kind}`, 'x-kubernetes-action': action, 'x-kubernetes-group-version-kind': gvk, parameters: action === 'get' ? [] : [fieldValidation], responses: { '200': { description: 'OK' } } });
+    const op = (action: string) => ({
+      operationId: `${action}${r.kind}`,
+      'x-kubernetes-action': action,
+      'x-kubernetes-group-version-kind': gvk,
+      parameters: action === 'get' ? [] : [fieldValidation],
+      responses: { '200': { description: 'OK' } },
+    });
     const base = `/${path}${r.namespaced ? '/namespaces/{namespace}' : ''}/${r.plural}`;
     paths[base] = { get: op('list'), post: op('post') };
     paths[`${base}/{name}`] = { get: op('get'), put: op('put'), patch: op('patch'), delete: op('delete') };
   }
-  return { openapi: '3.0.0', info: { title: 'Kubernetes (Shipbot sandbox)', version: SERVER_VERSION.gitVersion }, paths, components: { schemas: {} } };
+  return {
+    openapi: '3.0.0',
+    info: { title: 'Kubernetes (Shipbot sandbox)', version: SERVER_VERSION.gitVersion },
+    paths,
+    components: { schemas: {} },
+  };
 }

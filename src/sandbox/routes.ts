@@ -26,14 +26,19 @@ export interface UserRule {
 }
 
 const hasHeaderMatch = (matches: unknown): boolean =>
-  Array.isArray(matches) && matches.length > 0 && matches.every((m) => isPlainObject(m) && Array.isArray(m.headers) && m.headers.length > 0);
+  Array.isArray(matches) &&
+  matches.length > 0 &&
+  matches.every((m) => isPlainObject(m) && Array.isArray(m.headers) && m.headers.length > 0);
 
 type Json = Record<string, unknown>;
 
 /** A rule's backendRefs that name a Service in the route's own namespace (no ReferenceGrants here). */
 function serviceRefs(rule: Json, namespace: string): RouteBackend[] {
   return ((rule.backendRefs as unknown[]) ?? [])
-    .filter((b): b is Json => isPlainObject(b) && (b.kind ?? 'Service') === 'Service' && (b.group ?? '') === '' && (!b.namespace || b.namespace === namespace))
+    .filter(
+      (b): b is Json =>
+        isPlainObject(b) && (b.kind ?? 'Service') === 'Service' && (b.group ?? '') === '' && (!b.namespace || b.namespace === namespace),
+    )
     .map((b) => ({ service: String(b.name), weight: typeof b.weight === 'number' ? b.weight : 1 }));
 }
 
@@ -55,7 +60,10 @@ function virtualServiceRules(vs: KObject, namespace: string): UserRule[] {
         route: vs.metadata.name!,
         kind: 'VirtualService' as const,
         backends: dests
-          .map((d) => ({ service: serviceOfHost((d.destination as Json | undefined)?.host, namespace), weight: dests.length === 1 ? 100 : typeof d.weight === 'number' ? d.weight : 0 }))
+          .map((d) => ({
+            service: serviceOfHost((d.destination as Json | undefined)?.host, namespace),
+            weight: dests.length === 1 ? 100 : typeof d.weight === 'number' ? d.weight : 0,
+          }))
           .filter((b): b is RouteBackend => b.service !== undefined),
       };
     });
@@ -96,13 +104,22 @@ export function syncRouteStatus(store: ObjectStore, now: number): void {
   for (const route of store.list(HTTP_ROUTES)) {
     const ns = route.metadata.namespace!;
     const generation = route.metadata.generation ?? 1;
-    const missing = [...new Set(rulesOf(route).flatMap((r) => serviceRefs(r, ns).map((b) => b.service)))].filter((s) => !store.peek(services, ns, s));
+    const missing = [...new Set(rulesOf(route).flatMap((r) => serviceRefs(r, ns).map((b) => b.service)))].filter(
+      (s) => !store.peek(services, ns, s),
+    );
     const previous: Json[] = route.status?.parents ?? [];
     const stamp = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'); // RFC 3339 in seconds, as the API server writes it
     const condition = (type: string, ok: boolean, reason: string, message: string) => {
       const before = previous.flatMap((p) => (p.conditions as Json[]) ?? []).find((c) => c.type === type);
       const status = ok ? 'True' : 'False';
-      return { type, status, reason, message, observedGeneration: generation, lastTransitionTime: before?.status === status ? before.lastTransitionTime : stamp };
+      return {
+        type,
+        status,
+        reason,
+        message,
+        observedGeneration: generation,
+        lastTransitionTime: before?.status === status ? before.lastTransitionTime : stamp,
+      };
     };
     const parents = ((route.spec?.parentRefs ?? []) as unknown[]).filter(isPlainObject).map((parentRef) => ({
       parentRef,

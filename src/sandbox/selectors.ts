@@ -34,7 +34,10 @@ export function parseLabelSelector(text: string | undefined | null): Selector {
   return splitTerms(text).map((term) => {
     let m = /^(\S+)\s+(in|notin)\s*\((.*)\)$/.exec(term);
     if (m) {
-      const values = m[3]!.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
+      const values = m[3]!
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v.length > 0);
       return checkKey({ key: m[1]!, op: m[2] as 'in' | 'notin', values }, text);
     }
     m = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term);

@@ -112,7 +112,8 @@ export class ObjectStore {
   restore(snap: { rv: number; objects: Record<string, KObject[]> }, defs: readonly ResourceDef[]): void {
     for (const def of defs) {
       const b = this.bucket(def);
-      for (const o of snap.objects[def.plural] ?? []) b.set(key(def.namespaced ? o.metadata.namespace : undefined, o.metadata.name!), clone(o));
+      for (const o of snap.objects[def.plural] ?? [])
+        b.set(key(def.namespaced ? o.metadata.namespace : undefined, o.metadata.name!), clone(o));
       this.sorted.delete(def.plural);
     }
     this.rv = Math.max(this.rv, snap.rv);
@@ -155,7 +156,11 @@ export class ObjectStore {
     if (!old) throw notFound(def.plural, def.group, name, def.kind);
     if (expectRv && expectRv !== old.metadata.resourceVersion) throw conflict(def.plural, def.group, name);
     if (input.metadata.uid && input.metadata.uid !== old.metadata.uid) {
-      throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${input.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Precondition failed: UID in precondition: ${input.metadata.uid}, UID in object meta: ${old.metadata.uid}`,
+      );
     }
     const obj = fresh ? { ...input } : clone(input);
     obj.apiVersion = old.apiVersion;
@@ -168,7 +173,8 @@ export class ObjectStore {
       generation: old.metadata.generation,
     };
     if (!def.namespaced) delete obj.metadata.namespace;
-    if (old.metadata.generation !== undefined && old.spec !== obj.spec && !deepEqual(old.spec, obj.spec)) obj.metadata.generation = old.metadata.generation + 1;
+    if (old.metadata.generation !== undefined && old.spec !== obj.spec && !deepEqual(old.spec, obj.spec))
+      obj.metadata.generation = old.metadata.generation + 1;
     // Fast no-op check; a difference in key order only costs a spurious resourceVersion bump.
     if (JSON.stringify(old) === JSON.stringify(obj)) return old;
     this.rv++;

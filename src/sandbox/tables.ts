@@ -23,7 +23,8 @@ export function shortAge(ms: number): string {
 }
 
 function podStatusText(p: KObject): { ready: string; status: string; restarts: number } {
-  const cs: Array<{ ready?: boolean; restartCount?: number; state?: { waiting?: { reason?: string }; terminated?: { reason?: string } } }> = p.status?.containerStatuses ?? [];
+  const cs: Array<{ ready?: boolean; restartCount?: number; state?: { waiting?: { reason?: string }; terminated?: { reason?: string } } }> =
+    p.status?.containerStatuses ?? [];
   const total = p.spec?.containers?.length ?? cs.length;
   let status: string = p.status?.phase ?? 'Pending';
   for (const c of cs) {
@@ -39,17 +40,54 @@ const containers = (o: KObject) => (o.spec?.template?.spec?.containers ?? []).ma
 
 const PRINTERS: Record<string, Printer> = {
   Deployment: {
-    columns: [NAME, col('Ready'), col('Up-to-date', 'integer'), col('Available', 'integer'), AGE, col('Containers', 'string', 1), col('Images', 'string', 1), col('Selector', 'string', 1)],
-    cells: (o, age) => [o.metadata.name, `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`, o.status?.updatedReplicas ?? 0, o.status?.availableReplicas ?? 0, age, containers(o), images(o), formatSelector(fromLabelSelector(o.spec?.selector))],
+    columns: [
+      NAME,
+      col('Ready'),
+      col('Up-to-date', 'integer'),
+      col('Available', 'integer'),
+      AGE,
+      col('Containers', 'string', 1),
+      col('Images', 'string', 1),
+      col('Selector', 'string', 1),
+    ],
+    cells: (o, age) => [
+      o.metadata.name,
+      `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`,
+      o.status?.updatedReplicas ?? 0,
+      o.status?.availableReplicas ?? 0,
+      age,
+      containers(o),
+      images(o),
+      formatSelector(fromLabelSelector(o.spec?.selector)),
+    ],
   },
   ReplicaSet: {
-    columns: [NAME, col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), AGE, col('Containers', 'string', 1), col('Images', 'string', 1), col('Selector', 'string', 1)],
-    cells: (o, age) => [o.metadata.name, o.spec?.replicas ?? 0, o.status?.replicas ?? 0, o.status?.readyReplicas ?? 0, age, containers(o), images(o), formatSelector(fromLabelSelector(o.spec?.selector))],
+    columns: [
+      NAME,
+      col('Desired', 'integer'),
+      col('Current', 'integer'),
+      col('Ready', 'integer'),
+      AGE,
+      col('Containers', 'string', 1),
+      col('Images', 'string', 1),
+      col('Selector', 'string', 1),
+    ],
+    cells: (o, age) => [
+      o.metadata.name,
+      o.spec?.replicas ?? 0,
+      o.status?.replicas ?? 0,
+      o.status?.readyReplicas ?? 0,
+      age,
+      containers(o),
+      images(o),
+      formatSelector(fromLabelSelector(o.spec?.selector)),
+    ],
   },
   Job: {
     columns: [NAME, col('Status'), col('Completions'), col('Duration'), AGE, col('Containers', 'string', 1), col('Images', 'string', 1)],
     cells: (o, age) => {
-      const on = (t: string) => (o.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === t && c.status === 'True');
+      const on = (t: string) =>
+        (o.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === t && c.status === 'True');
       const status = on('Failed') ? 'Failed' : on('Complete') ? 'Complete' : o.spec?.suspend ? 'Suspended' : 'Running';
       const end = o.status?.completionTime ? Date.parse(o.status.completionTime) : undefined;
       const start = o.status?.startTime ? Date.parse(o.status.startTime) : undefined;
@@ -73,12 +111,20 @@ const PRINTERS: Record<string, Printer> = {
       '<none>',
       (o.spec?.ports ?? []).map((p: { port: number; protocol?: string }) => `${p.port}/${p.protocol ?? 'TCP'}`).join(','),
       age,
-      Object.entries(o.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>',
+      Object.entries(o.spec?.selector ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',') || '<none>',
     ],
   },
   Node: {
     columns: [NAME, col('Status'), col('Roles'), AGE, col('Version')],
-    cells: (o, age) => [o.metadata.name, o.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status === 'True' ? 'Ready' : 'NotReady', 'worker', age, o.status?.nodeInfo?.kubeletVersion ?? ''],
+    cells: (o, age) => [
+      o.metadata.name,
+      o.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status === 'True' ? 'Ready' : 'NotReady',
+      'worker',
+      age,
+      o.status?.nodeInfo?.kubeletVersion ?? '',
+    ],
   },
   Namespace: {
     columns: [NAME, col('Status'), AGE],
@@ -86,7 +132,13 @@ const PRINTERS: Record<string, Printer> = {
   },
   Event: {
     columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Message')],
-    cells: (o) => [o.lastTimestamp ?? '', o.type, o.reason, `${String((o.involvedObject as { kind?: string })?.kind ?? '').toLowerCase()}/${(o.involvedObject as { name?: string })?.name ?? ''}`, o.message],
+    cells: (o) => [
+      o.lastTimestamp ?? '',
+      o.type,
+      o.reason,
+      `${String((o.involvedObject as { kind?: string })?.kind ?? '').toLowerCase()}/${(o.involvedObject as { name?: string })?.name ?? ''}`,
+      o.message,
+    ],
   },
   HTTPRoute: {
     columns: [NAME, col('Hostnames'), AGE],

@@ -160,7 +160,10 @@ export class TrafficSimulator {
           if (!j) {
             // Log-normal noise with its mean kept at the behaviour's: `-noisy` is healthy on average.
             const [sm, se] = [0.04 * b.jitter, 0.1 * b.jitter];
-            j = { medianMs: b.medianMs * Math.exp(sm * normal() - (sm * sm) / 2), errorRate: b.errorRate * Math.exp(se * normal() - (se * se) / 2) };
+            j = {
+              medianMs: b.medianMs * Math.exp(sm * normal() - (sm * sm) / 2),
+              errorRate: b.errorRate * Math.exp(se * normal() - (se * se) / 2),
+            };
             jitter.set(key, j);
           }
           this.serve(p, id, b, j, poisson(perPod), perSeries);
@@ -214,7 +217,17 @@ export class TrafficSimulator {
     const shape = this.shape(b, j.medianMs);
     let c = this.pods.get(p.metadata.uid!);
     if (!c) {
-      c = { namespace: p.metadata.namespace!, pod: p.metadata.name!, service: id.service, track: id.track, version: id.version, ok: 0, errors: 0, buckets: PROM_BUCKETS_S.map(() => 0), sumSeconds: 0 };
+      c = {
+        namespace: p.metadata.namespace!,
+        pod: p.metadata.name!,
+        service: id.service,
+        track: id.track,
+        version: id.version,
+        ok: 0,
+        errors: 0,
+        buckets: PROM_BUCKETS_S.map(() => 0),
+        sumSeconds: 0,
+      };
       this.pods.set(p.metadata.uid!, c);
     }
     c.version = id.version;
@@ -243,7 +256,12 @@ export class TrafficSimulator {
   }
 
   /** Adds a series' tick total to the time buckets the tick spans. */
-  private record(key: string, t: { n: number; errors: number; fine: Float64Array; p: KObject; id: ReturnType<typeof podIdentity> }, from: number, to: number): void {
+  private record(
+    key: string,
+    t: { n: number; errors: number; fine: Float64Array; p: KObject; id: ReturnType<typeof podIdentity> },
+    from: number,
+    to: number,
+  ): void {
     let s = this.series.get(key);
     if (!s) {
       s = { namespace: t.p.metadata.namespace!, service: t.id.service, track: t.id.track, version: t.id.version, buckets: new Map() };

@@ -15,7 +15,11 @@ export type RetireDecision = { runId: string; action: 'retire' | 'superseded' | 
  * one per service and environment, unless a lock says someone is deploying or checking it now;
  * older ones are superseded (the newest run's retirement covers them).
  */
-export function retirements(runs: readonly RetireRun[], now: number, locked: (service: string, environment: string) => boolean): RetireDecision[] {
+export function retirements(
+  runs: readonly RetireRun[],
+  now: number,
+  locked: (service: string, environment: string) => boolean,
+): RetireDecision[] {
   const out: RetireDecision[] = [];
   const newest = new Map<string, RetireRun>();
   for (const r of runs) {

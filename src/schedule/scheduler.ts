@@ -88,13 +88,20 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (late > maxLate) {
       const note = `missed: it was due at ${fmtTime(s.runAt)} but Shipbot was not running then; ask again to deploy now`;
       if (!schedules.settle(s.id, 'refused', now, { note })) return;
-      deps.store.audit({ at: now, actor: 'shipbot', action: 'schedule-missed', detail: `${s.id}: ${s.service} ${s.version} to ${s.environment}` });
+      deps.store.audit({
+        at: now,
+        actor: 'shipbot',
+        action: 'schedule-missed',
+        detail: `${s.id}: ${s.service} ${s.version} to ${s.environment}`,
+      });
       out.refused.push({ scheduleId: s.id, note });
       await tellSchedule(s, `🕒 Scheduled deploy ${s.id} (${s.service} ${s.version}) was not started: ${note}.`);
       return;
     }
     // A Slack schedule runs in its thread like any Slack run (progress message, summary).
-    const origin: RunOrigin = s.notify ? { kind: 'slack', channel: s.notify.channel, threadTs: s.notify.threadTs } : { kind: 'schedule', scheduleId: s.id };
+    const origin: RunOrigin = s.notify
+      ? { kind: 'slack', channel: s.notify.channel, threadTs: s.notify.threadTs }
+      : { kind: 'schedule', scheduleId: s.id };
     const res = await deps.runner.start({
       request: s.request,
       plan: s.plan,
@@ -108,7 +115,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     // Only the tick that settles the row reports it (another process may have retried the same claim).
     if (res.ok) {
       if (!schedules.settle(s.id, 'started', now, { runId: res.run.id })) return;
-      deps.store.audit({ runId: res.run.id, at: now, actor: 'shipbot', action: 'schedule-start', detail: `schedule ${s.id} due at ${fmtTime(s.runAt)} → run ${res.run.id} (${res.run.status})` });
+      deps.store.audit({
+        runId: res.run.id,
+        at: now,
+        actor: 'shipbot',
+        action: 'schedule-start',
+        detail: `schedule ${s.id} due at ${fmtTime(s.runAt)} → run ${res.run.id} (${res.run.status})`,
+      });
       out.started.push({ scheduleId: s.id, runId: res.run.id });
     } else {
       if (!schedules.settle(s.id, 'refused', now, { note: res.message })) return;
@@ -138,7 +151,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   async function retire(now: number, out: TickReport): Promise<void> {
     const clusters = deps.clusters;
     if (!clusters) return;
-    const runs = deps.store.listRuns({ status: ['succeeded'], limit: 500 }).filter((r) => r.strategy === 'blue-green' && !schedules.hasMark('retired', r.id));
+    const runs = deps.store
+      .listRuns({ status: ['succeeded'], limit: 500 })
+      .filter((r) => r.strategy === 'blue-green' && !schedules.hasMark('retired', r.id));
     const locked = (service: string, env: string) => Boolean(deps.store.getLock(service, env));
     for (const d of retirements(runs, now, locked)) {
       if (d.action === 'wait') continue;
@@ -156,7 +171,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       try {
         const scaled = await retireIdleColour({ kube: clusters.kube(ref.context), clock: deps.clock, log }, ref);
         schedules.mark('retired', run.id, now);
-        deps.store.audit({ runId: run.id, at: now, actor: 'shipbot', action: 'retire-idle-colour', detail: scaled.length ? `scaled ${scaled.join(', ')} to 0` : 'no idle colour left to scale down' });
+        deps.store.audit({
+          runId: run.id,
+          at: now,
+          actor: 'shipbot',
+          action: 'retire-idle-colour',
+          detail: scaled.length ? `scaled ${scaled.join(', ')} to 0` : 'no idle colour left to scale down',
+        });
         out.retired.push({ runId: run.id, deployments: scaled });
       } catch (err) {
         // Left unmarked: the next tick tries again.
@@ -183,7 +204,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         continue;
       }
       if (!schedules.mark('reaped', key, now)) continue;
-      deps.store.audit({ runId: run.id, at: now, actor: 'shipbot', action: 'reap', detail: `waited ${d.waitedMin} min for ${waitingFor(run.status)}; stopping safely` });
+      deps.store.audit({
+        runId: run.id,
+        at: now,
+        actor: 'shipbot',
+        action: 'reap',
+        detail: `waited ${d.waitedMin} min for ${waitingFor(run.status)}; stopping safely`,
+      });
       // Cancel is the safe stop: before the cluster changed it cancels, after it rolls back.
       // The runner checks roles, so the reaper acts on behalf of the requester and says so.
       const actor: Actor = { userId: run.requester.userId, name: `Shipbot, after ${d.waitedMin} min without a decision` };
@@ -193,7 +220,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         schedules.unmark('reaped', key);
         out.errors.push(`stopping ${run.id}: ${res.message}`);
       }
-      await post(thread?.channel, `⏹️ Run ${run.id} waited ${d.waitedMin} min for ${waitingFor(run.status)} and was stopped safely: ${res.message}.`, thread?.threadTs);
+      await post(
+        thread?.channel,
+        `⏹️ Run ${run.id} waited ${d.waitedMin} min for ${waitingFor(run.status)} and was stopped safely: ${res.message}.`,
+        thread?.threadTs,
+      );
     }
   }
 
@@ -216,7 +247,12 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   async function pass(): Promise<TickReport> {
     const out: TickReport = { started: [], refused: [], retired: [], reminded: [], stopped: [], errors: [] };
     const now = deps.clock.now();
-    for (const [name, job] of [['scheduled deploys', startDue], ['retirement', retire], ['reaper', reap], ['digest', digest]] as const) {
+    for (const [name, job] of [
+      ['scheduled deploys', startDue],
+      ['retirement', retire],
+      ['reaper', reap],
+      ['digest', digest],
+    ] as const) {
       try {
         await job(now, out);
       } catch (err) {
@@ -239,12 +275,17 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 /** Starts the cron tick; `stop()` stops it and waits for a tick in progress. */
 export function startScheduler(deps: SchedulerDeps): { stop(): Promise<void>; scheduler: Scheduler } {
   const expr = deps.cron ?? '* * * * *';
-  if (!cronValidate(expr)) throw new Error(`'${expr}' is not a valid cron expression for the scheduler tick; use e.g. '* * * * *' (every minute).`);
+  if (!cronValidate(expr))
+    throw new Error(`'${expr}' is not a valid cron expression for the scheduler tick; use e.g. '* * * * *' (every minute).`);
   const scheduler = createScheduler(deps);
   let last: Promise<unknown> = Promise.resolve();
-  const task = cronSchedule(expr, () => {
-    last = scheduler.tick().catch((err) => deps.logger.error({ err }, 'scheduler tick failed'));
-  }, { name: 'shipbot-scheduler', noOverlap: true });
+  const task = cronSchedule(
+    expr,
+    () => {
+      last = scheduler.tick().catch((err) => deps.logger.error({ err }, 'scheduler tick failed'));
+    },
+    { name: 'shipbot-scheduler', noOverlap: true },
+  );
   return {
     scheduler,
     async stop() {
@@ -272,19 +313,44 @@ export type BookResult = { ok: true; schedule: ScheduleRecord; warning?: string 
 export function bookSchedule(deps: Pick<SchedulerDeps, 'store' | 'clock' | 'config'>, input: BookInput): BookResult {
   const runAt = Date.parse(input.at);
   const now = deps.clock.now();
-  if (!Number.isFinite(runAt)) return { ok: false, message: `'${input.at}' is not a time I can schedule; give one like 'at 02:00' or 'tomorrow 09:30' (UTC).` };
+  if (!Number.isFinite(runAt))
+    return { ok: false, message: `'${input.at}' is not a time I can schedule; give one like 'at 02:00' or 'tomorrow 09:30' (UTC).` };
   if (runAt <= now) return { ok: false, message: `${fmtTime(runAt)} has already passed; give a later time or deploy now.` };
   const schedule = new ScheduleStore(deps.store).create(
-    { id: `s-${randomUUID().slice(0, 6)}`, runAt, request: input.request, plan: input.plan, requester: input.requester, ...(input.notify ? { notify: input.notify } : {}) },
+    {
+      id: `s-${randomUUID().slice(0, 6)}`,
+      runAt,
+      request: input.request,
+      plan: input.plan,
+      requester: input.requester,
+      ...(input.notify ? { notify: input.notify } : {}),
+    },
     now,
   );
-  deps.store.audit({ at: now, actor: actorLabel(input.requester), action: 'schedule', detail: `${schedule.id}: ${schedule.service} ${schedule.version} to ${schedule.environment} at ${fmtTime(runAt)}` });
+  deps.store.audit({
+    at: now,
+    actor: actorLabel(input.requester),
+    action: 'schedule',
+    detail: `${schedule.id}: ${schedule.service} ${schedule.version} to ${schedule.environment} at ${fmtTime(runAt)}`,
+  });
   const freeze = activeFreeze(deps.config.freezeWindows, input.plan.environment, new Date(runAt));
-  return { ok: true, schedule, ...(freeze ? { warning: `${describeFreeze(freeze)} It will not start unless an incident commander overrides the freeze (\`override freeze ${schedule.id} <reason>\`).` } : {}) };
+  return {
+    ok: true,
+    schedule,
+    ...(freeze
+      ? {
+          warning: `${describeFreeze(freeze)} It will not start unless an incident commander overrides the freeze (\`override freeze ${schedule.id} <reason>\`).`,
+        }
+      : {}),
+  };
 }
 
 /** Cancels a pending schedule: its requester or an incident commander may. */
-export function cancelSchedule(deps: Pick<SchedulerDeps, 'store' | 'clock' | 'config'>, id: string, actor: Actor): { ok: boolean; message: string } {
+export function cancelSchedule(
+  deps: Pick<SchedulerDeps, 'store' | 'clock' | 'config'>,
+  id: string,
+  actor: Actor,
+): { ok: boolean; message: string } {
   const schedules = new ScheduleStore(deps.store);
   const s = schedules.get(id);
   if (!s) return { ok: false, message: `No scheduled deploy ${id}. \`schedules\` lists them.` };
@@ -293,16 +359,32 @@ export function cancelSchedule(deps: Pick<SchedulerDeps, 'store' | 'clock' | 'co
   }
   const now = deps.clock.now();
   if (!schedules.cancel(id, `cancelled by ${actorLabel(actor)}`, now)) {
-    return { ok: false, message: `${id} is ${s.status}${s.runId ? ` (run ${s.runId})` : ''}: only a schedule still to come can be cancelled${s.runId ? '; cancel the run instead' : ''}.` };
+    return {
+      ok: false,
+      message: `${id} is ${s.status}${s.runId ? ` (run ${s.runId})` : ''}: only a schedule still to come can be cancelled${s.runId ? '; cancel the run instead' : ''}.`,
+    };
   }
-  deps.store.audit({ at: now, actor: actorLabel(actor), action: 'schedule-cancel', detail: `${id}: ${s.service} ${s.version} to ${s.environment}, was due at ${fmtTime(s.runAt)}` });
+  deps.store.audit({
+    at: now,
+    actor: actorLabel(actor),
+    action: 'schedule-cancel',
+    detail: `${id}: ${s.service} ${s.version} to ${s.environment}, was due at ${fmtTime(s.runAt)}`,
+  });
   return { ok: true, message: `Cancelled ${id} (${s.service} ${s.version} to ${s.environment} at ${fmtTime(s.runAt)}).` };
 }
 
 /** An incident commander lets a pending schedule start inside a freeze window; audited. */
-export function overrideFreeze(deps: Pick<SchedulerDeps, 'store' | 'clock' | 'config'>, id: string, actor: Actor, reason: string): { ok: boolean; message: string } {
+export function overrideFreeze(
+  deps: Pick<SchedulerDeps, 'store' | 'clock' | 'config'>,
+  id: string,
+  actor: Actor,
+  reason: string,
+): { ok: boolean; message: string } {
   if (!matchesPrincipal(actor, deps.config.roles.incidentCommanders)) {
-    return { ok: false, message: 'Only incident commanders (roles.incidentCommanders in shipbot.yml) may override a freeze; ask one of them.' };
+    return {
+      ok: false,
+      message: 'Only incident commanders (roles.incidentCommanders in shipbot.yml) may override a freeze; ask one of them.',
+    };
   }
   if (!reason.trim()) return { ok: false, message: `Say why the freeze is overridden: \`override freeze ${id} <reason>\`.` };
   const now = deps.clock.now();
@@ -318,7 +400,10 @@ export function overrideFreeze(deps: Pick<SchedulerDeps, 'store' | 'clock' | 'co
 export function describeSchedules(list: readonly ScheduleRecord[]): string {
   if (!list.length) return 'No deploys are scheduled.';
   return list
-    .map((s) => `• \`${s.id}\` ${fmtTime(s.runAt)} — ${s.service} ${s.version} to ${s.environment} (${s.plan.strategy}), by ${actorLabel(s.requester)}${s.freezeOverride ? ' — freeze overridden' : ''}`)
+    .map(
+      (s) =>
+        `• \`${s.id}\` ${fmtTime(s.runAt)} — ${s.service} ${s.version} to ${s.environment} (${s.plan.strategy}), by ${actorLabel(s.requester)}${s.freezeOverride ? ' — freeze overridden' : ''}`,
+    )
     .join('\n');
 }
 

@@ -43,7 +43,14 @@ function countingFetch(onApiCall: NonNullable<SlackAppOptions['onApiCall']>): ty
       const res = await fetch(input, init);
       if (res.status === 429) onApiCall(method, 'rate_limited');
       else {
-        const ok = res.ok && ((await res.clone().json().catch(() => ({}))) as { ok?: boolean }).ok === true;
+        const ok =
+          res.ok &&
+          (
+            (await res
+              .clone()
+              .json()
+              .catch(() => ({}))) as { ok?: boolean }
+          ).ok === true;
         onApiCall(method, ok ? 'ok' : 'error');
       }
       return res;
@@ -84,10 +91,15 @@ function slackLogger(logger: Logger) {
 
 export function createSlackApp(opts: SlackAppOptions): SlackApp {
   const { env, config, runner, logger } = opts;
-  if (!env.SLACK_BOT_TOKEN) throw new Error('SLACK_BOT_TOKEN is not set: create the app from manifest.yml, install it, and copy its Bot User OAuth Token (xoxb-…).');
+  if (!env.SLACK_BOT_TOKEN)
+    throw new Error(
+      'SLACK_BOT_TOKEN is not set: create the app from manifest.yml, install it, and copy its Bot User OAuth Token (xoxb-…).',
+    );
   const socket = !!env.SLACK_APP_TOKEN;
   if (!socket && !env.SLACK_SIGNING_SECRET) {
-    throw new Error('Set SLACK_APP_TOKEN (xapp-…, Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode, POST /slack/events) so Slack can reach Shipbot.');
+    throw new Error(
+      'Set SLACK_APP_TOKEN (xapp-…, Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode, POST /slack/events) so Slack can reach Shipbot.',
+    );
   }
   const log = slackLogger(logger);
   // Calls made while handling a request: a couple of quick retries, and a 429 comes back to the
@@ -104,7 +116,13 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
   // HTTP mode: our own receiver, so its request listener can be guarded (body-guard.ts).
   const receiver = socket
     ? undefined
-    : new HTTPReceiver({ signingSecret: env.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', port: env.PORT, logger: log, ...(opts.routes ? { customRoutes: opts.routes } : {}) });
+    : new HTTPReceiver({
+        signingSecret: env.SLACK_SIGNING_SECRET!,
+        endpoints: '/slack/events',
+        port: env.PORT,
+        logger: log,
+        ...(opts.routes ? { customRoutes: opts.routes } : {}),
+      });
   if (receiver) {
     const listener = receiver.requestListener;
     receiver.requestListener = guardBodies(listener, (err) => logger.error({ err }, 'a Slack request failed inside Bolt; answered 500'));
@@ -123,9 +141,33 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
       : { receiver: receiver! }),
   });
   // Progress edits have their own client: their scheduler decides about 429s (see progress.ts).
-  const progressClient = new WebClient(env.SLACK_BOT_TOKEN, { ...clientOptions, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
-  const runs = new SlackRuns({ client: app.client, progressClient, runner, config, logger, queue: opts.progress, ...(opts.restartsSince !== undefined ? { restartsSince: opts.restartsSince } : {}) });
-  const context = createContext({ config, runner, logger, llm: opts.llm, ...(opts.scheduling ? { scheduling: opts.scheduling } : {}), now: opts.now ?? (() => new Date()), client: app.client, runs }, opts.seen);
+  const progressClient = new WebClient(env.SLACK_BOT_TOKEN, {
+    ...clientOptions,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+  });
+  const runs = new SlackRuns({
+    client: app.client,
+    progressClient,
+    runner,
+    config,
+    logger,
+    queue: opts.progress,
+    ...(opts.restartsSince !== undefined ? { restartsSince: opts.restartsSince } : {}),
+  });
+  const context = createContext(
+    {
+      config,
+      runner,
+      logger,
+      llm: opts.llm,
+      ...(opts.scheduling ? { scheduling: opts.scheduling } : {}),
+      now: opts.now ?? (() => new Date()),
+      client: app.client,
+      runs,
+    },
+    opts.seen,
+  );
   registerMessageListeners(app, context);
   registerRequestListeners(app, context);
   registerModalListeners(app, context);

@@ -27,13 +27,23 @@ export interface SlackContext {
 }
 
 export function createContext(base: Omit<SlackContext, 'people' | 'channels' | 'seen'>, seenStore?: SeenStore): SlackContext {
-  return { ...base, people: new People(base.client, base.logger), channels: new Channels(base.client, base.logger), seen: new SeenSet(undefined, undefined, seenStore) };
+  return {
+    ...base,
+    people: new People(base.client, base.logger),
+    channels: new Channels(base.client, base.logger),
+    seen: new SeenSet(undefined, undefined, seenStore),
+  };
 }
 
 type Message = { text: string; blocks?: Array<Record<string, unknown>> };
 
 /** Posts in the thread (or, with an empty `threadTs`, as a new message that starts one). */
-export async function replyInThread(ctx: SlackContext, channel: string, threadTs: string, msg: Message | string): Promise<string | undefined> {
+export async function replyInThread(
+  ctx: SlackContext,
+  channel: string,
+  threadTs: string,
+  msg: Message | string,
+): Promise<string | undefined> {
   const m = typeof msg === 'string' ? { text: msg } : msg;
   try {
     const res = await retryRateLimited(() => ctx.client.chat.postMessage({ channel, ...(threadTs ? { thread_ts: threadTs } : {}), ...m }));

@@ -15,8 +15,19 @@ export interface SlackRunner {
   get(runId: string): RunView | undefined;
   list(): RunView[];
   subscribe(listener: (ev: RunEvent) => void): () => void;
-  lock(service: string, environment: Environment, actor: Actor, reason: string): { ok: boolean; message: string } | Promise<{ ok: boolean; message: string }>;
-  unlock(service: string, environment: Environment, actor: Actor, reason?: string, keptBy?: string): { ok: boolean; acted?: boolean; message: string } | Promise<{ ok: boolean; acted?: boolean; message: string }>;
+  lock(
+    service: string,
+    environment: Environment,
+    actor: Actor,
+    reason: string,
+  ): { ok: boolean; message: string } | Promise<{ ok: boolean; message: string }>;
+  unlock(
+    service: string,
+    environment: Environment,
+    actor: Actor,
+    reason?: string,
+    keptBy?: string,
+  ): { ok: boolean; acted?: boolean; message: string } | Promise<{ ok: boolean; acted?: boolean; message: string }>;
   investigate(runId: string, actor: Actor): Promise<Diagnostics>;
 }
 

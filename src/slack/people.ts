@@ -54,7 +54,10 @@ export class People {
       this.groups = { byUser, at: Date.now() };
     } catch (err) {
       // Without usergroups:read, roles given by user id still work; group roles do not.
-      this.logger.warn({ err }, 'usergroups.list failed: roles given as @groups will not match (needs the usergroups:read scope); retrying in 10 s');
+      this.logger.warn(
+        { err },
+        'usergroups.list failed: roles given as @groups will not match (needs the usergroups:read scope); retrying in 10 s',
+      );
       // Remember the failure only briefly: a passing outage must not deny incident commanders for minutes.
       this.groups = { byUser: this.groups?.byUser ?? new Map(), at: Date.now() - TTL_MS + 10_000 };
     }

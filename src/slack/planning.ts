@@ -15,9 +15,16 @@ export function recommend(request: DeployRequest, cfg: ShipbotConfig): Recommend
 }
 
 /** The plan for Start without the modal: the request plus risk-based defaults. */
-export function planFromRequest(request: DeployRequest, cfg: ShipbotConfig): { ok: true; plan: DeployPlan } | { ok: false; message: string } {
+export function planFromRequest(
+  request: DeployRequest,
+  cfg: ShipbotConfig,
+): { ok: true; plan: DeployPlan } | { ok: false; message: string } {
   const service = request.service ? findService(cfg, request.service) : undefined;
-  if (!service) return { ok: false, message: `I don't know the service '${request.service ?? '?'}'. Known: ${cfg.services.map((s) => s.name).join(', ')}.` };
+  if (!service)
+    return {
+      ok: false,
+      message: `I don't know the service '${request.service ?? '?'}'. Known: ${cfg.services.map((s) => s.name).join(', ')}.`,
+    };
   try {
     return { ok: true, plan: buildPlan({ ...request, service: service.name }, service, cfg) };
   } catch (err) {
@@ -45,7 +52,11 @@ function answersFromPlan(plan: DeployPlan): ModalAnswers {
 }
 
 /** Everything the modal needs, pre-filled from the request and the risk-based defaults. */
-export function modalFor(request: DeployRequest, cfg: ShipbotConfig, where: Pick<ModalMetadata, 'channel' | 'threadTs' | 'replyTs'>): ModalInput {
+export function modalFor(
+  request: DeployRequest,
+  cfg: ShipbotConfig,
+  where: Pick<ModalMetadata, 'channel' | 'threadTs' | 'replyTs'>,
+): ModalInput {
   const service = request.service ? findService(cfg, request.service) : undefined;
   const ask = [...(service ? [] : (['service'] as const)), ...(request.version ? [] : (['version'] as const))];
   let answers: ModalAnswers;
@@ -116,9 +127,7 @@ export function answersFromFields(f: Record<string, string | undefined>, base: M
   };
 }
 
-export type PlanFromModal =
-  | { ok: true; request: DeployRequest; plan: DeployPlan }
-  | { ok: false; errors: Record<string, string> };
+export type PlanFromModal = { ok: true; request: DeployRequest; plan: DeployPlan } | { ok: false; errors: Record<string, string> };
 
 /** The modal's answers → the plan to run, or an error per field (shown inline under it). */
 export function planFromModal(f: Record<string, string | undefined>, meta: ModalMetadata, cfg: ShipbotConfig): PlanFromModal {
@@ -130,7 +139,8 @@ export function planFromModal(f: Record<string, string | undefined>, meta: Modal
   if (!service) errors.service = `Choose a service: ${cfg.services.map((s) => s.name).join(', ')}.`;
   const version = f.version ?? request.version;
   if (!version) errors.version = 'Give the version (image tag) to deploy, e.g. v1.2.3.';
-  else if (!Version.safeParse(version).success) errors.version = `'${version}' is not an image tag: use letters, digits, '.', '_' and '-' (at most 128).`;
+  else if (!Version.safeParse(version).success)
+    errors.version = `'${version}' is not an image tag: use letters, digits, '.', '_' and '-' (at most 128).`;
   if (!service || errors.version) return { ok: false, errors };
   const full: DeployRequest = { ...request, service: service.name, version };
   let base: DeployPlan;

@@ -17,7 +17,12 @@ export async function retryRateLimited<T>(call: () => Promise<T>, attempts = 4):
   }
 }
 
-export async function postReliably(client: WebClient, args: ChatPostMessageArguments, logger: Logger, attempts = 4): Promise<string | undefined> {
+export async function postReliably(
+  client: WebClient,
+  args: ChatPostMessageArguments,
+  logger: Logger,
+  attempts = 4,
+): Promise<string | undefined> {
   try {
     const res = await retryRateLimited(() => client.chat.postMessage(args), attempts);
     return res.ts;

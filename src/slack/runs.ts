@@ -96,12 +96,19 @@ export class SlackRuns {
       });
     } catch (err) {
       logger.error({ err }, 'runner.start failed');
-      result = { ok: false, reason: 'invalid', message: `Shipbot could not start the run (${(err as Error).message}). Nothing was deployed; check Shipbot's log.` };
+      result = {
+        ok: false,
+        reason: 'invalid',
+        message: `Shipbot could not start the run (${(err as Error).message}). Nothing was deployed; check Shipbot's log.`,
+      };
     }
     if (!result.ok) {
       if (!placeholder) return result;
       // Locked: the refusal offers to book the request behind the lock.
-      const queue = result.reason === 'locked' ? [actions(`queue:${s.threadTs}`, [button('Queue behind it', REQUEST_ACTIONS.queue, encodeRequest(s.request))])] : [];
+      const queue =
+        result.reason === 'locked'
+          ? [actions(`queue:${s.threadTs}`, [button('Queue behind it', REQUEST_ACTIONS.queue, encodeRequest(s.request))])]
+          : [];
       await this.safeUpdate(s.channel, placeholder, `❌ Not started: ${result.message}`, queue);
       return { ...result, toldInThread: true };
     }
@@ -140,13 +147,21 @@ export class SlackRuns {
     // Earlier restarts were told by the process that made them.
     if (!last || last.at < this.startedAt || run.origin.kind !== 'slack' || this.restartsTold.has(`${run.id}:${last.at}`)) return;
     this.restartsTold.add(`${run.id}:${last.at}`);
-    void postReliably(this.deps.client, { channel: run.origin.channel, thread_ts: run.origin.threadTs, text: `↻ ${last.note}.` }, this.deps.logger);
+    void postReliably(
+      this.deps.client,
+      { channel: run.origin.channel, thread_ts: run.origin.threadTs, text: `↻ ${last.note}.` },
+      this.deps.logger,
+    );
   }
 
   private ensurePosted(run: RunView): void {
     if (run.origin.kind !== 'slack' || this.posting.has(run.id)) return;
     const origin = run.origin;
-    const p = postReliably(this.deps.client, { channel: origin.channel, thread_ts: origin.threadTs, ...progressMessage(run) }, this.deps.logger).then((ts) => {
+    const p = postReliably(
+      this.deps.client,
+      { channel: origin.channel, thread_ts: origin.threadTs, ...progressMessage(run) },
+      this.deps.logger,
+    ).then((ts) => {
       if (!ts) return;
       this.progress.track(run.id, { channel: origin.channel, ts });
       const latest = this.deps.runner.get(run.id) ?? run;
@@ -183,7 +198,10 @@ export class SlackRuns {
       });
     } catch (err) {
       const e = err as { data?: { error?: string }; message?: string };
-      this.deps.logger.warn({ err: e, slackError: e.data?.error, runId: run.id }, 'could not share the report in Slack (is files:write granted?); it is on disk');
+      this.deps.logger.warn(
+        { err: e, slackError: e.data?.error, runId: run.id },
+        'could not share the report in Slack (is files:write granted?); it is on disk',
+      );
     }
   }
 

@@ -11,7 +11,10 @@ export type ScheduleCommand = { kind: 'list' } | { kind: 'cancel'; id: string } 
 
 /** Reads a schedule command, with or without a leading mention; undefined for anything else. */
 export function parseScheduleCommand(text: string): ScheduleCommand | undefined {
-  const t = text.replace(/<@[A-Z0-9]+>/g, ' ').replace(/\s+/g, ' ').trim();
+  const t = text
+    .replace(/<@[A-Z0-9]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (/^(?:list )?(?:schedules|scheduled(?: deploys)?)$/i.test(t)) return { kind: 'list' };
   const cancel = /^(?:cancel|unschedule|delete) schedule(?:d deploy)? (s-[a-z0-9-]+)$/i.exec(t);
   if (cancel) return { kind: 'cancel', id: cancel[1]!.toLowerCase() };
@@ -27,7 +30,13 @@ export async function scheduleRun(ctx: SlackContext, s: Omit<RunStart, 'dedupeKe
   const refusal = await deployRefusal(ctx, s.user, s.channel, s.plan.environment);
   if (refusal) return tellPrivately(ctx, s.channel, s.user, refusal, s.threadTs);
   const requester = await ctx.people.actor(s.user);
-  const booked = scheduling.book({ request: s.request, plan: s.plan, requester, at: s.request.scheduledAt, notify: { kind: 'slack', channel: s.channel, threadTs: s.threadTs } });
+  const booked = scheduling.book({
+    request: s.request,
+    plan: s.plan,
+    requester,
+    at: s.request.scheduledAt,
+    notify: { kind: 'slack', channel: s.channel, threadTs: s.threadTs },
+  });
   if (!booked.ok) return tellPrivately(ctx, s.channel, s.user, `⚠️ ${booked.message}`, s.threadTs);
   const id = booked.schedule.id;
   const how = `🕒 Scheduled by <@${s.user}> for ${scheduleTime(new Date(booked.schedule.runAt).toISOString())} · \`${id}\` · \`cancel schedule ${id}\` cancels it`;
@@ -37,7 +46,11 @@ export async function scheduleRun(ctx: SlackContext, s: Omit<RunStart, 'dedupeKe
 }
 
 /** Answers a schedule command in the thread (refusals privately). */
-export async function runScheduleCommand(ctx: SlackContext, cmd: ScheduleCommand, o: { channel: string; threadTs: string; inThread: boolean; user: string }): Promise<void> {
+export async function runScheduleCommand(
+  ctx: SlackContext,
+  cmd: ScheduleCommand,
+  o: { channel: string; threadTs: string; inThread: boolean; user: string },
+): Promise<void> {
   const scheduling = ctx.scheduling;
   if (!scheduling) return;
   if (cmd.kind === 'list') {

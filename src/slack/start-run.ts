@@ -18,7 +18,12 @@ export interface RunStart {
 }
 
 /** Why `user` may not deploy to `environment` from `channel`, or undefined when they may. */
-export async function deployRefusal(ctx: SlackContext, user: string, channelId: string, environment: DeployPlan['environment']): Promise<string | undefined> {
+export async function deployRefusal(
+  ctx: SlackContext,
+  user: string,
+  channelId: string,
+  environment: DeployPlan['environment'],
+): Promise<string | undefined> {
   const [actor, channel] = await Promise.all([ctx.people.actor(user), ctx.channels.ref(channelId)]);
   const may = mayDeploy(actor, channel, environment, ctx.config);
   return may.ok ? undefined : `🚫 ${may.reason}`;
@@ -33,10 +38,26 @@ export async function startRun(ctx: SlackContext, s: RunStart): Promise<void> {
     const adjusted = await ctx.llm.adjustPlan(plan, plan.guidance, ctx.config);
     if (adjusted.changes.length) {
       plan = adjusted.plan;
-      await replyInThread(ctx, s.channel, s.threadTs, `📝 From the guidance: ${adjusted.changes.map((c) => `${c.field} ${String(c.from)} → ${String(c.to)} (${c.reason})`).join('; ').slice(0, 2500)} · ${adjusted.note}`);
+      await replyInThread(
+        ctx,
+        s.channel,
+        s.threadTs,
+        `📝 From the guidance: ${adjusted.changes
+          .map((c) => `${c.field} ${String(c.from)} → ${String(c.to)} (${c.reason})`)
+          .join('; ')
+          .slice(0, 2500)} · ${adjusted.note}`,
+      );
     }
   }
-  const result = await ctx.runs.start({ request: s.request, plan, requester: actor, channel: s.channel, threadTs: s.threadTs, dedupeKey: s.dedupeKey, ...(s.queueIfLocked ? { queueIfLocked: true } : {}) });
+  const result = await ctx.runs.start({
+    request: s.request,
+    plan,
+    requester: actor,
+    channel: s.channel,
+    threadTs: s.threadTs,
+    dedupeKey: s.dedupeKey,
+    ...(s.queueIfLocked ? { queueIfLocked: true } : {}),
+  });
   if (!result.ok) {
     if (!result.toldInThread) await tellPrivately(ctx, s.channel, s.user, `⚠️ ${result.message}`, s.threadTs);
     return;

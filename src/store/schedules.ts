@@ -87,8 +87,18 @@ export class ScheduleStore {
          VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
-        s.id, s.runAt, s.plan.service, s.plan.environment, s.plan.version, JSON.stringify(s.request), JSON.stringify(s.plan),
-        JSON.stringify(s.requester), s.notify ? JSON.stringify(s.notify) : null, s.freezeOverride ? JSON.stringify(s.freezeOverride) : null, now, now,
+        s.id,
+        s.runAt,
+        s.plan.service,
+        s.plan.environment,
+        s.plan.version,
+        JSON.stringify(s.request),
+        JSON.stringify(s.plan),
+        JSON.stringify(s.requester),
+        s.notify ? JSON.stringify(s.notify) : null,
+        s.freezeOverride ? JSON.stringify(s.freezeOverride) : null,
+        now,
+        now,
       );
     return this.get(s.id)!;
   }
@@ -130,7 +140,9 @@ export class ScheduleStore {
   /** Records what became of a claimed schedule; false when another tick settled it first. */
   settle(id: string, status: 'started' | 'refused' | 'failed', now: number, detail: { runId?: string; note?: string }): boolean {
     const info = this.db
-      .prepare(`UPDATE schedules SET status = ?, run_id = COALESCE(?, run_id), note = ?, updated_at = ? WHERE id = ? AND status = 'starting'`)
+      .prepare(
+        `UPDATE schedules SET status = ?, run_id = COALESCE(?, run_id), note = ?, updated_at = ? WHERE id = ? AND status = 'starting'`,
+      )
       .run(status, detail.runId ?? null, detail.note ?? '', now, id);
     return info.changes > 0;
   }

@@ -123,7 +123,9 @@ export class Store {
 
   /** The latest moment the database recorded (run update or audit event): a restarted clock starts after it. */
   latestMoment(): number | undefined {
-    const row = this.db.prepare('SELECT MAX(m) AS m FROM (SELECT MAX(updated_at) AS m FROM runs UNION ALL SELECT MAX(at) FROM events)').get() as { m: number | null };
+    const row = this.db
+      .prepare('SELECT MAX(m) AS m FROM (SELECT MAX(updated_at) AS m FROM runs UNION ALL SELECT MAX(at) FROM events)')
+      .get() as { m: number | null };
     return row.m ?? undefined;
   }
 
@@ -300,7 +302,10 @@ export function openStore(file: string): Store {
           : e.code === 'SQLITE_NOTADB' || e.code === 'SQLITE_CORRUPT'
             ? 'the file is not a Shipbot database (or it is corrupt)'
             : (e.message ?? String(err));
-    throw new Error(`cannot open the database ${file}: ${why} (${e.code ?? 'error'}). Set SHIPBOT_DATA_DIR to a writable directory, or move the file aside.`, { cause: err });
+    throw new Error(
+      `cannot open the database ${file}: ${why} (${e.code ?? 'error'}). Set SHIPBOT_DATA_DIR to a writable directory, or move the file aside.`,
+      { cause: err },
+    );
   }
 }
 

@@ -61,7 +61,11 @@ describe('blue-green driver on the sandbox', () => {
 
     // The next deploy goes to the other colour.
     const next = await deploy('v1.4.0', 'cutover');
-    expect(next).toMatchObject({ liveDeployment: 'checkout-green', idleDeployment: 'checkout-blue', previousImage: 'registry.example.com/shop/checkout:v1.3.0' });
+    expect(next).toMatchObject({
+      liveDeployment: 'checkout-green',
+      idleDeployment: 'checkout-blue',
+      previousImage: 'registry.example.com/shop/checkout:v1.3.0',
+    });
     expect(await serving(sb, ref)).toEqual({ byVersion: { 'v1.4.0': 100 }, selector: { app: 'checkout', track: 'blue' } });
   });
 
@@ -117,7 +121,9 @@ describe('blue-green driver on the sandbox', () => {
       expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.2.2': 100 });
       const state = await driver.prepare(ref, planFor('checkout', tag, 'blue-green'));
       // Sampled as the runner does: a crash-looping pod is between back-offs part of the time.
-      await expect.poll(async () => (await driver.signals(ref, state)).map((s) => s.kind), { timeout: 10_000, interval: 20 }).toContain(kind);
+      await expect
+        .poll(async () => (await driver.signals(ref, state)).map((s) => s.kind), { timeout: 10_000, interval: 20 })
+        .toContain(kind);
       const after = await driver.rollback(ref, state);
       expect(await driver.verifyRollback(ref, after)).toMatchObject({ ok: true, oldTrafficPct: 100 });
       expect(await replicas('checkout-green')).toBe(0);

@@ -37,8 +37,16 @@ async function deployments() {
   const stable = await api.getDeployment('production', 'checkout');
   const canary = await api.getDeployment('production', 'checkout-canary');
   return {
-    stable: { image: stable.spec!.template.spec!.containers[0]!.image, replicas: stable.spec!.replicas, generation: stable.metadata!.generation },
-    canary: { image: canary.spec!.template.spec!.containers[0]!.image, replicas: canary.spec!.replicas, generation: canary.metadata!.generation },
+    stable: {
+      image: stable.spec!.template.spec!.containers[0]!.image,
+      replicas: stable.spec!.replicas,
+      generation: stable.metadata!.generation,
+    },
+    canary: {
+      image: canary.spec!.template.spec!.containers[0]!.image,
+      replicas: canary.spec!.replicas,
+      generation: canary.metadata!.generation,
+    },
   };
 }
 
@@ -63,7 +71,10 @@ describe('canary driver on the sandbox', () => {
     state = await driver.applyStage(ref, state, stages[3]!);
     state = await driver.promote(ref, state);
     expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.3.0': 100 });
-    expect(await deployments()).toMatchObject({ stable: { image: 'registry.example.com/shop/checkout:v1.3.0', replicas: 20 }, canary: { replicas: 0 } });
+    expect(await deployments()).toMatchObject({
+      stable: { image: 'registry.example.com/shop/checkout:v1.3.0', replicas: 20 },
+      canary: { replicas: 0 },
+    });
     expect(await driver.signals(ref, state)).toEqual([]);
   });
 
@@ -103,7 +114,9 @@ describe('canary driver on the sandbox', () => {
       const plan = planFor('checkout', tag, 'canary');
       const state = await driver.prepare(ref, plan); // the run resumes with its saved state
       // Sampled as the runner does: a crash-looping pod is between back-offs part of the time.
-      await expect.poll(async () => (await driver.signals(ref, state)).map((s) => s.kind), { timeout: 10_000, interval: 20 }).toContain(kind);
+      await expect
+        .poll(async () => (await driver.signals(ref, state)).map((s) => s.kind), { timeout: 10_000, interval: 20 })
+        .toContain(kind);
       const after = await driver.rollback(ref, state);
       const verified = await driver.verifyRollback(ref, after);
       expect(verified).toMatchObject({ ok: true, oldTrafficPct: 100 });
@@ -127,7 +140,13 @@ describe('canary driver on the sandbox', () => {
     const { candidate, baseline } = driver.tracks(ref, state);
     await deps.clock.sleep(90_000); // let the sandbox serve a minute and a half of traffic
     const sample = async (t: typeof candidate) => {
-      const q = new URLSearchParams({ namespace: t.namespace, service: t.service, track: t.track, version: t.version ?? '', windowSec: '60' });
+      const q = new URLSearchParams({
+        namespace: t.namespace,
+        service: t.service,
+        track: t.track,
+        version: t.version ?? '',
+        windowSec: '60',
+      });
       return (await (await deps.kube.fetch(`${sb.url}/sandbox/v1/metrics?${q}`)).json()) as { requests: number; errorRate: number };
     };
     const [c, b] = [await sample(candidate), await sample(baseline)];
@@ -151,7 +170,10 @@ describe('canary driver on the sandbox', () => {
       const after = await driver.rollback(ref, state);
       expect(await driver.verifyRollback(ref, after)).toMatchObject({ ok: true, oldTrafficPct: 100 });
       expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.2.2': 100 });
-      expect(await deployments()).toMatchObject({ stable: { image: 'registry.example.com/shop/checkout:v1.2.2', replicas: 20 }, canary: { replicas: 0 } });
+      expect(await deployments()).toMatchObject({
+        stable: { image: 'registry.example.com/shop/checkout:v1.2.2', replicas: 20 },
+        canary: { replicas: 0 },
+      });
     });
   }
 });

@@ -24,9 +24,20 @@ beforeAll(async () => {
     };
     const u = req.url ?? '';
     if (u.includes('/deployments/forbidden')) {
-      return reply(403, status(403, 'Forbidden', 'deployments.apps "forbidden" is forbidden: User "system:serviceaccount:shipbot:shipbot" cannot patch resource "deployments" in API group "apps" in the namespace "production"'));
+      return reply(
+        403,
+        status(
+          403,
+          'Forbidden',
+          'deployments.apps "forbidden" is forbidden: User "system:serviceaccount:shipbot:shipbot" cannot patch resource "deployments" in API group "apps" in the namespace "production"',
+        ),
+      );
     }
-    if (u.includes('/deployments/conflict')) return reply(409, status(409, 'Conflict', 'the object has been modified; please apply your changes to the latest version and try again'));
+    if (u.includes('/deployments/conflict'))
+      return reply(
+        409,
+        status(409, 'Conflict', 'the object has been modified; please apply your changes to the latest version and try again'),
+      );
     if (u.includes('/deployments/broken')) return reply(503, status(503, 'ServiceUnavailable', 'etcdserver: leader changed'));
     if (u.includes('/services/')) return reply(401, status(401, 'Unauthorized', 'Unauthorized'));
     return reply(404, status(404, 'NotFound', 'deployments.apps "nope" not found'));
@@ -51,7 +62,9 @@ describe('Kubernetes errors in words', () => {
 
   it('403: names the verb, the resource and where the RBAC lives', async () => {
     const err = await failure(api().mergeDeployment('production', 'forbidden', { spec: { replicas: 1 } }));
-    expect(err.message).toBe("403 on patch deployments.apps in production: Shipbot's service account needs the 'patch' verb on deployments.apps — see deploy/rbac.yaml.");
+    expect(err.message).toBe(
+      "403 on patch deployments.apps in production: Shipbot's service account needs the 'patch' verb on deployments.apps — see deploy/rbac.yaml.",
+    );
     expect(err.status).toBe(403);
     // A merge patch was sent as one (client-node defaults to JSON Patch otherwise).
     expect(seen.find((s) => s.path.includes('forbidden'))?.contentType).toBe('application/merge-patch+json');
@@ -59,13 +72,21 @@ describe('Kubernetes errors in words', () => {
 
   it('404: says what is missing and where to fix it', async () => {
     const err = await failure(api().getDeployment('production', 'nope'));
-    expect(err.message).toMatch(/^deployment 'nope' was not found in production \(deployments.apps "nope" not found\): check environments.<env> in data\/shipbot.yml/);
+    expect(err.message).toMatch(
+      /^deployment 'nope' was not found in production \(deployments.apps "nope" not found\): check environments.<env> in data\/shipbot.yml/,
+    );
   });
 
   it('401, 409 and 5xx say what to do next', async () => {
-    expect((await failure(api().getService('production', 'checkout'))).message).toMatch(/^401 on get services in production: .*refresh the token/);
-    expect((await failure(api().jsonPatchDeployment('production', 'conflict', []))).message).toMatch(/changed by someone else .* run the step again/);
-    expect((await failure(api().getDeployment('production', 'broken'))).message).toMatch(/failed with 503 .*etcdserver: leader changed.*retry in a moment/);
+    expect((await failure(api().getService('production', 'checkout'))).message).toMatch(
+      /^401 on get services in production: .*refresh the token/,
+    );
+    expect((await failure(api().jsonPatchDeployment('production', 'conflict', []))).message).toMatch(
+      /changed by someone else .* run the step again/,
+    );
+    expect((await failure(api().getDeployment('production', 'broken'))).message).toMatch(
+      /failed with 503 .*etcdserver: leader changed.*retry in a moment/,
+    );
   });
 
   it('an unreachable API server: names the address and the next step', async () => {
@@ -75,6 +96,10 @@ describe('Kubernetes errors in words', () => {
     await new Promise<void>((r) => closed.close(() => r()));
     const err = await failure(new ClusterApi(plainKube(`http://127.0.0.1:${port}`)).listNodes());
     expect(err.status).toBeUndefined();
-    expect(err.message).toMatch(new RegExp(`^Cannot reach the Kubernetes API at http://127.0.0.1:${port} \\(ECONNREFUSED\\) while trying to list nodes: check that the cluster is up`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^Cannot reach the Kubernetes API at http://127.0.0.1:${port} \\(ECONNREFUSED\\) while trying to list nodes: check that the cluster is up`,
+      ),
+    );
   });
 });

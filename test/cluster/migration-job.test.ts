@@ -18,13 +18,40 @@ describe('migrationJobName', () => {
       expect(name).toMatch(DNS_LABEL);
     }
     // Shortened names keep releases apart.
-    expect(migrationJobName('svc', 'production', `${'x'.repeat(100)}1`)).not.toBe(migrationJobName('svc', 'production', `${'x'.repeat(100)}2`));
+    expect(migrationJobName('svc', 'production', `${'x'.repeat(100)}1`)).not.toBe(
+      migrationJobName('svc', 'production', `${'x'.repeat(100)}2`),
+    );
   });
 });
 
 describe('migrationJob', () => {
-  const template = { backoffLimit: 2, activeDeadlineSeconds: 9999, ttlSecondsAfterFinished: 60, selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': 'old' } }, template: { metadata: { labels: { team: 'shop', 'job-name': 'old', 'controller-uid': 'old' } }, spec: { restartPolicy: 'Always', containers: [{ name: 'sidecar', image: 'proxy:1' }, { name: 'migrate', image: 'old:1', command: ['migrate'] }] } } };
-  const input = { name: 'checkout-migrate-production-v1-2-3', namespace: 'production', template, container: 'migrate', image: 'registry.example.com/shop/checkout:v1.2.3', service: 'checkout', version: 'v1.2.3', runId: 'r-1', timeoutSec: 600 };
+  const template = {
+    backoffLimit: 2,
+    activeDeadlineSeconds: 9999,
+    ttlSecondsAfterFinished: 60,
+    selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': 'old' } },
+    template: {
+      metadata: { labels: { team: 'shop', 'job-name': 'old', 'controller-uid': 'old' } },
+      spec: {
+        restartPolicy: 'Always',
+        containers: [
+          { name: 'sidecar', image: 'proxy:1' },
+          { name: 'migrate', image: 'old:1', command: ['migrate'] },
+        ],
+      },
+    },
+  };
+  const input = {
+    name: 'checkout-migrate-production-v1-2-3',
+    namespace: 'production',
+    template,
+    container: 'migrate',
+    image: 'registry.example.com/shop/checkout:v1.2.3',
+    service: 'checkout',
+    version: 'v1.2.3',
+    runId: 'r-1',
+    timeoutSec: 600,
+  };
 
   it('puts the release image in the named container, the timeout as the deadline, no TTL, and its own labels', () => {
     const job = migrationJob(input);
@@ -35,7 +62,12 @@ describe('migrationJob', () => {
     expect(spec.ttlSecondsAfterFinished).toBeUndefined();
     expect(spec.selector).toBeUndefined();
     expect(spec.template.spec?.restartPolicy).toBe('Never');
-    expect(spec.template.metadata?.labels).toEqual({ team: 'shop', 'shipbot/migration': 'checkout', 'shipbot/run': 'r-1', 'app.kubernetes.io/version': 'v1.2.3' });
+    expect(spec.template.metadata?.labels).toEqual({
+      team: 'shop',
+      'shipbot/migration': 'checkout',
+      'shipbot/run': 'r-1',
+      'app.kubernetes.io/version': 'v1.2.3',
+    });
     expect(job.metadata).toMatchObject({ name: input.name, namespace: 'production', labels: { 'shipbot/run': 'r-1' } });
     // The template itself is left as it was.
     expect(template.template.spec.containers[1]!.image).toBe('old:1');
@@ -56,13 +88,26 @@ describe('migrationJob', () => {
 });
 
 describe('jobState', () => {
-  const at = (conditions: Array<{ type: string; status: string; reason?: string; message?: string }>, status = {}): V1Job => ({ spec: { backoffLimit: 1, template: {} }, status: { ...status, conditions: conditions as never } });
+  const at = (conditions: Array<{ type: string; status: string; reason?: string; message?: string }>, status = {}): V1Job => ({
+    spec: { backoffLimit: 1, template: {} },
+    status: { ...status, conditions: conditions as never },
+  });
   it('reads Complete and SuccessCriteriaMet as done, Failed and FailureTarget as failed with the reason, else running', () => {
     expect(jobState(at([{ type: 'Complete', status: 'True' }])).state).toBe('complete');
     expect(jobState(at([{ type: 'SuccessCriteriaMet', status: 'True' }])).state).toBe('complete');
-    expect(jobState(at([{ type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded', message: 'too long' }]))).toEqual({ state: 'failed', reason: 'DeadlineExceeded', detail: 'too long' });
-    expect(jobState(at([{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }]))).toMatchObject({ state: 'failed', reason: 'BackoffLimitExceeded' });
-    expect(jobState(at([{ type: 'Complete', status: 'False' }], { active: 1, failed: 1 }))).toEqual({ state: 'running', detail: '1 running, 1 failed attempts (backoff limit 1)' });
+    expect(jobState(at([{ type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded', message: 'too long' }]))).toEqual({
+      state: 'failed',
+      reason: 'DeadlineExceeded',
+      detail: 'too long',
+    });
+    expect(jobState(at([{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }]))).toMatchObject({
+      state: 'failed',
+      reason: 'BackoffLimitExceeded',
+    });
+    expect(jobState(at([{ type: 'Complete', status: 'False' }], { active: 1, failed: 1 }))).toEqual({
+      state: 'running',
+      detail: '1 running, 1 failed attempts (backoff limit 1)',
+    });
     expect(jobState({}).state).toBe('running');
   });
 });

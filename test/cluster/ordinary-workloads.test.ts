@@ -30,7 +30,9 @@ function endpointWatcher(s: Sandbox) {
   const readyEndpoints = () => {
     const svc = s.store.peek(SERVICES, 'production', 'web');
     const selector = (svc?.spec?.selector ?? {}) as Record<string, string>;
-    const pods = s.store.list(PODS, 'production').filter((p: KObject) => matchesMap(selector, p.metadata.labels) && isPodReady(p) && !p.metadata.deletionTimestamp);
+    const pods = s.store
+      .list(PODS, 'production')
+      .filter((p: KObject) => matchesMap(selector, p.metadata.labels) && isPodReady(p) && !p.metadata.deletionTimestamp);
     return { n: pods.length, selector };
   };
   const check = (why: string) => {
@@ -139,7 +141,9 @@ describe('honest canary shares without a router', () => {
     const plan = planFor('web', 'v1.3.0', 'canary');
     const shares = (await driver.preflight(ref, 'v1.3.0', plan)).find((c) => c.name === 'canary shares');
     expect(shares).toMatchObject({ ok: false, severity: 'warning' });
-    expect(shares!.detail).toBe('3 replicas: the smallest step is 25% (5% → 25%, 25% → 25%, 50% → 50%); configure trafficRouting for exact weights');
+    expect(shares!.detail).toBe(
+      '3 replicas: the smallest step is 25% (5% → 25%, 25% → 25%, 50% → 50%); configure trafficRouting for exact weights',
+    );
     const at5 = await apply(driver, 'canary', 'v1.3.0', 'canary-5');
     expect(at5.servedPct).toBe(25);
     expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.2.2': 75, 'v1.3.0': 25 });
@@ -148,7 +152,9 @@ describe('honest canary shares without a router', () => {
   it('20 replicas reach every step, and preflight says so', async () => {
     const driver = createDriver('canary', deps);
     const checkout = refFor('checkout');
-    const shares = (await driver.preflight(checkout, 'v1.3.0', planFor('checkout', 'v1.3.0', 'canary'))).find((c) => c.name === 'canary shares');
+    const shares = (await driver.preflight(checkout, 'v1.3.0', planFor('checkout', 'v1.3.0', 'canary'))).find(
+      (c) => c.name === 'canary shares',
+    );
     expect(shares).toMatchObject({ ok: true, detail: '20 replicas reach every step within a point' });
   });
 });
@@ -165,7 +171,8 @@ describe('a HorizontalPodAutoscaler on the Deployment', () => {
       metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
     },
   });
-  const target = async () => (await deps.kube.autoscaling.readNamespacedHorizontalPodAutoscaler({ name: 'web', namespace: 'production' })).spec?.scaleTargetRef.name;
+  const target = async () =>
+    (await deps.kube.autoscaling.readNamespacedHorizontalPodAutoscaler({ name: 'web', namespace: 'production' })).spec?.scaleTargetRef.name;
 
   it('is stored and served as autoscaling/v2', async () => {
     await deps.kube.autoscaling.createNamespacedHorizontalPodAutoscaler({ namespace: 'production', body: hpa(2) });

@@ -39,8 +39,17 @@ describe('preflight', () => {
   it('passes on a healthy workload and names what it checked', async () => {
     const checks = await createDriver('canary', deps).preflight(ref, 'v1.3.0');
     expect(failing(checks)).toEqual([]);
-    expect(checks.map((c) => c.name)).toEqual(['image tag valid', 'cluster reachable', 'nodes Ready', 'workload exists', 'workload healthy', 'previous revision']);
-    expect(checks.find((c) => c.name === 'previous revision')?.detail).toMatch(/rollback target registry.example.com\/shop\/search:v1.2.2 \(revision 1\)/);
+    expect(checks.map((c) => c.name)).toEqual([
+      'image tag valid',
+      'cluster reachable',
+      'nodes Ready',
+      'workload exists',
+      'workload healthy',
+      'previous revision',
+    ]);
+    expect(checks.find((c) => c.name === 'previous revision')?.detail).toMatch(
+      /rollback target registry.example.com\/shop\/search:v1.2.2 \(revision 1\)/,
+    );
   });
 
   it('rejects an invalid tag, a missing workload, and warns when the version already runs', async () => {
@@ -48,7 +57,9 @@ describe('preflight', () => {
     expect(failing(await driver.preflight(ref, 'v1.3.0;rm'))).toEqual(['error:image tag valid']);
     const missing = await driver.preflight({ ...ref, deployment: 'nope' }, 'v1.3.0');
     expect(failing(missing)).toEqual(['error:workload exists']);
-    expect(missing.find((c) => c.name === 'workload exists')?.detail).toBe('Deployment nope not found in production: check data/shipbot.yml or create it.');
+    expect(missing.find((c) => c.name === 'workload exists')?.detail).toBe(
+      'Deployment nope not found in production: check data/shipbot.yml or create it.',
+    );
     expect(failing(await driver.preflight(ref, 'v1.2.2'))).toEqual(['warning:new version']);
   });
 
@@ -67,7 +78,9 @@ describe('preflight', () => {
     await new Promise<void>((r) => closed.close(() => r()));
     const checks = await createDriver('canary', { ...deps, kube: plainKube(`http://127.0.0.1:${port}`) }).preflight(ref, 'v1.3.0');
     expect(failing(checks)).toEqual(['error:cluster reachable', 'error:nodes Ready']);
-    expect(checks.find((c) => c.name === 'cluster reachable')?.detail).toMatch(/^Cannot reach the Kubernetes API at http:\/\/127.0.0.1:\d+ \(ECONNREFUSED\)/);
+    expect(checks.find((c) => c.name === 'cluster reachable')?.detail).toMatch(
+      /^Cannot reach the Kubernetes API at http:\/\/127.0.0.1:\d+ \(ECONNREFUSED\)/,
+    );
   });
 });
 
@@ -80,7 +93,9 @@ describe('waits', () => {
     );
     expect(err).toBeInstanceOf(StageFailedError);
     expect((err as StageFailedError).reason).toBe('timeout');
-    expect((err as StageFailedError).message).toMatch(/^search in production was not ready after 1s: Waiting for deployment "search" rollout to finish/);
+    expect((err as StageFailedError).message).toMatch(
+      /^search in production was not ready after 1s: Waiting for deployment "search" rollout to finish/,
+    );
   });
 
   it('stop when the run is cancelled', async () => {

@@ -31,7 +31,10 @@ describe('deploy/rbac.yaml', () => {
     const clusterWide = docs.filter((d) => d.kind === 'ClusterRoleBinding').map((d) => roles.get(d.roleRef!.name) ?? []);
     for (const p of REQUIRED_PERMISSIONS) {
       const pool = p.clusterScoped ? clusterWide : namespaced;
-      expect(pool.some((rules) => grants(rules, p.group, p.resource, p.verb)), `${p.verb} ${p.resource}`).toBe(true);
+      expect(
+        pool.some((rules) => grants(rules, p.group, p.resource, p.verb)),
+        `${p.verb} ${p.resource}`,
+      ).toBe(true);
     }
   });
 
@@ -58,8 +61,10 @@ describe('deploy/rbac.yaml', () => {
 
 describe('deploy/ manifests', () => {
   const all = ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'deployment.yaml', 'networkpolicy.yaml'].flatMap((f) =>
-    // biome-ignore lint/suspicious/noExplicitAny: manifests are read as YAML; the assertions below check their shape
-    parseAllDocuments(readFileSync(`deploy/${f}`, 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string }; spec?: any }),
+    parseAllDocuments(readFileSync(`deploy/${f}`, 'utf8')).map(
+      // biome-ignore lint/suspicious/noExplicitAny: manifests are read as YAML; the assertions below check their shape
+      (d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string }; spec?: any },
+    ),
   );
 
   it('kustomization lists every manifest', () => {

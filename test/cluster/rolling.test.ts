@@ -88,7 +88,9 @@ describe('rolling driver on the sandbox', () => {
       const state = await driver.prepare(ref, planFor('payments', tag, 'rolling')); // resumed run
       expect(state.previousImage).toBe('registry.example.com/shop/payments:v1.2.2');
       // Sampled as the runner does: a crash-looping pod is between back-offs part of the time.
-      await expect.poll(async () => (await driver.signals(ref, state)).map((s) => s.kind), { timeout: 10_000, interval: 20 }).toContain(kind);
+      await expect
+        .poll(async () => (await driver.signals(ref, state)).map((s) => s.kind), { timeout: 10_000, interval: 20 })
+        .toContain(kind);
       const after = await driver.rollback(ref, state);
       expect(await driver.verifyRollback(ref, after)).toMatchObject({ ok: true, oldTrafficPct: 100 });
       expect(await deployment()).toMatchObject({ paused: false, image: 'registry.example.com/shop/payments:v1.2.2' });

@@ -17,7 +17,11 @@ import {
   LABEL_VALUE,
 } from '../../src/cluster/rules.js';
 
-function deployment(spec: Partial<V1Deployment['spec']> & { replicas?: number }, status: V1Deployment['status'], generation = 2): V1Deployment {
+function deployment(
+  spec: Partial<V1Deployment['spec']> & { replicas?: number },
+  status: V1Deployment['status'],
+  generation = 2,
+): V1Deployment {
   return {
     metadata: { name: 'checkout', generation, annotations: { 'deployment.kubernetes.io/revision': '3', keep: 'me' } },
     spec: { selector: { matchLabels: { app: 'checkout' } }, template: {}, ...spec },
@@ -25,7 +29,10 @@ function deployment(spec: Partial<V1Deployment['spec']> & { replicas?: number },
   };
 }
 
-function pod(name: string, opts: { ready?: boolean; restarts?: number; waiting?: string; lastTerminated?: string; image?: string; started?: string } = {}): V1Pod {
+function pod(
+  name: string,
+  opts: { ready?: boolean; restarts?: number; waiting?: string; lastTerminated?: string; image?: string; started?: string } = {},
+): V1Pod {
   return {
     metadata: { name },
     spec: { containers: [{ name: 'app', image: opts.image ?? 'repo:v1' }] },
@@ -55,9 +62,15 @@ describe('rolloutStatus (kubectl rollout status rules)', () => {
   });
 
   it('reports each unfinished condition in kubectl order', () => {
-    expect(rolloutStatus(deployment({ replicas: 3 }, { updatedReplicas: 1, replicas: 3, availableReplicas: 3 })).message).toMatch(/1 out of 3 new replicas/);
-    expect(rolloutStatus(deployment({ replicas: 3 }, { updatedReplicas: 3, replicas: 4, availableReplicas: 3 })).message).toMatch(/1 old replicas are pending termination/);
-    expect(rolloutStatus(deployment({ replicas: 3 }, { updatedReplicas: 3, replicas: 3, availableReplicas: 2 })).message).toMatch(/2 of 3 updated replicas are available/);
+    expect(rolloutStatus(deployment({ replicas: 3 }, { updatedReplicas: 1, replicas: 3, availableReplicas: 3 })).message).toMatch(
+      /1 out of 3 new replicas/,
+    );
+    expect(rolloutStatus(deployment({ replicas: 3 }, { updatedReplicas: 3, replicas: 4, availableReplicas: 3 })).message).toMatch(
+      /1 old replicas are pending termination/,
+    );
+    expect(rolloutStatus(deployment({ replicas: 3 }, { updatedReplicas: 3, replicas: 3, availableReplicas: 2 })).message).toMatch(
+      /2 of 3 updated replicas are available/,
+    );
   });
 
   it('is done when every replica is updated and available, including a scale to zero', () => {
@@ -67,7 +80,15 @@ describe('rolloutStatus (kubectl rollout status rules)', () => {
 
   it('fails on an exceeded progress deadline', () => {
     const s = rolloutStatus(
-      deployment({ replicas: 2 }, { updatedReplicas: 1, replicas: 2, availableReplicas: 1, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] }),
+      deployment(
+        { replicas: 2 },
+        {
+          updatedReplicas: 1,
+          replicas: 2,
+          availableReplicas: 1,
+          conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }],
+        },
+      ),
     );
     expect(s.done).toBe(false);
     expect(s.failed).toMatch(/exceeded its progress deadline/);
@@ -106,7 +127,11 @@ describe('podSignals', () => {
     expect(signals).toContainEqual({ kind: 'image-pull', pod: 'pull', container: 'app', message: 'ImagePullBackOff detail' });
     expect(signals).toContainEqual({ kind: 'restarts', pod: 'crash', restarts: 4, windowSec: 600 });
     expect(signals).toContainEqual({ kind: 'readiness', failing: 3, total: 4 });
-    expect(fatalSignals(signals).map((s) => s.kind).sort()).toEqual(['crash-loop', 'image-pull', 'oom-killed']);
+    expect(
+      fatalSignals(signals)
+        .map((s) => s.kind)
+        .sort(),
+    ).toEqual(['crash-loop', 'image-pull', 'oom-killed']);
     expect(describeSignals(signals)).toMatch(/CrashLoopBackOff.*OOMKilled.*cannot be pulled/s);
   });
 
@@ -119,8 +144,22 @@ describe('podSignals', () => {
   });
 
   it('reports a progress deadline from the Deployment', () => {
-    const d = deployment({}, { conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "x" has timed out progressing.' }] });
-    expect(podSignals([], now, d)).toEqual([{ kind: 'progress-deadline', deployment: 'checkout', message: 'ReplicaSet "x" has timed out progressing.' }]);
+    const d = deployment(
+      {},
+      {
+        conditions: [
+          {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'ProgressDeadlineExceeded',
+            message: 'ReplicaSet "x" has timed out progressing.',
+          },
+        ],
+      },
+    );
+    expect(podSignals([], now, d)).toEqual([
+      { kind: 'progress-deadline', deployment: 'checkout', message: 'ReplicaSet "x" has timed out progressing.' },
+    ]);
   });
 });
 
@@ -131,13 +170,24 @@ describe('undoPatch (kubectl rollout undo)', () => {
       metadata: { annotations: { 'deployment.kubernetes.io/revision': '1', 'kubernetes.io/change-cause': 'old' } },
       spec: {
         selector: { matchLabels: { app: 'checkout' } },
-        template: { metadata: { labels: { app: 'checkout', 'pod-template-hash': 'abc12' } }, spec: { containers: [{ name: 'app', image: 'repo:v1' }] } },
+        template: {
+          metadata: { labels: { app: 'checkout', 'pod-template-hash': 'abc12' } },
+          spec: { containers: [{ name: 'app', image: 'repo:v1' }] },
+        },
       },
     };
     const [template, annotations] = undoPatch(d, rs);
-    expect(template).toEqual({ op: 'replace', path: '/spec/template', value: { metadata: { labels: { app: 'checkout' } }, spec: { containers: [{ name: 'app', image: 'repo:v1' }] } } });
+    expect(template).toEqual({
+      op: 'replace',
+      path: '/spec/template',
+      value: { metadata: { labels: { app: 'checkout' } }, spec: { containers: [{ name: 'app', image: 'repo:v1' }] } },
+    });
     // The Deployment keeps its own revision; other annotations come from the ReplicaSet.
-    expect(annotations).toEqual({ op: 'replace', path: '/metadata/annotations', value: { 'deployment.kubernetes.io/revision': '3', 'kubernetes.io/change-cause': 'old' } });
+    expect(annotations).toEqual({
+      op: 'replace',
+      path: '/metadata/annotations',
+      value: { 'deployment.kubernetes.io/revision': '3', 'kubernetes.io/change-cause': 'old' },
+    });
     expect(rs.spec!.template!.metadata!.labels!['pod-template-hash']).toBe('abc12'); // input untouched
   });
 });

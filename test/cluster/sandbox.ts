@@ -57,11 +57,19 @@ export interface Serving {
 /** What the sandbox's overview says the Service routes to right now. */
 export async function serving(sb: Sandbox, ref: WorkloadRef): Promise<Serving> {
   const res = await kubeFromKubeconfig(sb.kubeconfigYaml()).fetch(`${sb.url}/sandbox/v1/overview`);
-  const body = (await res.json()) as { services: Array<{ namespace: string; name: string; selector: Record<string, string>; versions: Array<{ version: string; trafficPct: number }> }> };
+  const body = (await res.json()) as {
+    services: Array<{
+      namespace: string;
+      name: string;
+      selector: Record<string, string>;
+      versions: Array<{ version: string; trafficPct: number }>;
+    }>;
+  };
   const svc = body.services.find((s) => s.namespace === ref.namespace && s.name === ref.service);
   if (!svc) throw new Error(`overview has no ${ref.namespace}/${ref.service}`);
   const byVersion: Record<string, number> = {};
   // Versions whose pods exist but get no traffic (not ready) are left out: this is about serving.
-  for (const v of svc.versions.filter((x) => x.trafficPct > 0)) byVersion[v.version] = Math.round(((byVersion[v.version] ?? 0) + v.trafficPct) * 10) / 10;
+  for (const v of svc.versions.filter((x) => x.trafficPct > 0))
+    byVersion[v.version] = Math.round(((byVersion[v.version] ?? 0) + v.trafficPct) * 10) / 10;
   return { byVersion, selector: svc.selector };
 }

@@ -18,14 +18,21 @@ import { planFor, refFor, sandbox, serving } from './sandbox.js';
 const NS = 'production';
 const mergeOptions = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-const ROUTERS: Record<RouterKind, { routing: WorkloadRef['trafficRouting']; body: Record<string, unknown>; backends: (spec: Record<string, unknown>) => unknown[] }> = {
+const ROUTERS: Record<
+  RouterKind,
+  { routing: WorkloadRef['trafficRouting']; body: Record<string, unknown>; backends: (spec: Record<string, unknown>) => unknown[] }
+> = {
   HTTPRoute: {
     routing: { gatewayAPI: { httpRoute: 'web' } },
     body: {
       apiVersion: 'gateway.networking.k8s.io/v1',
       kind: 'HTTPRoute',
       metadata: { name: 'web', namespace: NS, labels: { team: 'storefront' } },
-      spec: { parentRefs: [{ name: 'shop-gateway' }], hostnames: ['shop.example.com'], rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] },
+      spec: {
+        parentRefs: [{ name: 'shop-gateway' }],
+        hostnames: ['shop.example.com'],
+        rules: [{ backendRefs: [{ name: 'web', port: 80 }] }],
+      },
     },
     backends: (spec) => (spec.rules as Array<{ backendRefs: unknown[] }>)[0]!.backendRefs,
   },
@@ -35,7 +42,10 @@ const ROUTERS: Record<RouterKind, { routing: WorkloadRef['trafficRouting']; body
       apiVersion: 'networking.istio.io/v1',
       kind: 'VirtualService',
       metadata: { name: 'web', namespace: NS, labels: { team: 'storefront' } },
-      spec: { hosts: ['web'], http: [{ name: 'primary', route: [{ destination: { host: 'web.production.svc.cluster.local', port: { number: 80 } } }] }] },
+      spec: {
+        hosts: ['web'],
+        http: [{ name: 'primary', route: [{ destination: { host: 'web.production.svc.cluster.local', port: { number: 80 } } }] }],
+      },
     },
     backends: (spec) => (spec.http as Array<{ route: unknown[] }>)[0]!.route,
   },
@@ -73,14 +83,19 @@ describe.each(['HTTPRoute', 'VirtualService'] as const)('canary through a %s on 
       // What users get the instant the write lands: the canary's fraction and the stable Service's pods.
       const canaryFraction = userSplit(sb.store, NS, 'web').find((b) => b.service === 'web-canary')?.fraction ?? 0;
       const svc = sb.store.peek(resourceByKind('Service'), NS, 'web');
-      const pods = sb.store.list(resourceByKind('Pod'), NS).filter((p) => Object.entries(svc?.spec?.selector ?? {}).every(([k, v]) => p.metadata.labels?.[k] === v));
+      const pods = sb.store
+        .list(resourceByKind('Pod'), NS)
+        .filter((p) => Object.entries(svc?.spec?.selector ?? {}).every(([k, v]) => p.metadata.labels?.[k] === v));
       routeWrites.push({ canaryFraction, stableImages: [...new Set(pods.map((p) => String(p.spec?.containers?.[0]?.image)))] });
     });
   });
   afterEach(() => sb.close());
 
   const readRoute = async () =>
-    (await kubeOf(sb).custom.getNamespacedCustomObject({ ...ROUTE_RESOURCES[kind], namespace: NS, name: 'web' })) as { metadata: { labels?: Record<string, string> }; spec: Record<string, unknown> };
+    (await kubeOf(sb).custom.getNamespacedCustomObject({ ...ROUTE_RESOURCES[kind], namespace: NS, name: 'web' })) as {
+      metadata: { labels?: Record<string, string> };
+      spec: Record<string, unknown>;
+    };
 
   async function metrics(track?: string): Promise<MetricSample> {
     const q = new URLSearchParams({ namespace: NS, service: 'web', windowSec: '55', ...(track !== undefined ? { track } : {}) });
@@ -90,7 +105,10 @@ describe.each(['HTTPRoute', 'VirtualService'] as const)('canary through a %s on 
   it('serves each step at its weight (±1.5 points of requests), with the canary sized for its share, then ends on the new version', async () => {
     const plan = { ...planFor('web', 'v2.0.0', 'canary'), canarySteps: [5, 10, 25, 50, 100] };
     const checks = await driver.preflight(ref, plan.version, plan);
-    expect(checks.find((c) => c.name === 'traffic routing')).toMatchObject({ ok: true, detail: expect.stringMatching(/^.+ web splits 1 rule to web: exact weights at every step \(5% is 95\/5\)$/) });
+    expect(checks.find((c) => c.name === 'traffic routing')).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/^.+ web splits 1 rule to web: exact weights at every step \(5% is 95\/5\)$/),
+    });
     let state: RolloutState = await driver.prepare(ref, plan);
     expect((await readRoute()).metadata.labels).toEqual({ team: 'storefront', 'shipbot/canary': 'v2.0.0' });
     for (const stage of driver.stages(plan, state).slice(0, 4)) {
@@ -147,11 +165,23 @@ describe.each(['HTTPRoute', 'VirtualService'] as const)('canary through a %s on 
     const list = router.backends(spec) as Array<Record<string, unknown>>;
     list.push(kind === 'HTTPRoute' ? { name: 'legacy-web', port: 80, weight: 1 } : { destination: { host: 'legacy-web' }, weight: 50 });
     if (kind === 'VirtualService') list[0]!.weight = 50;
-    await kubeOf(sb).custom.patchNamespacedCustomObject({ ...ROUTE_RESOURCES[kind], namespace: NS, name: 'web', body: { spec } }, mergeOptions);
+    await kubeOf(sb).custom.patchNamespacedCustomObject(
+      { ...ROUTE_RESOURCES[kind], namespace: NS, name: 'web', body: { spec } },
+      mergeOptions,
+    );
     const shared = (await driver.preflight(ref, plan.version, plan)).find((c) => c.name === 'traffic routing');
-    expect(shared).toMatchObject({ ok: false, severity: 'error', detail: expect.stringMatching(/also sends traffic to legacy-web; Shipbot splits only rules that route to web alone/) });
-    const missing = (await driver.preflight({ ...ref, trafficRouting: kind === 'HTTPRoute' ? { gatewayAPI: { httpRoute: 'nope' } } : { istio: { virtualService: 'nope' } } }, plan.version, plan)).find((c) => c.name === 'traffic routing');
+    expect(shared).toMatchObject({
+      ok: false,
+      severity: 'error',
+      detail: expect.stringMatching(/also sends traffic to legacy-web; Shipbot splits only rules that route to web alone/),
+    });
+    const missing = (
+      await driver.preflight(
+        { ...ref, trafficRouting: kind === 'HTTPRoute' ? { gatewayAPI: { httpRoute: 'nope' } } : { istio: { virtualService: 'nope' } } },
+        plan.version,
+        plan,
+      )
+    ).find((c) => c.name === 'traffic routing');
     expect(missing).toMatchObject({ ok: false, detail: expect.stringMatching(/^(HTTPRoute|VirtualService) nope not found in production/) });
   });
 });
-

@@ -25,7 +25,13 @@ describe('applyGuidance', () => {
 
   it('high risk → canary, gentle steps, risk high and its defaults (with cfg)', () => {
     const { plan, changes } = applyGuidance(basePlan(), 'this is high-risk', { cfg });
-    expect(plan).toMatchObject({ risk: 'high', strategy: 'canary', canarySteps: [1, 5, 10, 25, 50, 100], regressionThresholdPct: 0, observationSec: 3600 });
+    expect(plan).toMatchObject({
+      risk: 'high',
+      strategy: 'canary',
+      canarySteps: [1, 5, 10, 25, 50, 100],
+      regressionThresholdPct: 0,
+      observationSec: 3600,
+    });
     expect(changes.map((c) => c.field).sort()).toEqual(['canarySteps', 'observationSec', 'regressionThresholdPct', 'risk'].sort());
   });
 

@@ -10,7 +10,17 @@ const rules = rulesFromDefaults(shippedConfig.defaults);
 const plan = { slo: { errorRatePct: 1, p99Ms: 500, availabilityPct: 99.5 }, regressionThresholdPct: 2, rollbackOnRegression: true };
 
 function samples(n: number, over: Partial<MetricSample> = {}, at = 0): MetricSample[] {
-  return Array.from({ length: n }, (_, i) => ({ at: at + i * 30_000, windowSec: 30, requests: 6000, errorRate: 0.002, p50Ms: 40, p95Ms: 90, p99Ms: 120, throughputRps: 200, ...over }));
+  return Array.from({ length: n }, (_, i) => ({
+    at: at + i * 30_000,
+    windowSec: 30,
+    requests: 6000,
+    errorRate: 0.002,
+    p50Ms: 40,
+    p95Ms: 90,
+    p99Ms: 120,
+    throughputRps: 200,
+    ...over,
+  }));
 }
 const healthy = samples(10);
 
@@ -113,7 +123,9 @@ describe('wording a person can act on', () => {
     const d = judgeCanary(base, cand, plan, { ...rules, minSamples: 4 });
     const p99 = d.findings.find((f) => f.rule === 'p99')!;
     expect(p99.verdict).toBe('INCONCLUSIVE');
-    expect(p99.detail).toMatch(/^p99 300 ms on canary vs 120 ms baseline \(\+150% > 20% allowed\) over 4 samples; slower than the baseline in 4 of 4 samples, not yet sure enough to roll back \(p=0\.\d+, needs below 0\.001\): waiting for more data$/);
+    expect(p99.detail).toMatch(
+      /^p99 300 ms on canary vs 120 ms baseline \(\+150% > 20% allowed\) over 4 samples; slower than the baseline in 4 of 4 samples, not yet sure enough to roll back \(p=0\.\d+, needs below 0\.001\): waiting for more data$/,
+    );
     expect(d.findings.map((f) => f.detail).join(' ')).not.toMatch(/not (yet )?significant/);
   });
 });

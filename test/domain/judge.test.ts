@@ -13,8 +13,10 @@ const rules = rulesFromDefaults({
 const plan = { slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.9 } };
 const canary5 = { candidateShare: 0.05, baselineShare: 0.95 };
 
-const base = (seed: number, n = 10, extra: Partial<SeriesSpec> = {}) => series({ samples: n, rps: 190, errorRate: 0.002, p99Ms: 200, seed: seed * 7919 + 1, ...extra });
-const cand = (seed: number, extra: Partial<SeriesSpec> = {}, n = 10) => series({ samples: n, rps: 10, errorRate: 0.002, p99Ms: 200, seed, ...extra });
+const base = (seed: number, n = 10, extra: Partial<SeriesSpec> = {}) =>
+  series({ samples: n, rps: 190, errorRate: 0.002, p99Ms: 200, seed: seed * 7919 + 1, ...extra });
+const cand = (seed: number, extra: Partial<SeriesSpec> = {}, n = 10) =>
+  series({ samples: n, rps: 10, errorRate: 0.002, p99Ms: 200, seed, ...extra });
 
 function tally(trials: number, judge: (seed: number) => Decision): Record<string, number> {
   const t: Record<string, number> = { CONTINUE: 0, ROLLBACK: 0, INCONCLUSIVE: 0 };
@@ -41,8 +43,13 @@ describe('judgeCanary: canary against the stable baseline', () => {
   it('a -slow canary (p99 about twice the baseline) is rolled back on p99', () => {
     const d = judgeCanary(base(3), cand(3, { p99Ms: 400, p99Sigma: 0.2 }), plan, rules, canary5);
     expect(d.verdict).toBe('ROLLBACK');
-    expect(d.findings.find((f) => f.rule === 'p99')).toMatchObject({ verdict: 'ROLLBACK', detail: expect.stringMatching(/% > 20% allowed/) });
-    expect(tally(50, (s) => judgeCanary(base(s), cand(s, { p99Ms: 400, p99Sigma: 0.2 }), plan, rules, canary5)).ROLLBACK).toBeGreaterThanOrEqual(48);
+    expect(d.findings.find((f) => f.rule === 'p99')).toMatchObject({
+      verdict: 'ROLLBACK',
+      detail: expect.stringMatching(/% > 20% allowed/),
+    });
+    expect(
+      tally(50, (s) => judgeCanary(base(s), cand(s, { p99Ms: 400, p99Sigma: 0.2 }), plan, rules, canary5)).ROLLBACK,
+    ).toBeGreaterThanOrEqual(48);
   });
 
   it('a slow canary under the SLO still rolls back on the relative rule', () => {
@@ -51,12 +58,18 @@ describe('judgeCanary: canary against the stable baseline', () => {
     expect(d.findings.find((f) => f.rule === 'slo-p99')?.verdict).toBe('CONTINUE');
   });
 
-  it('at low per-sample traffic, compares a percentile the samples support (a small canary\'s p99 is biased up)', () => {
+  it("at low per-sample traffic, compares a percentile the samples support (a small canary's p99 is biased up)", () => {
     // ~47 requests per sample: the canary's histogram p99 reads 35% high, its p50 is honest.
     const canary = series({ samples: 10, rps: 1.6, errorRate: 0.002, p99Ms: 160, seed: 5 }).map((s) => ({ ...s, p50Ms: 40 + (s.at % 3) }));
-    const baseline = series({ samples: 10, rps: 30, errorRate: 0.002, p99Ms: 120, seed: 6 }).map((s) => ({ ...s, p50Ms: 40 + (s.at % 5) / 2 }));
+    const baseline = series({ samples: 10, rps: 30, errorRate: 0.002, p99Ms: 120, seed: 6 }).map((s) => ({
+      ...s,
+      p50Ms: 40 + (s.at % 5) / 2,
+    }));
     const d = judgeCanary(baseline, canary, plan, rules, canary5);
-    expect(d.findings.find((f) => f.rule === 'p99')).toMatchObject({ verdict: 'CONTINUE', detail: expect.stringMatching(/^p50 .*too few for a reliable p99/) });
+    expect(d.findings.find((f) => f.rule === 'p99')).toMatchObject({
+      verdict: 'CONTINUE',
+      detail: expect.stringMatching(/^p50 .*too few for a reliable p99/),
+    });
     const slow = canary.map((s) => ({ ...s, p50Ms: s.p50Ms * 2 }));
     expect(judgeCanary(baseline, slow, plan, rules, canary5).findings.find((f) => f.rule === 'p99')?.verdict).toBe('ROLLBACK');
   });
@@ -84,7 +97,9 @@ describe('judgeCanary: canary against the stable baseline', () => {
   it('a noisy but healthy canary is never rolled back (200 seeded trials)', () => {
     const noisy = { errorSpread: 1, p99Sigma: 0.3, rpsCv: 0.25 };
     for (const n of [5, 10]) {
-      const t = tally(200, (s) => judgeCanary(base(s, n, { errorSpread: 1, p99Sigma: 0.15, rpsCv: 0.25 }), cand(s, noisy, n), plan, rules, canary5));
+      const t = tally(200, (s) =>
+        judgeCanary(base(s, n, { errorSpread: 1, p99Sigma: 0.15, rpsCv: 0.25 }), cand(s, noisy, n), plan, rules, canary5),
+      );
       expect(t.ROLLBACK).toBe(0);
       expect(t.CONTINUE).toBeGreaterThanOrEqual(180);
     }
@@ -92,7 +107,13 @@ describe('judgeCanary: canary against the stable baseline', () => {
 
   it('a 2-point error regression at 5% canary traffic is caught', () => {
     // Exactly +2.0 points in every sample: at the limit, so it rolls back.
-    const exact = judgeCanary(flat(10, { requests: 5700, errorRate: 0.002, p99Ms: 200 }), flat(5, { requests: 300, errorRate: 0.022, p99Ms: 200 }), plan, rules, canary5);
+    const exact = judgeCanary(
+      flat(10, { requests: 5700, errorRate: 0.002, p99Ms: 200 }),
+      flat(5, { requests: 300, errorRate: 0.022, p99Ms: 200 }),
+      plan,
+      rules,
+      canary5,
+    );
     expect(exact.verdict).toBe('ROLLBACK');
     expect(exact.explanation).toMatch(/error rate 2\.\d% on canary vs 0\.2% baseline/);
     // Random samples around a true +2 points: caught nearly always over 5 and 10 samples.
@@ -101,7 +122,9 @@ describe('judgeCanary: canary against the stable baseline', () => {
       expect(t.ROLLBACK).toBeGreaterThanOrEqual(180);
     }
     // +2.5 points: nearly always over 5 samples (1,500 requests can show it as +1.5), always over 10.
-    expect(tally(100, (s) => judgeCanary(base(s, 5), cand(s, { errorRate: 0.027 }, 5), plan, rules, canary5)).ROLLBACK).toBeGreaterThanOrEqual(98);
+    expect(
+      tally(100, (s) => judgeCanary(base(s, 5), cand(s, { errorRate: 0.027 }, 5), plan, rules, canary5)).ROLLBACK,
+    ).toBeGreaterThanOrEqual(98);
     expect(tally(100, (s) => judgeCanary(base(s), cand(s, { errorRate: 0.027 }), plan, rules, canary5)).ROLLBACK).toBe(100);
   });
 
@@ -143,7 +166,10 @@ describe('judgeCanary: canary against the stable baseline', () => {
   it('an absolute SLO breach the baseline does not share rolls back; one it shares is only reported', () => {
     const strict = { slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99 } };
     const d = judgeCanary(base(9), cand(9, { errorRate: 0.018 }), strict, rules, canary5);
-    expect(d.findings.find((f) => f.rule === 'slo-errors')).toMatchObject({ verdict: 'ROLLBACK', detail: expect.stringMatching(/error-rate SLO 1%/) });
+    expect(d.findings.find((f) => f.rule === 'slo-errors')).toMatchObject({
+      verdict: 'ROLLBACK',
+      detail: expect.stringMatching(/error-rate SLO 1%/),
+    });
     const both = judgeCanary(base(9, 10, { errorRate: 0.02 }), cand(9, { errorRate: 0.021 }), strict, rules, canary5);
     expect(both.verdict).toBe('CONTINUE');
     expect(both.findings.find((f) => f.rule === 'slo-errors')?.detail).toMatch(/baseline breaches it too/);
@@ -154,7 +180,15 @@ describe('judgeInfra: infrastructure signals roll back at once', () => {
   const r = { restartsIn5Min: 3, failingHealthPct: 50 };
   it('continues with no signals, or harmless ones', () => {
     expect(judgeInfra([], r).verdict).toBe('CONTINUE');
-    expect(judgeInfra([{ kind: 'restarts', pod: 'p', restarts: 3, windowSec: 300 }, { kind: 'readiness', failing: 1, total: 4 }], r).verdict).toBe('CONTINUE');
+    expect(
+      judgeInfra(
+        [
+          { kind: 'restarts', pod: 'p', restarts: 3, windowSec: 300 },
+          { kind: 'readiness', failing: 1, total: 4 },
+        ],
+        r,
+      ).verdict,
+    ).toBe('CONTINUE');
   });
   it.each([
     [{ kind: 'oom-killed', pod: 'checkout-canary-1', container: 'app' } as const, /OOMKilled/],
@@ -175,8 +209,10 @@ describe('judgeInfra: infrastructure signals roll back at once', () => {
 });
 
 describe('regression gates', () => {
-  const pre = (seed: number, extra: Partial<SeriesSpec> = {}) => series({ samples: 10, rps: 200, errorRate: 0.002, p99Ms: 200, seed, ...extra });
-  const post = (seed: number, extra: Partial<SeriesSpec> = {}) => series({ samples: 10, rps: 200, errorRate: 0.002, p99Ms: 200, seed: seed + 1000, ...extra });
+  const pre = (seed: number, extra: Partial<SeriesSpec> = {}) =>
+    series({ samples: 10, rps: 200, errorRate: 0.002, p99Ms: 200, seed, ...extra });
+  const post = (seed: number, extra: Partial<SeriesSpec> = {}) =>
+    series({ samples: 10, rps: 200, errorRate: 0.002, p99Ms: 200, seed: seed + 1000, ...extra });
   const medium = { regressionThresholdPct: 2, rollbackOnRegression: true };
 
   it('production gate passes an unchanged service', () => {
@@ -187,7 +223,9 @@ describe('regression gates', () => {
   it('production gate rolls back on a regression above the threshold', () => {
     const d = productionGate(pre(2), post(2, { errorRate: 0.05 }), medium, rules);
     expect(d.verdict).toBe('ROLLBACK');
-    expect(d.explanation).toMatch(/^error rate [45]\.\d% after the deploy vs 0\.\d+% before \(\+[45]\.\d pts, p<0\.001\): regression [45]\.\d pts > 2 pts allowed$/);
+    expect(d.explanation).toMatch(
+      /^error rate [45]\.\d% after the deploy vs 0\.\d+% before \(\+[45]\.\d pts, p<0\.001\): regression [45]\.\d pts > 2 pts allowed$/,
+    );
     expect(productionGate(pre(3), post(3, { p99Ms: 300 }), medium, rules).verdict).toBe('ROLLBACK');
   });
   it('latency counts as a regression beyond the breach rule (+20%), as at the canary: +10% passes, +40% rolls back', () => {
@@ -205,7 +243,14 @@ describe('regression gates', () => {
     expect(d.explanation).toMatch(/rollback on regression is off: Rollback, Accept or Investigate\?$/);
   });
   it('a zero threshold (high risk) still ignores noise', () => {
-    expect(productionGate(pre(4, { p99Sigma: 0.2 }), post(4, { p99Sigma: 0.2 }), { regressionThresholdPct: 0, rollbackOnRegression: true }, rules).verdict).toBe('CONTINUE');
+    expect(
+      productionGate(
+        pre(4, { p99Sigma: 0.2 }),
+        post(4, { p99Sigma: 0.2 }),
+        { regressionThresholdPct: 0, rollbackOnRegression: true },
+        rules,
+      ).verdict,
+    ).toBe('CONTINUE');
   });
   it('gates include the test regression rate of the smoke checks (regression.ts)', () => {
     const worse = productionGate(pre(7), post(7), medium, rules, { before: { passed: 10, total: 10 }, after: { passed: 9, total: 10 } });

@@ -28,7 +28,15 @@ describe.concurrent('shipbot parse', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout);
-    expect(json).toMatchObject({ intent: 'deploy', service: 'checkout', version: 'v1.2.3', strategy: 'canary', environment: 'production', guidance: 'zero downtime', missing: [] });
+    expect(json).toMatchObject({
+      intent: 'deploy',
+      service: 'checkout',
+      version: 'v1.2.3',
+      strategy: 'canary',
+      environment: 'production',
+      guidance: 'zero downtime',
+      missing: [],
+    });
     expect(r.stdout).toContain('\n  "intent"'); // pretty-printed
   });
 
@@ -55,7 +63,12 @@ describe.concurrent('shipbot parse', () => {
   it('honours SHIPBOT_CONFIG', async () => {
     const shipped = readFileSync(path.join(root, 'data/shipbot.yml'), 'utf8');
     const file = path.join(dir, 'custom.yml');
-    writeFileSync(file, shipped.replace('- name: search', '- name: billing').replace('aliases: [search-api, search-service, recommendation-engine, recommendations, reco]', 'aliases: [invoices]'));
+    writeFileSync(
+      file,
+      shipped
+        .replace('- name: search', '- name: billing')
+        .replace('aliases: [search-api, search-service, recommendation-engine, recommendations, reco]', 'aliases: [invoices]'),
+    );
     const r = await shipbot(['parse', 'deploy invoices 4.0.0'], { SHIPBOT_CONFIG: file });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ service: 'billing', version: '4.0.0' });

@@ -34,14 +34,20 @@ function deploy(result: ParseResult) {
 const REQUESTS: Array<[string, Expect]> = [
   // the issue's own examples
   ['deploy checkout v1.2.3 canary', { service: 'checkout', version: 'v1.2.3', strategy: 'canary', environment: 'production', missing: [] }],
-  ['@shipbot ship payments 2.0.1 to staging blue-green', { service: 'payments', version: '2.0.1', environment: 'staging', strategy: 'blue-green', missing: [] }],
+  [
+    '@shipbot ship payments 2.0.1 to staging blue-green',
+    { service: 'payments', version: '2.0.1', environment: 'staging', strategy: 'blue-green', missing: [] },
+  ],
   ['<@U123ABC> deploy checkout v1.2.3', { service: 'checkout', version: 'v1.2.3', missing: [] }],
   ['<@U123ABC|shipbot> deploy search 1.4.0 rolling', { service: 'search', version: '1.4.0', strategy: 'rolling' }],
   ['release search 1.4.0 to prod', { service: 'search', version: '1.4.0', environment: 'production', missing: [] }],
   // Held-out phrases that were missed (issue 19): "push" is a deploy verb; `/deploy …` typed as text.
   ['push checkout v5.5.5 to production', { service: 'checkout', version: 'v5.5.5', environment: 'production', missing: [] }],
   ['/deploy search v2.1.0 rolling', { service: 'search', version: 'v2.1.0', strategy: 'rolling', missing: [] }],
-  ['roll out checkout@1.2.3 with 5% → 25% → 100%', { service: 'checkout', version: '1.2.3', strategy: 'canary', canarySteps: [5, 25, 100] }],
+  [
+    'roll out checkout@1.2.3 with 5% → 25% → 100%',
+    { service: 'checkout', version: '1.2.3', strategy: 'canary', canarySteps: [5, 25, 100] },
+  ],
   ['roll out checkout@1.2.3 with 5%->25%->100%', { service: 'checkout', version: '1.2.3', canarySteps: [5, 25, 100] }],
   ['roll out checkout@1.2.3 with 5%-&gt;25%-&gt;100%', { service: 'checkout', version: '1.2.3', canarySteps: [5, 25, 100] }],
   ['roll out checkout@1.2.3 with 5,25,100', { service: 'checkout', version: '1.2.3', canarySteps: [5, 25, 100] }],
@@ -153,10 +159,19 @@ const REQUESTS: Array<[string, Expect]> = [
   ['deploy checkout v1.2.3 --risk high', { risk: 'high' }],
   ['deploy checkout v1.2.3 --env staging', { environment: 'staging' }],
   ['deploy checkout v1.2.3 —interactive', { interactive: true }],
-  ['deploy checkout v1.2.3 --guidance "zero downtime; database migration"', { strategy: 'blue-green', dbMigration: true, guidance: 'zero downtime; database migration' }],
-  ['deploy checkout v1.2.3 --guidance “high risk, watch latency”', { risk: 'high', focus: ['performance'], guidance: 'high risk, watch latency' }],
+  [
+    'deploy checkout v1.2.3 --guidance "zero downtime; database migration"',
+    { strategy: 'blue-green', dbMigration: true, guidance: 'zero downtime; database migration' },
+  ],
+  [
+    'deploy checkout v1.2.3 --guidance “high risk, watch latency”',
+    { risk: 'high', focus: ['performance'], guidance: 'high risk, watch latency' },
+  ],
   ["deploy checkout v1.2.3 --guidance 'hotfix for compliance'", { timeline: 'hotfix', focus: ['compliance'] }],
-  ['deploy checkout v1.2.3 --guidance=security review done --interactive', { focus: ['security'], interactive: true, guidance: 'security review done' }],
+  [
+    'deploy checkout v1.2.3 --guidance=security review done --interactive',
+    { focus: ['security'], interactive: true, guidance: 'security review done' },
+  ],
   ['deploy checkout v1.2.3 with regression threshold 5%', { regressionThresholdPct: 5 }],
   ['deploy checkout v1.2.3 without rollback on regression', { rollbackOnRegression: false }],
   // polite and addressed forms
@@ -208,7 +223,7 @@ const REFUSALS: Array<[string, RegExp]> = [
   ["don't deploy on Fridays", /negation/],
   ['do not deploy checkout', /negation/],
   ['never deploy on a Friday', /negation/],
-  ['please don\'t ship payments', /negation/],
+  ["please don't ship payments", /negation/],
   ['deployment is slow today', /not a request/],
   ['deploys are broken again', /not a request/],
   ['deploy is slow today', /statement/],

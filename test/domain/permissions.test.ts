@@ -4,7 +4,12 @@ import { matchesPrincipal, mayApprove, mayDecide, mayDeploy, needsApproval } fro
 import { configWith, shippedConfig as cfg } from './helpers.js';
 
 const strict = configWith((raw) => {
-  raw.roles = { deployers: ['U_DEV', '@deployers'], incidentCommanders: ['U_IC', '@incident-commanders'], approvers: ['U_RM', '@release-managers'], requesterMayDecide: false };
+  raw.roles = {
+    deployers: ['U_DEV', '@deployers'],
+    incidentCommanders: ['U_IC', '@incident-commanders'],
+    approvers: ['U_RM', '@release-managers'],
+    requesterMayDecide: false,
+  };
   raw.channels.deploy = { staging: ['*'], production: ['#deploys', 'C_PROD'] };
   raw.approvalRequiredFor = ['high', 'medium'];
 });

@@ -80,7 +80,13 @@ describe('buildPlan', () => {
 
   it('high risk: 0% threshold, 60 min observation, gentle steps', () => {
     const plan = buildPlan(request('deploy payments 2.0.0 high risk'), payments, cfg);
-    expect(plan).toMatchObject({ risk: 'high', strategy: 'canary', regressionThresholdPct: 0, observationSec: 3600, canarySteps: [1, 5, 10, 25, 50, 100] });
+    expect(plan).toMatchObject({
+      risk: 'high',
+      strategy: 'canary',
+      regressionThresholdPct: 0,
+      observationSec: 3600,
+      canarySteps: [1, 5, 10, 25, 50, 100],
+    });
   });
 
   it('low risk: 5% threshold, 15 min observation', () => {
@@ -162,7 +168,19 @@ describe('validatePlanAnswers', () => {
 
   it('accepts the pre-filled answers unchanged', () => {
     const r = validatePlanAnswers(
-      { strategy: 'canary', risk: 'medium', errorRatePct: '1', p99Ms: '400', availabilityPct: '99.5', dbMigration: 'no', rollbackTolerance: 'minutes', observationMin: '30', regressionThresholdPct: '2', rollbackOnRegression: 'yes', canarySteps: '5, 25, 50, 100' },
+      {
+        strategy: 'canary',
+        risk: 'medium',
+        errorRatePct: '1',
+        p99Ms: '400',
+        availabilityPct: '99.5',
+        dbMigration: 'no',
+        rollbackTolerance: 'minutes',
+        observationMin: '30',
+        regressionThresholdPct: '2',
+        rollbackOnRegression: 'yes',
+        canarySteps: '5, 25, 50, 100',
+      },
       base,
       checkout,
       cfg,
@@ -172,13 +190,28 @@ describe('validatePlanAnswers', () => {
 
   it('applies changed answers', () => {
     const r = validatePlanAnswers(
-      { strategy: 'blue-green', errorRatePct: '0.5', p99Ms: '350', observationMin: '45', regressionThresholdPct: '3%', dbMigration: 'yes', guidance: 'zero downtime' },
+      {
+        strategy: 'blue-green',
+        errorRatePct: '0.5',
+        p99Ms: '350',
+        observationMin: '45',
+        regressionThresholdPct: '3%',
+        dbMigration: 'yes',
+        guidance: 'zero downtime',
+      },
       base,
       checkout,
       cfg,
     );
     if (!('plan' in r)) throw new Error(JSON.stringify(r.errors));
-    expect(r.plan).toMatchObject({ strategy: 'blue-green', slo: { errorRatePct: 0.5, p99Ms: 350 }, observationSec: 2700, regressionThresholdPct: 3, dbMigration: true, guidance: 'zero downtime' });
+    expect(r.plan).toMatchObject({
+      strategy: 'blue-green',
+      slo: { errorRatePct: 0.5, p99Ms: 350 },
+      observationSec: 2700,
+      regressionThresholdPct: 3,
+      dbMigration: true,
+      guidance: 'zero downtime',
+    });
     expect(r.plan.rationale).toMatch(/rollback restores the code, not the schema/);
   });
 
@@ -190,7 +223,18 @@ describe('validatePlanAnswers', () => {
 
   it('reports every bad field with a message a person can act on', () => {
     const r = validatePlanAnswers(
-      { strategy: 'yolo', risk: 'extreme', errorRatePct: 'lots', p99Ms: '-5', availabilityPct: '120', dbMigration: 'maybe', rollbackTolerance: 'never', observationMin: '99999', rollbackOnRegression: 'perhaps', canarySteps: '50, 10' },
+      {
+        strategy: 'yolo',
+        risk: 'extreme',
+        errorRatePct: 'lots',
+        p99Ms: '-5',
+        availabilityPct: '120',
+        dbMigration: 'maybe',
+        rollbackTolerance: 'never',
+        observationMin: '99999',
+        rollbackOnRegression: 'perhaps',
+        canarySteps: '50, 10',
+      },
       base,
       checkout,
       cfg,
@@ -198,7 +242,18 @@ describe('validatePlanAnswers', () => {
     expect('errors' in r).toBe(true);
     if (!('errors' in r)) return;
     expect(Object.keys(r.errors).sort()).toEqual(
-      ['availabilityPct', 'canarySteps', 'dbMigration', 'errorRatePct', 'observationMin', 'p99Ms', 'risk', 'rollbackOnRegression', 'rollbackTolerance', 'strategy'].sort(),
+      [
+        'availabilityPct',
+        'canarySteps',
+        'dbMigration',
+        'errorRatePct',
+        'observationMin',
+        'p99Ms',
+        'risk',
+        'rollbackOnRegression',
+        'rollbackTolerance',
+        'strategy',
+      ].sort(),
     );
     expect(r.errors.canarySteps).toMatch(/must increase/);
     expect(r.errors.errorRatePct).toMatch(/0 to 100/);

@@ -36,7 +36,9 @@ describe('regressionGate', () => {
   it('explains the rate and the threshold', () => {
     const r = regressionGate({ passed: 100, total: 100 }, { passed: 97, total: 100 }, 2);
     expect(r.ratePct).toBeCloseTo(3);
-    expect(r.explanation).toBe('Regression gate failed: 3% regression (97/100 passed vs 100/100 on the baseline) exceeds the 2% threshold.');
+    expect(r.explanation).toBe(
+      'Regression gate failed: 3% regression (97/100 passed vs 100/100 on the baseline) exceeds the 2% threshold.',
+    );
   });
 
   it.each([

@@ -85,8 +85,12 @@ describe('bounded statistics for any count (reference: test/domain/fixtures/stat
   // Exact sums agree to 1e-6 relative; beyond NORMAL_TAIL_SD the normal approximation's error is bounded by 1e-5 absolute.
   const close = (got: number, want: number) => expect(Math.abs(got - want) <= Math.max(1e-5, 1e-6 * want), `${got} vs ${want}`).toBe(true);
 
-  it.each(ref.binomialUpperTail)('binomialUpperTail($k, $n, $p) matches scipy binom.sf', ({ k, n, p, value }) => close(binomialUpperTail(k, n, p), value));
-  it.each(ref.fisherGreater)('fisherGreater($x1, $n1, $x2, $n2) matches scipy fisher_exact(greater)', ({ x1, n1, x2, n2, value }) => close(fisherGreater(x1, n1, x2, n2), value));
+  it.each(ref.binomialUpperTail)('binomialUpperTail($k, $n, $p) matches scipy binom.sf', ({ k, n, p, value }) =>
+    close(binomialUpperTail(k, n, p), value),
+  );
+  it.each(ref.fisherGreater)('fisherGreater($x1, $n1, $x2, $n2) matches scipy fisher_exact(greater)', ({ x1, n1, x2, n2, value }) =>
+    close(fisherGreater(x1, n1, x2, n2), value),
+  );
 
   it('refuses counts that are not whole, are negative, infinite, NaN or at least 2^53, at once', () => {
     for (const bad of [Infinity, -1, NaN, 2 ** 53, 1.5]) {

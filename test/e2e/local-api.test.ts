@@ -31,10 +31,18 @@ describe('local workspace API', () => {
   let token = '';
   const post = async (p: string, body: unknown) => {
     token ||= ((await (await fetch(`${ws.url}/api/bootstrap`)).json()) as { token: string }).token;
-    return fetch(`${ws.url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-shipbot-token': token }, body: JSON.stringify(body) });
+    return fetch(`${ws.url}${p}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-shipbot-token': token },
+      body: JSON.stringify(body),
+    });
   };
   const botPost = (args: Record<string, unknown>) =>
-    fetch(`${double.apiUrl}chat.postMessage`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${double.botToken}` }, body: JSON.stringify(args) }).then((r) => r.json() as Promise<Record<string, unknown>>);
+    fetch(`${double.apiUrl}chat.postMessage`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${double.botToken}` },
+      body: JSON.stringify(args),
+    }).then((r) => r.json() as Promise<Record<string, unknown>>);
 
   it('serves the page and its assets', async () => {
     const html = await (await fetch(ws.url)).text();
@@ -45,7 +53,10 @@ describe('local workspace API', () => {
   });
 
   it('lists the people with what data/shipbot.yml lets them do', async () => {
-    const boot = (await (await fetch(`${ws.url}/api/bootstrap`)).json()) as { people: Array<{ id: string; role: string }>; channels: Array<{ name: string }> };
+    const boot = (await (await fetch(`${ws.url}/api/bootstrap`)).json()) as {
+      people: Array<{ id: string; role: string }>;
+      channels: Array<{ name: string }>;
+    };
     const ivan = boot.people.find((p) => p.id === 'U_IC')!;
     const bob = boot.people.find((p) => p.id === 'U_OTHER')!;
     expect(ivan.role).toMatch(/incident commander · .*roll back \/ accept any run/);
@@ -104,11 +115,14 @@ describe('local workspace API', () => {
     const { port } = new URL(ws.url);
     const raw = (headers: Record<string, string>, body: string, method = 'POST', path = '/api/send') =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, path, method, headers: { 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-          let b = '';
-          res.on('data', (d) => (b += d));
-          res.on('end', () => resolve({ status: res.statusCode!, body: b }));
-        });
+        const req = request(
+          { host: '127.0.0.1', port, path, method, headers: { 'content-length': Buffer.byteLength(body), ...headers } },
+          (res) => {
+            let b = '';
+            res.on('data', (d) => (b += d));
+            res.on('end', () => resolve({ status: res.statusCode!, body: b }));
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });
@@ -129,7 +143,10 @@ describe('local workspace API', () => {
     expect(double.workspace.messages.length).toBe(before);
     // The page itself (same Origin, JSON, its token) gets past the door: here to the input check.
     const click = JSON.stringify({ user: 'U_DEV', messageTs: 'yesterday', actionId: 'x' });
-    for (const [host, origin] of [[`127.0.0.1:${port}`, `http://127.0.0.1:${port}`], [`localhost:${port}`, `http://localhost:${port}`]]) {
+    for (const [host, origin] of [
+      [`127.0.0.1:${port}`, `http://127.0.0.1:${port}`],
+      [`localhost:${port}`, `http://localhost:${port}`],
+    ]) {
       const r = await raw({ ...good, host: host!, origin: origin! }, click, 'POST', '/api/click');
       expect([r.status, JSON.parse(r.body).error]).toEqual([400, 'bad_request']);
     }
@@ -154,7 +171,14 @@ describe('saved local workspace', () => {
     const saved = persistWorkspace(first, file);
     const channel = first.channel('deploys')!.id;
     const parent = first.addMessage({ channel, user: 'U_DEV', text: 'deploy checkout v1.2.3' });
-    first.addMessage({ channel, threadTs: parent.ts, user: first.botUserId, botId: first.botId, text: 'report', files: [{ id: 'F1', name: 'r-1.md', title: 'Report', content: '# Report' }] });
+    first.addMessage({
+      channel,
+      threadTs: parent.ts,
+      user: first.botUserId,
+      botId: first.botId,
+      text: 'report',
+      files: [{ id: 'F1', name: 'r-1.md', title: 'Report', content: '# Report' }],
+    });
     saved.flush();
 
     const second = new Workspace();

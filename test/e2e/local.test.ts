@@ -12,7 +12,8 @@ import { startShipbot, type Shipbot } from '../../src/main.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`test/e2e/local.test.ts skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+if (!haveChromium)
+  console.warn(`test/e2e/local.test.ts skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
 const ARTIFACTS = path.resolve('test-artifacts');
 
@@ -39,7 +40,16 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1600, height: 1280 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -148,7 +158,9 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
     const title = 'web v2.0.1 → production';
     // Past staging, with the production canary serving: a production rollback is what is raced.
     const run = () => shipbot.runner.list().find((r) => r.service === 'web' && r.version === 'v2.0.1');
-    await expect.poll(() => run()?.steps.find((s) => s.key.startsWith('stage:'))?.status, { timeout: 45_000, interval: 100 }).toBe('running');
+    await expect
+      .poll(() => run()?.steps.find((s) => s.key.startsWith('stage:'))?.status, { timeout: 45_000, interval: 100 })
+      .toBe('running');
 
     // Ivan, the incident commander, opens the same thread from the channel.
     await ic.goto(`${shipbot.url}/?as=U_IC`);
@@ -177,7 +189,10 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
     // Investigate after a production rollback: the briefing, and the file with the pods as they
     // were when the rollback began (the canary's, gone since).
     await progressOf(ic).getByRole('button', { name: 'Investigate' }).click();
-    const briefing = ic.locator('#thread .msg', { hasText: 'What failed' }).filter({ hasNot: ic.locator('.file') }).last();
+    const briefing = ic
+      .locator('#thread .msg', { hasText: 'What failed' })
+      .filter({ hasNot: ic.locator('.file') })
+      .last();
     await expect.poll(() => briefing.count(), { timeout: 15_000 }).toBe(1);
     const text = await briefing.innerText();
     expect(text).toMatch(/Investigate.*web v2\.0\.1 → production/);
@@ -254,7 +269,15 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
     await page.goto(`${shipbot.url}/?as=U_DEV`);
     await expect.poll(() => page.locator('#sandbox-body .svc[data-service=checkout]').count()).toBe(1);
     // catalog's card shows the weights of its HTTPRoute; no empty preview cards pile up.
-    await expect.poll(() => page.locator('#sandbox-body .svc[data-service=catalog] .route').first().innerText().catch(() => '')).toBe('HTTPRoute catalog: catalog 100%');
+    await expect
+      .poll(() =>
+        page
+          .locator('#sandbox-body .svc[data-service=catalog] .route')
+          .first()
+          .innerText()
+          .catch(() => ''),
+      )
+      .toBe('HTTPRoute catalog: catalog 100%');
 
     // A plain message in #deploys; Shipbot answers in a thread the page opens.
     const box = page.locator('#composer textarea');
@@ -285,14 +308,26 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
 
     await progress.getByRole('button', { name: 'Investigate' }).click();
     // After a staging failure: what failed, the numbers beside the baseline, and that production is deployable.
-    const diagnostics = thread.locator('.msg', { hasText: 'What failed' }).filter({ hasNot: page.locator('.file') }).last();
+    const diagnostics = thread
+      .locator('.msg', { hasText: 'What failed' })
+      .filter({ hasNot: page.locator('.file') })
+      .last();
     await expect.poll(() => diagnostics.count(), { timeout: 15_000 }).toBe(1);
     const diagText = await diagnostics.innerText();
     expect(diagText).toMatch(/What failed: Staging regression gate failed/);
     expect(diagText).toMatch(/Evidence:[\s\S]*error/);
     expect(diagText).toMatch(/Next: Production was never touched and can be deployed/);
     expect(diagText).not.toMatch(/Pods: none found|Canary vs baseline/);
-    await expect.poll(() => thread.locator('.file', { hasText: 'diagnostics' }).count().catch(() => 0), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(
+        () =>
+          thread
+            .locator('.file', { hasText: 'diagnostics' })
+            .count()
+            .catch(() => 0),
+        { timeout: 10_000 },
+      )
+      .toBeGreaterThan(0);
     mkdirSync(ARTIFACTS, { recursive: true });
     await diagnostics.scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(ARTIFACTS, 'local-investigate-staging.png') });
@@ -305,7 +340,9 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
     for (const ns of ['staging', 'production']) {
       await page.locator(`#sandbox-body .ns-tab[data-namespace=${ns}]`).click();
       const checkout = page.locator('#sandbox-body .svc[data-service=checkout]');
-      await expect.poll(() => checkout.locator('.track').allInnerTexts(), { timeout: 15_000 }).toEqual([expect.stringMatching(/stable\s+v1\.2\.2.*100%/s)]);
+      await expect
+        .poll(() => checkout.locator('.track').allInnerTexts(), { timeout: 15_000 })
+        .toEqual([expect.stringMatching(/stable\s+v1\.2\.2.*100%/s)]);
       // The canary's Service, scaled to no pods, leaves no empty card behind.
       await expect.poll(() => page.locator('#sandbox-body .svc[data-service=checkout-canary]').count(), { timeout: 15_000 }).toBe(0);
     }

@@ -30,13 +30,27 @@ async function start(port: number): Promise<{ url: string; log: () => string }> 
   let out = '';
   child = spawn(process.execPath, [path.join(root, 'bin/shipbot.js'), 'start'], {
     cwd: root,
-    env: { ...process.env, SHIPBOT_DATA_DIR: dataDir, PORT: String(port), SHIPBOT_SPEED: '60', LOG_LEVEL: 'warn', KUBECONFIG: '', SLACK_BOT_TOKEN: '', PROMETHEUS_URL: '' },
+    env: {
+      ...process.env,
+      SHIPBOT_DATA_DIR: dataDir,
+      PORT: String(port),
+      SHIPBOT_SPEED: '60',
+      LOG_LEVEL: 'warn',
+      KUBECONFIG: '',
+      SLACK_BOT_TOKEN: '',
+      PROMETHEUS_URL: '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const url = `http://127.0.0.1:${port}`;
-  await until('the page to answer', 60_000, async () => (await fetch(`${url}/api/bootstrap`).catch(() => undefined))?.ok || undefined, () => out);
+  await until(
+    'the page to answer',
+    60_000,
+    async () => (await fetch(`${url}/api/bootstrap`).catch(() => undefined))?.ok || undefined,
+    () => out,
+  );
   return { url, log: () => out };
 }
 
@@ -53,11 +67,19 @@ async function until<T>(what: string, ms: number, fn: () => Promise<T | undefine
 /** A POST as the page sends it: JSON, with the token this start of Shipbot gave the page. */
 const post = async (url: string, p: string, body: unknown) => {
   const { token } = (await (await fetch(`${url}/api/bootstrap`)).json()) as { token: string };
-  return fetch(`${url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-shipbot-token': token }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, unknown>>);
+  return fetch(`${url}${p}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-shipbot-token': token },
+    body: JSON.stringify(body),
+  }).then((r) => r.json() as Promise<Record<string, unknown>>);
 };
 const messages = async (url: string) => ((await (await fetch(`${url}/api/state?user=U_DEV`)).json()) as { messages: Msg[] }).messages;
 const overview = async (url: string) =>
-  ((await (await fetch(`${url}/api/sandbox/overview`)).json()) as { services: Array<{ namespace: string; name: string; versions: Array<{ version: string; trafficPct: number; pods: number }> }> }).services;
+  (
+    (await (await fetch(`${url}/api/sandbox/overview`)).json()) as {
+      services: Array<{ namespace: string; name: string; versions: Array<{ version: string; trafficPct: number; pods: number }> }>;
+    }
+  ).services;
 
 describe('npm start killed mid-canary and started again', () => {
   it('keeps the cluster, resumes the run in its thread, says so, and ends on the new version', async () => {
@@ -73,13 +95,23 @@ describe('npm start killed mid-canary and started again', () => {
       }
     });
     await post(s.url, '/api/click', { user: 'U_DEV', messageTs: startButton.ts, actionId: 'req_start', value: startButton.value });
-    const progress = () => messages(s.url).then((ms) => ms.find((m) => m.threadTs === sent.ts && /^catalog v2\.0\.0 → production \(canary\)/.test(m.text)));
-    const threadText = async () => (await messages(s.url)).filter((m) => m.threadTs === sent.ts).map((m) => m.text).join('\n');
+    const progress = () =>
+      messages(s.url).then((ms) => ms.find((m) => m.threadTs === sent.ts && /^catalog v2\.0\.0 → production \(canary\)/.test(m.text)));
+    const threadText = async () =>
+      (await messages(s.url))
+        .filter((m) => m.threadTs === sent.ts)
+        .map((m) => m.text)
+        .join('\n');
     let seen = '';
-    await until('production canary 25%', 120_000, async () => {
-      seen = await threadText();
-      return (await progress())?.text.match(/ — canary 25%$/) ? true : undefined;
-    }, () => `${seen}\n${s.log()}`);
+    await until(
+      'production canary 25%',
+      120_000,
+      async () => {
+        seen = await threadText();
+        return (await progress())?.text.match(/ — canary 25%$/) ? true : undefined;
+      },
+      () => `${seen}\n${s.log()}`,
+    );
     const before = (await overview(s.url)).find((x) => x.namespace === 'production' && x.name === 'catalog')!;
     expect(before.versions.map((v) => v.version).sort()).toEqual(['v1.2.2', 'v2.0.0']);
 
@@ -90,14 +122,22 @@ describe('npm start killed mid-canary and started again', () => {
     const after = (await overview(s.url)).find((x) => x.namespace === 'production' && x.name === 'catalog')!;
     expect(after.versions.map((v) => v.version).sort()).toEqual(['v1.2.2', 'v2.0.0']);
 
-    const done = await until('the run to finish', 180_000, async () => {
-      seen = await threadText();
-      const p = await progress();
-      return p && /Succeeded|Rolled back|Failed|Stopped/i.test(p.text) ? p : undefined;
-    }, () => `${seen}\n${s.log()}`);
+    const done = await until(
+      'the run to finish',
+      180_000,
+      async () => {
+        seen = await threadText();
+        const p = await progress();
+        return p && /Succeeded|Rolled back|Failed|Stopped/i.test(p.text) ? p : undefined;
+      },
+      () => `${seen}\n${s.log()}`,
+    );
     expect(done.text, s.log()).toMatch(/Succeeded/);
     const thread = (await messages(s.url)).filter((m) => m.threadTs === sent.ts).map((m) => m.text);
-    expect(thread.some((t) => /^↻ Shipbot restarted at \d\d:\d\d UTC; resuming at "canary 25%"/.test(t)), thread.join('\n')).toBe(true);
+    expect(
+      thread.some((t) => /^↻ Shipbot restarted at \d\d:\d\d UTC; resuming at "canary 25%"/.test(t)),
+      thread.join('\n'),
+    ).toBe(true);
     const catalog = (await overview(s.url)).find((x) => x.namespace === 'production' && x.name === 'catalog')!;
     expect(catalog.versions.filter((v) => v.trafficPct > 0).map((v) => [v.version, v.trafficPct])).toEqual([['v2.0.0', 100]]);
 

@@ -19,7 +19,9 @@ beforeAll(async () => {
     config: fastConfig((c) => {
       delete c.services.find((x) => x.name === 'payments')!.environments.staging;
     }),
-    progress: { perMessageIntervalMs: 200, budgetPerWindow: 10_000 }, llm: createLlm({ SHIPBOT_MODEL: 'claude-sonnet-4-6' }, { log: createLogger('silent') }) });
+    progress: { perMessageIntervalMs: 200, budgetPerWindow: 10_000 },
+    llm: createLlm({ SHIPBOT_MODEL: 'claude-sonnet-4-6' }, { log: createLogger('silent') }),
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -48,20 +50,32 @@ async function startDeploy(text: string, opts: { user?: string; modal?: Record<s
     () => ({ ephemerals: h.double.ephemerals(user).map((m) => m.text), thread: h.double.messages('deploys', sent.ts).map((m) => m.text) }),
   );
   const origin = run.origin as { progressTs?: string };
-  const progress = await waitFor('the progress message', () => (origin.progressTs ? h.double.workspace.findMessage('C0DEPLOYS', origin.progressTs) : undefined));
+  const progress = await waitFor('the progress message', () =>
+    origin.progressTs ? h.double.workspace.findMessage('C0DEPLOYS', origin.progressTs) : undefined,
+  );
   return { sent, reply, run, progress };
 }
 
 async function settled(runId: string, timeoutMs = 40_000): Promise<RunView> {
-  return waitFor(`run ${runId} to finish`, () => {
-    const r = h.runner.get(runId);
-    return r && FINAL_STATUSES.has(r.status) ? r : undefined;
-  }, timeoutMs, () => h.runner.get(runId)?.steps.map((s) => `${s.status} ${s.title} ${s.detail ?? ''}`));
+  return waitFor(
+    `run ${runId} to finish`,
+    () => {
+      const r = h.runner.get(runId);
+      return r && FINAL_STATUSES.has(r.status) ? r : undefined;
+    },
+    timeoutMs,
+    () => h.runner.get(runId)?.steps.map((s) => `${s.status} ${s.title} ${s.detail ?? ''}`),
+  );
 }
 
 /** The final state has reached the progress message (edits are coalesced and may trail the runner). */
 async function progressShows(progress: DoubleMessage, pattern: RegExp): Promise<void> {
-  await waitFor(`progress message to show ${pattern}`, () => pattern.test(textOf(progress)), 15_000, () => textOf(progress));
+  await waitFor(
+    `progress message to show ${pattern}`,
+    () => pattern.test(textOf(progress)),
+    15_000,
+    () => textOf(progress),
+  );
 }
 
 describe('Slack whole flows', () => {
@@ -77,7 +91,9 @@ describe('Slack whole flows', () => {
     expect(actionIds(progress)).toEqual([]);
     const summary = await waitFor('the summary', () => botReplies(sent.ts).find((m) => /Deployed/.test(m.text)));
     expect(textOf(summary)).toContain('checkout v1.2.3');
-    const broadcast = await waitFor('the broadcast', () => h.double.messages('deploy-announcements').find((m) => m.botId && /checkout v1\.2\.3/.test(m.text)));
+    const broadcast = await waitFor('the broadcast', () =>
+      h.double.messages('deploy-announcements').find((m) => m.botId && /checkout v1\.2\.3/.test(m.text)),
+    );
     expect(broadcast.text).toMatch(/deployed successfully/);
     // The report is attached to the thread as a file.
     const report = await waitFor('the report file', () => h.double.messages('deploys', sent.ts).find((m) => m.files?.length));
@@ -97,16 +113,24 @@ describe('Slack whole flows', () => {
     expect(actionIds(progress)).toEqual(['run_investigate']);
     const summary = await waitFor('the summary', () => botReplies(sent.ts).find((m) => m.ts !== progress.ts && /Rolled back/.test(m.text)));
     // Production rolled back by itself: the thread says the service stays locked, and offers Unlock.
-    expect(textOf(summary)).toMatch(/🔒 payments stays locked in production after an automatic rollback: no new deploy starts until it is checked and unlocked/);
+    expect(textOf(summary)).toMatch(
+      /🔒 payments stays locked in production after an automatic rollback: no new deploy starts until it is checked and unlocked/,
+    );
     expect(actionIds(summary)).toEqual(['run_unlock']);
     await h.double.clickButton('U_OTHER', summary.ts, 'run_unlock');
-    await waitFor('a private refusal', () => h.double.ephemerals('U_OTHER').find((m) => /may not unlock payments in production/.test(m.text)));
+    await waitFor('a private refusal', () =>
+      h.double.ephemerals('U_OTHER').find((m) => /may not unlock payments in production/.test(m.text)),
+    );
     expect(h.runner.getLock('payments', 'production')).toBeDefined();
     await h.double.clickButton('U_IC', summary.ts, 'run_unlock');
-    await waitFor('the unlock in the thread', () => botReplies(sent.ts).find((m) => /^🔓 <@U_IC> unlocked payments in production/.test(m.text)));
+    await waitFor('the unlock in the thread', () =>
+      botReplies(sent.ts).find((m) => /^🔓 <@U_IC> unlocked payments in production/.test(m.text)),
+    );
     // A second press (or one on a stale message) is told it is done, not an error.
     await h.double.clickButton('U_IC', summary.ts, 'run_unlock');
-    await waitFor('already done', () => h.double.ephemerals('U_IC').find((m) => /^Already done: payments in production is not locked any more/.test(m.text)));
+    await waitFor('already done', () =>
+      h.double.ephemerals('U_IC').find((m) => /^Already done: payments in production is not locked any more/.test(m.text)),
+    );
   });
 
   it('with rollback-on-regression off, a regression waits for a person, who presses Accept', async () => {
@@ -114,10 +138,14 @@ describe('Slack whole flows', () => {
     expect(h.runner.get(run.id)!.plan.rollbackOnRegression).toBe(false);
     const accepted: string[] = [];
     for (let i = 0; i < 10; i++) {
-      const r = await waitFor('a decision or the end', () => {
-        const x = h.runner.get(run.id)!;
-        return x.status === 'awaiting-decision' || FINAL_STATUSES.has(x.status) ? x : undefined;
-      }, 40_000);
+      const r = await waitFor(
+        'a decision or the end',
+        () => {
+          const x = h.runner.get(run.id)!;
+          return x.status === 'awaiting-decision' || FINAL_STATUSES.has(x.status) ? x : undefined;
+        },
+        40_000,
+      );
       if (FINAL_STATUSES.has(r.status)) break;
       await progressShows(progress, /Decision needed/);
       expect(actionIds(progress)).toEqual(['run_accept', 'run_rollback', 'run_investigate']);
@@ -145,7 +173,10 @@ describe('Slack whole flows', () => {
     expect(refusal.text).toMatch(/Only/);
     expect(['running', 'awaiting-decision']).toContain(h.runner.get(run.id)!.status);
     // The incident commander presses twice (e.g. from a phone with a shaky connection).
-    await Promise.all([h.double.clickButton('U_IC', progress.ts, 'run_rollback'), h.double.clickButton('U_IC', progress.ts, 'run_rollback')]);
+    await Promise.all([
+      h.double.clickButton('U_IC', progress.ts, 'run_rollback'),
+      h.double.clickButton('U_IC', progress.ts, 'run_rollback'),
+    ]);
     const final = await settled(run.id);
     expect(final.status).toBe('rolled-back');
     const pressed = botReplies(sent.ts).filter((m) => /pressed \*Rollback\*/.test(m.text));
@@ -158,7 +189,12 @@ describe('Slack whole flows', () => {
     expect(actionIds(progress)).not.toContain('run_rollback');
     const stale = await h.double.clickButton('U_DEV', progress.ts, 'run_rollback');
     expect(stale.status).toBe(200);
-    await waitFor('already done, by whom', () => h.double.ephemerals('U_DEV').find((m) => /^Already done: already rolled back by ivan$/.test(m.text)), 10_000, () => h.double.ephemerals('U_DEV').map((m) => m.text));
+    await waitFor(
+      'already done, by whom',
+      () => h.double.ephemerals('U_DEV').find((m) => /^Already done: already rolled back by ivan$/.test(m.text)),
+      10_000,
+      () => h.double.ephemerals('U_DEV').map((m) => m.text),
+    );
   });
 
   it('Investigate answers in three short parts and attaches the full diagnostics as a file', async () => {
@@ -171,17 +207,30 @@ describe('Slack whole flows', () => {
     expect(lines.length).toBeLessThanOrEqual(12);
     expect(lines[1]).toMatch(/^\*What failed:\* canary \d+% failed: error rate/);
     expect(lines).toContain('*Evidence:*');
-    expect(lines.find((l) => l.startsWith('• error rate:')), lines.join('\n')).toMatch(/^• error rate: \d+\.\d+% vs \d+\.\d+% baseline/);
+    expect(
+      lines.find((l) => l.startsWith('• error rate:')),
+      lines.join('\n'),
+    ).toMatch(/^• error rate: \d+\.\d+% vs \d+\.\d+% baseline/);
     expect(lines.some((l) => /too little traffic/.test(l))).toBe(false);
     // Its lock was lifted in the test above: the next step says so, not "locked".
     expect(lines.at(-1)).toBe('*Next:* Production is back on the previous version. Fix the build, then deploy it again.');
-    const file = await waitFor('the diagnostics file', () => h.double.messages('deploys', origin.threadTs).flatMap((m) => m.files ?? []).find((f) => f.name.endsWith('-diagnostics.md')));
+    const file = await waitFor('the diagnostics file', () =>
+      h.double
+        .messages('deploys', origin.threadTs)
+        .flatMap((m) => m.files ?? [])
+        .find((f) => f.name.endsWith('-diagnostics.md')),
+    );
     expect(file.content).toMatch(/## Pods[\s\S]*## Recent events/);
   });
 
   it('a high-risk production deploy waits for a second person to press Approve', async () => {
     const { sent, run, progress } = await startDeploy('deploy search v3.2.0 canary high risk');
-    await waitFor('Approve to be offered', () => actionIds(progress).includes('run_approve'), 15_000, () => textOf(progress));
+    await waitFor(
+      'Approve to be offered',
+      () => actionIds(progress).includes('run_approve'),
+      15_000,
+      () => textOf(progress),
+    );
     expect(h.runner.get(run.id)!.status).toBe('pending-approval');
     // The requester may not approve their own deploy.
     await h.double.clickButton('U_DEV', progress.ts, 'run_approve');
@@ -190,7 +239,11 @@ describe('Slack whole flows', () => {
     await h.double.clickButton('U_IC', progress.ts, 'run_approve');
     await waitFor('the approval in the thread', () => botReplies(sent.ts).find((m) => /<@U_IC> 👍 approved/.test(m.text)));
     // Approved, it rolls out; the incident commander ends it early with Rollback.
-    await waitFor('Rollback to be offered', () => actionIds(progress).includes('run_rollback') && !FINAL_STATUSES.has(h.runner.get(run.id)!.status), 20_000);
+    await waitFor(
+      'Rollback to be offered',
+      () => actionIds(progress).includes('run_rollback') && !FINAL_STATUSES.has(h.runner.get(run.id)!.status),
+      20_000,
+    );
     await h.double.clickButton('U_IC', progress.ts, 'run_rollback');
     expect((await settled(run.id)).status).toBe('rolled-back');
   });
@@ -204,7 +257,9 @@ describe('Slack whole flows', () => {
     await h.double.clickButton('U_DEV', reply.ts, 'req_start');
     // Said once, in the thread where Start was pressed: who locked it, why, and how to unlock.
     const refused = await waitFor('the lock explained', () => botReplies(sent.ts).find((m) => /Not started: 🔒/.test(m.text)));
-    expect(refused.text).toMatch(/^❌ Not started: 🔒 payments in production is locked by ivan \(U_IC\): ledger migration, since .* UTC\.\nOnce it is checked, an incident commander unlocks it: `unlock payments production`\.$/);
+    expect(refused.text).toMatch(
+      /^❌ Not started: 🔒 payments in production is locked by ivan \(U_IC\): ledger migration, since .* UTC\.\nOnce it is checked, an incident commander unlocks it: `unlock payments production`\.$/,
+    );
     expect(h.double.ephemerals('U_DEV').filter((m) => m.threadTs === sent.ts && /locked/.test(m.text))).toEqual([]);
     const unlock = await h.double.postUserMessage('U_IC', 'deploys', `${BOT} unlock payments production`, { threadTs: sent.ts });
     const answer = await waitFor('the unlock answer', () => botReplies(sent.ts).find((m) => m.ts > unlock.ts && /🔓|⚠️/.test(m.text)));
@@ -218,10 +273,14 @@ describe('Slack whole flows', () => {
     const sent = await h.double.postUserMessage('U_IC', 'deploys', `${BOT} deploy search v3.3.1 rolling`);
     const reply = await waitFor('the reply', () => botReplies(sent.ts)[0]);
     await h.double.clickButton('U_IC', reply.ts, 'req_start');
-    const refused = await waitFor('the refusal', () => botReplies(sent.ts).find((m) => /Not started: 🔒 search in production is busy/.test(m.text)));
+    const refused = await waitFor('the refusal', () =>
+      botReplies(sent.ts).find((m) => /Not started: 🔒 search in production is busy/.test(m.text)),
+    );
     expect(actionIds(refused)).toEqual(['req_queue']);
     await h.double.clickButton('U_IC', refused.ts, 'req_queue');
-    const queued = await waitFor('the queued run', () => h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts));
+    const queued = await waitFor('the queued run', () =>
+      h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts),
+    );
     expect(queued.status).toBe('queued');
     // Pressed again: still one booking.
     await h.double.clickButton('U_IC', refused.ts, 'req_queue');

@@ -9,7 +9,10 @@ describe('rule-based Investigate', () => {
   it('numbers the facts and reads OOMKilled on 3 pods as a memory limit problem', () => {
     const d = oomDiagnostics();
     const facts = factsOf(d);
-    expect(facts[0]).toEqual({ id: 'F1', text: 'pod checkout-canary-a1 (v1.2.4-oom): phase Running, not ready, 4 restarts, reason OOMKilled' });
+    expect(facts[0]).toEqual({
+      id: 'F1',
+      text: 'pod checkout-canary-a1 (v1.2.4-oom): phase Running, not ready, 4 restarts, reason OOMKilled',
+    });
     const r = diagnose(d, facts);
     expect(r.likelyCause).toMatch(/^OOMKilled on 3 pods of v1\.2\.4-oom → the memory limit/);
     expect(r.evidence).toEqual(expect.arrayContaining(['F1', 'F2', 'F3']));
@@ -18,7 +21,10 @@ describe('rule-based Investigate', () => {
   });
 
   it('reads ImagePullBackOff as a missing tag', () => {
-    const d: Diagnostics = { ...empty, pods: [{ name: 'search-canary-1', phase: 'Pending', ready: false, restarts: 0, reason: 'ImagePullBackOff', version: 'v2-missing' }] };
+    const d: Diagnostics = {
+      ...empty,
+      pods: [{ name: 'search-canary-1', phase: 'Pending', ready: false, restarts: 0, reason: 'ImagePullBackOff', version: 'v2-missing' }],
+    };
     const r = diagnose(d);
     expect(r.likelyCause).toMatch(/image could not be pulled/);
     expect(r.nextSteps[0]).toMatch(/pushed to the registry/);
@@ -26,7 +32,10 @@ describe('rule-based Investigate', () => {
   });
 
   it('reads CrashLoopBackOff as a start-up crash and names the pod to read logs from', () => {
-    const d: Diagnostics = { ...empty, pods: [{ name: 'pay-c-1', phase: 'Running', ready: false, restarts: 7, reason: 'CrashLoopBackOff', version: 'v3-crash' }] };
+    const d: Diagnostics = {
+      ...empty,
+      pods: [{ name: 'pay-c-1', phase: 'Running', ready: false, restarts: 7, reason: 'CrashLoopBackOff', version: 'v3-crash' }],
+    };
     const r = diagnose(d);
     expect(r.likelyCause).toMatch(/crashes after starting \(CrashLoopBackOff on 1 pod of v3-crash\)/);
     expect(r.nextSteps.join(' ')).toContain('kubectl logs pay-c-1 --previous');
@@ -36,7 +45,10 @@ describe('rule-based Investigate', () => {
     const d: Diagnostics = {
       ...empty,
       failingChecks: ['smoke critical-path: expected 200, got 500'],
-      metrics: [{ metric: 'p99 latency', candidate: '820 ms', baseline: '410 ms', delta: '+100%' }, { metric: 'error rate', candidate: '0.2%', baseline: '0.2%', delta: '0 pts' }],
+      metrics: [
+        { metric: 'p99 latency', candidate: '820 ms', baseline: '410 ms', delta: '+100%' },
+        { metric: 'error rate', candidate: '0.2%', baseline: '0.2%', delta: '0 pts' },
+      ],
     };
     const r = diagnose(d);
     expect(r.likelyCause).toMatch(/Smoke checks fail: critical-path/);

@@ -35,7 +35,14 @@ export function oomDiagnostics(): Diagnostics {
       { name: 'checkout-canary-c3', phase: 'Running', ready: false, restarts: 5, reason: 'OOMKilled', version: 'v1.2.4-oom' },
       { name: 'checkout-7f9-x1', phase: 'Running', ready: true, restarts: 0, version: 'v1.2.2' },
     ],
-    events: [{ at: '2026-11-23T14:00:00Z', reason: 'BackOff', message: 'Back-off restarting failed container app', object: 'pod/checkout-canary-a1' }],
+    events: [
+      {
+        at: '2026-11-23T14:00:00Z',
+        reason: 'BackOff',
+        message: 'Back-off restarting failed container app',
+        object: 'pod/checkout-canary-a1',
+      },
+    ],
     metrics: [{ metric: 'error rate', candidate: '6.1%', baseline: '0.2%', delta: '+5.9 pts' }],
     failingChecks: [],
     logTail: ['starting checkout v1.2.4', 'allocating cache 2GiB'],

@@ -2,7 +2,15 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PROMPTS_DIR, PROMPT_PLACEHOLDERS, PromptError, fillPrompt, loadPrompts, parseTemplate, quoteData } from '../../src/llm/prompts.js';
+import {
+  DEFAULT_PROMPTS_DIR,
+  PROMPT_PLACEHOLDERS,
+  PromptError,
+  fillPrompt,
+  loadPrompts,
+  parseTemplate,
+  quoteData,
+} from '../../src/llm/prompts.js';
 
 describe('prompt templates', () => {
   it('loads every shipped template with its declared placeholders', () => {

@@ -8,7 +8,14 @@ describe('checkProposal (what Claude may propose)', () => {
   it('maps a free-text request to a catalogue service, a 10% first canary step, and asks for the version', () => {
     const text = 'can we get the new recommendation engine out to 10% of users first?';
     const r = checkProposal(p({ service: 'recommendation-engine', canarySteps: [10], reading: 'canary of search' }), text, cfg);
-    expect(r.request).toMatchObject({ intent: 'deploy', service: 'search', strategy: 'canary', canarySteps: [10, 100], environment: 'production', interactive: true });
+    expect(r.request).toMatchObject({
+      intent: 'deploy',
+      service: 'search',
+      strategy: 'canary',
+      canarySteps: [10, 100],
+      environment: 'production',
+      interactive: true,
+    });
     expect(r.request?.missing).toEqual(['version']);
     expect(r.request?.version).toBeUndefined();
     expect(r.request?.notes.join(' ')).toMatch(/check it before starting/);
@@ -49,8 +56,15 @@ describe('checkProposal (what Claude may propose)', () => {
     expect(r.request?.environment).toBe('production');
     const s = checkProposal(p({ service: 'checkout', version: 'v1.2.3', environment: 'staging' }), 'checkout v1.2.3 to stg', cfg);
     expect(s.request?.environment).toBe('staging');
-    const restricted = { ...cfg, services: cfg.services.map((x) => (x.name === 'checkout' ? { ...x, strategies: ['rolling' as const] } : x)) };
-    const t = checkProposal(p({ service: 'checkout', version: 'v1.2.3', strategy: 'blue-green' }), 'checkout v1.2.3 blue green', restricted);
+    const restricted = {
+      ...cfg,
+      services: cfg.services.map((x) => (x.name === 'checkout' ? { ...x, strategies: ['rolling' as const] } : x)),
+    };
+    const t = checkProposal(
+      p({ service: 'checkout', version: 'v1.2.3', strategy: 'blue-green' }),
+      'checkout v1.2.3 blue green',
+      restricted,
+    );
     expect(t.request?.strategy).toBeUndefined();
     expect(t.rejected.join()).toMatch(/not allowed for checkout/);
   });

@@ -26,7 +26,16 @@ afterAll(() => prom.close());
 
 describe('monitorWindow with failing metrics', () => {
   it('Prometheus answering errors all window is INCONCLUSIVE, and the explanation says why first', async () => {
-    const d = await monitorWindow({ source, tracks: { candidate: at('down'), baseline: at('stable') }, plan, rules, clock, windowSec: 150, intervalSec: 30, trafficPct: 5 });
+    const d = await monitorWindow({
+      source,
+      tracks: { candidate: at('down'), baseline: at('stable') },
+      plan,
+      rules,
+      clock,
+      windowSec: 150,
+      intervalSec: 30,
+      trafficPct: 5,
+    });
     expect(d.verdict).toBe('INCONCLUSIVE');
     expect(d.explanation).toMatch(/^prometheus: \d+ of \d+ queries failed \(.*\) — no data for canary/);
     expect(d.failures.filter((f) => f.kind === 'http-error' && f.status === 502).length).toBeGreaterThanOrEqual(2);
@@ -34,7 +43,16 @@ describe('monitorWindow with failing metrics', () => {
   });
 
   it('a rejected query is INCONCLUSIVE, never a pass', async () => {
-    const d = await monitorWindow({ source, tracks: { candidate: at('bad'), baseline: at('stable') }, plan, rules, clock, windowSec: 150, intervalSec: 30, trafficPct: 5 });
+    const d = await monitorWindow({
+      source,
+      tracks: { candidate: at('bad'), baseline: at('stable') },
+      plan,
+      rules,
+      clock,
+      windowSec: 150,
+      intervalSec: 30,
+      trafficPct: 5,
+    });
     expect(d.verdict).toBe('INCONCLUSIVE');
     expect(d.explanation).toMatch(/query-error: .*bad_data/);
   });
@@ -67,21 +85,43 @@ describe('monitorWindow when one answer is lost', () => {
     const flaky: MetricSource = {
       name: 'prometheus',
       sample: (track, windowSec) =>
-        track.track === 'canary' && lost < 2 ? Promise.resolve({ ok: false, kind: 'timeout', message: `no answer (${++lost})` }) : source.sample(track, windowSec),
+        track.track === 'canary' && lost < 2
+          ? Promise.resolve({ ok: false, kind: 'timeout', message: `no answer (${++lost})` })
+          : source.sample(track, windowSec),
     };
-    const d = await monitorWindow({ source: flaky, tracks: { candidate: at('canary'), baseline: at('stable') }, plan, rules, clock, windowSec: 150, intervalSec: 30, trafficPct: 5 });
+    const d = await monitorWindow({
+      source: flaky,
+      tracks: { candidate: at('canary'), baseline: at('stable') },
+      plan,
+      rules,
+      clock,
+      windowSec: 150,
+      intervalSec: 30,
+      trafficPct: 5,
+    });
     expect(d.candidate).toHaveLength(5);
     expect(d.failures.map((f) => f.kind)).toEqual(['timeout', 'timeout']);
     expect(d.verdict).toBe('CONTINUE');
-    expect(d.findings.find((f) => f.rule === 'metrics-source')).toMatchObject({ verdict: 'CONTINUE', detail: expect.stringMatching(/^prometheus: 2 of 14 queries failed \(timeout: no answer \(2\)\)/) });
+    expect(d.findings.find((f) => f.rule === 'metrics-source')).toMatchObject({
+      verdict: 'CONTINUE',
+      detail: expect.stringMatching(/^prometheus: 2 of 14 queries failed \(timeout: no answer \(2\)\)/),
+    });
   });
 
-  it('Promote ends the window at once; too little data then continues on the person\'s word', async () => {
+  it("Promote ends the window at once; too little data then continues on the person's word", async () => {
     prom.values.set('canary', { errorRate: 0.002, p99Ms: 120, throughputRps: 10 });
     let promote!: () => void;
     const skip = new Promise<void>((r) => (promote = r));
     const d = await monitorWindow({
-      source, tracks: { candidate: at('canary'), baseline: at('stable') }, plan, rules, clock, windowSec: 3000, intervalSec: 30, trafficPct: 5, skip,
+      source,
+      tracks: { candidate: at('canary'), baseline: at('stable') },
+      plan,
+      rules,
+      clock,
+      windowSec: 3000,
+      intervalSec: 30,
+      trafficPct: 5,
+      skip,
       onSample: (t) => t.index === 2 && promote(),
     });
     expect(d.candidate).toHaveLength(2);
@@ -94,7 +134,16 @@ describe('monitorWindow when one answer is lost', () => {
 describe('monitorWindow on a short window', () => {
   it('never takes fewer samples than the judge needs: 60 s at 30 s intervals is stretched to minSamples', async () => {
     prom.values.set('canary', { errorRate: 0.002, p99Ms: 120, throughputRps: 10 });
-    const d = await monitorWindow({ source, tracks: { candidate: at('canary'), baseline: at('stable') }, plan, rules, clock, windowSec: 60, intervalSec: 30, trafficPct: 5 });
+    const d = await monitorWindow({
+      source,
+      tracks: { candidate: at('canary'), baseline: at('stable') },
+      plan,
+      rules,
+      clock,
+      windowSec: 60,
+      intervalSec: 30,
+      trafficPct: 5,
+    });
     expect(d.candidate).toHaveLength(rules.minSamples);
     expect(d.verdict, d.explanation).toBe('CONTINUE');
   });
@@ -104,7 +153,17 @@ describe('monitorWindow at 100% (no live baseline)', () => {
   it('compares with the captured pre-deploy baseline, per full traffic', async () => {
     prom.values.set('all-new', { errorRate: 0.09, p99Ms: 120, throughputRps: 200 });
     const captured = flat(5, { requests: 6000, errorRate: 0.002, p99Ms: 120 });
-    const d = await monitorWindow({ source, tracks: { candidate: at('all-new') }, baselineSamples: captured, plan, rules, clock, windowSec: 300, intervalSec: 30, trafficPct: 100 });
+    const d = await monitorWindow({
+      source,
+      tracks: { candidate: at('all-new') },
+      baselineSamples: captured,
+      plan,
+      rules,
+      clock,
+      windowSec: 300,
+      intervalSec: 30,
+      trafficPct: 100,
+    });
     expect(d.verdict).toBe('ROLLBACK');
     expect(d.endedEarly).toBe(true);
     expect(d.explanation).toMatch(/^error rate 9\.0% on canary vs 0\.2% pre-deploy baseline/);

@@ -78,7 +78,11 @@ describe('captureBaseline', () => {
       clock,
       samples: 5,
       intervalSec: 30,
-      smoke: { checks: cfg.services[0]!.smoke, baseUrl: `${sandbox.url}/api/v1/namespaces/production/services/search/proxy`, options: { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch } },
+      smoke: {
+        checks: cfg.services[0]!.smoke,
+        baseUrl: `${sandbox.url}/api/v1/namespaces/production/services/search/proxy`,
+        options: { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch },
+      },
     });
     expect(b.fromHistory).toBe(false);
     expect(b.samples).toHaveLength(5);
@@ -120,7 +124,17 @@ describe('monitorWindow on a 5% canary', () => {
 
   it('a healthy canary continues at the end of the window', async () => {
     const c = await canaryAt5('payments', 'v1.2.3');
-    const d = await monitorWindow({ source, tracks: c.tracks, plan: c.p, rules, clock, windowSec: 300, intervalSec: 30, trafficPct: c.stage.trafficPct, signals: c.signals });
+    const d = await monitorWindow({
+      source,
+      tracks: c.tracks,
+      plan: c.p,
+      rules,
+      clock,
+      windowSec: 300,
+      intervalSec: 30,
+      trafficPct: c.stage.trafficPct,
+      signals: c.signals,
+    });
     expect(d.findings.filter((f) => f.verdict !== 'CONTINUE')).toEqual([]);
     expect(d.verdict).toBe('CONTINUE');
     expect(d.endedEarly).toBe(false);
@@ -131,7 +145,17 @@ describe('monitorWindow on a 5% canary', () => {
 
   it('a crashing canary is rolled back at once on its infrastructure signals', async () => {
     const c = await canaryAt5('search', 'v1.2.3-crash');
-    const d = await monitorWindow({ source, tracks: c.tracks, plan: c.p, rules, clock, windowSec: 300, intervalSec: 30, trafficPct: 5, signals: c.signals });
+    const d = await monitorWindow({
+      source,
+      tracks: c.tracks,
+      plan: c.p,
+      rules,
+      clock,
+      windowSec: 300,
+      intervalSec: 30,
+      trafficPct: 5,
+      signals: c.signals,
+    });
     expect(d.verdict).toBe('ROLLBACK');
     expect(d.candidate).toHaveLength(0); // decided before (or without) waiting for a metric sample
     expect(d.explanation).toMatch(/CrashLoopBackOff|restarted|failing health checks|progress deadline/);
@@ -141,7 +165,10 @@ describe('monitorWindow on a 5% canary', () => {
   it('a track with no traffic is INCONCLUSIVE, never a pass', async () => {
     const d = await monitorWindow({
       source,
-      tracks: { candidate: { namespace: 'production', service: 'checkout', track: 'nobody' }, baseline: { namespace: 'production', service: 'checkout', track: 'stable' } },
+      tracks: {
+        candidate: { namespace: 'production', service: 'checkout', track: 'nobody' },
+        baseline: { namespace: 'production', service: 'checkout', track: 'stable' },
+      },
       plan: plan('checkout', 'v9'),
       rules,
       clock,

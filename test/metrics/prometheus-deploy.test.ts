@@ -45,7 +45,16 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
     dir = mkdtempSync(path.join(tmpdir(), 'shipbot-prom-deploy-'));
     store = openStore(path.join(dir, 'shipbot.db'));
     const kube = kubeFromKubeconfig(sandbox.kubeconfigYaml());
-    runner = createRunner({ store, config, clock, kube, metrics: new CataloguePrometheus(prom.url, config, { clock }), logger: createLogger('silent'), reportsDir: path.join(dir, 'reports'), pollMs: 500 });
+    runner = createRunner({
+      store,
+      config,
+      clock,
+      kube,
+      metrics: new CataloguePrometheus(prom.url, config, { clock }),
+      logger: createLogger('silent'),
+      reportsDir: path.join(dir, 'reports'),
+      pollMs: 500,
+    });
     // Two scrapes of every pod, so rate() over 4 intervals has points from the start.
     const metrics = new CataloguePrometheus(prom.url, config, { clock });
     await until('web in Prometheus', 90_000, async () => {
@@ -77,7 +86,8 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       if (!started.ok) throw new Error(started.message);
       // Ends at a final status, or at a question for a person (which would be a failure here).
       const done = new Promise<RunView>((resolve) => {
-        const check = (run: RunView | undefined) => run && (FINAL_STATUSES.has(run.status) || run.status === 'awaiting-decision') && (off(), resolve(run));
+        const check = (run: RunView | undefined) =>
+          run && (FINAL_STATUSES.has(run.status) || run.status === 'awaiting-decision') && (off(), resolve(run));
         const off = runner.subscribe((ev) => ev.type === 'run-updated' && ev.run.id === started.run.id && check(ev.run));
         check(runner.get(started.run.id));
       });
@@ -90,7 +100,9 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
     const range = `${Math.floor((toMs - fromMs) / 1000)}s`;
     const query = async (track: string) => {
       const q = `sum(increase(http_requests_total{namespace="production",service="${service}"${track}}[${range}]))`;
-      const res = (await (await fetch(`${prom!.url}/api/v1/query?${new URLSearchParams({ query: q, time: String(toMs / 1000) })}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+      const res = (await (
+        await fetch(`${prom!.url}/api/v1/query?${new URLSearchParams({ query: q, time: String(toMs / 1000) })}`)
+      ).json()) as { data: { result: Array<{ value: [number, string] }> } };
       return Number(res.data.result[0]?.value[1] ?? NaN);
     };
     return (100 * (await query(',track="canary"'))) / (await query(''));
@@ -104,7 +116,13 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
     // While catalog's canary is judged, the route carries 10% of the weight.
     const weights = await until('catalog at canary 10%', 120_000, async () => {
       if (!runner.get(catalog.id)?.steps.some((s) => s.key === 'stage:canary-10' && s.status === 'running')) return undefined;
-      const route = (await kubeFromKubeconfig(sandbox.kubeconfigYaml()).custom.getNamespacedCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespace: 'production', name: 'catalog' })) as {
+      const route = (await kubeFromKubeconfig(sandbox.kubeconfigYaml()).custom.getNamespacedCustomObject({
+        group: 'gateway.networking.k8s.io',
+        version: 'v1',
+        plural: 'httproutes',
+        namespace: 'production',
+        name: 'catalog',
+      })) as {
         spec: { rules: Array<{ backendRefs: Array<{ name: string; weight: number }> }> };
       };
       const refs = route.spec.rules[0]!.backendRefs;
@@ -112,7 +130,10 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
     });
     expect(weights).toBe('catalog=90 catalog-canary=10');
 
-    for (const [run, stageKey, share] of [[await web.done, 'stage:canary-50', 50], [await catalog.done, 'stage:canary-10', 10]] as const) {
+    for (const [run, stageKey, share] of [
+      [await web.done, 'stage:canary-50', 50],
+      [await catalog.done, 'stage:canary-10', 10],
+    ] as const) {
       const steps = stepsOf(run);
       expect(run.status, steps).toBe('succeeded');
       // Judged on data, not on "no data": the canary stage compared real samples.

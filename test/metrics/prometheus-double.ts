@@ -42,9 +42,30 @@ export async function startPromDouble(): Promise<PromDouble> {
         res.end(typeof obj === 'string' ? obj : JSON.stringify(obj));
       };
       const vector = (v: string, n = 1) =>
-        send(200, { status: 'success', data: { resultType: 'vector', result: Array.from({ length: n }, (_, i) => ({ metric: { i: String(i) }, value: [Date.now() / 1000, v] })) } });
+        send(200, {
+          status: 'success',
+          data: {
+            resultType: 'vector',
+            result: Array.from({ length: n }, (_, i) => ({ metric: { i: String(i) }, value: [Date.now() / 1000, v] })),
+          },
+        });
       if (url.pathname === '/api/v1/query_range') {
-        return send(200, { status: 'success', data: { resultType: 'matrix', result: [{ metric: {}, values: [[1, '1'], [2, 'NaN'], [3, '3']] }] } });
+        return send(200, {
+          status: 'success',
+          data: {
+            resultType: 'matrix',
+            result: [
+              {
+                metric: {},
+                values: [
+                  [1, '1'],
+                  [2, 'NaN'],
+                  [3, '3'],
+                ],
+              },
+            ],
+          },
+        });
       }
       if (url.pathname === '/api/v1/targets') {
         if (!double.scrapeInterval) return send(404, '404 page not found', 'text/plain');
@@ -61,7 +82,11 @@ export async function startPromDouble(): Promise<PromDouble> {
         case 'idle':
           return m === 'throughputRps' || m === 'requests' ? vector('0') : vector('NaN');
         case 'bad':
-          return send(400, { status: 'error', errorType: 'bad_data', error: 'invalid parameter "query": 1:5: parse error: unexpected "}"' });
+          return send(400, {
+            status: 'error',
+            errorType: 'bad_data',
+            error: 'invalid parameter "query": 1:5: parse error: unexpected "}"',
+          });
         case 'gaveup':
           return send(503, { status: 'error', errorType: 'timeout', error: 'query timed out in expression evaluation' });
         case 'down':
@@ -71,12 +96,21 @@ export async function startPromDouble(): Promise<PromDouble> {
         case 'multi':
           return vector('1', 2);
         case 'noerrors':
-          return m === 'errorRate' ? send(200, { status: 'success', data: { resultType: 'vector', result: [] } }) : vector(m === 'p99Ms' ? '110' : '10');
+          return m === 'errorRate'
+            ? send(200, { status: 'success', data: { resultType: 'vector', result: [] } })
+            : vector(m === 'p99Ms' ? '110' : '10');
         default: {
           const v = values.get(track);
           if (!v) return send(200, { status: 'success', data: { resultType: 'vector', result: [] } });
           const window = Number(/\[(\d+)s\]/.exec(query)?.[1] ?? 60);
-          const out = { errorRate: v.errorRate, p50Ms: v.p99Ms / 3, p95Ms: v.p99Ms / 1.5, p99Ms: v.p99Ms, throughputRps: v.throughputRps, requests: v.throughputRps * window }[m];
+          const out = {
+            errorRate: v.errorRate,
+            p50Ms: v.p99Ms / 3,
+            p95Ms: v.p99Ms / 1.5,
+            p99Ms: v.p99Ms,
+            throughputRps: v.throughputRps,
+            requests: v.throughputRps * window,
+          }[m];
           return vector(String(out));
         }
       }
@@ -94,6 +128,10 @@ export async function startPromDouble(): Promise<PromDouble> {
     set scrapeInterval(v) {
       double.scrapeInterval = v;
     },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

@@ -21,13 +21,19 @@ afterAll(() => prom.close());
 
 describe('renderQuery', () => {
   it('fills the placeholders and quotes label values', () => {
-    expect(renderQuery('rate(x{service="{{service}}",ns="{{namespace}}",t="{{track}}",v="{{version}}"}[{{window}}])', track('canary', 'v1.2.3'), 30)).toBe(
-      'rate(x{service="checkout",ns="production",t="canary",v="v1.2.3"}[30s])',
-    );
+    expect(
+      renderQuery(
+        'rate(x{service="{{service}}",ns="{{namespace}}",t="{{track}}",v="{{version}}"}[{{window}}])',
+        track('canary', 'v1.2.3'),
+        30,
+      ),
+    ).toBe('rate(x{service="checkout",ns="production",t="canary",v="v1.2.3"}[30s])');
     expect(renderQuery('x{a="{{track}}"}', track('a"b\\c'), 60)).toBe('x{a="a\\"b\\\\c"}');
   });
   it('refuses a placeholder it cannot fill, saying which', () => {
-    expect(() => renderQuery('x{v="{{version}}"}', track('canary'), 60)).toThrow(/needs \{\{version\}\}, but the canary track has no version/);
+    expect(() => renderQuery('x{v="{{version}}"}', track('canary'), 60)).toThrow(
+      /needs \{\{version\}\}, but the canary track has no version/,
+    );
     expect(() => renderQuery('x{v="{{pod}}"}', track('canary'), 60)).toThrow(/unknown placeholder \{\{pod\}\}/);
   });
 });
@@ -57,7 +63,9 @@ describe('ranges as long as the scrape interval needs', () => {
     expect(new Set(ranges())).toEqual(new Set(['120']));
   });
   it('parses Prometheus durations', () => {
-    expect(longestScrapeInterval({ activeTargets: [{ scrapeInterval: '30s' }, { scrapeInterval: '1m30s' }, { scrapeInterval: '500ms' }] })).toBe(90);
+    expect(
+      longestScrapeInterval({ activeTargets: [{ scrapeInterval: '30s' }, { scrapeInterval: '1m30s' }, { scrapeInterval: '500ms' }] }),
+    ).toBe(90);
     expect(longestScrapeInterval({ activeTargets: [] })).toBeUndefined();
     expect(longestScrapeInterval(undefined)).toBeUndefined();
   });
@@ -71,7 +79,13 @@ describe('ranges as long as the scrape interval needs', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const src = new PrometheusSource({ baseUrl: url, queries, timeoutMs: 500, scrapeIntervalSec: 15, ...prometheusAccess({ PROMETHEUS_BEARER_TOKEN: 'tok-123' }) });
+      const src = new PrometheusSource({
+        baseUrl: url,
+        queries,
+        timeoutMs: 500,
+        scrapeIntervalSec: 15,
+        ...prometheusAccess({ PROMETHEUS_BEARER_TOKEN: 'tok-123' }),
+      });
       expect(await src.sample(track('stable'), 30)).toMatchObject({ ok: false, kind: 'http-error', status: 401 });
       expect(new Set(seen)).toEqual(new Set(['Bearer tok-123']));
     } finally {
@@ -90,16 +104,28 @@ describe('PrometheusSource outcomes', () => {
     expect(sent.some((s) => s.includes('track="stable"') && s.includes('[30s]') && s.includes('code=~"5.."'))).toBe(true);
   });
   it('an empty vector is no-data', async () => {
-    expect(await source.sample(track('empty'), 30)).toMatchObject({ ok: false, kind: 'no-data', message: expect.stringMatching(/empty result/) });
+    expect(await source.sample(track('empty'), 30)).toMatchObject({
+      ok: false,
+      kind: 'no-data',
+      message: expect.stringMatching(/empty result/),
+    });
   });
   it('no traffic (throughput 0, ratios NaN) is no-data', async () => {
-    expect(await source.sample(track('idle'), 30)).toMatchObject({ ok: false, kind: 'no-data', message: expect.stringMatching(/no requests for checkout idle/) });
+    expect(await source.sample(track('idle'), 30)).toMatchObject({
+      ok: false,
+      kind: 'no-data',
+      message: expect.stringMatching(/no requests for checkout idle/),
+    });
   });
   it('NaN with traffic is no-data, not a number', async () => {
     expect(await source.sample(track('nan'), 30)).toMatchObject({ ok: false, kind: 'no-data', message: expect.stringMatching(/NaN/) });
   });
-  it('status:error is a query-error with Prometheus\'s reason', async () => {
-    expect(await source.sample(track('bad'), 30)).toMatchObject({ ok: false, kind: 'query-error', message: expect.stringMatching(/bad_data.*parse error/) });
+  it("status:error is a query-error with Prometheus's reason", async () => {
+    expect(await source.sample(track('bad'), 30)).toMatchObject({
+      ok: false,
+      kind: 'query-error',
+      message: expect.stringMatching(/bad_data.*parse error/),
+    });
   });
   it('a Prometheus-side timeout is a timeout', async () => {
     expect(await source.sample(track('gaveup'), 30)).toMatchObject({ ok: false, kind: 'timeout' });
@@ -108,10 +134,18 @@ describe('PrometheusSource outcomes', () => {
     expect(await source.sample(track('down'), 30)).toMatchObject({ ok: false, kind: 'http-error', status: 502 });
   });
   it('no answer within the timeout is a timeout', async () => {
-    expect(await source.sample(track('slow'), 30)).toMatchObject({ ok: false, kind: 'timeout', message: expect.stringMatching(/within 500 ms/) });
+    expect(await source.sample(track('slow'), 30)).toMatchObject({
+      ok: false,
+      kind: 'timeout',
+      message: expect.stringMatching(/within 500 ms/),
+    });
   });
   it('several series where one is expected is a query-error that says what to do', async () => {
-    expect(await source.sample(track('multi'), 30)).toMatchObject({ ok: false, kind: 'query-error', message: expect.stringMatching(/sum\(/) });
+    expect(await source.sample(track('multi'), 30)).toMatchObject({
+      ok: false,
+      kind: 'query-error',
+      message: expect.stringMatching(/sum\(/),
+    });
   });
   it('a version that never failed (no 5xx series) has error rate 0', async () => {
     expect(await source.sample(track('noerrors'), 30)).toMatchObject({ ok: true, sample: { errorRate: 0, p99Ms: 110 } });
@@ -122,7 +156,12 @@ describe('PrometheusSource outcomes', () => {
     const port = (tmp.address() as AddressInfo).port;
     await new Promise<void>((r) => tmp.close(() => r()));
     const gone = new PrometheusSource({ baseUrl: `http://127.0.0.1:${port}`, queries, timeoutMs: 500 });
-    expect(await gone.sample(track('stable'), 30)).toMatchObject({ ok: false, kind: 'http-error', status: 0, message: expect.stringMatching(/ECONNREFUSED.*PROMETHEUS_URL/) });
+    expect(await gone.sample(track('stable'), 30)).toMatchObject({
+      ok: false,
+      kind: 'http-error',
+      status: 0,
+      message: expect.stringMatching(/ECONNREFUSED.*PROMETHEUS_URL/),
+    });
   });
   it('sampleAt sends the evaluation time', async () => {
     const out = await source.sampleAt(track('stable'), 30, 1_700_000_000_000);
@@ -131,16 +170,26 @@ describe('PrometheusSource outcomes', () => {
   });
   it('range() returns the finite points of a query_range', async () => {
     const r = await source.range('up', 1, 3, 1);
-    expect(r).toEqual({ ok: true, points: [[1, 1], [3, 3]] });
+    expect(r).toEqual({
+      ok: true,
+      points: [
+        [1, 1],
+        [3, 3],
+      ],
+    });
     expect(prom.queries.at(-1)!.params.get('step')).toBe('1');
   });
 });
 
 describe('createMetricSource', () => {
-  it('uses Prometheus when a URL is given, with each service\'s own templates', async () => {
+  it("uses Prometheus when a URL is given, with each service's own templates", async () => {
     const { createMetricSource, SandboxMetricSource: Sandbox } = await import('../../src/metrics/index.js');
     const cfg = loadConfigFile('data/shipbot.yml');
-    const custom = { ...cfg.services[0]!, name: 'ledger', metrics: { ...queries, throughputRps: 'sum(rate(ledger_ops_total{track="{{track}}"}[{{window}}]))' } };
+    const custom = {
+      ...cfg.services[0]!,
+      name: 'ledger',
+      metrics: { ...queries, throughputRps: 'sum(rate(ledger_ops_total{track="{{track}}"}[{{window}}]))' },
+    };
     const src = createMetricSource({ prometheusUrl: prom.url, config: { services: [...cfg.services, custom] } });
     expect(src.name).toBe('prometheus');
     await src.sample({ namespace: 'production', service: 'ledger', track: 'stable' }, 30);

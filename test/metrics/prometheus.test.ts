@@ -29,10 +29,20 @@ function ref(service: string): WorkloadRef {
 }
 function plan(service: string, version: string) {
   return DeployPlan.parse({
-    service, version, environment: 'production', strategy: 'canary', risk: 'medium',
+    service,
+    version,
+    environment: 'production',
+    strategy: 'canary',
+    risk: 'medium',
     slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.5 },
-    dbMigration: false, rollbackTolerance: 'minutes', observationSec: 0, stageWindowSec: 25,
-    monitoringIntervalSec: INTERVAL, canarySteps: [5, 100], regressionThresholdPct: 2, rollbackOnRegression: true,
+    dbMigration: false,
+    rollbackTolerance: 'minutes',
+    observationSec: 0,
+    stageWindowSec: 25,
+    monitoringIntervalSec: INTERVAL,
+    canarySteps: [5, 100],
+    regressionThresholdPct: 2,
+    rollbackOnRegression: true,
   });
 }
 
@@ -49,17 +59,22 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
     // A 5% canary of the default 200 rps sees ~250 requests in this 25 s window: too few to rule
     // out a 2-point regression, so a healthy one would rightly be INCONCLUSIVE. 1000 rps gives ~1,250.
     for (const name of ['checkout', 'payments']) {
-      const patched = await kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch(`${sandbox.url}/api/v1/namespaces/production/services/${name}`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/merge-patch+json' },
-        body: JSON.stringify({ metadata: { annotations: { 'sandbox.shipbot.dev/rps': '1000' } } }),
-      });
+      const patched = await kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch(
+        `${sandbox.url}/api/v1/namespaces/production/services/${name}`,
+        {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/merge-patch+json' },
+          body: JSON.stringify({ metadata: { annotations: { 'sandbox.shipbot.dev/rps': '1000' } } }),
+        },
+      );
       expect(patched.status).toBe(200);
     }
     prom = await startPrometheus(sandbox, 1);
     source = new PrometheusSource({ baseUrl: prom.url, queries: cfg.services[0]!.metrics!, timeoutMs: 3000, clock });
     // Data: every sandbox pod discovered and scraped, long enough for rate() over one interval.
-    const targets = ((await (await kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch(`${sandbox.url}/sandbox/v1/targets`)).json()) as unknown[]).length;
+    const targets = (
+      (await (await kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch(`${sandbox.url}/sandbox/v1/targets`)).json()) as unknown[]
+    ).length;
     await until(`Prometheus scraping all ${targets} sandbox pods`, 25_000, async () => {
       const up = await source.scalar('count(up{job="sandbox-pods"} == 1)');
       return up.ok && up.value >= targets ? true : undefined;
@@ -101,13 +116,25 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
         const s = await source.sample(tracks.candidate, INTERVAL);
         return s.ok ? s : undefined;
       });
-      return monitorWindow({ source, tracks, plan: p, rules, clock, windowSec: 25, intervalSec: INTERVAL, trafficPct: stage.trafficPct, signals: () => driver.signals(r, applied) });
+      return monitorWindow({
+        source,
+        tracks,
+        plan: p,
+        rules,
+        clock,
+        windowSec: 25,
+        intervalSec: INTERVAL,
+        trafficPct: stage.trafficPct,
+        signals: () => driver.signals(r, applied),
+      });
     };
     const [healthy, errors] = await Promise.all([start('payments', 'v1.2.3'), start('checkout', 'v1.2.3-errors')]);
     expect(errors.verdict).toBe('ROLLBACK');
     // At ~10 rps the canary's first samples breach the error SLO before they prove +2 points over
     // the baseline; either way the explanation is the canary's error rate.
-    expect(errors.explanation).toMatch(/^error rate \d+\.\d% on canary (vs \d\.\d+% baseline \(\+\d+\.\d pts > 2 pts allowed\)|against the availability SLO 99\.5%)/);
+    expect(errors.explanation).toMatch(
+      /^error rate \d+\.\d% on canary (vs \d\.\d+% baseline \(\+\d+\.\d pts > 2 pts allowed\)|against the availability SLO 99\.5%)/,
+    );
     expect(healthy.findings.filter((f) => f.verdict !== 'CONTINUE')).toEqual([]);
     expect(healthy.verdict).toBe('CONTINUE');
   }, 90_000);

@@ -17,7 +17,6 @@ export interface RealPrometheus {
   close(): Promise<void>;
 }
 
-
 export async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
@@ -59,9 +58,18 @@ export async function startPrometheus(sandbox: Sandbox, scrapeSec: number): Prom
     ].join('\n'),
   );
   let log = '';
-  const prom: ChildProcess = spawn(promBin, [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const prom: ChildProcess = spawn(
+    promBin,
+    [
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   prom.stderr?.on('data', (c) => (log = (log + String(c)).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
   const close = async () => {

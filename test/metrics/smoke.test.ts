@@ -38,7 +38,13 @@ beforeAll(async () => {
   closedPort = (tmp.address() as AddressInfo).port;
   await new Promise<void>((r) => tmp.close(() => r()));
 });
-afterAll(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+afterAll(
+  () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+);
 
 const check = (name: string, path: string, extra: Record<string, unknown> = {}) => ({
   name,
@@ -64,7 +70,11 @@ describe('runSmokeChecks', () => {
     );
     const by = Object.fromEntries(results.map((r) => [r.name, r]));
     expect(by.health).toMatchObject({ ok: true, status: 200, url: `${base}/health` });
-    expect(by['critical-path']).toMatchObject({ ok: false, status: 500, reason: 'expected status 200, got 500 ("checkout failed: ledger unavailable")' });
+    expect(by['critical-path']).toMatchObject({
+      ok: false,
+      status: 500,
+      reason: 'expected status 200, got 500 ("checkout failed: ledger unavailable")',
+    });
     expect(by.body).toMatchObject({ ok: false, status: 200, reason: 'expected the body to contain "ok" (got "degraded")' });
     expect(by.slow).toMatchObject({ ok: false, reason: 'no answer within 300 ms (asked twice)', attempts: 2 });
     expect(by['critical-path']).toMatchObject({ attempts: 1 });
@@ -94,7 +104,10 @@ describe('runSmokeChecks', () => {
   });
 
   it('an unreachable target and an unknown placeholder are failures, not exceptions', async () => {
-    const [down, typo] = await runSmokeChecks([check('down', '/health'), { ...check('typo', '/x'), url: '{{baseUrl}}/{{region}}/x' }], `http://127.0.0.1:${closedPort}`);
+    const [down, typo] = await runSmokeChecks(
+      [check('down', '/health'), { ...check('typo', '/x'), url: '{{baseUrl}}/{{region}}/x' }],
+      `http://127.0.0.1:${closedPort}`,
+    );
     expect(down).toMatchObject({ ok: false, reason: expect.stringMatching(/^request failed: ECONNREFUSED/) });
     expect(typo).toMatchObject({ ok: false, reason: expect.stringMatching(/\{\{region\}\}, which is not known/) });
   });
@@ -104,15 +117,17 @@ describe('runSmokeChecks', () => {
   });
 });
 
-describe('smoke checks on a real cluster\'s door', () => {
-  it('need the kubeconfig\'s credentials: a plain fetch of the service proxy fails, the cluster\'s fetch passes', async () => {
+describe("smoke checks on a real cluster's door", () => {
+  it("need the kubeconfig's credentials: a plain fetch of the service proxy fails, the cluster's fetch passes", async () => {
     const { ScaledClock } = await import('../../src/clock.js');
     const { startSandbox } = await import('../../src/sandbox/index.js');
     const { kubeFromKubeconfig } = await import('../../src/cluster/kube.js');
     const sb = await startSandbox({ clock: new ScaledClock(60), demo: true, warm: true });
     try {
       const proxy = `${sb.url}/api/v1/namespaces/production/services/checkout/proxy`;
-      const checks = [{ name: 'health', url: '{{baseUrl}}/health', method: 'GET' as const, expectStatus: 200, timeoutMs: 3000, critical: true }];
+      const checks = [
+        { name: 'health', url: '{{baseUrl}}/health', method: 'GET' as const, expectStatus: 200, timeoutMs: 3000, critical: true },
+      ];
       const [plain] = await runSmokeChecks(checks, proxy);
       expect(plain).toMatchObject({ ok: false });
       const [authed] = await runSmokeChecks(checks, proxy, {}, { fetch: kubeFromKubeconfig(sb.kubeconfigYaml()).fetch });
@@ -124,7 +139,9 @@ describe('smoke checks on a real cluster\'s door', () => {
   it('may name an in-cluster URL: {{service}} and {{namespace}} of the Service under test', () => {
     const vars = serviceProxyVars('https://10.0.0.1:6443/api/v1/namespaces/production/services/checkout-canary/proxy');
     expect(vars).toEqual({ namespace: 'production', service: 'checkout-canary' });
-    expect(renderUrl('http://{{service}}.{{namespace}}.svc.cluster.local/health', 'unused', vars)).toBe('http://checkout-canary.production.svc.cluster.local/health');
+    expect(renderUrl('http://{{service}}.{{namespace}}.svc.cluster.local/health', 'unused', vars)).toBe(
+      'http://checkout-canary.production.svc.cluster.local/health',
+    );
     expect(serviceProxyVars('http://checkout.production.svc/health')).toEqual({});
   });
 });

@@ -10,7 +10,6 @@ import { startSlackDouble, type SlackDouble } from '../../src/slack/double/index
 import { createLogger } from '../../src/log.js';
 import { freePort } from '../helpers/net.js';
 
-
 let bot: Shipbot | undefined;
 let double: SlackDouble | undefined;
 let dir: string | undefined;
@@ -82,13 +81,15 @@ for (const mode of ['http', 'socket'] as const) {
       }
       // Web API calls are counted by method and result.
       const sent = await double!.postUserMessage('U_DEV', 'deploys', '<@U0SHIPBOT> deploy checkout v1.2.3 canary');
-      for (let i = 0; i < 200 && !double!.messages('deploys', sent.ts).some((m) => m.botId && m.ts !== sent.ts); i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 200 && !double!.messages('deploys', sent.ts).some((m) => m.botId && m.ts !== sent.ts); i++)
+        await new Promise((r) => setTimeout(r, 25));
       const after = await (await get('/metrics')).text();
       expect(after).toMatch(/shipbot_slack_api_calls_total\{method="chat.postMessage",status="ok"\} [1-9]/);
       // A 429 is counted as such, by method and in the rate-limited total.
       double!.failNext('chat.postMessage', 1, 1);
       const again = await double!.postUserMessage('U_DEV', 'deploys', '<@U0SHIPBOT> deploy search v1.2.3 rolling');
-      for (let i = 0; i < 200 && !double!.messages('deploys', again.ts).some((m) => m.botId && m.ts !== again.ts); i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 200 && !double!.messages('deploys', again.ts).some((m) => m.botId && m.ts !== again.ts); i++)
+        await new Promise((r) => setTimeout(r, 25));
       const limited = await (await get('/metrics')).text();
       expect(limited).toMatch(/shipbot_slack_api_calls_total\{method="chat.postMessage",status="rate_limited"\} 1/);
       expect(limited).toMatch(/^shipbot_slack_rate_limited_total 1$/m);
@@ -101,7 +102,11 @@ describe('a bad day', () => {
     const port = await start('http');
     const { signedHeaders } = await import('../../src/slack/double/signing.js');
     const post = (body: string, type: string) =>
-      fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: { 'content-type': type, ...signedHeaders(double!.signingSecret, body) }, body });
+      fetch(`http://127.0.0.1:${port}/slack/events`, {
+        method: 'POST',
+        headers: { 'content-type': type, ...signedHeaders(double!.signingSecret, body) },
+        body,
+      });
     for (const [body, type] of [
       ['payload=null', 'application/x-www-form-urlencoded'],
       ['payload=%5B%5D', 'application/x-www-form-urlencoded'],
@@ -125,7 +130,11 @@ describe('a bad day', () => {
 
   it('Slack unreachable at start: the process stays up, /readyz is 503 with the reason, then 200; runs go on meanwhile', async () => {
     const slackPort = await freePort();
-    const port = await launch({ SLACK_BOT_TOKEN: 'xoxb-double-token', SLACK_SIGNING_SECRET: 'double-signing-secret', SLACK_API_URL: `http://127.0.0.1:${slackPort}/api/` });
+    const port = await launch({
+      SLACK_BOT_TOKEN: 'xoxb-double-token',
+      SLACK_SIGNING_SECRET: 'double-signing-secret',
+      SLACK_API_URL: `http://127.0.0.1:${slackPort}/api/`,
+    });
     const get = (p: string) => fetch(`http://127.0.0.1:${port}${p}`).catch(() => new Response('refused', { status: 599 }));
     expect((await get('/healthz')).status).toBe(200);
     const down = await get('/readyz');
@@ -136,8 +145,18 @@ describe('a bad day', () => {
     const { buildPlan } = await import('../../src/domain/plan.js');
     const parsed = parseCommand('deploy search v1.2.3 rolling', bot!.config);
     if (!parsed.ok || parsed.command.intent !== 'deploy') throw new Error('not a deploy');
-    const plan = { ...buildPlan(parsed.command, bot!.config.services.find((x) => x.name === 'search')!, bot!.config), stageWindowSec: 30, monitoringIntervalSec: 5, observationSec: 30 };
-    const run = await bot!.runner.start({ request: parsed.command, plan, requester: { userId: 'U_DEV', name: 'dev' }, origin: { kind: 'terminal' } });
+    const plan = {
+      ...buildPlan(parsed.command, bot!.config.services.find((x) => x.name === 'search')!, bot!.config),
+      stageWindowSec: 30,
+      monitoringIntervalSec: 5,
+      observationSec: 30,
+    };
+    const run = await bot!.runner.start({
+      request: parsed.command,
+      plan,
+      requester: { userId: 'U_DEV', name: 'dev' },
+      origin: { kind: 'terminal' },
+    });
     if (!run.ok) throw new Error(run.message);
     // And one asked for in Slack before the restart: its thread catches up once Slack is back.
     const fromSlack = await bot!.runner.start({
@@ -165,7 +184,14 @@ describe('a bad day', () => {
     // Shipbot posts the run's state into its thread once connected (this double never saw the
     // thread, which was made before it started, so it answers thread_not_found; Slack would not).
     const caughtUp = () =>
-      double!.calls('chat.postMessage').find((c) => c.args.channel === 'C0DEPLOYS' && c.args.thread_ts === '1700000000.000100' && /payments v1\.2\.3 → production.*Succeeded/.test(String(c.args.text)));
+      double!
+        .calls('chat.postMessage')
+        .find(
+          (c) =>
+            c.args.channel === 'C0DEPLOYS' &&
+            c.args.thread_ts === '1700000000.000100' &&
+            /payments v1\.2\.3 → production.*Succeeded/.test(String(c.args.text)),
+        );
     for (let i = 0; i < 200 && !caughtUp(); i++) await new Promise((r) => setTimeout(r, 50));
     expect(caughtUp()).toBeDefined();
   }, 150_000);

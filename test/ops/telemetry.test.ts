@@ -14,7 +14,9 @@ afterEach(async () => {
 
 const value = async (t: ReturnType<typeof createTelemetry>, name: string, labels: Record<string, string> = {}) => {
   const metric = (await t.registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const match = (metric?.values ?? []).filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x));
+  const match = (metric?.values ?? []).filter((v) =>
+    Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x),
+  );
   return match.reduce((a, v) => a + v.value, 0);
 };
 
@@ -26,10 +28,13 @@ describe('Shipbot metrics', () => {
 
     const bad = started(await w.deploy('deploy checkout v1.2.3-errors canary', { canarySteps: [25, 100] }));
     expect((await w.runner.settled(bad.id))!.status).toBe('rolled-back');
-    expect(await value(t, 'shipbot_rollbacks_total', { service: 'checkout', environment: 'production', trigger: 'auto', reason: 'error-rate' })).toBe(1);
+    expect(
+      await value(t, 'shipbot_rollbacks_total', { service: 'checkout', environment: 'production', trigger: 'auto', reason: 'error-rate' }),
+    ).toBe(1);
     expect(await value(t, 'shipbot_time_to_detect_seconds', {})).toBeGreaterThan(0);
     const hist = (await t.registry.getMetricsAsJSON()).filter((m) => m.name.startsWith('shipbot_time_to_'));
-    for (const h of hist) expect(h.values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))?.value, h.name).toBe(1);
+    for (const h of hist)
+      expect(h.values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))?.value, h.name).toBe(1);
     expect(await value(t, 'shipbot_deploys_total', { outcome: 'rolled-back', strategy: 'canary' })).toBe(1);
     expect(await value(t, 'shipbot_decisions_total', { verdict: 'ROLLBACK' })).toBe(1);
 
@@ -63,7 +68,11 @@ describe('Shipbot metrics', () => {
     w = await startWorld();
     const kube = kubeOf(w.sandbox);
     const t = createTelemetry({ record: () => undefined, defaultMetrics: false });
-    const probes = await startProbeServer(probeRoutes({ registry: t.registry, notReady: clusterReadiness(() => [kube], 0) }), 0, '127.0.0.1');
+    const probes = await startProbeServer(
+      probeRoutes({ registry: t.registry, notReady: clusterReadiness(() => [kube], 0) }),
+      0,
+      '127.0.0.1',
+    );
     try {
       const readyz = () => fetch(`http://127.0.0.1:${probes.port}/readyz`);
       expect((await readyz()).status).toBe(200);

@@ -13,35 +13,101 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-reports-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const plan: DeployPlan = {
-  service: 'checkout', version: 'v1.2.3-errors', environment: 'production', strategy: 'canary', risk: 'medium',
-  slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.9 }, dbMigration: false, rollbackTolerance: 'minutes',
-  observationSec: 60, stageWindowSec: 60, monitoringIntervalSec: 10, canarySteps: [5, 50, 100],
-  regressionThresholdPct: 2, rollbackOnRegression: true, guidance: '', focus: [], rationale: 'stateless, spare capacity',
+  service: 'checkout',
+  version: 'v1.2.3-errors',
+  environment: 'production',
+  strategy: 'canary',
+  risk: 'medium',
+  slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.9 },
+  dbMigration: false,
+  rollbackTolerance: 'minutes',
+  observationSec: 60,
+  stageWindowSec: 60,
+  monitoringIntervalSec: 10,
+  canarySteps: [5, 50, 100],
+  regressionThresholdPct: 2,
+  rollbackOnRegression: true,
+  guidance: '',
+  focus: [],
+  rationale: 'stateless, spare capacity',
 };
-const sample = (errorRate: number, p99Ms: number): MetricSample => ({ at: 0, windowSec: 10, requests: 1000, errorRate, p50Ms: 20, p95Ms: 80, p99Ms, throughputRps: 100 });
+const sample = (errorRate: number, p99Ms: number): MetricSample => ({
+  at: 0,
+  windowSec: 10,
+  requests: 1000,
+  errorRate,
+  p50Ms: 20,
+  p95Ms: 80,
+  p99Ms,
+  throughputRps: 100,
+});
 const t0 = Date.UTC(2026, 10, 23, 14, 0);
 
 function rolledBack(): RunRecord {
   return {
-    id: 'r-test1', service: 'checkout', environment: 'production', version: plan.version, strategy: 'canary', plan,
+    id: 'r-test1',
+    service: 'checkout',
+    environment: 'production',
+    version: plan.version,
+    strategy: 'canary',
+    plan,
     request: { intent: 'deploy', environment: 'production', focus: [], missing: [], suggestions: [], notes: [] },
-    status: 'rolled-back', requester: { userId: 'U1', name: 'ada' }, origin: { kind: 'terminal' },
+    status: 'rolled-back',
+    requester: { userId: 'U1', name: 'ada' },
+    origin: { kind: 'terminal' },
     outcome: 'rolled back: canary error rate 8.10% vs 0.20% baseline',
-    rolloutState: { strategy: 'canary', previousImage: 'registry.example.com/shop/checkout:v1.2.2', newImage: 'registry.example.com/shop/checkout:v1.2.3-errors' },
+    rolloutState: {
+      strategy: 'canary',
+      previousImage: 'registry.example.com/shop/checkout:v1.2.2',
+      newImage: 'registry.example.com/shop/checkout:v1.2.3-errors',
+    },
     steps: [
       { key: 'validate', title: 'Pre-deployment validation', status: 'done', detail: '5 checks passed', startedAt: t0, endedAt: t0 + 1000 },
-      { key: 'stage:canary-5', title: 'Canary 5%', status: 'failed', detail: 'error rate 8.10% vs 0.20%', startedAt: t0 + 2000, endedAt: t0 + 62_000 },
-      { key: 'rollback', title: 'Rollback', status: 'done', detail: 'traffic back on v1.2.2', startedAt: t0 + 62_000, endedAt: t0 + 63_000 },
+      {
+        key: 'stage:canary-5',
+        title: 'Canary 5%',
+        status: 'failed',
+        detail: 'error rate 8.10% vs 0.20%',
+        startedAt: t0 + 2000,
+        endedAt: t0 + 62_000,
+      },
+      {
+        key: 'rollback',
+        title: 'Rollback',
+        status: 'done',
+        detail: 'traffic back on v1.2.2',
+        startedAt: t0 + 62_000,
+        endedAt: t0 + 63_000,
+      },
       { key: 'report', title: 'Report', status: 'running', startedAt: t0 + 64_000 },
     ],
     data: {
       validation: [{ name: 'cluster health', ok: true, detail: 'nodes Ready', severity: 'error' }],
       baseline: sample(0.002, 120),
-      decisions: [{ step: 'stage:canary-5', at: t0 + 60_000, decision: { verdict: 'ROLLBACK', explanation: 'canary error rate 8.10% vs 0.20% baseline', findings: [{ rule: 'error-rate', verdict: 'ROLLBACK', detail: '8.10% vs 0.20%' }] }, candidate: sample(0.081, 130), baseline: sample(0.002, 120) }],
+      decisions: [
+        {
+          step: 'stage:canary-5',
+          at: t0 + 60_000,
+          decision: {
+            verdict: 'ROLLBACK',
+            explanation: 'canary error rate 8.10% vs 0.20% baseline',
+            findings: [{ rule: 'error-rate', verdict: 'ROLLBACK', detail: '8.10% vs 0.20%' }],
+          },
+          candidate: sample(0.081, 130),
+          baseline: sample(0.002, 120),
+        },
+      ],
       smoke: [{ name: 'health', ok: true, critical: true, detail: '200 in 3 ms' }],
-      rollback: { reason: 'canary error rate 8.10% vs 0.20% baseline', by: 'shipbot', at: t0 + 61_000, automatic: true, verification: { ok: true, oldTrafficPct: 100, detail: 'v1.2.2 serves 100%' } },
+      rollback: {
+        reason: 'canary error rate 8.10% vs 0.20% baseline',
+        by: 'shipbot',
+        at: t0 + 61_000,
+        automatic: true,
+        verification: { ok: true, oldTrafficPct: 100, detail: 'v1.2.2 serves 100%' },
+      },
     },
-    createdAt: t0, updatedAt: t0 + 64_000,
+    createdAt: t0,
+    updatedAt: t0 + 64_000,
   };
 }
 
@@ -56,8 +122,16 @@ describe('reports', () => {
     const md = renderReport(rec, audit, deterministicLessons(rec));
     const sections = [...md.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
     expect(sections).toEqual([
-      'Overview', 'Timeline', 'Pre-deployment validation', 'Regression gates', 'Strategy details',
-      'SLO metrics: baseline vs after', 'Smoke results', 'Issues', 'Rollback details', 'Lessons learned',
+      'Overview',
+      'Timeline',
+      'Pre-deployment validation',
+      'Regression gates',
+      'Strategy details',
+      'SLO metrics: baseline vs after',
+      'Smoke results',
+      'Issues',
+      'Rollback details',
+      'Lessons learned',
     ]);
     expect(md).toContain('| error rate | 0.20% | 8.10% | ≤ 1% |');
     expect(md).toContain('registry.example.com/shop/checkout:v1.2.2 → registry.example.com/shop/checkout:v1.2.3-errors');
@@ -83,21 +157,45 @@ describe('reports', () => {
 
   it('tells stakeholders what users saw of a rollback: the share and how long, or that production was never touched', () => {
     const rec = rolledBack();
-    expect(stakeholderSummary({ ...toView(rec), data: rec.data })).toMatch(/rolled back automatically — canary error rate 8\.10% vs 0\.20% baseline\. About 5% of users got v1\.2\.3-errors for 1 minute; the previous version serves everyone again\.$/);
-    const staging = { ...rec, steps: [{ key: 'staging-gate', title: 'Staging regression gate', status: 'failed' as const }, ...rec.steps.filter((s) => !s.key.startsWith('stage:'))] };
+    expect(stakeholderSummary({ ...toView(rec), data: rec.data })).toMatch(
+      /rolled back automatically — canary error rate 8\.10% vs 0\.20% baseline\. About 5% of users got v1\.2\.3-errors for 1 minute; the previous version serves everyone again\.$/,
+    );
+    const staging = {
+      ...rec,
+      steps: [
+        { key: 'staging-gate', title: 'Staging regression gate', status: 'failed' as const },
+        ...rec.steps.filter((s) => !s.key.startsWith('stage:')),
+      ],
+    };
     expect(userImpact(staging)).toBe('Production was never touched: no user got the new version.');
-    const cutover = { ...rec, steps: [{ key: 'stage:cutover', title: 'cutover', status: 'failed' as const, startedAt: t0 }, ...rec.steps.filter((s) => !s.key.startsWith('stage:'))] };
+    const cutover = {
+      ...rec,
+      steps: [
+        { key: 'stage:cutover', title: 'cutover', status: 'failed' as const, startedAt: t0 },
+        ...rec.steps.filter((s) => !s.key.startsWith('stage:')),
+      ],
+    };
     expect(userImpact(cutover)).toMatch(/^All users got v1\.2\.3-errors for 1 minute/);
   });
 
   it('Investigate says what to do next from where things stand now: locked, or unlocked since', () => {
     const view = { ...toView(rolledBack()), keptLock: 'an automatic rollback (run r-test1: …)' };
-    const d = { runId: 'r-test1', pods: [], events: [], metrics: [{ metric: 'error rate', candidate: '8.10%', baseline: '0.20%', delta: '7.90 pts' }], failingChecks: [], logTail: [], findings: [{ rule: 'error-rate', verdict: 'ROLLBACK' as const, detail: '8.10% vs 0.20%' }] };
+    const d = {
+      runId: 'r-test1',
+      pods: [],
+      events: [],
+      metrics: [{ metric: 'error rate', candidate: '8.10%', baseline: '0.20%', delta: '7.90 pts' }],
+      failingChecks: [],
+      logTail: [],
+      findings: [{ rule: 'error-rate', verdict: 'ROLLBACK' as const, detail: '8.10% vs 0.20%' }],
+    };
     const locked = investigateBriefing(view, { ...d, stillLocked: true });
     expect(locked[1]).toBe('*What failed:* Canary 5% failed: error rate 8.10% vs 0.20%.');
     expect(locked).toContain('• error rate: 8.10% vs 0.20% baseline (7.90 pts)');
     expect(locked.at(-1)).toMatch(/^\*Next:\* Production is back on the previous version and locked\. .*presses \*Unlock\*/);
-    expect(investigateBriefing(view, { ...d, stillLocked: false }).at(-1)).toBe('*Next:* Production is back on the previous version. Fix the build, then deploy it again.');
+    expect(investigateBriefing(view, { ...d, stillLocked: false }).at(-1)).toBe(
+      '*Next:* Production is back on the previous version. Fix the build, then deploy it again.',
+    );
     expect(locked.length).toBeLessThanOrEqual(12);
   });
 

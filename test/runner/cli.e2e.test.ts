@@ -12,7 +12,11 @@ const root = path.resolve(import.meta.dirname, '../..');
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-async function shipbot(args: string[], dir = dataDir, extraEnv: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function shipbot(
+  args: string[],
+  dir = dataDir,
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const r = await run(process.execPath, [path.join(root, 'bin/shipbot.js'), ...args], {
       cwd: root,
@@ -70,7 +74,9 @@ describe('shipbot deploy / runs / report', () => {
     try {
       const rolled = await shipbot(['deploy', 'deploy checkout v1.2.3 canary', '--yes', '--sandbox'], dir, quiet);
       expect(rolled.code, rolled.stderr + rolled.stdout).toBe(2);
-      expect(rolled.stdout).toMatch(/A decision is needed \(too little traffic on canary to judge.*\); no terminal to ask on: rolling back \(--on-decision rollback\)/);
+      expect(rolled.stdout).toMatch(
+        /A decision is needed \(too little traffic on canary to judge.*\); no terminal to ask on: rolling back \(--on-decision rollback\)/,
+      );
       const waiting = await shipbot(['deploy', 'deploy search v1.2.3 canary', '--yes', '--sandbox', '--on-decision', 'wait'], dir, quiet);
       expect(waiting.code, waiting.stderr + waiting.stdout).toBe(3);
       expect(waiting.stdout).toMatch(/Run r-[0-9a-f]{8} is waiting for a decision: `shipbot start` picks it up/);

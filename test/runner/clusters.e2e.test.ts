@@ -49,7 +49,10 @@ async function imageIn(sb: Sandbox, namespace: string, name: string): Promise<st
 }
 
 beforeAll(async () => {
-  [stagingCluster, prodCluster] = await Promise.all([startSandbox({ clock, demo: true, warm: true, config }), startSandbox({ clock, demo: true, warm: true, config })]);
+  [stagingCluster, prodCluster] = await Promise.all([
+    startSandbox({ clock, demo: true, warm: true, config }),
+    startSandbox({ clock, demo: true, warm: true, config }),
+  ]);
   dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-clusters-'));
   const a = path.join(dir, 'staging.kubeconfig');
   const b = path.join(dir, 'prod.kubeconfig');
@@ -58,7 +61,16 @@ beforeAll(async () => {
   kubeconfig = `${a}${path.delimiter}${b}`;
   store = openStore(path.join(dir, 'shipbot.db'));
   const clusters = kubeconfigClusters({ KUBECONFIG: kubeconfig }, contextsOf(config));
-  runner = createRunner({ store, config, clock, clusters, metrics: perClusterMetrics(), logger: createLogger('silent'), reportsDir: path.join(dir, 'reports'), pollMs: 1000 });
+  runner = createRunner({
+    store,
+    config,
+    clock,
+    clusters,
+    metrics: perClusterMetrics(),
+    logger: createLogger('silent'),
+    reportsDir: path.join(dir, 'reports'),
+    pollMs: 1000,
+  });
 });
 
 afterAll(async () => {
@@ -72,7 +84,9 @@ describe('staging and production in different clusters', () => {
   it('a colon-separated KUBECONFIG is merged: both contexts resolve, each to its own API server', () => {
     expect(kubeFromEnv({ KUBECONFIG: kubeconfig }, 'staging-cluster').server).toBe(stagingCluster.url);
     expect(kubeFromEnv({ KUBECONFIG: kubeconfig }, 'prod-cluster').server).toBe(prodCluster.url);
-    expect(() => kubeFromEnv({ KUBECONFIG: kubeconfig }, 'nope')).toThrow("kubeconfig has no context 'nope' (it has: staging-cluster, prod-cluster)");
+    expect(() => kubeFromEnv({ KUBECONFIG: kubeconfig }, 'nope')).toThrow(
+      "kubeconfig has no context 'nope' (it has: staging-cluster, prod-cluster)",
+    );
   });
 
   it('a blue-green deploy of web goes through staging in one cluster and production in the other', async () => {
@@ -80,7 +94,12 @@ describe('staging and production in different clusters', () => {
     const { buildPlan } = await import('../../src/domain/plan.js');
     const parsed = parseCommand('deploy web v1.3.0 blue-green', config);
     if (!parsed.ok || parsed.command.intent !== 'deploy') throw new Error('not a deploy');
-    const plan = { ...buildPlan(parsed.command, config.services.find((s) => s.name === 'web')!, config), stageWindowSec: 30, monitoringIntervalSec: 5, observationSec: 30 };
+    const plan = {
+      ...buildPlan(parsed.command, config.services.find((s) => s.name === 'web')!, config),
+      stageWindowSec: 30,
+      monitoringIntervalSec: 5,
+      observationSec: 30,
+    };
     const run = started(await runner.start({ request: parsed.command, plan, requester: REQUESTER, origin: { kind: 'terminal' } }));
     const done = (await runner.settled(run.id))!;
     const steps = done.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n');

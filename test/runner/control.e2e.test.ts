@@ -17,7 +17,11 @@ describe('locks', () => {
     const a = started(await w.deploy('deploy checkout v1.2.3 rolling'));
     const b = await w.deploy('deploy checkout v1.2.4 rolling', {}, { requester: IC });
     expect(b).toMatchObject({ ok: false, reason: 'locked' });
-    expect(!b.ok && b.message).toMatch(new RegExp(`^🔒 checkout in production is busy: dev \\(U_DEV\\) is deploying v1\\.2\\.3 \\(run ${a.id}, since .* UTC\\)\\.\\nIt frees itself when that run ends`));
+    expect(!b.ok && b.message).toMatch(
+      new RegExp(
+        `^🔒 checkout in production is busy: dev \\(U_DEV\\) is deploying v1\\.2\\.3 \\(run ${a.id}, since .* UTC\\)\\.\\nIt frees itself when that run ends`,
+      ),
+    );
     const c = started(await w.deploy('deploy checkout v1.2.4 rolling', {}, { requester: IC, queueIfLocked: true }));
     expect(c.status).toBe('queued');
     // Another service or environment is not affected.
@@ -47,7 +51,10 @@ describe('locks', () => {
     const done = (await w.runner.settled(run.id))!;
     expect(done.status, done.outcome).toBe('succeeded');
     expect(await servingImages(w, 'checkout')).toEqual([`registry.example.com/shop/checkout@${digest}`]);
-    const canary = await kubeFromKubeconfig(w.sandbox.kubeconfigYaml()).apps.readNamespacedDeployment({ name: 'checkout-canary', namespace: 'production' });
+    const canary = await kubeFromKubeconfig(w.sandbox.kubeconfigYaml()).apps.readNamespacedDeployment({
+      name: 'checkout-canary',
+      namespace: 'production',
+    });
     expect(canary.spec?.template.metadata?.labels?.version).toMatch(/^sha256-0123456789abcdef[0-9a-f-]*$/);
   });
 
@@ -55,7 +62,9 @@ describe('locks', () => {
     w = await startWorld();
     expect(w.runner.lock('checkout', 'production', STRANGER, 'incident 42').ok).toBe(true);
     const r = await w.deploy('deploy checkout v1.2.3 rolling');
-    expect(!r.ok && r.message).toMatch(/^🔒 checkout in production is locked by other \(U_OTHER\): incident 42, since .* UTC\.\nOnce it is checked, an incident commander unlocks it: `unlock checkout production`\.$/);
+    expect(!r.ok && r.message).toMatch(
+      /^🔒 checkout in production is locked by other \(U_OTHER\): incident 42, since .* UTC\.\nOnce it is checked, an incident commander unlocks it: `unlock checkout production`\.$/,
+    );
     expect(w.runner.unlock('checkout', 'production', REQUESTER).ok).toBe(false);
     expect(w.runner.unlock('checkout', 'production', IC).ok).toBe(true);
     expect((await w.deploy('deploy checkout v1.2.3 rolling')).ok).toBe(true);
@@ -95,7 +104,9 @@ describe('commands', () => {
 
   it('pause holds the run between steps, resume continues, promote cuts a window short', async () => {
     w = await startWorld();
-    const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [50, 100], stageWindowSec: 3000, observationSec: 3000 }));
+    const run = started(
+      await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [50, 100], stageWindowSec: 3000, observationSec: 3000 }),
+    );
     await until(w.runner, run.id, (r) => r.steps.some((s) => s.key === 'stage:canary-50' && s.status === 'running'));
     expect(await w.runner.command(run.id, 'pause', REQUESTER)).toMatchObject({ ok: true, acted: true });
     expect(await w.runner.command(run.id, 'pause', REQUESTER)).toMatchObject({ ok: true, acted: false });
@@ -103,13 +114,27 @@ describe('commands', () => {
     expect(await w.runner.command(run.id, 'resume', REQUESTER)).toMatchObject({ ok: true, acted: true });
     // Promote through every 3000 s window.
     for (;;) {
-      const v = await until(w.runner, run.id, (r) => FINAL_STATUSES.has(r.status) || r.status === 'awaiting-decision' || r.steps.some((s) => s.status === 'running' && (s.key.startsWith('stage:') || s.key === 'regression-gate') && !w!.runner.record(r.id)!.data.promotedSteps?.includes(s.key)));
+      const v = await until(
+        w.runner,
+        run.id,
+        (r) =>
+          FINAL_STATUSES.has(r.status) ||
+          r.status === 'awaiting-decision' ||
+          r.steps.some(
+            (s) =>
+              s.status === 'running' &&
+              (s.key.startsWith('stage:') || s.key === 'regression-gate') &&
+              !w!.runner.record(r.id)!.data.promotedSteps?.includes(s.key),
+          ),
+      );
       if (FINAL_STATUSES.has(v.status) || v.status === 'awaiting-decision') break;
       await w.runner.command(run.id, 'promote', IC);
     }
     const done = w.runner.get(run.id)!;
     expect(done.status, done.outcome).toBe('succeeded');
-    expect(w.runner.auditTrail(run.id).map((e) => e.action)).toEqual(expect.arrayContaining(['pause', 'pause-repeated', 'resume', 'promote']));
+    expect(w.runner.auditTrail(run.id).map((e) => e.action)).toEqual(
+      expect.arrayContaining(['pause', 'pause-repeated', 'resume', 'promote']),
+    );
   });
 
   it('high-risk production waits for a second person; the requester cannot approve', async () => {
@@ -122,7 +147,10 @@ describe('commands', () => {
     expect(await w.runner.command(run.id, 'approve', IC)).toMatchObject({ ok: true, acted: false });
     const done = (await w.runner.settled(run.id))!;
     expect(done.status, done.outcome).toBe('succeeded');
-    expect(w.runner.record(run.id)!.data.validation?.find((c) => c.name === 'approval')).toMatchObject({ ok: true, detail: 'approved by U_IC' });
+    expect(w.runner.record(run.id)!.data.validation?.find((c) => c.name === 'approval')).toMatchObject({
+      ok: true,
+      detail: 'approved by U_IC',
+    });
   });
 
   it('cancel before anything changed ends the run and frees the lock; the same dedupe key starts one run', async () => {

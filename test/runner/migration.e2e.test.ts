@@ -25,7 +25,10 @@ function withMigration(cfg: ShipbotConfig, over: Partial<MigrationConfig> = {}):
   const out = structuredClone(cfg);
   const checkout = out.services.find((s) => s.name === 'checkout')!;
   checkout.migration = {
-    job: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', command: ['/app/migrate', 'up'] }] } } },
+    job: {
+      backoffLimit: 0,
+      template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', command: ['/app/migrate', 'up'] }] } },
+    },
     timeoutSec: 120,
     backwardCompatible: true,
     always: false,
@@ -54,10 +57,21 @@ describe('migration Jobs', () => {
     w = await startWorld({ config: withMigration(SHIPPED) });
     const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [50, 100], dbMigration: true }));
     const keys = w.runner.record(run.id)!.steps.map((s) => s.key);
-    expect(keys.slice(0, 7)).toEqual(['confirm-strategy', 'validate', 'staging-migration', 'staging-deploy', 'staging-gate', 'migration', 'prepare']);
+    expect(keys.slice(0, 7)).toEqual([
+      'confirm-strategy',
+      'validate',
+      'staging-migration',
+      'staging-deploy',
+      'staging-gate',
+      'migration',
+      'prepare',
+    ]);
     const done = await until(w.runner, run.id, settledOrAsking);
     expect(done.status, done.outcome).toBe('succeeded');
-    expect(done.steps.find((s) => s.key === 'migration')).toMatchObject({ status: 'done', detail: expect.stringMatching(/^Job checkout-migrate-production-v1-2-3 completed.*expand-only/) });
+    expect(done.steps.find((s) => s.key === 'migration')).toMatchObject({
+      status: 'done',
+      detail: expect.stringMatching(/^Job checkout-migrate-production-v1-2-3 completed.*expand-only/),
+    });
     const { apps } = clients(w);
     for (const ns of ['staging', 'production']) {
       const [job, ...more] = await jobs(w, ns);
@@ -70,7 +84,9 @@ describe('migration Jobs', () => {
     // No traffic moved before the migration had succeeded: the canary was created after it completed.
     const prodJob = (await jobs(w, 'production'))[0]!;
     const canary = await apps.readNamespacedDeployment({ name: 'checkout-canary', namespace: 'production' });
-    expect(Date.parse(String(canary.metadata?.creationTimestamp))).toBeGreaterThanOrEqual(Date.parse(String(prodJob.status?.completionTime)));
+    expect(Date.parse(String(canary.metadata?.creationTimestamp))).toBeGreaterThanOrEqual(
+      Date.parse(String(prodJob.status?.completionTime)),
+    );
     const report = readFileSync(w.runner.record(run.id)!.reportPath!, 'utf8');
     expect(report).toMatch(/## Database migration\n\n- staging: ✓ Job checkout-migrate-staging-v1-2-3 completed.*backward compatible/);
     expect(report).toMatch(/✓ Production migration — Job checkout-migrate-production-v1-2-3 completed/);
@@ -88,7 +104,9 @@ describe('migration Jobs', () => {
     await w.runner.close();
 
     const runner = w.restart();
-    expect(await runner.resumeInFlight()).toEqual([{ runId: run.id, action: 'resume', note: expect.stringContaining('Production migration') }]);
+    expect(await runner.resumeInFlight()).toEqual([
+      { runId: run.id, action: 'resume', note: expect.stringContaining('Production migration') },
+    ]);
     const done = (await runner.settled(run.id))!;
     expect(done.status, done.outcome).toBe('succeeded');
     const after = await jobs(w, 'production');
@@ -99,13 +117,31 @@ describe('migration Jobs', () => {
   it('fromJob clones an existing (suspended) Job in the namespace: its command and settings, the release image', async () => {
     w = await startWorld({ config: withMigration(withoutStaging(), { job: undefined, fromJob: 'checkout-migrate-template' }) });
     const { batch } = clients(w);
-    await batch.createNamespacedJob({ namespace: 'production', body: { metadata: { name: 'checkout-migrate-template' }, spec: { suspend: true, backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image: 'registry.example.com/shop/checkout:template', command: ['rake', 'db:migrate'] }] } } } } });
+    await batch.createNamespacedJob({
+      namespace: 'production',
+      body: {
+        metadata: { name: 'checkout-migrate-template' },
+        spec: {
+          suspend: true,
+          backoffLimit: 0,
+          template: {
+            spec: {
+              restartPolicy: 'Never',
+              containers: [{ name: 'migrate', image: 'registry.example.com/shop/checkout:template', command: ['rake', 'db:migrate'] }],
+            },
+          },
+        },
+      },
+    });
     const run = started(await w.deploy('deploy checkout v1.2.3 rolling', { dbMigration: true }));
     const done = await until(w.runner, run.id, settledOrAsking);
     expect(done.status, done.outcome).toBe('succeeded');
     const made = (await batch.readNamespacedJob({ name: 'checkout-migrate-production-v1-2-3', namespace: 'production' })).spec!;
     expect(made.suspend).toBe(false);
-    expect(made.template.spec?.containers[0]).toMatchObject({ command: ['rake', 'db:migrate'], image: 'registry.example.com/shop/checkout:v1.2.3' });
+    expect(made.template.spec?.containers[0]).toMatchObject({
+      command: ['rake', 'db:migrate'],
+      image: 'registry.example.com/shop/checkout:v1.2.3',
+    });
   });
 
   it('-migfail stops the run before anything changes: the reason and the log tail are in the step, production stays deployable', async () => {
@@ -113,11 +149,18 @@ describe('migration Jobs', () => {
     const run = started(await w.deploy('deploy checkout v1.2.3-migfail canary', { dbMigration: true }));
     const done = await until(w.runner, run.id, settledOrAsking);
     expect(done.status, done.outcome).toBe('failed');
-    expect(done.outcome).toMatch(/^staging migration: Job checkout-migrate-staging-v1-2-3-migfail failed \(BackoffLimitExceeded: .*\); no traffic moved$/);
+    expect(done.outcome).toMatch(
+      /^staging migration: Job checkout-migrate-staging-v1-2-3-migfail failed \(BackoffLimitExceeded: .*\); no traffic moved$/,
+    );
     const step = done.steps.find((s) => s.key === 'staging-migration')!;
     expect(step.status).toBe('failed');
-    expect(step.detail).toMatch(/Last log lines \(pod checkout-migrate-staging-v1-2-3-migfail-\w+\):\n```\n[\s\S]*migration failed[\s\S]*\n```$/);
-    expect(done.steps.filter((s) => s.key === 'staging-deploy' || s.key === 'prepare').map((s) => s.status)).toEqual(['skipped', 'skipped']);
+    expect(step.detail).toMatch(
+      /Last log lines \(pod checkout-migrate-staging-v1-2-3-migfail-\w+\):\n```\n[\s\S]*migration failed[\s\S]*\n```$/,
+    );
+    expect(done.steps.filter((s) => s.key === 'staging-deploy' || s.key === 'prepare').map((s) => s.status)).toEqual([
+      'skipped',
+      'skipped',
+    ]);
     expect(await servingImages(w, 'checkout', 'staging')).toEqual([OLD]);
     expect(await servingImages(w, 'checkout')).toEqual([OLD]);
     expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
@@ -129,7 +172,9 @@ describe('migration Jobs', () => {
     const run = started(await w.deploy('deploy checkout v1.2.3-mighang canary', { dbMigration: true }));
     const done = await until(w.runner, run.id, settledOrAsking);
     expect(done.status, done.outcome).toBe('failed');
-    expect(done.outcome).toMatch(/production migration: Job checkout-migrate-production-v1-2-3-mighang did not finish within 40s; no traffic moved/);
+    expect(done.outcome).toMatch(
+      /production migration: Job checkout-migrate-production-v1-2-3-mighang did not finish within 40s; no traffic moved/,
+    );
     expect(done.steps.find((s) => s.key === 'migration')?.detail).toMatch(/waiting for lock/);
     const job = (await jobs(w, 'production'))[0]!;
     expect(job.spec?.activeDeadlineSeconds).toBe(40);
@@ -142,15 +187,22 @@ describe('migration Jobs', () => {
     const run = started(await w.deploy('deploy checkout v1.2.3-errors canary', { canarySteps: [25, 100], dbMigration: true }));
     const done = await until(w.runner, run.id, settledOrAsking);
     expect(done.status, done.outcome).toBe('rolled-back');
-    expect(done.steps.find((s) => s.key === 'rollback')?.detail).toMatch(/traffic back on v1\.2\.2; the schema stays migrated in production \(expand-only/);
-    expect(readFileSync(w.runner.record(run.id)!.reportPath!, 'utf8')).toMatch(/- Schema: the schema stays migrated in production \(expand-only/);
+    expect(done.steps.find((s) => s.key === 'rollback')?.detail).toMatch(
+      /traffic back on v1\.2\.2; the schema stays migrated in production \(expand-only/,
+    );
+    expect(readFileSync(w.runner.record(run.id)!.reportPath!, 'utf8')).toMatch(
+      /- Schema: the schema stays migrated in production \(expand-only/,
+    );
   });
 
   it('backwardCompatible: false: canary is refused, and a failure after the migration asks a person instead of rolling back', async () => {
     const config = withMigration(withoutStaging(), { backwardCompatible: false });
     w = await startWorld({ config });
     const refused = await w.deploy('deploy checkout v1.2.3 canary', { dbMigration: true });
-    expect(refused).toMatchObject({ ok: false, message: expect.stringMatching(/not backward compatible.*canary runs old and new code side by side.*use blue-green/) });
+    expect(refused).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/not backward compatible.*canary runs old and new code side by side.*use blue-green/),
+    });
     // The recommendation is blue-green, with a longer observation.
     const parsed = parseCommand('deploy checkout v1.2.3 with a database migration', config);
     if (!parsed.ok || parsed.command.intent !== 'deploy') throw new Error('not parsed');
@@ -163,7 +215,9 @@ describe('migration Jobs', () => {
     const run = started(await w.deploy('deploy checkout v1.2.3-smokefail blue-green', { dbMigration: true }));
     const asking = await until(w.runner, run.id, settledOrAsking);
     expect(asking.status, asking.outcome).toBe('awaiting-decision');
-    expect(asking.pendingDecision?.explanation).toMatch(/critical-path.*Not rolled back by itself: the production migration \(Job checkout-migrate-production-v1-2-3-smokefail\) is not backward compatible/);
+    expect(asking.pendingDecision?.explanation).toMatch(
+      /critical-path.*Not rolled back by itself: the production migration \(Job checkout-migrate-production-v1-2-3-smokefail\) is not backward compatible/,
+    );
     expect(w.runner.record(run.id)!.data.rollback).toBeUndefined();
     // The person decides to roll back; the incident record says a down-migration is needed.
     expect(await w.runner.command(run.id, 'rollback', IC)).toMatchObject({ ok: true, acted: true });

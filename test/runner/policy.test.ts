@@ -8,18 +8,42 @@ import type { RunStatus } from '../../src/domain/run.js';
 import type { RunRecord } from '../../src/store/records.js';
 
 const plan = {
-  service: 'checkout', version: 'v1.2.3', environment: 'production', strategy: 'canary', risk: 'medium',
-  slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.9 }, dbMigration: false, rollbackTolerance: 'minutes',
-  observationSec: 60, stageWindowSec: 60, monitoringIntervalSec: 10, canarySteps: [5, 50, 100],
-  regressionThresholdPct: 2, rollbackOnRegression: true, guidance: '', focus: [], rationale: '',
+  service: 'checkout',
+  version: 'v1.2.3',
+  environment: 'production',
+  strategy: 'canary',
+  risk: 'medium',
+  slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.9 },
+  dbMigration: false,
+  rollbackTolerance: 'minutes',
+  observationSec: 60,
+  stageWindowSec: 60,
+  monitoringIntervalSec: 10,
+  canarySteps: [5, 50, 100],
+  regressionThresholdPct: 2,
+  rollbackOnRegression: true,
+  guidance: '',
+  focus: [],
+  rationale: '',
 } satisfies DeployPlan;
 
 function rec(status: RunStatus, over: Partial<RunRecord> = {}): RunRecord {
   return {
-    id: 'r1', service: 'checkout', environment: 'production', version: 'v1.2.3', strategy: 'canary', plan,
+    id: 'r1',
+    service: 'checkout',
+    environment: 'production',
+    version: 'v1.2.3',
+    strategy: 'canary',
+    plan,
     request: { intent: 'deploy', environment: 'production', focus: [], missing: [], suggestions: [], notes: [] },
-    status, requester: { userId: 'U1' }, origin: { kind: 'terminal' }, steps: initialSteps(plan, true), data: {},
-    createdAt: 0, updatedAt: 0, ...over,
+    status,
+    requester: { userId: 'U1' },
+    origin: { kind: 'terminal' },
+    steps: initialSteps(plan, true),
+    data: {},
+    createdAt: 0,
+    updatedAt: 0,
+    ...over,
   };
 }
 
@@ -31,7 +55,16 @@ const stages = [
 describe('steps', () => {
   it('goes through staging only for production deploys of services with staging, and inserts stages after the baseline', () => {
     expect(initialSteps(plan, true).map((s) => s.key)).toEqual([
-      'confirm-strategy', 'validate', 'staging-deploy', 'staging-gate', 'prepare', 'baseline', 'smoke', 'regression-gate', 'promote', 'report',
+      'confirm-strategy',
+      'validate',
+      'staging-deploy',
+      'staging-gate',
+      'prepare',
+      'baseline',
+      'smoke',
+      'regression-gate',
+      'promote',
+      'report',
     ]);
     expect(initialSteps({ ...plan, environment: 'staging' }, true).map((s) => s.key)).not.toContain('staging-deploy');
     const keys = withStages(initialSteps(plan, false), stages).map((s) => s.key);
@@ -91,9 +124,19 @@ describe('resume after a restart', () => {
 
   it('stops, saying what to check, when the rollout state is lost, the service is gone, or a step keeps being interrupted', () => {
     const r = rec('running');
-    r.steps = withStages(r.steps, stages).map((s) => (s.key.startsWith('stage:') || s.key === 'smoke' || s.key === 'regression-gate' || s.key === 'promote' || s.key === 'report' ? s : { ...s, status: 'done' }));
-    expect(resumeDecision(r, true)).toMatchObject({ action: 'stop', reason: expect.stringMatching(/rollout state .* lost.*check checkout in production/) });
-    expect(resumeDecision(rec('running'), false)).toMatchObject({ action: 'stop', reason: expect.stringMatching(/no longer in the catalogue/) });
+    r.steps = withStages(r.steps, stages).map((s) =>
+      s.key.startsWith('stage:') || s.key === 'smoke' || s.key === 'regression-gate' || s.key === 'promote' || s.key === 'report'
+        ? s
+        : { ...s, status: 'done' },
+    );
+    expect(resumeDecision(r, true)).toMatchObject({
+      action: 'stop',
+      reason: expect.stringMatching(/rollout state .* lost.*check checkout in production/),
+    });
+    expect(resumeDecision(rec('running'), false)).toMatchObject({
+      action: 'stop',
+      reason: expect.stringMatching(/no longer in the catalogue/),
+    });
     expect(resumeDecision(rec('running', { data: { resumes: { 'confirm-strategy': MAX_RESUMES } } }), true)).toMatchObject({
       action: 'stop',
       reason: expect.stringMatching(/interrupted 3 times/),

@@ -11,7 +11,8 @@ afterEach(async () => {
   w = undefined;
 });
 
-const midStage = (key: string) => (r: { steps: Array<{ key: string; status: string }> }) => r.steps.some((s) => s.key === key && s.status === 'running');
+const midStage = (key: string) => (r: { steps: Array<{ key: string; status: string }> }) =>
+  r.steps.some((s) => s.key === key && s.status === 'running');
 
 describe('crash and restart', () => {
   it.each([
@@ -83,7 +84,9 @@ describe('crash and restart', () => {
     // After the restart the catalogue no longer has the service: Shipbot cannot know how to reach it.
     const cfg = withoutStaging();
     const runner = w.restart({ ...cfg, services: cfg.services.filter((s) => s.name !== 'payments') });
-    expect(await runner.resumeInFlight()).toEqual([{ runId: run.id, action: 'stop', note: expect.stringMatching(/no longer in the catalogue; check payments in production/) }]);
+    expect(await runner.resumeInFlight()).toEqual([
+      { runId: run.id, action: 'stop', note: expect.stringMatching(/no longer in the catalogue; check payments in production/) },
+    ]);
     const v = runner.get(run.id)!;
     expect(v.status).toBe('stopped');
     expect(FINAL_STATUSES.has(v.status)).toBe(true);

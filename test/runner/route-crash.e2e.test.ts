@@ -31,20 +31,36 @@ const AFTER: Record<Kind, unknown[]> = {
 };
 
 const RES = {
-  HTTPRoute: { def: HTTP_ROUTES, api: { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' }, backends: (spec: unknown) => (spec as { rules: Array<{ backendRefs: unknown[] }> }).rules[0]!.backendRefs },
-  VirtualService: { def: VIRTUAL_SERVICES, api: { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' }, backends: (spec: unknown) => (spec as { http: Array<{ route: unknown[] }> }).http[0]!.route },
+  HTTPRoute: {
+    def: HTTP_ROUTES,
+    api: { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' },
+    backends: (spec: unknown) => (spec as { rules: Array<{ backendRefs: unknown[] }> }).rules[0]!.backendRefs,
+  },
+  VirtualService: {
+    def: VIRTUAL_SERVICES,
+    api: { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' },
+    backends: (spec: unknown) => (spec as { http: Array<{ route: unknown[] }> }).http[0]!.route,
+  },
 } as const;
 
 /** The shipped config (production only) with catalog's route of `kind`; the demo seeds that route. */
 function configFor(kind: Kind): ShipbotConfig {
   const cfg = withoutStaging();
   const trafficRouting = kind === 'HTTPRoute' ? { gatewayAPI: { httpRoute: 'catalog' } } : { istio: { virtualService: 'catalog' } };
-  return { ...cfg, services: cfg.services.map((s) => (s.name === 'catalog' ? { ...s, environments: { production: { ...s.environments.production, trafficRouting } } } : s)) };
+  return {
+    ...cfg,
+    services: cfg.services.map((s) =>
+      s.name === 'catalog' ? { ...s, environments: { production: { ...s.environments.production, trafficRouting } } } : s,
+    ),
+  };
 }
 
 async function route(world: World, kind: Kind) {
   const custom = kubeFromKubeconfig(world.sandbox.kubeconfigYaml()).kc.makeApiClient(CustomObjectsApi);
-  const r = (await custom.getNamespacedCustomObject({ ...RES[kind].api, namespace: 'production', name: 'catalog' })) as { metadata: { labels?: Record<string, string> }; spec: unknown };
+  const r = (await custom.getNamespacedCustomObject({ ...RES[kind].api, namespace: 'production', name: 'catalog' })) as {
+    metadata: { labels?: Record<string, string> };
+    spec: unknown;
+  };
   return { labels: r.metadata.labels, backends: RES[kind].backends(r.spec) as unknown[] };
 }
 
@@ -90,7 +106,11 @@ describe.each(['HTTPRoute', 'VirtualService'] as const)('a crash between two wri
     const { world, crashed } = await crashingWorld(kind, 3);
     w = world;
     const run = started(await w.deploy('deploy catalog v2.0.0 canary', { canarySteps: [10, 100], stageWindowSec: 3000 }));
-    await until(w.runner, run.id, (r) => r.steps.some((s) => s.key === 'stage:canary-10' && s.status === 'running') && r.stage?.startsWith('canary 10%') === true);
+    await until(
+      w.runner,
+      run.id,
+      (r) => r.steps.some((s) => s.key === 'stage:canary-10' && s.status === 'running') && r.stage?.startsWith('canary 10%') === true,
+    );
     await w.runner.command(run.id, 'rollback', REQUESTER);
     expect(await crashed).toBe(released);
     const runner = w.restart();

@@ -38,7 +38,9 @@ describe('a busy database', () => {
     const other = new Database(w.dbFile);
     other.exec('BEGIN IMMEDIATE');
     try {
-      expect(await failed).toMatch(/^the database could not be written for 3 s .*held where it was last saved, with no further cluster change/);
+      expect(await failed).toMatch(
+        /^the database could not be written for 3 s .*held where it was last saved, with no further cluster change/,
+      );
       const images = async () => JSON.stringify(await servingImages(w!, 'checkout'));
       const before = await images();
       await new Promise((r) => setTimeout(r, 2000));

@@ -37,18 +37,21 @@ describe('happy paths', () => {
     expect(w.runner.auditTrail(run.id).map((e) => e.action)).toEqual(['start', 'succeeded']);
   });
 
-  it.each(['canary', 'blue-green', 'rolling'])('%s on an ordinary workload (app=web, 3 replicas, no track label) succeeds', async (strategy) => {
-    w = await startWorld();
-    const run = started(await w.deploy(`deploy web v1.3.0 ${strategy}`, { canarySteps: [5, 50, 100] }));
-    const done = (await w.runner.settled(run.id))!;
-    expect(done.status, `${done.outcome}\n${done.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n')}`).toBe('succeeded');
-    expect(await servingImages(w, 'web')).toEqual(['registry.example.com/shop/web:v1.3.0']);
-    if (strategy === 'canary') {
-      // 1 canary pod beside 3 is 25%: said before the start, and the stage reports what it served.
-      expect(done.steps.find((s) => s.key === 'validate')?.detail).toMatch(/3 replicas: the smallest step is 25%/);
-      expect(done.steps.find((s) => s.key === 'stage:canary-5')?.detail).toMatch(/^serving 25% \(asked 5%\): /);
-    }
-  });
+  it.each(['canary', 'blue-green', 'rolling'])(
+    '%s on an ordinary workload (app=web, 3 replicas, no track label) succeeds',
+    async (strategy) => {
+      w = await startWorld();
+      const run = started(await w.deploy(`deploy web v1.3.0 ${strategy}`, { canarySteps: [5, 50, 100] }));
+      const done = (await w.runner.settled(run.id))!;
+      expect(done.status, `${done.outcome}\n${done.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n')}`).toBe('succeeded');
+      expect(await servingImages(w, 'web')).toEqual(['registry.example.com/shop/web:v1.3.0']);
+      if (strategy === 'canary') {
+        // 1 canary pod beside 3 is 25%: said before the start, and the stage reports what it served.
+        expect(done.steps.find((s) => s.key === 'validate')?.detail).toMatch(/3 replicas: the smallest step is 25%/);
+        expect(done.steps.find((s) => s.key === 'stage:canary-5')?.detail).toMatch(/^serving 25% \(asked 5%\): /);
+      }
+    },
+  );
 
   it('goes through staging and its regression gate first when the service has staging', async () => {
     w = await startWorld({ config: SHIPPED });
@@ -64,7 +67,9 @@ describe('happy paths', () => {
     expect(gate.verdict).toBe('CONTINUE');
     expect(gate.findings.map((f) => f.detail).join(' ')).toMatch(/production baseline/);
     // Smoke results count as tests: staging's against production's live version.
-    expect(gate.findings.find((f) => f.rule === 'regression-tests')?.detail).toBe('Regression gate passed: no regression (2/2 passed vs 2/2 on the baseline), threshold 2%.');
+    expect(gate.findings.find((f) => f.rule === 'regression-tests')?.detail).toBe(
+      'Regression gate passed: no regression (2/2 passed vs 2/2 on the baseline), threshold 2%.',
+    );
   });
 
   it('blocks promotion when staging fails a check production passes, even a non-critical one', async () => {
@@ -75,7 +80,9 @@ describe('happy paths', () => {
     const run = started(await w.deploy('deploy search v2.0.0-smokefail rolling'));
     const done = await until(w.runner, run.id, (r) => FINAL_STATUSES.has(r.status) || r.status === 'awaiting-decision');
     expect(done.status, done.outcome).toBe('rolled-back');
-    expect(done.outcome).toMatch(/staging regression gate: promotion blocked: Regression gate failed: 50% regression \(1\/2 passed vs 2\/2 on the baseline\)/);
+    expect(done.outcome).toMatch(
+      /staging regression gate: promotion blocked: Regression gate failed: 50% regression \(1\/2 passed vs 2\/2 on the baseline\)/,
+    );
     expect(await servingImages(w, 'search')).toEqual(['registry.example.com/shop/search:v1.2.2']);
     // A staging failure remembers staging's pods, where the new version ran.
     const d = await w.runner.investigate(run.id, IC, false);
@@ -126,7 +133,9 @@ describe('failure paths roll back by themselves and keep the lock', () => {
     // Locked until someone unlocks it: a new deploy is refused with who and since.
     const again = await w.deploy('deploy checkout v1.2.4 canary');
     expect(again).toMatchObject({ ok: false, reason: 'locked' });
-    expect(!again.ok && again.message).toMatch(/^🔒 checkout in production is locked after an automatic rollback \(run r-\w+: .+\), since \d{4}-\d\d-\d\d \d\d:\d\d UTC\.\n/);
+    expect(!again.ok && again.message).toMatch(
+      /^🔒 checkout in production is locked after an automatic rollback \(run r-\w+: .+\), since \d{4}-\d\d-\d\d \d\d:\d\d UTC\.\n/,
+    );
     expect(w.runner.unlock('checkout', 'production', REQUESTER, 'checked').ok).toBe(true);
     expect((await w.deploy('deploy checkout v1.2.4 canary')).ok).toBe(true);
   });
@@ -138,7 +147,11 @@ describe('manual decisions', () => {
     const run = started(await w.deploy('deploy checkout v1.2.3-slow canary', { canarySteps: [50, 100], rollbackOnRegression: false }));
     let accepts = 0;
     for (;;) {
-      const v = await until(w.runner, run.id, (r) => r.status === 'awaiting-decision' || r.status === 'succeeded' || r.status === 'rolled-back' || r.status === 'failed');
+      const v = await until(
+        w.runner,
+        run.id,
+        (r) => r.status === 'awaiting-decision' || r.status === 'succeeded' || r.status === 'rolled-back' || r.status === 'failed',
+      );
       if (v.status !== 'awaiting-decision') break;
       expect(v.pendingDecision?.explanation).toMatch(/p99/);
       const r = await w.runner.command(run.id, 'accept', REQUESTER);

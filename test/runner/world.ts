@@ -41,12 +41,18 @@ export interface World {
   /** A new runner (and store) on the same database and sandbox, as after a restart. */
   restart(config?: ShipbotConfig): Runner;
   plan(text: string, over?: Partial<DeployPlan>): { request: DeployRequest; plan: DeployPlan };
-  deploy(text: string, over?: Partial<DeployPlan>, extra?: { requester?: Actor; queueIfLocked?: boolean; dedupeKey?: string }): Promise<StartResult>;
+  deploy(
+    text: string,
+    over?: Partial<DeployPlan>,
+    extra?: { requester?: Actor; queueIfLocked?: boolean; dedupeKey?: string },
+  ): Promise<StartResult>;
   close(): Promise<void>;
 }
 
 /** `firstKube`: the first runner's cluster client (a severable one, to crash it); later runners get a fresh one. */
-export async function startWorld(opts: { config?: ShipbotConfig; speed?: number; storeRetryMs?: number; firstKube?: (sandbox: Sandbox) => Promise<Kube> } = {}): Promise<World> {
+export async function startWorld(
+  opts: { config?: ShipbotConfig; speed?: number; storeRetryMs?: number; firstKube?: (sandbox: Sandbox) => Promise<Kube> } = {},
+): Promise<World> {
   const config = opts.config ?? withoutStaging();
   const clock = new ScaledClock(opts.speed ?? 100);
   // Warm: the demo pods are Ready from the start, so preflight never races them becoming Ready.
@@ -62,7 +68,17 @@ export async function startWorld(opts: { config?: ShipbotConfig; speed?: number;
     const store = openStore(dbFile);
     stores.push(store);
     const kube = runners.length === 0 && firstKube ? firstKube : kubeFromKubeconfig(sandbox.kubeconfigYaml());
-    const runner = createRunner({ store, config: cfg, clock, kube, metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }), logger, reportsDir, pollMs: 1000, ...(opts.storeRetryMs !== undefined ? { storeRetryMs: opts.storeRetryMs } : {}) });
+    const runner = createRunner({
+      store,
+      config: cfg,
+      clock,
+      kube,
+      metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }),
+      logger,
+      reportsDir,
+      pollMs: 1000,
+      ...(opts.storeRetryMs !== undefined ? { storeRetryMs: opts.storeRetryMs } : {}),
+    });
     runners.push(runner);
     return { store, runner };
   };
@@ -139,8 +155,12 @@ export async function liveImage(w: World, service: string, namespace = 'producti
 export async function servingImages(w: World, service: string, namespace = 'production'): Promise<string[]> {
   const kube = kubeFromKubeconfig(w.sandbox.kubeconfigYaml());
   const svc = await kube.core.readNamespacedService({ name: service, namespace });
-  const selector = Object.entries(svc.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const selector = Object.entries(svc.spec?.selector ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   const pods = await kube.core.listNamespacedPod({ namespace, labelSelector: selector });
-  const ready = pods.items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  const ready = pods.items.filter(
+    (p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+  );
   return [...new Set(ready.map((p) => p.spec?.containers[0]?.image ?? '?'))].sort();
 }

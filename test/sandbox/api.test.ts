@@ -31,7 +31,13 @@ describe('the door, as a real API server keeps it', () => {
     expect((await withCa('/version', { authorization: `Bearer ${f.sandbox.token}` })).status).toBe(200);
   });
 
-  for (const path of ['/version', '/api/v1/namespaces', '/api/v1/namespaces/default/services/x/proxy/health', '/sandbox/v1/targets', '/sandbox/v1/metrics?namespace=a&service=b']) {
+  for (const path of [
+    '/version',
+    '/api/v1/namespaces',
+    '/api/v1/namespaces/default/services/x/proxy/health',
+    '/sandbox/v1/targets',
+    '/sandbox/v1/metrics?namespace=a&service=b',
+  ]) {
     it(`answers 401 without the token, or with a wrong one: ${path}`, async () => {
       const none = await withCa(path);
       expect(none.status).toBe(401);
@@ -58,7 +64,8 @@ describe('discovery', () => {
     expect(groups.groups.map((g: { name: string }) => g.name)).toContain('apps');
     const core = await get('/api/v1');
     const names = core.resources.map((r: { name: string }) => r.name);
-    for (const n of ['namespaces', 'nodes', 'pods', 'services', 'events', 'configmaps', 'pods/proxy', 'services/proxy']) expect(names).toContain(n);
+    for (const n of ['namespaces', 'nodes', 'pods', 'services', 'events', 'configmaps', 'pods/proxy', 'services/proxy'])
+      expect(names).toContain(n);
     const apps = await get('/apis/apps/v1');
     expect(apps.resources.map((r: { name: string }) => r.name)).toEqual(
       expect.arrayContaining(['deployments', 'deployments/status', 'deployments/scale', 'replicasets']),
@@ -68,7 +75,9 @@ describe('discovery', () => {
     const v3 = await get('/openapi/v3');
     expect(Object.keys(v3.paths)).toEqual(expect.arrayContaining(['api/v1', 'apis/apps/v1', 'apis/autoscaling/v2']));
     const appsDoc = await get(v3.paths['apis/apps/v1'].serverRelativeURL);
-    expect(appsDoc.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}'].patch.parameters).toContainEqual(expect.objectContaining({ name: 'fieldValidation', in: 'query' }));
+    expect(appsDoc.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}'].patch.parameters).toContainEqual(
+      expect.objectContaining({ name: 'fieldValidation', in: 'query' }),
+    );
   });
 
   it('lists the seeded nodes as Ready', async () => {
@@ -149,7 +158,11 @@ describe('verbs', () => {
     const d = await f.apps.readNamespacedDeployment({ name: 'scaly', namespace: NS });
     const before = JSON.stringify(d.status ?? {});
     // No resourceVersion: the controller may write status meanwhile, and this is not about conflicts.
-    await f.apps.replaceNamespacedDeployment({ name: 'scaly', namespace: NS, body: { ...d, metadata: { ...d.metadata, resourceVersion: undefined }, status: { replicas: 99 } } });
+    await f.apps.replaceNamespacedDeployment({
+      name: 'scaly',
+      namespace: NS,
+      body: { ...d, metadata: { ...d.metadata, resourceVersion: undefined }, status: { replicas: 99 } },
+    });
     const after = await f.apps.readNamespacedDeploymentStatus({ name: 'scaly', namespace: NS });
     expect(after.status?.replicas).not.toBe(99);
     expect(before).not.toContain('"replicas":99');
@@ -158,14 +171,17 @@ describe('verbs', () => {
 
 describe('list', () => {
   beforeAll(async () => {
-    const mk = (name: string, labels: Record<string, string>) => f.core.createNamespacedConfigMap({ namespace: NS, body: cm(name, labels) });
+    const mk = (name: string, labels: Record<string, string>) =>
+      f.core.createNamespacedConfigMap({ namespace: NS, body: cm(name, labels) });
     await mk('sel-a', { tier: 'web', env: 'prod' });
     await mk('sel-b', { tier: 'db', env: 'prod' });
     await mk('sel-c', { tier: 'web', env: 'dev' });
     await mk('sel-d', { env: 'dev' });
   });
   const names = async (labelSelector?: string, fieldSelector?: string) =>
-    (await f.core.listNamespacedConfigMap({ namespace: NS, labelSelector, fieldSelector })).items.map((i) => i.metadata!.name).filter((n) => n!.startsWith('sel-'));
+    (await f.core.listNamespacedConfigMap({ namespace: NS, labelSelector, fieldSelector })).items
+      .map((i) => i.metadata!.name)
+      .filter((n) => n!.startsWith('sel-'));
 
   it('filters by label selectors: =, !=, in, notin, exists, !exists', async () => {
     expect(await names('tier=web')).toEqual(['sel-a', 'sel-c']);
@@ -212,10 +228,17 @@ describe('patch', () => {
     await f.apps.createNamespacedDeployment({ namespace: NS, body: d });
   });
   const read = () => f.apps.readNamespacedDeployment({ name: NAME, namespace: NS });
-  const patch = (body: unknown, type: string) => f.apps.patchNamespacedDeployment({ name: NAME, namespace: NS, body }, setHeaderOptions('Content-Type', type));
+  const patch = (body: unknown, type: string) =>
+    f.apps.patchNamespacedDeployment({ name: NAME, namespace: NS, body }, setHeaderOptions('Content-Type', type));
 
   it('applies a JSON patch', async () => {
-    const d = await patch([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.example.com/p:v2' }, { op: 'add', path: '/metadata/annotations', value: { note: 'x' } }], PatchStrategy.JsonPatch);
+    const d = await patch(
+      [
+        { op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.example.com/p:v2' },
+        { op: 'add', path: '/metadata/annotations', value: { note: 'x' } },
+      ],
+      PatchStrategy.JsonPatch,
+    );
     expect(d.spec?.template.spec?.containers[0]?.image).toBe('registry.example.com/p:v2');
     expect(d.metadata?.annotations?.note).toBe('x');
     const failed = await statusOf(patch([{ op: 'test', path: '/spec/replicas', value: 42 }], PatchStrategy.JsonPatch));
@@ -223,16 +246,39 @@ describe('patch', () => {
   });
 
   it('applies a JSON merge patch (lists replaced, null deletes)', async () => {
-    const d = await patch({ metadata: { annotations: { note: null, other: 'y' } }, spec: { template: { spec: { containers: [{ name: 'app', image: 'registry.example.com/p:v3' }] } } } }, PatchStrategy.MergePatch);
+    const d = await patch(
+      {
+        metadata: { annotations: { note: null, other: 'y' } },
+        spec: { template: { spec: { containers: [{ name: 'app', image: 'registry.example.com/p:v3' }] } } },
+      },
+      PatchStrategy.MergePatch,
+    );
     expect(d.metadata?.annotations).toEqual(expect.objectContaining({ other: 'y' }));
     expect(d.metadata?.annotations?.note).toBeUndefined();
     expect(d.spec?.template.spec?.containers.map((c) => c.name)).toEqual(['app']);
     // Put the sidecar back for the strategic tests.
-    await patch({ spec: { template: { spec: { containers: [{ name: 'app', image: 'registry.example.com/p:v3', env: [{ name: 'A', value: '1' }] }, { name: 'sidecar', image: 'registry.example.com/side:v1' }] } } } }, PatchStrategy.MergePatch);
+    await patch(
+      {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                { name: 'app', image: 'registry.example.com/p:v3', env: [{ name: 'A', value: '1' }] },
+                { name: 'sidecar', image: 'registry.example.com/side:v1' },
+              ],
+            },
+          },
+        },
+      },
+      PatchStrategy.MergePatch,
+    );
   });
 
   it('applies a strategic merge patch: containers merged by name', async () => {
-    const d = await patch({ spec: { template: { spec: { containers: [{ name: 'sidecar', image: 'registry.example.com/side:v2' }] } } } }, PatchStrategy.StrategicMergePatch);
+    const d = await patch(
+      { spec: { template: { spec: { containers: [{ name: 'sidecar', image: 'registry.example.com/side:v2' }] } } } },
+      PatchStrategy.StrategicMergePatch,
+    );
     const cs = d.spec!.template.spec!.containers;
     expect(cs.map((c) => c.name)).toEqual(['app', 'sidecar']);
     expect(cs[0]!.image).toBe('registry.example.com/p:v3');
@@ -242,11 +288,26 @@ describe('patch', () => {
 
   it('honours $setElementOrder and $patch: delete', async () => {
     const reordered = await patch(
-      { spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'sidecar' }, { name: 'app' }], containers: [{ name: 'app', image: 'registry.example.com/p:v4' }] } } } },
+      {
+        spec: {
+          template: {
+            spec: {
+              '$setElementOrder/containers': [{ name: 'sidecar' }, { name: 'app' }],
+              containers: [{ name: 'app', image: 'registry.example.com/p:v4' }],
+            },
+          },
+        },
+      },
       PatchStrategy.StrategicMergePatch,
     );
-    expect(reordered.spec!.template.spec!.containers.map((c) => `${c.name}=${c.image}`)).toEqual(['sidecar=registry.example.com/side:v2', 'app=registry.example.com/p:v4']);
-    const deleted = await patch({ spec: { template: { spec: { containers: [{ name: 'sidecar', $patch: 'delete' }] } } } }, PatchStrategy.StrategicMergePatch);
+    expect(reordered.spec!.template.spec!.containers.map((c) => `${c.name}=${c.image}`)).toEqual([
+      'sidecar=registry.example.com/side:v2',
+      'app=registry.example.com/p:v4',
+    ]);
+    const deleted = await patch(
+      { spec: { template: { spec: { containers: [{ name: 'sidecar', $patch: 'delete' }] } } } },
+      PatchStrategy.StrategicMergePatch,
+    );
     expect(deleted.spec!.template.spec!.containers.map((c) => c.name)).toEqual(['app']);
   });
 
@@ -263,9 +324,17 @@ describe('watch', () => {
     const rv = start.metadata!.resourceVersion!;
     const seen: string[] = [];
     const w = new Watch(f.kc);
-    const req = await w.watch(`/api/v1/namespaces/${NS}/configmaps`, { resourceVersion: rv, labelSelector: 'w=1' }, (type, obj) => seen.push(`${type} ${obj.metadata.name}`), () => {});
+    const req = await w.watch(
+      `/api/v1/namespaces/${NS}/configmaps`,
+      { resourceVersion: rv, labelSelector: 'w=1' },
+      (type, obj) => seen.push(`${type} ${obj.metadata.name}`),
+      () => {},
+    );
     await f.core.createNamespacedConfigMap({ namespace: NS, body: cm('w1', { w: '1' }) });
-    await f.core.patchNamespacedConfigMap({ name: 'w1', namespace: NS, body: { data: { k: 'v' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await f.core.patchNamespacedConfigMap(
+      { name: 'w1', namespace: NS, body: { data: { k: 'v' } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     await f.core.createNamespacedConfigMap({ namespace: NS, body: cm('ignored', { w: '2' }) });
     await f.core.deleteNamespacedConfigMap({ name: 'w1', namespace: NS });
     await waitFor('three watch events', () => seen.length >= 3);
@@ -274,7 +343,12 @@ describe('watch', () => {
 
     // Resuming from the old resourceVersion replays the same changes.
     const replay: string[] = [];
-    const req2 = await new Watch(f.kc).watch(`/api/v1/namespaces/${NS}/configmaps`, { resourceVersion: rv, labelSelector: 'w=1' }, (type, obj) => replay.push(`${type} ${obj.metadata.name}`), () => {});
+    const req2 = await new Watch(f.kc).watch(
+      `/api/v1/namespaces/${NS}/configmaps`,
+      { resourceVersion: rv, labelSelector: 'w=1' },
+      (type, obj) => replay.push(`${type} ${obj.metadata.name}`),
+      () => {},
+    );
     await waitFor('replayed events', () => replay.length >= 3);
     req2.abort();
     expect(replay).toEqual(seen);
@@ -288,7 +362,12 @@ describe('watch', () => {
     expect(small.sandbox.store.oldestResumable).toBeGreaterThan(5);
     const events: Array<{ type: string; obj: { code?: number; reason?: string } }> = [];
     let doneErr: unknown = 'not done';
-    await new Watch(small.kc).watch(`/api/v1/namespaces/${NS}/configmaps`, { resourceVersion: '2' }, (type, obj) => events.push({ type, obj }), (err) => (doneErr = err));
+    await new Watch(small.kc).watch(
+      `/api/v1/namespaces/${NS}/configmaps`,
+      { resourceVersion: '2' },
+      (type, obj) => events.push({ type, obj }),
+      (err) => (doneErr = err),
+    );
     await waitFor('the watch to end', () => doneErr !== 'not done');
     await small.sandbox.close();
     expect(events).toEqual([{ type: 'ERROR', obj: expect.objectContaining({ code: 410, reason: 'Expired' }) }]);

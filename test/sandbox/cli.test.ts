@@ -39,10 +39,14 @@ describe('shipbot sandbox', () => {
     // The door: no CA, no trust; the CA but no token, 401.
     await expect(fetch(`${url}/version`)).rejects.toThrow();
     const ca = /certificate-authority-data: (\S+)/.exec(readFileSync(kubeconfig, 'utf8'))![1]!;
-    const anonymous = await undiciFetch(`${url}/apis/apps/v1/deployments`, { dispatcher: new Agent({ connect: { ca: Buffer.from(ca, 'base64').toString() } }) });
+    const anonymous = await undiciFetch(`${url}/apis/apps/v1/deployments`, {
+      dispatcher: new Agent({ connect: { ca: Buffer.from(ca, 'base64').toString() } }),
+    });
     expect(anonymous.status).toBe(401);
     const list = await waitFor('demo deployments', async () => {
-      const body = (await (await kube.fetch(`${url}/apis/apps/v1/deployments`)).json()) as { items: Array<{ metadata: { namespace: string; name: string } }> };
+      const body = (await (await kube.fetch(`${url}/apis/apps/v1/deployments`)).json()) as {
+        items: Array<{ metadata: { namespace: string; name: string } }>;
+      };
       return body.items.length >= 6 ? body : undefined;
     });
     expect(list.items.map((d) => `${d.metadata.namespace}/${d.metadata.name}`).sort()).toContain('production/checkout');
@@ -50,7 +54,7 @@ describe('shipbot sandbox', () => {
     expect(await cli.exited).toBe(0);
   });
 
-  it('--context names the kubeconfig context, and two sandboxes\' kubeconfigs merge without shadowing each other', async () => {
+  it("--context names the kubeconfig context, and two sandboxes' kubeconfigs merge without shadowing each other", async () => {
     const dirs = [mkdtempSync(path.join(tmpdir(), 'shipbot-sbx-a-')), mkdtempSync(path.join(tmpdir(), 'shipbot-sbx-b-'))];
     const clis = ['staging-cluster', 'prod-cluster'].map((ctx, i) => {
       const child = spawn(process.execPath, ['bin/shipbot.js', 'sandbox', '--port', '0', '--context', ctx], {

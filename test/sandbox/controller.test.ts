@@ -18,10 +18,15 @@ afterAll(async () => {
 
 const readD = (name: string) => f.apps.readNamespacedDeployment({ name, namespace: NS });
 const ownedRs = async (d: V1Deployment): Promise<V1ReplicaSet[]> =>
-  (await f.apps.listNamespacedReplicaSet({ namespace: NS })).items.filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === d.metadata?.uid && o.controller));
-const strategic = (name: string, body: unknown) => f.apps.patchNamespacedDeployment({ name, namespace: NS, body }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
-const setImage = (name: string, image: string) => strategic(name, { spec: { template: { spec: { containers: [{ name: 'app', image }] } } } });
-const waitRolledOut = (name: string) => waitFor(`${name} rolled out`, async () => ((d) => (rolledOut(d) ? d : undefined))(await readD(name)));
+  (await f.apps.listNamespacedReplicaSet({ namespace: NS })).items.filter((rs) =>
+    rs.metadata?.ownerReferences?.some((o) => o.uid === d.metadata?.uid && o.controller),
+  );
+const strategic = (name: string, body: unknown) =>
+  f.apps.patchNamespacedDeployment({ name, namespace: NS, body }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+const setImage = (name: string, image: string) =>
+  strategic(name, { spec: { template: { spec: { containers: [{ name: 'app', image }] } } } });
+const waitRolledOut = (name: string) =>
+  waitFor(`${name} rolled out`, async () => ((d) => (rolledOut(d) ? d : undefined))(await readD(name)));
 /** Lets the sandbox clock run for a few simulation ticks. */
 const ticks = async (n: number) => {
   const start = f.sandbox.loopStats().ticks;
@@ -43,19 +48,36 @@ describe('rolling update', () => {
     const pods = await f.core.listNamespacedPod({ namespace: NS, labelSelector: `app=web,pod-template-hash=${hash}` });
     expect(pods.items).toHaveLength(8);
     for (const p of pods.items) {
-      expect(p.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'ReplicaSet', name: rs!.metadata!.name, uid: rs!.metadata!.uid, controller: true });
+      expect(p.metadata?.ownerReferences?.[0]).toMatchObject({
+        kind: 'ReplicaSet',
+        name: rs!.metadata!.name,
+        uid: rs!.metadata!.uid,
+        controller: true,
+      });
       expect(p.status?.phase).toBe('Running');
       expect(p.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
     }
-    expect(d.status?.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`)).toEqual(['Available=True/MinimumReplicasAvailable', 'Progressing=True/NewReplicaSetAvailable']);
+    expect(d.status?.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`)).toEqual([
+      'Available=True/MinimumReplicasAvailable',
+      'Progressing=True/NewReplicaSetAvailable',
+    ]);
   });
 
   it('rolls to a new image within maxSurge and maxUnavailable, and bumps the revision', async () => {
     // 8 replicas at 25%/25%: at most 10 pods, at least 6 available at every step.
     const seen: Array<{ replicas: number; available: number; updated: number }> = [];
-    const req = await new Watch(f.kc).watch(`/apis/apps/v1/namespaces/${NS}/deployments`, { fieldSelector: 'metadata.name=web' }, (_t, d: V1Deployment) => {
-      seen.push({ replicas: d.status?.replicas ?? 0, available: d.status?.availableReplicas ?? 0, updated: d.status?.updatedReplicas ?? 0 });
-    }, () => {});
+    const req = await new Watch(f.kc).watch(
+      `/apis/apps/v1/namespaces/${NS}/deployments`,
+      { fieldSelector: 'metadata.name=web' },
+      (_t, d: V1Deployment) => {
+        seen.push({
+          replicas: d.status?.replicas ?? 0,
+          available: d.status?.availableReplicas ?? 0,
+          updated: d.status?.updatedReplicas ?? 0,
+        });
+      },
+      () => {},
+    );
     const before = await readD('web');
     const patched = await setImage('web', 'registry.example.com/web:v2');
     expect(patched.metadata?.generation).toBe((before.metadata?.generation ?? 0) + 1);
@@ -121,7 +143,10 @@ describe('pause and resume', () => {
 
 describe('conditions', () => {
   it('reports ProgressDeadlineExceeded when the new pods never become ready', async () => {
-    await f.apps.createNamespacedDeployment({ namespace: NS, body: deployment('stuck', 'registry.example.com/s:v1', 2, { progressDeadlineSeconds: 30 }) });
+    await f.apps.createNamespacedDeployment({
+      namespace: NS,
+      body: deployment('stuck', 'registry.example.com/s:v1', 2, { progressDeadlineSeconds: 30 }),
+    });
     await waitRolledOut('stuck');
     await setImage('stuck', 'registry.example.com/s:v2-missing');
     const d = await waitFor('the progress deadline', async () => {
@@ -139,25 +164,36 @@ describe('conditions', () => {
   it('reports Available=False while too few pods are available', async () => {
     await f.apps.createNamespacedDeployment({ namespace: NS, body: deployment('never', 'registry.example.com/n:v1-crash', 2) });
     const d = await waitFor('observed', async () => ((x) => (x.status?.observedGeneration ? x : undefined))(await readD('never')));
-    expect(d.status?.conditions?.find((c) => c.type === 'Available')).toMatchObject({ status: 'False', reason: 'MinimumReplicasUnavailable' });
+    expect(d.status?.conditions?.find((c) => c.type === 'Available')).toMatchObject({
+      status: 'False',
+      reason: 'MinimumReplicasUnavailable',
+    });
   });
 });
 
 describe('Recreate strategy', () => {
   it('stops every old pod before starting new ones', async () => {
-    await f.apps.createNamespacedDeployment({ namespace: NS, body: deployment('recreate', 'registry.example.com/r:v1', 3, { strategy: { type: 'Recreate' } }) });
+    await f.apps.createNamespacedDeployment({
+      namespace: NS,
+      body: deployment('recreate', 'registry.example.com/r:v1', 3, { strategy: { type: 'Recreate' } }),
+    });
     await waitRolledOut('recreate');
     // Every pod change arrives on the watch in order: replay them and check each moment.
     const live = new Map<string, string>();
     let overlap = false;
     let changes = 0;
-    const req = await new Watch(f.kc).watch(`/api/v1/namespaces/${NS}/pods`, { labelSelector: 'app=recreate' }, (type, pod) => {
-      changes++;
-      if (type === 'DELETED') live.delete(pod.metadata.name);
-      else live.set(pod.metadata.name, pod.spec.containers[0].image);
-      const images = new Set(live.values());
-      if (images.has('registry.example.com/r:v1') && images.has('registry.example.com/r:v2')) overlap = true;
-    }, () => {});
+    const req = await new Watch(f.kc).watch(
+      `/api/v1/namespaces/${NS}/pods`,
+      { labelSelector: 'app=recreate' },
+      (type, pod) => {
+        changes++;
+        if (type === 'DELETED') live.delete(pod.metadata.name);
+        else live.set(pod.metadata.name, pod.spec.containers[0].image);
+        const images = new Set(live.values());
+        if (images.has('registry.example.com/r:v1') && images.has('registry.example.com/r:v2')) overlap = true;
+      },
+      () => {},
+    );
     await setImage('recreate', 'registry.example.com/r:v2');
     const d = await waitRolledOut('recreate');
     await waitFor('the watch to catch up', () => [...live.values()].filter((i) => i.endsWith(':v2')).length === 3 && live.size === 3);
@@ -165,7 +201,9 @@ describe('Recreate strategy', () => {
     expect(changes).toBeGreaterThan(6);
     expect(overlap).toBe(false);
     expect(d.status?.updatedReplicas).toBe(3);
-    const killed = (await f.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === 'Killing' && e.involvedObject.name?.startsWith('recreate-'));
+    const killed = (await f.core.listNamespacedEvent({ namespace: NS })).items.filter(
+      (e) => e.reason === 'Killing' && e.involvedObject.name?.startsWith('recreate-'),
+    );
     expect(killed.length).toBeGreaterThanOrEqual(3);
   });
 });

@@ -26,7 +26,10 @@ beforeAll(async () => {
     await f.apps.createNamespacedDeployment({ namespace: NS, body: deployment(name, `registry.example.com/${name}:${tag}`, 2) });
     await f.core.createNamespacedService({
       namespace: NS,
-      body: { metadata: { name, annotations: { 'sandbox.shipbot.dev/rps': '1000' } }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } },
+      body: {
+        metadata: { name, annotations: { 'sandbox.shipbot.dev/rps': '1000' } },
+        spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
+      },
     });
   }
 });
@@ -36,20 +39,32 @@ afterAll(async () => {
 
 const pods = async (app: string) => (await f.core.listNamespacedPod({ namespace: NS, labelSelector: `app=${app}` })).items;
 const container = (p: V1Pod) => p.status!.containerStatuses![0]!;
-const events = async (app: string) => (await f.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.involvedObject.name?.startsWith(`${app}-`));
+const events = async (app: string) =>
+  (await f.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.involvedObject.name?.startsWith(`${app}-`));
 const metrics = async (service: string, windowSec = 120): Promise<MetricSample> =>
-  (await f.fetch(`${f.sandbox.url}/sandbox/v1/metrics?namespace=${NS}&service=${service}&windowSec=${windowSec}`)).json() as Promise<MetricSample>;
+  (
+    await f.fetch(`${f.sandbox.url}/sandbox/v1/metrics?namespace=${NS}&service=${service}&windowSec=${windowSec}`)
+  ).json() as Promise<MetricSample>;
 /** A full window of traffic: waits until the service has served for `windowSec` of sandbox time. */
-const settled = (service: string, windowSec = 120) => waitFor(`${windowSec}s of ${service} traffic`, async () => ((m) => (m.throughputRps > 900 ? m : undefined))(await metrics(service, windowSec)));
+const settled = (service: string, windowSec = 120) =>
+  waitFor(`${windowSec}s of ${service} traffic`, async () =>
+    ((m) => (m.throughputRps > 900 ? m : undefined))(await metrics(service, windowSec)),
+  );
 
 describe('-crash', () => {
   it('goes to CrashLoopBackOff with climbing restart counts and BackOff events', async () => {
-    const p = await waitFor('3 restarts', async () => (await pods('crash')).find((x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 3));
+    const p = await waitFor('3 restarts', async () =>
+      (await pods('crash')).find((x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 3),
+    );
     const first = container(p).restartCount;
     expect(p.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
-    const later = await waitFor('another restart', async () => (await pods('crash')).find((x) => x.metadata?.name === p.metadata?.name && container(x).restartCount > first));
+    const later = await waitFor('another restart', async () =>
+      (await pods('crash')).find((x) => x.metadata?.name === p.metadata?.name && container(x).restartCount > first),
+    );
     expect(container(later).restartCount).toBeGreaterThan(first);
-    const waiting = await waitFor('CrashLoopBackOff', async () => (await pods('crash')).find((x) => container(x).state?.waiting?.reason === 'CrashLoopBackOff'));
+    const waiting = await waitFor('CrashLoopBackOff', async () =>
+      (await pods('crash')).find((x) => container(x).state?.waiting?.reason === 'CrashLoopBackOff'),
+    );
     expect(container(waiting).state?.waiting?.message).toMatch(/back-off \d+s restarting failed container=app/);
     expect(container(waiting).lastState?.terminated).toMatchObject({ exitCode: 1, reason: 'Error' });
     const ev = await events('crash');
@@ -77,7 +92,9 @@ describe('-crash', () => {
 
 describe('-oom', () => {
   it('shows OOMKilled as the last terminated state', async () => {
-    const p = await waitFor('an OOM kill', async () => (await pods('oom')).find((x) => x.status?.containerStatuses?.[0]?.lastState?.terminated));
+    const p = await waitFor('an OOM kill', async () =>
+      (await pods('oom')).find((x) => x.status?.containerStatuses?.[0]?.lastState?.terminated),
+    );
     expect(container(p).lastState?.terminated).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
     expect(container(p).ready).toBe(false);
   });
@@ -85,11 +102,15 @@ describe('-oom', () => {
 
 describe('-missing', () => {
   it('shows ImagePullBackOff, never becomes Ready, and records pull failures', async () => {
-    const p = await waitFor('ImagePullBackOff', async () => (await pods('missing')).find((x) => x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff'));
+    const p = await waitFor('ImagePullBackOff', async () =>
+      (await pods('missing')).find((x) => x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff'),
+    );
     expect(p.status?.phase).toBe('Pending');
     expect(container(p).ready).toBe(false);
     const ev = await events('missing');
-    expect(ev.some((e) => e.reason === 'Failed' && e.message?.startsWith('Failed to pull image "registry.example.com/missing:v1.3.0-missing"'))).toBe(true);
+    expect(
+      ev.some((e) => e.reason === 'Failed' && e.message?.startsWith('Failed to pull image "registry.example.com/missing:v1.3.0-missing"')),
+    ).toBe(true);
     expect(ev.some((e) => e.reason === 'Failed' && e.message === 'Error: ErrImagePull')).toBe(true);
     const d = await f.apps.readNamespacedDeployment({ name: 'missing', namespace: NS });
     expect(d.status?.readyReplicas ?? 0).toBe(0);

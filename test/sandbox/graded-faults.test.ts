@@ -11,7 +11,13 @@ const img = (tag: string) => `registry.example.com/app:${tag}`;
 
 describe('the graded tag table', () => {
   it('keeps the plain tags and reads the graded parts', () => {
-    expect(behaviourOf(img('v1.0.0'))).toMatchObject({ fault: 'none', errorRate: BASELINE.errorRate, medianMs: BASELINE.medianMs, tailFactor: 1, jitter: 1 });
+    expect(behaviourOf(img('v1.0.0'))).toMatchObject({
+      fault: 'none',
+      errorRate: BASELINE.errorRate,
+      medianMs: BASELINE.medianMs,
+      tailFactor: 1,
+      jitter: 1,
+    });
     expect(behaviourOf(img('v1.0.0-errors')).errorRate).toBe(0.08);
     expect(behaviourOf(img('v1.0.0-slow')).medianMs).toBe(BASELINE.medianMs * 2);
     expect(behaviourOf(img('v1.0.0-errors2.5')).errorRate).toBeCloseTo(0.025, 10);
@@ -40,15 +46,25 @@ describe('graded faults in the traffic', () => {
       await f.apps.createNamespacedDeployment({ namespace: NS, body: deployment(name, img(tag), 2) });
       await f.core.createNamespacedService({
         namespace: NS,
-        body: { metadata: { name, annotations: { 'sandbox.shipbot.dev/rps': '2000' } }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } },
+        body: {
+          metadata: { name, annotations: { 'sandbox.shipbot.dev/rps': '2000' } },
+          spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
+        },
       });
     }
   });
   afterAll(() => f?.sandbox.close());
 
   const metrics = async (service: string, windowSec: number): Promise<MetricSample> =>
-    (await f.fetch(`${f.sandbox.url}/sandbox/v1/metrics?namespace=${NS}&service=${service}&windowSec=${windowSec}`)).json() as Promise<MetricSample>;
-  const settled = (service: string, windowSec = 240) => waitFor(`${windowSec}s of ${service}`, async () => ((m) => (m.throughputRps > 1800 ? m : undefined))(await metrics(service, windowSec)), 30_000);
+    (
+      await f.fetch(`${f.sandbox.url}/sandbox/v1/metrics?namespace=${NS}&service=${service}&windowSec=${windowSec}`)
+    ).json() as Promise<MetricSample>;
+  const settled = (service: string, windowSec = 240) =>
+    waitFor(
+      `${windowSec}s of ${service}`,
+      async () => ((m) => (m.throughputRps > 1800 ? m : undefined))(await metrics(service, windowSec)),
+      30_000,
+    );
 
   it('-errors2.5 fails about 2.5% of requests; -slow1.3 has p99 about 1.3×; -tail3 raises p99 but not p50', async () => {
     const [base, e25, s13, tail] = await Promise.all(['base', 'e25', 's13', 'tail'].map((s) => settled(s)));
@@ -78,7 +94,6 @@ describe('graded faults in the traffic', () => {
     expect(Math.abs(avgNoisy.p50Ms / avgBase.p50Ms - 1)).toBeLessThan(0.1);
     expect(await spread('noisy')).toBeGreaterThan(await spread('base'));
   });
-
 });
 
 describe('-lateN in the traffic', () => {
@@ -90,10 +105,20 @@ describe('-lateN in the traffic', () => {
       await f.apps.createNamespacedDeployment({ namespace: 't-late', body: deployment('late', img('v1.3.0-late6-errors7'), 2) });
       await f.core.createNamespacedService({
         namespace: 't-late',
-        body: { metadata: { name: 'late', annotations: { 'sandbox.shipbot.dev/rps': '2000' } }, spec: { selector: { app: 'late' }, ports: [{ port: 80, targetPort: 8080 }] } },
+        body: {
+          metadata: { name: 'late', annotations: { 'sandbox.shipbot.dev/rps': '2000' } },
+          spec: { selector: { app: 'late' }, ports: [{ port: 80, targetPort: 8080 }] },
+        },
       });
-      const sample = async (windowSec: number) => (await f.fetch(`${f.sandbox.url}/sandbox/v1/metrics?namespace=t-late&service=late&windowSec=${windowSec}`)).json() as Promise<MetricSample>;
-      const early = await waitFor('a minute of traffic', async () => ((m) => (m.requests > 60_000 ? m : undefined))(await sample(60)), 20_000);
+      const sample = async (windowSec: number) =>
+        (
+          await f.fetch(`${f.sandbox.url}/sandbox/v1/metrics?namespace=t-late&service=late&windowSec=${windowSec}`)
+        ).json() as Promise<MetricSample>;
+      const early = await waitFor(
+        'a minute of traffic',
+        async () => ((m) => (m.requests > 60_000 ? m : undefined))(await sample(60)),
+        20_000,
+      );
       expect(early!.errorRate).toBeLessThan(0.01);
       const late = await waitFor('the late fault', async () => ((m) => (m.errorRate > 0.05 ? m : undefined))(await sample(30)), 30_000);
       expect(late!.errorRate).toBeLessThan(0.09);

@@ -20,7 +20,8 @@ function job(name: string, image: string, spec: Partial<V1Job['spec']> = {}): V1
 }
 
 const condition = (j: V1Job, type: string) => j.status?.conditions?.find((c) => c.type === type && c.status === 'True');
-const podsOf = async (name: string) => (await f.core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/job-name=${name}` })).items;
+const podsOf = async (name: string) =>
+  (await f.core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/job-name=${name}` })).items;
 
 beforeAll(async () => {
   f = await startFixture();
@@ -36,10 +37,16 @@ describe('sandbox Jobs', () => {
     expect(created.spec?.template.metadata?.labels).toMatchObject({ 'job-name': 'defaults', 'batch.kubernetes.io/job-name': 'defaults' });
     const always = job('always', 'x:v1');
     always.spec!.template.spec!.restartPolicy = 'Always';
-    expect(await statusOf(batch.createNamespacedJob({ namespace, body: always }))).toMatchObject({ code: 422, message: expect.stringMatching(/restartPolicy/) });
+    expect(await statusOf(batch.createNamespacedJob({ namespace, body: always }))).toMatchObject({
+      code: 422,
+      message: expect.stringMatching(/restartPolicy/),
+    });
     const changed = await batch.readNamespacedJob({ name: 'defaults', namespace });
     changed.spec!.template.spec!.containers[0]!.image = 'x:v2';
-    expect(await statusOf(batch.replaceNamespacedJob({ name: 'defaults', namespace, body: changed }))).toMatchObject({ code: 422, message: expect.stringMatching(/immutable/) });
+    expect(await statusOf(batch.replaceNamespacedJob({ name: 'defaults', namespace, body: changed }))).toMatchObject({
+      code: 422,
+      message: expect.stringMatching(/immutable/),
+    });
   });
 
   it('a plain tag completes: one pod Succeeded, SuccessCriteriaMet then Complete, its log says what it applied', async () => {
@@ -59,7 +66,10 @@ describe('sandbox Jobs', () => {
   });
 
   it('-migfail fails each pod; with backoffLimit 1 a second pod is tried after the back-off, then Failed (BackoffLimitExceeded)', async () => {
-    await batch.createNamespacedJob({ namespace, body: job('fails', 'registry.example.com/shop/checkout:v1.2.3-migfail', { backoffLimit: 1 }) });
+    await batch.createNamespacedJob({
+      namespace,
+      body: job('fails', 'registry.example.com/shop/checkout:v1.2.3-migfail', { backoffLimit: 1 }),
+    });
     const failed = await waitFor(
       'Failed',
       async () => {
@@ -78,7 +88,10 @@ describe('sandbox Jobs', () => {
   });
 
   it('-mighang runs until activeDeadlineSeconds, then the Job fails (DeadlineExceeded) and its pod is stopped', async () => {
-    await batch.createNamespacedJob({ namespace, body: job('hangs', 'registry.example.com/shop/checkout:v1.2.3-mighang', { activeDeadlineSeconds: 60 }) });
+    await batch.createNamespacedJob({
+      namespace,
+      body: job('hangs', 'registry.example.com/shop/checkout:v1.2.3-mighang', { activeDeadlineSeconds: 60 }),
+    });
     const running = await waitFor('running', async () => (await podsOf('hangs')).find((p) => p.status?.phase === 'Running'));
     expect(running).toBeTruthy();
     const failed = await waitFor(

@@ -18,7 +18,7 @@ let kubeconfig: string;
 function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(KUBECTL, ['--kubeconfig', kubeconfig, '-n', 'production', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
@@ -69,7 +69,9 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
         '',
       ].join('\n');
     writeFileSync(file, manifest(3));
-    expect(await ok('apply', '-f', file)).toMatch(/deployment.apps\/shop created[\s\S]*service\/shop created[\s\S]*horizontalpodautoscaler.autoscaling\/shop created/);
+    expect(await ok('apply', '-f', file)).toMatch(
+      /deployment.apps\/shop created[\s\S]*service\/shop created[\s\S]*horizontalpodautoscaler.autoscaling\/shop created/,
+    );
     expect(await ok('apply', '-f', file)).toMatch(/deployment.apps\/shop unchanged/);
     writeFileSync(file, manifest(2));
     expect(await ok('apply', '-f', file)).toMatch(/deployment.apps\/shop configured/);
@@ -97,7 +99,9 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
         '',
       ].join('\n'),
     );
-    expect(await ok('apply', '-f', file)).toMatch(/httproute.gateway.networking.k8s.io\/shop created[\s\S]*virtualservice.networking.istio.io\/shop created/);
+    expect(await ok('apply', '-f', file)).toMatch(
+      /httproute.gateway.networking.k8s.io\/shop created[\s\S]*virtualservice.networking.istio.io\/shop created/,
+    );
     // Its list fields come back with CRD defaults, so kubectl sends a patch ("configured"), as on a
     // real cluster; the server re-defaults it to the same object, and nothing changes.
     await ok('apply', '-f', file);
@@ -106,11 +110,21 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     expect(yaml).toMatch(/name: checkout\n\s+port: 80\n\s+weight: 95/);
     expect(yaml).toMatch(/name: checkout-next\n\s+port: 80\n\s+weight: 5/);
     // The gateway's status: Accepted per parentRef, and a backend that does not exist named.
-    expect(await jsonpath('httproute/shop', '{.status.parents[0].conditions[?(@.type=="Accepted")].status} {.status.parents[0].conditions[?(@.type=="ResolvedRefs")].reason}')).toBe('True BackendNotFound');
+    expect(
+      await jsonpath(
+        'httproute/shop',
+        '{.status.parents[0].conditions[?(@.type=="Accepted")].status} {.status.parents[0].conditions[?(@.type=="ResolvedRefs")].reason}',
+      ),
+    ).toBe('True BackendNotFound');
     expect(await ok('get', 'httproutes')).toMatch(/NAME\s+HOSTNAMES\s+AGE\n(.+\n)*shop\s+\d+[smhd]/);
     expect(await jsonpath('vs/shop', '{.spec.http[0].route[0].weight}')).toBe('100');
     await ok('patch', 'httproute', 'shop', '--type=json', '-p', '[{"op":"replace","path":"/spec/rules/0/backendRefs/1/weight","value":0}]');
-    expect(await jsonpath('httproute/shop', '{.spec.rules[0].backendRefs[*].weight} {.metadata.generation} {.status.parents[0].conditions[0].observedGeneration}')).toBe('95 0 2 2');
+    expect(
+      await jsonpath(
+        'httproute/shop',
+        '{.spec.rules[0].backendRefs[*].weight} {.metadata.generation} {.status.parents[0].conditions[0].observedGeneration}',
+      ),
+    ).toBe('95 0 2 2');
     // Custom resources take no strategic merge patch, kubectl's default.
     const strategic = await kubectl('patch', 'httproute', 'shop', '-p', '{"spec":{"hostnames":["a.example.com"]}}');
     expect(strategic.code).not.toBe(0);
@@ -138,7 +152,9 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     await ok('set', 'image', 'deployment/checkout', 'app=registry.example.com/shop/checkout:v1.2.3');
     const out = await ok('rollout', 'status', 'deployment/checkout', '--timeout=60s');
     expect(out).toContain('deployment "checkout" successfully rolled out');
-    expect(await jsonpath('deploy/checkout', '{.metadata.annotations.deployment\\.kubernetes\\.io/revision} {.status.updatedReplicas}')).toBe('2 20');
+    expect(
+      await jsonpath('deploy/checkout', '{.metadata.annotations.deployment\\.kubernetes\\.io/revision} {.status.updatedReplicas}'),
+    ).toBe('2 20');
   });
 
   it('rolls back with rollout undo, re-using the old ReplicaSet', async () => {
@@ -148,9 +164,12 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     expect(history).toMatch(/2\s+<none>/);
     expect(await ok('rollout', 'undo', 'deployment/checkout')).toContain('rolled back');
     await ok('rollout', 'status', 'deployment/checkout', '--timeout=60s');
-    expect(await jsonpath('deploy/checkout', '{.spec.template.spec.containers[0].image} {.metadata.annotations.deployment\\.kubernetes\\.io/revision}')).toBe(
-      'registry.example.com/shop/checkout:v1.2.2 3',
-    );
+    expect(
+      await jsonpath(
+        'deploy/checkout',
+        '{.spec.template.spec.containers[0].image} {.metadata.annotations.deployment\\.kubernetes\\.io/revision}',
+      ),
+    ).toBe('registry.example.com/shop/checkout:v1.2.2 3');
     const rsAfter = (await ok('get', 'rs', '-l', 'app=checkout', '-o', 'name')).trim().split('\n').sort();
     expect(rsAfter).toEqual(rsBefore);
   });
@@ -160,13 +179,17 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     await ok('set', 'image', 'deployment/payments', 'app=registry.example.com/shop/payments:v1.2.3');
     const ticks = f.sandbox.loopStats().ticks;
     await waitFor('a few ticks', () => f.sandbox.loopStats().ticks > ticks + 5);
-    expect(await jsonpath('deploy/payments', '{.spec.paused} {.status.conditions[?(@.type=="Progressing")].reason}')).toBe('true DeploymentPaused');
+    expect(await jsonpath('deploy/payments', '{.spec.paused} {.status.conditions[?(@.type=="Progressing")].reason}')).toBe(
+      'true DeploymentPaused',
+    );
     expect((await ok('get', 'rs', '-l', 'app=payments', '-o', 'name')).trim().split('\n')).toHaveLength(1);
     const undoPaused = await kubectl('rollout', 'undo', 'deployment/payments');
     expect(undoPaused.code).not.toBe(0);
     expect(await ok('rollout', 'resume', 'deployment/payments')).toContain('resumed');
     await ok('rollout', 'status', 'deployment/payments', '--timeout=60s');
-    expect(await jsonpath('deploy/payments', '{.status.updatedReplicas} {.metadata.annotations.deployment\\.kubernetes\\.io/revision}')).toBe('20 2');
+    expect(
+      await jsonpath('deploy/payments', '{.status.updatedReplicas} {.metadata.annotations.deployment\\.kubernetes\\.io/revision}'),
+    ).toBe('20 2');
   });
 
   it('reports a progress deadline failure from rollout status', async () => {
@@ -180,10 +203,20 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
   it('patches with all three patch types', async () => {
     await ok('patch', 'deployment', 'checkout', '--type=json', '-p', '[{"op":"add","path":"/metadata/labels/patched","value":"json"}]');
     await ok('patch', 'deployment', 'checkout', '--type=merge', '-p', '{"metadata":{"annotations":{"patched":"merge"}}}');
-    await ok('patch', 'deployment', 'checkout', '--type=strategic', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"MODE","value":"strategic"}]}]}}}}');
-    expect(await jsonpath('deploy/checkout', '{.metadata.labels.patched} {.metadata.annotations.patched} {.spec.template.spec.containers[0].env[0].value} {.spec.template.spec.containers[0].image}')).toBe(
-      'json merge strategic registry.example.com/shop/checkout:v1.2.2',
+    await ok(
+      'patch',
+      'deployment',
+      'checkout',
+      '--type=strategic',
+      '-p',
+      '{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"MODE","value":"strategic"}]}]}}}}',
     );
+    expect(
+      await jsonpath(
+        'deploy/checkout',
+        '{.metadata.labels.patched} {.metadata.annotations.patched} {.spec.template.spec.containers[0].env[0].value} {.spec.template.spec.containers[0].image}',
+      ),
+    ).toBe('json merge strategic registry.example.com/shop/checkout:v1.2.2');
     const bad = await kubectl('patch', 'deployment', 'checkout', '--type=json', '-p', '[{"op":"test","path":"/spec/replicas","value":99}]');
     expect(bad.code).not.toBe(0);
   });

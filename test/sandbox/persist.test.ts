@@ -23,7 +23,11 @@ const podsOf = (s: Sandbox) =>
   s.store
     .list(resourceByKind('Pod'), 'production')
     .filter((p) => p.metadata.labels?.app === 'web')
-    .map((p) => ({ uid: p.metadata.uid, ready: p.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status, restarts: p.status?.containerStatuses?.[0]?.restartCount }));
+    .map((p) => ({
+      uid: p.metadata.uid,
+      ready: p.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status,
+      restarts: p.status?.containerStatuses?.[0]?.restartCount,
+    }));
 
 describe('a sandbox that keeps its cluster', () => {
   it('restarts with the same objects, running pods and a clock that never goes back', async () => {
@@ -32,7 +36,13 @@ describe('a sandbox that keeps its cluster', () => {
     const kube = kubeOf(sb);
     await kube.apps.patchNamespacedDeployment({ name: 'web', namespace: 'production', body: { spec: { replicas: 4 } } }, mergePatch);
     await new Promise((r) => setTimeout(r, 500)); // the 4th pod starts (3 s of sandbox time)
-    const before = { pods: podsOf(sb), deployment: sb.store.get(resourceByKind('Deployment'), 'production', 'web').metadata, events: sb.store.count(resourceByKind('Event')), rv: sb.store.resourceVersion, at: first.now() };
+    const before = {
+      pods: podsOf(sb),
+      deployment: sb.store.get(resourceByKind('Deployment'), 'production', 'web').metadata,
+      events: sb.store.count(resourceByKind('Event')),
+      rv: sb.store.resourceVersion,
+      at: first.now(),
+    };
     expect(before.pods).toHaveLength(4);
     expect(before.pods.every((p) => p.ready === 'True')).toBe(true);
     await sb.close();
@@ -46,7 +56,10 @@ describe('a sandbox that keeps its cluster', () => {
     expect(sb.store.get(resourceByKind('Deployment'), 'production', 'web').metadata).toEqual(before.deployment);
     expect(sb.store.count(resourceByKind('Event'))).toBe(before.events);
     // New writes continue the resourceVersion sequence; clients see the same cluster.
-    await kubeOf(sb).apps.patchNamespacedDeployment({ name: 'web', namespace: 'production', body: { metadata: { labels: { touched: 'yes' } } } }, mergePatch);
+    await kubeOf(sb).apps.patchNamespacedDeployment(
+      { name: 'web', namespace: 'production', body: { metadata: { labels: { touched: 'yes' } } } },
+      mergePatch,
+    );
     expect(sb.store.resourceVersion).toBeGreaterThan(before.rv);
     expect((await kubeOf(sb).apps.readNamespacedDeployment({ name: 'web', namespace: 'production' })).spec?.replicas).toBe(4);
   });
@@ -54,7 +67,9 @@ describe('a sandbox that keeps its cluster', () => {
   it('refuses a damaged state file with a sentence saying what to do', async () => {
     const bad = path.join(dir, 'bad.json');
     writeFileSync(bad, '{"version": 7}');
-    await expect(startSandbox({ clock: new ScaledClock(60), demo: true, stateFile: bad })).rejects.toThrow(/bad\.json is not a saved sandbox cluster .*move it away to start a fresh one/);
+    await expect(startSandbox({ clock: new ScaledClock(60), demo: true, stateFile: bad })).rejects.toThrow(
+      /bad\.json is not a saved sandbox cluster .*move it away to start a fresh one/,
+    );
   });
 });
 

@@ -23,7 +23,14 @@ describe('selectors', () => {
 describe('patches', () => {
   it('JSON patch: add, remove, replace, move, copy, test', () => {
     const doc = { a: [1, 2], b: { c: 1 } };
-    expect(applyJsonPatch(doc, [{ op: 'add', path: '/a/-', value: 3 }, { op: 'remove', path: '/b/c' }, { op: 'copy', from: '/a/0', path: '/d' }, { op: 'move', from: '/d', path: '/e' }])).toEqual({ a: [1, 2, 3], b: {}, e: 1 });
+    expect(
+      applyJsonPatch(doc, [
+        { op: 'add', path: '/a/-', value: 3 },
+        { op: 'remove', path: '/b/c' },
+        { op: 'copy', from: '/a/0', path: '/d' },
+        { op: 'move', from: '/d', path: '/e' },
+      ]),
+    ).toEqual({ a: [1, 2, 3], b: {}, e: 1 });
     expect(doc).toEqual({ a: [1, 2], b: { c: 1 } }); // untouched
     expect(() => applyJsonPatch(doc, [{ op: 'test', path: '/b/c', value: 2 }])).toThrow(/test failed/);
   });
@@ -33,14 +40,48 @@ describe('patches', () => {
   });
 
   it('strategic merge: merge keys, $patch delete/replace, $setElementOrder, $deleteFromPrimitiveList', () => {
-    const orig = { spec: { containers: [{ name: 'a', image: 'x', env: [{ name: 'K', value: '1' }] }, { name: 'b', image: 'y' }], finalizers: ['f1', 'f2'] } };
+    const orig = {
+      spec: {
+        containers: [
+          { name: 'a', image: 'x', env: [{ name: 'K', value: '1' }] },
+          { name: 'b', image: 'y' },
+        ],
+        finalizers: ['f1', 'f2'],
+      },
+    };
     expect(applyStrategicMergePatch(orig, { spec: { containers: [{ name: 'a', env: [{ name: 'L', value: '2' }] }] } })).toEqual({
-      spec: { containers: [{ name: 'a', image: 'x', env: [{ name: 'K', value: '1' }, { name: 'L', value: '2' }] }, { name: 'b', image: 'y' }], finalizers: ['f1', 'f2'] },
+      spec: {
+        containers: [
+          {
+            name: 'a',
+            image: 'x',
+            env: [
+              { name: 'K', value: '1' },
+              { name: 'L', value: '2' },
+            ],
+          },
+          { name: 'b', image: 'y' },
+        ],
+        finalizers: ['f1', 'f2'],
+      },
     });
-    expect((applyStrategicMergePatch(orig, { spec: { containers: [{ name: 'b', $patch: 'delete' }] } }) as typeof orig).spec.containers.map((c) => c.name)).toEqual(['a']);
-    expect((applyStrategicMergePatch(orig, { spec: { containers: [{ name: 'z', image: 'q' }, { $patch: 'replace' }] } }) as typeof orig).spec.containers).toEqual([{ name: 'z', image: 'q' }]);
-    expect((applyStrategicMergePatch(orig, { spec: { '$setElementOrder/containers': [{ name: 'b' }, { name: 'a' }] } }) as typeof orig).spec.containers.map((c) => c.name)).toEqual(['b', 'a']);
-    expect((applyStrategicMergePatch(orig, { spec: { '$deleteFromPrimitiveList/finalizers': ['f1'] } }) as typeof orig).spec.finalizers).toEqual(['f2']);
+    expect(
+      (applyStrategicMergePatch(orig, { spec: { containers: [{ name: 'b', $patch: 'delete' }] } }) as typeof orig).spec.containers.map(
+        (c) => c.name,
+      ),
+    ).toEqual(['a']);
+    expect(
+      (applyStrategicMergePatch(orig, { spec: { containers: [{ name: 'z', image: 'q' }, { $patch: 'replace' }] } }) as typeof orig).spec
+        .containers,
+    ).toEqual([{ name: 'z', image: 'q' }]);
+    expect(
+      (
+        applyStrategicMergePatch(orig, { spec: { '$setElementOrder/containers': [{ name: 'b' }, { name: 'a' }] } }) as typeof orig
+      ).spec.containers.map((c) => c.name),
+    ).toEqual(['b', 'a']);
+    expect(
+      (applyStrategicMergePatch(orig, { spec: { '$deleteFromPrimitiveList/finalizers': ['f1'] } }) as typeof orig).spec.finalizers,
+    ).toEqual(['f2']);
   });
 });
 
@@ -57,7 +98,9 @@ describe('rolling update arithmetic', () => {
     // New pods not yet available: old may lose only maxUnavailable (2).
     expect(oldReplicaSetTargets(10, 2, { name: 'new', desired: 3, available: 0 }, old).get('old')).toBe(8);
     // Unhealthy old pods go first and at once.
-    expect(oldReplicaSetTargets(10, 2, { name: 'new', desired: 3, available: 3 }, [{ name: 'old', desired: 10, available: 6 }]).get('old')).toBe(5);
+    expect(
+      oldReplicaSetTargets(10, 2, { name: 'new', desired: 3, available: 3 }, [{ name: 'old', desired: 10, available: 6 }]).get('old'),
+    ).toBe(5);
   });
 });
 
@@ -66,7 +109,14 @@ describe('fault tags', () => {
     expect(imageTag('registry.example.com:5000/shop/checkout:v1.2.3-errors')).toBe('v1.2.3-errors');
     expect(imageTag('registry.example.com:5000/shop/checkout')).toBe('latest');
     expect(faultOfTag('v1.2.3')).toBe('none');
-    expect(['-errors', '-slow', '-crash', '-oom', '-missing', '-smokefail'].map((s) => faultOfTag(`v2${s}`))).toEqual(['errors', 'slow', 'crash', 'oom', 'missing', 'smokefail']);
+    expect(['-errors', '-slow', '-crash', '-oom', '-missing', '-smokefail'].map((s) => faultOfTag(`v2${s}`))).toEqual([
+      'errors',
+      'slow',
+      'crash',
+      'oom',
+      'missing',
+      'smokefail',
+    ]);
     expect(behaviourOf('x:v1-errors').errorRate).toBeCloseTo(0.08);
     expect(behaviourOf('x:v1-slow').medianMs).toBe(behaviourOf('x:v1').medianMs * 2);
   });

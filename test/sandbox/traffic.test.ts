@@ -31,11 +31,28 @@ const merge = { ...setHeaderOptions('Content-Type', PatchStrategy.MergePatch) };
 describe('demo workload', () => {
   it('runs checkout, payments and search at v1.2.2: 20 replicas in production, 4 in staging; and web and catalog, ordinary 3-replica workloads, catalog behind its HTTPRoute', async () => {
     const all = (await f.apps.listDeploymentForAllNamespaces()).items;
-    const got = all.map((d) => `${d.metadata?.namespace}/${d.metadata?.name}=${d.spec?.replicas}:${d.spec?.template.spec?.containers[0]?.image?.split(':')[1]}`).sort();
+    const got = all
+      .map(
+        (d) =>
+          `${d.metadata?.namespace}/${d.metadata?.name}=${d.spec?.replicas}:${d.spec?.template.spec?.containers[0]?.image?.split(':')[1]}`,
+      )
+      .sort();
     expect(got).toEqual(
-      [...['checkout', 'payments', 'search'].flatMap((s) => [`production/${s}=20:v1.2.2`, `staging/${s}=4:v1.2.2`]), 'production/web=3:v1.2.2', 'staging/web=2:v1.2.2', 'production/catalog=3:v1.2.2', 'staging/catalog=2:v1.2.2'].sort(),
+      [
+        ...['checkout', 'payments', 'search'].flatMap((s) => [`production/${s}=20:v1.2.2`, `staging/${s}=4:v1.2.2`]),
+        'production/web=3:v1.2.2',
+        'staging/web=2:v1.2.2',
+        'production/catalog=3:v1.2.2',
+        'staging/catalog=2:v1.2.2',
+      ].sort(),
     );
-    const route = (await f.kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespace: 'production', name: 'catalog' })) as {
+    const route = (await f.kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+      group: 'gateway.networking.k8s.io',
+      version: 'v1',
+      plural: 'httproutes',
+      namespace: 'production',
+      name: 'catalog',
+    })) as {
       spec: { rules: Array<{ backendRefs: unknown[] }> };
     };
     expect(route.spec.rules[0]!.backendRefs).toEqual([{ group: '', kind: 'Service', name: 'catalog', port: 80, weight: 1 }]);
@@ -64,8 +81,13 @@ describe('traffic shares', () => {
     canary.spec!.selector = { matchLabels: { app: 'search', track: 'canary' } };
     canary.spec!.template.metadata!.labels = { app: 'search', track: 'canary', version: 'v1.2.3' };
     await f.apps.createNamespacedDeployment({ namespace: 'production', body: canary });
-    await waitFor('canary ready', async () => rolledOut(await f.apps.readNamespacedDeployment({ name: 'search-canary', namespace: 'production' })));
-    await waitFor('stable at 19', async () => (await f.apps.readNamespacedDeployment({ name: 'search', namespace: 'production' })).status?.replicas === 19);
+    await waitFor('canary ready', async () =>
+      rolledOut(await f.apps.readNamespacedDeployment({ name: 'search-canary', namespace: 'production' })),
+    );
+    await waitFor(
+      'stable at 19',
+      async () => (await f.apps.readNamespacedDeployment({ name: 'search', namespace: 'production' })).status?.replicas === 19,
+    );
     // Shipbot's preview Service for smoke checks reaches the canary pod but brings no users.
     await f.core.createNamespacedService({
       namespace: 'production',
@@ -84,7 +106,11 @@ describe('traffic shares', () => {
     expect(Math.abs(byVersion.requests - c.requests) / c.requests).toBeLessThan(0.2);
     const overview = await (await f.fetch(`${f.sandbox.url}/sandbox/v1/overview`)).json();
     const search = overview.services.find((x: { namespace: string; name: string }) => x.namespace === 'production' && x.name === 'search');
-    expect(search.versions.find((v: { track: string }) => v.track === 'canary')).toMatchObject({ version: 'v1.2.3', readyPods: 1, trafficPct: 5 });
+    expect(search.versions.find((v: { track: string }) => v.track === 'canary')).toMatchObject({
+      version: 'v1.2.3',
+      readyPods: 1,
+      trafficPct: 5,
+    });
   });
 
   it('moves all traffic at once on a blue-green cutover', async () => {
@@ -94,13 +120,23 @@ describe('traffic shares', () => {
       d.spec!.template.metadata!.labels = { app: 'payments', track: colour };
       await f.apps.createNamespacedDeployment({ namespace: 'staging', body: d });
     }
-    await f.core.patchNamespacedService({ name: 'payments', namespace: 'staging', body: { spec: { selector: { app: 'payments', track: 'blue' } } } }, merge);
-    await waitFor('both colours ready', async () => (await f.apps.listNamespacedDeployment({ namespace: 'staging' })).items.filter((d) => d.metadata?.name?.startsWith('payments-')).every(rolledOut));
+    await f.core.patchNamespacedService(
+      { name: 'payments', namespace: 'staging', body: { spec: { selector: { app: 'payments', track: 'blue' } } } },
+      merge,
+    );
+    await waitFor('both colours ready', async () =>
+      (await f.apps.listNamespacedDeployment({ namespace: 'staging' })).items
+        .filter((d) => d.metadata?.name?.startsWith('payments-'))
+        .every(rolledOut),
+    );
     await elapse(60_000);
     const q = (track: string) => metrics({ namespace: 'staging', service: 'payments', track, windowSec: '30' });
     expect((await q('blue')).requests).toBeGreaterThan(1000);
     expect((await q('green')).requests).toBe(0);
-    await f.core.patchNamespacedService({ name: 'payments', namespace: 'staging', body: { spec: { selector: { app: 'payments', track: 'green' } } } }, merge);
+    await f.core.patchNamespacedService(
+      { name: 'payments', namespace: 'staging', body: { spec: { selector: { app: 'payments', track: 'green' } } } },
+      merge,
+    );
     await elapse(60_000);
     expect((await q('green')).requests).toBeGreaterThan(1000);
     expect((await q('blue')).requests).toBe(0);
@@ -129,7 +165,10 @@ describe('metrics', () => {
     expect(count).toBe(ok + errors);
     expect(value(`http_request_duration_seconds_bucket{${base},le="+Inf"}`)).toBe(count);
     // Buckets are cumulative: never decreasing with le.
-    const buckets = text.split('\n').filter((l) => l.startsWith('http_request_duration_seconds_bucket')).map((l) => Number(l.split(' ').pop()));
+    const buckets = text
+      .split('\n')
+      .filter((l) => l.startsWith('http_request_duration_seconds_bucket'))
+      .map((l) => Number(l.split(' ').pop()));
     for (let i = 1; i < buckets.length; i++) expect(buckets[i]).toBeGreaterThanOrEqual(buckets[i - 1]!);
     expect(value(`http_request_duration_seconds_sum{${base}}`)).toBeGreaterThan(0);
   });
@@ -137,7 +176,10 @@ describe('metrics', () => {
   it('lists scrape targets in Prometheus HTTP SD format', async () => {
     const targets = await (await f.fetch(`${f.sandbox.url}/sandbox/v1/targets`)).json();
     expect(targets.length).toBeGreaterThanOrEqual(72);
-    expect(targets[0]).toMatchObject({ targets: [f.sandbox.url.replace('https://', '')], labels: { __metrics_path__: expect.stringMatching(/^\/api\/v1\/namespaces\/.+\/pods\/.+\/proxy\/metrics$/) } });
+    expect(targets[0]).toMatchObject({
+      targets: [f.sandbox.url.replace('https://', '')],
+      labels: { __metrics_path__: expect.stringMatching(/^\/api\/v1\/namespaces\/.+\/pods\/.+\/proxy\/metrics$/) },
+    });
   });
 
   it('answers the direct metrics API with a MetricSample, and zero requests for nothing served', async () => {
@@ -162,9 +204,15 @@ describe('histograms of a quiet pod', () => {
     try {
       const kube = kubeOf(sb);
       await kube.apps.createNamespacedDeployment({ namespace: 'default', body: deployment('quiet', 'registry.example.com/quiet:v1', 1) });
-      await kube.core.createNamespacedService({ namespace: 'default', body: { metadata: { name: 'quiet', annotations: { 'sandbox.shipbot.dev/rps': '5' } }, spec: { selector: { app: 'quiet' }, ports: [{ port: 80 }] } } });
-      for (let i = 0; i < 20; i++) ((now += 1000), sb.reconcile());
-      for (let i = 0; i < 60_000; i++) ((now += 50), sb.traffic.tick());
+      await kube.core.createNamespacedService({
+        namespace: 'default',
+        body: {
+          metadata: { name: 'quiet', annotations: { 'sandbox.shipbot.dev/rps': '5' } },
+          spec: { selector: { app: 'quiet' }, ports: [{ port: 80 }] },
+        },
+      });
+      for (let i = 0; i < 20; i++) (now += 1000), sb.reconcile();
+      for (let i = 0; i < 60_000; i++) (now += 50), sb.traffic.tick();
       const pod = sb.store.list(resourceByKind('Pod'), 'default')[0]!;
       const c = sb.traffic.podCounters(pod.metadata.uid!)!;
       const total = c.ok + c.errors;
@@ -192,7 +240,11 @@ describe('health through the Service proxy', () => {
     expect(critical.status).toBe(200);
     expect(await critical.json()).toMatchObject({ ok: true, version: 'v1.2.2' });
     // Through client-node's proxy call too (port-qualified names are accepted).
-    const viaClient = await f.core.connectGetNamespacedServiceProxyWithPath({ name: 'checkout:http', namespace: 'production', path: 'health' });
+    const viaClient = await f.core.connectGetNamespacedServiceProxyWithPath({
+      name: 'checkout:http',
+      namespace: 'production',
+      path: 'health',
+    });
     expect(String(viaClient)).toBe('ok');
   });
 });
@@ -204,7 +256,9 @@ describe('warm start', () => {
       // No waiting: everything is Ready and 10 minutes of traffic are in the window at once.
       const all = (await warm.apps.listDeploymentForAllNamespaces()).items;
       expect(all.filter(rolledOut).map((d) => d.metadata?.name)).toHaveLength(10);
-      const m = (await (await warm.fetch(`${warm.sandbox.url}/sandbox/v1/metrics?namespace=production&service=checkout&windowSec=300`)).json()) as MetricSample;
+      const m = (await (
+        await warm.fetch(`${warm.sandbox.url}/sandbox/v1/metrics?namespace=production&service=checkout&windowSec=300`)
+      ).json()) as MetricSample;
       expect(m.throughputRps).toBeGreaterThan(170);
       expect(m.throughputRps).toBeLessThan(230);
       expect(m.p50Ms).toBeGreaterThan(30);

@@ -18,9 +18,20 @@ describe('startScheduler', () => {
     const booked = bookSchedule(w, { request, plan, requester: DEV, at: new Date(w.clock.now() + MIN).toISOString() });
     if (!booked.ok) throw new Error(booked.message);
     w.clock.advance(2 * MIN);
-    const cron = startScheduler({ store: w.store, runner: w.runner, config: w.config, clock: w.clock, logger: createLogger('silent'), cron: '* * * * * *' });
+    const cron = startScheduler({
+      store: w.store,
+      runner: w.runner,
+      config: w.config,
+      clock: w.clock,
+      logger: createLogger('silent'),
+      cron: '* * * * * *',
+    });
     try {
-      const started = await waitFor('the cron tick to start the schedule', () => w.scheduler.schedules.get(booked.schedule.id)?.status === 'started', 10_000);
+      const started = await waitFor(
+        'the cron tick to start the schedule',
+        () => w.scheduler.schedules.get(booked.schedule.id)?.status === 'started',
+        10_000,
+      );
       expect(started).toBe(true);
     } finally {
       await cron.stop();
@@ -30,6 +41,15 @@ describe('startScheduler', () => {
 
   it('refuses an invalid cron expression', async () => {
     w = await startWorld();
-    expect(() => startScheduler({ store: w.store, runner: w.runner, config: w.config, clock: w.clock, logger: createLogger('silent'), cron: 'every minute' })).toThrow(/not a valid cron expression/);
+    expect(() =>
+      startScheduler({
+        store: w.store,
+        runner: w.runner,
+        config: w.config,
+        clock: w.clock,
+        logger: createLogger('silent'),
+        cron: 'every minute',
+      }),
+    ).toThrow(/not a valid cron expression/);
   });
 });

@@ -6,10 +6,25 @@ import { computeDigest, digestWindow, formatDigest, type DigestRun } from '../..
 const T0 = Date.UTC(2026, 10, 22, 9);
 const MIN = 60_000;
 
-function run(id: string, service: string, status: DigestRun['status'], startMin: number, rollbackAfterMin?: number, automatic = true): DigestRun {
+function run(
+  id: string,
+  service: string,
+  status: DigestRun['status'],
+  startMin: number,
+  rollbackAfterMin?: number,
+  automatic = true,
+): DigestRun {
   return {
-    id, service, environment: 'production', version: 'v1', status, createdAt: T0 + startMin * MIN,
-    data: rollbackAfterMin === undefined ? {} : { rollback: { reason: 'x', by: 'shipbot', at: T0 + (startMin + rollbackAfterMin) * MIN, automatic } },
+    id,
+    service,
+    environment: 'production',
+    version: 'v1',
+    status,
+    createdAt: T0 + startMin * MIN,
+    data:
+      rollbackAfterMin === undefined
+        ? {}
+        : { rollback: { reason: 'x', by: 'shipbot', at: T0 + (startMin + rollbackAfterMin) * MIN, automatic } },
   };
 }
 

@@ -43,7 +43,13 @@ describe('reaper', () => {
     expect(tick.errors).toEqual([]);
     expect(w.runner.get(runId)?.status).toBe('cancelled');
     const trail = w.runner.auditTrail(runId).map((e) => `${e.actor}: ${e.action}`);
-    expect(trail).toEqual(expect.arrayContaining(['shipbot: reminder', 'shipbot: reap', expect.stringMatching(/^Shipbot, after \d+ min without a decision \(U_DEV\): cancel$/)]));
+    expect(trail).toEqual(
+      expect.arrayContaining([
+        'shipbot: reminder',
+        'shipbot: reap',
+        expect.stringMatching(/^Shipbot, after \d+ min without a decision \(U_DEV\): cancel$/),
+      ]),
+    );
     expect(inThread().at(-1)!.text).toContain(`⏹️ Run ${runId} waited 121 min for an approval and was stopped safely`);
     expect((await w.scheduler.tick()).stopped).toEqual([]);
   });

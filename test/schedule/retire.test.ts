@@ -25,14 +25,32 @@ async function replicas(name: string): Promise<number | undefined> {
 async function blueGreenDeploy(id: string, version: string): Promise<RolloutState> {
   const { request, plan } = w.plan(`deploy checkout ${version} blue-green`);
   const ref = defaultRef(w.config.services.find((s) => s.name === 'checkout')!, 'production')!;
-  const driver = createDriver('blue-green', { kube: kubeFromKubeconfig(w.sandbox.kubeconfigYaml()), clock: w.clock, pollMs: 500, retireAfterSec: 600 });
+  const driver = createDriver('blue-green', {
+    kube: kubeFromKubeconfig(w.sandbox.kubeconfigYaml()),
+    clock: w.clock,
+    pollMs: 500,
+    retireAfterSec: 600,
+  });
   let state = await driver.prepare(ref, plan);
   for (const stage of driver.stages(plan, state)) state = await driver.applyStage(ref, state, stage);
   state = await driver.promote(ref, state);
   const now = w.clock.now();
   const rec: RunRecord = {
-    id, service: 'checkout', environment: 'production', version, strategy: 'blue-green', plan, request, status: 'succeeded',
-    requester: DEV, origin: { kind: 'terminal' }, steps: [], data: {}, rolloutState: state, createdAt: now, updatedAt: now,
+    id,
+    service: 'checkout',
+    environment: 'production',
+    version,
+    strategy: 'blue-green',
+    plan,
+    request,
+    status: 'succeeded',
+    requester: DEV,
+    origin: { kind: 'terminal' },
+    steps: [],
+    data: {},
+    rolloutState: state,
+    createdAt: now,
+    updatedAt: now,
   };
   w.store.saveRun(rec);
   return state;
@@ -65,13 +83,21 @@ describe('retiring the idle blue-green colour', () => {
 
 describe('retirements', () => {
   const run = (id: string, createdAt: number, retireAt?: number, strategy: RunRecord['strategy'] = 'blue-green') => ({
-    id, service: 'checkout', environment: 'production' as const, strategy, status: 'succeeded' as const, createdAt,
+    id,
+    service: 'checkout',
+    environment: 'production' as const,
+    strategy,
+    status: 'succeeded' as const,
+    createdAt,
     rolloutState: { strategy, previousImage: 'a', newImage: 'b', ...(retireAt !== undefined ? { retireAt } : {}) },
   });
   it('retires only the newest run per service; older ones are superseded; not yet due or locked waits', () => {
     const free = () => false;
     expect(retirements([run('a', 1, 100)], 50, free)).toEqual([]);
-    expect(retirements([run('a', 1, 100), run('b', 2, 200)], 300, free).map((d) => `${d.runId}:${d.action}`)).toEqual(['a:superseded', 'b:retire']);
+    expect(retirements([run('a', 1, 100), run('b', 2, 200)], 300, free).map((d) => `${d.runId}:${d.action}`)).toEqual([
+      'a:superseded',
+      'b:retire',
+    ]);
     expect(retirements([run('a', 1, 100)], 300, () => true).map((d) => d.action)).toEqual(['wait']);
     expect(retirements([run('c', 1, 100, 'canary')], 300, free)).toEqual([]);
   });

@@ -46,7 +46,12 @@ describe('scheduled deploys', () => {
     const [runId] = [...runIds] as [string];
 
     const run = w.runner.get(runId)!;
-    expect(run).toMatchObject({ service: 'checkout', version: 'v1.3.0', status: 'pending-approval', origin: { kind: 'slack', channel: 'C_DEPLOYS', threadTs: THREAD.threadTs } });
+    expect(run).toMatchObject({
+      service: 'checkout',
+      version: 'v1.3.0',
+      status: 'pending-approval',
+      origin: { kind: 'slack', channel: 'C_DEPLOYS', threadTs: THREAD.threadTs },
+    });
     expect(w.scheduler.schedules.get(schedule.id)).toMatchObject({ status: 'started', runId });
     expect(w.runner.auditTrail(runId).map((e) => e.action)).toContain('schedule-start');
 
@@ -126,7 +131,10 @@ describe('freeze windows', () => {
     // finding where the freeze ends stays cheap.
     const h = new Date(base.clock.now()).getUTCHours();
     const hours = [h, (h + 1) % 24, (h + 2) % 24].join(',');
-    const config = { ...base.config, freezeWindows: [{ cron: `* ${hours} * * *`, reason: 'year-end freeze', environments: ['production' as const] }] };
+    const config = {
+      ...base.config,
+      freezeWindows: [{ cron: `* ${hours} * * *`, reason: 'year-end freeze', environments: ['production' as const] }],
+    };
     await base.close();
     w = await startWorld({ config });
   });
@@ -136,7 +144,10 @@ describe('freeze windows', () => {
     expect(frozen.warning).toContain('year-end freeze');
     const overridden = book('deploy checkout v1.3.0 canary', 5, {}).schedule;
 
-    expect(overrideFreeze(w, overridden.id, DEV, 'hotfix')).toMatchObject({ ok: false, message: expect.stringContaining('Only incident commanders') });
+    expect(overrideFreeze(w, overridden.id, DEV, 'hotfix')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('Only incident commanders'),
+    });
     expect(overrideFreeze(w, overridden.id, IC, '')).toMatchObject({ ok: false });
     expect(overrideFreeze(w, overridden.id, IC, 'hotfix for INC-42')).toMatchObject({ ok: true });
 
@@ -144,14 +155,19 @@ describe('freeze windows', () => {
     const tick = await w.scheduler.tick();
     expect(tick.refused).toEqual([{ scheduleId: frozen.schedule.id, note: expect.stringContaining('Deploys are frozen') }]);
     expect(w.scheduler.schedules.get(frozen.schedule.id)?.status).toBe('refused');
-    expect(w.posts.some((p) => p.threadTs === THREAD.threadTs && p.text.includes(`${frozen.schedule.id}`) && p.text.includes('year-end freeze'))).toBe(true);
+    expect(
+      w.posts.some((p) => p.threadTs === THREAD.threadTs && p.text.includes(`${frozen.schedule.id}`) && p.text.includes('year-end freeze')),
+    ).toBe(true);
     expect(w.runner.auditTrail().some((e) => e.action === 'schedule-frozen' && e.detail.startsWith(frozen.schedule.id))).toBe(true);
     expect(w.runner.auditTrail().some((e) => e.action === 'schedule-freeze-override' && e.actor === 'ic (U_IC)')).toBe(true);
 
     expect(tick.started).toHaveLength(1);
     const runId = tick.started[0]!.runId;
     const trail = w.runner.auditTrail(runId);
-    expect(trail.find((e) => e.action === 'freeze-override')).toMatchObject({ actor: 'ic (U_IC)', detail: expect.stringContaining('hotfix for INC-42') });
+    expect(trail.find((e) => e.action === 'freeze-override')).toMatchObject({
+      actor: 'ic (U_IC)',
+      detail: expect.stringContaining('hotfix for INC-42'),
+    });
     expect(w.runner.record(runId)?.data.freezeOverride).toMatchObject({ by: 'ic (U_IC)', reason: 'hotfix for INC-42' });
 
     // The run's own validation step passes the freeze check with the override noted.
@@ -164,14 +180,23 @@ describe('freeze windows', () => {
       check();
     });
     expect(validated).toMatch(/^(done|warning)/);
-    expect(w.runner.record(runId)?.data.validation?.find((c) => c.name === 'freeze window')).toMatchObject({ ok: true, detail: expect.stringContaining('Overridden by ic (U_IC)') });
+    expect(w.runner.record(runId)?.data.validation?.find((c) => c.name === 'freeze window')).toMatchObject({
+      ok: true,
+      detail: expect.stringContaining('Overridden by ic (U_IC)'),
+    });
     await w.runner.command(runId, 'cancel', DEV);
     expect((await w.runner.settled(runId))?.status).toMatch(/cancelled|rolled-back/);
   });
 
   it('the runner refuses an override from someone who is not an incident commander', async () => {
     const { request, plan } = w.plan('deploy checkout v1.3.0 canary');
-    const res = await w.runner.start({ request, plan, requester: DEV, origin: { kind: 'terminal' }, freezeOverride: { actor: DEV, reason: 'please' } });
+    const res = await w.runner.start({
+      request,
+      plan,
+      requester: DEV,
+      origin: { kind: 'terminal' },
+      freezeOverride: { actor: DEV, reason: 'please' },
+    });
     expect(res).toMatchObject({ ok: false, reason: 'forbidden', message: expect.stringContaining('Only incident commanders') });
     const plain = await w.runner.start({ request, plan, requester: DEV, origin: { kind: 'terminal' } });
     expect(plain).toMatchObject({ ok: false, reason: 'frozen' });

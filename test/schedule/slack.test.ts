@@ -36,15 +36,44 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'shipbot-schedule-slack-'));
   store = openStore(path.join(dir, 'shipbot.db'));
   const logger = createLogger('silent');
-  runner = createRunner({ store, config, clock, kube: kubeFromKubeconfig(sandbox.kubeconfigYaml()), metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }), logger, reportsDir: path.join(dir, 'reports') });
+  runner = createRunner({
+    store,
+    config,
+    clock,
+    kube: kubeFromKubeconfig(sandbox.kubeconfigYaml()),
+    metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }),
+    logger,
+    reportsDir: path.join(dir, 'reports'),
+  });
   double = await startSlackDouble({});
-  const env = readEnv({ SLACK_BOT_TOKEN: double.botToken, SLACK_SIGNING_SECRET: double.signingSecret, SLACK_API_URL: double.apiUrl, PORT: '0', LOG_LEVEL: 'silent' });
-  slack = createSlackApp({ env, config, runner, logger, scheduling: schedulingFor({ store, clock, config }), now: () => new Date(clock.now()) });
+  const env = readEnv({
+    SLACK_BOT_TOKEN: double.botToken,
+    SLACK_SIGNING_SECRET: double.signingSecret,
+    SLACK_API_URL: double.apiUrl,
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+  });
+  slack = createSlackApp({
+    env,
+    config,
+    runner,
+    logger,
+    scheduling: schedulingFor({ store, clock, config }),
+    now: () => new Date(clock.now()),
+  });
   const { port } = await slack.start();
   double.connect(`http://127.0.0.1:${port}/slack/events`);
   // What main.ts would pass: a Slack poster on the bot token.
   const client = new WebClient(double.botToken, { slackApiUrl: double.apiUrl });
-  scheduler = createScheduler({ store, runner, config, clock, logger, post: async (channel, text, threadTs) => void (await client.chat.postMessage({ channel, text, ...(threadTs ? { thread_ts: threadTs } : {}) })) });
+  scheduler = createScheduler({
+    store,
+    runner,
+    config,
+    clock,
+    logger,
+    post: async (channel, text, threadTs) =>
+      void (await client.chat.postMessage({ channel, text, ...(threadTs ? { thread_ts: threadTs } : {}) })),
+  });
 });
 afterAll(async () => {
   await slack?.stop();
@@ -78,7 +107,13 @@ async function bookFromSlack(text: string): Promise<{ id: string; threadTs: stri
 describe('scheduling from Slack', () => {
   it('books with Schedule, lists, refuses a stranger, and cancels for the requester', async () => {
     const { id, threadTs } = await bookFromSlack(`deploy payments v3.1.0 canary high risk at ${inTwoHours()}`);
-    expect(new Set(schedulingFor({ store, clock, config: SHIPPED }).describe().match(/s-[a-z0-9]+/g))).toContain(id);
+    expect(
+      new Set(
+        schedulingFor({ store, clock, config: SHIPPED })
+          .describe()
+          .match(/s-[a-z0-9]+/g),
+      ),
+    ).toContain(id);
 
     const list = await double.postUserMessage('U_DEV', 'deploys', 'schedules');
     expect(textOf(await waitFor('the list', () => botReplies(list.ts)[0]))).toMatch(new RegExp(`${id}.*payments v3\\.1\\.0 to production`));
@@ -86,7 +121,7 @@ describe('scheduling from Slack', () => {
     const ephemerals = double.calls('chat.postEphemeral').length;
     await double.postUserMessage('U_OTHER', 'deploys', `cancel schedule ${id}`, { threadTs });
     await waitFor('a private refusal', () => double.calls('chat.postEphemeral').length > ephemerals);
-    expect(JSON.stringify(double.calls("chat.postEphemeral").at(-1))).toContain(`Only alice (U_DEV)`);
+    expect(JSON.stringify(double.calls('chat.postEphemeral').at(-1))).toContain(`Only alice (U_DEV)`);
 
     await double.postUserMessage('U_DEV', 'deploys', `cancel schedule ${id}`, { threadTs });
     await waitFor('the cancel answer', () => botReplies(threadTs).find((m) => textOf(m).includes(`Cancelled ${id}`)));
@@ -100,9 +135,15 @@ describe('scheduling from Slack', () => {
     const tick = await scheduler.tick();
     expect(tick.started.map((s) => s.scheduleId)).toEqual([id]);
     const run = runner.get(tick.started[0]!.runId)!;
-    expect(run).toMatchObject({ service: 'checkout', status: 'pending-approval', origin: { kind: 'slack', channel: 'C0DEPLOYS', threadTs } });
+    expect(run).toMatchObject({
+      service: 'checkout',
+      status: 'pending-approval',
+      origin: { kind: 'slack', channel: 'C0DEPLOYS', threadTs },
+    });
     // The Slack front end follows the run into the thread with its progress message.
-    await waitFor('a progress message in the thread', () => botReplies(threadTs).find((m) => textOf(m).includes('v1.3.0') && !textOf(m).includes('Scheduled by')));
+    await waitFor('a progress message in the thread', () =>
+      botReplies(threadTs).find((m) => textOf(m).includes('v1.3.0') && !textOf(m).includes('Scheduled by')),
+    );
   });
 });
 
@@ -110,7 +151,11 @@ describe('parseScheduleCommand', () => {
   it('reads list, cancel and override, and nothing else', () => {
     expect(parseScheduleCommand('<@U0SHIPBOT> schedules')).toEqual({ kind: 'list' });
     expect(parseScheduleCommand('cancel schedule S-AB12')).toEqual({ kind: 'cancel', id: 's-ab12' });
-    expect(parseScheduleCommand('override freeze s-ab12 because INC-42 hotfix')).toEqual({ kind: 'override', id: 's-ab12', reason: 'INC-42 hotfix' });
+    expect(parseScheduleCommand('override freeze s-ab12 because INC-42 hotfix')).toEqual({
+      kind: 'override',
+      id: 's-ab12',
+      reason: 'INC-42 hotfix',
+    });
     expect(parseScheduleCommand('cancel checkout')).toBeUndefined();
     expect(parseScheduleCommand('deploy checkout v1 at 02:00')).toBeUndefined();
   });

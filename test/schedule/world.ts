@@ -62,7 +62,10 @@ export interface World {
 }
 
 export async function startWorld(opts: { config?: ShipbotConfig; scheduler?: Partial<SchedulerDeps> } = {}): Promise<World> {
-  const config = opts.config ?? { ...SHIPPED, services: SHIPPED.services.map((s) => ({ ...s, environments: { production: s.environments.production } })) };
+  const config = opts.config ?? {
+    ...SHIPPED,
+    services: SHIPPED.services.map((s) => ({ ...s, environments: { production: s.environments.production } })),
+  };
   const sandboxClock = new ScaledClock(100);
   const clock = new JumpClock(new ScaledClock(100));
   // Warm: the demo pods are Ready from the start, so preflight never races them becoming Ready.
@@ -75,17 +78,35 @@ export async function startWorld(opts: { config?: ShipbotConfig; scheduler?: Par
   const opened: Array<{ store: Store; runner: Runner }> = [];
   const make = () => {
     const store = openStore(dbFile);
-    const runner = createRunner({ store, config, clock, kube, metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }), logger, reportsDir: path.join(dir, 'reports'), pollMs: 1000 });
+    const runner = createRunner({
+      store,
+      config,
+      clock,
+      kube,
+      metrics: new SandboxMetricSource(sandbox.url, { fetch: kubeFromKubeconfig(sandbox.kubeconfigYaml()).fetch }),
+      logger,
+      reportsDir: path.join(dir, 'reports'),
+      pollMs: 1000,
+    });
     opened.push({ store, runner });
     const scheduler = createScheduler({
-      store, runner, config, clock, logger, clusters: singleCluster(kube),
+      store,
+      runner,
+      config,
+      clock,
+      logger,
+      clusters: singleCluster(kube),
       post: async (channel, text, threadTs) => void posts.push({ channel, text, ...(threadTs ? { threadTs } : {}) }),
       ...opts.scheduler,
     });
     return { store, runner, scheduler };
   };
   const world: World = {
-    config, clock, sandbox, posts, dbFile,
+    config,
+    clock,
+    sandbox,
+    posts,
+    dbFile,
     ...make(),
     restart() {
       Object.assign(world, make());
@@ -94,7 +115,13 @@ export async function startWorld(opts: { config?: ShipbotConfig; scheduler?: Par
       const parsed = parseCommand(text, config);
       if (!parsed.ok || parsed.command.intent !== 'deploy') throw new Error(`not a deploy request: ${text}`);
       const request = parsed.command;
-      const plan = { ...buildPlan(request, findService(config, request.service!)!, config), stageWindowSec: 30, monitoringIntervalSec: 5, observationSec: 30, ...over };
+      const plan = {
+        ...buildPlan(request, findService(config, request.service!)!, config),
+        stageWindowSec: 30,
+        monitoringIntervalSec: 5,
+        observationSec: 30,
+        ...over,
+      };
       return { request, plan };
     },
     async close() {

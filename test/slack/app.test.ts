@@ -16,11 +16,15 @@ const runner = {} as SlackRunner;
 
 describe('createSlackApp', () => {
   it('says what to set when the bot token is missing', () => {
-    expect(() => createSlackApp({ env: readEnv({}), config: shippedConfig, runner, logger })).toThrow(/SLACK_BOT_TOKEN is not set.*manifest\.yml/);
+    expect(() => createSlackApp({ env: readEnv({}), config: shippedConfig, runner, logger })).toThrow(
+      /SLACK_BOT_TOKEN is not set.*manifest\.yml/,
+    );
   });
 
   it('says how Slack can reach it when neither Socket Mode nor a signing secret is configured', () => {
-    expect(() => createSlackApp({ env: readEnv({ SLACK_BOT_TOKEN: 'xoxb-1' }), config: shippedConfig, runner, logger })).toThrow(/SLACK_APP_TOKEN.*SLACK_SIGNING_SECRET/);
+    expect(() => createSlackApp({ env: readEnv({ SLACK_BOT_TOKEN: 'xoxb-1' }), config: shippedConfig, runner, logger })).toThrow(
+      /SLACK_APP_TOKEN.*SLACK_SIGNING_SECRET/,
+    );
   });
 
   it('never writes the bot token or the signing secret to its logs, even at trace level', async () => {
@@ -35,7 +39,11 @@ describe('createSlackApp', () => {
     try {
       const sent = await h.double.postUserMessage('U_DEV', 'deploys', '<@U0SHIPBOT> deploy checkout v1.2.3');
       await waitFor('the reply', () => h.double.messages('deploys', sent.ts).find((m) => m.botId && m.ts !== sent.ts));
-      await h.double.driver.sendRaw('{}', { 'content-type': 'application/json', 'x-slack-signature': 'v0=bad', 'x-slack-request-timestamp': '1' });
+      await h.double.driver.sendRaw('{}', {
+        'content-type': 'application/json',
+        'x-slack-signature': 'v0=bad',
+        'x-slack-request-timestamp': '1',
+      });
     } finally {
       await h.close();
     }
@@ -49,7 +57,12 @@ describe('createSlackApp', () => {
     const double = await startSlackDouble();
     try {
       const env = readEnv({ SLACK_BOT_TOKEN: double.botToken, SLACK_APP_TOKEN: 'xapp-1-unknown', SLACK_API_URL: double.apiUrl });
-      const slack = createSlackApp({ env, config: shippedConfig, runner: { subscribe: () => () => undefined } as unknown as SlackRunner, logger });
+      const slack = createSlackApp({
+        env,
+        config: shippedConfig,
+        runner: { subscribe: () => () => undefined } as unknown as SlackRunner,
+        logger,
+      });
       expect((slack.app as unknown as { receiver: unknown }).receiver).toBeInstanceOf(SocketModeReceiver);
       // The double has no Socket Mode: it refuses the app token, as Slack does for a wrong one.
       await expect(slack.start()).rejects.toThrow(/invalid_auth/);

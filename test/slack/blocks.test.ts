@@ -13,7 +13,13 @@ import { modalFor, planFromRequest } from '../../src/slack/planning.js';
 import { DeployRequest } from '../../src/domain/types.js';
 import { shippedConfig, textOf } from './harness.js';
 
-const request = DeployRequest.parse({ intent: 'deploy', service: 'checkout', version: 'v1.2.3', guidance: 'g'.repeat(2000), notes: Array.from({ length: 40 }, (_, i) => `note ${i} ${'n'.repeat(200)}`) });
+const request = DeployRequest.parse({
+  intent: 'deploy',
+  service: 'checkout',
+  version: 'v1.2.3',
+  guidance: 'g'.repeat(2000),
+  notes: Array.from({ length: 40 }, (_, i) => `note ${i} ${'n'.repeat(200)}`),
+});
 const planned = planFromRequest(request, shippedConfig);
 if (!planned.ok) throw new Error(planned.message);
 
@@ -28,7 +34,11 @@ function bigRun(): RunView {
     status: 'awaiting-decision',
     requester: { userId: 'U_DEV' },
     origin: { kind: 'slack', channel: 'C0DEPLOYS', threadTs: '1.1' },
-    steps: Array.from({ length: 300 }, (_, i) => ({ key: `s${i}`, title: `Step ${i}`, status: i % 2 ? 'done' : 'warning', detail: 'd'.repeat(150) }) as RunView['steps'][number]),
+    steps: Array.from(
+      { length: 300 },
+      (_, i) =>
+        ({ key: `s${i}`, title: `Step ${i}`, status: i % 2 ? 'done' : 'warning', detail: 'd'.repeat(150) }) as RunView['steps'][number],
+    ),
     stage: 's'.repeat(5000),
     pendingDecision: {
       verdict: 'INCONCLUSIVE',
@@ -43,7 +53,10 @@ function bigRun(): RunView {
 
 describe('Block Kit limits', () => {
   it('cuts long lists with a count and never exceeds the budget', () => {
-    const text = joinLinesWithin(Array.from({ length: 1000 }, (_, i) => `line ${i}`), 100);
+    const text = joinLinesWithin(
+      Array.from({ length: 1000 }, (_, i) => `line ${i}`),
+      100,
+    );
     expect(text.length).toBeLessThanOrEqual(100);
     expect(text).toMatch(/…and \d+ more$/);
     expect(joinLinesWithin(['a', 'b'], 100)).toBe('a\nb');
@@ -65,7 +78,13 @@ describe('Block Kit limits', () => {
     expect(blockProblems(summaryMessage(run).blocks, 'message')).toEqual([]);
     const d: Diagnostics = {
       runId: 'r-big',
-      pods: Array.from({ length: 500 }, (_, i) => ({ name: `checkout-canary-${i}`, phase: 'Running', ready: false, restarts: i, reason: 'CrashLoopBackOff' })),
+      pods: Array.from({ length: 500 }, (_, i) => ({
+        name: `checkout-canary-${i}`,
+        phase: 'Running',
+        ready: false,
+        restarts: i,
+        reason: 'CrashLoopBackOff',
+      })),
       events: Array.from({ length: 500 }, (_, i) => ({ at: `t${i}`, reason: 'BackOff', message: 'm'.repeat(300), object: `pod/${i}` })),
       metrics: Array.from({ length: 100 }, (_, i) => ({ metric: `m${i}`, candidate: '1', baseline: '2', delta: '-1' })),
       failingChecks: Array.from({ length: 100 }, (_, i) => `check ${i} ${'f'.repeat(100)}`),
@@ -75,7 +94,9 @@ describe('Block Kit limits', () => {
     const msg = investigateMessage(run, d);
     expect(blockProblems(msg.blocks, 'message')).toEqual([]);
     // Three parts, 12 lines at most, whatever was collected; the rest goes in the file.
-    const lines = textOf({ text: '', blocks: msg.blocks } as never).split('\n').filter(Boolean);
+    const lines = textOf({ text: '', blocks: msg.blocks } as never)
+      .split('\n')
+      .filter(Boolean);
     expect(lines.length).toBeLessThanOrEqual(12);
     expect(lines[1]).toMatch(/^\*What failed:\*/);
     expect(lines.at(-1)).toMatch(/^\*Next:\*/);
@@ -91,7 +112,12 @@ describe('Block Kit limits', () => {
   });
 
   it('a scheduled request says it cannot be scheduled from Slack and offers Start now', () => {
-    const scheduled = DeployRequest.parse({ intent: 'deploy', service: 'checkout', version: 'v1.2.3', scheduledAt: '2026-11-24T02:00:00.000Z' });
+    const scheduled = DeployRequest.parse({
+      intent: 'deploy',
+      service: 'checkout',
+      version: 'v1.2.3',
+      scheduledAt: '2026-11-24T02:00:00.000Z',
+    });
     const msg = requestReply(scheduled, undefined);
     expect(textOf({ text: '', blocks: msg.blocks } as never)).toMatch(/cannot schedule a deploy from Slack yet/);
     const actions = msg.blocks.find((b) => b.type === 'actions') as { elements: Array<{ text: { text: string } }> };
@@ -104,6 +130,6 @@ describe('Block Kit limits', () => {
     expect(viewProblems(view)).toEqual([]);
     expect(decodeMetadata(view.private_metadata as string)?.channel).toBe('C0DEPLOYS');
     const long = deployModal({ ...input, answers: { ...input.answers, service: 'a-very-long-service-name-indeed' } });
-    expect(((long.title as { text: string }).text).length).toBeLessThanOrEqual(LIMITS.modalTitle);
+    expect((long.title as { text: string }).text.length).toBeLessThanOrEqual(LIMITS.modalTitle);
   });
 });

@@ -99,12 +99,18 @@ export async function startHarness(
 }
 
 /** Polls `check` until it returns something (not a timing assertion: it fails with what was seen). */
-export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 20_000, describe?: () => unknown): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false,
+  timeoutMs = 20_000,
+  describe?: () => unknown,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = check();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${describe ? `; saw: ${JSON.stringify(describe(), null, 1).slice(0, 3000)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${describe ? `; saw: ${JSON.stringify(describe(), null, 1).slice(0, 3000)}` : ''}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -128,7 +134,8 @@ export function textOf(m: DoubleMessage | undefined): string {
 export function actionIds(m: DoubleMessage | undefined): string[] {
   const ids: string[] = [];
   for (const b of (m?.blocks ?? []) as Array<Record<string, unknown>>) {
-    for (const e of (b.elements as Array<Record<string, unknown>> | undefined) ?? []) if (typeof e.action_id === 'string') ids.push(e.action_id);
+    for (const e of (b.elements as Array<Record<string, unknown>> | undefined) ?? [])
+      if (typeof e.action_id === 'string') ids.push(e.action_id);
   }
   return ids;
 }

@@ -13,7 +13,10 @@ let h: Harness;
 
 beforeAll(async () => {
   claude = await startAnthropicDouble({ apiKey: KEY });
-  const llm = createLlm({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: claude.url, SHIPBOT_MODEL: 'claude-sonnet-4-6' }, { log: createLogger('silent'), maxRetries: 0, timeoutMs: 3000 });
+  const llm = createLlm(
+    { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: claude.url, SHIPBOT_MODEL: 'claude-sonnet-4-6' },
+    { log: createLogger('silent'), maxRetries: 0, timeoutMs: 3000 },
+  );
   h = await startHarness({ config: fastConfig(), llm });
 });
 afterAll(async () => {
@@ -24,9 +27,22 @@ afterAll(async () => {
 const replies = (ts: string) => h.double.messages('deploys', ts).filter((m) => m.botId && m.ts !== ts);
 
 describe('Slack with Claude', () => {
-  it('shows Claude\'s proposal for free text, for a person to confirm', async () => {
-    claude.script({ kind: 'tool', input: { isDeployRequest: true, service: 'search', version: 'v3.3.0', strategy: 'canary', reading: 'a careful canary of search v3.3.0' } });
-    const sent = await h.double.postUserMessage('U_DEV', 'deploys', '<@U0SHIPBOT> we need the new search build out, the one tagged v3.3.0, carefully please');
+  it("shows Claude's proposal for free text, for a person to confirm", async () => {
+    claude.script({
+      kind: 'tool',
+      input: {
+        isDeployRequest: true,
+        service: 'search',
+        version: 'v3.3.0',
+        strategy: 'canary',
+        reading: 'a careful canary of search v3.3.0',
+      },
+    });
+    const sent = await h.double.postUserMessage(
+      'U_DEV',
+      'deploys',
+      '<@U0SHIPBOT> we need the new search build out, the one tagged v3.3.0, carefully please',
+    );
     const reply = await waitFor('the proposal', () => replies(sent.ts)[0]);
     const text = textOf(reply);
     expect(text).toContain('search');
@@ -37,7 +53,7 @@ describe('Slack with Claude', () => {
     expect(claude.userText(claude.requests.length - 1)).toContain('v3.3.0');
   });
 
-  it('falls back to the rule parser\'s reason when Claude proposes nothing usable', async () => {
+  it("falls back to the rule parser's reason when Claude proposes nothing usable", async () => {
     claude.script({ kind: 'tool', input: { isDeployRequest: false } });
     const asked = claude.requests.length;
     const sent = await h.double.postUserMessage('U_DEV', 'deploys', '<@U0SHIPBOT> how was your weekend');

@@ -52,14 +52,21 @@ describe('manifest.yml', () => {
     const events = manifest.settings.event_subscriptions.bot_events;
     const scopes = manifest.oauth_config.scopes.bot;
     expect(events).toEqual(expect.arrayContaining(['app_mention', 'message.channels']));
-    const needs: Record<string, string> = { app_mention: 'app_mentions:read', 'message.channels': 'channels:history', 'message.groups': 'groups:history', 'message.im': 'im:history' };
+    const needs: Record<string, string> = {
+      app_mention: 'app_mentions:read',
+      'message.channels': 'channels:history',
+      'message.groups': 'groups:history',
+      'message.im': 'im:history',
+    };
     for (const e of events) expect(scopes, e).toContain(needs[e]);
     expect(scopes).toContain('commands');
   });
 
   it('grants a scope for every Web API method src/slack calls', () => {
     const text = sources('src/slack').join('\n');
-    const called = new Set([...text.matchAll(/client\.(chat|views|users|usergroups|conversations|reactions|files)\.(\w+)\(/g)].map((m) => `${m[1]}.${m[2]}`));
+    const called = new Set(
+      [...text.matchAll(/client\.(chat|views|users|usergroups|conversations|reactions|files)\.(\w+)\(/g)].map((m) => `${m[1]}.${m[2]}`),
+    );
     expect(called.size).toBeGreaterThan(3);
     for (const method of called) {
       expect(Object.keys(SCOPES), `no scope known for ${method}`).toContain(method);

@@ -41,7 +41,19 @@ describe('deploy modal', () => {
     const view = await opens(() => h.double.clickButton('U_DEV', reply.ts, 'req_configure'));
     expect(viewProblems(view.view)).toEqual([]);
     expect((view.view.title as { text: string }).text).toBe('Deploy checkout');
-    for (const key of ['strategy', 'risk', 'errorRatePct', 'p99Ms', 'availabilityPct', 'dbMigration', 'rollbackTolerance', 'observationMin', 'regressionThresholdPct', 'rollbackOnRegression', 'guidance']) {
+    for (const key of [
+      'strategy',
+      'risk',
+      'errorRatePct',
+      'p99Ms',
+      'availabilityPct',
+      'dbMigration',
+      'rollbackTolerance',
+      'observationMin',
+      'regressionThresholdPct',
+      'rollbackOnRegression',
+      'guidance',
+    ]) {
       expect(field(view.id, key), key).toBeDefined();
     }
     expect(initial(view.id, 'strategy')).toBe('canary');
@@ -103,13 +115,17 @@ describe('deploy modal', () => {
     } finally {
       h.double.setTriggerLifetime(3000);
     }
-    const note = await waitFor('an ephemeral note', () => h.double.ephemerals('U_DEV').find((m) => /Configure/.test(m.text) && /3 seconds/.test(m.text)));
+    const note = await waitFor('an ephemeral note', () =>
+      h.double.ephemerals('U_DEV').find((m) => /Configure/.test(m.text) && /3 seconds/.test(m.text)),
+    );
     expect(note.threadTs).toBe(reply.threadTs);
     expect(h.double.calls('views.open').at(-1)!.response.error).toBe('expired_trigger_id');
   });
 
   it('/deploy opens the modal straight away; a bad /deploy text is answered privately', async () => {
-    const view = await opens(async () => expect((await h.double.slashCommand('U_DEV', '/deploy', 'checkout v1.3.0 blue-green')).status).toBe(200));
+    const view = await opens(async () =>
+      expect((await h.double.slashCommand('U_DEV', '/deploy', 'checkout v1.3.0 blue-green')).status).toBe(200),
+    );
     expect(initial(view.id, 'strategy')).toBe('blue-green');
     h.double.driver.closeView(view.id);
     const bad = await h.double.slashCommand('U_DEV', '/deploy', 'checkout v1.3.0 $(whoami)');
@@ -132,9 +148,18 @@ describe('deploy modal', () => {
     const view = await opens(() => h.double.slashCommand('U_DEV', '/deploy', 'search v5.0.0 canary'));
     const res = await h.double.submitView('U_DEV', view.id, { observationMin: '7', p99Ms: '450', dbMigration: 'yes' });
     expect(res.errors).toBeUndefined();
-    const root = await waitFor('the thread root', () => h.double.messages('deploys').find((m) => m.botId && !m.threadTs && /is deploying \*search v5\.0\.0\*/.test(m.text)));
+    const root = await waitFor('the thread root', () =>
+      h.double.messages('deploys').find((m) => m.botId && !m.threadTs && /is deploying \*search v5\.0\.0\*/.test(m.text)),
+    );
     const run = await waitFor('the run', () => h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === root.ts));
-    expect(run.plan).toMatchObject({ service: 'search', version: 'v5.0.0', strategy: 'canary', observationSec: 420, dbMigration: true, slo: { p99Ms: 450 } });
+    expect(run.plan).toMatchObject({
+      service: 'search',
+      version: 'v5.0.0',
+      strategy: 'canary',
+      observationSec: 420,
+      dbMigration: true,
+      slo: { p99Ms: 450 },
+    });
     expect(h.runner.list().filter((r) => r.version === 'v5.0.0')).toHaveLength(1);
     await h.runner.command(run.id, 'cancel', { userId: 'U_DEV' });
   });

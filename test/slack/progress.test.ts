@@ -21,7 +21,19 @@ afterAll(async () => {
   await double?.close();
 });
 
-const planned = planFromRequest({ intent: 'deploy', service: 'checkout', version: 'v1.2.3', environment: 'production', focus: [], missing: [], suggestions: [], notes: [] }, shippedConfig);
+const planned = planFromRequest(
+  {
+    intent: 'deploy',
+    service: 'checkout',
+    version: 'v1.2.3',
+    environment: 'production',
+    focus: [],
+    missing: [],
+    suggestions: [],
+    notes: [],
+  },
+  shippedConfig,
+);
 if (!planned.ok) throw new Error(planned.message);
 const plan = planned.plan;
 
@@ -78,7 +90,11 @@ describe('ProgressUpdater', () => {
   });
 
   it('shares one budget across runs: a final state goes before waiting progress ticks', async () => {
-    const updater = new ProgressUpdater({ client, logger, queue: { perMessageIntervalMs: 0, budgetPerWindow: 4, reserveForImportant: 1, windowMs: 1500 } });
+    const updater = new ProgressUpdater({
+      client,
+      logger,
+      queue: { perMessageIntervalMs: 0, budgetPerWindow: 4, reserveForImportant: 1, windowMs: 1500 },
+    });
     const ids = ['t1', 't2', 't3', 't4', 't5', 'fin'];
     const tsOf = new Map(ids.map((id) => [id, progressMessage()] as const));
     for (const [id, ts] of tsOf) updater.track(id, { channel: 'C0DEPLOYS', ts });

@@ -23,7 +23,11 @@ const replies = (threadTs: string) => h.double.messages('deploys', threadTs).fil
 
 describe('Slack requests', () => {
   it('rejects requests with a bad or missing signature', async () => {
-    const body = JSON.stringify({ type: 'event_callback', event_id: 'EvBAD', event: { type: 'app_mention', user: 'U_DEV', text: `${BOT} deploy checkout v1.2.3`, channel: 'C0DEPLOYS', ts: '1.000001' } });
+    const body = JSON.stringify({
+      type: 'event_callback',
+      event_id: 'EvBAD',
+      event: { type: 'app_mention', user: 'U_DEV', text: `${BOT} deploy checkout v1.2.3`, channel: 'C0DEPLOYS', ts: '1.000001' },
+    });
     const bad = await h.double.driver.sendRaw(body, { 'content-type': 'application/json', ...signedHeaders('wrong-secret', body) });
     expect(bad.status).toBe(401);
     const none = await h.double.driver.sendRaw(body, { 'content-type': 'application/json' });
@@ -39,7 +43,14 @@ describe('Slack requests', () => {
     const reply = await waitFor('the request reply', () => replies(sent.ts)[0]);
     // Slack retries the mention as if the first delivery was lost.
     const retried = await h.double.driver.sendEvent(
-      { type: 'app_mention', user: 'U_DEV', text: `${BOT} deploy checkout v1.2.3 canary`, channel: 'C0DEPLOYS', ts: sent.ts, event_ts: sent.ts },
+      {
+        type: 'app_mention',
+        user: 'U_DEV',
+        text: `${BOT} deploy checkout v1.2.3 canary`,
+        channel: 'C0DEPLOYS',
+        ts: sent.ts,
+        event_ts: sent.ts,
+      },
       { retryNum: 1 },
     );
     expect(retried.status).toBe(200);
@@ -59,9 +70,18 @@ describe('Slack requests', () => {
     await waitFor('a reply to the plain request', () => replies(req.ts)[0]);
     expect(textOf(replies(req.ts)[0])).toContain('payments');
     // Slack retries it twice (same event_id, retry headers): still one reply.
-    const event = { type: 'message', channel_type: 'channel', user: 'U_DEV', text: 'deploy payments v2.0.1', channel: 'C0DEPLOYS', ts: req.ts, event_ts: req.ts };
+    const event = {
+      type: 'message',
+      channel_type: 'channel',
+      user: 'U_DEV',
+      text: 'deploy payments v2.0.1',
+      channel: 'C0DEPLOYS',
+      ts: req.ts,
+      event_ts: req.ts,
+    };
     const eventId = req.responses[0]!.eventId;
-    for (const retryNum of [1, 2]) expect((await h.double.driver.sendEvent(event, { eventId, retryNum, retryReason: 'http_timeout' })).status).toBe(200);
+    for (const retryNum of [1, 2])
+      expect((await h.double.driver.sendEvent(event, { eventId, retryNum, retryReason: 'http_timeout' })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 300));
     expect(replies(req.ts)).toHaveLength(1);
     expect(replies(chatter.ts)).toHaveLength(0);
@@ -76,7 +96,11 @@ describe('Slack requests', () => {
     ];
     const sent: Array<{ ts: string }> = [];
     for (const [text] of cases) sent.push(await h.double.postUserMessage('U_DEV', 'deploys', text));
-    const quiet = await Promise.all(['deploys are slow today', 'deploying the docs later, fyi', 'lunch anyone?'].map((t) => h.double.postUserMessage('U_DEV', 'deploys', t)));
+    const quiet = await Promise.all(
+      ['deploys are slow today', 'deploying the docs later, fyi', 'lunch anyone?'].map((t) =>
+        h.double.postUserMessage('U_DEV', 'deploys', t),
+      ),
+    );
     for (const [i, [text, want]] of cases.entries()) {
       const reply = await waitFor(`a reply to ${text}`, () => replies(sent[i]!.ts)[0]);
       expect(textOf(reply), text).toMatch(want);
@@ -89,8 +113,22 @@ describe('Slack requests', () => {
     const before = h.double.calls('chat.postMessage').length;
     // Shipbot's own posts were echoed as bot_message / message_changed events in the tests above;
     // a bot message that reads like a request must not start anything either.
-    await h.double.driver.sendEvent({ type: 'message', subtype: 'bot_message', bot_id: 'B0SHIPBOT', user: 'U0SHIPBOT', text: 'deploy checkout v9.9.9', channel: 'C0DEPLOYS', ts: '1700000000.000100' });
-    await h.double.driver.sendEvent({ type: 'message', user: 'U0SHIPBOT', text: 'deploy checkout v9.9.9', channel: 'C0DEPLOYS', ts: '1700000000.000200' });
+    await h.double.driver.sendEvent({
+      type: 'message',
+      subtype: 'bot_message',
+      bot_id: 'B0SHIPBOT',
+      user: 'U0SHIPBOT',
+      text: 'deploy checkout v9.9.9',
+      channel: 'C0DEPLOYS',
+      ts: '1700000000.000100',
+    });
+    await h.double.driver.sendEvent({
+      type: 'message',
+      user: 'U0SHIPBOT',
+      text: 'deploy checkout v9.9.9',
+      channel: 'C0DEPLOYS',
+      ts: '1700000000.000200',
+    });
     await new Promise((r) => setTimeout(r, 300));
     expect(h.double.calls('chat.postMessage').length).toBe(before);
   });
@@ -156,8 +194,17 @@ describe('Slack requests', () => {
     const reply = await waitFor('the reply', () => replies(sent.ts)[0]);
     await Promise.all([h.double.clickButton('U_DEV', reply.ts, 'req_start'), h.double.clickButton('U_DEV', reply.ts, 'req_start')]);
     const run = await waitFor('the run', () => h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts));
-    await waitFor('both presses handled', () => h.double.calls('chat.postMessage').filter((c) => c.args.thread_ts === sent.ts && /Starting/.test(String(c.args.text))).length === 2);
-    await waitFor('the spare placeholder removed', () => replies(sent.ts).filter((m) => /Starting|checkout v1\.2\.10 → production/.test(m.text)).length === 1, 10_000, () => replies(sent.ts).map((m) => m.text));
+    await waitFor(
+      'both presses handled',
+      () =>
+        h.double.calls('chat.postMessage').filter((c) => c.args.thread_ts === sent.ts && /Starting/.test(String(c.args.text))).length === 2,
+    );
+    await waitFor(
+      'the spare placeholder removed',
+      () => replies(sent.ts).filter((m) => /Starting|checkout v1\.2\.10 → production/.test(m.text)).length === 1,
+      10_000,
+      () => replies(sent.ts).map((m) => m.text),
+    );
     expect(h.runner.list().filter((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts)).toHaveLength(1);
     await h.runner.command(run.id, 'cancel', { userId: 'U_DEV' });
   });

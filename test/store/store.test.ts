@@ -118,7 +118,15 @@ describe('store', () => {
 
   it('one lock per service and environment: refuses others with holder and since', () => {
     const s = openStore(':memory:');
-    const lock = { service: 'checkout', environment: 'production', holder: 'U1', runId: 'r1', since: 10, reason: 'deploy', kind: 'run' as const };
+    const lock = {
+      service: 'checkout',
+      environment: 'production',
+      holder: 'U1',
+      runId: 'r1',
+      since: 10,
+      reason: 'deploy',
+      kind: 'run' as const,
+    };
     expect(s.acquireLock(lock).ok).toBe(true);
     expect(s.acquireLock(lock).ok).toBe(true); // same run: no-op
     const other = s.acquireLock({ ...lock, holder: 'U2', runId: 'r2', since: 20 });

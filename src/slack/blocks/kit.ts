@@ -29,8 +29,14 @@ export interface Confirm {
   deny: string;
 }
 
-export function button(label: string, actionId: string, value: string, opts: { style?: 'primary' | 'danger'; confirm?: Confirm } = {}): Element {
-  if (value.length > LIMITS.buttonValue) throw new Error(`button value for ${actionId} is ${value.length} characters, over Slack's ${LIMITS.buttonValue}`);
+export function button(
+  label: string,
+  actionId: string,
+  value: string,
+  opts: { style?: 'primary' | 'danger'; confirm?: Confirm } = {},
+): Element {
+  if (value.length > LIMITS.buttonValue)
+    throw new Error(`button value for ${actionId} is ${value.length} characters, over Slack's ${LIMITS.buttonValue}`);
   return {
     type: 'button',
     action_id: actionId,

@@ -97,10 +97,12 @@ export function blockProblems(blocks: unknown, kind: 'message' | 'modal'): strin
         if (String(text?.text ?? '').length > LIMITS.headerText) problems.push(`${at}.text longer than ${LIMITS.headerText}`);
         break;
       case 'context':
-        if (!Array.isArray(b.elements) || b.elements.length > LIMITS.contextElements) problems.push(`${at}.elements: 1–${LIMITS.contextElements}`);
+        if (!Array.isArray(b.elements) || b.elements.length > LIMITS.contextElements)
+          problems.push(`${at}.elements: 1–${LIMITS.contextElements}`);
         break;
       case 'actions':
-        if (!Array.isArray(b.elements) || b.elements.length > LIMITS.actionsElements) problems.push(`${at}.elements: 1–${LIMITS.actionsElements}`);
+        if (!Array.isArray(b.elements) || b.elements.length > LIMITS.actionsElements)
+          problems.push(`${at}.elements: 1–${LIMITS.actionsElements}`);
         else (b.elements as Json[]).forEach((e, j) => elementProblems(e, `${at}.elements[${j}]`, problems));
         break;
       case 'input': {
@@ -128,7 +130,8 @@ function elementProblems(e: Json, at: string, problems: string[]): void {
     if (String((o.text as Json | undefined)?.text ?? '').length > LIMITS.optionText) problems.push(`${at}.options[${j}].text too long`);
     if (String(o.value ?? '').length > LIMITS.optionValue) problems.push(`${at}.options[${j}].value too long`);
   });
-  if (typeof e.initial_value === 'string' && e.initial_value.length > LIMITS.inputInitialValue) problems.push(`${at}.initial_value too long`);
+  if (typeof e.initial_value === 'string' && e.initial_value.length > LIMITS.inputInitialValue)
+    problems.push(`${at}.initial_value too long`);
 }
 
 /** The problems Slack would reject this view for. */

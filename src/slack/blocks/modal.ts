@@ -63,11 +63,22 @@ const TOLERANCE_LABEL: Record<RollbackTolerance, string> = {
 const yesNo = [option('Yes', 'yes'), option('No', 'no')];
 
 function input(blockId: string, label: string, element: Record<string, unknown>, extra: Record<string, unknown> = {}): Block {
-  return { type: 'input', block_id: blockId, label: plain(label, LIMITS.inputLabel), element: { action_id: fieldOf(blockId), ...element }, ...extra };
+  return {
+    type: 'input',
+    block_id: blockId,
+    label: plain(label, LIMITS.inputLabel),
+    element: { action_id: fieldOf(blockId), ...element },
+    ...extra,
+  };
 }
 
 function numberInput(blockId: string, label: string, value: number, hint: string, decimal = true): Block {
-  return input(blockId, label, { type: 'number_input', is_decimal_allowed: decimal, initial_value: String(value) }, { hint: plain(hint, 2000) });
+  return input(
+    blockId,
+    label,
+    { type: 'number_input', is_decimal_allowed: decimal, initial_value: String(value) },
+    { hint: plain(hint, 2000) },
+  );
 }
 
 function select(options: Array<ReturnType<typeof option>>, initial: string | undefined) {
@@ -110,12 +121,36 @@ export function deployModal({ answers: a, strategies, services, metadata }: Moda
   const what = [a.service ?? '(service?)', a.version ?? '(version?)'].join(' ');
   blocks.push(context(`*${what}*${metadata.rationale ? ` · ${metadata.rationale}` : ''}`));
   if (metadata.ask.includes('service')) {
-    blocks.push(input('service', 'Which service?', select(services.slice(0, 100).map((s) => option(s, s)), a.service)));
+    blocks.push(
+      input(
+        'service',
+        'Which service?',
+        select(
+          services.slice(0, 100).map((s) => option(s, s)),
+          a.service,
+        ),
+      ),
+    );
   }
   if (metadata.ask.includes('version')) {
-    blocks.push(input('version', 'Which version (image tag)?', { type: 'plain_text_input', placeholder: plain('v1.2.3', 150), ...(a.version ? { initial_value: a.version } : {}) }));
+    blocks.push(
+      input('version', 'Which version (image tag)?', {
+        type: 'plain_text_input',
+        placeholder: plain('v1.2.3', 150),
+        ...(a.version ? { initial_value: a.version } : {}),
+      }),
+    );
   }
-  blocks.push(input('strategy', '1. Strategy', select(strategies.map((s) => option(s, s)), a.strategy)));
+  blocks.push(
+    input(
+      'strategy',
+      '1. Strategy',
+      select(
+        strategies.map((s) => option(s, s)),
+        a.strategy,
+      ),
+    ),
+  );
   blocks.push(
     input(RISK_ACTION, '2. Risk level', select([option('Low', 'low'), option('Medium', 'medium'), option('High', 'high')], a.risk), {
       dispatch_action: true,
@@ -125,12 +160,40 @@ export function deployModal({ answers: a, strategies, services, metadata }: Moda
   blocks.push(numberInput('errorRatePct', '3a. SLO: maximum error rate (%)', a.errorRatePct, 'Percent of requests that may fail, e.g. 1'));
   blocks.push(numberInput('p99Ms', '3b. SLO: maximum p99 latency (ms)', a.p99Ms, 'Milliseconds, e.g. 400'));
   blocks.push(numberInput('availabilityPct', '3c. SLO: minimum availability (%)', a.availabilityPct, 'Percent, e.g. 99.9'));
-  blocks.push(input('dbMigration', '4. Does this release run a database migration?', { type: 'radio_buttons', options: yesNo, initial_option: yesNo[a.dbMigration ? 0 : 1] }));
   blocks.push(
-    input(id('rollbackTolerance'), '5. How fast must a rollback be?', select(ROLLBACK_TOLERANCES.map((t) => option(TOLERANCE_LABEL[t], t)), a.rollbackTolerance)),
+    input('dbMigration', '4. Does this release run a database migration?', {
+      type: 'radio_buttons',
+      options: yesNo,
+      initial_option: yesNo[a.dbMigration ? 0 : 1],
+    }),
   );
-  blocks.push(numberInput(id('observationMin'), '6. Observation period after full rollout (minutes)', a.observationMin, 'Minutes to watch before calling it a success', false));
-  blocks.push(numberInput(id('regressionThresholdPct'), 'Regression threshold (%)', a.regressionThresholdPct, 'How much worse than the baseline counts as a regression, in percent'));
+  blocks.push(
+    input(
+      id('rollbackTolerance'),
+      '5. How fast must a rollback be?',
+      select(
+        ROLLBACK_TOLERANCES.map((t) => option(TOLERANCE_LABEL[t], t)),
+        a.rollbackTolerance,
+      ),
+    ),
+  );
+  blocks.push(
+    numberInput(
+      id('observationMin'),
+      '6. Observation period after full rollout (minutes)',
+      a.observationMin,
+      'Minutes to watch before calling it a success',
+      false,
+    ),
+  );
+  blocks.push(
+    numberInput(
+      id('regressionThresholdPct'),
+      'Regression threshold (%)',
+      a.regressionThresholdPct,
+      'How much worse than the baseline counts as a regression, in percent',
+    ),
+  );
   blocks.push(
     input('rollbackOnRegression', 'Roll back automatically on a regression?', {
       type: 'radio_buttons',

@@ -93,8 +93,14 @@ export function progressBlocks(run: RunView): Block[] {
   if (run.steps.length) blocks.push(section(joinLinesWithin(stepLines(run), LIMITS.sectionText, (n) => `…and ${n} more steps`)));
   if (run.status === 'awaiting-decision' && run.pendingDecision) {
     const d = run.pendingDecision;
-    const findings = d.findings.filter((f) => f.verdict !== 'CONTINUE' && !d.explanation.includes(f.detail)).map((f) => `• ${f.rule}: ${f.detail}`);
-    blocks.push(section(joinLinesWithin([`⚠️ *Decision needed:* ${d.explanation}`, ...findings], LIMITS.sectionText, (n) => `…and ${n} more findings`)));
+    const findings = d.findings
+      .filter((f) => f.verdict !== 'CONTINUE' && !d.explanation.includes(f.detail))
+      .map((f) => `• ${f.rule}: ${f.detail}`);
+    blocks.push(
+      section(
+        joinLinesWithin([`⚠️ *Decision needed:* ${d.explanation}`, ...findings], LIMITS.sectionText, (n) => `…and ${n} more findings`),
+      ),
+    );
   }
   if (FINAL_STATUSES.has(run.status) && run.outcome) blocks.push(section(`*Outcome:* ${run.outcome}`));
   const buttons = progressButtons(run);

@@ -29,10 +29,27 @@ export function summaryMessage(run: RunView): { text: string; blocks: Block[] } 
   }
   if (run.keptLock) {
     // Shipit-style: production stays locked until a person has looked; say so where it happened.
-    blocks.push(section(`🔒 ${run.service} stays locked in ${run.environment} after ${run.keptLock.replace(/ \(run .*$/, '')}: no new deploy starts until it is checked and unlocked.`));
-    blocks.push(actions(`unlock:${run.id}`, [button('Unlock', RUN_ACTIONS.unlock, run.id, { confirm: { title: `Unlock ${run.service}?`, text: `New deploys of ${run.service} to ${run.environment} can start again. Only an incident commander (or whoever holds the lock) may.`, confirm: 'Unlock', deny: 'Keep locked' } })]));
+    blocks.push(
+      section(
+        `🔒 ${run.service} stays locked in ${run.environment} after ${run.keptLock.replace(/ \(run .*$/, '')}: no new deploy starts until it is checked and unlocked.`,
+      ),
+    );
+    blocks.push(
+      actions(`unlock:${run.id}`, [
+        button('Unlock', RUN_ACTIONS.unlock, run.id, {
+          confirm: {
+            title: `Unlock ${run.service}?`,
+            text: `New deploys of ${run.service} to ${run.environment} can start again. Only an incident commander (or whoever holds the lock) may.`,
+            confirm: 'Unlock',
+            deny: 'Keep locked',
+          },
+        }),
+      ]),
+    );
   }
-  blocks.push(context(`requested by <@${run.requester.userId}> · run \`${run.id}\`${run.reportPath ? ` · report \`${run.reportPath}\`` : ''}`));
+  blocks.push(
+    context(`requested by <@${run.requester.userId}> · run \`${run.id}\`${run.reportPath ? ` · report \`${run.reportPath}\`` : ''}`),
+  );
   return { text: `${HEADLINE[run.status] ?? run.status}: ${runTitle(run)}`, blocks };
 }
 
@@ -40,6 +57,11 @@ export function summaryMessage(run: RunView): { text: string; blocks: Block[] } 
 export function broadcastMessage(run: RunView, channel?: string): { text: string; blocks: Block[] } {
   const where = channel ? ` · details in <#${channel}>` : '';
   const text = stakeholderSummary(run);
-  return { text, blocks: [section(text), context(`requested by <@${run.requester.userId}>${where}${run.reportPath ? ` · report \`${run.reportPath}\`` : ''}`)] };
+  return {
+    text,
+    blocks: [
+      section(text),
+      context(`requested by <@${run.requester.userId}>${where}${run.reportPath ? ` · report \`${run.reportPath}\`` : ''}`),
+    ],
+  };
 }
-

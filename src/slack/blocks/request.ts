@@ -4,7 +4,13 @@ import type { DeployRequest, Strategy } from '../../domain/types.js';
 import { actions, button, context, section, type Block } from './kit.js';
 import { LIMITS, truncate } from './limits.js';
 
-export const REQUEST_ACTIONS = { configure: 'req_configure', start: 'req_start', schedule: 'req_schedule', cancel: 'req_cancel', queue: 'req_queue' } as const;
+export const REQUEST_ACTIONS = {
+  configure: 'req_configure',
+  start: 'req_start',
+  schedule: 'req_schedule',
+  cancel: 'req_cancel',
+  queue: 'req_queue',
+} as const;
 
 /**
  * The request travels in the buttons' value, so a press works after a restart too. Guidance
@@ -33,7 +39,11 @@ function describe(r: DeployRequest): string {
 }
 
 /** `canSchedule`: the scheduler is wired, so a request with a time gets a *Schedule* button. */
-export function requestReply(request: DeployRequest, rec: Recommendation | undefined, opts: { canSchedule?: boolean } = {}): { text: string; blocks: Block[] } {
+export function requestReply(
+  request: DeployRequest,
+  rec: Recommendation | undefined,
+  opts: { canSchedule?: boolean } = {},
+): { text: string; blocks: Block[] } {
   const blocks: Block[] = [];
   const missing = request.missing;
   blocks.push(section(`I understood: ${describe(request)}.`));
@@ -43,7 +53,11 @@ export function requestReply(request: DeployRequest, rec: Recommendation | undef
       request.unknownService && request.suggestions.length
         ? `\nI don't know a service called \`${request.unknownService}\`. Did you mean ${request.suggestions.map((s) => `\`${s}\``).join(' or ')}?`
         : '';
-    blocks.push(section(`❓ I need to know ${ask}; I won't guess.${hint}\nPress *Configure…* to fill it in, or send the whole request again, e.g. \`deploy checkout v1.2.3 canary\`.`));
+    blocks.push(
+      section(
+        `❓ I need to know ${ask}; I won't guess.${hint}\nPress *Configure…* to fill it in, or send the whole request again, e.g. \`deploy checkout v1.2.3 canary\`.`,
+      ),
+    );
   }
   if (rec) {
     const chosen = request.strategy && request.strategy !== rec.strategy ? ` (you asked for *${request.strategy}*)` : '';
@@ -51,19 +65,40 @@ export function requestReply(request: DeployRequest, rec: Recommendation | undef
   }
   const schedulable = Boolean(request.scheduledAt && opts.canSchedule);
   if (schedulable) {
-    blocks.push(section(`🕒 You asked for *${scheduleTime(request.scheduledAt!)}*. *Schedule* books it: Shipbot starts it then, with the usual checks (lock, freeze window, approval). *Start now* deploys right away instead.`));
+    blocks.push(
+      section(
+        `🕒 You asked for *${scheduleTime(request.scheduledAt!)}*. *Schedule* books it: Shipbot starts it then, with the usual checks (lock, freeze window, approval). *Start now* deploys right away instead.`,
+      ),
+    );
   } else if (request.scheduledAt) {
     // Without the scheduler nothing can start a run later: say so rather than silently deploying now.
-    blocks.push(section(`🕒 You asked for ${request.scheduledAt}. Shipbot cannot schedule a deploy from Slack yet: *Start now* deploys right away, or ask again at that time.`));
+    blocks.push(
+      section(
+        `🕒 You asked for ${request.scheduledAt}. Shipbot cannot schedule a deploy from Slack yet: *Start now* deploys right away, or ask again at that time.`,
+      ),
+    );
   }
-  if (request.notes.length) blocks.push(context(...request.notes.slice(0, 9).map((n) => truncate(n, 300)), ...(request.notes.length > 9 ? [`…and ${request.notes.length - 9} more`] : [])));
+  if (request.notes.length)
+    blocks.push(
+      context(
+        ...request.notes.slice(0, 9).map((n) => truncate(n, 300)),
+        ...(request.notes.length > 9 ? [`…and ${request.notes.length - 9} more`] : []),
+      ),
+    );
   const value = encodeRequest(request);
   const buttons = [button('Configure…', REQUEST_ACTIONS.configure, value)];
-  if (!missing.length && schedulable) buttons.push(button('Schedule', REQUEST_ACTIONS.schedule, value, { style: 'primary' }), button('Start now', REQUEST_ACTIONS.start, value));
-  else if (!missing.length) buttons.push(button(request.scheduledAt ? 'Start now' : 'Start', REQUEST_ACTIONS.start, value, { style: 'primary' }));
+  if (!missing.length && schedulable)
+    buttons.push(
+      button('Schedule', REQUEST_ACTIONS.schedule, value, { style: 'primary' }),
+      button('Start now', REQUEST_ACTIONS.start, value),
+    );
+  else if (!missing.length)
+    buttons.push(button(request.scheduledAt ? 'Start now' : 'Start', REQUEST_ACTIONS.start, value, { style: 'primary' }));
   buttons.push(button('Cancel', REQUEST_ACTIONS.cancel, value));
   blocks.push(actions('request', buttons));
-  const text = missing.length ? `I need ${missing.join(' and ')} to deploy.` : `Deploy ${request.service} ${request.version} to ${request.environment}?`;
+  const text = missing.length
+    ? `I need ${missing.join(' and ')} to deploy.`
+    : `Deploy ${request.service} ${request.version} to ${request.environment}?`;
   return { text, blocks };
 }
 

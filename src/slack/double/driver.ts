@@ -46,7 +46,10 @@ export class Driver {
 
   /** Sends a raw body with the given headers (no signing): for bad-signature tests. */
   async sendRaw(body: string, headers: Record<string, string>): Promise<AppResponse> {
-    if (!this.appUrl) throw new Error('Slack double: no app URL; call connect(url) with the app\'s /slack/events URL first (or start the app in Socket Mode)');
+    if (!this.appUrl)
+      throw new Error(
+        "Slack double: no app URL; call connect(url) with the app's /slack/events URL first (or start the app in Socket Mode)",
+      );
     const res = await fetch(this.appUrl, { method: 'POST', headers, body });
     const text = await res.text();
     let parsed: unknown = text;
@@ -60,7 +63,10 @@ export class Driver {
   }
 
   /** An Events API callback. `retryNum` adds Slack's retry headers, as when Slack thinks the first was lost. */
-  async sendEvent(event: Json, opts: { eventId?: string; retryNum?: number; retryReason?: string } = {}): Promise<AppResponse & { eventId: string }> {
+  async sendEvent(
+    event: Json,
+    opts: { eventId?: string; retryNum?: number; retryReason?: string } = {},
+  ): Promise<AppResponse & { eventId: string }> {
     const eventId = opts.eventId ?? `Ev${Date.now().toString(36).toUpperCase()}${++this.eventSeq}`;
     const envelope = {
       token: 'legacy-verification-token',
@@ -70,7 +76,9 @@ export class Driver {
       type: 'event_callback',
       event_id: eventId,
       event_time: Math.floor(Date.now() / 1000),
-      authorizations: [{ enterprise_id: null, team_id: this.ws.teamId, user_id: this.ws.botUserId, is_bot: true, is_enterprise_install: false }],
+      authorizations: [
+        { enterprise_id: null, team_id: this.ws.teamId, user_id: this.ws.botUserId, is_bot: true, is_enterprise_install: false },
+      ],
       is_ext_shared_channel: false,
       event_context: `4-${eventId}`,
     };
@@ -136,12 +144,18 @@ export class Driver {
     const versions = [m.blocks ?? [], ...[...(m.earlierBlocks ?? [])].reverse()];
     const shown = versions.find((b) => findElement(b, actionId));
     const found = shown && findElement(shown, actionId);
-    if (!found) throw new Error(`Slack double: message ${messageTs} has no element '${actionId}' (has: ${listActionIds(m.blocks ?? []).join(', ')})`);
+    if (!found)
+      throw new Error(`Slack double: message ${messageTs} has no element '${actionId}' (has: ${listActionIds(m.blocks ?? []).join(', ')})`);
     const triggerId = this.ws.issueTrigger(user, this.triggerLifetimeMs);
     const c = this.ws.channels.get(m.channel)!;
     const payload = {
       type: 'block_actions',
-      user: { id: user, username: this.ws.users.get(user)?.name ?? user, name: this.ws.users.get(user)?.name ?? user, team_id: this.ws.teamId },
+      user: {
+        id: user,
+        username: this.ws.users.get(user)?.name ?? user,
+        name: this.ws.users.get(user)?.name ?? user,
+        team_id: this.ws.teamId,
+      },
       api_app_id: this.ws.appId,
       token: 'legacy-verification-token',
       container: { type: 'message', message_ts: m.ts, channel_id: m.channel, is_ephemeral: !!m.ephemeralTo },
@@ -190,7 +204,12 @@ export class Driver {
     const payload = {
       type: 'view_submission',
       team: { id: this.ws.teamId, domain: this.ws.teamDomain },
-      user: { id: user, username: this.ws.users.get(user)?.name ?? user, name: this.ws.users.get(user)?.name ?? user, team_id: this.ws.teamId },
+      user: {
+        id: user,
+        username: this.ws.users.get(user)?.name ?? user,
+        name: this.ws.users.get(user)?.name ?? user,
+        team_id: this.ws.teamId,
+      },
       api_app_id: this.ws.appId,
       token: 'legacy-verification-token',
       trigger_id: triggerId,
@@ -222,7 +241,15 @@ export class Driver {
   /** Echoes a bot post or edit back to the app as Slack does (message / message_changed events). */
   echoBotMessage(m: DoubleMessage, edited: boolean): void {
     const event = edited
-      ? { type: 'message', subtype: 'message_changed', channel: m.channel, hidden: true, ts: this.ws.nextTs(), message: messageEventJson(m), event_ts: m.ts }
+      ? {
+          type: 'message',
+          subtype: 'message_changed',
+          channel: m.channel,
+          hidden: true,
+          ts: this.ws.nextTs(),
+          message: messageEventJson(m),
+          event_ts: m.ts,
+        }
       : { type: 'message', subtype: 'bot_message', ...messageEventJson(m), channel: m.channel, event_ts: m.ts };
     const p = this.sendEvent(event).catch(() => undefined);
     this.inflight.add(p);
@@ -255,10 +282,15 @@ export class Driver {
     }
     if (type === 'events_api') {
       const extra: Record<string, string> =
-        retry.retryNum !== undefined ? { 'x-slack-retry-num': String(retry.retryNum), 'x-slack-retry-reason': retry.retryReason ?? 'http_timeout' } : {};
+        retry.retryNum !== undefined
+          ? { 'x-slack-retry-num': String(retry.retryNum), 'x-slack-retry-reason': retry.retryReason ?? 'http_timeout' }
+          : {};
       return this.sendSigned(JSON.stringify(body), 'application/json', extra);
     }
-    const form = type === 'slash_commands' ? new URLSearchParams(body as Record<string, string>) : new URLSearchParams({ payload: JSON.stringify(body) });
+    const form =
+      type === 'slash_commands'
+        ? new URLSearchParams(body as Record<string, string>)
+        : new URLSearchParams({ payload: JSON.stringify(body) });
     return this.sendSigned(form.toString(), 'application/x-www-form-urlencoded');
   }
 }
@@ -303,7 +335,11 @@ type Found = { element: Json; blockId: string };
 function findElement(blocks: unknown[], actionId: string): Found | undefined {
   for (const b of blocks as Json[]) {
     const blockId = String(b.block_id ?? '');
-    const candidates = [...((b.elements as Json[] | undefined) ?? []), ...(b.accessory ? [b.accessory as Json] : []), ...(b.element ? [b.element as Json] : [])];
+    const candidates = [
+      ...((b.elements as Json[] | undefined) ?? []),
+      ...(b.accessory ? [b.accessory as Json] : []),
+      ...(b.element ? [b.element as Json] : []),
+    ];
     const element = candidates.find((e) => e.action_id === actionId);
     if (element) return { element, blockId };
   }

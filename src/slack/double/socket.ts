@@ -131,15 +131,28 @@ export class SocketModeServer {
       socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
       return;
     }
-    const accept = createHash('sha1').update(key + GUID).digest('base64');
-    socket.write(['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${accept}`, '', ''].join('\r\n'));
+    const accept = createHash('sha1')
+      .update(key + GUID)
+      .digest('base64');
+    socket.write(
+      ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${accept}`, '', ''].join(
+        '\r\n',
+      ),
+    );
     const conn: Connection = new Connection(
       socket,
       (text) => this.onMessage(text),
       () => this.connections.delete(conn),
     );
     this.connections.add(conn);
-    conn.sendText(JSON.stringify({ type: 'hello', num_connections: this.connections.size, debug_info: { host: 'slack-double' }, connection_info: { app_id: this.appId } }));
+    conn.sendText(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: this.connections.size,
+        debug_info: { host: 'slack-double' },
+        connection_info: { app_id: this.appId },
+      }),
+    );
     for (const w of this.waiters.splice(0)) w();
   }
 

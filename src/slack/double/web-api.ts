@@ -23,7 +23,15 @@ export interface WebApiOptions {
 
 /** Fields the Web API client sends JSON-encoded inside form bodies. */
 const JSON_FIELDS = new Set(['blocks', 'attachments', 'view', 'metadata', 'files']);
-const BOOL_FIELDS = new Set(['reply_broadcast', 'include_users', 'unfurl_links', 'unfurl_media', 'mrkdwn', 'replace_original', 'delete_original']);
+const BOOL_FIELDS = new Set([
+  'reply_broadcast',
+  'include_users',
+  'unfurl_links',
+  'unfurl_media',
+  'mrkdwn',
+  'replace_original',
+  'delete_original',
+]);
 
 export class WebApi {
   private server?: Server;

@@ -195,7 +195,8 @@ export class Workspace {
   visibleMessages(channel: string, threadTs?: string): DoubleMessage[] {
     const c = this.channel(channel);
     return this.messages.filter(
-      (m) => m.channel === c?.id && !m.deleted && !m.ephemeralTo && (threadTs === undefined || m.ts === threadTs || m.threadTs === threadTs),
+      (m) =>
+        m.channel === c?.id && !m.deleted && !m.ephemeralTo && (threadTs === undefined || m.ts === threadTs || m.threadTs === threadTs),
     );
   }
 

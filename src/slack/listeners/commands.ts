@@ -35,7 +35,12 @@ export async function runCommand(ctx: SlackContext, cmd: ParsedCommand, o: Origi
     case 'lock':
     case 'unlock': {
       if (!cmd.service) {
-        await replyInThread(ctx, o.channel, o.threadTs, `Which service? e.g. \`${cmd.intent} checkout production${cmd.intent === 'lock' ? ' because incident' : ''}\``);
+        await replyInThread(
+          ctx,
+          o.channel,
+          o.threadTs,
+          `Which service? e.g. \`${cmd.intent} checkout production${cmd.intent === 'lock' ? ' because incident' : ''}\``,
+        );
         return;
       }
       const actor = await ctx.people.actor(o.user);
@@ -62,13 +67,17 @@ async function deployRequest(ctx: SlackContext, request: DeployRequest, o: Origi
 }
 
 function live(runs: RunView[], service?: string, environment?: Environment): RunView[] {
-  return runs.filter((r) => !FINAL_STATUSES.has(r.status) && (!service || r.service === service) && (!environment || r.environment === environment));
+  return runs.filter(
+    (r) => !FINAL_STATUSES.has(r.status) && (!service || r.service === service) && (!environment || r.environment === environment),
+  );
 }
 
 export function statusText(runs: RunView[], service?: string): string {
   const now = live(runs, service);
   if (!now.length) return service ? `Nothing is deploying ${service} right now.` : 'Nothing is deploying right now.';
-  const lines = now.slice(0, 20).map((r) => `• *${runTitle(r)}* (${r.strategy}) — ${r.status}${r.stage ? `: ${r.stage}` : ''} · run \`${r.id}\``);
+  const lines = now
+    .slice(0, 20)
+    .map((r) => `• *${runTitle(r)}* (${r.strategy}) — ${r.status}${r.stage ? `: ${r.stage}` : ''} · run \`${r.id}\``);
   if (now.length > 20) lines.push(`…and ${now.length - 20} more`);
   return lines.join('\n');
 }
@@ -77,9 +86,21 @@ export function statusText(runs: RunView[], service?: string): string {
  * `rollback` / `cancel` typed in chat. In a run's thread it means that run; elsewhere it needs
  * the service, so a stray "rollback" in a channel never picks a deploy by itself.
  */
-async function onLiveRun(ctx: SlackContext, cmd: 'rollback' | 'cancel', service: string | undefined, environment: Environment | undefined, o: Origin): Promise<void> {
+async function onLiveRun(
+  ctx: SlackContext,
+  cmd: 'rollback' | 'cancel',
+  service: string | undefined,
+  environment: Environment | undefined,
+  o: Origin,
+): Promise<void> {
   const running = live(ctx.runner.list());
-  const inThread = running.filter((r) => r.origin.kind === 'slack' && r.origin.channel === o.channel && r.origin.threadTs === o.threadTs && (!service || r.service === service));
+  const inThread = running.filter(
+    (r) =>
+      r.origin.kind === 'slack' &&
+      r.origin.channel === o.channel &&
+      r.origin.threadTs === o.threadTs &&
+      (!service || r.service === service),
+  );
   const candidates = inThread.length ? inThread : service ? live(running, service, environment) : [];
   if (candidates.length !== 1) {
     const text = candidates.length
@@ -97,5 +118,10 @@ async function onLiveRun(ctx: SlackContext, cmd: 'rollback' | 'cancel', service:
     await tellPrivately(ctx, o.channel, o.user, `🚫 ${res.message}`, o.inThread ? o.threadTs : undefined);
     return;
   }
-  await replyInThread(ctx, o.channel, o.threadTs, `${cmd === 'rollback' ? '↩️' : '🚫'} <@${o.user}> asked to ${cmd} ${runTitle(run)}: ${res.message}`);
+  await replyInThread(
+    ctx,
+    o.channel,
+    o.threadTs,
+    `${cmd === 'rollback' ? '↩️' : '🚫'} <@${o.user}> asked to ${cmd} ${runTitle(run)}: ${res.message}`,
+  );
 }

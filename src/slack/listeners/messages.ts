@@ -20,7 +20,14 @@ interface Incoming {
 export function registerMessageListeners(app: App, ctx: SlackContext): void {
   app.event('app_mention', async ({ event }) => {
     if (!event.user || event.bot_id) return;
-    await handleText(ctx, { channel: event.channel, ts: event.ts, threadTs: event.thread_ts, user: event.user, text: event.text, addressed: true });
+    await handleText(ctx, {
+      channel: event.channel,
+      ts: event.ts,
+      threadTs: event.thread_ts,
+      user: event.user,
+      text: event.text,
+      addressed: true,
+    });
   });
 
   app.message(async ({ message, context }) => {

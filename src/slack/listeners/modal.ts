@@ -3,7 +3,16 @@
 // fields (response_action: errors) or closes the form and starts the run.
 import type { App, BlockAction } from '@slack/bolt';
 import { DeployRequest, RiskLevel } from '../../domain/types.js';
-import { decodeMetadata, deployModal, errorsForView, MODAL_CALLBACK, readFields, RISK_ACTION, type SlackView, type StateValues } from '../blocks/modal.js';
+import {
+  decodeMetadata,
+  deployModal,
+  errorsForView,
+  MODAL_CALLBACK,
+  readFields,
+  RISK_ACTION,
+  type SlackView,
+  type StateValues,
+} from '../blocks/modal.js';
 import { errorCode, replyInThread, tellPrivately, type SlackContext } from '../context.js';
 import { answersFromFields, modalFor, planFromModal, withRisk } from '../planning.js';
 import { scheduleRun } from '../schedule.js';
@@ -22,7 +31,11 @@ export function registerModalListeners(app: App, ctx: SlackContext): void {
     const fields = readFields(view.state.values as StateValues);
     const answers = withRisk(answersFromFields(fields, base.answers), risk.data, ctx.config);
     try {
-      await ctx.client.views.update({ view_id: view.id, hash: view.hash, view: deployModal({ ...base, answers, metadata: meta }) as unknown as SlackView });
+      await ctx.client.views.update({
+        view_id: view.id,
+        hash: view.hash,
+        view: deployModal({ ...base, answers, metadata: meta }) as unknown as SlackView,
+      });
     } catch (err) {
       // hash_conflict: the person changed something meanwhile; their newer change wins.
       ctx.logger.debug({ err: errorCode(err) }, 'views.update after a risk change failed');
@@ -33,7 +46,10 @@ export function registerModalListeners(app: App, ctx: SlackContext): void {
     const meta = decodeMetadata(view.private_metadata);
     const values = view.state.values as StateValues;
     if (!meta) {
-      await ack({ response_action: 'errors', errors: errorsForView({ guidance: 'This form is from an older Shipbot; close it and ask again.' }, values) });
+      await ack({
+        response_action: 'errors',
+        errors: errorsForView({ guidance: 'This form is from an older Shipbot; close it and ask again.' }, values),
+      });
       return;
     }
     const result = planFromModal(readFields(values), meta, ctx.config);
@@ -48,15 +64,41 @@ export function registerModalListeners(app: App, ctx: SlackContext): void {
     if (refusal) return tellPrivately(ctx, meta.channel, user, refusal, threadTs || undefined);
     if (!threadTs) {
       // From /deploy: the run gets a thread of its own.
-      const root = await replyInThread(ctx, meta.channel, '', `<@${user}> is deploying *${result.plan.service} ${result.plan.version}* to *${result.plan.environment}*`);
-      if (!root) return tellPrivately(ctx, meta.channel, user, '⚠️ I could not post in this channel. Invite me with `/invite @shipbot` and try again.');
+      const root = await replyInThread(
+        ctx,
+        meta.channel,
+        '',
+        `<@${user}> is deploying *${result.plan.service} ${result.plan.version}* to *${result.plan.environment}*`,
+      );
+      if (!root)
+        return tellPrivately(
+          ctx,
+          meta.channel,
+          user,
+          '⚠️ I could not post in this channel. Invite me with `/invite @shipbot` and try again.',
+        );
       threadTs = root;
     }
     if (result.request.scheduledAt && ctx.scheduling) {
-      await scheduleRun(ctx, { request: result.request, plan: result.plan, user, channel: meta.channel, threadTs, ...(meta.replyTs ? { replyTs: meta.replyTs } : {}) });
+      await scheduleRun(ctx, {
+        request: result.request,
+        plan: result.plan,
+        user,
+        channel: meta.channel,
+        threadTs,
+        ...(meta.replyTs ? { replyTs: meta.replyTs } : {}),
+      });
       return;
     }
     const dedupeKey = meta.threadTs ? `slack:${meta.channel}:${meta.threadTs}` : `slack:view:${view.id}`;
-    await startRun(ctx, { request: result.request, plan: result.plan, user, channel: meta.channel, threadTs, replyTs: meta.replyTs, dedupeKey });
+    await startRun(ctx, {
+      request: result.request,
+      plan: result.plan,
+      user,
+      channel: meta.channel,
+      threadTs,
+      replyTs: meta.replyTs,
+      dedupeKey,
+    });
   });
 }

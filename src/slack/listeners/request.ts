@@ -32,7 +32,13 @@ function pressed(body: BlockAction<ButtonAction>, action: ButtonAction) {
 }
 
 /** Opens the modal with the trigger_id while it is fresh (it lives 3 s): no other call before it. */
-async function openModal(ctx: SlackContext, triggerId: string, request: DeployRequest, where: Pick<ModalMetadata, 'channel' | 'threadTs' | 'replyTs'>, user: string): Promise<void> {
+async function openModal(
+  ctx: SlackContext,
+  triggerId: string,
+  request: DeployRequest,
+  where: Pick<ModalMetadata, 'channel' | 'threadTs' | 'replyTs'>,
+  user: string,
+): Promise<void> {
   try {
     await ctx.client.views.open({ trigger_id: triggerId, view: deployModal(modalFor(request, ctx.config, where)) as unknown as SlackView });
   } catch (err) {
@@ -57,7 +63,10 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
 
   // Start, and "Queue behind it" on a lock refusal: the same request, started now or booked to
   // start when the lock is released (a booking leaves the refusal it answers in place).
-  for (const [actionId, queued] of [[REQUEST_ACTIONS.start, false], [REQUEST_ACTIONS.queue, true]] as const) {
+  for (const [actionId, queued] of [
+    [REQUEST_ACTIONS.start, false],
+    [REQUEST_ACTIONS.queue, true],
+  ] as const) {
     app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action }) => {
       await ack();
       const p = pressed(body, action);
@@ -66,7 +75,9 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
       if (!request) return tellPrivately(ctx, channel, user, STALE_BUTTON, threadTs);
       const planned = planFromRequest(request, ctx.config);
       if (!planned.ok) return tellPrivately(ctx, channel, user, `⚠️ ${planned.message} Press *Configure…* to fill it in.`, threadTs);
-      const how = queued ? { dedupeKey: `slack:${channel}:${threadTs}:queued`, queueIfLocked: true } : { replyTs: p.replyTs, dedupeKey: `slack:${channel}:${threadTs}` };
+      const how = queued
+        ? { dedupeKey: `slack:${channel}:${threadTs}:queued`, queueIfLocked: true }
+        : { replyTs: p.replyTs, dedupeKey: `slack:${channel}:${threadTs}` };
       await startRun(ctx, { request, plan: planned.plan, user, channel, threadTs, ...how });
     });
   }
@@ -77,7 +88,14 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
     if (!p) return;
     const { channel, threadTs, user, request } = p;
     if (!request?.scheduledAt) return tellPrivately(ctx, channel, user, STALE_BUTTON, threadTs);
-    if (!ctx.scheduling) return tellPrivately(ctx, channel, user, '⚠️ Scheduling is not switched on in this Shipbot; press *Start now* or ask again at that time.', threadTs);
+    if (!ctx.scheduling)
+      return tellPrivately(
+        ctx,
+        channel,
+        user,
+        '⚠️ Scheduling is not switched on in this Shipbot; press *Start now* or ask again at that time.',
+        threadTs,
+      );
     const planned = planFromRequest(request, ctx.config);
     if (!planned.ok) return tellPrivately(ctx, channel, user, `⚠️ ${planned.message} Press *Configure…* to fill it in.`, threadTs);
     await scheduleRun(ctx, { request, plan: planned.plan, user, channel, threadTs, replyTs: p.replyTs });
@@ -92,11 +110,13 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
 
   app.command('/deploy', async ({ ack, command }) => {
     const scheduleCmd = ctx.scheduling ? parseScheduleCommand(command.text) : undefined;
-    if (scheduleCmd?.kind === 'list') return void (await ack({ response_type: 'ephemeral', text: `*Scheduled deploys* (UTC)\n${ctx.scheduling!.describe()}` }));
+    if (scheduleCmd?.kind === 'list')
+      return void (await ack({ response_type: 'ephemeral', text: `*Scheduled deploys* (UTC)\n${ctx.scheduling!.describe()}` }));
     if (scheduleCmd) {
       await ack();
       const root = await replyInThread(ctx, command.channel_id, '', `<@${command.user_id}> ran \`/deploy ${command.text}\``);
-      if (root) await runScheduleCommand(ctx, scheduleCmd, { channel: command.channel_id, threadTs: root, inThread: false, user: command.user_id });
+      if (root)
+        await runScheduleCommand(ctx, scheduleCmd, { channel: command.channel_id, threadTs: root, inThread: false, user: command.user_id });
       return;
     }
     const parsed = parseSlashDeploy(command.text, ctx.config, ctx.now());
@@ -106,7 +126,8 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
     }
     // Help and status are only for the person asking: answered in the acknowledgement itself.
     if (parsed.command.intent === 'help') return void (await ack({ response_type: 'ephemeral', text: helpText() }));
-    if (parsed.command.intent === 'status') return void (await ack({ response_type: 'ephemeral', text: statusText(ctx.runner.list(), parsed.command.service) }));
+    if (parsed.command.intent === 'status')
+      return void (await ack({ response_type: 'ephemeral', text: statusText(ctx.runner.list(), parsed.command.service) }));
     await ack();
     const where = { channel: command.channel_id, threadTs: '' };
     if (parsed.command.intent === 'deploy') {
@@ -115,6 +136,13 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
     }
     // `/deploy rollback checkout`, `/deploy lock …`: everyone should see those, in a thread of their own.
     const root = await replyInThread(ctx, command.channel_id, '', `<@${command.user_id}> ran \`/deploy ${command.text}\``);
-    if (root) await runCommand(ctx, parsed.command, { channel: command.channel_id, threadTs: root, inThread: false, user: command.user_id, channelName: command.channel_name });
+    if (root)
+      await runCommand(ctx, parsed.command, {
+        channel: command.channel_id,
+        threadTs: root,
+        inThread: false,
+        user: command.user_id,
+        channelName: command.channel_name,
+      });
   });
 }

@@ -34,13 +34,15 @@ export function registerRunListeners(app: App, ctx: SlackContext): void {
     const user = body.user.id;
     const run = ctx.runner.get(action.value ?? '');
     if (!channel) return;
-    const threadTs = run?.origin.kind === 'slack' ? run.origin.threadTs : ((body.message?.thread_ts as string | undefined) ?? body.message?.ts);
+    const threadTs =
+      run?.origin.kind === 'slack' ? run.origin.threadTs : ((body.message?.thread_ts as string | undefined) ?? body.message?.ts);
     if (!run) return tellPrivately(ctx, channel, user, `I can't find run \`${action.value}\` any more.`, threadTs);
     const actor = await ctx.people.actor(user, body.user.name);
     const res = await ctx.runner.unlock(run.service, run.environment, actor, `checked after run ${run.id}`, run.id);
     if (!res.ok) return tellPrivately(ctx, channel, user, `🚫 ${res.message}`, threadTs);
     if (!res.acted) return tellPrivately(ctx, channel, user, `Already done: ${res.message}.`, threadTs);
-    if (threadTs) await replyInThread(ctx, channel, threadTs, `🔓 <@${user}> unlocked ${run.service} in ${run.environment}: new deploys can start.`);
+    if (threadTs)
+      await replyInThread(ctx, channel, threadTs, `🔓 <@${user}> unlocked ${run.service} in ${run.environment}: new deploys can start.`);
   });
 
   for (const [cmd, actionId] of COMMANDS) {
@@ -51,7 +53,8 @@ export function registerRunListeners(app: App, ctx: SlackContext): void {
       const runId = action.value ?? '';
       const run = ctx.runner.get(runId);
       if (!channel) return;
-      const threadTs = run?.origin.kind === 'slack' ? run.origin.threadTs : ((body.message?.thread_ts as string | undefined) ?? body.message?.ts);
+      const threadTs =
+        run?.origin.kind === 'slack' ? run.origin.threadTs : ((body.message?.thread_ts as string | undefined) ?? body.message?.ts);
       if (!run) return tellPrivately(ctx, channel, user, `I can't find run \`${runId}\` any more; it may have been removed.`, threadTs);
       const actor = await ctx.people.actor(user, body.user.name);
       if (cmd === 'investigate') return investigate(ctx, runId, actor, channel, user, threadTs);
@@ -60,7 +63,13 @@ export function registerRunListeners(app: App, ctx: SlackContext): void {
         res = await ctx.runner.command(runId, cmd, actor);
       } catch (err) {
         ctx.logger.error({ err: errorCode(err), runId, cmd }, 'runner.command failed');
-        return tellPrivately(ctx, channel, user, `⚠️ ${cmd} failed inside Shipbot (${errorCode(err)}). Press it again; if it keeps failing, act on the cluster directly.`, threadTs);
+        return tellPrivately(
+          ctx,
+          channel,
+          user,
+          `⚠️ ${cmd} failed inside Shipbot (${errorCode(err)}). Press it again; if it keeps failing, act on the cluster directly.`,
+          threadTs,
+        );
       }
       if (!res.ok) return tellPrivately(ctx, channel, user, `🚫 ${res.message}`, threadTs);
       if (!res.acted) return tellPrivately(ctx, channel, user, `Already done: ${res.message}`, threadTs);
@@ -102,6 +111,11 @@ async function investigate(
   if (ctx.llm?.enabled && ctx.llm.investigate) {
     const reading = await ctx.llm.investigate(diagnostics);
     const next = reading.nextSteps.length ? `\nNext: ${reading.nextSteps.map((s) => `• ${s}`).join('\n')}` : '';
-    await replyInThread(ctx, channel, threadTs ?? '', `🧭 ${reading.summary}\n*Likely cause:* ${reading.likelyCause}${next}\n_${reading.note}_`.slice(0, 3000));
+    await replyInThread(
+      ctx,
+      channel,
+      threadTs ?? '',
+      `🧭 ${reading.summary}\n*Likely cause:* ${reading.likelyCause}${next}\n_${reading.note}_`.slice(0, 3000),
+    );
   }
 }
