@@ -1,43 +1,15 @@
-// What each step does. A handler reads the run record, "ensures" its part (drivers are
-// idempotent, so re-running an interrupted step is harmless) and returns an outcome; the runner
-// persists it and decides what happens next. Handlers never change the run's status themselves.
-import type { ServiceConfig, ShipbotConfig } from '../config.js';
-import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.js';
 import { activeFreeze, describeFreeze } from '../domain/freeze.js';
-import { versionOf } from '../domain/image-ref.js';
-import type { Decision, Strategy } from '../domain/types.js';
-import type { Store } from '../store/store.js';
-import type { RunRecord, SmokeRecord } from '../store/records.js';
-import type { Clock } from '../clock.js';
-import type { RunAnalysis, MonitorResult } from './analysis.js';
+import type { Decision } from '../domain/types.js';
+import type { RunRecord } from '../store/records.js';
 import { needsApproval } from './access.js';
-import { migrationStep, type Migrate } from './migration-step.js';
+import { migrationStep } from './migration-step.js';
 import { schemaNote } from '../domain/migration-policy.js';
 import { isStageStep, productionTouched, stageStepKey, STEP, withStages, type StepOutcome } from './steps.js';
 
 export type { StepOutcome } from './steps.js';
-
-export interface StepContext {
-  run: RunRecord;
-  config: ShipbotConfig;
-  service: ServiceConfig;
-  ref: WorkloadRef;
-  stagingRef?: WorkloadRef;
-  driver: RolloutDriver;
-  drivers: (strategy: Strategy, context?: string) => RolloutDriver;
-  analysis: RunAnalysis;
-  store: Store;
-  clock: Clock;
-  signal: AbortSignal;
-  /** Resolves when a person presses Promote during this step. */
-  skip: Promise<void>;
-  /** Persists the run now (after the rollout state changed), so a crash loses nothing. */
-  save: () => void;
-  /** Updates the step's detail line while it runs (not persisted on its own). */
-  progress: (line: string) => void;
-  writeIncident: () => Promise<string | undefined>;
-  migrate: Migrate;
-}
+export { tagOf, type StepContext } from './step-context.js';
+import { judged, liveSmoke, passCount, record, state, tagOf, type StepContext } from './step-context.js';
+import { stagingDeploy, stagingGate } from './staging-steps.js';
 
 export async function executeStep(key: string, ctx: StepContext): Promise<StepOutcome> {
   if (isStageStep(key)) return stage(key, ctx);
@@ -88,11 +60,6 @@ export function strategyLine(run: RunRecord): string {
         ? 'blue-green: new colour, smoke checks, cutover'
         : 'rolling update';
   return `${how}, ${p.risk} risk${p.rationale ? ` — ${p.rationale}` : ''}`;
-}
-
-function state(ctx: StepContext): RolloutState {
-  if (!ctx.run.rolloutState) throw new Error('the rollout state is missing: the prepare step did not finish');
-  return ctx.run.rolloutState;
 }
 
 async function validate(ctx: StepContext): Promise<StepOutcome> {
@@ -164,97 +131,6 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
       };
 }
 
-/** Staging always gets a rolling update: it is a rehearsal, not a traffic experiment. */
-async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
-  const ref = ctx.stagingRef!;
-  const drv = ctx.drivers('rolling', ref.context);
-  const { run } = ctx;
-  let st = run.data.stagingRolloutState ?? (await drv.prepare(ref, run.plan));
-  run.data.stagingRolloutState = st;
-  ctx.save();
-  if (!run.data.stagingBaselineSamples || !run.data.productionReferenceSamples) {
-    // Staging's own baseline and production's live version (the staging gate's reference: its
-    // metrics and its smoke results), side by side.
-    const [b, prod, prodSmoke] = await Promise.all([
-      ctx.analysis.baseline(run.plan, drv.tracks(ref, st).baseline, ctx.signal),
-      ctx.driver.liveTrack(ctx.ref).then((track) => ctx.analysis.baseline(run.plan, track, ctx.signal)),
-      liveSmoke(ctx),
-    ]);
-    run.data.stagingBaselineSamples = b.samples;
-    if (b.sample) run.data.stagingBaseline = b.sample;
-    run.data.productionReferenceSamples = prod.samples;
-    if (prodSmoke) run.data.productionReferenceSmoke = prodSmoke;
-    ctx.save();
-  }
-  try {
-    for (const s of drv.stages(run.plan, st)) {
-      ctx.progress(`staging: ${s.title}`);
-      st = await drv.applyStage(ref, st, s, ctx.signal);
-      run.data.stagingRolloutState = st;
-      ctx.save();
-    }
-  } catch (err) {
-    if (ctx.signal.aborted) throw err;
-    const why = (err as Error).message;
-    return { status: 'failed', detail: why, next: { kind: 'rollback', reason: `staging deploy failed: ${why}` } };
-  }
-  return { status: 'done', detail: `staging runs ${run.plan.version}` };
-}
-
-async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
-  const ref = ctx.stagingRef!;
-  const drv = ctx.drivers('rolling', ref.context);
-  const { run } = ctx;
-  const st = run.data.stagingRolloutState!;
-  const tracks = drv.tracks(ref, st);
-  const res = await ctx.analysis.monitor({
-    plan: run.plan,
-    candidate: tracks.candidate,
-    baseline: tracks.baseline,
-    baselineSamples: run.data.stagingBaselineSamples ?? [],
-    windowSec: run.plan.stageWindowSec,
-    signals: () => drv.signals(ref, st),
-    signal: ctx.signal,
-    skip: ctx.skip,
-    onSample: ctx.progress,
-  });
-  record(ctx, STEP.stagingGate, res);
-  const checks = ctx.service.smoke.length ? await ctx.analysis.smoke(drv.smokeBaseUrl(ref, st), ctx.service.smoke, ctx.signal) : [];
-  const failed = checks.filter((c) => !c.ok && c.critical);
-  if (failed.length) {
-    const why = `staging smoke checks failed: ${failed.map((c) => `${c.name} (${c.detail})`).join(', ')}`;
-    return { status: 'failed', detail: why, next: { kind: 'rollback', reason: why } };
-  }
-  // Staging against production's baseline: a regression blocks promotion, whatever the plan says.
-  // The smoke results count as tests: a check production passes and staging fails is a regression.
-  const reference = run.data.productionReferenceSmoke;
-  const tests = reference && checks.length ? { before: testCounts(reference), after: testCounts(checks) } : undefined;
-  const gateDecision =
-    res.decision.verdict !== 'CONTINUE'
-      ? res.decision
-      : ctx.analysis.gate(
-          { ...run.plan, rollbackOnRegression: true },
-          run.data.productionReferenceSamples ?? [],
-          res.candidateSamples,
-          'staging',
-          tests,
-        );
-  if (gateDecision !== res.decision)
-    (run.data.decisions ??= []).push({ step: STEP.stagingGate, at: ctx.clock.now(), decision: gateDecision });
-  if (gateDecision.verdict === 'ROLLBACK') {
-    return {
-      status: 'failed',
-      detail: gateDecision.explanation,
-      next: { kind: 'rollback', reason: `staging regression gate: ${gateDecision.explanation}` },
-    };
-  }
-  if (gateDecision.verdict === 'INCONCLUSIVE') {
-    return { status: 'warning', detail: gateDecision.explanation, next: { kind: 'ask', decision: gateDecision } };
-  }
-  run.data.stagingRolloutState = await drv.promote(ref, st);
-  return { status: 'done', detail: `${res.line}${checks.length ? `; ${checks.length} smoke checks passed` : ''}` };
-}
-
 async function prepare(ctx: StepContext): Promise<StepOutcome> {
   const { run } = ctx;
   const st = await ctx.driver.prepare(ctx.ref, run.plan);
@@ -278,21 +154,6 @@ async function baseline(ctx: StepContext): Promise<StepOutcome> {
     return { status: 'done', detail: `${b.detail}${smokeNote}` };
   }
   return { status: 'warning', detail: `${b.detail}; judging against the SLO targets only${smokeNote}` };
-}
-
-/** The service's smoke checks against the version users reach now; undefined when it has none. */
-function liveSmoke(ctx: StepContext): Promise<SmokeRecord[] | undefined> {
-  const checks = ctx.service.smoke;
-  return checks.length ? ctx.analysis.smoke(ctx.driver.liveBaseUrl(ctx.ref), checks, ctx.signal) : Promise.resolve(undefined);
-}
-
-function testCounts(checks: readonly SmokeRecord[]): { passed: number; total: number } {
-  return { passed: checks.filter((c) => c.ok).length, total: checks.length };
-}
-
-function passCount(checks: readonly SmokeRecord[]): string {
-  const { passed, total } = testCounts(checks);
-  return `${passed}/${total} passed`;
 }
 
 async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
@@ -438,25 +299,3 @@ async function verifyRollback(ctx: StepContext): Promise<StepOutcome> {
     ? { status: 'done', detail: v.detail }
     : { status: 'failed', detail: `${v.detail} — check ${run.service} in ${ref.namespace} by hand` };
 }
-
-function record(ctx: StepContext, step: string, res: MonitorResult): void {
-  (ctx.run.data.decisions ??= []).push({
-    step,
-    at: ctx.clock.now(),
-    decision: res.decision,
-    ...(res.candidate ? { candidate: res.candidate } : {}),
-    ...(res.baseline ? { baseline: res.baseline } : {}),
-  });
-}
-
-/** The rule: breaches roll back by themselves unless the plan says a person decides; unclear results always ask. */
-function judged(run: RunRecord, line: string, d: Decision): StepOutcome {
-  if (d.verdict === 'CONTINUE') return { status: 'done', detail: line };
-  if (d.verdict === 'ROLLBACK' && run.plan.rollbackOnRegression) {
-    return { status: 'failed', detail: d.explanation, next: { kind: 'rollback', reason: d.explanation } };
-  }
-  return { status: 'warning', detail: d.explanation, next: { kind: 'ask', decision: d } };
-}
-
-/** The version an image runs (one parser for every image reference: domain/image-ref.ts). */
-export const tagOf = versionOf;

@@ -1,0 +1,83 @@
+// What Investigate collects about a run: the numbers of its last decision beside the baseline,
+// the checks that did not pass, the cluster's signals, and the pods, events and logs, as they
+// were when Shipbot decided (read then) and as they are now.
+import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.js';
+import type { Diagnostics } from '../domain/run.js';
+import type { Environment } from '../domain/types.js';
+import type { RunRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { productionTouched } from './steps.js';
+import { pct } from './view.js';
+
+export interface DiagnosticsSources {
+  store: Store;
+  driver: RolloutDriver;
+  /** Pods, events and log tails from the cluster. */
+  diagnose?: ((ref: WorkloadRef, state: RolloutState) => Promise<Pick<Diagnostics, 'pods' | 'events' | 'logTail'>>) | undefined;
+}
+
+export async function collectDiagnostics(rec: RunRecord, ref: WorkloadRef | undefined, src: DiagnosticsSources): Promise<Diagnostics> {
+  const d: Diagnostics = { runId: rec.id, pods: [], events: [], metrics: [], failingChecks: [], logTail: [] };
+  const last = rec.data.decisions?.at(-1);
+  if (last?.candidate && last.baseline) {
+    const c = last.candidate;
+    const b = last.baseline;
+    d.metrics.push(
+      {
+        metric: 'error rate',
+        candidate: pct(c.errorRate),
+        baseline: pct(b.errorRate),
+        delta: `${((c.errorRate - b.errorRate) * 100).toFixed(2)} pts`,
+      },
+      {
+        metric: 'p99 latency',
+        candidate: `${c.p99Ms.toFixed(0)} ms`,
+        baseline: `${b.p99Ms.toFixed(0)} ms`,
+        delta: b.p99Ms ? `${(((c.p99Ms - b.p99Ms) / b.p99Ms) * 100).toFixed(0)}%` : 'n/a',
+      },
+      {
+        metric: 'throughput',
+        candidate: `${c.throughputRps.toFixed(1)} rps`,
+        baseline: `${b.throughputRps.toFixed(1)} rps`,
+        delta: `${(c.throughputRps - b.throughputRps).toFixed(1)} rps`,
+      },
+    );
+  }
+  if (last) d.findings = last.decision.findings;
+  if (rec.data.keptLock) d.stillLocked = src.store.getLock(rec.service, rec.environment)?.runId === rec.id;
+  for (const f of last?.decision.findings ?? []) if (f.verdict !== 'CONTINUE') d.failingChecks.push(`${f.rule}: ${f.detail}`);
+  for (const s of rec.data.smoke ?? []) if (!s.ok) d.failingChecks.push(`smoke ${s.name}: ${s.detail}`);
+  if (ref && rec.rolloutState) {
+    try {
+      for (const s of await src.driver.signals(ref, rec.rolloutState)) d.failingChecks.push(`${s.kind}: ${JSON.stringify(s)}`);
+    } catch (err) {
+      d.failingChecks.push(`cluster signals unavailable: ${(err as Error).message}`);
+    }
+  }
+  const seen = rec.data.atDecision;
+  if (seen)
+    Object.assign(d, {
+      pods: seen.pods,
+      events: seen.events,
+      logTail: seen.logTail,
+      podsAt: { at: seen.at, environment: seen.environment },
+    });
+  if (src.diagnose && ref && rec.rolloutState) {
+    try {
+      const now = await src.diagnose(ref, rec.rolloutState);
+      if (seen) d.podsNow = now.pods;
+      else Object.assign(d, now);
+    } catch (err) {
+      d.logTail.push(`diagnostics from the cluster failed: ${(err as Error).message}`);
+    }
+  }
+  return d;
+}
+
+/** Where the decision was made: staging when production was never touched and staging ran. */
+export function decisionTarget(rec: RunRecord): { environment: Environment; state: RolloutState | undefined } {
+  const atStaging = !productionTouched(rec.steps) && rec.data.stagingRolloutState !== undefined;
+  return atStaging
+    ? { environment: 'staging', state: rec.data.stagingRolloutState }
+    : { environment: rec.environment, state: rec.rolloutState };
+}

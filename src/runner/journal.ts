@@ -1,0 +1,82 @@
+// The runner's record keeping: every change to a run is saved to the store, then told to the
+// listeners (front ends); audit entries likewise. A listener that throws never stops a deploy.
+import type { Clock } from '../clock.js';
+import type { RunEvent } from '../domain/run.js';
+import type { Logger } from '../log.js';
+import type { RunRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { isStoreBusy, safe, toView } from './view.js';
+
+/** The database stayed unwritable: the run is held where it was last saved. */
+export class StoreFailed extends Error {}
+
+export class Journal {
+  private readonly listeners = new Set<(ev: RunEvent) => void>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  subscribe(listener: (ev: RunEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  clear(): void {
+    this.listeners.clear();
+  }
+
+  save(rec: RunRecord, important: boolean): void {
+    rec.updatedAt = this.clock.now();
+    this.store.saveRun(rec);
+    this.emit(rec, important);
+  }
+
+  audit(runId: string | undefined, actor: string, action: string, detail: string): void {
+    const at = this.clock.now();
+    this.store.audit({ ...(runId ? { runId } : {}), at, actor, action, detail });
+    this.emitAudit(runId ?? '', actor, action, detail, at);
+  }
+
+  emit(rec: RunRecord, important: boolean): void {
+    if (!this.listeners.size) return;
+    const run = toView(rec);
+    for (const l of this.listeners) safe(() => l({ type: 'run-updated', run, important }));
+  }
+
+  emitAudit(runId: string, actor: string, action: string, detail: string, at = this.clock.now()): void {
+    for (const l of this.listeners) safe(() => l({ type: 'audit', runId, actor, action, detail, at }));
+  }
+
+  /**
+   * A write lock held by someone else (a backup, an admin's sqlite3 shell): no cluster change
+   * happens until this run's record is saved again, retried with backoff (real time: the lock
+   * holder lives in real time). Steps are "ensure" operations, so the one interrupted runs again.
+   */
+  async waitForStore(rec: RunRecord, opts: { budgetMs: number; log: Logger; closed: () => boolean }): Promise<void> {
+    let wait = 500;
+    const giveUpAt = Date.now() + opts.budgetMs;
+    for (let attempt = 1; !opts.closed(); attempt++) {
+      if (Date.now() >= giveUpAt) {
+        // Held for good: this run makes no further change; the database keeps its last saved state.
+        const message = `the database could not be written for ${Math.round(opts.budgetMs / 1000)} s (another writer holds it, or the disk is full): run ${rec.id} is held where it was last saved, with no further cluster change; fix the database, then restart Shipbot to resume it`;
+        opts.log.error({ runId: rec.id }, message);
+        for (const l of this.listeners) safe(() => l({ type: 'store-failed', runId: rec.id, message }));
+        throw new StoreFailed('store failed');
+      }
+      opts.log.warn(
+        { attempt, retryInMs: wait },
+        'the database is locked by another writer; holding this run (no cluster change) until it is free',
+      );
+      await new Promise((r) => setTimeout(r, wait));
+      try {
+        this.save(rec, false);
+        return;
+      } catch (err) {
+        if (!isStoreBusy(err)) throw err;
+        wait = Math.min(10_000, wait * 2);
+      }
+    }
+  }
+}
