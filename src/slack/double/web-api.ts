@@ -3,11 +3,11 @@
 // It accepts form-encoded and JSON bodies like slack.com, and records every call.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { blockProblems, LIMITS, viewProblems } from '../blocks/limits.js';
+import { viewProblems } from '../blocks/limits.js';
 import type { SocketModeServer } from './socket.js';
 import type { ApiCall, DoubleMessage, DoubleView, Workspace } from './workspace.js';
+import { type Args, messageJson, messageProblems, parseArgs, readBody, viewJson } from './wire.js';
 
-type Args = Record<string, unknown>;
 type Answer = { status?: number; headers?: Record<string, string>; body: Record<string, unknown> };
 
 export interface WebApiOptions {
@@ -20,18 +20,6 @@ export interface WebApiOptions {
   /** Called after a bot message is posted or edited, so the driver can echo it as an event. */
   onBotMessage?: (m: DoubleMessage, edited: boolean) => void;
 }
-
-/** Fields the Web API client sends JSON-encoded inside form bodies. */
-const JSON_FIELDS = new Set(['blocks', 'attachments', 'view', 'metadata', 'files']);
-const BOOL_FIELDS = new Set([
-  'reply_broadcast',
-  'include_users',
-  'unfurl_links',
-  'unfurl_media',
-  'mrkdwn',
-  'replace_original',
-  'delete_original',
-]);
 
 export class WebApi {
   private server?: Server;
@@ -402,62 +390,4 @@ export class WebApi {
     });
     return { body: { ok: true } };
   }
-}
-
-function messageProblems(a: Args): Record<string, unknown> | undefined {
-  if (a.blocks !== undefined) {
-    const problems = blockProblems(a.blocks, 'message');
-    if (problems.length) return { ok: false, error: 'invalid_blocks', errors: problems, response_metadata: { messages: problems } };
-  }
-  if (a.text === undefined && a.blocks === undefined) return { ok: false, error: 'no_text' };
-  if (typeof a.text === 'string' && a.text.length > LIMITS.messageText) return { ok: false, error: 'msg_too_long' };
-  return undefined;
-}
-
-export function messageJson(m: DoubleMessage): Record<string, unknown> {
-  return {
-    type: 'message',
-    ts: m.ts,
-    ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
-    ...(m.user ? { user: m.user } : {}),
-    ...(m.botId ? { bot_id: m.botId, app_id: 'A0SHIPBOT' } : {}),
-    text: m.text,
-    ...(m.blocks ? { blocks: m.blocks } : {}),
-    ...(m.editCount ? { edited: { user: m.user, ts: m.ts } } : {}),
-  };
-}
-
-export function viewJson(v: DoubleView, teamId: string, appId: string): Record<string, unknown> {
-  return {
-    type: 'modal',
-    private_metadata: '',
-    callback_id: '',
-    state: { values: {} },
-    ...v.view,
-    id: v.id,
-    team_id: teamId,
-    app_id: appId,
-    hash: v.hash,
-    root_view_id: v.parentId ?? v.id,
-    previous_view_id: v.parentId ?? null,
-  };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function parseArgs(raw: string, contentType: string): Args {
-  if (!raw) return {};
-  if (contentType.includes('application/json')) return JSON.parse(raw) as Args;
-  const args: Args = {};
-  for (const [k, v] of new URLSearchParams(raw)) {
-    args[k] = JSON_FIELDS.has(k) ? JSON.parse(v) : BOOL_FIELDS.has(k) ? v === 'true' || v === '1' : v;
-  }
-  return args;
 }

@@ -1,0 +1,74 @@
+// The code's shape, as issue #14 set it: no file under src/ over 450 lines, and imports run only
+// downward through the layers below (an entry point wires the parts together from the top), so
+// no two folders import each other. Read from the import statements themselves.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = path.resolve('src');
+
+/** Bottom to top. A module may import its own layer's or lower ones'. */
+const LAYERS: string[][] = [
+  ['domain', 'clock.ts', 'log.ts'],
+  ['config.ts'],
+  ['store', 'sandbox', 'cluster', 'metrics'],
+  ['reports'],
+  ['runner'],
+  ['llm', 'schedule', 'ops'],
+  ['slack'],
+  ['local'],
+  ['main.ts'],
+  ['commands'],
+  ['cli.ts'],
+];
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = path.join(dir, n);
+    return statSync(p).isDirectory() ? files(p) : /\.ts$/.test(n) ? [p] : [];
+  });
+}
+
+/** `runner` for src/runner/loop.ts, `config.ts` for src/config.ts. */
+const unit = (file: string) => path.relative(SRC, file).split(path.sep)[0]!;
+const layerOf = (u: string) => LAYERS.findIndex((l) => l.includes(u));
+
+function imports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/^(?:import|export)\s[^;]*?from\s+'(\.{1,2}\/[^']+)';/gms)) {
+    out.push(path.resolve(path.dirname(file), m[1]!.replace(/\.js$/, '.ts')));
+  }
+  return out;
+}
+
+const all = files(SRC);
+
+describe('code structure', () => {
+  it('keeps every file under src/ at 450 lines or fewer', () => {
+    const long = all.map((f) => [path.relative(SRC, f), readFileSync(f, 'utf8').split('\n').length] as const).filter(([, n]) => n > 450);
+    expect(long).toEqual([]);
+  });
+
+  it('knows the layer of every folder and top-level file', () => {
+    expect([...new Set(all.map(unit))].filter((u) => layerOf(u) < 0)).toEqual([]);
+  });
+
+  it('imports only from the same layer or below, and no two folders import each other', () => {
+    const upward: string[] = [];
+    const edges = new Set<string>();
+    for (const f of all) {
+      for (const target of imports(f)) {
+        const from = unit(f);
+        const to = unit(target);
+        if (from === to) continue;
+        edges.add(`${from} -> ${to}`);
+        if (layerOf(to) > layerOf(from)) upward.push(`${path.relative(SRC, f)} -> ${path.relative(SRC, target)}`);
+      }
+    }
+    expect(upward).toEqual([]);
+    const mutual = [...edges].filter((e) => edges.has(e.split(' -> ').reverse().join(' -> ')));
+    expect(mutual).toEqual([]);
+    expect(edges.size).toBeGreaterThan(20); // the reading found the imports
+  });
+});
