@@ -249,7 +249,6 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       config,
       clock,
       logger,
-      clusters,
       post: async (channel, text, threadTs) => {
         await slack.app.client.chat.postMessage({ channel, text, ...(threadTs ? { thread_ts: threadTs } : {}) });
       },

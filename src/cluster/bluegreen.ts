@@ -92,6 +92,12 @@ export async function liveColour(
 
 export class BlueGreenDriver extends KubeDriver implements RolloutDriver {
   readonly strategy = 'blue-green' as const;
+
+  /** The old colour to 0 once its retirement delay has passed (the runner does it when the scheduler asks). */
+  retireIdle(ref: WorkloadRef): Promise<string[]> {
+    return retireIdle(this.ctx, ref);
+  }
+
   override async preflight(ref: WorkloadRef, version: string): Promise<PreflightCheck[]> {
     let live = ref.deployment;
     try {
@@ -271,8 +277,11 @@ function livePinOf(s: BlueGreenState): Record<string, string> {
  * Scales every Deployment of the service that the Service does not select to zero: the old
  * colour after the retirement delay. Idempotent; returns the Deployments it scaled down.
  */
-export async function retireIdleColour(deps: DriverDeps, ref: WorkloadRef): Promise<string[]> {
-  const ctx = driverContext(deps);
+export function retireIdleColour(deps: DriverDeps, ref: WorkloadRef): Promise<string[]> {
+  return retireIdle(driverContext(deps), ref);
+}
+
+async function retireIdle(ctx: DriverContext, ref: WorkloadRef): Promise<string[]> {
   const service = await ctx.api.getService(ref.namespace, ref.service);
   const pinned = service.spec?.selector?.[TRACK_LABEL];
   if (!pinned) return []; // not in blue-green mode: every Deployment behind it serves

@@ -78,4 +78,6 @@ export interface RolloutDriver {
   smokeBaseUrl(ref: WorkloadRef, state: RolloutState): string;
   /** Base URL of the Service users reach: smoke checks of what serves now, for the baseline. */
   liveBaseUrl(ref: WorkloadRef): string;
+  /** Blue-green only: scales the colour the Service does not select to 0; returns the Deployments scaled. */
+  retireIdle?(ref: WorkloadRef): Promise<string[]>;
 }

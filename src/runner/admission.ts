@@ -6,10 +6,9 @@ import type { ShipbotConfig } from '../config.js';
 import { findService, type ServiceConfig } from '../config.js';
 import { type ActiveFreeze, activeFreeze, describeFreeze } from '../domain/freeze.js';
 import { strategyRefusal } from '../domain/migration-policy.js';
-import { matchesPrincipal } from '../domain/permissions.js';
 import type { StartInput, StartResult } from '../domain/run.js';
 import { actorLabel, type RunRecord } from '../store/records.js';
-import { mayDeploy } from './access.js';
+import { matchesPrincipal, mayDeploy } from '../domain/permissions.js';
 import { initialSteps } from './steps.js';
 
 export type Admission =
@@ -42,7 +41,7 @@ export function admitStart(config: ShipbotConfig, now: number, input: StartInput
   }
   const refusal = strategyRefusal(service, plan.environment, plan.dbMigration, plan.strategy);
   if (refusal) return { ok: false, reason: 'invalid', message: `${refusal}.` };
-  const deploy = mayDeploy(config, input.requester, plan);
+  const deploy = mayDeploy(input.requester, null, plan.environment, config);
   if (!deploy.ok) return { ok: false, reason: 'forbidden', message: deploy.reason };
   const freeze = activeFreeze(config.freezeWindows, plan.environment, new Date(now));
   const override = freeze && input.freezeOverride;

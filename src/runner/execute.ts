@@ -1,7 +1,7 @@
 import { activeFreeze, describeFreeze } from '../domain/freeze.js';
 import type { Decision } from '../domain/types.js';
 import type { RunRecord } from '../store/records.js';
-import { needsApproval } from './access.js';
+import { needsApproval } from '../domain/permissions.js';
 import { migrationStep } from './migration-step.js';
 import { schemaNote } from '../domain/migration-policy.js';
 import { isStageStep, productionTouched, stageStepKey, STEP, withStages, type StepOutcome } from './steps.js';
@@ -96,7 +96,7 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
         ? `${run.service} in ${run.environment} is locked for this run`
         : `the lock is held by ${lock?.holder ?? 'nobody'}`,
   });
-  if (needsApproval(config, run.plan)) {
+  if (needsApproval(run.plan, config)) {
     const by = run.data.approvals?.find((x) => x.by !== run.requester.userId);
     checks.push({
       name: 'approval',
@@ -127,7 +127,7 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
     ? { status: 'warning', detail: `${passed} checks passed; ${warnings.map((c) => `${c.name}: ${c.detail}`).join('; ')}` }
     : {
         status: 'done',
-        detail: `${passed} checks passed (cluster health, rollback readiness, freeze, lock${needsApproval(config, run.plan) ? ', approval' : ''})`,
+        detail: `${passed} checks passed (cluster health, rollback readiness, freeze, lock${needsApproval(run.plan, config) ? ', approval' : ''})`,
       };
 }
 

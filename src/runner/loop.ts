@@ -9,7 +9,7 @@ import type { Summarise } from '../reports/report.js';
 import { writeRunReports } from '../reports/write.js';
 import type { Store } from '../store/store.js';
 import { actorLabel, type RunRecord } from '../store/records.js';
-import { needsApproval } from './access.js';
+import { needsApproval } from '../domain/permissions.js';
 import { decisionTarget } from './diagnostics.js';
 import { type Journal, StoreFailed } from './journal.js';
 import type { RunAnalysis } from './analysis.js';
@@ -375,7 +375,7 @@ export class StepLoop {
       kind: 'run',
     });
     if (!got.ok) return;
-    const approval = needsApproval(config, rec.plan) && !rec.data.approvals?.length;
+    const approval = needsApproval(rec.plan, config) && !rec.data.approvals?.length;
     this.transition(
       rec,
       approval ? 'pending-approval' : 'running',

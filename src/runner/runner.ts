@@ -7,7 +7,7 @@ import { describeFreeze } from '../domain/freeze.js';
 import type { Actor, Environment } from '../domain/types.js';
 import type { RunFilter } from '../store/store.js';
 import { actorLabel, type LockRecord, type RunRecord } from '../store/records.js';
-import { mayApprove, mayDecide, needsApproval } from './access.js';
+import { mayApprove, mayDecide, needsApproval } from '../domain/permissions.js';
 import { admitStart, newRunRecord } from './admission.js';
 import { collectDiagnostics } from './diagnostics.js';
 import { Journal } from './journal.js';
@@ -102,7 +102,7 @@ export class Runner {
         if (!input.queueIfLocked) return { ok: false, reason: 'locked', message: lockedMessage(got.holder) };
         rec.status = 'queued';
         rec.stage = `queued behind ${got.holder.runId ?? got.holder.holder}`;
-      } else if (needsApproval(config, plan)) {
+      } else if (needsApproval(plan, config)) {
         rec.status = 'pending-approval';
         rec.stage = `waiting for an approval from someone other than ${holder}`;
       }
@@ -142,9 +142,9 @@ export class Runner {
     const role = roleFor(cmd);
     const allowed =
       role === 'approve'
-        ? mayApprove(config, actor, rec.requester)
+        ? mayApprove(actor, rec.requester, config)
         : role === 'decide'
-          ? mayDecide(config, actor, rec.requester)
+          ? mayDecide(actor, rec, config)
           : { ok: true as const };
     if (!allowed.ok) {
       this.journal.audit(rec.id, who, `${cmd}-refused`, allowed.reason);
@@ -238,7 +238,7 @@ export class Runner {
       };
     }
     const holderIsActor = lock.holder === who || run?.requester.userId === actor.userId;
-    if (!holderIsActor && !mayDecide(config, actor, run?.requester ?? { userId: '\u0000' }).ok) {
+    if (!holderIsActor && !mayDecide(actor, { requester: run?.requester ?? { userId: '\u0000' } }, config).ok) {
       return {
         ok: false,
         message: `${who} may not unlock ${service} in ${environment}: only ${lock.holder} or an incident commander may.`,
@@ -248,6 +248,27 @@ export class Runner {
     this.journal.audit(lock.runId, who, 'unlock', `${service}/${environment}${reason ? `: ${reason}` : ''} (was: ${lock.reason})`);
     this.loop.startNextQueued(service, environment);
     return { ok: true, acted: true, message: `${service} in ${environment} is unlocked` };
+  }
+
+  /**
+   * Scales down the idle colour a succeeded blue-green run kept for a fast rollback, once the
+   * scheduler finds its delay passed: a cluster change like any other, through the driver and
+   * into the run's audit trail. Idempotent.
+   */
+  async retireIdleColour(runId: string): Promise<{ ok: boolean; deployments: string[]; message: string }> {
+    const rec = this.deps.store.getRun(runId);
+    if (rec?.strategy !== 'blue-green' || rec.status !== 'succeeded') {
+      return { ok: false, deployments: [], message: `run ${runId} is not a succeeded blue-green run` };
+    }
+    const service = findService(this.deps.config, rec.service);
+    const ref = service ? this.loop.ref(service, rec.environment) : undefined;
+    const driver = ref ? this.deps.drivers('blue-green', ref.context) : undefined;
+    if (!ref || !driver?.retireIdle)
+      return { ok: false, deployments: [], message: `${rec.service} in ${rec.environment} is no longer in the catalogue` };
+    const scaled = await driver.retireIdle(ref);
+    const message = scaled.length ? `scaled ${scaled.join(', ')} to 0` : 'no idle colour left to scale down';
+    this.journal.audit(rec.id, 'shipbot', 'retire-idle-colour', message);
+    return { ok: true, deployments: scaled, message };
   }
 
   getLock(service: string, environment: Environment): LockRecord | undefined {

@@ -5,13 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import { schedule as cronSchedule, validate as cronValidate } from 'node-cron';
 import type { Clock } from '../clock.js';
-import { findService, type ServiceConfig, type ShipbotConfig } from '../config.js';
-import { retireIdleColour, type Clusters, type WorkloadRef } from '../cluster/index.js';
+import type { ShipbotConfig } from '../config.js';
 import { describeFreeze, activeFreeze } from '../domain/freeze.js';
 import { matchesPrincipal } from '../domain/permissions.js';
-import type { Actor, DeployPlan, DeployRequest, Environment } from '../domain/types.js';
+import type { Actor, DeployPlan, DeployRequest } from '../domain/types.js';
 import type { Logger } from '../log.js';
-import { defaultRef, type Runner } from '../runner/index.js';
+import type { Runner } from '../runner/index.js';
 import type { RunOrigin } from '../domain/run.js';
 import { actorLabel } from '../store/records.js';
 import { ScheduleStore, type ScheduleNotify, type ScheduleRecord } from '../store/schedules.js';
@@ -25,8 +24,6 @@ export interface SchedulerDeps {
   config: ShipbotConfig;
   clock: Clock;
   logger: Logger;
-  /** Cluster access for retiring old blue-green colours; without it retirement is skipped. */
-  clusters?: Clusters;
   /** Posts a message (Slack mrkdwn); `threadTs` answers in a thread. Without it nothing is posted. */
   post?: (channel: string, text: string, threadTs?: string) => Promise<void>;
   /** node-cron expression for the tick (default every minute). */
@@ -37,7 +34,6 @@ export interface SchedulerDeps {
   digestHourUtc?: number;
   /** A scheduled deploy found more than this many clock minutes late is not started (default 60). */
   maxLateMin?: number;
-  resolveRef?: (service: ServiceConfig, environment: Environment) => WorkloadRef | undefined;
 }
 
 export interface TickReport {
@@ -149,8 +145,6 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   async function retire(now: number, out: TickReport): Promise<void> {
-    const clusters = deps.clusters;
-    if (!clusters) return;
     const runs = deps.store
       .listRuns({ status: ['succeeded'], limit: 500 })
       .filter((r) => r.strategy === 'blue-green' && !schedules.hasMark('retired', r.id));
@@ -162,23 +156,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         schedules.mark('retired', run.id, now);
         continue;
       }
-      const service = findService(deps.config, run.service);
-      const ref = service ? (deps.resolveRef ?? defaultRef)(service, run.environment) : undefined;
-      if (!ref) {
-        schedules.mark('retired', run.id, now);
-        continue;
-      }
       try {
-        const scaled = await retireIdleColour({ kube: clusters.kube(ref.context), clock: deps.clock, log }, ref);
+        // Through the runner, like every cluster change: audited in the run's trail.
+        const r = await deps.runner.retireIdleColour(run.id);
         schedules.mark('retired', run.id, now);
-        deps.store.audit({
-          runId: run.id,
-          at: now,
-          actor: 'shipbot',
-          action: 'retire-idle-colour',
-          detail: scaled.length ? `scaled ${scaled.join(', ')} to 0` : 'no idle colour left to scale down',
-        });
-        out.retired.push({ runId: run.id, deployments: scaled });
+        if (r.ok) out.retired.push({ runId: run.id, deployments: r.deployments });
       } catch (err) {
         // Left unmarked: the next tick tries again.
         out.errors.push(`retiring the old colour of ${run.service} (${run.id}): ${(err as Error).message}`);

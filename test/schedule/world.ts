@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ScaledClock, type Clock } from '../../src/clock.js';
 import { findService, parseConfig, type ShipbotConfig } from '../../src/config.js';
-import { kubeFromKubeconfig, singleCluster } from '../../src/cluster/index.js';
+import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import { buildPlan } from '../../src/domain/plan.js';
 import { parseCommand } from '../../src/domain/parse.js';
 import type { Actor, DeployPlan, DeployRequest } from '../../src/domain/types.js';
@@ -95,7 +95,6 @@ export async function startWorld(opts: { config?: ShipbotConfig; scheduler?: Par
       config,
       clock,
       logger,
-      clusters: singleCluster(kube),
       post: async (channel, text, threadTs) => void posts.push({ channel, text, ...(threadTs ? { threadTs } : {}) }),
       ...opts.scheduler,
     });
