@@ -4,7 +4,7 @@ import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { ClusterApi, type JsonPatchOp } from './api.js';
-import { StageFailedError } from './errors.js';
+import { isAlreadyExists, StageFailedError } from './errors.js';
 import type { Kube } from './kube.js';
 import { describeSignals, imageTag, selectorText, servingShare, versionLabel } from './rules.js';
 import type { RollbackVerification, TrackRef, WorkloadRef } from './types.js';
@@ -175,10 +175,16 @@ export async function ensureDerived(
   image: string,
   replicas: number,
 ): Promise<V1Deployment> {
-  const existing = await ctx.api.findDeployment(ref.namespace, name);
+  let existing = await ctx.api.findDeployment(ref.namespace, name);
   if (!existing) {
     ctx.log?.info({ deployment: name, namespace: ref.namespace, from: source.metadata?.name }, 'creating deployment');
-    return ctx.api.createDeployment(ref.namespace, derivedDeployment(source, name, track, image, replicas, ref.container));
+    try {
+      return await ctx.api.createDeployment(ref.namespace, derivedDeployment(source, name, track, image, replicas, ref.container));
+    } catch (err) {
+      // An earlier attempt's create (a crashed process's, still on the wire) landed first: converge it.
+      if (!isAlreadyExists(err)) throw err;
+      existing = await ctx.api.getDeployment(ref.namespace, name);
+    }
   }
   return ensureDeployment(ctx, ref, existing, { image, replicas, paused: false });
 }
@@ -191,19 +197,34 @@ export async function ensureSideService(
   name: string,
   selector: Record<string, string>,
 ): Promise<V1Service> {
-  const existing = await ctx.api.findService(ref.namespace, name);
+  let existing = await ctx.api.findService(ref.namespace, name);
   if (!existing) {
-    return ctx.api.createService(ref.namespace, {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name, namespace: ref.namespace, labels: { ...(like.metadata?.labels ?? {}), 'shipbot/role': 'preview' } },
-      spec: {
-        selector,
-        ports: (like.spec?.ports ?? []).map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol })),
-      },
-    });
+    try {
+      return await createSideService(ctx, ref, like, name, selector);
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err; // as for Deployments: converge the one that landed
+      existing = await ctx.api.getService(ref.namespace, name);
+    }
   }
   return ensureSelector(ctx, ref.namespace, existing, selector);
+}
+
+function createSideService(
+  ctx: DriverContext,
+  ref: WorkloadRef,
+  like: V1Service,
+  name: string,
+  selector: Record<string, string>,
+): Promise<V1Service> {
+  return ctx.api.createService(ref.namespace, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: ref.namespace, labels: { ...(like.metadata?.labels ?? {}), 'shipbot/role': 'preview' } },
+    spec: {
+      selector,
+      ports: (like.spec?.ports ?? []).map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol })),
+    },
+  });
 }
 
 /** Ensures a Service selects exactly `selector` (merge patch; keys no longer wanted are removed). */

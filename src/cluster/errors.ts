@@ -111,6 +111,11 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof ClusterError && err.status === 404;
 }
 
+/** A create answered 409: the object exists already (another attempt's request landed first). */
+export function isAlreadyExists(err: unknown): boolean {
+  return err instanceof ClusterError && err.status === 409 && err.action.verb === 'create';
+}
+
 /**
  * A stage that cannot complete: a fatal health signal (crash loop, OOM, image pull, progress
  * deadline) or the wait ran out. The runner decides what to do (usually roll back).

@@ -4,6 +4,7 @@
 import type { V1Job, V1JobSpec } from '@kubernetes/client-node';
 import type { Clock } from '../clock.js';
 import { ClusterApi } from './api.js';
+import { isAlreadyExists } from './errors.js';
 import type { Kube } from './kube.js';
 import { jobState, migrationJob, RUN_LABEL, templateOfJob, type MigrationJobInput } from './migration-job.js';
 
@@ -108,10 +109,9 @@ async function ensureJob(api: ClusterApi, t: MigrationTarget): Promise<V1Job> {
   try {
     return await api.createJob(t.namespace, migrationJob(input));
   } catch (err) {
-    // Created meanwhile (a retry racing its own first attempt): wait on that one.
-    const again = await api.findJob(t.namespace, t.name);
-    if (again) return again;
-    throw err;
+    // Created meanwhile (an earlier attempt's create landed first): wait on that one.
+    if (!isAlreadyExists(err)) throw err;
+    return api.getJob(t.namespace, t.name);
   }
 }
 

@@ -1,0 +1,177 @@
+// A crash at each step of a production canary that goes through staging and migrates in both
+// environments: the runner is closed while that step runs (the database as a crash leaves it),
+// a new Runner resumes from what was saved, and the release ends on the new version with each
+// migration Job run once and the steps finished before the crash untouched. Plus, for every
+// saved state of every strategy, what resumeDecision says (the pure half of the same table).
+import { BatchV1Api } from '@kubernetes/client-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ShipbotConfig } from '../../src/config.js';
+import { kubeFromKubeconfig } from '../../src/cluster/index.js';
+import type { DeployPlan } from '../../src/domain/types.js';
+import { resumeDecision } from '../../src/runner/policy.js';
+import { initialSteps, withRollbackSteps, withStages } from '../../src/runner/steps.js';
+import type { RunRecord } from '../../src/store/records.js';
+import { SHIPPED, servingImages, startWorld, started, until, type World } from './world.js';
+
+let w: World | undefined;
+afterEach(async () => {
+  await w?.close();
+  w = undefined;
+});
+
+function withMigrations(): ShipbotConfig {
+  const cfg = structuredClone(SHIPPED);
+  cfg.services.find((s) => s.name === 'checkout')!.migration = {
+    job: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migrate' }] } } },
+    timeoutSec: 120,
+    backwardCompatible: true,
+    always: false,
+  };
+  return cfg;
+}
+
+describe('a crash at each step resumes and finishes with nothing lost or done twice', () => {
+  it.each([
+    'staging-migration',
+    'staging-deploy',
+    'staging-gate',
+    'migration',
+    'prepare',
+    'baseline',
+    'stage:canary-50',
+    'stage:canary-100',
+    'smoke',
+    'regression-gate',
+    'promote',
+  ])('crash during %s', async (stepKey) => {
+    w = await startWorld({ config: withMigrations(), speed: 100 });
+    const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [50, 100], dbMigration: true }));
+    const at = await until(w.runner, run.id, (r) => r.steps.some((s) => s.key === stepKey && s.status === 'running'));
+    await w.runner.close();
+    const before = w.store.getRun(run.id)!;
+    expect(at.steps.map((s) => s.key)).toContain(stepKey);
+
+    const runner = w.restart();
+    const resumed = await runner.resumeInFlight();
+    expect(resumed).toEqual([{ runId: run.id, action: 'resume', note: expect.stringMatching(/^resuming at "/) }]);
+    const done = (await runner.settled(run.id))!;
+    expect(done.status, done.outcome).toBe('succeeded');
+    for (const s of before.steps.filter((x) => x.status === 'done')) {
+      expect(
+        done.steps.find((x) => x.key === s.key),
+        s.key,
+      ).toMatchObject({ status: 'done', startedAt: s.startedAt, endedAt: s.endedAt });
+    }
+    expect(await servingImages(w, 'checkout')).toEqual(['registry.example.com/shop/checkout:v1.2.3']);
+    const batch = kubeFromKubeconfig(w.sandbox.kubeconfigYaml()).kc.makeApiClient(BatchV1Api);
+    for (const ns of ['staging', 'production']) {
+      const jobs = (await batch.listNamespacedJob({ namespace: ns })).items;
+      expect(jobs.map((j) => [j.metadata?.name, j.status?.succeeded])).toEqual([[`checkout-migrate-${ns}-v1-2-3`, 1]]);
+    }
+    expect(runner.getLock('checkout', 'production')).toBeUndefined();
+  });
+});
+
+describe('resumeDecision for every saved state', () => {
+  const plan = (strategy: DeployPlan['strategy']): DeployPlan => ({
+    service: 'checkout',
+    version: 'v1.2.3',
+    environment: 'production',
+    strategy,
+    risk: 'medium',
+    slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.9 },
+    dbMigration: true,
+    rollbackTolerance: 'minutes',
+    observationSec: 60,
+    stageWindowSec: 60,
+    monitoringIntervalSec: 10,
+    canarySteps: [5, 50, 100],
+    regressionThresholdPct: 2,
+    rollbackOnRegression: true,
+    guidance: '',
+    focus: [],
+    rationale: '',
+  });
+  const STAGES = {
+    canary: [5, 50].map((p) => ({ key: `canary-${p}`, title: `canary ${p}%`, trafficPct: p, monitor: true })),
+    'blue-green': [
+      { key: 'deploy-idle', title: 'deploy idle colour', trafficPct: 0, monitor: false },
+      { key: 'cutover', title: 'cutover', trafficPct: 100, monitor: true },
+    ],
+    rolling: [{ key: 'rolling-update', title: 'rolling update', trafficPct: 100, monitor: true }],
+  } as const;
+  const state = { strategy: 'canary', previousImage: 'x:v1.2.2', newImage: 'x:v1.2.3' } as const;
+
+  /** The record as saved when step `at` was running: every step before it done (rolling back: after a stage). */
+  function savedAt(strategy: DeployPlan['strategy'], at: number, rollingBack: boolean): RunRecord {
+    let steps = withStages(initialSteps(plan(strategy), true, { staging: true, target: true }), [...STAGES[strategy]]);
+    if (rollingBack) {
+      const firstStage = steps.findIndex((s) => s.key.startsWith('stage:'));
+      steps = withRollbackSteps(
+        steps.map((s, i) => (i <= firstStage ? { ...s, status: i === firstStage ? ('running' as const) : ('done' as const) } : s)),
+        'error rate',
+      );
+    }
+    const settled = (st: string) => st === 'done' || st === 'warning' || st === 'skipped';
+    const open = steps.map((s, i) => (settled(s.status) ? -1 : i)).filter((i) => i >= 0);
+    const target = open[at]!;
+    steps = steps.map((s, i) =>
+      i === target ? { ...s, status: 'running' as const } : i < target && !settled(s.status) ? { ...s, status: 'done' as const } : s,
+    );
+    const prepared = steps.some((s) => s.key === 'prepare' && s.status === 'done');
+    return {
+      id: 'r-1',
+      service: 'checkout',
+      environment: 'production',
+      version: 'v1.2.3',
+      strategy,
+      plan: plan(strategy),
+      request: {
+        intent: 'deploy',
+        service: 'checkout',
+        version: 'v1.2.3',
+        environment: 'production',
+        focus: [],
+        missing: [],
+        suggestions: [],
+        notes: [],
+      },
+      status: rollingBack ? 'rolling-back' : 'running',
+      requester: { userId: 'U_DEV' },
+      origin: { kind: 'terminal' },
+      steps,
+      data: {},
+      ...(prepared ? { rolloutState: { ...state, strategy } } : {}),
+      createdAt: 0,
+      updatedAt: 0,
+    };
+  }
+  const openSteps = (strategy: DeployPlan['strategy'], rollingBack: boolean) =>
+    savedAt(strategy, 0, rollingBack).steps.filter((s) => s.status === 'pending' || s.status === 'running').length;
+
+  for (const strategy of ['canary', 'blue-green', 'rolling'] as const) {
+    for (const rollingBack of [false, true]) {
+      it(`${strategy}${rollingBack ? ', while rolling back' : ''}: resumes at the step that was running, at every step`, () => {
+        const n = openSteps(strategy, rollingBack);
+        expect(n).toBeGreaterThan(rollingBack ? 3 : 12);
+        for (let at = 0; at < n; at++) {
+          const rec = savedAt(strategy, at, rollingBack);
+          const running = rec.steps.find((s) => s.status === 'running')!;
+          expect(resumeDecision(rec, true), `${strategy} at ${running.key}`).toEqual({
+            action: 'resume',
+            step: running.key,
+            note: `resuming at "${running.title}"`,
+          });
+          // The same record without its rollout state stops once traffic may have moved.
+          const lost = { ...rec };
+          delete lost.rolloutState;
+          const d = resumeDecision(lost, true);
+          const moved =
+            rec.rolloutState !== undefined &&
+            (running.key.startsWith('stage:') || ['smoke', 'regression-gate', 'promote'].includes(running.key) || rollingBack);
+          expect(d.action, `${strategy} at ${running.key} without its state`).toBe(moved ? 'stop' : 'resume');
+        }
+      });
+    }
+  }
+});
