@@ -1,3 +1,6 @@
+// The regression gates: staging against production's live version, production after the deploy
+// against before it, and the smoke checks. A regression above the threshold blocks or rolls back;
+// no data is INCONCLUSIVE.
 import type { Decision, DeployPlan, MetricSample } from './types.js';
 import { fisherGreater, mannWhitneyU, median } from './stats.js';
 import { regressionGate, regressionRate, type TestCounts } from './regression.js';

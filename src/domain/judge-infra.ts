@@ -1,3 +1,5 @@
+// The infrastructure rules: roll back at once on an OOM kill, a crash loop, an image that cannot be
+// pulled, a missed progress deadline, too many restarts, or too many pods failing health checks.
 import type { Decision, InfraSignal } from './types.js';
 import { type Finding, type JudgeRules, combine, plural } from './judge-core.js';
 

@@ -1,3 +1,21 @@
+// Where it is decided to roll back. Pure functions that read like the runbook:
+//
+//   Roll back at once on an OOM kill, a crash loop, an image that cannot be pulled, a missed
+//   progress deadline, more than 3 restarts in 5 minutes, or more than half the pods failing
+//   their health checks.
+//   Roll back a canary when, against the stable baseline, its error rate is more than 2 points
+//   higher (or at the limit within its margin of error, and surely more than a quarter of the
+//   limit higher: a handful of errors among few requests is not enough), its p99 more than 20% higher (p95 or
+//   p50 when a sample has too few requests for a fair p99), or its share-normalised throughput
+//   more than 30% lower — each only when the difference is also statistically significant
+//   (Fisher exact for error counts, Mann-Whitney U over samples for latency and throughput, as
+//   Kayenta does), so a noisy but healthy canary is not rolled back — or when it breaks the
+//   plan's absolute SLOs while the baseline does not.
+//   No data or too little traffic is INCONCLUSIVE (ask a person), never a pass.
+//
+// Thresholds come from `cfg.defaults.breach` and the plan; nothing here does I/O. This file holds
+// the canary rules; the shared parts, the infrastructure rules and the gates are in judge-core.ts,
+// judge-infra.ts and gates.ts (re-exported below).
 import type { Decision, DeployPlan, MetricSample } from './types.js';
 import { binomialUpperTail, fisherGreater, mannWhitneyU, median, normalCdf } from './stats.js';
 import {
@@ -21,6 +39,7 @@ import {
   pool,
   rateStdError,
 } from './judge-core.js';
+import { histogramQuantile, p99Bucket, poolHistograms, type PooledHistogram } from './latency-histogram.js';
 /**
  * Error rate more than `errorRatePts` above the baseline, with the counts pooled over the samples.
  *
@@ -115,7 +134,14 @@ export function latencyRule(
   sampleAlpha: number,
   cl: string,
   bl: string,
+  alpha = rules.alpha ?? DEFAULT_ALPHA,
 ): Finding {
+  const hc = poolHistograms(cand);
+  const hb = poolHistograms(base);
+  if (hc && hb && hc.total >= MIN_HISTOGRAM_REQUESTS && hb.total >= MIN_HISTOGRAM_REQUESTS) {
+    const byRequests = requestLatencyRule(hb, hc, rules, alpha, cl, bl);
+    if (byRequests) return byRequests;
+  }
   const { key, label, perSample } = comparableQuantile(base, cand);
   const c = cand.map((s) => s[key]).filter((v) => Number.isFinite(v));
   const b = base.map((s) => s[key]).filter((v) => Number.isFinite(v));
@@ -155,6 +181,45 @@ export function latencyRule(
     verdict: 'CONTINUE',
     detail: `${line}, ${rules.p99IncreasePct}% allowed) over ${plural(c.length, 'sample')}${why}`,
   };
+}
+
+/** Below this many requests a side's 1% tail is under one request: the per-sample rule judges. */
+export const MIN_HISTOGRAM_REQUESTS = 200;
+
+/**
+ * p99 at the request level: each side's p99 from its pooled histogram (the magnitude), and
+ * whether more of the new version's requests are slower than the baseline's p99 bucket than of
+ * the baseline's own (Fisher, one-sided: the certainty). Undefined when the baseline's histogram
+ * has no bound its p99 falls under (every bound too low to tell).
+ */
+function requestLatencyRule(
+  hb: PooledHistogram,
+  hc: PooledHistogram,
+  rules: JudgeRules,
+  alpha: number,
+  cl: string,
+  bl: string,
+): Finding | undefined {
+  const k = p99Bucket(hb);
+  if (k === undefined) return undefined;
+  const pb = histogramQuantile(hb, 0.99);
+  const pc = histogramQuantile(hc, 0.99);
+  const incPct = pb > 0 ? ((pc - pb) / pb) * 100 : pc > 0 ? Infinity : 0;
+  const pValue = fisherGreater(hc.slower[k]!, hc.total, hb.slower[k]!, hb.total);
+  const tail = `${hc.slower[k]} of ${hc.total} requests (${fmtPct(hc.slower[k]! / hc.total)}) slower than ${fmtMs(hb.bounds[k]!)} vs ${fmtPct(hb.slower[k]! / hb.total)} of ${bl}'s`;
+  const line = `p99 ${fmtMs(pc)} on ${cl} vs ${fmtMs(pb)} ${bl} (${incPct >= 0 ? '+' : ''}${Number.isFinite(incPct) ? incPct.toFixed(0) : '∞'}%`;
+  if (incPct > rules.p99IncreasePct) {
+    const over = `${line} > ${rules.p99IncreasePct}% allowed): ${tail}`;
+    if (pValue < alpha) return { rule: 'p99', verdict: 'ROLLBACK', detail: `${over} (${fmtP(pValue)})` };
+    if (pValue < SUSPICIOUS_P)
+      return {
+        rule: 'p99',
+        verdict: 'INCONCLUSIVE',
+        detail: `${over}; not yet sure enough to roll back (${fmtP(pValue)}, needs below ${alpha}): waiting for more requests`,
+      };
+    return { rule: 'p99', verdict: 'CONTINUE', detail: `${line}), but within request noise: ${tail} (${fmtP(pValue)})` };
+  }
+  return { rule: 'p99', verdict: 'CONTINUE', detail: `${line}, ${rules.p99IncreasePct}% allowed): ${tail}` };
 }
 
 /**
@@ -291,7 +356,7 @@ export function judgeCanary(
   const findings: Finding[] = [
     dataRule(base, cand, rules, cl, bl, rejected),
     errorRateRule(base, cand, rules, alpha, cl, bl),
-    latencyRule(base, cand, rules, sampleAlpha, cl, bl),
+    latencyRule(base, cand, rules, sampleAlpha, cl, bl, alpha),
   ];
   if (!opts.skipThroughput) {
     findings.push(

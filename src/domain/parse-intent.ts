@@ -1,3 +1,5 @@
+// What a message is: a deploy, an operation (rollback, status, cancel, lock, unlock), or chatter,
+// a question, a negation or past tense, which are refused with a reason.
 import { EXAMPLE, cleanSlackText, normalisePhrases } from './parse-text.js';
 
 // ---------------------------------------------------------------------------------------------

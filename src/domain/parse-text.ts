@@ -1,3 +1,5 @@
+// Chat text, cleaned: Slack markup removed, the bot's address and politeness stripped, phrases
+// normalised, and what may never reach a command (paths, shell characters) found.
 import type { Flags, Word } from './parse-flags.js';
 import type { ParseResult } from './types.js';
 

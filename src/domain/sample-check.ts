@@ -36,7 +36,25 @@ export function checkSamples(samples: readonly MetricSample[], label: string): C
     const clean: MetricSample = { ...s };
     for (const k of LATENCIES) if (!(clean[k] >= 0) || !Number.isFinite(clean[k])) clean[k] = NaN;
     if (!(clean.throughputRps >= 0) || !Number.isFinite(clean.throughputRps)) clean.throughputRps = NaN;
+    if (clean.slowerThan && !histogramOk(clean.slowerThan, clean.requests)) delete clean.slowerThan;
     out.samples.push(clean);
   }
   return out;
+}
+
+/**
+ * A histogram the judge can count with: bounds ascending and positive, counts whole, not
+ * negative, not above the sample's requests, and falling (fewer requests are slower than a
+ * higher bound). Otherwise it is dropped and latency is judged per sample.
+ */
+function histogramOk(h: ReadonlyArray<readonly [number, number]>, requests: number): boolean {
+  return h.every(
+    ([ms, n], i) =>
+      Number.isFinite(ms) &&
+      ms > 0 &&
+      Number.isInteger(n) &&
+      n >= 0 &&
+      n <= requests &&
+      (i === 0 || (ms > h[i - 1]![0] && n <= h[i - 1]![1])),
+  );
 }

@@ -154,6 +154,11 @@ export interface MetricSample {
   p95Ms: number;
   p99Ms: number;
   throughputRps: number;
+  /**
+   * When the source has a latency histogram: how many of the window's requests were slower than
+   * each bucket bound (ms, ascending). Lets the judge count requests instead of percentiles.
+   */
+  slowerThan?: Array<[ms: number, count: number]>;
 }
 
 export type Verdict = 'CONTINUE' | 'ROLLBACK' | 'INCONCLUSIVE';

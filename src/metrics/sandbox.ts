@@ -14,6 +14,7 @@ const SampleJson = z.object({
   p95Ms: num.optional(),
   p99Ms: num.optional(),
   throughputRps: num.optional(),
+  slowerThan: z.array(z.tuple([z.number(), z.number()])).optional(),
 });
 
 export interface SandboxMetricOptions {
@@ -88,6 +89,7 @@ export class SandboxMetricSource implements MetricSource {
       p95Ms: parsed.p95Ms ?? NaN,
       p99Ms: parsed.p99Ms ?? NaN,
       throughputRps: parsed.throughputRps ?? parsed.requests / Math.max(1, parsed.windowSec),
+      ...(parsed.slowerThan ? { slowerThan: parsed.slowerThan } : {}),
     };
     if (!Number.isFinite(sample.errorRate) || !Number.isFinite(sample.p99Ms)) {
       return { ok: false, kind: 'no-data', message: `sandbox metrics for ${where} have no error rate or p99 (NaN)` };

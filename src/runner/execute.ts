@@ -1,3 +1,6 @@
+// What each step does. A handler reads the run record, "ensures" its part (drivers are
+// idempotent, so re-running an interrupted step is harmless) and returns an outcome; the runner
+// persists it and decides what happens next. Handlers never change the run's status themselves.
 import { activeFreeze, describeFreeze } from '../domain/freeze.js';
 import type { Decision } from '../domain/types.js';
 import type { RunRecord } from '../store/records.js';

@@ -1,3 +1,7 @@
+// The step loop: each run is driven step by step, every change saved before the cluster is
+// touched; a step's outcome decides what comes next (the next step, a rollback, a question for a
+// person, the end). Rollbacks, the final report and the lock it leaves, and the queue behind a
+// lock are settled here. The Runner (runner.ts) is the front ends' door to it.
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import { findService, type ServiceConfig, type ShipbotConfig } from '../config.js';

@@ -89,3 +89,19 @@ export function binomial(n: number, p: number): number {
   if (mean < 30) return Math.min(n, poisson(mean));
   return Math.min(n, Math.max(0, Math.round(mean + Math.sqrt(mean * (1 - p)) * normal())));
 }
+
+/** How many of the fine-bin counts lie below `xMs`, interpolating geometrically inside its bin (as quantileFromFine does). */
+export function countBelow(bins: ArrayLike<number>, xMs: number): number {
+  let acc = 0;
+  for (let i = 0; i < bins.length; i++) {
+    const hi = FINE_EDGES_MS[i]!;
+    const lo = i === 0 ? FINE_EDGES_MS[0]! / (FINE_EDGES_MS[1]! / FINE_EDGES_MS[0]!) : FINE_EDGES_MS[i - 1]!;
+    if (xMs >= hi) {
+      acc += bins[i]!;
+      continue;
+    }
+    if (xMs > lo) acc += bins[i]! * (Math.log(xMs / lo) / Math.log(hi / lo));
+    break;
+  }
+  return acc;
+}

@@ -11,7 +11,7 @@ import { isPodReady, readySince } from './replicaSetController.js';
 import { resourceByKind } from './resources.js';
 import { userSplit } from './routes.js';
 import { matchesMap } from './selectors.js';
-import { binomial, FINE_EDGES_MS, lognormalCdf, normal, poisson, PROM_BUCKETS_S, quantileFromFine } from './stats.js';
+import { binomial, countBelow, FINE_EDGES_MS, lognormalCdf, normal, poisson, PROM_BUCKETS_S, quantileFromFine } from './stats.js';
 import type { ObjectStore } from './store.js';
 
 const PODS = resourceByKind('Pod');
@@ -332,6 +332,8 @@ export class TrafficSimulator {
       p95Ms: r2(quantileFromFine(fine, 0.95)),
       p99Ms: r2(quantileFromFine(fine, 0.99)),
       throughputRps: r2(requests / Math.max(windowSec, 1e-9)),
+      // At the `le` bounds the Prometheus histogram has: what a scrape-based source could know too.
+      slowerThan: PROM_BUCKETS_S.map((s) => [s * 1000, Math.round(requests - countBelow(fine, s * 1000))] as [number, number]),
     };
   }
 

@@ -42,7 +42,16 @@ export interface SeriesSpec {
   /** Relative spread of the request rate per sample, e.g. 0.2. */
   rpsCv?: number;
   startAt?: number;
+  /**
+   * Draw every request's latency (log-normal, the sandbox's shape, scaled so its p99 is the
+   * sample's) and report the histogram as Prometheus' buckets would: `slowerThan` per bound.
+   */
+  histogram?: boolean;
 }
+
+/** The sandbox's Prometheus bounds, in ms. */
+export const BOUNDS_MS = [5, 10, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500, 750, 1000, 1500, 2000, 2500, 5000, 10000];
+const SIGMA = Math.log(3) / 2.326;
 
 export function series(spec: SeriesSpec): MetricSample[] {
   const r = rng(spec.seed);
@@ -55,6 +64,16 @@ export function series(spec: SeriesSpec): MetricSample[] {
     const pTrue = Math.min(1, Math.max(0, spec.errorRate * (1 + spread * (2 * r() - 1))));
     const errors = binomial(r, requests, pTrue);
     const p99 = spec.p99Ms * Math.exp((spec.p99Sigma ?? 0.05) * gaussian(r));
+    let slowerThan: Array<[number, number]> | undefined;
+    if (spec.histogram) {
+      const median = p99 / Math.exp(2.326 * SIGMA);
+      const slower = BOUNDS_MS.map(() => 0);
+      for (let j = 0; j < requests; j++) {
+        const ms = median * Math.exp(SIGMA * gaussian(r));
+        for (let b = 0; b < BOUNDS_MS.length && ms > BOUNDS_MS[b]!; b++) slower[b]!++;
+      }
+      slowerThan = BOUNDS_MS.map((ms, b) => [ms, slower[b]!]);
+    }
     out.push({
       at: (spec.startAt ?? 0) + (i + 1) * windowSec * 1000,
       windowSec,
@@ -64,6 +83,7 @@ export function series(spec: SeriesSpec): MetricSample[] {
       p95Ms: p99 / 1.6,
       p99Ms: requests > 0 ? p99 : NaN,
       throughputRps: requests / windowSec,
+      ...(slowerThan ? { slowerThan } : {}),
     });
   }
   return out;

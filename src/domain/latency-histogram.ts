@@ -1,0 +1,59 @@
+// Latency judged at the request level, where the metric source gives a histogram (Prometheus'
+// `_bucket` series, the sandbox's own): every request of the stage so far is counted, instead
+// of one percentile per sample. The p99 of each side is read from its pooled histogram, and the
+// question "is the new version slower?" becomes a proportion test: how many of its requests are
+// slower than the baseline's p99 bucket, against how many of the baseline's are (Fisher).
+// Thousands of requests decide, not ten noisy percentiles. Pure.
+import type { MetricSample } from './types.js';
+
+/** Requests slower than each bound (ms), pooled over samples; bounds ascending. */
+export interface PooledHistogram {
+  total: number;
+  bounds: number[];
+  slower: number[];
+}
+
+/**
+ * The samples' histograms added up, or undefined when a sample has none or their bounds differ
+ * (then the per-sample rule judges). Counts were checked at the judge's boundary.
+ */
+export function poolHistograms(samples: readonly MetricSample[]): PooledHistogram | undefined {
+  if (samples.length === 0 || samples.some((s) => !s.slowerThan?.length)) return undefined;
+  const bounds = samples[0]!.slowerThan!.map(([ms]) => ms);
+  const slower = bounds.map(() => 0);
+  let total = 0;
+  for (const s of samples) {
+    const h = s.slowerThan!;
+    if (h.length !== bounds.length || h.some(([ms], i) => ms !== bounds[i])) return undefined;
+    h.forEach(([, n], i) => (slower[i]! += n));
+    total += s.requests;
+  }
+  return { total, bounds, slower };
+}
+
+/**
+ * The q-quantile from a pooled histogram, as Prometheus' histogram_quantile reads one: linear
+ * inside the bucket that holds it. Above the highest bound it is that bound (a lower limit).
+ */
+export function histogramQuantile(h: PooledHistogram, q: number): number {
+  if (!(h.total > 0)) return NaN;
+  const target = q * h.total;
+  let prevBound = 0;
+  let prevBelow = 0;
+  for (let i = 0; i < h.bounds.length; i++) {
+    const below = h.total - h.slower[i]!;
+    if (below >= target) {
+      const inBucket = below - prevBelow;
+      return inBucket > 0 ? prevBound + ((h.bounds[i]! - prevBound) * (target - prevBelow)) / inBucket : h.bounds[i]!;
+    }
+    prevBound = h.bounds[i]!;
+    prevBelow = below;
+  }
+  return h.bounds.at(-1)!;
+}
+
+/** The index of the baseline's p99 bucket: the lowest bound at most 1% of its requests are slower than. */
+export function p99Bucket(h: PooledHistogram): number | undefined {
+  const i = h.slower.findIndex((n) => n <= 0.01 * h.total);
+  return i < 0 ? undefined : i;
+}
