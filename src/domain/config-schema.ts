@@ -30,6 +30,12 @@ const MetricQueries = z.strictObject({
   p99Ms: z.string().min(1),
   throughputRps: z.string().min(1),
   requests: z.string().min(1).optional(),
+  /**
+   * Request counts per histogram bucket over the window, one series per `le` (seconds), e.g.
+   * `sum by (le) (increase(http_request_duration_seconds_bucket{…}[{{window}}]))`: lets the judge
+   * count slow requests instead of comparing one p99 per sample.
+   */
+  latencyBuckets: z.string().min(1).optional(),
 });
 export type MetricQueries = z.infer<typeof MetricQueries>;
 

@@ -206,6 +206,7 @@ function requestLatencyRule(
   const pc = histogramQuantile(hc, 0.99);
   const incPct = pb > 0 ? ((pc - pb) / pb) * 100 : pc > 0 ? Infinity : 0;
   const pValue = fisherGreater(hc.slower[k]!, hc.total, hb.slower[k]!, hb.total);
+  if (Number.isNaN(pValue)) return undefined; // counts the test refuses: the per-sample rule judges
   const tail = `${hc.slower[k]} of ${hc.total} requests (${fmtPct(hc.slower[k]! / hc.total)}) slower than ${fmtMs(hb.bounds[k]!)} vs ${fmtPct(hb.slower[k]! / hb.total)} of ${bl}'s`;
   const line = `p99 ${fmtMs(pc)} on ${cl} vs ${fmtMs(pb)} ${bl} (${incPct >= 0 ? '+' : ''}${Number.isFinite(incPct) ? incPct.toFixed(0) : '∞'}%`;
   if (incPct > rules.p99IncreasePct) {

@@ -28,7 +28,8 @@ export function poolHistograms(samples: readonly MetricSample[]): PooledHistogra
     h.forEach(([, n], i) => (slower[i]! += n));
     total += s.requests;
   }
-  return { total, bounds, slower };
+  // Counts from increase() are extrapolated, not whole: the tests count whole requests.
+  return { total: Math.floor(total), bounds, slower };
 }
 
 /**

@@ -146,7 +146,9 @@ export class PrometheusSource implements MetricSource {
       const a = got.get(k);
       return a?.ok ? a.value : NaN;
     };
+    const slowerThan = q.latencyBuckets ? await this.histogram(render(q.latencyBuckets)!, reqCount, endAt) : undefined;
     const sample: MetricSample = {
+      ...(slowerThan ? { slowerThan } : {}),
       at: endAt ?? this.clock.now(),
       windowSec,
       requests: reqCount,
@@ -157,6 +159,31 @@ export class PrometheusSource implements MetricSource {
       throughputRps: tp.value,
     };
     return { ok: true, sample };
+  }
+
+  /**
+   * The window's histogram as requests slower than each bound (ms), scaled to `requests` (the
+   * range may be stretched beyond the window). Undefined when the query gives nothing usable:
+   * latency is then judged per sample, never skipped.
+   */
+  async histogram(expr: string, requests: number, endAt?: number): Promise<Array<[number, number]> | undefined> {
+    const answer = await this.call(
+      '/api/v1/query',
+      endAt === undefined ? { query: expr } : { query: expr, time: (endAt / 1000).toFixed(3) },
+    );
+    if (!answer.ok) return undefined;
+    const data = answer.data as { resultType?: string; result?: Array<{ metric: Record<string, string>; value: [number, string] }> };
+    if (data.resultType !== 'vector') return undefined;
+    const le = (v: string | undefined) => (v === '+Inf' ? Infinity : Number(v));
+    const cum = (data.result ?? [])
+      .map((r) => [le(r.metric.le), Number(r.value[1])] as [number, number])
+      .filter(([le, n]) => !Number.isNaN(le) && Number.isFinite(n));
+    const total = cum.find(([le]) => le === Infinity)?.[1];
+    if (!total || !(total > 0)) return undefined;
+    return cum
+      .filter(([le]) => Number.isFinite(le))
+      .sort((a, b) => a[0] - b[0])
+      .map(([le, below]) => [le * 1000, Math.max(0, Math.floor(requests * (1 - Math.min(1, below / total))))]);
   }
 
   /** One instant query that must answer a single number. */

@@ -15,7 +15,8 @@ const rules = rulesFromDefaults({
 const plan = { slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.9 } };
 const canary5 = { candidateShare: 0.05, baselineShare: 0.95, earlyLook: true };
 
-const base = (seed: number, n = 10) => series({ samples: n, rps: 190, errorRate: 0.002, p99Ms: 120, seed: seed * 7919 + 1, histogram: true });
+const base = (seed: number, n = 10) =>
+  series({ samples: n, rps: 190, errorRate: 0.002, p99Ms: 120, seed: seed * 7919 + 1, histogram: true });
 const cand = (seed: number, p99Ms: number, n: number, extra = {}) =>
   series({ samples: n, rps: 10, errorRate: 0.002, p99Ms, seed, histogram: true, ...extra });
 
@@ -47,7 +48,9 @@ describe('p99 at the request level', () => {
   it('a 2× slower 5% canary is rolled back after 2 samples, by counting its slow requests', () => {
     const d = latencyRule(base(3), cand(3, 240, 2), rules, 0.0001, 'canary', 'baseline', 0.001);
     expect(d.verdict).toBe('ROLLBACK');
-    expect(d.detail).toMatch(/^p99 2\d\d ms on canary vs 1[1-4]\d ms baseline \(\+\d+% > 20% allowed\): \d+ of \d+ requests \(\d+\.\d+%\) slower than 150 ms vs 0\.\d+% of baseline's \(p[<=]/);
+    expect(d.detail).toMatch(
+      /^p99 2\d\d ms on canary vs 1[1-4]\d ms baseline \(\+\d+% > 20% allowed\): \d+ of \d+ requests \(\d+\.\d+%\) slower than 150 ms vs 0\.\d+% of baseline's \(p[<=]/,
+    );
     // Through the whole judge, in its early look (stricter alpha): rolled back in 2 intervals, every seed.
     expect(tally(30, (s) => judgeCanary(base(s), cand(s, 240, 2), plan, rules, canary5)).ROLLBACK).toBe(30);
   });
@@ -68,7 +71,8 @@ describe('p99 at the request level', () => {
   });
 
   it('an impossible histogram (more slow requests than requests, rising counts, NaN) is dropped at the boundary, never counted', () => {
-    const broken = (xs: MetricSample[], f: (h: Array<[number, number]>) => Array<[number, number]>) => xs.map((x) => ({ ...x, slowerThan: f(x.slowerThan!) }));
+    const broken = (xs: MetricSample[], f: (h: Array<[number, number]>) => Array<[number, number]>) =>
+      xs.map((x) => ({ ...x, slowerThan: f(x.slowerThan!) }));
     for (const f of [
       (h: Array<[number, number]>) => h.map(([ms, n]) => [ms, n + 1e6] as [number, number]),
       (h: Array<[number, number]>) => [...h].reverse(),

@@ -100,6 +100,12 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
     expect(out.sample.p99Ms).toBeGreaterThan(50);
     expect(out.sample.p99Ms).toBeLessThan(400);
     expect(out.sample.p50Ms).toBeLessThan(out.sample.p99Ms);
+    // The shipped latencyBuckets template: requests slower than each `le`, falling, at most all of them.
+    const h = out.sample.slowerThan!;
+    expect(h.map(([ms]) => ms)).toEqual([5, 10, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500, 750, 1000, 1500, 2000, 2500, 5000, 10000]);
+    expect(h[0]![1]).toBeLessThanOrEqual(out.sample.requests);
+    expect(h.every(([, n], i) => i === 0 || n <= h[i - 1]![1])).toBe(true);
+    expect(h.find(([ms]) => ms === 150)![1] / out.sample.requests).toBeLessThan(0.03);
     expect(await source.sample({ ...stable, track: 'nobody' }, INTERVAL)).toMatchObject({ ok: false, kind: 'no-data' });
   });
 
