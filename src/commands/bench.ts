@@ -20,6 +20,7 @@ const BENCHES: Array<[file: string, fn: string]> = [
   ['rollback.ts', 'benchRollback'],
   ['routing.ts', 'benchRouting'],
   ['runner.ts', 'benchRunner'],
+  ['decisions.ts', 'benchDecisions'],
   ['slack.ts', 'benchSlack'],
 ];
 

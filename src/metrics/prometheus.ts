@@ -177,11 +177,11 @@ export class PrometheusSource implements MetricSource {
     const le = (v: string | undefined) => (v === '+Inf' ? Infinity : Number(v));
     const cum = (data.result ?? [])
       .map((r) => [le(r.metric.le), Number(r.value[1])] as [number, number])
-      .filter(([le, n]) => !Number.isNaN(le) && Number.isFinite(n));
+      .filter(([bound, n]) => !Number.isNaN(bound) && Number.isFinite(n));
     const total = cum.find(([le]) => le === Infinity)?.[1];
     if (!total || !(total > 0)) return undefined;
     return cum
-      .filter(([le]) => Number.isFinite(le))
+      .filter(([bound]) => Number.isFinite(bound))
       .sort((a, b) => a[0] - b[0])
       .map(([le, below]) => [le * 1000, Math.max(0, Math.floor(requests * (1 - Math.min(1, below / total))))]);
   }

@@ -134,7 +134,8 @@ describe('Slack whole flows', () => {
   });
 
   it('with rollback-on-regression off, a regression waits for a person, who presses Accept', async () => {
-    const { sent, run, progress } = await startDeploy('deploy search v3.0.0-slow canary', { modal: { rollbackOnRegression: 'no' } });
+    // payments has no staging here: a -slow build reaches its production canary (staging's gate would block it first).
+    const { sent, run, progress } = await startDeploy('deploy payments v3.0.0-slow canary', { modal: { rollbackOnRegression: 'no' } });
     expect(h.runner.get(run.id)!.plan.rollbackOnRegression).toBe(false);
     const accepted: string[] = [];
     for (let i = 0; i < 10; i++) {

@@ -100,7 +100,7 @@ describe('PrometheusSource outcomes', () => {
     expect(out).toMatchObject({ ok: true, sample: { windowSec: 30, errorRate: 0.002, p99Ms: 120, throughputRps: 190, requests: 5700 } });
     const q = prom.queries.at(-1)!;
     expect(q.path).toBe('/api/v1/query');
-    const sent = prom.queries.slice(-6).map((x) => x.params.get('query')!);
+    const sent = prom.queries.slice(-7).map((x) => x.params.get('query')!);
     expect(sent.some((s) => s.includes('track="stable"') && s.includes('[30s]') && s.includes('code=~"5.."'))).toBe(true);
   });
   it('an empty vector is no-data', async () => {

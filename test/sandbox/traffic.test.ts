@@ -184,7 +184,23 @@ describe('metrics', () => {
 
   it('answers the direct metrics API with a MetricSample, and zero requests for nothing served', async () => {
     const m = await metrics({ namespace: 'production', service: 'checkout', track: 'stable', windowSec: '60' });
-    expect(Object.keys(m).sort()).toEqual(['at', 'errorRate', 'p50Ms', 'p95Ms', 'p99Ms', 'requests', 'throughputRps', 'windowSec']);
+    expect(Object.keys(m).sort()).toEqual([
+      'at',
+      'errorRate',
+      'p50Ms',
+      'p95Ms',
+      'p99Ms',
+      'requests',
+      'slowerThan',
+      'throughputRps',
+      'windowSec',
+    ]);
+    // Requests slower than each Prometheus bound (ms), falling; about 1% beyond the p99.
+    const h = m.slowerThan as Array<[number, number]>;
+    expect(h[0]).toEqual([5, expect.any(Number)]);
+    expect(h.every(([, n], i) => n <= m.requests && (i === 0 || n <= h[i - 1]![1]))).toBe(true);
+    const beyondP99 = h.find(([ms]) => ms >= m.p99Ms)!;
+    expect(beyondP99[1] / m.requests).toBeLessThan(0.015);
     expect(m.windowSec).toBe(60);
     expect(m.at).toBeLessThanOrEqual(f.sandbox.clock.now());
     expect(m.requests).toBeGreaterThan(0);

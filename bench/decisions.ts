@@ -1,0 +1,270 @@
+// How good the decisions are: seeded canaries of graded versions run through the real runner on
+// the sandbox, at 1%, 5% and 25% exact shares (HTTPRoute weights) and 5 to 800 requests per
+// second, with the shipped monitoring interval (30 s) and stage window (5 min). Each run ends
+// rolled back, passed (promoted), or asking a person. Prints a confusion matrix per scenario and
+// writes the false-rollback rate, the missed-regression rate and the detection time (in
+// monitoring intervals, from the fault's onset to the rollback) to data/bench.json.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ScaledClock } from '../src/clock.js';
+import { ShipbotConfig } from '../src/config.js';
+import { kubeFromKubeconfig } from '../src/cluster/index.js';
+import { FINAL_STATUSES, type RunView } from '../src/domain/run.js';
+import { buildPlan } from '../src/domain/plan.js';
+import type { DeployRequest } from '../src/domain/types.js';
+import { createLogger } from '../src/log.js';
+import { SandboxMetricSource } from '../src/metrics/sandbox.js';
+import { createRunner } from '../src/runner/index.js';
+import { seedDemo, type DemoService } from '../src/sandbox/demo.js';
+import { startSandbox } from '../src/sandbox/index.js';
+import { resourceByKind } from '../src/sandbox/resources.js';
+import { RPS_ANNOTATION } from '../src/sandbox/traffic.js';
+import { openStore } from '../src/store/index.js';
+
+type Figure = { name: string; value: number; unit: string; note?: string };
+type Outcome = 'rolled back' | 'passed' | 'asked';
+
+/** A graded version and whether a good judge rolls it back (thresholds: +2 pts errors, p99 +20%, 0.5% error SLO). */
+const SCENARIOS: Array<{ name: string; tag: string; regression: boolean; lateMin?: number }> = [
+  { name: 'healthy', tag: '', regression: false },
+  { name: 'noisy', tag: '-noisy', regression: false },
+  { name: 'p99 +10% (under)', tag: '-slow1.1', regression: false },
+  { name: 'errors 0.3% (under)', tag: '-errors0.3', regression: false },
+  { name: 'errors 3%', tag: '-errors3', regression: true },
+  { name: 'errors 8%', tag: '-errors8', regression: true },
+  { name: 'errors 20%', tag: '-errors20', regression: true },
+  { name: 'p99 +50%', tag: '-slow1.5', regression: true },
+  { name: 'p99 2x', tag: '-slow2', regression: true },
+  { name: 'p99 3x', tag: '-slow3', regression: true },
+  { name: 'tail only 3x', tag: '-tail3', regression: true },
+  { name: 'late errors 8%', tag: '-late2-errors8', regression: true, lateMin: 2 },
+  { name: 'late p99 2x', tag: '-late2-slow2', regression: true, lateMin: 2 },
+];
+const SHARES = [1, 5, 25];
+const RPS = [5, 50, 200, 800];
+/** Scenarios run twice (another seed: another service name, other random draws). */
+const TWICE = new Set(['healthy', 'noisy', 'errors 8%', 'p99 2x']);
+const SPEED = Number(process.env.BENCH_DECISIONS_SPEED ?? 150);
+const BATCH = Number(process.env.BENCH_DECISIONS_BATCH ?? 52);
+const INTERVAL_SEC = 30;
+
+interface Trial {
+  service: string;
+  scenario: (typeof SCENARIOS)[number];
+  share: number;
+  rps: number;
+}
+
+function trials(): Trial[] {
+  const out: Trial[] = [];
+  for (const scenario of SCENARIOS)
+    for (const share of SHARES)
+      for (const rps of RPS)
+        for (let k = 0; k < (TWICE.has(scenario.name) ? 2 : 1); k++) out.push({ service: `d${out.length}`, scenario, share, rps });
+  return out;
+}
+
+function settledOrAsking(runner: ReturnType<typeof createRunner>, id: string): Promise<RunView> {
+  return new Promise((resolve) => {
+    const check = (v?: RunView) => {
+      if (v && (FINAL_STATUSES.has(v.status) || v.status === 'awaiting-decision')) {
+        off();
+        resolve(v);
+      }
+    };
+    const off = runner.subscribe((ev) => ev.type === 'run-updated' && ev.run.id === id && check(ev.run));
+    check(runner.get(id));
+  });
+}
+
+async function batch(list: Trial[]): Promise<Array<{ t: Trial; outcome: Outcome; intervals?: number; why: string }>> {
+  const config = ShipbotConfig.parse({
+    services: list.map((t) => ({
+      name: t.service,
+      image: `registry.example.com/bench/${t.service}`,
+      strategies: ['canary'],
+      environments: {
+        production: {
+          namespace: 'bench',
+          deployment: t.service,
+          service: t.service,
+          container: 'app',
+          trafficRouting: { gatewayAPI: { httpRoute: t.service } },
+        },
+      },
+      slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.5 },
+    })),
+  });
+  const clock = new ScaledClock(SPEED);
+  const sb = await startSandbox({ clock, podStartMs: 3000 });
+  const services: DemoService[] = list.map((t) => ({
+    name: t.service,
+    image: `registry.example.com/bench/${t.service}`,
+    environments: [
+      {
+        namespace: 'bench',
+        deployment: t.service,
+        service: t.service,
+        container: 'app',
+        replicas: 4,
+        route: { kind: 'HTTPRoute', name: t.service },
+      },
+    ],
+  }));
+  seedDemo(sb.api, services);
+  for (const t of list) {
+    sb.api.patch(resourceByKind('Service'), 'bench', t.service, 'application/merge-patch+json', {
+      metadata: { annotations: { [RPS_ANNOTATION]: String(t.rps) } },
+    });
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-bench-decisions-'));
+  const store = openStore(path.join(dir, 'shipbot.db'));
+  const kube = kubeFromKubeconfig(sb.kubeconfigYaml());
+  const runner = createRunner({
+    store,
+    config,
+    clock,
+    kube,
+    metrics: new SandboxMetricSource(sb.url, { fetch: kube.fetch, timeoutMs: 20_000 }),
+    logger: createLogger('silent'),
+    reportsDir: path.join(dir, 'reports'),
+  });
+  try {
+    await clock.sleep(200_000); // pods Ready and a few minutes of traffic to take a baseline from
+    return await Promise.all(
+      list.map(async (t) => {
+        const request: DeployRequest = {
+          intent: 'deploy',
+          service: t.service,
+          version: `v2.0.0${t.scenario.tag}`,
+          environment: 'production',
+          strategy: 'canary',
+          focus: [],
+          missing: [],
+          suggestions: [],
+          notes: [],
+        };
+        const svc = config.services.find((s) => s.name === t.service)!;
+        const plan = {
+          ...buildPlan(request, svc, config),
+          canarySteps: [t.share, 100],
+          stageWindowSec: 300,
+          monitoringIntervalSec: INTERVAL_SEC,
+          observationSec: 0,
+        };
+        const r = await runner.start({ request, plan, requester: { userId: 'U_BENCH' }, origin: { kind: 'terminal' } });
+        if (!r.ok) throw new Error(r.message);
+        const end = await settledOrAsking(runner, r.run.id);
+        const rec = runner.record(r.run.id)!;
+        const stage = rec.steps.find((s) => s.key === `stage:canary-${t.share}`);
+        const outcome: Outcome =
+          end.status === 'awaiting-decision'
+            ? 'asked'
+            : end.status === 'rolled-back'
+              ? 'rolled back'
+              : end.status === 'succeeded'
+                ? 'passed'
+                : 'asked';
+        // Onset: the canary's traffic begins (its pods start with the stage), plus the late minutes.
+        const onset = (stage?.startedAt ?? rec.createdAt) + (t.scenario.lateMin ?? 0) * 60_000;
+        const decidedAt = rec.data.rollback?.at;
+        const intervals = outcome === 'rolled back' && decidedAt ? Math.max(0, (decidedAt - onset) / (INTERVAL_SEC * 1000)) : undefined;
+        return {
+          t,
+          outcome,
+          ...(intervals !== undefined ? { intervals } : {}),
+          why: end.outcome ?? end.pendingDecision?.explanation ?? '',
+        };
+      }),
+    );
+  } finally {
+    await runner.close();
+    await sb.close();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const quantile = (xs: number[], q: number) => {
+  if (!xs.length) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))]!;
+};
+
+export async function benchDecisions(): Promise<Figure[]> {
+  const all = trials();
+  const results: Awaited<ReturnType<typeof batch>> = [];
+  for (let i = 0; i < all.length; i += BATCH) {
+    process.stderr.write(`  decisions: runs ${i + 1}–${Math.min(all.length, i + BATCH)} of ${all.length}…\n`);
+    results.push(...(await batch(all.slice(i, i + BATCH))));
+  }
+  // A canary too quiet to judge: under the judge's minimum requests over its stage window.
+  const quiet = (t: Trial) => (t.rps * t.share * 300) / 100 < 50 * 2;
+  console.log('\nscenario                 rolled back  passed  asked   (too-quiet runs in brackets)');
+  for (const s of SCENARIOS) {
+    const rs = results.filter((r) => r.t.scenario === s);
+    const n = (o: Outcome, q?: boolean) => rs.filter((r) => r.outcome === o && (q === undefined || quiet(r.t) === q)).length;
+    console.log(
+      `${s.name.padEnd(24)} ${String(n('rolled back')).padStart(6)} ${String(n('passed')).padStart(9)} ${String(n('asked')).padStart(6)}   (${n('rolled back', true)}/${n('passed', true)}/${n('asked', true)})`,
+    );
+  }
+  const healthy = results.filter((r) => !r.t.scenario.regression);
+  const regressions = results.filter((r) => r.t.scenario.regression);
+  const judgeable = regressions.filter((r) => !quiet(r.t));
+  const falseRollbacks = healthy.filter((r) => r.outcome === 'rolled back');
+  const missed = judgeable.filter((r) => r.outcome !== 'rolled back');
+  const quietPassed = results.filter((r) => quiet(r.t) && r.outcome === 'passed');
+  const detect = (names: string[]) =>
+    results.filter((r) => names.includes(r.t.scenario.name) && r.intervals !== undefined && !quiet(r.t)).map((r) => r.intervals!);
+  const errors8 = detect(['errors 8%']);
+  const slow2 = detect(['p99 2x']);
+  const all2 = detect(SCENARIOS.filter((s) => s.regression).map((s) => s.name));
+  for (const r of [...falseRollbacks, ...missed, ...quietPassed].slice(0, 12)) {
+    console.log(`  ${r.t.scenario.name} at ${r.t.share}% of ${r.t.rps} rps: ${r.outcome} — ${r.why.slice(0, 160)}`);
+  }
+  return [
+    {
+      name: 'runs',
+      value: results.length,
+      unit: 'runs',
+      note: `${SCENARIOS.length} scenarios × shares ${SHARES.join('/')}% × ${RPS.join('/')} rps, clock ${SPEED}x`,
+    },
+    {
+      name: 'false rollbacks (healthy, noisy, under threshold)',
+      value: (100 * falseRollbacks.length) / healthy.length,
+      unit: '%',
+      note: `${falseRollbacks.length} of ${healthy.length}`,
+    },
+    {
+      name: 'missed regressions (judgeable traffic)',
+      value: (100 * missed.length) / Math.max(1, judgeable.length),
+      unit: '%',
+      note: `${missed.length} of ${judgeable.length} not rolled back (asked or passed)`,
+    },
+    {
+      name: 'too-quiet canaries that passed',
+      value: quietPassed.length,
+      unit: 'runs',
+      note: `of ${results.filter((r) => quiet(r.t)).length} too quiet to judge`,
+    },
+    {
+      name: 'detection, errors 8%: median',
+      value: quantile(errors8, 0.5),
+      unit: 'intervals',
+      note: `p90 ${quantile(errors8, 0.9).toFixed(1)}, ${errors8.length} runs`,
+    },
+    {
+      name: 'detection, p99 2x: median',
+      value: quantile(slow2, 0.5),
+      unit: 'intervals',
+      note: `p90 ${quantile(slow2, 0.9).toFixed(1)}, ${slow2.length} runs`,
+    },
+    {
+      name: 'detection, all regressions: median',
+      value: quantile(all2, 0.5),
+      unit: 'intervals',
+      note: `p90 ${quantile(all2, 0.9).toFixed(1)}, ${all2.length} runs`,
+    },
+  ];
+}
