@@ -64,7 +64,10 @@ export function errorRateRule(
 ): Finding {
   const c = pool(cand);
   const b = pool(base);
-  if (c.samples < 2 || c.requests < rules.minRequests || b.requests < rules.minRequests) {
+  // One sample can decide when it holds enough requests (a 5% canary's first interval at 200 rps
+  // has ~300): its margin of error is then binomial, the spread between samples unknown yet.
+  const enoughSamples = c.samples >= 2 || c.requests >= SINGLE_SAMPLE_FACTOR * rules.minRequests;
+  if (!enoughSamples || c.requests < rules.minRequests || b.requests < rules.minRequests) {
     return {
       rule: 'error-rate',
       verdict: 'INCONCLUSIVE',
@@ -94,6 +97,9 @@ export function errorRateRule(
     detail: `${over}, but ${plural(c.requests, 'request')} are too few to be sure (${fmtP(p)})`,
   };
 }
+
+/** A single sample is judged only with this many times the minimum requests. */
+export const SINGLE_SAMPLE_FACTOR = 4;
 
 /** p99 more than `p99IncreasePct` above the baseline's (medians of the samples) and significantly higher (Mann-Whitney U). */
 type LatencyKey = 'p99Ms' | 'p95Ms' | 'p50Ms';
@@ -138,7 +144,7 @@ export function latencyRule(
 ): Finding {
   const hc = poolHistograms(cand);
   const hb = poolHistograms(base);
-  if (hc && hb && hc.total >= MIN_HISTOGRAM_REQUESTS && hb.total >= MIN_HISTOGRAM_REQUESTS) {
+  if (hc && hb && hc.total >= rules.minRequests && hb.total >= rules.minRequests) {
     const byRequests = requestLatencyRule(hb, hc, rules, alpha, cl, bl);
     if (byRequests) return byRequests;
   }
@@ -182,9 +188,6 @@ export function latencyRule(
     detail: `${line}, ${rules.p99IncreasePct}% allowed) over ${plural(c.length, 'sample')}${why}`,
   };
 }
-
-/** Below this many requests a side's 1% tail is under one request: the per-sample rule judges. */
-export const MIN_HISTOGRAM_REQUESTS = 200;
 
 /**
  * p99 at the request level: each side's p99 from its pooled histogram (the magnitude), and

@@ -33,6 +33,8 @@ export interface MonitorResult {
   baseline?: MetricSample;
   /** One line for the step detail, e.g. `error 0.3% vs 0.2% baseline, p99 120 ms vs 118 ms`. */
   line: string;
+  /** Clock seconds watched before this decision (shorter than the window when it rolled back early). */
+  watchedSec?: number;
 }
 
 export interface RunAnalysis {
@@ -147,6 +149,7 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
         decision: { verdict, explanation, findings },
         candidateSamples,
         line: line(c, b),
+        watchedSec: res.watchedSec,
         ...(c ? { candidate: c } : {}),
         ...(b ? { baseline: b } : {}),
       };

@@ -58,6 +58,7 @@ export function record(ctx: StepContext, step: string, res: MonitorResult): void
     step,
     at: ctx.clock.now(),
     decision: res.decision,
+    ...(res.watchedSec !== undefined ? { watchedSec: res.watchedSec } : {}),
     ...(res.candidate ? { candidate: res.candidate } : {}),
     ...(res.baseline ? { baseline: res.baseline } : {}),
   });

@@ -16,6 +16,8 @@ export interface DecisionRecord {
   step: string;
   at: number;
   decision: Decision;
+  /** Clock seconds of monitoring behind it (from the moment traffic reached the new version). */
+  watchedSec?: number;
   candidate?: MetricSample;
   baseline?: MetricSample;
   /** The samples behind `baseline`, for the regression gate. */

@@ -110,9 +110,13 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
 
   const stepsOf = (run: RunView) => run.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n');
 
-  it('web (replica ratio, canary 50%) and catalog (HTTPRoute, canary 10%), 3 replicas each, both go to v1.3.0 with every sample answered', async () => {
+  it('web (replica ratio, canary 50%), catalog (HTTPRoute, canary 10%), search (blue-green) and payments (rolling) all go to v1.3.0 with every sample answered', async () => {
     const web = await deploy('deploy web v1.3.0 canary', [50, 100]);
     const catalog = await deploy('deploy catalog v1.3.0 canary', [10, 100]);
+    // Blue-green and rolling alongside, through the same templates: healthy releases pass their
+    // monitored stage and the production observation gate on real samples.
+    const search = await deploy('deploy search v1.3.0 blue-green', [100]);
+    const payments = await deploy('deploy payments v1.3.0 rolling', [100]);
     // While catalog's canary is judged, the route carries 10% of the weight.
     const weights = await until('catalog at canary 10%', 120_000, async () => {
       if (!runner.get(catalog.id)?.steps.some((s) => s.key === 'stage:canary-10' && s.status === 'running')) return undefined;
@@ -148,6 +152,20 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       const from = step.startedAt! + 30_000;
       const served = await canaryShareIn(run.plan.service, from, step.endedAt!);
       expect(Math.abs(served - share), `${stageKey}: ${served.toFixed(1)}% of requests`).toBeLessThanOrEqual(3);
+    }
+    for (const [run, stageKey] of [
+      [await search.done, 'stage:cutover'],
+      [await payments.done, 'stage:rolling-update'],
+    ] as const) {
+      const steps = stepsOf(run);
+      expect(run.status, steps).toBe('succeeded');
+      const decisions = runner.record(run.id)!.data.decisions ?? [];
+      for (const step of [stageKey, 'regression-gate']) {
+        const d = decisions.filter((x) => x.step === step).at(-1);
+        expect(d?.decision.verdict, `${run.service} ${step}\n${steps}`).toBe('CONTINUE');
+      }
+      expect(decisions.find((x) => x.step === stageKey)?.candidate?.requests ?? 0, steps).toBeGreaterThan(0);
+      expect(steps).not.toMatch(/no data|empty result/);
     }
   }, 300_000);
 });
