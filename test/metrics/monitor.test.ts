@@ -116,7 +116,7 @@ describe('monitorWindow on a 5% canary', () => {
     expect(d.watchedSec).toBeLessThan(300);
     // Whichever rule is sure first (the baseline comparison or the SLO), the reason names the numbers.
     expect(d.explanation).toMatch(
-      /^error rate \d+\.\d% on canary (vs 0\.\d+% baseline \(\+\d+\.\d pts > 2 pts allowed\)|against the (availability|error-rate) SLO [\d.]+% \([\d.]+% errors allowed\)) over \d+ samples/,
+      /^error rate \d+\.\d% on canary (vs 0\.\d+% baseline \(\+\d+\.\d pts > 2 pts allowed\)|against the (availability|error-rate) SLO [\d.]+% \([\d.]+% errors allowed\)) over \d+ samples?/,
     );
     expect(ticks.length).toBe(d.candidate.length);
     await driver.rollback(c.r, c.state);
