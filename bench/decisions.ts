@@ -10,7 +10,6 @@ import path from 'node:path';
 import { ScaledClock } from '../src/clock.js';
 import { ShipbotConfig } from '../src/config.js';
 import { kubeFromKubeconfig } from '../src/cluster/index.js';
-import { FINAL_STATUSES, type RunView } from '../src/domain/run.js';
 import { buildPlan } from '../src/domain/plan.js';
 import type { DeployRequest } from '../src/domain/types.js';
 import { createLogger } from '../src/log.js';
@@ -21,6 +20,7 @@ import { startSandbox } from '../src/sandbox/index.js';
 import { resourceByKind } from '../src/sandbox/resources.js';
 import { RPS_ANNOTATION } from '../src/sandbox/traffic.js';
 import { openStore } from '../src/store/index.js';
+import { untilDecidedOrFinal } from './runner.js';
 
 type Figure = { name: string; value: number; unit: string; note?: string };
 type Outcome = 'rolled back' | 'passed' | 'asked';
@@ -65,19 +65,6 @@ function trials(): Trial[] {
       for (const rps of RPS)
         for (let k = 0; k < (TWICE.has(scenario.name) ? 2 : 1); k++) out.push({ service: `d${out.length}`, scenario, share, rps });
   return out;
-}
-
-function settledOrAsking(runner: ReturnType<typeof createRunner>, id: string): Promise<RunView> {
-  return new Promise((resolve) => {
-    const check = (v?: RunView) => {
-      if (v && (FINAL_STATUSES.has(v.status) || v.status === 'awaiting-decision')) {
-        off();
-        resolve(v);
-      }
-    };
-    const off = runner.subscribe((ev) => ev.type === 'run-updated' && ev.run.id === id && check(ev.run));
-    check(runner.get(id));
-  });
 }
 
 async function batch(list: Trial[]): Promise<Array<{ t: Trial; outcome: Outcome; intervals?: number; why: string }>> {
@@ -158,7 +145,7 @@ async function batch(list: Trial[]): Promise<Array<{ t: Trial; outcome: Outcome;
         };
         const r = await runner.start({ request, plan, requester: { userId: 'U_BENCH' }, origin: { kind: 'terminal' } });
         if (!r.ok) throw new Error(r.message);
-        const end = await settledOrAsking(runner, r.run.id);
+        const end = (await untilDecidedOrFinal(runner, r.run.id))!;
         const rec = runner.record(r.run.id)!;
         const stage = rec.steps.find((s) => s.key === `stage:canary-${t.share}`);
         // The canary's decision is its stage's: the gate after it is not what this measures.

@@ -18,7 +18,8 @@ import { resourceByKind } from '../src/sandbox/resources.js';
 import { openStore } from '../src/store/index.js';
 import { FINAL_STATUSES, type RunView } from '../src/domain/run.js';
 
-function untilDecidedOrFinal(runner: ReturnType<typeof createRunner>, id: string): Promise<RunView | undefined> {
+/** The run's view once it is final or waits for a person (which would never settle by itself). */
+export function untilDecidedOrFinal(runner: ReturnType<typeof createRunner>, id: string): Promise<RunView | undefined> {
   return new Promise((resolve) => {
     const check = (v?: RunView) => {
       if (v && (FINAL_STATUSES.has(v.status) || v.status === 'awaiting-decision')) {

@@ -8,18 +8,11 @@ import { isAlreadyExists } from './errors.js';
 import type { Kube } from './kube.js';
 import { jobState, migrationJob, RUN_LABEL, templateOfJob, type MigrationJobInput } from './migration-job.js';
 
-export interface MigrationTarget {
-  namespace: string;
-  name: string;
+/** The Job to run: its manifest's inputs, with the template as configured or a Job to clone. */
+export type MigrationTarget = Omit<MigrationJobInput, 'template'> & {
   /** The team's JobSpec (as configured: the API server validates it), or the name of a Job in the namespace to clone. */
   template: { spec: object } | { fromJob: string };
-  container?: string;
-  image: string;
-  service: string;
-  version: string;
-  runId: string;
-  timeoutSec: number;
-}
+};
 
 export type MigrationResult =
   | { ok: true; detail: string; reused: boolean }
@@ -95,17 +88,7 @@ async function ensureJob(api: ClusterApi, t: MigrationTarget): Promise<V1Job> {
     await api.deleteJob(t.namespace, t.name);
   }
   const template = 'spec' in t.template ? (t.template.spec as V1JobSpec) : templateOfJob(await api.getJob(t.namespace, t.template.fromJob));
-  const input: MigrationJobInput = {
-    name: t.name,
-    namespace: t.namespace,
-    template,
-    image: t.image,
-    service: t.service,
-    version: t.version,
-    runId: t.runId,
-    timeoutSec: t.timeoutSec,
-    ...(t.container ? { container: t.container } : {}),
-  };
+  const input: MigrationJobInput = { ...t, template };
   try {
     return await api.createJob(t.namespace, migrationJob(input));
   } catch (err) {

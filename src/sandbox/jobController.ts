@@ -5,8 +5,9 @@
 // how each pod ends (its image tag: `-migfail` fails, `-mighang` never finishes).
 import type { Clock } from '../clock.js';
 import type { EventRecorder } from './events.js';
-import { clone, controllerOf, deepEqual, isoSeconds, randomSuffix, type KObject } from './objects.js';
+import { controllerOf, deepEqual, isoSeconds, type KObject } from './objects.js';
 import { resourceByKind } from './resources.js';
+import { createOwnedPod } from './ownedPods.js';
 import type { ObjectStore } from './store.js';
 
 const JOBS = resourceByKind('Job');
@@ -106,39 +107,7 @@ export class JobController {
   }
 
   private createPod(job: KObject): KObject {
-    const t = clone(job.spec.template ?? {});
-    let name = '';
-    do name = `${job.metadata.name}-${randomSuffix(5)}`;
-    while (this.store.peek(PODS, job.metadata.namespace, name));
-    const pod = this.store.create(
-      PODS,
-      {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          name,
-          generateName: `${job.metadata.name}-`,
-          namespace: job.metadata.namespace,
-          labels: t.metadata?.labels ?? {},
-          ...(t.metadata?.annotations ? { annotations: t.metadata.annotations } : {}),
-          ownerReferences: [
-            {
-              apiVersion: 'batch/v1',
-              kind: 'Job',
-              name: job.metadata.name!,
-              uid: job.metadata.uid!,
-              controller: true,
-              blockOwnerDeletion: true,
-            },
-          ],
-        },
-        spec: { ...t.spec },
-        status: { phase: 'Pending', qosClass: 'BestEffort' },
-      },
-      true,
-    );
-    this.events.record(job, 'Normal', 'SuccessfulCreate', `Created pod: ${name}`, 'job-controller');
-    return pod;
+    return createOwnedPod(this.store, this.events, job, { apiVersion: 'batch/v1', component: 'job-controller' });
   }
 
   private deletePod(p: KObject): void {

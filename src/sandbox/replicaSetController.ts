@@ -2,8 +2,9 @@
 // deleting like the real one: not-ready and newest pods go first) and reports ready/available.
 import type { Clock } from '../clock.js';
 import type { EventRecorder } from './events.js';
-import { clone, controllerOf, deepEqual, randomSuffix, type KObject } from './objects.js';
+import { controllerOf, deepEqual, type KObject } from './objects.js';
 import { resourceByKind } from './resources.js';
+import { createOwnedPod } from './ownedPods.js';
 import type { ObjectStore } from './store.js';
 
 const REPLICASETS = resourceByKind('ReplicaSet');
@@ -76,39 +77,11 @@ export class ReplicaSetController {
   private createPod(rs: KObject): KObject {
     const nodes = this.store.list(NODES);
     const node = nodes.length ? nodes[this.nextNode++ % nodes.length]!.metadata.name : undefined;
-    const t = clone(rs.spec.template ?? {});
-    let name = '';
-    do name = `${rs.metadata.name}-${randomSuffix(5)}`;
-    while (this.store.peek(PODS, rs.metadata.namespace, name));
-    const pod = this.store.create(
-      PODS,
-      {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          name,
-          generateName: `${rs.metadata.name}-`,
-          namespace: rs.metadata.namespace,
-          labels: t.metadata?.labels ?? {},
-          ...(t.metadata?.annotations ? { annotations: t.metadata.annotations } : {}),
-          ownerReferences: [
-            {
-              apiVersion: 'apps/v1',
-              kind: 'ReplicaSet',
-              name: rs.metadata.name!,
-              uid: rs.metadata.uid!,
-              controller: true,
-              blockOwnerDeletion: true,
-            },
-          ],
-        },
-        spec: { ...t.spec, ...(node ? { nodeName: node } : {}) },
-        status: { phase: 'Pending', qosClass: 'BestEffort' },
-      },
-      true,
-    );
-    this.events.record(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${name}`, 'replicaset-controller');
-    return pod;
+    return createOwnedPod(this.store, this.events, rs, {
+      apiVersion: 'apps/v1',
+      component: 'replicaset-controller',
+      ...(node ? { nodeName: node } : {}),
+    });
   }
 
   private deletePod(p: KObject): void {
