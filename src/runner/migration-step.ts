@@ -5,7 +5,7 @@
 import type { MigrationResult, MigrationTarget } from '../cluster/index.js';
 import { migrationJobName } from '../cluster/migration-job.js';
 import type { WorkloadRef } from '../cluster/types.js';
-import { imageReference } from '../domain/image-ref.js';
+import { imageRef } from '../cluster/rules.js';
 import { truncate } from '../domain/text.js';
 import type { Decision, DeployPlan, Environment } from '../domain/types.js';
 import type { RunRecord } from '../store/records.js';
@@ -39,7 +39,8 @@ export async function migrationStep(
     namespace: ref.namespace,
     name,
     template: m.job ? { spec: m.job } : { fromJob: m.fromJob! },
-    image: imageReference(ref.imageRepo, run.version),
+    // Validated again here: nothing but a tag or digest reaches an image reference.
+    image: imageRef(ref.imageRepo, run.version),
     service: run.service,
     version: run.version,
     runId: run.id,
