@@ -39,7 +39,7 @@ import {
   pool,
   rateStdError,
 } from './judge-core.js';
-import { histogramQuantile, p99Bucket, poolHistograms, type PooledHistogram } from './latency-histogram.js';
+import { histogramQuantile, p99Bucket, poolHistograms, type PooledHistogram, slowShareStdError } from './latency-histogram.js';
 /**
  * Error rate more than `errorRatePts` above the baseline, with the counts pooled over the samples.
  *
@@ -145,7 +145,7 @@ export function latencyRule(
   const hc = poolHistograms(cand);
   const hb = poolHistograms(base);
   if (hc && hb && hc.total >= rules.minRequests && hb.total >= rules.minRequests) {
-    const byRequests = requestLatencyRule(hb, hc, rules, alpha, cl, bl);
+    const byRequests = requestLatencyRule(base, cand, hb, hc, rules, alpha, cl, bl);
     if (byRequests) return byRequests;
   }
   const { key, label, perSample } = comparableQuantile(base, cand);
@@ -196,6 +196,8 @@ export function latencyRule(
  * has no bound its p99 falls under (every bound too low to tell).
  */
 function requestLatencyRule(
+  base: readonly MetricSample[],
+  cand: readonly MetricSample[],
   hb: PooledHistogram,
   hc: PooledHistogram,
   rules: JudgeRules,
@@ -208,8 +210,14 @@ function requestLatencyRule(
   const pb = histogramQuantile(hb, 0.99);
   const pc = histogramQuantile(hc, 0.99);
   const incPct = pb > 0 ? ((pc - pb) / pb) * 100 : pc > 0 ? Infinity : 0;
-  const pValue = fisherGreater(hc.slower[k]!, hc.total, hb.slower[k]!, hb.total);
-  if (Number.isNaN(pValue)) return undefined; // counts the test refuses: the per-sample rule judges
+  const pFisher = fisherGreater(hc.slower[k]!, hc.total, hb.slower[k]!, hb.total);
+  if (Number.isNaN(pFisher)) return undefined; // counts the test refuses: the per-sample rule judges
+  // As for error rates: sure against the counts (Fisher) and against the spread between samples,
+  // so bursts of slow requests in a few samples (a noisy, healthy version) are not a slowdown.
+  const shift = hc.slower[k]! / hc.total - hb.slower[k]! / hb.total;
+  const se = Math.hypot(slowShareStdError(cand, k, hc), slowShareStdError(base, k, hb));
+  const pSpread = se > 0 ? normalCdf(-shift / se) : shift > 0 ? 0 : 1;
+  const pValue = Math.max(pFisher, pSpread);
   const tail = `${hc.slower[k]} of ${hc.total} requests (${fmtPct(hc.slower[k]! / hc.total)}) slower than ${fmtMs(hb.bounds[k]!)} vs ${fmtPct(hb.slower[k]! / hb.total)} of ${bl}'s`;
   const line = `p99 ${fmtMs(pc)} on ${cl} vs ${fmtMs(pb)} ${bl} (${incPct >= 0 ? '+' : ''}${Number.isFinite(incPct) ? incPct.toFixed(0) : '∞'}%`;
   if (incPct > rules.p99IncreasePct) {

@@ -58,3 +58,18 @@ export function p99Bucket(h: PooledHistogram): number | undefined {
   const i = h.slower.findIndex((n) => n <= 0.01 * h.total);
   return i < 0 ? undefined : i;
 }
+
+/**
+ * The standard error of the share of requests slower than bound `k`, pooled over `samples`:
+ * binomial, or the spread of the per-sample shares when that is larger. Bursty latency (a noisy
+ * but healthy version) puts its slow requests in a few samples; a slower version, in every one.
+ */
+export function slowShareStdError(samples: readonly MetricSample[], k: number, pooled: PooledHistogram): number {
+  const share = pooled.total > 0 ? pooled.slower[k]! / pooled.total : Number.NaN;
+  const binomial = Math.sqrt((share * (1 - share)) / pooled.total);
+  const shares = samples.filter((s) => s.requests > 0 && s.slowerThan).map((s) => s.slowerThan![k]![1] / s.requests);
+  if (shares.length < 2) return binomial;
+  const mean = shares.reduce((a, b) => a + b, 0) / shares.length;
+  const variance = shares.reduce((a, b) => a + (b - mean) ** 2, 0) / (shares.length - 1);
+  return Math.max(binomial, Math.sqrt(variance / shares.length));
+}
