@@ -16,7 +16,30 @@ export type MigrationTarget = Omit<MigrationJobInput, 'template'> & {
 
 export type MigrationResult =
   | { ok: true; detail: string; reused: boolean }
-  | { ok: false; reason: 'failed' | 'timeout'; detail: string; logTail: string[] };
+  | { ok: false; reason: 'failed' | 'timeout'; detail: string; log?: JobLog };
+
+function failure(reason: 'failed' | 'timeout', detail: string, log: JobLog | undefined): MigrationResult {
+  return log ? { ok: false, reason, detail, log } : { ok: false, reason, detail };
+}
+
+/**
+ * A deleted Job can linger while the API server finalizes it; creating its successor under the
+ * same name before then would find the old, failed one. Bounded: a minute of clock time.
+ */
+async function whenGone(api: ClusterApi, t: MigrationTarget, deps: MigrationDeps): Promise<void> {
+  const until = deps.clock.now() + 60_000;
+  while (await api.findJob(t.namespace, t.name)) {
+    if (deps.clock.now() >= until)
+      throw new Error(`Job ${t.name} of an earlier run was deleted but is still there after a minute; delete it by hand and retry`);
+    await deps.clock.sleep(deps.pollMs ?? 2000);
+  }
+}
+
+/** The last lines of the Job's newest pod. */
+export interface JobLog {
+  pod: string;
+  lines: string[];
+}
 
 export interface MigrationDeps {
   kube: Kube;
@@ -32,18 +55,15 @@ export async function runMigration(
   opts: { signal?: AbortSignal; progress?: (line: string) => void } = {},
 ): Promise<MigrationResult> {
   const api = new ClusterApi(deps.kube);
-  const job = await ensureJob(api, t);
+  const job = await ensureJob(api, t, deps);
   const reused = job.metadata?.labels?.[RUN_LABEL] !== t.runId;
   // The cluster enforces activeDeadlineSeconds; this bound is for a controller that does not.
   const started = Date.parse(String(job.status?.startTime ?? '')) || deps.clock.now();
   const deadline = started + (t.timeoutSec + 60) * 1000;
   let current = job;
   // The pods of a Job past its deadline are deleted with it: keep the last log lines seen while it ran.
-  let seen: string[] = [];
-  const tail = async () => {
-    const now = await logTail(api, t, deps.tailLines ?? 20);
-    return now.length ? now : seen;
-  };
+  let seen: JobLog | undefined;
+  const tail = async () => (await logTail(api, t, deps.tailLines ?? 20)) ?? seen;
   for (;;) {
     const s = jobState(current);
     if (s.state === 'complete')
@@ -54,24 +74,13 @@ export async function runMigration(
       };
     if (s.state === 'failed') {
       const why = s.reason === 'DeadlineExceeded' ? `did not finish within ${t.timeoutSec}s` : `failed (${s.reason}: ${s.detail})`;
-      return {
-        ok: false,
-        reason: s.reason === 'DeadlineExceeded' ? 'timeout' : 'failed',
-        detail: `Job ${t.name} ${why}`,
-        logTail: await tail(),
-      };
+      return failure(s.reason === 'DeadlineExceeded' ? 'timeout' : 'failed', `Job ${t.name} ${why}`, await tail());
     }
     if (deps.clock.now() >= deadline) {
-      return {
-        ok: false,
-        reason: 'timeout',
-        detail: `Job ${t.name} did not finish within ${t.timeoutSec}s (${s.detail})`,
-        logTail: await tail(),
-      };
+      return failure('timeout', `Job ${t.name} did not finish within ${t.timeoutSec}s (${s.detail})`, await tail());
     }
     if (s.state === 'running' && (current.status?.active ?? 0) > 0) {
-      const now = await logTail(api, t, deps.tailLines ?? 20);
-      if (now.length > 1) seen = now; // more than the `(pod NAME)` line
+      seen = (await logTail(api, t, deps.tailLines ?? 20)) ?? seen;
     }
     opts.progress?.(`Job ${t.name}: ${s.detail}`);
     await deps.clock.sleep(deps.pollMs ?? 2000, opts.signal);
@@ -80,12 +89,13 @@ export async function runMigration(
 }
 
 /** The Job of this release: the one already there, or a new one. A failed Job of another run is replaced (that is a retry). */
-async function ensureJob(api: ClusterApi, t: MigrationTarget): Promise<V1Job> {
+async function ensureJob(api: ClusterApi, t: MigrationTarget, deps: MigrationDeps): Promise<V1Job> {
   const found = await api.findJob(t.namespace, t.name);
   if (found) {
     const s = jobState(found);
     if (s.state !== 'failed' || found.metadata?.labels?.[RUN_LABEL] === t.runId) return found;
     await api.deleteJob(t.namespace, t.name);
+    await whenGone(api, t, deps);
   }
   const template = 'spec' in t.template ? (t.template.spec as V1JobSpec) : templateOfJob(await api.getJob(t.namespace, t.template.fromJob));
   const input: MigrationJobInput = { ...t, template };
@@ -98,19 +108,19 @@ async function ensureJob(api: ClusterApi, t: MigrationTarget): Promise<V1Job> {
   }
 }
 
-/** The last lines of the Job's newest pod, for the thread: `(pod NAME)` first. Empty when there are none. */
-async function logTail(api: ClusterApi, t: MigrationTarget, lines: number): Promise<string[]> {
+/** The last lines of the Job's newest pod, for the thread; undefined when there are none. */
+async function logTail(api: ClusterApi, t: MigrationTarget, lines: number): Promise<JobLog | undefined> {
   try {
     const pods = await api.listPods(t.namespace, `batch.kubernetes.io/job-name=${t.name}`);
     const newest = pods.sort((a, b) =>
       String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')),
     )[0];
-    if (!newest?.metadata?.name) return [];
+    if (!newest?.metadata?.name) return undefined;
     const container = t.container ?? newest.spec?.containers[0]?.name ?? '';
     const text = await api.readPodLog(t.namespace, newest.metadata.name, container, lines);
     const out = text.split('\n').filter(Boolean);
-    return out.length ? [`(pod ${newest.metadata.name})`, ...out] : [];
+    return out.length ? { pod: newest.metadata.name, lines: out } : undefined;
   } catch {
-    return []; // logs are optional: RBAC may not grant pods/log, the pod may be gone
+    return undefined; // logs are optional: RBAC may not grant pods/log, the pod may be gone
   }
 }

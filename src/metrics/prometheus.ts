@@ -110,7 +110,9 @@ export class PrometheusSource implements MetricSource {
     const rangeSec = Math.max(windowSec, MIN_SCRAPES_PER_RANGE * (await this.scrapeIntervalSec()));
     const render = (t: string | undefined) => (t === undefined ? undefined : renderQuery(t, track, rangeSec));
     let exprs: Record<'errorRate' | 'p99Ms' | 'throughputRps', string> & Partial<Record<'p50Ms' | 'p95Ms' | 'requests', string>>;
+    let bucketsExpr: string | undefined;
     try {
+      bucketsExpr = render(q.latencyBuckets);
       exprs = {
         errorRate: render(q.errorRate)!,
         p99Ms: render(q.p99Ms)!,
@@ -123,6 +125,8 @@ export class PrometheusSource implements MetricSource {
       return { ok: false, kind: 'query-error', message: (err as Error).message };
     }
     const keys = Object.keys(exprs).filter((k) => exprs[k as keyof typeof exprs] !== undefined) as Array<keyof typeof exprs>;
+    // The histogram is asked beside the numbers, not after them.
+    const buckets = bucketsExpr ? this.slowShares(bucketsExpr, endAt) : Promise.resolve(undefined);
     const answers = await Promise.all(keys.map((k) => this.scalar(exprs[k]!, endAt === undefined ? undefined : endAt / 1000)));
     const got = new Map(keys.map((k, i) => [k, answers[i]!]));
     const where = `${track.service} ${track.track} in ${track.namespace} over ${Math.round(windowSec)}s`;
@@ -146,7 +150,8 @@ export class PrometheusSource implements MetricSource {
       const a = got.get(k);
       return a?.ok ? a.value : NaN;
     };
-    const slowerThan = q.latencyBuckets ? await this.histogram(render(q.latencyBuckets)!, reqCount, endAt) : undefined;
+    // Scaled to this window's requests, as reqCount is (the range may be stretched beyond it).
+    const slowerThan = (await buckets)?.map(([ms, share]) => [ms, Math.max(0, Math.floor(reqCount * share))] as [number, number]);
     const sample: MetricSample = {
       ...(slowerThan ? { slowerThan } : {}),
       at: endAt ?? this.clock.now(),
@@ -162,11 +167,10 @@ export class PrometheusSource implements MetricSource {
   }
 
   /**
-   * The window's histogram as requests slower than each bound (ms), scaled to `requests` (the
-   * range may be stretched beyond the window). Undefined when the query gives nothing usable:
-   * latency is then judged per sample, never skipped.
+   * The share of requests slower than each histogram bound (ms), from a `sum by (le)` query.
+   * Undefined when the query gives nothing usable: latency is then judged per sample, never skipped.
    */
-  async histogram(expr: string, requests: number, endAt?: number): Promise<Array<[number, number]> | undefined> {
+  async slowShares(expr: string, endAt?: number): Promise<Array<[number, number]> | undefined> {
     const answer = await this.call(
       '/api/v1/query',
       endAt === undefined ? { query: expr } : { query: expr, time: (endAt / 1000).toFixed(3) },
@@ -178,12 +182,12 @@ export class PrometheusSource implements MetricSource {
     const cum = (data.result ?? [])
       .map((r) => [le(r.metric.le), Number(r.value[1])] as [number, number])
       .filter(([bound, n]) => !Number.isNaN(bound) && Number.isFinite(n));
-    const total = cum.find(([le]) => le === Infinity)?.[1];
+    const total = cum.find(([bound]) => bound === Infinity)?.[1];
     if (!total || !(total > 0)) return undefined;
     return cum
       .filter(([bound]) => Number.isFinite(bound))
       .sort((a, b) => a[0] - b[0])
-      .map(([le, below]) => [le * 1000, Math.max(0, Math.floor(requests * (1 - Math.min(1, below / total))))]);
+      .map(([bound, below]) => [bound * 1000, 1 - Math.min(1, below / total)]);
   }
 
   /** One instant query that must answer a single number. */

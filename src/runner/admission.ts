@@ -2,8 +2,7 @@
 // and the scheduler: the service and environment exist, the strategy is allowed (and fits the
 // release's migration), the requester may deploy, and no freeze is in force unless an incident
 // commander overrides it. Pure: the lock is taken with the run row, in the runner's transaction.
-import type { ShipbotConfig } from '../config.js';
-import { findService, type ServiceConfig } from '../config.js';
+import { findService, type ServiceConfig, type ShipbotConfig } from '../config.js';
 import { type ActiveFreeze, activeFreeze, describeFreeze } from '../domain/freeze.js';
 import { strategyRefusal } from '../domain/migration-policy.js';
 import type { StartInput, StartResult } from '../domain/run.js';

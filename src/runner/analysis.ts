@@ -58,6 +58,7 @@ import type { Defaults } from '../config.js';
 import type { MetricSource } from '../metrics/types.js';
 import { productionGate, rulesFromDefaults, stagingGate, usable, type GateTests } from '../domain/judge.js';
 import { captureBaseline, monitorWindow } from '../metrics/monitor.js';
+import { pct } from './view.js';
 
 export interface AnalysisDeps {
   metrics: MetricSource;
@@ -90,7 +91,6 @@ export function pooled(samples: readonly MetricSample[]): MetricSample | undefin
 
 function line(c?: MetricSample, b?: MetricSample): string {
   if (!c) return 'no traffic measured yet';
-  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
   return b
     ? `error ${pct(c.errorRate)} vs ${pct(b.errorRate)} baseline, p99 ${c.p99Ms.toFixed(0)} ms vs ${b.p99Ms.toFixed(0)} ms`
     : `error ${pct(c.errorRate)}, p99 ${c.p99Ms.toFixed(0)} ms`;

@@ -53,7 +53,7 @@ export async function migrationStep(
     ok: res.ok,
     detail: res.detail,
     backwardCompatible: m.backwardCompatible,
-    ...(res.ok ? {} : { logTail: res.logTail.slice(-LOG_LINES - 1) }),
+    ...(!res.ok && res.log ? { logTail: [`(pod ${res.log.pod})`, ...res.log.lines.slice(-LOG_LINES)] } : {}),
   };
   if (res.ok) {
     const policy = m.backwardCompatible
@@ -61,11 +61,10 @@ export async function migrationStep(
       : 'not backward compatible: a rollback needs a person';
     return { status: 'done', detail: `${res.detail}; ${policy}` };
   }
-  const [pod, ...lines] = res.logTail[0]?.startsWith('(pod ') ? res.logTail : ['', ...res.logTail];
-  const tail = lines.slice(-LOG_LINES).map((l) => truncate(l, 200));
+  const tail = (res.log?.lines ?? []).slice(-LOG_LINES).map((l) => truncate(l, 200));
   const why = `${environment} migration: ${res.detail}; no traffic moved`;
   const detail = tail.length
-    ? `${res.detail}; no traffic moved. Last log lines ${pod}:\n\`\`\`\n${tail.join('\n')}\n\`\`\``
+    ? `${res.detail}; no traffic moved. Last log lines (pod ${res.log?.pod}):\n\`\`\`\n${tail.join('\n')}\n\`\`\``
     : `${res.detail}; no traffic moved (its pod left no log to show)`;
   // Staging may already run the release (a production migration failing after it): put it back.
   return { status: 'failed', detail, next: clusterTouched(run.steps) ? { kind: 'rollback', reason: why } : { kind: 'fail', reason: why } };

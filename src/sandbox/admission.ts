@@ -241,8 +241,6 @@ function admitJob(o: KObject, causes: Cause[], old?: KObject): void {
   spec.completionMode ??= 'NonIndexed';
   spec.suspend ??= false;
   spec.podReplacementPolicy ??= 'TerminatingOrFailed';
-  spec.manualSelector ??= undefined;
-  if (spec.manualSelector === undefined) delete spec.manualSelector;
   spec.template ??= {};
   spec.template.metadata ??= {};
   spec.template.spec ??= {};

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { DeployPlan, MetricSample } from '../../src/domain/types.js';
+import { planFor } from '../helpers/plan.js';
+import type { MetricSample } from '../../src/domain/types.js';
 import { investigateBriefing } from '../../src/reports/investigate.js';
 import { renderReport, stakeholderSummary, deterministicLessons, userImpact } from '../../src/reports/report.js';
 import { writeRunReports } from '../../src/reports/write.js';
@@ -12,25 +13,7 @@ import type { AuditRecord, RunRecord } from '../../src/store/records.js';
 const dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-reports-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const plan: DeployPlan = {
-  service: 'checkout',
-  version: 'v1.2.3-errors',
-  environment: 'production',
-  strategy: 'canary',
-  risk: 'medium',
-  slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.9 },
-  dbMigration: false,
-  rollbackTolerance: 'minutes',
-  observationSec: 60,
-  stageWindowSec: 60,
-  monitoringIntervalSec: 10,
-  canarySteps: [5, 50, 100],
-  regressionThresholdPct: 2,
-  rollbackOnRegression: true,
-  guidance: '',
-  focus: [],
-  rationale: 'stateless, spare capacity',
-};
+const plan = planFor({ version: 'v1.2.3-errors', rationale: 'stateless, spare capacity' });
 const sample = (errorRate: number, p99Ms: number): MetricSample => ({
   at: 0,
   windowSec: 10,

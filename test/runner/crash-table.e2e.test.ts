@@ -5,6 +5,7 @@
 // saved state of every strategy, what resumeDecision says (the pure half of the same table).
 import { BatchV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
+import { planFor } from '../helpers/plan.js';
 import type { ShipbotConfig } from '../../src/config.js';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import type { DeployPlan } from '../../src/domain/types.js';
@@ -73,25 +74,7 @@ describe('a crash at each step resumes and finishes with nothing lost or done tw
 });
 
 describe('resumeDecision for every saved state', () => {
-  const plan = (strategy: DeployPlan['strategy']): DeployPlan => ({
-    service: 'checkout',
-    version: 'v1.2.3',
-    environment: 'production',
-    strategy,
-    risk: 'medium',
-    slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.9 },
-    dbMigration: true,
-    rollbackTolerance: 'minutes',
-    observationSec: 60,
-    stageWindowSec: 60,
-    monitoringIntervalSec: 10,
-    canarySteps: [5, 50, 100],
-    regressionThresholdPct: 2,
-    rollbackOnRegression: true,
-    guidance: '',
-    focus: [],
-    rationale: '',
-  });
+  const plan = (strategy: DeployPlan['strategy']): DeployPlan => planFor({ strategy, dbMigration: true });
   const STAGES = {
     canary: [5, 50].map((p) => ({ key: `canary-${p}`, title: `canary ${p}%`, trafficPct: p, monitor: true })),
     'blue-green': [

@@ -1,31 +1,13 @@
 // The runner's pure rules: which steps a plan goes through, what a command means in each state,
 // and whether a run found in flight at start-up may resume.
 import { describe, expect, it } from 'vitest';
-import type { DeployPlan } from '../../src/domain/types.js';
+import { planFor } from '../helpers/plan.js';
 import { commandEffect, MAX_RESUMES, resumeDecision } from '../../src/runner/policy.js';
 import { initialSteps, nextStep, withRollbackSteps, withStages } from '../../src/runner/steps.js';
 import type { RunStatus } from '../../src/domain/run.js';
 import type { RunRecord } from '../../src/store/records.js';
 
-const plan = {
-  service: 'checkout',
-  version: 'v1.2.3',
-  environment: 'production',
-  strategy: 'canary',
-  risk: 'medium',
-  slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.9 },
-  dbMigration: false,
-  rollbackTolerance: 'minutes',
-  observationSec: 60,
-  stageWindowSec: 60,
-  monitoringIntervalSec: 10,
-  canarySteps: [5, 50, 100],
-  regressionThresholdPct: 2,
-  rollbackOnRegression: true,
-  guidance: '',
-  focus: [],
-  rationale: '',
-} satisfies DeployPlan;
+const plan = planFor();
 
 function rec(status: RunStatus, over: Partial<RunRecord> = {}): RunRecord {
   return {
