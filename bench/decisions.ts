@@ -19,26 +19,32 @@ import { seedDemo, type DemoService } from '../src/sandbox/demo.js';
 import { startSandbox } from '../src/sandbox/index.js';
 import { resourceByKind } from '../src/sandbox/resources.js';
 import { RPS_ANNOTATION } from '../src/sandbox/traffic.js';
+import { BASELINE } from '../src/sandbox/behaviour.js';
+import { errorRateRule } from '../src/domain/judge.js';
+import { DEFAULT_ALPHA, rulesFromDefaults } from '../src/domain/judge-core.js';
 import { openStore } from '../src/store/index.js';
 import { untilDecidedOrFinal } from './runner.js';
 
 type Figure = { name: string; value: number; unit: string; note?: string };
 type Outcome = 'rolled back' | 'passed' | 'asked';
 
-/** A graded version and whether a good judge rolls it back (thresholds: +2 pts errors, p99 +20%, 0.5% error SLO). */
-const SCENARIOS: Array<{ name: string; tag: string; regression: boolean; lateMin?: number }> = [
+/**
+ * A graded version and whether a good judge rolls it back (thresholds: +2 pts errors, p99 +20%,
+ * 0.5% error SLO); `errorPct` for the error faults, to tell which traffic can show them at all.
+ */
+const SCENARIOS: Array<{ name: string; tag: string; regression: boolean; lateMin?: number; errorPct?: number }> = [
   { name: 'healthy', tag: '', regression: false },
   { name: 'noisy', tag: '-noisy', regression: false },
   { name: 'p99 +10% (under)', tag: '-slow1.1', regression: false },
   { name: 'errors 0.3% (under)', tag: '-errors0.3', regression: false },
-  { name: 'errors 3%', tag: '-errors3', regression: true },
-  { name: 'errors 8%', tag: '-errors8', regression: true },
-  { name: 'errors 20%', tag: '-errors20', regression: true },
+  { name: 'errors 3%', tag: '-errors3', regression: true, errorPct: 3 },
+  { name: 'errors 8%', tag: '-errors8', regression: true, errorPct: 8 },
+  { name: 'errors 20%', tag: '-errors20', regression: true, errorPct: 20 },
   { name: 'p99 +50%', tag: '-slow1.5', regression: true },
   { name: 'p99 2x', tag: '-slow2', regression: true },
   { name: 'p99 3x', tag: '-slow3', regression: true },
   { name: 'tail only 3x', tag: '-tail3', regression: true },
-  { name: 'late errors 8%', tag: '-late2-errors8', regression: true, lateMin: 2 },
+  { name: 'late errors 8%', tag: '-late2-errors8', regression: true, lateMin: 2, errorPct: 8 },
   { name: 'late p99 2x', tag: '-late2-slow2', regression: true, lateMin: 2 },
 ];
 const SHARES = [1, 5, 25];
@@ -50,6 +56,39 @@ const SPEED = Number(process.env.BENCH_DECISIONS_SPEED ?? 60);
 const ONLY = process.env.BENCH_DECISIONS_ONLY;
 const BATCH = Number(process.env.BENCH_DECISIONS_BATCH ?? 12);
 const INTERVAL_SEC = 30;
+const WINDOW_SEC = 300;
+const RULES = rulesFromDefaults(ShipbotConfig.parse({ services: [benchService('d0')] }).defaults);
+
+/**
+ * Whether a regression can be shown at this traffic at all: the judge's own error rule, given
+ * exactly the expected counts of the stage (no noise), is sure. +3 points among 85 requests is
+ * not (p≈0.2 with all of them); asking a person is then the right answer, and passing the wrong one.
+ * Latency faults need the judge's minimum requests (below 500 it compares p95 or p50).
+ */
+function judgeable(t: Trial): boolean {
+  const canaryRps = (t.rps * t.share) / 100;
+  const faultSec = WINDOW_SEC - (t.scenario.lateMin ?? 0) * 60;
+  if (canaryRps * faultSec < RULES.minRequests) return false;
+  if (t.scenario.errorPct === undefined) return true;
+  const samples = (rps: number, rate: number) =>
+    Array.from({ length: faultSec / INTERVAL_SEC }, (_, i) => {
+      const requests = Math.round(rps * INTERVAL_SEC);
+      return {
+        at: i * INTERVAL_SEC * 1000,
+        windowSec: INTERVAL_SEC,
+        requests,
+        errorRate: Math.round(requests * rate) / requests,
+        p50Ms: 40,
+        p95Ms: 90,
+        p99Ms: 120,
+        throughputRps: rps,
+      };
+    });
+  const base = samples(t.rps - canaryRps, BASELINE.errorRate);
+  return (
+    errorRateRule(base, samples(canaryRps, t.scenario.errorPct / 100), RULES, DEFAULT_ALPHA, 'canary', 'stable').verdict === 'ROLLBACK'
+  );
+}
 
 interface Trial {
   service: string;
@@ -67,24 +106,27 @@ function trials(): Trial[] {
   return out;
 }
 
-async function batch(list: Trial[]): Promise<Array<{ t: Trial; outcome: Outcome; intervals?: number; why: string }>> {
-  const config = ShipbotConfig.parse({
-    services: list.map((t) => ({
-      name: t.service,
-      image: `registry.example.com/bench/${t.service}`,
-      strategies: ['canary'],
-      environments: {
-        production: {
-          namespace: 'bench',
-          deployment: t.service,
-          service: t.service,
-          container: 'app',
-          trafficRouting: { gatewayAPI: { httpRoute: t.service } },
-        },
+/** The catalogue entry of one bench service: a canary through its HTTPRoute, in namespace bench. */
+function benchService(name: string) {
+  return {
+    name,
+    image: `registry.example.com/bench/${name}`,
+    strategies: ['canary'],
+    environments: {
+      production: {
+        namespace: 'bench',
+        deployment: name,
+        service: name,
+        container: 'app',
+        trafficRouting: { gatewayAPI: { httpRoute: name } },
       },
-      slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.5 },
-    })),
-  });
+    },
+    slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.5 },
+  };
+}
+
+async function batch(list: Trial[]): Promise<Array<{ t: Trial; outcome: Outcome; intervals?: number; why: string }>> {
+  const config = ShipbotConfig.parse({ services: list.map((t) => benchService(t.service)) });
   const clock = new ScaledClock(SPEED);
   const sb = await startSandbox({ clock, podStartMs: 3000 });
   const services: DemoService[] = list.map((t) => ({
@@ -138,7 +180,7 @@ async function batch(list: Trial[]): Promise<Array<{ t: Trial; outcome: Outcome;
         const plan = {
           ...buildPlan(request, svc, config),
           canarySteps: [t.share, 100],
-          stageWindowSec: 300,
+          stageWindowSec: WINDOW_SEC,
           monitoringIntervalSec: INTERVAL_SEC,
           // The gate after the canary needs post-deploy samples (5 × 30 s); without them it asks.
           observationSec: 150,
@@ -198,7 +240,7 @@ export async function benchDecisions(): Promise<Figure[]> {
     results.push(...(await batch(all.slice(i, i + BATCH))));
   }
   // A canary too quiet to judge: fewer requests over its stage window than the judge's minimum (50).
-  const quiet = (t: Trial) => (t.rps * t.share * 300) / 100 < 50;
+  const quiet = (t: Trial) => (t.rps * t.share * WINDOW_SEC) / 100 < RULES.minRequests;
   console.log('\nscenario                 rolled back  passed  asked   (too-quiet runs in brackets)');
   for (const s of SCENARIOS) {
     const rs = results.filter((r) => r.t.scenario === s);
@@ -209,13 +251,14 @@ export async function benchDecisions(): Promise<Figure[]> {
   }
   const healthy = results.filter((r) => !r.t.scenario.regression);
   const regressions = results.filter((r) => r.t.scenario.regression);
-  const judgeable = regressions.filter((r) => !quiet(r.t));
+  const judgeableRuns = regressions.filter((r) => judgeable(r.t));
+  const tooFaint = regressions.filter((r) => !quiet(r.t) && !judgeable(r.t));
   const falseRollbacks = healthy.filter((r) => r.outcome === 'rolled back');
-  const missed = judgeable.filter((r) => r.outcome === 'passed');
-  const askedRegressions = judgeable.filter((r) => r.outcome === 'asked');
+  const missed = regressions.filter((r) => !quiet(r.t) && r.outcome === 'passed');
+  const askedRegressions = judgeableRuns.filter((r) => r.outcome === 'asked');
   const quietPassed = results.filter((r) => quiet(r.t) && r.outcome === 'passed');
   const detect = (names: string[]) =>
-    results.filter((r) => names.includes(r.t.scenario.name) && r.intervals !== undefined && !quiet(r.t)).map((r) => r.intervals!);
+    results.filter((r) => names.includes(r.t.scenario.name) && r.intervals !== undefined && judgeable(r.t)).map((r) => r.intervals!);
   const errors8 = detect(['errors 8%']);
   const slow2 = detect(['p99 2x']);
   const all2 = detect(SCENARIOS.filter((s) => s.regression).map((s) => s.name));
@@ -237,16 +280,22 @@ export async function benchDecisions(): Promise<Figure[]> {
       note: `${falseRollbacks.length} of ${healthy.length}`,
     },
     {
-      name: 'regressions rolled back (judgeable traffic)',
-      value: (100 * judgeable.filter((r) => r.outcome === 'rolled back').length) / Math.max(1, judgeable.length),
+      name: 'regressions rolled back (traffic that can show them)',
+      value: (100 * judgeableRuns.filter((r) => r.outcome === 'rolled back').length) / Math.max(1, judgeableRuns.length),
       unit: '%',
-      note: `${askedRegressions.length} asked a person, ${missed.length} passed, of ${judgeable.length}`,
+      note: `${askedRegressions.length} asked a person, ${judgeableRuns.filter((r) => r.outcome === 'passed').length} passed, of ${judgeableRuns.length}`,
+    },
+    {
+      name: 'regressions too faint for their traffic: asked, never passed',
+      value: tooFaint.filter((r) => r.outcome !== 'passed').length,
+      unit: 'runs',
+      note: `of ${tooFaint.length} (${tooFaint.filter((r) => r.outcome === 'rolled back').length} rolled back anyway), above the judge's minimum requests`,
     },
     {
       name: 'missed regressions (passed)',
-      value: (100 * missed.length) / Math.max(1, judgeable.length),
+      value: (100 * missed.length) / Math.max(1, regressions.filter((r) => !quiet(r.t)).length),
       unit: '%',
-      note: `${missed.length} of ${judgeable.length}`,
+      note: `${missed.length} of ${regressions.filter((r) => !quiet(r.t)).length} above the judge's minimum requests`,
     },
     {
       name: 'too-quiet canaries that passed',

@@ -71,4 +71,19 @@ describe('code structure', () => {
     expect(mutual).toEqual([]);
     expect(edges.size).toBeGreaterThan(20); // the reading found the imports
   });
+
+  it('lets step handlers change a run only through ctx.commit: no assignment to run state outside the loop and run-change.ts', () => {
+    const writers = new Set(['runner/loop.ts', 'runner/run-change.ts', 'runner/runner.ts', 'runner/admission.ts', 'runner/journal.ts']);
+    const writes = all
+      .filter((f) => f.includes(`${path.sep}runner${path.sep}`) && !writers.has(path.relative(SRC, f).split(path.sep).join('/')))
+      .flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .map((line, i) => [`${path.relative(SRC, f)}:${i + 1}`, line] as const)
+          .filter(([, line]) =>
+            /\b(run|rec)\.(data|targets|steps|stage|status|rolloutState)\b[\w.?![\]']*(\.push\(|\s*(\?\?=|=(?!=)))/.test(line),
+          ),
+      );
+    expect(writes).toEqual([]);
+  });
 });

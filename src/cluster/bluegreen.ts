@@ -36,33 +36,15 @@ import { InvalidRolloutError } from './errors.js';
 import { deploymentSignals, preflightChecks } from './health.js';
 import { imageRef, imageTag, selectorText } from './rules.js';
 import type { PreflightCheck, RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
+import type { BlueGreenState } from './rollout-state.js';
 
-export interface BlueGreenState extends RolloutState {
-  strategy: 'blue-green';
-  liveDeployment: string;
-  liveTrack: string;
-  idleDeployment: string;
-  idleTrack: Colour;
-  previewService: string;
-  /** Size of the live colour; the idle colour is brought to the same size. */
-  replicas: number;
-  /**
-   * The selector labels that pick the live colour's pods: `{ track }`, or `{ pod-template-hash }`
-   * for pods without a track label. Absent in states saved before it existed: `{ track: liveTrack }`.
-   */
-  livePin?: Record<string, string>;
-  /** The HorizontalPodAutoscaler that scales the live colour: it follows the serving colour. */
-  hpa?: string;
-  cutover?: boolean;
-  /** Clock ms after which the old colour may be scaled down (set by promote). */
-  retireAt?: number;
-}
+export type { BlueGreenState } from './rollout-state.js';
 
 function asBlueGreen(state: RolloutState): BlueGreenState {
   if (state.strategy !== 'blue-green' || typeof state.idleDeployment !== 'string') {
     throw new InvalidRolloutError(`This run's saved state is for ${state.strategy}, not blue-green: it cannot be continued as blue-green.`);
   }
-  return state as BlueGreenState;
+  return state;
 }
 
 export function previewServiceName(ref: WorkloadRef): string {

@@ -24,31 +24,18 @@ import { ensureStableServing, pinToStable, unpin } from './convert.js';
 import { InvalidRolloutError } from './errors.js';
 import { deploymentSignals } from './health.js';
 import { canaryReplicas, imageRef, imageTag, replicaRatioWarning, routedCanaryReplicas, selectorText } from './rules.js';
-import { configuredRoute, TrafficRouter, type RouterState } from './traffic-router.js';
+import { configuredRoute, TrafficRouter } from './traffic-router.js';
+import type { CanaryState, RouterState } from './rollout-state.js';
 import type { PreflightCheck, RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
-
-export interface CanaryState extends RolloutState {
-  strategy: 'canary';
-  canaryDeployment: string;
-  canaryService: string;
-  stableTrack: string;
-  /** Replicas of the stable Deployment; the canary is sized against it. */
-  stableReplicas: number;
-  /** The last stage applied, percent of traffic asked for. */
-  stagePct?: number;
-  /** The share (0..100) the canary really serves after that stage: its ready pods over all ready pods selected. */
-  servedPct?: number;
-  promoted?: boolean;
-  /** Set when a route splits the traffic (from trafficRouting at prepare). */
-  router?: RouterState;
-}
 
 function asCanary(state: RolloutState): CanaryState {
   if (state.strategy !== 'canary' || typeof state.canaryDeployment !== 'string') {
     throw new InvalidRolloutError(`This run's saved state is for ${state.strategy}, not canary: it cannot be continued as a canary.`);
   }
-  return state as CanaryState;
+  return state;
 }
+
+export type { CanaryState } from './rollout-state.js';
 
 export const CANARY_TRACK = 'canary';
 

@@ -11,16 +11,10 @@ import { InvalidRolloutError, StageFailedError } from './errors.js';
 import { deploymentSignals } from './health.js';
 import { imageRef, imageTag, REVISION_ANNOTATION, selectorText, undoPatch } from './rules.js';
 import type { RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
-import { templateImage } from './wait.js';
+import type { RollingState } from './rollout-state.js';
 
-export interface RollingState extends RolloutState {
-  strategy: 'rolling';
-  /** Revision (annotation) and pod-template-hash of the ReplicaSet to roll back to. */
-  previousRevision?: string;
-  previousTemplateHash?: string;
-  track: string;
-  paused?: boolean;
-}
+export type { RollingState } from './rollout-state.js';
+import { templateImage } from './wait.js';
 
 function asRolling(state: RolloutState): RollingState {
   if (state.strategy !== 'rolling') {
@@ -28,7 +22,7 @@ function asRolling(state: RolloutState): RollingState {
       `This run's saved state is for ${state.strategy}, not rolling: it cannot be continued as a rolling update.`,
     );
   }
-  return state as RollingState;
+  return state;
 }
 
 function revisionOf(o: { metadata?: { annotations?: Record<string, string> } }): number {

@@ -19,15 +19,9 @@ import {
 } from './route-split.js';
 import { versionLabel } from './rules.js';
 import type { PreflightCheck, WorkloadRef } from './types.js';
+import type { RouterState } from './rollout-state.js';
 
-/** What a run keeps about the route it holds (persisted with the canary's state). */
-export interface RouterState {
-  kind: RouterKind;
-  name: string;
-  routes?: string[];
-  /** The stable backend's weight per rule as first found, restored at release. */
-  original: Array<number | null>;
-}
+export type { RouterState } from './rollout-state.js';
 
 /** The route configured for this environment, if any. */
 export function configuredRoute(ref: WorkloadRef): { kind: RouterKind; name: string; routes?: string[] } | undefined {

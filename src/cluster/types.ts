@@ -13,11 +13,10 @@ export interface WorkloadRef extends ServiceEnvironment {
   imageRepo: string;
 }
 
-/**
- * What the driver learned at prepare() and needs later (old image, live colour…).
- * JSON-serialisable: the runner persists it with the run so a restart can resume.
- */
-export type RolloutState = Record<string, unknown> & { strategy: Strategy; previousImage: string; newImage: string };
+import type { RolloutState } from './rollout-state.js';
+
+/** What the driver learned at prepare() and needs later, per strategy (rollout-state.ts). */
+export type { RolloutState } from './rollout-state.js';
 
 /** One step of a strategy's rollout, e.g. canary 25%, blue-green cutover, rolling update. */
 export interface Stage {

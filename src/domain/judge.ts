@@ -26,6 +26,7 @@ import {
   type JudgeRules,
   LIMIT_MARGIN_Z,
   MIN_EFFECT_FRACTION,
+  SEVERITY,
   SUSPICIOUS_P,
   checked,
   combine,
@@ -39,7 +40,7 @@ import {
   pool,
   rateStdError,
 } from './judge-core.js';
-import { histogramQuantile, p99Bucket, poolHistograms, type PooledHistogram, slowShareStdError } from './latency-histogram.js';
+import { histogramQuantile, poolHistograms, quantileBucket, type PooledHistogram, slowShareStdError } from './latency-histogram.js';
 /**
  * Error rate more than `errorRatePts` above the baseline, with the counts pooled over the samples.
  *
@@ -145,8 +146,16 @@ export function latencyRule(
   const hc = poolHistograms(cand);
   const hb = poolHistograms(base);
   if (hc && hb && hc.total >= rules.minRequests && hb.total >= rules.minRequests) {
-    const byRequests = requestLatencyRule(base, cand, hb, hc, rules, alpha, cl, bl);
-    if (byRequests) return byRequests;
+    // Too few of the new version's requests to see its p99 move (fewer than 500): its p99 is
+    // still tested (a tail-only slowdown shows nowhere else), and so is the highest percentile
+    // the requests do support (a slow version is slow there too), each at half the level. A
+    // p99 of 150 requests passing "within noise" alone would be a pass on missing data.
+    const [, q] = QUANTILES.find(([, q]) => hc.total * (1 - q) >= MIN_TAIL_REQUESTS) ?? QUANTILES.at(-1)!;
+    const split = q === 0.99 ? 1 : 2;
+    const tail = requestLatencyRule(base, cand, hb, hc, 0.99, rules, alpha / split, cl, bl);
+    const body = split > 1 ? requestLatencyRule(base, cand, hb, hc, q, rules, alpha / split, cl, bl) : undefined;
+    const worst = tail && body && SEVERITY[body.verdict] > SEVERITY[tail.verdict] ? body : (tail ?? body);
+    if (worst) return worst;
   }
   const { key, label, perSample } = comparableQuantile(base, cand);
   const c = cand.map((s) => s[key]).filter((v) => Number.isFinite(v));
@@ -190,25 +199,27 @@ export function latencyRule(
 }
 
 /**
- * p99 at the request level: each side's p99 from its pooled histogram (the magnitude), and
- * whether more of the new version's requests are slower than the baseline's p99 bucket than of
- * the baseline's own (Fisher, one-sided: the certainty). Undefined when the baseline's histogram
- * has no bound its p99 falls under (every bound too low to tell).
+ * A percentile at the request level: each side's from its pooled histogram (the magnitude), and
+ * whether more of the new version's requests are slower than the baseline's bucket of that
+ * percentile than of the baseline's own (Fisher, one-sided: the certainty). Undefined when the
+ * baseline's histogram has no bound that percentile falls under (every bound too low to tell).
  */
 function requestLatencyRule(
   base: readonly MetricSample[],
   cand: readonly MetricSample[],
   hb: PooledHistogram,
   hc: PooledHistogram,
+  q: number,
   rules: JudgeRules,
   alpha: number,
   cl: string,
   bl: string,
 ): Finding | undefined {
-  const k = p99Bucket(hb);
+  const label = QUANTILES.find(([, x]) => x === q)![2];
+  const k = quantileBucket(hb, q);
   if (k === undefined) return undefined;
-  const pb = histogramQuantile(hb, 0.99);
-  const pc = histogramQuantile(hc, 0.99);
+  const pb = histogramQuantile(hb, q);
+  const pc = histogramQuantile(hc, q);
   const incPct = pb > 0 ? ((pc - pb) / pb) * 100 : pc > 0 ? Infinity : 0;
   const pFisher = fisherGreater(hc.slower[k]!, hc.total, hb.slower[k]!, hb.total);
   if (Number.isNaN(pFisher)) return undefined; // counts the test refuses: the per-sample rule judges
@@ -219,9 +230,10 @@ function requestLatencyRule(
   const pSpread = se > 0 ? normalCdf(-shift / se) : shift > 0 ? 0 : 1;
   const pValue = Math.max(pFisher, pSpread);
   const tail = `${hc.slower[k]} of ${hc.total} requests (${fmtPct(hc.slower[k]! / hc.total)}) slower than ${fmtMs(hb.bounds[k]!)} vs ${fmtPct(hb.slower[k]! / hb.total)} of ${bl}'s`;
-  const line = `p99 ${fmtMs(pc)} on ${cl} vs ${fmtMs(pb)} ${bl} (${incPct >= 0 ? '+' : ''}${Number.isFinite(incPct) ? incPct.toFixed(0) : '∞'}%`;
+  const why = q === 0.99 ? '' : ` (${label}: ${plural(hc.total, 'request')} are too few to see a p99 move)`;
+  const line = `${label} ${fmtMs(pc)} on ${cl} vs ${fmtMs(pb)} ${bl} (${incPct >= 0 ? '+' : ''}${Number.isFinite(incPct) ? incPct.toFixed(0) : '∞'}%`;
   if (incPct > rules.p99IncreasePct) {
-    const over = `${line} > ${rules.p99IncreasePct}% allowed): ${tail}`;
+    const over = `${line} > ${rules.p99IncreasePct}% allowed): ${tail}${why}`;
     if (pValue < alpha) return { rule: 'p99', verdict: 'ROLLBACK', detail: `${over} (${fmtP(pValue)})` };
     if (pValue < SUSPICIOUS_P)
       return {
@@ -229,9 +241,9 @@ function requestLatencyRule(
         verdict: 'INCONCLUSIVE',
         detail: `${over}; not yet sure enough to roll back (${fmtP(pValue)}, needs below ${alpha}): waiting for more requests`,
       };
-    return { rule: 'p99', verdict: 'CONTINUE', detail: `${line}), but within request noise: ${tail} (${fmtP(pValue)})` };
+    return { rule: 'p99', verdict: 'CONTINUE', detail: `${line}), but within request noise: ${tail} (${fmtP(pValue)})${why}` };
   }
-  return { rule: 'p99', verdict: 'CONTINUE', detail: `${line}, ${rules.p99IncreasePct}% allowed): ${tail}` };
+  return { rule: 'p99', verdict: 'CONTINUE', detail: `${line}, ${rules.p99IncreasePct}% allowed): ${tail}${why}` };
 }
 
 /**

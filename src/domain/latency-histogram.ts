@@ -53,9 +53,9 @@ export function histogramQuantile(h: PooledHistogram, q: number): number {
   return h.bounds.at(-1)!;
 }
 
-/** The index of the baseline's p99 bucket: the lowest bound at most 1% of its requests are slower than. */
-export function p99Bucket(h: PooledHistogram): number | undefined {
-  const i = h.slower.findIndex((n) => n <= 0.01 * h.total);
+/** The index of the baseline's q-quantile bucket: the lowest bound at most (1 − q) of its requests are slower than. */
+export function quantileBucket(h: PooledHistogram, q = 0.99): number | undefined {
+  const i = h.slower.findIndex((n) => n <= (1 - q) * h.total);
   return i < 0 ? undefined : i;
 }
 

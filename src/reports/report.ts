@@ -74,10 +74,10 @@ export function reportFacts(rec: RunRecord): Record<string, unknown> {
     rollback: rec.data.rollback,
     failedSteps: rec.steps.filter((s) => s.status === 'failed').map((s) => `${s.title}: ${s.detail ?? ''}`),
     warnings: rec.steps.filter((s) => s.status === 'warning').map((s) => `${s.title}: ${s.detail ?? ''}`),
-    baseline: rec.data.baseline,
-    after: rec.data.after,
-    smoke: rec.data.smoke,
-    baselineSmoke: rec.data.baselineSmoke,
+    baseline: rec.targets.main.baseline,
+    after: rec.targets.main.after,
+    smoke: rec.targets.main.smoke,
+    baselineSmoke: rec.targets.main.baselineSmoke,
   };
 }
 
@@ -88,8 +88,8 @@ export function deterministicLessons(rec: RunRecord): string[] {
   if (rb?.automatic)
     out.push(`The automatic rollback worked as designed: ${rb.reason}. Reproduce the failure in staging before retrying ${rec.version}.`);
   else if (rb) out.push(`A person rolled back (${rb.reason}). Record what they saw so the gate can catch it next time.`);
-  if (rec.data.smoke?.some((s) => !s.ok)) out.push("A smoke check failed: add a test for that path to the service's own suite.");
-  if (!rec.data.baseline)
+  if (rec.targets.main.smoke?.some((s) => !s.ok)) out.push("A smoke check failed: add a test for that path to the service's own suite.");
+  if (!rec.targets.main.baseline)
     out.push(
       'No baseline traffic was measured: decisions relied on SLO targets only. Deploy when the service has traffic, or lower minRequests.',
     );
@@ -117,8 +117,8 @@ export function issuesOf(rec: RunRecord): string[] {
 /** Each smoke check against the live version before the deploy and the new version after it. */
 function smokeRows(rec: RunRecord): string[][] {
   const mark = (s?: SmokeRecord) => (!s ? '—' : s.ok ? '✓' : s.critical ? '❌' : '⚠️');
-  const before = new Map((rec.data.baselineSmoke ?? []).map((s) => [s.name, s]));
-  const after = new Map((rec.data.smoke ?? []).map((s) => [s.name, s]));
+  const before = new Map((rec.targets.main.baselineSmoke ?? []).map((s) => [s.name, s]));
+  const after = new Map((rec.targets.main.smoke ?? []).map((s) => [s.name, s]));
   return [...new Set([...before.keys(), ...after.keys()])].map((name) => [
     name,
     mark(before.get(name)),
@@ -128,8 +128,8 @@ function smokeRows(rec: RunRecord): string[][] {
 }
 
 function sloRows(rec: RunRecord): string[][] {
-  const b: MetricSample | undefined = rec.data.baseline;
-  const a: MetricSample | undefined = rec.data.after ?? rec.data.decisions?.at(-1)?.candidate;
+  const b: MetricSample | undefined = rec.targets.main.baseline;
+  const a: MetricSample | undefined = rec.targets.main.after ?? rec.data.decisions?.at(-1)?.candidate;
   const slo = rec.plan.slo;
   return [
     ['error rate', pct(b?.errorRate), pct(a?.errorRate), `≤ ${slo.errorRatePct}%`],
@@ -145,7 +145,7 @@ function sloRows(rec: RunRecord): string[][] {
 export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: string[]): string {
   const p = rec.plan;
   const end = Math.max(rec.updatedAt, ...rec.steps.map((s) => s.endedAt ?? 0));
-  const rs = rec.rolloutState;
+  const rs = rec.targets.main.rollout;
   const lines: string[] = [];
   lines.push(`# Deployment report: ${rec.service} ${rec.version} → ${rec.environment}`, '');
   lines.push('## Overview', '');

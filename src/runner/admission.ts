@@ -78,6 +78,7 @@ export function newRunRecord(
     version: plan.version,
     strategy: plan.strategy,
     plan: { ...plan, service: service.name },
+    targets: { main: {} },
     request: input.request,
     status: 'running',
     requester: input.requester,

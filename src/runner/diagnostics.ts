@@ -46,10 +46,10 @@ export async function collectDiagnostics(rec: RunRecord, ref: WorkloadRef | unde
   if (last) d.findings = last.decision.findings;
   if (rec.data.keptLock) d.stillLocked = src.store.getLock(rec.service, rec.environment)?.runId === rec.id;
   for (const f of last?.decision.findings ?? []) if (f.verdict !== 'CONTINUE') d.failingChecks.push(`${f.rule}: ${f.detail}`);
-  for (const s of rec.data.smoke ?? []) if (!s.ok) d.failingChecks.push(`smoke ${s.name}: ${s.detail}`);
-  if (ref && rec.rolloutState) {
+  for (const s of rec.targets.main.smoke ?? []) if (!s.ok) d.failingChecks.push(`smoke ${s.name}: ${s.detail}`);
+  if (ref && rec.targets.main.rollout) {
     try {
-      for (const s of await src.driver.signals(ref, rec.rolloutState)) d.failingChecks.push(`${s.kind}: ${JSON.stringify(s)}`);
+      for (const s of await src.driver.signals(ref, rec.targets.main.rollout)) d.failingChecks.push(`${s.kind}: ${JSON.stringify(s)}`);
     } catch (err) {
       d.failingChecks.push(`cluster signals unavailable: ${(err as Error).message}`);
     }
@@ -62,9 +62,9 @@ export async function collectDiagnostics(rec: RunRecord, ref: WorkloadRef | unde
       logTail: seen.logTail,
       podsAt: { at: seen.at, environment: seen.environment },
     });
-  if (src.diagnose && ref && rec.rolloutState) {
+  if (src.diagnose && ref && rec.targets.main.rollout) {
     try {
-      const now = await src.diagnose(ref, rec.rolloutState);
+      const now = await src.diagnose(ref, rec.targets.main.rollout);
       if (seen) d.podsNow = now.pods;
       else Object.assign(d, now);
     } catch (err) {
@@ -76,8 +76,8 @@ export async function collectDiagnostics(rec: RunRecord, ref: WorkloadRef | unde
 
 /** Where the decision was made: staging when production was never touched and staging ran. */
 export function decisionTarget(rec: RunRecord): { environment: Environment; state: RolloutState | undefined } {
-  const atStaging = !productionTouched(rec.steps) && rec.data.stagingRolloutState !== undefined;
+  const atStaging = !productionTouched(rec.steps) && rec.targets.staging?.rollout !== undefined;
   return atStaging
-    ? { environment: 'staging', state: rec.data.stagingRolloutState }
-    : { environment: rec.environment, state: rec.rolloutState };
+    ? { environment: 'staging', state: rec.targets.staging?.rollout }
+    : { environment: rec.environment, state: rec.targets.main.rollout };
 }

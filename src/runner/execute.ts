@@ -1,17 +1,19 @@
 // What each step does. A handler reads the run record, "ensures" its part (drivers are
-// idempotent, so re-running an interrupted step is harmless) and returns an outcome; the runner
-// persists it and decides what happens next. Handlers never change the run's status themselves.
+// idempotent, so re-running an interrupted step is harmless), records what it learned through
+// ctx.commit, and returns an outcome; the loop persists it and decides what happens next.
+// Handlers never write the run themselves.
 import { activeFreeze, describeFreeze } from '../domain/freeze.js';
 import type { Decision } from '../domain/types.js';
 import type { RunRecord } from '../store/records.js';
 import { needsApproval } from '../domain/permissions.js';
 import { migrationStep } from './migration-step.js';
 import { schemaNote } from '../domain/migration-policy.js';
-import { isStageStep, productionTouched, stageStepKey, STEP, withStages, type StepOutcome } from './steps.js';
+import { isStageStep, stageStepKey, STEP, type StepOutcome } from './steps.js';
 
 export type { StepOutcome } from './steps.js';
 export { tagOf, type StepContext } from './step-context.js';
-import { judged, liveSmoke, passCount, record, state, tagOf, type StepContext } from './step-context.js';
+import { observe, prepareTarget, targetBaseline } from './target-steps.js';
+import { judged, mainTarget, passCount, record, state, tagOf, touchedTarget, type StepContext } from './step-context.js';
 import { stagingDeploy, stagingGate } from './staging-steps.js';
 
 export async function executeStep(key: string, ctx: StepContext): Promise<StepOutcome> {
@@ -54,7 +56,7 @@ export async function executeStep(key: string, ctx: StepContext): Promise<StepOu
   }
 }
 
-export function strategyLine(run: RunRecord): string {
+export function strategyLine(run: Readonly<RunRecord>): string {
   const p = run.plan;
   const how =
     p.strategy === 'canary'
@@ -75,7 +77,7 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
     for (const c of await ctx.drivers('rolling', staging.context).preflight(staging, run.plan.version))
       preflight.push({ ...c, name: `staging: ${c.name}` });
   }
-  run.data.preflight = preflight;
+  ctx.commit({ preflight });
   for (const c of preflight) checks.push({ name: c.name, ok: c.ok, detail: c.detail, severity: c.severity });
   const freeze = activeFreeze(config.freezeWindows, run.environment, new Date(clock.now()));
   const overridden = run.data.freezeOverride;
@@ -118,7 +120,7 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
       detail: `no migration Job is configured for ${run.service} (migration in shipbot.yml), so Shipbot does not run it; a rollback restores the code only: the migration must stay compatible with the previous version`,
     });
   }
-  run.data.validation = checks;
+  ctx.commit({ validation: checks });
   const errors = checks.filter((c) => !c.ok && c.severity === 'error');
   const warnings = checks.filter((c) => !c.ok && c.severity === 'warning');
   if (errors.length) {
@@ -135,170 +137,129 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
 }
 
 async function prepare(ctx: StepContext): Promise<StepOutcome> {
-  const { run } = ctx;
-  const st = await ctx.driver.prepare(ctx.ref, run.plan);
-  run.rolloutState = st;
-  run.steps = withStages(run.steps, ctx.driver.stages(run.plan, st));
+  const t = mainTarget(ctx);
+  const st = await prepareTarget(ctx, t);
+  ctx.commit({ stages: t.driver.stages(ctx.run.plan, st) });
   return { status: 'done', detail: `from ${tagOf(st.previousImage)} to ${tagOf(st.newImage)}` };
 }
 
 async function baseline(ctx: StepContext): Promise<StepOutcome> {
-  const { run } = ctx;
-  // The metrics and the smoke checks of what serves now, side by side, before any traffic moves.
-  const [b, checks] = await Promise.all([
-    ctx.analysis.baseline(run.plan, ctx.driver.tracks(ctx.ref, state(ctx)).baseline, ctx.signal),
-    liveSmoke(ctx),
-  ]);
-  run.data.baselineSamples = b.samples;
-  if (checks) run.data.baselineSmoke = checks;
-  const smokeNote = checks ? `; smoke ${passCount(checks)} on the live version` : '';
-  if (b.sample) {
-    run.data.baseline = b.sample;
-    return { status: 'done', detail: `${b.detail}${smokeNote}` };
-  }
-  return { status: 'warning', detail: `${b.detail}; judging against the SLO targets only${smokeNote}` };
+  const b = await targetBaseline(ctx, mainTarget(ctx));
+  return b.sampled
+    ? { status: 'done', detail: `${b.metrics}${b.smoke}` }
+    : { status: 'warning', detail: `${b.metrics}; judging against the SLO targets only${b.smoke}` };
 }
 
 async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
-  const { run, driver, ref } = ctx;
-  let st = state(ctx);
-  const stages = driver.stages(run.plan, st);
-  const s = stages.find((x) => stageStepKey(x) === key);
+  const { run } = ctx;
+  const t = mainTarget(ctx);
+  let st = state(t);
+  const s = t.driver.stages(run.plan, st).find((x) => stageStepKey(x) === key);
   if (!s) return { status: 'skipped', detail: 'this stage is no longer part of the plan' };
   ctx.progress(`applying: ${s.trafficPct}% of traffic to ${run.plan.version}`);
   try {
-    st = await driver.applyStage(ref, st, s, ctx.signal);
+    st = await t.driver.applyStage(t.ref, st, s, ctx.signal);
   } catch (err) {
     if (ctx.signal.aborted) throw err;
     const why = (err as Error).message;
     return { status: 'failed', detail: why, next: { kind: 'rollback', reason: `${s.title} failed: ${why}` } };
   }
   // What is really served (replica-ratio routing on a small Deployment rounds up), never the nominal share.
-  const served = typeof st.servedPct === 'number' ? st.servedPct : s.trafficPct;
+  const served = st.strategy === 'canary' && st.servedPct !== undefined ? st.servedPct : s.trafficPct;
   const short = served !== s.trafficPct;
   const shareNote = short
     ? `${served}% of traffic (asked ${s.trafficPct}%: the nearest share replica counts allow)`
     : `${served}% of traffic`;
-  run.rolloutState = st;
-  run.stage = short ? `${s.title}, serving ${served}%` : s.title;
-  ctx.save();
+  ctx.commit({ target: { name: 'main', set: { rollout: st } }, stage: short ? `${s.title}, serving ${served}%` : s.title });
   if (!s.monitor || run.plan.stageWindowSec <= 0) return { status: 'done', detail: `${shareNote} on ${run.plan.version}` };
   ctx.progress(`${shareNote} on ${run.plan.version}`);
-  const tracks = driver.tracks(ref, st);
-  const res = await ctx.analysis.monitor({
-    plan: run.plan,
-    candidate: tracks.candidate,
-    baseline: tracks.baseline,
-    baselineSamples: run.data.baselineSamples ?? [],
-    trafficPct: served,
-    windowSec: run.plan.stageWindowSec,
-    signals: () => driver.signals(ref, st),
-    signal: ctx.signal,
-    skip: ctx.skip,
-    onSample: ctx.progress,
-  });
+  const res = await observe(ctx, t, st, run.plan.stageWindowSec, served, ctx.progress);
   record(ctx, key, res);
-  if (res.candidate && s.trafficPct >= 100) {
-    run.data.after = res.candidate;
-    run.data.afterSamples = res.candidateSamples;
-  }
+  if (res.candidate && s.trafficPct >= 100)
+    ctx.commit({ target: { name: 'main', set: { after: res.candidate, afterSamples: res.candidateSamples } } });
   return judged(run, short ? `serving ${served}% (asked ${s.trafficPct}%): ${res.line}` : res.line, res.decision);
 }
 
 async function smoke(ctx: StepContext): Promise<StepOutcome> {
-  const { run, service } = ctx;
+  const { service } = ctx;
   if (!service.smoke.length) return { status: 'skipped', detail: 'no smoke checks configured for this service' };
-  const results = await ctx.analysis.smoke(ctx.driver.smokeBaseUrl(ctx.ref, state(ctx)), service.smoke, ctx.signal);
-  run.data.smoke = results;
+  const t = mainTarget(ctx);
+  const results = await ctx.analysis.smoke(t.driver.smokeBaseUrl(t.ref, state(t)), service.smoke, ctx.signal);
+  ctx.commit({ target: { name: 'main', set: { smoke: results } } });
   const critical = results.filter((r) => !r.ok && r.critical);
   const minor = results.filter((r) => !r.ok && !r.critical);
   if (critical.length) {
     const why = `smoke checks failed: ${critical.map((c) => `${c.name} (${c.detail})`).join(', ')}`;
     return { status: 'failed', detail: why, next: { kind: 'rollback', reason: why } };
   }
-  const before = run.data.baselineSmoke ? ` (live version before: ${passCount(run.data.baselineSmoke)})` : '';
+  const before = t.data.baselineSmoke ? ` (live version before: ${passCount(t.data.baselineSmoke)})` : '';
   return minor.length
     ? { status: 'warning', detail: `${passCount(results)}${before}; ${minor.map((c) => `${c.name}: ${c.detail}`).join(', ')}` }
     : { status: 'done', detail: `${passCount(results)}${before}` };
 }
 
 async function gate(ctx: StepContext): Promise<StepOutcome> {
-  const { run, driver, ref } = ctx;
-  const st = state(ctx);
-  const tracks = driver.tracks(ref, st);
+  const { run } = ctx;
+  const t = mainTarget(ctx);
   let line = 'no observation period';
   let monitorDecision: Decision | undefined;
   if (run.plan.observationSec > 0) {
     ctx.progress(`observing for ${run.plan.observationSec}s`);
-    const res = await ctx.analysis.monitor({
-      plan: run.plan,
-      candidate: tracks.candidate,
-      baseline: tracks.baseline,
-      baselineSamples: run.data.baselineSamples ?? [],
-      windowSec: run.plan.observationSec,
-      signals: () => driver.signals(ref, st),
-      signal: ctx.signal,
-      skip: ctx.skip,
-      onSample: (l) => ctx.progress(`observation — ${l}`),
-    });
+    const res = await observe(ctx, t, state(t), run.plan.observationSec, undefined, (l) => ctx.progress(`observation — ${l}`));
     record(ctx, STEP.gate, res);
-    if (res.candidate) run.data.after = res.candidate;
-    run.data.afterSamples = res.candidateSamples;
+    ctx.commit({
+      target: { name: 'main', set: { ...(res.candidate ? { after: res.candidate } : {}), afterSamples: res.candidateSamples } },
+    });
     line = res.line;
     monitorDecision = res.decision;
   }
   if (monitorDecision && monitorDecision.verdict !== 'CONTINUE') return judged(run, line, monitorDecision);
   if (run.data.promotedSteps?.includes(STEP.gate))
     return { status: 'done', detail: `promoted by a person before the observation ended; ${line}` };
-  const decision = ctx.analysis.gate(run.plan, run.data.baselineSamples ?? [], run.data.afterSamples ?? [], 'production');
-  (run.data.decisions ??= []).push({
-    step: STEP.gate,
-    at: ctx.clock.now(),
-    decision,
-    ...(run.data.after ? { candidate: run.data.after } : {}),
-    ...(run.data.baseline ? { baseline: run.data.baseline } : {}),
+  const main = run.targets.main;
+  const decision = ctx.analysis.gate(run.plan, main.baselineSamples ?? [], main.afterSamples ?? [], 'production');
+  ctx.commit({
+    decisions: [
+      {
+        step: STEP.gate,
+        at: ctx.clock.now(),
+        decision,
+        ...(main.after ? { candidate: main.after } : {}),
+        ...(main.baseline ? { baseline: main.baseline } : {}),
+      },
+    ],
   });
   return judged(run, `${decision.explanation}`, decision);
 }
 
 async function promote(ctx: StepContext): Promise<StepOutcome> {
-  const st = await ctx.driver.promote(ctx.ref, state(ctx));
-  ctx.run.rolloutState = st;
-  ctx.run.stage = `${ctx.run.plan.version} serves all traffic`;
+  const t = mainTarget(ctx);
+  const st = await t.driver.promote(t.ref, state(t));
+  ctx.commit({ target: { name: 'main', set: { rollout: st } }, stage: `${ctx.run.plan.version} serves all traffic` });
   return { status: 'done', detail: `${ctx.run.plan.version} is now the stable version` };
 }
 
 async function rollback(ctx: StepContext): Promise<StepOutcome> {
-  const { run } = ctx;
-  const note = schemaNote(run.data.migrations);
+  const note = schemaNote(ctx.run.data.migrations);
   const schema = note ? `; ${note}` : '';
-  if (run.rolloutState && productionTouched(run.steps)) {
-    run.rolloutState = await ctx.driver.rollback(ctx.ref, run.rolloutState);
-    run.stage = `rolled back to ${tagOf(run.rolloutState.previousImage)}`;
-    return { status: 'done', detail: `traffic back on ${tagOf(run.rolloutState.previousImage)}${schema}` };
+  const t = touchedTarget(ctx);
+  if (!t) return { status: 'skipped', detail: 'nothing had changed in the cluster' };
+  const st = await t.driver.rollback(t.ref, state(t));
+  const back = tagOf(st.previousImage);
+  if (t.name === 'main') {
+    ctx.commit({ target: { name: t.name, set: { rollout: st } }, stage: `rolled back to ${back}` });
+    return { status: 'done', detail: `traffic back on ${back}${schema}` };
   }
-  if (run.data.stagingRolloutState && ctx.stagingRef) {
-    run.data.stagingRolloutState = await ctx
-      .drivers('rolling', ctx.stagingRef.context)
-      .rollback(ctx.stagingRef, run.data.stagingRolloutState);
-    return {
-      status: 'done',
-      detail: `staging back on ${tagOf(run.data.stagingRolloutState.previousImage)}; production was not touched${schema}`,
-    };
-  }
-  return { status: 'skipped', detail: 'nothing had changed in the cluster' };
+  ctx.commit({ target: { name: t.name, set: { rollout: st } } });
+  return { status: 'done', detail: `staging back on ${back}; production was not touched${schema}` };
 }
 
 async function verifyRollback(ctx: StepContext): Promise<StepOutcome> {
-  const { run } = ctx;
-  const useProd = run.rolloutState && productionTouched(run.steps);
-  const st = useProd ? run.rolloutState : run.data.stagingRolloutState;
-  const ref = useProd ? ctx.ref : ctx.stagingRef;
-  if (!st || !ref) return { status: 'skipped', detail: 'nothing to verify' };
-  const drv = useProd ? ctx.driver : ctx.drivers('rolling', ref.context);
-  const v = await drv.verifyRollback(ref, st);
-  if (run.data.rollback) run.data.rollback.verification = v;
+  const t = touchedTarget(ctx);
+  if (!t) return { status: 'skipped', detail: 'nothing to verify' };
+  const v = await t.driver.verifyRollback(t.ref, state(t));
+  ctx.commit({ verification: v });
   return v.ok
     ? { status: 'done', detail: v.detail }
-    : { status: 'failed', detail: `${v.detail} — check ${run.service} in ${ref.namespace} by hand` };
+    : { status: 'failed', detail: `${v.detail} — check ${ctx.run.service} in ${t.ref.namespace} by hand` };
 }

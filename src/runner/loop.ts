@@ -17,6 +17,7 @@ import { needsApproval } from '../domain/permissions.js';
 import { decisionTarget } from './diagnostics.js';
 import { type Journal, StoreFailed } from './journal.js';
 import type { RunAnalysis } from './analysis.js';
+import { applyChange } from './run-change.js';
 import { executeStep, type StepOutcome } from './execute.js';
 import { rollbackNeedsPerson, type Migrate } from './migration-step.js';
 import { nextStep, productionTouched, setStep, skipRemaining, STEP, withRollbackSteps } from './steps.js';
@@ -201,7 +202,10 @@ export class StepLoop {
         clock,
         signal,
         skip: a.skip.promise,
-        save: () => {
+        commit: (change) => {
+          // An abandoned handler (a command took over the run) still records what the cluster
+          // was told, for the steps after it, but the command's transition does the saving.
+          applyChange(rec, change);
           if (!signal.aborted) this.journal.save(rec, false);
         },
         progress: (line) => {

@@ -9,6 +9,7 @@ import { imageRef } from '../cluster/rules.js';
 import { truncate } from '../domain/text.js';
 import type { Decision, DeployPlan, Environment } from '../domain/types.js';
 import type { RunRecord } from '../store/records.js';
+import type { RunChange } from './run-change.js';
 import { clusterTouched, productionTouched, type StepOutcome } from './steps.js';
 
 /** Runs a release's migration Job in one environment and waits for it: the cluster adapter. */
@@ -26,11 +27,11 @@ export function migrates(plan: Pick<DeployPlan, 'dbMigration'>, ref: WorkloadRef
 const LOG_LINES = 8;
 
 export async function migrationStep(
-  run: RunRecord,
+  run: Readonly<RunRecord>,
   environment: Environment,
   ref: WorkloadRef,
   migrate: Migrate,
-  opts: { signal: AbortSignal; progress: (line: string) => void },
+  opts: { signal: AbortSignal; progress: (line: string) => void; commit: (c: RunChange) => void },
 ): Promise<StepOutcome> {
   const m = ref.migration;
   if (!m) return { status: 'skipped', detail: `no migration Job is configured for ${run.service} in ${environment}` };
@@ -48,13 +49,18 @@ export async function migrationStep(
     ...(m.container ? { container: m.container } : {}),
   };
   const res = await migrate(ref, target, opts);
-  (run.data.migrations ??= {})[environment] = {
-    job: name,
-    ok: res.ok,
-    detail: res.detail,
-    backwardCompatible: m.backwardCompatible,
-    ...(!res.ok && res.log ? { logTail: [`(pod ${res.log.pod})`, ...res.log.lines.slice(-LOG_LINES)] } : {}),
-  };
+  opts.commit({
+    migration: {
+      environment,
+      record: {
+        job: name,
+        ok: res.ok,
+        detail: res.detail,
+        backwardCompatible: m.backwardCompatible,
+        ...(!res.ok && res.log ? { logTail: [`(pod ${res.log.pod})`, ...res.log.lines.slice(-LOG_LINES)] } : {}),
+      },
+    },
+  });
   if (res.ok) {
     const policy = m.backwardCompatible
       ? 'expand-only: a rollback keeps the new schema'

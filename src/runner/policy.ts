@@ -97,13 +97,13 @@ export function resumeDecision(run: RunRecord, serviceKnown: boolean): ResumeDec
       reason: `step "${step!.title}" was interrupted ${MAX_RESUMES} times; check ${where} (images, pods, where traffic goes), then Rollback or unlock`,
     };
   }
-  if (!run.rolloutState && key && (isStageStep(key) || key === STEP.smoke || key === STEP.gate || key === STEP.promote)) {
+  if (!run.targets.main.rollout && key && (isStageStep(key) || key === STEP.smoke || key === STEP.gate || key === STEP.promote)) {
     return {
       action: 'stop',
       reason: `the rollout state of this run was lost, so Shipbot cannot tell which image to go back to; check ${where}, then Rollback or unlock`,
     };
   }
-  if (run.status === 'rolling-back' && !run.rolloutState && clusterTouched(run.steps)) {
+  if (run.status === 'rolling-back' && !run.targets.main.rollout && clusterTouched(run.steps)) {
     return {
       action: 'stop',
       reason: `the run was rolling back without a saved rollout state; check that ${where} runs the previous version, then unlock`,

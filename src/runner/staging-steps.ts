@@ -2,36 +2,30 @@
 // against production's live version (metrics and smoke results), which blocks promotion on any
 // regression whatever the plan says.
 import { STEP, type StepOutcome } from './steps.js';
-import { liveSmoke, record, testCounts, type StepContext } from './step-context.js';
+import { observe, prepareTarget, targetBaseline } from './target-steps.js';
+import { liveSmoke, mainTarget, record, stagingTarget, state, testCounts, type StepContext } from './step-context.js';
 
-/** Staging always gets a rolling update: it is a rehearsal, not a traffic experiment. */
+/** The staging rehearsal's rollout: prepare, staging's baseline beside production's live version, then every stage. */
 export async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
-  const ref = ctx.stagingRef!;
-  const drv = ctx.drivers('rolling', ref.context);
+  const t = stagingTarget(ctx)!;
   const { run } = ctx;
-  let st = run.data.stagingRolloutState ?? (await drv.prepare(ref, run.plan));
-  run.data.stagingRolloutState = st;
-  ctx.save();
-  if (!run.data.stagingBaselineSamples || !run.data.productionReferenceSamples) {
+  let st = await prepareTarget(ctx, t);
+  if (!t.data.baselineSamples || !t.data.reference) {
     // Staging's own baseline and production's live version (the staging gate's reference: its
     // metrics and its smoke results), side by side.
-    const [b, prod, prodSmoke] = await Promise.all([
-      ctx.analysis.baseline(run.plan, drv.tracks(ref, st).baseline, ctx.signal),
-      ctx.driver.liveTrack(ctx.ref).then((track) => ctx.analysis.baseline(run.plan, track, ctx.signal)),
-      liveSmoke(ctx),
+    const main = mainTarget(ctx);
+    const [, prod, prodSmoke] = await Promise.all([
+      targetBaseline(ctx, { ...t, data: { ...t.data, rollout: st } }, false),
+      main.driver.liveTrack(main.ref).then((track) => ctx.analysis.baseline(run.plan, track, ctx.signal)),
+      liveSmoke(ctx, main),
     ]);
-    run.data.stagingBaselineSamples = b.samples;
-    if (b.sample) run.data.stagingBaseline = b.sample;
-    run.data.productionReferenceSamples = prod.samples;
-    if (prodSmoke) run.data.productionReferenceSmoke = prodSmoke;
-    ctx.save();
+    ctx.commit({ target: { name: 'staging', set: { reference: { samples: prod.samples, ...(prodSmoke ? { smoke: prodSmoke } : {}) } } } });
   }
   try {
-    for (const s of drv.stages(run.plan, st)) {
+    for (const s of t.driver.stages(run.plan, st)) {
       ctx.progress(`staging: ${s.title}`);
-      st = await drv.applyStage(ref, st, s, ctx.signal);
-      run.data.stagingRolloutState = st;
-      ctx.save();
+      st = await t.driver.applyStage(t.ref, st, s, ctx.signal);
+      ctx.commit({ target: { name: 'staging', set: { rollout: st } } });
     }
   } catch (err) {
     if (ctx.signal.aborted) throw err;
@@ -42,24 +36,12 @@ export async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
 }
 
 export async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
-  const ref = ctx.stagingRef!;
-  const drv = ctx.drivers('rolling', ref.context);
+  const t = stagingTarget(ctx)!;
   const { run } = ctx;
-  const st = run.data.stagingRolloutState!;
-  const tracks = drv.tracks(ref, st);
-  const res = await ctx.analysis.monitor({
-    plan: run.plan,
-    candidate: tracks.candidate,
-    baseline: tracks.baseline,
-    baselineSamples: run.data.stagingBaselineSamples ?? [],
-    windowSec: run.plan.stageWindowSec,
-    signals: () => drv.signals(ref, st),
-    signal: ctx.signal,
-    skip: ctx.skip,
-    onSample: ctx.progress,
-  });
+  const st = state(t);
+  const res = await observe(ctx, t, st, run.plan.stageWindowSec, undefined, ctx.progress);
   record(ctx, STEP.stagingGate, res);
-  const checks = ctx.service.smoke.length ? await ctx.analysis.smoke(drv.smokeBaseUrl(ref, st), ctx.service.smoke, ctx.signal) : [];
+  const checks = ctx.service.smoke.length ? await ctx.analysis.smoke(t.driver.smokeBaseUrl(t.ref, st), ctx.service.smoke, ctx.signal) : [];
   const failed = checks.filter((c) => !c.ok && c.critical);
   if (failed.length) {
     const why = `staging smoke checks failed: ${failed.map((c) => `${c.name} (${c.detail})`).join(', ')}`;
@@ -67,20 +49,13 @@ export async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
   }
   // Staging against production's baseline: a regression blocks promotion, whatever the plan says.
   // The smoke results count as tests: a check production passes and staging fails is a regression.
-  const reference = run.data.productionReferenceSmoke;
-  const tests = reference && checks.length ? { before: testCounts(reference), after: testCounts(checks) } : undefined;
+  const reference = t.data.reference;
+  const tests = reference?.smoke && checks.length ? { before: testCounts(reference.smoke), after: testCounts(checks) } : undefined;
   const gateDecision =
     res.decision.verdict !== 'CONTINUE'
       ? res.decision
-      : ctx.analysis.gate(
-          { ...run.plan, rollbackOnRegression: true },
-          run.data.productionReferenceSamples ?? [],
-          res.candidateSamples,
-          'staging',
-          tests,
-        );
-  if (gateDecision !== res.decision)
-    (run.data.decisions ??= []).push({ step: STEP.stagingGate, at: ctx.clock.now(), decision: gateDecision });
+      : ctx.analysis.gate({ ...run.plan, rollbackOnRegression: true }, reference?.samples ?? [], res.candidateSamples, 'staging', tests);
+  if (gateDecision !== res.decision) ctx.commit({ decisions: [{ step: STEP.stagingGate, at: ctx.clock.now(), decision: gateDecision }] });
   if (gateDecision.verdict === 'ROLLBACK') {
     return {
       status: 'failed',
@@ -91,6 +66,6 @@ export async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
   if (gateDecision.verdict === 'INCONCLUSIVE') {
     return { status: 'warning', detail: gateDecision.explanation, next: { kind: 'ask', decision: gateDecision } };
   }
-  run.data.stagingRolloutState = await drv.promote(ref, st);
+  ctx.commit({ target: { name: 'staging', set: { rollout: await t.driver.promote(t.ref, st) } } });
   return { status: 'done', detail: `${res.line}${checks.length ? `; ${checks.length} smoke checks passed` : ''}` };
 }

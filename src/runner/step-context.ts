@@ -5,14 +5,19 @@ import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.
 import type { Clock } from '../clock.js';
 import { versionOf } from '../domain/image-ref.js';
 import type { Decision, Strategy } from '../domain/types.js';
-import type { RunRecord, SmokeRecord } from '../store/records.js';
+import type { RunRecord, SmokeRecord, TargetData, TargetName } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { MonitorResult, RunAnalysis } from './analysis.js';
 import type { Migrate } from './migration-step.js';
-import type { StepOutcome } from './steps.js';
+import type { RunChange } from './run-change.js';
+import { productionTouched, type StepOutcome } from './steps.js';
 
+/**
+ * What a step handler gets. It reads the run and changes it only through `commit`: the loop
+ * applies the change (run-change.ts) and saves it before the handler goes on.
+ */
 export interface StepContext {
-  run: RunRecord;
+  run: Readonly<RunRecord>;
   config: ShipbotConfig;
   service: ServiceConfig;
   ref: WorkloadRef;
@@ -25,23 +30,49 @@ export interface StepContext {
   signal: AbortSignal;
   /** Resolves when a person presses Promote during this step. */
   skip: Promise<void>;
-  /** Persists the run now (after the rollout state changed), so a crash loses nothing. */
-  save: () => void;
+  /** Applies a change to the run and saves it now (e.g. after the rollout state changed), so a crash loses nothing. */
+  commit: (change: RunChange) => void;
   /** Updates the step's detail line while it runs (not persisted on its own). */
   progress: (line: string) => void;
   writeIncident: () => Promise<string | undefined>;
   migrate: Migrate;
 }
 
-export function state(ctx: StepContext): RolloutState {
-  if (!ctx.run.rolloutState) throw new Error('the rollout state is missing: the prepare step did not finish');
-  return ctx.run.rolloutState;
+/** One environment a run changes, with what the runner keeps about it. */
+export interface Target {
+  name: TargetName;
+  ref: WorkloadRef;
+  driver: RolloutDriver;
+  data: TargetData;
+}
+
+/** The run's own environment, with its strategy's driver. */
+export function mainTarget(ctx: StepContext): Target {
+  return { name: 'main', ref: ctx.ref, driver: ctx.driver, data: ctx.run.targets.main };
+}
+
+/** Staging before a production release: always a rolling update, a rehearsal, not a traffic experiment. */
+export function stagingTarget(ctx: StepContext): Target | undefined {
+  const ref = ctx.stagingRef;
+  return ref && { name: 'staging', ref, driver: ctx.drivers('rolling', ref.context), data: ctx.run.targets.staging ?? {} };
+}
+
+/** The target a rollback restores: the main one once its traffic moved, else staging if it changed. */
+export function touchedTarget(ctx: StepContext): Target | undefined {
+  if (ctx.run.targets.main.rollout && productionTouched(ctx.run.steps)) return mainTarget(ctx);
+  const staging = stagingTarget(ctx);
+  return staging?.data.rollout ? staging : undefined;
+}
+
+export function state(t: Target): RolloutState {
+  if (!t.data.rollout) throw new Error('the rollout state is missing: the prepare step did not finish');
+  return t.data.rollout;
 }
 
 /** The service's smoke checks against the version users reach now; undefined when it has none. */
-export function liveSmoke(ctx: StepContext): Promise<SmokeRecord[] | undefined> {
+export function liveSmoke(ctx: StepContext, t: Target = mainTarget(ctx)): Promise<SmokeRecord[] | undefined> {
   const checks = ctx.service.smoke;
-  return checks.length ? ctx.analysis.smoke(ctx.driver.liveBaseUrl(ctx.ref), checks, ctx.signal) : Promise.resolve(undefined);
+  return checks.length ? ctx.analysis.smoke(t.driver.liveBaseUrl(t.ref), checks, ctx.signal) : Promise.resolve(undefined);
 }
 
 export function testCounts(checks: readonly SmokeRecord[]): { passed: number; total: number } {
@@ -54,18 +85,22 @@ export function passCount(checks: readonly SmokeRecord[]): string {
 }
 
 export function record(ctx: StepContext, step: string, res: MonitorResult): void {
-  (ctx.run.data.decisions ??= []).push({
-    step,
-    at: ctx.clock.now(),
-    decision: res.decision,
-    ...(res.watchedSec !== undefined ? { watchedSec: res.watchedSec } : {}),
-    ...(res.candidate ? { candidate: res.candidate } : {}),
-    ...(res.baseline ? { baseline: res.baseline } : {}),
+  ctx.commit({
+    decisions: [
+      {
+        step,
+        at: ctx.clock.now(),
+        decision: res.decision,
+        ...(res.watchedSec !== undefined ? { watchedSec: res.watchedSec } : {}),
+        ...(res.candidate ? { candidate: res.candidate } : {}),
+        ...(res.baseline ? { baseline: res.baseline } : {}),
+      },
+    ],
   });
 }
 
 /** The rule: breaches roll back by themselves unless the plan says a person decides; unclear results always ask. */
-export function judged(run: RunRecord, line: string, d: Decision): StepOutcome {
+export function judged(run: Readonly<RunRecord>, line: string, d: Decision): StepOutcome {
   if (d.verdict === 'CONTINUE') return { status: 'done', detail: line };
   if (d.verdict === 'ROLLBACK' && run.plan.rollbackOnRegression) {
     return { status: 'failed', detail: d.explanation, next: { kind: 'rollback', reason: d.explanation } };

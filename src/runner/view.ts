@@ -14,7 +14,7 @@ export function defaultRef(service: ServiceConfig, environment: Environment): Wo
 }
 
 export function toView(rec: RunRecord): RunView {
-  const { request: _r, rolloutState: _s, data: _d, dedupeKey: _k, ...view } = rec;
+  const { request: _r, targets: _t, data: _d, dedupeKey: _k, ...view } = rec;
   return structuredClone({
     ...view,
     ...(rec.data.restarts?.length ? { restarts: rec.data.restarts } : {}),

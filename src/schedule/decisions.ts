@@ -6,7 +6,7 @@ import type { RunStatus } from '../domain/run.js';
 /** Statuses in which a run waits for a person: these get a reminder, then a safe stop. */
 export const WAITING_FOR_A_PERSON: readonly RunStatus[] = ['awaiting-decision', 'pending-approval', 'paused'];
 
-export type RetireRun = Pick<RunRecord, 'id' | 'service' | 'environment' | 'strategy' | 'status' | 'createdAt' | 'rolloutState'>;
+export type RetireRun = Pick<RunRecord, 'id' | 'service' | 'environment' | 'strategy' | 'status' | 'createdAt' | 'targets'>;
 
 export type RetireDecision = { runId: string; action: 'retire' | 'superseded' | 'wait'; why: string };
 
@@ -30,7 +30,8 @@ export function retirements(
   }
   for (const r of runs) {
     if (r.strategy !== 'blue-green' || r.status !== 'succeeded') continue;
-    const retireAt = r.rolloutState?.retireAt;
+    const rollout = r.targets.main.rollout;
+    const retireAt = rollout?.strategy === 'blue-green' ? rollout.retireAt : undefined;
     if (typeof retireAt !== 'number' || retireAt > now) continue;
     if (newest.get(`${r.service}/${r.environment}`) !== r) {
       out.push({ runId: r.id, action: 'superseded', why: 'a newer blue-green deploy of the service owns the idle colour now' });

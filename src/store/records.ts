@@ -20,12 +20,31 @@ export interface DecisionRecord {
   watchedSec?: number;
   candidate?: MetricSample;
   baseline?: MetricSample;
-  /** The samples behind `baseline`, for the regression gate. */
-  baselineSamples?: MetricSample[];
-  /** Samples of the new version during the observation period. */
-  afterSamples?: MetricSample[];
-  stagingBaselineSamples?: MetricSample[];
 }
+
+/**
+ * What the runner keeps about one environment it changes: the driver's rollout state, and what
+ * that environment's version is judged on. A run has a main target (its own environment) and,
+ * for a production release of a service with staging, a staging target rehearsed first.
+ */
+export interface TargetData {
+  /** The driver's state once prepare ran (main: the run's strategy; staging: rolling). */
+  rollout?: RolloutState;
+  /** The version serving before anything changed: its last sample and the samples behind it. */
+  baseline?: MetricSample;
+  baselineSamples?: MetricSample[];
+  /** The smoke checks against that version before any traffic moved: what `smoke` is compared with. */
+  baselineSmoke?: SmokeRecord[];
+  /** The new version's last sample once fully rolled out, and its samples then (for "baseline vs after"). */
+  after?: MetricSample;
+  afterSamples?: MetricSample[];
+  smoke?: SmokeRecord[];
+  /** Staging: production's live version, sampled before staging changed — the staging gate's reference (metrics and smoke). */
+  reference?: { samples: MetricSample[]; smoke?: SmokeRecord[] };
+}
+
+export type TargetName = 'main' | 'staging';
+export type Targets = { main: TargetData; staging?: TargetData };
 
 /** What the runner learned along the way; reports are written from it. */
 export interface RunData {
@@ -35,24 +54,7 @@ export interface RunData {
   restarts?: Array<{ at: number; note: string }>;
   preflight?: PreflightCheck[];
   validation?: Array<{ name: string; ok: boolean; detail: string; severity: 'error' | 'warning' }>;
-  baseline?: MetricSample;
-  /** The samples behind `baseline`, for the regression gate. */
-  baselineSamples?: MetricSample[];
-  /** Samples of the new version during the observation period. */
-  afterSamples?: MetricSample[];
-  stagingBaselineSamples?: MetricSample[];
-  /** The new version's last sample once fully rolled out (for "baseline vs after"). */
-  after?: MetricSample;
-  stagingBaseline?: MetricSample;
-  /** Production's live pods, sampled before staging changes: what the staging gate compares against. */
-  productionReferenceSamples?: MetricSample[];
-  /** The smoke checks against production's live version at the same moment: the staging gate's test baseline. */
-  productionReferenceSmoke?: SmokeRecord[];
-  stagingRolloutState?: RolloutState;
   decisions?: DecisionRecord[];
-  smoke?: SmokeRecord[];
-  /** The same checks against the live version before any traffic moved: what `smoke` is compared with. */
-  baselineSmoke?: SmokeRecord[];
   approvals?: Array<{ by: string; at: number }>;
   rollback?: { reason: string; by: string; at: number; automatic: boolean; verification?: RollbackVerification };
   /** How many times a step was resumed after a restart (a crash-loop guard). */
@@ -78,7 +80,7 @@ export interface RunData {
 
 export interface RunRecord extends RunView {
   request: DeployRequest;
-  rolloutState?: RolloutState;
+  targets: Targets;
   data: RunData;
   dedupeKey?: string;
 }

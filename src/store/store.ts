@@ -5,7 +5,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { StepView } from '../domain/run.js';
 import { migrate } from './migrations.js';
-import type { AuditRecord, LockRecord, RunRecord } from './records.js';
+import type { RolloutState } from '../cluster/types.js';
+import type { MetricSample } from '../domain/types.js';
+import type { AuditRecord, LockRecord, RunData, RunRecord, SmokeRecord, TargetData, Targets } from './records.js';
 
 export interface RunFilter {
   status?: string[];
@@ -179,8 +181,9 @@ export class Store {
         ...(s.ended_at !== null ? { endedAt: s.ended_at } : {}),
       }),
     );
-    const data = JSON.parse(row.data_json) as RunRecord['data'] & { pendingDecision?: RunRecord['pendingDecision'] };
-    const { pendingDecision, ...rest } = data;
+    const data = JSON.parse(row.data_json) as StoredData;
+    const { pendingDecision, targets, ...rest } = data;
+    const rollout = row.rollout_state_json ? (JSON.parse(row.rollout_state_json) as RolloutState) : undefined;
     return {
       id: row.id,
       service: row.service,
@@ -193,10 +196,9 @@ export class Store {
       origin: JSON.parse(row.origin_json),
       status: row.status as RunRecord['status'],
       steps,
-      data: rest,
+      ...(targets ? { targets: withMainRollout(targets, rollout), data: rest } : upgradeLegacy(rest, rollout)),
       createdAt: row.created_at,
       updatedAt: row.updated_at,
-      ...(row.rollout_state_json ? { rolloutState: JSON.parse(row.rollout_state_json) } : {}),
       ...(row.dedupe_key !== null ? { dedupeKey: row.dedupe_key } : {}),
       ...(row.stage !== null ? { stage: row.stage } : {}),
       ...(row.outcome !== null ? { outcome: row.outcome } : {}),
@@ -309,8 +311,61 @@ export function openStore(file: string): Store {
   }
 }
 
+/** data_json: the run's data, its targets (the main rollout has its own column) and the question it waits on. */
+type StoredData = RunData & LegacyData & { pendingDecision?: RunRecord['pendingDecision']; targets?: Targets };
+
+function withMainRollout(targets: Targets, rollout: RolloutState | undefined): Targets {
+  return { ...targets, main: { ...targets.main, ...(rollout ? { rollout } : {}) } };
+}
+
+/** A run saved before targets existed (its samples and staging state loose in data): the same facts, in targets. */
+interface LegacyData {
+  baseline?: MetricSample;
+  baselineSamples?: MetricSample[];
+  baselineSmoke?: SmokeRecord[];
+  after?: MetricSample;
+  afterSamples?: MetricSample[];
+  smoke?: SmokeRecord[];
+  stagingRolloutState?: RolloutState;
+  stagingBaseline?: MetricSample;
+  stagingBaselineSamples?: MetricSample[];
+  productionReferenceSamples?: MetricSample[];
+  productionReferenceSmoke?: SmokeRecord[];
+}
+
+function upgradeLegacy(data: RunData & LegacyData, rollout: RolloutState | undefined): Pick<RunRecord, 'targets' | 'data'> {
+  const {
+    baseline,
+    baselineSamples,
+    baselineSmoke,
+    after,
+    afterSamples,
+    smoke,
+    stagingRolloutState,
+    stagingBaseline,
+    stagingBaselineSamples,
+    productionReferenceSamples,
+    productionReferenceSmoke,
+    ...rest
+  } = data;
+  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const main = defined({ rollout, baseline, baselineSamples, baselineSmoke, after, afterSamples, smoke }) as TargetData;
+  const staging = defined({
+    rollout: stagingRolloutState,
+    baseline: stagingBaseline,
+    baselineSamples: stagingBaselineSamples,
+    ...(productionReferenceSamples ? { reference: defined({ samples: productionReferenceSamples, smoke: productionReferenceSmoke }) } : {}),
+  }) as TargetData;
+  return { targets: { main, ...(Object.keys(staging).length ? { staging } : {}) }, data: rest };
+}
+
 function toRow(run: RunRecord): RunRow {
-  const data = run.pendingDecision ? { ...run.data, pendingDecision: run.pendingDecision } : run.data;
+  const { rollout, ...main } = run.targets.main;
+  const data: StoredData = {
+    ...run.data,
+    targets: { ...run.targets, main },
+    ...(run.pendingDecision ? { pendingDecision: run.pendingDecision } : {}),
+  };
   return {
     id: run.id,
     service: run.service,
@@ -322,7 +377,7 @@ function toRow(run: RunRecord): RunRow {
     request_json: JSON.stringify(run.request),
     requester_json: JSON.stringify(run.requester),
     origin_json: JSON.stringify(run.origin),
-    rollout_state_json: run.rolloutState ? JSON.stringify(run.rolloutState) : null,
+    rollout_state_json: rollout ? JSON.stringify(rollout) : null,
     data_json: JSON.stringify(data),
     dedupe_key: run.dedupeKey ?? null,
     stage: run.stage ?? null,

@@ -113,7 +113,7 @@ describe.each(['HTTPRoute', 'VirtualService'] as const)('canary through a %s on 
     expect((await readRoute()).metadata.labels).toEqual({ team: 'storefront', 'shipbot/canary': 'v2.0.0' });
     for (const stage of driver.stages(plan, state).slice(0, 4)) {
       state = await driver.applyStage(ref, state, stage);
-      expect(state.servedPct).toBe(stage.trafficPct);
+      expect(state).toMatchObject({ strategy: 'canary', servedPct: stage.trafficPct });
       await deps.clock.sleep(60_000);
       const [canary, all] = [await metrics('canary'), await metrics()];
       const share = (100 * canary.requests) / all.requests;

@@ -2,7 +2,7 @@
 // 30 s samples, seeded. The per-sample rule needed 8+ samples a side for a 2× slowdown; counting
 // requests catches it in 2, and still passes healthy, noisy and within-threshold versions.
 import { describe, expect, it } from 'vitest';
-import { histogramQuantile, p99Bucket, poolHistograms } from '../../src/domain/latency-histogram.js';
+import { histogramQuantile, quantileBucket, poolHistograms } from '../../src/domain/latency-histogram.js';
 import { judgeCanary, latencyRule, rulesFromDefaults } from '../../src/domain/judge.js';
 import type { Decision, MetricSample } from '../../src/domain/types.js';
 import { series } from '../metrics/series.js';
@@ -33,7 +33,7 @@ describe('pooled histograms', () => {
     expect(histogramQuantile(h, 0.99)).toBeGreaterThan(110);
     // Linear inside the (100, 150] bucket, as histogram_quantile reads it: a little high for a falling density.
     expect(histogramQuantile(h, 0.99)).toBeLessThan(145);
-    expect(h.bounds[p99Bucket(h)!]).toBe(150);
+    expect(h.bounds[quantileBucket(h)!]).toBe(150);
   });
 
   it('are left out when a sample has none or the bounds differ (the per-sample rule judges then)', () => {
@@ -77,6 +77,16 @@ describe('p99 at the request level', () => {
       const t = tally(50, (s) => judgeCanary(base(s), cand(s, p99, 10, extra), plan, rules, { ...canary5, earlyLook: false }));
       expect(t.ROLLBACK, `p99 ${p99} ${JSON.stringify(extra)}`).toBe(0);
     }
+  });
+
+  it('a canary with too few requests for a p99 (150 in all) is judged at p95 too: 1.5× slower rolls back, healthy does not', () => {
+    const small = (s: number, p99Ms: number) => cand(s, p99Ms, 10, { rps: 0.5 });
+    const whole = { candidateShare: 0.5 / 190.5, baselineShare: 190 / 190.5 };
+    const slow = judgeCanary(base(6), small(6, 180), plan, rules, whole);
+    expect(slow.verdict).toBe('ROLLBACK');
+    expect(slow.explanation).toMatch(/^p95 .* \(p95: 1\d\d requests are too few to see a p99 move\)/);
+    expect(tally(30, (s) => judgeCanary(base(s), small(s, 180), plan, rules, whole)).ROLLBACK).toBeGreaterThanOrEqual(27);
+    expect(tally(50, (s) => judgeCanary(base(s), small(s, 120), plan, rules, whole)).ROLLBACK).toBe(0);
   });
 
   it('an impossible histogram (more slow requests than requests, rising counts, NaN) is dropped at the boundary, never counted', () => {

@@ -1,5 +1,6 @@
 // A deploy plan as the tests that build run records by hand need one: checkout v1.2.3, a
 // medium-risk canary 5% → 50% → 100% with short windows. Override what a test is about.
+import type { RolloutState } from '../../src/cluster/types.js';
 import type { DeployPlan } from '../../src/domain/types.js';
 
 export function planFor(over: Partial<DeployPlan> = {}): DeployPlan {
@@ -23,4 +24,35 @@ export function planFor(over: Partial<DeployPlan> = {}): DeployPlan {
     rationale: '',
     ...over,
   };
+}
+
+/** A saved rollout state of checkout from v1.2.2 to v1.2.3, as each driver's prepare() leaves it. */
+export function rolloutStateFor(
+  strategy: DeployPlan['strategy'],
+  images = { previousImage: 'x:v1.2.2', newImage: 'x:v1.2.3' },
+): RolloutState {
+  switch (strategy) {
+    case 'canary':
+      return {
+        strategy,
+        ...images,
+        canaryDeployment: 'checkout-canary',
+        canaryService: 'checkout-canary',
+        stableTrack: 'stable',
+        stableReplicas: 3,
+      };
+    case 'blue-green':
+      return {
+        strategy,
+        ...images,
+        liveDeployment: 'checkout',
+        liveTrack: 'blue',
+        idleDeployment: 'checkout-green',
+        idleTrack: 'green',
+        previewService: 'checkout-preview',
+        replicas: 3,
+      };
+    case 'rolling':
+      return { strategy, ...images, track: 'stable' };
+  }
 }

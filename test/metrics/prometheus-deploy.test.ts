@@ -17,6 +17,8 @@ import { CataloguePrometheus } from '../../src/metrics/index.js';
 import { createRunner, type Runner, type RunView } from '../../src/runner/index.js';
 import { FINAL_STATUSES } from '../../src/domain/run.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { resourceByKind } from '../../src/sandbox/resources.js';
+import { RPS_ANNOTATION } from '../../src/sandbox/traffic.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { promBin, startPrometheus, until, type RealPrometheus } from './real-prometheus.js';
 
@@ -24,11 +26,13 @@ if (!promBin) console.warn('skipping the 15 s-scrape deploy suite: no `prometheu
 
 const SCRAPE_SEC = 15;
 const shipped = parseConfig(readFileSync('data/shipbot.yml', 'utf8'));
-// Production only; the scrape interval as the operator configures it.
+// Production only, but for payments, which rehearses in staging first (its gate against
+// production's live version, through the same templates); the scrape interval as the operator
+// configures it.
 const config: ShipbotConfig = {
   ...shipped,
   prometheus: { scrapeIntervalSec: SCRAPE_SEC },
-  services: shipped.services.map((s) => ({ ...s, environments: { production: s.environments.production } })),
+  services: shipped.services.map((s) => (s.name === 'payments' ? s : { ...s, environments: { production: s.environments.production } })),
 };
 
 describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping every ${SCRAPE_SEC} s`, () => {
@@ -71,7 +75,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  function deploy(text: string, canarySteps: number[]): Promise<{ id: string; done: Promise<RunView> }> {
+  function deploy(text: string, canarySteps: number[], observeIntervals = 5): Promise<{ id: string; done: Promise<RunView> }> {
     const parsed = parseCommand(text, config);
     if (!parsed.ok || parsed.command.intent !== 'deploy') throw new Error(`not a deploy request: ${text}`);
     const request = parsed.command;
@@ -80,7 +84,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       canarySteps,
       monitoringIntervalSec: SCRAPE_SEC,
       stageWindowSec: 6 * SCRAPE_SEC,
-      observationSec: 5 * SCRAPE_SEC,
+      observationSec: observeIntervals * SCRAPE_SEC,
     };
     return runner.start({ request, plan, requester: { userId: 'U_DEV', name: 'dev' }, origin: { kind: 'terminal' } }).then((started) => {
       if (!started.ok) throw new Error(started.message);
@@ -110,13 +114,24 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
 
   const stepsOf = (run: RunView) => run.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n');
 
-  it('web (replica ratio, canary 50%), catalog (HTTPRoute, canary 10%), search (blue-green) and payments (rolling) all go to v1.3.0 with every sample answered', async () => {
+  it('web (replica ratio, canary 50%), catalog (HTTPRoute, canary 10%), search (blue-green) and payments (staging, then rolling) all go to v1.3.0 with every sample answered; checkout, whose users drop by 75% once it is rolled out, is rolled back', async () => {
     const web = await deploy('deploy web v1.3.0 canary', [50, 100]);
     const catalog = await deploy('deploy catalog v1.3.0 canary', [10, 100]);
     // Blue-green and rolling alongside, through the same templates: healthy releases pass their
-    // monitored stage and the production observation gate on real samples.
+    // monitored stage, the staging gate and the production observation gate on real samples.
     const search = await deploy('deploy search v1.3.0 blue-green', [100]);
     const payments = await deploy('deploy payments v1.3.0 rolling', [100]);
+    // A real throughput drop: as checkout's observation begins, three in four of its users stop
+    // coming (a broken client flow serves fewer requests, not failed ones). Throughput is judged
+    // per sample: 8 after the drop against the baseline's 5 can be sure (Mann-Whitney, exact
+    // p = 1/1287 when every one is lower); 5 against 5 cannot (1/252), and waiting for more is right.
+    const checkout = await deploy('deploy checkout v1.3.0 rolling', [100], 8);
+    await until('checkout observing', 240_000, async () =>
+      runner.get(checkout.id)?.steps.some((s) => s.key === 'regression-gate' && s.status === 'running') ? true : undefined,
+    );
+    sandbox.api.patch(resourceByKind('Service'), 'production', 'checkout', 'application/merge-patch+json', {
+      metadata: { annotations: { [RPS_ANNOTATION]: '50' } },
+    });
     // While catalog's canary is judged, the route carries 10% of the weight.
     const weights = await until('catalog at canary 10%', 120_000, async () => {
       if (!runner.get(catalog.id)?.steps.some((s) => s.key === 'stage:canary-10' && s.status === 'running')) return undefined;
@@ -167,5 +182,18 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       expect(decisions.find((x) => x.step === stageKey)?.candidate?.requests ?? 0, steps).toBeGreaterThan(0);
       expect(steps).not.toMatch(/no data|empty result/);
     }
-  }, 300_000);
+    const staged = runner.record(payments.id)!;
+    const stagingGate = staged.data.decisions?.filter((x) => x.step === 'staging-gate') ?? [];
+    expect(stagingGate.length, stepsOf(staged)).toBeGreaterThan(0);
+    for (const d of stagingGate) expect(d.decision.verdict, stepsOf(staged)).toBe('CONTINUE');
+    expect(staged.steps.find((s) => s.key === 'staging-gate')?.status, stepsOf(staged)).toBe('done');
+
+    const dropped = await checkout.done;
+    expect(dropped.status, stepsOf(dropped)).toBe('rolled-back');
+    const gate = runner
+      .record(dropped.id)!
+      .data.decisions?.filter((x) => x.step === 'regression-gate')
+      .at(-1);
+    expect(gate?.decision.findings.find((f) => f.rule === 'throughput')?.verdict, stepsOf(dropped)).toBe('ROLLBACK');
+  }, 420_000);
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { planFor } from '../helpers/plan.js';
+import { planFor, rolloutStateFor } from '../helpers/plan.js';
 import type { MetricSample } from '../../src/domain/types.js';
 import { investigateBriefing } from '../../src/reports/investigate.js';
 import { renderReport, stakeholderSummary, deterministicLessons, userImpact } from '../../src/reports/report.js';
@@ -39,10 +39,15 @@ function rolledBack(): RunRecord {
     requester: { userId: 'U1', name: 'ada' },
     origin: { kind: 'terminal' },
     outcome: 'rolled back: canary error rate 8.10% vs 0.20% baseline',
-    rolloutState: {
-      strategy: 'canary',
-      previousImage: 'registry.example.com/shop/checkout:v1.2.2',
-      newImage: 'registry.example.com/shop/checkout:v1.2.3-errors',
+    targets: {
+      main: {
+        rollout: rolloutStateFor('canary', {
+          previousImage: 'registry.example.com/shop/checkout:v1.2.2',
+          newImage: 'registry.example.com/shop/checkout:v1.2.3-errors',
+        }),
+        baseline: sample(0.002, 120),
+        smoke: [{ name: 'health', ok: true, critical: true, detail: '200 in 3 ms' }],
+      },
     },
     steps: [
       { key: 'validate', title: 'Pre-deployment validation', status: 'done', detail: '5 checks passed', startedAt: t0, endedAt: t0 + 1000 },
@@ -66,7 +71,6 @@ function rolledBack(): RunRecord {
     ],
     data: {
       validation: [{ name: 'cluster health', ok: true, detail: 'nodes Ready', severity: 'error' }],
-      baseline: sample(0.002, 120),
       decisions: [
         {
           step: 'stage:canary-5',
@@ -80,7 +84,6 @@ function rolledBack(): RunRecord {
           baseline: sample(0.002, 120),
         },
       ],
-      smoke: [{ name: 'health', ok: true, critical: true, detail: '200 in 3 ms' }],
       rollback: {
         reason: 'canary error rate 8.10% vs 0.20% baseline',
         by: 'shipbot',

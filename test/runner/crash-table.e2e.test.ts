@@ -1,11 +1,12 @@
 // A crash at each step of a production canary that goes through staging and migrates in both
-// environments: the runner is closed while that step runs (the database as a crash leaves it),
-// a new Runner resumes from what was saved, and the release ends on the new version with each
-// migration Job run once and the steps finished before the crash untouched. Plus, for every
-// saved state of every strategy, what resumeDecision says (the pure half of the same table).
+// environments, and at each production step of blue-green and rolling: the runner is closed
+// while that step runs (the database as a crash leaves it), a new Runner resumes from what was
+// saved, and the release ends on the new version with each migration Job run once and the steps
+// finished before the crash untouched. Plus, for every saved state of every strategy, what
+// resumeDecision says (the pure half of the same table).
 import { BatchV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { planFor } from '../helpers/plan.js';
+import { planFor, rolloutStateFor } from '../helpers/plan.js';
 import type { ShipbotConfig } from '../../src/config.js';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import type { DeployPlan } from '../../src/domain/types.js';
@@ -73,6 +74,32 @@ describe('a crash at each step resumes and finishes with nothing lost or done tw
   });
 });
 
+describe('a crash at each production step of blue-green and rolling resumes and finishes on the new version', () => {
+  it.each([
+    ...['prepare', 'baseline', 'stage:deploy-idle', 'smoke', 'stage:cutover', 'regression-gate', 'promote'].map((k) => ['blue-green', k]),
+    ...['prepare', 'baseline', 'stage:rolling-update', 'smoke', 'regression-gate', 'promote'].map((k) => ['rolling', k]),
+  ])('%s: crash during %s', async (strategy, stepKey) => {
+    w = await startWorld({ speed: 100 });
+    const run = started(await w.deploy(`deploy checkout v1.2.3 ${strategy}`));
+    await until(w.runner, run.id, (r) => r.steps.some((s) => s.key === stepKey && s.status === 'running'));
+    await w.runner.close();
+    const before = w.store.getRun(run.id)!;
+
+    const runner = w.restart();
+    expect(await runner.resumeInFlight()).toEqual([{ runId: run.id, action: 'resume', note: expect.stringMatching(/^resuming at "/) }]);
+    const done = (await runner.settled(run.id))!;
+    expect(done.status, done.outcome).toBe('succeeded');
+    for (const s of before.steps.filter((x) => x.status === 'done')) {
+      expect(
+        done.steps.find((x) => x.key === s.key),
+        s.key,
+      ).toMatchObject({ status: 'done', startedAt: s.startedAt, endedAt: s.endedAt });
+    }
+    expect(await servingImages(w, 'checkout')).toEqual(['registry.example.com/shop/checkout:v1.2.3']);
+    expect(runner.getLock('checkout', 'production')).toBeUndefined();
+  });
+});
+
 describe('resumeDecision for every saved state', () => {
   const plan = (strategy: DeployPlan['strategy']): DeployPlan => planFor({ strategy, dbMigration: true });
   const STAGES = {
@@ -83,7 +110,6 @@ describe('resumeDecision for every saved state', () => {
     ],
     rolling: [{ key: 'rolling-update', title: 'rolling update', trafficPct: 100, monitor: true }],
   } as const;
-  const state = { strategy: 'canary', previousImage: 'x:v1.2.2', newImage: 'x:v1.2.3' } as const;
 
   /** The record as saved when step `at` was running: every step before it done (rolling back: after a stage). */
   function savedAt(strategy: DeployPlan['strategy'], at: number, rollingBack: boolean): RunRecord {
@@ -124,7 +150,7 @@ describe('resumeDecision for every saved state', () => {
       origin: { kind: 'terminal' },
       steps,
       data: {},
-      ...(prepared ? { rolloutState: { ...state, strategy } } : {}),
+      targets: { main: prepared ? { rollout: rolloutStateFor(strategy) } : {} },
       createdAt: 0,
       updatedAt: 0,
     };
@@ -146,11 +172,10 @@ describe('resumeDecision for every saved state', () => {
             note: `resuming at "${running.title}"`,
           });
           // The same record without its rollout state stops once traffic may have moved.
-          const lost = { ...rec };
-          delete lost.rolloutState;
+          const lost = { ...rec, targets: { main: {} } };
           const d = resumeDecision(lost, true);
           const moved =
-            rec.rolloutState !== undefined &&
+            rec.targets.main.rollout !== undefined &&
             (running.key.startsWith('stage:') || ['smoke', 'regression-gate', 'promote'].includes(running.key) || rollingBack);
           expect(d.action, `${strategy} at ${running.key} without its state`).toBe(moved ? 'stop' : 'resume');
         }

@@ -22,6 +22,7 @@ function rec(status: RunStatus, over: Partial<RunRecord> = {}): RunRecord {
     requester: { userId: 'U1' },
     origin: { kind: 'terminal' },
     steps: initialSteps(plan, true),
+    targets: { main: {} },
     data: {},
     createdAt: 0,
     updatedAt: 0,

@@ -61,8 +61,8 @@ describe('happy paths', () => {
     expect(done.steps.find((s) => s.key === 'staging-gate')).toMatchObject({ status: 'done' });
     expect(await servingImages(w, 'search', 'staging')).toEqual(['registry.example.com/shop/search:v2.0.0']);
     // The gate compared staging with production's live pods, sampled before staging changed.
-    const data = w.runner.record(run.id)!.data;
-    expect(data.productionReferenceSamples?.length).toBeGreaterThan(0);
+    const { data, targets } = w.runner.record(run.id)!;
+    expect(targets.staging?.reference?.samples.length).toBeGreaterThan(0);
     const gate = data.decisions!.filter((d) => d.step === 'staging-gate').at(-1)!.decision;
     expect(gate.verdict).toBe('CONTINUE');
     expect(gate.findings.map((f) => f.detail).join(' ')).toMatch(/production baseline/);
@@ -118,7 +118,7 @@ describe('failure paths roll back by themselves and keep the lock', () => {
     expect(rec.data.rollback).toMatchObject({ automatic: true, verification: { ok: true } });
     if (/smokefail/.test(text)) {
       // The critical path passed on the live version before the deploy: the new version broke it.
-      expect(rec.data.baselineSmoke?.find((c) => c.name === 'critical-path')).toMatchObject({ ok: true });
+      expect(rec.targets.main.baselineSmoke?.find((c) => c.name === 'critical-path')).toMatchObject({ ok: true });
       expect(readFileSync(rec.reportPath!, 'utf8')).toMatch(/\| critical-path \| ✓ \| ❌ \|/);
     }
     expect(existsSync(rec.data.incidentPath!)).toBe(true);

@@ -4,6 +4,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClusterApi } from '../../src/cluster/api.js';
 import { createDriver, kubeFromKubeconfig, type RolloutState } from '../../src/cluster/index.js';
+import type { BlueGreenState } from '../../src/cluster/bluegreen.js';
+import { rolloutStateFor } from '../helpers/plan.js';
 import { defaultRef } from '../../src/runner/index.js';
 import type { RunRecord } from '../../src/store/records.js';
 import { retirements } from '../../src/schedule/index.js';
@@ -22,7 +24,7 @@ async function replicas(name: string): Promise<number | undefined> {
 }
 
 /** A blue-green deploy of checkout through the real driver, recorded as a succeeded run. */
-async function blueGreenDeploy(id: string, version: string): Promise<RolloutState> {
+async function blueGreenDeploy(id: string, version: string): Promise<BlueGreenState> {
   const { request, plan } = w.plan(`deploy checkout ${version} blue-green`);
   const ref = defaultRef(w.config.services.find((s) => s.name === 'checkout')!, 'production')!;
   const driver = createDriver('blue-green', {
@@ -34,6 +36,7 @@ async function blueGreenDeploy(id: string, version: string): Promise<RolloutStat
   let state = await driver.prepare(ref, plan);
   for (const stage of driver.stages(plan, state)) state = await driver.applyStage(ref, state, stage);
   state = await driver.promote(ref, state);
+  if (state.strategy !== 'blue-green') throw new Error("a blue-green driver returned another strategy's state");
   const now = w.clock.now();
   const rec: RunRecord = {
     id,
@@ -48,7 +51,7 @@ async function blueGreenDeploy(id: string, version: string): Promise<RolloutStat
     origin: { kind: 'terminal' },
     steps: [],
     data: {},
-    rolloutState: state,
+    targets: { main: { rollout: state } },
     createdAt: now,
     updatedAt: now,
   };
@@ -89,7 +92,7 @@ describe('retirements', () => {
     strategy,
     status: 'succeeded' as const,
     createdAt,
-    rolloutState: { strategy, previousImage: 'a', newImage: 'b', ...(retireAt !== undefined ? { retireAt } : {}) },
+    targets: { main: { rollout: { ...rolloutStateFor(strategy), ...(retireAt !== undefined ? { retireAt } : {}) } as RolloutState } },
   });
   it('retires only the newest run per service; older ones are superseded; not yet due or locked waits', () => {
     const free = () => false;

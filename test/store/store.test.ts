@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate, openStore, type RunRecord } from '../../src/store/index.js';
+import { rolloutStateFor } from '../helpers/plan.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,6 +25,7 @@ function run(id: string, over: Partial<RunRecord> = {}): RunRecord {
       { key: 'validate', title: 'Pre-deployment validation', status: 'done', startedAt: 1, endedAt: 2 },
       { key: 'baseline', title: 'Production baseline', status: 'running', startedAt: 2 },
     ],
+    targets: { main: {} },
     data: {},
     createdAt: 1,
     updatedAt: 2,
@@ -77,7 +80,7 @@ describe('store', () => {
   it('round-trips a run with steps, rollout state, pending decision and data', () => {
     const s = openStore(':memory:');
     const r = run('r2', {
-      rolloutState: { strategy: 'canary', previousImage: 'a:1', newImage: 'a:2', canary: 'checkout-canary' },
+      targets: { main: { rollout: rolloutStateFor('canary', { previousImage: 'a:1', newImage: 'a:2' }) } },
       pendingDecision: { verdict: 'ROLLBACK', explanation: 'error rate up', findings: [] },
       data: { approvals: [{ by: 'U2', at: 5 }] },
       dedupeKey: 'C1:123.4',
@@ -91,6 +94,41 @@ describe('store', () => {
     expect(s.getRun('r2')?.steps).toHaveLength(1);
     expect(s.getRun('r2')?.status).toBe('succeeded');
     s.close();
+  });
+
+  it('reads a run saved before targets existed with its samples and staging state in targets, and saves it in the new shape', () => {
+    const file = path.join(dir, 'legacy.db');
+    const s = openStore(file);
+    const sample = { at: 1, windowSec: 30, requests: 10, errorRate: 0, p50Ms: 1, p95Ms: 2, p99Ms: 3, throughputRps: 1 };
+    const rollout = rolloutStateFor('canary');
+    const staging = rolloutStateFor('rolling');
+    s.saveRun(run('old', { targets: { main: { rollout } } }));
+    s.close();
+    // As an earlier Shipbot wrote it: everything loose in data_json, the rollout in its column.
+    const db = new Database(file);
+    db.prepare('UPDATE runs SET data_json = ? WHERE id = ?').run(
+      JSON.stringify({
+        approvals: [{ by: 'U2', at: 5 }],
+        baseline: sample,
+        baselineSamples: [sample],
+        smoke: [],
+        stagingRolloutState: staging,
+        stagingBaselineSamples: [sample],
+        productionReferenceSamples: [sample],
+      }),
+      'old',
+    );
+    db.close();
+    const again = openStore(file);
+    const rec = again.getRun('old')!;
+    expect(rec.targets).toEqual({
+      main: { rollout, baseline: sample, baselineSamples: [sample], smoke: [] },
+      staging: { rollout: staging, baselineSamples: [sample], reference: { samples: [sample] } },
+    });
+    expect(rec.data).toEqual({ approvals: [{ by: 'U2', at: 5 }] });
+    again.saveRun(rec);
+    expect(again.getRun('old')).toEqual(rec);
+    again.close();
   });
 
   it('keeps the dedupe key unique', () => {

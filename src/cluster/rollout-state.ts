@@ -1,0 +1,67 @@
+// What a driver learned at prepare() and needs later, one shape per strategy, told apart by
+// `strategy`. JSON-serialisable: the runner persists it with the run so a restart can resume;
+// a driver handed another strategy's state refuses it (InvalidRolloutError), never guesses.
+import type { Colour } from './convert.js';
+import type { RouterKind } from './route-split.js';
+
+interface RolloutBase {
+  previousImage: string;
+  newImage: string;
+}
+
+/** What a run keeps about the route it holds (persisted with the canary's state). */
+export interface RouterState {
+  kind: RouterKind;
+  name: string;
+  routes?: string[];
+  /** The stable backend's weight per rule as first found, restored at release. */
+  original: Array<number | null>;
+}
+
+export interface CanaryState extends RolloutBase {
+  strategy: 'canary';
+  canaryDeployment: string;
+  canaryService: string;
+  stableTrack: string;
+  /** Replicas of the stable Deployment; the canary is sized against it. */
+  stableReplicas: number;
+  /** The last stage applied, percent of traffic asked for. */
+  stagePct?: number;
+  /** The share (0..100) the canary really serves after that stage: its ready pods over all ready pods selected. */
+  servedPct?: number;
+  promoted?: boolean;
+  /** Set when a route splits the traffic (from trafficRouting at prepare). */
+  router?: RouterState;
+}
+
+export interface BlueGreenState extends RolloutBase {
+  strategy: 'blue-green';
+  liveDeployment: string;
+  liveTrack: string;
+  idleDeployment: string;
+  idleTrack: Colour;
+  previewService: string;
+  /** Size of the live colour; the idle colour is brought to the same size. */
+  replicas: number;
+  /**
+   * The selector labels that pick the live colour's pods: `{ track }`, or `{ pod-template-hash }`
+   * for pods without a track label. Absent in states saved before it existed: `{ track: liveTrack }`.
+   */
+  livePin?: Record<string, string>;
+  /** The HorizontalPodAutoscaler that scales the live colour: it follows the serving colour. */
+  hpa?: string;
+  cutover?: boolean;
+  /** Clock ms after which the old colour may be scaled down (set by promote). */
+  retireAt?: number;
+}
+
+export interface RollingState extends RolloutBase {
+  strategy: 'rolling';
+  /** Revision (annotation) and pod-template-hash of the ReplicaSet to roll back to. */
+  previousRevision?: string;
+  previousTemplateHash?: string;
+  track: string;
+  paused?: boolean;
+}
+
+export type RolloutState = CanaryState | BlueGreenState | RollingState;

@@ -1,0 +1,59 @@
+// The steps every target goes through, the run's own environment and the staging rehearsal
+// alike: prepare its rollout, capture what serves now, and watch the new version against it.
+// Each records what it learned through ctx.commit.
+import type { RolloutState } from '../cluster/types.js';
+import type { MonitorResult } from './analysis.js';
+import { liveSmoke, passCount, state, type StepContext, type Target } from './step-context.js';
+
+/**
+ * Ensures the target's rollout objects exist. A state already saved is kept: prepare reads the
+ * image serving now as the one to roll back to, which after a resume may be the new one.
+ */
+export async function prepareTarget(ctx: StepContext, t: Target): Promise<RolloutState> {
+  const st = t.data.rollout ?? (await t.driver.prepare(t.ref, ctx.run.plan));
+  ctx.commit({ target: { name: t.name, set: { rollout: st } } });
+  return st;
+}
+
+/** The metrics of the version the target serves now, and (given) smoke results beside them, before any traffic moves. */
+export async function targetBaseline(
+  ctx: StepContext,
+  t: Target,
+  withSmoke = true,
+): Promise<{ metrics: string; smoke: string; sampled: boolean }> {
+  const [b, checks] = await Promise.all([
+    ctx.analysis.baseline(ctx.run.plan, t.driver.tracks(t.ref, state(t)).baseline, ctx.signal),
+    withSmoke ? liveSmoke(ctx, t) : undefined,
+  ]);
+  ctx.commit({
+    target: {
+      name: t.name,
+      set: { baselineSamples: b.samples, ...(b.sample ? { baseline: b.sample } : {}), ...(checks ? { baselineSmoke: checks } : {}) },
+    },
+  });
+  return { metrics: b.detail, smoke: checks ? `; smoke ${passCount(checks)} on the live version` : '', sampled: Boolean(b.sample) };
+}
+
+/** Monitors the target's new version against its baseline for `windowSec` (a stage, an observation, a gate). */
+export function observe(
+  ctx: StepContext,
+  t: Target,
+  st: RolloutState,
+  windowSec: number,
+  trafficPct: number | undefined,
+  onSample: (line: string) => void,
+): Promise<MonitorResult> {
+  const tracks = t.driver.tracks(t.ref, st);
+  return ctx.analysis.monitor({
+    plan: ctx.run.plan,
+    candidate: tracks.candidate,
+    baseline: tracks.baseline,
+    baselineSamples: t.data.baselineSamples ?? [],
+    ...(trafficPct !== undefined ? { trafficPct } : {}),
+    windowSec,
+    signals: () => t.driver.signals(t.ref, st),
+    signal: ctx.signal,
+    skip: ctx.skip,
+    onSample,
+  });
+}
