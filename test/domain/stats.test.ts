@@ -1,7 +1,17 @@
 // Known values computed with scipy.stats 1.17 (see the comment on each case).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { binomialUpperTail, fisherGreater, lnGamma, mannWhitneyU, median, normalCdf, quantile } from '../../src/domain/stats.js';
+import {
+  binomialUpperTail,
+  fisherGreater,
+  lnGamma,
+  mannWhitneyAsymptotic,
+  mannWhitneyU,
+  MW_EXACT_MAX,
+  median,
+  normalCdf,
+  quantile,
+} from '../../src/domain/stats.js';
 
 describe('normalCdf', () => {
   it('matches scipy.stats.norm.cdf', () => {
@@ -19,21 +29,45 @@ describe('lnGamma', () => {
   });
 });
 
-describe('mannWhitneyU (normal approximation, tie and continuity correction)', () => {
+describe('mannWhitneyAsymptotic (normal approximation, tie and continuity correction)', () => {
   // mannwhitneyu(x, y, alternative=…, method='asymptotic', use_continuity=True)
   const x = [1.1, 2.2, 3.3, 4.4, 5.5, 6.6];
   const y = [2.2, 2.2, 0.5, 1.0, 3.3];
   it('matches scipy with ties, for every alternative', () => {
-    const g = mannWhitneyU(x, y, 'greater');
+    const g = mannWhitneyAsymptotic(x, y, 'greater');
     expect(g.statistic).toBe(24.5);
     expect(g.pValue).toBeCloseTo(0.04823990175447919, 6);
-    expect(mannWhitneyU(x, y, 'less').pValue).toBeCloseTo(0.9676155151505562, 6);
-    expect(mannWhitneyU(x, y, 'two-sided').pValue).toBeCloseTo(0.09647980350895838, 6);
+    expect(mannWhitneyAsymptotic(x, y, 'less').pValue).toBeCloseTo(0.9676155151505562, 6);
+    expect(mannWhitneyAsymptotic(x, y, 'two-sided').pValue).toBeCloseTo(0.09647980350895838, 6);
   });
   it('matches scipy without ties', () => {
-    const r = mannWhitneyU([19, 22, 16, 29, 24], [20, 11, 17, 12], 'greater');
+    const r = mannWhitneyAsymptotic([19, 22, 16, 29, 24], [20, 11, 17, 12], 'greater');
     expect(r.statistic).toBe(17);
     expect(r.pValue).toBeCloseTo(0.055673443266570206, 6);
+  });
+});
+
+describe('mannWhitneyU (exact for small samples, ties at average ranks)', () => {
+  const ref = JSON.parse(readFileSync(new URL('./fixtures/stats-reference.json', import.meta.url), 'utf8')) as {
+    mannWhitneyExact: Array<{ x: number[]; y: number[]; greater: number; less: number; 'two-sided': number }>;
+  };
+  it('matches scipy.stats.permutation_test over every split, with and without ties, for every alternative', () => {
+    expect(ref.mannWhitneyExact.length).toBeGreaterThanOrEqual(6);
+    for (const r of ref.mannWhitneyExact) {
+      for (const alt of ['greater', 'less', 'two-sided'] as const) {
+        const p = mannWhitneyU(r.x, r.y, alt).pValue;
+        expect(Math.abs(p - r[alt]), `${JSON.stringify(r.x)} vs ${JSON.stringify(r.y)} ${alt}: ${p}`).toBeLessThan(1e-9);
+      }
+    }
+  });
+  it('is the normal approximation beyond the exact range, and the two agree near its edge', () => {
+    const x = Array.from({ length: 25 }, (_, i) => 10 + ((i * 7) % 13) + i / 10);
+    const y = Array.from({ length: 25 }, (_, i) => 8 + ((i * 5) % 11) + i / 10);
+    expect(x.length + y.length).toBeGreaterThan(MW_EXACT_MAX);
+    expect(mannWhitneyU(x, y, 'greater')).toEqual(mannWhitneyAsymptotic(x, y, 'greater'));
+    const xs = x.slice(0, 20);
+    const ys = y.slice(0, 20);
+    expect(mannWhitneyU(xs, ys, 'greater').pValue / mannWhitneyAsymptotic(xs, ys, 'greater').pValue).toBeCloseTo(1, 1);
   });
   it('gives no evidence when every value is equal, and NaN for an empty group', () => {
     expect(mannWhitneyU([1, 1, 1], [1, 1], 'greater').pValue).toBe(1);
