@@ -21,6 +21,7 @@ import { resourceByKind } from '../src/sandbox/resources.js';
 import { RPS_ANNOTATION } from '../src/sandbox/traffic.js';
 import { BASELINE } from '../src/sandbox/behaviour.js';
 import { errorRateRule } from '../src/domain/judge.js';
+import { fisherGreater } from '../src/domain/stats.js';
 import { DEFAULT_ALPHA, rulesFromDefaults } from '../src/domain/judge-core.js';
 import { openStore } from '../src/store/index.js';
 import { untilDecidedOrFinal } from './runner.js';
@@ -60,34 +61,40 @@ const WINDOW_SEC = 300;
 const RULES = rulesFromDefaults(ShipbotConfig.parse({ services: [benchService('d0')] }).defaults);
 
 /**
- * Whether a regression can be shown at this traffic at all: the judge's own error rule, given
- * exactly the expected counts of the stage (no noise), is sure. +3 points among 85 requests is
- * not (p≈0.2 with all of them); asking a person is then the right answer, and passing the wrong one.
- * Latency faults need the judge's minimum requests (below 500 it compares p95 or p50).
+ * Whether this traffic shows the regression at all, nearly always: the judge's own test is sure
+ * even when the canary draws few bad requests (its expected count less two standard deviations,
+ * a 97.7% lower bound). +3 points among 375 requests is not (11 errors expected, 4.5 at that
+ * bound: p≈0.01 even with every request); asking a person is then right, and passing wrong.
+ * Errors through the error rule; a tail-only slowdown (5% of requests slower, against the 1%
+ * above the baseline's p99) through the Fisher test on those counts at the judge's level for a
+ * small canary; other slowdowns move every percentile and need only the judge's minimum requests.
  */
 function judgeable(t: Trial): boolean {
   const canaryRps = (t.rps * t.share) / 100;
   const faultSec = WINDOW_SEC - (t.scenario.lateMin ?? 0) * 60;
-  if (canaryRps * faultSec < RULES.minRequests) return false;
+  const n = Math.round(canaryRps * faultSec);
+  const baseN = Math.round((t.rps - canaryRps) * faultSec);
+  if (n < RULES.minRequests) return false;
+  const lowDraw = (expected: number) => Math.max(0, Math.floor(expected - 2 * Math.sqrt(expected)));
+  if (t.scenario.tag.includes('tail')) {
+    return fisherGreater(lowDraw(0.05 * n), n, Math.round(0.01 * baseN), baseN) < DEFAULT_ALPHA / 2;
+  }
   if (t.scenario.errorPct === undefined) return true;
-  const samples = (rps: number, rate: number) =>
-    Array.from({ length: faultSec / INTERVAL_SEC }, (_, i) => {
-      const requests = Math.round(rps * INTERVAL_SEC);
-      return {
-        at: i * INTERVAL_SEC * 1000,
-        windowSec: INTERVAL_SEC,
-        requests,
-        errorRate: Math.round(requests * rate) / requests,
-        p50Ms: 40,
-        p95Ms: 90,
-        p99Ms: 120,
-        throughputRps: rps,
-      };
-    });
-  const base = samples(t.rps - canaryRps, BASELINE.errorRate);
-  return (
-    errorRateRule(base, samples(canaryRps, t.scenario.errorPct / 100), RULES, DEFAULT_ALPHA, 'canary', 'stable').verdict === 'ROLLBACK'
-  );
+  // Two halves of the fault window, so the counts are not rounded away sample by sample.
+  const halves = (requests: number, errors: number) =>
+    [0, 1].map((i) => ({
+      at: i * faultSec * 500,
+      windowSec: faultSec / 2,
+      requests: requests / 2,
+      errorRate: errors / requests,
+      p50Ms: 40,
+      p95Ms: 90,
+      p99Ms: 120,
+      throughputRps: requests / faultSec,
+    }));
+  const base = halves(baseN, BASELINE.errorRate * baseN);
+  const cand = halves(n, lowDraw((n * t.scenario.errorPct) / 100));
+  return errorRateRule(base, cand, RULES, DEFAULT_ALPHA, 'canary', 'stable').verdict === 'ROLLBACK';
 }
 
 interface Trial {
@@ -280,16 +287,16 @@ export async function benchDecisions(): Promise<Figure[]> {
       note: `${falseRollbacks.length} of ${healthy.length}`,
     },
     {
-      name: 'regressions rolled back (traffic that can show them)',
+      name: 'regressions rolled back (traffic that shows them, 97.7% of draws)',
       value: (100 * judgeableRuns.filter((r) => r.outcome === 'rolled back').length) / Math.max(1, judgeableRuns.length),
       unit: '%',
       note: `${askedRegressions.length} asked a person, ${judgeableRuns.filter((r) => r.outcome === 'passed').length} passed, of ${judgeableRuns.length}`,
     },
     {
-      name: 'regressions too faint for their traffic: asked, never passed',
-      value: tooFaint.filter((r) => r.outcome !== 'passed').length,
+      name: 'regressions too faint for their traffic that passed',
+      value: tooFaint.filter((r) => r.outcome === 'passed').length,
       unit: 'runs',
-      note: `of ${tooFaint.length} (${tooFaint.filter((r) => r.outcome === 'rolled back').length} rolled back anyway), above the judge's minimum requests`,
+      note: `of ${tooFaint.length} above the judge's minimum requests (${tooFaint.filter((r) => r.outcome === 'rolled back').length} rolled back anyway, ${tooFaint.filter((r) => r.outcome === 'asked').length} asked a person)`,
     },
     {
       name: 'missed regressions (passed)',

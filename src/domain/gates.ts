@@ -4,6 +4,7 @@
 import type { Decision, DeployPlan, MetricSample } from './types.js';
 import { fisherGreater, mannWhitneyU, median } from './stats.js';
 import { regressionGate, regressionRate, type TestCounts } from './regression.js';
+import { compareSlowShare, poolHistograms } from './latency-histogram.js';
 import {
   DEFAULT_ALPHA,
   DEFAULT_SAMPLE_ALPHA,
@@ -64,10 +65,13 @@ export function metricRegressions(
       detail: `error rate ${fmtPct(a.rate)} ${al} vs ${fmtPct(b.rate)} ${bl} (${fmtPts(pts)}, ${fmtP(p)})`,
     });
   }
+  const byRequests = requestP99(before, after, al, bl);
   const la = latencySamples(after);
   const lb = latencySamples(before);
   const need = opts.minSamples ?? 1;
-  if (la.length >= need && lb.length >= need) {
+  if (byRequests) {
+    out.push({ ...byRequests, regressionPct: byRequests.pValue < alpha ? Math.max(0, byRequests.observedPct) : 0 });
+  } else if (la.length >= need && lb.length >= need) {
     const ma = median(la);
     const mb = median(lb);
     const pct = mb > 0 ? ((ma - mb) / mb) * 100 : 0;
@@ -98,6 +102,29 @@ export function metricRegressions(
     }
   }
   return out;
+}
+
+/**
+ * p99 at the request level where both sides have histograms (every request of both periods,
+ * the canary judge's test); undefined otherwise, and the per-sample comparison is used.
+ */
+function requestP99(
+  before: readonly MetricSample[],
+  after: readonly MetricSample[],
+  al: string,
+  bl: string,
+): Omit<MetricRegression, 'regressionPct'> | undefined {
+  const hb = poolHistograms(before);
+  const ha = poolHistograms(after);
+  const cmp = hb && ha && hb.total > 0 && ha.total > 0 ? compareSlowShare(before, after, hb, ha, 0.99) : undefined;
+  if (!cmp) return undefined;
+  const { slower } = cmp;
+  return {
+    metric: 'p99',
+    observedPct: cmp.incPct,
+    pValue: cmp.pValue,
+    detail: `p99 ${fmtMs(cmp.after)} ${al} vs ${fmtMs(cmp.before)} ${bl} (${cmp.incPct >= 0 ? '+' : ''}${cmp.incPct.toFixed(0)}%; ${slower.after} of ${slower.afterTotal} requests slower than ${fmtMs(cmp.boundMs)} vs ${fmtPct(slower.before / slower.beforeTotal)} ${bl}, ${fmtP(cmp.pValue)})`,
+  };
 }
 
 interface GateInput {

@@ -40,7 +40,7 @@ import {
   pool,
   rateStdError,
 } from './judge-core.js';
-import { histogramQuantile, poolHistograms, quantileBucket, type PooledHistogram, slowShareStdError } from './latency-histogram.js';
+import { compareSlowShare, poolHistograms, type PooledHistogram } from './latency-histogram.js';
 /**
  * Error rate more than `errorRatePts` above the baseline, with the counts pooled over the samples.
  *
@@ -224,20 +224,10 @@ function requestLatencyRule(
   bl: string,
 ): Finding | undefined {
   const label = QUANTILES.find(([, x]) => x === q)![2];
-  const k = quantileBucket(hb, q);
-  if (k === undefined) return undefined;
-  const pb = histogramQuantile(hb, q);
-  const pc = histogramQuantile(hc, q);
-  const incPct = pb > 0 ? ((pc - pb) / pb) * 100 : pc > 0 ? Infinity : 0;
-  const pFisher = fisherGreater(hc.slower[k]!, hc.total, hb.slower[k]!, hb.total);
-  if (Number.isNaN(pFisher)) return undefined; // counts the test refuses: the per-sample rule judges
-  // As for error rates: sure against the counts (Fisher) and against the spread between samples,
-  // so bursts of slow requests in a few samples (a noisy, healthy version) are not a slowdown.
-  const shift = hc.slower[k]! / hc.total - hb.slower[k]! / hb.total;
-  const se = Math.hypot(slowShareStdError(cand, k, hc), slowShareStdError(base, k, hb));
-  const pSpread = se > 0 ? normalCdf(-shift / se) : shift > 0 ? 0 : 1;
-  const pValue = Math.max(pFisher, pSpread);
-  const tail = `${hc.slower[k]} of ${hc.total} requests (${fmtPct(hc.slower[k]! / hc.total)}) slower than ${fmtMs(hb.bounds[k]!)} vs ${fmtPct(hb.slower[k]! / hb.total)} of ${bl}'s`;
+  const cmp = compareSlowShare(base, cand, hb, hc, q);
+  if (!cmp) return undefined; // the per-sample rule judges
+  const { before: pb, after: pc, incPct, pValue, slower } = cmp;
+  const tail = `${slower.after} of ${slower.afterTotal} requests (${fmtPct(slower.after / slower.afterTotal)}) slower than ${fmtMs(cmp.boundMs)} vs ${fmtPct(slower.before / slower.beforeTotal)} of ${bl}'s`;
   const why = q === 0.99 ? '' : ` (${label}: ${plural(hc.total, 'request')} are too few to see a p99 move)`;
   const line = `${label} ${fmtMs(pc)} on ${cl} vs ${fmtMs(pb)} ${bl} (${incPct >= 0 ? '+' : ''}${Number.isFinite(incPct) ? incPct.toFixed(0) : '∞'}%`;
   if (incPct > rules.p99IncreasePct) {

@@ -4,6 +4,7 @@
 // question "is the new version slower?" becomes a proportion test: how many of its requests are
 // slower than the baseline's p99 bucket, against how many of the baseline's are (Fisher).
 // Thousands of requests decide, not ten noisy percentiles. Pure.
+import { fisherGreater, normalCdf } from './stats.js';
 import type { MetricSample } from './types.js';
 
 /** Requests slower than each bound (ms), pooled over samples; bounds ascending. */
@@ -72,4 +73,47 @@ export function slowShareStdError(samples: readonly MetricSample[], k: number, p
   const mean = shares.reduce((a, b) => a + b, 0) / shares.length;
   const variance = shares.reduce((a, b) => a + (b - mean) ** 2, 0) / (shares.length - 1);
   return Math.max(binomial, Math.sqrt(variance / shares.length));
+}
+
+/** One percentile compared at the request level: both sides' values, and how sure the new side is slower. */
+export interface SlowShareComparison {
+  /** The baseline's bucket of that percentile: the bound the requests are counted above. */
+  boundMs: number;
+  before: number;
+  after: number;
+  incPct: number;
+  slower: { after: number; afterTotal: number; before: number; beforeTotal: number };
+  /** Sure against the counts (Fisher) and against the spread between samples: the larger p. */
+  pValue: number;
+}
+
+/**
+ * The q-quantile of `after` against `before` at the request level; undefined when the baseline
+ * has no bound that quantile falls under, or the counts are ones Fisher refuses.
+ */
+export function compareSlowShare(
+  before: readonly MetricSample[],
+  after: readonly MetricSample[],
+  hb: PooledHistogram,
+  ha: PooledHistogram,
+  q: number,
+): SlowShareComparison | undefined {
+  const k = quantileBucket(hb, q);
+  if (k === undefined) return undefined;
+  const pb = histogramQuantile(hb, q);
+  const pa = histogramQuantile(ha, q);
+  const pFisher = fisherGreater(ha.slower[k]!, ha.total, hb.slower[k]!, hb.total);
+  if (Number.isNaN(pFisher)) return undefined;
+  // As for error rates: bursts of slow requests in a few samples (a noisy, healthy version) are no slowdown.
+  const shift = ha.slower[k]! / ha.total - hb.slower[k]! / hb.total;
+  const se = Math.hypot(slowShareStdError(after, k, ha), slowShareStdError(before, k, hb));
+  const pSpread = se > 0 ? normalCdf(-shift / se) : shift > 0 ? 0 : 1;
+  return {
+    boundMs: hb.bounds[k]!,
+    before: pb,
+    after: pa,
+    incPct: pb > 0 ? ((pa - pb) / pb) * 100 : pa > 0 ? Infinity : 0,
+    slower: { after: ha.slower[k]!, afterTotal: ha.total, before: hb.slower[k]!, beforeTotal: hb.total },
+    pValue: Math.max(pFisher, pSpread),
+  };
 }

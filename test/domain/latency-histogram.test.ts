@@ -3,7 +3,7 @@
 // requests catches it in 2, and still passes healthy, noisy and within-threshold versions.
 import { describe, expect, it } from 'vitest';
 import { histogramQuantile, quantileBucket, poolHistograms } from '../../src/domain/latency-histogram.js';
-import { judgeCanary, latencyRule, rulesFromDefaults } from '../../src/domain/judge.js';
+import { judgeCanary, latencyRule, productionGate, rulesFromDefaults } from '../../src/domain/judge.js';
 import type { Decision, MetricSample } from '../../src/domain/types.js';
 import { series } from '../metrics/series.js';
 
@@ -107,5 +107,28 @@ describe('p99 at the request level', () => {
     const d = latencyRule(strip(base(4)), strip(cand(4, 240, 2)), rules, 0.001, 'canary', 'baseline');
     expect(d.verdict).toBe('INCONCLUSIVE');
     expect(d.detail).toMatch(/not enough latency samples yet/);
+  });
+});
+
+describe('the production gate judges p99 at the request level where histograms exist', () => {
+  const gatePlan = { regressionThresholdPct: 2, rollbackOnRegression: true };
+  const released = (seed: number, p99Ms: number, extra = {}) =>
+    series({ samples: 5, rps: 200, errorRate: 0.002, p99Ms, seed: seed + 900, histogram: true, ...extra });
+  const p99Finding = (d: Decision) => d.findings.find((f) => f.rule === 'regression-p99')!;
+
+  it('rolls back a 1.5× slower release on 5 samples after, counting requests', () => {
+    const d = productionGate(base(7, 5), released(7, 180), gatePlan, rules);
+    expect(d.verdict).toBe('ROLLBACK');
+    expect(p99Finding(d).detail).toMatch(
+      /^p99 1\d\d ms after the deploy vs 1[1-4]\d ms before \(\+\d+%; \d+ of \d+ requests slower than 150 ms vs 0\.\d+% before, p[<=]/,
+    );
+  });
+
+  it('passes healthy, +10% and bursty releases in 30 seeds each', () => {
+    const bursty = (s: number) => [...released(s, 120).slice(0, 3), ...released(s + 50, 300).slice(0, 2)];
+    for (const make of [(s: number) => released(s, 120), (s: number) => released(s, 132), bursty]) {
+      const t = tally(30, (s) => productionGate(base(s, 5), make(s), gatePlan, rules));
+      expect(t.ROLLBACK).toBe(0);
+    }
   });
 });

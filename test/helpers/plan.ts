@@ -1,7 +1,10 @@
 // A deploy plan as the tests that build run records by hand need one: checkout v1.2.3, a
 // medium-risk canary 5% → 50% → 100% with short windows. Override what a test is about.
 import type { RolloutState } from '../../src/cluster/types.js';
+import type { RunStatus } from '../../src/domain/run.js';
 import type { DeployPlan } from '../../src/domain/types.js';
+import { initialSteps } from '../../src/runner/steps.js';
+import type { RunRecord } from '../../src/store/records.js';
 
 export function planFor(over: Partial<DeployPlan> = {}): DeployPlan {
   return {
@@ -55,4 +58,26 @@ export function rolloutStateFor(
     case 'rolling':
       return { strategy, ...images, track: 'stable' };
   }
+}
+
+/** A run record of `plan` as the runner admits it (steps from the plan, with staging), status `status`. */
+export function runRecordFor(plan: DeployPlan, status: RunStatus, over: Partial<RunRecord> = {}): RunRecord {
+  return {
+    id: 'r1',
+    service: plan.service,
+    environment: plan.environment,
+    version: plan.version,
+    strategy: plan.strategy,
+    plan,
+    request: { intent: 'deploy', environment: plan.environment, focus: [], missing: [], suggestions: [], notes: [] },
+    status,
+    requester: { userId: 'U1' },
+    origin: { kind: 'terminal' },
+    steps: initialSteps(plan, true),
+    targets: { main: {} },
+    data: {},
+    createdAt: 0,
+    updatedAt: 0,
+    ...over,
+  };
 }

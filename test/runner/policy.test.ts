@@ -1,7 +1,7 @@
 // The runner's pure rules: which steps a plan goes through, what a command means in each state,
 // and whether a run found in flight at start-up may resume.
 import { describe, expect, it } from 'vitest';
-import { planFor } from '../helpers/plan.js';
+import { planFor, runRecordFor } from '../helpers/plan.js';
 import { commandEffect, MAX_RESUMES, resumeDecision } from '../../src/runner/policy.js';
 import { initialSteps, nextStep, withRollbackSteps, withStages } from '../../src/runner/steps.js';
 import type { RunStatus } from '../../src/domain/run.js';
@@ -9,26 +9,7 @@ import type { RunRecord } from '../../src/store/records.js';
 
 const plan = planFor();
 
-function rec(status: RunStatus, over: Partial<RunRecord> = {}): RunRecord {
-  return {
-    id: 'r1',
-    service: 'checkout',
-    environment: 'production',
-    version: 'v1.2.3',
-    strategy: 'canary',
-    plan,
-    request: { intent: 'deploy', environment: 'production', focus: [], missing: [], suggestions: [], notes: [] },
-    status,
-    requester: { userId: 'U1' },
-    origin: { kind: 'terminal' },
-    steps: initialSteps(plan, true),
-    targets: { main: {} },
-    data: {},
-    createdAt: 0,
-    updatedAt: 0,
-    ...over,
-  };
-}
+const rec = (status: RunStatus, over: Partial<RunRecord> = {}) => runRecordFor(plan, status, over);
 
 const stages = [
   { key: 'canary-5', title: 'Canary 5%', trafficPct: 5, monitor: true },

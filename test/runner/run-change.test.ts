@@ -3,31 +3,17 @@
 import { describe, expect, it } from 'vitest';
 import { applyChange } from '../../src/runner/run-change.js';
 import { initialSteps } from '../../src/runner/steps.js';
-import type { RunRecord } from '../../src/store/records.js';
-import { planFor, rolloutStateFor } from '../helpers/plan.js';
+import { planFor, rolloutStateFor, runRecordFor } from '../helpers/plan.js';
 
 const plan = planFor();
 const sample = { at: 1, windowSec: 30, requests: 100, errorRate: 0, p50Ms: 20, p95Ms: 50, p99Ms: 80, throughputRps: 3.3 };
 
-function record(): RunRecord {
-  return {
-    id: 'r1',
-    service: 'checkout',
-    environment: 'production',
-    version: 'v1.2.3',
-    strategy: 'canary',
-    plan,
-    request: { intent: 'deploy', environment: 'production', focus: [], missing: [], suggestions: [], notes: [] },
-    status: 'running',
-    requester: { userId: 'U1' },
-    origin: { kind: 'terminal' },
+const record = () =>
+  runRecordFor(plan, 'running', {
     steps: initialSteps(plan, true, { staging: true, target: false }),
     targets: { main: { baselineSamples: [sample] } },
     data: { rollback: { reason: 'errors', by: 'shipbot', at: 5, automatic: true } },
-    createdAt: 0,
-    updatedAt: 0,
-  };
-}
+  });
 
 describe('applyChange', () => {
   it('sets fields of one target and keeps the rest of it, and the other target', () => {
