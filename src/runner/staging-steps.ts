@@ -11,11 +11,12 @@ export async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
   const { run } = ctx;
   let st = await prepareTarget(ctx, t);
   if (!t.data.baselineSamples || !t.data.reference) {
+    const prepared = stagingTarget(ctx)!; // with the rollout state just saved
     // Staging's own baseline and production's live version (the staging gate's reference: its
     // metrics and its smoke results), side by side.
     const main = mainTarget(ctx);
     const [, prod, prodSmoke] = await Promise.all([
-      targetBaseline(ctx, { ...t, data: { ...t.data, rollout: st } }, false),
+      targetBaseline(ctx, prepared, false),
       main.driver.liveTrack(main.ref).then((track) => ctx.analysis.baseline(run.plan, track, ctx.signal)),
       liveSmoke(ctx, main),
     ]);
