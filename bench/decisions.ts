@@ -132,7 +132,9 @@ function benchService(name: string) {
   };
 }
 
-async function batch(list: Trial[]): Promise<Array<{ t: Trial; outcome: Outcome; intervals?: number; why: string }>> {
+async function batch(
+  list: Trial[],
+): Promise<Array<{ t: Trial; outcome: Outcome; runRolledBack: boolean; intervals?: number; why: string }>> {
   const config = ShipbotConfig.parse({ services: list.map((t) => benchService(t.service)) });
   const clock = new ScaledClock(SPEED);
   const sb = await startSandbox({ clock, podStartMs: 3000 });
@@ -220,6 +222,8 @@ async function batch(list: Trial[]): Promise<Array<{ t: Trial; outcome: Outcome;
         return {
           t,
           outcome,
+          // The whole run: a regression the canary stage let through may still be rolled back by the gate after it.
+          runRolledBack: end.status === 'rolled-back',
           ...(intervals !== undefined ? { intervals } : {}),
           why: end.outcome ?? end.pendingDecision?.explanation ?? '',
         };
@@ -297,6 +301,14 @@ export async function benchDecisions(): Promise<Figure[]> {
       value: tooFaint.filter((r) => r.outcome === 'passed').length,
       unit: 'runs',
       note: `of ${tooFaint.length} above the judge's minimum requests (${tooFaint.filter((r) => r.outcome === 'rolled back').length} rolled back anyway, ${tooFaint.filter((r) => r.outcome === 'asked').length} asked a person)`,
+    },
+    {
+      name: 'regressions whose run ended rolled back (stage or gate), above the minimum requests',
+      value:
+        (100 * regressions.filter((r) => !quiet(r.t) && r.runRolledBack).length) /
+        Math.max(1, regressions.filter((r) => !quiet(r.t)).length),
+      unit: '%',
+      note: `${regressions.filter((r) => !quiet(r.t) && !r.runRolledBack).length} of ${regressions.filter((r) => !quiet(r.t)).length} not (they asked a person)`,
     },
     {
       name: 'missed regressions (passed)',
