@@ -17,7 +17,7 @@
 // the canary rules; the shared parts, the infrastructure rules and the gates are in judge-core.ts,
 // judge-infra.ts and gates.ts (re-exported below).
 import type { Decision, DeployPlan, MetricSample } from './types.js';
-import { binomialUpperTail, fisherGreater, mannWhitneyU, median, normalCdf } from './stats.js';
+import { binomialUpperTail, fisherGreater, mannWhitneyBestP, mannWhitneyU, median, normalCdf } from './stats.js';
 import {
   type CompareOptions,
   DEFAULT_ALPHA,
@@ -97,6 +97,14 @@ export function errorRateRule(
     verdict: 'INCONCLUSIVE',
     detail: `${over}, but ${plural(c.requests, 'request')} are too few to be sure (${fmtP(p)})`,
   };
+}
+
+/** What a person should know when a per-sample test is not sure yet: whether more samples can make it so. */
+function moreSamples(n: number, m: number, level: number): string {
+  const best = mannWhitneyBestP(n, m);
+  return best >= level
+    ? `: ${n} samples against ${m} can never be surer than p=${best.toPrecision(2)}; it needs a longer window (more samples)`
+    : ': waiting for more data';
 }
 
 /** A single sample is judged only with this many times the minimum requests. */
@@ -190,7 +198,7 @@ export function latencyRule(
       return {
         rule: 'p99',
         verdict: 'INCONCLUSIVE',
-        detail: `${over}; slower than the baseline in ${seen} of ${c.length} samples, not yet sure enough to roll back (${fmtP(pValue)}, needs below ${sampleAlpha}): waiting for more data`,
+        detail: `${over}; slower than the baseline in ${seen} of ${c.length} samples, not yet sure enough to roll back (${fmtP(pValue)}, needs below ${sampleAlpha})${moreSamples(c.length, b.length, sampleAlpha)}`,
       };
     }
     return {
@@ -280,7 +288,7 @@ export function throughputRule(
       return {
         rule: 'throughput',
         verdict: 'INCONCLUSIVE',
-        detail: `${over}; lower than the baseline in ${seen} of ${c.length} samples, not yet sure enough to roll back (${fmtP(pValue)}, needs below ${sampleAlpha}): waiting for more data`,
+        detail: `${over}; lower than the baseline in ${seen} of ${c.length} samples, not yet sure enough to roll back (${fmtP(pValue)}, needs below ${sampleAlpha})${moreSamples(c.length, b.length, sampleAlpha)}`,
       };
     }
     return { rule: 'throughput', verdict: 'CONTINUE', detail: `${line}, but within sample noise: ${fmtP(pValue)})` };

@@ -98,6 +98,17 @@ export function mannWhitneyU(x: readonly number[], y: readonly number[], alterna
 }
 
 /**
+ * The smallest one-sided p-value the test can give for these sample sizes (every value of one
+ * side beyond every value of the other): below a significance level, more samples cannot help.
+ */
+export function mannWhitneyBestP(n1: number, n2: number): number {
+  if (n1 + n2 > MW_EXACT_MAX) return 0;
+  let c = 1; // C(n1 + n2, n1), built up term by term
+  for (let i = 1; i <= n1; i++) c = (c * (n2 + i)) / i;
+  return 1 / c;
+}
+
+/**
  * The normal approximation with tie and continuity correction (as
  * scipy.stats.mannwhitneyu(method='asymptotic')).
  */

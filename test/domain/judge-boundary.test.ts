@@ -124,8 +124,17 @@ describe('wording a person can act on', () => {
     const p99 = d.findings.find((f) => f.rule === 'p99')!;
     expect(p99.verdict).toBe('INCONCLUSIVE');
     expect(p99.detail).toMatch(
-      /^p99 300 ms on canary vs 120 ms baseline \(\+150% > 20% allowed\) over 4 samples; slower than the baseline in 4 of 4 samples, not yet sure enough to roll back \(p=0\.\d+, needs below 0\.001\): waiting for more data$/,
+      /^p99 300 ms on canary vs 120 ms baseline \(\+150% > 20% allowed\) over 4 samples; slower than the baseline in 4 of 4 samples, not yet sure enough to roll back \(p=0\.\d+, needs below 0\.001\): 4 samples against 4 can never be surer than p=0\.014; it needs a longer window \(more samples\)$/,
     );
     expect(d.findings.map((f) => f.detail).join(' ')).not.toMatch(/not (yet )?significant/);
+  });
+
+  it('says "waiting for more data" only when more samples can make it sure', () => {
+    // 7 against 7, slower in all but one: p above 0.001, though 7 against 7 can reach 1/3432.
+    const base = samples(7);
+    const cand = [...samples(6, { p99Ms: 300, p95Ms: 200, p50Ms: 80 }, 1), ...samples(1, {}, 2)];
+    const p99 = judgeCanary(base, cand, plan, { ...rules, minSamples: 4 }).findings.find((f) => f.rule === 'p99')!;
+    expect(p99.verdict).toBe('INCONCLUSIVE');
+    expect(p99.detail).toMatch(/not yet sure enough to roll back \(p=0\.\d+, needs below 0\.001\): waiting for more data$/);
   });
 });

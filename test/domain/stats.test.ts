@@ -6,6 +6,7 @@ import {
   fisherGreater,
   lnGamma,
   mannWhitneyAsymptotic,
+  mannWhitneyBestP,
   mannWhitneyU,
   MW_EXACT_MAX,
   median,
@@ -59,6 +60,12 @@ describe('mannWhitneyU (exact for small samples, ties at average ranks)', () => 
         expect(Math.abs(p - r[alt]), `${JSON.stringify(r.x)} vs ${JSON.stringify(r.y)} ${alt}: ${p}`).toBeLessThan(1e-9);
       }
     }
+  });
+  it('knows the smallest p-value sample sizes allow: 5 against 5 can never reach 0.001, 8 against 5 can', () => {
+    expect(mannWhitneyBestP(5, 5)).toBeCloseTo(1 / 252, 12);
+    expect(mannWhitneyBestP(8, 5)).toBeCloseTo(1 / 1287, 12);
+    expect(mannWhitneyBestP(8, 5)).toBeCloseTo(mannWhitneyU([1, 2, 3, 4, 5, 6, 7, 8], [9, 10, 11, 12, 13], 'less').pValue, 12);
+    expect(mannWhitneyBestP(30, 30)).toBe(0);
   });
   it('is the normal approximation beyond the exact range, and the two agree near its edge', () => {
     const x = Array.from({ length: 25 }, (_, i) => 10 + ((i * 7) % 13) + i / 10);
