@@ -4,7 +4,7 @@ import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { ClusterApi, type JsonPatchOp } from './api.js';
-import { isAlreadyExists, StageFailedError } from './errors.js';
+import { createOrRead, StageFailedError } from './errors.js';
 import type { Kube } from './kube.js';
 import { describeSignals, imageTag, selectorText, servingShare, versionLabel } from './rules.js';
 import type { RollbackVerification, TrackRef, WorkloadRef } from './types.js';
@@ -175,17 +175,15 @@ export async function ensureDerived(
   image: string,
   replicas: number,
 ): Promise<V1Deployment> {
-  let existing = await ctx.api.findDeployment(ref.namespace, name);
-  if (!existing) {
-    ctx.log?.info({ deployment: name, namespace: ref.namespace, from: source.metadata?.name }, 'creating deployment');
-    try {
-      return await ctx.api.createDeployment(ref.namespace, derivedDeployment(source, name, track, image, replicas, ref.container));
-    } catch (err) {
-      // An earlier attempt's create (a crashed process's, still on the wire) landed first: converge it.
-      if (!isAlreadyExists(err)) throw err;
-      existing = await ctx.api.getDeployment(ref.namespace, name);
-    }
-  }
+  const existing =
+    (await ctx.api.findDeployment(ref.namespace, name)) ??
+    (await createOrRead(
+      () => {
+        ctx.log?.info({ deployment: name, namespace: ref.namespace, from: source.metadata?.name }, 'creating deployment');
+        return ctx.api.createDeployment(ref.namespace, derivedDeployment(source, name, track, image, replicas, ref.container));
+      },
+      () => ctx.api.getDeployment(ref.namespace, name),
+    ));
   return ensureDeployment(ctx, ref, existing, { image, replicas, paused: false });
 }
 
@@ -197,15 +195,12 @@ export async function ensureSideService(
   name: string,
   selector: Record<string, string>,
 ): Promise<V1Service> {
-  let existing = await ctx.api.findService(ref.namespace, name);
-  if (!existing) {
-    try {
-      return await createSideService(ctx, ref, like, name, selector);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err; // as for Deployments: converge the one that landed
-      existing = await ctx.api.getService(ref.namespace, name);
-    }
-  }
+  const existing =
+    (await ctx.api.findService(ref.namespace, name)) ??
+    (await createOrRead(
+      () => createSideService(ctx, ref, like, name, selector),
+      () => ctx.api.getService(ref.namespace, name),
+    ));
   return ensureSelector(ctx, ref.namespace, existing, selector);
 }
 

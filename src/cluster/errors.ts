@@ -117,6 +117,20 @@ export function isAlreadyExists(err: unknown): boolean {
 }
 
 /**
+ * Creates an object; when the create is answered 409 (an earlier attempt's create, a crashed
+ * process's still on the wire, landed first), reads the one that is there instead, so the
+ * caller converges it like any object it found.
+ */
+export async function createOrRead<T>(create: () => Promise<T>, read: () => Promise<T>): Promise<T> {
+  try {
+    return await create();
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+    return read();
+  }
+}
+
+/**
  * A stage that cannot complete: a fatal health signal (crash loop, OOM, image pull, progress
  * deadline) or the wait ran out. The runner decides what to do (usually roll back).
  */

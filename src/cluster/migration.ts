@@ -4,7 +4,7 @@
 import type { V1Job, V1JobSpec } from '@kubernetes/client-node';
 import type { Clock } from '../clock.js';
 import { ClusterApi } from './api.js';
-import { isAlreadyExists } from './errors.js';
+import { createOrRead } from './errors.js';
 import type { Kube } from './kube.js';
 import { jobState, migrationJob, RUN_LABEL, templateOfJob, type MigrationJobInput } from './migration-job.js';
 
@@ -99,13 +99,11 @@ async function ensureJob(api: ClusterApi, t: MigrationTarget, deps: MigrationDep
   }
   const template = 'spec' in t.template ? (t.template.spec as V1JobSpec) : templateOfJob(await api.getJob(t.namespace, t.template.fromJob));
   const input: MigrationJobInput = { ...t, template };
-  try {
-    return await api.createJob(t.namespace, migrationJob(input));
-  } catch (err) {
-    // Created meanwhile (an earlier attempt's create landed first): wait on that one.
-    if (!isAlreadyExists(err)) throw err;
-    return api.getJob(t.namespace, t.name);
-  }
+  // Created meanwhile (an earlier attempt's create landed first): wait on that one.
+  return createOrRead(
+    () => api.createJob(t.namespace, migrationJob(input)),
+    () => api.getJob(t.namespace, t.name),
+  );
 }
 
 /** The last lines of the Job's newest pod, for the thread; undefined when there are none. */

@@ -6,7 +6,7 @@ import type { Diagnostics } from '../domain/run.js';
 import type { Environment } from '../domain/types.js';
 import type { RunRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { productionTouched } from './steps.js';
+import { touchedTargetName } from './steps.js';
 import { pct } from './view.js';
 
 export interface DiagnosticsSources {
@@ -74,10 +74,9 @@ export async function collectDiagnostics(rec: RunRecord, ref: WorkloadRef | unde
   return d;
 }
 
-/** Where the decision was made: staging when production was never touched and staging ran. */
+/** Where the decision was made: the target a rollback restores (staging when production was never touched), else the run's own. */
 export function decisionTarget(rec: RunRecord): { environment: Environment; state: RolloutState | undefined } {
-  const atStaging = !productionTouched(rec.steps) && rec.targets.staging?.rollout !== undefined;
-  return atStaging
+  return touchedTargetName(rec) === 'staging'
     ? { environment: 'staging', state: rec.targets.staging?.rollout }
     : { environment: rec.environment, state: rec.targets.main.rollout };
 }

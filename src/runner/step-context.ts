@@ -10,7 +10,7 @@ import type { Store } from '../store/store.js';
 import type { MonitorResult, RunAnalysis } from './analysis.js';
 import type { Migrate } from './migration-step.js';
 import type { RunChange } from './run-change.js';
-import { productionTouched, type StepOutcome } from './steps.js';
+import { touchedTargetName, type StepOutcome } from './steps.js';
 
 /**
  * What a step handler gets. It reads the run and changes it only through `commit`: the loop
@@ -59,9 +59,8 @@ export function stagingTarget(ctx: StepContext): Target | undefined {
 
 /** The target a rollback restores: the main one once its traffic moved, else staging if it changed. */
 export function touchedTarget(ctx: StepContext): Target | undefined {
-  if (ctx.run.targets.main.rollout && productionTouched(ctx.run.steps)) return mainTarget(ctx);
-  const staging = stagingTarget(ctx);
-  return staging?.data.rollout ? staging : undefined;
+  const name = touchedTargetName(ctx.run);
+  return name === 'main' ? mainTarget(ctx) : name === 'staging' ? stagingTarget(ctx) : undefined;
 }
 
 export function state(t: Target): RolloutState {

@@ -3,6 +3,7 @@
 import type { Stage } from '../cluster/types.js';
 import type { Decision, DeployPlan } from '../domain/types.js';
 import type { StepStatus, StepView } from '../domain/run.js';
+import type { RunRecord, TargetName } from '../store/records.js';
 
 export const STEP = {
   confirm: 'confirm-strategy',
@@ -132,4 +133,13 @@ export function clusterTouched(steps: StepView[]): boolean {
 /** Whether production traffic may already reach the new version. */
 export function productionTouched(steps: StepView[]): boolean {
   return steps.some((s) => (s.key === STEP.prepare || isStageStep(s.key)) && s.status !== 'pending' && s.status !== 'skipped');
+}
+
+/**
+ * The target a rollback restores and Investigate looks at: the run's own once production may
+ * have changed, else staging if it did; undefined when neither has a rollout to restore.
+ */
+export function touchedTargetName(run: Pick<RunRecord, 'steps' | 'targets'>): TargetName | undefined {
+  if (run.targets.main.rollout && productionTouched(run.steps)) return 'main';
+  return run.targets.staging?.rollout ? 'staging' : undefined;
 }

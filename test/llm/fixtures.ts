@@ -3,27 +3,15 @@ import { readFileSync } from 'node:fs';
 import { parseConfig } from '../../src/config.js';
 import { DeployPlan } from '../../src/domain/types.js';
 import type { Diagnostics } from '../../src/domain/run.js';
+import { planFor } from '../helpers/plan.js';
 
 export const cfg = parseConfig(readFileSync(new URL('../../data/shipbot.yml', import.meta.url), 'utf8'));
 
+/** The shared test plan (test/helpers/plan.ts) with the shipped windows: 5 → 25 → 50 → 100%, 5-minute stages, 30 min observation. */
 export function plan(over: Partial<DeployPlan> = {}): DeployPlan {
-  return DeployPlan.parse({
-    service: 'checkout',
-    version: 'v1.2.3',
-    environment: 'production',
-    strategy: 'canary',
-    risk: 'medium',
-    slo: { errorRatePct: 1, p99Ms: 400, availabilityPct: 99.9 },
-    dbMigration: false,
-    rollbackTolerance: 'minutes',
-    observationSec: 1800,
-    stageWindowSec: 300,
-    monitoringIntervalSec: 30,
-    canarySteps: [5, 25, 50, 100],
-    regressionThresholdPct: 2,
-    rollbackOnRegression: true,
-    ...over,
-  });
+  return DeployPlan.parse(
+    planFor({ observationSec: 1800, stageWindowSec: 300, monitoringIntervalSec: 30, canarySteps: [5, 25, 50, 100], ...over }),
+  );
 }
 
 export function oomDiagnostics(): Diagnostics {
