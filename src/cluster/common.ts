@@ -198,28 +198,19 @@ export async function ensureSideService(
   const existing =
     (await ctx.api.findService(ref.namespace, name)) ??
     (await createOrRead(
-      () => createSideService(ctx, ref, like, name, selector),
+      () =>
+        ctx.api.createService(ref.namespace, {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name, namespace: ref.namespace, labels: { ...(like.metadata?.labels ?? {}), 'shipbot/role': 'preview' } },
+          spec: {
+            selector,
+            ports: (like.spec?.ports ?? []).map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol })),
+          },
+        }),
       () => ctx.api.getService(ref.namespace, name),
     ));
   return ensureSelector(ctx, ref.namespace, existing, selector);
-}
-
-function createSideService(
-  ctx: DriverContext,
-  ref: WorkloadRef,
-  like: V1Service,
-  name: string,
-  selector: Record<string, string>,
-): Promise<V1Service> {
-  return ctx.api.createService(ref.namespace, {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name, namespace: ref.namespace, labels: { ...(like.metadata?.labels ?? {}), 'shipbot/role': 'preview' } },
-    spec: {
-      selector,
-      ports: (like.spec?.ports ?? []).map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol })),
-    },
-  });
 }
 
 /** Ensures a Service selects exactly `selector` (merge patch; keys no longer wanted are removed). */
