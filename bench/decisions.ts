@@ -214,7 +214,7 @@ async function batch(
             JSON.stringify(rec.steps.map((x) => [x.key, x.status, x.startedAt])),
           );
         // From the moment the canary's traffic began (monitoring starts then) to the rollback; a late fault from its onset.
-        const watched = rec.data.decisions?.filter((d) => d.step === stage?.key).at(-1)?.watchedSec;
+        const watched = rec.targets.main.decisions?.filter((d) => d.step === stage?.key).at(-1)?.watchedSec;
         const intervals =
           outcome === 'rolled back' && watched !== undefined
             ? Math.max(0, watched - (t.scenario.lateMin ?? 0) * 60) / INTERVAL_SEC

@@ -2,7 +2,7 @@
 // and Flagger users ask of a controller first. Label values stay bounded: no run ids, no
 // versions, rule names and reasons from a fixed vocabulary.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RunRecord } from '../store/records.js';
+import { allDecisions, type RunRecord } from '../store/records.js';
 import type { RunEvent, RunView } from '../domain/run.js';
 import { FINAL_STATUSES } from '../domain/run.js';
 
@@ -120,7 +120,7 @@ export function createTelemetry(opts: { record: (runId: string) => RunRecord | u
       const before = status.get(run.id);
       status.set(run.id, run.status);
       const rec = opts.record(run.id);
-      const list = rec?.data.decisions ?? [];
+      const list = rec ? allDecisions(rec) : [];
       for (const d of list.slice(decided.get(run.id) ?? 0)) {
         const deciding = d.decision.findings.find((f) => f.verdict === d.decision.verdict && f.verdict !== 'CONTINUE');
         decisions.inc({ verdict: d.decision.verdict, rule: deciding?.rule.replace(/^smoke-.*/, 'smoke') ?? 'all' });

@@ -2,7 +2,7 @@
 // incident report when it rolled back, and a short stakeholder summary. Pure: text in, text out.
 import { schemaNote } from '../domain/migration-policy.js';
 import type { MetricSample } from '../domain/types.js';
-import type { AuditRecord, RunRecord, SmokeRecord } from '../store/records.js';
+import { allDecisions, type AuditRecord, type RunRecord, type SmokeRecord } from '../store/records.js';
 import type { RunView, StepView } from '../domain/run.js';
 
 /** Optional LLM help for prose (lessons, summaries); deterministic text is used when it gives nothing. */
@@ -107,7 +107,7 @@ export function issuesOf(rec: RunRecord): string[] {
     if (s.status === 'failed') out.push(`❌ ${s.title}: ${s.detail ?? 'failed'}`);
     if (s.status === 'warning') out.push(`⚠️ ${s.title}: ${s.detail ?? 'warning'}`);
   }
-  for (const d of rec.data.decisions ?? []) {
+  for (const d of allDecisions(rec)) {
     for (const f of d.decision.findings)
       if (f.verdict !== 'CONTINUE') out.push(`${f.verdict === 'ROLLBACK' ? '❌' : '⚠️'} ${d.step} — ${f.rule}: ${f.detail}`);
   }
@@ -129,7 +129,7 @@ function smokeRows(rec: RunRecord): string[][] {
 
 function sloRows(rec: RunRecord): string[][] {
   const b: MetricSample | undefined = rec.targets.main.baseline;
-  const a: MetricSample | undefined = rec.targets.main.after ?? rec.data.decisions?.at(-1)?.candidate;
+  const a: MetricSample | undefined = rec.targets.main.after ?? rec.targets.main.decisions?.at(-1)?.candidate;
   const slo = rec.plan.slo;
   return [
     ['error rate', pct(b?.errorRate), pct(a?.errorRate), `≤ ${slo.errorRatePct}%`],
@@ -190,12 +190,13 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
     '',
   );
   lines.push('## Regression gates', '');
-  const gates = (rec.data.decisions ?? []).filter((d) => d.step === 'staging-gate' || d.step === 'regression-gate');
+  const gates = (['staging', 'main'] as const).flatMap((t) =>
+    (rec.targets[t]?.decisions ?? [])
+      .filter((d) => d.step === 'staging-gate' || d.step === 'regression-gate')
+      .map((d) => [t === 'staging' ? 'staging' : rec.environment, d.decision.verdict, d.decision.explanation]),
+  );
   lines.push(
-    table(
-      ['gate', 'verdict', 'explanation'],
-      gates.map((d) => [d.step === 'staging-gate' ? 'staging' : 'production', d.decision.verdict, d.decision.explanation]),
-    ),
+    table(['gate', 'verdict', 'explanation'], gates),
     '',
     `Threshold: ${p.regressionThresholdPct}% · rollback on regression: ${p.rollbackOnRegression ? 'yes' : 'no, a person decides'}${rec.data.accepted ? ` · accepted by ${rec.data.accepted.by}` : ''}`,
     '',
@@ -292,7 +293,7 @@ export function stagesThatRan(steps: StepView[]): StepView[] {
 
 function impact(rec: RunRecord): string {
   const stage = stagesThatRan(rec.steps).at(-1);
-  const a = rec.data.decisions?.at(-1)?.candidate;
+  const a = allDecisions(rec).at(-1)?.candidate;
   return `${stage ? `reached "${stage.title}"` : 'before production traffic'}${a ? `; new version error rate ${pct(a.errorRate)}, p99 ${ms(a.p99Ms)}` : ''}`;
 }
 

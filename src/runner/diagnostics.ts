@@ -4,7 +4,7 @@
 import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.js';
 import type { Diagnostics } from '../domain/run.js';
 import type { Environment } from '../domain/types.js';
-import type { RunRecord } from '../store/records.js';
+import { allDecisions, type RunRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { touchedTargetName } from './steps.js';
 import { pct } from './view.js';
@@ -18,7 +18,7 @@ export interface DiagnosticsSources {
 
 export async function collectDiagnostics(rec: RunRecord, ref: WorkloadRef | undefined, src: DiagnosticsSources): Promise<Diagnostics> {
   const d: Diagnostics = { runId: rec.id, pods: [], events: [], metrics: [], failingChecks: [], logTail: [] };
-  const last = rec.data.decisions?.at(-1);
+  const last = allDecisions(rec).at(-1);
   if (last?.candidate && last.baseline) {
     const c = last.candidate;
     const b = last.baseline;

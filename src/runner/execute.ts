@@ -174,7 +174,7 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
   if (!s.monitor || run.plan.stageWindowSec <= 0) return { status: 'done', detail: `${shareNote} on ${run.plan.version}` };
   ctx.progress(`${shareNote} on ${run.plan.version}`);
   const res = await observe(ctx, t, st, run.plan.stageWindowSec, served, ctx.progress);
-  record(ctx, key, res);
+  record(ctx, 'main', key, res);
   if (res.candidate && s.trafficPct >= 100)
     ctx.commit({ target: { name: 'main', set: { after: res.candidate, afterSamples: res.candidateSamples } } });
   return judged(run, short ? `serving ${served}% (asked ${s.trafficPct}%): ${res.line}` : res.line, res.decision);
@@ -206,7 +206,7 @@ async function gate(ctx: StepContext): Promise<StepOutcome> {
   if (run.plan.observationSec > 0) {
     ctx.progress(`observing for ${run.plan.observationSec}s`);
     const res = await observe(ctx, t, state(t), run.plan.observationSec, undefined, (l) => ctx.progress(`observation — ${l}`));
-    record(ctx, STEP.gate, res);
+    record(ctx, 'main', STEP.gate, res);
     ctx.commit({
       target: { name: 'main', set: { ...(res.candidate ? { after: res.candidate } : {}), afterSamples: res.candidateSamples } },
     });
@@ -219,15 +219,18 @@ async function gate(ctx: StepContext): Promise<StepOutcome> {
   const main = run.targets.main;
   const decision = ctx.analysis.gate(run.plan, main.baselineSamples ?? [], main.afterSamples ?? [], 'production');
   ctx.commit({
-    decisions: [
-      {
-        step: STEP.gate,
-        at: ctx.clock.now(),
-        decision,
-        ...(main.after ? { candidate: main.after } : {}),
-        ...(main.baseline ? { baseline: main.baseline } : {}),
-      },
-    ],
+    decisions: {
+      target: 'main',
+      add: [
+        {
+          step: STEP.gate,
+          at: ctx.clock.now(),
+          decision,
+          ...(main.after ? { candidate: main.after } : {}),
+          ...(main.baseline ? { baseline: main.baseline } : {}),
+        },
+      ],
+    },
   });
   return judged(run, `${decision.explanation}`, decision);
 }

@@ -20,7 +20,7 @@ import type { RunAnalysis } from './analysis.js';
 import { applyChange } from './run-change.js';
 import { executeStep, type StepOutcome } from './execute.js';
 import { rollbackNeedsPerson, type Migrate } from './migration-step.js';
-import { nextStep, productionTouched, setStep, skipRemaining, STEP, withRollbackSteps } from './steps.js';
+import { nextStep, productionTouched, setStep, skipRemaining, STEP, touching, withRollbackSteps } from './steps.js';
 import { deferred, defaultRef, isStoreBusy, raceAbort, toView } from './view.js';
 import { FINAL_STATUSES, type Diagnostics, type RunStatus } from '../domain/run.js';
 
@@ -174,6 +174,7 @@ export class StepLoop {
     const now = clock.now();
     const cur = rec.steps.find((s) => s.key === key)!;
     rec.steps = setStep(rec.steps, key, { status: 'running', startedAt: cur.startedAt ?? now });
+    rec.targets = touching(rec.targets, key, now);
     this.journal.save(rec, false);
     if (a.abort.signal.aborted) a.abort = new AbortController();
     if (a.abandoned) {
@@ -293,7 +294,7 @@ export class StepLoop {
     if (rec.status === 'rolling-back') {
       return { status: 'failed', detail: msg };
     }
-    if (productionTouched(rec.steps) || key === STEP.stagingDeploy || key === STEP.stagingGate) {
+    if (productionTouched(rec) || key === STEP.stagingDeploy || key === STEP.stagingGate) {
       return { status: 'failed', detail: msg, next: { kind: 'rollback', reason: `step failed: ${msg}` } };
     }
     return { status: 'failed', detail: msg, next: { kind: 'fail', reason: msg } };
@@ -348,7 +349,7 @@ export class StepLoop {
     // Only a run that touched production keeps the service locked (Shipit's auto-lock): a
     // release stopped at staging leaves production deployable.
     const keepLock =
-      productionTouched(rec.steps) &&
+      productionTouched(rec) &&
       (status === 'stopped' || status === 'failed' || (status === 'rolled-back' && !!rec.data.rollback?.automatic));
     store.tx(() => {
       const lock = store.getLock(rec.service, rec.environment);

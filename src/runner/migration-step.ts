@@ -73,7 +73,7 @@ export async function migrationStep(
     ? `${res.detail}; no traffic moved. Last log lines (pod ${res.log?.pod}):\n\`\`\`\n${tail.join('\n')}\n\`\`\``
     : `${res.detail}; no traffic moved (its pod left no log to show)`;
   // Staging may already run the release (a production migration failing after it): put it back.
-  return { status: 'failed', detail, next: clusterTouched(run.steps) ? { kind: 'rollback', reason: why } : { kind: 'fail', reason: why } };
+  return { status: 'failed', detail, next: clusterTouched(run) ? { kind: 'rollback', reason: why } : { kind: 'fail', reason: why } };
 }
 
 /**
@@ -81,7 +81,7 @@ export async function migrationStep(
  * question: the person decides, knowing a down-migration is needed. Undefined: roll back as usual.
  */
 export function rollbackNeedsPerson(run: RunRecord, reason: string): Decision | undefined {
-  const where: Environment = productionTouched(run.steps) ? run.environment : 'staging';
+  const where: Environment = productionTouched(run) ? run.environment : 'staging';
   const applied = run.data.migrations?.[where];
   if (!applied || applied.backwardCompatible) return undefined;
   const explanation = `${reason}. Not rolled back by itself: the ${where} migration (Job ${applied.job}) is not backward compatible, so the previous version may not run on the migrated schema. Roll back only with a down-migration ready; or Accept to keep the new version`;

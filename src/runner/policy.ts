@@ -32,8 +32,7 @@ export function commandEffect(run: RunRecord, cmd: RunCommand): CommandEffect {
     case 'rollback':
       if (s === 'rolling-back' || s === 'rolled-back' || run.data.rollback) return { kind: 'noop', note: rollbackDone(run) };
       if (s === 'running' || s === 'awaiting-decision' || s === 'paused') return { kind: 'act', to: 'rolling-back', note: 'rolling back' };
-      if ((s === 'stopped' || s === 'failed') && clusterTouched(run.steps))
-        return { kind: 'act', to: 'rolling-back', note: 'rolling back' };
+      if ((s === 'stopped' || s === 'failed') && clusterTouched(run)) return { kind: 'act', to: 'rolling-back', note: 'rolling back' };
       if (s === 'succeeded') return { kind: 'refuse', note: `run ${run.id} already succeeded; deploy the previous version to go back` };
       return { kind: 'refuse', note: `run ${run.id} is ${s}: there is nothing to roll back` };
     case 'accept':
@@ -45,7 +44,7 @@ export function commandEffect(run: RunRecord, cmd: RunCommand): CommandEffect {
       if (s === 'rolling-back' || s === 'rolled-back') return { kind: 'noop', note: 'already rolling back' };
       if (s === 'pending-approval' || s === 'queued') return { kind: 'act', to: 'cancelled', note: 'cancelled before it started' };
       if (s === 'running' || s === 'paused' || s === 'awaiting-decision') {
-        return clusterTouched(run.steps)
+        return clusterTouched(run)
           ? { kind: 'act', to: 'rolling-back', note: 'cancelled after the cluster was changed: rolling back' }
           : { kind: 'act', to: 'cancelled', note: 'cancelled before the cluster was changed' };
       }
@@ -103,7 +102,7 @@ export function resumeDecision(run: RunRecord, serviceKnown: boolean): ResumeDec
       reason: `the rollout state of this run was lost, so Shipbot cannot tell which image to go back to; check ${where}, then Rollback or unlock`,
     };
   }
-  if (run.status === 'rolling-back' && !run.targets.main.rollout && clusterTouched(run.steps)) {
+  if (run.status === 'rolling-back' && !run.targets.main.rollout && clusterTouched(run)) {
     return {
       action: 'stop',
       reason: `the run was rolling back without a saved rollout state; check that ${where} runs the previous version, then unlock`,

@@ -11,8 +11,8 @@ type Migration = NonNullable<RunData['migrations']>[Environment];
 export interface RunChange {
   /** Fields of one target to set (the others stay). */
   target?: { name: TargetName; set: Partial<TargetData> };
-  /** Decisions to add, in order. */
-  decisions?: DecisionRecord[];
+  /** Decisions about one target's version to add, in order. */
+  decisions?: { target: TargetName; add: DecisionRecord[] };
   /** The current stage in one line. */
   stage?: string;
   /** The stages the prepared rollout goes through: their step rows are added before promotion. */
@@ -29,7 +29,11 @@ export function applyChange(run: RunRecord, c: RunChange): void {
     const { name, set } = c.target;
     run.targets[name] = { ...run.targets[name], ...set };
   }
-  if (c.decisions?.length) run.data.decisions = [...(run.data.decisions ?? []), ...c.decisions];
+  if (c.decisions?.add.length) {
+    const { target, add } = c.decisions;
+    const t = run.targets[target] ?? {};
+    run.targets[target] = { ...t, decisions: [...(t.decisions ?? []), ...add] };
+  }
   if (c.stage !== undefined) run.stage = c.stage;
   if (c.stages) run.steps = withStages(run.steps, c.stages);
   if (c.preflight) run.data.preflight = c.preflight;

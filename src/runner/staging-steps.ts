@@ -41,7 +41,7 @@ export async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
   const { run } = ctx;
   const st = state(t);
   const res = await observe(ctx, t, st, run.plan.stageWindowSec, undefined, ctx.progress);
-  record(ctx, STEP.stagingGate, res);
+  record(ctx, 'staging', STEP.stagingGate, res);
   const checks = ctx.service.smoke.length ? await ctx.analysis.smoke(t.driver.smokeBaseUrl(t.ref, st), ctx.service.smoke, ctx.signal) : [];
   const failed = checks.filter((c) => !c.ok && c.critical);
   if (failed.length) {
@@ -56,7 +56,8 @@ export async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
     res.decision.verdict !== 'CONTINUE'
       ? res.decision
       : ctx.analysis.gate({ ...run.plan, rollbackOnRegression: true }, reference?.samples ?? [], res.candidateSamples, 'staging', tests);
-  if (gateDecision !== res.decision) ctx.commit({ decisions: [{ step: STEP.stagingGate, at: ctx.clock.now(), decision: gateDecision }] });
+  if (gateDecision !== res.decision)
+    ctx.commit({ decisions: { target: 'staging', add: [{ step: STEP.stagingGate, at: ctx.clock.now(), decision: gateDecision }] } });
   if (gateDecision.verdict === 'ROLLBACK') {
     return {
       status: 'failed',

@@ -83,18 +83,21 @@ export function passCount(checks: readonly SmokeRecord[]): string {
   return `${passed}/${total} passed`;
 }
 
-export function record(ctx: StepContext, step: string, res: MonitorResult): void {
+export function record(ctx: StepContext, target: TargetName, step: string, res: MonitorResult): void {
   ctx.commit({
-    decisions: [
-      {
-        step,
-        at: ctx.clock.now(),
-        decision: res.decision,
-        ...(res.watchedSec !== undefined ? { watchedSec: res.watchedSec } : {}),
-        ...(res.candidate ? { candidate: res.candidate } : {}),
-        ...(res.baseline ? { baseline: res.baseline } : {}),
-      },
-    ],
+    decisions: {
+      target,
+      add: [
+        {
+          step,
+          at: ctx.clock.now(),
+          decision: res.decision,
+          ...(res.watchedSec !== undefined ? { watchedSec: res.watchedSec } : {}),
+          ...(res.candidate ? { candidate: res.candidate } : {}),
+          ...(res.baseline ? { baseline: res.baseline } : {}),
+        },
+      ],
+    },
   });
 }
 

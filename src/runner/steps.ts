@@ -3,7 +3,7 @@
 import type { Stage } from '../cluster/types.js';
 import type { Decision, DeployPlan } from '../domain/types.js';
 import type { StepStatus, StepView } from '../domain/run.js';
-import type { RunRecord, TargetName } from '../store/records.js';
+import type { RunRecord, TargetName, Targets } from '../store/records.js';
 
 export const STEP = {
   confirm: 'confirm-strategy',
@@ -122,24 +122,34 @@ export function setStep(steps: StepView[], key: string, patch: Partial<StepView>
   return steps.map((s) => (s.key === key ? { ...s, ...patch } : s));
 }
 
-/** Whether the cluster may already have been changed by this run (so cancelling means rolling back). */
-export function clusterTouched(steps: StepView[]): boolean {
-  return steps.some(
-    (s) =>
-      (s.key === STEP.prepare || s.key === STEP.stagingDeploy || isStageStep(s.key)) && s.status !== 'pending' && s.status !== 'skipped',
-  );
+/** The environment a step changes, if it changes one: prepare and the stages the run's own, the staging deploy staging's. */
+export function changedTarget(key: string): TargetName | undefined {
+  if (key === STEP.prepare || isStageStep(key)) return 'main';
+  return key === STEP.stagingDeploy ? 'staging' : undefined;
 }
 
-/** Whether production traffic may already reach the new version. */
-export function productionTouched(steps: StepView[]): boolean {
-  return steps.some((s) => (s.key === STEP.prepare || isStageStep(s.key)) && s.status !== 'pending' && s.status !== 'skipped');
+/** The targets with `key`'s target marked touched, as its step starts (before the cluster is called). */
+export function touching(targets: Targets, key: string, now: number): Targets {
+  const name = changedTarget(key);
+  if (!name || targets[name]?.touchedAt !== undefined) return targets;
+  return { ...targets, [name]: { ...targets[name], touchedAt: now } };
+}
+
+/** Whether the cluster may already have been changed by this run (so cancelling means rolling back). */
+export function clusterTouched(run: Pick<RunRecord, 'targets'>): boolean {
+  return run.targets.main.touchedAt !== undefined || run.targets.staging?.touchedAt !== undefined;
+}
+
+/** Whether the run's own environment (production for a production release) may already serve the new version. */
+export function productionTouched(run: Pick<RunRecord, 'targets'>): boolean {
+  return run.targets.main.touchedAt !== undefined;
 }
 
 /**
  * The target a rollback restores and Investigate looks at: the run's own once production may
  * have changed, else staging if it did; undefined when neither has a rollout to restore.
  */
-export function touchedTargetName(run: Pick<RunRecord, 'steps' | 'targets'>): TargetName | undefined {
-  if (run.targets.main.rollout && productionTouched(run.steps)) return 'main';
+export function touchedTargetName(run: Pick<RunRecord, 'targets'>): TargetName | undefined {
+  if (run.targets.main.rollout && productionTouched(run)) return 'main';
   return run.targets.staging?.rollout ? 'staging' : undefined;
 }

@@ -41,22 +41,35 @@ export interface TargetData {
   smoke?: SmokeRecord[];
   /** Staging: production's live version, sampled before staging changed — the staging gate's reference (metrics and smoke). */
   reference?: { samples: MetricSample[]; smoke?: SmokeRecord[] };
+  /** Clock seconds when a step that changes this environment first started: from then on, stopping means rolling back. */
+  touchedAt?: number;
+  /** What the judge decided about this environment's version, in order. */
+  decisions?: DecisionRecord[];
 }
 
 export type TargetName = 'main' | 'staging';
 export type Targets = { main: TargetData; staging?: TargetData };
 
-/** What the runner learned along the way; reports are written from it. */
-export interface RunData {
-  /** Set when the run ended keeping its service locked (it touched production): why. */
-  keptLock?: string;
-  /** Each time a restarted Shipbot picked this run up (resumed or stopped it), in order. */
-  restarts?: Array<{ at: number; note: string }>;
+/** Every decision of a run in the order made: staging's rehearsal always comes before the main target's. */
+export function allDecisions(run: Pick<RunRecord, 'targets'>): DecisionRecord[] {
+  return [...(run.targets.staging?.decisions ?? []), ...(run.targets.main.decisions ?? [])];
+}
+
+/** What was checked and granted before anything changed. */
+export interface RunAdmission {
   preflight?: PreflightCheck[];
   validation?: Array<{ name: string; ok: boolean; detail: string; severity: 'error' | 'warning' }>;
-  decisions?: DecisionRecord[];
   approvals?: Array<{ by: string; at: number }>;
-  rollback?: { reason: string; by: string; at: number; automatic: boolean; verification?: RollbackVerification };
+  /** An incident commander started this run inside a freeze window. */
+  freezeOverride?: { by: string; reason: string; at: number; freeze: string };
+  /** Each environment's migration Job for this release: its outcome and the rollback policy it sets. */
+  migrations?: Partial<Record<Environment, { job: string; ok: boolean; detail: string; backwardCompatible: boolean; logTail?: string[] }>>;
+}
+
+/** What people and restarts did to the run while it went. */
+export interface RunControl {
+  /** Each time a restarted Shipbot picked this run up (resumed or stopped it), in order. */
+  restarts?: Array<{ at: number; note: string }>;
   /** How many times a step was resumed after a restart (a crash-loop guard). */
   resumes?: Record<string, number>;
   /** Set when Shipbot was stopped on purpose mid-run (Runner.shutdown): that resume is not counted. */
@@ -67,16 +80,22 @@ export interface RunData {
   accepted?: { by: string; at: number; explanation: string };
   /** Stage steps whose monitoring window a person cut short with Promote. */
   promotedSteps?: string[];
-  incidentPath?: string;
-  /** Each environment's migration Job for this release: its outcome and the rollback policy it sets. */
-  migrations?: Partial<Record<Environment, { job: string; ok: boolean; detail: string; backwardCompatible: boolean; logTail?: string[] }>>;
+}
+
+/** How the run ended: the rollback, what was seen where it was decided, the lock and the reports. */
+export interface RunEnding {
+  rollback?: { reason: string; by: string; at: number; automatic: boolean; verification?: RollbackVerification };
   /** The pods, events and log tails where the decision was made, read as the rollback (or the question) began: Investigate shows them after the pods are gone. */
   atDecision?: { at: number; environment: Environment; pods: Diagnostics['pods']; events: Diagnostics['events']; logTail: string[] };
-  /** An incident commander started this run inside a freeze window. */
-  freezeOverride?: { by: string; reason: string; at: number; freeze: string };
+  /** Set when the run ended keeping its service locked (it touched production): why. */
+  keptLock?: string;
+  incidentPath?: string;
   summary?: string;
   issues?: string[];
 }
+
+/** What the runner learned along the way, beside its targets; reports are written from it. */
+export interface RunData extends RunAdmission, RunControl, RunEnding {}
 
 export interface RunRecord extends RunView {
   request: DeployRequest;

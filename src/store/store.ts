@@ -7,7 +7,7 @@ import type { StepView } from '../domain/run.js';
 import { migrate } from './migrations.js';
 import type { RolloutState } from '../cluster/types.js';
 import type { MetricSample } from '../domain/types.js';
-import type { AuditRecord, LockRecord, RunData, RunRecord, SmokeRecord, TargetData, Targets } from './records.js';
+import type { AuditRecord, DecisionRecord, LockRecord, RunData, RunRecord, SmokeRecord, TargetData, Targets } from './records.js';
 
 export interface RunFilter {
   status?: string[];
@@ -196,7 +196,7 @@ export class Store {
       origin: JSON.parse(row.origin_json),
       status: row.status as RunRecord['status'],
       steps,
-      ...(targets ? { targets: withMainRollout(targets, rollout), data: rest } : upgradeLegacy(rest, rollout)),
+      ...withEarlierFacts(targets ? { targets: withMainRollout(targets, rollout), data: rest } : upgradeLegacy(rest, rollout), steps),
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       ...(row.dedupe_key !== null ? { dedupeKey: row.dedupe_key } : {}),
@@ -318,8 +318,32 @@ function withMainRollout(targets: Targets, rollout: RolloutState | undefined): T
   return { ...targets, main: { ...targets.main, ...(rollout ? { rollout } : {}) } };
 }
 
+/**
+ * Facts an earlier Shipbot kept elsewhere, moved to their target: decisions were one list per
+ * run (the staging gate's belong to staging), and whether a target was changed was read from
+ * its steps (the keys below are those it saved: prepare and stages for the main target, the
+ * staging deploy for staging).
+ */
+function withEarlierFacts({ targets, data }: Pick<RunRecord, 'targets' | 'data'>, steps: StepView[]): Pick<RunRecord, 'targets' | 'data'> {
+  const { decisions, ...rest } = data as RunData & LegacyData;
+  const out: Targets = { ...targets, main: { ...targets.main } };
+  if (decisions?.length) {
+    const staging = decisions.filter((d) => d.step === 'staging-gate');
+    out.main.decisions = [...(out.main.decisions ?? []), ...decisions.filter((d) => d.step !== 'staging-gate')];
+    if (staging.length) out.staging = { ...out.staging, decisions: [...(out.staging?.decisions ?? []), ...staging] };
+  }
+  const startedAt = (mine: (key: string) => boolean) =>
+    steps.find((s) => mine(s.key) && s.status !== 'pending' && s.status !== 'skipped')?.startedAt;
+  const mainAt = startedAt((k) => k === 'prepare' || k.startsWith('stage:'));
+  if (out.main.touchedAt === undefined && mainAt !== undefined) out.main.touchedAt = mainAt;
+  const stagingAt = startedAt((k) => k === 'staging-deploy');
+  if (out.staging?.touchedAt === undefined && stagingAt !== undefined) out.staging = { ...out.staging, touchedAt: stagingAt };
+  return { targets: out, data: rest };
+}
+
 /** A run saved before targets existed (its samples and staging state loose in data): the same facts, in targets. */
 interface LegacyData {
+  decisions?: DecisionRecord[];
   baseline?: MetricSample;
   baselineSamples?: MetricSample[];
   baselineSmoke?: SmokeRecord[];

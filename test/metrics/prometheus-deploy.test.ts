@@ -162,7 +162,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       const steps = stepsOf(run);
       expect(run.status, steps).toBe('succeeded');
       // Judged on data, not on "no data": the canary stage compared real samples.
-      const decisions = runner.record(run.id)!.data.decisions ?? [];
+      const decisions = runner.record(run.id)!.targets.main.decisions ?? [];
       const stage = decisions.find((d) => d.step === stageKey);
       expect(stage?.decision.verdict, steps).toBe('CONTINUE');
       expect(stage?.candidate?.requests ?? 0, steps).toBeGreaterThan(0);
@@ -180,7 +180,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
     ] as const) {
       const steps = stepsOf(run);
       expect(run.status, steps).toBe('succeeded');
-      const decisions = runner.record(run.id)!.data.decisions ?? [];
+      const decisions = runner.record(run.id)!.targets.main.decisions ?? [];
       for (const step of [stageKey, 'regression-gate']) {
         const d = decisions.filter((x) => x.step === step).at(-1);
         expect(d?.decision.verdict, `${run.service} ${step}\n${steps}`).toBe('CONTINUE');
@@ -189,18 +189,18 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       expect(steps).not.toMatch(/no data|empty result/);
     }
     const staged = runner.record(payments.id)!;
-    const stagingGate = staged.data.decisions?.filter((x) => x.step === 'staging-gate') ?? [];
+    const stagingGate = staged.targets.staging?.decisions?.filter((x) => x.step === 'staging-gate') ?? [];
     expect(stagingGate.length, stepsOf(staged)).toBeGreaterThan(0);
     for (const d of stagingGate) expect(d.decision.verdict, stepsOf(staged)).toBe('CONTINUE');
     expect(staged.steps.find((s) => s.key === 'staging-gate')?.status, stepsOf(staged)).toBe('done');
 
     const dropped = await checkout.done;
     const seen = runner.record(dropped.id)!;
-    const why = `${stepsOf(dropped)}\nbaseline rps: ${seen.targets.main.baselineSamples?.map((x) => x.throughputRps.toFixed(0)).join(' ')}\nafter rps: ${seen.targets.main.afterSamples?.map((x) => x.throughputRps.toFixed(0)).join(' ')}\n${JSON.stringify(seen.data.decisions?.filter((x) => x.step === 'regression-gate').map((x) => x.decision.findings))}`;
+    const why = `${stepsOf(dropped)}\nbaseline rps: ${seen.targets.main.baselineSamples?.map((x) => x.throughputRps.toFixed(0)).join(' ')}\nafter rps: ${seen.targets.main.afterSamples?.map((x) => x.throughputRps.toFixed(0)).join(' ')}\n${JSON.stringify(seen.targets.main.decisions?.filter((x) => x.step === 'regression-gate').map((x) => x.decision.findings))}`;
     expect(dropped.status, why).toBe('rolled-back');
     const gate = runner
       .record(dropped.id)!
-      .data.decisions?.filter((x) => x.step === 'regression-gate')
+      .targets.main.decisions?.filter((x) => x.step === 'regression-gate')
       .at(-1);
     expect(gate?.decision.findings.find((f) => f.rule === 'throughput')?.verdict, stepsOf(dropped)).toBe('ROLLBACK');
   }, 420_000);

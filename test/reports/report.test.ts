@@ -47,6 +47,19 @@ function rolledBack(): RunRecord {
         }),
         baseline: sample(0.002, 120),
         smoke: [{ name: 'health', ok: true, critical: true, detail: '200 in 3 ms' }],
+        decisions: [
+          {
+            step: 'stage:canary-5',
+            at: t0 + 60_000,
+            decision: {
+              verdict: 'ROLLBACK',
+              explanation: 'canary error rate 8.10% vs 0.20% baseline',
+              findings: [{ rule: 'error-rate', verdict: 'ROLLBACK', detail: '8.10% vs 0.20%' }],
+            },
+            candidate: sample(0.081, 130),
+            baseline: sample(0.002, 120),
+          },
+        ],
       },
     },
     steps: [
@@ -71,19 +84,6 @@ function rolledBack(): RunRecord {
     ],
     data: {
       validation: [{ name: 'cluster health', ok: true, detail: 'nodes Ready', severity: 'error' }],
-      decisions: [
-        {
-          step: 'stage:canary-5',
-          at: t0 + 60_000,
-          decision: {
-            verdict: 'ROLLBACK',
-            explanation: 'canary error rate 8.10% vs 0.20% baseline',
-            findings: [{ rule: 'error-rate', verdict: 'ROLLBACK', detail: '8.10% vs 0.20%' }],
-          },
-          candidate: sample(0.081, 130),
-          baseline: sample(0.002, 120),
-        },
-      ],
       rollback: {
         reason: 'canary error rate 8.10% vs 0.20% baseline',
         by: 'shipbot',

@@ -11,7 +11,7 @@ import type { ShipbotConfig } from '../../src/config.js';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import type { DeployPlan } from '../../src/domain/types.js';
 import { resumeDecision } from '../../src/runner/policy.js';
-import { initialSteps, withRollbackSteps, withStages } from '../../src/runner/steps.js';
+import { initialSteps, touching, withRollbackSteps, withStages } from '../../src/runner/steps.js';
 import type { RunRecord } from '../../src/store/records.js';
 import { SHIPPED, servingImages, startWorld, started, until, type World } from './world.js';
 
@@ -143,7 +143,10 @@ describe('resumeDecision for every saved state', () => {
       origin: { kind: 'terminal' },
       steps,
       data: {},
-      targets: { main: prepared ? { rollout: rolloutStateFor(strategy) } : {} },
+      // As the loop leaves it: a target is touched once a step that changes it has started.
+      targets: steps
+        .filter((s) => s.status !== 'pending' && s.status !== 'skipped')
+        .reduce((t, s) => touching(t, s.key, 1), { main: prepared ? { rollout: rolloutStateFor(strategy) } : {} } as RunRecord['targets']),
       createdAt: 0,
       updatedAt: 0,
     };
@@ -165,7 +168,8 @@ describe('resumeDecision for every saved state', () => {
             note: `resuming at "${running.title}"`,
           });
           // The same record without its rollout state stops once traffic may have moved.
-          const lost = { ...rec, targets: { main: {} } };
+          const { rollout: _lost, ...main } = rec.targets.main;
+          const lost = { ...rec, targets: { main } };
           const d = resumeDecision(lost, true);
           const moved =
             rec.targets.main.rollout !== undefined &&

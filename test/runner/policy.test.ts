@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { planFor, runRecordFor } from '../helpers/plan.js';
 import { commandEffect, MAX_RESUMES, resumeDecision } from '../../src/runner/policy.js';
-import { initialSteps, nextStep, withRollbackSteps, withStages } from '../../src/runner/steps.js';
+import { initialSteps, nextStep, touching, withRollbackSteps, withStages } from '../../src/runner/steps.js';
 import type { RunStatus } from '../../src/domain/run.js';
 import type { RunRecord } from '../../src/store/records.js';
 
@@ -75,7 +75,13 @@ describe('commands against run state', () => {
     expect(commandEffect(rec('running'), 'cancel')).toMatchObject({ kind: 'act', to: 'cancelled' });
     const touched = rec('running');
     touched.steps = touched.steps.map((s) => (s.key === 'prepare' ? { ...s, status: 'done' } : s));
+    touched.targets = touching(touched.targets, 'prepare', 1);
     expect(commandEffect(touched, 'cancel')).toMatchObject({ kind: 'act', to: 'rolling-back' });
+    // Staging changed is the cluster changed too: cancelling rolls staging back.
+    expect(commandEffect({ ...rec('running'), targets: touching(rec('running').targets, 'staging-deploy', 1) }, 'cancel')).toMatchObject({
+      kind: 'act',
+      to: 'rolling-back',
+    });
   });
 });
 

@@ -2,6 +2,7 @@
 // change to one target never touches the other or what was already kept.
 import { describe, expect, it } from 'vitest';
 import { applyChange } from '../../src/runner/run-change.js';
+import { allDecisions } from '../../src/store/records.js';
 import { initialSteps } from '../../src/runner/steps.js';
 import { planFor, rolloutStateFor, runRecordFor } from '../helpers/plan.js';
 
@@ -26,12 +27,15 @@ describe('applyChange', () => {
     expect(run.targets.staging).toEqual({ rollout: rolloutStateFor('rolling'), reference: { samples: [sample] } });
   });
 
-  it('appends decisions in order, adds the prepared stages once, and keeps the rollback with its verification', () => {
+  it("appends decisions in order to their target's, adds the prepared stages once, and keeps the rollback with its verification", () => {
     const run = record();
     const d = (step: string) => ({ step, at: 1, decision: { verdict: 'CONTINUE' as const, explanation: step, findings: [] } });
-    applyChange(run, { decisions: [d('a')] });
-    applyChange(run, { decisions: [d('b'), d('c')], stage: 'canary 5%' });
-    expect(run.data.decisions?.map((x) => x.step)).toEqual(['a', 'b', 'c']);
+    applyChange(run, { decisions: { target: 'main', add: [d('a')] } });
+    applyChange(run, { decisions: { target: 'staging', add: [d('staging-gate')] } });
+    applyChange(run, { decisions: { target: 'main', add: [d('b'), d('c')] }, stage: 'canary 5%' });
+    expect(run.targets.main.decisions?.map((x) => x.step)).toEqual(['a', 'b', 'c']);
+    expect(run.targets.staging?.decisions?.map((x) => x.step)).toEqual(['staging-gate']);
+    expect(allDecisions(run).map((x) => x.step)).toEqual(['staging-gate', 'a', 'b', 'c']);
     expect(run.stage).toBe('canary 5%');
 
     const stages = [{ key: 'canary-5', title: 'canary 5%', trafficPct: 5, monitor: true }];

@@ -61,9 +61,9 @@ describe('happy paths', () => {
     expect(done.steps.find((s) => s.key === 'staging-gate')).toMatchObject({ status: 'done' });
     expect(await servingImages(w, 'search', 'staging')).toEqual(['registry.example.com/shop/search:v2.0.0']);
     // The gate compared staging with production's live pods, sampled before staging changed.
-    const { data, targets } = w.runner.record(run.id)!;
+    const { targets } = w.runner.record(run.id)!;
     expect(targets.staging?.reference?.samples.length).toBeGreaterThan(0);
-    const gate = data.decisions!.filter((d) => d.step === 'staging-gate').at(-1)!.decision;
+    const gate = targets.staging!.decisions!.filter((d) => d.step === 'staging-gate').at(-1)!.decision;
     expect(gate.verdict).toBe('CONTINUE');
     expect(gate.findings.map((f) => f.detail).join(' ')).toMatch(/production baseline/);
     // Smoke results count as tests: staging's against production's live version.

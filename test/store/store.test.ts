@@ -96,14 +96,21 @@ describe('store', () => {
     s.close();
   });
 
-  it('reads a run saved before targets existed with its samples and staging state in targets, and saves it in the new shape', () => {
+  it('reads a run saved before targets existed with its samples, decisions, staging state and touched environments in targets, and saves it in the new shape', () => {
     const file = path.join(dir, 'legacy.db');
     const s = openStore(file);
     const sample = { at: 1, windowSec: 30, requests: 10, errorRate: 0, p50Ms: 1, p95Ms: 2, p99Ms: 3, throughputRps: 1 };
     const rollout = rolloutStateFor('canary');
     const staging = rolloutStateFor('rolling');
-    s.saveRun(run('old', { targets: { main: { rollout } } }));
+    const steps: RunRecord['steps'] = [
+      { key: 'staging-deploy', title: 'Staging deploy', status: 'done', startedAt: 3, endedAt: 4 },
+      { key: 'staging-gate', title: 'Staging regression gate', status: 'done', startedAt: 4, endedAt: 5 },
+      { key: 'prepare', title: 'Prepare canary', status: 'done', startedAt: 6, endedAt: 7 },
+      { key: 'stage:canary-5', title: 'Canary 5%', status: 'running', startedAt: 8 },
+    ];
+    s.saveRun(run('old', { steps, targets: { main: { rollout } } }));
     s.close();
+    const decision = (step: string) => ({ step, at: 5, decision: { verdict: 'CONTINUE' as const, explanation: step, findings: [] } });
     // As an earlier Shipbot wrote it: everything loose in data_json, the rollout in its column.
     const db = new Database(file);
     db.prepare('UPDATE runs SET data_json = ? WHERE id = ?').run(
@@ -115,6 +122,7 @@ describe('store', () => {
         stagingRolloutState: staging,
         stagingBaselineSamples: [sample],
         productionReferenceSamples: [sample],
+        decisions: [decision('staging-gate'), decision('stage:canary-5')],
       }),
       'old',
     );
@@ -122,8 +130,14 @@ describe('store', () => {
     const again = openStore(file);
     const rec = again.getRun('old')!;
     expect(rec.targets).toEqual({
-      main: { rollout, baseline: sample, baselineSamples: [sample], smoke: [] },
-      staging: { rollout: staging, baselineSamples: [sample], reference: { samples: [sample] } },
+      main: { rollout, baseline: sample, baselineSamples: [sample], smoke: [], decisions: [decision('stage:canary-5')], touchedAt: 6 },
+      staging: {
+        rollout: staging,
+        baselineSamples: [sample],
+        reference: { samples: [sample] },
+        decisions: [decision('staging-gate')],
+        touchedAt: 3,
+      },
     });
     expect(rec.data).toEqual({ approvals: [{ by: 'U2', at: 5 }] });
     again.saveRun(rec);
