@@ -268,9 +268,12 @@ export async function captureBaseline(o: BaselineOptions): Promise<Baseline> {
     samples.length = 0;
     // The live version's last interval is there already; then one more per interval until n
     // samples saw traffic, at most 2n attempts, so one failed answer does not shorten the baseline.
+    // Where the source can say so, only whole windows count (a series' first ones are partial).
     for (let i = 0; i < 2 * n && usable(samples).length < n; i++) {
       if (i > 0) await o.clock.sleep(o.intervalSec * 1000, o.abort);
-      const r = await o.source.sample(o.track, o.intervalSec);
+      const r = o.source.sampleAt
+        ? await o.source.sampleAt(o.track, o.intervalSec, o.clock.now())
+        : await o.source.sample(o.track, o.intervalSec);
       if (r.ok) samples.push(r.sample);
       else failures.push(r);
     }

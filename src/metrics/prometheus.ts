@@ -127,6 +127,10 @@ export class PrometheusSource implements MetricSource {
     const keys = Object.keys(exprs).filter((k) => exprs[k as keyof typeof exprs] !== undefined) as Array<keyof typeof exprs>;
     // The histogram is asked beside the numbers, not after them.
     const buckets = bucketsExpr ? this.slowShares(bucketsExpr, endAt) : Promise.resolve(undefined);
+    // A window read at a given time must lie inside the series' life: rate() over a range the
+    // series covers only in part reports part of its traffic (a pod scraped for a minute read 12,
+    // 111, 170 rps for 200). Throughput answering at the window's start means two scrapes before it.
+    const began = endAt === undefined ? undefined : this.scalar(exprs.throughputRps, endAt / 1000 - rangeSec);
     const answers = await Promise.all(keys.map((k) => this.scalar(exprs[k]!, endAt === undefined ? undefined : endAt / 1000)));
     const got = new Map(keys.map((k, i) => [k, answers[i]!]));
     const where = `${track.service} ${track.track} in ${track.namespace} over ${Math.round(windowSec)}s`;
@@ -134,6 +138,12 @@ export class PrometheusSource implements MetricSource {
     // Throughput first: no traffic at all is "no data", whatever the ratio queries say.
     const tp = got.get('throughputRps')!;
     if (!tp.ok) return withContext(tp, 'throughput', where);
+    const before = await began;
+    if (before && !before.ok) {
+      return before.kind === 'no-data'
+        ? { ok: false, kind: 'no-data', message: `${where}: the series began within this window, so its rate covers only part of it` }
+        : withContext(before, 'throughput at the window start', where);
+    }
     const requests = got.get('requests');
     // increase() over the stretched range counts requests older than this window: count only
     // this window's share, so pooled samples do not count the same requests several times.

@@ -16,9 +16,10 @@ export interface MetricSource {
   /** Aggregates the pods of `track` over the last `windowSec` seconds (of the source's clock). */
   sample(track: TrackRef, windowSec: number): Promise<MetricOutcome>;
   /**
-   * Optional: the same for a window that ended at `endAt` (ms, the source's time) in the past.
-   * Sources with history (Prometheus) implement it, so a baseline is captured at once instead
-   * of waiting for fresh samples.
+   * Optional: the same for a window that ended at `endAt` (ms, the source's time), now or in the
+   * past, and only if the track's series covers the whole window (else `no-data`): a baseline
+   * must not average in a series' first, partial windows. Sources with history (Prometheus)
+   * implement it, so a baseline is captured at once instead of waiting for fresh samples.
    */
   sampleAt?(track: TrackRef, windowSec: number, endAt: number): Promise<MetricOutcome>;
 }

@@ -127,9 +127,10 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
     // coming (a broken client flow serves fewer requests, not failed ones). Throughput is judged
     // per sample: 8 after the drop against the baseline's 5 can be sure (Mann-Whitney, exact
     // p = 1/1287 when every one is lower); 5 against 5 cannot (1/252), and waiting for more is right.
-    // Its baseline is read from Prometheus' history, so it starts once that history is whole: a
-    // service scraped for a minute has rate() windows still filling (12, 111, 170 rps…), a
-    // ramp no real service's history shows. Its rolling stage is not monitored, to keep time.
+    // Its baseline is read from Prometheus' history. A service scraped for a minute has rate()
+    // windows still filling (12, 111, 170 rps…): the source refuses those (prometheus.test.ts),
+    // and the baseline would wait for whole windows live; starting once 150 s of history exist
+    // keeps this test's time. Its rolling stage is not monitored, to keep time.
     await new Promise((r) => setTimeout(r, Math.max(0, scrapingSince + 150_000 - Date.now())));
     const checkout = await deploy('deploy checkout v1.3.0 rolling', [100], { observe: 8, stage: 0 });
     await until('checkout observing', 240_000, async () =>

@@ -12,8 +12,13 @@ export interface PromDouble {
   values: Map<string, { errorRate: number; p99Ms: number; throughputRps: number }>;
   /** The scrape interval /api/v1/targets reports (e.g. `15s`); unset, that endpoint answers 404. */
   scrapeInterval?: string;
+  /** When the `young` track's series began, seconds since the epoch (default YOUNG_SINCE). */
+  youngSince: number;
   close(): Promise<void>;
 }
+
+/** When the `young` track's series began (seconds since the epoch). */
+export const YOUNG_SINCE = 1_700_000_000;
 
 function metricOf(query: string): 'errorRate' | 'p50Ms' | 'p95Ms' | 'p99Ms' | 'throughputRps' | 'requests' {
   if (query.includes('histogram_quantile(0.5,')) return 'p50Ms';
@@ -27,7 +32,7 @@ function metricOf(query: string): 'errorRate' | 'p50Ms' | 'p95Ms' | 'p99Ms' | 't
 export async function startPromDouble(): Promise<PromDouble> {
   const queries: PromDouble['queries'] = [];
   const values: PromDouble['values'] = new Map([['stable', { errorRate: 0.002, p99Ms: 120, throughputRps: 190 }]]);
-  const double = { scrapeInterval: undefined as string | undefined };
+  const double = { scrapeInterval: undefined as string | undefined, youngSince: YOUNG_SINCE };
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -95,6 +100,12 @@ export async function startPromDouble(): Promise<PromDouble> {
           return void setTimeout(() => vector('1'), 1500);
         case 'multi':
           return vector('1', 2);
+        case 'young': {
+          // A series first scraped at youngSince: as in Prometheus, nothing answers before it.
+          const at = Number(params.get('time') ?? Date.now() / 1000);
+          if (at < double.youngSince) return send(200, { status: 'success', data: { resultType: 'vector', result: [] } });
+          return vector(m === 'p99Ms' ? '110' : m === 'errorRate' ? '0.001' : m === 'requests' ? '3000' : '50');
+        }
         case 'noerrors':
           return m === 'errorRate'
             ? send(200, { status: 'success', data: { resultType: 'vector', result: [] } })
@@ -127,6 +138,12 @@ export async function startPromDouble(): Promise<PromDouble> {
     },
     set scrapeInterval(v) {
       double.scrapeInterval = v;
+    },
+    get youngSince() {
+      return double.youngSince;
+    },
+    set youngSince(v) {
+      double.youngSince = v;
     },
     close: () =>
       new Promise<void>((r) => {

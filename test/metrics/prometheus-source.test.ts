@@ -3,9 +3,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ScaledClock } from '../../src/clock.js';
 import { loadConfigFile } from '../../src/config.js';
+import { captureBaseline } from '../../src/metrics/monitor.js';
 import { longestScrapeInterval, PrometheusSource, renderQuery } from '../../src/metrics/prometheus.js';
-import { startPromDouble, type PromDouble } from './prometheus-double.js';
+import { startPromDouble, YOUNG_SINCE, type PromDouble } from './prometheus-double.js';
 
 const queries = loadConfigFile('data/shipbot.yml').services[0]!.metrics!;
 const track = (t: string, version?: string) => ({ namespace: 'production', service: 'checkout', track: t, version });
@@ -167,6 +169,30 @@ describe('PrometheusSource outcomes', () => {
     const out = await source.sampleAt(track('stable'), 30, 1_700_000_000_000);
     expect(out).toMatchObject({ ok: true, sample: { at: 1_700_000_000_000 } });
     expect(prom.queries.at(-1)!.params.get('time')).toBe('1700000000.000');
+  });
+  it('sampleAt refuses a window the series covers only in part (its rate would under-count), and reads one inside its life', async () => {
+    // rate() over 30 s ending 20 s after the first scrape averages 10 s of nothing in.
+    const partial = await source.sampleAt(track('young'), 30, (YOUNG_SINCE + 20) * 1000);
+    expect(partial).toMatchObject({ ok: false, kind: 'no-data', message: expect.stringMatching(/began within this window/) });
+    expect(prom.queries.some((q) => q.params.get('time') === `${YOUNG_SINCE - 10}.000`)).toBe(true);
+    const whole = await source.sampleAt(track('young'), 30, (YOUNG_SINCE + 31) * 1000);
+    expect(whole).toMatchObject({ ok: true, sample: { throughputRps: 50 } });
+    // A live sample (no time given) is what monitoring reads: it is not held to the series' age.
+    expect((await source.sample(track('young'), 30)).ok).toBe(true);
+  });
+  it("a baseline of a series that just began is not read from history: it waits for the series' first whole windows", async () => {
+    const clock = new ScaledClock(20);
+    prom.youngSince = clock.now() / 1000;
+    try {
+      const b = await captureBaseline({ source, track: track('young'), clock, samples: 3, intervalSec: 5 });
+      expect(b.fromHistory).toBe(false);
+      expect(b.samples.map((s) => s.throughputRps)).toEqual([50, 50, 50]);
+      // Every one ended at least a window after the series began.
+      for (const s of b.samples) expect(s.at - 5000).toBeGreaterThanOrEqual(prom.youngSince * 1000);
+      expect(b.failures.some((f) => /began within this window/.test(f.message))).toBe(true);
+    } finally {
+      prom.youngSince = YOUNG_SINCE;
+    }
   });
   it('range() returns the finite points of a query_range', async () => {
     const r = await source.range('up', 1, 3, 1);

@@ -10,7 +10,7 @@ import { CanaryDriver, kubeFromKubeconfig, type WorkloadRef } from '../../src/cl
 import { rulesFromDefaults } from '../../src/domain/judge.js';
 import { DeployPlan } from '../../src/domain/types.js';
 import { captureBaseline, monitorWindow } from '../../src/metrics/monitor.js';
-import { PrometheusSource } from '../../src/metrics/prometheus.js';
+import { PrometheusSource, renderQuery } from '../../src/metrics/prometheus.js';
 import { createAnalysis } from '../../src/runner/analysis.js';
 import type { TrackRef } from '../../src/cluster/types.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
@@ -51,6 +51,7 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
   let prom: RealPrometheus | undefined;
   let source: PrometheusSource;
   let driver: CanaryDriver;
+  let scrapingFrom = 0;
   const stable: TrackRef = { namespace: 'production', service: 'checkout', track: 'stable' };
 
   beforeAll(async () => {
@@ -69,6 +70,7 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
       );
       expect(patched.status).toBe(200);
     }
+    scrapingFrom = Date.now();
     prom = await startPrometheus(sandbox, 1);
     source = new PrometheusSource({ baseUrl: prom.url, queries: cfg.services[0]!.metrics!, timeoutMs: 3000, clock });
     // Data: every sandbox pod discovered and scraped, long enough for rate() over one interval.
@@ -144,6 +146,17 @@ describe.skipIf(!promBin)('a real Prometheus scraping the sandbox', () => {
     expect(healthy.findings.filter((f) => f.verdict !== 'CONTINUE')).toEqual([]);
     expect(healthy.verdict).toBe('CONTINUE');
   }, 90_000);
+
+  it("refuses a window from before the series' first scrapes, whose rate would count part of the traffic", async () => {
+    // The first moment the throughput query answered: a rate over its first few scrapes only.
+    const rate = renderQuery(cfg.services[0]!.metrics!.throughputRps, stable, INTERVAL);
+    const points = await source.range(rate, scrapingFrom / 1000, Date.now() / 1000, 1);
+    if (!points.ok) throw new Error(points.message);
+    const first = points.points[0]![0];
+    const early = await source.sampleAt(stable, INTERVAL, (first + 1) * 1000);
+    expect(early).toMatchObject({ ok: false, kind: 'no-data', message: expect.stringMatching(/began within this window/) });
+    expect((await source.sampleAt(stable, INTERVAL, clock.now())).ok).toBe(true);
+  });
 
   it('captures a baseline from Prometheus history at once (query time in the past)', async () => {
     const b = await captureBaseline({ source, track: stable, clock, samples: 3, intervalSec: INTERVAL });
