@@ -44,13 +44,9 @@ export interface RollbackVerification {
   detail: string;
 }
 
-/** Which pods to compare: `track` label values for the new version and the baseline. */
-export interface TrackRef {
-  namespace: string;
-  service: string;
-  track: string;
-  version?: string;
-}
+/** Which pods to compare (domain/types.ts): the metric sources read it too. */
+export type { TrackRef } from '../domain/types.js';
+import type { TrackRef } from '../domain/types.js';
 
 export interface RolloutDriver {
   readonly strategy: Strategy;

@@ -170,3 +170,14 @@ export interface Decision {
   /** Each rule that was evaluated, for reports and Investigate. */
   findings: Array<{ rule: string; verdict: Verdict; detail: string }>;
 }
+
+/**
+ * Which pods to compare: `track` label values for the new version and the baseline. Named by the
+ * drivers (src/cluster), read by the metric sources (src/metrics).
+ */
+export interface TrackRef {
+  namespace: string;
+  service: string;
+  track: string;
+  version?: string;
+}

@@ -2,7 +2,7 @@
 // The runner gets a MetricSource and never knows which one it has.
 import type { Clock } from '../clock.js';
 import type { MetricQueries, ShipbotConfig } from '../config.js';
-import type { TrackRef } from '../cluster/types.js';
+import type { TrackRef } from '../domain/types.js';
 import { readFileSync } from 'node:fs';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { PrometheusSource, type PrometheusOptions } from './prometheus.js';

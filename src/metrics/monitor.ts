@@ -3,7 +3,7 @@
 // decides. The runner (src/runner/analysis.ts) calls these two functions and never knows which
 // metric source it has; the real-Prometheus suite and the analysis bench drive the same code.
 import type { Clock } from '../clock.js';
-import type { TrackRef } from '../cluster/types.js';
+import type { TrackRef } from '../domain/types.js';
 import { judgeCanary, judgeInfra, usable, type Finding, type JudgeRules } from '../domain/judge.js';
 import { median } from '../domain/stats.js';
 import type { Decision, DeployPlan, InfraSignal, MetricSample } from '../domain/types.js';

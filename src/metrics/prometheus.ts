@@ -5,7 +5,7 @@ import type { MetricQueries } from '../config.js';
 import type { Clock } from '../clock.js';
 import { realClock } from '../clock.js';
 import type { MetricSample } from '../domain/types.js';
-import type { TrackRef } from '../cluster/types.js';
+import type { TrackRef } from '../domain/types.js';
 import type { MetricFailure, MetricOutcome, MetricSource } from './types.js';
 
 export interface PrometheusOptions {

@@ -1,7 +1,7 @@
 // The sandbox's direct metrics API as a MetricSource, for local mode without Prometheus:
 // GET /sandbox/v1/metrics?namespace=&service=&track=&version=&windowSec= → a MetricSample.
 import { z } from 'zod';
-import type { TrackRef } from '../cluster/types.js';
+import type { TrackRef } from '../domain/types.js';
 import type { MetricOutcome, MetricSource } from './types.js';
 
 const num = z.union([z.number(), z.null()]).transform((v) => (v === null ? NaN : v));

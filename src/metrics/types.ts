@@ -1,7 +1,7 @@
 // One interface for every metric source (Prometheus, the sandbox's direct API); the runner
 // never knows which it has. Failures are distinct outcomes, never a silent pass.
 import type { MetricSample } from '../domain/types.js';
-import type { TrackRef } from '../cluster/types.js';
+import type { TrackRef } from '../domain/types.js';
 
 export type MetricFailure =
   | { ok: false; kind: 'timeout'; message: string }

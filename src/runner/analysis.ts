@@ -3,7 +3,7 @@
 // step logic does not depend on how samples are taken or judged.
 import type { SmokeCheck } from '../config.js';
 import type { InfraSignal, Decision, DeployPlan, MetricSample } from '../domain/types.js';
-import type { TrackRef } from '../cluster/types.js';
+import type { TrackRef } from '../domain/types.js';
 import type { SmokeRecord } from '../store/records.js';
 import { runSmokeChecks, serviceProxyVars } from '../metrics/smoke.js';
 
