@@ -154,11 +154,16 @@ describe('bounded statistics for any count (reference: test/domain/fixtures/stat
       () => binomialUpperTail(3, 1_000_000_000_000, 0.002),
       () => binomialUpperTail(2_400_000, 1_000_000_000, 0.002),
     ];
+    // The fastest of three calls: one pause of a busy 2-core machine is not the function's time;
+    // a function linear in the counts takes seconds every time.
     for (const run of cases) {
-      const t0 = performance.now();
-      const p = run();
-      expect(p >= 0 && p <= 1).toBe(true);
-      expect(performance.now() - t0).toBeLessThan(50);
+      const times = [0, 1, 2].map(() => {
+        const t0 = performance.now();
+        const p = run();
+        expect(p >= 0 && p <= 1).toBe(true);
+        return performance.now() - t0;
+      });
+      expect(Math.min(...times)).toBeLessThan(50);
     }
   });
 });
