@@ -218,19 +218,10 @@ async function gate(ctx: StepContext): Promise<StepOutcome> {
     return { status: 'done', detail: `promoted by a person before the observation ended; ${line}` };
   const main = run.targets.main;
   const decision = ctx.analysis.gate(run.plan, main.baselineSamples ?? [], main.afterSamples ?? [], 'production');
-  ctx.commit({
-    decisions: {
-      target: 'main',
-      add: [
-        {
-          step: STEP.gate,
-          at: ctx.clock.now(),
-          decision,
-          ...(main.after ? { candidate: main.after } : {}),
-          ...(main.baseline ? { baseline: main.baseline } : {}),
-        },
-      ],
-    },
+  record(ctx, 'main', STEP.gate, {
+    decision,
+    ...(main.after ? { candidate: main.after } : {}),
+    ...(main.baseline ? { baseline: main.baseline } : {}),
   });
   return judged(run, `${decision.explanation}`, decision);
 }

@@ -56,8 +56,7 @@ export async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
     res.decision.verdict !== 'CONTINUE'
       ? res.decision
       : ctx.analysis.gate({ ...run.plan, rollbackOnRegression: true }, reference?.samples ?? [], res.candidateSamples, 'staging', tests);
-  if (gateDecision !== res.decision)
-    ctx.commit({ decisions: { target: 'staging', add: [{ step: STEP.stagingGate, at: ctx.clock.now(), decision: gateDecision }] } });
+  if (gateDecision !== res.decision) record(ctx, 'staging', STEP.stagingGate, { decision: gateDecision });
   if (gateDecision.verdict === 'ROLLBACK') {
     return {
       status: 'failed',

@@ -83,7 +83,13 @@ export function passCount(checks: readonly SmokeRecord[]): string {
   return `${passed}/${total} passed`;
 }
 
-export function record(ctx: StepContext, target: TargetName, step: string, res: MonitorResult): void {
+/** Adds a decision about `target`'s version, with the numbers behind it (a monitoring result, or a gate's verdict). */
+export function record(
+  ctx: StepContext,
+  target: TargetName,
+  step: string,
+  res: Pick<MonitorResult, 'decision'> & Partial<Pick<MonitorResult, 'watchedSec' | 'candidate' | 'baseline'>>,
+): void {
   ctx.commit({
     decisions: {
       target,

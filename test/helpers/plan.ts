@@ -2,7 +2,7 @@
 // medium-risk canary 5% → 50% → 100% with short windows. Override what a test is about.
 import type { RolloutState } from '../../src/cluster/types.js';
 import type { RunStatus } from '../../src/domain/run.js';
-import type { DeployPlan } from '../../src/domain/types.js';
+import type { DeployPlan, DeployRequest } from '../../src/domain/types.js';
 import { initialSteps } from '../../src/runner/steps.js';
 import type { RunRecord } from '../../src/store/records.js';
 
@@ -58,6 +58,20 @@ export function rolloutStateFor(
     case 'rolling':
       return { strategy, ...images, track: 'stable' };
   }
+}
+
+/** The parsed `deploy <service> <version>` request behind `plan`. */
+export function deployRequestFor(plan: Pick<DeployPlan, 'service' | 'version' | 'environment'>): DeployRequest {
+  return {
+    intent: 'deploy',
+    service: plan.service,
+    version: plan.version,
+    environment: plan.environment,
+    focus: [],
+    missing: [],
+    suggestions: [],
+    notes: [],
+  };
 }
 
 /** A run record of `plan` as the runner admits it (steps from the plan, with staging), status `status`. */

@@ -6,7 +6,7 @@
 // resumeDecision says (the pure half of the same table).
 import { BatchV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { planFor, rolloutStateFor } from '../helpers/plan.js';
+import { deployRequestFor, planFor, rolloutStateFor } from '../helpers/plan.js';
 import type { ShipbotConfig } from '../../src/config.js';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import type { DeployPlan } from '../../src/domain/types.js';
@@ -128,16 +128,7 @@ describe('resumeDecision for every saved state', () => {
       version: 'v1.2.3',
       strategy,
       plan: plan(strategy),
-      request: {
-        intent: 'deploy',
-        service: 'checkout',
-        version: 'v1.2.3',
-        environment: 'production',
-        focus: [],
-        missing: [],
-        suggestions: [],
-        notes: [],
-      },
+      request: deployRequestFor(plan(strategy)),
       status: rollingBack ? 'rolling-back' : 'running',
       requester: { userId: 'U_DEV' },
       origin: { kind: 'terminal' },

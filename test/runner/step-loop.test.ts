@@ -15,7 +15,7 @@ import { createLogger } from '../../src/log.js';
 import { Runner, type RunAnalysis } from '../../src/runner/index.js';
 import type { RunRecord } from '../../src/store/records.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import { planFor } from '../helpers/plan.js';
+import { deployRequestFor, planFor } from '../helpers/plan.js';
 import { SHIPPED, withoutStaging } from './world.js';
 
 const STAGE: Stage = { key: 'rolling-update', title: 'Rolling update', trafficPct: 100, monitor: true };
@@ -126,16 +126,7 @@ async function run(analysis: RunAnalysis, fail: { at?: string } = {}): Promise<{
   });
   const plan = planFor({ strategy: 'rolling', risk: 'low', observationSec: 10, stageWindowSec: 10, monitoringIntervalSec: 5 });
   const started = await runner.start({
-    request: {
-      intent: 'deploy',
-      service: 'checkout',
-      version: 'v1.2.3',
-      environment: 'production',
-      focus: [],
-      missing: [],
-      suggestions: [],
-      notes: [],
-    },
+    request: deployRequestFor(plan),
     plan,
     requester: { userId: 'U_DEV', name: 'dev' },
     origin: { kind: 'terminal' },
