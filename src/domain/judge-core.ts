@@ -57,6 +57,19 @@ export interface CompareOptions {
   earlyLook?: boolean;
   /** Skip the throughput rule (staging traffic is not comparable with production). */
   skipThroughput?: boolean;
+  whole?: Whole;
+}
+
+/**
+ * Each side read once over the whole window so far (Prometheus: increase() over the exact
+ * elapsed range). Where usable, its counts are the pooled counts of the error, SLO and
+ * request-latency tests: summing the samples' counts is exact only when their ranges do not
+ * overlap, and a Prometheus range is never shorter than 4 scrapes. The samples still give the
+ * sample-to-sample spread and the per-sample rules.
+ */
+export interface Whole {
+  candidate?: MetricSample | undefined;
+  baseline?: MetricSample | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -139,6 +152,12 @@ export function pool(samples: readonly MetricSample[]): Pooled {
     errors += Math.min(n, Math.round(s.errorRate * s.requests));
   }
   return { samples: samples.length, requests, errors, rate: requests > 0 ? errors / requests : NaN };
+}
+
+/** A side's pooled counts: its whole-window reading when usable, else the sum of its samples. */
+export function poolSide(samples: readonly MetricSample[], whole?: MetricSample): Pooled {
+  const w = whole && usable([whole])[0];
+  return w ? { ...pool([w]), samples: samples.length } : pool(samples);
 }
 
 /**

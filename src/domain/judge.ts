@@ -38,7 +38,10 @@ import {
   latencySamples,
   plural,
   pool,
+  poolSide,
   rateStdError,
+  usable,
+  type Whole,
 } from './judge-core.js';
 import { compareSlowShare, poolHistograms, type PooledHistogram } from './latency-histogram.js';
 /**
@@ -62,9 +65,10 @@ export function errorRateRule(
   alpha: number,
   cl: string,
   bl: string,
+  whole: Whole = {},
 ): Finding {
-  const c = pool(cand);
-  const b = pool(base);
+  const c = poolSide(cand, whole.candidate);
+  const b = poolSide(base, whole.baseline);
   // One sample can decide when it holds enough requests (a 5% canary's first interval at 200 rps
   // has ~300): its margin of error is then binomial, the spread between samples unknown yet.
   const enoughSamples = c.samples >= 2 || c.requests >= SINGLE_SAMPLE_FACTOR * rules.minRequests;
@@ -97,6 +101,12 @@ export function errorRateRule(
     verdict: 'INCONCLUSIVE',
     detail: `${over}, but ${plural(c.requests, 'request')} are too few to be sure (${fmtP(p)})`,
   };
+}
+
+/** A side's pooled histogram: from its whole-window reading when usable and bucketed, else from its samples. */
+function histogramSide(samples: readonly MetricSample[], whole?: MetricSample): PooledHistogram | undefined {
+  const w = whole && usable([whole])[0];
+  return (w && poolHistograms([w])) ?? poolHistograms(samples);
 }
 
 /** What a person should know when a per-sample test is not sure yet: whether more samples can make it so. */
@@ -150,9 +160,10 @@ export function latencyRule(
   cl: string,
   bl: string,
   alpha = rules.alpha ?? DEFAULT_ALPHA,
+  whole: Whole = {},
 ): Finding {
-  const hc = poolHistograms(cand);
-  const hb = poolHistograms(base);
+  const hc = histogramSide(cand, whole.candidate);
+  const hb = histogramSide(base, whole.baseline);
   if (hc && hb && hc.total >= rules.minRequests && hb.total >= rules.minRequests) {
     // Too few of the new version's requests to see its p99 move (fewer than 500): its p99 is
     // still tested (a tail-only slowdown shows nowhere else), and so is the highest percentile
@@ -317,10 +328,11 @@ export function sloRules(
   alpha: number,
   cl: string,
   bl: string,
+  whole: Whole = {},
 ): Finding[] {
   const out: Finding[] = [];
-  const c = pool(cand);
-  const b = pool(base);
+  const c = poolSide(cand, whole.candidate);
+  const b = poolSide(base, whole.baseline);
   const { fraction, source } = allowedErrorFraction(slo);
   if (c.requests >= rules.minRequests && c.samples >= 2) {
     // One-sided exact binomial test: is the canary's error rate really above the budget? A fixed
@@ -385,17 +397,17 @@ export function judgeCanary(
   const { base, cand, rejected } = checked(baseline, candidate, bl, cl);
   const findings: Finding[] = [
     dataRule(base, cand, rules, cl, bl, rejected),
-    errorRateRule(base, cand, rules, alpha, cl, bl),
-    latencyRule(base, cand, rules, sampleAlpha, cl, bl, alpha),
+    errorRateRule(base, cand, rules, alpha, cl, bl, opts.whole),
+    latencyRule(base, cand, rules, sampleAlpha, cl, bl, alpha, opts.whole),
   ];
   if (!opts.skipThroughput) {
     findings.push(
       throughputRule(base, cand, rules, sampleAlpha, { candidate: opts.candidateShare ?? 1, baseline: opts.baselineShare ?? 1 }, cl, bl),
     );
   }
-  findings.push(...sloRules(base, cand, plan.slo, rules, alpha, cl, bl));
-  const c = pool(cand);
-  const b = pool(base);
+  findings.push(...sloRules(base, cand, plan.slo, rules, alpha, cl, bl, opts.whole));
+  const c = poolSide(cand, opts.whole?.candidate);
+  const b = poolSide(base, opts.whole?.baseline);
   const p99c = median(latencySamples(cand));
   const p99b = median(latencySamples(base));
   const ok = `${cl} healthy: error rate ${fmtPct(c.rate)} vs ${fmtPct(b.rate)} ${bl}, p99 ${fmtMs(p99c)} vs ${fmtMs(p99b)} over ${plural(c.samples, 'sample')}`;

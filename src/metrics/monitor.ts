@@ -100,10 +100,14 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
     endedEarly,
     watchedSec: (o.clock.now() - started) / 1000,
   });
+  // Each track read once more over the whole window so far: the pooled counts the judge tests.
+  const whole: { candidate?: MetricSample; baseline?: MetricSample } = {};
   const judgeNow = (earlyLook: boolean): Decision => {
     const base = pickBaseline();
     const live = base === liveBaseline;
     return judgeCanary(base, candidate, o.plan, o.rules, {
+      // A captured baseline's windows came from history, one apart: their sum is its count.
+      whole: { candidate: whole.candidate, ...(live ? { baseline: whole.baseline } : {}) },
       candidateShare: pct / 100,
       // A captured baseline saw all the traffic; a live one sees what the candidate does not.
       baselineShare: live ? Math.max(0.01, 1 - pct / 100) : 1,
@@ -134,11 +138,17 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
     const now = o.clock.now();
     const windowSec = Math.max(1, (now - lastTick) / 1000);
     lastTick = now;
-    const [cand, base, signals] = await Promise.all([
+    const elapsedSec = Math.max(1, (now - started) / 1000);
+    const [cand, base, signals, wholeCand, wholeBase] = await Promise.all([
       o.source.sample(o.tracks.candidate, windowSec),
       o.tracks.baseline ? o.source.sample(o.tracks.baseline, windowSec) : Promise.resolve(undefined),
       readSignals(),
+      o.source.sample(o.tracks.candidate, elapsedSec),
+      o.tracks.baseline ? o.source.sample(o.tracks.baseline, elapsedSec) : Promise.resolve(undefined),
     ]);
+    // A failed whole read leaves the judge the sum of the samples, never nothing.
+    whole.candidate = wholeCand.ok ? wholeCand.sample : undefined;
+    whole.baseline = wholeBase?.ok ? wholeBase.sample : undefined;
     if (o.abort?.aborted) throw o.abort.reason ?? new Error('monitoring aborted');
     ticks++;
     if (cand.ok) candidate.push(cand.sample);

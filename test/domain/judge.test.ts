@@ -24,6 +24,32 @@ function tally(trials: number, judge: (seed: number) => Decision): Record<string
   return t;
 }
 
+describe('judgeCanary: pooled counts from a whole-window reading', () => {
+  // The samples are what Prometheus answers per interval over a range of 4 scrapes, so their
+  // counts lag: a fault that began late in the window shows in them only in part.
+  const lagging = () => flat(10, { requests: 300, errorRate: 0.004, p99Ms: 200 });
+  const baseline = () => flat(10, { requests: 5700, errorRate: 0.002, p99Ms: 200 });
+  const wholeOf = (errorRate: number): MetricSample => ({ ...flat(1, { requests: 3000, errorRate, p99Ms: 200 })[0]!, windowSec: 300 });
+
+  it('tests the errors counted over the exact elapsed range, not the sum of the lagging samples', () => {
+    expect(judgeCanary(baseline(), lagging(), plan, rules, canary5).verdict).toBe('CONTINUE');
+    const d = judgeCanary(baseline(), lagging(), plan, rules, { ...canary5, whole: { candidate: wholeOf(0.06) } });
+    expect(d.verdict).toBe('ROLLBACK');
+    // The counts are the whole window's; the sample count is still the samples'.
+    expect(d.findings.find((f) => f.rule === 'error-rate')?.detail).toMatch(
+      /^error rate 6\.0% on canary vs 0\.2% baseline .* over 10 samples/,
+    );
+  });
+
+  it('an impossible whole reading is left out, and the samples decide: never a pass on bad data', () => {
+    const bad = { ...wholeOf(0.06), errorRate: -1 };
+    expect(judgeCanary(baseline(), lagging(), plan, rules, { ...canary5, whole: { candidate: bad } }).verdict).toBe('CONTINUE');
+    const failing = flat(10, { requests: 300, errorRate: 0.08, p99Ms: 200 });
+    const nan = { ...wholeOf(0), requests: Number.NaN };
+    expect(judgeCanary(baseline(), failing, plan, rules, { ...canary5, whole: { candidate: nan } }).verdict).toBe('ROLLBACK');
+  });
+});
+
 describe('judgeCanary: canary against the stable baseline', () => {
   it('a healthy canary continues, with a readable summary', () => {
     const d = judgeCanary(base(1), cand(1), plan, rules, canary5);

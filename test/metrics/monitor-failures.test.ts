@@ -77,15 +77,45 @@ describe('monitorWindow with failing metrics', () => {
   });
 });
 
+describe('monitorWindow pooled counts', () => {
+  it('reads each track once more per tick over the whole window so far (increase() over the exact elapsed range)', async () => {
+    prom.values.set('canary', { errorRate: 0.002, p99Ms: 120, throughputRps: 10 });
+    const from = prom.queries.length;
+    const d = await monitorWindow({
+      source,
+      tracks: { candidate: at('canary'), baseline: at('stable') },
+      plan,
+      rules,
+      clock,
+      windowSec: 150,
+      intervalSec: 30,
+      trafficPct: 5,
+    });
+    expect(d.verdict).toBe('CONTINUE');
+    // The requests queries of the canary, by range: 120 s (4 scrapes of 30 s, the shortest
+    // range) for each interval and for the first whole readings, then the elapsed time itself.
+    const ranges = prom.queries
+      .slice(from)
+      .map((q) => q.params.get('query') ?? '')
+      .filter((q) => q.startsWith('sum(increase(http_requests_total') && q.includes('track="canary"'))
+      .map((q) => Number(/\[(\d+)s\]/.exec(q)?.[1]));
+    expect(ranges.filter((r) => r === 120).length).toBeGreaterThanOrEqual(5 + 3);
+    const longest = Math.max(...ranges);
+    expect(longest).toBeGreaterThanOrEqual(150);
+    expect(longest).toBeLessThan(180);
+  });
+});
+
 describe('monitorWindow when one answer is lost', () => {
   it('retries a failed candidate sample on the next tick, so the window still has its samples', async () => {
     prom.values.set('canary', { errorRate: 0.002, p99Ms: 120, throughputRps: 10 });
-    // Prometheus itself, except that the first two candidate samples time out (as under load).
+    // Prometheus itself, except that the candidate's reads of the first two ticks time out (as
+    // under load): its interval sample and its whole-window reading, asked in that order.
     let lost = 0;
     const flaky: MetricSource = {
       name: 'prometheus',
       sample: (track, windowSec) =>
-        track.track === 'canary' && lost < 2
+        track.track === 'canary' && lost < 4
           ? Promise.resolve({ ok: false, kind: 'timeout', message: `no answer (${++lost})` })
           : source.sample(track, windowSec),
     };
@@ -104,7 +134,7 @@ describe('monitorWindow when one answer is lost', () => {
     expect(d.verdict).toBe('CONTINUE');
     expect(d.findings.find((f) => f.rule === 'metrics-source')).toMatchObject({
       verdict: 'CONTINUE',
-      detail: expect.stringMatching(/^prometheus: 2 of 14 queries failed \(timeout: no answer \(2\)\)/),
+      detail: expect.stringMatching(/^prometheus: 2 of 14 queries failed \(timeout: no answer \(3\)\)/),
     });
   });
 
