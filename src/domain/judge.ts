@@ -37,7 +37,6 @@ import {
   fmtPts,
   latencySamples,
   plural,
-  pool,
   poolSide,
   rateStdError,
   usable,
