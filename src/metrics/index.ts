@@ -77,6 +77,10 @@ export class CataloguePrometheus implements MetricSource {
   sampleAt(track: TrackRef, windowSec: number, endAt: number): Promise<MetricOutcome> {
     return this.pick(track).sampleAt(track, windowSec, endAt);
   }
+
+  sampleWhole(track: TrackRef, elapsedSec: number): Promise<MetricOutcome> {
+    return this.pick(track).sampleWhole(track, elapsedSec);
+  }
 }
 
 export interface MetricSourceInput {

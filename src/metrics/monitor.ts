@@ -100,7 +100,8 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
     endedEarly,
     watchedSec: (o.clock.now() - started) / 1000,
   });
-  // Each track read once more over the whole window so far: the pooled counts the judge tests.
+  // Where interval samples overlap, each track is read once more over the whole window so far:
+  // the pooled counts the judge tests.
   const whole: { candidate?: MetricSample; baseline?: MetricSample } = {};
   const judgeNow = (earlyLook: boolean): Decision => {
     const base = pickBaseline();
@@ -139,15 +140,17 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
     const windowSec = Math.max(1, (now - lastTick) / 1000);
     lastTick = now;
     const elapsedSec = Math.max(1, (now - started) / 1000);
+    const readWhole = (t: TrackRef | undefined) =>
+      t && o.source.sampleWhole ? o.source.sampleWhole(t, elapsedSec) : Promise.resolve(undefined);
     const [cand, base, signals, wholeCand, wholeBase] = await Promise.all([
       o.source.sample(o.tracks.candidate, windowSec),
       o.tracks.baseline ? o.source.sample(o.tracks.baseline, windowSec) : Promise.resolve(undefined),
       readSignals(),
-      o.source.sample(o.tracks.candidate, elapsedSec),
-      o.tracks.baseline ? o.source.sample(o.tracks.baseline, elapsedSec) : Promise.resolve(undefined),
+      readWhole(o.tracks.candidate),
+      readWhole(o.tracks.baseline),
     ]);
     // A failed whole read leaves the judge the sum of the samples, never nothing.
-    whole.candidate = wholeCand.ok ? wholeCand.sample : undefined;
+    whole.candidate = wholeCand?.ok ? wholeCand.sample : undefined;
     whole.baseline = wholeBase?.ok ? wholeBase.sample : undefined;
     if (o.abort?.aborted) throw o.abort.reason ?? new Error('monitoring aborted');
     ticks++;

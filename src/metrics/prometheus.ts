@@ -103,6 +103,11 @@ export class PrometheusSource implements MetricSource {
     return this.sampleAt(track, windowSec);
   }
 
+  /** increase() over the exact elapsed range (stretched to 4 scrapes only while it is shorter). */
+  sampleWhole(track: TrackRef, elapsedSec: number): Promise<MetricOutcome> {
+    return this.sampleAt(track, elapsedSec);
+  }
+
   /** A window that ended at `endAt` (ms since the epoch, Prometheus's time); now when omitted. */
   async sampleAt(track: TrackRef, windowSec: number, endAt?: number): Promise<MetricOutcome> {
     const q = this.opts.queries;

@@ -22,4 +22,11 @@ export interface MetricSource {
    * implement it, so a baseline is captured at once instead of waiting for fresh samples.
    */
   sampleAt?(track: TrackRef, windowSec: number, endAt: number): Promise<MetricOutcome>;
+  /**
+   * Optional, for sources whose interval samples overlap (a Prometheus range is never shorter
+   * than 4 scrapes, so summing them smears counts): the track over the whole `elapsedSec` that
+   * just ended, read as one, whose counts the judge then tests. A source whose samples are
+   * exact per interval (the sandbox's) leaves it out: their sum is the same count.
+   */
+  sampleWhole?(track: TrackRef, elapsedSec: number): Promise<MetricOutcome>;
 }
