@@ -24,18 +24,24 @@ beforeAll(async () => {
 });
 afterAll(() => prom.close());
 
+/** A 5% canary of `candidate` against the stable track: 150 s at 30 s intervals (5 samples, the judge's minimum). */
+function canaryWindow(candidate: string, extra: Partial<Parameters<typeof monitorWindow>[0]> = {}) {
+  return monitorWindow({
+    source,
+    tracks: { candidate: at(candidate), baseline: at('stable') },
+    plan,
+    rules,
+    clock,
+    windowSec: 150,
+    intervalSec: 30,
+    trafficPct: 5,
+    ...extra,
+  });
+}
+
 describe('monitorWindow with failing metrics', () => {
   it('Prometheus answering errors all window is INCONCLUSIVE, and the explanation says why first', async () => {
-    const d = await monitorWindow({
-      source,
-      tracks: { candidate: at('down'), baseline: at('stable') },
-      plan,
-      rules,
-      clock,
-      windowSec: 150,
-      intervalSec: 30,
-      trafficPct: 5,
-    });
+    const d = await canaryWindow('down');
     expect(d.verdict).toBe('INCONCLUSIVE');
     expect(d.explanation).toMatch(/^prometheus: \d+ of \d+ queries failed \(.*\) — no data for canary/);
     expect(d.failures.filter((f) => f.kind === 'http-error' && f.status === 502).length).toBeGreaterThanOrEqual(2);
@@ -43,31 +49,14 @@ describe('monitorWindow with failing metrics', () => {
   });
 
   it('a rejected query is INCONCLUSIVE, never a pass', async () => {
-    const d = await monitorWindow({
-      source,
-      tracks: { candidate: at('bad'), baseline: at('stable') },
-      plan,
-      rules,
-      clock,
-      windowSec: 150,
-      intervalSec: 30,
-      trafficPct: 5,
-    });
+    const d = await canaryWindow('bad');
     expect(d.verdict).toBe('INCONCLUSIVE');
     expect(d.explanation).toMatch(/query-error: .*bad_data/);
   });
 
   it('failing pod-health reads do not stop the window, and are reported', async () => {
     prom.values.set('canary', { errorRate: 0.002, p99Ms: 120, throughputRps: 10 });
-    const d = await monitorWindow({
-      source,
-      tracks: { candidate: at('canary'), baseline: at('stable') },
-      plan,
-      rules,
-      clock,
-      windowSec: 150, // 5 samples: the judge's minimum
-      intervalSec: 30,
-      trafficPct: 5,
+    const d = await canaryWindow('canary', {
       signals: async () => {
         throw new Error('apiserver unavailable');
       },
@@ -81,16 +70,7 @@ describe('monitorWindow pooled counts', () => {
   it('reads each track once more per tick over the whole window so far (increase() over the exact elapsed range)', async () => {
     prom.values.set('canary', { errorRate: 0.002, p99Ms: 120, throughputRps: 10 });
     const from = prom.queries.length;
-    const d = await monitorWindow({
-      source,
-      tracks: { candidate: at('canary'), baseline: at('stable') },
-      plan,
-      rules,
-      clock,
-      windowSec: 150,
-      intervalSec: 30,
-      trafficPct: 5,
-    });
+    const d = await canaryWindow('canary');
     expect(d.verdict).toBe('CONTINUE');
     // The requests queries of the canary, by range: 120 s (4 scrapes of 30 s, the shortest
     // range) for each interval and for the first whole readings, then the elapsed time itself.
@@ -118,16 +98,7 @@ describe('monitorWindow when one answer is lost', () => {
           ? Promise.resolve({ ok: false, kind: 'timeout', message: `no answer (${++lost})` })
           : source.sample(track, windowSec),
     };
-    const d = await monitorWindow({
-      source: flaky,
-      tracks: { candidate: at('canary'), baseline: at('stable') },
-      plan,
-      rules,
-      clock,
-      windowSec: 150,
-      intervalSec: 30,
-      trafficPct: 5,
-    });
+    const d = await canaryWindow('canary', { source: flaky });
     expect(d.candidate).toHaveLength(5);
     expect(d.failures.map((f) => f.kind)).toEqual(['timeout', 'timeout']);
     expect(d.verdict).toBe('CONTINUE');
