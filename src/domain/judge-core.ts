@@ -154,9 +154,14 @@ export function pool(samples: readonly MetricSample[]): Pooled {
   return { samples: samples.length, requests, errors, rate: requests > 0 ? errors / requests : NaN };
 }
 
+/** A whole-window reading the judge may use: one that passes the same boundary check as a sample. */
+export function usableWhole(whole: MetricSample | undefined): MetricSample | undefined {
+  return whole && usable([whole])[0];
+}
+
 /** A side's pooled counts: its whole-window reading when usable, else the sum of its samples. */
 export function poolSide(samples: readonly MetricSample[], whole?: MetricSample): Pooled {
-  const w = whole && usable([whole])[0];
+  const w = usableWhole(whole);
   return w ? { ...pool([w]), samples: samples.length } : pool(samples);
 }
 

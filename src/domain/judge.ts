@@ -39,7 +39,7 @@ import {
   plural,
   poolSide,
   rateStdError,
-  usable,
+  usableWhole,
   type Whole,
 } from './judge-core.js';
 import { compareSlowShare, poolHistograms, type PooledHistogram } from './latency-histogram.js';
@@ -104,7 +104,7 @@ export function errorRateRule(
 
 /** A side's pooled histogram: from its whole-window reading when usable and bucketed, else from its samples. */
 function histogramSide(samples: readonly MetricSample[], whole?: MetricSample): PooledHistogram | undefined {
-  const w = whole && usable([whole])[0];
+  const w = usableWhole(whole);
   return (w && poolHistograms([w])) ?? poolHistograms(samples);
 }
 

@@ -103,11 +103,14 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
   // Where interval samples overlap, each track is read once more over the whole window so far:
   // the pooled counts the judge tests.
   const whole: { candidate?: MetricSample; baseline?: MetricSample } = {};
+  const readWhole = (t: TrackRef | undefined, elapsedSec: number) =>
+    t && o.source.sampleWhole ? o.source.sampleWhole(t, elapsedSec) : Promise.resolve(undefined);
   const judgeNow = (earlyLook: boolean): Decision => {
     const base = pickBaseline();
     const live = base === liveBaseline;
     return judgeCanary(base, candidate, o.plan, o.rules, {
-      // A captured baseline's windows came from history, one apart: their sum is its count.
+      // A captured baseline has no whole reading: it was sampled before the rollout, and its
+      // steady traffic is what the sum of its samples stands for.
       whole: { candidate: whole.candidate, ...(live ? { baseline: whole.baseline } : {}) },
       candidateShare: pct / 100,
       // A captured baseline saw all the traffic; a live one sees what the candidate does not.
@@ -140,14 +143,12 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
     const windowSec = Math.max(1, (now - lastTick) / 1000);
     lastTick = now;
     const elapsedSec = Math.max(1, (now - started) / 1000);
-    const readWhole = (t: TrackRef | undefined) =>
-      t && o.source.sampleWhole ? o.source.sampleWhole(t, elapsedSec) : Promise.resolve(undefined);
     const [cand, base, signals, wholeCand, wholeBase] = await Promise.all([
       o.source.sample(o.tracks.candidate, windowSec),
       o.tracks.baseline ? o.source.sample(o.tracks.baseline, windowSec) : Promise.resolve(undefined),
       readSignals(),
-      readWhole(o.tracks.candidate),
-      readWhole(o.tracks.baseline),
+      readWhole(o.tracks.candidate, elapsedSec),
+      readWhole(o.tracks.baseline, elapsedSec),
     ]);
     // A failed whole read leaves the judge the sum of the samples, never nothing.
     whole.candidate = wholeCand?.ok ? wholeCand.sample : undefined;
