@@ -12,6 +12,7 @@ import { ShipbotConfig } from '../src/config.js';
 import { kubeFromKubeconfig } from '../src/cluster/index.js';
 import { buildPlan } from '../src/domain/plan.js';
 import type { DeployRequest } from '../src/domain/types.js';
+import type { RunStatus } from '../src/domain/run.js';
 import { createLogger } from '../src/log.js';
 import { SandboxMetricSource } from '../src/metrics/sandbox.js';
 import { createRunner } from '../src/runner/index.js';
@@ -132,9 +133,7 @@ function benchService(name: string) {
   };
 }
 
-async function batch(
-  list: Trial[],
-): Promise<Array<{ t: Trial; outcome: Outcome; runRolledBack: boolean; intervals?: number; why: string }>> {
+async function batch(list: Trial[]): Promise<Array<{ t: Trial; outcome: Outcome; runEnd: RunStatus; intervals?: number; why: string }>> {
   const config = ShipbotConfig.parse({ services: list.map((t) => benchService(t.service)) });
   const clock = new ScaledClock(SPEED);
   const sb = await startSandbox({ clock, podStartMs: 3000 });
@@ -223,7 +222,7 @@ async function batch(
           t,
           outcome,
           // The whole run: a regression the canary stage let through may still be rolled back by the gate after it.
-          runRolledBack: end.status === 'rolled-back',
+          runEnd: end.status,
           ...(intervals !== undefined ? { intervals } : {}),
           why: end.outcome ?? end.pendingDecision?.explanation ?? '',
         };
@@ -263,9 +262,13 @@ export async function benchDecisions(): Promise<Figure[]> {
   const healthy = results.filter((r) => !r.t.scenario.regression);
   const regressions = results.filter((r) => r.t.scenario.regression);
   const judgeableRuns = regressions.filter((r) => judgeable(r.t));
-  const tooFaint = regressions.filter((r) => !quiet(r.t) && !judgeable(r.t));
+  const audible = regressions.filter((r) => !quiet(r.t));
+  const tooFaint = audible.filter((r) => !judgeable(r.t));
   const falseRollbacks = healthy.filter((r) => r.outcome === 'rolled back');
-  const missed = regressions.filter((r) => !quiet(r.t) && r.outcome === 'passed');
+  const missed = audible.filter((r) => r.outcome === 'passed');
+  // Runs that did not end rolled back: waiting for a person (the bench stops there), or anything else.
+  const notRolledBack = audible.filter((r) => r.runEnd !== 'rolled-back');
+  const askedAtEnd = notRolledBack.filter((r) => r.runEnd === 'awaiting-decision').length;
   const askedRegressions = judgeableRuns.filter((r) => r.outcome === 'asked');
   const quietPassed = results.filter((r) => quiet(r.t) && r.outcome === 'passed');
   const detect = (names: string[]) =>
@@ -304,17 +307,15 @@ export async function benchDecisions(): Promise<Figure[]> {
     },
     {
       name: 'regressions whose run ended rolled back (stage or gate), above the minimum requests',
-      value:
-        (100 * regressions.filter((r) => !quiet(r.t) && r.runRolledBack).length) /
-        Math.max(1, regressions.filter((r) => !quiet(r.t)).length),
+      value: (100 * (audible.length - notRolledBack.length)) / Math.max(1, audible.length),
       unit: '%',
-      note: `${regressions.filter((r) => !quiet(r.t) && !r.runRolledBack).length} of ${regressions.filter((r) => !quiet(r.t)).length} not (they asked a person)`,
+      note: `${notRolledBack.length} of ${audible.length} not: ${askedAtEnd} asked a person, ${notRolledBack.length - askedAtEnd} ended otherwise`,
     },
     {
       name: 'missed regressions (passed)',
-      value: (100 * missed.length) / Math.max(1, regressions.filter((r) => !quiet(r.t)).length),
+      value: (100 * missed.length) / Math.max(1, audible.length),
       unit: '%',
-      note: `${missed.length} of ${regressions.filter((r) => !quiet(r.t)).length} above the judge's minimum requests`,
+      note: `${missed.length} of ${audible.length} above the judge's minimum requests`,
     },
     {
       name: 'too-quiet canaries that passed',
