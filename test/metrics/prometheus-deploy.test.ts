@@ -117,7 +117,10 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
   const stepsOf = (run: RunView) => run.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n');
 
   it('web (replica ratio, canary 50%), catalog (HTTPRoute, canary 10%), search (blue-green) and payments (staging, then rolling) all go to v1.3.0 with every sample answered; checkout, whose users drop by 75% once it is rolled out, is rolled back', async () => {
-    const web = await deploy('deploy web v1.3.0 canary', [50, 100]);
+    // A replica-ratio canary's promote replaces every pod, and Prometheus' sum(rate()) dips for
+    // one range (4 scrapes, 60 s) while the new pods' series fill: its observation must outlast
+    // that, as the shipped 15-60 min do by far. 5 samples (75 s) once read the dip as a 35% drop.
+    const web = await deploy('deploy web v1.3.0 canary', [50, 100], { observe: 8 });
     const catalog = await deploy('deploy catalog v1.3.0 canary', [10, 100]);
     // Blue-green and rolling alongside, through the same templates: healthy releases pass their
     // monitored stage, the staging gate and the production observation gate on real samples.
@@ -204,5 +207,5 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       .targets.main.decisions?.filter((x) => x.step === 'regression-gate')
       .at(-1);
     expect(gate?.decision.findings.find((f) => f.rule === 'throughput')?.verdict, stepsOf(dropped)).toBe('ROLLBACK');
-  }, 420_000);
+  }, 480_000);
 });
