@@ -7,6 +7,7 @@ import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from '../log.js';
 import { guardBodies } from './body-guard.js';
+import { actOnce } from './dedupe.js';
 import { createContext, type SlackContext } from './context.js';
 import type { SlackAppDeps } from './deps.js';
 import { registerMessageListeners } from './listeners/messages.js';
@@ -125,7 +126,10 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
       });
   if (receiver) {
     const listener = receiver.requestListener;
-    receiver.requestListener = guardBodies(listener, (err) => logger.error({ err }, 'a Slack request failed inside Bolt; answered 500'));
+    receiver.requestListener = guardBodies(listener, {
+      signingSecret: env.SLACK_SIGNING_SECRET!,
+      onError: (err) => logger.error({ err }, 'a Slack request failed inside Bolt; answered 500'),
+    });
   }
   const app = new App({
     token: env.SLACK_BOT_TOKEN,
@@ -168,6 +172,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
     },
     opts.seen,
   );
+  app.use(actOnce(context));
   registerMessageListeners(app, context);
   registerRequestListeners(app, context);
   registerModalListeners(app, context);

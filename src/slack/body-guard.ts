@@ -1,10 +1,34 @@
-// Bodies Bolt's HTTP receiver would choke on never reach it. A signed `payload=null` (or a JSON
-// `null`) made it throw outside its own error handling ("reading 'ssl_check'"), which ended the
-// process; here such a request gets a 400 and everything else passes on, already buffered.
+// The door of HTTP mode. Nothing from outside is parsed before it is known to come from Slack:
+// the signature headers are checked before the body is read, the body is read up to a cap that
+// fits Slack's payloads, and its HMAC is checked on the raw bytes. Only then is it looked at, and
+// a body Bolt's receiver would choke on (a signed `payload=null` made it throw outside its own
+// error handling, which ended the process) gets a 400. Everything else passes on, already buffered.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** Bolt's own default limit for a request body. */
-const BODY_LIMIT = 10 * 1024 * 1024;
+/** Slack's largest payloads (a view submission with big blocks) stay well under 1 MB. */
+export const BODY_LIMIT = 1024 * 1024;
+/** Slack's own rule: a request whose timestamp is more than five minutes off is refused. */
+export const SKEW_SEC = 5 * 60;
+
+const SIGNATURE = /^v0=[0-9a-f]{64}$/;
+const TIMESTAMP = /^\d{1,12}$/;
+
+/** Why the signature headers cannot be Slack's (checked before any byte of the body is read). */
+export function headerProblem(signature: string | undefined, timestamp: string | undefined, nowSec: number): string | undefined {
+  if (!signature || !timestamp) return 'the request is not signed';
+  if (!SIGNATURE.test(signature)) return 'the signature is malformed';
+  if (!TIMESTAMP.test(timestamp)) return 'the timestamp is malformed';
+  if (Math.abs(nowSec - Number(timestamp)) > SKEW_SEC) return 'the timestamp is more than five minutes off';
+  return undefined;
+}
+
+/** True when `signature` is Slack's v0 HMAC of these exact bytes. */
+export function signatureMatches(secret: string, timestamp: string, raw: Buffer, signature: string): boolean {
+  const mac = createHmac('sha256', secret).update(`v0:${timestamp}:`).update(raw).digest();
+  const given = Buffer.from(signature.slice(3), 'hex');
+  return given.length === mac.length && timingSafeEqual(given, mac);
+}
 
 /** Why `text` is not a JSON object, or undefined when it is one. */
 function notAnObject(text: string, what: string): string | undefined {
@@ -16,7 +40,7 @@ function notAnObject(text: string, what: string): string | undefined {
   }
 }
 
-/** Why a Slack request body cannot be an event, command or interaction; undefined when it can. */
+/** Why a (verified) Slack request body cannot be an event, command or interaction; undefined when it can. */
 export function bodyProblem(contentType: string, raw: string): string | undefined {
   if (!contentType.includes('application/x-www-form-urlencoded')) return notAnObject(raw, 'the body');
   const payload = new URLSearchParams(raw).get('payload');
@@ -24,42 +48,68 @@ export function bodyProblem(contentType: string, raw: string): string | undefine
   return payload === null ? undefined : notAnObject(payload, 'payload');
 }
 
+export interface GuardOptions {
+  signingSecret: string;
+  onError: (err: unknown) => void;
+  /** Seconds since the epoch; tests move it. */
+  nowSec?: () => number;
+}
+
+/** Answers and closes: the unread rest of the body is discarded as it arrives, never buffered. */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, why: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' }).end(`${why}\n`);
+  req.resume();
+}
+
+/** Reads the body up to `limit` bytes; undefined (and nothing more kept) past it. */
+async function readCapped(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
 /**
- * Wraps a receiver's request listener: buffers the body as Bolt expects (`rawBody`), answers 400
- * to a body that is not an object, and turns anything the listener throws into a 500 for that
- * request alone.
+ * Wraps a receiver's request listener: POSTs must carry a valid Slack signature over their raw
+ * bytes (401 otherwise, 413 past the cap) and be an object (400); verified bodies go on buffered
+ * as Bolt expects (`rawBody`). Anything the listener throws becomes a 500 for that request alone.
  */
 export function guardBodies(
   listener: (req: IncomingMessage, res: ServerResponse) => unknown,
-  onError: (err: unknown) => void,
+  opts: GuardOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  const nowSec = opts.nowSec ?? (() => Math.floor(Date.now() / 1000));
   return (req, res) => {
     const run = async () => {
       if (req.method === 'POST') {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        for await (const c of req) {
-          size += (c as Buffer).length;
-          if (size > BODY_LIMIT) {
-            res.writeHead(413).end();
-            return;
-          }
-          chunks.push(c as Buffer);
-        }
-        const raw = Buffer.concat(chunks);
+        const signature = header(req, 'x-slack-signature');
+        const timestamp = header(req, 'x-slack-request-timestamp');
+        const unsigned = headerProblem(signature, timestamp, nowSec());
+        if (unsigned) return refuse(req, res, 401, unsigned);
+        if (Number(req.headers['content-length'] ?? 0) > BODY_LIMIT) return refuse(req, res, 413, 'the body is too large');
+        const raw = await readCapped(req, BODY_LIMIT);
+        if (!raw) return refuse(req, res, 413, 'the body is too large');
+        if (!signatureMatches(opts.signingSecret, timestamp!, raw, signature!))
+          return refuse(req, res, 401, 'the signature does not match');
         const problem = bodyProblem(String(req.headers['content-type'] ?? ''), raw.toString('utf8'));
-        if (problem) {
-          res.writeHead(400, { 'content-type': 'text/plain' }).end(`${problem}\n`);
-          return;
-        }
+        if (problem) return refuse(req, res, 400, problem);
         (req as IncomingMessage & { rawBody?: Buffer }).rawBody = raw;
       }
       await listener(req, res);
     };
     run().catch((err: unknown) => {
-      onError(err);
+      opts.onError(err);
       if (!res.headersSent) res.writeHead(500).end();
       else res.end();
     });
   };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }

@@ -32,3 +32,27 @@ export class SeenSet {
     return true;
   }
 }
+
+/** The id Slack gives each slash command and interaction: a replay of the same request carries it again. */
+export function requestId(body: unknown): string | undefined {
+  const b = body as { trigger_id?: unknown; type?: unknown; command?: unknown };
+  if (typeof b?.trigger_id !== 'string' || !b.trigger_id) return undefined;
+  const kind = typeof b.command === 'string' ? 'command' : String(b.type ?? 'interaction');
+  return `${kind}:${b.trigger_id}`;
+}
+
+/**
+ * Global Bolt middleware: a slash command or interaction whose id was already handled (a replay
+ * within the signature's time window, also after a restart) is acknowledged and goes no further.
+ */
+export function actOnce(ctx: { seen: SeenSet; logger: { info(o: object, m: string): void } }) {
+  return async (args: { body: unknown; ack?: (...a: never[]) => Promise<void>; next: () => Promise<void> }): Promise<void> => {
+    const id = requestId(args.body);
+    if (id && !ctx.seen.firstTime(id)) {
+      ctx.logger.info({ id }, 'a Slack request that was already handled arrived again; acknowledged, not acted on');
+      await args.ack?.();
+      return;
+    }
+    await args.next();
+  };
+}
