@@ -3,6 +3,7 @@
 // app, runner and executor as in production) and a Slack-like workspace page on PORT. In local
 // mode the page talks to the Slack double, which signs requests into Bolt and answers Bolt's Web
 // API calls, so the demo runs the production code path.
+import { NO_ROLES } from './domain/permissions.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -257,7 +258,20 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
 
     if (local && double) double.connect(`http://127.0.0.1:${started.port}/slack/events`);
 
-    print(banner({ local, url: workspace?.url, started, sandbox, speed, dataDir, prometheus: env.PROMETHEUS_URL, llm: llm.enabled }));
+    if (!config.roles) logger.warn(NO_ROLES);
+    print(
+      banner({
+        local,
+        url: workspace?.url,
+        started,
+        sandbox,
+        speed,
+        dataDir,
+        prometheus: env.PROMETHEUS_URL,
+        llm: llm.enabled,
+        rolesMissing: !config.roles,
+      }),
+    );
     return {
       mode: local ? 'local' : 'slack',
       url: workspace?.url,
@@ -305,6 +319,7 @@ function banner(o: {
   dataDir: string;
   prometheus?: string;
   llm: boolean;
+  rolesMissing: boolean;
 }): string {
   const relative = path.relative(process.cwd(), o.dataDir);
   const rel = relative.startsWith('..') || path.isAbsolute(relative) ? o.dataDir : relative || '.';
@@ -327,6 +342,7 @@ function banner(o: {
   if (o.speed !== 1) lines.push(`  Clock         ${o.speed}× real time (SHIPBOT_SPEED): a canary takes a minute or two`);
   lines.push(`  Claude        ${o.llm ? 'on' : 'off (set ANTHROPIC_API_KEY to turn it on; rules work without it)'}`);
   lines.push(`  Data          ${rel}/ (runs in shipbot.db, reports in reports/)`);
+  if (o.rolesMissing) lines.push(`  Roles         none configured: staging deploys only. ${NO_ROLES.split(': ')[1]}`);
   lines.push('');
   if (o.local) lines.push('  Type this in #deploys:', '', `      ${FIRST_THING_TO_TYPE}`, '');
   else lines.push(`  In a channel with Shipbot, type:  ${FIRST_THING_TO_TYPE}`, '');

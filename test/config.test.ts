@@ -19,7 +19,7 @@ describe('config', () => {
     const cfg = parseConfig(shipped);
     expect(cfg.services.map((s) => s.name)).toEqual(['checkout', 'payments', 'search', 'web', 'catalog']);
     expect(cfg.defaults.canarySteps).toEqual([5, 25, 50, 100]);
-    expect(cfg.roles.deployers).toEqual(['*']);
+    expect(cfg.roles?.deployers).toEqual(['*']);
     expect(cfg.approvalRequiredFor).toEqual(['high']);
     expect(findService(cfg, 'CO')?.name).toBe('checkout');
     expect(findService(cfg, 'recommendation-engine')?.name).toBe('search');

@@ -91,6 +91,8 @@ const ServiceEnvironment = z.strictObject({
   trafficRouting: TrafficRouting.optional(),
   /** This environment's migration Job; overrides the service's. */
   migration: Migration.optional(),
+  /** The lowest risk a request may claim for this environment (raises the service's). */
+  minRisk: RiskLevel.optional(),
 });
 export type ServiceEnvironment = z.infer<typeof ServiceEnvironment>;
 
@@ -113,6 +115,8 @@ const ServiceConfig = z.strictObject({
   slo: Slo.optional(),
   /** The migration Job for every environment (an environment's own `migration` wins). */
   migration: Migration.optional(),
+  /** The lowest risk a request may claim: a requester cannot talk a payments deploy down to low. */
+  minRisk: RiskLevel.optional(),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfig>;
 
@@ -161,17 +165,21 @@ export type Defaults = z.infer<typeof Defaults>;
 
 export const ShipbotConfig = z.strictObject({
   services: z.array(ServiceConfig).min(1),
+  /**
+   * Who may do what. Without it Shipbot is closed: staging deploys only, and it says so at start
+   * and in each refusal (production, locks and others' rollbacks need a role the config names).
+   */
   roles: z
     .object({
       deployers: Principals.default(['*']),
-      /** May press Rollback / Accept on any run. */
+      /** May press Rollback / Accept on any run, unlock any lock, stop all deploys. */
       incidentCommanders: Principals.default([]),
       /** Approve high-risk production deploys (never the requester). */
       approvers: Principals.default([]),
       /** The person who started a run may roll it back or accept it. */
       requesterMayDecide: z.boolean().default(true),
     })
-    .default({ deployers: ['*'], incidentCommanders: [], approvers: [], requesterMayDecide: true }),
+    .optional(),
   channels: z
     .object({
       /** Channel ids or names (`#deploys`) where requests are accepted, per environment; `*` = any. */

@@ -4,6 +4,7 @@ import type { ServiceConfig, ShipbotConfig } from './config-schema.js';
 import { GENTLE_CANARY_STEPS } from './parse-keywords.js';
 import { normaliseSteps } from './parse-steps.js';
 import { recommendStrategy } from './recommend.js';
+import { atLeast, type RiskField, riskFloor, riskLimitProblems } from './risk-policy.js';
 import { CONTRACTING_OBSERVATION_FACTOR, contractingMigration } from './migration-policy.js';
 import {
   DeployPlan,
@@ -101,10 +102,14 @@ export function buildPlan(request: DeployRequest, service: ServiceConfig, cfg: S
     throw new PlanError(`${service.name} has no staging environment in shipbot.yml; deploy to production or add one.`);
   }
 
-  const risk = request.risk ?? cfg.defaults.risk;
+  const asked = request.risk ?? cfg.defaults.risk;
+  const floor = riskFloor(service, request.environment);
+  const risk = atLeast(asked, floor);
   const defaults = riskDefaults(risk, cfg);
-  const rec = recommendStrategy(request, service, cfg);
+  const rec = recommendStrategy({ ...request, risk }, service, cfg);
   const notes: string[] = [];
+  if (risk !== asked)
+    notes.push(`Risk raised from ${asked} to ${risk}: ${service.name} in ${request.environment} is at least ${floor} risk (minRisk).`);
   const threshold = request.regressionThresholdPct ?? defaults.regressionThresholdPct;
   const range = defaults.regressionThresholdRange;
   if (threshold < range.min || threshold > range.max) {
@@ -245,12 +250,9 @@ export function validatePlanAnswers(answers: PlanAnswers, base: DeployPlan, serv
   let regressionThresholdPct = riskChanged ? defaults.regressionThresholdPct : base.regressionThresholdPct;
   if (!blank(a.regressionThresholdPct)) {
     const n = num(a.regressionThresholdPct!);
-    const range = REGRESSION_THRESHOLD_RANGES[risk];
     if (!(n >= 0 && n <= 100))
       errors.regressionThresholdPct = `Regression threshold must be a percentage (got '${a.regressionThresholdPct}').`;
-    else if (n < range.min || n > range.max) {
-      errors.regressionThresholdPct = `For ${risk} risk the regression threshold must be ${rangeText(range)} (got ${n}%).`;
-    } else regressionThresholdPct = n;
+    else regressionThresholdPct = n;
   }
 
   let rollbackOnRegression = base.rollbackOnRegression;
@@ -271,6 +273,9 @@ export function validatePlanAnswers(answers: PlanAnswers, base: DeployPlan, serv
   const guidance = blank(a.guidance) ? base.guidance : String(a.guidance).trim();
   if (guidance.length > 2000) errors.guidance = `Guidance is ${guidance.length} characters; keep it under 2000.`;
 
+  // The same limits admission holds every plan to, said against the modal's fields.
+  const limits = riskLimitProblems({ ...base, risk, regressionThresholdPct, rollbackOnRegression, observationSec }, service, cfg);
+  for (const [field, problem] of Object.entries(limits)) errors[field as RiskField] ??= problem;
   if (Object.keys(errors).length > 0) return { errors };
 
   const rec = recommendStrategy({ strategy, risk, dbMigration, guidance, timeline: undefined }, service, cfg, { rollbackTolerance });

@@ -131,6 +131,12 @@ export interface Actor {
   /** Slack user-group handles the person belongs to, e.g. `@oncall`. */
   groups?: string[];
   name?: string;
+  /**
+   * Not a full member of this workspace: a guest (restricted or single-channel), a Slack Connect
+   * user of another workspace, or someone Slack could not describe. `*` never covers them for
+   * production actions; the config must name them.
+   */
+  outsider?: 'guest' | 'external' | 'unknown';
 }
 
 /** A typed health signal from the cluster during a rollout (decided on in domain/). */

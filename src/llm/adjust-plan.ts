@@ -1,7 +1,8 @@
 // Guidance through Claude: the adjustments it may propose (schema + tool) and the pure step that
-// applies them to a plan. Only the fields listed here can change: automatic rollback cannot be
-// turned off and the risk level (which decides approvals) cannot be lowered this way — only the
-// modal's own fields do that. `from` values are always read from our plan, never the model.
+// applies them to a plan. Only the fields listed here can change, and only towards caution:
+// Claude may tighten a plan (longer windows, smaller steps, a lower threshold), never loosen it.
+// Automatic rollback cannot be turned off and the risk level (which decides approvals) cannot be
+// changed this way. `from` values are always read from our plan, never the model.
 import { z } from 'zod';
 import { CanarySteps, DeployPlan, Focus, RollbackTolerance, Strategy } from '../domain/types.js';
 import type { ToolSpec } from './claude.js';
@@ -95,6 +96,30 @@ export type ApplyResult = { ok: true; plan: DeployPlan; changes: PlanChange[] } 
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/** Why the change makes the plan less careful, or undefined when it does not. */
+export function loosens(plan: DeployPlan, c: Adjustment): string | undefined {
+  switch (c.field) {
+    case 'observationSec':
+    case 'stageWindowSec':
+      return c.to < plan[c.field] ? `${c.field} ${plan[c.field]} → ${c.to}` : undefined;
+    case 'monitoringIntervalSec':
+    case 'regressionThresholdPct':
+      return c.to > plan[c.field] ? `${c.field} ${plan[c.field]} → ${c.to}` : undefined;
+    case 'canarySteps':
+      return c.to[0]! > plan.canarySteps[0]! || c.to.length < plan.canarySteps.length
+        ? `canary steps ${plan.canarySteps.join('/')} → ${c.to.join('/')}`
+        : undefined;
+    case 'rollbackTolerance':
+      return c.to !== 'instant' && plan.rollbackTolerance === 'instant' ? 'an instant rollback made slower' : undefined;
+    case 'dbMigration':
+      return plan.dbMigration && !c.to ? 'the migration dropped' : undefined;
+    case 'strategy':
+      return c.to === 'rolling' ? `${plan.strategy} → rolling, which has no monitored stage before all traffic moves` : undefined;
+    case 'focus':
+      return plan.focus.some((f) => !c.to.includes(f)) ? 'a focus removed' : undefined;
+  }
+}
+
 /**
  * Applies the model's adjustments. Refuses the whole answer (so the caller falls back) when a
  * strategy is not allowed for the service, a field repeats, or the result is not a valid plan.
@@ -115,6 +140,8 @@ export function applyAdjustments(plan: DeployPlan, adj: Adjustments, allowedStra
       };
     }
     if (same(plan[c.field], c.to)) continue;
+    const looser = loosens(plan, c);
+    if (looser) return { ok: false, reason: `Claude proposed a looser plan (${looser}); it may only tighten one` };
     changes.push({ field: c.field, from: plan[c.field], to: c.to, reason: cleanModelText(c.reason, 300) });
     next[c.field] = c.to;
   }

@@ -19,10 +19,12 @@ function listed(principals: string[], user: DoubleUser): boolean {
 /** What the config lets this person do, in words: `may deploy, roll back and accept any run`. */
 export function powersOf(config: ShipbotConfig, user: DoubleUser): string {
   const can: string[] = [];
-  if (listed(config.roles.deployers, user)) can.push('deploy');
-  if (listed(config.roles.incidentCommanders, user)) can.push('roll back / accept any run');
-  else if (config.roles.requesterMayDecide) can.push('roll back / accept own runs');
-  if (listed(config.roles.approvers, user)) can.push('approve high-risk deploys');
+  const roles = config.roles;
+  if (!roles) return 'may deploy to staging (no roles are configured)';
+  if (listed(roles.deployers, user)) can.push('deploy');
+  if (listed(roles.incidentCommanders, user)) can.push('roll back / accept any run');
+  else if (roles.requesterMayDecide) can.push('roll back / accept own runs');
+  if (listed(roles.approvers, user)) can.push('approve high-risk deploys');
   return can.length ? `may ${can.join(', ')}` : 'may only read';
 }
 

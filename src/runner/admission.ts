@@ -5,9 +5,10 @@
 import { findService, type ServiceConfig, type ShipbotConfig } from '../config.js';
 import { type ActiveFreeze, activeFreeze, describeFreeze } from '../domain/freeze.js';
 import { strategyRefusal } from '../domain/migration-policy.js';
+import { riskLimitProblems } from '../domain/risk-policy.js';
 import type { StartInput, StartResult } from '../domain/run.js';
 import { actorLabel, type RunRecord } from '../store/records.js';
-import { matchesPrincipal, mayDeploy } from '../domain/permissions.js';
+import { isIncidentCommander, mayDeploy } from '../domain/permissions.js';
 import { initialSteps } from './steps.js';
 
 export type Admission =
@@ -40,6 +41,8 @@ export function admitStart(config: ShipbotConfig, now: number, input: StartInput
   }
   const refusal = strategyRefusal(service, plan.environment, plan.dbMigration, plan.strategy);
   if (refusal) return { ok: false, reason: 'invalid', message: `${refusal}.` };
+  const limits = Object.values(riskLimitProblems(plan, service, config));
+  if (limits.length) return { ok: false, reason: 'invalid', message: limits.join(' ') };
   const deploy = mayDeploy(input.requester, null, plan.environment, config);
   if (!deploy.ok) return { ok: false, reason: 'forbidden', message: deploy.reason };
   const freeze = activeFreeze(config.freezeWindows, plan.environment, new Date(now));
@@ -50,7 +53,7 @@ export function admitStart(config: ShipbotConfig, now: number, input: StartInput
       reason: 'frozen',
       message: `${describeFreeze(freeze)} Try again after the freeze, or ask an incident commander to override it.`,
     };
-  if (override && !matchesPrincipal(override.actor, config.roles.incidentCommanders)) {
+  if (override && !isIncidentCommander(override.actor, config)) {
     return {
       ok: false as const,
       reason: 'forbidden',

@@ -7,7 +7,7 @@ import { describeFreeze } from '../domain/freeze.js';
 import type { Actor, Environment } from '../domain/types.js';
 import type { RunFilter } from '../store/store.js';
 import { actorLabel, type LockRecord, type RunRecord } from '../store/records.js';
-import { mayApprove, mayDecide, needsApproval } from '../domain/permissions.js';
+import { mayAccept, mayApprove, mayDecide, mayLock, mayUnlock, needsApproval } from '../domain/permissions.js';
 import { admitStart, newRunRecord } from './admission.js';
 import { collectDiagnostics } from './diagnostics.js';
 import { Journal } from './journal.js';
@@ -143,9 +143,11 @@ export class Runner {
     const allowed =
       role === 'approve'
         ? mayApprove(actor, rec.requester, config)
-        : role === 'decide'
-          ? mayDecide(actor, rec, config)
-          : { ok: true as const };
+        : cmd === 'accept'
+          ? mayAccept(actor, { requester: rec.requester, approved: needsApproval(rec.plan, config) }, config)
+          : role === 'decide'
+            ? mayDecide(actor, rec, config)
+            : { ok: true as const };
     if (!allowed.ok) {
       this.journal.audit(rec.id, who, `${cmd}-refused`, allowed.reason);
       return { ok: false, reason: 'forbidden', message: allowed.reason };
@@ -209,14 +211,22 @@ export class Runner {
   /** Locks a service and environment by hand (e.g. during an incident). */
   lock(service: string, environment: Environment, actor: Actor, reason: string): { ok: boolean; message: string } {
     const who = actorLabel(actor);
+    const may = mayLock(actor, environment, this.deps.config);
+    if (!may.ok) {
+      this.journal.audit(undefined, who, 'lock-refused', `${service}/${environment}: ${may.reason}`);
+      return { ok: false, message: may.reason };
+    }
     const got = this.deps.store.acquireLock({ service, environment, holder: who, since: this.deps.clock.now(), reason, kind: 'manual' });
     if (!got.ok) return { ok: false, message: lockedMessage(got.holder) };
     this.journal.audit(undefined, who, 'lock', `${service}/${environment}: ${reason}`);
     return { ok: true, message: `${service} in ${environment} is locked by ${who}: ${reason}` };
   }
 
-  /** Releases a manual lock or one kept after an automatic rollback; a live run's lock goes with the run. */
-  /** `keptBy`: only the lock that run kept (an Unlock button in its thread; a later lock is not its to lift). */
+  /**
+   * Releases a manual lock or one kept after an automatic rollback; a live run's lock goes with the
+   * run. `keptBy`: only the lock that run kept (an Unlock button in its thread; a later lock is not
+   * its to lift). Who may is one rule (`mayUnlock`), pressed or typed.
+   */
   unlock(
     service: string,
     environment: Environment,
@@ -237,12 +247,10 @@ export class Runner {
         message: `${service} in ${environment} is held by run ${run.id} (${run.status}); cancel or roll it back instead.`,
       };
     }
-    const holderIsActor = lock.holder === who || run?.requester.userId === actor.userId;
-    if (!holderIsActor && !mayDecide(actor, { requester: run?.requester ?? { userId: '\u0000' } }, config).ok) {
-      return {
-        ok: false,
-        message: `${who} may not unlock ${service} in ${environment}: only ${lock.holder} or an incident commander may.`,
-      };
+    const may = mayUnlock(actor, { ...lock, environment }, run?.requester.userId, config);
+    if (!may.ok) {
+      this.journal.audit(lock.runId, who, 'unlock-refused', `${service}/${environment}: ${may.reason}`);
+      return { ok: false, message: `You may not unlock ${service} in ${environment}. ${may.reason}` };
     }
     store.releaseLock(service, environment);
     this.journal.audit(lock.runId, who, 'unlock', `${service}/${environment}${reason ? `: ${reason}` : ''} (was: ${lock.reason})`);

@@ -7,7 +7,7 @@ import { schedule as cronSchedule, validate as cronValidate } from 'node-cron';
 import type { Clock } from '../clock.js';
 import type { ShipbotConfig } from '../config.js';
 import { describeFreeze, activeFreeze } from '../domain/freeze.js';
-import { matchesPrincipal } from '../domain/permissions.js';
+import { isIncidentCommander } from '../domain/permissions.js';
 import type { Actor, DeployPlan, DeployRequest } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { Runner } from '../runner/index.js';
@@ -336,7 +336,7 @@ export function cancelSchedule(
   const schedules = new ScheduleStore(deps.store);
   const s = schedules.get(id);
   if (!s) return { ok: false, message: `No scheduled deploy ${id}. \`schedules\` lists them.` };
-  if (s.requester.userId !== actor.userId && !matchesPrincipal(actor, deps.config.roles.incidentCommanders)) {
+  if (s.requester.userId !== actor.userId && !isIncidentCommander(actor, deps.config)) {
     return { ok: false, message: `Only ${actorLabel(s.requester)} (who scheduled it) or an incident commander may cancel ${id}.` };
   }
   const now = deps.clock.now();
@@ -362,7 +362,7 @@ export function overrideFreeze(
   actor: Actor,
   reason: string,
 ): { ok: boolean; message: string } {
-  if (!matchesPrincipal(actor, deps.config.roles.incidentCommanders)) {
+  if (!isIncidentCommander(actor, deps.config)) {
     return {
       ok: false,
       message: 'Only incident commanders (roles.incidentCommanders in shipbot.yml) may override a freeze; ask one of them.',

@@ -8,9 +8,10 @@ import { retryRateLimited } from './post.js';
 const TTL_MS = 5 * 60_000;
 
 export class People {
-  private names = new Map<string, { name: string; at: number }>();
+  private users = new Map<string, { name?: string; outsider?: Actor['outsider']; at: number }>();
   private groups?: { byUser: Map<string, string[]>; at: number };
   private loadingGroups?: Promise<void>;
+  private ownTeam?: Promise<string | undefined>;
 
   constructor(
     private readonly client: WebClient,
@@ -18,22 +19,39 @@ export class People {
   ) {}
 
   async actor(userId: string, fallbackName?: string): Promise<Actor> {
-    const [name, groups] = await Promise.all([this.name(userId, fallbackName), this.groupsOf(userId)]);
-    return { userId, name, groups };
+    const [user, groups] = await Promise.all([this.user(userId, fallbackName), this.groupsOf(userId)]);
+    return { userId, name: user.name, groups, ...(user.outsider ? { outsider: user.outsider } : {}) };
   }
 
-  private async name(userId: string, fallback?: string): Promise<string | undefined> {
-    const hit = this.names.get(userId);
-    if (hit && Date.now() - hit.at < TTL_MS) return hit.name;
+  /** Name, and whether the person is a guest or from another workspace (Slack Connect). */
+  private async user(userId: string, fallback?: string): Promise<{ name?: string; outsider?: Actor['outsider'] }> {
+    const hit = this.users.get(userId);
+    if (hit && Date.now() - hit.at < TTL_MS) return hit;
     try {
-      const res = await retryRateLimited(() => this.client.users.info({ user: userId }));
-      const name = res.user?.profile?.display_name || res.user?.real_name || res.user?.name || fallback;
-      if (name) this.names.set(userId, { name, at: Date.now() });
-      return name;
+      const [res, team] = await Promise.all([retryRateLimited(() => this.client.users.info({ user: userId })), this.team()]);
+      const u = res.user;
+      const name = u?.profile?.display_name || u?.real_name || u?.name || fallback;
+      const outsider: Actor['outsider'] =
+        u?.is_restricted || u?.is_ultra_restricted ? 'guest' : team && u?.team_id && u.team_id !== team ? 'external' : undefined;
+      const info = { name, outsider, at: Date.now() };
+      this.users.set(userId, info);
+      return info;
     } catch (err) {
+      // Unknown: roles named by id still apply; `*` does not stretch to a person Slack would not describe.
       this.logger.debug({ err, userId }, 'users.info failed; using the id');
-      return fallback;
+      return { name: fallback, outsider: 'unknown' };
     }
+  }
+
+  /** This workspace's id (auth.test), once. */
+  private team(): Promise<string | undefined> {
+    this.ownTeam ??= retryRateLimited(() => this.client.auth.test())
+      .then((r) => r.team_id)
+      .catch(() => {
+        this.ownTeam = undefined;
+        return undefined;
+      });
+    return this.ownTeam;
   }
 
   private async groupsOf(userId: string): Promise<string[]> {

@@ -1,6 +1,16 @@
 // Roles and channels from shipbot.yml: who may deploy, decide, approve; when approval is needed.
 import { describe, expect, it } from 'vitest';
-import { matchesPrincipal, mayApprove, mayDecide, mayDeploy, needsApproval } from '../../src/domain/permissions.js';
+import {
+  matchesPrincipal,
+  mayAccept,
+  mayApprove,
+  mayDecide,
+  mayDeploy,
+  mayLock,
+  mayUnlock,
+  NO_ROLES,
+  needsApproval,
+} from '../../src/domain/permissions.js';
 import { configWith, shippedConfig as cfg } from './helpers.js';
 
 const strict = configWith((raw) => {
@@ -105,5 +115,62 @@ describe('needsApproval', () => {
   });
   it('follows approvalRequiredFor', () => {
     expect(needsApproval({ risk: 'medium', environment: 'production' }, strict)).toBe(true);
+  });
+});
+
+// The trust review's Medium findings (issue 32): each failed on the code before it.
+describe('closed by default', () => {
+  const noRoles = configWith((raw) => {
+    delete raw.roles;
+  });
+  it('a config without roles allows staging only, and says why', () => {
+    expect(noRoles.roles).toBeUndefined();
+    expect(mayDeploy({ userId: 'U_ANY' }, 'C1', 'staging', noRoles).ok).toBe(true);
+    const prod = mayDeploy({ userId: 'U_ANY' }, 'C1', 'production', noRoles);
+    expect(prod).toEqual({ ok: false, reason: NO_ROLES });
+    expect(NO_ROLES).toMatch(/staging deploys only/);
+  });
+  it('locking needs the deploy role for that environment', () => {
+    expect(mayLock({ userId: 'U_X' }, 'production', strict).ok).toBe(false);
+    expect(mayLock({ userId: 'U_DEV' }, 'production', strict).ok).toBe(true);
+    expect(mayLock({ userId: 'U_ANY' }, 'production', noRoles)).toEqual({ ok: false, reason: NO_ROLES });
+    expect(mayLock({ userId: 'U_ANY' }, 'staging', noRoles).ok).toBe(true);
+  });
+  it('guests and people of another workspace are not covered by *: production needs their name', () => {
+    for (const outsider of ['guest', 'external', 'unknown'] as const) {
+      const r = mayDeploy({ userId: 'U_G', outsider }, 'C1', 'production', cfg);
+      expect(r.ok, outsider).toBe(false);
+      if (!r.ok) expect(r.reason).toMatch(/only when roles.deployers names them/);
+      expect(mayDeploy({ userId: 'U_G', outsider }, 'C1', 'staging', cfg).ok).toBe(true);
+      expect(mayLock({ userId: 'U_G', outsider }, 'production', cfg).ok).toBe(false);
+    }
+    const named = configWith((raw) => {
+      raw.roles.deployers = ['*', 'U_G'];
+    });
+    expect(mayDeploy({ userId: 'U_G', outsider: 'guest' }, 'C1', 'production', named).ok).toBe(true);
+  });
+});
+
+describe('mayUnlock: one rule, typed or pressed', () => {
+  const held = { holder: 'alice (U_DEV)', kind: 'held' as const, environment: 'production' as const };
+  it('a lock kept after a production rollback waits for an incident commander, not the requester', () => {
+    expect(mayUnlock({ userId: 'U_DEV', name: 'alice' }, held, 'U_DEV', cfg).ok).toBe(false);
+    expect(mayUnlock({ userId: 'U_IC' }, held, 'U_DEV', cfg).ok).toBe(true);
+    expect(mayUnlock({ userId: 'U_DEV' }, { ...held, environment: 'staging' }, 'U_DEV', cfg).ok).toBe(true);
+  });
+  it('a manual lock: its holder (by id, whatever the name) or an incident commander', () => {
+    const manual = { holder: 'ivan (U_IC)', kind: 'manual' as const, environment: 'production' as const };
+    expect(mayUnlock({ userId: 'U_IC', name: 'Ivan C.' }, manual, undefined, strict).ok).toBe(true);
+    const r = mayUnlock({ userId: 'U_DEV' }, manual, undefined, strict);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toMatch(/Only ivan, who locked it, or an incident commander/);
+  });
+});
+
+describe('mayAccept', () => {
+  it('where an approval was required, the requester cannot accept their own regression', () => {
+    expect(mayAccept({ userId: 'U_DEV' }, { requester: 'U_DEV', approved: true }, cfg).ok).toBe(false);
+    expect(mayAccept({ userId: 'U_IC' }, { requester: 'U_DEV', approved: true }, cfg).ok).toBe(true);
+    expect(mayAccept({ userId: 'U_DEV' }, { requester: 'U_DEV', approved: false }, cfg).ok).toBe(true);
   });
 });

@@ -200,6 +200,6 @@ describe('freeze windows', () => {
     expect(res).toMatchObject({ ok: false, reason: 'forbidden', message: expect.stringContaining('Only incident commanders') });
     const plain = await w.runner.start({ request, plan, requester: DEV, origin: { kind: 'terminal' } });
     expect(plain).toMatchObject({ ok: false, reason: 'frozen' });
-    expect(SHIPPED.roles.incidentCommanders).toContain('U_IC');
+    expect(SHIPPED.roles?.incidentCommanders).toContain('U_IC');
   });
 });

@@ -9,7 +9,7 @@ const BOT = '<@U0SHIPBOT>';
 beforeAll(async () => {
   h = await startHarness({
     config: fastConfig((c) => {
-      c.roles.deployers = ['U_DEV', 'U_IC', '@incident-commanders'];
+      c.roles!.deployers = ['U_DEV', 'U_IC', '@incident-commanders'];
       c.channels.deploy.production = ['#deploys'];
     }),
     double: { echoBotMessages: true },

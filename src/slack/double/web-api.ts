@@ -230,8 +230,10 @@ export class WebApi {
         ok: true,
         user: {
           id: u.id,
-          team_id: this.ws.teamId,
+          team_id: u.teamId ?? this.ws.teamId,
           name: u.name,
+          is_restricted: u.guest !== undefined,
+          is_ultra_restricted: u.guest === 'ultra',
           real_name: u.realName ?? u.name,
           is_bot: u.isBot ?? false,
           deleted: false,

@@ -8,6 +8,10 @@ export interface DoubleUser {
   isBot?: boolean;
   /** User-group handles without `@`, e.g. `incident-commanders`. */
   groups?: string[];
+  /** A guest: `restricted` (multi-channel) or `ultra` (single-channel), as users.info says. */
+  guest?: 'restricted' | 'ultra';
+  /** A Slack Connect user: the id of their own workspace. */
+  teamId?: string;
 }
 
 export interface DoubleChannel {
