@@ -7,7 +7,7 @@ import { EXAMPLE, cleanSlackText, normalisePhrases } from './parse-text.js';
 
 export type Intent =
   | { kind: 'deploy'; rest: string; notes: string[] }
-  | { kind: 'rollback' | 'status' | 'cancel' | 'lock' | 'unlock' | 'help'; rest: string }
+  | { kind: 'rollback' | 'status' | 'cancel' | 'lock' | 'unlock' | 'help' | 'stop-all' | 'resume-all'; rest: string }
   | { kind: 'chatter'; reason: string };
 
 export const DEPLOY_VERBS = new Set(['deploy', 'redeploy', 'ship', 'release', 'rollout', 'golive', 'launch', 'push']);
@@ -108,6 +108,10 @@ export function detectIntent(body: string, slash: boolean): Intent | undefined {
   // "what's the status of the checkout deploy?": a status question is a status request.
   const statusAt = lower.indexOf('status');
   if (QUESTION_START.test(text) && statusAt > 0 && statusAt <= 3) return { kind: 'status', rest: restAfter(statusAt + 1) };
+  // An incident commander's stop of the line (before the negations: "stop …" is one of them).
+  const stopAll = STOP_ALL.exec(text);
+  if (stopAll) return { kind: 'stop-all', rest: text.slice(stopAll[0].length).replace(/^[\s:,;.-]+/, '') };
+  if (RESUME_ALL.test(text.trim())) return { kind: 'resume-all', rest: '' };
   // Before the verbs: "do not deploy …" starts with a starter verb but forbids.
   if (NEGATION.test(text)) return { kind: 'chatter', reason: whyNotARequest(text) };
 
@@ -133,6 +137,11 @@ export function detectIntent(body: string, slash: boolean): Intent | undefined {
   if (slash) return { kind: 'deploy', rest: text, notes: [] };
   return undefined;
 }
+
+/** "stop all deploys <reason>", "halt the line: db outage". */
+export const STOP_ALL = /^(stop|halt|pause|freeze)\s+(all\s+(the\s+)?(deploys|deployments|releases|rollouts)|the\s+line)\b/i;
+/** "resume deploys", "resume all deployments", "restart the line". */
+export const RESUME_ALL = /^(resume|unfreeze|unpause|restart)\s+(all\s+)?(the\s+)?(deploys|deployments|releases|rollouts|line)\s*[.!]?$/i;
 
 export const QUESTION_START =
   /^(who|what|whats|what's|when|where|why|how|which|whose|did|does|do|is|are|was|were|should|shall|will|would|can|could|has|have|any|anyone|anybody|someone|somebody)\b/i;

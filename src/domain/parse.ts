@@ -72,6 +72,13 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
     }
     case 'help':
       return { ok: true, command: { intent: 'help' } };
+    case 'stop-all': {
+      const reason = intent.rest.trim();
+      if (!reason) return fail('Say why, so everyone whose deploy stops can read it: `stop all deploys payments outage, INC-123`.');
+      return { ok: true, command: { intent: 'stop-all', reason: reason.slice(0, 300) } };
+    }
+    case 'resume-all':
+      return { ok: true, command: { intent: 'resume-all' } };
     default:
       return parseOperation(intent.kind, intent.rest, flags, cfg);
   }

@@ -4,6 +4,7 @@
 // Closed by default: a config without `roles` allows staging deploys only, and `*` never covers a
 // guest or a user of another workspace for a production action: the config must name them.
 import type { ShipbotConfig } from './config-schema.js';
+import { labelId, labelName } from './text.js';
 import type { Actor, DeployPlan, Environment } from './types.js';
 
 export type Permission = { ok: true } | { ok: false; reason: string };
@@ -96,23 +97,14 @@ export function mayUnlock(
 ): Permission {
   if (isIncidentCommander(actor, cfg)) return allow;
   const production = lock.environment === 'production';
-  if (lock.kind === 'manual' && lockHolderId(lock.holder) === actor.userId && (!production || (cfg.roles && !actor.outsider))) return allow;
+  if (lock.kind === 'manual' && labelId(lock.holder) === actor.userId && (!production || (cfg.roles && !actor.outsider))) return allow;
   if (lock.kind === 'held' && !production && requester === actor.userId) return allow;
   if (!cfg.roles && production) return deny(NO_ROLES);
   const ics = `an incident commander (${who(cfg.roles?.incidentCommanders ?? [])})`;
-  const by = lock.kind === 'manual' ? `${holderName(lock.holder)}, who locked it, or ${ics}` : ics;
+  const by = lock.kind === 'manual' ? `${labelName(lock.holder)}, who locked it, or ${ics}` : ics;
   return deny(`Only ${by} may unlock it${lock.kind === 'held' ? ', once the service is checked' : ''}. Ask them.`);
 }
 
-/** The user id in an actor label ("alice (U_DEV)"), or the label itself. */
-function lockHolderId(label: string): string {
-  return /\(([^()]+)\)$/.exec(label)?.[1] ?? label;
-}
-
-/** "alice (U_DEV)" → "alice": people read names. */
-function holderName(label: string): string {
-  return label.replace(/ \([^()]+\)$/, '');
-}
 
 /** Rollback / Accept / Investigate on a run: incident commanders, and the requester if configured. */
 export function mayDecide(actor: Actor, run: { requester: Actor | string; environment?: Environment }, cfg: ShipbotConfig): Permission {

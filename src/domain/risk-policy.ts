@@ -2,7 +2,7 @@
 // Claude): the requester cannot talk a service below its risk floor, and a risk level's limits are
 // rules, not advice. Checked once at admission; the modal shows the same words per field.
 import type { ServiceConfig, ShipbotConfig } from './config-schema.js';
-import { REGRESSION_THRESHOLD_RANGES, riskDefaults } from './plan.js';
+import { REGRESSION_THRESHOLD_RANGES } from './plan.js';
 import { RISK_LEVELS, type DeployPlan, type Environment, type RiskLevel } from './types.js';
 
 const rank = (r: RiskLevel) => RISK_LEVELS.indexOf(r);
@@ -22,7 +22,10 @@ export type RiskField = 'risk' | 'regressionThresholdPct' | 'rollbackOnRegressio
 
 /** What breaks the limits, per field, in words a person can act on; empty when the plan keeps them. */
 export function riskLimitProblems(
-  plan: Pick<DeployPlan, 'risk' | 'environment' | 'regressionThresholdPct' | 'rollbackOnRegression' | 'observationSec' | 'service'>,
+  plan: Pick<
+    DeployPlan,
+    'risk' | 'environment' | 'regressionThresholdPct' | 'rollbackOnRegression' | 'observationSec' | 'monitoringIntervalSec' | 'service'
+  >,
   service: ServiceConfig,
   cfg: ShipbotConfig,
 ): Partial<Record<RiskField, string>> {
@@ -30,14 +33,20 @@ export function riskLimitProblems(
   const floor = riskFloor(service, plan.environment);
   if (rank(plan.risk) < rank(floor))
     out.risk = `${service.name} in ${plan.environment} is at least ${floor} risk (minRisk in shipbot.yml); a request cannot claim ${plan.risk}.`;
-  const range = REGRESSION_THRESHOLD_RANGES[plan.risk];
-  if (plan.regressionThresholdPct < range.min || plan.regressionThresholdPct > range.max)
-    out.regressionThresholdPct = `For ${plan.risk} risk the regression threshold must be ${range.min === range.max ? `exactly ${range.min}%` : `${range.min}–${range.max}%`} (got ${plan.regressionThresholdPct}%).`;
+  // A stricter threshold is always allowed; a looser one is not a matter of choice.
+  const { max } = REGRESSION_THRESHOLD_RANGES[plan.risk];
+  if (plan.regressionThresholdPct > max)
+    out.regressionThresholdPct = `For ${plan.risk} risk the regression threshold is at most ${max}% (got ${plan.regressionThresholdPct}%).`;
   if (plan.risk === 'high') {
     if (!plan.rollbackOnRegression) out.rollbackOnRegression = 'A high-risk deploy always rolls back on a regression.';
-    const min = riskDefaults('high', cfg).observationSec;
+    // Long enough for the production gate to judge at all: fewer samples would ask a person anyway.
+    const min = cfg.defaults.minSamples * plan.monitoringIntervalSec;
     if (plan.observationSec < min)
-      out.observationMin = `A high-risk deploy is observed for at least ${min / 60} min (defaults.observationMin.high), not ${Math.round(plan.observationSec / 6) / 10} min.`;
+      out.observationMin = `A high-risk deploy is observed long enough for the regression gate to judge: at least ${minutes(min)} (${cfg.defaults.minSamples} samples), not ${minutes(plan.observationSec)}.`;
   }
   return out;
+}
+
+function minutes(sec: number): string {
+  return sec < 120 ? `${sec} s` : `${Math.round(sec / 6) / 10} min`;
 }

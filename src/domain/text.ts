@@ -17,3 +17,13 @@ export function serviceOfHost(host: unknown, namespace: string): string | undefi
   if ((ns !== undefined && ns !== namespace) || (rest.length > 0 && suffix !== 'svc' && suffix !== 'svc.cluster.local')) return undefined;
   return name;
 }
+
+/** An actor label ("alice (U_DEV)", store/records.ts actorLabel) as people read it: "alice". */
+export function labelName(label: string): string {
+  return label.replace(/ \([^()]+\)$/, '');
+}
+
+/** The user id inside an actor label, or the label itself when it is a bare id. */
+export function labelId(label: string): string {
+  return /\(([^()]+)\)$/.exec(label)?.[1] ?? label;
+}

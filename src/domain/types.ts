@@ -81,7 +81,10 @@ export type ParsedCommand =
   | { intent: 'cancel'; service?: string }
   | { intent: 'lock'; service?: string; environment: Environment; reason?: string }
   | { intent: 'unlock'; service?: string; environment: Environment }
-  | { intent: 'help' };
+  | { intent: 'help' }
+  /** An incident commander stops every run in flight and new deploys: "stop all deploys <reason>". */
+  | { intent: 'stop-all'; reason: string }
+  | { intent: 'resume-all' };
 
 /** Result of parsing chat text: a command, or a readable reason why it is not one. */
 export type ParseResult = { ok: true; command: ParsedCommand } | { ok: false; reason: string };

@@ -6,13 +6,13 @@ import path from 'node:path';
 import type { Clock } from '../clock.js';
 import { findService, type ServiceConfig, type ShipbotConfig } from '../config.js';
 import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.js';
-import { truncate } from '../domain/text.js';
+import { labelName, truncate } from '../domain/text.js';
 import type { Environment, Strategy } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { Summarise } from '../reports/report.js';
 import { writeRunReports } from '../reports/write.js';
 import type { Store } from '../store/store.js';
-import { actorLabel, type RunRecord } from '../store/records.js';
+import { actorLabel, type LineStop, type RunRecord } from '../store/records.js';
 import { needsApproval } from '../domain/permissions.js';
 import { decisionTarget } from './diagnostics.js';
 import { type Journal, StoreFailed } from './journal.js';
@@ -141,6 +141,12 @@ export class StepLoop {
         if (WAITING.has(rec.status)) {
           await new Promise<void>((resolve) => (a.wake = resolve));
           a.wake = undefined;
+          continue;
+        }
+        // Between steps is the safe point: with the line stopped, no further step moves traffic.
+        const stop = rec.status === 'running' ? this.deps.store.lineStop() : undefined;
+        if (stop && rec.data.lineStopWaived !== stop.at) {
+          this.holdForLineStop(rec, stop);
           continue;
         }
         const step = nextStep(rec.steps);
@@ -367,6 +373,13 @@ export class StepLoop {
     });
     this.journal.emitAudit(rec.id, 'shipbot', status, outcome);
     if (!keepLock) this.startNextQueued(rec.service, rec.environment);
+  }
+
+  /** Pauses a running run for "stop all deploys", saying who stopped it and why. */
+  holdForLineStop(rec: RunRecord, stop: LineStop): void {
+    rec.data.lineStop = stop;
+    this.transition(rec, 'paused', { stage: `all deploys stopped by ${labelName(stop.by)}: ${stop.reason}` }, true);
+    this.journal.audit(rec.id, 'shipbot', 'line-stopped', `held at a safe point: ${stop.reason}`);
   }
 
   startNextQueued(service: string, environment: string): void {

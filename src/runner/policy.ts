@@ -4,6 +4,7 @@
 import type { RunRecord } from '../store/records.js';
 import { clusterTouched, isStageStep, nextStep, STEP } from './steps.js';
 import { FINAL_STATUSES, type RunCommand, type RunStatus } from '../domain/run.js';
+import { labelName } from '../domain/text.js';
 
 /** What a command does to a run, decided from its state alone. */
 export type CommandEffect =
@@ -115,7 +116,7 @@ export function resumeDecision(run: RunRecord, serviceKnown: boolean): ResumeDec
 function rollbackDone(run: RunRecord): string {
   const rb = run.data.rollback;
   // Names, not ids: an actor label is "name (U123)".
-  const who = rb ? (rb.automatic ? 'Shipbot, automatically' : rb.by.replace(/ \([A-Z0-9_]+\)$/, '')) : undefined;
+  const who = rb ? (rb.automatic ? 'Shipbot, automatically' : labelName(rb.by)) : undefined;
   const by = who ? ` by ${who}` : '';
   return run.status === 'rolled-back' ? `already rolled back${by}` : `already rolling back (started${by || ' earlier'})`;
 }

@@ -6,8 +6,9 @@ import { findService } from '../config.js';
 import { describeFreeze } from '../domain/freeze.js';
 import type { Actor, Environment } from '../domain/types.js';
 import type { RunFilter } from '../store/store.js';
-import { actorLabel, type LockRecord, type RunRecord } from '../store/records.js';
-import { mayAccept, mayApprove, mayDecide, mayLock, mayUnlock, needsApproval } from '../domain/permissions.js';
+import { actorLabel, type LineStop, type LockRecord, type RunRecord } from '../store/records.js';
+import { labelName } from '../domain/text.js';
+import { isIncidentCommander, mayAccept, mayApprove, mayDecide, mayLock, mayUnlock, needsApproval } from '../domain/permissions.js';
 import { admitStart, newRunRecord } from './admission.js';
 import { collectDiagnostics } from './diagnostics.js';
 import { Journal } from './journal.js';
@@ -15,7 +16,7 @@ import { StepLoop, WAITING, type RunnerDeps } from './loop.js';
 import { migrates } from './migration-step.js';
 import { commandEffect, resumeDecision, roleFor } from './policy.js';
 import { nextStep, setStep, skipRemaining } from './steps.js';
-import { lockedMessage, restartNote, toView } from './view.js';
+import { lineStoppedMessage, lockedMessage, restartNote, toView } from './view.js';
 import {
   FINAL_STATUSES,
   type CommandResult,
@@ -75,6 +76,8 @@ export class Runner {
       const existing = store.getRunByDedupeKey(input.dedupeKey);
       if (existing) return { ok: true, run: toView(this.loop.active.get(existing.id)?.rec ?? existing) };
     }
+    const stop = store.lineStop();
+    if (stop) return { ok: false, reason: 'frozen', message: lineStoppedMessage(stop) };
     const admitted = admitStart(config, clock.now(), input);
     if (!admitted.ok) return admitted;
     const { service, override } = admitted;
@@ -152,6 +155,12 @@ export class Runner {
       this.journal.audit(rec.id, who, `${cmd}-refused`, allowed.reason);
       return { ok: false, reason: 'forbidden', message: allowed.reason };
     }
+    const stop = store.lineStop();
+    // While the line is stopped nothing moves forward, except an incident commander resuming one run.
+    if (stop && (cmd === 'accept' || cmd === 'approve' || cmd === 'promote' || (cmd === 'resume' && !isIncidentCommander(actor, config)))) {
+      this.journal.audit(rec.id, who, `${cmd}-refused`, 'all deploys are stopped');
+      return { ok: false, reason: 'forbidden', message: lineStoppedMessage(stop) };
+    }
     const effect = commandEffect(rec, cmd);
     if (effect.kind === 'refuse') return { ok: false, reason: 'invalid-state', message: effect.note };
     if (effect.kind === 'noop') {
@@ -184,6 +193,8 @@ export class Runner {
         this.loop.transition(rec, 'paused', { stage: `paused by ${name}` }, true);
         break;
       case 'resume':
+        if (stop) rec.data.lineStopWaived = stop.at;
+        delete rec.data.lineStop;
         this.loop.transition(rec, 'running', { stage: `resumed by ${name}` }, true);
         break;
       case 'promote': {
@@ -206,6 +217,68 @@ export class Runner {
     }
     this.loop.wake(rec.id);
     return { ok: true, acted: true, message: effect.note };
+  }
+
+  /**
+   * "stop all deploys <reason>": an incident commander halts the line. Every run in flight pauses
+   * at its next safe point (between steps; a rollback goes on) and new deploys are refused until
+   * `resumeAll`. Saved first, so a restart keeps it.
+   */
+  stopAll(actor: Actor, reason: string): { ok: boolean; acted: boolean; message: string } {
+    const { store, config, clock } = this.deps;
+    const who = actorLabel(actor);
+    if (!isIncidentCommander(actor, config)) {
+      this.journal.audit(undefined, who, 'stop-all-refused', reason);
+      return { ok: false, acted: false, message: `Only incident commanders (roles.incidentCommanders in shipbot.yml) may stop all deploys.` };
+    }
+    const stop = { by: who, reason: reason.trim() || 'no reason given', at: clock.now() };
+    if (!store.stopLine(stop)) return { ok: true, acted: false, message: `Already stopped: ${lineStoppedMessage(store.lineStop()!)}` };
+    this.journal.audit(undefined, who, 'stop-all', stop.reason);
+    // A run between steps pauses now; one inside a step pauses when the step ends (the loop's check).
+    const held: string[] = [];
+    for (const a of this.loop.active.values()) {
+      if (FINAL_STATUSES.has(a.rec.status)) continue;
+      held.push(`${a.rec.service} ${a.rec.version} (${a.rec.status})`);
+      this.loop.wake(a.rec.id);
+    }
+    return {
+      ok: true,
+      acted: true,
+      message: `🛑 All deploys stopped by ${labelName(who)}: ${stop.reason}. ${held.length ? `Runs in flight hold at their next safe point: ${held.join(', ')}.` : 'No run was in flight.'} New deploys are refused until an incident commander says \`resume deploys\`.`,
+    };
+  }
+
+  /** "resume deploys": lifts the stop and resumes the runs it held. */
+  resumeAll(actor: Actor): { ok: boolean; acted: boolean; message: string } {
+    const { store, config } = this.deps;
+    const who = actorLabel(actor);
+    if (!isIncidentCommander(actor, config)) {
+      this.journal.audit(undefined, who, 'resume-all-refused', '');
+      return { ok: false, acted: false, message: `Only incident commanders (roles.incidentCommanders in shipbot.yml) may resume deploys.` };
+    }
+    const stop = store.lineStop();
+    if (!store.resumeLine()) return { ok: true, acted: false, message: 'Deploys are not stopped.' };
+    this.journal.audit(undefined, who, 'resume-all', stop ? `was: ${stop.reason}` : '');
+    const resumed: string[] = [];
+    for (const rec of store.listRuns({ status: ['paused'] })) {
+      const live = this.loop.active.get(rec.id)?.rec ?? rec;
+      if (!live.data.lineStop) continue;
+      delete live.data.lineStop;
+      this.loop.transition(live, 'running', { stage: `resumed by ${labelName(who)}` }, true);
+      this.journal.audit(live.id, who, 'resume', 'deploys resumed');
+      this.loop.wake(live.id);
+      resumed.push(`${live.service} ${live.version}`);
+    }
+    return {
+      ok: true,
+      acted: true,
+      message: `▶️ Deploys resumed by ${labelName(who)}.${resumed.length ? ` Resuming ${resumed.join(', ')}.` : ''}`,
+    };
+  }
+
+  /** The stop of all deploys, while it holds. */
+  lineStop(): LineStop | undefined {
+    return this.deps.store.lineStop();
   }
 
   /** Locks a service and environment by hand (e.g. during an incident). */

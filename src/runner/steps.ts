@@ -77,7 +77,9 @@ export function initialSteps(plan: DeployPlan, hasStaging: boolean, migrations: 
 export function withStages(steps: StepView[], stages: Stage[]): StepView[] {
   if (steps.some((s) => isStageStep(s.key))) return steps;
   const at = steps.findIndex((s) => s.key === STEP.baseline);
-  const stageSteps: StepView[] = stages.map((st) => ({ key: stageStepKey(st), title: st.title, status: 'pending' }));
+  // A prepare abandoned by a Rollback still records its stages: they are never to run.
+  const status = steps.some((s) => s.key === STEP.rollback) ? 'skipped' : 'pending';
+  const stageSteps: StepView[] = stages.map((st) => ({ key: stageStepKey(st), title: st.title, status }));
   return [...steps.slice(0, at + 1), ...stageSteps, ...steps.slice(at + 1)];
 }
 

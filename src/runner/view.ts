@@ -4,7 +4,8 @@ import type { ServiceConfig } from '../config.js';
 import type { WorkloadRef } from '../cluster/types.js';
 import type { RunView } from '../domain/run.js';
 import type { Environment } from '../domain/types.js';
-import type { LockRecord, RunRecord } from '../store/records.js';
+import type { LineStop, LockRecord, RunRecord } from '../store/records.js';
+import { labelName } from '../domain/text.js';
 
 export function defaultRef(service: ServiceConfig, environment: Environment): WorkloadRef | undefined {
   const env = service.environments[environment];
@@ -53,6 +54,11 @@ export function safe(fn: () => void): void {
 
 export function pct(x: number): string {
   return `${(x * 100).toFixed(2)}%`;
+}
+
+/** Why nothing moves forward while an incident commander has stopped all deploys. */
+export function lineStoppedMessage(s: LineStop): string {
+  return `🛑 All deploys are stopped by ${labelName(s.by)}: ${s.reason}. An incident commander lifts it with \`resume deploys\`.`;
 }
 
 /** Why a deploy is refused for a lock, in two lines: who holds it and why, then how it ends. */

@@ -29,6 +29,8 @@ export interface SlackRunner {
     keptBy?: string,
   ): { ok: boolean; acted?: boolean; message: string } | Promise<{ ok: boolean; acted?: boolean; message: string }>;
   investigate(runId: string, actor: Actor): Promise<Diagnostics>;
+  stopAll(actor: Actor, reason: string): { ok: boolean; acted: boolean; message: string };
+  resumeAll(actor: Actor): { ok: boolean; acted: boolean; message: string };
 }
 
 /** Optional Claude helpers (src/llm); each answers with a rule-based result when Claude can't. */

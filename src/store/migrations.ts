@@ -121,6 +121,19 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'stop the line',
+    sql: `
+      -- An incident commander's "stop all deploys": at most one row while it holds.
+      CREATE TABLE line_stop (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        by TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's user_version, each in its own transaction. */

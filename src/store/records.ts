@@ -80,6 +80,18 @@ export interface RunControl {
   accepted?: { by: string; at: number; explanation: string };
   /** Stage steps whose monitoring window a person cut short with Promote. */
   promotedSteps?: string[];
+  /** Set while the run is paused by "stop all deploys": who stopped the line and why. */
+  lineStop?: LineStop;
+  /** An incident commander resumed this run while the line stayed stopped (the stop's `at`). */
+  lineStopWaived?: number;
+}
+
+/** "stop all deploys <reason>": an incident commander halts every run and new deploys. */
+export interface LineStop {
+  /** Actor label: "ivan (U_IC)". */
+  by: string;
+  reason: string;
+  at: number;
 }
 
 /** How the run ended: the rollback, what was seen where it was decided, the lock and the reports. */

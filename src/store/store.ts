@@ -7,7 +7,7 @@ import type { StepView } from '../domain/run.js';
 import { migrate } from './migrations.js';
 import type { RolloutState } from '../cluster/types.js';
 import type { MetricSample } from '../domain/types.js';
-import type { AuditRecord, DecisionRecord, LockRecord, RunData, RunRecord, SmokeRecord, TargetData, Targets } from './records.js';
+import type { AuditRecord, DecisionRecord, LineStop, LockRecord, RunData, RunRecord, SmokeRecord, TargetData, Targets } from './records.js';
 
 export interface RunFilter {
   status?: string[];
@@ -233,6 +233,21 @@ export class Store {
   }
 
   // --- locks ----------------------------------------------------------------------------------
+
+  /** The incident commander's stop of all deploys, while it holds. */
+  lineStop(): LineStop | undefined {
+    return (this.db.prepare('SELECT by, reason, at FROM line_stop WHERE id = 1').get() as LineStop | undefined) ?? undefined;
+  }
+
+  /** Records the stop; false when one already holds (the first one stays). */
+  stopLine(stop: LineStop): boolean {
+    return this.db.prepare('INSERT OR IGNORE INTO line_stop (id, by, reason, at) VALUES (1, ?, ?, ?)').run(stop.by, stop.reason, stop.at).changes === 1;
+  }
+
+  /** Lifts the stop; false when none held. */
+  resumeLine(): boolean {
+    return this.db.prepare('DELETE FROM line_stop WHERE id = 1').run().changes === 1;
+  }
 
   getLock(service: string, environment: string): LockRecord | undefined {
     const row = this.db.prepare('SELECT * FROM locks WHERE service = ? AND environment = ?').get(service, environment) as

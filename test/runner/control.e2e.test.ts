@@ -72,6 +72,20 @@ describe('locks', () => {
 });
 
 describe('commands', () => {
+  it('a Rollback pressed while a canary is being prepared never runs its stages (they went to 100% before)', async () => {
+    w = await startWorld();
+    const run = started(
+      await w.deploy('deploy checkout v1.2.3 canary', { stageWindowSec: 600, observationSec: 600, canarySteps: [25, 50, 100] }),
+    );
+    await until(w.runner, run.id, (v) => v.steps.some((s) => s.key === 'prepare' && s.status === 'running'));
+    expect(await w.runner.command(run.id, 'rollback', IC)).toMatchObject({ ok: true, acted: true });
+    const end = (await w.runner.settled(run.id))!;
+    expect(end.status, end.outcome).toBe('rolled-back');
+    expect(end.steps.filter((s) => s.key.startsWith('stage:')).every((s) => s.status === 'skipped')).toBe(true);
+    expect(await servingImages(w, 'checkout')).toEqual(expect.arrayContaining([expect.stringMatching(/:v1\.2\.2$/)]));
+    expect((await servingImages(w, 'checkout')).some((i) => i.endsWith(':v1.2.3'))).toBe(false);
+  });
+
   it('the same Rollback twice acts once, and both are in the audit trail', async () => {
     w = await startWorld();
     const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [25, 100], stageWindowSec: 3000 }));

@@ -101,7 +101,9 @@ export async function startWorld(
       const parsed = parseCommand(text, config);
       if (!parsed.ok || parsed.command.intent !== 'deploy') throw new Error(`not a deploy request: ${text}`);
       const request = parsed.command;
-      const plan = { ...buildPlan(request, findService(config, request.service!)!, config), ...FAST, ...over };
+      // A risk given here is planned as one asked for (its threshold and steps), then the rest applies.
+      const asked = over.risk ? { ...request, risk: over.risk } : request;
+      const plan = { ...buildPlan(asked, findService(config, request.service!)!, config), ...FAST, ...over };
       return { request, plan };
     },
     deploy(text, over = {}, extra = {}) {

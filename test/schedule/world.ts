@@ -113,7 +113,8 @@ export async function startWorld(opts: { config?: ShipbotConfig; scheduler?: Par
     plan(text, over = {}) {
       const parsed = parseCommand(text, config);
       if (!parsed.ok || parsed.command.intent !== 'deploy') throw new Error(`not a deploy request: ${text}`);
-      const request = parsed.command;
+      // A risk given here is planned as one asked for (its threshold and steps), then the rest applies.
+      const request = over.risk ? { ...parsed.command, risk: over.risk } : parsed.command;
       const plan = {
         ...buildPlan(request, findService(config, request.service!)!, config),
         stageWindowSec: 30,

@@ -12,6 +12,7 @@ export const RUN_ACTIONS = {
   unlock: 'run_unlock',
   approve: 'run_approve',
   cancel: 'run_cancel',
+  resume: 'run_resume',
 } as const;
 
 const MARK: Record<StepStatus, string> = {
@@ -64,8 +65,9 @@ export function progressButtons(run: RunView): Element[] {
   });
   switch (run.status) {
     case 'running':
-    case 'paused':
       return [rollback];
+    case 'paused':
+      return [button('Resume', RUN_ACTIONS.resume, id, { style: 'primary' }), rollback];
     case 'awaiting-decision':
       return [button('Accept', RUN_ACTIONS.accept, id, { style: 'primary' }), rollback, button('Investigate', RUN_ACTIONS.investigate, id)];
     case 'pending-approval':

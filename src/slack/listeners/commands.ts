@@ -32,6 +32,13 @@ export async function runCommand(ctx: SlackContext, cmd: ParsedCommand, o: Origi
     case 'rollback':
     case 'cancel':
       return onLiveRun(ctx, cmd.intent, cmd.service, cmd.intent === 'rollback' ? cmd.environment : undefined, o);
+    case 'stop-all':
+    case 'resume-all': {
+      const actor = await ctx.people.actor(o.user);
+      const res = cmd.intent === 'stop-all' ? ctx.runner.stopAll(actor, cmd.reason) : ctx.runner.resumeAll(actor);
+      await replyInThread(ctx, o.channel, o.threadTs, res.ok ? res.message : `🚫 ${res.message}`);
+      return;
+    }
     case 'lock':
     case 'unlock': {
       if (!cmd.service) {

@@ -23,6 +23,7 @@ const COMMANDS: Array<[RunCommand, string]> = [
   ['accept', RUN_ACTIONS.accept],
   ['approve', RUN_ACTIONS.approve],
   ['cancel', RUN_ACTIONS.cancel],
+  ['resume', RUN_ACTIONS.resume],
   ['investigate', RUN_ACTIONS.investigate],
 ];
 
