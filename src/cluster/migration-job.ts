@@ -1,6 +1,7 @@
 // The migration Job a release runs before any of its traffic moves, as pure functions: its name
 // (one per release and environment, so a resumed or retried run finds it instead of running the
 // migration again), its manifest from the team's template, and how to read its conditions.
+import { createHash } from 'node:crypto';
 import type { V1Job, V1JobSpec } from '@kubernetes/client-node';
 import { versionLabel } from './rules.js';
 
@@ -8,22 +9,26 @@ import { versionLabel } from './rules.js';
 export const MIGRATION_LABEL = 'shipbot/migration';
 export const RUN_LABEL = 'shipbot/run';
 
-function fnv(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, '0');
+/**
+ * `<service>-migrate-<environment>-<version>-<hash>`: a DNS label of at most 63 characters (the
+ * Job controller copies the name into a label) keyed by the exact image reference (its digest when
+ * known). The readable part loses case, dots and underscores, so the hash of the whole reference
+ * is what keeps `v1.2.3`, `V1.2.3`, `v1_2_3` and a moved tag's digest apart.
+ */
+export function migrationJobName(service: string, environment: string, version: string, image: string): string {
+  const hash = createHash('sha256').update(image).digest('hex').slice(0, 10);
+  const stem = `${service}-migrate-${environment}-${version}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .slice(0, 63 - hash.length - 1)
+    .replace(/-+$/, '');
+  return `${stem}-${hash}`;
 }
 
-/**
- * `<service>-migrate-<environment>-<version>`, made a DNS label of at most 63 characters (the Job
- * controller copies the name into a label). A long or digest version is shortened with a hash,
- * so two releases never share a name.
- */
-export function migrationJobName(service: string, environment: string, version: string): string {
-  const full = `${service}-migrate-${environment}-${version}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
-  if (full.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(full)) return full;
-  const stem = full.slice(0, 54).replace(/-+$/, '');
-  return `${stem}-${fnv(`${service}/${environment}/${version}`)}`;
+/** The image a migration Job runs (its migration container's), as created. */
+export function jobImage(job: V1Job, container?: string): string | undefined {
+  const containers = job.spec?.template.spec?.containers ?? [];
+  return (container ? containers.find((c) => c.name === container) : containers[0])?.image;
 }
 
 export interface MigrationJobInput {

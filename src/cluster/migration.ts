@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import { ClusterApi } from './api.js';
 import { createOrRead } from './errors.js';
 import type { Kube } from './kube.js';
-import { jobState, migrationJob, RUN_LABEL, templateOfJob, type MigrationJobInput } from './migration-job.js';
+import { jobImage, jobState, migrationJob, RUN_LABEL, templateOfJob, type MigrationJobInput } from './migration-job.js';
 
 /** The Job to run: its manifest's inputs, with the template as configured or a Job to clone. */
 export type MigrationTarget = Omit<MigrationJobInput, 'template'> & {
@@ -91,6 +91,12 @@ export async function runMigration(
 /** The Job of this release: the one already there, or a new one. A failed Job of another run is replaced (that is a retry). */
 async function ensureJob(api: ClusterApi, t: MigrationTarget, deps: MigrationDeps): Promise<V1Job> {
   const found = await api.findJob(t.namespace, t.name);
+  // The name is keyed by the image, so another image here is not this release's migration: never done.
+  const theirs = found && jobImage(found, t.container);
+  if (found && theirs !== t.image)
+    throw new Error(
+      `Job ${t.name} already exists and runs ${theirs ?? 'no image'}, not ${t.image}: it is not this release's migration. Delete it (kubectl delete job ${t.name} -n ${t.namespace}) and deploy again.`,
+    );
   if (found) {
     const s = jobState(found);
     if (s.state !== 'failed' || found.metadata?.labels?.[RUN_LABEL] === t.runId) return found;

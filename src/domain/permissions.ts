@@ -105,7 +105,6 @@ export function mayUnlock(
   return deny(`Only ${by} may unlock it${lock.kind === 'held' ? ', once the service is checked' : ''}. Ask them.`);
 }
 
-
 /** Rollback / Accept / Investigate on a run: incident commanders, and the requester if configured. */
 export function mayDecide(actor: Actor, run: { requester: Actor | string; environment?: Environment }, cfg: ShipbotConfig): Permission {
   if (isIncidentCommander(actor, cfg)) return allow;

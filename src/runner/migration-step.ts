@@ -35,13 +35,14 @@ export async function migrationStep(
 ): Promise<StepOutcome> {
   const m = ref.migration;
   if (!m) return { status: 'skipped', detail: `no migration Job is configured for ${run.service} in ${environment}` };
-  const name = migrationJobName(run.service, environment, run.version);
+  // Validated again here: nothing but a tag or digest reaches an image reference.
+  const image = imageRef(ref.imageRepo, run.version);
+  const name = migrationJobName(run.service, environment, run.version, image);
   const target: MigrationTarget = {
     namespace: ref.namespace,
     name,
     template: m.job ? { spec: m.job } : { fromJob: m.fromJob! },
-    // Validated again here: nothing but a tag or digest reaches an image reference.
-    image: imageRef(ref.imageRepo, run.version),
+    image,
     service: run.service,
     version: run.version,
     runId: run.id,

@@ -229,7 +229,11 @@ export class Runner {
     const who = actorLabel(actor);
     if (!isIncidentCommander(actor, config)) {
       this.journal.audit(undefined, who, 'stop-all-refused', reason);
-      return { ok: false, acted: false, message: `Only incident commanders (roles.incidentCommanders in shipbot.yml) may stop all deploys.` };
+      return {
+        ok: false,
+        acted: false,
+        message: `Only incident commanders (roles.incidentCommanders in shipbot.yml) may stop all deploys.`,
+      };
     }
     const stop = { by: who, reason: reason.trim() || 'no reason given', at: clock.now() };
     if (!store.stopLine(stop)) return { ok: true, acted: false, message: `Already stopped: ${lineStoppedMessage(store.lineStop()!)}` };

@@ -241,7 +241,10 @@ export class Store {
 
   /** Records the stop; false when one already holds (the first one stays). */
   stopLine(stop: LineStop): boolean {
-    return this.db.prepare('INSERT OR IGNORE INTO line_stop (id, by, reason, at) VALUES (1, ?, ?, ?)').run(stop.by, stop.reason, stop.at).changes === 1;
+    return (
+      this.db.prepare('INSERT OR IGNORE INTO line_stop (id, by, reason, at) VALUES (1, ?, ?, ?)').run(stop.by, stop.reason, stop.at)
+        .changes === 1
+    );
   }
 
   /** Lifts the stop; false when none held. */

@@ -7,20 +7,26 @@ import { jobState, migrationJob, migrationJobName, templateOfJob } from '../../s
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 describe('migrationJobName', () => {
-  it('is fixed per service, environment and version, and a DNS label of at most 63 characters', () => {
-    expect(migrationJobName('checkout', 'production', 'v1.2.3')).toBe('checkout-migrate-production-v1-2-3');
-    expect(migrationJobName('checkout', 'production', 'v1.2.3')).toBe(migrationJobName('checkout', 'production', 'v1.2.3'));
-    expect(migrationJobName('checkout', 'staging', 'v1.2.3')).not.toBe(migrationJobName('checkout', 'production', 'v1.2.3'));
+  const img = (tag: string) => `registry.example.com/shop/checkout:${tag}`;
+  const name = (version: string, env = 'production') => migrationJobName('checkout', env, version, img(version));
+  it('is fixed per service, environment and exact image, and a DNS label of at most 63 characters', () => {
+    expect(name('v1.2.3')).toMatch(/^checkout-migrate-production-v1-2-3-[0-9a-f]{10}$/);
+    expect(name('v1.2.3')).toBe(name('v1.2.3'));
+    expect(name('v1.2.3', 'staging')).not.toBe(name('v1.2.3'));
     const digest = `sha256:${'ab'.repeat(32)}`;
     for (const version of [digest, 'V1.2.3_RC-', 'x'.repeat(128)]) {
-      const name = migrationJobName('a-rather-long-service-name', 'production', version);
-      expect(name.length).toBeLessThanOrEqual(63);
-      expect(name).toMatch(DNS_LABEL);
+      const n = migrationJobName('a-rather-long-service-name', 'production', version, img(version));
+      expect(n.length).toBeLessThanOrEqual(63);
+      expect(n).toMatch(DNS_LABEL);
     }
-    // Shortened names keep releases apart.
-    expect(migrationJobName('svc', 'production', `${'x'.repeat(100)}1`)).not.toBe(
-      migrationJobName('svc', 'production', `${'x'.repeat(100)}2`),
-    );
+  });
+  it('never lets two images share a Job (issue 32: v1.2.3, v1-2-3, V1.2.3 and v1_2_3 did)', () => {
+    const names = ['v1.2.3', 'v1-2-3', 'V1.2.3', 'v1_2_3'].map((v) => name(v));
+    expect(new Set(names).size).toBe(4);
+    // A tag moved to another digest is another migration.
+    const a = migrationJobName('checkout', 'production', 'v1.2.3', `registry.example.com/shop/checkout@sha256:${'a'.repeat(64)}`);
+    const b = migrationJobName('checkout', 'production', 'v1.2.3', `registry.example.com/shop/checkout@sha256:${'b'.repeat(64)}`);
+    expect(a).not.toBe(b);
   });
 });
 

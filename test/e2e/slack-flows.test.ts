@@ -302,8 +302,8 @@ describe('Slack whole flows', () => {
     await progressShows(progress, /❌ Staging migration/);
     const summary = await waitFor('the summary', () => botReplies(sent.ts).find((m) => /Failed/.test(m.text)));
     const text = textOf(summary);
-    expect(text).toMatch(/staging migration: Job checkout-migrate-staging-v1-2-3-migfail failed \(BackoffLimitExceeded/);
-    expect(text).toMatch(/Last log lines \(pod checkout-migrate-staging-v1-2-3-migfail-\w+\):\n```\n[\s\S]*migration failed/);
+    expect(text).toMatch(/staging migration: Job checkout-migrate-staging-v1-2-3-migfail-[0-9a-f]{10} failed \(BackoffLimitExceeded/);
+    expect(text).toMatch(/Last log lines \(pod checkout-migrate-staging-v1-2-3-migfail-[0-9a-f]{10}-\w+\):\n```\n[\s\S]*migration failed/);
     expect(h.runner.getLock('checkout', 'production')).toBeUndefined();
   });
 

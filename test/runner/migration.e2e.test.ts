@@ -10,6 +10,7 @@ import { findService } from '../../src/config.js';
 import { buildPlan } from '../../src/domain/plan.js';
 import { parseCommand } from '../../src/domain/parse.js';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
+import { migrationJobName } from '../../src/cluster/migration-job.js';
 import { FINAL_STATUSES } from '../../src/domain/run.js';
 import { IC, SHIPPED, servingImages, startWorld, started, until, withoutStaging, type World } from './world.js';
 
@@ -70,13 +71,13 @@ describe('migration Jobs', () => {
     expect(done.status, done.outcome).toBe('succeeded');
     expect(done.steps.find((s) => s.key === 'migration')).toMatchObject({
       status: 'done',
-      detail: expect.stringMatching(/^Job checkout-migrate-production-v1-2-3 completed.*expand-only/),
+      detail: expect.stringMatching(/^Job checkout-migrate-production-v1-2-3-[0-9a-f]{10} completed.*expand-only/),
     });
     const { apps } = clients(w);
     for (const ns of ['staging', 'production']) {
       const [job, ...more] = await jobs(w, ns);
       expect(more).toEqual([]);
-      expect(job!.metadata?.name).toBe(`checkout-migrate-${ns}-v1-2-3`);
+      expect(job!.metadata?.name).toBe(migrationJobName('checkout', ns, 'v1.2.3', 'registry.example.com/shop/checkout:v1.2.3'));
       expect(job!.spec?.template.spec?.containers[0]?.image).toBe('registry.example.com/shop/checkout:v1.2.3');
       expect(job!.status?.conditions?.map((c) => c.type)).toContain('Complete');
       expect(await jobPods(w, ns, job!.metadata!.name!)).toHaveLength(1);
@@ -88,8 +89,10 @@ describe('migration Jobs', () => {
       Date.parse(String(prodJob.status?.completionTime)),
     );
     const report = readFileSync(w.runner.record(run.id)!.reportPath!, 'utf8');
-    expect(report).toMatch(/## Database migration\n\n- staging: ✓ Job checkout-migrate-staging-v1-2-3 completed.*backward compatible/);
-    expect(report).toMatch(/✓ Production migration — Job checkout-migrate-production-v1-2-3 completed/);
+    expect(report).toMatch(
+      /## Database migration\n\n- staging: ✓ Job checkout-migrate-staging-v1-2-3-[0-9a-f]{10} completed.*backward compatible/,
+    );
+    expect(report).toMatch(/✓ Production migration — Job checkout-migrate-production-v1-2-3-[0-9a-f]{10} completed/);
   });
 
   it('a crash while the Job runs: the resumed run waits on the same Job, never a second one', async () => {
@@ -114,6 +117,33 @@ describe('migration Jobs', () => {
     expect(await jobPods(w, 'production', before.metadata!.name!)).toHaveLength(1);
   });
 
+  it("a Job of the same name that ran another image is never taken as this release's migration", async () => {
+    w = await startWorld({ config: withMigration(withoutStaging()) });
+    const { batch } = clients(w);
+    const image = 'registry.example.com/shop/checkout:v1.2.3';
+    const name = migrationJobName('checkout', 'production', 'v1.2.3', image);
+    await batch.createNamespacedJob({
+      namespace: 'production',
+      body: {
+        metadata: { name },
+        spec: {
+          backoffLimit: 0,
+          template: {
+            spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image: 'registry.example.com/shop/checkout:v0.9.0' }] },
+          },
+        },
+      },
+    });
+    const run = started(await w.deploy('deploy checkout v1.2.3 rolling', { dbMigration: true }));
+    const done = await until(w.runner, run.id, settledOrAsking);
+    expect(done.status).toBe('failed');
+    expect(done.steps.find((s) => s.key === 'migration')!.detail).toMatch(
+      /runs registry.example.com\/shop\/checkout:v0.9.0, not .*v1.2.3: it is not this release's migration/,
+    );
+    expect(await servingImages(w, 'checkout')).toEqual(expect.arrayContaining([OLD]));
+    expect((await servingImages(w, 'checkout')).includes(image)).toBe(false);
+  });
+
   it('fromJob clones an existing (suspended) Job in the namespace: its command and settings, the release image', async () => {
     w = await startWorld({ config: withMigration(withoutStaging(), { job: undefined, fromJob: 'checkout-migrate-template' }) });
     const { batch } = clients(w);
@@ -136,7 +166,8 @@ describe('migration Jobs', () => {
     const run = started(await w.deploy('deploy checkout v1.2.3 rolling', { dbMigration: true }));
     const done = await until(w.runner, run.id, settledOrAsking);
     expect(done.status, done.outcome).toBe('succeeded');
-    const made = (await batch.readNamespacedJob({ name: 'checkout-migrate-production-v1-2-3', namespace: 'production' })).spec!;
+    const name = migrationJobName('checkout', 'production', 'v1.2.3', 'registry.example.com/shop/checkout:v1.2.3');
+    const made = (await batch.readNamespacedJob({ name, namespace: 'production' })).spec!;
     expect(made.suspend).toBe(false);
     expect(made.template.spec?.containers[0]).toMatchObject({
       command: ['rake', 'db:migrate'],
@@ -150,12 +181,12 @@ describe('migration Jobs', () => {
     const done = await until(w.runner, run.id, settledOrAsking);
     expect(done.status, done.outcome).toBe('failed');
     expect(done.outcome).toMatch(
-      /^staging migration: Job checkout-migrate-staging-v1-2-3-migfail failed \(BackoffLimitExceeded: .*\); no traffic moved$/,
+      /^staging migration: Job checkout-migrate-staging-v1-2-3-migfail-[0-9a-f]{10} failed \(BackoffLimitExceeded: .*\); no traffic moved$/,
     );
     const step = done.steps.find((s) => s.key === 'staging-migration')!;
     expect(step.status).toBe('failed');
     expect(step.detail).toMatch(
-      /Last log lines \(pod checkout-migrate-staging-v1-2-3-migfail-\w+\):\n```\n[\s\S]*migration failed[\s\S]*\n```$/,
+      /Last log lines \(pod checkout-migrate-staging-v1-2-3-migfail-[0-9a-f]{10}-\w+\):\n```\n[\s\S]*migration failed[\s\S]*\n```$/,
     );
     expect(done.steps.filter((s) => s.key === 'staging-deploy' || s.key === 'prepare').map((s) => s.status)).toEqual([
       'skipped',
@@ -173,7 +204,7 @@ describe('migration Jobs', () => {
     const done = await until(w.runner, run.id, settledOrAsking);
     expect(done.status, done.outcome).toBe('failed');
     expect(done.outcome).toMatch(
-      /production migration: Job checkout-migrate-production-v1-2-3-mighang did not finish within 40s; no traffic moved/,
+      /production migration: Job checkout-migrate-production-v1-2-3-mighang-[0-9a-f]{10} did not finish within 40s; no traffic moved/,
     );
     expect(done.steps.find((s) => s.key === 'migration')?.detail).toMatch(/waiting for lock/);
     const job = (await jobs(w, 'production'))[0]!;
@@ -216,7 +247,7 @@ describe('migration Jobs', () => {
     const asking = await until(w.runner, run.id, settledOrAsking);
     expect(asking.status, asking.outcome).toBe('awaiting-decision');
     expect(asking.pendingDecision?.explanation).toMatch(
-      /critical-path.*Not rolled back by itself: the production migration \(Job checkout-migrate-production-v1-2-3-smokefail\) is not backward compatible/,
+      /critical-path.*Not rolled back by itself: the production migration \(Job checkout-migrate-production-v1-2-3-smokefail-[0-9a-f]{10}\) is not backward compatible/,
     );
     expect(w.runner.record(run.id)!.data.rollback).toBeUndefined();
     // The person decides to roll back; the incident record says a down-migration is needed.
