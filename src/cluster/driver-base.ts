@@ -19,6 +19,19 @@ export abstract class KubeDriver {
     return liveTrackOf(this.ctx, ref);
   }
 
+  async pulledDigest(ref: WorkloadRef, image: string): Promise<string | undefined> {
+    const pods = await this.ctx.api.listPods(ref.namespace, '');
+    for (const p of pods) {
+      const spec = p.spec?.containers.find((c) => c.name === ref.container);
+      if (spec?.image !== image) continue;
+      const status = p.status?.containerStatuses?.find((c) => c.name === ref.container);
+      // containerd and CRI-O report `repo@sha256:<manifest digest>`; a bare image id is not the artifact.
+      const digest = /@(sha256:[a-f0-9]{64})$/.exec(status?.imageID ?? '')?.[1];
+      if (digest) return digest;
+    }
+    return undefined;
+  }
+
   liveBaseUrl(ref: WorkloadRef): string {
     return this.ctx.api.serviceProxyUrl(ref.namespace, ref.service);
   }

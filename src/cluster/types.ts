@@ -73,6 +73,8 @@ export interface RolloutDriver {
   smokeBaseUrl(ref: WorkloadRef, state: RolloutState): string;
   /** Base URL of the Service users reach: smoke checks of what serves now, for the baseline. */
   liveBaseUrl(ref: WorkloadRef): string;
+  /** The digest (`sha256:…`) a running pod of `image` pulled, as its kubelet reports it; undefined before one runs. */
+  pulledDigest(ref: WorkloadRef, image: string): Promise<string | undefined>;
   /** Blue-green only: scales the colour the Service does not select to 0; returns the Deployments scaled. */
   retireIdle?(ref: WorkloadRef): Promise<string[]>;
 }

@@ -21,3 +21,12 @@ export function versionOf(image: string): string {
   const colon = image.lastIndexOf(':');
   return colon > slash ? image.slice(colon + 1) : 'latest';
 }
+
+/** The repository of an image reference, without its tag or digest. */
+export function repoOf(image: string): string {
+  const at = image.indexOf('@');
+  if (at >= 0) return image.slice(0, at);
+  const slash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  return colon > slash ? image.slice(0, colon) : image;
+}

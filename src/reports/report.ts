@@ -157,6 +157,14 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
         ['Outcome', `${outcomeWord(rec)}${rec.outcome ? ` — ${rec.outcome}` : ''}`],
         ['Service', `${rec.service} (${rec.environment})`],
         ['Version', `${rs ? `${rs.previousImage} → ${rs.newImage}` : rec.version}`],
+        ...(rec.data.artifact
+          ? [
+              [
+                'Exact build',
+                `${rec.data.artifact.image} (the digest ${rec.data.artifact.environment} pulled first; every later step ran it)`,
+              ],
+            ]
+          : []),
         ['Strategy', `${p.strategy}${p.strategy === 'canary' ? ` (${p.canarySteps.join('% → ')}%)` : ''}`],
         ['Risk', p.risk],
         ['Requested by', rec.requester.name ?? rec.requester.userId],

@@ -12,7 +12,7 @@ import { isStageStep, stageStepKey, STEP, type StepOutcome } from './steps.js';
 
 export type { StepOutcome } from './steps.js';
 export { tagOf, type StepContext } from './step-context.js';
-import { observe, prepareTarget, targetBaseline } from './target-steps.js';
+import { observe, pinArtifact, prepareTarget, targetBaseline } from './target-steps.js';
 import { judged, mainTarget, passCount, record, state, tagOf, touchedTarget, type StepContext } from './step-context.js';
 import { stagingDeploy, stagingGate } from './staging-steps.js';
 
@@ -171,6 +171,7 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
     ? `${served}% of traffic (asked ${s.trafficPct}%: the nearest share replica counts allow)`
     : `${served}% of traffic`;
   ctx.commit({ target: { name: 'main', set: { rollout: st } }, stage: short ? `${s.title}, serving ${served}%` : s.title });
+  await pinArtifact(ctx, t, st);
   if (!s.monitor || run.plan.stageWindowSec <= 0) return { status: 'done', detail: `${shareNote} on ${run.plan.version}` };
   ctx.progress(`${shareNote} on ${run.plan.version}`);
   const res = await observe(ctx, t, st, run.plan.stageWindowSec, served, ctx.progress);

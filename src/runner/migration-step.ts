@@ -36,7 +36,7 @@ export async function migrationStep(
   const m = ref.migration;
   if (!m) return { status: 'skipped', detail: `no migration Job is configured for ${run.service} in ${environment}` };
   // Validated again here: nothing but a tag or digest reaches an image reference.
-  const image = imageRef(ref.imageRepo, run.version);
+  const image = imageRef(ref.imageRepo, run.data.artifact?.digest ?? run.version);
   const name = migrationJobName(run.service, environment, run.version, image);
   const target: MigrationTarget = {
     namespace: ref.namespace,

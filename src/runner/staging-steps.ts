@@ -2,7 +2,7 @@
 // against production's live version (metrics and smoke results), which blocks promotion on any
 // regression whatever the plan says.
 import { STEP, type StepOutcome } from './steps.js';
-import { observe, prepareTarget, targetBaseline } from './target-steps.js';
+import { observe, pinArtifact, prepareTarget, targetBaseline } from './target-steps.js';
 import { liveSmoke, mainTarget, record, stagingTarget, state, testCounts, type StepContext } from './step-context.js';
 
 /** The staging rehearsal's rollout: prepare, staging's baseline beside production's live version, then every stage. */
@@ -27,6 +27,7 @@ export async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
       ctx.progress(`staging: ${s.title}`);
       st = await t.driver.applyStage(t.ref, st, s, ctx.signal);
       ctx.commit({ target: { name: 'staging', set: { rollout: st } } });
+      await pinArtifact(ctx, t, st);
     }
   } catch (err) {
     if (ctx.signal.aborted) throw err;

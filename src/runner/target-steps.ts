@@ -2,6 +2,9 @@
 // alike: prepare its rollout, capture what serves now, and watch the new version against it.
 // Each records what it learned through ctx.commit.
 import type { RolloutState } from '../cluster/types.js';
+import { repoOf } from '../domain/image-ref.js';
+import type { DeployPlan } from '../domain/types.js';
+import type { RunRecord } from '../store/records.js';
 import type { MonitorResult } from './analysis.js';
 import { liveSmoke, passCount, state, type StepContext, type Target } from './step-context.js';
 
@@ -10,9 +13,26 @@ import { liveSmoke, passCount, state, type StepContext, type Target } from './st
  * image serving now as the one to roll back to, which after a resume may be the new one.
  */
 export async function prepareTarget(ctx: StepContext, t: Target): Promise<RolloutState> {
-  const st = t.data.rollout ?? (await t.driver.prepare(t.ref, ctx.run.plan));
+  const st = t.data.rollout ?? (await t.driver.prepare(t.ref, releasePlan(ctx.run)));
   ctx.commit({ target: { name: t.name, set: { rollout: st } } });
   return st;
+}
+
+/** The plan a target rolls out: once the release's first pods ran, pinned to the digest they pulled. */
+export function releasePlan(run: Readonly<RunRecord>): DeployPlan {
+  return run.data.artifact ? { ...run.plan, version: run.data.artifact.digest } : run.plan;
+}
+
+/**
+ * After a stage's pods run: the first time, reads the digest the kubelet pulled for the release
+ * and saves it, so every later environment and step uses exactly that build.
+ */
+export async function pinArtifact(ctx: StepContext, t: Target, st: RolloutState): Promise<void> {
+  if (ctx.run.data.artifact) return;
+  const digest = await t.driver.pulledDigest(t.ref, st.newImage);
+  if (!digest) return;
+  const image = `${repoOf(st.newImage)}@${digest}`;
+  ctx.commit({ artifact: { digest, image, environment: t.name === 'staging' ? 'staging' : ctx.run.environment, at: ctx.clock.now() } });
 }
 
 /** The metrics of the version the target serves now, and (given) smoke results beside them, before any traffic moves. */

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { listKind, type ApiServer, type Subresource } from './apiServer.js';
 import { behaviourOf, completionOf } from './behaviour.js';
+import { podBuild } from './registry.js';
+import { isDigest, VERSION_PATTERN } from '../domain/image-ref.js';
 import { ApiError, badRequest } from './errors.js';
 import type { KObject } from './objects.js';
 import { buildOverview, buildTargets } from './overview.js';
@@ -137,6 +139,8 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
       return send(res, 200, buildOverview(ctx.store, ctx.traffic, ctx.clock));
     case '/sandbox/v1/targets':
       return send(res, 200, buildTargets(ctx.store, ctx.address()));
+    case '/sandbox/v1/registry/tags':
+      return retagImage(ctx, method, req, res);
   }
 
   if (path.startsWith('/openapi/v3/')) {
@@ -369,12 +373,26 @@ function proxy(ctx: HttpContext, def: ResourceDef, ns: string, rawName: string, 
   throw new ApiError(404, 'NotFound', `${def.plural} have no proxy subresource`);
 }
 
+/**
+ * `POST /sandbox/v1/registry/tags {"image":"repo:v1.2.3","like":"v1.2.3-errors"}`: pushes another
+ * build under that tag (it behaves like `like`); answers with the tag's new digest.
+ */
+async function retagImage(ctx: HttpContext, method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (method !== 'POST') throw new ApiError(405, 'MethodNotAllowed', 'POST a JSON body {"image": "repo:tag", "like": "tag"}');
+  const body = (await readJson(req)) as { image?: unknown; like?: unknown };
+  const image = typeof body.image === 'string' ? body.image : '';
+  const like = typeof body.like === 'string' ? body.like : '';
+  if (!/^[a-z0-9][a-z0-9._\-/:]*:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(image) || !VERSION_PATTERN.test(like) || isDigest(like))
+    throw badRequest('give image as repo:tag and like as the tag whose behaviour the new build has');
+  send(res, 200, { image, digest: ctx.store.registry.retag(image, like) });
+}
+
 /** What the app would have printed: enough for `kubectl logs` while investigating a fault. */
 function podLog(ctx: HttpContext, ns: string, name: string, res: ServerResponse): void {
   const pod = ctx.store.get(PODS, ns, name);
   const c = pod.status?.containerStatuses?.[0];
   const id = podIdentity(pod);
-  const fault = behaviourOf(id.image).fault;
+  const fault = behaviourOf(podBuild(ctx.store.registry, pod, id.image)).fault;
   if (!c?.containerID) {
     const why = c?.state?.waiting?.reason ?? 'ContainerCreating';
     throw badRequest(
@@ -382,7 +400,12 @@ function podLog(ctx: HttpContext, ns: string, name: string, res: ServerResponse)
     );
   }
   if (pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure')
-    return send(res, 200, `${migrationLog(id.version, completionOf(id.image), c).join('\n')}\n`, 'text/plain; charset=utf-8');
+    return send(
+      res,
+      200,
+      `${migrationLog(id.version, completionOf(podBuild(ctx.store.registry, pod, id.image)), c).join('\n')}\n`,
+      'text/plain; charset=utf-8',
+    );
   const lines = [`level=info msg="starting ${id.service}" version=${id.version} addr=:8080`];
   if (fault === 'crash')
     lines.push('panic: runtime error: invalid memory address or nil pointer dereference', '[signal SIGSEGV: segmentation violation]');
@@ -418,7 +441,7 @@ function migrationLog(version: string, completion: 'succeeds' | 'fails' | 'hangs
 
 function podAnswer(ctx: HttpContext, pod: KObject, subPath: string, res: ServerResponse): void {
   const id = podIdentity(pod);
-  const b = behaviourOf(id.image);
+  const b = behaviourOf(podBuild(ctx.store.registry, pod, id.image));
   res.setHeader('X-Sandbox-Pod', pod.metadata.name!);
   res.setHeader('X-Sandbox-Version', id.version);
   switch (subPath) {

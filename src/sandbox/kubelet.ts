@@ -1,6 +1,7 @@
 // The simulated scheduler and kubelets: bind pods to nodes, then write each pod's status and
 // Events as its image tag dictates (see podLifecycle.ts), on the sandbox clock.
 import type { Clock } from '../clock.js';
+import { repoOf } from '../domain/image-ref.js';
 import { behaviourOf, completionOf } from './behaviour.js';
 import type { EventRecorder } from './events.js';
 import { clone, deepEqual, isoSeconds, type KObject } from './objects.js';
@@ -21,6 +22,8 @@ interface PodSim {
   seen?: KObject;
   /** Virtual ms (since creation) of the next milestone: nothing to do before it. */
   nextAt?: number;
+  /** What each container pulled, `repo@sha256:…`: a tag re-pointed later does not change a running pod. */
+  pulled: string[];
 }
 
 export class Kubelet {
@@ -70,7 +73,9 @@ export class Kubelet {
         : this.backdateNewPods
           ? now - this.podStartMs()
           : now;
-      sim = { createdMs, ip: pod.status?.podIP ?? `10.244.${(n >> 8) & 255}.${(n & 255) + 1}`, emitted: new Map() };
+      const registry = this.store.registry;
+      const pulled = (pod.spec.containers ?? []).map((c: { image: string }) => `${repoOf(c.image)}@${registry.digestOf(c.image)}`);
+      sim = { createdMs, ip: pod.status?.podIP ?? `10.244.${(n >> 8) & 255}.${(n & 255) + 1}`, emitted: new Map(), pulled };
       this.sims.set(pod.metadata.uid!, sim);
     }
     const elapsed = now - sim.createdMs;
@@ -82,8 +87,10 @@ export class Kubelet {
     let nextAt = Infinity;
     // restartPolicy Never / OnFailure (a Job's pod) runs to completion instead of serving.
     const runsToCompletion = pod.spec.restartPolicy === 'Never' || pod.spec.restartPolicy === 'OnFailure';
-    for (const c of containers) {
-      const fault = behaviourOf(c.image).fault;
+    for (const [i, c] of containers.entries()) {
+      // The build it pulled decides how it behaves.
+      const build = this.store.registry.behaves(sim.pulled[i] ?? c.image);
+      const fault = behaviourOf(build).fault;
       const info = {
         namespace: pod.metadata.namespace!,
         name: pod.metadata.name!,
@@ -98,7 +105,7 @@ export class Kubelet {
         events,
         nextAt: next,
       } = runsToCompletion
-        ? simulateJobPod(completionOf(c.image), fault === 'missing', timing, info, elapsed)
+        ? simulateJobPod(completionOf(build), fault === 'missing', timing, info, elapsed)
         : simulatePod(fault, timing, info, elapsed);
       views.push(view);
       nextAt = Math.min(nextAt, next);
@@ -215,7 +222,7 @@ function podStatus(
       return {
         name: c.name,
         image: c.image,
-        imageID: pulled ? `${c.image.split(':')[0]}@sha256:${'0'.repeat(64)}` : '',
+        imageID: pulled ? (sim.pulled[i] ?? '') : '',
         ...(pulled ? { containerID: `containerd://${pod.metadata.uid!.replace(/-/g, '')}${i}` } : {}),
         ready: v.ready,
         started: v.started,

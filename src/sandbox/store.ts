@@ -1,5 +1,6 @@
 // The sandbox's etcd: objects by resource, one cluster-wide resourceVersion counter, and a
 // bounded history of changes that watches replay from and follow. Synchronous and in-memory.
+import { Registry } from './registry.js';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { alreadyExists, ApiError, conflict, notFound } from './errors.js';
@@ -30,6 +31,9 @@ export class ObjectStore {
   private readonly listeners = new Set<ChangeListener>();
   /** Sorted snapshots per resource, rebuilt only after a write to that resource. */
   private readonly sorted = new Map<string, KObject[]>();
+
+  /** The images pods pull: tags resolve to digests, and a tag can be re-pointed (registry.ts). */
+  readonly registry = new Registry();
 
   constructor(
     private readonly clock: Clock,

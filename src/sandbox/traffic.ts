@@ -6,6 +6,7 @@
 import type { Clock } from '../clock.js';
 import type { MetricSample } from '../domain/types.js';
 import { behaviourOf, latencyCdf, type Behaviour } from './behaviour.js';
+import { podBuild } from './registry.js';
 import { imageTag, type KObject } from './objects.js';
 import { isPodReady, readySince } from './replicaSetController.js';
 import { resourceByKind } from './resources.js';
@@ -154,7 +155,7 @@ export class TrafficSimulator {
         for (const p of backends) {
           const id = podIdentity(p);
           // A `-lateN` fault begins N minutes after this pod became Ready.
-          const b = behaviourOf(id.image, now - readySince(p));
+          const b = behaviourOf(podBuild(this.store.registry, p, id.image), now - readySince(p));
           const key = `${id.version}|${b.fault}|${b.errorRate}|${b.medianMs}|${b.tailFactor}`;
           let j = jitter.get(key);
           if (!j) {

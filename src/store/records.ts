@@ -64,6 +64,11 @@ export interface RunAdmission {
   freezeOverride?: { by: string; reason: string; at: number; freeze: string };
   /** Each environment's migration Job for this release: its outcome and the rollback policy it sets. */
   migrations?: Partial<Record<Environment, { job: string; ok: boolean; detail: string; backwardCompatible: boolean; logTail?: string[] }>>;
+  /**
+   * The exact build the release's first pods pulled (the kubelet's imageID), where it was read:
+   * every later environment and step runs `image`, so a tag moved meanwhile never reaches them.
+   */
+  artifact?: { digest: string; image: string; environment: Environment; at: number };
 }
 
 /** What people and restarts did to the run while it went. */
