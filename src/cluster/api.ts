@@ -1,5 +1,6 @@
 // Thin adapter over client-node: the handful of calls the drivers make, each wrapped so a
 // failure becomes a ClusterError sentence (errors.ts). No decisions here.
+import { scrubSecrets } from '../domain/redact.js';
 import type {
   CoreV1Event,
   V1Deployment,
@@ -138,10 +139,12 @@ export class ClusterApi {
     return list.items;
   }
 
-  readPodLog(namespace: string, name: string, container: string, tailLines: number): Promise<string> {
-    return kubeCall({ verb: 'get', resource: 'pods/log', namespace, name }, this.server, () =>
+  /** Scrubbed of secrets as it is read: a log tail goes on to the store, Slack, reports and Claude. */
+  async readPodLog(namespace: string, name: string, container: string, tailLines: number): Promise<string> {
+    const text = await kubeCall({ verb: 'get', resource: 'pods/log', namespace, name }, this.server, () =>
       this.kube.core.readNamespacedPodLog({ name, namespace, container, tailLines }),
     );
+    return scrubSecrets(text);
   }
 
   getJob(namespace: string, name: string): Promise<V1Job> {

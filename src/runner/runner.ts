@@ -30,10 +30,16 @@ import {
 
 export type { RunnerDeps } from './loop.js';
 
+/** Investigate: at most this many presses per run in a minute. */
+const INVESTIGATE_PER_WINDOW = 3;
+const INVESTIGATE_WINDOW_MS = 60_000;
+
 export class Runner {
   private readonly journal: Journal;
   private readonly loop: StepLoop;
   private readonly newId: () => string;
+  /** Real-time moments of recent Investigate presses, per run. */
+  private readonly investigations = new Map<string, number[]>();
 
   constructor(private readonly deps: RunnerDeps) {
     this.newId = deps.newId ?? (() => `r-${randomUUID().slice(0, 8)}`);
@@ -367,6 +373,16 @@ export class Runner {
   async investigate(runId: string, actor: Actor, audit = true): Promise<Diagnostics> {
     const rec = this.loop.active.get(runId)?.rec ?? this.deps.store.getRun(runId);
     if (!rec) throw new Error(`No run ${runId}. \`shipbot runs\` lists them.`);
+    // Each press reads pods, events and logs from the cluster (and may ask Claude): bounded per run.
+    const now = Date.now();
+    const recent = (this.investigations.get(runId) ?? []).filter((t) => now - t < INVESTIGATE_WINDOW_MS);
+    if (recent.length >= INVESTIGATE_PER_WINDOW) {
+      const wait = Math.ceil((recent[0]! + INVESTIGATE_WINDOW_MS - now) / 1000);
+      throw new Error(
+        `Investigate already ran ${recent.length} times for this run in the last minute; the answers are in the thread. Try again in ${wait} s`,
+      );
+    }
+    this.investigations.set(runId, [...recent, now]);
     if (audit) this.journal.audit(rec.id, actorLabel(actor), 'investigate', 'collecting diagnostics');
     const service = findService(this.deps.config, rec.service);
     const ref = service ? this.loop.ref(service, rec.environment) : undefined;

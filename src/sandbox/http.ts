@@ -416,9 +416,12 @@ function podLog(ctx: HttpContext, ns: string, name: string, res: ServerResponse)
 }
 
 /** What a migration Job's container prints, so far. */
+/** The password a careless migration tool prints in the sandbox: Shipbot must never pass it on. */
+export const SANDBOX_DB_PASSWORD = 's3cret-db-pass';
+
 function migrationLog(version: string, completion: 'succeeds' | 'fails' | 'hangs', c: { state?: { terminated?: unknown } }): string[] {
   const lines = [
-    `level=info msg="connecting to database" version=${version}`,
+    `level=info msg="connecting to database" version=${version} url=postgres://app:${SANDBOX_DB_PASSWORD}@db.internal:5432/shop`,
     'level=info msg="pending migrations" count=2 from=0041 to=0043',
   ];
   lines.push('level=info msg="applying" migration=0042_add_orders_total_cents');

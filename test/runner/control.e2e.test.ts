@@ -86,6 +86,16 @@ describe('commands', () => {
     expect((await servingImages(w, 'checkout')).some((i) => i.endsWith(':v1.2.3'))).toBe(false);
   });
 
+  it('Investigate is rate-limited per run: the fourth press within a minute is refused with when to retry', async () => {
+    w = await startWorld();
+    const run = started(await w.deploy('deploy checkout v1.2.3 rolling'));
+    await w.runner.settled(run.id);
+    for (let i = 0; i < 3; i++) expect((await w.runner.investigate(run.id, STRANGER)).pods).toBeDefined();
+    await expect(w.runner.investigate(run.id, STRANGER)).rejects.toThrow(
+      /already ran 3 times for this run in the last minute.*Try again in \d+ s/,
+    );
+  });
+
   it('the same Rollback twice acts once, and both are in the audit trail', async () => {
     w = await startWorld();
     const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [25, 100], stageWindowSec: 3000 }));

@@ -11,6 +11,7 @@ import { buildPlan } from '../../src/domain/plan.js';
 import { parseCommand } from '../../src/domain/parse.js';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import { migrationJobName } from '../../src/cluster/migration-job.js';
+import { SANDBOX_DB_PASSWORD } from '../../src/sandbox/http.js';
 import { FINAL_STATUSES } from '../../src/domain/run.js';
 import { IC, SHIPPED, servingImages, startWorld, started, until, withoutStaging, type World } from './world.js';
 
@@ -74,11 +75,16 @@ describe('migration Jobs', () => {
       detail: expect.stringMatching(/^Job checkout-migrate-production-v1-2-3-[0-9a-f]{10} completed.*expand-only/),
     });
     const { apps } = clients(w);
-    for (const ns of ['staging', 'production']) {
+    // Staging's migration runs the tag; production's the exact build staging's pods pulled.
+    const pinned = w.runner.record(run.id)!.data.artifact!.image;
+    for (const [ns, image] of [
+      ['staging', 'registry.example.com/shop/checkout:v1.2.3'],
+      ['production', pinned],
+    ] as const) {
       const [job, ...more] = await jobs(w, ns);
       expect(more).toEqual([]);
-      expect(job!.metadata?.name).toBe(migrationJobName('checkout', ns, 'v1.2.3', 'registry.example.com/shop/checkout:v1.2.3'));
-      expect(job!.spec?.template.spec?.containers[0]?.image).toBe('registry.example.com/shop/checkout:v1.2.3');
+      expect(job!.metadata?.name).toBe(migrationJobName('checkout', ns, 'v1.2.3', image));
+      expect(job!.spec?.template.spec?.containers[0]?.image).toBe(image);
       expect(job!.status?.conditions?.map((c) => c.type)).toContain('Complete');
       expect(await jobPods(w, ns, job!.metadata!.name!)).toHaveLength(1);
     }
@@ -188,6 +194,10 @@ describe('migration Jobs', () => {
     expect(step.detail).toMatch(
       /Last log lines \(pod checkout-migrate-staging-v1-2-3-migfail-[0-9a-f]{10}-\w+\):\n```\n[\s\S]*migration failed[\s\S]*\n```$/,
     );
+    // The tool printed its database password; nothing Shipbot keeps, posts or writes has it.
+    expect(step.detail).toContain('postgres://app:[redacted]@db.internal');
+    const everything = JSON.stringify(w.runner.record(run.id)) + readFileSync(w.runner.record(run.id)!.reportPath!, 'utf8');
+    expect(everything).not.toContain(SANDBOX_DB_PASSWORD);
     expect(done.steps.filter((s) => s.key === 'staging-deploy' || s.key === 'prepare').map((s) => s.status)).toEqual([
       'skipped',
       'skipped',
