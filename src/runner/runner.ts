@@ -7,7 +7,6 @@ import { describeFreeze } from '../domain/freeze.js';
 import type { Actor, Environment } from '../domain/types.js';
 import type { RunFilter } from '../store/store.js';
 import { actorLabel, type LineStop, type LockRecord, type RunRecord } from '../store/records.js';
-import { labelName } from '../domain/text.js';
 import { isIncidentCommander, mayAccept, mayApprove, mayDecide, mayLock, mayUnlock, needsApproval } from '../domain/permissions.js';
 import { admitStart, newRunRecord } from './admission.js';
 import { collectDiagnostics } from './diagnostics.js';
@@ -17,6 +16,7 @@ import { migrates } from './migration-step.js';
 import { commandEffect, resumeDecision, roleFor } from './policy.js';
 import { nextStep, setStep, skipRemaining } from './steps.js';
 import { lineStoppedMessage, lockedMessage, restartNote, toView } from './view.js';
+import { type LineResult, resumeLine, stopLine } from './line-stop.js';
 import {
   FINAL_STATUSES,
   type CommandResult,
@@ -225,65 +225,14 @@ export class Runner {
     return { ok: true, acted: true, message: effect.note };
   }
 
-  /**
-   * "stop all deploys <reason>": an incident commander halts the line. Every run in flight pauses
-   * at its next safe point (between steps; a rollback goes on) and new deploys are refused until
-   * `resumeAll`. Saved first, so a restart keeps it.
-   */
-  stopAll(actor: Actor, reason: string): { ok: boolean; acted: boolean; message: string } {
-    const { store, config, clock } = this.deps;
-    const who = actorLabel(actor);
-    if (!isIncidentCommander(actor, config)) {
-      this.journal.audit(undefined, who, 'stop-all-refused', reason);
-      return {
-        ok: false,
-        acted: false,
-        message: `Only incident commanders (roles.incidentCommanders in shipbot.yml) may stop all deploys.`,
-      };
-    }
-    const stop = { by: who, reason: reason.trim() || 'no reason given', at: clock.now() };
-    if (!store.stopLine(stop)) return { ok: true, acted: false, message: `Already stopped: ${lineStoppedMessage(store.lineStop()!)}` };
-    this.journal.audit(undefined, who, 'stop-all', stop.reason);
-    // A run between steps pauses now; one inside a step pauses when the step ends (the loop's check).
-    const held: string[] = [];
-    for (const a of this.loop.active.values()) {
-      if (FINAL_STATUSES.has(a.rec.status)) continue;
-      held.push(`${a.rec.service} ${a.rec.version} (${a.rec.status})`);
-      this.loop.wake(a.rec.id);
-    }
-    return {
-      ok: true,
-      acted: true,
-      message: `🛑 All deploys stopped by ${labelName(who)}: ${stop.reason}. ${held.length ? `Runs in flight hold at their next safe point: ${held.join(', ')}.` : 'No run was in flight.'} New deploys are refused until an incident commander says \`resume deploys\`.`,
-    };
+  /** "stop all deploys <reason>" (line-stop.ts). */
+  stopAll(actor: Actor, reason: string): LineResult {
+    return stopLine(this.deps, this.loop, this.journal, actor, reason);
   }
 
-  /** "resume deploys": lifts the stop and resumes the runs it held. */
-  resumeAll(actor: Actor): { ok: boolean; acted: boolean; message: string } {
-    const { store, config } = this.deps;
-    const who = actorLabel(actor);
-    if (!isIncidentCommander(actor, config)) {
-      this.journal.audit(undefined, who, 'resume-all-refused', '');
-      return { ok: false, acted: false, message: `Only incident commanders (roles.incidentCommanders in shipbot.yml) may resume deploys.` };
-    }
-    const stop = store.lineStop();
-    if (!store.resumeLine()) return { ok: true, acted: false, message: 'Deploys are not stopped.' };
-    this.journal.audit(undefined, who, 'resume-all', stop ? `was: ${stop.reason}` : '');
-    const resumed: string[] = [];
-    for (const rec of store.listRuns({ status: ['paused'] })) {
-      const live = this.loop.active.get(rec.id)?.rec ?? rec;
-      if (!live.data.lineStop) continue;
-      delete live.data.lineStop;
-      this.loop.transition(live, 'running', { stage: `resumed by ${labelName(who)}` }, true);
-      this.journal.audit(live.id, who, 'resume', 'deploys resumed');
-      this.loop.wake(live.id);
-      resumed.push(`${live.service} ${live.version}`);
-    }
-    return {
-      ok: true,
-      acted: true,
-      message: `▶️ Deploys resumed by ${labelName(who)}.${resumed.length ? ` Resuming ${resumed.join(', ')}.` : ''}`,
-    };
+  /** "resume deploys" (line-stop.ts). */
+  resumeAll(actor: Actor): LineResult {
+    return resumeLine(this.deps, this.loop, this.journal, actor);
   }
 
   /** The stop of all deploys, while it holds. */

@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import { listKind, type ApiServer, type Subresource } from './apiServer.js';
 import { behaviourOf, completionOf } from './behaviour.js';
 import { podBuild } from './registry.js';
+import { appLog, migrationLog } from './app-logs.js';
 import { isDigest, VERSION_PATTERN } from '../domain/image-ref.js';
 import { ApiError, badRequest } from './errors.js';
 import type { KObject } from './objects.js';
@@ -387,59 +388,21 @@ async function retagImage(ctx: HttpContext, method: string, req: IncomingMessage
   send(res, 200, { image, digest: ctx.store.registry.retag(image, like) });
 }
 
-/** What the app would have printed: enough for `kubectl logs` while investigating a fault. */
+/** What the app would have printed (app-logs.ts): enough for `kubectl logs` while investigating a fault. */
 function podLog(ctx: HttpContext, ns: string, name: string, res: ServerResponse): void {
   const pod = ctx.store.get(PODS, ns, name);
   const c = pod.status?.containerStatuses?.[0];
-  const id = podIdentity(pod);
-  const fault = behaviourOf(podBuild(ctx.store.registry, pod, id.image)).fault;
   if (!c?.containerID) {
     const why = c?.state?.waiting?.reason ?? 'ContainerCreating';
     throw badRequest(
       `container "${c?.name ?? 'app'}" in pod "${name}" is waiting to start: ${why === 'ImagePullBackOff' || why === 'ErrImagePull' ? 'trying and failing to pull image' : why}`,
     );
   }
-  if (pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure')
-    return send(
-      res,
-      200,
-      `${migrationLog(id.version, completionOf(podBuild(ctx.store.registry, pod, id.image)), c).join('\n')}\n`,
-      'text/plain; charset=utf-8',
-    );
-  const lines = [`level=info msg="starting ${id.service}" version=${id.version} addr=:8080`];
-  if (fault === 'crash')
-    lines.push('panic: runtime error: invalid memory address or nil pointer dereference', '[signal SIGSEGV: segmentation violation]');
-  else if (fault === 'oom') lines.push('level=info msg="warming cache" entries=0', 'level=info msg="warming cache" entries=4194304');
-  else lines.push('level=info msg="ready" checks=health,critical-path');
-  if (fault === 'smokefail') lines.push('level=error msg="critical path check failed" reason="checkout total mismatch"');
+  const id = podIdentity(pod);
+  const build = podBuild(ctx.store.registry, pod, id.image);
+  const job = pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure';
+  const lines = job ? migrationLog(id.version, completionOf(build), c) : appLog(id.service, id.version, behaviourOf(build).fault);
   send(res, 200, `${lines.join('\n')}\n`, 'text/plain; charset=utf-8');
-}
-
-/** What a migration Job's container prints, so far. */
-/** The password a careless migration tool prints in the sandbox: Shipbot must never pass it on. */
-export const SANDBOX_DB_PASSWORD = 's3cret-db-pass';
-
-function migrationLog(version: string, completion: 'succeeds' | 'fails' | 'hangs', c: { state?: { terminated?: unknown } }): string[] {
-  const lines = [
-    `level=info msg="connecting to database" version=${version} url=postgres://app:${SANDBOX_DB_PASSWORD}@db.internal:5432/shop`,
-    'level=info msg="pending migrations" count=2 from=0041 to=0043',
-  ];
-  lines.push('level=info msg="applying" migration=0042_add_orders_total_cents');
-  if (completion === 'hangs') return [...lines, 'level=warn msg="waiting for lock" table=orders lock=AccessExclusiveLock held_by=pid:4711'];
-  if (completion === 'fails') {
-    if (!c.state?.terminated) return lines;
-    return [
-      ...lines,
-      'level=error msg="migration failed" migration=0042_add_orders_total_cents error="column \\"total_cents\\" of relation \\"orders\\" contains null values"',
-      'level=error msg="rolled back transaction; schema unchanged" exit=1',
-    ];
-  }
-  if (!c.state?.terminated) return lines;
-  return [
-    ...lines,
-    'level=info msg="applying" migration=0043_backfill_total_cents',
-    'level=info msg="migrations applied" count=2 schema=0043',
-  ];
 }
 
 function podAnswer(ctx: HttpContext, pod: KObject, subPath: string, res: ServerResponse): void {

@@ -11,7 +11,7 @@ import { buildPlan } from '../../src/domain/plan.js';
 import { parseCommand } from '../../src/domain/parse.js';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import { migrationJobName } from '../../src/cluster/migration-job.js';
-import { SANDBOX_DB_PASSWORD } from '../../src/sandbox/http.js';
+import { SANDBOX_DB_PASSWORD } from '../../src/sandbox/app-logs.js';
 import { FINAL_STATUSES } from '../../src/domain/run.js';
 import { IC, SHIPPED, servingImages, startWorld, started, until, withoutStaging, type World } from './world.js';
 

@@ -136,7 +136,13 @@ describe('failure paths roll back by themselves and keep the lock', () => {
     expect(!again.ok && again.message).toMatch(
       /^🔒 checkout in production is locked after an automatic rollback \(run r-\w+: .+\), since \d{4}-\d\d-\d\d \d\d:\d\d UTC\.\n/,
     );
-    expect(w.runner.unlock('checkout', 'production', REQUESTER, 'checked').ok).toBe(true);
+    // The lock waits for someone to check production: an incident commander, pressed or typed alike.
+    expect(w.runner.unlock('checkout', 'production', REQUESTER, 'checked')).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/Only an incident commander .* may unlock it, once the service is checked/),
+    });
+    expect(w.runner.unlock('checkout', 'production', REQUESTER, 'checked', run.id).ok).toBe(false);
+    expect(w.runner.unlock('checkout', 'production', IC, 'checked').ok).toBe(true);
     expect((await w.deploy('deploy checkout v1.2.4 canary')).ok).toBe(true);
   });
 });
