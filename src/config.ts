@@ -120,6 +120,8 @@ const Env = z.object({
   SLACK_SIGNING_SECRET: z.string().min(1).optional(),
   SLACK_API_URL: z.string().url().default('https://slack.com/api/'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** /metrics on its own port, so a NetworkPolicy can admit only the monitoring namespace to it. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   KUBECONFIG: z.string().min(1).optional(),
   PROMETHEUS_URL: z.string().url().optional(),
   /** Sent as `Authorization: Bearer …` to PROMETHEUS_URL. */

@@ -176,7 +176,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     let slackProblem: string | undefined;
     let stopping = false;
     const clustersReady = clusterReadiness(() => clusters.known());
-    const routes = probeRoutes({
+    const allRoutes = probeRoutes({
       registry: telemetry.registry,
       notReady: async () => {
         const reasons: string[] = [];
@@ -189,6 +189,16 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
         return [...reasons, ...(await clustersReady())];
       },
     });
+    // METRICS_PORT: /metrics alone on its own port; PORT keeps Slack and the probes.
+    const ownMetricsPort = env.METRICS_PORT !== undefined && !local;
+    const routes = ownMetricsPort ? allRoutes.filter((r) => r.path !== '/metrics') : allRoutes;
+    if (ownMetricsPort) {
+      const metrics = await startProbeServer(
+        allRoutes.filter((r) => r.path === '/metrics'),
+        env.METRICS_PORT!,
+      );
+      stops.push({ name: 'metrics', stop: () => metrics.close() });
+    }
     const socketMode = !local && !!slackEnv.SLACK_APP_TOKEN;
     // Until Slack answers, the probes have PORT to themselves (in Socket Mode for good).
     let probes = local ? undefined : await startProbeServer(routes, slackEnv.PORT);

@@ -102,6 +102,11 @@ export function guardBodies(
       await listener(req, res);
     };
     run().catch((err: unknown) => {
+      // Bolt's way of saying no route matched (its own server answers 404 to it).
+      if ((err as { code?: string }).code === 'slack_bolt_http_receiver_deferred_request_error') {
+        if (!res.headersSent) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+        return;
+      }
       opts.onError(err);
       if (!res.headersSent) res.writeHead(500).end();
       else res.end();

@@ -91,6 +91,29 @@ describe('deploy/ manifests', () => {
     expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
   });
 
+  it('/metrics on its own port, admitted from the monitoring namespace only; seccomp RuntimeDefault; the image pinned by digest', () => {
+    const dep = all.find((d) => d.kind === 'Deployment')!;
+    const pod = dep.spec.template.spec;
+    const c = pod.containers[0];
+    expect(pod.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    expect(c.image).toMatch(/@sha256:[a-f0-9]{64}$/);
+    const metricsPort = Number(c.env.find((e: { name: string }) => e.name === 'METRICS_PORT').value);
+    expect(c.ports).toContainEqual({ name: 'metrics', containerPort: metricsPort });
+    expect(dep.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(metricsPort));
+    const np = all.find((d) => d.kind === 'NetworkPolicy')!;
+    const rules = np.spec.ingress as Array<{
+      from?: Array<{ namespaceSelector?: { matchLabels: Record<string, string> } }>;
+      ports: Array<{ port: number }>;
+    }>;
+    // Every ingress rule names where it admits from; the metrics port only from monitoring.
+    for (const r of rules) expect(r.from?.length).toBeGreaterThan(0);
+    const toMetrics = rules.filter((r) => r.ports.some((p) => p.port === metricsPort));
+    expect(toMetrics.flatMap((r) => r.from!.map((f) => f.namespaceSelector?.matchLabels['kubernetes.io/metadata.name']))).toEqual([
+      'monitoring',
+    ]);
+    expect(rules.filter((r) => r.ports.some((p) => p.port === 3000)).every((r) => !r.ports.some((p) => p.port === metricsPort))).toBe(true);
+  });
+
   it('runs Shipbot as the bound service account, one replica, non-root, with its config and secrets', () => {
     const sa = all.find((d) => d.kind === 'ServiceAccount')!;
     expect(sa.metadata).toEqual({ name: 'shipbot', namespace: 'shipbot' });

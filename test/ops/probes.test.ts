@@ -97,6 +97,33 @@ for (const mode of ['http', 'socket'] as const) {
   });
 }
 
+describe('METRICS_PORT', () => {
+  it('serves /metrics alone on its own port; PORT keeps Slack and the probes but not /metrics', async () => {
+    double = await startSlackDouble();
+    const metricsPort = await freePort();
+    const port = await launch({
+      SLACK_BOT_TOKEN: double.botToken,
+      SLACK_SIGNING_SECRET: double.signingSecret,
+      SLACK_API_URL: double.apiUrl,
+      METRICS_PORT: String(metricsPort),
+    });
+    double.connect(`http://127.0.0.1:${port}/slack/events`);
+    const get = (p: number, path: string) => fetch(`http://127.0.0.1:${p}${path}`).catch(() => new Response('refused', { status: 599 }));
+    let ready = await get(port, '/readyz');
+    for (let i = 0; i < 100 && ready.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      ready = await get(port, '/readyz');
+    }
+    expect(ready.status).toBe(200);
+    const metrics = await get(metricsPort, '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('# TYPE shipbot_deploys_total ');
+    expect((await get(metricsPort, '/healthz')).status).toBe(404);
+    expect((await get(port, '/metrics')).status).toBe(404);
+    expect((await get(port, '/healthz')).status).toBe(200);
+  });
+});
+
 describe('a bad day', () => {
   it('a signed payload=null (or JSON null) gets a 400 and the process lives', async () => {
     const port = await start('http');
