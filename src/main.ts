@@ -12,7 +12,7 @@ import { ConfigError, contextsOf, loadAll, type EnvConfig, type ShipbotConfig } 
 import { kubeconfigClusters, kubeFromKubeconfig, singleCluster, type Clusters } from './cluster/index.js';
 import { createLlm } from './llm/index.js';
 import { startLocalWorkspace, type LocalWorkspace } from './local/server.js';
-import { localPeople } from './local/people.js';
+import { actingAs, localPeople } from './local/people.js';
 import { persistWorkspace } from './local/persist.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetricSource, prometheusAccess } from './metrics/index.js';
@@ -40,6 +40,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Where the start-up banner goes (default console.log); tests silence it. */
   print?: (text: string) => void;
+  /** Local mode on a real cluster: the one person (a Slack user id) the page acts as, with their roles. */
+  as?: string;
 }
 
 export interface Shipbot {
@@ -70,6 +72,11 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
   }
   const local = !slackTokens;
   const useSandbox = opts.sandbox === true || (!slackTokens && !env.KUBECONFIG);
+  // On a real cluster a persona picker would make roles meaningless: one named person acts.
+  if (local && !useSandbox && !opts.as)
+    throw new Error(
+      'Local mode on the cluster in KUBECONFIG acts as one person, with the roles shipbot.yml gives them: start it with --as <Slack user id>, e.g. `npx shipbot start --as U123ABC` (or --sandbox for the demo cluster).',
+    );
   // A demo should not drown its own banner in JSON logs; LOG_LEVEL still wins when set.
   const logger = opts.logger ?? createLogger(rawEnv.LOG_LEVEL ? env.LOG_LEVEL : local ? 'warn' : env.LOG_LEVEL);
   const print = opts.print ?? ((t: string) => console.log(t));
@@ -147,7 +154,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       // The page binds PORT before the Bolt app starts, so a busy port fails fast and cleanly.
       workspace = await startLocalWorkspace({
         double,
-        people: localPeople(config, double.workspace.users.values()),
+        people: opts.as ? actingAs(config, asUser(double, opts.as)) : localPeople(config, double.workspace.users.values()),
         stakeholderChannel: config.channels.stakeholder,
         ...(sandbox ? { sandbox: { url: sandbox.url, fetch: clusters.kube().fetch } } : {}),
         speed,
@@ -358,4 +365,14 @@ function banner(o: {
   else lines.push(`  In a channel with Shipbot, type:  ${FIRST_THING_TO_TYPE}`, '');
   lines.push('  Ctrl-C stops Shipbot.', '');
   return lines.join('\n');
+}
+
+/** The workspace user `--as` names, added to the local workspace when it is not one of its people. */
+function asUser(double: SlackDouble, id: string) {
+  const known = double.workspace.users.get(id);
+  if (known) return known;
+  const user = { id, name: id };
+  double.workspace.users.set(id, user);
+  for (const c of double.workspace.channels.values()) if (!c.members.includes(id)) c.members.push(id);
+  return user;
 }

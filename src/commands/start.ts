@@ -3,25 +3,28 @@
 import { parseArgs } from 'node:util';
 import { startShipbot } from '../main.js';
 
-const USAGE = 'usage: shipbot start [--sandbox] [--port N]';
+const USAGE = 'usage: shipbot start [--sandbox] [--port N] [--as <Slack user id>]';
 
-export function parseStartArgs(args: string[]): { sandbox: boolean; port?: number } | { error: string } {
-  let values: { sandbox?: boolean; port?: string };
+export function parseStartArgs(args: string[]): { sandbox: boolean; port?: number; as?: string } | { error: string } {
+  let values: { sandbox?: boolean; port?: string; as?: string };
   try {
     ({ values } = parseArgs({
       args,
-      options: { sandbox: { type: 'boolean' }, port: { type: 'string' } },
+      options: { sandbox: { type: 'boolean' }, port: { type: 'string' }, as: { type: 'string' } },
       strict: true,
       allowPositionals: false,
     }));
   } catch (err) {
     return { error: `${(err as Error).message}\n${USAGE}` };
   }
-  if (values.port === undefined) return { sandbox: !!values.sandbox };
+  if (values.as !== undefined && !/^[A-Z0-9_]{2,32}$/.test(values.as))
+    return { error: `--as takes a Slack user id (like U123ABC), got '${values.as}'\n${USAGE}` };
+  const as = values.as !== undefined ? { as: values.as } : {};
+  if (values.port === undefined) return { sandbox: !!values.sandbox, ...as };
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     return { error: `--port must be a port number (0–65535), got '${values.port}'\n${USAGE}` };
-  return { sandbox: !!values.sandbox, port };
+  return { sandbox: !!values.sandbox, port, ...as };
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -38,7 +41,7 @@ export async function run(args: string[]): Promise<number> {
   process.on('uncaughtException', guard('uncaught exception'));
   let shipbot: Awaited<ReturnType<typeof startShipbot>>;
   try {
-    shipbot = await startShipbot({ sandbox: parsed.sandbox, port: parsed.port });
+    shipbot = await startShipbot({ sandbox: parsed.sandbox, port: parsed.port, ...(parsed.as ? { as: parsed.as } : {}) });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {

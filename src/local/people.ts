@@ -38,3 +38,18 @@ export function localPeople(config: ShipbotConfig, users: Iterable<DoubleUser>):
   }
   return out;
 }
+
+/**
+ * `shipbot start --as <user>` on a real cluster: the page acts as that one person, with the roles
+ * the config gives them, and says so; there is no one else to switch to.
+ */
+export function actingAs(config: ShipbotConfig, user: DoubleUser): LocalPerson[] {
+  return [
+    {
+      id: user.id,
+      name: user.name,
+      realName: user.realName ?? user.name,
+      role: `you (--as ${user.id}): ${powersOf(config, user)}, as shipbot.yml says`,
+    },
+  ];
+}

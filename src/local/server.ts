@@ -152,6 +152,10 @@ export async function startLocalWorkspace(opts: LocalWorkspaceOptions): Promise<
     if (req.method === 'POST' && url.pathname.startsWith('/api/')) {
       const input = ApiInput.safeParse({ path: url.pathname, body: await readJson(req) });
       if (!input.success) return json(res, 400, { ok: false, error: 'bad_request', detail: z.prettifyError(input.error) });
+      // The page acts only as the people it offers (one person with `start --as`).
+      const actor = 'user' in input.data.body ? input.data.body.user : undefined;
+      if (actor !== undefined && !opts.people.some((p) => p.id === actor))
+        return json(res, 403, { ok: false, error: 'not_allowed', detail: `this workspace acts only as ${opts.people.map((p) => p.id).join(', ')}` });
       return json(res, 200, await act(input.data));
     }
     json(res, 404, { ok: false, error: 'not_found' });
@@ -271,7 +275,7 @@ export async function startLocalWorkspace(opts: LocalWorkspaceOptions): Promise<
 
   function userParam(url: URL): string {
     const u = url.searchParams.get('user') ?? '';
-    return ws.users.has(u) ? u : (opts.people[0]?.id ?? '');
+    return opts.people.some((p) => p.id === u) ? u : (opts.people[0]?.id ?? '');
   }
 }
 

@@ -180,6 +180,8 @@ function renderPeople() {
     who.appendChild(o);
   }
   who.addEventListener('change', () => switchUser(who.value));
+  // `shipbot start --as <user>` on a real cluster: one person, no picker.
+  who.disabled = state.boot.people.length < 2;
 }
 
 function renderChannels() {
