@@ -1,5 +1,6 @@
 // Pieces every strategy shares: the dependencies a driver gets, "ensure" helpers for
 // Deployments and Services, and waiting for a stage. Each helper reads, compares, patches.
+import { withoutOwnerMarks } from '../domain/gitops-owner.js';
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -150,7 +151,7 @@ export function derivedDeployment(
     metadata: {
       name,
       namespace: source.metadata?.namespace,
-      labels: { ...(source.metadata?.labels ?? {}), [TRACK_LABEL]: track },
+      labels: { ...withoutOwnerMarks(source.metadata?.labels ?? {}), [TRACK_LABEL]: track },
       annotations: { 'shipbot/derived-from': source.metadata?.name ?? '' },
     },
     spec: {

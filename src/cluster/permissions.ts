@@ -29,4 +29,8 @@ export const REQUIRED_PERMISSIONS: Permission[] = [
   { group: 'batch', resource: 'jobs', verb: 'get' },
   { group: 'batch', resource: 'jobs', verb: 'create' },
   { group: 'batch', resource: 'jobs', verb: 'delete' },
+  // The other writers' policies (ownership.ts), granted by deploy/gitops-rbac.yaml.
+  { group: 'argoproj.io', resource: 'applications', verb: 'get' },
+  { group: 'kustomize.toolkit.fluxcd.io', resource: 'kustomizations', verb: 'get' },
+  { group: 'helm.toolkit.fluxcd.io', resource: 'helmreleases', verb: 'get' },
 ];

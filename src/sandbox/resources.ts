@@ -160,6 +160,34 @@ export const RESOURCES: ResourceDef[] = [
     custom: true,
     categories: ['istio-io', 'networking-istio-io'],
   },
+  // The reconcilers' own objects, as a cluster running Argo CD or Flux serves them. Only their
+  // objects for now: nothing here syncs, self-heals or prunes yet (Shipbot reads their policy).
+  {
+    group: 'argoproj.io',
+    version: 'v1alpha1',
+    kind: 'Application',
+    plural: 'applications',
+    singular: 'application',
+    namespaced: true,
+    shortNames: ['app', 'apps'],
+    subresources: [],
+    hasSpec: true,
+    custom: true,
+    categories: [],
+  },
+  {
+    group: 'kustomize.toolkit.fluxcd.io',
+    version: 'v1',
+    kind: 'Kustomization',
+    plural: 'kustomizations',
+    singular: 'kustomization',
+    namespaced: true,
+    shortNames: ['ks'],
+    subresources: ['status'],
+    hasSpec: true,
+    custom: true,
+    categories: [],
+  },
 ];
 
 /** The named API groups the sandbox serves, each at its one version (`apps/v1`, `autoscaling/v2`…). */

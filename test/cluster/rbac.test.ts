@@ -18,7 +18,9 @@ interface Doc {
   subjects?: Array<{ kind: string; name: string; namespace: string }>;
 }
 
-const docs = parseAllDocuments(readFileSync('deploy/rbac.yaml', 'utf8')).map((d) => d.toJS() as Doc);
+const docs = ['deploy/rbac.yaml', 'deploy/gitops-rbac.yaml'].flatMap((f) =>
+  parseAllDocuments(readFileSync(f, 'utf8')).map((d) => d.toJS() as Doc),
+);
 const roles = new Map(docs.filter((d) => d.kind === 'ClusterRole').map((d) => [d.metadata.name, d.rules ?? []]));
 
 function grants(rules: Rule[], group: string, resource: string, verb: string): boolean {

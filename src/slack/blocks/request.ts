@@ -123,6 +123,7 @@ export function helpText(): string {
     '• `lock checkout production because incident` / `unlock checkout production`',
     '• `deploy checkout v1.2.3 canary at 02:00` (UTC) — *Schedule* books it; `schedules` lists them, `cancel schedule s-…` cancels one',
     '• `override freeze s-… <reason>` — an incident commander lets a scheduled deploy start inside a freeze window',
-    'Buttons on the progress message: *Rollback*, *Accept*, *Investigate*, *Approve*.',
+    '• `stop all deploys <reason>` / `resume deploys` — an incident commander halts every run at its next safe point, and new deploys, until resumed',
+    'Buttons on the progress message: *Rollback*, *Accept*, *Investigate*, *Approve*, *Resume*.',
   ].join('\n');
 }

@@ -1,0 +1,96 @@
+// Who else writes the objects a deploy changes (the Deployment, its Service, the route, the HPA):
+// their marks, and their owner's policy read from the owner's own object. The decision is
+// domain/gitops-owner.ts's; this reads.
+import type { V1Deployment } from '@kubernetes/client-node';
+import {
+  argoPolicy,
+  describeOwner,
+  fluxPolicy,
+  type ObjectMarks,
+  type Owner,
+  type OwnerPolicy,
+  ownedRefusal,
+  ownerOf,
+} from '../domain/gitops-owner.js';
+import type { CustomResource } from './api.js';
+import type { DriverContext } from './common.js';
+import { ClusterError } from './errors.js';
+import type { PreflightCheck, WorkloadRef } from './types.js';
+
+const APPLICATIONS: CustomResource = { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications' };
+const KUSTOMIZATIONS: CustomResource = { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations' };
+const HELMRELEASES: CustomResource = { group: 'helm.toolkit.fluxcd.io', version: 'v2', plural: 'helmreleases' };
+/** Where Argo CD keeps its Applications unless told otherwise. */
+const ARGO_NAMESPACE = 'argocd';
+
+type Meta = { labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: unknown[] };
+
+/** The objects a deploy of `ref` changes, with their marks. */
+async function changedObjects(ctx: DriverContext, ref: WorkloadRef, d: V1Deployment): Promise<ObjectMarks[]> {
+  const marks = (kind: string, group: string, name: string, m: Meta | undefined): ObjectMarks => ({
+    kind,
+    group,
+    namespace: ref.namespace,
+    name,
+    ...m,
+  });
+  const out = [marks('Deployment', 'apps', ref.deployment, d.metadata as Meta)];
+  const svc = await ctx.api.findService(ref.namespace, ref.service);
+  if (svc) out.push(marks('Service', '', ref.service, svc.metadata as Meta));
+  const hpa = await ctx.api.findHpaFor(ref.namespace, ref.deployment);
+  if (hpa?.metadata?.name) out.push(marks('HorizontalPodAutoscaler', 'autoscaling', hpa.metadata.name, hpa.metadata as Meta));
+  const tr = ref.trafficRouting;
+  const route =
+    tr && 'gatewayAPI' in tr
+      ? { res: { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' }, kind: 'HTTPRoute', name: tr.gatewayAPI.httpRoute }
+      : tr && 'istio' in tr
+        ? { res: { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' }, kind: 'VirtualService', name: tr.istio.virtualService }
+        : undefined;
+  if (route) {
+    const r = await ctx.api.findCustom(route.res, ref.namespace, route.name);
+    if (r) out.push(marks(route.kind, route.res.group, route.name, r.metadata as Meta));
+  }
+  return out;
+}
+
+/** The owner's policy, from its own object; what could not be read is said, never assumed kind. */
+async function policyOf(ctx: DriverContext, owner: Owner): Promise<OwnerPolicy | 'absent'> {
+  const [res, ns, name] =
+    owner.tool === 'argocd'
+      ? [APPLICATIONS, ARGO_NAMESPACE, owner.application]
+      : [owner.kind === 'Kustomization' ? KUSTOMIZATIONS : HELMRELEASES, owner.namespace, owner.name];
+  try {
+    const obj = await ctx.api.findCustom(res, ns, name);
+    if (!obj) return 'absent';
+    return owner.tool === 'argocd' ? argoPolicy(obj as Parameters<typeof argoPolicy>[0]) : fluxPolicy(obj as Parameters<typeof fluxPolicy>[0]);
+  } catch (err) {
+    const why = err instanceof ClusterError && err.status === 403 ? `no permission to get ${res.plural}.${res.group} in ${ns}` : (err as Error).message;
+    return { found: false, reverts: true, prunes: true, detail: why };
+  }
+}
+
+/**
+ * The "other writers" check of validation: an error naming the owner when a reconciler owns what
+ * the deploy would change; passing with what was looked at otherwise.
+ */
+export async function ownershipCheck(ctx: DriverContext, ref: WorkloadRef, d: V1Deployment): Promise<PreflightCheck> {
+  const owned: Array<{ object: string; owner: Owner; policy: OwnerPolicy }> = [];
+  const notes: string[] = [];
+  for (const o of await changedObjects(ctx, ref, d)) {
+    const owner = ownerOf(o);
+    if (!owner) continue;
+    const policy = await policyOf(ctx, owner);
+    if (policy === 'absent') {
+      // `app.kubernetes.io/instance` is also every Helm chart's label: without that Application it is not Argo CD's.
+      if (owner.tool === 'argocd' && owner.tracking === 'label') {
+        notes.push(`${o.kind} ${o.name} has ${'app.kubernetes.io/instance'}=${owner.application} but no such Argo CD Application exists`);
+        continue;
+      }
+      owned.push({ object: `${o.kind} ${o.name}`, owner, policy: { found: false, reverts: true, prunes: true, detail: `${describeOwner(owner)} was not found` } });
+      continue;
+    }
+    owned.push({ object: `${o.kind} ${o.name}`, owner, policy });
+  }
+  if (owned.length) return { name: 'other writers', ok: false, severity: 'error', detail: ownedRefusal(`${ref.serviceName} in namespace ${ref.namespace}`, owned) };
+  return { name: 'other writers', ok: true, severity: 'error', detail: notes.length ? `none (${notes.join('; ')})` : 'no Argo CD or Flux owner on the objects this deploy changes' };
+}
