@@ -15,6 +15,8 @@ import {
 import type { CustomResource } from './api.js';
 import type { DriverContext } from './common.js';
 import { ClusterError } from './errors.js';
+import { ROUTE_RESOURCES } from './route-split.js';
+import { configuredRoute } from './traffic-router.js';
 import type { PreflightCheck, WorkloadRef } from './types.js';
 
 const APPLICATIONS: CustomResource = { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications' };
@@ -39,16 +41,10 @@ async function changedObjects(ctx: DriverContext, ref: WorkloadRef, d: V1Deploym
   if (svc) out.push(marks('Service', '', ref.service, svc.metadata as Meta));
   const hpa = await ctx.api.findHpaFor(ref.namespace, ref.deployment);
   if (hpa?.metadata?.name) out.push(marks('HorizontalPodAutoscaler', 'autoscaling', hpa.metadata.name, hpa.metadata as Meta));
-  const tr = ref.trafficRouting;
-  const route =
-    tr && 'gatewayAPI' in tr
-      ? { res: { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' }, kind: 'HTTPRoute', name: tr.gatewayAPI.httpRoute }
-      : tr && 'istio' in tr
-        ? { res: { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' }, kind: 'VirtualService', name: tr.istio.virtualService }
-        : undefined;
+  const route = configuredRoute(ref);
   if (route) {
-    const r = await ctx.api.findCustom(route.res, ref.namespace, route.name);
-    if (r) out.push(marks(route.kind, route.res.group, route.name, r.metadata as Meta));
+    const r = await ctx.api.findCustom(ROUTE_RESOURCES[route.kind], ref.namespace, route.name);
+    if (r) out.push(marks(route.kind, ROUTE_RESOURCES[route.kind].group, route.name, r.metadata as Meta));
   }
   return out;
 }
@@ -62,9 +58,14 @@ async function policyOf(ctx: DriverContext, owner: Owner): Promise<OwnerPolicy |
   try {
     const obj = await ctx.api.findCustom(res, ns, name);
     if (!obj) return 'absent';
-    return owner.tool === 'argocd' ? argoPolicy(obj as Parameters<typeof argoPolicy>[0]) : fluxPolicy(obj as Parameters<typeof fluxPolicy>[0]);
+    return owner.tool === 'argocd'
+      ? argoPolicy(obj as Parameters<typeof argoPolicy>[0])
+      : fluxPolicy(obj as Parameters<typeof fluxPolicy>[0]);
   } catch (err) {
-    const why = err instanceof ClusterError && err.status === 403 ? `no permission to get ${res.plural}.${res.group} in ${ns}` : (err as Error).message;
+    const why =
+      err instanceof ClusterError && err.status === 403
+        ? `no permission to get ${res.plural}.${res.group} in ${ns}`
+        : (err as Error).message;
     return { found: false, reverts: true, prunes: true, detail: why };
   }
 }
@@ -86,11 +87,26 @@ export async function ownershipCheck(ctx: DriverContext, ref: WorkloadRef, d: V1
         notes.push(`${o.kind} ${o.name} has ${'app.kubernetes.io/instance'}=${owner.application} but no such Argo CD Application exists`);
         continue;
       }
-      owned.push({ object: `${o.kind} ${o.name}`, owner, policy: { found: false, reverts: true, prunes: true, detail: `${describeOwner(owner)} was not found` } });
+      owned.push({
+        object: `${o.kind} ${o.name}`,
+        owner,
+        policy: { found: false, reverts: true, prunes: true, detail: `${describeOwner(owner)} was not found` },
+      });
       continue;
     }
     owned.push({ object: `${o.kind} ${o.name}`, owner, policy });
   }
-  if (owned.length) return { name: 'other writers', ok: false, severity: 'error', detail: ownedRefusal(`${ref.serviceName} in namespace ${ref.namespace}`, owned) };
-  return { name: 'other writers', ok: true, severity: 'error', detail: notes.length ? `none (${notes.join('; ')})` : 'no Argo CD or Flux owner on the objects this deploy changes' };
+  if (owned.length)
+    return {
+      name: 'other writers',
+      ok: false,
+      severity: 'error',
+      detail: ownedRefusal(`${ref.serviceName} in namespace ${ref.namespace}`, owned),
+    };
+  return {
+    name: 'other writers',
+    ok: true,
+    severity: 'error',
+    detail: notes.length ? `none (${notes.join('; ')})` : 'no Argo CD or Flux owner on the objects this deploy changes',
+  };
 }

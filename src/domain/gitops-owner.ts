@@ -96,7 +96,9 @@ export interface OwnerPolicy {
 }
 
 /** An Argo CD Application's sync policy (3.1+: `automated.enabled: false` turns it off). */
-export function argoPolicy(app: { spec?: { syncPolicy?: { automated?: { enabled?: boolean; selfHeal?: boolean; prune?: boolean } } } }): OwnerPolicy {
+export function argoPolicy(app: {
+  spec?: { syncPolicy?: { automated?: { enabled?: boolean; selfHeal?: boolean; prune?: boolean } } };
+}): OwnerPolicy {
   const auto = app.spec?.syncPolicy?.automated;
   const on = auto !== undefined && auto !== null && auto.enabled !== false;
   const reverts = on && auto?.selfHeal === true;
@@ -119,9 +121,7 @@ export function fluxPolicy(obj: { spec?: { suspend?: boolean; prune?: boolean; i
 
 /** The owner in words: "Argo CD Application checkout (label tracking)". */
 export function describeOwner(o: Owner): string {
-  return o.tool === 'argocd'
-    ? `Argo CD Application ${o.application} (${o.tracking} tracking)`
-    : `Flux ${o.kind} ${o.namespace}/${o.name}`;
+  return o.tool === 'argocd' ? `Argo CD Application ${o.application} (${o.tracking} tracking)` : `Flux ${o.kind} ${o.namespace}/${o.name}`;
 }
 
 /**
@@ -134,7 +134,9 @@ export function ownedRefusal(where: string, owned: Array<{ object: string; owner
   const effect = owned.some((o) => o.policy.reverts || !o.policy.found)
     ? `it would put back what Shipbot changes (a traffic switch flipped back, a rollback undone)${owned.some((o) => o.policy.prunes) ? ' and prune the canary or idle colour' : ''}, and after a success Git would still name the old version`
     : 'Git would still name the old version after a success, so its next sync would roll production back';
-  const how = first.policy.found ? first.policy.detail : `its policy could not be read (${first.policy.detail}), so Shipbot assumes the worst`;
+  const how = first.policy.found
+    ? first.policy.detail
+    : `its policy could not be read (${first.policy.detail}), so Shipbot assumes the worst`;
   const out =
     first.owner.tool === 'argocd'
       ? `remove them from the Application's sources (or turn its auto-sync off while you deploy by hand)`

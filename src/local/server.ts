@@ -155,7 +155,11 @@ export async function startLocalWorkspace(opts: LocalWorkspaceOptions): Promise<
       // The page acts only as the people it offers (one person with `start --as`).
       const actor = 'user' in input.data.body ? input.data.body.user : undefined;
       if (actor !== undefined && !opts.people.some((p) => p.id === actor))
-        return json(res, 403, { ok: false, error: 'not_allowed', detail: `this workspace acts only as ${opts.people.map((p) => p.id).join(', ')}` });
+        return json(res, 403, {
+          ok: false,
+          error: 'not_allowed',
+          detail: `this workspace acts only as ${opts.people.map((p) => p.id).join(', ')}`,
+        });
       return json(res, 200, await act(input.data));
     }
     json(res, 404, { ok: false, error: 'not_found' });
