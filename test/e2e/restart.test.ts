@@ -113,14 +113,17 @@ describe('npm start killed mid-canary and started again', () => {
       () => `${seen}\n${s.log()}`,
     );
     const before = (await overview(s.url)).find((x) => x.namespace === 'production' && x.name === 'catalog')!;
-    expect(before.versions.map((v) => v.version).sort()).toEqual(['v1.2.2', 'v2.0.0']);
+    // Production runs the exact build staging's pods pulled: v2.0.0 pinned by its digest.
+    const released = before.versions.map((v) => v.version).find((v) => v !== 'v1.2.2')!;
+    expect(released).toMatch(/^sha256:[a-f0-9]{64}$/);
+    expect(before.versions.map((v) => v.version).sort()).toEqual(['v1.2.2', released].sort());
 
     child!.kill('SIGKILL');
     await new Promise((r) => child!.once('exit', r));
     s = await start(port);
     // The cluster is as it was: the canary still runs beside the old version.
     const after = (await overview(s.url)).find((x) => x.namespace === 'production' && x.name === 'catalog')!;
-    expect(after.versions.map((v) => v.version).sort()).toEqual(['v1.2.2', 'v2.0.0']);
+    expect(after.versions.map((v) => v.version).sort()).toEqual(['v1.2.2', released].sort());
 
     const done = await until(
       'the run to finish',
@@ -139,7 +142,7 @@ describe('npm start killed mid-canary and started again', () => {
       thread.join('\n'),
     ).toBe(true);
     const catalog = (await overview(s.url)).find((x) => x.namespace === 'production' && x.name === 'catalog')!;
-    expect(catalog.versions.filter((v) => v.trafficPct > 0).map((v) => [v.version, v.trafficPct])).toEqual([['v2.0.0', 100]]);
+    expect(catalog.versions.filter((v) => v.trafficPct > 0).map((v) => [v.version, v.trafficPct])).toEqual([[released, 100]]);
 
     // What a person sees on the page: the thread with the restart notice in it.
     if (!existsSync(CHROMIUM)) return console.warn(`restart notice screenshot skipped: no Chromium at ${CHROMIUM}`);

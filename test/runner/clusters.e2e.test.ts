@@ -110,7 +110,10 @@ describe('staging and production in different clusters', () => {
     expect(checks).toContain('staging: cluster reachable');
     // Each environment changed in its own cluster, and only there.
     expect(await imageIn(stagingCluster, 'staging', 'web')).toBe('registry.example.com/shop/web:v1.3.0');
-    expect(await imageIn(prodCluster, 'production', 'web-green')).toBe('registry.example.com/shop/web:v1.3.0');
+    // Production runs the exact build staging's pods pulled, by digest.
+    const exact = runner.record(run.id)!.data.artifact!;
+    expect(exact.environment).toBe('staging');
+    expect(await imageIn(prodCluster, 'production', 'web-green')).toBe(exact.image);
     expect(await imageIn(prodCluster, 'staging', 'web')).toBe('registry.example.com/shop/web:v1.2.2');
     expect(await imageIn(stagingCluster, 'production', 'web')).toBe('registry.example.com/shop/web:v1.2.2');
     expect(await imageIn(stagingCluster, 'production', 'web-green').catch(() => 'absent')).toBe('absent');

@@ -4,6 +4,7 @@
 // saved, and the release ends on the new version with each migration Job run once and the steps
 // finished before the crash untouched. Plus, for every saved state of every strategy, what
 // resumeDecision says (the pure half of the same table).
+import { migrationJobName } from '../../src/cluster/migration-job.js';
 import { BatchV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deployRequestFor, planFor, rolloutStateFor } from '../helpers/plan.js';
@@ -53,7 +54,10 @@ async function crashAndResume(w: World, runId: string, stepKey: string): Promise
       s.key,
     ).toMatchObject({ status: 'done', startedAt: s.startedAt, endedAt: s.endedAt });
   }
-  expect(await servingImages(w, 'checkout')).toEqual(['registry.example.com/shop/checkout:v1.2.3']);
+  // v1.2.3; after a staging rehearsal, production runs the digest staging's pods pulled.
+  const artifact = runner.record(runId)!.data.artifact;
+  const exact = artifact?.environment === 'staging' ? artifact.image : 'registry.example.com/shop/checkout:v1.2.3';
+  expect(await servingImages(w, 'checkout')).toEqual([exact]);
   expect(runner.getLock('checkout', 'production')).toBeUndefined();
 }
 
@@ -75,9 +79,14 @@ describe('a crash at each step resumes and finishes with nothing lost or done tw
     const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [50, 100], dbMigration: true }));
     await crashAndResume(w, run.id, stepKey);
     const batch = kubeFromKubeconfig(w.sandbox.kubeconfigYaml()).kc.makeApiClient(BatchV1Api);
-    for (const ns of ['staging', 'production']) {
+    // One Job per environment: staging's runs the tag, production's the build staging pulled.
+    const pinned = w.runner.record(run.id)!.data.artifact!.image;
+    for (const [ns, image] of [
+      ['staging', 'registry.example.com/shop/checkout:v1.2.3'],
+      ['production', pinned],
+    ] as const) {
       const jobs = (await batch.listNamespacedJob({ namespace: ns })).items;
-      expect(jobs.map((j) => [j.metadata?.name, j.status?.succeeded])).toEqual([[`checkout-migrate-${ns}-v1-2-3`, 1]]);
+      expect(jobs.map((j) => [j.metadata?.name, j.status?.succeeded])).toEqual([[migrationJobName('checkout', ns, 'v1.2.3', image), 1]]);
     }
   });
 });
