@@ -108,6 +108,12 @@ export async function startGitServer(): Promise<GitServer> {
     git(dir, 'clone', '--quiet', bare(name), '.');
     return dir;
   };
+  const commitAs = (name: string, file: string, content: string, message: string) => {
+    const dir = work(name);
+    writeFileSync(path.join(dir, file), content);
+    git(dir, 'commit', '--quiet', '-am', message);
+    git(dir, 'push', '--quiet', 'origin', 'main');
+  };
   return {
     url: (name) => `https://127.0.0.1:${port}/${name}.git`,
     env: { ...process.env, GIT_SSL_CAINFO: caFile },
@@ -126,19 +132,14 @@ export async function startGitServer(): Promise<GitServer> {
       git(dir, 'commit', '--quiet', '-m', 'initial');
       git(dir, 'push', '--quiet', bare(name), 'main');
     },
-    commitAs(name, file, content, message) {
-      const dir = work(name);
-      writeFileSync(path.join(dir, file), content);
-      git(dir, 'commit', '--quiet', '-am', message);
-      git(dir, 'push', '--quiet', 'origin', 'main');
-    },
+    commitAs,
     show: (name, file) => execFileSync('git', ['-C', bare(name), 'show', `main:${file}`], { encoding: 'utf8' }),
     log: (name) =>
       execFileSync('git', ['-C', bare(name), 'log', '--format=%s', 'main'], { encoding: 'utf8' })
         .trim()
         .split('\n'),
     raceNextPush(name, file, content, message) {
-      races.set(name, () => this.commitAs(name, file, content, message));
+      races.set(name, () => commitAs(name, file, content, message));
     },
     refusePushes(on) {
       refuse = on;
