@@ -4,7 +4,7 @@
 
 export type ImageEdit = { ok: true; text: string; changed: number } | { ok: false; reason: string };
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 /**
  * Points every `image:` of repository `repo` in `text` at `image` (a reference of the same
@@ -14,7 +14,7 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 export function setImage(text: string, repo: string, image: string): ImageEdit {
   if (!image.startsWith(`${repo}:`) && !image.startsWith(`${repo}@`)) return { ok: false, reason: `${image} is not an image of ${repo}` };
   // `image: repo:tag`, `- image: "repo@sha256:…"`, with or without quotes and a trailing comment.
-  const line = new RegExp(`^(\\s*(?:-\\s+)?image:\\s*)(["']?)${escape(repo)}(?:[:@][^\\s"'#]*)?\\2(\\s*(?:#.*)?)$`);
+  const line = new RegExp(`^(\\s*(?:-\\s+)?image:\\s*)(["']?)${escapeRegExp(repo)}(?:[:@][^\\s"'#]*)?\\2(\\s*(?:#.*)?)$`);
   let found = 0;
   let changed = 0;
   const lines = text.split('\n').map((l) => {
