@@ -121,6 +121,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     const metrics = metricSource(env, config, clock, sandbox ? { url: sandbox.url, fetch: clusters.kube().fetch } : undefined);
     const llm = createLlm(env, { log: logger });
     const runner = createRunner({
+      git: { creds: env },
       store,
       config,
       clock,

@@ -13,6 +13,7 @@ import {
   ownerOf,
 } from '../domain/gitops-owner.js';
 import type { CustomResource } from './api.js';
+import { ownerRefOf } from './owner-control.js';
 import type { DriverContext } from './common.js';
 import { ClusterError } from './errors.js';
 import { ROUTE_RESOURCES } from './route-split.js';
@@ -96,12 +97,27 @@ export async function ownershipCheck(ctx: DriverContext, ref: WorkloadRef, d: V1
     }
     owned.push({ object: `${o.kind} ${o.name}`, owner, policy });
   }
-  if (owned.length)
+  // The owner the config names is cooperated with (paused, Git updated, resumed); any other is refused.
+  const configured = ref.gitops && ownerRefOf(ref.gitops);
+  const isConfigured = (o: Owner) =>
+    configured !== undefined &&
+    (o.tool === 'argocd'
+      ? configured.tool === 'argocd' && configured.name === o.application
+      : configured.tool === 'flux' && configured.name === o.name && configured.namespace === o.namespace);
+  const others = owned.filter((o) => !isConfigured(o.owner));
+  if (others.length)
     return {
       name: 'other writers',
       ok: false,
       severity: 'error',
-      detail: ownedRefusal(`${ref.serviceName} in namespace ${ref.namespace}`, owned),
+      detail: ownedRefusal(`${ref.serviceName} in namespace ${ref.namespace}`, others),
+    };
+  if (owned.length)
+    return {
+      name: 'other writers',
+      ok: true,
+      severity: 'error',
+      detail: `${describeOwner(owned[0]!.owner)} owns ${owned.map((o) => o.object).join(', ')}: it is paused during the deploy, the release is committed to Git, then it is resumed`,
     };
   return {
     name: 'other writers',

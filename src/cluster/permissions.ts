@@ -29,8 +29,12 @@ export const REQUIRED_PERMISSIONS: Permission[] = [
   { group: 'batch', resource: 'jobs', verb: 'get' },
   { group: 'batch', resource: 'jobs', verb: 'create' },
   { group: 'batch', resource: 'jobs', verb: 'delete' },
-  // The other writers' policies (ownership.ts), granted by deploy/gitops-rbac.yaml.
+  // The other writers (ownership.ts reads their policy; owner-control.ts pauses and resumes the
+  // one `gitops` names), granted by deploy/gitops-rbac.yaml.
   { group: 'argoproj.io', resource: 'applications', verb: 'get' },
+  { group: 'argoproj.io', resource: 'applications', verb: 'patch' },
   { group: 'kustomize.toolkit.fluxcd.io', resource: 'kustomizations', verb: 'get' },
+  { group: 'kustomize.toolkit.fluxcd.io', resource: 'kustomizations', verb: 'patch' },
   { group: 'helm.toolkit.fluxcd.io', resource: 'helmreleases', verb: 'get' },
+  { group: 'helm.toolkit.fluxcd.io', resource: 'helmreleases', verb: 'patch' },
 ];

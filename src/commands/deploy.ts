@@ -157,7 +157,16 @@ export async function run(args: string[]): Promise<number> {
     metrics = new CataloguePrometheus(env.PROMETHEUS_URL, config, { clock, ...prometheusAccess(env) });
   }
 
-  const runner = createRunner({ store, config, clock, clusters, metrics, logger, reportsDir: path.join(dataDir, 'reports') });
+  const runner = createRunner({
+    store,
+    config,
+    clock,
+    clusters,
+    metrics,
+    logger,
+    reportsDir: path.join(dataDir, 'reports'),
+    git: { creds: env },
+  });
   const user = process.env.USER || process.env.USERNAME || 'terminal';
   try {
     const started = await runner.start({ request, plan, requester: { userId: user, name: user }, origin: { kind: 'terminal' } });

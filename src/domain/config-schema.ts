@@ -75,6 +75,36 @@ const Migration = z
   });
 export type MigrationConfig = z.infer<typeof Migration>;
 
+/**
+ * A reconciler that owns this environment's objects, and the Git file that names the image
+ * (DESIGN: `gitops`). Shipbot suspends the owner, deploys, commits the release, and resumes it.
+ */
+const Gitops = z
+  .strictObject({
+    argocd: z.strictObject({ application: ServiceName, namespace: ServiceName.default('argocd') }).optional(),
+    flux: z
+      .strictObject({
+        kustomization: ServiceName.optional(),
+        helmRelease: ServiceName.optional(),
+        namespace: ServiceName.default('flux-system'),
+      })
+      .refine((f) => (f.kustomization === undefined) !== (f.helmRelease === undefined), {
+        message: 'give exactly one of kustomization or helmRelease',
+      })
+      .optional(),
+    git: z.strictObject({
+      url: z.string().min(1),
+      branch: z
+        .string()
+        .regex(/^[A-Za-z0-9._/-]+$/)
+        .default('main'),
+      /** The file, inside the repository, that names the image. */
+      path: z.string().min(1),
+    }),
+  })
+  .refine((g) => (g.argocd === undefined) !== (g.flux === undefined), { message: 'give exactly one owner: argocd or flux' });
+export type GitopsConfig = z.infer<typeof Gitops>;
+
 const ServiceEnvironment = z.strictObject({
   namespace: ServiceName,
   kind: z.literal('Deployment').default('Deployment'),
@@ -93,6 +123,7 @@ const ServiceEnvironment = z.strictObject({
   migration: Migration.optional(),
   /** The lowest risk a request may claim for this environment (raises the service's). */
   minRisk: RiskLevel.optional(),
+  gitops: Gitops.optional(),
 });
 export type ServiceEnvironment = z.infer<typeof ServiceEnvironment>;
 

@@ -86,7 +86,7 @@ export function newRunRecord(
     status: 'running',
     requester: input.requester,
     origin: input.origin,
-    steps: initialSteps(plan, Boolean(service.environments.staging), migrations),
+    steps: initialSteps(plan, Boolean(service.environments.staging), migrations, ownerName(service.environments[plan.environment]?.gitops)),
     data: override
       ? {
           freezeOverride: {
@@ -101,4 +101,9 @@ export function newRunRecord(
     updatedAt: now,
     ...(input.dedupeKey ? { dedupeKey: input.dedupeKey } : {}),
   };
+}
+
+/** "Argo CD" or "Flux" for an environment a reconciler owns. */
+function ownerName(g: ServiceConfig['environments']['production']['gitops']): string | undefined {
+  return g ? (g.argocd ? 'Argo CD' : 'Flux') : undefined;
 }

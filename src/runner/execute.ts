@@ -15,6 +15,7 @@ export { tagOf, type StepContext } from './step-context.js';
 import { observe, pinArtifact, prepareTarget, targetBaseline } from './target-steps.js';
 import { judged, mainTarget, passCount, record, state, tagOf, touchedTarget, type StepContext } from './step-context.js';
 import { stagingDeploy, stagingGate } from './staging-steps.js';
+import { commitReleaseStep, resumeOwnerStep, suspendOwnerStep } from './gitops-steps.js';
 
 export async function executeStep(key: string, ctx: StepContext): Promise<StepOutcome> {
   if (isStageStep(key)) return stage(key, ctx);
@@ -41,6 +42,12 @@ export async function executeStep(key: string, ctx: StepContext): Promise<StepOu
       return gate(ctx);
     case STEP.promote:
       return promote(ctx);
+    case STEP.suspendOwner:
+      return suspendOwnerStep(ctx);
+    case STEP.commitRelease:
+      return commitReleaseStep(ctx);
+    case STEP.resumeOwner:
+      return resumeOwnerStep(ctx);
     case STEP.rollback:
       return rollback(ctx);
     case STEP.verifyRollback:

@@ -11,6 +11,8 @@ import type { MetricSource } from '../metrics/types.js';
 import type { Summarise } from '../reports/report.js';
 import type { Store } from '../store/store.js';
 import { createAnalysis } from './analysis.js';
+import { gitopsActions } from '../gitops/actions.js';
+import type { GitCredentials } from '../gitops/git.js';
 import { Runner } from './runner.js';
 
 export interface CreateRunnerOptions {
@@ -30,6 +32,8 @@ export interface CreateRunnerOptions {
   rolloutTimeoutSec?: number;
   /** Real ms a busy database is waited out before a run is held (default 10 min). */
   storeRetryMs?: number;
+  /** Git credentials (SHIPBOT_GIT_*) and, for tests, git's environment (a CA to trust). */
+  git?: { creds: GitCredentials; env?: NodeJS.ProcessEnv };
 }
 
 export function createRunner(o: CreateRunnerOptions): Runner {
@@ -63,6 +67,7 @@ export function createRunner(o: CreateRunnerOptions): Runner {
     ...(o.storeRetryMs !== undefined ? { storeRetryMs: o.storeRetryMs } : {}),
     diagnose: (ref, state) => diagnose(driverDeps(ref.context), ref, state),
     migrate: (ref, target, opts) => runMigration(driverDeps(ref.context), target, opts),
+    gitops: gitopsActions(clusters, o.git?.creds ?? {}, o.git?.env),
   });
 }
 

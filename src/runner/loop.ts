@@ -17,6 +17,7 @@ import { needsApproval } from '../domain/permissions.js';
 import { decisionTarget } from './diagnostics.js';
 import { type Journal, StoreFailed } from './journal.js';
 import type { RunAnalysis } from './analysis.js';
+import type { GitopsActions } from '../gitops/actions.js';
 import { applyChange } from './run-change.js';
 import { executeStep, type StepOutcome } from './execute.js';
 import { rollbackNeedsPerson, type Migrate } from './migration-step.js';
@@ -38,6 +39,8 @@ export interface RunnerDeps {
   resolveRef?: (service: ServiceConfig, environment: Environment) => WorkloadRef | undefined;
   /** Runs a release's migration Job (cluster/migration.ts); runs with a migration fail without it. */
   migrate?: Migrate;
+  /** Pauses and resumes reconcilers and commits releases to Git (gitops/actions.ts). */
+  gitops?: GitopsActions;
   /** Raw facts for Investigate (pods, events, log tail) from the cluster. */
   diagnose?: (ref: WorkloadRef, state: RolloutState) => Promise<Pick<Diagnostics, 'pods' | 'events' | 'logTail'>>;
   /** Optional LLM-written lessons / summaries for reports; deterministic text otherwise. */
@@ -222,6 +225,7 @@ export class StepLoop {
         },
         writeIncident: () => this.writeIncident(rec),
         migrate: this.deps.migrate ?? (() => Promise.reject(new Error('this Shipbot was built without a way to run migration Jobs'))),
+        ...(this.deps.gitops ? { gitops: this.deps.gitops } : {}),
       });
       outcome = await raceAbort(handler, signal);
     } catch (err) {

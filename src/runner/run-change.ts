@@ -20,6 +20,8 @@ export interface RunChange {
   preflight?: RunData['preflight'];
   validation?: RunData['validation'];
   migration?: { environment: Environment; record: NonNullable<Migration> };
+  /** GitOps facts: the owner's saved setting, then the release's commit. */
+  gitops?: RunData['gitops'];
   /** The exact build the release's first pods pulled. */
   artifact?: RunData['artifact'];
   /** How the rollback left traffic (kept with the rollback). */
@@ -41,6 +43,7 @@ export function applyChange(run: RunRecord, c: RunChange): void {
   if (c.preflight) run.data.preflight = c.preflight;
   if (c.validation) run.data.validation = c.validation;
   if (c.artifact) run.data.artifact ??= c.artifact;
+  if (c.gitops) run.data.gitops = c.gitops;
   if (c.migration) run.data.migrations = { ...run.data.migrations, [c.migration.environment]: c.migration.record };
   if (c.verification && run.data.rollback) run.data.rollback = { ...run.data.rollback, verification: c.verification };
 }

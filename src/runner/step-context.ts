@@ -9,6 +9,7 @@ import type { RunRecord, SmokeRecord, TargetData, TargetName } from '../store/re
 import type { Store } from '../store/store.js';
 import type { MonitorResult, RunAnalysis } from './analysis.js';
 import type { Migrate } from './migration-step.js';
+import type { GitopsActions } from '../gitops/actions.js';
 import type { RunChange } from './run-change.js';
 import { touchedTargetName, type StepOutcome } from './steps.js';
 
@@ -36,6 +37,8 @@ export interface StepContext {
   progress: (line: string) => void;
   writeIncident: () => Promise<string | undefined>;
   migrate: Migrate;
+  /** The reconciler and Git, for environments with `gitops`. */
+  gitops?: GitopsActions;
 }
 
 /** One environment a run changes, with what the runner keeps about it. */

@@ -17,6 +17,10 @@ export const STEP = {
   smoke: 'smoke',
   gate: 'regression-gate',
   promote: 'promote',
+  /** GitOps: pause the team's reconciler before the rollout, write the release to Git, resume it. */
+  suspendOwner: 'suspend-owner',
+  commitRelease: 'commit-release',
+  resumeOwner: 'resume-owner',
   rollback: 'rollback',
   verifyRollback: 'verify-rollback',
   incident: 'incident',
@@ -51,7 +55,13 @@ export function isSettled(step: StepView): boolean {
  * The steps of the seed flow for a plan, before the strategy's stages are known. A migration
  * runs before each environment's rollout: staging's before its deploy, the target's before prepare.
  */
-export function initialSteps(plan: DeployPlan, hasStaging: boolean, migrations: { staging?: boolean; target?: boolean } = {}): StepView[] {
+export function initialSteps(
+  plan: DeployPlan,
+  hasStaging: boolean,
+  migrations: { staging?: boolean; target?: boolean } = {},
+  /** The run's environment is owned by a reconciler (`gitops`): its name, e.g. "Argo CD". */
+  owner?: string,
+): StepView[] {
   const steps: Array<[string, string]> = [
     [STEP.confirm, 'Strategy confirmation'],
     [STEP.validate, 'Pre-deployment validation'],
@@ -61,6 +71,7 @@ export function initialSteps(plan: DeployPlan, hasStaging: boolean, migrations: 
     if (migrations.staging) steps.push([STEP.stagingMigration, 'Staging migration']);
     steps.push([STEP.stagingDeploy, 'Staging deploy'], [STEP.stagingGate, 'Staging regression gate']);
   }
+  if (owner) steps.push([STEP.suspendOwner, `Pause ${owner} sync`]);
   if (migrations.target) steps.push([STEP.migration, `${env} migration`]);
   steps.push(
     [STEP.prepare, `Prepare ${plan.strategy}`],
@@ -68,8 +79,9 @@ export function initialSteps(plan: DeployPlan, hasStaging: boolean, migrations: 
     [STEP.smoke, 'Smoke checks'],
     [STEP.gate, `${env} regression gate`],
     [STEP.promote, 'Promote new version'],
-    [STEP.report, 'Report'],
   );
+  if (owner) steps.push([STEP.commitRelease, 'Commit the release to Git'], [STEP.resumeOwner, `Resume ${owner} sync`]);
+  steps.push([STEP.report, 'Report']);
   return steps.map(([key, title]) => ({ key, title, status: 'pending' }));
 }
 
@@ -94,8 +106,10 @@ export function nextStep(steps: StepView[]): StepView | undefined {
  */
 export function withRollbackSteps(steps: StepView[], reason: string): StepView[] {
   if (steps.some((s) => s.key === STEP.rollback)) return steps;
+  // A paused reconciler is resumed after the rollback: Git still names the old version, so it holds.
+  const resume = steps.find((s) => s.key === STEP.resumeOwner && !isSettled(s));
   const out = steps
-    .filter((s) => s.key !== STEP.report)
+    .filter((s) => s.key !== STEP.report && s !== resume)
     // A step that was running did part of its work (a canary step served its users): a warning, not "skipped".
     .map(
       (s): StepView =>
@@ -111,6 +125,7 @@ export function withRollbackSteps(steps: StepView[], reason: string): StepView[]
     { key: STEP.rollback, title: 'Rollback', status: 'pending', detail: reason },
     { key: STEP.verifyRollback, title: 'Rollback verification', status: 'pending' },
     { key: STEP.incident, title: 'Incident record', status: 'pending' },
+    ...(resume ? [{ ...resume, status: 'pending' as const }] : []),
     { ...report, status: 'pending' },
   ];
 }

@@ -16,6 +16,7 @@ import { demoServices, seedCluster, seedDemo } from './demo.js';
 import { EventRecorder } from './events.js';
 import { createHandler } from './http.js';
 import { JobController } from './jobController.js';
+import { ArgoCdStandIn } from './argocd.js';
 import { Kubelet } from './kubelet.js';
 import { ReplicaSetController } from './replicaSetController.js';
 import { persistStore, readSandboxState } from './persist.js';
@@ -54,6 +55,8 @@ export interface SandboxOptions {
    * close, so a restart finds the workloads as they were (start the clock with resumedClockAt).
    */
   stateFile?: string;
+  /** git's environment for the reconciler stand-ins (a CA to trust, credentials); default process.env. */
+  gitEnv?: NodeJS.ProcessEnv;
 }
 
 export interface Sandbox {
@@ -196,6 +199,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       safeReconcile();
     }
   };
+  // The reconcilers' stand-ins read Git, so they run beside the tick loop, once a virtual second.
+  const argocd = new ArgoCdStandIn(api, store, clock, opts.gitEnv ?? process.env, opts.logger);
+  const gitopsLoop = async () => {
+    while (!closed) {
+      await clock.sleep(1000);
+      if (!closed) await argocd.tick();
+    }
+  };
 
   const watches = new Set<ServerResponse>();
   const sockets = new Set<Duplex>();
@@ -228,6 +239,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   address = `127.0.0.1:${port}`;
   const url = `https://${address}`;
   void loop();
+  void gitopsLoop();
 
   return {
     url,
@@ -248,6 +260,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     async close() {
       if (closed) return;
       closed = true;
+      argocd.close();
       persisted?.stop();
       persisted?.flush();
       for (const w of watches) w.end();

@@ -1,4 +1,5 @@
 // The persisted shape of a run: everything in RunView plus what the runner needs to resume.
+import type { OwnerSnapshot } from '../cluster/owner-control.js';
 import type { PreflightCheck, RolloutState, RollbackVerification } from '../cluster/types.js';
 import type { Actor, Decision, DeployRequest, Environment, MetricSample } from '../domain/types.js';
 import type { Diagnostics, RunView } from '../domain/run.js';
@@ -69,6 +70,11 @@ export interface RunAdmission {
    * every later environment and step runs `image`, so a tag moved meanwhile never reaches them.
    */
   artifact?: { digest: string; image: string; environment: Environment; at: number };
+  /**
+   * GitOps: the owner's own sync setting, saved before Shipbot paused it (so a crash can put it
+   * back), and the commit that wrote the release to Git.
+   */
+  gitops?: { owner: string; snapshot: OwnerSnapshot; commit?: { sha: string; committed: boolean } };
 }
 
 /** What people and restarts did to the run while it went. */

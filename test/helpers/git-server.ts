@@ -16,6 +16,8 @@ export interface GitServer {
   url(name: string): string;
   /** Environment for git clients: trusts the server's CA. */
   env: NodeJS.ProcessEnv;
+  /** The same, with the credentials too (what a reconciler's repository secret gives it). */
+  readerEnv: NodeJS.ProcessEnv;
   user: string;
   token: string;
   /** Creates a bare repository with `files` committed on `main`. */
@@ -117,6 +119,13 @@ export async function startGitServer(): Promise<GitServer> {
   return {
     url: (name) => `https://127.0.0.1:${port}/${name}.git`,
     env: { ...process.env, GIT_SSL_CAINFO: caFile },
+    readerEnv: {
+      ...process.env,
+      GIT_SSL_CAINFO: caFile,
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'http.extraHeader',
+      GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`,
+    },
     user,
     token,
     createRepo(name, files) {

@@ -51,12 +51,19 @@ export interface World {
 
 /** `firstKube`: the first runner's cluster client (a severable one, to crash it); later runners get a fresh one. */
 export async function startWorld(
-  opts: { config?: ShipbotConfig; speed?: number; storeRetryMs?: number; firstKube?: (sandbox: Sandbox) => Promise<Kube> } = {},
+  opts: {
+    config?: ShipbotConfig;
+    speed?: number;
+    storeRetryMs?: number;
+    firstKube?: (sandbox: Sandbox) => Promise<Kube>;
+    /** GitOps tests: git's environment (CA, credentials) for the sandbox's stand-ins and Shipbot's credentials. */
+    git?: { env: NodeJS.ProcessEnv; creds: { SHIPBOT_GIT_TOKEN?: string; SHIPBOT_GIT_USERNAME?: string } };
+  } = {},
 ): Promise<World> {
   const config = opts.config ?? withoutStaging();
   const clock = new ScaledClock(opts.speed ?? 100);
   // Warm: the demo pods are Ready from the start, so preflight never races them becoming Ready.
-  const sandbox = await startSandbox({ clock, demo: true, warm: true, config });
+  const sandbox = await startSandbox({ clock, demo: true, warm: true, config, ...(opts.git ? { gitEnv: opts.git.env } : {}) });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-runner-'));
   const dbFile = path.join(dir, 'shipbot.db');
   const reportsDir = path.join(dir, 'reports');
@@ -78,6 +85,7 @@ export async function startWorld(
       reportsDir,
       pollMs: 1000,
       ...(opts.storeRetryMs !== undefined ? { storeRetryMs: opts.storeRetryMs } : {}),
+      ...(opts.git ? { git: { creds: opts.git.creds, env: opts.git.env } } : {}),
     });
     runners.push(runner);
     return { store, runner };

@@ -1,0 +1,160 @@
+// GitOps with Argo CD (issue 27): the sandbox's Argo CD stand-in applies a path from a real Git
+// repository (git http-backend on loopback), self-heals and prunes in label tracking mode. Shipbot
+// pauses the Application, deploys, commits the release to Git, and resumes it: the release sticks.
+import { afterEach, describe, expect, it } from 'vitest';
+import { kubeFromKubeconfig } from '../../src/cluster/index.js';
+import { mergePatch } from '../../src/cluster/kube.js';
+import type { ShipbotConfig } from '../../src/config.js';
+import { FINAL_STATUSES } from '../../src/domain/run.js';
+import { type GitServer, startGitServer } from '../helpers/git-server.js';
+import { servingImages, started, startWorld, until, withoutStaging, type World } from '../runner/world.js';
+
+const REPO = 'registry.example.com/shop/checkout';
+const APPS = { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications' };
+let w: World | undefined;
+let git: GitServer | undefined;
+afterEach(async () => {
+  await w?.close();
+  await git?.close();
+  w = git = undefined;
+});
+
+function gitopsConfig(url: string): ShipbotConfig {
+  const c = structuredClone(withoutStaging());
+  const checkout = c.services.find((s) => s.name === 'checkout')!;
+  checkout.environments.production.gitops = {
+    argocd: { application: 'shop', namespace: 'argocd' },
+    git: { url, branch: 'main', path: 'production/checkout.yaml' },
+  };
+  return c;
+}
+
+/** The team's repository, written from what the cluster runs now, and an Application syncing it. */
+async function adopt(world: World, server: GitServer): Promise<void> {
+  const kube = kubeFromKubeconfig(world.sandbox.kubeconfigYaml());
+  const d = await kube.apps.readNamespacedDeployment({ name: 'checkout', namespace: 'production' });
+  const svc = await kube.core.readNamespacedService({ name: 'checkout', namespace: 'production' });
+  const selector = Object.entries(svc.spec!.selector!)
+    .map(([k, v]) => `    ${k}: ${v}`)
+    .join('\n');
+  server.createRepo('deploy', {
+    'production/checkout.yaml': `# checkout in production: the release train bumps the image below
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: checkout
+  labels: { app.kubernetes.io/instance: shop }
+spec:
+  replicas: ${d.spec!.replicas}
+  template:
+    spec:
+      containers:
+        - name: app
+          image: ${REPO}:v1.2.2
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: checkout
+spec:
+  selector:
+${selector}
+`,
+  });
+  // Argo CD applied it: its tracking label is on the objects.
+  await kube.apps.patchNamespacedDeployment(
+    { name: 'checkout', namespace: 'production', body: { metadata: { labels: { 'app.kubernetes.io/instance': 'shop' } } } },
+    mergePatch,
+  );
+  await kube.core.createNamespace({ body: { metadata: { name: 'argocd' } } });
+  await kube.custom.createNamespacedCustomObject({
+    ...APPS,
+    namespace: 'argocd',
+    body: {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'shop', namespace: 'argocd' },
+      spec: {
+        project: 'default',
+        source: { repoURL: server.url('deploy'), targetRevision: 'main', path: 'production' },
+        destination: { server: 'https://kubernetes.default.svc', namespace: 'production' },
+        syncPolicy: { automated: { selfHeal: true, prune: true } },
+      },
+    },
+  });
+  await waitFor(async () => (await app(world)).status?.sync?.status === 'Synced', 'the Application to sync');
+}
+
+async function app(world: World): Promise<{
+  spec: { syncPolicy: { automated?: unknown } };
+  status?: { sync?: { status?: string; revision?: string }; health?: { status?: string } };
+}> {
+  return (await kubeFromKubeconfig(world.sandbox.kubeconfigYaml()).custom.getNamespacedCustomObject({
+    ...APPS,
+    namespace: 'argocd',
+    name: 'shop',
+  })) as never;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const settled = (r: { status: string }) => FINAL_STATUSES.has(r.status as never) || r.status === 'awaiting-decision';
+
+describe('GitOps with Argo CD', () => {
+  it('the stand-in is no kinder than Argo CD: a change made by hand is put back', async () => {
+    git = await startGitServer();
+    w = await startWorld({
+      config: gitopsConfig(git.url('deploy')),
+      git: { env: git.readerEnv, creds: { SHIPBOT_GIT_TOKEN: git.token, SHIPBOT_GIT_USERNAME: git.user } },
+    });
+    await adopt(w, git);
+    const kube = kubeFromKubeconfig(w.sandbox.kubeconfigYaml());
+    const d = await kube.apps.readNamespacedDeployment({ name: 'checkout', namespace: 'production' });
+    d.spec!.template.spec!.containers[0]!.image = `${REPO}:v9.9.9`;
+    await kube.apps.replaceNamespacedDeployment({ name: 'checkout', namespace: 'production', body: d });
+    await waitFor(async () => {
+      const now = await kube.apps.readNamespacedDeployment({ name: 'checkout', namespace: 'production' });
+      return now.spec!.template.spec!.containers[0]!.image === `${REPO}:v1.2.2`;
+    }, 'self-heal to put v1.2.2 back');
+  });
+
+  it('canary: paused, deployed, committed to Git, resumed; the release sticks. An -errors canary rolls back and Git is untouched', async () => {
+    git = await startGitServer();
+    w = await startWorld({
+      config: gitopsConfig(git.url('deploy')),
+      git: { env: git.readerEnv, creds: { SHIPBOT_GIT_TOKEN: git.token, SHIPBOT_GIT_USERNAME: git.user } },
+    });
+    await adopt(w, git);
+    const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [25, 100] }));
+    const done = await until(w.runner, run.id, settled);
+    const steps = done.steps.map((s) => `${s.status} ${s.key}: ${s.detail}`).join('\n');
+    expect(done.status, steps).toBe('succeeded');
+    expect(done.steps.find((s) => s.key === 'suspend-owner')?.status, steps).toBe('done');
+    expect(done.steps.find((s) => s.key === 'commit-release')?.status, steps).toBe('done');
+    expect(done.steps.find((s) => s.key === 'resume-owner')?.status, steps).toBe('done');
+    expect(git.log('deploy')).toEqual(['shipbot: checkout v1.2.3 to production', 'initial']);
+    expect(git.show('deploy', 'production/checkout.yaml')).toContain(`image: ${REPO}:v1.2.3`);
+    expect(git.show('deploy', 'production/checkout.yaml')).toContain('# checkout in production: the release train bumps the image below');
+    const a = await app(w);
+    expect(a.spec.syncPolicy.automated).toEqual({ selfHeal: true, prune: true });
+    // Five minutes later (the clock runs 100×), production still serves the release.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await app(w)).status?.sync?.status).toBe('Synced');
+    expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));
+
+    const bad = started(await w.deploy('deploy checkout v1.2.4-errors canary', { canarySteps: [25, 100] }));
+    const rolled = await until(w.runner, bad.id, settled);
+    expect(rolled.status, rolled.steps.map((s) => `${s.status} ${s.key}: ${s.detail}`).join('\n')).toBe('rolled-back');
+    expect(rolled.steps.find((s) => s.key === 'resume-owner')?.status).toBe('done');
+    expect(git.log('deploy')).toHaveLength(2);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));
+    expect((await app(w)).spec.syncPolicy.automated).toEqual({ selfHeal: true, prune: true });
+  });
+});
