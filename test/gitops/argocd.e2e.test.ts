@@ -157,4 +157,23 @@ describe('GitOps with Argo CD', () => {
     expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));
     expect((await app(w)).spec.syncPolicy.automated).toEqual({ selfHeal: true, prune: true });
   });
+
+  it.each(['blue-green', 'rolling'])(
+    '%s: succeeds, Git names what serves, and it still serves after the owner resumed',
+    async (strategy) => {
+      git = await startGitServer();
+      w = await startWorld({
+        config: gitopsConfig(git.url('deploy')),
+        git: { env: git.readerEnv, creds: { SHIPBOT_GIT_TOKEN: git.token, SHIPBOT_GIT_USERNAME: git.user } },
+      });
+      await adopt(w, git);
+      const run = started(await w.deploy(`deploy checkout v1.2.3 ${strategy}`));
+      const done = await until(w.runner, run.id, settled);
+      expect(done.status, done.steps.map((s) => `${s.status} ${s.key}: ${s.detail}`).join('\n')).toBe('succeeded');
+      expect(git.log('deploy')).toEqual(['shipbot: checkout v1.2.3 to production', 'initial']);
+      await new Promise((r) => setTimeout(r, 3000));
+      expect((await app(w)).status?.sync?.status).toBe('Synced');
+      expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));
+    },
+  );
 });
