@@ -176,4 +176,47 @@ describe('GitOps with Argo CD', () => {
       expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));
     },
   );
+
+  it.each(['prepare', 'resume-owner'])('a crash during %s resumes: the policy is put back, Git and production agree', async (stepKey) => {
+    git = await startGitServer();
+    w = await startWorld({
+      config: gitopsConfig(git.url('deploy')),
+      git: { env: git.readerEnv, creds: { SHIPBOT_GIT_TOKEN: git.token, SHIPBOT_GIT_USERNAME: git.user } },
+    });
+    await adopt(w, git);
+    const run = started(await w.deploy('deploy checkout v1.2.3 rolling'));
+    await until(w.runner, run.id, (r) => r.steps.some((s) => s.key === stepKey && s.status === 'running'));
+    await w.runner.close();
+    // Crashed with the Application paused: its policy is in the run, not lost.
+    expect(w.store.getRun(run.id)!.data.gitops?.snapshot).toEqual({ tool: 'argocd', automated: { selfHeal: true, prune: true } });
+    const runner = w.restart();
+    await runner.resumeInFlight();
+    const done = (await runner.settled(run.id))!;
+    expect(done.status, done.steps.map((s) => `${s.status} ${s.key}: ${s.detail}`).join('\n')).toBe('succeeded');
+    expect((await app(w)).spec.syncPolicy.automated).toEqual({ selfHeal: true, prune: true });
+    expect(git.log('deploy')).toEqual(['shipbot: checkout v1.2.3 to production', 'initial']);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));
+  });
+
+  it('an unpushable repository leaves the Application paused and asks a person', async () => {
+    git = await startGitServer();
+    w = await startWorld({
+      config: gitopsConfig(git.url('deploy')),
+      git: { env: git.readerEnv, creds: { SHIPBOT_GIT_TOKEN: git.token, SHIPBOT_GIT_USERNAME: git.user } },
+    });
+    await adopt(w, git);
+    git.refusePushes(true);
+    const run = started(await w.deploy('deploy checkout v1.2.3 rolling'));
+    const asked = await until(w.runner, run.id, settled);
+    expect(asked.status).toBe('awaiting-decision');
+    expect(w.runner.record(run.id)!.pendingDecision?.explanation).toMatch(/Git could not be updated .*stays paused/);
+    expect((await app(w)).spec.syncPolicy.automated ?? null).toBeNull();
+    expect(git.log('deploy')).toEqual(['initial']);
+    // Rolling back instead: the old version is what Git names, so the Application resumes.
+    await w.runner.command(run.id, 'rollback', { userId: 'U_IC', name: 'ic' });
+    const end = (await w.runner.settled(run.id))!;
+    expect(end.status).toBe('rolled-back');
+    expect((await app(w)).spec.syncPolicy.automated).toEqual({ selfHeal: true, prune: true });
+  });
 });
