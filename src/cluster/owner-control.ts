@@ -79,7 +79,8 @@ export async function resumeOwner(api: ClusterApi, o: OwnerRef, s: OwnerSnapshot
   const body =
     s.tool === 'argocd'
       ? { metadata: { annotations: { 'argocd.argoproj.io/refresh': 'normal' } }, spec: { syncPolicy: { automated: s.automated } } }
-      : { spec: { suspend: s.suspend } };
+      : // Flux: `flux resume` also asks for a reconcile at once.
+        { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': new Date().toISOString() } }, spec: { suspend: s.suspend } };
   await api.mergeCustom(o.res, o.namespace, o.name, body);
 }
 

@@ -42,14 +42,11 @@ interface Desired {
 export class ArgoCdStandIn {
   private readonly desired = new Map<string, Desired>();
   private readonly heal = new Map<string, { attempt: number; nextAt: number }>();
-  private readonly mirror = mkdtempSync(path.join(tmpdir(), 'sandbox-argocd-'));
-  private mirrored = false;
 
   constructor(
-    private readonly api: ApiServer,
+    private readonly git: GitApplier,
     private readonly store: ObjectStore,
     private readonly clock: Clock,
-    private readonly gitEnv: NodeJS.ProcessEnv,
     private readonly logger?: Logger,
   ) {}
 
@@ -63,10 +60,6 @@ export class ArgoCdStandIn {
     }
   }
 
-  close(): void {
-    rmSync(this.mirror, { recursive: true, force: true });
-  }
-
   private async reconcile(app: KObject): Promise<void> {
     const key = `${app.metadata.namespace}/${app.metadata.name}`;
     const now = this.clock.now();
@@ -76,7 +69,7 @@ export class ArgoCdStandIn {
     const refresh = app.metadata.annotations?.[REFRESH_ANNOTATION] !== undefined;
     if (!d || refresh || d.generation !== app.metadata.generation || now - d.resolvedAt >= RECONCILIATION_MS) {
       d = {
-        ...(await this.resolve(src.repoURL, src.targetRevision || 'HEAD', src.path)),
+        ...(await this.git.resolve(src.repoURL, src.targetRevision || 'HEAD', src.path)),
         resolvedAt: now,
         generation: app.metadata.generation ?? 0,
       };
@@ -89,23 +82,23 @@ export class ArgoCdStandIn {
     const auto = current.spec?.syncPolicy?.automated as { enabled?: boolean; selfHeal?: boolean; prune?: boolean } | null | undefined;
     const on = !!auto && auto.enabled !== false;
     const ns = (current.spec?.destination?.namespace as string | undefined) ?? 'default';
-    let drift = this.drift(d.objects, ns);
+    let drift = this.git.drift(d.objects, ns);
     const appliedSha = current.status?.operationState?.syncResult?.revision as string | undefined;
     // A new revision is synced by auto-sync; drift on the same revision only with self-heal.
     const newRevision = appliedSha !== d.sha;
     if (on && drift.length && (newRevision || auto?.selfHeal)) {
       const h = this.heal.get(key) ?? { attempt: 0, nextAt: now };
       if (newRevision || now >= h.nextAt) {
-        for (const o of d.objects) this.apply(o, ns);
+        for (const o of d.objects) this.git.apply(o, ns);
         this.heal.set(key, { attempt: h.attempt + 1, nextAt: now + HEAL_BACKOFF_MS[Math.min(h.attempt + 1, HEAL_BACKOFF_MS.length - 1)]! });
         this.write(current, (a) => {
           a.status = { ...(a.status ?? {}), operationState: { phase: 'Succeeded', syncResult: { revision: d.sha } } };
         });
-        drift = this.drift(d.objects, ns);
+        drift = this.git.drift(d.objects, ns);
       }
     } else if (!drift.length) this.heal.delete(key);
-    if (on && auto?.prune) this.prune(current.metadata.name!, d.objects, ns);
-    const healthy = d.objects.filter((o) => o.kind === 'Deployment').every((o) => this.available(o, ns));
+    if (on && auto?.prune) this.git.prune({ [INSTANCE]: current.metadata.name! }, d.objects, ns);
+    const healthy = d.objects.filter((o) => o.kind === 'Deployment').every((o) => this.git.available(o, ns));
     const latest = this.store.get(APPLICATIONS, app.metadata.namespace, app.metadata.name!);
     const status = {
       ...(latest.status ?? {}),
@@ -122,8 +115,31 @@ export class ArgoCdStandIn {
       });
   }
 
+  private write(app: KObject, change: (a: KObject) => void): void {
+    const next = structuredClone(this.store.get(APPLICATIONS, app.metadata.namespace, app.metadata.name!)) as KObject;
+    next.metadata.annotations ??= {};
+    change(next);
+    this.store.update(APPLICATIONS, next);
+  }
+}
+
+/** What both reconcilers do with Git: read a path at a commit, compare, apply, prune. */
+export class GitApplier {
+  private readonly mirror = mkdtempSync(path.join(tmpdir(), 'sandbox-gitops-'));
+  private mirrored = false;
+
+  constructor(
+    private readonly api: ApiServer,
+    private readonly store: ObjectStore,
+    private readonly gitEnv: NodeJS.ProcessEnv,
+  ) {}
+
+  close(): void {
+    rmSync(this.mirror, { recursive: true, force: true });
+  }
+
   /** The objects in Git at `revision`/`dir`, and the commit. */
-  private async resolve(url: string, revision: string, dir: string): Promise<{ sha: string; objects: KObject[] }> {
+  async resolve(url: string, revision: string, dir: string): Promise<{ sha: string; objects: KObject[] }> {
     if (!this.mirrored) {
       await git(['init', '--quiet', '--bare', this.mirror], this.gitEnv);
       this.mirrored = true;
@@ -146,7 +162,7 @@ export class ArgoCdStandIn {
   }
 
   /** The objects whose live state differs from Git's, in words. */
-  private drift(objects: KObject[], ns: string): string[] {
+  drift(objects: KObject[], ns: string): string[] {
     const out: string[] = [];
     for (const o of objects) {
       const def = o.kind === 'Deployment' ? DEPLOYMENTS : SERVICES;
@@ -164,7 +180,7 @@ export class ArgoCdStandIn {
   }
 
   /** Puts Git's fields back on the live object (as a sync's apply does for the fields Git sets). */
-  private apply(o: KObject, ns: string): void {
+  apply(o: KObject, ns: string): void {
     const def = o.kind === 'Deployment' ? DEPLOYMENTS : SERVICES;
     const live = this.store.peek(def, o.metadata.namespace ?? ns, o.metadata.name!);
     if (!live) return void this.api.create(def, o.metadata.namespace ?? ns, o);
@@ -180,27 +196,21 @@ export class ArgoCdStandIn {
     this.api.replace(def, next.metadata.namespace, next.metadata.name!, next);
   }
 
-  /** Label tracking: the app's own labelled, top-level objects that Git no longer names go. */
-  private prune(app: string, objects: KObject[], ns: string): void {
+  /** The owner's own labelled, top-level objects that Git no longer names go. */
+  prune(labels: Record<string, string>, objects: KObject[], ns: string): void {
     const inGit = new Set(objects.map((o) => `${o.kind}/${o.metadata.name}`));
+    const ours = (o: KObject) => Object.entries(labels).every(([k, v]) => o.metadata.labels?.[k] === v);
     for (const def of [DEPLOYMENTS, SERVICES]) {
       for (const live of this.store.list(def, ns)) {
-        if (live.metadata.labels?.[INSTANCE] !== app || live.metadata.ownerReferences?.length) continue;
+        if (!ours(live) || live.metadata.ownerReferences?.length) continue;
         if (!inGit.has(`${def.kind}/${live.metadata.name}`)) this.api.delete(def, ns, live.metadata.name!);
       }
     }
   }
 
-  private available(o: KObject, ns: string): boolean {
+  available(o: KObject, ns: string): boolean {
     const live = this.store.peek(DEPLOYMENTS, o.metadata.namespace ?? ns, o.metadata.name!);
     return !!live && (live.status?.availableReplicas ?? 0) >= (live.spec?.replicas ?? 1);
-  }
-
-  private write(app: KObject, change: (a: KObject) => void): void {
-    const next = structuredClone(this.store.get(APPLICATIONS, app.metadata.namespace, app.metadata.name!)) as KObject;
-    next.metadata.annotations ??= {};
-    change(next);
-    this.store.update(APPLICATIONS, next);
   }
 }
 

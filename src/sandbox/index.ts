@@ -16,7 +16,8 @@ import { demoServices, seedCluster, seedDemo } from './demo.js';
 import { EventRecorder } from './events.js';
 import { createHandler } from './http.js';
 import { JobController } from './jobController.js';
-import { ArgoCdStandIn } from './argocd.js';
+import { ArgoCdStandIn, GitApplier } from './argocd.js';
+import { FluxStandIn } from './flux.js';
 import { Kubelet } from './kubelet.js';
 import { ReplicaSetController } from './replicaSetController.js';
 import { persistStore, readSandboxState } from './persist.js';
@@ -200,11 +201,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     }
   };
   // The reconcilers' stand-ins read Git, so they run beside the tick loop, once a virtual second.
-  const argocd = new ArgoCdStandIn(api, store, clock, opts.gitEnv ?? process.env, opts.logger);
+  const gitApplier = new GitApplier(api, store, opts.gitEnv ?? process.env);
+  const argocd = new ArgoCdStandIn(gitApplier, store, clock, opts.logger);
+  const flux = new FluxStandIn(gitApplier, store, clock, opts.logger);
   const gitopsLoop = async () => {
     while (!closed) {
       await clock.sleep(1000);
       if (!closed) await argocd.tick();
+      if (!closed) await flux.tick();
     }
   };
 
@@ -260,7 +264,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     async close() {
       if (closed) return;
       closed = true;
-      argocd.close();
+      gitApplier.close();
       persisted?.stop();
       persisted?.flush();
       for (const w of watches) w.end();

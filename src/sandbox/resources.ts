@@ -160,8 +160,8 @@ export const RESOURCES: ResourceDef[] = [
     custom: true,
     categories: ['istio-io', 'networking-istio-io'],
   },
-  // The reconcilers' own objects, as a cluster running Argo CD or Flux serves them. Only their
-  // objects for now: nothing here syncs, self-heals or prunes yet (Shipbot reads their policy).
+  // The reconcilers' own objects, as a cluster running Argo CD or Flux serves them; the stand-ins
+  // in argocd.ts and flux.ts act on them.
   {
     group: 'argoproj.io',
     version: 'v1alpha1',
@@ -171,6 +171,19 @@ export const RESOURCES: ResourceDef[] = [
     namespaced: true,
     shortNames: ['app', 'apps'],
     subresources: [],
+    hasSpec: true,
+    custom: true,
+    categories: [],
+  },
+  {
+    group: 'source.toolkit.fluxcd.io',
+    version: 'v1',
+    kind: 'GitRepository',
+    plural: 'gitrepositories',
+    singular: 'gitrepository',
+    namespaced: true,
+    shortNames: ['gitrepo'],
+    subresources: ['status'],
     hasSpec: true,
     custom: true,
     categories: [],
