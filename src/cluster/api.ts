@@ -14,6 +14,9 @@ import type {
 import { isNotFound, kubeCall } from './errors.js';
 import { jsonPatch, mergePatch, type Kube } from './kube.js';
 
+/** Every write names Shipbot as its field manager, so `managedFields` tell the team who changed what. */
+export const FIELD_MANAGER = 'shipbot';
+
 /** A custom resource type as client-node's CustomObjectsApi names it. */
 export interface CustomResource {
   group: string;
@@ -55,20 +58,20 @@ export class ClusterApi {
 
   createDeployment(namespace: string, body: V1Deployment): Promise<V1Deployment> {
     return kubeCall({ verb: 'create', resource: 'deployments.apps', namespace, name: body.metadata?.name }, this.server, () =>
-      this.kube.apps.createNamespacedDeployment({ namespace, body }),
+      this.kube.apps.createNamespacedDeployment({ namespace, body, fieldManager: FIELD_MANAGER }),
     );
   }
 
   /** JSON merge patch (RFC 7386): maps merge, lists replace, `null` removes a key. */
   mergeDeployment(namespace: string, name: string, body: object): Promise<V1Deployment> {
     return kubeCall({ verb: 'patch', resource: 'deployments.apps', namespace, name }, this.server, () =>
-      this.kube.apps.patchNamespacedDeployment({ name, namespace, body }, mergePatch),
+      this.kube.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager: FIELD_MANAGER }, mergePatch),
     );
   }
 
   jsonPatchDeployment(namespace: string, name: string, ops: JsonPatchOp[]): Promise<V1Deployment> {
     return kubeCall({ verb: 'patch', resource: 'deployments.apps', namespace, name }, this.server, () =>
-      this.kube.apps.patchNamespacedDeployment({ name, namespace, body: ops }, jsonPatch),
+      this.kube.apps.patchNamespacedDeployment({ name, namespace, body: ops, fieldManager: FIELD_MANAGER }, jsonPatch),
     );
   }
 
@@ -89,7 +92,7 @@ export class ClusterApi {
 
   mergeHpa(namespace: string, name: string, body: object): Promise<V2HorizontalPodAutoscaler> {
     return kubeCall({ verb: 'patch', resource: 'horizontalpodautoscalers.autoscaling', namespace, name }, this.server, () =>
-      this.kube.autoscaling.patchNamespacedHorizontalPodAutoscaler({ name, namespace, body }, mergePatch),
+      this.kube.autoscaling.patchNamespacedHorizontalPodAutoscaler({ name, namespace, body, fieldManager: FIELD_MANAGER }, mergePatch),
     );
   }
 
@@ -110,13 +113,13 @@ export class ClusterApi {
 
   createService(namespace: string, body: V1Service): Promise<V1Service> {
     return kubeCall({ verb: 'create', resource: 'services', namespace, name: body.metadata?.name }, this.server, () =>
-      this.kube.core.createNamespacedService({ namespace, body }),
+      this.kube.core.createNamespacedService({ namespace, body, fieldManager: FIELD_MANAGER }),
     );
   }
 
   mergeService(namespace: string, name: string, body: object): Promise<V1Service> {
     return kubeCall({ verb: 'patch', resource: 'services', namespace, name }, this.server, () =>
-      this.kube.core.patchNamespacedService({ name, namespace, body }, mergePatch),
+      this.kube.core.patchNamespacedService({ name, namespace, body, fieldManager: FIELD_MANAGER }, mergePatch),
     );
   }
 
@@ -164,7 +167,7 @@ export class ClusterApi {
 
   createJob(namespace: string, body: V1Job): Promise<V1Job> {
     return kubeCall({ verb: 'create', resource: 'jobs.batch', namespace, name: body.metadata?.name }, this.server, () =>
-      this.kube.batch.createNamespacedJob({ namespace, body }),
+      this.kube.batch.createNamespacedJob({ namespace, body, fieldManager: FIELD_MANAGER }),
     );
   }
 
@@ -194,7 +197,7 @@ export class ClusterApi {
   /** JSON merge patch of a custom resource (they take no strategic merge patch). */
   async mergeCustom(res: CustomResource, namespace: string, name: string, body: object): Promise<CustomObject> {
     return (await kubeCall({ verb: 'patch', resource: `${res.plural}.${res.group}`, namespace, name }, this.server, () =>
-      this.kube.custom.patchNamespacedCustomObject({ ...res, namespace, name, body }, mergePatch),
+      this.kube.custom.patchNamespacedCustomObject({ ...res, namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch),
     )) as CustomObject;
   }
 

@@ -207,7 +207,8 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
     }
     if (method === 'POST') {
       const body = (await readJson(req)) as KObject;
-      return send(res, 201, ctx.api.create(def, ns, body, !!q.get('dryRun')));
+      const made = ctx.api.create(def, ns, body, !!q.get('dryRun'));
+      return send(res, 201, managed(ctx, def, made, q, 'Update'));
     }
     if (method === 'DELETE') {
       const out = ctx.api.list(def, ns, { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector') });
@@ -226,12 +227,13 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
     }
     case 'PUT': {
       const body = (await readJson(req)) as KObject;
-      return send(res, 200, ctx.api.replace(def, ns, name, body, subres, !!q.get('dryRun')));
+      return send(res, 200, managed(ctx, def, ctx.api.replace(def, ns, name, body, subres, !!q.get('dryRun')), q, 'Update'));
     }
     case 'PATCH': {
       const type = req.headers['content-type'];
       const body = await readJson(req);
-      return send(res, 200, ctx.api.patch(def, ns, name, type, body, subres, !!q.get('dryRun')));
+      const out = ctx.api.patch(def, ns, name, type, body, subres, !!q.get('dryRun'));
+      return send(res, 200, managed(ctx, def, out, q, String(type).includes('apply-patch') ? 'Apply' : 'Update'));
     }
     case 'DELETE': {
       // DeleteOptions may come as a body (kubectl sends `{"dryRun":["All"]}` there).
@@ -274,6 +276,30 @@ function sandboxMetrics(ctx: HttpContext, q: URLSearchParams, res: ServerRespons
     windowSec,
   );
   send(res, 200, sample);
+}
+
+/**
+ * `?fieldManager=NAME` on a write: the object's `metadata.managedFields` names that manager with
+ * the operation and time, as the API server records it (the field sets themselves are left out).
+ */
+function managed(ctx: HttpContext, def: ResourceDef, out: KObject, q: URLSearchParams, operation: 'Update' | 'Apply'): KObject {
+  const manager = q.get('fieldManager');
+  if (!manager || q.get('dryRun') || out.kind === 'Scale' || !out.metadata?.name) return out;
+  const current = ctx.store.peek(def, out.metadata.namespace, out.metadata.name);
+  if (!current) return out;
+  const entry = {
+    manager,
+    operation,
+    apiVersion: def.group ? `${def.group}/${def.version}` : def.version,
+    time: new Date(ctx.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    fieldsType: 'FieldsV1',
+  };
+  const next = structuredClone(current) as KObject;
+  next.metadata.managedFields = [
+    ...((current.metadata.managedFields as Array<{ manager: string }> | undefined) ?? []).filter((m) => m.manager !== manager),
+    entry,
+  ];
+  return structuredClone(ctx.store.update(def, next));
 }
 
 // ------------------------------------------------------------------------------------------

@@ -94,5 +94,11 @@ describe('other writers', () => {
     const run = started(await w.deploy('deploy checkout v1.2.3 rolling'));
     const done = await until(w.runner, run.id, settled);
     expect(done.status, done.outcome).toBe('succeeded');
+    // Shipbot's writes carry its field manager: managedFields tell the team who changed what.
+    const d = await kubeFromKubeconfig(w.sandbox.kubeconfigYaml()).apps.readNamespacedDeployment({
+      name: 'checkout',
+      namespace: 'production',
+    });
+    expect(d.metadata?.managedFields?.map((m) => m.manager)).toContain('shipbot');
   });
 });
