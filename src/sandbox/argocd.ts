@@ -125,8 +125,8 @@ export class ArgoCdStandIn {
 
 /** What both reconcilers do with Git: read a path at a commit, compare, apply, prune. */
 export class GitApplier {
-  private readonly mirror = mkdtempSync(path.join(tmpdir(), 'sandbox-gitops-'));
-  private mirrored = false;
+  /** A bare repository the reconcilers fetch into, made on first use (most sandboxes never need one). */
+  private mirror = '';
 
   constructor(
     private readonly api: ApiServer,
@@ -135,14 +135,15 @@ export class GitApplier {
   ) {}
 
   close(): void {
-    rmSync(this.mirror, { recursive: true, force: true });
+    if (this.mirror) rmSync(this.mirror, { recursive: true, force: true });
   }
 
   /** The objects in Git at `revision`/`dir`, and the commit. */
   async resolve(url: string, revision: string, dir: string): Promise<{ sha: string; objects: KObject[] }> {
-    if (!this.mirrored) {
-      await git(['init', '--quiet', '--bare', this.mirror], this.gitEnv);
-      this.mirrored = true;
+    if (!this.mirror) {
+      const dir = mkdtempSync(path.join(tmpdir(), 'sandbox-gitops-'));
+      await git(['init', '--quiet', '--bare', dir], this.gitEnv);
+      this.mirror = dir;
     }
     const ref = revision === 'HEAD' ? 'HEAD' : `refs/heads/${revision}`;
     await git(['-C', this.mirror, 'fetch', '--quiet', '--force', '--', url, `+${ref}:refs/sandbox/target`], this.gitEnv);
