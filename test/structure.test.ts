@@ -12,7 +12,7 @@ const LAYERS: string[][] = [
   ['domain', 'clock.ts', 'log.ts'],
   ['config.ts'],
   ['store', 'sandbox', 'cluster', 'metrics'],
-  ['reports'],
+  ['reports', 'gitops'],
   ['runner'],
   ['llm', 'schedule', 'ops'],
   ['slack'],

@@ -8,6 +8,7 @@ import { listKind, type ApiServer, type Subresource } from './apiServer.js';
 import { behaviourOf, completionOf } from './behaviour.js';
 import { podBuild } from './registry.js';
 import { appLog, migrationLog } from './app-logs.js';
+import { recordManager } from './managed-fields.js';
 import { isDigest, VERSION_PATTERN } from '../domain/image-ref.js';
 import { ApiError, badRequest } from './errors.js';
 import type { KObject } from './objects.js';
@@ -208,7 +209,7 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
     if (method === 'POST') {
       const body = (await readJson(req)) as KObject;
       const made = ctx.api.create(def, ns, body, !!q.get('dryRun'));
-      return send(res, 201, managed(ctx, def, made, q, 'Update'));
+      return send(res, 201, recordManager(ctx.store, ctx.clock, def, made, q, 'Update'));
     }
     if (method === 'DELETE') {
       const out = ctx.api.list(def, ns, { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector') });
@@ -227,13 +228,17 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
     }
     case 'PUT': {
       const body = (await readJson(req)) as KObject;
-      return send(res, 200, managed(ctx, def, ctx.api.replace(def, ns, name, body, subres, !!q.get('dryRun')), q, 'Update'));
+      return send(
+        res,
+        200,
+        recordManager(ctx.store, ctx.clock, def, ctx.api.replace(def, ns, name, body, subres, !!q.get('dryRun')), q, 'Update'),
+      );
     }
     case 'PATCH': {
       const type = req.headers['content-type'];
       const body = await readJson(req);
       const out = ctx.api.patch(def, ns, name, type, body, subres, !!q.get('dryRun'));
-      return send(res, 200, managed(ctx, def, out, q, String(type).includes('apply-patch') ? 'Apply' : 'Update'));
+      return send(res, 200, recordManager(ctx.store, ctx.clock, def, out, q, String(type).includes('apply-patch') ? 'Apply' : 'Update'));
     }
     case 'DELETE': {
       // DeleteOptions may come as a body (kubectl sends `{"dryRun":["All"]}` there).
@@ -276,30 +281,6 @@ function sandboxMetrics(ctx: HttpContext, q: URLSearchParams, res: ServerRespons
     windowSec,
   );
   send(res, 200, sample);
-}
-
-/**
- * `?fieldManager=NAME` on a write: the object's `metadata.managedFields` names that manager with
- * the operation and time, as the API server records it (the field sets themselves are left out).
- */
-function managed(ctx: HttpContext, def: ResourceDef, out: KObject, q: URLSearchParams, operation: 'Update' | 'Apply'): KObject {
-  const manager = q.get('fieldManager');
-  if (!manager || q.get('dryRun') || out.kind === 'Scale' || !out.metadata?.name) return out;
-  const current = ctx.store.peek(def, out.metadata.namespace, out.metadata.name);
-  if (!current) return out;
-  const entry = {
-    manager,
-    operation,
-    apiVersion: def.group ? `${def.group}/${def.version}` : def.version,
-    time: new Date(ctx.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    fieldsType: 'FieldsV1',
-  };
-  const next = structuredClone(current) as KObject;
-  next.metadata.managedFields = [
-    ...((current.metadata.managedFields as Array<{ manager: string }> | undefined) ?? []).filter((m) => m.manager !== manager),
-    entry,
-  ];
-  return structuredClone(ctx.store.update(def, next));
 }
 
 // ------------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ describe('preflight', () => {
       'cluster reachable',
       'nodes Ready',
       'workload exists',
+      'other writers',
       'workload healthy',
       'previous revision',
     ]);
