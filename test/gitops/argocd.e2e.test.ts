@@ -4,12 +4,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import { mergePatch } from '../../src/cluster/kube.js';
-import type { ShipbotConfig } from '../../src/config.js';
-import { FINAL_STATUSES } from '../../src/domain/run.js';
-import { type GitServer, startGitServer } from '../helpers/git-server.js';
-import { servingImages, started, startWorld, until, withoutStaging, type World } from '../runner/world.js';
+import type { GitServer } from '../helpers/git-server.js';
+import { servingImages, started, until, type World } from '../runner/world.js';
+import { fiveMinutes, REPO, settled, startGitopsWorld, waitFor } from './world.js';
 
-const REPO = 'registry.example.com/shop/checkout';
+const ARGO = { argocd: { application: 'shop', namespace: 'argocd' } };
 const APPS = { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications' };
 let w: World | undefined;
 let git: GitServer | undefined;
@@ -18,16 +17,6 @@ afterEach(async () => {
   await git?.close();
   w = git = undefined;
 });
-
-function gitopsConfig(url: string): ShipbotConfig {
-  const c = structuredClone(withoutStaging());
-  const checkout = c.services.find((s) => s.name === 'checkout')!;
-  checkout.environments.production.gitops = {
-    argocd: { application: 'shop', namespace: 'argocd' },
-    git: { url, branch: 'main', path: 'production/checkout.yaml' },
-  };
-  return c;
-}
 
 /** The team's repository, written from what the cluster runs now, and an Application syncing it. */
 async function adopt(world: World, server: GitServer): Promise<void> {
@@ -96,23 +85,9 @@ async function app(world: World): Promise<{
   })) as never;
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const settled = (r: { status: string }) => FINAL_STATUSES.has(r.status as never) || r.status === 'awaiting-decision';
-
 describe('GitOps with Argo CD', () => {
   it('the stand-in is no kinder than Argo CD: a change made by hand is put back', async () => {
-    git = await startGitServer();
-    w = await startWorld({
-      config: gitopsConfig(git.url('deploy')),
-      git: { env: git.readerEnv, creds: { SHIPBOT_GIT_TOKEN: git.token, SHIPBOT_GIT_USERNAME: git.user } },
-    });
+    ({ w, git } = await startGitopsWorld(ARGO));
     await adopt(w, git);
     const kube = kubeFromKubeconfig(w.sandbox.kubeconfigYaml());
     const d = await kube.apps.readNamespacedDeployment({ name: 'checkout', namespace: 'production' });
@@ -125,11 +100,7 @@ describe('GitOps with Argo CD', () => {
   });
 
   it('canary: paused, deployed, committed to Git, resumed; the release sticks. An -errors canary rolls back and Git is untouched', async () => {
-    git = await startGitServer();
-    w = await startWorld({
-      config: gitopsConfig(git.url('deploy')),
-      git: { env: git.readerEnv, creds: { SHIPBOT_GIT_TOKEN: git.token, SHIPBOT_GIT_USERNAME: git.user } },
-    });
+    ({ w, git } = await startGitopsWorld(ARGO));
     await adopt(w, git);
     const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [25, 100] }));
     const done = await until(w.runner, run.id, settled);
@@ -144,7 +115,7 @@ describe('GitOps with Argo CD', () => {
     const a = await app(w);
     expect(a.spec.syncPolicy.automated).toEqual({ selfHeal: true, prune: true });
     // Five minutes later (the clock runs 100×), production still serves the release.
-    await new Promise((r) => setTimeout(r, 3000));
+    await fiveMinutes();
     expect((await app(w)).status?.sync?.status).toBe('Synced');
     expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));
 
@@ -153,7 +124,7 @@ describe('GitOps with Argo CD', () => {
     expect(rolled.status, rolled.steps.map((s) => `${s.status} ${s.key}: ${s.detail}`).join('\n')).toBe('rolled-back');
     expect(rolled.steps.find((s) => s.key === 'resume-owner')?.status).toBe('done');
     expect(git.log('deploy')).toHaveLength(2);
-    await new Promise((r) => setTimeout(r, 3000));
+    await fiveMinutes();
     expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));
     expect((await app(w)).spec.syncPolicy.automated).toEqual({ selfHeal: true, prune: true });
   });
@@ -161,28 +132,20 @@ describe('GitOps with Argo CD', () => {
   it.each(['blue-green', 'rolling'])(
     '%s: succeeds, Git names what serves, and it still serves after the owner resumed',
     async (strategy) => {
-      git = await startGitServer();
-      w = await startWorld({
-        config: gitopsConfig(git.url('deploy')),
-        git: { env: git.readerEnv, creds: { SHIPBOT_GIT_TOKEN: git.token, SHIPBOT_GIT_USERNAME: git.user } },
-      });
+      ({ w, git } = await startGitopsWorld(ARGO));
       await adopt(w, git);
       const run = started(await w.deploy(`deploy checkout v1.2.3 ${strategy}`));
       const done = await until(w.runner, run.id, settled);
       expect(done.status, done.steps.map((s) => `${s.status} ${s.key}: ${s.detail}`).join('\n')).toBe('succeeded');
       expect(git.log('deploy')).toEqual(['shipbot: checkout v1.2.3 to production', 'initial']);
-      await new Promise((r) => setTimeout(r, 3000));
+      await fiveMinutes();
       expect((await app(w)).status?.sync?.status).toBe('Synced');
       expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));
     },
   );
 
   it.each(['prepare', 'resume-owner'])('a crash during %s resumes: the policy is put back, Git and production agree', async (stepKey) => {
-    git = await startGitServer();
-    w = await startWorld({
-      config: gitopsConfig(git.url('deploy')),
-      git: { env: git.readerEnv, creds: { SHIPBOT_GIT_TOKEN: git.token, SHIPBOT_GIT_USERNAME: git.user } },
-    });
+    ({ w, git } = await startGitopsWorld(ARGO));
     await adopt(w, git);
     const run = started(await w.deploy('deploy checkout v1.2.3 rolling'));
     await until(w.runner, run.id, (r) => r.steps.some((s) => s.key === stepKey && s.status === 'running'));
@@ -195,16 +158,12 @@ describe('GitOps with Argo CD', () => {
     expect(done.status, done.steps.map((s) => `${s.status} ${s.key}: ${s.detail}`).join('\n')).toBe('succeeded');
     expect((await app(w)).spec.syncPolicy.automated).toEqual({ selfHeal: true, prune: true });
     expect(git.log('deploy')).toEqual(['shipbot: checkout v1.2.3 to production', 'initial']);
-    await new Promise((r) => setTimeout(r, 3000));
+    await fiveMinutes();
     expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));
   });
 
   it('an unpushable repository leaves the Application paused and asks a person', async () => {
-    git = await startGitServer();
-    w = await startWorld({
-      config: gitopsConfig(git.url('deploy')),
-      git: { env: git.readerEnv, creds: { SHIPBOT_GIT_TOKEN: git.token, SHIPBOT_GIT_USERNAME: git.user } },
-    });
+    ({ w, git } = await startGitopsWorld(ARGO));
     await adopt(w, git);
     git.refusePushes(true);
     const run = started(await w.deploy('deploy checkout v1.2.3 rolling'));
@@ -218,5 +177,31 @@ describe('GitOps with Argo CD', () => {
     const end = (await w.runner.settled(run.id))!;
     expect(end.status).toBe('rolled-back');
     expect((await app(w)).spec.syncPolicy.automated).toEqual({ selfHeal: true, prune: true });
+  });
+
+  it('an Application an ApplicationSet generates is not paused: the run stops before anything changes and says why', async () => {
+    ({ w, git } = await startGitopsWorld(ARGO));
+    await adopt(w, git);
+    const kube = kubeFromKubeconfig(w.sandbox.kubeconfigYaml());
+    await kube.custom.patchNamespacedCustomObject(
+      {
+        ...APPS,
+        namespace: 'argocd',
+        name: 'shop',
+        body: {
+          metadata: { ownerReferences: [{ apiVersion: 'argoproj.io/v1alpha1', kind: 'ApplicationSet', name: 'shops', uid: 'u-1' }] },
+        },
+      },
+      mergePatch,
+    );
+    const before = await servingImages(w, 'checkout');
+    const run = started(await w.deploy('deploy checkout v1.2.3 rolling'));
+    const done = await until(w.runner, run.id, settled);
+    expect(done.status).toBe('failed');
+    expect(done.steps.find((s) => s.key === 'suspend-owner')?.detail).toMatch(
+      /generated by ApplicationSet shops.*ignoreApplicationDifferences/,
+    );
+    expect((await app(w)).spec.syncPolicy.automated).toEqual({ selfHeal: true, prune: true });
+    expect(await servingImages(w, 'checkout')).toEqual(before);
   });
 });

@@ -4,12 +4,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import { mergePatch } from '../../src/cluster/kube.js';
-import type { ShipbotConfig } from '../../src/config.js';
-import { FINAL_STATUSES } from '../../src/domain/run.js';
-import { type GitServer, startGitServer } from '../helpers/git-server.js';
-import { servingImages, started, startWorld, until, withoutStaging, type World } from '../runner/world.js';
+import type { GitServer } from '../helpers/git-server.js';
+import { servingImages, started, until, type World } from '../runner/world.js';
+import { fiveMinutes, REPO, settled, startGitopsWorld, waitFor } from './world.js';
 
-const REPO = 'registry.example.com/shop/checkout';
+const FLUX = { flux: { kustomization: 'apps', namespace: 'flux-system' } };
 const KS = { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations' };
 const SOURCES = { group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'gitrepositories' };
 const LABELS = { 'kustomize.toolkit.fluxcd.io/name': 'apps', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' };
@@ -20,16 +19,6 @@ afterEach(async () => {
   await git?.close();
   w = git = undefined;
 });
-
-function fluxConfig(url: string): ShipbotConfig {
-  const c = structuredClone(withoutStaging());
-  const checkout = c.services.find((s) => s.name === 'checkout')!;
-  checkout.environments.production.gitops = {
-    flux: { kustomization: 'apps', namespace: 'flux-system' },
-    git: { url, branch: 'main', path: 'production/checkout.yaml' },
-  };
-  return c;
-}
 
 async function ks(world: World) {
   return (await kubeFromKubeconfig(world.sandbox.kubeconfigYaml()).custom.getNamespacedCustomObject({
@@ -90,22 +79,12 @@ spec:
       },
     },
   });
-  const end = Date.now() + 30_000;
-  while (!(await ks(world)).status?.lastAppliedRevision) {
-    if (Date.now() > end) throw new Error('the Kustomization never applied');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(async () => Boolean((await ks(world)).status?.lastAppliedRevision), 'the Kustomization to apply');
 }
-
-const settled = (r: { status: string }) => FINAL_STATUSES.has(r.status as never) || r.status === 'awaiting-decision';
 
 describe('GitOps with Flux', () => {
   it('canary: suspended, deployed, committed, resumed at that commit; an -errors canary rolls back and Git is untouched', async () => {
-    git = await startGitServer();
-    w = await startWorld({
-      config: fluxConfig(git.url('deploy')),
-      git: { env: git.readerEnv, creds: { SHIPBOT_GIT_TOKEN: git.token, SHIPBOT_GIT_USERNAME: git.user } },
-    });
+    ({ w, git } = await startGitopsWorld(FLUX));
     await adopt(w, git);
     const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [25, 100] }));
     const done = await until(w.runner, run.id, settled);
@@ -116,28 +95,25 @@ describe('GitOps with Flux', () => {
     const k = await ks(w);
     expect(k.spec.suspend).toBe(false);
     expect(k.status?.lastAppliedRevision).toMatch(/^main@sha1:[0-9a-f]{40}$/);
-    await new Promise((r) => setTimeout(r, 3000));
+    await fiveMinutes();
     expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));
 
     const bad = started(await w.deploy('deploy checkout v1.2.4-errors canary', { canarySteps: [25, 100] }));
     expect((await until(w.runner, bad.id, settled)).status).toBe('rolled-back');
     expect(git.log('deploy')).toHaveLength(2);
-    await new Promise((r) => setTimeout(r, 3000));
+    await fiveMinutes();
     expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));
     expect((await ks(w)).spec.suspend).toBe(false);
   });
 
   it.each(['blue-green', 'rolling'])('%s succeeds and the release sticks', async (strategy) => {
-    git = await startGitServer();
-    w = await startWorld({
-      config: fluxConfig(git.url('deploy')),
-      git: { env: git.readerEnv, creds: { SHIPBOT_GIT_TOKEN: git.token, SHIPBOT_GIT_USERNAME: git.user } },
-    });
+    ({ w, git } = await startGitopsWorld(FLUX));
     await adopt(w, git);
     const run = started(await w.deploy(`deploy checkout v1.2.3 ${strategy}`));
     const done = await until(w.runner, run.id, settled);
     expect(done.status, done.steps.map((s) => `${s.status} ${s.key}: ${s.detail}`).join('\n')).toBe('succeeded');
-    await new Promise((r) => setTimeout(r, 3000));
+    expect((await ks(w)).spec.suspend).toBe(false);
+    await fiveMinutes();
     expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));
   });
 });
