@@ -12,21 +12,14 @@
 //   (2.11+ self-heal backoff); with `prune`, objects that carry the app's tracking label
 //   (`app.kubernetes.io/instance`, label mode) and no owner, but are not in Git, are deleted.
 // Never kinder than the real thing: it reverts whatever differs, whoever wrote it.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { ApiServer } from './apiServer.js';
+import { type GitApplier, Reconciler } from './git-applier.js';
 import type { KObject } from './objects.js';
 import { resourceByKind } from './resources.js';
 import type { ObjectStore } from './store.js';
 
 const APPLICATIONS = resourceByKind('Application');
-const DEPLOYMENTS = resourceByKind('Deployment');
-const SERVICES = resourceByKind('Service');
 const RECONCILIATION_MS = 180_000;
 const HEAL_BACKOFF_MS = [0, 2_000, 6_000, 18_000, 54_000, 162_000, 300_000];
 export const REFRESH_ANNOTATION = 'argocd.argoproj.io/refresh';
@@ -39,28 +32,15 @@ interface Desired {
   generation: number;
 }
 
-export class ArgoCdStandIn {
+export class ArgoCdStandIn extends Reconciler {
   private readonly desired = new Map<string, Desired>();
   private readonly heal = new Map<string, { attempt: number; nextAt: number }>();
 
-  constructor(
-    private readonly git: GitApplier,
-    private readonly store: ObjectStore,
-    private readonly clock: Clock,
-    private readonly logger?: Logger,
-  ) {}
-
-  async tick(): Promise<void> {
-    for (const app of this.store.list(APPLICATIONS)) {
-      try {
-        await this.reconcile(app);
-      } catch (err) {
-        this.logger?.warn({ err, app: app.metadata.name }, 'sandbox argocd: reconcile failed');
-      }
-    }
+  constructor(git: GitApplier, store: ObjectStore, clock: Clock, logger?: Logger) {
+    super(git, store, clock, APPLICATIONS, logger);
   }
 
-  private async reconcile(app: KObject): Promise<void> {
+  protected async reconcile(app: KObject): Promise<void> {
     const key = `${app.metadata.namespace}/${app.metadata.name}`;
     const now = this.clock.now();
     const src = app.spec?.source as { repoURL?: string; targetRevision?: string; path?: string } | undefined;
@@ -121,104 +101,4 @@ export class ArgoCdStandIn {
     change(next);
     this.store.update(APPLICATIONS, next);
   }
-}
-
-/** What both reconcilers do with Git: read a path at a commit, compare, apply, prune. */
-export class GitApplier {
-  /** A bare repository the reconcilers fetch into, made on first use (most sandboxes never need one). */
-  private mirror = '';
-
-  constructor(
-    private readonly api: ApiServer,
-    private readonly store: ObjectStore,
-    private readonly gitEnv: NodeJS.ProcessEnv,
-  ) {}
-
-  close(): void {
-    if (this.mirror) rmSync(this.mirror, { recursive: true, force: true });
-  }
-
-  /** The objects in Git at `revision`/`dir`, and the commit. */
-  async resolve(url: string, revision: string, dir: string): Promise<{ sha: string; objects: KObject[] }> {
-    if (!this.mirror) {
-      const dir = mkdtempSync(path.join(tmpdir(), 'sandbox-gitops-'));
-      await git(['init', '--quiet', '--bare', dir], this.gitEnv);
-      this.mirror = dir;
-    }
-    const ref = revision === 'HEAD' ? 'HEAD' : `refs/heads/${revision}`;
-    await git(['-C', this.mirror, 'fetch', '--quiet', '--force', '--', url, `+${ref}:refs/sandbox/target`], this.gitEnv);
-    const sha = (await git(['-C', this.mirror, 'rev-parse', 'refs/sandbox/target'], this.gitEnv)).trim();
-    const files = (await git(['-C', this.mirror, 'ls-tree', '-r', '--name-only', sha, '--', dir], this.gitEnv))
-      .split('\n')
-      .filter((f) => /\.ya?ml$/.test(f));
-    const objects: KObject[] = [];
-    for (const f of files) {
-      const text = await git(['-C', this.mirror, 'show', `${sha}:${f}`], this.gitEnv);
-      for (const doc of parseAllDocuments(text)) {
-        const o = doc.toJS() as KObject | null;
-        if (o?.kind === 'Deployment' || o?.kind === 'Service') objects.push(o);
-      }
-    }
-    return { sha, objects };
-  }
-
-  /** The objects whose live state differs from Git's, in words. */
-  drift(objects: KObject[], ns: string): string[] {
-    const out: string[] = [];
-    for (const o of objects) {
-      const def = o.kind === 'Deployment' ? DEPLOYMENTS : SERVICES;
-      const live = this.store.peek(def, o.metadata.namespace ?? ns, o.metadata.name!);
-      if (!live) out.push(`${o.kind} ${o.metadata.name} missing`);
-      else if (o.kind === 'Deployment') {
-        const want = (o.spec?.template?.spec?.containers ?? []) as Array<{ name: string; image: string }>;
-        const have = (live.spec?.template?.spec?.containers ?? []) as Array<{ name: string; image: string }>;
-        if (want.some((c) => have.find((h) => h.name === c.name)?.image !== c.image)) out.push(`Deployment ${o.metadata.name} image`);
-        if (o.spec?.replicas !== undefined && o.spec.replicas !== live.spec?.replicas) out.push(`Deployment ${o.metadata.name} replicas`);
-      } else if (JSON.stringify(o.spec?.selector ?? {}) !== JSON.stringify(live.spec?.selector ?? {}))
-        out.push(`Service ${o.metadata.name} selector`);
-    }
-    return out;
-  }
-
-  /** Puts Git's fields back on the live object (as a sync's apply does for the fields Git sets). */
-  apply(o: KObject, ns: string): void {
-    const def = o.kind === 'Deployment' ? DEPLOYMENTS : SERVICES;
-    const live = this.store.peek(def, o.metadata.namespace ?? ns, o.metadata.name!);
-    if (!live) return void this.api.create(def, o.metadata.namespace ?? ns, o);
-    const next = structuredClone(live) as KObject;
-    if (o.kind === 'Deployment') {
-      const want = (o.spec?.template?.spec?.containers ?? []) as Array<{ name: string; image: string }>;
-      for (const c of next.spec.template.spec.containers as Array<{ name: string; image: string }>) {
-        const w = want.find((x) => x.name === c.name);
-        if (w) c.image = w.image;
-      }
-      if (o.spec?.replicas !== undefined) next.spec.replicas = o.spec.replicas;
-    } else next.spec.selector = o.spec?.selector;
-    this.api.replace(def, next.metadata.namespace, next.metadata.name!, next);
-  }
-
-  /** The owner's own labelled, top-level objects that Git no longer names go. */
-  prune(labels: Record<string, string>, objects: KObject[], ns: string): void {
-    const inGit = new Set(objects.map((o) => `${o.kind}/${o.metadata.name}`));
-    const ours = (o: KObject) => Object.entries(labels).every(([k, v]) => o.metadata.labels?.[k] === v);
-    for (const def of [DEPLOYMENTS, SERVICES]) {
-      for (const live of this.store.list(def, ns)) {
-        if (!ours(live) || live.metadata.ownerReferences?.length) continue;
-        if (!inGit.has(`${def.kind}/${live.metadata.name}`)) this.api.delete(def, ns, live.metadata.name!);
-      }
-    }
-  }
-
-  available(o: KObject, ns: string): boolean {
-    const live = this.store.peek(DEPLOYMENTS, o.metadata.namespace ?? ns, o.metadata.name!);
-    return !!live && (live.status?.availableReplicas ?? 0) >= (live.spec?.replicas ?? 1);
-  }
-}
-
-function git(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('git', args, { env, timeout: 30_000, maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`git: ${(stderr || err.message).trim()}`)) : resolve(stdout),
-    );
-  });
 }

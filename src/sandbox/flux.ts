@@ -9,7 +9,7 @@
 // - status: the `Ready` condition and `lastAppliedRevision` (`<branch>@sha1:<sha>`).
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { GitApplier } from './argocd.js';
+import { type GitApplier, Reconciler } from './git-applier.js';
 import type { KObject } from './objects.js';
 import { resourceByKind } from './resources.js';
 import type { ObjectStore } from './store.js';
@@ -25,27 +25,14 @@ export function fluxDurationMs(d: string | undefined, fallbackMs = 600_000): num
   return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000 || fallbackMs;
 }
 
-export class FluxStandIn {
+export class FluxStandIn extends Reconciler {
   private readonly last = new Map<string, { at: number; generation: number; requestedAt?: string }>();
 
-  constructor(
-    private readonly git: GitApplier,
-    private readonly store: ObjectStore,
-    private readonly clock: Clock,
-    private readonly logger?: Logger,
-  ) {}
-
-  async tick(): Promise<void> {
-    for (const ks of this.store.list(KUSTOMIZATIONS)) {
-      try {
-        await this.reconcile(ks);
-      } catch (err) {
-        this.logger?.warn({ err, kustomization: ks.metadata.name }, 'sandbox flux: reconcile failed');
-      }
-    }
+  constructor(git: GitApplier, store: ObjectStore, clock: Clock, logger?: Logger) {
+    super(git, store, clock, KUSTOMIZATIONS, logger);
   }
 
-  private async reconcile(ks: KObject): Promise<void> {
+  protected async reconcile(ks: KObject): Promise<void> {
     if (ks.spec?.suspend === true) return;
     const key = `${ks.metadata.namespace}/${ks.metadata.name}`;
     const now = this.clock.now();
