@@ -122,6 +122,7 @@ const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Git credentials for environments with `gitops`: a token over HTTPS, or an SSH key file. */
   SHIPBOT_GIT_TOKEN: z.string().min(1).optional(),
+  SHIPBOT_GIT_TOKEN_FILE: z.string().min(1).optional(),
   SHIPBOT_GIT_USERNAME: z.string().min(1).optional(),
   SHIPBOT_GIT_SSH_KEY_FILE: z.string().min(1).optional(),
   /** /metrics on its own port, so a NetworkPolicy can admit only the monitoring namespace to it. */

@@ -143,3 +143,22 @@ export function ownedRefusal(where: string, owned: Array<{ object: string; owner
       : `annotate them \`${FLUX_RECONCILE_ANNOTATION}: disabled\` (or suspend the ${first.owner.kind})`;
   return `${where} is managed by ${describeOwner(first.owner)} (${objects}): ${how}. Deploying past it, ${effect}. Nothing was changed. Release it through Git (this Shipbot cannot yet suspend the owner and commit the release for you), or take these objects out of the reconciler: ${out}.`;
 }
+
+/** For the proposal: what happens to an environment a reconciler owns (`gitops` configured). */
+export function gitopsPlanNote(
+  service: string,
+  environment: string,
+  g:
+    | {
+        argocd?: { application: string; namespace: string };
+        flux?: { kustomization?: string; helmRelease?: string; namespace: string };
+        git: { branch: string; path: string };
+      }
+    | undefined,
+): string | undefined {
+  if (!g) return undefined;
+  const owner = g.argocd
+    ? `Argo CD Application ${g.argocd.namespace}/${g.argocd.application}`
+    : `Flux ${g.flux!.kustomization ? 'Kustomization' : 'HelmRelease'} ${g.flux!.namespace}/${g.flux!.kustomization ?? g.flux!.helmRelease}`;
+  return `🔁 ${service} in ${environment} is applied from Git by ${owner}: Shipbot pauses it, deploys, commits the release to \`${g.git.path}\` on ${g.git.branch}, then resumes it.`;
+}

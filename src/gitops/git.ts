@@ -1,6 +1,7 @@
 // Git as teams have it, through the git CLI (never a shell): HTTPS with a token from
-// SHIPBOT_GIT_TOKEN (user SHIPBOT_GIT_USERNAME, default x-access-token), or SSH with the key in
-// SHIPBOT_GIT_SSH_KEY_FILE. The token travels in git's environment (an http.extraHeader given
+// SHIPBOT_GIT_TOKEN, or from the file SHIPBOT_GIT_TOKEN_FILE names (a mounted Secret, read at each
+// use so a rotated token is picked up; user SHIPBOT_GIT_USERNAME, default x-access-token), or SSH
+// with the key in SHIPBOT_GIT_SSH_KEY_FILE. The token travels in git's environment (an http.extraHeader given
 // through GIT_CONFIG_*), never in argv, a URL, a log line or an error message.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { setImage } from './image-edit.js';
 
 export interface GitCredentials {
   SHIPBOT_GIT_TOKEN?: string;
+  SHIPBOT_GIT_TOKEN_FILE?: string;
   SHIPBOT_GIT_USERNAME?: string;
   SHIPBOT_GIT_SSH_KEY_FILE?: string;
 }
@@ -96,8 +98,10 @@ export async function commitImage(
   if (!validGitUrl(target.url))
     throw new GitError(`'${target.url}' is not a Git URL Shipbot accepts (https://, ssh:// or git@host:path)`, 'failed');
   if (!validRepoPath(target.path)) throw new GitError(`'${target.path}' is not a path inside the repository`, 'failed');
-  const env = gitEnv(creds, opts.baseEnv);
-  const secret = creds.SHIPBOT_GIT_TOKEN;
+  const token =
+    creds.SHIPBOT_GIT_TOKEN ?? (creds.SHIPBOT_GIT_TOKEN_FILE ? (await readFile(creds.SHIPBOT_GIT_TOKEN_FILE, 'utf8')).trim() : undefined);
+  const env = gitEnv({ ...creds, ...(token ? { SHIPBOT_GIT_TOKEN: token } : {}) }, opts.baseEnv);
+  const secret = token;
   const dir = await mkdtemp(path.join(tmpdir(), 'shipbot-git-'));
   try {
     await run(['clone', '--quiet', '--depth', '20', '--branch', target.branch, '--', target.url, dir], undefined, env, secret);

@@ -9,8 +9,9 @@
 //   OutOfSync at that revision, `status.health` Healthy once the Deployments are available;
 // - with `syncPolicy.automated` (and not `enabled: false`, 3.1+): a new revision is applied; with
 //   `selfHeal` drift is put back, the first time at once, then after 2 s growing ×3 up to 300 s
-//   (2.11+ self-heal backoff); with `prune`, objects that carry the app's tracking label
-//   (`app.kubernetes.io/instance`, label mode) and no owner, but are not in Git, are deleted.
+//   (2.11+ self-heal backoff); with `prune`, top-level objects the app tracks (its
+//   `app.kubernetes.io/instance` label, or a tracking id naming the object itself) that Git no
+//   longer names are deleted.
 // Never kinder than the real thing: it reverts whatever differs, whoever wrote it.
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -23,7 +24,6 @@ const APPLICATIONS = resourceByKind('Application');
 const RECONCILIATION_MS = 180_000;
 const HEAL_BACKOFF_MS = [0, 2_000, 6_000, 18_000, 54_000, 162_000, 300_000];
 export const REFRESH_ANNOTATION = 'argocd.argoproj.io/refresh';
-const INSTANCE = 'app.kubernetes.io/instance';
 
 interface Desired {
   sha: string;
@@ -77,7 +77,8 @@ export class ArgoCdStandIn extends Reconciler {
         drift = this.git.drift(d.objects, ns);
       }
     } else if (!drift.length) this.heal.delete(key);
-    if (on && auto?.prune) this.git.prune({ [INSTANCE]: current.metadata.name! }, d.objects, ns);
+    const name = current.metadata.name!;
+    if (on && auto?.prune) this.git.prune((o) => o.tool === 'argocd' && o.application === name, d.objects, ns);
     const healthy = d.objects.filter((o) => o.kind === 'Deployment').every((o) => this.git.available(o, ns));
     const latest = this.store.get(APPLICATIONS, app.metadata.namespace, app.metadata.name!);
     const status = {

@@ -59,7 +59,7 @@ export class FluxStandIn extends Reconciler {
     for (const o of d.objects) this.git.apply(o, ns);
     if (ks.spec?.prune)
       this.git.prune(
-        { 'kustomize.toolkit.fluxcd.io/name': ks.metadata.name!, 'kustomize.toolkit.fluxcd.io/namespace': ks.metadata.namespace! },
+        (o) => o.tool === 'flux' && o.kind === 'Kustomization' && o.name === ks.metadata.name && o.namespace === ks.metadata.namespace,
         d.objects,
         ns,
       );

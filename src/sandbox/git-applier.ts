@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
+import { type Owner, ownerOf } from '../domain/gitops-owner.js';
 import type { ApiServer } from './apiServer.js';
 import type { KObject } from './objects.js';
 import { type ResourceDef, resourceByKind } from './resources.js';
@@ -112,13 +113,25 @@ export class GitApplier {
     this.api.replace(def, next.metadata.namespace, next.metadata.name!, next);
   }
 
-  /** The owner's own labelled, top-level objects that Git no longer names go. */
-  prune(labels: Record<string, string>, objects: KObject[], ns: string): void {
+  /**
+   * The objects the owner tracks (by its tracking rules, domain/gitops-owner.ts: labels, or an
+   * Argo CD tracking id that names the object itself) that Git no longer names, go.
+   */
+  prune(owns: (o: Owner) => boolean, objects: KObject[], ns: string): void {
     const inGit = new Set(objects.map((o) => `${o.kind}/${o.metadata.name}`));
-    const ours = (o: KObject) => Object.entries(labels).every(([k, v]) => o.metadata.labels?.[k] === v);
     for (const def of [DEPLOYMENTS, SERVICES]) {
       for (const live of this.store.list(def, ns)) {
-        if (!ours(live) || live.metadata.ownerReferences?.length) continue;
+        const m = live.metadata;
+        const owner = ownerOf({
+          kind: def.kind,
+          group: def.group,
+          namespace: ns,
+          name: m.name!,
+          labels: m.labels,
+          annotations: m.annotations,
+          ownerReferences: m.ownerReferences,
+        });
+        if (!owner || !owns(owner)) continue;
         if (!inGit.has(`${def.kind}/${live.metadata.name}`)) this.api.delete(def, ns, live.metadata.name!);
       }
     }

@@ -1,6 +1,6 @@
 // Whose object is it: Argo CD's tracking label or annotation, Flux's labels (issue 27's facts).
 import { describe, expect, it } from 'vitest';
-import { argoPolicy, fluxPolicy, ownedRefusal, ownerOf, parseTrackingId } from '../../src/domain/gitops-owner.js';
+import { argoPolicy, fluxPolicy, gitopsPlanNote, ownedRefusal, ownerOf, parseTrackingId } from '../../src/domain/gitops-owner.js';
 
 const deployment = { kind: 'Deployment', group: 'apps', namespace: 'production', name: 'checkout' };
 
@@ -91,5 +91,19 @@ describe('policies', () => {
     expect(text).toMatch(/prune the canary or idle colour/);
     expect(text).toMatch(/Nothing was changed/);
     expect(text).toMatch(/take these objects out of the reconciler/);
+  });
+});
+
+describe('gitopsPlanNote', () => {
+  it('says in the proposal who applies the environment and what Shipbot will do', () => {
+    expect(
+      gitopsPlanNote('checkout', 'production', {
+        argocd: { application: 'shop', namespace: 'argocd' },
+        git: { branch: 'main', path: 'prod/checkout.yaml' },
+      }),
+    ).toBe(
+      '🔁 checkout in production is applied from Git by Argo CD Application argocd/shop: Shipbot pauses it, deploys, commits the release to `prod/checkout.yaml` on main, then resumes it.',
+    );
+    expect(gitopsPlanNote('checkout', 'production', undefined)).toBeUndefined();
   });
 });

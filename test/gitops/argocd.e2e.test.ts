@@ -86,7 +86,7 @@ async function app(world: World): Promise<{
 }
 
 describe('GitOps with Argo CD', () => {
-  it('the stand-in is no kinder than Argo CD: a change made by hand is put back', async () => {
+  it('the stand-in is no kinder than Argo CD: a change made by hand is put back, and what it tracks but Git lacks is pruned', async () => {
     ({ w, git } = await startGitopsWorld(ARGO));
     await adopt(w, git);
     const kube = kubeFromKubeconfig(w.sandbox.kubeconfigYaml());
@@ -97,6 +97,25 @@ describe('GitOps with Argo CD', () => {
       const now = await kube.apps.readNamespacedDeployment({ name: 'checkout', namespace: 'production' });
       return now.spec!.template.spec!.containers[0]!.image === `${REPO}:v1.2.2`;
     }, 'self-heal to put v1.2.2 back');
+    // Copies of the Deployment that look like the app's (its label, or its own tracking id) are
+    // pruned; one that carries no mark of the app is left alone, as Shipbot's canary is.
+    const copy = (name: string, meta: { labels?: Record<string, string>; annotations?: Record<string, string> }) => {
+      const body = structuredClone(d);
+      body.metadata = {
+        name,
+        namespace: 'production',
+        labels: { ...(d.metadata?.labels ?? {}), ...meta.labels },
+        annotations: meta.annotations,
+      };
+      if (!meta.labels) delete body.metadata.labels!['app.kubernetes.io/instance'];
+      return kube.apps.createNamespacedDeployment({ namespace: 'production', body });
+    };
+    await copy('checkout-by-label', { labels: { 'app.kubernetes.io/instance': 'shop' } });
+    await copy('checkout-by-id', { annotations: { 'argocd.argoproj.io/tracking-id': 'shop:apps/Deployment:production/checkout-by-id' } });
+    await copy('checkout-unmarked', {});
+    const names = async () => (await kube.apps.listNamespacedDeployment({ namespace: 'production' })).items.map((x) => x.metadata!.name!);
+    await waitFor(async () => !(await names()).some((n) => n === 'checkout-by-label' || n === 'checkout-by-id'), 'prune');
+    expect(await names()).toContain('checkout-unmarked');
   });
 
   it('canary: paused, deployed, committed to Git, resumed; the release sticks. An -errors canary rolls back and Git is untouched', async () => {

@@ -2,6 +2,9 @@
 // HTTPS with basic auth): one commit that changes the image line and nothing else, idempotent,
 // rebased when someone pushed meanwhile, refused with the reason when it cannot be pushed, and
 // the token never in an error.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitImage, GitError, validGitUrl, validRepoPath } from '../../src/gitops/git.js';
 import { setImage } from '../../src/gitops/image-edit.js';
@@ -95,6 +98,25 @@ describe('commitImage against a Git server', () => {
       git.refusePushes(false);
     }
     expect(git.log('locked')).toEqual(['initial']);
+  });
+
+  it('takes the token from a mounted file too', async () => {
+    git.createRepo('file', { 'production/checkout.yaml': MANIFEST });
+    const dir = mkdtempSync(path.join(tmpdir(), 'shipbot-token-'));
+    writeFileSync(path.join(dir, 'token'), `${git.token}\n`);
+    try {
+      const r = await commitImage(
+        target('file'),
+        REPO,
+        `${REPO}:v1.2.3`,
+        'm',
+        { SHIPBOT_GIT_TOKEN_FILE: path.join(dir, 'token'), SHIPBOT_GIT_USERNAME: git.user },
+        { baseEnv: git.env },
+      );
+      expect(r.committed).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a wrong token is a clear failure, not a hang', async () => {

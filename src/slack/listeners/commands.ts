@@ -1,6 +1,8 @@
 // What a parsed chat command does: a deploy request gets the first reply (understood, the
 // recommendation, Configure… / Start / Cancel); rollback, cancel, status, lock and help act
 // through the runner and answer in the thread. No deploy logic here.
+import { findService } from '../../config.js';
+import { gitopsPlanNote } from '../../domain/gitops-owner.js';
 import { mayDeploy } from '../../domain/permissions.js';
 import type { DeployRequest, Environment, ParsedCommand } from '../../domain/types.js';
 import { FINAL_STATUSES, type RunView } from '../../domain/run.js';
@@ -69,7 +71,10 @@ async function deployRequest(ctx: SlackContext, request: DeployRequest, o: Origi
     return;
   }
   const reply = requestReply(request, recommend(request, ctx.config), { canSchedule: Boolean(ctx.scheduling) });
-  if (note) reply.blocks.splice(1, 0, { type: 'context', elements: [{ type: 'mrkdwn', text: note.slice(0, 2000) }] });
+  const service = request.service ? findService(ctx.config, request.service) : undefined;
+  const gitops = service && gitopsPlanNote(service.name, request.environment, service.environments[request.environment]?.gitops);
+  for (const text of [gitops, note])
+    if (text) reply.blocks.splice(1, 0, { type: 'context', elements: [{ type: 'mrkdwn', text: text.slice(0, 2000) }] });
   await replyInThread(ctx, o.channel, o.threadTs, reply);
 }
 
