@@ -89,6 +89,11 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
   void o.skip?.then(() => (skipped = true));
   const pct = o.trafficPct ?? 100;
   const pickBaseline = (): MetricSample[] => {
+    // At 100% the old version serves nothing by design (after a blue-green switch, a canary at
+    // 100%): its samples are only the tail of rate ranges that reach back before the change, and
+    // it has no share to divide by. The baseline captured before traffic moved is the comparison
+    // (none captured: no baseline, never a made-up share).
+    if (pct >= 100) return [...(o.baselineSamples ?? [])];
     const enough = liveBaseline.filter((s) => s.requests > 0).length >= o.rules.minSamples;
     return !o.tracks.baseline || (!enough && o.baselineSamples?.length) ? [...(o.baselineSamples ?? [])] : liveBaseline;
   };

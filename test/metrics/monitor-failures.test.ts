@@ -169,4 +169,25 @@ describe('monitorWindow at 100% (no live baseline)', () => {
     expect(d.explanation).toMatch(/^error rate 9\.0% on canary vs 0\.2% pre-deploy baseline/);
     expect(d.baseline).toEqual(captured);
   });
+
+  it('after a blue-green switch the old colour serves nothing: its lagging rate is never divided by a share of 0 (issue 30)', async () => {
+    // The switch happened; Prometheus' rate over the old colour still reaches back before it.
+    prom.values.set('green', { errorRate: 0.002, p99Ms: 120, throughputRps: 200 });
+    prom.values.set('blue', { errorRate: 0.002, p99Ms: 120, throughputRps: 90 });
+    const captured = flat(5, { requests: 6000, errorRate: 0.002, p99Ms: 120 });
+    const d = await monitorWindow({
+      source,
+      tracks: { candidate: at('green'), baseline: at('blue') },
+      baselineSamples: captured,
+      plan,
+      rules,
+      clock,
+      windowSec: 150,
+      intervalSec: 30,
+      trafficPct: 100,
+    });
+    expect(d.verdict, d.explanation).toBe('CONTINUE');
+    expect(d.findings.find((f) => f.rule === 'throughput')?.detail).not.toMatch(/per traffic share/);
+    expect(d.baseline).toEqual(captured);
+  });
 });
