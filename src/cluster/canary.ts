@@ -23,7 +23,7 @@ import { KubeDriver } from './driver-base.js';
 import { ensureStableServing, pinToStable, unpin } from './convert.js';
 import { InvalidRolloutError } from './errors.js';
 import { deploymentSignals } from './health.js';
-import { canaryReplicas, imageRef, imageTag, replicaRatioWarning, routedCanaryReplicas, selectorText } from './rules.js';
+import { canaryReplicas, imageRef, imageTag, replicaRatioShare, replicaRatioWarning, routedCanaryReplicas, selectorText } from './rules.js';
 import { configuredRoute, TrafficRouter } from './traffic-router.js';
 import type { CanaryState, RouterState } from './rollout-state.js';
 import type { PreflightCheck, RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
@@ -101,11 +101,14 @@ export class CanaryDriver extends KubeDriver implements RolloutDriver {
     };
   }
 
-  stages(plan: DeployPlan): Stage[] {
+  stages(plan: DeployPlan, state?: RolloutState): Stage[] {
+    // Without a router, replica counts decide the share: a row names what will really be served.
+    const s = state?.strategy === 'canary' ? state : undefined;
+    const served = (pct: number) => (s && !s.router ? replicaRatioShare(s.stableReplicas, pct) : pct);
     return plan.canarySteps.map((pct) =>
       pct >= 100
         ? { key: 'canary-100', title: 'promote to 100%', trafficPct: 100, monitor: false }
-        : { key: `canary-${pct}`, title: `canary ${pct}%`, trafficPct: pct, monitor: true },
+        : { key: `canary-${pct}`, title: `canary ${Math.abs(served(pct) - pct) > 1 ? served(pct) : pct}%`, trafficPct: pct, monitor: true },
     );
   }
 

@@ -177,3 +177,25 @@ describe('canary driver on the sandbox', () => {
     });
   }
 });
+
+describe('canary stage rows', () => {
+  it('name the share replica counts will really serve (issue 30: 3 replicas and 10% is 25%)', () => {
+    const plan = { ...planFor('web', 'v1.3.0', 'canary'), canarySteps: [10, 50, 100] };
+    const base = {
+      strategy: 'canary' as const,
+      previousImage: 'registry.example.com/shop/web:v1.2.2',
+      newImage: 'registry.example.com/shop/web:v1.3.0',
+      canaryDeployment: 'web-canary',
+      canaryService: 'web-canary',
+      stableTrack: 'stable',
+    };
+    const titles = (state: RolloutState) => driver.stages(plan, state).map((st) => [st.key, st.title, st.trafficPct]);
+    expect(titles({ ...base, stableReplicas: 3 })).toEqual([
+      ['canary-10', 'canary 25%', 10],
+      ['canary-50', 'canary 50%', 50],
+      ['canary-100', 'promote to 100%', 100],
+    ]);
+    // 20 replicas serve 5% within a point: the asked share stays the name; a router serves it exactly.
+    expect(titles({ ...base, stableReplicas: 20 })[0]).toEqual(['canary-10', 'canary 10%', 10]);
+  });
+});
