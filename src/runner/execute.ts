@@ -147,7 +147,9 @@ async function prepare(ctx: StepContext): Promise<StepOutcome> {
   const t = mainTarget(ctx);
   const st = await prepareTarget(ctx, t);
   ctx.commit({ stages: t.driver.stages(ctx.run.plan, st) });
-  return { status: 'done', detail: `from ${tagOf(st.previousImage)} to ${tagOf(st.newImage)}` };
+  // A pinned build reads as its version, with the start of the digest staging's pods pulled.
+  const to = tagOf(st.newImage).startsWith('sha256:') ? `${ctx.run.version} (${tagOf(st.newImage).slice(0, 19)}…)` : tagOf(st.newImage);
+  return { status: 'done', detail: `from ${tagOf(st.previousImage)} to ${to}` };
 }
 
 async function baseline(ctx: StepContext): Promise<StepOutcome> {
