@@ -3,6 +3,7 @@
 // domain/gitops-owner.ts's; this reads.
 import type { V1Deployment } from '@kubernetes/client-node';
 import {
+  ARGO_INSTANCE_LABEL,
   argoPolicy,
   describeOwner,
   fluxPolicy,
@@ -12,17 +13,13 @@ import {
   ownedRefusal,
   ownerOf,
 } from '../domain/gitops-owner.js';
-import type { CustomResource } from './api.js';
-import { ownerRefOf } from './owner-control.js';
+import { APPLICATIONS, HELMRELEASES, KUSTOMIZATIONS, ownerRefOf } from './owner-control.js';
 import type { DriverContext } from './common.js';
 import { ClusterError } from './errors.js';
 import { ROUTE_RESOURCES } from './route-split.js';
 import { configuredRoute } from './traffic-router.js';
 import type { PreflightCheck, WorkloadRef } from './types.js';
 
-const APPLICATIONS: CustomResource = { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications' };
-const KUSTOMIZATIONS: CustomResource = { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations' };
-const HELMRELEASES: CustomResource = { group: 'helm.toolkit.fluxcd.io', version: 'v2', plural: 'helmreleases' };
 /** Where Argo CD keeps its Applications unless told otherwise. */
 const ARGO_NAMESPACE = 'argocd';
 
@@ -85,7 +82,7 @@ export async function ownershipCheck(ctx: DriverContext, ref: WorkloadRef, d: V1
     if (policy === 'absent') {
       // `app.kubernetes.io/instance` is also every Helm chart's label: without that Application it is not Argo CD's.
       if (owner.tool === 'argocd' && owner.tracking === 'label') {
-        notes.push(`${o.kind} ${o.name} has ${'app.kubernetes.io/instance'}=${owner.application} but no such Argo CD Application exists`);
+        notes.push(`${o.kind} ${o.name} has ${ARGO_INSTANCE_LABEL}=${owner.application} but no such Argo CD Application exists`);
         continue;
       }
       owned.push({

@@ -11,6 +11,8 @@
 // and `/namespace`, or `helm.toolkit.fluxcd.io/name` and `/namespace`; an object annotated
 // `kustomize.toolkit.fluxcd.io/reconcile: disabled` is skipped by the controller.
 
+import type { GitopsConfig } from './config-schema.js';
+
 export const ARGO_INSTANCE_LABEL = 'app.kubernetes.io/instance';
 export const ARGO_TRACKING_ANNOTATION = 'argocd.argoproj.io/tracking-id';
 export const FLUX_KS_LABELS = { name: 'kustomize.toolkit.fluxcd.io/name', namespace: 'kustomize.toolkit.fluxcd.io/namespace' };
@@ -145,20 +147,14 @@ export function ownedRefusal(where: string, owned: Array<{ object: string; owner
 }
 
 /** For the proposal: what happens to an environment a reconciler owns (`gitops` configured). */
-export function gitopsPlanNote(
-  service: string,
-  environment: string,
-  g:
-    | {
-        argocd?: { application: string; namespace: string };
-        flux?: { kustomization?: string; helmRelease?: string; namespace: string };
-        git: { branch: string; path: string };
-      }
-    | undefined,
-): string | undefined {
+export function gitopsPlanNote(service: string, environment: string, g: GitopsConfig | undefined): string | undefined {
   if (!g) return undefined;
-  const owner = g.argocd
-    ? `Argo CD Application ${g.argocd.namespace}/${g.argocd.application}`
-    : `Flux ${g.flux!.kustomization ? 'Kustomization' : 'HelmRelease'} ${g.flux!.namespace}/${g.flux!.kustomization ?? g.flux!.helmRelease}`;
-  return `🔁 ${service} in ${environment} is applied from Git by ${owner}: Shipbot pauses it, deploys, commits the release to \`${g.git.path}\` on ${g.git.branch}, then resumes it.`;
+  return `🔁 ${service} in ${environment} is applied from Git by ${describeGitopsOwner(g)}: Shipbot pauses it, deploys, commits the release to \`${g.git.path}\` on ${g.git.branch}, then resumes it.`;
+}
+
+/** The owner a `gitops` configuration names, in words: "Argo CD Application argocd/shop". */
+export function describeGitopsOwner(g: GitopsConfig): string {
+  if (g.argocd) return `Argo CD Application ${g.argocd.namespace}/${g.argocd.application}`;
+  const f = g.flux!;
+  return `Flux ${f.kustomization ? 'Kustomization' : 'HelmRelease'} ${f.namespace}/${f.kustomization ?? f.helmRelease}`;
 }

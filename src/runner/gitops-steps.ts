@@ -2,6 +2,7 @@
 // rollout (its setting saved first, so a crash puts it back), write the release to Git after the
 // promotion, and resume it; after a rollback Git still names the old version, so resuming keeps
 // it. A reconciler is never resumed while Git disagrees with what serves.
+import { describeGitopsOwner } from '../domain/gitops-owner.js';
 import { GitError } from '../gitops/git.js';
 import { imageRef } from '../cluster/rules.js';
 import type { StepContext } from './step-context.js';
@@ -21,7 +22,7 @@ export async function suspendOwnerStep(ctx: StepContext): Promise<StepOutcome> {
   let saved = ctx.run.data.gitops;
   if (!saved) {
     const snapshot = await g.snapshot(ctx.ref);
-    const owner = ownerLabel(ctx);
+    const owner = describeGitopsOwner(ctx.ref.gitops!);
     ctx.commit({ gitops: { owner, snapshot } });
     saved = { owner, snapshot };
   }
@@ -94,11 +95,4 @@ export async function resumeOwnerStep(ctx: StepContext): Promise<StepOutcome> {
       };
     await ctx.clock.sleep(POLL_MS, ctx.signal);
   }
-}
-
-function ownerLabel(ctx: StepContext): string {
-  const g = ctx.ref.gitops!;
-  return g.argocd
-    ? `Argo CD Application ${g.argocd.namespace}/${g.argocd.application}`
-    : `Flux ${g.flux!.kustomization ? 'Kustomization' : 'HelmRelease'} ${g.flux!.namespace}/${g.flux!.kustomization ?? g.flux!.helmRelease}`;
 }

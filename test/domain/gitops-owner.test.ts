@@ -99,7 +99,7 @@ describe('gitopsPlanNote', () => {
     expect(
       gitopsPlanNote('checkout', 'production', {
         argocd: { application: 'shop', namespace: 'argocd' },
-        git: { branch: 'main', path: 'prod/checkout.yaml' },
+        git: { url: 'https://git.example.com/deploy.git', branch: 'main', path: 'prod/checkout.yaml' },
       }),
     ).toBe(
       '🔁 checkout in production is applied from Git by Argo CD Application argocd/shop: Shipbot pauses it, deploys, commits the release to `prod/checkout.yaml` on main, then resumes it.',
