@@ -72,6 +72,23 @@ describe('code structure', () => {
     expect(edges.size).toBeGreaterThan(20); // the reading found the imports
   });
 
+  it('has no import circle between files, not even through type-only imports', () => {
+    const graph = new Map(all.map((f) => [f, imports(f).filter((t) => all.includes(t))]));
+    // Depth-first search; a file met again while on the current path closes a circle.
+    const circles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const visit = (f: string, trail: string[]): void => {
+      state.set(f, 'open');
+      for (const t of graph.get(f) ?? []) {
+        if (state.get(t) === 'open') circles.push([...trail.slice(trail.indexOf(t)), t].map((x) => path.relative(SRC, x)).join(' -> '));
+        else if (!state.has(t)) visit(t, [...trail, t]);
+      }
+      state.set(f, 'done');
+    };
+    for (const f of all) if (!state.has(f)) visit(f, [f]);
+    expect(circles).toEqual([]);
+  });
+
   it('lets step handlers change a run only through ctx.commit: no assignment to run state outside the loop and run-change.ts', () => {
     const writers = new Set(['runner/loop.ts', 'runner/run-change.ts', 'runner/runner.ts', 'runner/admission.ts', 'runner/journal.ts']);
     const writes = all

@@ -31,7 +31,8 @@ import {
   type DriverDeps,
 } from './common.js';
 import { KubeDriver } from './driver-base.js';
-import { colourDeployment, type Colour } from './convert.js';
+import { colourDeployment } from './convert.js';
+import type { Colour } from './rollout-state.js';
 import { InvalidRolloutError } from './errors.js';
 import { deploymentSignals, preflightChecks } from './health.js';
 import { imageRef, imageTag, selectorText } from './rules.js';

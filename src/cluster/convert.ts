@@ -16,9 +16,7 @@ import {
 } from './common.js';
 import { InvalidRolloutError } from './errors.js';
 import type { WorkloadRef } from './types.js';
-
-export const COLOURS = ['blue', 'green'] as const;
-export type Colour = (typeof COLOURS)[number];
+import { COLOURS, type Colour } from './rollout-state.js';
 
 export function colourDeployment(ref: WorkloadRef, colour: Colour): string {
   return `${ref.deployment}-${colour}`;

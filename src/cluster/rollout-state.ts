@@ -1,8 +1,11 @@
 // What a driver learned at prepare() and needs later, one shape per strategy, told apart by
 // `strategy`. JSON-serialisable: the runner persists it with the run so a restart can resume;
 // a driver handed another strategy's state refuses it (InvalidRolloutError), never guesses.
-import type { Colour } from './convert.js';
 import type { RouterKind } from './route-split.js';
+
+/** The two Deployments of a blue-green service. */
+export const COLOURS = ['blue', 'green'] as const;
+export type Colour = (typeof COLOURS)[number];
 
 interface RolloutBase {
   previousImage: string;

@@ -4,7 +4,9 @@ import type { ServiceConfig, ShipbotConfig } from './config-schema.js';
 import { GENTLE_CANARY_STEPS } from './parse-keywords.js';
 import { normaliseSteps } from './parse-steps.js';
 import { recommendStrategy } from './recommend.js';
-import { atLeast, type RiskField, riskFloor, riskLimitProblems } from './risk-policy.js';
+import { atLeast, REGRESSION_THRESHOLD_RANGES, type RiskField, riskFloor, riskLimitProblems } from './risk-policy.js';
+
+export { REGRESSION_THRESHOLD_RANGES } from './risk-policy.js';
 import { CONTRACTING_OBSERVATION_FACTOR, contractingMigration } from './migration-policy.js';
 import {
   DeployPlan,
@@ -19,12 +21,6 @@ import {
 } from './types.js';
 
 /** Allowed regression thresholds per risk, percent: high risk tolerates no regression at all. */
-export const REGRESSION_THRESHOLD_RANGES: Record<RiskLevel, { min: number; max: number }> = {
-  high: { min: 0, max: 0 },
-  medium: { min: 2, max: 5 },
-  low: { min: 5, max: 10 },
-};
-
 export interface RiskDefaults {
   risk: RiskLevel;
   regressionThresholdPct: number;

@@ -2,8 +2,14 @@
 // Claude): the requester cannot talk a service below its risk floor, and a risk level's limits are
 // rules, not advice. Checked once at admission; the modal shows the same words per field.
 import type { ServiceConfig, ShipbotConfig } from './config-schema.js';
-import { REGRESSION_THRESHOLD_RANGES } from './plan.js';
 import { RISK_LEVELS, type DeployPlan, type Environment, type RiskLevel } from './types.js';
+
+/** The regression threshold each risk level may be given, in percent. */
+export const REGRESSION_THRESHOLD_RANGES: Record<RiskLevel, { min: number; max: number }> = {
+  high: { min: 0, max: 0 },
+  medium: { min: 2, max: 5 },
+  low: { min: 5, max: 10 },
+};
 
 const rank = (r: RiskLevel) => RISK_LEVELS.indexOf(r);
 
