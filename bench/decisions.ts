@@ -12,7 +12,7 @@ import { ShipbotConfig } from '../src/config.js';
 import { kubeFromKubeconfig } from '../src/cluster/index.js';
 import { buildPlan } from '../src/domain/plan.js';
 import type { DeployRequest } from '../src/domain/types.js';
-import type { RunStatus } from '../src/domain/run.js';
+import { type RunStatus, outcomeOf, pendingDecision, rollbackOf } from '../src/domain/run.js';
 import { createLogger } from '../src/log.js';
 import { SandboxMetricSource } from '../src/metrics/sandbox.js';
 import { createRunner } from '../src/runner/index.js';
@@ -200,16 +200,16 @@ async function batch(list: Trial[]): Promise<Array<{ t: Trial; outcome: Outcome;
         const stage = rec.steps.find((s) => s.key === `stage:canary-${t.share}`);
         // The canary's decision is its stage's: the gate after it is not what this measures.
         const outcome: Outcome =
-          stage?.status === 'done' ? 'passed' : stage?.status === 'failed' && rec.data.rollback ? 'rolled back' : 'asked';
+          stage?.status === 'done' ? 'passed' : stage?.status === 'failed' && rollbackOf(rec) ? 'rolled back' : 'asked';
         if (process.env.BENCH_DECISIONS_DEBUG)
           console.error(
             t.service,
             t.scenario.name,
             t.share,
             t.rps,
-            end.status,
+            end.phase.status,
             stage?.status,
-            rec.data.rollback?.at,
+            rollbackOf(rec)?.at,
             JSON.stringify(rec.steps.map((x) => [x.key, x.status, x.startedAt])),
           );
         // From the moment the canary's traffic began (monitoring starts then) to the rollback; a late fault from its onset.
@@ -222,9 +222,9 @@ async function batch(list: Trial[]): Promise<Array<{ t: Trial; outcome: Outcome;
           t,
           outcome,
           // The whole run: a regression the canary stage let through may still be rolled back by the gate after it.
-          runEnd: end.status,
+          runEnd: end.phase.status,
           ...(intervals !== undefined ? { intervals } : {}),
-          why: end.outcome ?? end.pendingDecision?.explanation ?? '',
+          why: outcomeOf(end) ?? pendingDecision(end)?.explanation ?? '',
         };
       }),
     );

@@ -16,13 +16,13 @@ import { demoDeployment } from '../src/sandbox/demo.js';
 import { startSandbox } from '../src/sandbox/index.js';
 import { resourceByKind } from '../src/sandbox/resources.js';
 import { openStore } from '../src/store/index.js';
-import { FINAL_STATUSES, type RunView } from '../src/domain/run.js';
+import { FINAL_STATUSES, type RunView, outcomeOf, pendingDecision } from '../src/domain/run.js';
 
 /** The run's view once it is final or waits for a person (which would never settle by itself). */
 export function untilDecidedOrFinal(runner: ReturnType<typeof createRunner>, id: string): Promise<RunView | undefined> {
   return new Promise((resolve) => {
     const check = (v?: RunView) => {
-      if (v && (FINAL_STATUSES.has(v.status) || v.status === 'awaiting-decision')) {
+      if (v && (FINAL_STATUSES.has(v.phase.status) || v.phase.status === 'awaiting-decision')) {
         off();
         resolve(v);
       }
@@ -116,10 +116,10 @@ export async function benchRunner(): Promise<Array<{ name: string; value: number
     const wall = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     clearInterval(probe);
-    const ok = finals.filter((f) => f?.status === 'succeeded').length;
+    const ok = finals.filter((f) => f?.phase.status === 'succeeded').length;
     const other = finals
-      .filter((f) => f?.status !== 'succeeded')
-      .map((f) => `${f?.status}: ${f?.outcome ?? f?.pendingDecision?.explanation}`);
+      .filter((f) => f?.phase.status !== 'succeeded')
+      .map((f) => (f ? `${f.phase.status}: ${outcomeOf(f) ?? pendingDecision(f)?.explanation}` : 'no run'));
     return [
       {
         name: 'deployments succeeded',

@@ -37,12 +37,8 @@ export interface PreflightCheck {
   detail: string;
 }
 
-export interface RollbackVerification {
-  ok: boolean;
-  /** Share of traffic the old version serves (0..100). */
-  oldTrafficPct: number;
-  detail: string;
-}
+export type { RollbackVerification } from '../domain/types.js';
+import type { RollbackVerification } from '../domain/types.js';
 
 /** Which pods to compare (domain/types.ts): the metric sources read it too. */
 export type { TrackRef } from '../domain/types.js';

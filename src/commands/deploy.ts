@@ -16,7 +16,7 @@ import { CataloguePrometheus, prometheusAccess } from '../metrics/index.js';
 import { SandboxMetricSource } from '../metrics/sandbox.js';
 import type { MetricSource } from '../metrics/types.js';
 import { changedLines, createRunner, exitCodeFor, renderRun } from '../runner/index.js';
-import type { RunView } from '../domain/run.js';
+import { type RunView, pendingDecision, reportPathOf } from '../domain/run.js';
 import { investigateBriefing } from '../reports/investigate.js';
 import { openStore, type Store } from '../store/index.js';
 
@@ -184,7 +184,7 @@ export async function run(args: string[]): Promise<number> {
       return EXIT_WAITING;
     }
     if (!end) return 1;
-    if (end.reportPath) console.log(`Report: ${end.reportPath}`);
+    if (reportPathOf(end)) console.log(`Report: ${reportPathOf(end)}`);
     return exitCodeFor(end);
   } finally {
     await runner.close();
@@ -229,16 +229,16 @@ function follow(
     };
     const onUpdate = (v: RunView) => {
       draw(v);
-      if (['succeeded', 'rolled-back', 'failed', 'cancelled', 'stopped'].includes(v.status)) return done(v);
-      if (v.status === 'awaiting-decision' && !asking) {
+      if (['succeeded', 'rolled-back', 'failed', 'cancelled', 'stopped'].includes(v.phase.status)) return done(v);
+      if (v.phase.status === 'awaiting-decision' && !asking) {
         if (tty) return ask(v);
-        if (answered === v.pendingDecision) return;
-        answered = v.pendingDecision;
+        if (answered === pendingDecision(v)) return;
+        answered = pendingDecision(v);
         void decideUnattended(v);
       }
     };
     const decideUnattended = async (v: RunView) => {
-      const why = v.pendingDecision?.explanation ?? 'see above';
+      const why = pendingDecision(v)?.explanation ?? 'see above';
       if (onDecision === 'wait') {
         console.log(`A decision is needed (${why}); no terminal to ask on, so the run is left waiting (--on-decision wait).`);
         return done('waiting');

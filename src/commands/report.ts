@@ -4,6 +4,7 @@ import path from 'node:path';
 import { readEnv } from '../config.js';
 import { renderReport, deterministicLessons, renderIncident } from '../reports/report.js';
 import { openStore } from '../store/index.js';
+import { isEnded, rollbackOf } from '../domain/run.js';
 
 export async function run(args: string[]): Promise<number> {
   const id = args.find((a) => !a.startsWith('-'));
@@ -25,12 +26,13 @@ export async function run(args: string[]): Promise<number> {
       return 1;
     }
     const incident = args.includes('--incident');
-    const onDisk = incident ? rec.data.incidentPath : rec.reportPath;
+    const written = isEnded(rec.phase) ? rec.phase.report : undefined;
+    const onDisk = incident ? written?.incident : written?.path;
     if (onDisk && existsSync(onDisk)) {
       process.stdout.write(readFileSync(onDisk, 'utf8'));
       return 0;
     }
-    if (incident && !rec.data.rollback) {
+    if (incident && !rollbackOf(rec)) {
       console.error(`Run ${rec.id} did not roll back: it has no incident report.`);
       return 1;
     }

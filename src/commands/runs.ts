@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readEnv } from '../config.js';
 import { openStore } from '../store/index.js';
+import { outcomeOf } from '../domain/run.js';
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -36,8 +37,8 @@ export async function run(args: string[]): Promise<number> {
       r.environment,
       r.version,
       r.strategy,
-      r.status,
-      r.outcome ?? r.stage ?? '',
+      r.phase.status,
+      outcomeOf(r) ?? r.stage ?? '',
     ]);
     const head = ['run', 'created (UTC)', 'service', 'env', 'version', 'strategy', 'status', 'outcome'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => Math.min(r[i]!.length, i === 7 ? 80 : 40))));

@@ -1,6 +1,6 @@
 // What front ends (Slack, terminal, local workspace) see of the runner. They never touch the
 // cluster: they start runs, send commands and subscribe to events.
-import type { Actor, Decision, DeployPlan, DeployRequest, Environment } from './types.js';
+import type { Actor, Decision, DeployPlan, DeployRequest, Environment, RollbackVerification } from './types.js';
 
 export const STEP_STATUSES = ['pending', 'running', 'done', 'failed', 'warning', 'skipped'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
@@ -37,6 +37,89 @@ export type RunOrigin =
   | { kind: 'terminal' }
   | { kind: 'schedule'; scheduleId: string };
 
+/** "stop all deploys <reason>": an incident commander halts every run and new deploys. */
+export interface LineStop {
+  /** Actor label: "ivan (U_IC)". */
+  by: string;
+  reason: string;
+  at: number;
+}
+
+/** A rollback, from the moment it was decided: why, by whom, and how it left traffic once verified. */
+export interface RollbackFacts {
+  reason: string;
+  /** Actor label, or `shipbot` for an automatic one. */
+  by: string;
+  at: number;
+  automatic: boolean;
+  verification?: RollbackVerification;
+}
+
+export type EndStatus = 'succeeded' | 'rolled-back' | 'failed' | 'cancelled' | 'stopped';
+
+/**
+ * Where a run is, with exactly the facts that exist there (the shape Argo Rollouts gives its
+ * status): a question exists only while a person is asked, an outcome only once it ended.
+ */
+export type RunPhase =
+  /** A high-risk production deploy waiting for a second person. */
+  | { status: 'pending-approval' }
+  /** Waiting for the service lock: the run or person holding it. */
+  | { status: 'queued'; behind: string }
+  | { status: 'running' }
+  /** Held between steps by a person (`by`), or by "stop all deploys" (`lineStop`). */
+  | { status: 'paused'; by: string; lineStop?: LineStop }
+  /** A person must Rollback / Accept / Investigate. */
+  | { status: 'awaiting-decision'; decision: Decision }
+  | { status: 'rolling-back'; rollback: RollbackFacts }
+  | {
+      status: EndStatus;
+      /** Why it ended, in one line. */
+      outcome: string;
+      /** Present when it rolled back (or a rollback was tried). */
+      rollback?: RollbackFacts;
+      /** Present when the run ended keeping its service locked (a production rollback, a safe stop): why. */
+      keptLock?: string;
+      /** The reports written when it ended (absent when writing failed). */
+      report?: { path: string; incident?: string };
+    };
+
+export type EndedPhase = Extract<RunPhase, { status: EndStatus }>;
+
+export function isEnded(phase: RunPhase): phase is EndedPhase {
+  return FINAL_STATUSES.has(phase.status);
+}
+
+/** The question a person is asked, while one is. */
+export function pendingDecision(run: { phase: RunPhase }): Decision | undefined {
+  return run.phase.status === 'awaiting-decision' ? run.phase.decision : undefined;
+}
+
+/** Why the run ended, once it has. */
+export function outcomeOf(run: { phase: RunPhase }): string | undefined {
+  return isEnded(run.phase) ? run.phase.outcome : undefined;
+}
+
+/** The run's rollback, from the moment one began. */
+export function rollbackOf(run: { phase: RunPhase }): RollbackFacts | undefined {
+  return run.phase.status === 'rolling-back' || isEnded(run.phase) ? run.phase.rollback : undefined;
+}
+
+/** Why the ended run kept its service locked, if it did. */
+export function keptLockOf(run: { phase: RunPhase }): string | undefined {
+  return isEnded(run.phase) ? run.phase.keptLock : undefined;
+}
+
+/** The ended run's report files, once written. */
+export function reportOf(run: { phase: RunPhase }): EndedPhase['report'] {
+  return isEnded(run.phase) ? run.phase.report : undefined;
+}
+
+/** The ended run's report file, once written. */
+export function reportPathOf(run: { phase: RunPhase }): string | undefined {
+  return reportOf(run)?.path;
+}
+
 export interface RunView {
   id: string;
   service: string;
@@ -44,21 +127,15 @@ export interface RunView {
   version: string;
   strategy: DeployPlan['strategy'];
   plan: DeployPlan;
-  status: RunStatus;
+  /** Where the run is, and the facts of that phase. */
+  phase: RunPhase;
   requester: Actor;
   origin: RunOrigin;
   steps: StepView[];
   /** The current stage in one line, e.g. `canary 25% — error 0.3% vs 0.2% baseline`. */
   stage?: string;
-  /** Set while status is awaiting-decision: why a person is asked. */
-  pendingDecision?: Decision;
-  /** Why the run ended (rolled back, failed, stopped). */
-  outcome?: string;
-  reportPath?: string;
   /** Each time a restarted Shipbot picked the run up, e.g. "Shipbot restarted at 08:25 UTC; resuming at \"canary 25%\"". */
-  restarts?: Array<{ at: number; note: string }>;
-  /** Set when the run ended keeping its service locked (a production rollback, a safe stop): why. */
-  keptLock?: string;
+  restarts: Array<{ at: number; note: string }>;
   createdAt: number;
   updatedAt: number;
 }

@@ -190,3 +190,11 @@ export interface TrackRef {
   track: string;
   version?: string;
 }
+
+/** How a rollback left traffic, as the driver verified it. */
+export interface RollbackVerification {
+  ok: boolean;
+  /** Share of traffic the old version serves (0..100). */
+  oldTrafficPct: number;
+  detail: string;
+}

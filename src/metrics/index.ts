@@ -12,7 +12,7 @@ import type { MetricOutcome, MetricSource } from './types.js';
 export { PrometheusSource, renderQuery } from './prometheus.js';
 export { SandboxMetricSource } from './sandbox.js';
 export { runSmokeChecks, type SmokeResult } from './smoke.js';
-export { monitorWindow, captureBaseline, type MonitorOptions, type MonitorResult, type Baseline } from './monitor.js';
+export { monitorWindow, captureBaseline, type MonitorOptions, type WindowResult, type Baseline } from './monitor.js';
 export type * from './types.js';
 
 /** The conventional http_requests_total / http_request_duration_seconds queries, for services without `metrics`. */

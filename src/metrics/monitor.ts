@@ -5,6 +5,7 @@
 import type { Clock } from '../clock.js';
 import type { TrackRef } from '../domain/types.js';
 import { judgeCanary, judgeInfra, usable, type Finding, type JudgeRules } from '../domain/judge.js';
+import type { Whole } from '../domain/judge-core.js';
 import { median } from '../domain/stats.js';
 import type { Decision, DeployPlan, InfraSignal, MetricSample } from '../domain/types.js';
 import type { SmokeCheck } from '../config.js';
@@ -23,6 +24,8 @@ export interface MonitorTick {
   /** The candidate's samples so far, and the baseline samples it is judged against. */
   candidateSamples: readonly MetricSample[];
   baselineSamples: readonly MetricSample[];
+  /** The whole-window readings so far that the judge uses beside them. */
+  whole: Whole;
 }
 
 export interface MonitorOptions {
@@ -54,9 +57,12 @@ export interface MonitorOptions {
   baselineLabel?: string;
 }
 
-export interface MonitorResult extends Decision {
+/** What one window showed: the decision, the samples of each side, and the whole-window readings the judge used. */
+export interface WindowResult extends Decision {
   candidate: MetricSample[];
   baseline: MetricSample[];
+  /** Each side's whole-window reading where the judge used one (the source has `sampleWhole`; a live baseline only). */
+  whole: Whole;
   /** Metric queries that failed, in order (timeouts, HTTP errors, query errors, no data). */
   failures: MetricFailure[];
   /** Whether the window was cut short by a ROLLBACK. */
@@ -75,7 +81,7 @@ export interface MonitorResult extends Decision {
  * judge, and a failed candidate sample is retried on the next tick (at most once per planned
  * sample), so one slow answer under load is not "too little data".
  */
-export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
+export async function monitorWindow(o: MonitorOptions): Promise<WindowResult> {
   const started = o.clock.now();
   // Never fewer samples than the judge needs: a short window is stretched, not judged on too little.
   const planned = Math.max(o.rules.minSamples, 1, Math.round(o.windowSec / Math.max(1, o.intervalSec)));
@@ -97,10 +103,11 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
     const enough = liveBaseline.filter((s) => s.requests > 0).length >= o.rules.minSamples;
     return !o.tracks.baseline || (!enough && o.baselineSamples?.length) ? [...(o.baselineSamples ?? [])] : liveBaseline;
   };
-  const result = (d: Decision, endedEarly: boolean): MonitorResult => ({
+  const result = (d: Decision, endedEarly: boolean): WindowResult => ({
     ...d,
     candidate,
     baseline: pickBaseline(),
+    whole: judgedWhole(),
     failures,
     endedEarly,
     watchedSec: (o.clock.now() - started) / 1000,
@@ -110,13 +117,17 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
   const whole: { candidate?: MetricSample; baseline?: MetricSample } = {};
   const readWhole = (t: TrackRef | undefined, elapsedSec: number) =>
     t && o.source.sampleWhole ? o.source.sampleWhole(t, elapsedSec) : Promise.resolve(undefined);
+  // A captured baseline has no whole reading: it was sampled before the rollout, and its
+  // steady traffic is what the sum of its samples stands for.
+  const judgedWhole = (): Whole => ({
+    ...(whole.candidate ? { candidate: whole.candidate } : {}),
+    ...(whole.baseline && pickBaseline() === liveBaseline ? { baseline: whole.baseline } : {}),
+  });
   const judgeNow = (earlyLook: boolean): Decision => {
     const base = pickBaseline();
     const live = base === liveBaseline;
     return judgeCanary(base, candidate, o.plan, o.rules, {
-      // A captured baseline has no whole reading: it was sampled before the rollout, and its
-      // steady traffic is what the sum of its samples stands for.
-      whole: { candidate: whole.candidate, ...(live ? { baseline: whole.baseline } : {}) },
+      whole: judgedWhole(),
       candidateShare: pct / 100,
       // A captured baseline saw all the traffic; a live one sees what the candidate does not.
       baselineShare: live ? Math.max(0.01, 1 - pct / 100) : 1,
@@ -175,6 +186,7 @@ export async function monitorWindow(o: MonitorOptions): Promise<MonitorResult> {
       signals,
       candidateSamples: candidate,
       baselineSamples: pickBaseline(),
+      whole: judgedWhole(),
     };
     const infra = judgeInfra(signals, o.rules);
     if (infra.verdict === 'ROLLBACK') {

@@ -3,7 +3,7 @@
 // versions, rule names and reasons from a fixed vocabulary.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { allDecisions, type RunRecord } from '../store/records.js';
-import type { RunEvent, RunView } from '../domain/run.js';
+import { type RunEvent, type RunStatus, type RunView, rollbackOf } from '../domain/run.js';
 import { FINAL_STATUSES } from '../domain/run.js';
 
 export interface Telemetry {
@@ -82,7 +82,7 @@ export function createTelemetry(opts: { record: (runId: string) => RunRecord | u
   const active = new Gauge({ name: 'shipbot_runs_active', help: 'Runs not yet ended.', registers: [registry] });
   const queued = new Gauge({ name: 'shipbot_run_queue_depth', help: 'Runs waiting for a service lock.', registers: [registry] });
 
-  const status = new Map<string, RunView['status']>();
+  const status = new Map<string, RunStatus>();
   const decided = new Map<string, number>();
   const countStatuses = () => {
     let a = 0;
@@ -96,9 +96,9 @@ export function createTelemetry(opts: { record: (runId: string) => RunRecord | u
   };
 
   const onEnd = (run: RunView, rec: RunRecord | undefined) => {
-    deploys.inc({ service: run.service, environment: run.environment, strategy: run.strategy, outcome: run.status });
-    const rb = rec?.data.rollback;
-    if (run.status !== 'rolled-back' || !rb) return;
+    deploys.inc({ service: run.service, environment: run.environment, strategy: run.strategy, outcome: run.phase.status });
+    const rb = rec && rollbackOf(rec);
+    if (run.phase.status !== 'rolled-back' || !rb) return;
     rollbacks.inc({
       service: run.service,
       environment: run.environment,
@@ -118,7 +118,7 @@ export function createTelemetry(opts: { record: (runId: string) => RunRecord | u
       if (ev.type !== 'run-updated') return;
       const run = ev.run;
       const before = status.get(run.id);
-      status.set(run.id, run.status);
+      status.set(run.id, run.phase.status);
       const rec = opts.record(run.id);
       const list = rec ? allDecisions(rec) : [];
       for (const d of list.slice(decided.get(run.id) ?? 0)) {
@@ -126,13 +126,13 @@ export function createTelemetry(opts: { record: (runId: string) => RunRecord | u
         decisions.inc({ verdict: d.decision.verdict, rule: deciding?.rule.replace(/^smoke-.*/, 'smoke') ?? 'all' });
       }
       decided.set(run.id, list.length);
-      if (before !== run.status && FINAL_STATUSES.has(run.status) && !(before && FINAL_STATUSES.has(before))) {
+      if (before !== run.phase.status && FINAL_STATUSES.has(run.phase.status) && !(before && FINAL_STATUSES.has(before))) {
         onEnd(run, rec);
         decided.delete(run.id);
       }
       countStatuses();
       // Ended runs leave the gauges' bookkeeping: memory stays bounded over months.
-      if (FINAL_STATUSES.has(run.status)) status.delete(run.id);
+      if (FINAL_STATUSES.has(run.phase.status)) status.delete(run.id);
     },
     slackCall(method, s) {
       slackCalls.inc({ method, status: s });

@@ -2,7 +2,7 @@
 // numbers that tripped with the baseline beside them, and the concrete next action, in at most
 // 12 lines. Everything else (pods, events, log tails) goes in a file attached to the thread.
 import { truncate } from '../domain/text.js';
-import type { Diagnostics, RunView } from '../domain/run.js';
+import { type Diagnostics, type RunView, outcomeOf, pendingDecision, keptLockOf } from '../domain/run.js';
 import { stagesThatRan } from './report.js';
 
 const MAX_LINES = 12;
@@ -14,17 +14,17 @@ export function runTitle(run: Pick<RunView, 'service' | 'version' | 'environment
 
 function whatFailed(run: RunView): string {
   const steps = [...run.steps].reverse();
-  if (run.status === 'awaiting-decision') {
+  if (run.phase.status === 'awaiting-decision') {
     const asking = steps.find((s) => s.status === 'failed' || s.status === 'warning');
-    return `${asking?.title ?? 'A check'} needs a decision: ${run.pendingDecision?.explanation ?? asking?.detail ?? 'see the progress message'}.`;
+    return `${asking?.title ?? 'A check'} needs a decision: ${pendingDecision(run)?.explanation ?? asking?.detail ?? 'see the progress message'}.`;
   }
   const failed = steps.find((s) => s.status === 'failed');
-  if (failed) return `${failed.title} failed: ${failed.detail ?? run.outcome ?? 'see the progress message'}.`;
-  if (run.status === 'rolled-back' || run.status === 'rolling-back') {
+  if (failed) return `${failed.title} failed: ${failed.detail ?? outcomeOf(run) ?? 'see the progress message'}.`;
+  if (run.phase.status === 'rolled-back' || run.phase.status === 'rolling-back') {
     const stage = stagesThatRan(run.steps).at(-1);
-    return `Nothing failed: ${run.outcome ?? 'rolled back on request'}${stage ? `, during ${stage.title}` : ''}.`;
+    return `Nothing failed: ${outcomeOf(run) ?? 'rolled back on request'}${stage ? `, during ${stage.title}` : ''}.`;
   }
-  return run.outcome ? `Nothing failed: ${run.outcome}.` : `Nothing has failed so far (${run.status}).`;
+  return outcomeOf(run) ? `Nothing failed: ${outcomeOf(run)}.` : `Nothing has failed so far (${run.phase.status}).`;
 }
 
 /** The findings that tripped (not the ones that passed, nor "too little data" beside a real breach). */
@@ -42,13 +42,13 @@ function evidence(d: Diagnostics): string[] {
 function nextStep(run: RunView, d: Diagnostics): string {
   const where = `${run.service} ${run.environment}`;
   const productionTouched = stagesThatRan(run.steps).length > 0;
-  switch (run.status) {
+  switch (run.phase.status) {
     case 'awaiting-decision':
       return 'Press *Accept* to continue or *Rollback* to go back to the previous version.';
     case 'rolled-back':
       if (!productionTouched)
         return `Production was never touched and can be deployed. Fix the build, then \`deploy ${run.service} <fixed version>\`.`;
-      return run.keptLock && d.stillLocked !== false
+      return keptLockOf(run) && d.stillLocked !== false
         ? `Production is back on the previous version and locked. Fix the build; once checked, an incident commander presses *Unlock* (or \`unlock ${where}\`), then deploy the fix.`
         : `Production is back on the previous version. Fix the build, then deploy it again.`;
     case 'failed':

@@ -1,9 +1,10 @@
 // Markdown reports from a run's record: the deployment report (per the flow's report), an
 // incident report when it rolled back, and a short stakeholder summary. Pure: text in, text out.
+import { fmtMs, fmtPct } from '../domain/judge-core.js';
 import { schemaNote } from '../domain/migration-policy.js';
 import type { MetricSample } from '../domain/types.js';
 import { allDecisions, type AuditRecord, type RunRecord, type SmokeRecord } from '../store/records.js';
-import type { RunView, StepView } from '../domain/run.js';
+import { type RunView, type StepView, outcomeOf, rollbackOf } from '../domain/run.js';
 
 /** Optional LLM help for prose (lessons, summaries); deterministic text is used when it gives nothing. */
 export type Summarise = (kind: 'lessons' | 'stakeholder' | 'incident', facts: Record<string, unknown>) => Promise<string | undefined>;
@@ -25,12 +26,13 @@ function duration(ms: number): string {
   return m < 60 ? `${m}m ${s % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
+// The judge's own formatting: a number in a report reads as it does in the verdict and the thread.
 function pct(x: number | undefined): string {
-  return x === undefined ? 'n/a' : `${(x * 100).toFixed(2)}%`;
+  return x === undefined ? 'n/a' : fmtPct(x);
 }
 
 function ms(x: number | undefined): string {
-  return x === undefined ? 'n/a' : `${x.toFixed(0)} ms`;
+  return x === undefined ? 'n/a' : fmtMs(x);
 }
 
 function cell(s: string): string {
@@ -45,7 +47,7 @@ function table(head: string[], rows: string[][]): string {
 }
 
 function outcomeWord(run: RunView): string {
-  switch (run.status) {
+  switch (run.phase.status) {
     case 'succeeded':
       return 'Succeeded ✓';
     case 'rolled-back':
@@ -57,7 +59,7 @@ function outcomeWord(run: RunView): string {
     case 'stopped':
       return 'Stopped after a restart ⚠️';
     default:
-      return run.status;
+      return run.phase.status;
   }
 }
 
@@ -69,9 +71,9 @@ export function reportFacts(rec: RunRecord): Record<string, unknown> {
     version: rec.version,
     strategy: rec.strategy,
     risk: rec.plan.risk,
-    status: rec.status,
-    outcome: rec.outcome,
-    rollback: rec.data.rollback,
+    status: rec.phase.status,
+    outcome: outcomeOf(rec),
+    rollback: rollbackOf(rec),
     failedSteps: rec.steps.filter((s) => s.status === 'failed').map((s) => `${s.title}: ${s.detail ?? ''}`),
     warnings: rec.steps.filter((s) => s.status === 'warning').map((s) => `${s.title}: ${s.detail ?? ''}`),
     baseline: rec.targets.main.baseline,
@@ -84,7 +86,7 @@ export function reportFacts(rec: RunRecord): Record<string, unknown> {
 /** Deterministic lessons: what the record shows, phrased as the next thing to do. */
 export function deterministicLessons(rec: RunRecord): string[] {
   const out: string[] = [];
-  const rb = rec.data.rollback;
+  const rb = rollbackOf(rec);
   if (rb?.automatic)
     out.push(`The automatic rollback worked as designed: ${rb.reason}. Reproduce the failure in staging before retrying ${rec.version}.`);
   else if (rb) out.push(`A person rolled back (${rb.reason}). Record what they saw so the gate can catch it next time.`);
@@ -96,7 +98,7 @@ export function deterministicLessons(rec: RunRecord): string[] {
   if (rec.data.accepted)
     out.push(`A regression was accepted by ${rec.data.accepted.by}: ${rec.data.accepted.explanation}. Follow up on it.`);
   if (rec.plan.dbMigration) out.push('This release carried a database migration: confirm it stays compatible with the previous version.');
-  if (rec.status === 'stopped') out.push(`Shipbot stopped this run after a restart: ${rec.outcome}.`);
+  if (rec.phase.status === 'stopped') out.push(`Shipbot stopped this run after a restart: ${outcomeOf(rec)}.`);
   if (!out.length) out.push('Nothing unusual: the plan, gates and timings fit this release.');
   return out;
 }
@@ -154,7 +156,7 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
       ['', ''],
       [
         ['Run', rec.id],
-        ['Outcome', `${outcomeWord(rec)}${rec.outcome ? ` — ${rec.outcome}` : ''}`],
+        ['Outcome', `${outcomeWord(rec)}${outcomeOf(rec) ? ` — ${outcomeOf(rec)}` : ''}`],
         ['Service', `${rec.service} (${rec.environment})`],
         ['Version', `${rs ? `${rs.previousImage} → ${rs.newImage}` : rec.version}`],
         ...(rec.data.artifact
@@ -170,7 +172,7 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
         ['Requested by', rec.requester.name ?? rec.requester.userId],
         [
           'Approved by',
-          rec.data.approvals?.map((a) => a.by).join(', ') || (rec.status === 'pending-approval' ? 'pending' : 'not required'),
+          rec.data.approvals?.map((a) => a.by).join(', ') || (rec.phase.status === 'pending-approval' ? 'pending' : 'not required'),
         ],
         ['Started', time(rec.createdAt)],
         ['Duration', duration(end - rec.createdAt)],
@@ -228,7 +230,7 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
   const issues = issuesOf(rec);
   lines.push(issues.length ? issues.map((i) => `- ${i}`).join('\n') : '_none_', '');
   lines.push('## Rollback details', '');
-  const rb = rec.data.rollback;
+  const rb = rollbackOf(rec);
   if (rb) {
     lines.push(
       `- Trigger: ${rb.automatic ? 'automatic' : `requested by ${rb.by}`} at ${time(rb.at)}`,
@@ -257,13 +259,13 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
 }
 
 export function renderIncident(rec: RunRecord, audit: AuditRecord[], narrative?: string): string {
-  const rb = rec.data.rollback;
+  const rb = rollbackOf(rec);
   const lines = [
     `# Incident: ${rec.service} ${rec.version} rolled back in ${rec.environment}`,
     '',
     `- Run: ${rec.id}`,
     `- Detected: ${rb ? time(rb.at) : 'n/a'} (${rb?.automatic ? 'automatically by Shipbot' : `by ${rb?.by ?? 'n/a'}`})`,
-    `- Cause as observed: ${rb?.reason ?? rec.outcome ?? 'unknown'}`,
+    `- Cause as observed: ${rb?.reason ?? outcomeOf(rec) ?? 'unknown'}`,
     `- Impact: ${impact(rec)}`,
     `- Recovery: ${rb?.verification ? `${rb.verification.ok ? 'verified' : 'NOT verified'} — ${rb.verification.detail}` : 'not verified'}`,
     `- Lock: ${rec.service} in ${rec.environment} ${rb?.automatic ? 'stays locked until someone unlocks it' : 'was released'}`,
@@ -324,18 +326,18 @@ export function userImpact(run: Pick<RunView, 'steps' | 'version' | 'updatedAt'>
 /** A few lines for stakeholders: what shipped (or not), whether users were affected, what is next. */
 export function stakeholderSummary(run: RunView & Partial<Pick<RunRecord, 'data'>>): string {
   const head = `${run.service} ${run.version} → ${run.environment} (${run.strategy})`;
-  switch (run.status) {
+  switch (run.phase.status) {
     case 'succeeded':
       return `✅ ${head}: deployed successfully. SLOs held through monitoring; no action needed.`;
     case 'rolled-back':
-      return `↩️ ${head}: rolled back${run.data?.rollback?.automatic ? ' automatically' : ''} — ${run.data?.rollback?.reason ?? run.outcome ?? ''}. ${userImpact(run)}`;
+      return `↩️ ${head}: rolled back${rollbackOf(run)?.automatic ? ' automatically' : ''} — ${rollbackOf(run)?.reason ?? outcomeOf(run) ?? ''}. ${userImpact(run)}`;
     case 'failed':
-      return `❌ ${head}: not deployed — ${run.outcome ?? 'failed'}.`;
+      return `❌ ${head}: not deployed — ${outcomeOf(run) ?? 'failed'}.`;
     case 'cancelled':
-      return `⏹ ${head}: cancelled — ${run.outcome ?? ''}. Nothing changed for users.`;
+      return `⏹ ${head}: cancelled — ${outcomeOf(run) ?? ''}. Nothing changed for users.`;
     case 'stopped':
-      return `⚠️ ${head}: stopped after a Shipbot restart — ${run.outcome ?? ''}. An engineer is checking.`;
+      return `⚠️ ${head}: stopped after a Shipbot restart — ${outcomeOf(run) ?? ''}. An engineer is checking.`;
     default:
-      return `⏳ ${head}: ${run.status}${run.stage ? ` — ${run.stage}` : ''}.`;
+      return `⏳ ${head}: ${run.phase.status}${run.stage ? ` — ${run.stage}` : ''}.`;
   }
 }

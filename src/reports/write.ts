@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditRecord, RunRecord } from '../store/records.js';
-import type { RunView } from '../domain/run.js';
+import { type RunView, rollbackOf } from '../domain/run.js';
 import { deterministicLessons, renderIncident, renderReport, reportFacts, stakeholderSummary, type Summarise } from './report.js';
 
 export interface WrittenReports {
@@ -41,7 +41,7 @@ export async function writeRunReports(
   const report = path.join(dir, `${rec.id}.md`);
   await writeFile(report, renderReport(full, audit, lessons));
   let incident: string | undefined;
-  if (full.data.rollback) {
+  if (rollbackOf(full)) {
     incident = path.join(dir, `${rec.id}-incident.md`);
     await writeFile(incident, renderIncident(full, audit, await ask(summarise, 'incident', facts)));
   }

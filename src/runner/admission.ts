@@ -6,10 +6,10 @@ import { findService, type ServiceConfig, type ShipbotConfig } from '../config.j
 import { type ActiveFreeze, activeFreeze, describeFreeze } from '../domain/freeze.js';
 import { strategyRefusal } from '../domain/migration-policy.js';
 import { riskLimitProblems } from '../domain/risk-policy.js';
-import type { StartInput, StartResult } from '../domain/run.js';
+import type { RunPhase, StartInput, StartResult } from '../domain/run.js';
 import { actorLabel, type RunRecord } from '../store/records.js';
 import { isIncidentCommander, mayDeploy } from '../domain/permissions.js';
-import { initialSteps } from './steps.js';
+import { initialSteps } from './model/steps.js';
 
 export type Admission =
   /** With `override`: a freeze is in force and an incident commander overrode it (`freeze`). */
@@ -71,6 +71,8 @@ export function newRunRecord(
   input: StartInput,
   admitted: Extract<Admission, { ok: true }>,
   migrations: { staging: boolean; target: boolean },
+  /** Where it starts: running, or queued behind the lock, or waiting for an approval. */
+  start: { phase: RunPhase; stage?: string },
 ): RunRecord {
   const { plan } = input;
   const { service, override } = admitted;
@@ -83,7 +85,9 @@ export function newRunRecord(
     plan: { ...plan, service: service.name },
     targets: { main: {} },
     request: input.request,
-    status: 'running',
+    phase: start.phase,
+    ...(start.stage ? { stage: start.stage } : {}),
+    restarts: [],
     requester: input.requester,
     origin: input.origin,
     steps: initialSteps(plan, Boolean(service.environments.staging), migrations, ownerName(service.environments[plan.environment]?.gitops)),

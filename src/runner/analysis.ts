@@ -26,7 +26,7 @@ export interface MonitorInput {
   onSample?: (line: string) => void;
 }
 
-export interface MonitorResult {
+export interface WindowVerdict {
   decision: Decision;
   candidateSamples: MetricSample[];
   candidate?: MetricSample;
@@ -44,7 +44,7 @@ export interface RunAnalysis {
     track: TrackRef,
     signal?: AbortSignal,
   ): Promise<{ samples: MetricSample[]; sample?: MetricSample; detail: string }>;
-  monitor(input: MonitorInput): Promise<MonitorResult>;
+  monitor(input: MonitorInput): Promise<WindowVerdict>;
   smoke(baseUrl: string, checks: SmokeCheck[], signal?: AbortSignal): Promise<SmokeRecord[]>;
   /** The regression gate: samples (and smoke results) after the deploy against those before, with the plan's threshold. */
   gate(plan: DeployPlan, before: MetricSample[], after: MetricSample[], where: 'staging' | 'production', tests?: GateTests): Decision;
@@ -58,7 +58,8 @@ import type { Defaults } from '../config.js';
 import type { MetricSource } from '../metrics/types.js';
 import { productionGate, rulesFromDefaults, stagingGate, usable, type GateTests } from '../domain/judge.js';
 import { captureBaseline, monitorWindow } from '../metrics/monitor.js';
-import { pct } from './view.js';
+import { windowReading } from '../domain/reading.js';
+import { fmtMs, fmtPct } from '../domain/judge-core.js';
 
 export interface AnalysisDeps {
   metrics: MetricSource;
@@ -68,32 +69,11 @@ export interface AnalysisDeps {
   fetch?: typeof fetch;
 }
 
-/** Pools samples into one (request-weighted error rate, median latencies) for reports. */
-export function pooled(samples: readonly MetricSample[]): MetricSample | undefined {
-  const u = usable(samples);
-  if (!u.length) return undefined;
-  const requests = u.reduce((n, s) => n + s.requests, 0);
-  const med = (xs: number[]) => {
-    const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
-    return v.length ? v[Math.floor((v.length - 1) / 2)]! : NaN;
-  };
-  return {
-    at: u.at(-1)!.at,
-    windowSec: u.reduce((n, s) => n + s.windowSec, 0),
-    requests,
-    errorRate: u.reduce((n, s) => n + s.errorRate * s.requests, 0) / requests,
-    p50Ms: med(u.map((s) => s.p50Ms)),
-    p95Ms: med(u.map((s) => s.p95Ms)),
-    p99Ms: med(u.map((s) => s.p99Ms)),
-    throughputRps: u.reduce((n, s) => n + s.throughputRps, 0) / u.length,
-  };
-}
-
 function line(c?: MetricSample, b?: MetricSample): string {
   if (!c) return 'no traffic measured yet';
   return b
-    ? `error ${pct(c.errorRate)} vs ${pct(b.errorRate)} baseline, p99 ${c.p99Ms.toFixed(0)} ms vs ${b.p99Ms.toFixed(0)} ms`
-    : `error ${pct(c.errorRate)}, p99 ${c.p99Ms.toFixed(0)} ms`;
+    ? `error ${fmtPct(c.errorRate)} vs ${fmtPct(b.errorRate)} baseline, p99 ${fmtMs(c.p99Ms)} vs ${fmtMs(b.p99Ms)}`
+    : `error ${fmtPct(c.errorRate)}, p99 ${fmtMs(c.p99Ms)}`;
 }
 
 export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
@@ -111,7 +91,7 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
         intervalSec: plan.monitoringIntervalSec,
         ...(signal ? { abort: signal } : {}),
       });
-      const agg = pooled(b.samples);
+      const agg = windowReading(b.samples);
       const detail = agg
         ? `${usable(b.samples).length} samples of ${trackName(track.track)}${b.fromHistory ? ' from history' : ''}: ${line(agg)}, ${agg.throughputRps.toFixed(1)} rps`
         : `no baseline traffic measured (${b.failures.at(-1)?.message ?? 'no samples'})`;
@@ -140,11 +120,13 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
         ...(input.skip ? { skip: input.skip } : {}),
         candidateLabel: sameTrack ? 'new version' : trackName(input.candidate.track),
         baselineLabel: trackName(input.baseline.track),
-        onSample: (t) => input.onSample?.(line(pooled(t.candidateSamples), pooled(t.baselineSamples))),
+        onSample: (t) =>
+          input.onSample?.(line(windowReading(t.candidateSamples, t.whole.candidate), windowReading(t.baselineSamples, t.whole.baseline))),
       });
       const { candidate: candidateSamples, baseline: baselineSamples, verdict, explanation, findings } = res;
-      const c = pooled(candidateSamples);
-      const b = pooled(baselineSamples);
+      // The readings the judge tested: the line, the stored decision and the report show these.
+      const c = windowReading(candidateSamples, res.whole.candidate);
+      const b = windowReading(baselineSamples, res.whole.baseline);
       return {
         decision: { verdict, explanation, findings },
         candidateSamples,

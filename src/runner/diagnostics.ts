@@ -2,12 +2,12 @@
 // the checks that did not pass, the cluster's signals, and the pods, events and logs, as they
 // were when Shipbot decided (read then) and as they are now.
 import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.js';
-import type { Diagnostics } from '../domain/run.js';
+import { type Diagnostics, keptLockOf } from '../domain/run.js';
 import type { Environment } from '../domain/types.js';
 import { allDecisions, type RunRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { touchedTargetName } from './steps.js';
-import { pct } from './view.js';
+import { touchedTargetName } from './model/steps.js';
+import { fmtPct as pct } from '../domain/judge-core.js';
 
 export interface DiagnosticsSources {
   store: Store;
@@ -44,7 +44,7 @@ export async function collectDiagnostics(rec: RunRecord, ref: WorkloadRef | unde
     );
   }
   if (last) d.findings = last.decision.findings;
-  if (rec.data.keptLock) d.stillLocked = src.store.getLock(rec.service, rec.environment)?.runId === rec.id;
+  if (keptLockOf(rec)) d.stillLocked = src.store.getLock(rec.service, rec.environment)?.runId === rec.id;
   for (const f of last?.decision.findings ?? []) if (f.verdict !== 'CONTINUE') d.failingChecks.push(`${f.rule}: ${f.detail}`);
   for (const s of rec.targets.main.smoke ?? []) if (!s.ok) d.failingChecks.push(`smoke ${s.name}: ${s.detail}`);
   if (ref && rec.targets.main.rollout) {

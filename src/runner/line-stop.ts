@@ -39,8 +39,8 @@ export function stopLine(deps: RunnerDeps, loop: StepLoop, journal: Journal, act
   // A run between steps pauses now; one inside a step pauses when the step ends (the loop's check).
   const held: string[] = [];
   for (const a of loop.active.values()) {
-    if (FINAL_STATUSES.has(a.rec.status)) continue;
-    held.push(`${a.rec.service} ${a.rec.version} (${a.rec.status})`);
+    if (FINAL_STATUSES.has(a.rec.phase.status)) continue;
+    held.push(`${a.rec.service} ${a.rec.version} (${a.rec.phase.status})`);
     loop.wake(a.rec.id);
   }
   return {
@@ -63,11 +63,9 @@ export function resumeLine(deps: RunnerDeps, loop: StepLoop, journal: Journal, a
   journal.audit(undefined, who, 'resume-all', stop ? `was: ${stop.reason}` : '');
   const resumed: string[] = [];
   for (const rec of store.listRuns({ status: ['paused'] })) {
-    const live = loop.active.get(rec.id)?.rec ?? rec;
-    if (!live.data.lineStop) continue;
-    delete live.data.lineStop;
-    loop.transition(live, 'running', { stage: `resumed by ${labelName(who)}` }, true);
-    journal.audit(live.id, who, 'resume', 'deploys resumed');
+    const live = loop.live(rec.id) ?? rec;
+    if (live.phase.status !== 'paused' || !live.phase.lineStop) continue;
+    loop.dispatch(live, { type: 'line-resumed', by: who });
     loop.wake(live.id);
     resumed.push(`${live.service} ${live.version}`);
   }

@@ -1,12 +1,12 @@
-// The step loop: each run is driven step by step, every change saved before the cluster is
-// touched; a step's outcome decides what comes next (the next step, a rollback, a question for a
-// person, the end). Rollbacks, the final report and the lock it leaves, and the queue behind a
-// lock are settled here. The Runner (runner.ts) is the front ends' door to it.
+// The step loop: each run is driven step by step. A handler runs; what happens (the step started,
+// learned a fact, ended, a person's command) goes to the reducer (model/reduce.ts) as an event;
+// the new run is saved before any effect it asks for (abandon the step, read the pods, end the
+// run) is performed. The loop writes no status itself. The end (reports, the lock it leaves) and
+// the queue behind a lock are performed here. The Runner (runner.ts) is the front ends' door.
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import { findService, type ServiceConfig, type ShipbotConfig } from '../config.js';
 import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.js';
-import { labelName, truncate } from '../domain/text.js';
 import type { Environment, Strategy } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { Summarise } from '../reports/report.js';
@@ -18,12 +18,13 @@ import { decisionTarget } from './diagnostics.js';
 import { type Journal, StoreFailed } from './journal.js';
 import type { RunAnalysis } from './analysis.js';
 import type { GitopsActions } from '../gitops/actions.js';
-import { applyChange } from './run-change.js';
-import { executeStep, type StepOutcome } from './execute.js';
-import { rollbackNeedsPerson, type Migrate } from './migration-step.js';
-import { nextStep, productionTouched, setStep, skipRemaining, STEP, touching, withRollbackSteps } from './steps.js';
+import { type Effect, type ModelEvent, reduce } from './model/reduce.js';
+import { keptLock } from './model/next-move.js';
+import { executeStep } from './handlers/execute.js';
+import type { Migrate } from './handlers/migration-step.js';
+import { nextStep } from './model/steps.js';
 import { deferred, defaultRef, isStoreBusy, raceAbort, toView } from './view.js';
-import { FINAL_STATUSES, type Diagnostics, type RunStatus } from '../domain/run.js';
+import { type Diagnostics, type EndStatus, FINAL_STATUSES, isEnded, type RunStatus } from '../domain/run.js';
 
 export interface RunnerDeps {
   store: Store;
@@ -67,7 +68,7 @@ interface Active {
 
 export class StepLoop {
   readonly active = new Map<string, Active>();
-  /** Pod reads started at a decision, per run: `finish` waits for them so the record it saves has them. */
+  /** Pod reads started at a decision, per run: the end waits for them so the record it saves has them. */
   private readonly podReads = new Map<string, Promise<void>>();
   closed = false;
 
@@ -91,22 +92,69 @@ export class StepLoop {
     this.active.clear();
   }
 
+  /** The run as it is now: the live record of a run being driven, else the stored one. */
+  live(runId: string): RunRecord | undefined {
+    return this.active.get(runId)?.rec ?? this.deps.store.getRun(runId);
+  }
+
+  /**
+   * Applies one event: the reducer's new run replaces the live record and is saved (`save:
+   * false`: the caller saves it, e.g. with the lock in one transaction), then its effects are
+   * performed. Synchronous up to the effects: a second identical command sees the new state.
+   * Resolves once the effects that take time (the end of the run) are done.
+   */
+  dispatch(rec: RunRecord, ev: ModelEvent, opts: { save?: boolean } = {}): { run: RunRecord; settled: Promise<void> } {
+    const a = this.active.get(rec.id);
+    const { run, effects, important } = reduce(a?.rec ?? rec, ev);
+    if (a) a.rec = run;
+    if (ev.type === 'progress') this.journal.emit(run, false);
+    else if (opts.save !== false) this.journal.save(run, important);
+    return { run, settled: this.perform(run, effects) };
+  }
+
+  private perform(run: RunRecord, effects: Effect[]): Promise<void> {
+    let settled = Promise.resolve();
+    const a = this.active.get(run.id);
+    for (const e of effects) {
+      switch (e.kind) {
+        case 'abort-step':
+          // Revert traffic first: whatever the current step waits on (monitoring, analysis) is abandoned.
+          a?.abort.abort(new Error('taken over by a command or a rollback'));
+          break;
+        case 'read-pods':
+          this.rememberPodsAtDecision(run);
+          break;
+        case 'skip-window':
+          a?.skip.resolve();
+          break;
+        case 'audit':
+          this.journal.audit(run.id, e.actor, e.action, e.detail);
+          break;
+        case 'end':
+          settled = this.end(run.id, e.status, e.outcome);
+          break;
+      }
+    }
+    return settled;
+  }
+
   /**
    * Reads the pods where the decision was made while they still exist (a rollback removes the
    * canary's), alongside the rollback rather than before it: reverting traffic is not delayed.
    */
-  rememberPodsAtDecision(rec: RunRecord): void {
+  private rememberPodsAtDecision(rec: RunRecord): void {
     const service = findService(this.deps.config, rec.service);
-    if (!this.deps.diagnose || !service || rec.data.atDecision) return;
+    if (!this.deps.diagnose || !service || rec.data.atDecision || this.podReads.has(rec.id)) return;
     const { environment, state } = decisionTarget(rec);
     const ref = this.ref(service, environment);
     if (!ref || !state) return;
     const at = this.deps.clock.now();
     const read = this.deps.diagnose(ref, state).then(
       (d) => {
-        rec.data.atDecision ??= { at, environment, ...d };
-        // A finishing run saves it with its final record; saving here would show a final status early.
-        if (!this.closed && !FINAL_STATUSES.has(rec.status)) this.journal.save(rec, false);
+        const live = this.live(rec.id);
+        // An ending run saves it with its final record; saving here would show a final status early.
+        if (live)
+          this.dispatch(live, { type: 'pods-read', atDecision: { at, environment, ...d } }, { save: !this.closed && !isEnded(live.phase) });
       },
       (err: unknown) => this.deps.logger.warn({ err, runId: rec.id }, 'reading the pods at the decision failed'),
     );
@@ -117,11 +165,11 @@ export class StepLoop {
   }
 
   attach(rec: RunRecord): void {
-    if (FINAL_STATUSES.has(rec.status) || this.closed) return;
+    if (FINAL_STATUSES.has(rec.phase.status) || this.closed) return;
     const a: Active = { rec, abort: new AbortController(), skip: deferred() };
     this.active.set(rec.id, a);
     a.loop = this.drive(a).finally(() => {
-      if (this.active.get(rec.id) === a && FINAL_STATUSES.has(a.rec.status)) this.active.delete(rec.id);
+      if (this.active.get(rec.id) === a && FINAL_STATUSES.has(a.rec.phase.status)) this.active.delete(rec.id);
     });
   }
 
@@ -132,7 +180,7 @@ export class StepLoop {
       return;
     }
     const rec = this.deps.store.getRun(runId);
-    if (rec && !FINAL_STATUSES.has(rec.status)) this.attach(rec);
+    if (rec && !FINAL_STATUSES.has(rec.phase.status)) this.attach(rec);
   }
 
   private async drive(a: Active): Promise<void> {
@@ -140,21 +188,21 @@ export class StepLoop {
     try {
       while (!this.closed) {
         const rec = a.rec;
-        if (FINAL_STATUSES.has(rec.status)) return;
-        if (WAITING.has(rec.status)) {
+        if (FINAL_STATUSES.has(rec.phase.status)) return;
+        if (WAITING.has(rec.phase.status)) {
           await new Promise<void>((resolve) => (a.wake = resolve));
           a.wake = undefined;
           continue;
         }
         // Between steps is the safe point: with the line stopped, no further step moves traffic.
-        const stop = rec.status === 'running' ? this.deps.store.lineStop() : undefined;
+        const stop = rec.phase.status === 'running' ? this.deps.store.lineStop() : undefined;
         if (stop && rec.data.lineStopWaived !== stop.at) {
           this.holdForLineStop(rec, stop);
           continue;
         }
         const step = nextStep(rec.steps);
         if (!step) {
-          await this.finish(rec, 'failed', 'the run had no step left to execute; this is a Shipbot bug, please report it');
+          await this.end(rec.id, 'failed', 'the run had no step left to execute; this is a Shipbot bug, please report it');
           return;
         }
         try {
@@ -167,9 +215,9 @@ export class StepLoop {
     } catch (err) {
       if (this.closed || err instanceof Closed || err instanceof StoreFailed) return;
       log.error({ err }, 'run loop failed');
-      if (!FINAL_STATUSES.has(a.rec.status)) {
-        await this.finish(
-          a.rec,
+      if (!FINAL_STATUSES.has(a.rec.phase.status)) {
+        await this.end(
+          a.rec.id,
           'failed',
           `Shipbot hit an internal error: ${(err as Error).message}. Check ${a.rec.service} in ${a.rec.environment}, then unlock it.`,
         ).catch(() => {});
@@ -179,12 +227,7 @@ export class StepLoop {
 
   private async runStep(a: Active, key: string, log: Logger): Promise<void> {
     const { clock, config } = this.deps;
-    const rec = a.rec;
-    const now = clock.now();
-    const cur = rec.steps.find((s) => s.key === key)!;
-    rec.steps = setStep(rec.steps, key, { status: 'running', startedAt: cur.startedAt ?? now });
-    rec.targets = touching(rec.targets, key, now);
-    this.journal.save(rec, false);
+    this.dispatch(a.rec, { type: 'step-started', key, at: clock.now() });
     if (a.abort.signal.aborted) a.abort = new AbortController();
     if (a.abandoned) {
       // Already aborted: this only lets a patch that was on the wire land, so the rollback
@@ -194,43 +237,42 @@ export class StepLoop {
     }
     a.skip = deferred();
     const signal = a.abort.signal;
+    const rec = a.rec;
     const service = findService(config, rec.service)!;
-    const statusAtStart = rec.status;
-    let outcome: StepOutcome;
-    let handler: Promise<StepOutcome> | undefined;
+    const ref = this.ref(service, rec.environment)!;
+    let ended: ModelEvent;
+    let handler: Promise<unknown> | undefined;
     try {
-      handler = executeStep(key, {
-        run: rec,
+      const running = executeStep(key, {
+        get run() {
+          return a.rec;
+        },
         config,
         service,
-        ref: this.ref(service, rec.environment)!,
+        ref,
         ...(rec.environment === 'production' && service.environments.staging ? { stagingRef: this.ref(service, 'staging')! } : {}),
-        driver: this.deps.drivers(rec.strategy, this.ref(service, rec.environment)!.context),
+        driver: this.deps.drivers(rec.strategy, ref.context),
         drivers: this.deps.drivers,
         analysis: this.deps.analysis,
         store: this.deps.store,
         clock,
         signal,
         skip: a.skip.promise,
-        commit: (change) => {
-          // An abandoned handler (a command took over the run) still records what the cluster
-          // was told, for the steps after it, but the command's transition does the saving.
-          applyChange(rec, change);
-          if (!signal.aborted) this.journal.save(rec, false);
-        },
+        // An abandoned handler (a command took over the run) still records what the cluster
+        // was told, for the steps after it, but the command's own event did the saving.
+        commit: (change) => void this.dispatch(a.rec, { type: 'learned', change }, { save: !signal.aborted }),
         progress: (line) => {
-          if (signal.aborted) return;
-          rec.steps = setStep(rec.steps, key, { detail: line });
-          this.journal.emit(rec, false);
+          if (!signal.aborted) this.dispatch(a.rec, { type: 'progress', key, line });
         },
-        writeIncident: () => this.writeIncident(rec),
+        audit: (action, detail) => this.journal.audit(rec.id, 'shipbot', action, detail),
         migrate: this.deps.migrate ?? (() => Promise.reject(new Error('this Shipbot was built without a way to run migration Jobs'))),
         ...(this.deps.gitops ? { gitops: this.deps.gitops } : {}),
       });
-      outcome = await raceAbort(handler, signal);
+      handler = running;
+      ended = { type: 'step-ended', key, outcome: await raceAbort(running, signal), at: clock.now() };
     } catch (err) {
       if (this.closed) throw new Closed('closed');
-      // A command (rollback, cancel) abandoned this step; its transition already rewrote the run.
+      // A command (rollback, cancel) abandoned this step; its event already rewrote the run.
       if (signal.aborted) {
         a.abandoned = handler?.catch(() => undefined);
         return;
@@ -238,152 +280,55 @@ export class StepLoop {
       // The database was busy: not the step's fault. The loop waits and runs the step again.
       if (isStoreBusy(err)) throw err;
       log.warn({ err, step: key }, 'step failed');
-      outcome = this.failureOutcome(rec, key, err);
+      ended = { type: 'step-threw', key, message: err instanceof Error ? err.message : String(err), at: clock.now() };
     }
     if (this.closed) throw new Closed('closed');
     if (signal.aborted) return;
-    rec.steps = setStep(rec.steps, key, {
-      status: outcome.status,
-      ...(outcome.detail !== undefined ? { detail: outcome.detail } : {}),
-      endedAt: clock.now(),
-    });
-    const next = outcome.next;
-    if (!next) {
-      this.journal.save(rec, outcome.status === 'failed');
-      return;
-    }
-    switch (next.kind) {
-      case 'rollback': {
-        // A migration the previous version cannot run on: a person decides, with the reason.
-        const held = rollbackNeedsPerson(rec, next.reason);
-        if (held) {
-          this.rememberPodsAtDecision(rec);
-          rec.pendingDecision = held;
-          this.transition(rec, 'awaiting-decision', { stage: `decision needed: ${held.explanation}` }, true);
-          return;
-        }
-        this.beginRollback(rec, next.reason, 'shipbot', true);
-        return;
-      }
-      case 'fail':
-        rec.steps = skipRemaining(rec.steps, 'not run: an earlier step failed');
-        await this.finish(rec, 'failed', next.reason);
-        return;
-      case 'ask':
-        this.rememberPodsAtDecision(rec);
-        rec.pendingDecision = next.decision;
-        this.transition(
-          rec,
-          statusAtStart === 'rolling-back' ? 'rolling-back' : 'awaiting-decision',
-          { stage: `decision needed: ${next.decision.explanation}` },
-          true,
-        );
-        return;
-      case 'finish': {
-        const rb = rec.data.rollback;
-        if (rb) {
-          const verified = rb.verification?.ok !== false;
-          await this.finish(
-            rec,
-            verified ? 'rolled-back' : 'failed',
-            verified
-              ? rb.reason
-              : `rollback could not be verified (${rb.verification?.detail}); check ${rec.service} in ${rec.environment} by hand`,
-          );
-        } else {
-          await this.finish(rec, 'succeeded', `${rec.version} is live in ${rec.environment}`);
-        }
-        return;
-      }
-    }
+    await this.dispatch(a.rec, ended).settled;
   }
 
-  /** An unexpected error in a step: roll back when production may have changed, else fail. */
-  private failureOutcome(rec: RunRecord, key: string, err: unknown): StepOutcome {
-    const msg = err instanceof Error ? err.message : String(err);
-    if (rec.status === 'rolling-back') {
-      return { status: 'failed', detail: msg };
-    }
-    if (productionTouched(rec) || key === STEP.stagingDeploy || key === STEP.stagingGate) {
-      return { status: 'failed', detail: msg, next: { kind: 'rollback', reason: `step failed: ${msg}` } };
-    }
-    return { status: 'failed', detail: msg, next: { kind: 'fail', reason: msg } };
-  }
-
-  beginRollback(rec: RunRecord, reason: string, by: string, automatic: boolean): void {
-    if (rec.data.rollback) return;
-    this.rememberPodsAtDecision(rec);
-    rec.data.rollback = { reason, by, at: this.deps.clock.now(), automatic };
-    rec.steps = withRollbackSteps(rec.steps, reason);
-    delete rec.pendingDecision;
-    this.transition(rec, 'rolling-back', { stage: `rolling back: ${reason}` }, true);
-    // Revert traffic first: whatever the current step waits on (monitoring, analysis) is abandoned.
-    this.active.get(rec.id)?.abort.abort(new Error('rollback'));
-    if (automatic) this.journal.audit(rec.id, 'shipbot', 'automatic-rollback', reason);
-  }
-
-  transition(rec: RunRecord, status: RunStatus, patch: Partial<RunRecord>, important: boolean): void {
-    Object.assign(rec, patch);
-    rec.status = status;
-    this.journal.save(rec, important);
-  }
-
-  /** Writes the reports, settles the lock and records the final status in one transaction. */
-  async finish(rec: RunRecord, status: RunStatus, outcome: string): Promise<void> {
+  /** Writes the reports, settles the lock and saves the ended run in one transaction. */
+  private async end(runId: string, status: EndStatus, outcome: string): Promise<void> {
     const { store, clock, logger } = this.deps;
-    const read = this.podReads.get(rec.id);
+    const read = this.podReads.get(runId);
     // Bounded: a cluster that stopped answering must not keep the run from finishing.
     if (read) await Promise.race([read, new Promise((r) => setTimeout(r, 10_000).unref())]);
-    rec.status = status;
-    rec.outcome = outcome;
-    delete rec.pendingDecision;
-    const now = clock.now();
-    // The report shows itself as written; if writing fails the step becomes a warning below.
-    rec.steps = setStep(rec.steps, STEP.report, { status: 'done', startedAt: now, endedAt: now, detail: `${rec.id}.md` });
-    let reportDetail = '';
+    const rec = this.live(runId)!;
+    const kept = keptLock(rec, status, outcome);
+    let run = this.dispatch(
+      rec,
+      { type: 'ended', status, outcome, at: clock.now(), ...(kept ? { keptLock: kept } : {}) },
+      { save: false },
+    ).run;
     try {
-      const files = await writeRunReports(toView(rec), rec, store.auditTrail(rec.id), this.deps.reportsDir, this.deps.summarise);
-      rec.reportPath = files.report;
-      if (files.incident) rec.data.incidentPath = files.incident;
-      rec.data.summary = files.summary;
-      reportDetail = path.basename(files.report);
+      const files = await writeRunReports(toView(run), run, store.auditTrail(run.id), this.deps.reportsDir, this.deps.summarise);
+      const report = { path: files.report, ...(files.incident ? { incident: files.incident } : {}) };
+      run = this.dispatch(
+        run,
+        { type: 'reports-written', at: clock.now(), report, detail: path.basename(files.report) },
+        { save: false },
+      ).run;
     } catch (err) {
-      logger.error({ err, runId: rec.id }, 'writing the report failed');
-      reportDetail = `report not written: ${(err as Error).message}`;
+      logger.error({ err, runId }, 'writing the report failed');
+      const detail = `report not written: ${(err as Error).message}`;
+      run = this.dispatch(run, { type: 'reports-written', at: clock.now(), detail }, { save: false }).run;
     }
-    rec.steps = setStep(rec.steps, STEP.report, {
-      status: rec.reportPath ? 'done' : 'warning',
-      detail: reportDetail,
-      endedAt: clock.now(),
-    });
-    // Only a run that touched production keeps the service locked (Shipit's auto-lock): a
-    // release stopped at staging leaves production deployable.
-    const keepLock =
-      productionTouched(rec) &&
-      (status === 'stopped' || status === 'failed' || (status === 'rolled-back' && !!rec.data.rollback?.automatic));
     store.tx(() => {
-      const lock = store.getLock(rec.service, rec.environment);
-      if (lock?.runId === rec.id) {
-        if (keepLock) {
-          const what = status === 'rolled-back' ? 'an automatic rollback' : status === 'stopped' ? 'a safe stop' : 'a failed deploy';
-          rec.data.keptLock = `${what} (run ${rec.id}: ${truncate(outcome, 120)})`;
-          store.updateLock(rec.service, rec.environment, { kind: 'held', reason: rec.data.keptLock });
-        } else {
-          store.releaseLock(rec.service, rec.environment);
-        }
+      const lock = store.getLock(run.service, run.environment);
+      if (lock?.runId === run.id) {
+        if (kept) store.updateLock(run.service, run.environment, { kind: 'held', reason: kept });
+        else store.releaseLock(run.service, run.environment);
       }
-      this.journal.save(rec, true);
-      store.audit({ runId: rec.id, at: now, actor: 'shipbot', action: status, detail: outcome });
+      this.journal.save(run, true);
+      store.audit({ runId: run.id, at: clock.now(), actor: 'shipbot', action: status, detail: outcome });
     });
-    this.journal.emitAudit(rec.id, 'shipbot', status, outcome);
-    if (!keepLock) this.startNextQueued(rec.service, rec.environment);
+    this.journal.emitAudit(run.id, 'shipbot', status, outcome);
+    if (!kept) this.startNextQueued(run.service, run.environment);
   }
 
   /** Pauses a running run for "stop all deploys", saying who stopped it and why. */
   holdForLineStop(rec: RunRecord, stop: LineStop): void {
-    rec.data.lineStop = stop;
-    this.transition(rec, 'paused', { stage: `all deploys stopped by ${labelName(stop.by)}: ${stop.reason}` }, true);
-    this.journal.audit(rec.id, 'shipbot', 'line-stopped', `held at a safe point: ${stop.reason}`);
+    this.dispatch(rec, { type: 'line-stopped', stop });
   }
 
   startNextQueued(service: string, environment: string): void {
@@ -401,23 +346,8 @@ export class StepLoop {
       kind: 'run',
     });
     if (!got.ok) return;
-    const approval = needsApproval(rec.plan, config) && !rec.data.approvals?.length;
-    this.transition(
-      rec,
-      approval ? 'pending-approval' : 'running',
-      { stage: approval ? 'waiting for an approval' : 'lock acquired' },
-      true,
-    );
-    this.journal.audit(rec.id, 'shipbot', 'dequeued', 'the lock was free');
+    this.dispatch(rec, { type: 'lock-granted', needsApproval: needsApproval(rec.plan, config) && !rec.data.approvals?.length });
     this.wake(rec.id);
-  }
-
-  private async writeIncident(rec: RunRecord): Promise<string | undefined> {
-    // The incident file is written with the final report (reports/write.ts), when the rollback's
-    // verification is known; here the incident enters the audit trail.
-    if (!rec.data.rollback) return undefined;
-    this.journal.audit(rec.id, 'shipbot', 'incident', rec.data.rollback.reason);
-    return `${rec.id}-incident.md`;
   }
 
   ref(service: ServiceConfig, env: Environment): WorkloadRef | undefined {

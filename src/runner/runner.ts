@@ -12,13 +12,11 @@ import { admitStart, newRunRecord } from './admission.js';
 import { collectDiagnostics } from './diagnostics.js';
 import { Journal } from './journal.js';
 import { StepLoop, WAITING, type RunnerDeps } from './loop.js';
-import { migrates } from './migration-step.js';
-import { commandEffect, resumeDecision, roleFor } from './policy.js';
-import { nextStep, setStep, skipRemaining } from './steps.js';
+import { migrates } from './handlers/migration-step.js';
+import { commandEffect, resumeDecision, roleFor } from './model/next-move.js';
 import { lineStoppedMessage, lockedMessage, restartNote, toView } from './view.js';
 import { type LineResult, resumeLine, stopLine } from './line-stop.js';
 import {
-  FINAL_STATUSES,
   type CommandResult,
   type Diagnostics,
   type RunCommand,
@@ -26,6 +24,7 @@ import {
   type RunView,
   type StartInput,
   type StartResult,
+  isEnded,
 } from '../domain/run.js';
 
 export type { RunnerDeps } from './loop.js';
@@ -92,36 +91,42 @@ export class Runner {
     const now = clock.now();
     const id = this.newId();
     const holder = actorLabel(input.requester);
-    const rec = newRunRecord(id, now, input, admitted, {
+    const migrations = {
       staging: plan.environment === 'production' && migrates(plan, this.loop.ref(service, 'staging')),
       target: migrates(plan, this.loop.ref(service, plan.environment)),
-    });
+    };
     // Lock, run row and audit entry in one transaction: a crash leaves all or none.
-    const refused = store.tx((): StartResult | undefined => {
+    const started = store.tx((): { refused: StartResult } | { rec: RunRecord } => {
       const got = store.acquireLock({
-        service: rec.service,
-        environment: rec.environment,
+        service: service.name,
+        environment: plan.environment,
         holder,
         runId: id,
         since: now,
         reason: `deploying ${plan.version}`,
         kind: 'run',
       });
-      if (!got.ok) {
-        if (!input.queueIfLocked) return { ok: false, reason: 'locked', message: lockedMessage(got.holder) };
-        rec.status = 'queued';
-        rec.stage = `queued behind ${got.holder.runId ?? got.holder.holder}`;
-      } else if (needsApproval(plan, config)) {
-        rec.status = 'pending-approval';
-        rec.stage = `waiting for an approval from someone other than ${holder}`;
-      }
+      if (!got.ok && !input.queueIfLocked) return { refused: { ok: false, reason: 'locked', message: lockedMessage(got.holder) } };
+      const behind = got.ok ? undefined : (got.holder.runId ?? got.holder.holder);
+      const rec = newRunRecord(
+        id,
+        now,
+        input,
+        admitted,
+        migrations,
+        behind
+          ? { phase: { status: 'queued', behind }, stage: `queued behind ${behind}` }
+          : needsApproval(plan, config)
+            ? { phase: { status: 'pending-approval' }, stage: `waiting for an approval from someone other than ${holder}` }
+            : { phase: { status: 'running' } },
+      );
       store.saveRun(rec);
       store.audit({
         runId: id,
         at: now,
         actor: holder,
         action: 'start',
-        detail: `${plan.service} ${plan.version} to ${plan.environment} (${plan.strategy}, ${plan.risk} risk) → ${rec.status}`,
+        detail: `${plan.service} ${plan.version} to ${plan.environment} (${plan.strategy}, ${plan.risk} risk) → ${rec.phase.status}`,
       });
       if (override)
         store.audit({
@@ -131,10 +136,11 @@ export class Runner {
           action: 'freeze-override',
           detail: `${describeFreeze(override.freeze)} Overridden: ${override.by.reason}`,
         });
-      return undefined;
+      return { rec };
     });
-    if (refused) return refused;
-    this.journal.emitAudit(id, holder, 'start', rec.status);
+    if ('refused' in started) return started.refused;
+    const { rec } = started;
+    this.journal.emitAudit(id, holder, 'start', rec.phase.status);
     this.journal.emit(rec, true);
     this.loop.attach(rec);
     return { ok: true, run: toView(rec) };
@@ -142,12 +148,9 @@ export class Runner {
 
   async command(runId: string, cmd: RunCommand, actor: Actor): Promise<CommandResult> {
     const { store, config, clock } = this.deps;
-    const a = this.loop.active.get(runId);
-    const rec = a?.rec ?? store.getRun(runId);
+    const rec = this.loop.live(runId);
     if (!rec) return { ok: false, reason: 'not-found', message: `No run ${runId}. \`shipbot runs\` lists them.` };
     const who = actorLabel(actor);
-    // People read names; the audit trail keeps the id too.
-    const name = actor.name ?? actor.userId;
     const role = roleFor(cmd);
     const allowed =
       role === 'approve'
@@ -175,52 +178,17 @@ export class Runner {
     }
     // Everything below up to the first await runs synchronously: a second identical command
     // arriving meanwhile sees the new state and becomes a no-op.
-    const now = clock.now();
     this.journal.audit(rec.id, who, cmd, effect.note);
-    switch (cmd) {
-      case 'investigate': {
-        const d = await this.investigate(rec.id, actor, false);
-        return {
-          ok: true,
-          acted: true,
-          message: d.summary ?? `diagnostics collected: ${d.pods.length} pods, ${d.failingChecks.length} failing checks`,
-        };
-      }
-      case 'approve':
-        (rec.data.approvals ??= []).push({ by: actor.userId, at: now });
-        this.loop.transition(rec, 'running', { stage: `approved by ${name}` }, true);
-        break;
-      case 'accept':
-        rec.data.accepted = { by: who, at: now, explanation: rec.pendingDecision?.explanation ?? '' };
-        delete rec.pendingDecision;
-        this.loop.transition(rec, 'running', { stage: `accepted by ${who}` }, true);
-        break;
-      case 'pause':
-        this.loop.transition(rec, 'paused', { stage: `paused by ${name}` }, true);
-        break;
-      case 'resume':
-        if (stop) rec.data.lineStopWaived = stop.at;
-        delete rec.data.lineStop;
-        this.loop.transition(rec, 'running', { stage: `resumed by ${name}` }, true);
-        break;
-      case 'promote': {
-        const step = nextStep(rec.steps)!;
-        (rec.data.promotedSteps ??= []).push(step.key);
-        this.journal.save(rec, false);
-        a?.skip.resolve();
-        break;
-      }
-      case 'rollback':
-      case 'cancel':
-        if (effect.to === 'cancelled') {
-          rec.steps = skipRemaining(rec.steps, `cancelled by ${name}`);
-          a?.abort.abort(new Error('cancelled'));
-          await this.loop.finish(rec, 'cancelled', `cancelled by ${name}`);
-        } else {
-          this.loop.beginRollback(rec, `${cmd === 'cancel' ? 'cancelled' : 'rollback requested'} by ${name}`, who, false);
-        }
-        break;
+    if (cmd === 'investigate') {
+      const d = await this.investigate(rec.id, actor, false);
+      return {
+        ok: true,
+        acted: true,
+        message: d.summary ?? `diagnostics collected: ${d.pods.length} pods, ${d.failingChecks.length} failing checks`,
+      };
     }
+    const lineStop = cmd === 'resume' && stop ? { lineStop: stop } : {};
+    await this.loop.dispatch(rec, { type: 'command', cmd, actor, at: clock.now(), ...lineStop }).settled;
     this.loop.wake(rec.id);
     return { ok: true, acted: true, message: effect.note };
   }
@@ -272,11 +240,11 @@ export class Runner {
     if (!lock) return { ok: true, acted: false, message: `${service} in ${environment} is not locked any more` };
     if (keptBy && lock.runId !== keptBy)
       return { ok: true, acted: false, message: `${service} in ${environment} is no longer held by run ${keptBy}` };
-    const run = lock.runId ? (this.loop.active.get(lock.runId)?.rec ?? store.getRun(lock.runId)) : undefined;
-    if (lock.kind === 'run' && run && !FINAL_STATUSES.has(run.status)) {
+    const run = lock.runId ? this.loop.live(lock.runId) : undefined;
+    if (lock.kind === 'run' && run && !isEnded(run.phase)) {
       return {
         ok: false,
-        message: `${service} in ${environment} is held by run ${run.id} (${run.status}); cancel or roll it back instead.`,
+        message: `${service} in ${environment} is held by run ${run.id} (${run.phase.status}); cancel or roll it back instead.`,
       };
     }
     const may = mayUnlock(actor, { ...lock, environment }, run?.requester.userId, config);
@@ -297,7 +265,7 @@ export class Runner {
    */
   async retireIdleColour(runId: string): Promise<{ ok: boolean; deployments: string[]; message: string }> {
     const rec = this.deps.store.getRun(runId);
-    if (rec?.strategy !== 'blue-green' || rec.status !== 'succeeded') {
+    if (rec?.strategy !== 'blue-green' || rec.phase.status !== 'succeeded') {
       return { ok: false, deployments: [], message: `run ${runId} is not a succeeded blue-green run` };
     }
     const service = findService(this.deps.config, rec.service);
@@ -355,34 +323,19 @@ export class Runner {
       if (decision.action === 'none') continue;
       if (decision.action === 'wait') {
         this.loop.attach(rec);
-        out.push({ runId: rec.id, action: 'wait', note: rec.status });
+        out.push({ runId: rec.id, action: 'wait', note: rec.phase.status });
         continue;
       }
-      if (decision.action === 'stop') {
-        const running = rec.steps.find((s) => s.status === 'running');
-        if (running)
-          rec.steps = setStep(rec.steps, running.key, { status: 'failed', detail: 'interrupted by a restart', endedAt: clock.now() });
-        rec.steps = skipRemaining(rec.steps, 'stopped after a restart');
-        (rec.data.restarts ??= []).push(restartNote(clock.now(), `stopped safely: ${decision.reason}`));
-        this.journal.audit(rec.id, 'shipbot', 'stop-after-restart', decision.reason);
-        await this.loop.finish(rec, 'stopped', decision.reason);
-        out.push({ runId: rec.id, action: 'stop', note: decision.reason });
-        continue;
-      }
-      // A deliberate stop is not an interruption of the step: the budget counts crashes only.
-      if (decision.step && rec.data.cleanStopAt === undefined)
-        (rec.data.resumes ??= {})[decision.step] = (rec.data.resumes?.[decision.step] ?? 0) + 1;
-      delete rec.data.cleanStopAt;
-      (rec.data.restarts ??= []).push(restartNote(clock.now(), decision.note));
-      this.journal.audit(rec.id, 'shipbot', 'resume-after-restart', decision.note);
-      this.journal.save(rec, true);
-      this.loop.attach(rec);
-      out.push({ runId: rec.id, action: 'resume', note: decision.note });
+      const at = clock.now();
+      const note = decision.action === 'stop' ? `stopped safely: ${decision.reason}` : decision.note;
+      const { run, settled } = this.loop.dispatch(rec, { type: 'restarted', decision, at, note: restartNote(at, note).note });
+      await settled;
+      if (decision.action === 'resume') this.loop.attach(run);
+      out.push({ runId: rec.id, action: decision.action, note: decision.action === 'stop' ? decision.reason : decision.note });
     }
     return out;
   }
 
-  /** Stops driving runs without changing their records: what a crash would leave, minus the crash. */
   /**
    * A deliberate stop (SIGTERM from a rollout or an eviction, Ctrl-C): like close(), and each
    * interrupted run is marked, so resuming it does not count against its resume budget. The
@@ -392,12 +345,11 @@ export class Runner {
     const at = this.deps.clock.now();
     const interrupted = [...this.loop.active.values()]
       .map((a) => a.rec)
-      .filter((rec) => !FINAL_STATUSES.has(rec.status) && !WAITING.has(rec.status));
+      .filter((rec) => !isEnded(rec.phase) && !WAITING.has(rec.phase.status));
     await this.close();
     for (const rec of interrupted) {
-      rec.data.cleanStopAt = at;
       try {
-        this.deps.store.saveRun(rec);
+        this.loop.dispatch(rec, { type: 'clean-stop', at });
       } catch (err) {
         this.deps.logger.warn(
           { err, runId: rec.id },
@@ -407,6 +359,7 @@ export class Runner {
     }
   }
 
+  /** Stops driving runs without changing their records: what a crash would leave, minus the crash. */
   async close(): Promise<void> {
     await this.loop.close();
     this.journal.clear();

@@ -16,11 +16,7 @@ export function defaultRef(service: ServiceConfig, environment: Environment): Wo
 
 export function toView(rec: RunRecord): RunView {
   const { request: _r, targets: _t, data: _d, dedupeKey: _k, ...view } = rec;
-  return structuredClone({
-    ...view,
-    ...(rec.data.restarts?.length ? { restarts: rec.data.restarts } : {}),
-    ...(rec.data.keptLock ? { keptLock: rec.data.keptLock } : {}),
-  });
+  return structuredClone(view);
 }
 
 /** What a thread says when a restarted Shipbot picks its run up. */
@@ -50,10 +46,6 @@ export function safe(fn: () => void): void {
   } catch {
     // A front end's listener failing must never stop a deployment.
   }
-}
-
-export function pct(x: number): string {
-  return `${(x * 100).toFixed(2)}%`;
 }
 
 /** Why nothing moves forward while an incident commander has stopped all deploys. */

@@ -6,7 +6,7 @@ import type { RunStatus } from '../domain/run.js';
 /** Statuses in which a run waits for a person: these get a reminder, then a safe stop. */
 export const WAITING_FOR_A_PERSON: readonly RunStatus[] = ['awaiting-decision', 'pending-approval', 'paused'];
 
-export type RetireRun = Pick<RunRecord, 'id' | 'service' | 'environment' | 'strategy' | 'status' | 'createdAt' | 'targets'>;
+export type RetireRun = Pick<RunRecord, 'id' | 'service' | 'environment' | 'strategy' | 'phase' | 'createdAt' | 'targets'>;
 
 export type RetireDecision = { runId: string; action: 'retire' | 'superseded' | 'wait'; why: string };
 
@@ -23,13 +23,13 @@ export function retirements(
   const out: RetireDecision[] = [];
   const newest = new Map<string, RetireRun>();
   for (const r of runs) {
-    if (r.strategy !== 'blue-green' || r.status !== 'succeeded') continue;
+    if (r.strategy !== 'blue-green' || r.phase.status !== 'succeeded') continue;
     const key = `${r.service}/${r.environment}`;
     const cur = newest.get(key);
     if (!cur || r.createdAt > cur.createdAt) newest.set(key, r);
   }
   for (const r of runs) {
-    if (r.strategy !== 'blue-green' || r.status !== 'succeeded') continue;
+    if (r.strategy !== 'blue-green' || r.phase.status !== 'succeeded') continue;
     const rollout = r.targets.main.rollout;
     const retireAt = rollout?.strategy === 'blue-green' ? rollout.retireAt : undefined;
     if (typeof retireAt !== 'number' || retireAt > now) continue;
@@ -54,8 +54,8 @@ export interface ReapOptions {
 export type ReapDecision = { action: 'none' } | { action: 'remind'; waitedMin: number } | { action: 'stop'; waitedMin: number };
 
 /** What to do with a run that may be waiting for a person; `since` is when it began waiting. */
-export function reapDecision(run: Pick<RunRecord, 'status'>, since: number, now: number, o: ReapOptions): ReapDecision {
-  if (!WAITING_FOR_A_PERSON.includes(run.status)) return { action: 'none' };
+export function reapDecision(run: Pick<RunRecord, 'phase'>, since: number, now: number, o: ReapOptions): ReapDecision {
+  if (!WAITING_FOR_A_PERSON.includes(run.phase.status)) return { action: 'none' };
   const waitedMin = Math.floor((now - since) / 60_000);
   if (waitedMin >= o.stopAfterMin) return { action: 'stop', waitedMin };
   if (waitedMin >= o.remindAfterMin) return { action: 'remind', waitedMin };

@@ -1,12 +1,10 @@
 // The daily digest for the stakeholder channel: what was deployed, what was rolled back, and
 // how long rollbacks took. Pure: runs in, figures and text out; the scheduler posts it.
 import type { RunRecord } from '../store/records.js';
-import { FINAL_STATUSES } from '../domain/run.js';
+import { FINAL_STATUSES, rollbackOf } from '../domain/run.js';
 
 /** The fields of a run the digest reads (a RunRecord has them all). */
-export type DigestRun = Pick<RunRecord, 'id' | 'service' | 'environment' | 'version' | 'status' | 'createdAt'> & {
-  data: Pick<RunRecord['data'], 'rollback'>;
-};
+export type DigestRun = Pick<RunRecord, 'id' | 'service' | 'environment' | 'version' | 'phase' | 'createdAt'>;
 
 export interface Digest {
   from: number;
@@ -33,25 +31,25 @@ export interface Digest {
 /** Figures for runs started in [from, to). */
 export function computeDigest(runs: readonly DigestRun[], from: number, to: number): Digest {
   const inWindow = runs.filter((r) => r.createdAt >= from && r.createdAt < to);
-  const rolledBack = inWindow.filter((r) => r.data.rollback);
-  const times = rolledBack.map((r) => Math.max(0, r.data.rollback!.at - r.createdAt) / 1000);
+  const rolledBack = inWindow.filter((r) => rollbackOf(r));
+  const times = rolledBack.map((r) => Math.max(0, rollbackOf(r)!.at - r.createdAt) / 1000);
   const per = new Map<string, { service: string; deploys: number; rollbacks: number }>();
   for (const r of inWindow) {
     const p = per.get(r.service) ?? { service: r.service, deploys: 0, rollbacks: 0 };
     p.deploys++;
-    if (r.data.rollback) p.rollbacks++;
+    if (rollbackOf(r)) p.rollbacks++;
     per.set(r.service, p);
   }
   return {
     from,
     to,
     deploys: inWindow.length,
-    succeeded: inWindow.filter((r) => r.status === 'succeeded').length,
+    succeeded: inWindow.filter((r) => r.phase.status === 'succeeded').length,
     rollbacks: rolledBack.length,
-    automaticRollbacks: rolledBack.filter((r) => r.data.rollback!.automatic).length,
-    failed: inWindow.filter((r) => r.status === 'failed' || r.status === 'stopped').length,
-    cancelled: inWindow.filter((r) => r.status === 'cancelled').length,
-    inFlight: inWindow.filter((r) => !FINAL_STATUSES.has(r.status)).length,
+    automaticRollbacks: rolledBack.filter((r) => rollbackOf(r)!.automatic).length,
+    failed: inWindow.filter((r) => r.phase.status === 'failed' || r.phase.status === 'stopped').length,
+    cancelled: inWindow.filter((r) => r.phase.status === 'cancelled').length,
+    inFlight: inWindow.filter((r) => !FINAL_STATUSES.has(r.phase.status)).length,
     ...(times.length ? { meanTimeToRollbackSec: times.reduce((a, b) => a + b, 0) / times.length } : {}),
     perService: [...per.values()].sort((a, b) => b.deploys - a.deploys || a.service.localeCompare(b.service)),
   };

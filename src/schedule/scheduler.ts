@@ -116,7 +116,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         at: now,
         actor: 'shipbot',
         action: 'schedule-start',
-        detail: `schedule ${s.id} due at ${fmtTime(s.runAt)} → run ${res.run.id} (${res.run.status})`,
+        detail: `schedule ${s.id} due at ${fmtTime(s.runAt)} → run ${res.run.id} (${res.run.phase.status})`,
       });
       out.started.push({ scheduleId: s.id, runId: res.run.id });
     } else {
@@ -179,7 +179,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       if (d.action === 'remind') {
         if (!schedules.mark('reminded', key, now)) continue;
         const stopAt = since + reapOpts.stopAfterMin * 60_000;
-        const text = `⏰ Run ${run.id} (${run.service} ${run.version} to ${run.environment}) has waited ${d.waitedMin} min for ${waitingFor(run.status)}. If nobody acts, Shipbot stops it safely at ${fmtTime(stopAt)} (cancelled, or rolled back if the cluster was changed).`;
+        const text = `⏰ Run ${run.id} (${run.service} ${run.version} to ${run.environment}) has waited ${d.waitedMin} min for ${waitingFor(run.phase.status)}. If nobody acts, Shipbot stops it safely at ${fmtTime(stopAt)} (cancelled, or rolled back if the cluster was changed).`;
         deps.store.audit({ runId: run.id, at: now, actor: 'shipbot', action: 'reminder', detail: text });
         await post(thread?.channel, text, thread?.threadTs);
         out.reminded.push(run.id);
@@ -191,7 +191,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         at: now,
         actor: 'shipbot',
         action: 'reap',
-        detail: `waited ${d.waitedMin} min for ${waitingFor(run.status)}; stopping safely`,
+        detail: `waited ${d.waitedMin} min for ${waitingFor(run.phase.status)}; stopping safely`,
       });
       // Cancel is the safe stop: before the cluster changed it cancels, after it rolls back.
       // The runner checks roles, so the reaper acts on behalf of the requester and says so.
@@ -204,7 +204,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       }
       await post(
         thread?.channel,
-        `⏹️ Run ${run.id} waited ${d.waitedMin} min for ${waitingFor(run.status)} and was stopped safely: ${res.message}.`,
+        `⏹️ Run ${run.id} waited ${d.waitedMin} min for ${waitingFor(run.phase.status)} and was stopped safely: ${res.message}.`,
         thread?.threadTs,
       );
     }

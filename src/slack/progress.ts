@@ -49,7 +49,7 @@ export class ProgressUpdater {
   /** A new state of a run; `important` (failure, decision, approval) goes before progress ticks. */
   offer(run: RunView, important: boolean): void {
     if (this.stopped || !this.targets.has(run.id)) return;
-    const priority: Priority = FINAL_STATUSES.has(run.status) ? PRIORITY.final : important ? PRIORITY.important : PRIORITY.tick;
+    const priority: Priority = FINAL_STATUSES.has(run.phase.status) ? PRIORITY.final : important ? PRIORITY.important : PRIORITY.tick;
     this.stats.offered++;
     this.queue.offer(run.id, run, priority, Date.now());
     this.pump();
@@ -102,7 +102,7 @@ export class ProgressUpdater {
       this.stats.sent++;
       this.attempts.delete(runId);
       // Done with this message unless the run moves again (the runner's event re-tracks it).
-      if (FINAL_STATUSES.has(run.status) && !this.queue.has(runId)) this.targets.delete(runId);
+      if (FINAL_STATUSES.has(run.phase.status) && !this.queue.has(runId)) this.targets.delete(runId);
     } catch (err) {
       const e = err as { code?: string; retryAfter?: number; data?: { error?: string } };
       if (e.code === 'slack_webapi_rate_limited_error') {

@@ -6,7 +6,7 @@ import type { WebClient } from '@slack/web-api';
 import type { ShipbotConfig } from '../config.js';
 import type { Actor, DeployPlan, DeployRequest } from '../domain/types.js';
 import type { Logger } from '../log.js';
-import { FINAL_STATUSES, type RunEvent, type RunView, type StartResult } from '../domain/run.js';
+import { FINAL_STATUSES, type RunEvent, type RunView, type StartResult, reportPathOf } from '../domain/run.js';
 import { actions, button, section, type Block } from './blocks/kit.js';
 import { progressMessage } from './blocks/progress.js';
 import { encodeRequest, REQUEST_ACTIONS } from './blocks/request.js';
@@ -138,7 +138,7 @@ export class SlackRuns {
     }
     this.progress.offer(run, ev.important);
     this.noteRestart(run);
-    if (FINAL_STATUSES.has(run.status)) void this.finish(run);
+    if (FINAL_STATUSES.has(run.phase.status)) void this.finish(run);
   }
 
   /** Once per restart of this process: a line in the thread that Shipbot restarted and what it did with the run. */
@@ -166,7 +166,7 @@ export class SlackRuns {
       this.progress.track(run.id, { channel: origin.channel, ts });
       const latest = this.deps.runner.get(run.id) ?? run;
       this.progress.offer(latest, true);
-      if (FINAL_STATUSES.has(latest.status)) void this.finish(latest);
+      if (FINAL_STATUSES.has(latest.phase.status)) void this.finish(latest);
     });
     this.posting.set(run.id, p);
   }
@@ -174,13 +174,13 @@ export class SlackRuns {
   /** Once per run: the summary in the thread, the report as a file in the thread, and the broadcast to the stakeholder channel. */
   private async finish(run: RunView): Promise<void> {
     // Keyed by status too: a stopped run that is later rolled back gets a summary of that as well.
-    const key = `${run.id}:${run.status}`;
+    const key = `${run.id}:${run.phase.status}`;
     if (this.summarised.has(key) || run.origin.kind !== 'slack') return;
     this.summarised.add(key);
     const { client, config, logger } = this.deps;
     const origin = run.origin;
     await postReliably(client, { channel: origin.channel, thread_ts: origin.threadTs, ...summaryMessage(run) }, logger);
-    if (run.reportPath) await this.shareReport(run, origin.channel, origin.threadTs);
+    if (reportPathOf(run)) await this.shareReport(run, origin.channel, origin.threadTs);
     const stakeholder = config.channels.stakeholder;
     if (stakeholder) await postReliably(client, { channel: stakeholder, ...broadcastMessage(run, origin.channel) }, logger);
   }
@@ -188,12 +188,12 @@ export class SlackRuns {
   /** The Markdown report, attached to the thread so people in Slack can read it (needs files:write). */
   private async shareReport(run: RunView, channel: string, threadTs: string): Promise<void> {
     try {
-      const content = await readFile(run.reportPath!, 'utf8');
+      const content = await readFile(reportPathOf(run)!, 'utf8');
       await this.deps.client.files.uploadV2({
         channel_id: channel,
         thread_ts: threadTs,
         content,
-        filename: path.basename(run.reportPath!),
+        filename: path.basename(reportPathOf(run)!),
         title: `Deployment report: ${run.service} ${run.version} → ${run.environment}`,
       });
     } catch (err) {

@@ -1,8 +1,10 @@
 // The persisted shape of a run: everything in RunView plus what the runner needs to resume.
 import type { OwnerSnapshot } from '../cluster/owner-control.js';
-import type { PreflightCheck, RolloutState, RollbackVerification } from '../cluster/types.js';
+import type { PreflightCheck, RolloutState } from '../cluster/types.js';
 import type { Actor, Decision, DeployRequest, Environment, MetricSample } from '../domain/types.js';
 import type { Diagnostics, RunView } from '../domain/run.js';
+
+export type { LineStop } from '../domain/run.js';
 
 /** One smoke check result as the runner keeps it (the metrics module may return more). */
 export interface SmokeRecord {
@@ -79,46 +81,23 @@ export interface RunAdmission {
 
 /** What people and restarts did to the run while it went. */
 export interface RunControl {
-  /** Each time a restarted Shipbot picked this run up (resumed or stopped it), in order. */
-  restarts?: Array<{ at: number; note: string }>;
   /** How many times a step was resumed after a restart (a crash-loop guard). */
   resumes?: Record<string, number>;
   /** Set when Shipbot was stopped on purpose mid-run (Runner.shutdown): that resume is not counted. */
   cleanStopAt?: number;
-  /** The status to go back to on resume after a pause. */
-  pausedAt?: number;
   /** Person who accepted a regression, and why. */
   accepted?: { by: string; at: number; explanation: string };
   /** Stage steps whose monitoring window a person cut short with Promote. */
   promotedSteps?: string[];
-  /** Set while the run is paused by "stop all deploys": who stopped the line and why. */
-  lineStop?: LineStop;
   /** An incident commander resumed this run while the line stayed stopped (the stop's `at`). */
   lineStopWaived?: number;
 }
 
-/** "stop all deploys <reason>": an incident commander halts every run and new deploys. */
-export interface LineStop {
-  /** Actor label: "ivan (U_IC)". */
-  by: string;
-  reason: string;
-  at: number;
-}
-
-/** How the run ended: the rollback, what was seen where it was decided, the lock and the reports. */
-export interface RunEnding {
-  rollback?: { reason: string; by: string; at: number; automatic: boolean; verification?: RollbackVerification };
-  /** The pods, events and log tails where the decision was made, read as the rollback (or the question) began: Investigate shows them after the pods are gone. */
-  atDecision?: { at: number; environment: Environment; pods: Diagnostics['pods']; events: Diagnostics['events']; logTail: string[] };
-  /** Set when the run ended keeping its service locked (it touched production): why. */
-  keptLock?: string;
-  incidentPath?: string;
-  summary?: string;
-  issues?: string[];
-}
-
 /** What the runner learned along the way, beside its targets; reports are written from it. */
-export interface RunData extends RunAdmission, RunControl, RunEnding {}
+export interface RunData extends RunAdmission, RunControl {
+  /** The pods, events and log tails where a decision was made, read as the rollback (or the question) began: Investigate shows them after the pods are gone. */
+  atDecision?: { at: number; environment: Environment; pods: Diagnostics['pods']; events: Diagnostics['events']; logTail: string[] };
+}
 
 export interface RunRecord extends RunView {
   request: DeployRequest;

@@ -3,11 +3,11 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { StepView } from '../domain/run.js';
+import { type StepView, outcomeOf, reportPathOf } from '../domain/run.js';
+import { type StoredData, upgradeRow } from './upgrade.js';
 import { migrate } from './migrations.js';
 import type { RolloutState } from '../cluster/types.js';
-import type { MetricSample } from '../domain/types.js';
-import type { AuditRecord, DecisionRecord, LineStop, LockRecord, RunData, RunRecord, SmokeRecord, TargetData, Targets } from './records.js';
+import type { AuditRecord, LineStop, LockRecord, RunRecord } from './records.js';
 
 export interface RunFilter {
   status?: string[];
@@ -181,9 +181,8 @@ export class Store {
         ...(s.ended_at !== null ? { endedAt: s.ended_at } : {}),
       }),
     );
-    const data = JSON.parse(row.data_json) as StoredData;
-    const { pendingDecision, targets, ...rest } = data;
     const rollout = row.rollout_state_json ? (JSON.parse(row.rollout_state_json) as RolloutState) : undefined;
+    const stored = upgradeRow(JSON.parse(row.data_json) as StoredData, row, rollout, steps);
     return {
       id: row.id,
       service: row.service,
@@ -194,16 +193,12 @@ export class Store {
       request: JSON.parse(row.request_json),
       requester: JSON.parse(row.requester_json),
       origin: JSON.parse(row.origin_json),
-      status: row.status as RunRecord['status'],
       steps,
-      ...withEarlierFacts(targets ? { targets: withMainRollout(targets, rollout), data: rest } : upgradeLegacy(rest, rollout), steps),
+      ...stored,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       ...(row.dedupe_key !== null ? { dedupeKey: row.dedupe_key } : {}),
       ...(row.stage !== null ? { stage: row.stage } : {}),
-      ...(row.outcome !== null ? { outcome: row.outcome } : {}),
-      ...(row.report_path !== null ? { reportPath: row.report_path } : {}),
-      ...(pendingDecision ? { pendingDecision } : {}),
     };
   }
 
@@ -329,92 +324,16 @@ export function openStore(file: string): Store {
   }
 }
 
-/** data_json: the run's data, its targets (the main rollout has its own column) and the question it waits on. */
-type StoredData = RunData & LegacyData & { pendingDecision?: RunRecord['pendingDecision']; targets?: Targets };
-
-function withMainRollout(targets: Targets, rollout: RolloutState | undefined): Targets {
-  return { ...targets, main: { ...targets.main, ...(rollout ? { rollout } : {}) } };
-}
-
-/**
- * Facts an earlier Shipbot kept elsewhere, moved to their target: decisions were one list per
- * run (the staging gate's belong to staging), and whether a target was changed was read from
- * its steps (the keys below are those it saved: prepare and stages for the main target, the
- * staging deploy for staging).
- */
-function withEarlierFacts({ targets, data }: Pick<RunRecord, 'targets' | 'data'>, steps: StepView[]): Pick<RunRecord, 'targets' | 'data'> {
-  const { decisions, ...rest } = data as RunData & LegacyData;
-  const out: Targets = { ...targets, main: { ...targets.main } };
-  if (decisions?.length) {
-    const staging = decisions.filter((d) => d.step === 'staging-gate');
-    out.main.decisions = [...(out.main.decisions ?? []), ...decisions.filter((d) => d.step !== 'staging-gate')];
-    if (staging.length) out.staging = { ...out.staging, decisions: [...(out.staging?.decisions ?? []), ...staging] };
-  }
-  const startedAt = (mine: (key: string) => boolean) =>
-    steps.find((s) => mine(s.key) && s.status !== 'pending' && s.status !== 'skipped')?.startedAt;
-  const mainAt = startedAt((k) => k === 'prepare' || k.startsWith('stage:'));
-  if (out.main.touchedAt === undefined && mainAt !== undefined) out.main.touchedAt = mainAt;
-  const stagingAt = startedAt((k) => k === 'staging-deploy');
-  if (out.staging?.touchedAt === undefined && stagingAt !== undefined) out.staging = { ...out.staging, touchedAt: stagingAt };
-  return { targets: out, data: rest };
-}
-
-/** A run saved before targets existed (its samples and staging state loose in data): the same facts, in targets. */
-interface LegacyData {
-  decisions?: DecisionRecord[];
-  baseline?: MetricSample;
-  baselineSamples?: MetricSample[];
-  baselineSmoke?: SmokeRecord[];
-  after?: MetricSample;
-  afterSamples?: MetricSample[];
-  smoke?: SmokeRecord[];
-  stagingRolloutState?: RolloutState;
-  stagingBaseline?: MetricSample;
-  stagingBaselineSamples?: MetricSample[];
-  productionReferenceSamples?: MetricSample[];
-  productionReferenceSmoke?: SmokeRecord[];
-}
-
-function upgradeLegacy(data: RunData & LegacyData, rollout: RolloutState | undefined): Pick<RunRecord, 'targets' | 'data'> {
-  const {
-    baseline,
-    baselineSamples,
-    baselineSmoke,
-    after,
-    afterSamples,
-    smoke,
-    stagingRolloutState,
-    stagingBaseline,
-    stagingBaselineSamples,
-    productionReferenceSamples,
-    productionReferenceSmoke,
-    ...rest
-  } = data;
-  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-  const main = defined({ rollout, baseline, baselineSamples, baselineSmoke, after, afterSamples, smoke }) as TargetData;
-  const staging = defined({
-    rollout: stagingRolloutState,
-    baseline: stagingBaseline,
-    baselineSamples: stagingBaselineSamples,
-    ...(productionReferenceSamples ? { reference: defined({ samples: productionReferenceSamples, smoke: productionReferenceSmoke }) } : {}),
-  }) as TargetData;
-  return { targets: { main, ...(Object.keys(staging).length ? { staging } : {}) }, data: rest };
-}
-
 function toRow(run: RunRecord): RunRow {
   const { rollout, ...main } = run.targets.main;
-  const data: StoredData = {
-    ...run.data,
-    targets: { ...run.targets, main },
-    ...(run.pendingDecision ? { pendingDecision: run.pendingDecision } : {}),
-  };
+  const data: StoredData = { ...run.data, targets: { ...run.targets, main }, phase: run.phase, restarts: run.restarts };
   return {
     id: run.id,
     service: run.service,
     environment: run.environment,
     version: run.version,
     strategy: run.strategy,
-    status: run.status,
+    status: run.phase.status,
     plan_json: JSON.stringify(run.plan),
     request_json: JSON.stringify(run.request),
     requester_json: JSON.stringify(run.requester),
@@ -423,8 +342,8 @@ function toRow(run: RunRecord): RunRow {
     data_json: JSON.stringify(data),
     dedupe_key: run.dedupeKey ?? null,
     stage: run.stage ?? null,
-    outcome: run.outcome ?? null,
-    report_path: run.reportPath ?? null,
+    outcome: outcomeOf(run) ?? null,
+    report_path: reportPathOf(run) ?? null,
     created_at: run.createdAt,
     updated_at: run.updatedAt,
   };

@@ -179,7 +179,7 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
 
     for (const p of pages) await expect.poll(() => progressOf(p).innerText(), { timeout: 30_000, interval: 200 }).toMatch(/Rolled back/);
     const done = run()!;
-    expect(done.status).toBe('rolled-back');
+    expect(done.phase.status).toBe('rolled-back');
     // One rollback acted; the loser was told, privately and by name, never an error.
     expect(shipbot.runner.auditTrail(done.id).filter((e) => e.action === 'rollback')).toHaveLength(1);
     const told = await Promise.all(pages.map((p) => p.locator('#thread .msg.ephemeral').allInnerTexts()));

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLlm } from '../../src/llm/index.js';
 import { createLogger } from '../../src/log.js';
-import { FINAL_STATUSES, type RunView } from '../../src/domain/run.js';
+import { FINAL_STATUSES, type RunView, outcomeOf } from '../../src/domain/run.js';
 import { blockProblems } from '../../src/slack/blocks/limits.js';
 import type { DoubleMessage } from '../../src/slack/double/index.js';
 import { actionIds, fastConfig, startHarness, textOf, waitFor, type Harness } from '../slack/harness.js';
@@ -61,7 +61,7 @@ async function settled(runId: string, timeoutMs = 40_000): Promise<RunView> {
     `run ${runId} to finish`,
     () => {
       const r = h.runner.get(runId);
-      return r && FINAL_STATUSES.has(r.status) ? r : undefined;
+      return r && FINAL_STATUSES.has(r.phase.status) ? r : undefined;
     },
     timeoutMs,
     () => h.runner.get(runId)?.steps.map((s) => `${s.status} ${s.title} ${s.detail ?? ''}`),
@@ -84,7 +84,7 @@ describe('Slack whole flows', () => {
     h.double.failNext('chat.update', 2, 1);
     const { sent, run, progress } = await startDeploy('deploy checkout v1.2.3 canary');
     const final = await settled(run.id);
-    expect(final.status).toBe('succeeded');
+    expect(final.phase.status).toBe('succeeded');
     await progressShows(progress, /Succeeded/);
     expect(progress.editCount).toBeGreaterThan(1);
     expect(textOf(progress)).toMatch(/✓ /);
@@ -107,7 +107,7 @@ describe('Slack whole flows', () => {
   it('an -errors canary rolls back by itself', async () => {
     const { sent, run, progress } = await startDeploy('deploy payments v2.0.0-errors canary');
     const final = await settled(run.id);
-    expect(final.status).toBe('rolled-back');
+    expect(final.phase.status).toBe('rolled-back');
     await progressShows(progress, /Rolled back/);
     expect(textOf(progress)).toMatch(/❌ canary \d+%/);
     expect(actionIds(progress)).toEqual(['run_investigate']);
@@ -143,20 +143,20 @@ describe('Slack whole flows', () => {
         'a decision or the end',
         () => {
           const x = h.runner.get(run.id)!;
-          return x.status === 'awaiting-decision' || FINAL_STATUSES.has(x.status) ? x : undefined;
+          return x.phase.status === 'awaiting-decision' || FINAL_STATUSES.has(x.phase.status) ? x : undefined;
         },
         40_000,
       );
-      if (FINAL_STATUSES.has(r.status)) break;
+      if (FINAL_STATUSES.has(r.phase.status)) break;
       await progressShows(progress, /Decision needed/);
       expect(actionIds(progress)).toEqual(['run_accept', 'run_rollback', 'run_investigate']);
       await h.double.clickButton('U_DEV', progress.ts, 'run_accept');
       accepted.push(r.stage ?? '');
-      await waitFor('the run to continue', () => h.runner.get(run.id)!.status !== 'awaiting-decision');
+      await waitFor('the run to continue', () => h.runner.get(run.id)!.phase.status !== 'awaiting-decision');
     }
     expect(accepted.length).toBeGreaterThan(0);
     const final = await settled(run.id);
-    expect(final.status).toBe('succeeded');
+    expect(final.phase.status).toBe('succeeded');
     expect(botReplies(sent.ts).some((m) => /<@U_DEV> ✅ pressed \*Accept\*/.test(m.text))).toBe(true);
   });
 
@@ -164,22 +164,22 @@ describe('Slack whole flows', () => {
     const { sent, run, progress } = await startDeploy('deploy checkout v1.2.5 canary', { modal: { observationMin: '10' } });
     await waitFor(
       'Rollback to be offered',
-      () => actionIds(progress).includes('run_rollback') && ['running', 'awaiting-decision'].includes(h.runner.get(run.id)!.status),
+      () => actionIds(progress).includes('run_rollback') && ['running', 'awaiting-decision'].includes(h.runner.get(run.id)!.phase.status),
       20_000,
-      () => ({ status: h.runner.get(run.id)!.status, buttons: actionIds(progress), text: textOf(progress) }),
+      () => ({ status: h.runner.get(run.id)!.phase.status, buttons: actionIds(progress), text: textOf(progress) }),
     );
     // Bob is neither the requester nor an incident commander.
     await h.double.clickButton('U_OTHER', progress.ts, 'run_rollback');
     const refusal = await waitFor('a private refusal', () => h.double.ephemerals('U_OTHER').find((m) => /roll back/i.test(m.text)));
     expect(refusal.text).toMatch(/Only/);
-    expect(['running', 'awaiting-decision']).toContain(h.runner.get(run.id)!.status);
+    expect(['running', 'awaiting-decision']).toContain(h.runner.get(run.id)!.phase.status);
     // The incident commander presses twice (e.g. from a phone with a shaky connection).
     await Promise.all([
       h.double.clickButton('U_IC', progress.ts, 'run_rollback'),
       h.double.clickButton('U_IC', progress.ts, 'run_rollback'),
     ]);
     const final = await settled(run.id);
-    expect(final.status).toBe('rolled-back');
+    expect(final.phase.status).toBe('rolled-back');
     const pressed = botReplies(sent.ts).filter((m) => /pressed \*Rollback\*/.test(m.text));
     expect(pressed).toHaveLength(1);
     expect(pressed[0]!.text).toContain('<@U_IC>');
@@ -199,7 +199,9 @@ describe('Slack whole flows', () => {
   });
 
   it('Investigate answers in three short parts and attaches the full diagnostics as a file', async () => {
-    const rolledBack = h.runner.list().find((r) => r.status === 'rolled-back' && r.origin.kind === 'slack' && r.service === 'payments')!;
+    const rolledBack = h.runner
+      .list()
+      .find((r) => r.phase.status === 'rolled-back' && r.origin.kind === 'slack' && r.service === 'payments')!;
     const origin = rolledBack.origin as { threadTs: string; progressTs: string };
     await h.double.clickButton('U_DEV', origin.progressTs, 'run_investigate');
     const diag = await waitFor('the briefing', () => botReplies(origin.threadTs).find((m) => /^Investigate /.test(m.text)));
@@ -232,21 +234,21 @@ describe('Slack whole flows', () => {
       15_000,
       () => textOf(progress),
     );
-    expect(h.runner.get(run.id)!.status).toBe('pending-approval');
+    expect(h.runner.get(run.id)!.phase.status).toBe('pending-approval');
     // The requester may not approve their own deploy.
     await h.double.clickButton('U_DEV', progress.ts, 'run_approve');
     await waitFor('a private refusal', () => h.double.ephemerals('U_DEV').find((m) => /second person/.test(m.text)));
-    expect(h.runner.get(run.id)!.status).toBe('pending-approval');
+    expect(h.runner.get(run.id)!.phase.status).toBe('pending-approval');
     await h.double.clickButton('U_IC', progress.ts, 'run_approve');
     await waitFor('the approval in the thread', () => botReplies(sent.ts).find((m) => /<@U_IC> 👍 approved/.test(m.text)));
     // Approved, it rolls out; the incident commander ends it early with Rollback.
     await waitFor(
       'Rollback to be offered',
-      () => actionIds(progress).includes('run_rollback') && !FINAL_STATUSES.has(h.runner.get(run.id)!.status),
+      () => actionIds(progress).includes('run_rollback') && !FINAL_STATUSES.has(h.runner.get(run.id)!.phase.status),
       20_000,
     );
     await h.double.clickButton('U_IC', progress.ts, 'run_rollback');
-    expect((await settled(run.id)).status).toBe('rolled-back');
+    expect((await settled(run.id)).phase.status).toBe('rolled-back');
   });
 
   it('a locked service is explained when Start is pressed, and `unlock` from the thread lifts it', async () => {
@@ -270,7 +272,7 @@ describe('Slack whole flows', () => {
 
   it('a refusal for a busy service offers Queue behind it: the request is booked and starts when the lock is released', async () => {
     const first = await startDeploy('deploy search v3.3.0 canary', { modal: { observationMin: '30' } });
-    await waitFor('the first run to roll out', () => h.runner.get(first.run.id)?.status === 'running');
+    await waitFor('the first run to roll out', () => h.runner.get(first.run.id)?.phase.status === 'running');
     const sent = await h.double.postUserMessage('U_IC', 'deploys', `${BOT} deploy search v3.3.1 rolling`);
     const reply = await waitFor('the reply', () => botReplies(sent.ts)[0]);
     await h.double.clickButton('U_IC', reply.ts, 'req_start');
@@ -282,23 +284,23 @@ describe('Slack whole flows', () => {
     const queued = await waitFor('the queued run', () =>
       h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts),
     );
-    expect(queued.status).toBe('queued');
+    expect(queued.phase.status).toBe('queued');
     // Pressed again: still one booking.
     await h.double.clickButton('U_IC', refused.ts, 'req_queue');
     await new Promise((r) => setTimeout(r, 300));
     expect(h.runner.list().filter((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts)).toHaveLength(1);
     // The first run ends (rolled back by hand): the queued one starts, and its thread shows it.
     await h.double.clickButton('U_IC', first.progress.ts, 'run_rollback');
-    expect((await settled(first.run.id)).status).toBe('rolled-back');
+    expect((await settled(first.run.id)).phase.status).toBe('rolled-back');
     const done = await settled(queued.id, 60_000);
-    expect(done.status, done.outcome).toBe('succeeded');
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     expect(h.runner.auditTrail(queued.id).map((e) => e.action)).toContain('dequeued');
   });
 
   it('a failing migration Job stops the run before any traffic moves; the thread shows the reason and its log tail', async () => {
     const { sent, run, progress } = await startDeploy('deploy checkout v1.2.3-migfail canary with a database migration');
     const final = await settled(run.id);
-    expect(final.status, final.outcome).toBe('failed');
+    expect(final.phase.status, outcomeOf(final)).toBe('failed');
     await progressShows(progress, /❌ Staging migration/);
     const summary = await waitFor('the summary', () => botReplies(sent.ts).find((m) => /Failed/.test(m.text)));
     const text = textOf(summary);

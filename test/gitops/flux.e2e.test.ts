@@ -88,7 +88,7 @@ describe('GitOps with Flux', () => {
     await adopt(w, git);
     const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [25, 100] }));
     const done = await until(w.runner, run.id, settled);
-    expect(done.status, done.steps.map((s) => `${s.status} ${s.key}: ${s.detail}`).join('\n')).toBe('succeeded');
+    expect(done.phase.status, done.steps.map((s) => `${s.status} ${s.key}: ${s.detail}`).join('\n')).toBe('succeeded');
     expect(git.log('deploy')).toEqual(['shipbot: checkout v1.2.3 to production', 'initial']);
     // The image-policy marker comment the team keeps is kept.
     expect(git.show('deploy', 'production/checkout.yaml')).toContain(`image: ${REPO}:v1.2.3 # {"$imagepolicy": "flux-system:checkout"}`);
@@ -99,7 +99,7 @@ describe('GitOps with Flux', () => {
     expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));
 
     const bad = started(await w.deploy('deploy checkout v1.2.4-errors canary', { canarySteps: [25, 100] }));
-    expect((await until(w.runner, bad.id, settled)).status).toBe('rolled-back');
+    expect((await until(w.runner, bad.id, settled)).phase.status).toBe('rolled-back');
     expect(git.log('deploy')).toHaveLength(2);
     await fiveMinutes();
     expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));
@@ -111,7 +111,7 @@ describe('GitOps with Flux', () => {
     await adopt(w, git);
     const run = started(await w.deploy(`deploy checkout v1.2.3 ${strategy}`));
     const done = await until(w.runner, run.id, settled);
-    expect(done.status, done.steps.map((s) => `${s.status} ${s.key}: ${s.detail}`).join('\n')).toBe('succeeded');
+    expect(done.phase.status, done.steps.map((s) => `${s.status} ${s.key}: ${s.detail}`).join('\n')).toBe('succeeded');
     expect((await ks(w)).spec.suspend).toBe(false);
     await fiveMinutes();
     expect(new Set(await servingImages(w, 'checkout'))).toEqual(new Set([`${REPO}:v1.2.3`]));

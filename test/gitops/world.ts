@@ -23,7 +23,8 @@ export async function startGitopsWorld(owner: Omit<GitopsConfig, 'git'>): Promis
   return { w, git };
 }
 
-export const settled = (r: { status: string }) => FINAL_STATUSES.has(r.status as never) || r.status === 'awaiting-decision';
+export const settled = (r: { phase: { status: string } }) =>
+  FINAL_STATUSES.has(r.phase.status as never) || r.phase.status === 'awaiting-decision';
 
 export async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;

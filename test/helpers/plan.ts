@@ -1,9 +1,9 @@
 // A deploy plan as the tests that build run records by hand need one: checkout v1.2.3, a
 // medium-risk canary 5% → 50% → 100% with short windows. Override what a test is about.
 import type { RolloutState } from '../../src/cluster/types.js';
-import type { RunStatus } from '../../src/domain/run.js';
+import type { RunPhase, RunStatus } from '../../src/domain/run.js';
 import type { DeployPlan, DeployRequest } from '../../src/domain/types.js';
-import { initialSteps } from '../../src/runner/steps.js';
+import { initialSteps } from '../../src/runner/model/steps.js';
 import type { RunRecord } from '../../src/store/records.js';
 
 export function planFor(over: Partial<DeployPlan> = {}): DeployPlan {
@@ -74,6 +74,28 @@ export function deployRequestFor(plan: Pick<DeployPlan, 'service' | 'version' | 
   };
 }
 
+/** The phase of a run in `status` with the facts that phase needs, plain ones (a rollback by Shipbot, an empty outcome). */
+export function phaseFor(status: RunStatus): RunPhase {
+  const rollback = { reason: 'errors', by: 'shipbot', at: 5, automatic: true };
+  switch (status) {
+    case 'awaiting-decision':
+      return { status, decision: { verdict: 'INCONCLUSIVE', explanation: 'unclear', findings: [] } };
+    case 'rolling-back':
+      return { status, rollback };
+    case 'paused':
+      return { status, by: 'dev (U1)' };
+    case 'queued':
+      return { status, behind: 'r0' };
+    case 'running':
+    case 'pending-approval':
+      return { status };
+    case 'rolled-back':
+      return { status, outcome: rollback.reason, rollback };
+    default:
+      return { status, outcome: '' };
+  }
+}
+
 /** A run record of `plan` as the runner admits it (steps from the plan, with staging), status `status`. */
 export function runRecordFor(plan: DeployPlan, status: RunStatus, over: Partial<RunRecord> = {}): RunRecord {
   return {
@@ -84,7 +106,8 @@ export function runRecordFor(plan: DeployPlan, status: RunStatus, over: Partial<
     strategy: plan.strategy,
     plan,
     request: { intent: 'deploy', environment: plan.environment, focus: [], missing: [], suggestions: [], notes: [] },
-    status,
+    phase: phaseFor(status),
+    restarts: [],
     requester: { userId: 'U1' },
     origin: { kind: 'terminal' },
     steps: initialSteps(plan, true),

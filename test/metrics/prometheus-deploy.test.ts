@@ -15,7 +15,9 @@ import { parseCommand } from '../../src/domain/parse.js';
 import { createLogger } from '../../src/log.js';
 import { CataloguePrometheus } from '../../src/metrics/index.js';
 import { createRunner, type Runner, type RunView } from '../../src/runner/index.js';
-import { FINAL_STATUSES } from '../../src/domain/run.js';
+import { FINAL_STATUSES, reportPathOf } from '../../src/domain/run.js';
+import { fmtMs, fmtPct } from '../../src/domain/judge-core.js';
+import type { DecisionRecord } from '../../src/store/records.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { resourceByKind } from '../../src/sandbox/resources.js';
 import { RPS_ANNOTATION } from '../../src/sandbox/traffic.js';
@@ -93,7 +95,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       // Ends at a final status, or at a question for a person (which would be a failure here).
       const done = new Promise<RunView>((resolve) => {
         const check = (run: RunView | undefined) =>
-          run && (FINAL_STATUSES.has(run.status) || run.status === 'awaiting-decision') && (off(), resolve(run));
+          run && (FINAL_STATUSES.has(run.phase.status) || run.phase.status === 'awaiting-decision') && (off(), resolve(run));
         const off = runner.subscribe((ev) => ev.type === 'run-updated' && ev.run.id === started.run.id && check(ev.run));
         check(runner.get(started.run.id));
       });
@@ -113,6 +115,30 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
     };
     return (100 * (await query(',track="canary"'))) / (await query(''));
   }
+
+  /**
+   * Samples here overlap (a 4-scrape rate range read every scrape): the numbers a person reads in
+   * the stage's line, the verdict's own finding and the report are one reading, not three.
+   */
+  function sameNumbers(run: RunView, stage: DecisionRecord, line: string): void {
+    const c = stage.candidate!;
+    const b = stage.baseline!;
+    expect(line).toContain(`error ${fmtPct(c.errorRate)} vs ${fmtPct(b.errorRate)} baseline, p99 ${fmtMs(c.p99Ms)} vs ${fmtMs(b.p99Ms)}`);
+    const finding = stage.decision.findings.find((f) => f.rule === 'error-rate')?.detail ?? '';
+    expect(finding).toMatch(new RegExp(`^error rate ${literal(fmtPct(c.errorRate))} on .* vs ${literal(fmtPct(b.errorRate))} `));
+    // The report's "after" column is the regression gate's reading; its finding names the same rate.
+    const gate = runner
+      .record(run.id)!
+      .targets.main.decisions!.filter((d) => d.step === 'regression-gate')
+      .at(-1)!;
+    const after = gate.candidate!;
+    const gateFinding = gate.decision.findings.find((f) => f.rule === 'regression-error-rate')?.detail ?? '';
+    expect(gateFinding).toContain(`error rate ${fmtPct(after.errorRate)} after the deploy vs ${fmtPct(gate.baseline!.errorRate)} before`);
+    const report = readFileSync(reportPathOf(run)!, 'utf8');
+    expect(report).toContain(`| error rate | ${fmtPct(gate.baseline!.errorRate)} | ${fmtPct(after.errorRate)} |`);
+    expect(report).toContain(`| p99 latency | ${fmtMs(gate.baseline!.p99Ms)} | ${fmtMs(after.p99Ms)} |`);
+  }
+  const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
   const stepsOf = (run: RunView) => run.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n');
 
@@ -164,7 +190,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       [await catalog.done, 'stage:canary-10', 10],
     ] as const) {
       const steps = stepsOf(run);
-      expect(run.status, steps).toBe('succeeded');
+      expect(run.phase.status, steps).toBe('succeeded');
       // Judged on data, not on "no data": the canary stage compared real samples.
       const decisions = runner.record(run.id)!.targets.main.decisions ?? [];
       const stage = decisions.find((d) => d.step === stageKey);
@@ -177,13 +203,14 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       const from = step.startedAt! + 30_000;
       const served = await canaryShareIn(run.plan.service, from, step.endedAt!);
       expect(Math.abs(served - share), `${stageKey}: ${served.toFixed(1)}% of requests`).toBeLessThanOrEqual(3);
+      sameNumbers(run, stage!, step.detail ?? '');
     }
     for (const [run, stageKey] of [
       [await search.done, 'stage:cutover'],
       [await payments.done, 'stage:rolling-update'],
     ] as const) {
       const steps = stepsOf(run);
-      expect(run.status, steps).toBe('succeeded');
+      expect(run.phase.status, steps).toBe('succeeded');
       const decisions = runner.record(run.id)!.targets.main.decisions ?? [];
       for (const step of [stageKey, 'regression-gate']) {
         const d = decisions.filter((x) => x.step === step).at(-1);
@@ -201,7 +228,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
     const dropped = await checkout.done;
     const seen = runner.record(dropped.id)!;
     const why = `${stepsOf(dropped)}\nbaseline rps: ${seen.targets.main.baselineSamples?.map((x) => x.throughputRps.toFixed(0)).join(' ')}\nafter rps: ${seen.targets.main.afterSamples?.map((x) => x.throughputRps.toFixed(0)).join(' ')}\n${JSON.stringify(seen.targets.main.decisions?.filter((x) => x.step === 'regression-gate').map((x) => x.decision.findings))}`;
-    expect(dropped.status, why).toBe('rolled-back');
+    expect(dropped.phase.status, why).toBe('rolled-back');
     const gate = runner
       .record(dropped.id)!
       .targets.main.decisions?.filter((x) => x.step === 'regression-gate')

@@ -99,7 +99,7 @@ describe('secrets in logs', () => {
         origin: { kind: 'terminal' },
       });
       if (!run.ok) throw new Error(run.message);
-      expect((await bot.runner.settled(run.run.id))?.status).toBe('rolled-back');
+      expect((await bot.runner.settled(run.run.id))?.phase.status).toBe('rolled-back');
       const out = lines.join('');
       expect(out.length).toBeGreaterThan(1000);
       for (const secret of [double.botToken, double.signingSecret, clusterToken, '1111-2222-secretbot'])

@@ -206,8 +206,8 @@ describe('a bad day', () => {
       ready = await get('/readyz');
     }
     expect(ready.status, await ready.clone().text()).toBe(200);
-    expect((await bot!.runner.settled(run.run.id))?.status).toBe('succeeded');
-    expect((await bot!.runner.settled(fromSlack.run.id))?.status).toBe('succeeded');
+    expect((await bot!.runner.settled(run.run.id))?.phase.status).toBe('succeeded');
+    expect((await bot!.runner.settled(fromSlack.run.id))?.phase.status).toBe('succeeded');
     // Shipbot posts the run's state into its thread once connected (this double never saw the
     // thread, which was made before it started, so it answers thread_not_found; Slack would not).
     const caughtUp = () =>

@@ -27,7 +27,7 @@ describe('Shipbot metrics', () => {
     w.runner.subscribe((ev) => t.onRunEvent(ev));
 
     const bad = started(await w.deploy('deploy checkout v1.2.3-errors canary', { canarySteps: [25, 100] }));
-    expect((await w.runner.settled(bad.id))!.status).toBe('rolled-back');
+    expect((await w.runner.settled(bad.id))!.phase.status).toBe('rolled-back');
     expect(
       await value(t, 'shipbot_rollbacks_total', { service: 'checkout', environment: 'production', trigger: 'auto', reason: 'error-rate' }),
     ).toBe(1);
@@ -39,7 +39,7 @@ describe('Shipbot metrics', () => {
     expect(await value(t, 'shipbot_decisions_total', { verdict: 'ROLLBACK' })).toBe(1);
 
     const good = started(await w.deploy('deploy search v1.2.3 rolling'));
-    expect((await w.runner.settled(good.id))!.status).toBe('succeeded');
+    expect((await w.runner.settled(good.id))!.phase.status).toBe('succeeded');
     expect(await value(t, 'shipbot_deploys_total', { outcome: 'succeeded', service: 'search' })).toBe(1);
     expect(await value(t, 'shipbot_rollbacks_total')).toBe(1);
     expect(await value(t, 'shipbot_runs_active')).toBe(0);
@@ -54,7 +54,7 @@ describe('Shipbot metrics', () => {
     w.runner.subscribe((ev) => t.onRunEvent(ev));
     const first = started(await w.deploy('deploy checkout v1.2.3 rolling'));
     const second = started(await w.deploy('deploy checkout v1.2.4 rolling', {}, { queueIfLocked: true }));
-    expect(second.status).toBe('queued');
+    expect(second.phase.status).toBe('queued');
     expect(await value(t, 'shipbot_run_queue_depth')).toBe(1);
     expect(await value(t, 'shipbot_runs_active')).toBe(2);
     await w.runner.settled(first.id);

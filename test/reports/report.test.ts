@@ -1,3 +1,4 @@
+import type { EndedPhase } from '../../src/domain/run.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,10 +36,20 @@ function rolledBack(): RunRecord {
     strategy: 'canary',
     plan,
     request: { intent: 'deploy', environment: 'production', focus: [], missing: [], suggestions: [], notes: [] },
-    status: 'rolled-back',
+    phase: {
+      status: 'rolled-back',
+      outcome: 'rolled back: canary error rate 8.10% vs 0.20% baseline',
+      rollback: {
+        reason: 'canary error rate 8.10% vs 0.20% baseline',
+        by: 'shipbot',
+        at: t0 + 61_000,
+        automatic: true,
+        verification: { ok: true, oldTrafficPct: 100, detail: 'v1.2.2 serves 100%' },
+      },
+    },
+    restarts: [],
     requester: { userId: 'U1', name: 'ada' },
     origin: { kind: 'terminal' },
-    outcome: 'rolled back: canary error rate 8.10% vs 0.20% baseline',
     targets: {
       main: {
         rollout: rolloutStateFor('canary', {
@@ -84,13 +95,6 @@ function rolledBack(): RunRecord {
     ],
     data: {
       validation: [{ name: 'cluster health', ok: true, detail: 'nodes Ready', severity: 'error' }],
-      rollback: {
-        reason: 'canary error rate 8.10% vs 0.20% baseline',
-        by: 'shipbot',
-        at: t0 + 61_000,
-        automatic: true,
-        verification: { ok: true, oldTrafficPct: 100, detail: 'v1.2.2 serves 100%' },
-      },
     },
     createdAt: t0,
     updatedAt: t0 + 64_000,
@@ -119,7 +123,7 @@ describe('reports', () => {
       'Rollback details',
       'Lessons learned',
     ]);
-    expect(md).toContain('| error rate | 0.20% | 8.10% | ≤ 1% |');
+    expect(md).toContain('| error rate | 0.2% | 8.1% | ≤ 1% |');
     expect(md).toContain('registry.example.com/shop/checkout:v1.2.2 → registry.example.com/shop/checkout:v1.2.3-errors');
     expect(md).toMatch(/Trigger: automatic/);
     expect(md).toMatch(/checkout stays locked in production until someone unlocks it/);
@@ -165,7 +169,8 @@ describe('reports', () => {
   });
 
   it('Investigate says what to do next from where things stand now: locked, or unlocked since', () => {
-    const view = { ...toView(rolledBack()), keptLock: 'an automatic rollback (run r-test1: …)' };
+    const rec = rolledBack();
+    const view = toView({ ...rec, phase: { ...(rec.phase as EndedPhase), keptLock: 'an automatic rollback (run r-test1: …)' } });
     const d = {
       runId: 'r-test1',
       pods: [],
@@ -187,7 +192,9 @@ describe('reports', () => {
 
   it('gives stakeholders one line per outcome', () => {
     const rec = rolledBack();
-    expect(stakeholderSummary({ ...toView(rec), status: 'succeeded' })).toMatch(/deployed successfully/);
-    expect(stakeholderSummary({ ...toView(rec), status: 'cancelled', outcome: 'cancelled by U1' })).toMatch(/Nothing changed for users/);
+    expect(stakeholderSummary({ ...toView(rec), phase: { status: 'succeeded', outcome: '' } })).toMatch(/deployed successfully/);
+    expect(stakeholderSummary({ ...toView(rec), phase: { status: 'cancelled', outcome: 'cancelled by U1' } })).toMatch(
+      /Nothing changed for users/,
+    );
   });
 });

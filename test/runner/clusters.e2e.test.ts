@@ -103,7 +103,7 @@ describe('staging and production in different clusters', () => {
     const run = started(await runner.start({ request: parsed.command, plan, requester: REQUESTER, origin: { kind: 'terminal' } }));
     const done = (await runner.settled(run.id))!;
     const steps = done.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n');
-    expect(done.status, steps).toBe('succeeded');
+    expect(done.phase.status, steps).toBe('succeeded');
     // Preflight checked the staging cluster as well as production's.
     const checks = runner.record(run.id)!.data.preflight!.map((c) => c.name);
     expect(checks).toContain('cluster reachable');

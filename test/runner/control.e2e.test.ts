@@ -1,7 +1,7 @@
 // People controlling runs: locks and queueing, double commands, permission refusals, approvals,
 // cancel, pause/resume, promote and idempotent starts. Real sandbox, drivers and metrics.
 import { afterEach, describe, expect, it } from 'vitest';
-import { FINAL_STATUSES } from '../../src/domain/run.js';
+import { FINAL_STATUSES, outcomeOf } from '../../src/domain/run.js';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import { IC, REQUESTER, SHIPPED, STRANGER, servingImages, startWorld, started, until, type World } from './world.js';
 
@@ -23,13 +23,13 @@ describe('locks', () => {
       ),
     );
     const c = started(await w.deploy('deploy checkout v1.2.4 rolling', {}, { requester: IC, queueIfLocked: true }));
-    expect(c.status).toBe('queued');
+    expect(c.phase.status).toBe('queued');
     // Another service or environment is not affected.
     expect((await w.deploy('deploy search v2.0.0 rolling')).ok).toBe(true);
-    expect((await w.runner.settled(a.id))!.status).toBe('succeeded');
-    await until(w.runner, c.id, (r) => r.status !== 'queued');
-    const done = await until(w.runner, c.id, (r) => FINAL_STATUSES.has(r.status));
-    expect(done.status, done.outcome).toBe('succeeded');
+    expect((await w.runner.settled(a.id))!.phase.status).toBe('succeeded');
+    await until(w.runner, c.id, (r) => r.phase.status !== 'queued');
+    const done = await until(w.runner, c.id, (r) => FINAL_STATUSES.has(r.phase.status));
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     expect(w.runner.auditTrail(c.id).map((e) => e.action)).toContain('dequeued');
   });
 
@@ -37,11 +37,11 @@ describe('locks', () => {
     w = await startWorld({ config: SHIPPED });
     const bad = started(await w.deploy('deploy checkout v1.2.3-errors canary'));
     const done = (await w.runner.settled(bad.id))!;
-    expect(done.status, done.outcome).toBe('rolled-back');
+    expect(done.phase.status, outcomeOf(done)).toBe('rolled-back');
     expect(done.steps.find((s) => s.key === 'staging-gate')?.status).toBe('failed');
     expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
     const next = started(await w.deploy('deploy checkout v1.2.4 rolling'));
-    expect((await w.runner.settled(next.id))!.status).toBe('succeeded');
+    expect((await w.runner.settled(next.id))!.phase.status).toBe('succeeded');
   });
 
   it('deploys an image pinned by digest: repo@sha256:…, with a valid version label on its pods', async () => {
@@ -49,7 +49,7 @@ describe('locks', () => {
     const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
     const run = started(await w.deploy(`deploy checkout@${digest} canary`, { canarySteps: [25, 100] }));
     const done = (await w.runner.settled(run.id))!;
-    expect(done.status, done.outcome).toBe('succeeded');
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     expect(await servingImages(w, 'checkout')).toEqual([`registry.example.com/shop/checkout@${digest}`]);
     const canary = await kubeFromKubeconfig(w.sandbox.kubeconfigYaml()).apps.readNamespacedDeployment({
       name: 'checkout-canary',
@@ -80,7 +80,7 @@ describe('commands', () => {
     await until(w.runner, run.id, (v) => v.steps.some((s) => s.key === 'prepare' && s.status === 'running'));
     expect(await w.runner.command(run.id, 'rollback', IC)).toMatchObject({ ok: true, acted: true });
     const end = (await w.runner.settled(run.id))!;
-    expect(end.status, end.outcome).toBe('rolled-back');
+    expect(end.phase.status, outcomeOf(end)).toBe('rolled-back');
     expect(end.steps.filter((s) => s.key.startsWith('stage:')).every((s) => s.status === 'skipped')).toBe(true);
     expect(await servingImages(w, 'checkout')).toEqual(expect.arrayContaining([expect.stringMatching(/:v1\.2\.2$/)]));
     expect((await servingImages(w, 'checkout')).some((i) => i.endsWith(':v1.2.3'))).toBe(false);
@@ -104,7 +104,7 @@ describe('commands', () => {
     const [x, y] = await Promise.all([w.runner.command(run.id, 'rollback', REQUESTER), w.runner.command(run.id, 'rollback', IC)]);
     expect([x, y].map((r) => r.ok && r.acted).sort()).toEqual([false, true]);
     const done = (await w.runner.settled(run.id))!;
-    expect(done.status, `${done.outcome} ${JSON.stringify(done.steps.slice(-5))}`).toBe('rolled-back');
+    expect(done.phase.status, `${outcomeOf(done)} ${JSON.stringify(done.steps.slice(-5))}`).toBe('rolled-back');
     const actions = w.runner.auditTrail(run.id).map((e) => e.action);
     expect(actions.filter((a) => a === 'rollback')).toHaveLength(1);
     expect(actions).toContain('rollback-repeated');
@@ -120,10 +120,10 @@ describe('commands', () => {
     expect(r).toMatchObject({ ok: false, reason: 'forbidden' });
     expect(!r.ok && r.message).toMatch(/Only the person who started it .* or incident commanders/);
     expect(w.runner.auditTrail(run.id).some((e) => e.action === 'rollback-refused' && e.actor.includes('U_OTHER'))).toBe(true);
-    expect(w.runner.get(run.id)!.status).toBe('running');
+    expect(w.runner.get(run.id)!.phase.status).toBe('running');
     expect(await w.runner.command('nope', 'rollback', IC)).toMatchObject({ ok: false, reason: 'not-found' });
     await w.runner.command(run.id, 'cancel', IC);
-    expect((await w.runner.settled(run.id))!.status).toBe('rolled-back');
+    expect((await w.runner.settled(run.id))!.phase.status).toBe('rolled-back');
   });
 
   it('pause holds the run between steps, resume continues, promote cuts a window short', async () => {
@@ -142,8 +142,8 @@ describe('commands', () => {
         w.runner,
         run.id,
         (r) =>
-          FINAL_STATUSES.has(r.status) ||
-          r.status === 'awaiting-decision' ||
+          FINAL_STATUSES.has(r.phase.status) ||
+          r.phase.status === 'awaiting-decision' ||
           r.steps.some(
             (s) =>
               s.status === 'running' &&
@@ -151,11 +151,11 @@ describe('commands', () => {
               !w!.runner.record(r.id)!.data.promotedSteps?.includes(s.key),
           ),
       );
-      if (FINAL_STATUSES.has(v.status) || v.status === 'awaiting-decision') break;
+      if (FINAL_STATUSES.has(v.phase.status) || v.phase.status === 'awaiting-decision') break;
       await w.runner.command(run.id, 'promote', IC);
     }
     const done = w.runner.get(run.id)!;
-    expect(done.status, done.outcome).toBe('succeeded');
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     expect(w.runner.auditTrail(run.id).map((e) => e.action)).toEqual(
       expect.arrayContaining(['pause', 'pause-repeated', 'resume', 'promote']),
     );
@@ -164,13 +164,13 @@ describe('commands', () => {
   it('high-risk production waits for a second person; the requester cannot approve', async () => {
     w = await startWorld();
     const run = started(await w.deploy('deploy checkout v1.2.3 rolling', { risk: 'high' }));
-    expect(run.status).toBe('pending-approval');
+    expect(run.phase.status).toBe('pending-approval');
     expect(await w.runner.command(run.id, 'approve', REQUESTER)).toMatchObject({ ok: false, reason: 'forbidden' });
     expect(await w.runner.command(run.id, 'approve', STRANGER)).toMatchObject({ ok: false, reason: 'forbidden' });
     expect(await w.runner.command(run.id, 'approve', IC)).toMatchObject({ ok: true, acted: true });
     expect(await w.runner.command(run.id, 'approve', IC)).toMatchObject({ ok: true, acted: false });
     const done = (await w.runner.settled(run.id))!;
-    expect(done.status, done.outcome).toBe('succeeded');
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     expect(w.runner.record(run.id)!.data.validation?.find((c) => c.name === 'approval')).toMatchObject({
       ok: true,
       detail: 'approved by U_IC',
@@ -185,7 +185,7 @@ describe('commands', () => {
     expect(w.runner.list().filter((r) => r.service === 'checkout')).toHaveLength(1);
     expect(await w.runner.command(a.id, 'cancel', REQUESTER)).toMatchObject({ ok: true, acted: true });
     expect(await w.runner.command(a.id, 'cancel', REQUESTER)).toMatchObject({ ok: true, acted: false });
-    expect(w.runner.get(a.id)!.status).toBe('cancelled');
+    expect(w.runner.get(a.id)!.phase.status).toBe('cancelled');
     expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
   });
 });

@@ -11,10 +11,11 @@ import { deployRequestFor, planFor, rolloutStateFor } from '../helpers/plan.js';
 import type { ShipbotConfig } from '../../src/config.js';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import type { DeployPlan } from '../../src/domain/types.js';
-import { resumeDecision } from '../../src/runner/policy.js';
-import { initialSteps, touching, withRollbackSteps, withStages } from '../../src/runner/steps.js';
+import { resumeDecision } from '../../src/runner/model/next-move.js';
+import { initialSteps, touching, withRollbackSteps, withStages } from '../../src/runner/model/steps.js';
 import type { RunRecord } from '../../src/store/records.js';
 import { SHIPPED, servingImages, startWorld, started, until, type World } from './world.js';
+import { outcomeOf } from '../../src/domain/run.js';
 
 let w: World | undefined;
 afterEach(async () => {
@@ -47,7 +48,7 @@ async function crashAndResume(w: World, runId: string, stepKey: string): Promise
   const runner = w.restart();
   expect(await runner.resumeInFlight()).toEqual([{ runId, action: 'resume', note: expect.stringMatching(/^resuming at "/) }]);
   const done = (await runner.settled(runId))!;
-  expect(done.status, done.outcome).toBe('succeeded');
+  expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
   for (const s of before.steps.filter((x) => x.status === 'done')) {
     expect(
       done.steps.find((x) => x.key === s.key),
@@ -138,7 +139,10 @@ describe('resumeDecision for every saved state', () => {
       strategy,
       plan: plan(strategy),
       request: deployRequestFor(plan(strategy)),
-      status: rollingBack ? 'rolling-back' : 'running',
+      phase: rollingBack
+        ? { status: 'rolling-back', rollback: { reason: 'error rate', by: 'shipbot', at: 0, automatic: true } }
+        : { status: 'running' },
+      restarts: [],
       requester: { userId: 'U_DEV' },
       origin: { kind: 'terminal' },
       steps,

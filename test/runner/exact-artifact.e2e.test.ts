@@ -3,7 +3,7 @@
 // staging gate passed. Through the sandbox's registry API, over HTTPS with its token.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FINAL_STATUSES } from '../../src/domain/run.js';
+import { FINAL_STATUSES, outcomeOf, reportPathOf } from '../../src/domain/run.js';
 import { sandboxFetch } from '../helpers/sandbox-access.js';
 import { SHIPPED, servingImages, started, startWorld, until, type World } from './world.js';
 
@@ -20,7 +20,7 @@ describe('the exact artifact', () => {
     w = await startWorld({ config: SHIPPED });
     const run = started(await w.deploy('deploy checkout v1.2.3 rolling to production'));
     const gate = await until(w.runner, run.id, (v) => v.steps.some((s) => s.key === 'staging-gate' && s.status === 'running'));
-    expect(gate.status).toBe('running');
+    expect(gate.phase.status).toBe('running');
     const pinned = w.runner.record(run.id)!.data.artifact!;
     expect(pinned).toMatchObject({
       environment: 'staging',
@@ -36,13 +36,13 @@ describe('the exact artifact', () => {
     const moved = ((await res.json()) as { digest: string }).digest;
     expect(moved).not.toBe(pinned.digest);
 
-    const done = await until(w.runner, run.id, (v) => FINAL_STATUSES.has(v.status) || v.status === 'awaiting-decision');
-    expect(done.status, done.outcome).toBe('succeeded');
+    const done = await until(w.runner, run.id, (v) => FINAL_STATUSES.has(v.phase.status) || v.phase.status === 'awaiting-decision');
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     const serving = await servingImages(w, 'checkout');
     expect(serving.length).toBeGreaterThan(0);
     expect(new Set(serving)).toEqual(new Set([pinned.image]));
     // The report names the exact build.
-    expect(readFileSync(w.runner.record(run.id)!.reportPath!, 'utf8')).toContain(pinned.image);
+    expect(readFileSync(reportPathOf(w.runner.record(run.id)!)!, 'utf8')).toContain(pinned.image);
   });
 
   it('without a pin, the moved tag is what a pod pulls: the sandbox really moves it', async () => {
@@ -54,9 +54,9 @@ describe('the exact artifact', () => {
     });
     const { digest } = (await res.json()) as { digest: string };
     const run = started(await w.deploy('deploy checkout v1.2.3 rolling'));
-    await until(w.runner, run.id, (v) => FINAL_STATUSES.has(v.status) || v.status === 'awaiting-decision');
+    await until(w.runner, run.id, (v) => FINAL_STATUSES.has(v.phase.status) || v.phase.status === 'awaiting-decision');
     // The release pulled the moved build, behaved like -errors, and Shipbot caught it.
     expect(w.runner.record(run.id)!.data.artifact?.digest).toBe(digest);
-    expect(w.runner.get(run.id)!.status).not.toBe('succeeded');
+    expect(w.runner.get(run.id)!.phase.status).not.toBe('succeeded');
   });
 });

@@ -12,7 +12,7 @@ import { parseCommand } from '../../src/domain/parse.js';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import { migrationJobName } from '../../src/cluster/migration-job.js';
 import { SANDBOX_DB_PASSWORD } from '../../src/sandbox/app-logs.js';
-import { FINAL_STATUSES } from '../../src/domain/run.js';
+import { FINAL_STATUSES, outcomeOf, pendingDecision, reportPathOf, rollbackOf, reportOf } from '../../src/domain/run.js';
 import { IC, SHIPPED, servingImages, startWorld, started, until, withoutStaging, type World } from './world.js';
 
 let w: World | undefined;
@@ -52,7 +52,8 @@ async function jobPods(world: World, namespace: string, job: string) {
   return (await clients(world).core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/job-name=${job}` })).items;
 }
 
-const settledOrAsking = (r: { status: string }) => FINAL_STATUSES.has(r.status as never) || r.status === 'awaiting-decision';
+const settledOrAsking = (r: { phase: { status: string } }) =>
+  FINAL_STATUSES.has(r.phase.status as never) || r.phase.status === 'awaiting-decision';
 
 describe('migration Jobs', () => {
   it('runs the Job once in each environment, each before that environment gets the release', async () => {
@@ -69,7 +70,7 @@ describe('migration Jobs', () => {
       'prepare',
     ]);
     const done = await until(w.runner, run.id, settledOrAsking);
-    expect(done.status, done.outcome).toBe('succeeded');
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     expect(done.steps.find((s) => s.key === 'migration')).toMatchObject({
       status: 'done',
       detail: expect.stringMatching(/^Job checkout-migrate-production-v1-2-3-[0-9a-f]{10} completed.*expand-only/),
@@ -94,7 +95,7 @@ describe('migration Jobs', () => {
     expect(Date.parse(String(canary.metadata?.creationTimestamp))).toBeGreaterThanOrEqual(
       Date.parse(String(prodJob.status?.completionTime)),
     );
-    const report = readFileSync(w.runner.record(run.id)!.reportPath!, 'utf8');
+    const report = readFileSync(reportPathOf(w.runner.record(run.id)!)!, 'utf8');
     expect(report).toMatch(
       /## Database migration\n\n- staging: ✓ Job checkout-migrate-staging-v1-2-3-[0-9a-f]{10} completed.*backward compatible/,
     );
@@ -117,7 +118,7 @@ describe('migration Jobs', () => {
       { runId: run.id, action: 'resume', note: expect.stringContaining('Production migration') },
     ]);
     const done = (await runner.settled(run.id))!;
-    expect(done.status, done.outcome).toBe('succeeded');
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     const after = await jobs(w, 'production');
     expect(after.map((j) => j.metadata?.uid)).toEqual([before.metadata?.uid]);
     expect(await jobPods(w, 'production', before.metadata!.name!)).toHaveLength(1);
@@ -142,7 +143,7 @@ describe('migration Jobs', () => {
     });
     const run = started(await w.deploy('deploy checkout v1.2.3 rolling', { dbMigration: true }));
     const done = await until(w.runner, run.id, settledOrAsking);
-    expect(done.status).toBe('failed');
+    expect(done.phase.status).toBe('failed');
     expect(done.steps.find((s) => s.key === 'migration')!.detail).toMatch(
       /runs registry.example.com\/shop\/checkout:v0.9.0, not .*v1.2.3: it is not this release's migration/,
     );
@@ -171,7 +172,7 @@ describe('migration Jobs', () => {
     });
     const run = started(await w.deploy('deploy checkout v1.2.3 rolling', { dbMigration: true }));
     const done = await until(w.runner, run.id, settledOrAsking);
-    expect(done.status, done.outcome).toBe('succeeded');
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     const name = migrationJobName('checkout', 'production', 'v1.2.3', 'registry.example.com/shop/checkout:v1.2.3');
     const made = (await batch.readNamespacedJob({ name, namespace: 'production' })).spec!;
     expect(made.suspend).toBe(false);
@@ -185,8 +186,8 @@ describe('migration Jobs', () => {
     w = await startWorld({ config: withMigration(SHIPPED) });
     const run = started(await w.deploy('deploy checkout v1.2.3-migfail canary', { dbMigration: true }));
     const done = await until(w.runner, run.id, settledOrAsking);
-    expect(done.status, done.outcome).toBe('failed');
-    expect(done.outcome).toMatch(
+    expect(done.phase.status, outcomeOf(done)).toBe('failed');
+    expect(outcomeOf(done)).toMatch(
       /^staging migration: Job checkout-migrate-staging-v1-2-3-migfail-[0-9a-f]{10} failed \(BackoffLimitExceeded: .*\); no traffic moved$/,
     );
     const step = done.steps.find((s) => s.key === 'staging-migration')!;
@@ -196,7 +197,7 @@ describe('migration Jobs', () => {
     );
     // The tool printed its database password; nothing Shipbot keeps, posts or writes has it.
     expect(step.detail).toContain('postgres://app:[redacted]@db.internal');
-    const everything = JSON.stringify(w.runner.record(run.id)) + readFileSync(w.runner.record(run.id)!.reportPath!, 'utf8');
+    const everything = JSON.stringify(w.runner.record(run.id)) + readFileSync(reportPathOf(w.runner.record(run.id)!)!, 'utf8');
     expect(everything).not.toContain(SANDBOX_DB_PASSWORD);
     expect(done.steps.filter((s) => s.key === 'staging-deploy' || s.key === 'prepare').map((s) => s.status)).toEqual([
       'skipped',
@@ -212,8 +213,8 @@ describe('migration Jobs', () => {
     w = await startWorld({ config: withMigration(withoutStaging(), { timeoutSec: 40 }) });
     const run = started(await w.deploy('deploy checkout v1.2.3-mighang canary', { dbMigration: true }));
     const done = await until(w.runner, run.id, settledOrAsking);
-    expect(done.status, done.outcome).toBe('failed');
-    expect(done.outcome).toMatch(
+    expect(done.phase.status, outcomeOf(done)).toBe('failed');
+    expect(outcomeOf(done)).toMatch(
       /production migration: Job checkout-migrate-production-v1-2-3-mighang-[0-9a-f]{10} did not finish within 40s; no traffic moved/,
     );
     expect(done.steps.find((s) => s.key === 'migration')?.detail).toMatch(/waiting for lock/);
@@ -227,11 +228,11 @@ describe('migration Jobs', () => {
     w = await startWorld({ config: withMigration(withoutStaging()) });
     const run = started(await w.deploy('deploy checkout v1.2.3-errors canary', { canarySteps: [25, 100], dbMigration: true }));
     const done = await until(w.runner, run.id, settledOrAsking);
-    expect(done.status, done.outcome).toBe('rolled-back');
+    expect(done.phase.status, outcomeOf(done)).toBe('rolled-back');
     expect(done.steps.find((s) => s.key === 'rollback')?.detail).toMatch(
       /traffic back on v1\.2\.2; the schema stays migrated in production \(expand-only/,
     );
-    expect(readFileSync(w.runner.record(run.id)!.reportPath!, 'utf8')).toMatch(
+    expect(readFileSync(reportPathOf(w.runner.record(run.id)!)!, 'utf8')).toMatch(
       /- Schema: the schema stays migrated in production \(expand-only/,
     );
   });
@@ -255,17 +256,17 @@ describe('migration Jobs', () => {
 
     const run = started(await w.deploy('deploy checkout v1.2.3-smokefail blue-green', { dbMigration: true }));
     const asking = await until(w.runner, run.id, settledOrAsking);
-    expect(asking.status, asking.outcome).toBe('awaiting-decision');
-    expect(asking.pendingDecision?.explanation).toMatch(
+    expect(asking.phase.status, outcomeOf(asking)).toBe('awaiting-decision');
+    expect(pendingDecision(asking)?.explanation).toMatch(
       /critical-path.*Not rolled back by itself: the production migration \(Job checkout-migrate-production-v1-2-3-smokefail-[0-9a-f]{10}\) is not backward compatible/,
     );
-    expect(w.runner.record(run.id)!.data.rollback).toBeUndefined();
+    expect(rollbackOf(w.runner.record(run.id)!)).toBeUndefined();
     // The person decides to roll back; the incident record says a down-migration is needed.
     expect(await w.runner.command(run.id, 'rollback', IC)).toMatchObject({ ok: true, acted: true });
     const done = (await w.runner.settled(run.id))!;
-    expect(done.status).toBe('rolled-back');
+    expect(done.phase.status).toBe('rolled-back');
     const rec = w.runner.record(run.id)!;
-    expect(readFileSync(rec.data.incidentPath!, 'utf8')).toMatch(/down-migration/);
-    expect(readFileSync(rec.reportPath!, 'utf8')).toMatch(/not backward compatible: an automatic rollback asks a person/);
+    expect(readFileSync(reportOf(rec)!.incident!, 'utf8')).toMatch(/down-migration/);
+    expect(readFileSync(reportPathOf(rec)!, 'utf8')).toMatch(/not backward compatible: an automatic rollback asks a person/);
   });
 });

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import { mergePatch } from '../../src/cluster/kube.js';
-import { FINAL_STATUSES } from '../../src/domain/run.js';
+import { FINAL_STATUSES, outcomeOf } from '../../src/domain/run.js';
 import { started, startWorld, until, type World } from './world.js';
 
 let w: World | undefined;
@@ -34,7 +34,7 @@ async function image(world: World): Promise<string | undefined> {
   return d.spec?.template.spec?.containers[0]?.image;
 }
 
-const settled = (r: { status: string }) => FINAL_STATUSES.has(r.status as never) || r.status === 'awaiting-decision';
+const settled = (r: { phase: { status: string } }) => FINAL_STATUSES.has(r.phase.status as never) || r.phase.status === 'awaiting-decision';
 
 describe('other writers', () => {
   it('Argo CD (label tracking, automated self-heal and prune): refused at validation, naming the Application; nothing changed', async () => {
@@ -54,10 +54,10 @@ describe('other writers', () => {
     const before = await image(w);
     const run = started(await w.deploy('deploy checkout v1.2.3 canary'));
     const done = await until(w.runner, run.id, settled);
-    expect(done.status).toBe('failed');
+    expect(done.phase.status).toBe('failed');
     const validate = done.steps.find((s) => s.key === 'validate')!;
     expect(validate.status).toBe('failed');
-    expect(`${validate.detail} ${done.outcome}`).toMatch(
+    expect(`${validate.detail} ${outcomeOf(done)}`).toMatch(
       /managed by Argo CD Application shop \(label tracking\).*self-heal puts back any change.*Nothing was changed/,
     );
     expect(done.steps.find((s) => s.key === 'prepare')?.status).toBe('skipped');
@@ -81,8 +81,8 @@ describe('other writers', () => {
     );
     const run = started(await w.deploy('deploy checkout v1.2.3 rolling'));
     const done = await until(w.runner, run.id, settled);
-    expect(done.status).toBe('failed');
-    expect(done.outcome).toMatch(/managed by Flux Kustomization flux-system\/apps.*every 10m.*prunes/);
+    expect(done.phase.status).toBe('failed');
+    expect(outcomeOf(done)).toMatch(/managed by Flux Kustomization flux-system\/apps.*every 10m.*prunes/);
   });
 
   it('marks that make no owner: a copied tracking id, a Helm instance label without its Application', async () => {
@@ -93,7 +93,7 @@ describe('other writers', () => {
     });
     const run = started(await w.deploy('deploy checkout v1.2.3 rolling'));
     const done = await until(w.runner, run.id, settled);
-    expect(done.status, done.outcome).toBe('succeeded');
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     // Shipbot's writes carry its field manager: managedFields tell the team who changed what.
     const d = await kubeFromKubeconfig(w.sandbox.kubeconfigYaml()).apps.readNamespacedDeployment({
       name: 'checkout',

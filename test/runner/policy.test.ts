@@ -2,8 +2,8 @@
 // and whether a run found in flight at start-up may resume.
 import { describe, expect, it } from 'vitest';
 import { planFor, runRecordFor } from '../helpers/plan.js';
-import { commandEffect, MAX_RESUMES, resumeDecision } from '../../src/runner/policy.js';
-import { initialSteps, nextStep, touching, withRollbackSteps, withStages } from '../../src/runner/steps.js';
+import { commandEffect, MAX_RESUMES, resumeDecision } from '../../src/runner/model/next-move.js';
+import { initialSteps, nextStep, touching, withRollbackSteps, withStages } from '../../src/runner/model/steps.js';
 import type { RunStatus } from '../../src/domain/run.js';
 import type { RunRecord } from '../../src/store/records.js';
 

@@ -2,7 +2,7 @@
 // crash would leave it), a new Runner opens the same database against the same sandbox and
 // `resumeInFlight()` resumes the run at its step — or stops it safely, saying what to check.
 import { afterEach, describe, expect, it } from 'vitest';
-import { FINAL_STATUSES } from '../../src/domain/run.js';
+import { FINAL_STATUSES, outcomeOf } from '../../src/domain/run.js';
 import { REQUESTER, servingImages, startWorld, started, until, withoutStaging, type World } from './world.js';
 
 let w: World | undefined;
@@ -32,7 +32,7 @@ describe('crash and restart', () => {
     const resumed = await runner.resumeInFlight();
     expect(resumed).toEqual([{ runId: run.id, action: 'resume', note: expect.stringContaining('resuming at') }]);
     const done = (await runner.settled(run.id))!;
-    expect(done.status, done.outcome).toBe('succeeded');
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     // Steps finished before the crash kept their results; the interrupted one ran again.
     for (const s of before.steps.filter((x) => x.status === 'done')) {
       expect(done.steps.find((x) => x.key === s.key)).toMatchObject({ status: 'done', startedAt: s.startedAt, endedAt: s.endedAt });
@@ -60,7 +60,7 @@ describe('crash and restart', () => {
     const runner = w.restart();
     await runner.resumeInFlight();
     expect(runner.record(run.id)!.data.resumes).toEqual({ 'stage:canary-25': 1 });
-    expect((await runner.settled(run.id))?.status).toBe('succeeded');
+    expect((await runner.settled(run.id))?.phase.status).toBe('succeeded');
   });
 
   it('a run interrupted while rolling back finishes the rollback after the restart', async () => {
@@ -72,7 +72,7 @@ describe('crash and restart', () => {
     const runner = w.restart();
     expect((await runner.resumeInFlight())[0]).toMatchObject({ runId: run.id, action: 'resume' });
     const done = (await runner.settled(run.id))!;
-    expect(done.status, done.outcome).toBe('rolled-back');
+    expect(done.phase.status, outcomeOf(done)).toBe('rolled-back');
     expect(await servingImages(w, 'checkout')).toEqual(['registry.example.com/shop/checkout:v1.2.2']);
   });
 
@@ -88,8 +88,8 @@ describe('crash and restart', () => {
       { runId: run.id, action: 'stop', note: expect.stringMatching(/no longer in the catalogue; check payments in production/) },
     ]);
     const v = runner.get(run.id)!;
-    expect(v.status).toBe('stopped');
-    expect(FINAL_STATUSES.has(v.status)).toBe(true);
+    expect(v.phase.status).toBe('stopped');
+    expect(FINAL_STATUSES.has(v.phase.status)).toBe(true);
     expect(v.steps.find((s) => s.key === 'stage:canary-25')).toMatchObject({ status: 'failed', detail: 'interrupted by a restart' });
     expect(runner.getLock('payments', 'production')).toMatchObject({ kind: 'held', runId: run.id });
     expect(runner.auditTrail(run.id).map((e) => e.action)).toEqual(['start', 'stop-after-restart', 'stopped']);
@@ -98,11 +98,11 @@ describe('crash and restart', () => {
   it('a run waiting for a decision keeps waiting after a restart and can still be decided', async () => {
     w = await startWorld();
     const run = started(await w.deploy('deploy checkout v1.2.3-slow canary', { canarySteps: [50, 100], rollbackOnRegression: false }));
-    await until(w.runner, run.id, (r) => r.status === 'awaiting-decision');
+    await until(w.runner, run.id, (r) => r.phase.status === 'awaiting-decision');
     await w.runner.close();
     const runner = w.restart();
     expect(await runner.resumeInFlight()).toEqual([{ runId: run.id, action: 'wait', note: 'awaiting-decision' }]);
     expect(await runner.command(run.id, 'rollback', REQUESTER)).toMatchObject({ ok: true, acted: true });
-    expect((await runner.settled(run.id))!.status).toBe('rolled-back');
+    expect((await runner.settled(run.id))!.phase.status).toBe('rolled-back');
   });
 });

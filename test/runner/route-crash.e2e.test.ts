@@ -9,6 +9,7 @@ import type { ShipbotConfig } from '../../src/config.js';
 import { HTTP_ROUTES, VIRTUAL_SERVICES } from '../../src/sandbox/routes.js';
 import { severableKube, type Severable } from '../helpers/severable.js';
 import { REQUESTER, servingImages, startWorld, started, until, withoutStaging, type World } from './world.js';
+import { outcomeOf } from '../../src/domain/run.js';
 
 let w: World | undefined;
 afterEach(async () => {
@@ -97,7 +98,7 @@ describe.each(['HTTPRoute', 'VirtualService'] as const)('a crash between two wri
     const runner = w.restart();
     expect(await runner.resumeInFlight()).toEqual([expect.objectContaining({ runId: run.id, action: 'resume' })]);
     const done = (await runner.settled(run.id))!;
-    expect(done.status, done.outcome).toBe('succeeded');
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     expect(await route(w, kind)).toEqual({ labels: { app: 'catalog' }, backends: AFTER[kind] });
     expect(await servingImages(w, 'catalog')).toEqual(['registry.example.com/shop/catalog:v2.0.0']);
   });
@@ -116,7 +117,7 @@ describe.each(['HTTPRoute', 'VirtualService'] as const)('a crash between two wri
     const runner = w.restart();
     expect((await runner.resumeInFlight())[0]).toMatchObject({ runId: run.id, action: 'resume' });
     const done = (await runner.settled(run.id))!;
-    expect(done.status, done.outcome).toBe('rolled-back');
+    expect(done.phase.status, outcomeOf(done)).toBe('rolled-back');
     expect(await route(w, kind)).toEqual({ labels: { app: 'catalog' }, backends: AFTER[kind] });
     expect(await servingImages(w, 'catalog')).toEqual(['registry.example.com/shop/catalog:v1.2.2']);
   });

@@ -1,10 +1,11 @@
 // The one writer of a run during a step: what each kind of change does to the record, and that a
 // change to one target never touches the other or what was already kept.
 import { describe, expect, it } from 'vitest';
-import { applyChange } from '../../src/runner/run-change.js';
+import { applyChange } from '../../src/runner/model/reduce.js';
 import { allDecisions } from '../../src/store/records.js';
-import { initialSteps } from '../../src/runner/steps.js';
+import { initialSteps } from '../../src/runner/model/steps.js';
 import { planFor, rolloutStateFor, runRecordFor } from '../helpers/plan.js';
+import { rollbackOf } from '../../src/domain/run.js';
 
 const plan = planFor();
 const sample = { at: 1, windowSec: 30, requests: 100, errorRate: 0, p50Ms: 20, p95Ms: 50, p99Ms: 80, throughputRps: 3.3 };
@@ -13,38 +14,38 @@ const record = () =>
   runRecordFor(plan, 'running', {
     steps: initialSteps(plan, true, { staging: true, target: false }),
     targets: { main: { baselineSamples: [sample] } },
-    data: { rollback: { reason: 'errors', by: 'shipbot', at: 5, automatic: true } },
+    phase: { status: 'rolling-back', rollback: { reason: 'errors', by: 'shipbot', at: 5, automatic: true } },
   });
 
 describe('applyChange', () => {
   it('sets fields of one target and keeps the rest of it, and the other target', () => {
-    const run = record();
-    applyChange(run, { target: { name: 'staging', set: { rollout: rolloutStateFor('rolling') } } });
-    applyChange(run, { target: { name: 'main', set: { rollout: rolloutStateFor('canary'), smoke: [] } } });
+    let run = record();
+    run = applyChange(run, { target: { name: 'staging', set: { rollout: rolloutStateFor('rolling') } } });
+    run = applyChange(run, { target: { name: 'main', set: { rollout: rolloutStateFor('canary'), smoke: [] } } });
     expect(run.targets.main).toEqual({ baselineSamples: [sample], rollout: rolloutStateFor('canary'), smoke: [] });
     expect(run.targets.staging).toEqual({ rollout: rolloutStateFor('rolling') });
-    applyChange(run, { target: { name: 'staging', set: { reference: { samples: [sample] } } } });
+    run = applyChange(run, { target: { name: 'staging', set: { reference: { samples: [sample] } } } });
     expect(run.targets.staging).toEqual({ rollout: rolloutStateFor('rolling'), reference: { samples: [sample] } });
   });
 
   it("appends decisions in order to their target's, adds the prepared stages once, and keeps the rollback with its verification", () => {
-    const run = record();
+    let run = record();
     const d = (step: string) => ({ step, at: 1, decision: { verdict: 'CONTINUE' as const, explanation: step, findings: [] } });
-    applyChange(run, { decisions: { target: 'main', add: [d('a')] } });
-    applyChange(run, { decisions: { target: 'staging', add: [d('staging-gate')] } });
-    applyChange(run, { decisions: { target: 'main', add: [d('b'), d('c')] }, stage: 'canary 5%' });
+    run = applyChange(run, { decisions: { target: 'main', add: [d('a')] } });
+    run = applyChange(run, { decisions: { target: 'staging', add: [d('staging-gate')] } });
+    run = applyChange(run, { decisions: { target: 'main', add: [d('b'), d('c')] }, stage: 'canary 5%' });
     expect(run.targets.main.decisions?.map((x) => x.step)).toEqual(['a', 'b', 'c']);
     expect(run.targets.staging?.decisions?.map((x) => x.step)).toEqual(['staging-gate']);
     expect(allDecisions(run).map((x) => x.step)).toEqual(['staging-gate', 'a', 'b', 'c']);
     expect(run.stage).toBe('canary 5%');
 
     const stages = [{ key: 'canary-5', title: 'canary 5%', trafficPct: 5, monitor: true }];
-    applyChange(run, { stages });
-    applyChange(run, { stages });
+    run = applyChange(run, { stages });
+    run = applyChange(run, { stages });
     expect(run.steps.filter((s) => s.key === 'stage:canary-5')).toHaveLength(1);
 
-    applyChange(run, { verification: { ok: true, oldTrafficPct: 100, detail: 'v1.2.2 serves 100%' } });
-    expect(run.data.rollback).toEqual({
+    run = applyChange(run, { verification: { ok: true, oldTrafficPct: 100, detail: 'v1.2.2 serves 100%' } });
+    expect(rollbackOf(run)).toEqual({
       reason: 'errors',
       by: 'shipbot',
       at: 5,
@@ -54,13 +55,13 @@ describe('applyChange', () => {
   });
 
   it('keeps each environment migration apart, and a verification without a rollback changes nothing', () => {
-    const run = record();
-    delete run.data.rollback;
+    let run = record();
+    run = { ...run, phase: { status: 'running' } };
     const m = (job: string) => ({ job, ok: true, detail: 'Complete', backwardCompatible: true });
-    applyChange(run, { migration: { environment: 'staging', record: m('s') } });
-    applyChange(run, { migration: { environment: 'production', record: m('p') } });
+    run = applyChange(run, { migration: { environment: 'staging', record: m('s') } });
+    run = applyChange(run, { migration: { environment: 'production', record: m('p') } });
     expect(run.data.migrations).toEqual({ staging: m('s'), production: m('p') });
-    applyChange(run, { verification: { ok: true, oldTrafficPct: 100, detail: 'x' } });
-    expect(run.data.rollback).toBeUndefined();
+    run = applyChange(run, { verification: { ok: true, oldTrafficPct: 100, detail: 'x' } });
+    expect(rollbackOf(run)).toBeUndefined();
   });
 });

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ScaledClock } from '../../src/clock.js';
 import type { RolloutDriver, RolloutState, Stage, WorkloadRef } from '../../src/cluster/types.js';
 import type { Decision, MetricSample } from '../../src/domain/types.js';
-import type { RunView } from '../../src/domain/run.js';
+import { type RunView, outcomeOf, pendingDecision, rollbackOf } from '../../src/domain/run.js';
 import { createLogger } from '../../src/log.js';
 import { Runner, type RunAnalysis } from '../../src/runner/index.js';
 import type { RunRecord } from '../../src/store/records.js';
@@ -137,7 +137,7 @@ async function run(analysis: RunAnalysis, fail: { at?: string } = {}): Promise<{
   await new Promise<void>((resolve) => {
     const check = () => {
       const v = runner!.get(id)!;
-      if (['succeeded', 'failed', 'rolled-back', 'cancelled', 'awaiting-decision'].includes(v.status)) resolve();
+      if (['succeeded', 'failed', 'rolled-back', 'cancelled', 'awaiting-decision'].includes(v.phase.status)) resolve();
     };
     runner!.subscribe(check);
     check();
@@ -151,7 +151,7 @@ const at = (name: string) => calls.find((c) => c.name === name)!.saved;
 describe('the step loop', () => {
   it('runs the steps in order, and each cluster call finds its step running and what came before it saved', async () => {
     const { view, rec } = await run(scriptedAnalysis([verdict('CONTINUE')]));
-    expect(view.status, view.outcome).toBe('succeeded');
+    expect(view.phase.status, outcomeOf(view)).toBe('succeeded');
     expect(calls.map((c) => c.name)).toEqual(['preflight', 'prepare', 'applyStage', 'promote']);
     expect(stepStatus(at('preflight'), 'validate')).toBe('running');
     // prepare is about to change the cluster: the target is marked touched on disk first.
@@ -174,29 +174,29 @@ describe('the step loop', () => {
 
   it('a ROLLBACK verdict rolls back at once, skips the forward steps, and keeps the lock', async () => {
     const { view, rec } = await run(scriptedAnalysis([verdict('ROLLBACK', 'error rate 8% vs 0.1%')]));
-    expect(view.status, view.outcome).toBe('rolled-back');
+    expect(view.phase.status, outcomeOf(view)).toBe('rolled-back');
     expect(calls.map((c) => c.name)).toEqual(['preflight', 'prepare', 'applyStage', 'rollback', 'verifyRollback']);
     // The rollback was saved (steps and reason) before the driver was asked to revert.
-    expect(at('rollback').data.rollback?.reason).toBe('error rate 8% vs 0.1%');
+    expect(rollbackOf(at('rollback'))?.reason).toBe('error rate 8% vs 0.1%');
     expect(stepStatus(at('rollback'), 'rollback')).toBe('running');
     expect(stepStatus(rec, 'stage:rolling-update')).toBe('failed');
     expect(stepStatus(rec, 'promote')).toBe('skipped');
-    expect(rec.data.rollback?.verification?.ok).toBe(true);
+    expect(rollbackOf(rec)?.verification?.ok).toBe(true);
     expect(store.getLock('checkout', 'production')?.kind).toBe('held');
   });
 
   it('an unclear verdict asks a person and changes nothing more', async () => {
     const { view, rec } = await run(scriptedAnalysis([verdict('INCONCLUSIVE', 'only 12 requests on the new version')]));
-    expect(view.status).toBe('awaiting-decision');
-    expect(rec.pendingDecision?.explanation).toBe('only 12 requests on the new version');
+    expect(view.phase.status).toBe('awaiting-decision');
+    expect(pendingDecision(rec)?.explanation).toBe('only 12 requests on the new version');
     expect(calls.map((c) => c.name)).toEqual(['preflight', 'prepare', 'applyStage']);
     expect(stepStatus(rec, 'stage:rolling-update')).toBe('warning');
   });
 
   it('a step that throws before the cluster changed fails the run and frees the lock', async () => {
     const { view, rec } = await run(scriptedAnalysis([verdict('CONTINUE')]), { at: 'preflight' });
-    expect(view.status).toBe('failed');
-    expect(view.outcome).toMatch(/preflight failed: the API server said 500/);
+    expect(view.phase.status).toBe('failed');
+    expect(outcomeOf(view)).toMatch(/preflight failed: the API server said 500/);
     expect(calls.map((c) => c.name)).toEqual(['preflight']);
     expect(rec.targets.main.touchedAt).toBeUndefined();
     expect(stepStatus(rec, 'prepare')).toBe('skipped');
@@ -205,8 +205,8 @@ describe('the step loop', () => {
 
   it('a step that throws after the cluster changed rolls back', async () => {
     const { view } = await run(scriptedAnalysis([verdict('CONTINUE')]), { at: 'promote' });
-    expect(view.status, view.outcome).toBe('rolled-back');
+    expect(view.phase.status, outcomeOf(view)).toBe('rolled-back');
     expect(calls.map((c) => c.name)).toEqual(['preflight', 'prepare', 'applyStage', 'promote', 'rollback', 'verifyRollback']);
-    expect(view.outcome).toMatch(/promote failed/);
+    expect(outcomeOf(view)).toMatch(/promote failed/);
   });
 });

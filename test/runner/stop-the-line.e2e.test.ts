@@ -2,7 +2,7 @@
 // release in flight at their next safe point; nothing moves while the line is stopped, new deploys
 // are refused, a restart keeps it all stopped, and "resume deploys" lets the held runs go on.
 import { afterEach, describe, expect, it } from 'vitest';
-import { FINAL_STATUSES } from '../../src/domain/run.js';
+import { FINAL_STATUSES, outcomeOf } from '../../src/domain/run.js';
 import { IC, REQUESTER, servingImages, started, startWorld, until, type World } from './world.js';
 
 let w: World | undefined;
@@ -29,9 +29,11 @@ describe('stop the line', () => {
     expect(stop.message).toMatch(/All deploys stopped by ic: db outage, INC-7/);
     expect(w.runner.stopAll(IC, 'again')).toMatchObject({ ok: true, acted: false });
 
-    const held = await Promise.all(runs.map((r) => until(w!.runner, r.id, (v) => v.status === 'paused' || FINAL_STATUSES.has(v.status))));
+    const held = await Promise.all(
+      runs.map((r) => until(w!.runner, r.id, (v) => v.phase.status === 'paused' || FINAL_STATUSES.has(v.phase.status))),
+    );
     for (const v of held) {
-      expect(v.status, `${v.service}: ${v.outcome}`).toBe('paused');
+      expect(v.phase.status, `${v.service}: ${outcomeOf(v)}`).toBe('paused');
       expect(v.stage).toMatch(/all deploys stopped by ic: db outage, INC-7/);
       expect(v.steps.some((s) => s.status === 'running')).toBe(false);
     }
@@ -54,7 +56,7 @@ describe('stop the line', () => {
     const runner = w.restart();
     await runner.resumeInFlight();
     expect(runner.lineStop()).toMatchObject({ reason: 'db outage, INC-7' });
-    for (const r of runs) expect(runner.get(r.id)!.status).toBe('paused');
+    for (const r of runs) expect(runner.get(r.id)!.phase.status).toBe('paused');
     expect(await w.deploy('deploy catalog v1.2.3 rolling')).toMatchObject({ ok: false, reason: 'frozen' });
     expect(w.store.auditTrail().map((e) => e.action)).toEqual(expect.arrayContaining(['stop-all', 'stop-all-refused', 'line-stopped']));
 
@@ -63,11 +65,11 @@ describe('stop the line', () => {
     expect(runner.resumeAll(IC)).toMatchObject({ ok: true, acted: true });
     expect(runner.lineStop()).toBeUndefined();
     for (const r of runs) {
-      await until(runner, r.id, (v) => v.status !== 'paused');
+      await until(runner, r.id, (v) => v.phase.status !== 'paused');
       expect(await runner.command(r.id, 'rollback', IC)).toMatchObject({ ok: true });
       const end = (await runner.settled(r.id))!;
-      expect(end.status, `${end.service}: ${end.outcome}`).toBe('rolled-back');
+      expect(end.phase.status, `${end.service}: ${outcomeOf(end)}`).toBe('rolled-back');
     }
-    expect(started(await w.deploy('deploy catalog v1.2.3 rolling')).status).not.toBe('paused');
+    expect(started(await w.deploy('deploy catalog v1.2.3 rolling')).phase.status).not.toBe('paused');
   });
 });

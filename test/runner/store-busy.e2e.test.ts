@@ -26,7 +26,7 @@ describe('a busy database', () => {
     other.close();
     const done = (await w.runner.settled(run.id))!;
     expect(Date.now() - heldAt).toBeGreaterThanOrEqual(25_000);
-    expect(done.status, done.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n')).toBe('succeeded');
+    expect(done.phase.status, done.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n')).toBe('succeeded');
     expect(done.steps.filter((s) => s.status === 'failed')).toEqual([]);
   }, 90_000);
 

@@ -2,7 +2,7 @@
 // rollback, and manual decisions. Real sandbox, real drivers, real metric source.
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FINAL_STATUSES } from '../../src/domain/run.js';
+import { FINAL_STATUSES, outcomeOf, pendingDecision, reportPathOf, rollbackOf, reportOf } from '../../src/domain/run.js';
 import { SHIPPED, IC, REQUESTER, servingImages, startWorld, started, until, type World } from './world.js';
 
 const OLD = 'registry.example.com/shop/checkout:v1.2.2';
@@ -22,12 +22,12 @@ describe('happy paths', () => {
     const run = started(await w.deploy(text, over));
     expect(run.strategy).toBe(strategy);
     const done = (await w.runner.settled(run.id))!;
-    expect(done.status, done.outcome).toBe('succeeded');
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     expect(done.steps.filter((s) => s.status !== 'done' && s.status !== 'skipped')).toEqual([]);
     expect(done.steps.some((s) => s.key.startsWith('stage:'))).toBe(true);
     expect(await servingImages(w, 'checkout')).toEqual(['registry.example.com/shop/checkout:v1.2.3']);
     expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
-    const md = readFileSync(done.reportPath!, 'utf8');
+    const md = readFileSync(reportPathOf(done)!, 'utf8');
     expect(md).toMatch(/Outcome \| Succeeded ✓/);
     expect(md).toMatch(/\| error rate \| \d+\.\d+% \| \d+\.\d+% \|/);
     // The smoke checks ran against the live version before any traffic moved, and again after.
@@ -43,7 +43,9 @@ describe('happy paths', () => {
       w = await startWorld();
       const run = started(await w.deploy(`deploy web v1.3.0 ${strategy}`, { canarySteps: [5, 50, 100] }));
       const done = (await w.runner.settled(run.id))!;
-      expect(done.status, `${done.outcome}\n${done.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n')}`).toBe('succeeded');
+      expect(done.phase.status, `${outcomeOf(done)}\n${done.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n')}`).toBe(
+        'succeeded',
+      );
       expect(await servingImages(w, 'web')).toEqual(['registry.example.com/shop/web:v1.3.0']);
       if (strategy === 'canary') {
         // 1 canary pod beside 3 is 25%: said before the start, and the stage reports what it served.
@@ -57,7 +59,7 @@ describe('happy paths', () => {
     w = await startWorld({ config: SHIPPED });
     const run = started(await w.deploy('deploy search v2.0.0 rolling'));
     const done = (await w.runner.settled(run.id))!;
-    expect(done.status, done.outcome).toBe('succeeded');
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     expect(done.steps.find((s) => s.key === 'staging-gate')).toMatchObject({ status: 'done' });
     expect(await servingImages(w, 'search', 'staging')).toEqual(['registry.example.com/shop/search:v2.0.0']);
     // The gate compared staging with production's live pods, sampled before staging changed.
@@ -78,9 +80,9 @@ describe('happy paths', () => {
     search.smoke = search.smoke.map((c) => (c.name === 'critical-path' ? { ...c, critical: false } : c));
     w = await startWorld({ config });
     const run = started(await w.deploy('deploy search v2.0.0-smokefail rolling'));
-    const done = await until(w.runner, run.id, (r) => FINAL_STATUSES.has(r.status) || r.status === 'awaiting-decision');
-    expect(done.status, done.outcome).toBe('rolled-back');
-    expect(done.outcome).toMatch(
+    const done = await until(w.runner, run.id, (r) => FINAL_STATUSES.has(r.phase.status) || r.phase.status === 'awaiting-decision');
+    expect(done.phase.status, outcomeOf(done)).toBe('rolled-back');
+    expect(outcomeOf(done)).toMatch(
       /staging regression gate: promotion blocked: Regression gate failed: 50% regression \(1\/2 passed vs 2\/2 on the baseline\)/,
     );
     expect(await servingImages(w, 'search')).toEqual(['registry.example.com/shop/search:v1.2.2']);
@@ -104,9 +106,9 @@ describe('failure paths roll back by themselves and keep the lock', () => {
     w = await startWorld();
     const run = started(await w.deploy(text, { canarySteps: [25, 100], ...over }));
     // Stop at a waiting decision too, so a wrong "ask" fails here instead of timing out.
-    const done = await until(w.runner, run.id, (r) => FINAL_STATUSES.has(r.status) || r.status === 'awaiting-decision');
-    expect(done.status, done.outcome).toBe('rolled-back');
-    expect(done.outcome).toMatch(why);
+    const done = await until(w.runner, run.id, (r) => FINAL_STATUSES.has(r.phase.status) || r.phase.status === 'awaiting-decision');
+    expect(done.phase.status, outcomeOf(done)).toBe('rolled-back');
+    expect(outcomeOf(done)).toMatch(why);
     expect(done.steps.slice(-4).map((s) => [s.key, s.status])).toEqual([
       ['rollback', 'done'],
       ['verify-rollback', 'done'],
@@ -115,13 +117,13 @@ describe('failure paths roll back by themselves and keep the lock', () => {
     ]);
     expect(await servingImages(w, 'checkout')).toEqual([OLD]);
     const rec = w.runner.record(run.id)!;
-    expect(rec.data.rollback).toMatchObject({ automatic: true, verification: { ok: true } });
+    expect(rollbackOf(rec)).toMatchObject({ automatic: true, verification: { ok: true } });
     if (/smokefail/.test(text)) {
       // The critical path passed on the live version before the deploy: the new version broke it.
       expect(rec.targets.main.baselineSmoke?.find((c) => c.name === 'critical-path')).toMatchObject({ ok: true });
-      expect(readFileSync(rec.reportPath!, 'utf8')).toMatch(/\| critical-path \| ✓ \| ❌ \|/);
+      expect(readFileSync(reportPathOf(rec)!, 'utf8')).toMatch(/\| critical-path \| ✓ \| ❌ \|/);
     }
-    expect(existsSync(rec.data.incidentPath!)).toBe(true);
+    expect(existsSync(reportOf(rec)!.incident!)).toBe(true);
     // Investigate shows the pods as they were when Shipbot decided, new version among them,
     // although the rollback has removed them since.
     const version = text.split(' ')[2]!;
@@ -156,32 +158,36 @@ describe('manual decisions', () => {
       const v = await until(
         w.runner,
         run.id,
-        (r) => r.status === 'awaiting-decision' || r.status === 'succeeded' || r.status === 'rolled-back' || r.status === 'failed',
+        (r) =>
+          r.phase.status === 'awaiting-decision' ||
+          r.phase.status === 'succeeded' ||
+          r.phase.status === 'rolled-back' ||
+          r.phase.status === 'failed',
       );
-      if (v.status !== 'awaiting-decision') break;
-      expect(v.pendingDecision?.explanation).toMatch(/p99/);
+      if (v.phase.status !== 'awaiting-decision') break;
+      expect(pendingDecision(v)?.explanation).toMatch(/p99/);
       const r = await w.runner.command(run.id, 'accept', REQUESTER);
       expect(r).toMatchObject({ ok: true, acted: true });
       accepts++;
     }
     const done = w.runner.get(run.id)!;
-    expect(done.status, done.outcome).toBe('succeeded');
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     expect(accepts).toBeGreaterThan(0);
     expect(w.runner.auditTrail(run.id).filter((e) => e.action === 'accept')).toHaveLength(accepts);
-    expect(readFileSync(done.reportPath!, 'utf8')).toMatch(/accepted by dev/);
+    expect(readFileSync(reportPathOf(done)!, 'utf8')).toMatch(/accepted by dev/);
   });
 
   it('Rollback on a waiting decision rolls back and, being manual, releases the lock', async () => {
     w = await startWorld();
     const run = started(await w.deploy('deploy checkout v1.2.3-slow canary', { canarySteps: [50, 100], rollbackOnRegression: false }));
-    await until(w.runner, run.id, (r) => r.status === 'awaiting-decision');
+    await until(w.runner, run.id, (r) => r.phase.status === 'awaiting-decision');
     const d = await w.runner.investigate(run.id, IC);
     expect(d.metrics.map((m) => m.metric)).toContain('p99 latency');
     expect(d.pods.length).toBeGreaterThan(0);
     expect(await w.runner.command(run.id, 'rollback', IC)).toMatchObject({ ok: true, acted: true });
     const done = (await w.runner.settled(run.id))!;
-    expect(done.status).toBe('rolled-back');
-    expect(w.runner.record(run.id)!.data.rollback).toMatchObject({ automatic: false, by: 'ic (U_IC)' });
+    expect(done.phase.status).toBe('rolled-back');
+    expect(rollbackOf(w.runner.record(run.id)!)).toMatchObject({ automatic: false, by: 'ic (U_IC)' });
     expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
     expect(await servingImages(w, 'checkout')).toEqual([OLD]);
   });

@@ -1,5 +1,6 @@
 // The daily digest's figures from run rows: counts per outcome, rollbacks and the mean time
 // from a run's start to its rollback, the window it covers.
+import type { EndStatus, RollbackFacts, RunPhase } from '../../src/domain/run.js';
 import { describe, expect, it } from 'vitest';
 import { computeDigest, digestWindow, formatDigest, type DigestRun } from '../../src/schedule/index.js';
 
@@ -9,7 +10,7 @@ const MIN = 60_000;
 function run(
   id: string,
   service: string,
-  status: DigestRun['status'],
+  status: EndStatus | 'running',
   startMin: number,
   rollbackAfterMin?: number,
   automatic = true,
@@ -19,13 +20,17 @@ function run(
     service,
     environment: 'production',
     version: 'v1',
-    status,
+    phase: phaseOf(
+      status,
+      rollbackAfterMin === undefined ? undefined : { reason: 'x', by: 'shipbot', at: T0 + (startMin + rollbackAfterMin) * MIN, automatic },
+    ),
     createdAt: T0 + startMin * MIN,
-    data:
-      rollbackAfterMin === undefined
-        ? {}
-        : { rollback: { reason: 'x', by: 'shipbot', at: T0 + (startMin + rollbackAfterMin) * MIN, automatic } },
   };
+}
+
+function phaseOf(status: EndStatus | 'running', rollback: RollbackFacts | undefined): RunPhase {
+  if (status === 'running') return rollback ? { status: 'rolling-back', rollback } : { status };
+  return { status, outcome: '', ...(rollback ? { rollback } : {}) };
 }
 
 describe('computeDigest', () => {

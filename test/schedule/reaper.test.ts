@@ -1,5 +1,6 @@
 // Runs stuck waiting for a person: a reminder in their thread once, then a safe stop through the
 // runner's cancel command (cancelled before the cluster changed, rolled back after). Marks live
+import { phaseFor } from '../helpers/plan.js';
 // in SQLite, so a restart neither repeats the reminder nor forgets it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { reapDecision } from '../../src/schedule/index.js';
@@ -21,7 +22,7 @@ describe('reaper', () => {
     const res = await w.runner.start({ request, plan, requester: DEV, origin: THREAD });
     if (!res.ok) throw new Error(res.message);
     const runId = res.run.id;
-    expect(res.run.status).toBe('pending-approval');
+    expect(res.run.phase.status).toBe('pending-approval');
     const inThread = () => w.posts.filter((p) => p.threadTs === THREAD.threadTs);
 
     w.clock.advance(20 * MIN);
@@ -35,13 +36,13 @@ describe('reaper', () => {
     w.restart();
     expect((await w.scheduler.tick()).reminded).toEqual([]);
     expect(inThread()).toHaveLength(1);
-    expect(w.runner.get(runId)?.status).toBe('pending-approval');
+    expect(w.runner.get(runId)?.phase.status).toBe('pending-approval');
 
     w.clock.advance(90 * MIN);
     const tick = await w.scheduler.tick();
     expect(tick.stopped).toEqual([runId]);
     expect(tick.errors).toEqual([]);
-    expect(w.runner.get(runId)?.status).toBe('cancelled');
+    expect(w.runner.get(runId)?.phase.status).toBe('cancelled');
     const trail = w.runner.auditTrail(runId).map((e) => `${e.actor}: ${e.action}`);
     expect(trail).toEqual(
       expect.arrayContaining([
@@ -69,11 +70,11 @@ describe('reaper', () => {
 describe('reapDecision', () => {
   const o = { remindAfterMin: 30, stopAfterMin: 120 };
   it('leaves running and ended runs alone, reminds, then stops', () => {
-    expect(reapDecision({ status: 'running' }, 0, 500 * MIN, o)).toEqual({ action: 'none' });
-    expect(reapDecision({ status: 'succeeded' }, 0, 500 * MIN, o)).toEqual({ action: 'none' });
-    expect(reapDecision({ status: 'awaiting-decision' }, 0, 29 * MIN, o)).toEqual({ action: 'none' });
-    expect(reapDecision({ status: 'awaiting-decision' }, 0, 30 * MIN, o)).toEqual({ action: 'remind', waitedMin: 30 });
-    expect(reapDecision({ status: 'paused' }, 0, 119 * MIN, o)).toEqual({ action: 'remind', waitedMin: 119 });
-    expect(reapDecision({ status: 'pending-approval' }, 0, 120 * MIN, o)).toEqual({ action: 'stop', waitedMin: 120 });
+    expect(reapDecision({ phase: phaseFor('running') }, 0, 500 * MIN, o)).toEqual({ action: 'none' });
+    expect(reapDecision({ phase: phaseFor('succeeded') }, 0, 500 * MIN, o)).toEqual({ action: 'none' });
+    expect(reapDecision({ phase: phaseFor('awaiting-decision') }, 0, 29 * MIN, o)).toEqual({ action: 'none' });
+    expect(reapDecision({ phase: phaseFor('awaiting-decision') }, 0, 30 * MIN, o)).toEqual({ action: 'remind', waitedMin: 30 });
+    expect(reapDecision({ phase: phaseFor('paused') }, 0, 119 * MIN, o)).toEqual({ action: 'remind', waitedMin: 119 });
+    expect(reapDecision({ phase: phaseFor('pending-approval') }, 0, 120 * MIN, o)).toEqual({ action: 'stop', waitedMin: 120 });
   });
 });

@@ -46,7 +46,8 @@ async function blueGreenDeploy(id: string, version: string): Promise<BlueGreenSt
     strategy: 'blue-green',
     plan,
     request,
-    status: 'succeeded',
+    phase: { status: 'succeeded', outcome: '' },
+    restarts: [],
     requester: DEV,
     origin: { kind: 'terminal' },
     steps: [],
@@ -90,7 +91,7 @@ describe('retirements', () => {
     service: 'checkout',
     environment: 'production' as const,
     strategy,
-    status: 'succeeded' as const,
+    phase: { status: 'succeeded' as const, outcome: '' },
     createdAt,
     targets: { main: { rollout: { ...rolloutStateFor(strategy), ...(retireAt !== undefined ? { retireAt } : {}) } as RolloutState } },
   });

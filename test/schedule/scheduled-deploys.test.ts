@@ -3,7 +3,7 @@
 // after, a crash between claim and start, a reopened database — and cancelled ones never.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bookSchedule, cancelSchedule, describeSchedules, overrideFreeze } from '../../src/schedule/index.js';
-import { STEP } from '../../src/runner/steps.js';
+import { STEP } from '../../src/runner/model/steps.js';
 import { DEV, IC, MIN, SHIPPED, startWorld, type World } from './world.js';
 
 const THREAD = { kind: 'slack' as const, channel: 'C_DEPLOYS', threadTs: '1700000000.000100' };
@@ -49,7 +49,7 @@ describe('scheduled deploys', () => {
     expect(run).toMatchObject({
       service: 'checkout',
       version: 'v1.3.0',
-      status: 'pending-approval',
+      phase: { status: 'pending-approval' },
       origin: { kind: 'slack', channel: 'C_DEPLOYS', threadTs: THREAD.threadTs },
     });
     expect(w.scheduler.schedules.get(schedule.id)).toMatchObject({ status: 'started', runId });
@@ -185,7 +185,7 @@ describe('freeze windows', () => {
       detail: expect.stringContaining('Overridden by ic (U_IC)'),
     });
     await w.runner.command(runId, 'cancel', DEV);
-    expect((await w.runner.settled(runId))?.status).toMatch(/cancelled|rolled-back/);
+    expect((await w.runner.settled(runId))?.phase.status).toMatch(/cancelled|rolled-back/);
   });
 
   it('the runner refuses an override from someone who is not an incident commander', async () => {

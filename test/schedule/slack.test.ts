@@ -137,7 +137,7 @@ describe('scheduling from Slack', () => {
     const run = runner.get(tick.started[0]!.runId)!;
     expect(run).toMatchObject({
       service: 'checkout',
-      status: 'pending-approval',
+      phase: { status: 'pending-approval' },
       origin: { kind: 'slack', channel: 'C0DEPLOYS', threadTs },
     });
     // The Slack front end follows the run into the thread with its progress message.

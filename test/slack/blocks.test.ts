@@ -31,7 +31,15 @@ function bigRun(): RunView {
     version: 'v1.2.3',
     strategy: 'canary',
     plan: planned.ok ? planned.plan : (undefined as never),
-    status: 'awaiting-decision',
+    phase: {
+      status: 'awaiting-decision',
+      decision: {
+        verdict: 'INCONCLUSIVE',
+        explanation: 'e'.repeat(4000),
+        findings: Array.from({ length: 200 }, (_, i) => ({ rule: `rule ${i}`, verdict: 'ROLLBACK' as const, detail: 'x'.repeat(100) })),
+      },
+    },
+    restarts: [],
     requester: { userId: 'U_DEV' },
     origin: { kind: 'slack', channel: 'C0DEPLOYS', threadTs: '1.1' },
     steps: Array.from(
@@ -40,12 +48,6 @@ function bigRun(): RunView {
         ({ key: `s${i}`, title: `Step ${i}`, status: i % 2 ? 'done' : 'warning', detail: 'd'.repeat(150) }) as RunView['steps'][number],
     ),
     stage: 's'.repeat(5000),
-    pendingDecision: {
-      verdict: 'INCONCLUSIVE',
-      explanation: 'e'.repeat(4000),
-      findings: Array.from({ length: 200 }, (_, i) => ({ rule: `rule ${i}`, verdict: 'ROLLBACK' as const, detail: 'x'.repeat(100) })),
-    },
-    outcome: 'o'.repeat(5000),
     createdAt: 0,
     updatedAt: 1,
   };
@@ -74,7 +76,7 @@ describe('Block Kit limits', () => {
   });
 
   it('the summary and diagnostics of huge runs stay valid', () => {
-    const run = { ...bigRun(), status: 'rolled-back' as const };
+    const run = { ...bigRun(), phase: { status: 'rolled-back' as const, outcome: 'o'.repeat(5000) } };
     expect(blockProblems(summaryMessage(run).blocks, 'message')).toEqual([]);
     const d: Diagnostics = {
       runId: 'r-big',

@@ -1,5 +1,6 @@
 // The progress updater against the Slack double: coalesced edits, one shared chat.update
 // budget with important changes first, and 429 Retry-After honoured so the final state arrives.
+import { phaseFor } from '../helpers/plan.js';
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
@@ -45,7 +46,8 @@ function run(id: string, status: RunStatus, stage: string): RunView {
     version: 'v1.2.3',
     strategy: 'canary',
     plan,
-    status,
+    phase: phaseFor(status),
+    restarts: [],
     requester: { userId: 'U_DEV' },
     origin: { kind: 'slack', channel: 'C0DEPLOYS', threadTs: '1.000001' },
     steps: [{ key: 'canary', title: 'Canary', status: status === 'succeeded' ? 'done' : 'running', detail: stage }],

@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate, openStore, type RunRecord } from '../../src/store/index.js';
-import { rolloutStateFor } from '../helpers/plan.js';
+import { phaseFor, rolloutStateFor } from '../helpers/plan.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,7 +20,8 @@ function run(id: string, over: Partial<RunRecord> = {}): RunRecord {
     request: { intent: 'deploy', service: 'checkout' } as RunRecord['request'],
     requester: { userId: 'U1' },
     origin: { kind: 'terminal' },
-    status: 'running',
+    phase: { status: 'running' },
+    restarts: [],
     steps: [
       { key: 'validate', title: 'Pre-deployment validation', status: 'done', startedAt: 1, endedAt: 2 },
       { key: 'baseline', title: 'Production baseline', status: 'running', startedAt: 2 },
@@ -81,7 +82,7 @@ describe('store', () => {
     const s = openStore(':memory:');
     const r = run('r2', {
       targets: { main: { rollout: rolloutStateFor('canary', { previousImage: 'a:1', newImage: 'a:2' }) } },
-      pendingDecision: { verdict: 'ROLLBACK', explanation: 'error rate up', findings: [] },
+      phase: { status: 'awaiting-decision', decision: { verdict: 'ROLLBACK', explanation: 'error rate up', findings: [] } },
       data: { approvals: [{ by: 'U2', at: 5 }] },
       dedupeKey: 'C1:123.4',
       stage: 'canary 5%',
@@ -90,9 +91,9 @@ describe('store', () => {
     expect(s.getRun('r2')).toEqual(r);
     expect(s.getRunByDedupeKey('C1:123.4')?.id).toBe('r2');
     // updating replaces the steps
-    s.saveRun({ ...r, status: 'succeeded', steps: [r.steps[0]!] });
+    s.saveRun({ ...r, phase: { status: 'succeeded', outcome: 'v1.2.3 is live' }, steps: [r.steps[0]!] });
     expect(s.getRun('r2')?.steps).toHaveLength(1);
-    expect(s.getRun('r2')?.status).toBe('succeeded');
+    expect(s.getRun('r2')?.phase.status).toBe('succeeded');
     s.close();
   });
 
@@ -157,12 +158,12 @@ describe('store', () => {
     s.saveRun(run('c'));
     expect(() =>
       s.tx(() => {
-        s.saveRun(run('c', { status: 'rolling-back' }));
+        s.saveRun(run('c', { phase: phaseFor('rolling-back') }));
         s.audit({ runId: 'c', at: 3, actor: 'U1', action: 'rollback', detail: '' });
         throw new Error('crash between writes');
       }),
     ).toThrow('crash between writes');
-    expect(s.getRun('c')?.status).toBe('running');
+    expect(s.getRun('c')?.phase.status).toBe('running');
     expect(s.getRun('c')?.steps).toHaveLength(2);
     expect(s.auditTrail('c')).toEqual([]);
     s.close();
@@ -196,7 +197,7 @@ describe('store', () => {
   it('records the audit trail in order and lists runs newest first with filters', () => {
     const s = openStore(':memory:');
     s.saveRun(run('old', { createdAt: 1 }));
-    s.saveRun(run('new', { createdAt: 2, status: 'queued' }));
+    s.saveRun(run('new', { createdAt: 2, phase: phaseFor('queued') }));
     s.saveRun(run('other', { createdAt: 3, service: 'search' }));
     expect(s.listRuns().map((r) => r.id)).toEqual(['other', 'new', 'old']);
     expect(s.listRuns({ service: 'checkout' }).map((r) => r.id)).toEqual(['new', 'old']);

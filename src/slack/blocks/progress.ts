@@ -1,7 +1,15 @@
 // The live progress message of a run: the step list with ✓ ⏳ ❌ ⚠️, the current stage, and the
 // buttons that fit the run's state. Pure: a RunView in, a Slack message out.
 import { runTitle } from '../../reports/investigate.js';
-import { FINAL_STATUSES, type RunStatus, type RunView, type StepStatus } from '../../domain/run.js';
+import {
+  FINAL_STATUSES,
+  type RunStatus,
+  type RunView,
+  type StepStatus,
+  outcomeOf,
+  pendingDecision,
+  reportPathOf,
+} from '../../domain/run.js';
 import { actions, button, context, section, type Block, type Element } from './kit.js';
 import { joinLinesWithin, LIMITS } from './limits.js';
 
@@ -44,8 +52,8 @@ export { runTitle };
 /** One line for notifications and screen readers. */
 export function progressText(run: RunView): string {
   // A finished run says its outcome; its last stage ("rolling back: …") would only repeat it.
-  const stage = FINAL_STATUSES.has(run.status) ? (run.outcome ? ` — ${run.outcome}` : '') : run.stage ? ` — ${run.stage}` : '';
-  return `${runTitle(run)} (${run.strategy}): ${STATUS_LINE[run.status]}${stage}`;
+  const stage = FINAL_STATUSES.has(run.phase.status) ? (outcomeOf(run) ? ` — ${outcomeOf(run)}` : '') : run.stage ? ` — ${run.stage}` : '';
+  return `${runTitle(run)} (${run.strategy}): ${STATUS_LINE[run.phase.status]}${stage}`;
 }
 
 export function stepLines(run: RunView): string[] {
@@ -63,7 +71,7 @@ export function progressButtons(run: RunView): Element[] {
       deny: 'Keep going',
     },
   });
-  switch (run.status) {
+  switch (run.phase.status) {
     case 'running':
       return [rollback];
     case 'paused':
@@ -87,14 +95,14 @@ export function progressBlocks(run: RunView): Block[] {
   const blocks: Block[] = [];
   const head = `*${runTitle(run)}* · ${run.strategy} · risk ${run.plan.risk} · requested by <@${run.requester.userId}>`;
   // While a decision is asked, the decision block below says why; the status line stays short.
-  const asking = run.status === 'awaiting-decision' && !!run.pendingDecision;
-  const showStage = run.stage && !asking && !FINAL_STATUSES.has(run.status);
-  blocks.push(section(`${head}\n${STATUS_LINE[run.status]}${showStage ? ` — ${run.stage}` : ''}`));
+  const asking = pendingDecision(run);
+  const showStage = run.stage && !asking && !FINAL_STATUSES.has(run.phase.status);
+  blocks.push(section(`${head}\n${STATUS_LINE[run.phase.status]}${showStage ? ` — ${run.stage}` : ''}`));
   const restart = run.restarts?.at(-1);
   if (restart) blocks.push(context(`↻ ${restart.note}`));
   if (run.steps.length) blocks.push(section(joinLinesWithin(stepLines(run), LIMITS.sectionText, (n) => `…and ${n} more steps`)));
-  if (run.status === 'awaiting-decision' && run.pendingDecision) {
-    const d = run.pendingDecision;
+  if (asking) {
+    const d = asking;
     const findings = d.findings
       .filter((f) => f.verdict !== 'CONTINUE' && !d.explanation.includes(f.detail))
       .map((f) => `• ${f.rule}: ${f.detail}`);
@@ -104,10 +112,11 @@ export function progressBlocks(run: RunView): Block[] {
       ),
     );
   }
-  if (FINAL_STATUSES.has(run.status) && run.outcome) blocks.push(section(`*Outcome:* ${run.outcome}`));
+  const outcome = outcomeOf(run);
+  if (outcome) blocks.push(section(`*Outcome:* ${outcome}`));
   const buttons = progressButtons(run);
   if (buttons.length) blocks.push(actions(`run:${run.id}`, buttons));
-  blocks.push(context(`run \`${run.id}\`${run.reportPath ? ` · report \`${run.reportPath}\`` : ''}`));
+  blocks.push(context(`run \`${run.id}\`${reportPathOf(run) ? ` · report \`${reportPathOf(run)}\`` : ''}`));
   return blocks;
 }
 

@@ -1,12 +1,12 @@
 // Messages at the end of a run and for Investigate: the thread summary, the stakeholder
 // broadcast, and the diagnostics. Long lists are cut with a count.
 import { stakeholderSummary } from '../../reports/report.js';
-import { FINAL_STATUSES, type RunView } from '../../domain/run.js';
+import { FINAL_STATUSES, type RunStatus, type RunView, outcomeOf, reportPathOf, keptLockOf } from '../../domain/run.js';
 import { actions, button, context, section, type Block } from './kit.js';
 import { joinLinesWithin, LIMITS } from './limits.js';
 import { RUN_ACTIONS, runTitle, stepLines } from './progress.js';
 
-const HEADLINE: Partial<Record<RunView['status'], string>> = {
+const HEADLINE: Partial<Record<RunStatus, string>> = {
   succeeded: '✅ Deployed',
   'rolled-back': '↩️ Rolled back',
   failed: '❌ Failed',
@@ -20,18 +20,19 @@ function minutes(run: RunView): string {
 }
 
 export function summaryMessage(run: RunView): { text: string; blocks: Block[] } {
-  if (!FINAL_STATUSES.has(run.status)) throw new Error(`run ${run.id} is ${run.status}, not finished: no summary yet`);
-  const head = `${HEADLINE[run.status] ?? run.status}: *${runTitle(run)}* with ${run.strategy} in ${minutes(run)}`;
-  const blocks: Block[] = [section(head + (run.outcome ? `\n${run.outcome}` : ''))];
+  if (!FINAL_STATUSES.has(run.phase.status)) throw new Error(`run ${run.id} is ${run.phase.status}, not finished: no summary yet`);
+  const head = `${HEADLINE[run.phase.status] ?? run.phase.status}: *${runTitle(run)}* with ${run.strategy} in ${minutes(run)}`;
+  const blocks: Block[] = [section(head + (outcomeOf(run) ? `\n${outcomeOf(run)}` : ''))];
   const problems = run.steps.filter((s) => s.status === 'failed' || s.status === 'warning');
   if (problems.length) {
     blocks.push(section(joinLinesWithin(stepLines({ ...run, steps: problems }), LIMITS.sectionText, (n) => `…and ${n} more`)));
   }
-  if (run.keptLock) {
+  const kept = keptLockOf(run);
+  if (kept) {
     // Shipit-style: production stays locked until a person has looked; say so where it happened.
     blocks.push(
       section(
-        `🔒 ${run.service} stays locked in ${run.environment} after ${run.keptLock.replace(/ \(run .*$/, '')}: no new deploy starts until it is checked and unlocked.`,
+        `🔒 ${run.service} stays locked in ${run.environment} after ${kept.replace(/ \(run .*$/, '')}: no new deploy starts until it is checked and unlocked.`,
       ),
     );
     blocks.push(
@@ -48,9 +49,9 @@ export function summaryMessage(run: RunView): { text: string; blocks: Block[] } 
     );
   }
   blocks.push(
-    context(`requested by <@${run.requester.userId}> · run \`${run.id}\`${run.reportPath ? ` · report \`${run.reportPath}\`` : ''}`),
+    context(`requested by <@${run.requester.userId}> · run \`${run.id}\`${reportPathOf(run) ? ` · report \`${reportPathOf(run)}\`` : ''}`),
   );
-  return { text: `${HEADLINE[run.status] ?? run.status}: ${runTitle(run)}`, blocks };
+  return { text: `${HEADLINE[run.phase.status] ?? run.phase.status}: ${runTitle(run)}`, blocks };
 }
 
 /** For the stakeholder channel: the reports' stakeholder wording, pointing at the thread. */
@@ -61,7 +62,7 @@ export function broadcastMessage(run: RunView, channel?: string): { text: string
     text,
     blocks: [
       section(text),
-      context(`requested by <@${run.requester.userId}>${where}${run.reportPath ? ` · report \`${run.reportPath}\`` : ''}`),
+      context(`requested by <@${run.requester.userId}>${where}${reportPathOf(run) ? ` · report \`${reportPathOf(run)}\`` : ''}`),
     ],
   };
 }

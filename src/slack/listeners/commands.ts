@@ -80,7 +80,7 @@ async function deployRequest(ctx: SlackContext, request: DeployRequest, o: Origi
 
 function live(runs: RunView[], service?: string, environment?: Environment): RunView[] {
   return runs.filter(
-    (r) => !FINAL_STATUSES.has(r.status) && (!service || r.service === service) && (!environment || r.environment === environment),
+    (r) => !FINAL_STATUSES.has(r.phase.status) && (!service || r.service === service) && (!environment || r.environment === environment),
   );
 }
 
@@ -89,7 +89,7 @@ export function statusText(runs: RunView[], service?: string): string {
   if (!now.length) return service ? `Nothing is deploying ${service} right now.` : 'Nothing is deploying right now.';
   const lines = now
     .slice(0, 20)
-    .map((r) => `• *${runTitle(r)}* (${r.strategy}) — ${r.status}${r.stage ? `: ${r.stage}` : ''} · run \`${r.id}\``);
+    .map((r) => `• *${runTitle(r)}* (${r.strategy}) — ${r.phase.status}${r.stage ? `: ${r.stage}` : ''} · run \`${r.id}\``);
   if (now.length > 20) lines.push(`…and ${now.length - 20} more`);
   return lines.join('\n');
 }

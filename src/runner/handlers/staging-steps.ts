@@ -1,7 +1,7 @@
 // The staging rehearsal of a production release: a rolling update of staging, then its gate
 // against production's live version (metrics and smoke results), which blocks promotion on any
 // regression whatever the plan says.
-import { STEP, type StepOutcome } from './steps.js';
+import { STEP, type StepOutcome } from '../model/steps.js';
 import { observe, pinArtifact, prepareTarget, targetBaseline } from './target-steps.js';
 import { liveSmoke, mainTarget, record, stagingTarget, state, testCounts, type StepContext } from './step-context.js';
 
@@ -11,12 +11,11 @@ export async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
   const { run } = ctx;
   let st = await prepareTarget(ctx, t);
   if (!t.data.baselineSamples || !t.data.reference) {
-    const prepared = stagingTarget(ctx)!; // with the rollout state just saved
     // Staging's own baseline and production's live version (the staging gate's reference: its
     // metrics and its smoke results), side by side.
     const main = mainTarget(ctx);
     const [, prod, prodSmoke] = await Promise.all([
-      targetBaseline(ctx, prepared, false),
+      targetBaseline(ctx, t, false),
       main.driver.liveTrack(main.ref).then((track) => ctx.analysis.baseline(run.plan, track, ctx.signal)),
       liveSmoke(ctx, main),
     ]);
@@ -32,7 +31,7 @@ export async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
   } catch (err) {
     if (ctx.signal.aborted) throw err;
     const why = (err as Error).message;
-    return { status: 'failed', detail: why, next: { kind: 'rollback', reason: `staging deploy failed: ${why}` } };
+    return { status: 'failed', detail: why, result: { kind: 'failed', reason: `staging deploy failed: ${why}` } };
   }
   return { status: 'done', detail: `staging runs ${run.plan.version}` };
 }
@@ -47,7 +46,7 @@ export async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
   const failed = checks.filter((c) => !c.ok && c.critical);
   if (failed.length) {
     const why = `staging smoke checks failed: ${failed.map((c) => `${c.name} (${c.detail})`).join(', ')}`;
-    return { status: 'failed', detail: why, next: { kind: 'rollback', reason: why } };
+    return { status: 'failed', detail: why, result: { kind: 'failed', reason: why } };
   }
   // Staging against production's baseline: a regression blocks promotion, whatever the plan says.
   // The smoke results count as tests: a check production passes and staging fails is a regression.
@@ -58,15 +57,13 @@ export async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
       ? res.decision
       : ctx.analysis.gate({ ...run.plan, rollbackOnRegression: true }, reference?.samples ?? [], res.candidateSamples, 'staging', tests);
   if (gateDecision !== res.decision) record(ctx, 'staging', STEP.stagingGate, { decision: gateDecision });
-  if (gateDecision.verdict === 'ROLLBACK') {
+  // A regression blocks promotion whatever the plan says; next-move.ts rolls staging back or asks.
+  if (gateDecision.verdict !== 'CONTINUE') {
     return {
       status: 'failed',
       detail: gateDecision.explanation,
-      next: { kind: 'rollback', reason: `staging regression gate: ${gateDecision.explanation}` },
+      result: { kind: 'verdict', decision: gateDecision, blocks: true, reason: 'staging regression gate: ' },
     };
-  }
-  if (gateDecision.verdict === 'INCONCLUSIVE') {
-    return { status: 'warning', detail: gateDecision.explanation, next: { kind: 'ask', decision: gateDecision } };
   }
   ctx.commit({ target: { name: 'staging', set: { rollout: await t.driver.promote(t.ref, st) } } });
   return { status: 'done', detail: `${res.line}${checks.length ? `; ${checks.length} smoke checks passed` : ''}` };

@@ -2,15 +2,17 @@
 // idempotent, so re-running an interrupted step is harmless), records what it learned through
 // ctx.commit, and returns an outcome; the loop persists it and decides what happens next.
 // Handlers never write the run themselves.
-import { activeFreeze, describeFreeze } from '../domain/freeze.js';
-import type { Decision } from '../domain/types.js';
-import type { RunRecord } from '../store/records.js';
-import { needsApproval } from '../domain/permissions.js';
+import { activeFreeze, describeFreeze } from '../../domain/freeze.js';
+import { windowReading } from '../../domain/reading.js';
+import type { Decision } from '../../domain/types.js';
+import type { RunRecord } from '../../store/records.js';
+import { needsApproval } from '../../domain/permissions.js';
 import { migrationStep } from './migration-step.js';
-import { schemaNote } from '../domain/migration-policy.js';
-import { isStageStep, stageStepKey, STEP, type StepOutcome } from './steps.js';
+import { schemaNote } from '../../domain/migration-policy.js';
+import { rollbackOf } from '../../domain/run.js';
+import { isStageStep, stageStepKey, STEP, type StepOutcome } from '../model/steps.js';
 
-export type { StepOutcome } from './steps.js';
+export type { StepOutcome } from '../model/steps.js';
 export { tagOf, type StepContext } from './step-context.js';
 import { observe, pinArtifact, prepareTarget, targetBaseline } from './target-steps.js';
 import { judged, mainTarget, passCount, record, state, tagOf, touchedTarget, type StepContext } from './step-context.js';
@@ -52,14 +54,16 @@ export async function executeStep(key: string, ctx: StepContext): Promise<StepOu
       return rollback(ctx);
     case STEP.verifyRollback:
       return verifyRollback(ctx);
-    case STEP.incident: {
-      const file = await ctx.writeIncident();
-      return { status: 'done', detail: file ? `incident recorded; ${file} is written with the report` : 'incident recorded' };
-    }
+    case STEP.incident:
+      return incident(ctx);
     case STEP.report:
-      return { status: 'done', next: { kind: 'finish' } };
+      return { status: 'done', result: { kind: 'finish' } };
     default:
-      return { status: 'failed', detail: `unknown step ${key}`, next: { kind: 'fail', reason: `Shipbot does not know the step "${key}"` } };
+      return {
+        status: 'failed',
+        detail: `unknown step ${key}`,
+        result: { kind: 'failed', reason: `Shipbot does not know the step "${key}"` },
+      };
   }
 }
 
@@ -132,7 +136,7 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
   const warnings = checks.filter((c) => !c.ok && c.severity === 'warning');
   if (errors.length) {
     const why = errors.map((c) => `${c.name}: ${c.detail}`).join('; ');
-    return { status: 'failed', detail: why, next: { kind: 'fail', reason: `pre-deployment validation failed — ${why}` } };
+    return { status: 'failed', detail: why, result: { kind: 'failed', reason: `pre-deployment validation failed — ${why}` } };
   }
   const passed = checks.length - warnings.length;
   return warnings.length
@@ -171,7 +175,7 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
   } catch (err) {
     if (ctx.signal.aborted) throw err;
     const why = (err as Error).message;
-    return { status: 'failed', detail: why, next: { kind: 'rollback', reason: `${s.title} failed: ${why}` } };
+    return { status: 'failed', detail: why, result: { kind: 'failed', reason: `${s.title} failed: ${why}` } };
   }
   // What is really served (replica-ratio routing on a small Deployment rounds up), never the nominal share.
   const served = st.strategy === 'canary' && st.servedPct !== undefined ? st.servedPct : s.trafficPct;
@@ -187,7 +191,7 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
   record(ctx, 'main', key, res);
   if (res.candidate && s.trafficPct >= 100)
     ctx.commit({ target: { name: 'main', set: { after: res.candidate, afterSamples: res.candidateSamples } } });
-  return judged(run, short ? `serving ${served}% (asked ${s.trafficPct}%): ${res.line}` : res.line, res.decision);
+  return judged(short ? `serving ${served}% (asked ${s.trafficPct}%): ${res.line}` : res.line, res.decision);
 }
 
 async function smoke(ctx: StepContext): Promise<StepOutcome> {
@@ -200,7 +204,7 @@ async function smoke(ctx: StepContext): Promise<StepOutcome> {
   const minor = results.filter((r) => !r.ok && !r.critical);
   if (critical.length) {
     const why = `smoke checks failed: ${critical.map((c) => `${c.name} (${c.detail})`).join(', ')}`;
-    return { status: 'failed', detail: why, next: { kind: 'rollback', reason: why } };
+    return { status: 'failed', detail: why, result: { kind: 'failed', reason: why } };
   }
   const before = t.data.baselineSmoke ? ` (live version before: ${passCount(t.data.baselineSmoke)})` : '';
   return minor.length
@@ -209,13 +213,13 @@ async function smoke(ctx: StepContext): Promise<StepOutcome> {
 }
 
 async function gate(ctx: StepContext): Promise<StepOutcome> {
-  const { run } = ctx;
+  const { plan } = ctx.run;
   const t = mainTarget(ctx);
   let line = 'no observation period';
   let monitorDecision: Decision | undefined;
-  if (run.plan.observationSec > 0) {
-    ctx.progress(`observing for ${run.plan.observationSec}s`);
-    const res = await observe(ctx, t, state(t), run.plan.observationSec, undefined, (l) => ctx.progress(`observation — ${l}`));
+  if (plan.observationSec > 0) {
+    ctx.progress(`observing for ${plan.observationSec}s`);
+    const res = await observe(ctx, t, state(t), plan.observationSec, undefined, (l) => ctx.progress(`observation — ${l}`));
     record(ctx, 'main', STEP.gate, res);
     ctx.commit({
       target: { name: 'main', set: { ...(res.candidate ? { after: res.candidate } : {}), afterSamples: res.candidateSamples } },
@@ -223,17 +227,18 @@ async function gate(ctx: StepContext): Promise<StepOutcome> {
     line = res.line;
     monitorDecision = res.decision;
   }
-  if (monitorDecision && monitorDecision.verdict !== 'CONTINUE') return judged(run, line, monitorDecision);
-  if (run.data.promotedSteps?.includes(STEP.gate))
+  if (monitorDecision && monitorDecision.verdict !== 'CONTINUE') return judged(line, monitorDecision);
+  // The run as it is now: a Promote pressed and the samples committed during the observation.
+  if (ctx.run.data.promotedSteps?.includes(STEP.gate))
     return { status: 'done', detail: `promoted by a person before the observation ended; ${line}` };
-  const main = run.targets.main;
-  const decision = ctx.analysis.gate(run.plan, main.baselineSamples ?? [], main.afterSamples ?? [], 'production');
-  record(ctx, 'main', STEP.gate, {
-    decision,
-    ...(main.after ? { candidate: main.after } : {}),
-    ...(main.baseline ? { baseline: main.baseline } : {}),
-  });
-  return judged(run, `${decision.explanation}`, decision);
+  const main = ctx.run.targets.main;
+  const decision = ctx.analysis.gate(plan, main.baselineSamples ?? [], main.afterSamples ?? [], 'production');
+  // The numbers the gate compared, read the way it read them: the report's "after" is this reading.
+  const after = windowReading(main.afterSamples ?? []);
+  const before = windowReading(main.baselineSamples ?? []);
+  record(ctx, 'main', STEP.gate, { decision, ...(after ? { candidate: after } : {}), ...(before ? { baseline: before } : {}) });
+  if (after) ctx.commit({ target: { name: 'main', set: { after } } });
+  return judged(decision.explanation, decision);
 }
 
 async function promote(ctx: StepContext): Promise<StepOutcome> {
@@ -256,6 +261,14 @@ async function rollback(ctx: StepContext): Promise<StepOutcome> {
   }
   ctx.commit({ target: { name: t.name, set: { rollout: st } } });
   return { status: 'done', detail: `staging back on ${back}; production was not touched${schema}` };
+}
+
+/** The rollback enters the audit trail as an incident; its file is written with the final report. */
+function incident(ctx: StepContext): StepOutcome {
+  const rb = rollbackOf(ctx.run);
+  if (!rb) return { status: 'skipped', detail: 'nothing was rolled back' };
+  ctx.audit('incident', rb.reason);
+  return { status: 'done', detail: `incident recorded; ${ctx.run.id}-incident.md is written with the report` };
 }
 
 async function verifyRollback(ctx: StepContext): Promise<StepOutcome> {

@@ -1,24 +1,25 @@
 // What every step handler gets (StepContext) and the small helpers they share: smoke checks of
 // the live version, pass counts, recording a decision, and the rule from verdict to outcome.
-import type { ServiceConfig, ShipbotConfig } from '../config.js';
-import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.js';
-import type { Clock } from '../clock.js';
-import { versionOf } from '../domain/image-ref.js';
-import type { Decision, Strategy } from '../domain/types.js';
-import type { RunRecord, SmokeRecord, TargetData, TargetName } from '../store/records.js';
-import type { Store } from '../store/store.js';
-import type { MonitorResult, RunAnalysis } from './analysis.js';
+import type { ServiceConfig, ShipbotConfig } from '../../config.js';
+import type { RolloutDriver, RolloutState, WorkloadRef } from '../../cluster/types.js';
+import type { Clock } from '../../clock.js';
+import { versionOf } from '../../domain/image-ref.js';
+import type { Decision, Strategy } from '../../domain/types.js';
+import type { RunRecord, SmokeRecord, TargetData, TargetName } from '../../store/records.js';
+import type { Store } from '../../store/store.js';
+import type { WindowVerdict, RunAnalysis } from '../analysis.js';
 import type { Migrate } from './migration-step.js';
-import type { GitopsActions } from '../gitops/actions.js';
-import type { RunChange } from './run-change.js';
-import { touchedTargetName, type StepOutcome } from './steps.js';
+import type { GitopsActions } from '../../gitops/actions.js';
+import type { RunChange } from '../model/reduce.js';
+import { touchedTargetName, type StepOutcome } from '../model/steps.js';
 
 /**
  * What a step handler gets. It reads the run and changes it only through `commit`: the loop
  * applies the change (run-change.ts) and saves it before the handler goes on.
  */
 export interface StepContext {
-  run: Readonly<RunRecord>;
+  /** The run as it is now: each change committed replaces it, so read it again after an await rather than keep a copy. */
+  readonly run: Readonly<RunRecord>;
   config: ShipbotConfig;
   service: ServiceConfig;
   ref: WorkloadRef;
@@ -35,7 +36,8 @@ export interface StepContext {
   commit: (change: RunChange) => void;
   /** Updates the step's detail line while it runs (not persisted on its own). */
   progress: (line: string) => void;
-  writeIncident: () => Promise<string | undefined>;
+  /** An entry in the run's audit trail, by Shipbot. */
+  audit: (action: string, detail: string) => void;
   migrate: Migrate;
   /** The reconciler and Git, for environments with `gitops`. */
   gitops?: GitopsActions;
@@ -46,18 +48,35 @@ export interface Target {
   name: TargetName;
   ref: WorkloadRef;
   driver: RolloutDriver;
-  data: TargetData;
+  /** What the run keeps about it, as it is now (each read sees what the step committed since). */
+  readonly data: TargetData;
 }
 
 /** The run's own environment, with its strategy's driver. */
 export function mainTarget(ctx: StepContext): Target {
-  return { name: 'main', ref: ctx.ref, driver: ctx.driver, data: ctx.run.targets.main };
+  return {
+    name: 'main',
+    ref: ctx.ref,
+    driver: ctx.driver,
+    get data() {
+      return ctx.run.targets.main;
+    },
+  };
 }
 
 /** Staging before a production release: always a rolling update, a rehearsal, not a traffic experiment. */
 export function stagingTarget(ctx: StepContext): Target | undefined {
   const ref = ctx.stagingRef;
-  return ref && { name: 'staging', ref, driver: ctx.drivers('rolling', ref.context), data: ctx.run.targets.staging ?? {} };
+  return (
+    ref && {
+      name: 'staging',
+      ref,
+      driver: ctx.drivers('rolling', ref.context),
+      get data() {
+        return ctx.run.targets.staging ?? {};
+      },
+    }
+  );
 }
 
 /** The target a rollback restores: the main one once its traffic moved, else staging if it changed. */
@@ -91,7 +110,7 @@ export function record(
   ctx: StepContext,
   target: TargetName,
   step: string,
-  res: Pick<MonitorResult, 'decision'> & Partial<Pick<MonitorResult, 'watchedSec' | 'candidate' | 'baseline'>>,
+  res: Pick<WindowVerdict, 'decision'> & Partial<Pick<WindowVerdict, 'watchedSec' | 'candidate' | 'baseline'>>,
 ): void {
   ctx.commit({
     decisions: {
@@ -110,13 +129,9 @@ export function record(
   });
 }
 
-/** The rule: breaches roll back by themselves unless the plan says a person decides; unclear results always ask. */
-export function judged(run: Readonly<RunRecord>, line: string, d: Decision): StepOutcome {
-  if (d.verdict === 'CONTINUE') return { status: 'done', detail: line };
-  if (d.verdict === 'ROLLBACK' && run.plan.rollbackOnRegression) {
-    return { status: 'failed', detail: d.explanation, next: { kind: 'rollback', reason: d.explanation } };
-  }
-  return { status: 'warning', detail: d.explanation, next: { kind: 'ask', decision: d } };
+/** A judgment of the new version, with the line shown when it passes: next-move.ts decides what follows. */
+export function judged(line: string, decision: Decision): StepOutcome {
+  return { status: 'done', detail: line, result: { kind: 'verdict', decision } };
 }
 
 /** The version an image runs (one parser for every image reference: domain/image-ref.ts). */

@@ -2,15 +2,15 @@
 // release (cluster/migration.ts), and no traffic moves until it has succeeded. And the rule that
 // follows from it: a migration that is not backward compatible turns an automatic rollback into
 // a question for a person, because the previous version would run on a schema it does not know.
-import type { MigrationResult, MigrationTarget } from '../cluster/index.js';
-import { migrationJobName } from '../cluster/migration-job.js';
-import type { WorkloadRef } from '../cluster/types.js';
-import { imageRef } from '../cluster/rules.js';
-import { truncate } from '../domain/text.js';
-import type { Decision, DeployPlan, Environment } from '../domain/types.js';
-import type { RunRecord } from '../store/records.js';
-import type { RunChange } from './run-change.js';
-import { clusterTouched, productionTouched, type StepOutcome } from './steps.js';
+import type { MigrationResult, MigrationTarget } from '../../cluster/index.js';
+import { migrationJobName } from '../../cluster/migration-job.js';
+import type { WorkloadRef } from '../../cluster/types.js';
+import { imageRef } from '../../cluster/rules.js';
+import { truncate } from '../../domain/text.js';
+import type { DeployPlan, Environment } from '../../domain/types.js';
+import type { RunRecord } from '../../store/records.js';
+import type { RunChange } from '../model/reduce.js';
+import type { StepOutcome } from '../model/steps.js';
 
 /** Runs a release's migration Job in one environment and waits for it: the cluster adapter. */
 export type Migrate = (
@@ -73,18 +73,6 @@ export async function migrationStep(
   const detail = tail.length
     ? `${res.detail}; no traffic moved. Last log lines (pod ${res.log?.pod}):\n\`\`\`\n${tail.join('\n')}\n\`\`\``
     : `${res.detail}; no traffic moved (its pod left no log to show)`;
-  // Staging may already run the release (a production migration failing after it): put it back.
-  return { status: 'failed', detail, next: clusterTouched(run) ? { kind: 'rollback', reason: why } : { kind: 'fail', reason: why } };
-}
-
-/**
- * An automatic rollback where a migration that is not backward compatible has run becomes a
- * question: the person decides, knowing a down-migration is needed. Undefined: roll back as usual.
- */
-export function rollbackNeedsPerson(run: RunRecord, reason: string): Decision | undefined {
-  const where: Environment = productionTouched(run) ? run.environment : 'staging';
-  const applied = run.data.migrations?.[where];
-  if (!applied || applied.backwardCompatible) return undefined;
-  const explanation = `${reason}. Not rolled back by itself: the ${where} migration (Job ${applied.job}) is not backward compatible, so the previous version may not run on the migrated schema. Roll back only with a down-migration ready; or Accept to keep the new version`;
-  return { verdict: 'ROLLBACK', explanation, findings: [{ rule: 'migration', verdict: 'ROLLBACK', detail: explanation }] };
+  // Staging may already run the release (a production migration failing after it): next-move.ts puts it back.
+  return { status: 'failed', detail, result: { kind: 'failed', reason: why } };
 }

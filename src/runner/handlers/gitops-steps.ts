@@ -2,11 +2,12 @@
 // rollout (its setting saved first, so a crash puts it back), write the release to Git after the
 // promotion, and resume it; after a rollback Git still names the old version, so resuming keeps
 // it. A reconciler is never resumed while Git disagrees with what serves.
-import { describeGitopsOwner } from '../domain/gitops-owner.js';
-import { GitError } from '../gitops/git.js';
-import { imageRef } from '../cluster/rules.js';
+import { describeGitopsOwner } from '../../domain/gitops-owner.js';
+import { GitError } from '../../gitops/git.js';
+import { imageRef } from '../../cluster/rules.js';
+import { rollbackOf } from '../../domain/run.js';
 import type { StepContext } from './step-context.js';
-import type { StepOutcome } from './steps.js';
+import type { StepOutcome } from '../model/steps.js';
 
 /** How long a resumed owner may take to report the commit applied (clock seconds). */
 const SETTLE_SEC = 300;
@@ -61,7 +62,7 @@ export async function commitReleaseStep(ctx: StepContext): Promise<StepOutcome> 
     return {
       status: 'failed',
       detail: why,
-      next: {
+      result: {
         kind: 'ask',
         decision: { verdict: 'INCONCLUSIVE', explanation, findings: [{ rule: 'git', verdict: 'INCONCLUSIVE', detail: why }] },
       },
@@ -73,7 +74,7 @@ export async function resumeOwnerStep(ctx: StepContext): Promise<StepOutcome> {
   const { run } = ctx;
   const saved = run.data.gitops;
   if (!saved) return { status: 'skipped', detail: 'the reconciler was never paused' };
-  const rolledBack = Boolean(run.data.rollback);
+  const rolledBack = Boolean(rollbackOf(run));
   if (!rolledBack && !saved.commit)
     return {
       status: 'warning',

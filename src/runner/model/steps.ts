@@ -1,9 +1,9 @@
 // Pure decisions about a run's steps: which steps a plan goes through, which comes next, and
 // how a step list changes on rollback. No I/O: the runner persists and executes what these say.
-import type { Stage } from '../cluster/types.js';
-import type { Decision, DeployPlan } from '../domain/types.js';
-import type { StepStatus, StepView } from '../domain/run.js';
-import type { RunRecord, TargetName, Targets } from '../store/records.js';
+import type { Stage } from '../../cluster/types.js';
+import type { Decision, DeployPlan } from '../../domain/types.js';
+import type { StepStatus, StepView } from '../../domain/run.js';
+import type { TargetName, Targets } from '../../store/records.js';
 
 export const STEP = {
   confirm: 'confirm-strategy',
@@ -27,12 +27,26 @@ export const STEP = {
   report: 'report',
 } as const;
 
-/** What a step handler returns: its status and detail, and what the runner does next. Only the runner writes it. */
-export type StepOutcome = {
+/** What a step handler returns: its row's status and detail, and what happened that may change the run's course. */
+export interface StepOutcome {
   status: Exclude<StepStatus, 'pending' | 'running'>;
   detail?: string;
-  next?: { kind: 'rollback'; reason: string } | { kind: 'fail'; reason: string } | { kind: 'ask'; decision: Decision } | { kind: 'finish' };
-};
+  /** Absent: the step did its part; the run goes on. What comes next is decided in next-move.ts. */
+  result?: StepResult;
+}
+
+export type StepResult =
+  /**
+   * A judgment of the new version (a monitoring window, a gate). `blocks`: a regression stops the
+   * release whatever the plan says (the staging gate); `reason` names where, for the rollback.
+   */
+  | { kind: 'verdict'; decision: Decision; blocks?: boolean; reason?: string }
+  /** Something went wrong: the run rolls back if it changed a cluster, else it fails. */
+  | { kind: 'failed'; reason: string }
+  /** A person decides (the release serves, but Git could not be written). */
+  | { kind: 'ask'; decision: Decision }
+  /** The report step: the run ends. */
+  | { kind: 'finish' };
 
 export const STAGE_PREFIX = 'stage:';
 
@@ -153,12 +167,12 @@ export function touching(targets: Targets, key: string, now: number): Targets {
 }
 
 /** Whether the cluster may already have been changed by this run (so cancelling means rolling back). */
-export function clusterTouched(run: Pick<RunRecord, 'targets'>): boolean {
+export function clusterTouched(run: { targets: Targets }): boolean {
   return run.targets.main.touchedAt !== undefined || run.targets.staging?.touchedAt !== undefined;
 }
 
-/** Whether the run's own environment (production for a production release) may already serve the new version. */
-export function productionTouched(run: Pick<RunRecord, 'targets'>): boolean {
+/** Whether the run's own environment (its `main` target: production, or staging for a staging release) may already serve the new version. */
+export function mainTouched(run: { targets: Targets }): boolean {
   return run.targets.main.touchedAt !== undefined;
 }
 
@@ -166,7 +180,7 @@ export function productionTouched(run: Pick<RunRecord, 'targets'>): boolean {
  * The target a rollback restores and Investigate looks at: the run's own once production may
  * have changed, else staging if it did; undefined when neither has a rollout to restore.
  */
-export function touchedTargetName(run: Pick<RunRecord, 'targets'>): TargetName | undefined {
-  if (run.targets.main.rollout && productionTouched(run)) return 'main';
+export function touchedTargetName(run: { targets: Targets }): TargetName | undefined {
+  if (run.targets.main.rollout && mainTouched(run)) return 'main';
   return run.targets.staging?.rollout ? 'staging' : undefined;
 }

@@ -1,11 +1,11 @@
 // The steps every target goes through, the run's own environment and the staging rehearsal
 // alike: prepare its rollout, capture what serves now, and watch the new version against it.
 // Each records what it learned through ctx.commit.
-import type { RolloutState } from '../cluster/types.js';
-import { repoOf } from '../domain/image-ref.js';
-import type { DeployPlan } from '../domain/types.js';
-import type { RunRecord } from '../store/records.js';
-import type { MonitorResult } from './analysis.js';
+import type { RolloutState } from '../../cluster/types.js';
+import { repoOf } from '../../domain/image-ref.js';
+import type { DeployPlan } from '../../domain/types.js';
+import type { RunRecord } from '../../store/records.js';
+import type { WindowVerdict } from '../analysis.js';
 import { liveSmoke, passCount, state, type StepContext, type Target } from './step-context.js';
 
 /**
@@ -62,7 +62,7 @@ export function observe(
   windowSec: number,
   trafficPct: number | undefined,
   onSample: (line: string) => void,
-): Promise<MonitorResult> {
+): Promise<WindowVerdict> {
   const tracks = t.driver.tracks(t.ref, st);
   return ctx.analysis.monitor({
     plan: ctx.run.plan,

@@ -1,0 +1,164 @@
+// Rows an earlier Shipbot saved, upgraded on read: the one place that knows the old shapes.
+// Today's row keeps the run's phase, targets and data in data_json (the main rollout in its own
+// column); the status, outcome and report path columns are kept for queries and older readers.
+import type { RolloutState } from '../cluster/types.js';
+import {
+  type EndStatus,
+  FINAL_STATUSES,
+  type LineStop,
+  type RollbackFacts,
+  type RunPhase,
+  type RunStatus,
+  type StepView,
+} from '../domain/run.js';
+import type { Decision, MetricSample } from '../domain/types.js';
+import type { DecisionRecord, RunData, RunRecord, SmokeRecord, TargetData, Targets } from './records.js';
+
+/** data_json as saved today: the run's data, its targets (the main rollout has its own column), its phase and restarts. */
+export type StoredData = RunData & { targets: Targets; phase: RunPhase; restarts: RunRecord['restarts'] };
+
+/** The columns an old row kept its phase in. */
+interface PhaseColumns {
+  status: string;
+  outcome: string | null;
+  report_path: string | null;
+}
+
+/** The stored facts of a row, in today's shape whatever Shipbot saved them. */
+export function upgradeRow(
+  stored: StoredData | (RunData & OldData),
+  columns: PhaseColumns,
+  rollout: RolloutState | undefined,
+  steps: StepView[],
+): Pick<RunRecord, 'targets' | 'data' | 'phase' | 'restarts'> {
+  if ('phase' in stored && stored.phase) {
+    const { targets, phase, restarts, ...data } = stored;
+    return { targets: withMainRollout(targets, rollout), data, phase, restarts };
+  }
+  const {
+    pendingDecision,
+    rollback,
+    keptLock,
+    incidentPath,
+    lineStop,
+    restarts,
+    summary: _s,
+    pausedAt: _p,
+    issues: _i,
+    targets,
+    ...rest
+  } = stored as RunData & OldData;
+  const facts = targets ? { targets: withMainRollout(targets, rollout), data: rest } : fromLoose(rest, rollout);
+  return {
+    ...withEarlierFacts(facts, steps),
+    phase: oldPhase(columns, { pendingDecision, rollback, keptLock, incidentPath, lineStop }),
+    restarts: restarts ?? [],
+  };
+}
+
+/** What rows before the run's phase existed kept in data_json beside today's data. */
+interface OldData extends LooseData {
+  targets?: Targets;
+  pendingDecision?: Decision;
+  rollback?: RollbackFacts;
+  keptLock?: string;
+  incidentPath?: string;
+  lineStop?: LineStop;
+  restarts?: RunRecord['restarts'];
+  summary?: string;
+  pausedAt?: number;
+  issues?: string[];
+}
+
+function oldPhase(c: PhaseColumns, o: Pick<OldData, 'pendingDecision' | 'rollback' | 'keptLock' | 'incidentPath' | 'lineStop'>): RunPhase {
+  const status = c.status as RunStatus;
+  if (FINAL_STATUSES.has(status))
+    return {
+      status: status as EndStatus,
+      outcome: c.outcome ?? '',
+      ...(o.rollback ? { rollback: o.rollback } : {}),
+      ...(o.keptLock ? { keptLock: o.keptLock } : {}),
+      ...(c.report_path ? { report: { path: c.report_path, ...(o.incidentPath ? { incident: o.incidentPath } : {}) } } : {}),
+    };
+  switch (status) {
+    case 'awaiting-decision':
+      return { status, decision: o.pendingDecision ?? { verdict: 'INCONCLUSIVE', explanation: 'a person decides', findings: [] } };
+    case 'rolling-back':
+      return { status, rollback: o.rollback ?? { reason: 'rolling back', by: 'shipbot', at: 0, automatic: true } };
+    case 'paused':
+      return { status, by: o.lineStop?.by ?? 'a person', ...(o.lineStop ? { lineStop: o.lineStop } : {}) };
+    case 'queued':
+      return { status, behind: 'the lock holder' };
+    default:
+      return { status: status as 'running' | 'pending-approval' };
+  }
+}
+
+function withMainRollout(targets: Targets, rollout: RolloutState | undefined): Targets {
+  return { ...targets, main: { ...targets.main, ...(rollout ? { rollout } : {}) } };
+}
+
+/**
+ * Facts an earlier Shipbot kept elsewhere, moved to their target: decisions were one list per
+ * run (the staging gate's belong to staging), and whether a target was changed was read from
+ * its steps (the keys below are those it saved: prepare and stages for the main target, the
+ * staging deploy for staging).
+ */
+function withEarlierFacts({ targets, data }: Pick<RunRecord, 'targets' | 'data'>, steps: StepView[]): Pick<RunRecord, 'targets' | 'data'> {
+  const { decisions, ...rest } = data as RunData & LooseData;
+  const out: Targets = { ...targets, main: { ...targets.main } };
+  if (decisions?.length) {
+    const staging = decisions.filter((d) => d.step === 'staging-gate');
+    out.main.decisions = [...(out.main.decisions ?? []), ...decisions.filter((d) => d.step !== 'staging-gate')];
+    if (staging.length) out.staging = { ...out.staging, decisions: [...(out.staging?.decisions ?? []), ...staging] };
+  }
+  const startedAt = (mine: (key: string) => boolean) =>
+    steps.find((s) => mine(s.key) && s.status !== 'pending' && s.status !== 'skipped')?.startedAt;
+  const mainAt = startedAt((k) => k === 'prepare' || k.startsWith('stage:'));
+  if (out.main.touchedAt === undefined && mainAt !== undefined) out.main.touchedAt = mainAt;
+  const stagingAt = startedAt((k) => k === 'staging-deploy');
+  if (out.staging?.touchedAt === undefined && stagingAt !== undefined) out.staging = { ...out.staging, touchedAt: stagingAt };
+  return { targets: out, data: rest };
+}
+
+/** A run saved before targets existed (its samples and staging state loose in data): the same facts, in targets. */
+interface LooseData {
+  decisions?: DecisionRecord[];
+  baseline?: MetricSample;
+  baselineSamples?: MetricSample[];
+  baselineSmoke?: SmokeRecord[];
+  after?: MetricSample;
+  afterSamples?: MetricSample[];
+  smoke?: SmokeRecord[];
+  stagingRolloutState?: RolloutState;
+  stagingBaseline?: MetricSample;
+  stagingBaselineSamples?: MetricSample[];
+  productionReferenceSamples?: MetricSample[];
+  productionReferenceSmoke?: SmokeRecord[];
+}
+
+function fromLoose(data: RunData & LooseData, rollout: RolloutState | undefined): Pick<RunRecord, 'targets' | 'data'> {
+  const {
+    baseline,
+    baselineSamples,
+    baselineSmoke,
+    after,
+    afterSamples,
+    smoke,
+    stagingRolloutState,
+    stagingBaseline,
+    stagingBaselineSamples,
+    productionReferenceSamples,
+    productionReferenceSmoke,
+    ...rest
+  } = data;
+  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const main = defined({ rollout, baseline, baselineSamples, baselineSmoke, after, afterSamples, smoke }) as TargetData;
+  const staging = defined({
+    rollout: stagingRolloutState,
+    baseline: stagingBaseline,
+    baselineSamples: stagingBaselineSamples,
+    ...(productionReferenceSamples ? { reference: defined({ samples: productionReferenceSamples, smoke: productionReferenceSmoke }) } : {}),
+  }) as TargetData;
+  return { targets: { main, ...(Object.keys(staging).length ? { staging } : {}) }, data: rest };
+}
