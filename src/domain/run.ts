@@ -80,8 +80,8 @@ export type RunPhase =
       rollback?: RollbackFacts;
       /** Present when the run ended keeping its service locked (a production rollback, a safe stop): why. */
       keptLock?: string;
-      /** The reports written when it ended (absent when writing failed). */
-      report?: { path: string; incident?: string };
+      /** The reports written when it ended (absent when writing failed); the stakeholder summary follows once the lock is released. */
+      report?: { path: string; incident?: string; summary?: string };
     };
 
 export type EndedPhase = Extract<RunPhase, { status: EndStatus }>;

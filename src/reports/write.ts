@@ -1,5 +1,6 @@
-// Writes a finished run's reports to disk: `<runId>.md`, `<runId>-incident.md` when it rolled
-// back, and returns the stakeholder summary. The optional `summarise` hook may add prose.
+// Writes a finished run's reports to disk: `<runId>.md`, and `<runId>-incident.md` when it rolled
+// back; and, apart, the stakeholder summary, which the runner asks for once the lock is released.
+// The optional `summarise` hook (Claude) may add prose; the deterministic text stands without it.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditRecord, RunRecord } from '../store/records.js';
@@ -9,7 +10,6 @@ import { deterministicLessons, renderIncident, renderReport, reportFacts, stakeh
 export interface WrittenReports {
   report: string;
   incident?: string;
-  summary: string;
 }
 
 async function ask(
@@ -45,6 +45,10 @@ export async function writeRunReports(
     incident = path.join(dir, `${rec.id}-incident.md`);
     await writeFile(incident, renderIncident(full, audit, await ask(summarise, 'incident', facts)));
   }
-  const summary = (await ask(summarise, 'stakeholder', facts)) ?? stakeholderSummary(full);
-  return { report, summary, ...(incident ? { incident } : {}) };
+  return { report, ...(incident ? { incident } : {}) };
+}
+
+/** The stakeholder summary of an ended run: Claude's words when it answers, else the deterministic ones. */
+export async function writeSummary(rec: RunRecord, summarise?: Summarise): Promise<string> {
+  return (await ask(summarise, 'stakeholder', reportFacts(rec))) ?? stakeholderSummary(rec);
 }

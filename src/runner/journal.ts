@@ -27,10 +27,11 @@ export class Journal {
     this.listeners.clear();
   }
 
-  save(rec: RunRecord, important: boolean): void {
+  /** `quiet`: a fact added after the end (the stakeholder summary) is saved without telling listeners the run ended again. */
+  save(rec: RunRecord, important: boolean, quiet = false): void {
     rec.updatedAt = this.clock.now();
     this.store.saveRun(rec);
-    this.emit(rec, important);
+    if (!quiet) this.emit(rec, important);
   }
 
   audit(runId: string | undefined, actor: string, action: string, detail: string): void {

@@ -10,7 +10,7 @@ import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.
 import type { Environment, Strategy } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { Summarise } from '../reports/report.js';
-import { writeRunReports } from '../reports/write.js';
+import { writeRunReports, writeSummary } from '../reports/write.js';
 import type { Store } from '../store/store.js';
 import { actorLabel, type LineStop, type RunRecord } from '../store/records.js';
 import { needsApproval } from '../domain/permissions.js';
@@ -24,7 +24,7 @@ import { executeStep } from './handlers/execute.js';
 import type { Migrate } from './handlers/migration-step.js';
 import { nextStep } from './model/steps.js';
 import { deferred, defaultRef, isStoreBusy, raceAbort, toView } from './view.js';
-import { type Diagnostics, type EndStatus, FINAL_STATUSES, isEnded, type RunStatus } from '../domain/run.js';
+import { type Diagnostics, type EndStatus, FINAL_STATUSES, isEnded, reportOf, type RunStatus } from '../domain/run.js';
 
 export interface RunnerDeps {
   store: Store;
@@ -108,7 +108,7 @@ export class StepLoop {
     const { run, effects, important } = reduce(a?.rec ?? rec, ev);
     if (a) a.rec = run;
     if (ev.type === 'progress') this.journal.emit(run, false);
-    else if (opts.save !== false) this.journal.save(run, important);
+    else if (opts.save !== false) this.journal.save(run, important, ev.type === 'summary-written');
     return { run, settled: this.perform(run, effects) };
   }
 
@@ -324,6 +324,18 @@ export class StepLoop {
     });
     this.journal.emitAudit(run.id, 'shipbot', status, outcome);
     if (!kept) this.startNextQueued(run.service, run.environment);
+    // Off the critical path: Claude may take seconds, and the next deploy need not wait for prose.
+    if (reportOf(run)) void this.summarise(run);
+  }
+
+  /** The stakeholder summary of an ended run, kept with its reports. A failure leaves the run as it ended. */
+  private async summarise(run: RunRecord): Promise<void> {
+    try {
+      const summary = await writeSummary(run, this.deps.summarise);
+      if (!this.closed) this.dispatch(this.live(run.id) ?? run, { type: 'summary-written', summary });
+    } catch (err) {
+      this.deps.logger.warn({ err, runId: run.id }, 'writing the stakeholder summary failed');
+    }
   }
 
   /** Pauses a running run for "stop all deploys", saying who stopped it and why. */

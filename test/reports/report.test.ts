@@ -7,7 +7,7 @@ import { planFor, rolloutStateFor } from '../helpers/plan.js';
 import type { MetricSample } from '../../src/domain/types.js';
 import { investigateBriefing } from '../../src/reports/investigate.js';
 import { renderReport, stakeholderSummary, deterministicLessons, userImpact } from '../../src/reports/report.js';
-import { writeRunReports } from '../../src/reports/write.js';
+import { writeRunReports, writeSummary } from '../../src/reports/write.js';
 import { toView } from '../../src/runner/runner.js';
 import type { AuditRecord, RunRecord } from '../../src/store/records.js';
 
@@ -139,10 +139,14 @@ describe('reports', () => {
       if (kind === 'incident') throw new Error('LLM down');
       return kind === 'lessons' ? 'Run the error-rate check in staging first.' : undefined;
     });
+    const summary = await writeSummary(rec, async (kind) => {
+      asked.push(kind);
+      return undefined;
+    });
     expect(asked.sort()).toEqual(['incident', 'lessons', 'stakeholder']);
     expect(readFileSync(files.report, 'utf8')).toContain('- Run the error-rate check in staging first.');
     expect(readFileSync(files.incident!, 'utf8')).toMatch(/^# Incident: checkout v1\.2\.3-errors rolled back in production/);
-    expect(files.summary).toMatch(/^↩️ checkout v1\.2\.3-errors → production \(canary\): rolled back automatically/);
+    expect(summary).toMatch(/^↩️ checkout v1\.2\.3-errors → production \(canary\): rolled back automatically/);
   });
 
   it('tells stakeholders what users saw of a rollback: the share and how long, or that production was never touched', () => {

@@ -64,7 +64,9 @@ export type ModelEvent =
   | { type: 'pods-read'; atDecision: NonNullable<RunData['atDecision']> }
   /** The run ends now; `keptLock` says why its service stays locked, if it does. */
   | { type: 'ended'; status: EndStatus; outcome: string; at: number; keptLock?: string }
-  | { type: 'reports-written'; at: number; report?: { path: string; incident?: string }; detail: string };
+  | { type: 'reports-written'; at: number; report?: { path: string; incident?: string }; detail: string }
+  /** The stakeholder summary, written after the lock was released. */
+  | { type: 'summary-written'; summary: string };
 
 export type Effect =
   /** A command took the run over: abandon the running step (its in-flight cluster call may land). */
@@ -174,6 +176,9 @@ export function reduce(run: RunRecord, ev: ModelEvent): Reduced {
       if (!isEnded(run.phase) || !ev.report) return same({ ...run, steps }, true);
       return same({ ...run, steps, phase: { ...run.phase, report: ev.report } }, true);
     }
+    case 'summary-written':
+      if (!isEnded(run.phase) || !run.phase.report) return same(run);
+      return same({ ...run, phase: { ...run.phase, report: { ...run.phase.report, summary: ev.summary } } });
   }
 }
 
