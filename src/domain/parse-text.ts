@@ -81,7 +81,6 @@ export function normalisePhrases(text: string): string {
     .replace(/\bmedium\s+risk\b/gi, 'medium-risk');
 }
 
-/** Characters that can never be part of a service or a version; refusing them stops injection. */
 /** A path where a version belongs (`../../etc/passwd`, `/tmp/x`): refused, never read as "version missing". */
 export function unsafePath(text: string): string | undefined {
   const m = /(?:^|\s)(\S*(?:\.\.[/\\]|[/\\]\.\.)\S*|\/\S+)/.exec(text);
@@ -89,6 +88,7 @@ export function unsafePath(text: string): string | undefined {
   return `'${m[1]}' is not a valid version: it is a path, and a version is an image tag (letters, digits, '.', '_' and '-'). Nothing was started; retype it, ${EXAMPLE}.`;
 }
 
+/** Characters that can never be part of a service or a version; refusing them stops injection. */
 export function shellCharacters(text: string): string | undefined {
   // Arrows between canary steps (`5%->25%`) are the only place `>` belongs.
   const m = /[;|`$<>\\{}]|&&/.exec(text.replace(/-+>|=>/g, ' '));

@@ -5,7 +5,9 @@ import type { RunEvent } from '../domain/run.js';
 import type { Logger } from '../log.js';
 import type { RunRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { isStoreBusy, safe, toView } from './view.js';
+import { isStoreBusy } from '../store/store.js';
+import { safe } from './async.js';
+import { toView } from './view.js';
 
 /** The database stayed unwritable: the run is held where it was last saved. */
 export class StoreFailed extends Error {}

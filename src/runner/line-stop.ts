@@ -9,7 +9,7 @@ import type { Actor } from '../domain/types.js';
 import { actorLabel } from '../store/records.js';
 import type { Journal } from './journal.js';
 import type { RunnerDeps, StepLoop } from './loop.js';
-import { lineStoppedMessage } from './view.js';
+import { lineStoppedMessage } from './messages.js';
 
 export interface LineResult {
   ok: boolean;

@@ -11,7 +11,7 @@ import type { Environment, Strategy } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { Summarise } from '../reports/report.js';
 import { writeRunReports, writeSummary } from '../reports/write.js';
-import type { Store } from '../store/store.js';
+import { isStoreBusy, type Store } from '../store/store.js';
 import { actorLabel, type LineStop, type RunRecord } from '../store/records.js';
 import { needsApproval } from '../domain/permissions.js';
 import { decisionTarget } from './diagnostics.js';
@@ -23,7 +23,8 @@ import { keptLock } from './model/next-move.js';
 import { executeStep } from './handlers/execute.js';
 import type { Migrate } from './handlers/migration-step.js';
 import { nextStep } from './model/steps.js';
-import { deferred, defaultRef, isStoreBusy, raceAbort, toView } from './view.js';
+import { deferred, raceAbort } from './async.js';
+import { defaultRef, toView } from './view.js';
 import { type Diagnostics, type EndStatus, FINAL_STATUSES, isEnded, reportOf, type RunStatus } from '../domain/run.js';
 
 export interface RunnerDeps {

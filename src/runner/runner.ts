@@ -14,7 +14,8 @@ import { Journal } from './journal.js';
 import { StepLoop, WAITING, type RunnerDeps } from './loop.js';
 import { migrates } from './handlers/migration-step.js';
 import { commandEffect, resumeDecision, roleFor } from './model/next-move.js';
-import { lineStoppedMessage, lockedMessage, restartNote, toView } from './view.js';
+import { lineStoppedMessage, lockedMessage, restartNote } from './messages.js';
+import { toView } from './view.js';
 import { type LineResult, resumeLine, stopLine } from './line-stop.js';
 import {
   type CommandResult,
@@ -366,4 +367,6 @@ export class Runner {
   }
 }
 
-export { defaultRef, isStoreBusy, lockedMessage, toView } from './view.js';
+export { defaultRef, toView } from './view.js';
+export { lockedMessage } from './messages.js';
+export { isStoreBusy } from '../store/store.js';

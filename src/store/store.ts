@@ -299,7 +299,12 @@ export class Store {
   }
 }
 
-/** Opens (creating and migrating as needed) the Shipbot database; `:memory:` for tests. */
+/** SQLite said another connection holds the lock (after the store's busy timeout). */
+export function isStoreBusy(err: unknown): boolean {
+  const code = (err as { code?: string } | undefined)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_BUSY_SNAPSHOT';
+}
+
 /**
  * Opens (and migrates) the database at `file`. A file that cannot be opened is an error that says
  * what happened and what to do: a read-only directory, a full disk, a file that is not a database.
