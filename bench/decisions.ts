@@ -26,6 +26,7 @@ import { fisherGreater } from '../src/domain/stats.js';
 import { DEFAULT_ALPHA, rulesFromDefaults } from '../src/domain/judge-core.js';
 import { openStore } from '../src/store/index.js';
 import { untilDecidedOrFinal } from './runner.js';
+import { ownTarget } from '../src/store/records.js';
 
 type Figure = { name: string; value: number; unit: string; note?: string };
 type Outcome = 'rolled back' | 'passed' | 'asked';
@@ -213,7 +214,9 @@ async function batch(list: Trial[]): Promise<Array<{ t: Trial; outcome: Outcome;
             JSON.stringify(rec.steps.map((x) => [x.key, x.status, x.startedAt])),
           );
         // From the moment the canary's traffic began (monitoring starts then) to the rollback; a late fault from its onset.
-        const watched = rec.targets.main.decisions?.filter((d) => d.step === stage?.key).at(-1)?.watchedSec;
+        const watched = ownTarget(rec)
+          .decisions?.filter((d) => d.step === stage?.key)
+          .at(-1)?.watchedSec;
         const intervals =
           outcome === 'rolled back' && watched !== undefined
             ? Math.max(0, watched - (t.scenario.lateMin ?? 0) * 60) / INTERVAL_SEC

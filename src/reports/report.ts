@@ -3,7 +3,7 @@
 import { fmtMs, fmtPct } from '../domain/judge-core.js';
 import { schemaNote } from '../domain/migration-policy.js';
 import type { MetricSample } from '../domain/types.js';
-import { allDecisions, type AuditRecord, type RunRecord, type SmokeRecord } from '../store/records.js';
+import { allDecisions, ownTarget, type AuditRecord, type RunRecord, type SmokeRecord } from '../store/records.js';
 import { type RunView, type StepView, outcomeOf, rollbackOf } from '../domain/run.js';
 
 /** Optional LLM help for prose (lessons, summaries); deterministic text is used when it gives nothing. */
@@ -76,10 +76,10 @@ export function reportFacts(rec: RunRecord): Record<string, unknown> {
     rollback: rollbackOf(rec),
     failedSteps: rec.steps.filter((s) => s.status === 'failed').map((s) => `${s.title}: ${s.detail ?? ''}`),
     warnings: rec.steps.filter((s) => s.status === 'warning').map((s) => `${s.title}: ${s.detail ?? ''}`),
-    baseline: rec.targets.main.baseline,
-    after: rec.targets.main.after,
-    smoke: rec.targets.main.smoke,
-    baselineSmoke: rec.targets.main.baselineSmoke,
+    baseline: ownTarget(rec).baseline,
+    after: ownTarget(rec).after,
+    smoke: ownTarget(rec).smoke,
+    baselineSmoke: ownTarget(rec).baselineSmoke,
   };
 }
 
@@ -90,8 +90,8 @@ export function deterministicLessons(rec: RunRecord): string[] {
   if (rb?.automatic)
     out.push(`The automatic rollback worked as designed: ${rb.reason}. Reproduce the failure in staging before retrying ${rec.version}.`);
   else if (rb) out.push(`A person rolled back (${rb.reason}). Record what they saw so the gate can catch it next time.`);
-  if (rec.targets.main.smoke?.some((s) => !s.ok)) out.push("A smoke check failed: add a test for that path to the service's own suite.");
-  if (!rec.targets.main.baseline)
+  if (ownTarget(rec).smoke?.some((s) => !s.ok)) out.push("A smoke check failed: add a test for that path to the service's own suite.");
+  if (!ownTarget(rec).baseline)
     out.push(
       'No baseline traffic was measured: decisions relied on SLO targets only. Deploy when the service has traffic, or lower minRequests.',
     );
@@ -119,8 +119,8 @@ export function issuesOf(rec: RunRecord): string[] {
 /** Each smoke check against the live version before the deploy and the new version after it. */
 function smokeRows(rec: RunRecord): string[][] {
   const mark = (s?: SmokeRecord) => (!s ? '—' : s.ok ? '✓' : s.critical ? '❌' : '⚠️');
-  const before = new Map((rec.targets.main.baselineSmoke ?? []).map((s) => [s.name, s]));
-  const after = new Map((rec.targets.main.smoke ?? []).map((s) => [s.name, s]));
+  const before = new Map((ownTarget(rec).baselineSmoke ?? []).map((s) => [s.name, s]));
+  const after = new Map((ownTarget(rec).smoke ?? []).map((s) => [s.name, s]));
   return [...new Set([...before.keys(), ...after.keys()])].map((name) => [
     name,
     mark(before.get(name)),
@@ -130,8 +130,8 @@ function smokeRows(rec: RunRecord): string[][] {
 }
 
 function sloRows(rec: RunRecord): string[][] {
-  const b: MetricSample | undefined = rec.targets.main.baseline;
-  const a: MetricSample | undefined = rec.targets.main.after ?? rec.targets.main.decisions?.at(-1)?.candidate;
+  const b: MetricSample | undefined = ownTarget(rec).baseline;
+  const a: MetricSample | undefined = ownTarget(rec).after ?? ownTarget(rec).decisions?.at(-1)?.candidate;
   const slo = rec.plan.slo;
   return [
     ['error rate', pct(b?.errorRate), pct(a?.errorRate), `≤ ${slo.errorRatePct}%`],
@@ -147,7 +147,7 @@ function sloRows(rec: RunRecord): string[][] {
 export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: string[]): string {
   const p = rec.plan;
   const end = Math.max(rec.updatedAt, ...rec.steps.map((s) => s.endedAt ?? 0));
-  const rs = rec.targets.main.rollout;
+  const rs = ownTarget(rec).rollout;
   const lines: string[] = [];
   lines.push(`# Deployment report: ${rec.service} ${rec.version} → ${rec.environment}`, '');
   lines.push('## Overview', '');
@@ -200,10 +200,10 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
     '',
   );
   lines.push('## Regression gates', '');
-  const gates = (['staging', 'main'] as const).flatMap((t) =>
-    (rec.targets[t]?.decisions ?? [])
+  const gates = rec.targets.flatMap((t) =>
+    (t.decisions ?? [])
       .filter((d) => d.step === 'staging-gate' || d.step === 'regression-gate')
-      .map((d) => [t === 'staging' ? 'staging' : rec.environment, d.decision.verdict, d.decision.explanation]),
+      .map((d) => [t.environment, d.decision.verdict, d.decision.explanation]),
   );
   lines.push(
     table(['gate', 'verdict', 'explanation'], gates),

@@ -76,6 +76,7 @@ export function newRunRecord(
 ): RunRecord {
   const { plan } = input;
   const { service, override } = admitted;
+  const rehearses = plan.environment === 'production' && Boolean(service.environments.staging);
   return {
     id,
     service: service.name,
@@ -83,14 +84,15 @@ export function newRunRecord(
     version: plan.version,
     strategy: plan.strategy,
     plan: { ...plan, service: service.name },
-    targets: { main: {} },
+    // The promotion path: a production release of a service with staging rehearses there first.
+    targets: [...(rehearses ? [{ environment: 'staging' as const }] : []), { environment: plan.environment }],
     request: input.request,
     phase: start.phase,
     ...(start.stage ? { stage: start.stage } : {}),
     restarts: [],
     requester: input.requester,
     origin: input.origin,
-    steps: initialSteps(plan, Boolean(service.environments.staging), migrations, ownerName(service.environments[plan.environment]?.gitops)),
+    steps: initialSteps(plan, rehearses, migrations, ownerName(service.environments[plan.environment]?.gitops)),
     data: override
       ? {
           freezeOverride: {

@@ -4,9 +4,9 @@
 import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.js';
 import { type Diagnostics, keptLockOf } from '../domain/run.js';
 import type { Environment } from '../domain/types.js';
-import { allDecisions, type RunRecord } from '../store/records.js';
+import { allDecisions, ownTarget, type RunRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { touchedTargetName } from './model/steps.js';
+import { rollbackTarget } from './model/steps.js';
 import { fmtPct as pct } from '../domain/judge-core.js';
 
 export interface DiagnosticsSources {
@@ -46,10 +46,11 @@ export async function collectDiagnostics(rec: RunRecord, ref: WorkloadRef | unde
   if (last) d.findings = last.decision.findings;
   if (keptLockOf(rec)) d.stillLocked = src.store.getLock(rec.service, rec.environment)?.runId === rec.id;
   for (const f of last?.decision.findings ?? []) if (f.verdict !== 'CONTINUE') d.failingChecks.push(`${f.rule}: ${f.detail}`);
-  for (const s of rec.targets.main.smoke ?? []) if (!s.ok) d.failingChecks.push(`smoke ${s.name}: ${s.detail}`);
-  if (ref && rec.targets.main.rollout) {
+  for (const s of ownTarget(rec).smoke ?? []) if (!s.ok) d.failingChecks.push(`smoke ${s.name}: ${s.detail}`);
+  const rollout = ownTarget(rec).rollout;
+  if (ref && rollout) {
     try {
-      for (const s of await src.driver.signals(ref, rec.targets.main.rollout)) d.failingChecks.push(`${s.kind}: ${JSON.stringify(s)}`);
+      for (const s of await src.driver.signals(ref, rollout)) d.failingChecks.push(`${s.kind}: ${JSON.stringify(s)}`);
     } catch (err) {
       d.failingChecks.push(`cluster signals unavailable: ${(err as Error).message}`);
     }
@@ -62,9 +63,9 @@ export async function collectDiagnostics(rec: RunRecord, ref: WorkloadRef | unde
       logTail: seen.logTail,
       podsAt: { at: seen.at, environment: seen.environment },
     });
-  if (src.diagnose && ref && rec.targets.main.rollout) {
+  if (src.diagnose && ref && rollout) {
     try {
-      const now = await src.diagnose(ref, rec.targets.main.rollout);
+      const now = await src.diagnose(ref, rollout);
       if (seen) d.podsNow = now.pods;
       else Object.assign(d, now);
     } catch (err) {
@@ -76,7 +77,6 @@ export async function collectDiagnostics(rec: RunRecord, ref: WorkloadRef | unde
 
 /** Where the decision was made: the target a rollback restores (staging when production was never touched), else the run's own. */
 export function decisionTarget(rec: RunRecord): { environment: Environment; state: RolloutState | undefined } {
-  return touchedTargetName(rec) === 'staging'
-    ? { environment: 'staging', state: rec.targets.staging?.rollout }
-    : { environment: rec.environment, state: rec.targets.main.rollout };
+  const t = rollbackTarget(rec) ?? ownTarget(rec);
+  return { environment: t.environment, state: t.rollout };
 }

@@ -1,6 +1,6 @@
 // Pure decisions of the scheduler's periodic jobs: which old blue-green colours may be retired,
 // and what to do about a run that waits for a person. No I/O here.
-import type { RunRecord } from '../store/records.js';
+import { ownTarget, type RunRecord } from '../store/records.js';
 import type { RunStatus } from '../domain/run.js';
 
 /** Statuses in which a run waits for a person: these get a reminder, then a safe stop. */
@@ -30,7 +30,7 @@ export function retirements(
   }
   for (const r of runs) {
     if (r.strategy !== 'blue-green' || r.phase.status !== 'succeeded') continue;
-    const rollout = r.targets.main.rollout;
+    const rollout = ownTarget(r).rollout;
     const retireAt = rollout?.strategy === 'blue-green' ? rollout.retireAt : undefined;
     if (typeof retireAt !== 'number' || retireAt > now) continue;
     if (newest.get(`${r.service}/${r.environment}`) !== r) {

@@ -26,12 +26,12 @@ export interface DecisionRecord {
 }
 
 /**
- * What the runner keeps about one environment it changes: the driver's rollout state, and what
- * that environment's version is judged on. A run has a main target (its own environment) and,
- * for a production release of a service with staging, a staging target rehearsed first.
+ * What the runner keeps about one environment it changes on the release's promotion path: the
+ * driver's rollout state, and what that environment's version is judged on.
  */
 export interface TargetData {
-  /** The driver's state once prepare ran (main: the run's strategy; staging: rolling). */
+  environment: Environment;
+  /** The driver's state once prepare ran (the run's own environment: its strategy; a rehearsal: rolling). */
   rollout?: RolloutState;
   /** The version serving before anything changed: its last sample and the samples behind it. */
   baseline?: MetricSample;
@@ -50,12 +50,26 @@ export interface TargetData {
   decisions?: DecisionRecord[];
 }
 
-export type TargetName = 'main' | 'staging';
-export type Targets = { main: TargetData; staging?: TargetData };
+/**
+ * The promotion path, in order: the environments a release goes through before its own (today
+ * staging, where a production service has one), then the run's own environment, always last.
+ * Nothing here assumes two: more rehearsals, regions or waves are more entries.
+ */
+export type Targets = TargetData[];
 
-/** Every decision of a run in the order made: staging's rehearsal always comes before the main target's. */
+/** The run's own environment: the last on its path. */
+export function ownTarget(run: Pick<RunRecord, 'targets'>): TargetData {
+  return run.targets.at(-1)!;
+}
+
+/** The target in `environment`, if the path goes through it. */
+export function targetIn(run: Pick<RunRecord, 'targets'>, environment: Environment): TargetData | undefined {
+  return run.targets.find((t) => t.environment === environment);
+}
+
+/** Every decision of a run in the order made: along the path, a rehearsal's before the release's. */
 export function allDecisions(run: Pick<RunRecord, 'targets'>): DecisionRecord[] {
-  return [...(run.targets.staging?.decisions ?? []), ...(run.targets.main.decisions ?? [])];
+  return run.targets.flatMap((t) => t.decisions ?? []);
 }
 
 /** What was checked and granted before anything changed. */

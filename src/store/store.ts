@@ -7,7 +7,7 @@ import { type StepView, outcomeOf, reportPathOf } from '../domain/run.js';
 import { type StoredData, upgradeRow } from './upgrade.js';
 import { migrate } from './migrations.js';
 import type { RolloutState } from '../cluster/types.js';
-import type { AuditRecord, LineStop, LockRecord, RunRecord } from './records.js';
+import { type AuditRecord, type LineStop, type LockRecord, ownTarget, type RunRecord } from './records.js';
 
 export interface RunFilter {
   status?: string[];
@@ -330,8 +330,10 @@ export function openStore(file: string): Store {
 }
 
 function toRow(run: RunRecord): RunRow {
-  const { rollout, ...main } = run.targets.main;
-  const data: StoredData = { ...run.data, targets: { ...run.targets, main }, phase: run.phase, restarts: run.restarts };
+  // The run's own rollout has a column of its own (older readers and queries use it).
+  const { rollout, ...own } = ownTarget(run);
+  const targets = [...run.targets.slice(0, -1), own];
+  const data: StoredData = { ...run.data, targets, phase: run.phase, restarts: run.restarts };
   return {
     id: run.id,
     service: run.service,

@@ -11,14 +11,15 @@ import {
   type RunStatus,
   type StepView,
 } from '../domain/run.js';
-import type { Decision, MetricSample } from '../domain/types.js';
+import type { Decision, Environment, MetricSample } from '../domain/types.js';
 import type { DecisionRecord, RunData, RunRecord, SmokeRecord, TargetData, Targets } from './records.js';
 
 /** data_json as saved today: the run's data, its targets (the main rollout has its own column), its phase and restarts. */
 export type StoredData = RunData & { targets: Targets; phase: RunPhase; restarts: RunRecord['restarts'] };
 
-/** The columns an old row kept its phase in. */
+/** The columns an old row kept its phase (and its own environment) in. */
 interface PhaseColumns {
+  environment: string;
   status: string;
   outcome: string | null;
   report_path: string | null;
@@ -31,9 +32,9 @@ export function upgradeRow(
   rollout: RolloutState | undefined,
   steps: StepView[],
 ): Pick<RunRecord, 'targets' | 'data' | 'phase' | 'restarts'> {
-  if ('phase' in stored && stored.phase) {
-    const { targets, phase, restarts, ...data } = stored;
-    return { targets: withMainRollout(targets, rollout), data, phase, restarts };
+  if ('phase' in stored && stored.phase && Array.isArray(stored.targets)) {
+    const { targets, phase, restarts, ...data } = stored as StoredData;
+    return { targets: withOwnRollout(targets, rollout), data, phase, restarts };
   }
   const {
     pendingDecision,
@@ -46,19 +47,38 @@ export function upgradeRow(
     pausedAt: _p,
     issues: _i,
     targets,
+    phase,
     ...rest
   } = stored as RunData & OldData;
-  const facts = targets ? { targets: withMainRollout(targets, rollout), data: rest } : fromLoose(rest, rollout);
+  const facts = targets
+    ? { targets: { ...targets, main: { ...targets.main, ...(rollout ? { rollout } : {}) } }, data: rest }
+    : fromLoose(rest, rollout);
+  const upgraded = withEarlierFacts(facts, steps);
   return {
-    ...withEarlierFacts(facts, steps),
-    phase: oldPhase(columns, { pendingDecision, rollback, keptLock, incidentPath, lineStop }),
+    data: upgraded.data,
+    targets: toPath(upgraded.targets, columns.environment as Environment, steps),
+    phase: phase ?? oldPhase(columns, { pendingDecision, rollback, keptLock, incidentPath, lineStop }),
     restarts: restarts ?? [],
   };
 }
 
+/** A target as rows before the promotion path kept it: one per name, without its environment. */
+type OldTarget = Omit<TargetData, 'environment'>;
+interface OldTargets {
+  main: OldTarget;
+  staging?: OldTarget;
+}
+
+/** The old main/staging pair as the path: staging first where the run rehearsed there, its own environment last. */
+function toPath(old: OldTargets, environment: Environment, steps: StepView[]): Targets {
+  const rehearsed = old.staging !== undefined || steps.some((s) => s.key === 'staging-deploy');
+  return [...(rehearsed ? [{ ...old.staging, environment: 'staging' as const }] : []), { ...old.main, environment }];
+}
+
 /** What rows before the run's phase existed kept in data_json beside today's data. */
 interface OldData extends LooseData {
-  targets?: Targets;
+  targets?: OldTargets;
+  phase?: RunPhase;
   pendingDecision?: Decision;
   rollback?: RollbackFacts;
   keptLock?: string;
@@ -94,8 +114,9 @@ function oldPhase(c: PhaseColumns, o: Pick<OldData, 'pendingDecision' | 'rollbac
   }
 }
 
-function withMainRollout(targets: Targets, rollout: RolloutState | undefined): Targets {
-  return { ...targets, main: { ...targets.main, ...(rollout ? { rollout } : {}) } };
+/** The run's own target with its rollout, which has a column of its own. */
+function withOwnRollout(targets: Targets, rollout: RolloutState | undefined): Targets {
+  return rollout ? targets.map((t, i) => (i === targets.length - 1 ? { ...t, rollout } : t)) : targets;
 }
 
 /**
@@ -104,9 +125,12 @@ function withMainRollout(targets: Targets, rollout: RolloutState | undefined): T
  * its steps (the keys below are those it saved: prepare and stages for the main target, the
  * staging deploy for staging).
  */
-function withEarlierFacts({ targets, data }: Pick<RunRecord, 'targets' | 'data'>, steps: StepView[]): Pick<RunRecord, 'targets' | 'data'> {
+function withEarlierFacts(
+  { targets, data }: { targets: OldTargets; data: RunData },
+  steps: StepView[],
+): { targets: OldTargets; data: RunData } {
   const { decisions, ...rest } = data as RunData & LooseData;
-  const out: Targets = { ...targets, main: { ...targets.main } };
+  const out: OldTargets = { ...targets, main: { ...targets.main } };
   if (decisions?.length) {
     const staging = decisions.filter((d) => d.step === 'staging-gate');
     out.main.decisions = [...(out.main.decisions ?? []), ...decisions.filter((d) => d.step !== 'staging-gate')];
@@ -137,7 +161,7 @@ interface LooseData {
   productionReferenceSmoke?: SmokeRecord[];
 }
 
-function fromLoose(data: RunData & LooseData, rollout: RolloutState | undefined): Pick<RunRecord, 'targets' | 'data'> {
+function fromLoose(data: RunData & LooseData, rollout: RolloutState | undefined): { targets: OldTargets; data: RunData } {
   const {
     baseline,
     baselineSamples,
@@ -153,12 +177,12 @@ function fromLoose(data: RunData & LooseData, rollout: RolloutState | undefined)
     ...rest
   } = data;
   const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-  const main = defined({ rollout, baseline, baselineSamples, baselineSmoke, after, afterSamples, smoke }) as TargetData;
+  const main = defined({ rollout, baseline, baselineSamples, baselineSmoke, after, afterSamples, smoke }) as OldTarget;
   const staging = defined({
     rollout: stagingRolloutState,
     baseline: stagingBaseline,
     baselineSamples: stagingBaselineSamples,
     ...(productionReferenceSamples ? { reference: defined({ samples: productionReferenceSamples, smoke: productionReferenceSmoke }) } : {}),
-  }) as TargetData;
+  }) as OldTarget;
   return { targets: { main, ...(Object.keys(staging).length ? { staging } : {}) }, data: rest };
 }

@@ -111,7 +111,8 @@ export function runRecordFor(plan: DeployPlan, status: RunStatus, over: Partial<
     requester: { userId: 'U1' },
     origin: { kind: 'terminal' },
     steps: initialSteps(plan, true),
-    targets: { main: {} },
+    // Its promotion path, as admission makes it: staging's rehearsal first for production.
+    targets: [...(plan.environment === 'production' ? [{ environment: 'staging' as const }] : []), { environment: plan.environment }],
     data: {},
     createdAt: 0,
     updatedAt: 0,

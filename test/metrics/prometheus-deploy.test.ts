@@ -17,7 +17,7 @@ import { CataloguePrometheus } from '../../src/metrics/index.js';
 import { createRunner, type Runner, type RunView } from '../../src/runner/index.js';
 import { FINAL_STATUSES, reportPathOf } from '../../src/domain/run.js';
 import { fmtMs, fmtPct } from '../../src/domain/judge-core.js';
-import type { DecisionRecord } from '../../src/store/records.js';
+import { type DecisionRecord, ownTarget, targetIn } from '../../src/store/records.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { resourceByKind } from '../../src/sandbox/resources.js';
 import { RPS_ANNOTATION } from '../../src/sandbox/traffic.js';
@@ -127,9 +127,8 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
     const finding = stage.decision.findings.find((f) => f.rule === 'error-rate')?.detail ?? '';
     expect(finding).toMatch(new RegExp(`^error rate ${literal(fmtPct(c.errorRate))} on .* vs ${literal(fmtPct(b.errorRate))} `));
     // The report's "after" column is the regression gate's reading; its finding names the same rate.
-    const gate = runner
-      .record(run.id)!
-      .targets.main.decisions!.filter((d) => d.step === 'regression-gate')
+    const gate = ownTarget(runner.record(run.id)!)
+      .decisions!.filter((d) => d.step === 'regression-gate')
       .at(-1)!;
     const after = gate.candidate!;
     const gateFinding = gate.decision.findings.find((f) => f.rule === 'regression-error-rate')?.detail ?? '';
@@ -192,7 +191,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       const steps = stepsOf(run);
       expect(run.phase.status, steps).toBe('succeeded');
       // Judged on data, not on "no data": the canary stage compared real samples.
-      const decisions = runner.record(run.id)!.targets.main.decisions ?? [];
+      const decisions = ownTarget(runner.record(run.id)!).decisions ?? [];
       const stage = decisions.find((d) => d.step === stageKey);
       expect(stage?.decision.verdict, steps).toBe('CONTINUE');
       expect(stage?.candidate?.requests ?? 0, steps).toBeGreaterThan(0);
@@ -211,7 +210,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
     ] as const) {
       const steps = stepsOf(run);
       expect(run.phase.status, steps).toBe('succeeded');
-      const decisions = runner.record(run.id)!.targets.main.decisions ?? [];
+      const decisions = ownTarget(runner.record(run.id)!).decisions ?? [];
       for (const step of [stageKey, 'regression-gate']) {
         const d = decisions.filter((x) => x.step === step).at(-1);
         expect(d?.decision.verdict, `${run.service} ${step}\n${steps}`).toBe('CONTINUE');
@@ -220,18 +219,25 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       expect(steps).not.toMatch(/no data|empty result/);
     }
     const staged = runner.record(payments.id)!;
-    const stagingGate = staged.targets.staging?.decisions?.filter((x) => x.step === 'staging-gate') ?? [];
+    const stagingGate = targetIn(staged, 'staging')?.decisions?.filter((x) => x.step === 'staging-gate') ?? [];
     expect(stagingGate.length, stepsOf(staged)).toBeGreaterThan(0);
     for (const d of stagingGate) expect(d.decision.verdict, stepsOf(staged)).toBe('CONTINUE');
     expect(staged.steps.find((s) => s.key === 'staging-gate')?.status, stepsOf(staged)).toBe('done');
 
     const dropped = await checkout.done;
     const seen = runner.record(dropped.id)!;
-    const why = `${stepsOf(dropped)}\nbaseline rps: ${seen.targets.main.baselineSamples?.map((x) => x.throughputRps.toFixed(0)).join(' ')}\nafter rps: ${seen.targets.main.afterSamples?.map((x) => x.throughputRps.toFixed(0)).join(' ')}\n${JSON.stringify(seen.targets.main.decisions?.filter((x) => x.step === 'regression-gate').map((x) => x.decision.findings))}`;
+    const why = `${stepsOf(dropped)}\nbaseline rps: ${ownTarget(seen)
+      .baselineSamples?.map((x) => x.throughputRps.toFixed(0))
+      .join(' ')}\nafter rps: ${ownTarget(seen)
+      .afterSamples?.map((x) => x.throughputRps.toFixed(0))
+      .join(' ')}\n${JSON.stringify(
+      ownTarget(seen)
+        .decisions?.filter((x) => x.step === 'regression-gate')
+        .map((x) => x.decision.findings),
+    )}`;
     expect(dropped.phase.status, why).toBe('rolled-back');
-    const gate = runner
-      .record(dropped.id)!
-      .targets.main.decisions?.filter((x) => x.step === 'regression-gate')
+    const gate = ownTarget(runner.record(dropped.id)!)
+      .decisions?.filter((x) => x.step === 'regression-gate')
       .at(-1);
     expect(gate?.decision.findings.find((f) => f.rule === 'throughput')?.verdict, stepsOf(dropped)).toBe('ROLLBACK');
   }, 480_000);

@@ -50,8 +50,9 @@ function rolledBack(): RunRecord {
     restarts: [],
     requester: { userId: 'U1', name: 'ada' },
     origin: { kind: 'terminal' },
-    targets: {
-      main: {
+    targets: [
+      {
+        environment: 'production',
         rollout: rolloutStateFor('canary', {
           previousImage: 'registry.example.com/shop/checkout:v1.2.2',
           newImage: 'registry.example.com/shop/checkout:v1.2.3-errors',
@@ -72,7 +73,7 @@ function rolledBack(): RunRecord {
           },
         ],
       },
-    },
+    ],
     steps: [
       { key: 'validate', title: 'Pre-deployment validation', status: 'done', detail: '5 checks passed', startedAt: t0, endedAt: t0 + 1000 },
       {

@@ -13,7 +13,7 @@ import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import type { DeployPlan } from '../../src/domain/types.js';
 import { resumeDecision } from '../../src/runner/model/next-move.js';
 import { initialSteps, touching, withRollbackSteps, withStages } from '../../src/runner/model/steps.js';
-import type { RunRecord } from '../../src/store/records.js';
+import { type RunRecord, ownTarget } from '../../src/store/records.js';
 import { SHIPPED, servingImages, startWorld, started, until, type World } from './world.js';
 import { outcomeOf } from '../../src/domain/run.js';
 
@@ -150,7 +150,10 @@ describe('resumeDecision for every saved state', () => {
       // As the loop leaves it: a target is touched once a step that changes it has started.
       targets: steps
         .filter((s) => s.status !== 'pending' && s.status !== 'skipped')
-        .reduce((t, s) => touching(t, s.key, 1), { main: prepared ? { rollout: rolloutStateFor(strategy) } : {} } as RunRecord['targets']),
+        .reduce((t, s) => touching(t, s.key, 1), [
+          { environment: 'staging' },
+          { environment: 'production', ...(prepared ? { rollout: rolloutStateFor(strategy) } : {}) },
+        ] as RunRecord['targets']),
       createdAt: 0,
       updatedAt: 0,
     };
@@ -172,11 +175,11 @@ describe('resumeDecision for every saved state', () => {
             note: `resuming at "${running.title}"`,
           });
           // The same record without its rollout state stops once traffic may have moved.
-          const { rollout: _lost, ...main } = rec.targets.main;
-          const lost = { ...rec, targets: { main } };
+          const { rollout: _lost, ...own } = ownTarget(rec);
+          const lost = { ...rec, targets: [...rec.targets.slice(0, -1), own] };
           const d = resumeDecision(lost, true);
           const moved =
-            rec.targets.main.rollout !== undefined &&
+            ownTarget(rec).rollout !== undefined &&
             (running.key.startsWith('stage:') || ['smoke', 'regression-gate', 'promote'].includes(running.key) || rollingBack);
           expect(d.action, `${strategy} at ${running.key} without its state`).toBe(moved ? 'stop' : 'resume');
         }

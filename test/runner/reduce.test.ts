@@ -24,7 +24,10 @@ function atStage(over: Partial<RunRecord> = {}): RunRecord {
           ? { ...s, status: 'done' }
           : s,
     ),
-    targets: { main: { touchedAt: 1 }, staging: { touchedAt: 0 } },
+    targets: [
+      { environment: 'staging', touchedAt: 0 },
+      { environment: 'production', touchedAt: 1 },
+    ],
     ...over,
   });
 }
@@ -57,7 +60,10 @@ describe('what comes next after a verdict or a failure', () => {
   });
 
   it('the staging gate blocks whatever the plan says, naming itself in the reason', () => {
-    const off = atStage({ plan: { ...plan, rollbackOnRegression: false }, targets: { main: {}, staging: { touchedAt: 0 } } });
+    const off = atStage({
+      plan: { ...plan, rollbackOnRegression: false },
+      targets: [{ environment: 'staging', touchedAt: 0 }, { environment: 'production' }],
+    });
     const r = reduce(
       off,
       ended('staging-gate', { kind: 'verdict', decision: regression, blocks: true, reason: 'staging regression gate: ' }),
@@ -66,7 +72,7 @@ describe('what comes next after a verdict or a failure', () => {
   });
 
   it('a failure before any cluster changed fails the run; after, it rolls back', () => {
-    const untouched = atStage({ targets: { main: {} } });
+    const untouched = atStage({ targets: [{ environment: 'staging' }, { environment: 'production' }] });
     const failed = reduce(untouched, ended('validate', { kind: 'failed', reason: 'lock: held by someone else' }));
     expect(failed.effects).toContainEqual({ kind: 'end', status: 'failed', outcome: 'lock: held by someone else' });
     expect(failed.run.steps.filter((s) => s.status === 'pending').map((s) => s.key)).toEqual(['report']);
@@ -129,7 +135,7 @@ describe('commands and the end', () => {
   });
 
   it('a run stopped at staging or rolled back by a person leaves the lock', () => {
-    const stagingOnly = atStage({ targets: { main: {}, staging: { touchedAt: 0 } } });
+    const stagingOnly = atStage({ targets: [{ environment: 'staging', touchedAt: 0 }, { environment: 'production' }] });
     expect(keptLock(stagingOnly, 'failed', 'staging deploy failed')).toBeUndefined();
     const pressed = reduce(atStage(), { type: 'command', cmd: 'rollback', actor: IC, at: 3 }).run;
     expect(keptLock(pressed, 'rolled-back', 'rollback requested by ivan')).toBeUndefined();

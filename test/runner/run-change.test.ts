@@ -2,7 +2,7 @@
 // change to one target never touches the other or what was already kept.
 import { describe, expect, it } from 'vitest';
 import { applyChange } from '../../src/runner/model/reduce.js';
-import { allDecisions } from '../../src/store/records.js';
+import { allDecisions, ownTarget, targetIn } from '../../src/store/records.js';
 import { initialSteps } from '../../src/runner/model/steps.js';
 import { planFor, rolloutStateFor, runRecordFor } from '../helpers/plan.js';
 import { rollbackOf } from '../../src/domain/run.js';
@@ -13,29 +13,33 @@ const sample = { at: 1, windowSec: 30, requests: 100, errorRate: 0, p50Ms: 20, p
 const record = () =>
   runRecordFor(plan, 'running', {
     steps: initialSteps(plan, true, { staging: true, target: false }),
-    targets: { main: { baselineSamples: [sample] } },
+    targets: [{ environment: 'staging' }, { environment: 'production', baselineSamples: [sample] }],
     phase: { status: 'rolling-back', rollback: { reason: 'errors', by: 'shipbot', at: 5, automatic: true } },
   });
 
 describe('applyChange', () => {
   it('sets fields of one target and keeps the rest of it, and the other target', () => {
     let run = record();
-    run = applyChange(run, { target: { name: 'staging', set: { rollout: rolloutStateFor('rolling') } } });
-    run = applyChange(run, { target: { name: 'main', set: { rollout: rolloutStateFor('canary'), smoke: [] } } });
-    expect(run.targets.main).toEqual({ baselineSamples: [sample], rollout: rolloutStateFor('canary'), smoke: [] });
-    expect(run.targets.staging).toEqual({ rollout: rolloutStateFor('rolling') });
-    run = applyChange(run, { target: { name: 'staging', set: { reference: { samples: [sample] } } } });
-    expect(run.targets.staging).toEqual({ rollout: rolloutStateFor('rolling'), reference: { samples: [sample] } });
+    run = applyChange(run, { target: { environment: 'staging', set: { rollout: rolloutStateFor('rolling') } } });
+    run = applyChange(run, { target: { environment: 'production', set: { rollout: rolloutStateFor('canary'), smoke: [] } } });
+    expect(ownTarget(run)).toEqual({ environment: 'production', baselineSamples: [sample], rollout: rolloutStateFor('canary'), smoke: [] });
+    expect(targetIn(run, 'staging')).toEqual({ environment: 'staging', rollout: rolloutStateFor('rolling') });
+    run = applyChange(run, { target: { environment: 'staging', set: { reference: { samples: [sample] } } } });
+    expect(targetIn(run, 'staging')).toEqual({
+      environment: 'staging',
+      rollout: rolloutStateFor('rolling'),
+      reference: { samples: [sample] },
+    });
   });
 
   it("appends decisions in order to their target's, adds the prepared stages once, and keeps the rollback with its verification", () => {
     let run = record();
     const d = (step: string) => ({ step, at: 1, decision: { verdict: 'CONTINUE' as const, explanation: step, findings: [] } });
-    run = applyChange(run, { decisions: { target: 'main', add: [d('a')] } });
-    run = applyChange(run, { decisions: { target: 'staging', add: [d('staging-gate')] } });
-    run = applyChange(run, { decisions: { target: 'main', add: [d('b'), d('c')] }, stage: 'canary 5%' });
-    expect(run.targets.main.decisions?.map((x) => x.step)).toEqual(['a', 'b', 'c']);
-    expect(run.targets.staging?.decisions?.map((x) => x.step)).toEqual(['staging-gate']);
+    run = applyChange(run, { decisions: { environment: 'production', add: [d('a')] } });
+    run = applyChange(run, { decisions: { environment: 'staging', add: [d('staging-gate')] } });
+    run = applyChange(run, { decisions: { environment: 'production', add: [d('b'), d('c')] }, stage: 'canary 5%' });
+    expect(ownTarget(run).decisions?.map((x) => x.step)).toEqual(['a', 'b', 'c']);
+    expect(targetIn(run, 'staging')?.decisions?.map((x) => x.step)).toEqual(['staging-gate']);
     expect(allDecisions(run).map((x) => x.step)).toEqual(['staging-gate', 'a', 'b', 'c']);
     expect(run.stage).toBe('canary 5%');
 

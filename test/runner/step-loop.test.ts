@@ -13,7 +13,7 @@ import type { Decision, MetricSample } from '../../src/domain/types.js';
 import { type RunView, outcomeOf, pendingDecision, rollbackOf } from '../../src/domain/run.js';
 import { createLogger } from '../../src/log.js';
 import { Runner, type RunAnalysis } from '../../src/runner/index.js';
-import type { RunRecord } from '../../src/store/records.js';
+import { type RunRecord, ownTarget } from '../../src/store/records.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { deployRequestFor, planFor } from '../helpers/plan.js';
 import { SHIPPED, withoutStaging } from './world.js';
@@ -156,14 +156,14 @@ describe('the step loop', () => {
     expect(stepStatus(at('preflight'), 'validate')).toBe('running');
     // prepare is about to change the cluster: the target is marked touched on disk first.
     expect(stepStatus(at('prepare'), 'prepare')).toBe('running');
-    expect(at('prepare').targets.main.touchedAt).toBeDefined();
-    expect(at('prepare').targets.main.rollout).toBeUndefined();
+    expect(ownTarget(at('prepare')).touchedAt).toBeDefined();
+    expect(ownTarget(at('prepare')).rollout).toBeUndefined();
     // The stage finds prepare's rollout state and the baseline already saved.
     expect(stepStatus(at('applyStage'), 'stage:rolling-update')).toBe('running');
-    expect(at('applyStage').targets.main.rollout?.strategy).toBe('rolling');
-    expect(at('applyStage').targets.main.baselineSamples).toEqual([sample]);
+    expect(ownTarget(at('applyStage')).rollout?.strategy).toBe('rolling');
+    expect(ownTarget(at('applyStage')).baselineSamples).toEqual([sample]);
     expect(stepStatus(at('promote'), 'regression-gate')).toBe('done');
-    expect(rec.targets.main.decisions?.map((d) => `${d.step} ${d.decision.verdict}`)).toEqual([
+    expect(ownTarget(rec).decisions?.map((d) => `${d.step} ${d.decision.verdict}`)).toEqual([
       'stage:rolling-update CONTINUE',
       'regression-gate CONTINUE',
       'regression-gate CONTINUE',
@@ -198,7 +198,7 @@ describe('the step loop', () => {
     expect(view.phase.status).toBe('failed');
     expect(outcomeOf(view)).toMatch(/preflight failed: the API server said 500/);
     expect(calls.map((c) => c.name)).toEqual(['preflight']);
-    expect(rec.targets.main.touchedAt).toBeUndefined();
+    expect(ownTarget(rec).touchedAt).toBeUndefined();
     expect(stepStatus(rec, 'prepare')).toBe('skipped');
     expect(store.getLock('checkout', 'production')).toBeUndefined();
   });

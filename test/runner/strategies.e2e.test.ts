@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FINAL_STATUSES, outcomeOf, pendingDecision, reportPathOf, rollbackOf, reportOf } from '../../src/domain/run.js';
 import { SHIPPED, IC, REQUESTER, servingImages, startWorld, started, until, type World } from './world.js';
+import { ownTarget, targetIn } from '../../src/store/records.js';
 
 const OLD = 'registry.example.com/shop/checkout:v1.2.2';
 let w: World | undefined;
@@ -63,9 +64,9 @@ describe('happy paths', () => {
     expect(done.steps.find((s) => s.key === 'staging-gate')).toMatchObject({ status: 'done' });
     expect(await servingImages(w, 'search', 'staging')).toEqual(['registry.example.com/shop/search:v2.0.0']);
     // The gate compared staging with production's live pods, sampled before staging changed.
-    const { targets } = w.runner.record(run.id)!;
-    expect(targets.staging?.reference?.samples.length).toBeGreaterThan(0);
-    const gate = targets.staging!.decisions!.filter((d) => d.step === 'staging-gate').at(-1)!.decision;
+    const staging = targetIn(w.runner.record(run.id)!, 'staging');
+    expect(staging?.reference?.samples.length).toBeGreaterThan(0);
+    const gate = staging!.decisions!.filter((d) => d.step === 'staging-gate').at(-1)!.decision;
     expect(gate.verdict).toBe('CONTINUE');
     expect(gate.findings.map((f) => f.detail).join(' ')).toMatch(/production baseline/);
     // Smoke results count as tests: staging's against production's live version.
@@ -120,7 +121,7 @@ describe('failure paths roll back by themselves and keep the lock', () => {
     expect(rollbackOf(rec)).toMatchObject({ automatic: true, verification: { ok: true } });
     if (/smokefail/.test(text)) {
       // The critical path passed on the live version before the deploy: the new version broke it.
-      expect(rec.targets.main.baselineSmoke?.find((c) => c.name === 'critical-path')).toMatchObject({ ok: true });
+      expect(ownTarget(rec).baselineSmoke?.find((c) => c.name === 'critical-path')).toMatchObject({ ok: true });
       expect(readFileSync(reportPathOf(rec)!, 'utf8')).toMatch(/\| critical-path \| ✓ \| ❌ \|/);
     }
     expect(existsSync(reportOf(rec)!.incident!)).toBe(true);

@@ -52,7 +52,7 @@ async function blueGreenDeploy(id: string, version: string): Promise<BlueGreenSt
     origin: { kind: 'terminal' },
     steps: [],
     data: {},
-    targets: { main: { rollout: state } },
+    targets: [{ environment: 'production', rollout: state }],
     createdAt: now,
     updatedAt: now,
   };
@@ -93,7 +93,12 @@ describe('retirements', () => {
     strategy,
     phase: { status: 'succeeded' as const, outcome: '' },
     createdAt,
-    targets: { main: { rollout: { ...rolloutStateFor(strategy), ...(retireAt !== undefined ? { retireAt } : {}) } as RolloutState } },
+    targets: [
+      {
+        environment: 'production' as const,
+        rollout: { ...rolloutStateFor(strategy), ...(retireAt !== undefined ? { retireAt } : {}) } as RolloutState,
+      },
+    ],
   });
   it('retires only the newest run per service; older ones are superseded; not yet due or locked waits', () => {
     const free = () => false;

@@ -26,7 +26,7 @@ function run(id: string, over: Partial<RunRecord> = {}): RunRecord {
       { key: 'validate', title: 'Pre-deployment validation', status: 'done', startedAt: 1, endedAt: 2 },
       { key: 'baseline', title: 'Production baseline', status: 'running', startedAt: 2 },
     ],
-    targets: { main: {} },
+    targets: [{ environment: 'production' }],
     data: {},
     createdAt: 1,
     updatedAt: 2,
@@ -81,7 +81,7 @@ describe('store', () => {
   it('round-trips a run with steps, rollout state, pending decision and data', () => {
     const s = openStore(':memory:');
     const r = run('r2', {
-      targets: { main: { rollout: rolloutStateFor('canary', { previousImage: 'a:1', newImage: 'a:2' }) } },
+      targets: [{ environment: 'production', rollout: rolloutStateFor('canary', { previousImage: 'a:1', newImage: 'a:2' }) }],
       phase: { status: 'awaiting-decision', decision: { verdict: 'ROLLBACK', explanation: 'error rate up', findings: [] } },
       data: { approvals: [{ by: 'U2', at: 5 }] },
       dedupeKey: 'C1:123.4',
@@ -109,7 +109,7 @@ describe('store', () => {
       { key: 'prepare', title: 'Prepare canary', status: 'done', startedAt: 6, endedAt: 7 },
       { key: 'stage:canary-5', title: 'Canary 5%', status: 'running', startedAt: 8 },
     ];
-    s.saveRun(run('old', { steps, targets: { main: { rollout } } }));
+    s.saveRun(run('old', { steps, targets: [{ environment: 'production', rollout }] }));
     s.close();
     const decision = (step: string) => ({ step, at: 5, decision: { verdict: 'CONTINUE' as const, explanation: step, findings: [] } });
     // As an earlier Shipbot wrote it: everything loose in data_json, the rollout in its column.
@@ -130,16 +130,26 @@ describe('store', () => {
     db.close();
     const again = openStore(file);
     const rec = again.getRun('old')!;
-    expect(rec.targets).toEqual({
-      main: { rollout, baseline: sample, baselineSamples: [sample], smoke: [], decisions: [decision('stage:canary-5')], touchedAt: 6 },
-      staging: {
+    // The promotion path: staging's rehearsal first, the run's own environment last.
+    expect(rec.targets).toEqual([
+      {
+        environment: 'staging',
         rollout: staging,
         baselineSamples: [sample],
         reference: { samples: [sample] },
         decisions: [decision('staging-gate')],
         touchedAt: 3,
       },
-    });
+      {
+        environment: 'production',
+        rollout,
+        baseline: sample,
+        baselineSamples: [sample],
+        smoke: [],
+        decisions: [decision('stage:canary-5')],
+        touchedAt: 6,
+      },
+    ]);
     expect(rec.data).toEqual({ approvals: [{ by: 'U2', at: 5 }] });
     again.saveRun(rec);
     expect(again.getRun('old')).toEqual(rec);

@@ -2,6 +2,7 @@
 // idempotent, so re-running an interrupted step is harmless), records what it learned through
 // ctx.commit, and returns an outcome; the loop persists it and decides what happens next.
 // Handlers never write the run themselves.
+import { ownTarget } from '../../store/records.js';
 import { activeFreeze, describeFreeze } from '../../domain/freeze.js';
 import { windowReading } from '../../domain/reading.js';
 import type { Decision } from '../../domain/types.js';
@@ -15,7 +16,7 @@ import { isStageStep, stageStepKey, STEP, type StepOutcome } from '../model/step
 export type { StepOutcome } from '../model/steps.js';
 export { tagOf, type StepContext } from './step-context.js';
 import { observe, pinArtifact, prepareTarget, targetBaseline } from './target-steps.js';
-import { judged, mainTarget, passCount, record, state, tagOf, touchedTarget, type StepContext } from './step-context.js';
+import { judged, releaseTarget, passCount, record, state, tagOf, restoredTarget, type StepContext } from './step-context.js';
 import { stagingDeploy, stagingGate } from './staging-steps.js';
 import { commitReleaseStep, resumeOwnerStep, suspendOwnerStep } from './gitops-steps.js';
 
@@ -148,7 +149,7 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
 }
 
 async function prepare(ctx: StepContext): Promise<StepOutcome> {
-  const t = mainTarget(ctx);
+  const t = releaseTarget(ctx);
   const st = await prepareTarget(ctx, t);
   ctx.commit({ stages: t.driver.stages(ctx.run.plan, st) });
   // A pinned build reads as its version, with the start of the digest staging's pods pulled.
@@ -157,7 +158,7 @@ async function prepare(ctx: StepContext): Promise<StepOutcome> {
 }
 
 async function baseline(ctx: StepContext): Promise<StepOutcome> {
-  const b = await targetBaseline(ctx, mainTarget(ctx));
+  const b = await targetBaseline(ctx, releaseTarget(ctx));
   return b.sampled
     ? { status: 'done', detail: `${b.metrics}${b.smoke}` }
     : { status: 'warning', detail: `${b.metrics}; judging against the SLO targets only${b.smoke}` };
@@ -165,7 +166,7 @@ async function baseline(ctx: StepContext): Promise<StepOutcome> {
 
 async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
   const { run } = ctx;
-  const t = mainTarget(ctx);
+  const t = releaseTarget(ctx);
   let st = state(t);
   const s = t.driver.stages(run.plan, st).find((x) => stageStepKey(x) === key);
   if (!s) return { status: 'skipped', detail: 'this stage is no longer part of the plan' };
@@ -183,23 +184,26 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
   const shareNote = short
     ? `${served}% of traffic (asked ${s.trafficPct}%: the nearest share replica counts allow)`
     : `${served}% of traffic`;
-  ctx.commit({ target: { name: 'main', set: { rollout: st } }, stage: short ? `${s.title}, serving ${served}%` : s.title });
+  ctx.commit({
+    target: { environment: ctx.run.environment, set: { rollout: st } },
+    stage: short ? `${s.title}, serving ${served}%` : s.title,
+  });
   await pinArtifact(ctx, t, st);
   if (!s.monitor || run.plan.stageWindowSec <= 0) return { status: 'done', detail: `${shareNote} on ${run.plan.version}` };
   ctx.progress(`${shareNote} on ${run.plan.version}`);
   const res = await observe(ctx, t, st, run.plan.stageWindowSec, served, ctx.progress);
-  record(ctx, 'main', key, res);
+  record(ctx, ctx.run.environment, key, res);
   if (res.candidate && s.trafficPct >= 100)
-    ctx.commit({ target: { name: 'main', set: { after: res.candidate, afterSamples: res.candidateSamples } } });
+    ctx.commit({ target: { environment: ctx.run.environment, set: { after: res.candidate, afterSamples: res.candidateSamples } } });
   return judged(short ? `serving ${served}% (asked ${s.trafficPct}%): ${res.line}` : res.line, res.decision);
 }
 
 async function smoke(ctx: StepContext): Promise<StepOutcome> {
   const { service } = ctx;
   if (!service.smoke.length) return { status: 'skipped', detail: 'no smoke checks configured for this service' };
-  const t = mainTarget(ctx);
+  const t = releaseTarget(ctx);
   const results = await ctx.analysis.smoke(t.driver.smokeBaseUrl(t.ref, state(t)), service.smoke, ctx.signal);
-  ctx.commit({ target: { name: 'main', set: { smoke: results } } });
+  ctx.commit({ target: { environment: ctx.run.environment, set: { smoke: results } } });
   const critical = results.filter((r) => !r.ok && r.critical);
   const minor = results.filter((r) => !r.ok && !r.critical);
   if (critical.length) {
@@ -214,15 +218,18 @@ async function smoke(ctx: StepContext): Promise<StepOutcome> {
 
 async function gate(ctx: StepContext): Promise<StepOutcome> {
   const { plan } = ctx.run;
-  const t = mainTarget(ctx);
+  const t = releaseTarget(ctx);
   let line = 'no observation period';
   let monitorDecision: Decision | undefined;
   if (plan.observationSec > 0) {
     ctx.progress(`observing for ${plan.observationSec}s`);
     const res = await observe(ctx, t, state(t), plan.observationSec, undefined, (l) => ctx.progress(`observation — ${l}`));
-    record(ctx, 'main', STEP.gate, res);
+    record(ctx, ctx.run.environment, STEP.gate, res);
     ctx.commit({
-      target: { name: 'main', set: { ...(res.candidate ? { after: res.candidate } : {}), afterSamples: res.candidateSamples } },
+      target: {
+        environment: ctx.run.environment,
+        set: { ...(res.candidate ? { after: res.candidate } : {}), afterSamples: res.candidateSamples },
+      },
     });
     line = res.line;
     monitorDecision = res.decision;
@@ -231,35 +238,39 @@ async function gate(ctx: StepContext): Promise<StepOutcome> {
   // The run as it is now: a Promote pressed and the samples committed during the observation.
   if (ctx.run.data.promotedSteps?.includes(STEP.gate))
     return { status: 'done', detail: `promoted by a person before the observation ended; ${line}` };
-  const main = ctx.run.targets.main;
+  const main = ownTarget(ctx.run);
   const decision = ctx.analysis.gate(plan, main.baselineSamples ?? [], main.afterSamples ?? [], 'production');
   // The numbers the gate compared, read the way it read them: the report's "after" is this reading.
   const after = windowReading(main.afterSamples ?? []);
   const before = windowReading(main.baselineSamples ?? []);
-  record(ctx, 'main', STEP.gate, { decision, ...(after ? { candidate: after } : {}), ...(before ? { baseline: before } : {}) });
-  if (after) ctx.commit({ target: { name: 'main', set: { after } } });
+  record(ctx, ctx.run.environment, STEP.gate, {
+    decision,
+    ...(after ? { candidate: after } : {}),
+    ...(before ? { baseline: before } : {}),
+  });
+  if (after) ctx.commit({ target: { environment: ctx.run.environment, set: { after } } });
   return judged(decision.explanation, decision);
 }
 
 async function promote(ctx: StepContext): Promise<StepOutcome> {
-  const t = mainTarget(ctx);
+  const t = releaseTarget(ctx);
   const st = await t.driver.promote(t.ref, state(t));
-  ctx.commit({ target: { name: 'main', set: { rollout: st } }, stage: `${ctx.run.plan.version} serves all traffic` });
+  ctx.commit({ target: { environment: ctx.run.environment, set: { rollout: st } }, stage: `${ctx.run.plan.version} serves all traffic` });
   return { status: 'done', detail: `${ctx.run.plan.version} is now the stable version` };
 }
 
 async function rollback(ctx: StepContext): Promise<StepOutcome> {
   const note = schemaNote(ctx.run.data.migrations);
   const schema = note ? `; ${note}` : '';
-  const t = touchedTarget(ctx);
+  const t = restoredTarget(ctx);
   if (!t) return { status: 'skipped', detail: 'nothing had changed in the cluster' };
   const st = await t.driver.rollback(t.ref, state(t));
   const back = tagOf(st.previousImage);
-  if (t.name === 'main') {
-    ctx.commit({ target: { name: t.name, set: { rollout: st } }, stage: `rolled back to ${back}` });
+  if (t.environment === ctx.run.environment) {
+    ctx.commit({ target: { environment: t.environment, set: { rollout: st } }, stage: `rolled back to ${back}` });
     return { status: 'done', detail: `traffic back on ${back}${schema}` };
   }
-  ctx.commit({ target: { name: t.name, set: { rollout: st } } });
+  ctx.commit({ target: { environment: t.environment, set: { rollout: st } } });
   return { status: 'done', detail: `staging back on ${back}; production was not touched${schema}` };
 }
 
@@ -272,7 +283,7 @@ function incident(ctx: StepContext): StepOutcome {
 }
 
 async function verifyRollback(ctx: StepContext): Promise<StepOutcome> {
-  const t = touchedTarget(ctx);
+  const t = restoredTarget(ctx);
   if (!t) return { status: 'skipped', detail: 'nothing to verify' };
   const v = await t.driver.verifyRollback(t.ref, state(t));
   ctx.commit({ verification: v });

@@ -2,6 +2,7 @@
 // rollout (its setting saved first, so a crash puts it back), write the release to Git after the
 // promotion, and resume it; after a rollback Git still names the old version, so resuming keeps
 // it. A reconciler is never resumed while Git disagrees with what serves.
+import { ownTarget } from '../../store/records.js';
 import { describeGitopsOwner } from '../../domain/gitops-owner.js';
 import { GitError } from '../../gitops/git.js';
 import { imageRef } from '../../cluster/rules.js';
@@ -43,7 +44,7 @@ export async function commitReleaseStep(ctx: StepContext): Promise<StepOutcome> 
   const { run } = ctx;
   const g = actions(ctx);
   // Exactly what production runs now: Git and the cluster agree when the owner resumes.
-  const image = run.targets.main.rollout?.newImage ?? imageRef(ctx.ref.imageRepo, run.version);
+  const image = ownTarget(run).rollout?.newImage ?? imageRef(ctx.ref.imageRepo, run.version);
   const who = run.requester.name ?? run.requester.userId;
   const message = `shipbot: ${run.service} ${run.version} to ${run.environment}\n\nRun ${run.id}, requested by ${who}; report ${run.id}.md.\nImage: ${image}`;
   try {

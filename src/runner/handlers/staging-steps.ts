@@ -3,7 +3,7 @@
 // regression whatever the plan says.
 import { STEP, type StepOutcome } from '../model/steps.js';
 import { observe, pinArtifact, prepareTarget, targetBaseline } from './target-steps.js';
-import { liveSmoke, mainTarget, record, stagingTarget, state, testCounts, type StepContext } from './step-context.js';
+import { liveSmoke, releaseTarget, record, stagingTarget, state, testCounts, type StepContext } from './step-context.js';
 
 /** The staging rehearsal's rollout: prepare, staging's baseline beside production's live version, then every stage. */
 export async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
@@ -13,19 +13,21 @@ export async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
   if (!t.data.baselineSamples || !t.data.reference) {
     // Staging's own baseline and production's live version (the staging gate's reference: its
     // metrics and its smoke results), side by side.
-    const main = mainTarget(ctx);
+    const main = releaseTarget(ctx);
     const [, prod, prodSmoke] = await Promise.all([
       targetBaseline(ctx, t, false),
       main.driver.liveTrack(main.ref).then((track) => ctx.analysis.baseline(run.plan, track, ctx.signal)),
       liveSmoke(ctx, main),
     ]);
-    ctx.commit({ target: { name: 'staging', set: { reference: { samples: prod.samples, ...(prodSmoke ? { smoke: prodSmoke } : {}) } } } });
+    ctx.commit({
+      target: { environment: 'staging', set: { reference: { samples: prod.samples, ...(prodSmoke ? { smoke: prodSmoke } : {}) } } },
+    });
   }
   try {
     for (const s of t.driver.stages(run.plan, st)) {
       ctx.progress(`staging: ${s.title}`);
       st = await t.driver.applyStage(t.ref, st, s, ctx.signal);
-      ctx.commit({ target: { name: 'staging', set: { rollout: st } } });
+      ctx.commit({ target: { environment: 'staging', set: { rollout: st } } });
       await pinArtifact(ctx, t, st);
     }
   } catch (err) {
@@ -65,6 +67,6 @@ export async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
       result: { kind: 'verdict', decision: gateDecision, blocks: true, reason: 'staging regression gate: ' },
     };
   }
-  ctx.commit({ target: { name: 'staging', set: { rollout: await t.driver.promote(t.ref, st) } } });
+  ctx.commit({ target: { environment: 'staging', set: { rollout: await t.driver.promote(t.ref, st) } } });
   return { status: 'done', detail: `${res.line}${checks.length ? `; ${checks.length} smoke checks passed` : ''}` };
 }

@@ -4,14 +4,14 @@ import type { ServiceConfig, ShipbotConfig } from '../../config.js';
 import type { RolloutDriver, RolloutState, WorkloadRef } from '../../cluster/types.js';
 import type { Clock } from '../../clock.js';
 import { versionOf } from '../../domain/image-ref.js';
-import type { Decision, Strategy } from '../../domain/types.js';
-import type { RunRecord, SmokeRecord, TargetData, TargetName } from '../../store/records.js';
+import type { Decision, Environment, Strategy } from '../../domain/types.js';
+import { ownTarget, type RunRecord, type SmokeRecord, type TargetData, targetIn } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
 import type { WindowVerdict, RunAnalysis } from '../analysis.js';
 import type { Migrate } from './migration-step.js';
 import type { GitopsActions } from '../../gitops/actions.js';
 import type { RunChange } from '../model/reduce.js';
-import { touchedTargetName, type StepOutcome } from '../model/steps.js';
+import { rollbackTarget, type StepOutcome } from '../model/steps.js';
 
 /**
  * What a step handler gets. It reads the run and changes it only through `commit`: the loop
@@ -45,21 +45,21 @@ export interface StepContext {
 
 /** One environment a run changes, with what the runner keeps about it. */
 export interface Target {
-  name: TargetName;
+  environment: Environment;
   ref: WorkloadRef;
   driver: RolloutDriver;
   /** What the run keeps about it, as it is now (each read sees what the step committed since). */
   readonly data: TargetData;
 }
 
-/** The run's own environment, with its strategy's driver. */
-export function mainTarget(ctx: StepContext): Target {
+/** The run's own environment, where the release goes, with its strategy's driver. */
+export function releaseTarget(ctx: StepContext): Target {
   return {
-    name: 'main',
+    environment: ctx.run.environment,
     ref: ctx.ref,
     driver: ctx.driver,
     get data() {
-      return ctx.run.targets.main;
+      return ownTarget(ctx.run);
     },
   };
 }
@@ -69,20 +69,20 @@ export function stagingTarget(ctx: StepContext): Target | undefined {
   const ref = ctx.stagingRef;
   return (
     ref && {
-      name: 'staging',
+      environment: 'staging',
       ref,
       driver: ctx.drivers('rolling', ref.context),
       get data() {
-        return ctx.run.targets.staging ?? {};
+        return targetIn(ctx.run, 'staging') ?? { environment: 'staging' };
       },
     }
   );
 }
 
-/** The target a rollback restores: the main one once its traffic moved, else staging if it changed. */
-export function touchedTarget(ctx: StepContext): Target | undefined {
-  const name = touchedTargetName(ctx.run);
-  return name === 'main' ? mainTarget(ctx) : name === 'staging' ? stagingTarget(ctx) : undefined;
+/** The target a rollback restores: the run's own once it changed, else the rehearsal if it did. */
+export function restoredTarget(ctx: StepContext): Target | undefined {
+  const env = rollbackTarget(ctx.run)?.environment;
+  return env === undefined ? undefined : env === ctx.run.environment ? releaseTarget(ctx) : stagingTarget(ctx);
 }
 
 export function state(t: Target): RolloutState {
@@ -91,7 +91,7 @@ export function state(t: Target): RolloutState {
 }
 
 /** The service's smoke checks against the version users reach now; undefined when it has none. */
-export function liveSmoke(ctx: StepContext, t: Target = mainTarget(ctx)): Promise<SmokeRecord[] | undefined> {
+export function liveSmoke(ctx: StepContext, t: Target = releaseTarget(ctx)): Promise<SmokeRecord[] | undefined> {
   const checks = ctx.service.smoke;
   return checks.length ? ctx.analysis.smoke(t.driver.liveBaseUrl(t.ref), checks, ctx.signal) : Promise.resolve(undefined);
 }
@@ -108,13 +108,13 @@ export function passCount(checks: readonly SmokeRecord[]): string {
 /** Adds a decision about `target`'s version, with the numbers behind it (a monitoring result, or a gate's verdict). */
 export function record(
   ctx: StepContext,
-  target: TargetName,
+  environment: Environment,
   step: string,
   res: Pick<WindowVerdict, 'decision'> & Partial<Pick<WindowVerdict, 'watchedSec' | 'candidate' | 'baseline'>>,
 ): void {
   ctx.commit({
     decisions: {
-      target,
+      environment,
       add: [
         {
           step,

@@ -14,7 +14,7 @@ import { liveSmoke, passCount, state, type StepContext, type Target } from './st
  */
 export async function prepareTarget(ctx: StepContext, t: Target): Promise<RolloutState> {
   const st = t.data.rollout ?? (await t.driver.prepare(t.ref, releasePlan(ctx.run)));
-  ctx.commit({ target: { name: t.name, set: { rollout: st } } });
+  ctx.commit({ target: { environment: t.environment, set: { rollout: st } } });
   return st;
 }
 
@@ -32,7 +32,7 @@ export async function pinArtifact(ctx: StepContext, t: Target, st: RolloutState)
   const digest = await t.driver.pulledDigest(t.ref, st.newImage);
   if (!digest) return;
   const image = `${repoOf(st.newImage)}@${digest}`;
-  ctx.commit({ artifact: { digest, image, environment: t.name === 'staging' ? 'staging' : ctx.run.environment, at: ctx.clock.now() } });
+  ctx.commit({ artifact: { digest, image, environment: t.environment, at: ctx.clock.now() } });
 }
 
 /** The metrics of the version the target serves now, and (given) smoke results beside them, before any traffic moves. */
@@ -47,7 +47,7 @@ export async function targetBaseline(
   ]);
   ctx.commit({
     target: {
-      name: t.name,
+      environment: t.environment,
       set: { baselineSamples: b.samples, ...(b.sample ? { baseline: b.sample } : {}), ...(checks ? { baselineSmoke: checks } : {}) },
     },
   });

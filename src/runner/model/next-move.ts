@@ -4,8 +4,8 @@
 // rollback, automatic or pressed, and every question to a person starts here. Pure; the reducer
 // (reduce.ts) applies what these say. Role checks live in src/domain/permissions.ts.
 import type { Decision, Environment } from '../../domain/types.js';
-import type { RunRecord } from '../../store/records.js';
-import { clusterTouched, isStageStep, mainTouched, nextStep, STEP, type StepOutcome } from './steps.js';
+import { ownTarget, type RunRecord } from '../../store/records.js';
+import { clusterTouched, isStageStep, nextStep, ownTouched, rollbackTarget, STEP, type StepOutcome } from './steps.js';
 import { type EndStatus, FINAL_STATUSES, rollbackOf, type RunCommand, type RunStatus } from '../../domain/run.js';
 import { labelName, truncate } from '../../domain/text.js';
 
@@ -56,7 +56,7 @@ function automaticRollback(run: RunRecord, reason: string): Move {
  * question: the person decides, knowing a down-migration is needed. Undefined: roll back as usual.
  */
 export function rollbackNeedsPerson(run: RunRecord, reason: string): Decision | undefined {
-  const where: Environment = mainTouched(run) ? run.environment : 'staging';
+  const where: Environment = rollbackTarget(run)?.environment ?? run.environment;
   const applied = run.data.migrations?.[where];
   if (!applied || applied.backwardCompatible) return undefined;
   const explanation = `${reason}. Not rolled back by itself: the ${where} migration (Job ${applied.job}) is not backward compatible, so the previous version may not run on the migrated schema. Roll back only with a down-migration ready; or Accept to keep the new version`;
@@ -82,7 +82,7 @@ export function endOf(run: RunRecord): { status: EndStatus; outcome: string } {
  */
 export function keptLock(run: RunRecord, status: EndStatus, outcome: string): string | undefined {
   const automatic = rollbackOf(run)?.automatic === true;
-  if (!mainTouched(run) || !(status === 'stopped' || status === 'failed' || (status === 'rolled-back' && automatic))) return undefined;
+  if (!ownTouched(run) || !(status === 'stopped' || status === 'failed' || (status === 'rolled-back' && automatic))) return undefined;
   const what = status === 'rolled-back' ? 'an automatic rollback' : status === 'stopped' ? 'a safe stop' : 'a failed deploy';
   return `${what} (run ${run.id}: ${truncate(outcome, 120)})`;
 }
@@ -179,13 +179,13 @@ export function resumeDecision(run: RunRecord, serviceKnown: boolean): ResumeDec
       reason: `step "${step!.title}" was interrupted ${MAX_RESUMES} times; check ${where} (images, pods, where traffic goes), then Rollback or unlock`,
     };
   }
-  if (!run.targets.main.rollout && key && (isStageStep(key) || key === STEP.smoke || key === STEP.gate || key === STEP.promote)) {
+  if (!ownTarget(run).rollout && key && (isStageStep(key) || key === STEP.smoke || key === STEP.gate || key === STEP.promote)) {
     return {
       action: 'stop',
       reason: `the rollout state of this run was lost, so Shipbot cannot tell which image to go back to; check ${where}, then Rollback or unlock`,
     };
   }
-  if (s === 'rolling-back' && !run.targets.main.rollout && clusterTouched(run)) {
+  if (s === 'rolling-back' && !ownTarget(run).rollout && clusterTouched(run)) {
     return {
       action: 'stop',
       reason: `the run was rolling back without a saved rollout state; check that ${where} runs the previous version, then unlock`,

@@ -8,7 +8,7 @@ import type { Stage } from '../../cluster/types.js';
 import { type EndStatus, isEnded, type LineStop, type RollbackFacts, type RunCommand, rollbackOf } from '../../domain/run.js';
 import { labelName } from '../../domain/text.js';
 import type { Actor, Decision, Environment } from '../../domain/types.js';
-import { actorLabel, type DecisionRecord, type RunData, type RunRecord, type TargetData, type TargetName } from '../../store/records.js';
+import { actorLabel, type DecisionRecord, type RunData, type RunRecord, type TargetData } from '../../store/records.js';
 import { afterError, afterStep, endOf, type ResumeDecision } from './next-move.js';
 import {
   clusterTouched,
@@ -26,10 +26,10 @@ type Migration = NonNullable<RunData['migrations']>[Environment];
 
 /** What a step handler learned or did, as it happens (`ctx.commit`). */
 export interface RunChange {
-  /** Fields of one target to set (the others stay). */
-  target?: { name: TargetName; set: Partial<TargetData> };
+  /** Fields of one target on the path to set (the others stay). */
+  target?: { environment: Environment; set: Partial<Omit<TargetData, 'environment'>> };
   /** Decisions about one target's version to add, in order. */
-  decisions?: { target: TargetName; add: DecisionRecord[] };
+  decisions?: { environment: Environment; add: DecisionRecord[] };
   /** The current stage in one line. */
   stage?: string;
   /** The stages the prepared rollout goes through: their step rows are added before promotion. */
@@ -290,12 +290,18 @@ function restarted(run: RunRecord, ev: Extract<ModelEvent, { type: 'restarted' }
 
 /** A step's facts, applied: each change to one target keeps the other and what was kept before. */
 export function applyChange(run: RunRecord, c: RunChange): RunRecord {
-  let targets = run.targets;
-  if (c.target) targets = { ...targets, [c.target.name]: { ...targets[c.target.name], ...c.target.set } };
-  if (c.decisions?.add.length) {
-    const t = targets[c.decisions.target] ?? {};
-    targets = { ...targets, [c.decisions.target]: { ...t, decisions: [...(t.decisions ?? []), ...c.decisions.add] } };
-  }
+  const { target, decisions } = c;
+  // A fact about an environment the path does not hold yet is kept, as a step before the run's own.
+  let path = run.targets;
+  for (const env of [target?.environment, decisions?.environment])
+    if (env && !path.some((t) => t.environment === env)) path = [...path.slice(0, -1), { environment: env }, path.at(-1)!];
+  const targets = path.map((t) => {
+    let next = t;
+    if (target?.environment === t.environment) next = { ...next, ...target.set };
+    if (decisions?.environment === t.environment && decisions.add.length)
+      next = { ...next, decisions: [...(next.decisions ?? []), ...decisions.add] };
+    return next;
+  });
   const data: RunData = {
     ...run.data,
     ...(c.preflight ? { preflight: c.preflight } : {}),

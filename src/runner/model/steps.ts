@@ -1,9 +1,9 @@
 // Pure decisions about a run's steps: which steps a plan goes through, which comes next, and
 // how a step list changes on rollback. No I/O: the runner persists and executes what these say.
 import type { Stage } from '../../cluster/types.js';
-import type { Decision, DeployPlan } from '../../domain/types.js';
+import type { Decision, DeployPlan, Environment } from '../../domain/types.js';
 import type { StepStatus, StepView } from '../../domain/run.js';
-import type { TargetName, Targets } from '../../store/records.js';
+import type { TargetData, Targets } from '../../store/records.js';
 
 export const STEP = {
   confirm: 'confirm-strategy',
@@ -153,34 +153,32 @@ export function setStep(steps: StepView[], key: string, patch: Partial<StepView>
   return steps.map((s) => (s.key === key ? { ...s, ...patch } : s));
 }
 
-/** The environment a step changes, if it changes one: prepare and the stages the run's own, the staging deploy staging's. */
-export function changedTarget(key: string): TargetName | undefined {
-  if (key === STEP.prepare || isStageStep(key)) return 'main';
+/** The environment a step changes, if it changes one: prepare and the stages the run's own (`own`), the staging deploy staging's. */
+export function changedEnvironment(key: string, own: Environment): Environment | undefined {
+  if (key === STEP.prepare || isStageStep(key)) return own;
   return key === STEP.stagingDeploy ? 'staging' : undefined;
 }
 
-/** The targets with `key`'s target marked touched, as its step starts (before the cluster is called). */
+/** The path with `key`'s target marked touched, as its step starts (before the cluster is called). */
 export function touching(targets: Targets, key: string, now: number): Targets {
-  const name = changedTarget(key);
-  if (!name || targets[name]?.touchedAt !== undefined) return targets;
-  return { ...targets, [name]: { ...targets[name], touchedAt: now } };
+  const env = changedEnvironment(key, targets.at(-1)!.environment);
+  return targets.map((t) => (t.environment === env && t.touchedAt === undefined ? { ...t, touchedAt: now } : t));
 }
 
 /** Whether the cluster may already have been changed by this run (so cancelling means rolling back). */
 export function clusterTouched(run: { targets: Targets }): boolean {
-  return run.targets.main.touchedAt !== undefined || run.targets.staging?.touchedAt !== undefined;
+  return run.targets.some((t) => t.touchedAt !== undefined);
 }
 
-/** Whether the run's own environment (its `main` target: production, or staging for a staging release) may already serve the new version. */
-export function mainTouched(run: { targets: Targets }): boolean {
-  return run.targets.main.touchedAt !== undefined;
+/** Whether the run's own environment (production, or staging for a staging release) may already serve the new version. */
+export function ownTouched(run: { targets: Targets }): boolean {
+  return run.targets.at(-1)!.touchedAt !== undefined;
 }
 
 /**
- * The target a rollback restores and Investigate looks at: the run's own once production may
- * have changed, else staging if it did; undefined when neither has a rollout to restore.
+ * The target a rollback restores and Investigate looks at: the furthest along the path that
+ * changed and has a rollout to restore (the run's own once it changed, else the rehearsal).
  */
-export function touchedTargetName(run: { targets: Targets }): TargetName | undefined {
-  if (run.targets.main.rollout && mainTouched(run)) return 'main';
-  return run.targets.staging?.rollout ? 'staging' : undefined;
+export function rollbackTarget(run: { targets: Targets }): TargetData | undefined {
+  return run.targets.findLast((t) => t.rollout && t.touchedAt !== undefined);
 }
