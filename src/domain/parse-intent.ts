@@ -133,6 +133,8 @@ export function detectIntent(body: string, slash: boolean): Intent | undefined {
     return undefined;
   }
   const op = OPERATIONS[w0];
+  // "help" is a request on its own ("help", "help me please"); in a sentence it is chatter.
+  if (op === 'help' && words.length > 3) return undefined;
   if (op) return { kind: op, rest: restAfter(1) };
   if (slash) return { kind: 'deploy', rest: text, notes: [] };
   return undefined;

@@ -24,8 +24,9 @@ export function cleanSlackText(text: string): string {
       .replace(/&gt;/g, '>')
       .replace(/&amp;/g, '&')
       .replace(/```([\s\S]*?)```/g, ' $1 ')
-      // Inline code around one word is formatting (`v1.2.3`); other backticks stay and are refused.
-      .replace(/`([^`\s]+)`/g, '$1')
+      // Inline code around a whole word is formatting (`v1.2.3`); code joined to other text
+      // (v1.2.3-`whoami`) would change the version to be read: its backticks stay and are refused.
+      .replace(/(^|\s)`([^`\s]+)`(?=$|\s|[,.!?;:])/g, '$1$2')
       .replace(/(^|\s)\*([^*\s]+)\*(?=\s|$)/g, '$1$2')
       .replace(/(^|\s)~([^~\s]+)~(?=\s|$)/g, '$1$2')
       .replace(/\u200b|\u200c|\u200d|\ufeff/g, '')

@@ -19,6 +19,12 @@ import {
   hasDeployFlags,
 } from './parse-text.js';
 import { detectIntent, whyNotARequest } from './parse-intent.js';
+import { rephrase } from './parse-rephrase.js';
+
+/** Asks put politely: a request, not a question about one. */
+const POLITE = /^(?:(?:hey|hi|ok|okay|@?shipbot)[,:!]?\s+)*(?:please\s+)?(?:can|could|would|will)\s+(?:you|someone|somebody|anyone|we)\b/i;
+/** Said in the reply to a deploy asked as a question: it is an offer, not a start. */
+const ASKED_NOTE = 'You asked: this is the request your question carries. Press Start to go ahead, or Configure… to change it.';
 import { FILLERS, PREPOSITIONS, cleanToken, parseDeploy, finishDeploy, dropUndefined } from './parse-deploy.js';
 
 /** Parses a chat message (channel message, mention, DM). */
@@ -47,13 +53,21 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
     if (slash) return finishDeploy(flags, cfg, []);
     return fail(`The message is empty. Say what to deploy, ${EXAMPLE}, or \`help\`.`);
   }
-  const intent = detectIntent(body, slash);
+  // How people ask, brought to the forms the rules read; a question keeps its mark.
+  const asked = slash ? { text: body, asked: false } : rephrase(body);
+  const intent = detectIntent(asked.text, slash) ?? (asked.text !== body ? detectIntent(body, slash) : undefined);
   if (!intent) return fail(whyNotARequest(body));
   if (intent.kind === 'chatter') return fail(intent.reason);
 
-  const endsWithQuestion = /\?\s*$/.test(body);
-  if (endsWithQuestion && !['status', 'help'].includes(intent.kind) && !prefix.politeQuestion) {
-    return fail(`This reads as a question, not a request. To start one, say it without the question mark, ${EXAMPLE}.`);
+  // A question may carry a deploy request: the reply is an offer (chat requests never start by
+  // themselves). Rollback, cancel, lock and unlock act at once, so a question never does them,
+  // unless it is a request put politely ("can you roll back checkout?").
+  const question = asked.asked || /\?\s*$/.test(body);
+  const polite = prefix.politeQuestion || (asked.asked && POLITE.test(body));
+  if (question && !['status', 'help', 'deploy'].includes(intent.kind) && !polite) {
+    return fail(
+      `This reads as a question, not a request. To ${intent.kind} now, say it without the question mark, e.g. \`${intent.kind} checkout\`.`,
+    );
   }
   const shell = shellCharacters(intent.rest) ?? unsafePath(intent.rest);
   if (shell) return fail(shell);
@@ -64,11 +78,16 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
   switch (intent.kind) {
     case 'deploy': {
       const result = parseDeploy(intent.rest, flags, cfg, now, intent.notes);
-      // "can you deploy?" with nothing concrete is a question about deploying, not a request.
-      if (prefix.politeQuestion && result.ok && result.command.intent === 'deploy' && !result.command.service && !result.command.version) {
-        return fail(`This reads as a question about deploying, not a request. Say what to deploy, ${EXAMPLE}.`);
+      // "release the kraken": a deploy verb, no version, and a word no service is near: chatter.
+      if (!slash && result.ok && result.command.intent === 'deploy') {
+        const c = result.command;
+        if (!c.version && c.unknownService && !c.suggestions.length) return fail(whyNotARequest(body));
       }
-      return result;
+      if (!question || !result.ok || result.command.intent !== 'deploy') return result;
+      // A question that names no service and version is a question about deploying, not a request.
+      if (!result.command.service || !result.command.version)
+        return fail(`This reads as a question about deploying, not a request. Say what to deploy, ${EXAMPLE}.`);
+      return { ok: true, command: { ...result.command, notes: [...result.command.notes, ASKED_NOTE] } };
     }
     case 'help':
       return { ok: true, command: { intent: 'help' } };
@@ -127,6 +146,9 @@ function parseOperation(
     serviceAt = i;
     break;
   }
+  // "cancel my 3pm": words that name no service, and no service named: not a Shipbot request.
+  const unread = lower.filter((w, i) => !used.has(i) && w && !FILLERS.has(w) && !OPERATION_FILLERS.has(w));
+  if (!service && unread.length && kind !== 'status' && kind !== 'lock') return fail(whyNotARequest(`${kind} ${rest}`));
   const reason =
     words
       .filter((_, i) => i > serviceAt && !used.has(i))
@@ -164,6 +186,20 @@ const OPERATION_FILLERS = new Set([
   'latest',
   'everything',
   'all',
+  // Words of a status question around the service: "how is it going", "is our rollout done".
+  'it',
+  'this',
+  'that',
+  'things',
+  'our',
+  'my',
+  'rollout',
+  'rollouts',
+  'release',
+  'releases',
+  'deploys',
+  'deployments',
+  'now',
 ]);
 
 export { cleanSlackText } from './parse-text.js';

@@ -216,9 +216,7 @@ const REFUSALS: Array<[string, RegExp]> = [
   ['we shipped payments this morning', /past tense/],
   ['who broke the deploy?', /question/],
   ['did anyone deploy checkout?', /question/],
-  ['should we deploy checkout v1.2.3 today?', /question/],
   ['how do I deploy?', /question/],
-  ['deploy checkout v1.2.3?', /question/],
   ['can you deploy?', /question/],
   ["don't deploy on Fridays", /negation/],
   ['do not deploy checkout', /negation/],
@@ -301,6 +299,28 @@ describe('parseCommand: not requests', () => {
       // Readable: a sentence, no stack trace, no object dump.
       expect(r.reason).not.toMatch(/\[object|at .*\.ts:\d+/);
     }
+  });
+});
+
+describe('parseCommand: questions that carry a request', () => {
+  // Chat requests are always answered with an offer (Start / Configure… / Cancel), never started:
+  // a question that names a service and a version gets that offer, saying it was asked.
+  it.each([
+    ['should we deploy checkout v1.2.3 today?', 'checkout', 'v1.2.3'],
+    ['deploy checkout v1.2.3?', 'checkout', 'v1.2.3'],
+    ['can we get catalog 3.2.0 out to prod?', 'catalog', '3.2.0'],
+  ])('%j is an offer', (text, service, version) => {
+    const r = parseCommand(text, cfg, NOW);
+    expect(r.ok && r.command.intent === 'deploy' && r.command).toMatchObject({ service, version, environment: 'production' });
+    expect(r.ok && r.command.intent === 'deploy' && r.command.notes.join(' ')).toMatch(/You asked.*Press Start/);
+  });
+
+  it('acts on no question for rollback, cancel, lock or unlock unless it is asked politely', () => {
+    expect(parseCommand('should we roll back checkout?', cfg, NOW)).toMatchObject({ ok: false, reason: expect.stringMatching(/question/) });
+    expect(parseCommand('can you roll back checkout?', cfg, NOW)).toMatchObject({
+      ok: true,
+      command: { intent: 'rollback', service: 'checkout' },
+    });
   });
 });
 
