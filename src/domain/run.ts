@@ -120,6 +120,11 @@ export function reportPathOf(run: { phase: RunPhase }): string | undefined {
   return reportOf(run)?.path;
 }
 
+/** The report as people see it named in a message: its file name, never a path on Shipbot's disk. */
+export function reportName(run: { phase: RunPhase }): string | undefined {
+  return reportOf(run)?.path.split(/[/\\]/).at(-1);
+}
+
 export interface RunView {
   id: string;
   service: string;

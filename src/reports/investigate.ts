@@ -1,8 +1,8 @@
 // Investigate, as an incident commander reads it under stress: what failed in one sentence, the
 // numbers that tripped with the baseline beside them, and the concrete next action, in at most
 // 12 lines. Everything else (pods, events, log tails) goes in a file attached to the thread.
-import { truncate } from '../domain/text.js';
-import { type Diagnostics, type RunView, outcomeOf, pendingDecision, keptLockOf } from '../domain/run.js';
+import { labelName, truncate } from '../domain/text.js';
+import { type Diagnostics, type RunView, outcomeOf, pendingDecision, keptLockOf, rollbackOf } from '../domain/run.js';
 import { stagesThatRan } from './report.js';
 
 const MAX_LINES = 12;
@@ -45,12 +45,18 @@ function nextStep(run: RunView, d: Diagnostics): string {
   switch (run.phase.status) {
     case 'awaiting-decision':
       return 'Press *Accept* to continue or *Rollback* to go back to the previous version.';
-    case 'rolled-back':
+    case 'rolled-back': {
+      // A person rolled back a release no check found wrong: there is no build to fix.
+      const rb = rollbackOf(run);
+      const tripped = (d.findings ?? []).some((f) => f.verdict === 'ROLLBACK') || run.steps.some((s) => s.status === 'failed');
+      if (rb && !rb.automatic && !tripped)
+        return `${productionTouched ? 'Production is back on the previous version' : 'Production was never touched'}, as ${labelName(rb.by)} asked; nothing failed, so there is nothing to fix. Deploy ${run.version} again when you are ready.`;
       if (!productionTouched)
         return `Production was never touched and can be deployed. Fix the build, then \`deploy ${run.service} <fixed version>\`.`;
       return keptLockOf(run) && d.stillLocked !== false
         ? `Production is back on the previous version and locked. Fix the build; once checked, an incident commander presses *Unlock* (or \`unlock ${where}\`), then deploy the fix.`
         : `Production is back on the previous version. Fix the build, then deploy it again.`;
+    }
     case 'failed':
     case 'stopped':
       return `Check what serves now: \`kubectl -n ${run.environment} get pods -l app=${run.service}\`, then press *Rollback*, or fix it by hand and \`unlock ${where}\`.`;

@@ -195,6 +195,26 @@ describe('reports', () => {
     expect(locked.length).toBeLessThanOrEqual(12);
   });
 
+  it('Investigate after a person rolled back a healthy release says nothing failed and gives no fix-the-build advice', () => {
+    const rec = rolledBack();
+    const manual = toView({
+      ...rec,
+      steps: rec.steps.map((s) =>
+        s.status === 'failed' ? { ...s, status: 'warning' as const, detail: 'interrupted: rollback requested by ivan' } : s,
+      ),
+      phase: {
+        status: 'rolled-back',
+        outcome: 'rollback requested by ivan',
+        rollback: { reason: 'rollback requested by ivan', by: 'ivan (U_IC)', at: t0 + 61_000, automatic: false },
+      },
+    });
+    const d = { runId: 'r-test1', pods: [], events: [], metrics: [], failingChecks: [], logTail: [], findings: [] };
+    const lines = investigateBriefing(manual, d);
+    expect(lines[1]).toMatch(/^\*What failed:\* Nothing failed: rollback requested by ivan/);
+    expect(lines.at(-1)).toMatch(/as ivan asked; nothing failed, so there is nothing to fix/);
+    expect(lines.join('\n')).not.toMatch(/Fix the build|U_IC/);
+  });
+
   it('gives stakeholders one line per outcome', () => {
     const rec = rolledBack();
     expect(stakeholderSummary({ ...toView(rec), phase: { status: 'succeeded', outcome: '' } })).toMatch(/deployed successfully/);

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { keptLockOf, outcomeOf, pendingDecision, reportOf, rollbackOf } from '../../src/domain/run.js';
 import type { Decision } from '../../src/domain/types.js';
+import { strategyLine } from '../../src/runner/handlers/execute.js';
 import { keptLock } from '../../src/runner/model/next-move.js';
 import { type ModelEvent, reduce } from '../../src/runner/model/reduce.js';
 import { initialSteps, withStages } from '../../src/runner/model/steps.js';
@@ -139,5 +140,17 @@ describe('commands and the end', () => {
     expect(keptLock(stagingOnly, 'failed', 'staging deploy failed')).toBeUndefined();
     const pressed = reduce(atStage(), { type: 'command', cmd: 'rollback', actor: IC, at: 3 }).run;
     expect(keptLock(pressed, 'rolled-back', 'rollback requested by ivan')).toBeUndefined();
+  });
+});
+
+describe('the strategy row', () => {
+  it('says why without naming the strategy twice', () => {
+    const run = runRecordFor(
+      { ...plan, strategy: 'canary', rationale: 'Canary: asked for canary; the new version takes a small share first.' },
+      'running',
+    );
+    const line = strategyLine(run);
+    expect(line).toMatch(/^canary .* — as asked; the new version takes a small share first\.$/);
+    expect(line).not.toMatch(/canary — canary/i);
   });
 });

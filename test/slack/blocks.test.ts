@@ -7,7 +7,7 @@ import { decodeMetadata, deployModal } from '../../src/slack/blocks/modal.js';
 import { progressMessage } from '../../src/slack/blocks/progress.js';
 import { diagnosticsMarkdown } from '../../src/reports/investigate.js';
 import { investigateMessage } from '../../src/slack/blocks/investigate.js';
-import { summaryMessage } from '../../src/slack/blocks/report.js';
+import { broadcastMessage, summaryMessage } from '../../src/slack/blocks/report.js';
 import { encodeRequest, requestReply } from '../../src/slack/blocks/request.js';
 import { modalFor, planFromRequest } from '../../src/slack/planning.js';
 import { DeployRequest } from '../../src/domain/types.js';
@@ -52,6 +52,22 @@ function bigRun(): RunView {
     updatedAt: 1,
   };
 }
+
+describe('what a message names', () => {
+  it("names the report by its file, never by a path on Shipbot's disk", () => {
+    const run: RunView = {
+      ...bigRun(),
+      steps: [],
+      stage: 'done',
+      phase: { status: 'succeeded', outcome: 'v1.2.3 is live', report: { path: '/var/lib/shipbot/reports/r-big.md' } },
+    };
+    for (const m of [summaryMessage(run), broadcastMessage(run, 'C0DEPLOYS'), progressMessage(run)]) {
+      const text = JSON.stringify(m);
+      expect(text).toContain('r-big.md');
+      expect(text).not.toContain('/var/lib');
+    }
+  });
+});
 
 describe('Block Kit limits', () => {
   it('cuts long lists with a count and never exceeds the budget', () => {

@@ -76,7 +76,11 @@ export function strategyLine(run: Readonly<RunRecord>): string {
       : p.strategy === 'blue-green'
         ? 'blue-green: new colour, smoke checks, cutover'
         : 'rolling update';
-  return `${how}, ${p.risk} risk${p.rationale ? ` — ${p.rationale}` : ''}`;
+  // The line already names the strategy: its rationale says why, without naming it again.
+  const why = p.rationale
+    ?.replace(new RegExp(`^${p.strategy}:\\s*`, 'i'), '')
+    .replace(new RegExp(`^asked for ${p.strategy}\\b`, 'i'), 'as asked');
+  return `${how}, ${p.risk} risk${why ? ` — ${why}` : ''}`;
 }
 
 async function validate(ctx: StepContext): Promise<StepOutcome> {

@@ -1,15 +1,7 @@
 // The live progress message of a run: the step list with ✓ ⏳ ❌ ⚠️, the current stage, and the
 // buttons that fit the run's state. Pure: a RunView in, a Slack message out.
 import { runTitle } from '../../reports/investigate.js';
-import {
-  FINAL_STATUSES,
-  type RunStatus,
-  type RunView,
-  type StepStatus,
-  outcomeOf,
-  pendingDecision,
-  reportPathOf,
-} from '../../domain/run.js';
+import { FINAL_STATUSES, type RunStatus, type RunView, type StepStatus, outcomeOf, pendingDecision, reportName } from '../../domain/run.js';
 import { actions, button, context, section, type Block, type Element } from './kit.js';
 import { joinLinesWithin, LIMITS } from './limits.js';
 
@@ -116,7 +108,7 @@ export function progressBlocks(run: RunView): Block[] {
   if (outcome) blocks.push(section(`*Outcome:* ${outcome}`));
   const buttons = progressButtons(run);
   if (buttons.length) blocks.push(actions(`run:${run.id}`, buttons));
-  blocks.push(context(`run \`${run.id}\`${reportPathOf(run) ? ` · report \`${reportPathOf(run)}\`` : ''}`));
+  blocks.push(context(`run \`${run.id}\`${reportName(run) ? ` · report \`${reportName(run)}\`` : ''}`));
   return blocks;
 }
 

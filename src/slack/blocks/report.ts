@@ -1,7 +1,7 @@
 // Messages at the end of a run and for Investigate: the thread summary, the stakeholder
 // broadcast, and the diagnostics. Long lists are cut with a count.
 import { stakeholderSummary } from '../../reports/report.js';
-import { FINAL_STATUSES, type RunStatus, type RunView, outcomeOf, reportPathOf, keptLockOf } from '../../domain/run.js';
+import { FINAL_STATUSES, type RunStatus, type RunView, outcomeOf, reportName, keptLockOf } from '../../domain/run.js';
 import { actions, button, context, section, type Block } from './kit.js';
 import { joinLinesWithin, LIMITS } from './limits.js';
 import { RUN_ACTIONS, runTitle, stepLines } from './progress.js';
@@ -49,7 +49,7 @@ export function summaryMessage(run: RunView): { text: string; blocks: Block[] } 
     );
   }
   blocks.push(
-    context(`requested by <@${run.requester.userId}> · run \`${run.id}\`${reportPathOf(run) ? ` · report \`${reportPathOf(run)}\`` : ''}`),
+    context(`requested by <@${run.requester.userId}> · run \`${run.id}\`${reportName(run) ? ` · report \`${reportName(run)}\`` : ''}`),
   );
   return { text: `${HEADLINE[run.phase.status] ?? run.phase.status}: ${runTitle(run)}`, blocks };
 }
@@ -62,7 +62,7 @@ export function broadcastMessage(run: RunView, channel?: string): { text: string
     text,
     blocks: [
       section(text),
-      context(`requested by <@${run.requester.userId}>${where}${reportPathOf(run) ? ` · report \`${reportPathOf(run)}\`` : ''}`),
+      context(`requested by <@${run.requester.userId}>${where}${reportName(run) ? ` · report \`${reportName(run)}\`` : ''}`),
     ],
   };
 }
