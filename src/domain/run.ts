@@ -1,5 +1,6 @@
 // What front ends (Slack, terminal, local workspace) see of the runner. They never touch the
 // cluster: they start runs, send commands and subscribe to events.
+import type { ChannelRef } from './permissions.js';
 import type { Actor, Decision, DeployPlan, DeployRequest, Environment, RollbackVerification } from './types.js';
 
 export const STEP_STATUSES = ['pending', 'running', 'done', 'failed', 'warning', 'skipped'] as const;
@@ -167,6 +168,8 @@ export interface StartInput {
   dedupeKey?: string;
   /** Start inside a freeze window: only an incident commander may; recorded in the audit trail. */
   freezeOverride?: { actor: Actor; reason: string };
+  /** Where it was asked (a Slack channel): deploy roles may name channels. Admission checks it. */
+  channel?: ChannelRef;
 }
 
 export type RunEvent =

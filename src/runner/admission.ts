@@ -43,7 +43,8 @@ export function admitStart(config: ShipbotConfig, now: number, input: StartInput
   if (refusal) return { ok: false, reason: 'invalid', message: `${refusal}.` };
   const limits = Object.values(riskLimitProblems(plan, service, config));
   if (limits.length) return { ok: false, reason: 'invalid', message: limits.join(' ') };
-  const deploy = mayDeploy(input.requester, null, plan.environment, config);
+  // The one permission check of a start, wherever it came from (a channel's rules apply there).
+  const deploy = mayDeploy(input.requester, input.channel ?? null, plan.environment, config);
   if (!deploy.ok) return { ok: false, reason: 'forbidden', message: deploy.reason };
   const freeze = activeFreeze(config.freezeWindows, plan.environment, new Date(now));
   const override = freeze && input.freezeOverride;

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WebClient } from '@slack/web-api';
 import type { ShipbotConfig } from '../config.js';
+import type { ChannelRef } from '../domain/permissions.js';
 import type { Actor, DeployPlan, DeployRequest } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import { FINAL_STATUSES, type RunEvent, type RunView, type StartResult, reportPathOf } from '../domain/run.js';
@@ -21,6 +22,8 @@ export interface StartFromSlack {
   plan: DeployPlan;
   requester: Actor;
   channel: string;
+  /** The channel as deploy roles name it (its id and name): admission checks the requester there. */
+  where?: ChannelRef;
   threadTs: string;
   /** The same key starts one run, however often Start is pressed. */
   dedupeKey: string;
@@ -93,6 +96,7 @@ export class SlackRuns {
         origin: { kind: 'slack', channel: s.channel, threadTs: s.threadTs, ...(placeholder ? { progressTs: placeholder } : {}) },
         dedupeKey: s.dedupeKey,
         ...(s.queueIfLocked ? { queueIfLocked: true } : {}),
+        ...(s.where ? { channel: s.where } : {}),
       });
     } catch (err) {
       logger.error({ err }, 'runner.start failed');
@@ -104,6 +108,11 @@ export class SlackRuns {
     }
     if (!result.ok) {
       if (!placeholder) return result;
+      // Who may not deploy is told privately: the thread keeps no trace of the attempt.
+      if (result.reason === 'forbidden') {
+        await client.chat.delete({ channel: s.channel, ts: placeholder }).catch(() => undefined);
+        return result;
+      }
       // Locked: the refusal offers to book the request behind the lock.
       const queue =
         result.reason === 'locked'

@@ -30,9 +30,8 @@ export async function deployRefusal(
 }
 
 export async function startRun(ctx: SlackContext, s: RunStart): Promise<void> {
-  const refusal = await deployRefusal(ctx, s.user, s.channel, s.plan.environment);
-  if (refusal) return tellPrivately(ctx, s.channel, s.user, refusal, s.threadTs);
-  const actor = await ctx.people.actor(s.user);
+  // Whether this person may deploy here is the runner's admission to say, with the channel.
+  const [actor, channel] = await Promise.all([ctx.people.actor(s.user), ctx.channels.ref(s.channel)]);
   let plan = s.plan;
   if (plan.guidance && ctx.llm?.enabled && ctx.llm.adjustPlan) {
     const adjusted = await ctx.llm.adjustPlan(plan, plan.guidance, ctx.config);
@@ -54,12 +53,14 @@ export async function startRun(ctx: SlackContext, s: RunStart): Promise<void> {
     plan,
     requester: actor,
     channel: s.channel,
+    where: channel,
     threadTs: s.threadTs,
     dedupeKey: s.dedupeKey,
     ...(s.queueIfLocked ? { queueIfLocked: true } : {}),
   });
   if (!result.ok) {
-    if (!result.toldInThread) await tellPrivately(ctx, s.channel, s.user, `⚠️ ${result.message}`, s.threadTs);
+    if (!result.toldInThread)
+      await tellPrivately(ctx, s.channel, s.user, `${result.reason === 'forbidden' ? '🚫' : '⚠️'} ${result.message}`, s.threadTs);
     return;
   }
   if (s.replyTs) {

@@ -1,7 +1,9 @@
 // The runner's pure rules: which steps a plan goes through, what a command means in each state,
 // and whether a run found in flight at start-up may resume.
 import { describe, expect, it } from 'vitest';
-import { planFor, runRecordFor } from '../helpers/plan.js';
+import { deployRequestFor, planFor, runRecordFor } from '../helpers/plan.js';
+import { loadConfigFile } from '../../src/config.js';
+import { admitStart } from '../../src/runner/admission.js';
 import { commandEffect, MAX_RESUMES, resumeDecision } from '../../src/runner/model/next-move.js';
 import { initialSteps, nextStep, touching, withRollbackSteps, withStages } from '../../src/runner/model/steps.js';
 import type { RunStatus } from '../../src/domain/run.js';
@@ -111,5 +113,30 @@ describe('resume after a restart', () => {
       action: 'stop',
       reason: expect.stringMatching(/interrupted 3 times/),
     });
+  });
+});
+
+describe('admission', () => {
+  // The one permission check of a start: a channel's rules apply wherever the start came from.
+  const config = loadConfigFile('data/shipbot.yml');
+  const strict = { ...config, channels: { ...config.channels, deploy: { staging: ['*'], production: ['#deploys'] } } };
+  const input = (channel?: { id: string; name?: string }) => ({
+    request: deployRequestFor(plan),
+    plan,
+    requester: { userId: 'U_DEV', name: 'dev' },
+    origin: { kind: 'terminal' as const },
+    ...(channel ? { channel } : {}),
+  });
+
+  it('refuses a production start asked in a channel the rules do not name, and admits it in one they do', () => {
+    const refused = admitStart(strict, 0, input({ id: 'C1', name: 'random' }));
+    expect(refused).toMatchObject({
+      ok: false,
+      reason: 'forbidden',
+      message: expect.stringMatching(/not accepted in this channel.*#deploys/),
+    });
+    expect(admitStart(strict, 0, input({ id: 'C2', name: 'deploys' })).ok).toBe(true);
+    // The terminal and the scheduler have no channel: the roles alone decide.
+    expect(admitStart(strict, 0, input()).ok).toBe(true);
   });
 });

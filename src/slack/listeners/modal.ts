@@ -60,6 +60,8 @@ export function registerModalListeners(app: App, ctx: SlackContext): void {
     await ack();
     const user = body.user.id;
     let threadTs = meta.threadTs;
+    // Asked before the run's thread is posted, so a person who may not deploy here gets no thread;
+    // the start's admission is still the check that counts.
     const refusal = await deployRefusal(ctx, user, meta.channel, result.plan.environment);
     if (refusal) return tellPrivately(ctx, meta.channel, user, refusal, threadTs || undefined);
     if (!threadTs) {
