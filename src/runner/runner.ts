@@ -284,6 +284,11 @@ export class Runner {
     return this.deps.store.getLock(service, environment);
   }
 
+  /** Every lock held now: runs' own, people's, and those kept after a rollback or a safe stop. */
+  locks(): LockRecord[] {
+    return this.deps.store.listLocks();
+  }
+
   auditTrail(runId?: string) {
     return this.deps.store.auditTrail(runId);
   }

@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { Scheduling } from '../schedule/index.js';
 import type { SeenStore } from './dedupe.js';
 import type { CommandResult, Diagnostics, RunCommand, RunEvent, RunView, StartInput, StartResult } from '../domain/run.js';
+import type { LockRecord } from '../store/records.js';
 
 /** The runner methods Slack uses (src/runner/runner.ts implements them). */
 export interface SlackRunner {
@@ -14,6 +15,8 @@ export interface SlackRunner {
   command(runId: string, cmd: RunCommand, actor: Actor): Promise<CommandResult>;
   get(runId: string): RunView | undefined;
   list(): RunView[];
+  /** Every lock held now (a run's own, a person's, one kept after a rollback). */
+  locks(): LockRecord[];
   subscribe(listener: (ev: RunEvent) => void): () => void;
   lock(
     service: string,

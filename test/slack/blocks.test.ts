@@ -8,6 +8,7 @@ import { progressMessage } from '../../src/slack/blocks/progress.js';
 import { diagnosticsMarkdown } from '../../src/reports/investigate.js';
 import { investigateMessage } from '../../src/slack/blocks/investigate.js';
 import { broadcastMessage, summaryMessage } from '../../src/slack/blocks/report.js';
+import { statusText } from '../../src/slack/listeners/commands.js';
 import { encodeRequest, requestReply } from '../../src/slack/blocks/request.js';
 import { modalFor, planFromRequest } from '../../src/slack/planning.js';
 import { DeployRequest } from '../../src/domain/types.js';
@@ -66,6 +67,40 @@ describe('what a message names', () => {
       expect(text).toContain('r-big.md');
       expect(text).not.toContain('/var/lib');
     }
+  });
+});
+
+describe('status', () => {
+  it('names the locks a deploy would run into, by the name of who holds them, beside what is deploying', () => {
+    const text = statusText(
+      [],
+      [
+        { service: 'checkout', environment: 'production', holder: 'ivan (U_IC)', since: 0, reason: 'db maintenance', kind: 'manual' },
+        {
+          service: 'search',
+          environment: 'production',
+          holder: 'dev (U_DEV)',
+          runId: 'r-1',
+          since: 0,
+          reason: 'deploying v2',
+          kind: 'run',
+        },
+        {
+          service: 'payments',
+          environment: 'production',
+          holder: 'shipbot',
+          runId: 'r-2',
+          since: 0,
+          reason: 'an automatic rollback (run r-2: error rate 8%)',
+          kind: 'held',
+        },
+      ],
+    );
+    expect(text).toMatch(/^Nothing is deploying right now\./);
+    expect(text).toContain('🔒 checkout in production is locked by ivan: db maintenance.');
+    expect(text).toContain('🔒 payments in production is kept locked after an automatic rollback');
+    expect(text).not.toMatch(/U_IC|search in production/);
+    expect(statusText([], [], 'checkout')).toBe('Nothing is deploying checkout right now.');
   });
 });
 

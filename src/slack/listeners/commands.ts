@@ -6,6 +6,8 @@ import { gitopsPlanNote } from '../../domain/gitops-owner.js';
 import { mayDeploy } from '../../domain/permissions.js';
 import type { DeployRequest, Environment, ParsedCommand } from '../../domain/types.js';
 import { FINAL_STATUSES, type RunView } from '../../domain/run.js';
+import { labelName } from '../../domain/text.js';
+import type { LockRecord } from '../../store/records.js';
 import { helpText, requestReply } from '../blocks/request.js';
 import { runTitle } from '../blocks/progress.js';
 import { replyInThread, tellPrivately, type SlackContext } from '../context.js';
@@ -29,7 +31,7 @@ export async function runCommand(ctx: SlackContext, cmd: ParsedCommand, o: Origi
       await replyInThread(ctx, o.channel, o.threadTs, helpText());
       return;
     case 'status':
-      await replyInThread(ctx, o.channel, o.threadTs, statusText(ctx.runner.list(), cmd.service));
+      await replyInThread(ctx, o.channel, o.threadTs, statusText(ctx.runner.list(), ctx.runner.locks(), cmd.service));
       return;
     case 'rollback':
     case 'cancel':
@@ -84,13 +86,21 @@ function live(runs: RunView[], service?: string, environment?: Environment): Run
   );
 }
 
-export function statusText(runs: RunView[], service?: string): string {
+/** What is deploying, and what is locked that a deploy would run into (a run's own lock shows as the run). */
+export function statusText(runs: RunView[], locks: LockRecord[], service?: string): string {
   const now = live(runs, service);
-  if (!now.length) return service ? `Nothing is deploying ${service} right now.` : 'Nothing is deploying right now.';
+  const held = locks.filter((l) => l.kind !== 'run' && (!service || l.service === service));
   const lines = now
     .slice(0, 20)
     .map((r) => `• *${runTitle(r)}* (${r.strategy}) — ${r.phase.status}${r.stage ? `: ${r.stage}` : ''} · run \`${r.id}\``);
   if (now.length > 20) lines.push(`…and ${now.length - 20} more`);
+  if (!now.length) lines.push(service ? `Nothing is deploying ${service} right now.` : 'Nothing is deploying right now.');
+  for (const l of held.slice(0, 10)) {
+    const why = l.kind === 'held' ? `kept locked after ${l.reason}` : `locked by ${labelName(l.holder)}: ${l.reason}`;
+    lines.push(
+      `🔒 ${l.service} in ${l.environment} is ${why}. Deploys wait until it is unlocked (\`unlock ${l.service} ${l.environment}\`).`,
+    );
+  }
   return lines.join('\n');
 }
 

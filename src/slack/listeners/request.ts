@@ -127,7 +127,10 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
     // Help and status are only for the person asking: answered in the acknowledgement itself.
     if (parsed.command.intent === 'help') return void (await ack({ response_type: 'ephemeral', text: helpText() }));
     if (parsed.command.intent === 'status')
-      return void (await ack({ response_type: 'ephemeral', text: statusText(ctx.runner.list(), parsed.command.service) }));
+      return void (await ack({
+        response_type: 'ephemeral',
+        text: statusText(ctx.runner.list(), ctx.runner.locks(), parsed.command.service),
+      }));
     await ack();
     const where = { channel: command.channel_id, threadTs: '' };
     if (parsed.command.intent === 'deploy') {
