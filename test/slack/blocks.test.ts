@@ -70,6 +70,25 @@ describe('what a message names', () => {
   });
 });
 
+describe('the summary of a release stopped at staging', () => {
+  it('says staging, not the production it never reached', () => {
+    const run: RunView = {
+      ...bigRun(),
+      version: 'v1.2.6-errors',
+      steps: [
+        { key: 'staging-deploy', title: 'Staging deploy', status: 'done' },
+        { key: 'staging-gate', title: 'Staging regression gate', status: 'failed', detail: 'error rate 8% vs 0.2%' },
+        { key: 'stage:canary-5', title: 'Canary 5%', status: 'skipped' },
+        { key: 'rollback', title: 'Rollback', status: 'done' },
+      ],
+      phase: { status: 'rolled-back', outcome: 'staging regression gate: error rate 8% vs 0.2%' },
+    };
+    const head = summaryMessage(run).text;
+    expect(head).toMatch(/^↩️ Rolled back in staging: checkout v1\.2\.6-errors never reached production/);
+    expect(head).not.toMatch(/→ production/);
+  });
+});
+
 describe('status', () => {
   it('names the locks a deploy would run into, by the name of who holds them, beside what is deploying', () => {
     const text = statusText(

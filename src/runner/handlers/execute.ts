@@ -271,7 +271,7 @@ async function rollback(ctx: StepContext): Promise<StepOutcome> {
   const st = await t.driver.rollback(t.ref, state(t));
   const back = tagOf(st.previousImage);
   if (t.environment === ctx.run.environment) {
-    ctx.commit({ target: { environment: t.environment, set: { rollout: st } }, stage: `rolled back to ${back}` });
+    ctx.commit({ target: { environment: t.environment, set: { rollout: st } }, stage: `traffic back on ${back}; verifying` });
     return { status: 'done', detail: `traffic back on ${back}${schema}` };
   }
   ctx.commit({ target: { environment: t.environment, set: { rollout: st } } });

@@ -1,6 +1,6 @@
 // Messages at the end of a run and for Investigate: the thread summary, the stakeholder
 // broadcast, and the diagnostics. Long lists are cut with a count.
-import { stakeholderSummary } from '../../reports/report.js';
+import { stagesThatRan, stakeholderSummary } from '../../reports/report.js';
 import { FINAL_STATUSES, type RunStatus, type RunView, outcomeOf, reportName, keptLockOf } from '../../domain/run.js';
 import { actions, button, context, section, type Block } from './kit.js';
 import { joinLinesWithin, LIMITS } from './limits.js';
@@ -21,7 +21,15 @@ function minutes(run: RunView): string {
 
 export function summaryMessage(run: RunView): { text: string; blocks: Block[] } {
   if (!FINAL_STATUSES.has(run.phase.status)) throw new Error(`run ${run.id} is ${run.phase.status}, not finished: no summary yet`);
-  const head = `${HEADLINE[run.phase.status] ?? run.phase.status}: *${runTitle(run)}* with ${run.strategy} in ${minutes(run)}`;
+  // A release stopped at its staging rehearsal says staging, not the production it never reached.
+  const stoppedAtStaging =
+    run.environment === 'production' &&
+    stagesThatRan(run.steps).length === 0 &&
+    run.steps.some((s) => s.key === 'staging-deploy' && s.status !== 'pending' && s.status !== 'skipped');
+  const head =
+    run.phase.status === 'rolled-back' && stoppedAtStaging
+      ? `${HEADLINE['rolled-back']} in staging: *${run.service} ${run.version}* never reached production · ${minutes(run)}`
+      : `${HEADLINE[run.phase.status] ?? run.phase.status}: *${runTitle(run)}* with ${run.strategy} in ${minutes(run)}`;
   const blocks: Block[] = [section(head + (outcomeOf(run) ? `\n${outcomeOf(run)}` : ''))];
   const problems = run.steps.filter((s) => s.status === 'failed' || s.status === 'warning');
   if (problems.length) {
@@ -51,7 +59,7 @@ export function summaryMessage(run: RunView): { text: string; blocks: Block[] } 
   blocks.push(
     context(`requested by <@${run.requester.userId}> · run \`${run.id}\`${reportName(run) ? ` · report \`${reportName(run)}\`` : ''}`),
   );
-  return { text: `${HEADLINE[run.phase.status] ?? run.phase.status}: ${runTitle(run)}`, blocks };
+  return { text: head.replace(/\*/g, '').replace(/ with \S+ in .*$/, ''), blocks };
 }
 
 /** For the stakeholder channel: the reports' stakeholder wording, pointing at the thread. */
