@@ -22,7 +22,8 @@ export function lineStoppedMessage(s: LineStop): string {
 export function lockedMessage(l: LockRecord): string {
   const since = fmtTime(l.since);
   if (l.kind === 'run')
-    return `🔒 ${l.service} in ${l.environment} is busy: ${l.holder} is ${l.reason} (run ${l.runId}, since ${since}).\nIt frees itself when that run ends: start again then.`;
-  const why = l.kind === 'held' ? `locked after ${l.reason}` : `locked by ${l.holder}: ${l.reason}`;
+    return `🔒 ${l.service} in ${l.environment} is busy: ${labelName(l.holder)} is ${l.reason} (run ${l.runId}, since ${since}).\nIt frees itself when that run ends: start again then.`;
+  // People read names; the lock and the audit trail keep the id.
+  const why = l.kind === 'held' ? `locked after ${l.reason}` : `locked by ${labelName(l.holder)}: ${l.reason}`;
   return `🔒 ${l.service} in ${l.environment} is ${why}, since ${since}.\nOnce it is checked, an incident commander unlocks it: \`unlock ${l.service} ${l.environment}\`.`;
 }

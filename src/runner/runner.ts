@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { findService } from '../config.js';
 import { describeFreeze } from '../domain/freeze.js';
+import { labelName } from '../domain/text.js';
 import type { Actor, Environment } from '../domain/types.js';
 import type { RunFilter } from '../store/store.js';
 import { actorLabel, type LineStop, type LockRecord, type RunRecord } from '../store/records.js';
@@ -220,7 +221,7 @@ export class Runner {
     const got = this.deps.store.acquireLock({ service, environment, holder: who, since: this.deps.clock.now(), reason, kind: 'manual' });
     if (!got.ok) return { ok: false, message: lockedMessage(got.holder) };
     this.journal.audit(undefined, who, 'lock', `${service}/${environment}: ${reason}`);
-    return { ok: true, message: `${service} in ${environment} is locked by ${who}: ${reason}` };
+    return { ok: true, message: `${service} in ${environment} is locked by ${labelName(who)}: ${reason}` };
   }
 
   /**

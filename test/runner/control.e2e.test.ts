@@ -19,7 +19,7 @@ describe('locks', () => {
     expect(b).toMatchObject({ ok: false, reason: 'locked' });
     expect(!b.ok && b.message).toMatch(
       new RegExp(
-        `^🔒 checkout in production is busy: dev \\(U_DEV\\) is deploying v1\\.2\\.3 \\(run ${a.id}, since .* UTC\\)\\.\\nIt frees itself when that run ends`,
+        `^🔒 checkout in production is busy: dev is deploying v1\\.2\\.3 \\(run ${a.id}, since .* UTC\\)\\.\\nIt frees itself when that run ends`,
       ),
     );
     const c = started(await w.deploy('deploy checkout v1.2.4 rolling', {}, { requester: IC, queueIfLocked: true }));
@@ -63,7 +63,7 @@ describe('locks', () => {
     expect(w.runner.lock('checkout', 'production', STRANGER, 'incident 42').ok).toBe(true);
     const r = await w.deploy('deploy checkout v1.2.3 rolling');
     expect(!r.ok && r.message).toMatch(
-      /^🔒 checkout in production is locked by other \(U_OTHER\): incident 42, since .* UTC\.\nOnce it is checked, an incident commander unlocks it: `unlock checkout production`\.$/,
+      /^🔒 checkout in production is locked by other: incident 42, since .* UTC\.\nOnce it is checked, an incident commander unlocks it: `unlock checkout production`\.$/,
     );
     expect(w.runner.unlock('checkout', 'production', REQUESTER).ok).toBe(false);
     expect(w.runner.unlock('checkout', 'production', IC).ok).toBe(true);
