@@ -326,11 +326,11 @@ export class StepLoop {
     this.journal.emitAudit(run.id, 'shipbot', status, outcome);
     if (!kept) this.startNextQueued(run.service, run.environment);
     // Off the critical path: Claude may take seconds, and the next deploy need not wait for prose.
-    if (reportOf(run)) void this.summarise(run);
+    if (reportOf(run)) void this.writeStakeholderSummary(run);
   }
 
   /** The stakeholder summary of an ended run, kept with its reports. A failure leaves the run as it ended. */
-  private async summarise(run: RunRecord): Promise<void> {
+  private async writeStakeholderSummary(run: RunRecord): Promise<void> {
     try {
       const summary = await writeSummary(run, this.deps.summarise);
       if (!this.closed) this.dispatch(this.live(run.id) ?? run, { type: 'summary-written', summary });

@@ -32,7 +32,7 @@ export function upgradeRow(
   rollout: RolloutState | undefined,
   steps: StepView[],
 ): Pick<RunRecord, 'targets' | 'data' | 'phase' | 'restarts'> {
-  if ('phase' in stored && stored.phase && Array.isArray(stored.targets)) {
+  if ('phase' in stored && stored.phase) {
     const { targets, phase, restarts, ...data } = stored as StoredData;
     return { targets: withOwnRollout(targets, rollout), data, phase, restarts };
   }
@@ -47,7 +47,6 @@ export function upgradeRow(
     pausedAt: _p,
     issues: _i,
     targets,
-    phase,
     ...rest
   } = stored as RunData & OldData;
   const facts = targets
@@ -57,7 +56,7 @@ export function upgradeRow(
   return {
     data: upgraded.data,
     targets: toPath(upgraded.targets, columns.environment as Environment, steps),
-    phase: phase ?? oldPhase(columns, { pendingDecision, rollback, keptLock, incidentPath, lineStop }),
+    phase: oldPhase(columns, { pendingDecision, rollback, keptLock, incidentPath, lineStop }),
     restarts: restarts ?? [],
   };
 }
@@ -78,7 +77,6 @@ function toPath(old: OldTargets, environment: Environment, steps: StepView[]): T
 /** What rows before the run's phase existed kept in data_json beside today's data. */
 interface OldData extends LooseData {
   targets?: OldTargets;
-  phase?: RunPhase;
   pendingDecision?: Decision;
   rollback?: RollbackFacts;
   keptLock?: string;

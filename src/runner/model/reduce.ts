@@ -9,18 +9,8 @@ import { type EndStatus, isEnded, type LineStop, type RollbackFacts, type RunCom
 import { labelName } from '../../domain/text.js';
 import type { Actor, Decision, Environment } from '../../domain/types.js';
 import { actorLabel, type DecisionRecord, type RunData, type RunRecord, type TargetData } from '../../store/records.js';
-import { afterError, afterStep, endOf, type ResumeDecision } from './next-move.js';
-import {
-  clusterTouched,
-  nextStep,
-  setStep,
-  skipRemaining,
-  STEP,
-  type StepOutcome,
-  touching,
-  withRollbackSteps,
-  withStages,
-} from './steps.js';
+import { afterError, afterStep, commandEffect, endOf, type ResumeDecision } from './next-move.js';
+import { nextStep, setStep, skipRemaining, STEP, type StepOutcome, touching, withRollbackSteps, withStages } from './steps.js';
 
 type Migration = NonNullable<RunData['migrations']>[Environment];
 
@@ -244,7 +234,9 @@ function command(run: RunRecord, ev: Extract<ModelEvent, { type: 'command' }>): 
     }
     case 'rollback':
     case 'cancel': {
-      const rollingBack = ev.cmd === 'rollback' || clusterTouched(run);
+      // What the command means here is next-move.ts's to say: Cancel after a change rolls back.
+      const effect = commandEffect(run, ev.cmd);
+      const rollingBack = effect.kind === 'act' && effect.to === 'rolling-back';
       if (rollingBack)
         return beginRollback(run, {
           reason: `${ev.cmd === 'cancel' ? 'cancelled' : 'rollback requested'} by ${name}`,

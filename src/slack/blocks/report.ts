@@ -26,10 +26,11 @@ export function summaryMessage(run: RunView): { text: string; blocks: Block[] } 
     run.environment === 'production' &&
     stagesThatRan(run.steps).length === 0 &&
     run.steps.some((s) => s.key === 'staging-deploy' && s.status !== 'pending' && s.status !== 'skipped');
-  const head =
-    run.phase.status === 'rolled-back' && stoppedAtStaging
-      ? `${HEADLINE['rolled-back']} in staging: *${run.service} ${run.version}* never reached production · ${minutes(run)}`
-      : `${HEADLINE[run.phase.status] ?? run.phase.status}: *${runTitle(run)}* with ${run.strategy} in ${minutes(run)}`;
+  const atStaging = run.phase.status === 'rolled-back' && stoppedAtStaging;
+  const headline = atStaging
+    ? `${HEADLINE['rolled-back']} in staging: *${run.service} ${run.version}* never reached production`
+    : `${HEADLINE[run.phase.status] ?? run.phase.status}: *${runTitle(run)}*`;
+  const head = atStaging ? `${headline} · ${minutes(run)}` : `${headline} with ${run.strategy} in ${minutes(run)}`;
   const blocks: Block[] = [section(head + (outcomeOf(run) ? `\n${outcomeOf(run)}` : ''))];
   const problems = run.steps.filter((s) => s.status === 'failed' || s.status === 'warning');
   if (problems.length) {
@@ -59,7 +60,7 @@ export function summaryMessage(run: RunView): { text: string; blocks: Block[] } 
   blocks.push(
     context(`requested by <@${run.requester.userId}> · run \`${run.id}\`${reportName(run) ? ` · report \`${reportName(run)}\`` : ''}`),
   );
-  return { text: head.replace(/\*/g, '').replace(/ with \S+ in .*$/, ''), blocks };
+  return { text: headline.replace(/\*/g, ''), blocks };
 }
 
 /** For the stakeholder channel: the reports' stakeholder wording, pointing at the thread. */
