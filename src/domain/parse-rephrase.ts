@@ -10,14 +10,19 @@ export interface Rephrased {
   text: string;
   /** Asked as a question or a polite request ("can we …", "could someone …?"): answer with an offer. */
   asked: boolean;
+  /** Put as a polite request ("can we …", "could someone …"): a request, not a question about one. */
+  polite: boolean;
 }
 
 const ENV = '(prod|production|live|staging|stg|stage)';
 const NOUN = '(deploy|deploys|deployment|deployments|rollout|rollouts|release|releases|roll-out)';
 
-/** Openers that ask for what follows: dropped, and the message is marked asked. */
+/** A polite request's opener ("can we", "could someone"): dropped; the message is asked, and polite. */
+const POLITE =
+  /^(?:can|could|would|will)\s+(?:we|someone|somebody|anyone|anybody|you\s+guys|u|ya|y'?all)\s+(?:please\s+|pls\s+|kindly\s+|maybe\s+|just\s+)?/i;
+/** Openers that ask whether to do what follows: dropped, and the message is marked asked. */
 const ASKING: RegExp[] = [
-  /^(?:can|could|would|will)\s+(?:we|someone|somebody|anyone|anybody|you\s+guys|u|ya|y'?all)\s+(?:please\s+|pls\s+|kindly\s+|maybe\s+|just\s+)?/i,
+  POLITE,
   /^(?:is\s+it\s+ok(?:ay)?|is\s+it\s+fine|ok)\s+(?:if\s+(?:i|we)\s+|to\s+)/i,
   /^(?:mind\s+if\s+(?:i|we)|any\s+chance\s+(?:you|we|someone)\s+(?:could|can))\s+/i,
   /^(?:shall|should)\s+(?:we|i)\s+/i,
@@ -133,6 +138,7 @@ const RULES: Rule[] = [
 export function rephrase(body: string): Rephrased {
   let text = body.trim();
   let asked = /\?\s*$/.test(text);
+  const polite = POLITE.test(text);
   for (const re of ASKING) {
     const m = re.exec(text);
     if (m) {
@@ -153,5 +159,5 @@ export function rephrase(body: string): Rephrased {
     text = `${replaced}${text.slice(m[0].length)}`.replace(/\s+/g, ' ').trim();
     break;
   }
-  return { text, asked };
+  return { text, asked, polite };
 }

@@ -20,12 +20,10 @@ import {
 } from './parse-text.js';
 import { detectIntent, whyNotARequest } from './parse-intent.js';
 import { rephrase } from './parse-rephrase.js';
+import { FILLERS, PREPOSITIONS, cleanToken, parseDeploy, finishDeploy, dropUndefined } from './parse-deploy.js';
 
-/** Asks put politely: a request, not a question about one. */
-const POLITE = /^(?:(?:hey|hi|ok|okay|@?shipbot)[,:!]?\s+)*(?:please\s+)?(?:can|could|would|will)\s+(?:you|someone|somebody|anyone|we)\b/i;
 /** Said in the reply to a deploy asked as a question: it is an offer, not a start. */
 const ASKED_NOTE = 'You asked: this is the request your question carries. Press Start to go ahead, or Configure… to change it.';
-import { FILLERS, PREPOSITIONS, cleanToken, parseDeploy, finishDeploy, dropUndefined } from './parse-deploy.js';
 
 /** Parses a chat message (channel message, mention, DM). */
 export function parseCommand(text: string, cfg: ShipbotConfig, now: Date = new Date()): ParseResult {
@@ -54,7 +52,7 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
     return fail(`The message is empty. Say what to deploy, ${EXAMPLE}, or \`help\`.`);
   }
   // How people ask, brought to the forms the rules read; a question keeps its mark.
-  const asked = slash ? { text: body, asked: false } : rephrase(body);
+  const asked = slash ? { text: body, asked: false, polite: false } : rephrase(body);
   const intent = detectIntent(asked.text, slash) ?? (asked.text !== body ? detectIntent(body, slash) : undefined);
   if (!intent) return fail(whyNotARequest(body));
   if (intent.kind === 'chatter') return fail(intent.reason);
@@ -63,7 +61,7 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
   // themselves). Rollback, cancel, lock and unlock act at once, so a question never does them,
   // unless it is a request put politely ("can you roll back checkout?").
   const question = asked.asked || /\?\s*$/.test(body);
-  const polite = prefix.politeQuestion || (asked.asked && POLITE.test(body));
+  const polite = prefix.politeQuestion || asked.polite;
   if (question && !['status', 'help', 'deploy'].includes(intent.kind) && !polite) {
     return fail(
       `This reads as a question, not a request. To ${intent.kind} now, say it without the question mark, e.g. \`${intent.kind} checkout\`.`,
