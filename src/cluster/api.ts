@@ -201,6 +201,27 @@ export class ClusterApi {
     )) as CustomObject;
   }
 
+  /** JSON merge patch of a custom resource's status subresource (Argo Rollouts' abort, promote, retry). */
+  async mergeCustomStatus(res: CustomResource, namespace: string, name: string, body: object): Promise<CustomObject> {
+    return (await kubeCall({ verb: 'patch', resource: `${res.plural}.${res.group}/status`, namespace, name }, this.server, () =>
+      this.kube.custom.patchNamespacedCustomObjectStatus({ ...res, namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch),
+    )) as CustomObject;
+  }
+
+  /** JSON Patch (RFC 6902) of a custom resource. */
+  async jsonPatchCustom(res: CustomResource, namespace: string, name: string, ops: JsonPatchOp[]): Promise<CustomObject> {
+    return (await kubeCall({ verb: 'patch', resource: `${res.plural}.${res.group}`, namespace, name }, this.server, () =>
+      this.kube.custom.patchNamespacedCustomObject({ ...res, namespace, name, body: ops, fieldManager: FIELD_MANAGER }, jsonPatch),
+    )) as CustomObject;
+  }
+
+  /** A full update of a custom resource (its resourceVersion guards against a lost write: 409 on a race). */
+  async replaceCustom(res: CustomResource, namespace: string, name: string, body: CustomObject): Promise<CustomObject> {
+    return (await kubeCall({ verb: 'update', resource: `${res.plural}.${res.group}`, namespace, name }, this.server, () =>
+      this.kube.custom.replaceNamespacedCustomObject({ ...res, namespace, name, body, fieldManager: FIELD_MANAGER }),
+    )) as CustomObject;
+  }
+
   /** Where the API server proxies HTTP to a Service (works on the sandbox and real clusters). */
   serviceProxyUrl(namespace: string, service: string): string {
     return `${this.server}/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}/proxy`;

@@ -4,7 +4,7 @@ import type { InfraSignal } from '../domain/types.js';
 
 /** What Shipbot was doing when the API failed, e.g. patch deployments.apps checkout in production. */
 export interface KubeAction {
-  verb: 'get' | 'list' | 'create' | 'patch' | 'delete';
+  verb: 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete';
   /** Plural resource with its API group, as RBAC names it: `deployments.apps`, `services`, `pods/log`. */
   resource: string;
   namespace?: string;

@@ -12,11 +12,8 @@ function check(name: string, ok: boolean, detail: string, severity: 'error' | 'w
   return { name, ok, severity, detail };
 }
 
-/**
- * Reachable, nodes Ready, the live Deployment exists and is healthy, something to roll back
- * to, and the tag is valid. `live` names the Deployment serving traffic now.
- */
-export async function preflightChecks(ctx: DriverContext, ref: WorkloadRef, version: string, live: string): Promise<PreflightCheck[]> {
+/** The image tag is valid, the cluster answers, its nodes are Ready: what every workload kind checks first. */
+export async function clusterChecks(ctx: DriverContext, ref: WorkloadRef, version: string): Promise<PreflightCheck[]> {
   const checks: PreflightCheck[] = [];
   checks.push(
     check(
@@ -49,8 +46,17 @@ export async function preflightChecks(ctx: DriverContext, ref: WorkloadRef, vers
     checks.push(check('cluster reachable', reachable, reachable ? ctx.api.server : (err as Error).message));
     // Listing nodes needs a ClusterRole; without it we cannot tell, which should not block a deploy.
     checks.push(check('nodes Ready', false, (err as Error).message, forbidden ? 'warning' : 'error'));
-    if (!reachable) return checks;
   }
+  return checks;
+}
+
+/**
+ * Reachable, nodes Ready, the live Deployment exists and is healthy, something to roll back
+ * to, and the tag is valid. `live` names the Deployment serving traffic now.
+ */
+export async function preflightChecks(ctx: DriverContext, ref: WorkloadRef, version: string, live: string): Promise<PreflightCheck[]> {
+  const checks = await clusterChecks(ctx, ref, version);
+  if (!checks.find((c) => c.name === 'cluster reachable')?.ok) return checks;
 
   let d: V1Deployment | undefined;
   try {

@@ -1,13 +1,16 @@
 // The cluster executor: one RolloutDriver per strategy, plus what the runner and scheduler
 // call outside a rollout (retiring the old blue-green colour, Investigate's diagnostics).
 import type { Strategy } from '../domain/types.js';
+import { ArgoRolloutDriver } from './argo-rollout.js';
 import { BlueGreenDriver } from './bluegreen.js';
 import { CanaryDriver } from './canary.js';
 import type { DriverDeps } from './common.js';
 import { RollingDriver } from './rolling.js';
-import type { RolloutDriver } from './types.js';
+import type { DriverTarget, RolloutDriver } from './types.js';
 
-export function createDriver(strategy: Strategy, deps: DriverDeps): RolloutDriver {
+/** The driver of `strategy`; for an Argo Rollouts Rollout, the one that drives it through its controller, whatever the strategy. */
+export function createDriver(strategy: Strategy, deps: DriverDeps, kind: DriverTarget['kind'] = 'Deployment'): RolloutDriver {
+  if (kind === 'Rollout') return new ArgoRolloutDriver(deps, strategy);
   switch (strategy) {
     case 'blue-green':
       return new BlueGreenDriver(deps);
@@ -21,6 +24,7 @@ export function createDriver(strategy: Strategy, deps: DriverDeps): RolloutDrive
 export { BlueGreenDriver, retireIdleColour, previewServiceName } from './bluegreen.js';
 export { CanaryDriver, canaryNames } from './canary.js';
 export { RollingDriver } from './rolling.js';
+export { ArgoRolloutDriver } from './argo-rollout.js';
 export { diagnose, type ClusterDiagnostics } from './diagnose.js';
 export { runMigration, type MigrationResult, type MigrationTarget } from './migration.js';
 export { ClusterError, StageFailedError, InvalidRolloutError, explainKubeError } from './errors.js';

@@ -37,4 +37,11 @@ export const REQUIRED_PERMISSIONS: Permission[] = [
   { group: 'kustomize.toolkit.fluxcd.io', resource: 'kustomizations', verb: 'patch' },
   { group: 'helm.toolkit.fluxcd.io', resource: 'helmreleases', verb: 'get' },
   { group: 'helm.toolkit.fluxcd.io', resource: 'helmreleases', verb: 'patch' },
+  // Argo Rollouts (argo-rollout.ts), granted in deploy/rbac.yaml: read the Rollout, set
+  // the image (a full update, as `kubectl argo rollouts set image`), pause/promote (spec) and
+  // abort/promote/retry (status).
+  { group: 'argoproj.io', resource: 'rollouts', verb: 'get' },
+  { group: 'argoproj.io', resource: 'rollouts', verb: 'update' },
+  { group: 'argoproj.io', resource: 'rollouts', verb: 'patch' },
+  { group: 'argoproj.io', resource: 'rollouts/status', verb: 'patch' },
 ];

@@ -1,6 +1,7 @@
 // What a driver learned at prepare() and needs later, one shape per strategy, told apart by
 // `strategy`. JSON-serialisable: the runner persists it with the run so a restart can resume;
 // a driver handed another strategy's state refuses it (InvalidRolloutError), never guesses.
+import type { ArgoStep } from './argo-rules.js';
 import type { RouterKind } from './route-split.js';
 
 /** The two Deployments of a blue-green service. */
@@ -67,4 +68,28 @@ export interface RollingState extends RolloutBase {
   paused?: boolean;
 }
 
-export type RolloutState = CanaryState | BlueGreenState | RollingState;
+/** An Argo Rollouts Rollout the run drives through its controller (argo-rollout.ts). */
+export interface ArgoRolloutState extends RolloutBase {
+  strategy: 'argo-rollout';
+  rollout: string;
+  kind: 'canary' | 'blue-green';
+  /** The Rollout's stable ReplicaSet hash when the run began: what a rollback goes back to. */
+  stableHash: string;
+  /** The new template's hash, once the controller reported it. */
+  newHash?: string;
+  /** The Rollout's canary steps when the run began: the run's rows follow them. */
+  steps: ArgoStep[];
+  /** Blue-green: false when the Rollout waits for promote before its cutover. */
+  autoPromotion?: boolean;
+  /** The Service smoke checks reach the new version through (the preview or canary Service, else the team's). */
+  smokeService: string;
+  /** Shipbot holds the Rollout (`spec.paused`) in the pause after a weight until its window's verdict. */
+  held?: boolean;
+  /** Share (0..100) of the ready pods behind the Service that run the new version, after the last weight. */
+  servedPct?: number;
+  promoted?: boolean;
+  /** The controller's phase and message when the last stage was reached, e.g. "Paused: CanaryPauseStep". */
+  controller?: string;
+}
+
+export type RolloutState = CanaryState | BlueGreenState | RollingState | ArgoRolloutState;

@@ -15,6 +15,12 @@ export interface WorkloadRef extends ServiceEnvironment {
 
 import type { RolloutState } from './rollout-state.js';
 
+/** Where a driver acts: a cluster (kubeconfig context) and the kind of workload (a Deployment unless said). */
+export interface DriverTarget {
+  context?: string | undefined;
+  kind?: 'Deployment' | 'Rollout' | undefined;
+}
+
 /** What the driver learned at prepare() and needs later, per strategy (rollout-state.ts). */
 export type { RolloutState } from './rollout-state.js';
 
@@ -27,6 +33,11 @@ export interface Stage {
   trafficPct: number;
   /** Whether the runner monitors canary vs baseline for a window after this stage. */
   monitor: boolean;
+  /**
+   * The workload waits here for a person (an Argo Rollouts pause without a duration, a blue-green
+   * Rollout without auto-promotion): the run asks, and Accept lets the next stage promote it.
+   */
+  waitsForAccept?: boolean;
 }
 
 export interface PreflightCheck {

@@ -105,26 +105,41 @@ const Gitops = z
   .refine((g) => (g.argocd === undefined) !== (g.flux === undefined), { message: 'give exactly one owner: argocd or flux' });
 export type GitopsConfig = z.infer<typeof Gitops>;
 
-const ServiceEnvironment = z.strictObject({
-  namespace: ServiceName,
-  kind: z.literal('Deployment').default('Deployment'),
-  /** The stable Deployment; blue-green adds `<deployment>-blue` / `-green`, canary `<deployment>-canary`. */
-  deployment: ServiceName,
-  /** The Service that routes traffic to the workload. */
-  service: ServiceName,
-  container: z.string().min(1),
-  /** Overrides the service-level image repository for this environment. */
-  image: z.string().min(1).optional(),
-  /** The kubeconfig context of this environment's cluster (default: the current context). */
-  context: z.string().min(1).optional(),
-  /** Exact canary weights through the team's route (src/cluster/traffic-router.ts); without it, replica ratios. */
-  trafficRouting: TrafficRouting.optional(),
-  /** This environment's migration Job; overrides the service's. */
-  migration: Migration.optional(),
-  /** The lowest risk a request may claim for this environment (raises the service's). */
-  minRisk: RiskLevel.optional(),
-  gitops: Gitops.optional(),
-});
+const ServiceEnvironment = z
+  .strictObject({
+    namespace: ServiceName,
+    kind: z.enum(['Deployment', 'Rollout']).optional(),
+    /** The stable Deployment; blue-green adds `<deployment>-blue` / `-green`, canary `<deployment>-canary`. */
+    deployment: ServiceName.optional(),
+    /** An Argo Rollouts Rollout in place of a Deployment: Shipbot drives its steps (src/cluster/argo-rollout.ts). */
+    rollout: ServiceName.optional(),
+    /** The Service that routes traffic to the workload. */
+    service: ServiceName,
+    container: z.string().min(1),
+    /** Overrides the service-level image repository for this environment. */
+    image: z.string().min(1).optional(),
+    /** The kubeconfig context of this environment's cluster (default: the current context). */
+    context: z.string().min(1).optional(),
+    /** Exact canary weights through the team's route (src/cluster/traffic-router.ts); without it, replica ratios. */
+    trafficRouting: TrafficRouting.optional(),
+    /** This environment's migration Job; overrides the service's. */
+    migration: Migration.optional(),
+    /** The lowest risk a request may claim for this environment (raises the service's). */
+    minRisk: RiskLevel.optional(),
+    gitops: Gitops.optional(),
+  })
+  .refine((e) => (e.deployment === undefined) !== (e.rollout === undefined), {
+    message: 'give exactly one workload: deployment (a Deployment) or rollout (an Argo Rollouts Rollout)',
+  })
+  .refine((e) => !(e.rollout && e.trafficRouting), {
+    message: 'a Rollout splits traffic as its own spec says (strategy.canary.trafficRouting): leave trafficRouting out',
+  })
+  .refine((e) => e.kind === undefined || e.kind === (e.rollout ? 'Rollout' : 'Deployment'), {
+    message: 'kind must match the workload key (deployment or rollout); it may be left out',
+  })
+  // `deployment` is the workload's name whatever its kind, so the cluster code names one field;
+  // `kind` says which (a Rollout is driven through its controller, never patched as a Deployment).
+  .transform((e) => ({ ...e, kind: e.rollout ? ('Rollout' as const) : ('Deployment' as const), deployment: (e.deployment ?? e.rollout)! }));
 export type ServiceEnvironment = z.infer<typeof ServiceEnvironment>;
 
 const ServiceConfig = z.strictObject({

@@ -96,6 +96,14 @@ export function pendingDecision(run: { phase: RunPhase }): Decision | undefined 
   return run.phase.status === 'awaiting-decision' ? run.phase.decision : undefined;
 }
 
+/** The finding that marks a question as a workload waiting at a pause for a person (not a regression). */
+export const PAUSE_RULE = 'rollout pause';
+
+/** The run waits at the workload's own pause (an Argo Rollouts pause without duration): Accept promotes it. */
+export function waitsAtPause(decision: Decision | undefined): boolean {
+  return Boolean(decision?.findings.some((f) => f.rule === PAUSE_RULE));
+}
+
 /** Why the run ended, once it has. */
 export function outcomeOf(run: { phase: RunPhase }): string | undefined {
   return isEnded(run.phase) ? run.phase.outcome : undefined;

@@ -3,7 +3,7 @@
 // runner here.
 import type { Clock } from '../clock.js';
 import type { ShipbotConfig } from '../config.js';
-import { createDriver, diagnose, runMigration, singleCluster, type Clusters, type Kube } from '../cluster/index.js';
+import { createDriver, type DriverTarget, diagnose, runMigration, singleCluster, type Clusters, type Kube } from '../cluster/index.js';
 import type { RolloutDriver } from '../cluster/types.js';
 import type { Strategy } from '../domain/types.js';
 import type { Logger } from '../log.js';
@@ -49,10 +49,10 @@ export function createRunner(o: CreateRunnerOptions): Runner {
   });
   // One driver per strategy and cluster, shared by all runs: drivers keep no per-run state in memory.
   const drivers = new Map<string, RolloutDriver>();
-  const driverFor = (s: Strategy, context?: string) => {
-    const key = `${s}|${context ?? ''}`;
+  const driverFor = (s: Strategy, at: DriverTarget = {}) => {
+    const key = `${s}|${at.context ?? ''}|${at.kind ?? 'Deployment'}`;
     let d = drivers.get(key);
-    if (!d) drivers.set(key, (d = createDriver(s, driverDeps(context))));
+    if (!d) drivers.set(key, (d = createDriver(s, driverDeps(at.context), at.kind)));
     return d;
   };
   return new Runner({

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import { findService, type ServiceConfig, type ShipbotConfig } from '../config.js';
-import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.js';
+import type { DriverTarget, RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.js';
 import type { Environment, Strategy } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { Summarise } from '../reports/report.js';
@@ -31,8 +31,8 @@ export interface RunnerDeps {
   store: Store;
   config: ShipbotConfig;
   clock: Clock;
-  /** The driver of a strategy in one cluster (kubeconfig context; undefined: the default). */
-  drivers: (strategy: Strategy, context?: string) => RolloutDriver;
+  /** The driver of a strategy for a workload (its kubeconfig context, undefined: the default; a Deployment or a Rollout). */
+  drivers: (strategy: Strategy, at?: DriverTarget) => RolloutDriver;
   analysis: RunAnalysis;
   logger: Logger;
   /** Where `<runId>.md` reports go, e.g. `<dataDir>/reports`. */
@@ -252,7 +252,7 @@ export class StepLoop {
         service,
         ref,
         ...(rec.environment === 'production' && service.environments.staging ? { stagingRef: this.ref(service, 'staging')! } : {}),
-        driver: this.deps.drivers(rec.strategy, ref.context),
+        driver: this.deps.drivers(rec.strategy, ref),
         drivers: this.deps.drivers,
         analysis: this.deps.analysis,
         store: this.deps.store,

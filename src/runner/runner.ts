@@ -27,6 +27,8 @@ import {
   type StartInput,
   type StartResult,
   isEnded,
+  pendingDecision,
+  waitsAtPause,
 } from '../domain/run.js';
 
 export type { RunnerDeps } from './loop.js';
@@ -157,7 +159,7 @@ export class Runner {
     const allowed =
       role === 'approve'
         ? mayApprove(actor, rec.requester, config)
-        : cmd === 'accept'
+        : cmd === 'accept' && !waitsAtPause(pendingDecision(rec))
           ? mayAccept(actor, { requester: rec.requester, approved: needsApproval(rec.plan, config) }, config)
           : role === 'decide'
             ? mayDecide(actor, rec, config)
@@ -272,7 +274,7 @@ export class Runner {
     }
     const service = findService(this.deps.config, rec.service);
     const ref = service ? this.loop.ref(service, rec.environment) : undefined;
-    const driver = ref ? this.deps.drivers('blue-green', ref.context) : undefined;
+    const driver = ref ? this.deps.drivers('blue-green', ref) : undefined;
     if (!ref || !driver?.retireIdle)
       return { ok: false, deployments: [], message: `${rec.service} in ${rec.environment} is no longer in the catalogue` };
     const scaled = await driver.retireIdle(ref);
@@ -312,7 +314,7 @@ export class Runner {
     const ref = service ? this.loop.ref(service, rec.environment) : undefined;
     return collectDiagnostics(rec, ref, {
       store: this.deps.store,
-      driver: this.deps.drivers(rec.strategy, ref?.context),
+      driver: this.deps.drivers(rec.strategy, ref),
       diagnose: this.deps.diagnose,
     });
   }

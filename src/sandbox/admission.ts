@@ -1,5 +1,6 @@
 // What the API server does to an object before storing it: defaulting (so templates compare
 // equal however they were written) and validation (422 Invalid with field causes). Pure.
+import { Rollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
 import { invalid } from './errors.js';
 import { randomUUID } from 'node:crypto';
 import { clone, isPlainObject, type KObject } from './objects.js';
@@ -60,6 +61,13 @@ function defaultWorkload(o: KObject): void {
   spec.template.metadata ??= {};
   spec.template.spec ??= {};
   if (isPlainObject(spec.template.spec)) defaultPodSpec(spec.template.spec);
+}
+
+/** A pod template as the API server stores it in a ReplicaSet: the controllers compare templates this way. */
+export function defaultedTemplate(template: unknown): Record<string, any> {
+  const o = { kind: 'ReplicaSet', metadata: {}, spec: { template: clone(template ?? {}) } } as KObject;
+  defaultWorkload(o);
+  return o.spec.template;
 }
 
 function validateWorkload(o: KObject, causes: Cause[]): void {
@@ -168,6 +176,9 @@ export function admit(def: ResourceDef, input: KObject, old?: KObject): KObject 
     case 'VirtualService':
       admitVirtualService(o, causes);
       break;
+    case 'Rollout':
+      admitRollout(o, causes);
+      break;
     case 'Namespace':
       o.spec ??= { finalizers: ['kubernetes'] };
       o.status ??= { phase: 'Active' };
@@ -209,6 +220,23 @@ function admitHttpRoute(o: KObject, causes: Cause[]): void {
         causes.push({ field: at, message: 'Invalid value: "object": Must have port for Service reference' });
     });
   });
+}
+
+/** The Rollout CRD's OpenAPI schema, as the API server applies it (@kubernetes-models/argo-rollouts). */
+function admitRollout(o: KObject, causes: Cause[]): void {
+  try {
+    new Rollout(o as ConstructorParameters<typeof Rollout>[0]).validate();
+  } catch (err) {
+    for (const line of String((err as Error).message).split(/,\s*(?=data)/))
+      causes.push({
+        field: line
+          .replace(/^data\//, '')
+          .split(' ')[0]!
+          .replaceAll('/', '.'),
+        message: line.replace(/^\S+\s*/, ''),
+      });
+  }
+  validateLabels(o.spec?.template?.metadata?.labels, 'spec.template.metadata.labels', causes);
 }
 
 /** What Istio's validating webhook refuses in a VirtualService's http routes. */

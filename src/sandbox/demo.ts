@@ -13,6 +13,7 @@ const NAMESPACES = resourceByKind('Namespace');
 const NODES = resourceByKind('Node');
 const DEPLOYMENTS = resourceByKind('Deployment');
 const SERVICES = resourceByKind('Service');
+const ROLLOUTS = resourceByKind('Rollout');
 
 export const DEMO_VERSION = 'v1.2.2';
 export const DEMO_REPLICAS = { production: 20, staging: 4 } as const;
@@ -35,6 +36,8 @@ export interface DemoService {
     replicas: number;
     image?: string;
     route?: DemoRoute;
+    /** An Argo Rollouts Rollout in place of the Deployment (`rollout` in the config). */
+    rollout?: boolean;
   }>;
 }
 
@@ -92,6 +95,7 @@ export function demoServices(config?: ShipbotConfig): DemoService[] {
         replicas: replicasFor(s.name, env),
         image: e.image,
         route: routeOf(e),
+        rollout: e.kind === 'Rollout',
       })),
   }));
 }
@@ -178,14 +182,35 @@ export function plainDeployment(namespace: string, name: string, app: string, co
   };
 }
 
+/** The canary steps of the demo's Rollouts: a weight, a timed pause, a weight, a pause for a person, then all. */
+export const DEMO_ROLLOUT_STEPS = [{ setWeight: 20 }, { pause: { duration: '60s' } }, { setWeight: 50 }, { pause: {} }, { setWeight: 100 }];
+
+/** An Argo Rollouts canary Rollout as a team writes it: `app` labels only, its own steps. */
+export function demoRollout(namespace: string, name: string, app: string, container: string, image: string, replicas: number): KObject {
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name, namespace, labels: { app } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app } },
+      template: {
+        metadata: { labels: { app } },
+        spec: { containers: [{ name: container, image, ports: [{ name: 'http', containerPort: 8080 }] }] },
+      },
+      strategy: { canary: { steps: DEMO_ROLLOUT_STEPS } },
+    },
+  };
+}
+
 export function seedDemo(api: ApiServer, services = demoServices()): void {
   for (const s of services) {
     for (const e of s.environments) {
       ensure(api, NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: e.namespace } });
-      const make = s.plain ? plainDeployment : demoDeployment;
+      const make = e.rollout ? demoRollout : s.plain ? plainDeployment : demoDeployment;
       ensure(
         api,
-        DEPLOYMENTS,
+        e.rollout ? ROLLOUTS : DEPLOYMENTS,
         e.namespace,
         make(e.namespace, e.deployment, s.name, e.container, `${e.image ?? s.image}:${DEMO_VERSION}`, e.replicas),
       );

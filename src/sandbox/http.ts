@@ -46,6 +46,22 @@ export interface HttpContext {
   watches: Set<ServerResponse>;
   /** The bearer token every request must carry, as a real API server requires credentials. */
   token: string;
+  /** Writes as a real API server's audit log records them at level Request (the newest 1000). */
+  audit: AuditEvent[];
+}
+
+/** One write, as Kubernetes' audit log shows it at level Request: verb, URI, content type and the body as sent. */
+export interface AuditEvent {
+  verb: 'create' | 'update' | 'patch';
+  requestURI: string;
+  contentType: string;
+  /** The request body, byte for byte. */
+  body: string;
+}
+
+function audited(ctx: HttpContext, req: IncomingMessage, verb: AuditEvent['verb'], body: string): void {
+  ctx.audit.push({ verb, requestURI: req.url ?? '', contentType: String(req.headers['content-type'] ?? ''), body });
+  if (ctx.audit.length > 1000) ctx.audit.splice(0, ctx.audit.length - 1000);
 }
 
 const PODS = resourceByKind('Pod');
@@ -73,8 +89,9 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readJson(req: IncomingMessage, ctx?: HttpContext, verb?: AuditEvent['verb']): Promise<unknown> {
   const text = await readBody(req);
+  if (ctx && verb) audited(ctx, req, verb, text);
   if (!text.trim()) throw badRequest('the request needs a JSON body');
   const type = (req.headers['content-type'] ?? '').toLowerCase();
   if (type.includes('yaml')) {
@@ -207,7 +224,7 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
       return send(res, 200, { ...listKind(def), metadata, items: out.items });
     }
     if (method === 'POST') {
-      const body = (await readJson(req)) as KObject;
+      const body = (await readJson(req, ctx, 'create')) as KObject;
       const made = ctx.api.create(def, ns, body, !!q.get('dryRun'));
       return send(res, 201, recordManager(ctx.store, ctx.clock, def, made, q, 'Update'));
     }
@@ -227,7 +244,7 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
       return send(res, 200, obj);
     }
     case 'PUT': {
-      const body = (await readJson(req)) as KObject;
+      const body = (await readJson(req, ctx, 'update')) as KObject;
       return send(
         res,
         200,
@@ -236,7 +253,7 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
     }
     case 'PATCH': {
       const type = req.headers['content-type'];
-      const body = await readJson(req);
+      const body = await readJson(req, ctx, 'patch');
       const out = ctx.api.patch(def, ns, name, type, body, subres, !!q.get('dryRun'));
       return send(res, 200, recordManager(ctx.store, ctx.clock, def, out, q, String(type).includes('apply-patch') ? 'Apply' : 'Update'));
     }

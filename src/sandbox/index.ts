@@ -14,13 +14,14 @@ import { ApiServer } from './apiServer.js';
 import { DeploymentController } from './deploymentController.js';
 import { demoServices, seedCluster, seedDemo } from './demo.js';
 import { EventRecorder } from './events.js';
-import { createHandler } from './http.js';
+import { type AuditEvent, createHandler } from './http.js';
 import { JobController } from './jobController.js';
 import { ArgoCdStandIn } from './argocd.js';
 import { GitApplier } from './git-applier.js';
 import { FluxStandIn } from './flux.js';
 import { Kubelet } from './kubelet.js';
 import { ReplicaSetController } from './replicaSetController.js';
+import { RolloutController } from './rolloutController.js';
 import { persistStore, readSandboxState } from './persist.js';
 import { RESOURCES } from './resources.js';
 import { syncRouteStatus } from './routes.js';
@@ -76,6 +77,8 @@ export interface Sandbox {
   /** A kubeconfig for `url` with the CA and the token: cluster, user and context named `context` (default `sandbox`). */
   kubeconfigYaml(context?: string): string;
   writeKubeconfig(file: string, context?: string): void;
+  /** The API server's audit log of writes (level Request): what clients sent, byte for byte. */
+  auditLog(): readonly AuditEvent[];
   /** Runs the controllers and traffic once now (tests use it to avoid waiting for a tick). */
   reconcile(): void;
   /** Stats of the simulation loop, for benchmarks: ticks run and real ms spent in them. */
@@ -125,6 +128,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const events = new EventRecorder(store, clock);
   const deployments = new DeploymentController(store, events, clock);
   const replicaSets = new ReplicaSetController(store, events, clock);
+  const rollouts = new RolloutController(store, events, clock);
   const jobs = new JobController(store, events, clock);
   const kubelet = new Kubelet(store, events, clock, () => podStartMs);
   const traffic = new TrafficSimulator(store, clock, opts.traffic);
@@ -137,6 +141,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     for (let i = 0; i < 4; i++) {
       const before = store.resourceVersion;
       deployments.syncAll();
+      rollouts.syncAll();
       replicaSets.syncAll();
       jobs.syncAll();
       kubelet.syncAll();
@@ -214,6 +219,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
 
   const watches = new Set<ServerResponse>();
+  const audit: AuditEvent[] = [];
   const sockets = new Set<Duplex>();
   let address = '127.0.0.1:0';
   const tls = await sandboxTls();
@@ -230,6 +236,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       baseUrl: () => `https://${address}`,
       watches,
       token,
+      audit,
     }),
   );
   server.on('connection', (s) => {
@@ -261,6 +268,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       writeFileSync(file, kubeconfigYaml(url, tls.caPem, token, context), { mode: 0o600 });
     },
     reconcile: safeReconcile,
+    auditLog: () => audit,
     loopStats: () => ({ ...stats }),
     async close() {
       if (closed) return;

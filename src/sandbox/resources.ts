@@ -175,6 +175,20 @@ export const RESOURCES: ResourceDef[] = [
     custom: true,
     categories: [],
   },
+  // Argo Rollouts' CRD (its status and scale subresources); the stand-in is rolloutController.ts.
+  {
+    group: 'argoproj.io',
+    version: 'v1alpha1',
+    kind: 'Rollout',
+    plural: 'rollouts',
+    singular: 'rollout',
+    namespaced: true,
+    shortNames: ['ro'],
+    subresources: ['status', 'scale'],
+    hasSpec: true,
+    custom: true,
+    categories: [],
+  },
   {
     group: 'source.toolkit.fluxcd.io',
     version: 'v1',

@@ -83,6 +83,18 @@ const PRINTERS: Record<string, Printer> = {
       formatSelector(fromLabelSelector(o.spec?.selector)),
     ],
   },
+  // The Rollout CRD's additionalPrinterColumns.
+  Rollout: {
+    columns: [NAME, col('Desired', 'integer'), col('Current', 'integer'), col('Up-to-date', 'integer'), col('Available', 'integer'), AGE],
+    cells: (o, age) => [
+      o.metadata.name,
+      o.spec?.replicas ?? 1,
+      o.status?.replicas ?? 0,
+      o.status?.updatedReplicas ?? 0,
+      o.status?.availableReplicas ?? 0,
+      age,
+    ],
+  },
   Job: {
     columns: [NAME, col('Status'), col('Completions'), col('Duration'), AGE, col('Containers', 'string', 1), col('Images', 'string', 1)],
     cells: (o, age) => {

@@ -10,7 +10,7 @@ import type { RunRecord } from '../../store/records.js';
 import { needsApproval } from '../../domain/permissions.js';
 import { migrationStep } from './migration-step.js';
 import { schemaNote } from '../../domain/migration-policy.js';
-import { rollbackOf } from '../../domain/run.js';
+import { PAUSE_RULE, rollbackOf } from '../../domain/run.js';
 import { isStageStep, stageStepKey, STEP, type StepOutcome } from '../model/steps.js';
 
 export type { StepOutcome } from '../model/steps.js';
@@ -90,7 +90,7 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
   // Staging in another cluster: that cluster is touched first, so it is checked too.
   const staging = ctx.stagingRef;
   if (staging && staging.context !== ctx.ref.context) {
-    for (const c of await ctx.drivers('rolling', staging.context).preflight(staging, run.plan.version))
+    for (const c of await ctx.drivers('rolling', staging).preflight(staging, run.plan.version))
       preflight.push({ ...c, name: `staging: ${c.name}` });
   }
   ctx.commit({ preflight });
@@ -183,7 +183,7 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
     return { status: 'failed', detail: why, result: { kind: 'failed', reason: `${s.title} failed: ${why}` } };
   }
   // What is really served (replica-ratio routing on a small Deployment rounds up), never the nominal share.
-  const served = st.strategy === 'canary' && st.servedPct !== undefined ? st.servedPct : s.trafficPct;
+  const served = (st.strategy === 'canary' || st.strategy === 'argo-rollout') && st.servedPct !== undefined ? st.servedPct : s.trafficPct;
   const short = served !== s.trafficPct;
   const shareNote = short
     ? `${served}% of traffic (asked ${s.trafficPct}%: the nearest share replica counts allow)`
@@ -193,13 +193,28 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
     stage: short ? `${s.title}, serving ${served}%` : s.title,
   });
   await pinArtifact(ctx, t, st);
-  if (!s.monitor || run.plan.stageWindowSec <= 0) return { status: 'done', detail: `${shareNote} on ${run.plan.version}` };
+  const controller = st.strategy === 'argo-rollout' && st.controller ? `; Rollout ${st.controller}` : '';
+  if (s.waitsForAccept) return waitingForAccept(run, s.title, `${shareNote} on ${run.plan.version}${controller}`);
+  if (!s.monitor || run.plan.stageWindowSec <= 0) return { status: 'done', detail: `${shareNote} on ${run.plan.version}${controller}` };
   ctx.progress(`${shareNote} on ${run.plan.version}`);
   const res = await observe(ctx, t, st, run.plan.stageWindowSec, served, ctx.progress);
   record(ctx, ctx.run.environment, key, res);
   if (res.candidate && s.trafficPct >= 100)
     ctx.commit({ target: { environment: ctx.run.environment, set: { after: res.candidate, afterSamples: res.candidateSamples } } });
   return judged(short ? `serving ${served}% (asked ${s.trafficPct}%): ${res.line}` : res.line, res.decision);
+}
+
+/** The workload waits for a person (a Rollout's pause without a duration): the run asks; Accept lets the next stage promote it. */
+function waitingForAccept(run: Readonly<RunRecord>, title: string, detail: string): StepOutcome {
+  const explanation = `${run.service} waits at "${title}" (${detail}): Accept promotes it to its next step; Rollback aborts it and goes back to ${run.environment}'s stable version`;
+  return {
+    status: 'done',
+    detail: `${detail}; waiting for Accept`,
+    result: {
+      kind: 'ask',
+      decision: { verdict: 'INCONCLUSIVE', explanation, findings: [{ rule: PAUSE_RULE, verdict: 'INCONCLUSIVE', detail: explanation }] },
+    },
+  };
 }
 
 async function smoke(ctx: StepContext): Promise<StepOutcome> {

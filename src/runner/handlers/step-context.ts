@@ -1,7 +1,7 @@
 // What every step handler gets (StepContext) and the small helpers they share: smoke checks of
 // the live version, pass counts, recording a decision, and the rule from verdict to outcome.
 import type { ServiceConfig, ShipbotConfig } from '../../config.js';
-import type { RolloutDriver, RolloutState, WorkloadRef } from '../../cluster/types.js';
+import type { DriverTarget, RolloutDriver, RolloutState, WorkloadRef } from '../../cluster/types.js';
 import type { Clock } from '../../clock.js';
 import { versionOf } from '../../domain/image-ref.js';
 import type { Decision, Environment, Strategy } from '../../domain/types.js';
@@ -25,7 +25,7 @@ export interface StepContext {
   ref: WorkloadRef;
   stagingRef?: WorkloadRef;
   driver: RolloutDriver;
-  drivers: (strategy: Strategy, context?: string) => RolloutDriver;
+  drivers: (strategy: Strategy, at?: DriverTarget) => RolloutDriver;
   analysis: RunAnalysis;
   store: Store;
   clock: Clock;
@@ -71,7 +71,7 @@ export function stagingTarget(ctx: StepContext): Target | undefined {
     ref && {
       environment: 'staging',
       ref,
-      driver: ctx.drivers('rolling', ref.context),
+      driver: ctx.drivers('rolling', ref),
       get data() {
         return targetIn(ctx.run, 'staging') ?? { environment: 'staging' };
       },

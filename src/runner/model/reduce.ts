@@ -5,7 +5,16 @@
 // targets are assigned here and nowhere else; the loop saves the new run before any effect
 // touches a cluster. What comes next after a verdict or a command is asked of next-move.ts. Pure.
 import type { Stage } from '../../cluster/types.js';
-import { type EndStatus, isEnded, type LineStop, type RollbackFacts, type RunCommand, rollbackOf } from '../../domain/run.js';
+import {
+  type EndStatus,
+  isEnded,
+  type LineStop,
+  pendingDecision,
+  type RollbackFacts,
+  type RunCommand,
+  rollbackOf,
+  waitsAtPause,
+} from '../../domain/run.js';
 import { labelName } from '../../domain/text.js';
 import type { Actor, Decision, Environment } from '../../domain/types.js';
 import { actorLabel, type DecisionRecord, type RunData, type RunRecord, type TargetData } from '../../store/records.js';
@@ -214,6 +223,8 @@ function command(run: RunRecord, ev: Extract<ModelEvent, { type: 'command' }>): 
         approvals: [...(run.data.approvals ?? []), { by: ev.actor.userId, at: ev.at }],
       });
     case 'accept': {
+      // At the Rollout's own pause, Accept is a promote (the next stage sends it), not an accepted regression.
+      if (waitsAtPause(pendingDecision(run))) return running(`promoted by ${name}`);
       const explanation = run.phase.status === 'awaiting-decision' ? run.phase.decision.explanation : '';
       return running(`accepted by ${who}`, { ...run.data, accepted: { by: who, at: ev.at, explanation } });
     }

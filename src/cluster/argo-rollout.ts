@@ -1,0 +1,394 @@
+// An Argo Rollouts Rollout, driven through its controller as the team's runbooks do with
+// `kubectl argo rollouts`: Shipbot never scales a ReplicaSet or moves a Service of a Rollout
+// itself. It sets the image (GET, then a full update, as `set image`), lets the controller walk
+// its own steps, and acts only with the plugin's calls (argo-rules.ts): promote past a pause a
+// person accepted, pause to hold a weight while its own judge finishes (released with the spec
+// half of promote, so the Rollout's own pause keeps its time), abort then undo to stable for a
+// rollback, `promote --full` when that undo would otherwise walk the steps again.
+// Every call first reads the Rollout, so a resumed run sends nothing twice.
+import type { V1ReplicaSet } from '@kubernetes/client-node';
+import type { DeployPlan, InfraSignal, Strategy } from '../domain/types.js';
+import {
+  ABORT,
+  controllerLine,
+  fullyPromoted,
+  kindOf,
+  observed,
+  PAUSE,
+  pauseCondition,
+  promoteFullPatches,
+  promotePatches,
+  type PromotePatches,
+  ROLLOUT_HASH,
+  ROLLOUTS,
+  type RolloutObject,
+  type RolloutStage,
+  rolloutStages,
+  sameTemplate,
+  stepIndex,
+  UNPAUSE,
+  undoPatch,
+} from './argo-rules.js';
+import type { CustomObject } from './api.js';
+import { serviceShare } from './common.js';
+import { KubeDriver } from './driver-base.js';
+import { InvalidRolloutError, isNotFound, StageFailedError } from './errors.js';
+import { clusterChecks } from './health.js';
+import type { ArgoRolloutState } from './rollout-state.js';
+import { describeSignals, fatalSignals, imageRef, imageTag, podSignals, selectorText } from './rules.js';
+import type { PreflightCheck, RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
+
+function asArgo(state: RolloutState): ArgoRolloutState {
+  if (state.strategy !== 'argo-rollout') {
+    throw new InvalidRolloutError(`This run's saved state is for ${state.strategy}, not an Argo Rollout: it cannot be continued as one.`);
+  }
+  return state;
+}
+
+const imageIn = (ro: { spec?: RolloutObject['spec'] } | V1ReplicaSet, container: string) =>
+  (ro.spec?.template?.spec?.containers ?? []).find((c) => c.name === container)?.image;
+
+export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
+  constructor(
+    deps: ConstructorParameters<typeof KubeDriver>[0],
+    /** The plan's strategy: preflight refuses a plan whose strategy is not the Rollout's own. */
+    readonly strategy: Strategy,
+  ) {
+    super(deps);
+  }
+
+  private async read(ref: WorkloadRef): Promise<RolloutObject> {
+    return (await this.ctx.api.getCustom(ROLLOUTS, ref.namespace, ref.deployment)) as unknown as RolloutObject;
+  }
+
+  override async preflight(ref: WorkloadRef, version: string, plan?: DeployPlan): Promise<PreflightCheck[]> {
+    const checks = await clusterChecks(this.ctx, ref, version);
+    if (!checks.find((c) => c.name === 'cluster reachable')?.ok) return checks;
+    const check = (name: string, ok: boolean, detail: string, severity: 'error' | 'warning' = 'error') =>
+      checks.push({ name, ok, detail, severity });
+    let ro: RolloutObject;
+    try {
+      ro = await this.read(ref);
+    } catch (err) {
+      check(
+        'workload exists',
+        false,
+        isNotFound(err) ? `Rollout ${ref.deployment} not found in ${ref.namespace}: check data/shipbot.yml.` : (err as Error).message,
+      );
+      return checks;
+    }
+    const kind = kindOf(ro);
+    check(
+      'workload exists',
+      Boolean(kind),
+      kind
+        ? `Rollout ${ref.deployment} in ${ref.namespace} (${kind}; ${controllerLine(ro)})`
+        : `Rollout ${ref.deployment} has no canary or blueGreen strategy`,
+    );
+    if (!kind) return checks;
+    if (plan && plan.strategy !== kind)
+      check(
+        'strategy',
+        false,
+        `Rollout ${ref.deployment} runs ${kind}: Shipbot drives the Rollout's own strategy, so ask for ${kind} (its steps are the Rollout's).`,
+      );
+    const aborted = ro.status?.abort;
+    check(
+      'controller',
+      !aborted && ro.status?.phase !== undefined,
+      aborted
+        ? `the Rollout is aborted (${controllerLine(ro)}): retry it or undo it before a new release`
+        : ro.status?.phase
+          ? controllerLine(ro)
+          : 'the Argo Rollouts controller has not reported on this Rollout: is it running in this cluster?',
+    );
+    if (ro.status?.stableRS && ro.status.currentPodHash !== ro.status.stableRS && !aborted)
+      check('previous release', false, `the Rollout is mid-update (${controllerLine(ro)}): let it finish or roll it back first`);
+    const stable = await this.stableReplicaSet(ref, ro.status?.stableRS);
+    const image = stable && imageIn(stable, ref.container);
+    check(
+      'previous revision',
+      Boolean(image),
+      image ? `rollback target ${image} (ReplicaSet ${stable!.metadata?.name})` : 'no stable ReplicaSet to roll back to',
+      'warning',
+    );
+    if (kind === 'canary' && ro.spec.strategy?.canary?.trafficRouting)
+      check(
+        'traffic routing',
+        false,
+        'this Rollout splits traffic through its own trafficRouting: Shipbot reads its weights from the controller, not the route',
+        'warning',
+      );
+    if (image && imageTag(image) === version) check('new version', false, `${ref.deployment} already runs ${version}.`, 'warning');
+    return checks;
+  }
+
+  private async stableReplicaSet(ref: WorkloadRef, hash: string | undefined): Promise<V1ReplicaSet | undefined> {
+    if (!hash) return undefined;
+    return (await this.ctx.api.listReplicaSets(ref.namespace, `${ROLLOUT_HASH}=${hash}`))[0];
+  }
+
+  /** Reads the Rollout and what it runs; changes nothing (the image is set by the first stage, after the baseline). */
+  async prepare(ref: WorkloadRef, plan: DeployPlan): Promise<ArgoRolloutState> {
+    const ro = await this.read(ref);
+    const kind = kindOf(ro);
+    if (!kind) throw new InvalidRolloutError(`Rollout ${ref.deployment} has no canary or blueGreen strategy.`);
+    const stableHash = ro.status?.stableRS;
+    const stable = await this.stableReplicaSet(ref, stableHash);
+    const previousImage = stable && imageIn(stable, ref.container);
+    if (!stableHash || !previousImage)
+      throw new InvalidRolloutError(`Rollout ${ref.deployment} has no stable ReplicaSet to roll back to (${controllerLine(ro)}).`);
+    const bg = ro.spec.strategy?.blueGreen;
+    const canary = ro.spec.strategy?.canary;
+    return {
+      strategy: 'argo-rollout',
+      rollout: ref.deployment,
+      kind,
+      previousImage,
+      newImage: imageRef(ref.imageRepo, plan.version),
+      stableHash,
+      steps: canary?.steps ?? [],
+      ...(bg ? { autoPromotion: bg.autoPromotionEnabled !== false } : {}),
+      smokeService: bg?.previewService ?? canary?.canaryService ?? ref.service,
+    };
+  }
+
+  stages(_plan: DeployPlan, state: RolloutState): Stage[] {
+    const s = asArgo(state);
+    return rolloutStages(s.kind, s.steps, s.autoPromotion);
+  }
+
+  /**
+   * Brings the Rollout to this row: the image set (the first time), a pause a person accepted
+   * promoted, Shipbot's own hold released, then waits until the controller is there. After a
+   * weight followed by a timed pause, holds the Rollout in that pause so the judge's window at the
+   * weight completes before the next weight.
+   */
+  async applyStage(ref: WorkloadRef, state: RolloutState, stage: Stage, signal?: AbortSignal): Promise<ArgoRolloutState> {
+    let s = asArgo(state);
+    const row = stage as RolloutStage;
+    if (!('at' in row)) throw new InvalidRolloutError(`stage ${stage.key} is not a Rollout's`);
+    let ro = await this.setImage(ref, s);
+    const deadline = this.ctx.clock.now() + this.ctx.timeoutMs;
+    for (;;) {
+      signal?.throwIfAborted();
+      if (ro.status?.abort) throw new StageFailedError(`the Rollout was aborted: ${controllerLine(ro)}`, 'signal', []);
+      if (observed(ro) && ro.status?.currentPodHash && ro.status.currentPodHash !== s.stableHash)
+        s = { ...s, newHash: ro.status.currentPodHash };
+      const fatal = s.newHash ? fatalSignals(await this.signals(ref, s)) : [];
+      if (fatal.length) throw new StageFailedError(`the new pods will not become available: ${describeSignals(fatal)}`, 'signal', fatal);
+      const acted = await this.advance(ref, ro, s, row);
+      s = acted.state;
+      if (acted.sent) {
+        ro = await this.read(ref);
+        continue;
+      }
+      if (observed(ro) && this.reached(ro, s, row)) break;
+      if (this.ctx.clock.now() >= deadline)
+        throw new StageFailedError(`Rollout ${ref.deployment} did not reach "${row.title}" in time (${controllerLine(ro)})`, 'timeout', []);
+      await this.ctx.clock.sleep(this.ctx.pollMs, signal);
+      ro = await this.read(ref);
+    }
+    s = { ...s, controller: controllerLine(ro) };
+    if ('step' in row.at && row.at.kind === 'weight') {
+      s = await this.holdAfterWeight(ref, s, row.at.step);
+      const servedPct = Math.round(10 * (await serviceShare(this.ctx, ref.namespace, ref.service, ref.container, s.newImage))) / 10;
+      return { ...s, servedPct };
+    }
+    return s;
+  }
+
+  /** The row's state is reached (the controller passed the step, or waits where the row waits). */
+  private reached(ro: RolloutObject, s: ArgoRolloutState, row: RolloutStage): boolean {
+    const st = ro.status ?? {};
+    const isNew = st.currentPodHash === s.newHash && Boolean(s.newHash);
+    if ('end' in row.at) return isNew && fullyPromoted(ro);
+    if ('bg' in row.at) {
+      const active = st.blueGreen?.activeSelector === st.currentPodHash && isNew;
+      if (row.at.bg === 'cutover') return active;
+      if (row.at.bg === 'accept') return active || Boolean(pauseCondition(ro, 'BlueGreenPause'));
+      const previewReady = (st.updatedReplicas ?? 0) >= (ro.spec.replicas ?? 1) && (st.availableReplicas ?? 0) >= (ro.spec.replicas ?? 1);
+      return isNew && (active || previewReady);
+    }
+    const i = stepIndex(ro);
+    if (!isNew) return false;
+    if (row.at.kind === 'open-pause') return i > row.at.step || (i === row.at.step && Boolean(pauseCondition(ro, 'CanaryPauseStep')));
+    return i > row.at.step || fullyPromoted(ro);
+  }
+
+  /** What Shipbot sends on the way to a row, at most one call per read of the Rollout. */
+  private async advance(
+    ref: WorkloadRef,
+    ro: RolloutObject,
+    s: ArgoRolloutState,
+    row: RolloutStage,
+  ): Promise<{ state: ArgoRolloutState; sent: boolean }> {
+    // Shipbot's hold comes off once the judge is done with the weight (any later row).
+    if (s.held) {
+      if (ro.spec.paused) await this.patchSpec(ref, UNPAUSE);
+      return { state: { ...s, held: false }, sent: Boolean(ro.spec.paused) };
+    }
+    // Reaching a row past a pause waiting for a person means the person accepted it: promote.
+    const waitsBefore = 'end' in row.at || ('step' in row.at && stepIndex(ro) < row.at.step) || ('bg' in row.at && row.at.bg === 'cutover');
+    const waiting = pauseCondition(ro, 'CanaryPauseStep') ?? pauseCondition(ro, 'BlueGreenPause');
+    const open = waiting && this.waitsForPerson(ro, s);
+    if (waitsBefore && open && ro.status?.currentPodHash === s.newHash) {
+      const p = promotePatches(ro);
+      if (p) {
+        await this.send(ref, p);
+        return { state: s, sent: true };
+      }
+    }
+    return { state: s, sent: false };
+  }
+
+  /** Whether the controller waits for a person (an open canary pause, a blue-green pause without auto-promotion), not for a timer. */
+  private waitsForPerson(ro: RolloutObject, s: ArgoRolloutState): boolean {
+    if (s.kind === 'blue-green') return s.autoPromotion === false && Boolean(pauseCondition(ro, 'BlueGreenPause'));
+    const step = s.steps[stepIndex(ro)];
+    return Boolean(step?.pause) && step!.pause!.duration === undefined;
+  }
+
+  /** After weight `i`: when a timed pause follows and the controller is in it, hold it there (the plugin's pause). */
+  private async holdAfterWeight(ref: WorkloadRef, s: ArgoRolloutState, i: number): Promise<ArgoRolloutState> {
+    const next = s.steps[i + 1];
+    if (!next?.pause || next.pause.duration === undefined) return s;
+    const ro = await this.read(ref);
+    if (stepIndex(ro) !== i + 1 || !pauseCondition(ro, 'CanaryPauseStep')) return s;
+    if (!ro.spec.paused) await this.patchSpec(ref, PAUSE);
+    return { ...s, held: true };
+  }
+
+  /** `set image`: GET, then a full update of the Rollout with the container's image changed; nothing when it already runs it. */
+  private async setImage(ref: WorkloadRef, s: ArgoRolloutState): Promise<RolloutObject> {
+    const ro = await this.read(ref);
+    if (imageIn(ro, ref.container) === s.newImage) return ro;
+    const containers = ro.spec.template?.spec?.containers ?? [];
+    if (!containers.some((c) => c.name === ref.container))
+      throw new InvalidRolloutError(`Rollout ${ref.deployment} has no container ${ref.container}: check data/shipbot.yml.`);
+    for (const c of containers) if (c.name === ref.container) c.image = s.newImage;
+    return (await this.ctx.api.replaceCustom(
+      ROLLOUTS,
+      ref.namespace,
+      ref.deployment,
+      ro as unknown as CustomObject,
+    )) as unknown as RolloutObject;
+  }
+
+  private patchSpec(ref: WorkloadRef, body: object): Promise<CustomObject> {
+    return this.ctx.api.mergeCustom(ROLLOUTS, ref.namespace, ref.deployment, body);
+  }
+
+  /** A status patch through the subresource (on NotFound, the same on the object itself), as the plugin's abort and retry do. */
+  private async patchStatus(ref: WorkloadRef, body: object): Promise<void> {
+    try {
+      await this.ctx.api.mergeCustomStatus(ROLLOUTS, ref.namespace, ref.deployment, body);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await this.patchSpec(ref, body);
+    }
+  }
+
+  /** The plugin's promote: the status patch first (the unified one on the object when the subresource is missing), then the spec patch. */
+  private async send(ref: WorkloadRef, p: PromotePatches): Promise<void> {
+    let spec = p.spec;
+    if (p.status) {
+      try {
+        await this.ctx.api.mergeCustomStatus(ROLLOUTS, ref.namespace, ref.deployment, p.status);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        spec = p.unified;
+      }
+    }
+    if (spec) await this.patchSpec(ref, spec);
+  }
+
+  /** Waits for the controller to make the new version stable (every step done, Healthy). */
+  async promote(ref: WorkloadRef, state: RolloutState, signal?: AbortSignal): Promise<ArgoRolloutState> {
+    const s = asArgo(state);
+    const last = rolloutStages(s.kind, s.steps, s.autoPromotion).at(-1)!;
+    const done = await this.applyStage(ref, s, last, signal);
+    return { ...done, promoted: true, servedPct: 100 };
+  }
+
+  /**
+   * Traffic back first: abort (the controller puts the weight to 0 and the stable ReplicaSet in
+   * front). Then undo to the stable template, so leaving the aborted state does not start the
+   * release again; if the new version had already become stable, the undo is a new update, and
+   * `promote --full` takes it through without walking the steps. Each call only when still needed.
+   */
+  async rollback(ref: WorkloadRef, state: RolloutState): Promise<ArgoRolloutState> {
+    const s = asArgo(state);
+    let ro = await this.read(ref);
+    const st = ro.status ?? {};
+    const midUpdate = st.currentPodHash !== st.stableRS;
+    if (midUpdate && !st.abort && st.currentPodHash !== s.stableHash) {
+      await this.patchStatus(ref, ABORT);
+      ro = await this.read(ref);
+    }
+    const stable = await this.stableReplicaSet(ref, s.stableHash);
+    if (!stable?.spec?.template)
+      throw new StageFailedError(
+        `the stable ReplicaSet (${s.stableHash}) of Rollout ${ref.deployment} is gone: restore ${s.previousImage} by hand`,
+        'signal',
+        [],
+      );
+    if (!sameTemplate(ro.spec.template, stable.spec.template)) {
+      await this.ctx.api.jsonPatchCustom(ROLLOUTS, ref.namespace, ref.deployment, undoPatch(stable.spec.template));
+      ro = await this.read(ref);
+    }
+    if (s.held && ro.spec.paused) await this.patchSpec(ref, UNPAUSE);
+    // After a full promotion the old template is a new update: take it through at once.
+    ro = await this.read(ref);
+    if (observed(ro) && ro.status?.stableRS !== s.stableHash && !ro.status?.promoteFull) await this.send(ref, promoteFullPatches(ro));
+    return { ...s, held: false, promoted: false, servedPct: 0 };
+  }
+
+  /** Bounded: the stable template is the current one, the controller says Healthy, and the Service's ready pods all run the old image. */
+  async verifyRollback(ref: WorkloadRef, state: RolloutState): Promise<RollbackVerification> {
+    const s = asArgo(state);
+    const deadline = this.ctx.clock.now() + this.ctx.timeoutMs;
+    let ro = await this.read(ref);
+    let share = 0;
+    for (;;) {
+      share = await serviceShare(this.ctx, ref.namespace, ref.service, ref.container, s.previousImage);
+      const back = ro.status?.currentPodHash === s.stableHash && fullyPromoted(ro);
+      if ((back && share >= 100) || this.ctx.clock.now() >= deadline) break;
+      await this.ctx.clock.sleep(this.ctx.pollMs);
+      ro = await this.read(ref);
+    }
+    const ok = ro.status?.currentPodHash === s.stableHash && fullyPromoted(ro) && share >= 100;
+    const where = `${ref.service} in ${ref.namespace}`;
+    const version = imageTag(s.previousImage);
+    return ok
+      ? { ok, oldTrafficPct: share, detail: `${version} serves 100% of ${where}; Rollout ${ref.deployment} ${controllerLine(ro)}` }
+      : {
+          ok,
+          oldTrafficPct: share,
+          detail: `${version} serves ${share}% of ${where}; Rollout ${ref.deployment} ${controllerLine(ro)}. Check it with Investigate.`,
+        };
+  }
+
+  async signals(ref: WorkloadRef, state: RolloutState): Promise<InfraSignal[]> {
+    const s = asArgo(state);
+    if (!s.newHash) return [];
+    const pods = await this.ctx.api.listPods(ref.namespace, selectorText({ [ROLLOUT_HASH]: s.newHash }));
+    return podSignals(pods, this.ctx.clock.now());
+  }
+
+  /** The Rollout's pods carry no track of ours: the version (the running image) tells stable from canary. */
+  tracks(ref: WorkloadRef, state: RolloutState): { candidate: TrackRef; baseline: TrackRef } {
+    const s = asArgo(state);
+    const base = { namespace: ref.namespace, service: ref.serviceName, track: '' };
+    return { candidate: { ...base, version: imageTag(s.newImage) }, baseline: { ...base, version: imageTag(s.previousImage) } };
+  }
+
+  override async liveTrack(ref: WorkloadRef): Promise<TrackRef> {
+    return { namespace: ref.namespace, service: ref.serviceName, track: '' };
+  }
+
+  smokeBaseUrl(ref: WorkloadRef, state: RolloutState): string {
+    const s = asArgo(state);
+    return this.ctx.api.serviceProxyUrl(ref.namespace, s.promoted ? ref.service : s.smokeService);
+  }
+}

@@ -1,0 +1,169 @@
+// Argo Rollouts through the driver against the sandbox's stand-in controller over HTTPS: the
+// rows follow the Rollout's own steps, Shipbot holds a weight while it judges and promotes only
+// a pause a person accepted, and a rollback is the plugin's abort then undo to stable. Every
+// write is read back from the API server's audit log, byte for byte as the plugin sends it.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ScaledClock } from '../../src/clock.js';
+import { ROLLOUTS, type RolloutObject } from '../../src/cluster/argo-rules.js';
+import type { DriverDeps } from '../../src/cluster/common.js';
+import { ClusterApi } from '../../src/cluster/api.js';
+import { StageFailedError } from '../../src/cluster/errors.js';
+import { createDriver, kubeFromKubeconfig } from '../../src/cluster/index.js';
+import type { ArgoRolloutState } from '../../src/cluster/rollout-state.js';
+import type { RolloutDriver, WorkloadRef } from '../../src/cluster/types.js';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import type { AuditEvent } from '../../src/sandbox/http.js';
+import { planFor, serving } from './sandbox.js';
+import { rolloutConfig } from '../helpers/rollouts.js';
+
+let sb: Sandbox;
+let deps: DriverDeps;
+let api: ClusterApi;
+let driver: RolloutDriver;
+const config = rolloutConfig();
+const svc = config.services.find((s) => s.name === 'checkout')!;
+const ref: WorkloadRef = { ...svc.environments.production, serviceName: 'checkout', imageRepo: svc.image };
+const IMAGE = (v: string) => `registry.example.com/shop/checkout:${v}`;
+
+beforeEach(async () => {
+  const clock = new ScaledClock(60);
+  sb = await startSandbox({ clock, demo: true, warm: true, config });
+  deps = { kube: kubeFromKubeconfig(sb.kubeconfigYaml()), clock, pollMs: 1000, rolloutTimeoutSec: 900 };
+  api = new ClusterApi(deps.kube);
+  driver = createDriver('canary', deps, 'Rollout');
+});
+afterEach(() => sb.close());
+
+const read = async () => (await api.getCustom(ROLLOUTS, 'production', 'checkout')) as unknown as RolloutObject;
+/** The writes to the Rollout since `from`, as the audit log recorded them. */
+const rolloutWrites = (from: number): AuditEvent[] =>
+  sb
+    .auditLog()
+    .slice(from)
+    .filter((e) => e.requestURI.includes('/rollouts/checkout'));
+const MERGE = 'application/merge-patch+json';
+
+describe('a canary Rollout [setWeight 20, pause 60s, setWeight 50, pause {}, setWeight 100]', () => {
+  it('rows follow its steps; the judge holds each weight; Accept is the plugin promote; it ends Healthy on the new version', async () => {
+    const plan = planFor('checkout', 'v1.3.0', 'canary');
+    let st = (await driver.prepare(ref, plan)) as ArgoRolloutState;
+    const stages = driver.stages(plan, st);
+    expect(stages.map((s) => s.title)).toEqual([
+      'canary 20%',
+      'pause 60s',
+      'canary 50%',
+      'waiting for Accept',
+      'canary 100%',
+      'promote to 100%',
+    ]);
+    expect(stages.map((s) => s.waitsForAccept ?? false)).toEqual([false, false, false, true, false, false]);
+    expect((await read()).spec.template?.spec?.containers?.[0]?.image).toBe(IMAGE('v1.2.2'));
+
+    const mark = sb.auditLog().length;
+    st = (await driver.applyStage(ref, st, stages[0]!)) as ArgoRolloutState;
+    // 20 replicas at weight 20: 4 canary pods beside 16 stable, and the Rollout held in its pause.
+    expect(st).toMatchObject({ held: true, servedPct: 20, newHash: expect.any(String) });
+    let ro = await read();
+    expect(ro.spec.paused).toBe(true);
+    expect(ro.status).toMatchObject({ currentStepIndex: 1, phase: 'Paused', message: 'manually paused' });
+    // Well past the pause's 60 s, the controller has not moved: the judge's window decides.
+    await deps.clock.sleep(120_000);
+    expect((await read()).status?.currentStepIndex).toBe(1);
+    expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.2.2': 80, 'v1.3.0': 20 });
+
+    st = (await driver.applyStage(ref, st, stages[1]!)) as ArgoRolloutState;
+    expect(st.held).toBe(false);
+    st = (await driver.applyStage(ref, st, stages[2]!)) as ArgoRolloutState;
+    expect(st.held ?? false).toBe(false); // an open pause follows: it holds by itself
+    expect(st.servedPct).toBe(50);
+    st = (await driver.applyStage(ref, st, stages[3]!)) as ArgoRolloutState;
+    ro = await read();
+    expect(ro.status).toMatchObject({ currentStepIndex: 3, phase: 'Paused', message: 'CanaryPauseStep', controllerPause: true });
+    // Still waiting a long while later: only a person moves it on.
+    await deps.clock.sleep(300_000);
+    expect((await read()).status?.currentStepIndex).toBe(3);
+
+    st = (await driver.applyStage(ref, st, stages[4]!)) as ArgoRolloutState;
+    st = (await driver.promote(ref, st)) as ArgoRolloutState;
+    ro = await read();
+    expect(ro.status).toMatchObject({ phase: 'Healthy', stableRS: st.newHash, currentPodHash: st.newHash, currentStepIndex: 5 });
+    expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.3.0': 100 });
+
+    const writes = rolloutWrites(mark);
+    // set image: GET, then one full update of the object as read, with only the image changed.
+    expect(writes[0]).toMatchObject({ verb: 'update', contentType: expect.stringContaining('application/json') });
+    const put = JSON.parse(writes[0]!.body);
+    expect(put.spec.template.spec.containers[0].image).toBe(IMAGE('v1.3.0'));
+    expect(put.metadata.resourceVersion).toMatch(/^\d+$/);
+    expect(
+      writes.slice(1).map((w) => [w.requestURI.replace(/\?.*$/, '').replace(/^.*\/rollouts\//, ''), w.contentType, JSON.parse(w.body)]),
+    ).toEqual([
+      ['checkout', MERGE, { spec: { paused: true } }], // the hold after weight 20 (the plugin's pause)
+      ['checkout', MERGE, { spec: { paused: false } }], // released: the pause runs its own 60 s
+      ['checkout/status', MERGE, { status: { pauseConditions: null } }], // Accept: the plugin's promote at a pause
+    ]);
+  });
+
+  it('promotes only a Rollout waiting at a pause: nothing is sent while a weight step is unfinished', async () => {
+    const plan = planFor('checkout', 'v1.3.0', 'canary');
+    const st = (await driver.prepare(ref, plan)) as ArgoRolloutState;
+    const stages = driver.stages(plan, st);
+    const mark = sb.auditLog().length;
+    // Straight to the "canary 50%" row: the controller is at weight 20 and its 60 s pause; Shipbot
+    // sends the image and nothing else (no skip of the current step, as the plugin's promote would).
+    await driver.applyStage(ref, st, stages[2]!);
+    const writes = rolloutWrites(mark);
+    expect(writes.map((w) => w.verb)).toEqual(['update']);
+  });
+
+  it('a rollback at 20% is the plugin abort, then undo to the stable template: the stable ReplicaSet serves 100%', async () => {
+    const plan = planFor('checkout', 'v1.3.0-errors', 'canary');
+    let st = (await driver.prepare(ref, plan)) as ArgoRolloutState;
+    const stages = driver.stages(plan, st);
+    st = (await driver.applyStage(ref, st, stages[0]!)) as ArgoRolloutState;
+    const stableTemplate = (await api.listReplicaSets('production', `rollouts-pod-template-hash=${st.stableHash}`))[0]!.spec!.template;
+    const mark = sb.auditLog().length;
+    st = (await driver.rollback(ref, st)) as ArgoRolloutState;
+    const again = sb.auditLog().length;
+    await driver.rollback(ref, st); // pressed twice: acts once
+    expect(rolloutWrites(again)).toEqual([]);
+    const verified = await driver.verifyRollback(ref, st);
+    expect(verified).toMatchObject({ ok: true, oldTrafficPct: 100 });
+    expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.2.2': 100 });
+    const ro = await read();
+    expect(ro.status).toMatchObject({ phase: 'Healthy', stableRS: st.stableHash, currentPodHash: st.stableHash, abort: false });
+
+    const writes = rolloutWrites(mark).map((w) => [
+      w.requestURI.replace(/\?.*$/, '').replace(/^.*\/rollouts\//, ''),
+      w.contentType,
+      JSON.parse(w.body),
+    ]);
+    const undoTemplate = structuredClone(stableTemplate) as { metadata: { labels: Record<string, string> } };
+    delete undoTemplate.metadata.labels['rollouts-pod-template-hash'];
+    expect(writes).toEqual([
+      ['checkout/status', MERGE, { status: { abort: true } }],
+      ['checkout', 'application/json-patch+json', [{ op: 'replace', path: '/spec/template', value: undoTemplate }]],
+      ['checkout', MERGE, { spec: { paused: false } }], // Shipbot's hold comes off
+    ]);
+  });
+
+  it('a crash-looping new version fails its stage with the signal, not a timeout', async () => {
+    const plan = planFor('checkout', 'v1.3.0-crashloop', 'canary');
+    const st = await driver.prepare(ref, plan);
+    const err = await driver.applyStage(ref, st, driver.stages(plan, st)[0]!).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StageFailedError);
+    expect((err as StageFailedError).reason).toBe('signal');
+  });
+
+  it("preflight refuses a plan whose strategy is not the Rollout's own", async () => {
+    const checks = await createDriver('blue-green', deps, 'Rollout').preflight(ref, 'v1.3.0', planFor('checkout', 'v1.3.0', 'blue-green'));
+    expect(checks.find((c) => c.name === 'strategy')).toMatchObject({
+      ok: false,
+      severity: 'error',
+      detail: expect.stringContaining('runs canary'),
+    });
+    const ok = await driver.preflight(ref, 'v1.3.0', planFor('checkout', 'v1.3.0', 'canary'));
+    expect(ok.filter((c) => !c.ok && c.severity === 'error')).toEqual([]);
+    expect(ok.find((c) => c.name === 'previous revision')?.detail).toContain(IMAGE('v1.2.2'));
+  });
+});
