@@ -32,7 +32,7 @@ import {
 import type { CustomObject } from './api.js';
 import { serviceShare } from './common.js';
 import { KubeDriver } from './driver-base.js';
-import { InvalidRolloutError, isNotFound, StageFailedError } from './errors.js';
+import { ClusterError, InvalidRolloutError, isNotFound, StageFailedError } from './errors.js';
 import { clusterChecks } from './health.js';
 import type { ArgoRolloutState } from './rollout-state.js';
 import { describeSignals, fatalSignals, imageRef, imageTag, podSignals, selectorText } from './rules.js';
@@ -223,10 +223,13 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
     s: ArgoRolloutState,
     row: RolloutStage,
   ): Promise<{ state: ArgoRolloutState; sent: boolean }> {
-    // Shipbot's hold comes off once the judge is done with the weight (any later row).
-    if (s.held) {
+    // Shipbot's hold comes off once the judge is done with the weight: at any later row (the
+    // weight's own row again, after a restart, keeps it).
+    const holdsFor = s.heldAt === undefined ? undefined : s.heldAt - 1;
+    if (holdsFor !== undefined && !('step' in row.at && row.at.step === holdsFor)) {
+      const { heldAt: _released, ...rest } = s;
       if (ro.spec.paused) await this.patchSpec(ref, UNPAUSE);
-      return { state: { ...s, held: false }, sent: Boolean(ro.spec.paused) };
+      return { state: rest, sent: Boolean(ro.spec.paused) };
     }
     // Reaching a row past a pause waiting for a person means the person accepted it: promote.
     const waitsBefore = 'end' in row.at || ('step' in row.at && stepIndex(ro) < row.at.step) || ('bg' in row.at && row.at.bg === 'cutover');
@@ -256,23 +259,33 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
     const ro = await this.read(ref);
     if (stepIndex(ro) !== i + 1 || !pauseCondition(ro, 'CanaryPauseStep')) return s;
     if (!ro.spec.paused) await this.patchSpec(ref, PAUSE);
-    return { ...s, held: true };
+    return { ...s, heldAt: i + 1 };
   }
 
-  /** `set image`: GET, then a full update of the Rollout with the container's image changed; nothing when it already runs it. */
+  /**
+   * `set image`: GET, then a full update of the Rollout with the container's image changed;
+   * nothing when it already runs it. The update carries the resourceVersion it read, so a write
+   * in between (the controller's status) is a 409: read again and retry, never overwrite.
+   */
   private async setImage(ref: WorkloadRef, s: ArgoRolloutState): Promise<RolloutObject> {
-    const ro = await this.read(ref);
-    if (imageIn(ro, ref.container) === s.newImage) return ro;
-    const containers = ro.spec.template?.spec?.containers ?? [];
-    if (!containers.some((c) => c.name === ref.container))
-      throw new InvalidRolloutError(`Rollout ${ref.deployment} has no container ${ref.container}: check data/shipbot.yml.`);
-    for (const c of containers) if (c.name === ref.container) c.image = s.newImage;
-    return (await this.ctx.api.replaceCustom(
-      ROLLOUTS,
-      ref.namespace,
-      ref.deployment,
-      ro as unknown as CustomObject,
-    )) as unknown as RolloutObject;
+    for (let attempt = 1; ; attempt++) {
+      const ro = await this.read(ref);
+      if (imageIn(ro, ref.container) === s.newImage) return ro;
+      const containers = ro.spec.template?.spec?.containers ?? [];
+      if (!containers.some((c) => c.name === ref.container))
+        throw new InvalidRolloutError(`Rollout ${ref.deployment} has no container ${ref.container}: check data/shipbot.yml.`);
+      for (const c of containers) if (c.name === ref.container) c.image = s.newImage;
+      try {
+        return (await this.ctx.api.replaceCustom(
+          ROLLOUTS,
+          ref.namespace,
+          ref.deployment,
+          ro as unknown as CustomObject,
+        )) as unknown as RolloutObject;
+      } catch (err) {
+        if (!(err instanceof ClusterError && err.status === 409) || attempt >= 5) throw err;
+      }
+    }
   }
 
   private patchSpec(ref: WorkloadRef, body: object): Promise<CustomObject> {
@@ -337,11 +350,12 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
       await this.ctx.api.jsonPatchCustom(ROLLOUTS, ref.namespace, ref.deployment, undoPatch(stable.spec.template));
       ro = await this.read(ref);
     }
-    if (s.held && ro.spec.paused) await this.patchSpec(ref, UNPAUSE);
+    if (s.heldAt !== undefined && ro.spec.paused) await this.patchSpec(ref, UNPAUSE);
     // After a full promotion the old template is a new update: take it through at once.
     ro = await this.read(ref);
     if (observed(ro) && ro.status?.stableRS !== s.stableHash && !ro.status?.promoteFull) await this.send(ref, promoteFullPatches(ro));
-    return { ...s, held: false, promoted: false, servedPct: 0 };
+    const { heldAt: _released, ...rest } = s;
+    return { ...rest, promoted: false, servedPct: 0 };
   }
 
   /** Bounded: the stable template is the current one, the controller says Healthy, and the Service's ready pods all run the old image. */

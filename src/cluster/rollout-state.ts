@@ -83,8 +83,8 @@ export interface ArgoRolloutState extends RolloutBase {
   autoPromotion?: boolean;
   /** The Service smoke checks reach the new version through (the preview or canary Service, else the team's). */
   smokeService: string;
-  /** Shipbot holds the Rollout (`spec.paused`) in the pause after a weight until its window's verdict. */
-  held?: boolean;
+  /** Shipbot holds the Rollout (`spec.paused`) in this pause step, after a weight, until the weight's window has its verdict. */
+  heldAt?: number;
   /** Share (0..100) of the ready pods behind the Service that run the new version, after the last weight. */
   servedPct?: number;
   promoted?: boolean;

@@ -64,7 +64,7 @@ function defaultWorkload(o: KObject): void {
 }
 
 /** A pod template as the API server stores it in a ReplicaSet: the controllers compare templates this way. */
-export function defaultedTemplate(template: unknown): Record<string, any> {
+export function defaultedTemplate(template: unknown): KObject['spec'] {
   const o = { kind: 'ReplicaSet', metadata: {}, spec: { template: clone(template ?? {}) } } as KObject;
   defaultWorkload(o);
   return o.spec.template;

@@ -46,7 +46,7 @@ export interface HttpContext {
   watches: Set<ServerResponse>;
   /** The bearer token every request must carry, as a real API server requires credentials. */
   token: string;
-  /** Writes as a real API server's audit log records them at level Request (the newest 1000). */
+  /** Writes that succeeded, as a real API server's audit log records them at level Request (the newest 1000). */
   audit: AuditEvent[];
 }
 
@@ -59,9 +59,14 @@ export interface AuditEvent {
   body: string;
 }
 
-function audited(ctx: HttpContext, req: IncomingMessage, verb: AuditEvent['verb'], body: string): void {
+/** Request bodies as received, until the write succeeds and is audited. */
+const rawBodies = new WeakMap<IncomingMessage, string>();
+
+function audited<T>(ctx: HttpContext, req: IncomingMessage, verb: AuditEvent['verb'], result: T): T {
+  const body = rawBodies.get(req) ?? '';
   ctx.audit.push({ verb, requestURI: req.url ?? '', contentType: String(req.headers['content-type'] ?? ''), body });
   if (ctx.audit.length > 1000) ctx.audit.splice(0, ctx.audit.length - 1000);
+  return result;
 }
 
 const PODS = resourceByKind('Pod');
@@ -89,9 +94,9 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function readJson(req: IncomingMessage, ctx?: HttpContext, verb?: AuditEvent['verb']): Promise<unknown> {
+async function readJson(req: IncomingMessage): Promise<unknown> {
   const text = await readBody(req);
-  if (ctx && verb) audited(ctx, req, verb, text);
+  rawBodies.set(req, text);
   if (!text.trim()) throw badRequest('the request needs a JSON body');
   const type = (req.headers['content-type'] ?? '').toLowerCase();
   if (type.includes('yaml')) {
@@ -224,8 +229,8 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
       return send(res, 200, { ...listKind(def), metadata, items: out.items });
     }
     if (method === 'POST') {
-      const body = (await readJson(req, ctx, 'create')) as KObject;
-      const made = ctx.api.create(def, ns, body, !!q.get('dryRun'));
+      const body = (await readJson(req)) as KObject;
+      const made = audited(ctx, req, 'create', ctx.api.create(def, ns, body, !!q.get('dryRun')));
       return send(res, 201, recordManager(ctx.store, ctx.clock, def, made, q, 'Update'));
     }
     if (method === 'DELETE') {
@@ -244,17 +249,14 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
       return send(res, 200, obj);
     }
     case 'PUT': {
-      const body = (await readJson(req, ctx, 'update')) as KObject;
-      return send(
-        res,
-        200,
-        recordManager(ctx.store, ctx.clock, def, ctx.api.replace(def, ns, name, body, subres, !!q.get('dryRun')), q, 'Update'),
-      );
+      const body = (await readJson(req)) as KObject;
+      const replaced = audited(ctx, req, 'update', ctx.api.replace(def, ns, name, body, subres, !!q.get('dryRun')));
+      return send(res, 200, recordManager(ctx.store, ctx.clock, def, replaced, q, 'Update'));
     }
     case 'PATCH': {
       const type = req.headers['content-type'];
-      const body = await readJson(req, ctx, 'patch');
-      const out = ctx.api.patch(def, ns, name, type, body, subres, !!q.get('dryRun'));
+      const body = await readJson(req);
+      const out = audited(ctx, req, 'patch', ctx.api.patch(def, ns, name, type, body, subres, !!q.get('dryRun')));
       return send(res, 200, recordManager(ctx.store, ctx.clock, def, out, q, String(type).includes('apply-patch') ? 'Apply' : 'Update'));
     }
     case 'DELETE': {

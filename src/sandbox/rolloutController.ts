@@ -42,6 +42,35 @@ interface PauseCondition {
   startTime: string;
 }
 
+interface Step {
+  setWeight?: number;
+  pause?: { duration?: string | number };
+  analysis?: unknown;
+  experiment?: unknown;
+}
+
+interface BlueGreen {
+  activeService?: string;
+  previewService?: string;
+  autoPromotionEnabled?: boolean;
+  scaleDownDelaySeconds?: number;
+  abortScaleDownDelaySeconds?: number;
+}
+
+/** The status fields the controller keeps between reconciles. */
+interface Status {
+  currentPodHash?: string;
+  stableRS?: string;
+  currentStepIndex?: number;
+  pauseConditions?: PauseCondition[];
+  controllerPause?: boolean;
+  abort?: boolean;
+  abortedAt?: string;
+  promoteFull?: boolean;
+  blueGreen?: { activeSelector?: string | undefined; previewSelector?: string | undefined };
+  [other: string]: unknown;
+}
+
 /** `approximateWeightedCanaryStableReplicaCounts` without surge: [canary, stable] for a weight. */
 export function basicCanaryCounts(replicas: number, weight: number): [number, number] {
   if (replicas === 0) return [0, 0];
@@ -80,10 +109,10 @@ export class RolloutController {
     const now = this.clock.now();
     const replicas: number = r.spec?.replicas ?? 1;
     const hash = podTemplateHash(defaultedTemplate(r.spec?.template));
-    const s: Record<string, any> = clone(r.status ?? {});
+    const s: Status = clone(r.status ?? {});
     const canary = r.spec?.strategy?.canary;
     const bg = r.spec?.strategy?.blueGreen;
-    const steps: Array<Record<string, any>> = canary?.steps ?? [];
+    const steps: Step[] = canary?.steps ?? [];
     const newRs = this.ensureReplicaSet(r, owned, hash);
     const all = [...owned.filter((x) => x.metadata.uid !== newRs.metadata.uid), newRs];
     const byHash = (h: string | undefined) => all.find((x) => x.metadata.labels?.[ROLLOUT_HASH] === h);
@@ -120,8 +149,8 @@ export class RolloutController {
 
   private syncCanary(
     r: KObject,
-    s: Record<string, any>,
-    steps: Array<Record<string, any>>,
+    s: Status,
+    steps: Step[],
     replicas: number,
     newRs: KObject,
     stable: KObject | undefined,
@@ -162,7 +191,7 @@ export class RolloutController {
       done =
         available(this.fresh(newRs)) >= want && available(this.fresh(stable)) >= keep && (this.fresh(newRs).spec.replicas ?? 0) === want;
     } else if (step.pause) {
-      const cond = (s.pauseConditions as PauseCondition[] | undefined)?.find((c) => c.reason === 'CanaryPauseStep');
+      const cond = s.pauseConditions?.find((c) => c.reason === 'CanaryPauseStep');
       const secs = goDurationSeconds(step.pause.duration);
       if (s.controllerPause && !cond) done = true;
       else if (cond && secs !== undefined) done = this.clock.now() > Date.parse(cond.startTime) + secs * 1000;
@@ -173,7 +202,7 @@ export class RolloutController {
     } else done = true;
     if (done) {
       s.currentStepIndex = index + 1;
-      s.pauseConditions = (s.pauseConditions as PauseCondition[] | undefined)?.filter((c) => c.reason !== 'CanaryPauseStep');
+      s.pauseConditions = s.pauseConditions?.filter((c) => c.reason !== 'CanaryPauseStep');
       if (!s.pauseConditions?.length) {
         delete s.pauseConditions;
         s.controllerPause = false;
@@ -190,8 +219,8 @@ export class RolloutController {
 
   private syncBlueGreen(
     r: KObject,
-    s: Record<string, any>,
-    bg: Record<string, any>,
+    s: Status,
+    bg: BlueGreen,
     replicas: number,
     newRs: KObject,
     stable: KObject | undefined,
@@ -227,7 +256,7 @@ export class RolloutController {
     if (bg.previewService) this.select(r, bg.previewService, s.currentPodHash);
     s.blueGreen = { activeSelector: activeHash, ...(bg.previewService ? { previewSelector: s.currentPodHash } : {}) };
     if (available(this.fresh(newRs)) < replicas || r.spec?.paused) return;
-    const cond = (s.pauseConditions as PauseCondition[] | undefined)?.find((c) => c.reason === 'BlueGreenPause');
+    const cond = s.pauseConditions?.find((c) => c.reason === 'BlueGreenPause');
     if (bg.autoPromotionEnabled === false && !s.promoteFull) {
       // CompletedBlueGreenPause: a person cleared the condition the controller added.
       if (!s.controllerPause && !cond) {
@@ -246,12 +275,12 @@ export class RolloutController {
   }
 
   /** The controller's phase and message (`CalculateRolloutPhase`). */
-  private phase(r: KObject, s: Record<string, any>, replicas: number): [string, string] {
+  private phase(r: KObject, s: Status, replicas: number): [string, string] {
     const newRs = this.owned(r).find((x) => x.metadata.labels?.[ROLLOUT_HASH] === s.currentPodHash);
     if (s.abort)
       return ['Degraded', `RolloutAborted: Rollout aborted update to revision ${newRs?.metadata.annotations?.[ROLLOUT_REVISION] ?? '?'}`];
     if (r.spec?.paused) return ['Paused', 'manually paused'];
-    const cond = (s.pauseConditions as PauseCondition[] | undefined)?.[0];
+    const cond = s.pauseConditions?.[0];
     if (cond) return ['Paused', cond.reason];
     const updated = newRs?.status?.replicas ?? 0;
     if (updated < replicas) return ['Progressing', 'more replicas need to be updated'];
@@ -266,7 +295,7 @@ export class RolloutController {
     return ['Healthy', ''];
   }
 
-  private writeStatus(r: KObject, s: Record<string, any>, all: KObject[], phase: string, message: string): void {
+  private writeStatus(r: KObject, s: Status, all: KObject[], phase: string, message: string): void {
     const sum = (f: (x: KObject) => number) => all.reduce((n, x) => n + f(x), 0);
     const newRs = all.find((x) => x.metadata.labels?.[ROLLOUT_HASH] === s.currentPodHash);
     const status = {
@@ -385,7 +414,7 @@ function available(rs: KObject | undefined): number {
 }
 
 /** `rolloututil.CanaryStepString`. */
-function stepString(step: Record<string, any>): string {
+function stepString(step: Step): string {
   if (step.setWeight !== undefined) return `setWeight: ${step.setWeight}`;
   if (step.pause) return step.pause.duration !== undefined ? `pause: ${step.pause.duration}` : 'pause';
   return Object.keys(step)[0] ?? '';

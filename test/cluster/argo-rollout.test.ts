@@ -62,7 +62,7 @@ describe('a canary Rollout [setWeight 20, pause 60s, setWeight 50, pause {}, set
     const mark = sb.auditLog().length;
     st = (await driver.applyStage(ref, st, stages[0]!)) as ArgoRolloutState;
     // 20 replicas at weight 20: 4 canary pods beside 16 stable, and the Rollout held in its pause.
-    expect(st).toMatchObject({ held: true, servedPct: 20, newHash: expect.any(String) });
+    expect(st).toMatchObject({ heldAt: 1, servedPct: 20, newHash: expect.any(String) });
     let ro = await read();
     expect(ro.spec.paused).toBe(true);
     expect(ro.status).toMatchObject({ currentStepIndex: 1, phase: 'Paused', message: 'manually paused' });
@@ -71,10 +71,13 @@ describe('a canary Rollout [setWeight 20, pause 60s, setWeight 50, pause {}, set
     expect((await read()).status?.currentStepIndex).toBe(1);
     expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.2.2': 80, 'v1.3.0': 20 });
 
+    // The weight's own row again (as after a restart) keeps the hold; the next row releases it.
+    st = (await driver.applyStage(ref, st, stages[0]!)) as ArgoRolloutState;
+    expect(st.heldAt).toBe(1);
     st = (await driver.applyStage(ref, st, stages[1]!)) as ArgoRolloutState;
-    expect(st.held).toBe(false);
+    expect(st.heldAt).toBeUndefined();
     st = (await driver.applyStage(ref, st, stages[2]!)) as ArgoRolloutState;
-    expect(st.held ?? false).toBe(false); // an open pause follows: it holds by itself
+    expect(st.heldAt).toBeUndefined(); // an open pause follows: it holds by itself
     expect(st.servedPct).toBe(50);
     st = (await driver.applyStage(ref, st, stages[3]!)) as ArgoRolloutState;
     ro = await read();

@@ -14,8 +14,9 @@ import type { DeployPlan } from '../../src/domain/types.js';
 import { resumeDecision } from '../../src/runner/model/next-move.js';
 import { initialSteps, touching, withRollbackSteps, withStages } from '../../src/runner/model/steps.js';
 import { type RunRecord, ownTarget } from '../../src/store/records.js';
-import { SHIPPED, servingImages, startWorld, started, until, type World } from './world.js';
+import { REQUESTER, SHIPPED, servingImages, startWorld, started, until, type World } from './world.js';
 import { outcomeOf } from '../../src/domain/run.js';
+import { rolloutConfig } from '../helpers/rollouts.js';
 
 let w: World | undefined;
 afterEach(async () => {
@@ -100,6 +101,51 @@ describe('a crash at each production step of blue-green and rolling resumes and 
     w = await startWorld({ speed: 100 });
     const run = started(await w.deploy(`deploy checkout v1.2.3 ${strategy}`));
     await crashAndResume(w, run.id, stepKey);
+  });
+});
+
+describe('a crash at each step of a canary Argo Rollout resumes from what the Rollout says: nothing sent twice', () => {
+  it.each([
+    'prepare',
+    'baseline',
+    'stage:ro-0',
+    'stage:ro-1',
+    'stage:ro-2',
+    'stage:ro-3',
+    'stage:ro-4',
+    'stage:ro-stable',
+    'smoke',
+    'regression-gate',
+    'promote',
+  ])('crash during %s', async (stepKey) => {
+    w = await startWorld({ config: rolloutConfig(), speed: 100 });
+    const world = w;
+    const run = started(await world.deploy('deploy checkout v1.2.3 canary'));
+    // Whoever runs it presses Accept at the Rollout's open pause, before and after the restart.
+    const accept = (runner: typeof world.runner) =>
+      runner.subscribe((ev) => {
+        if (ev.type === 'run-updated' && ev.run.id === run.id && ev.run.phase.status === 'awaiting-decision')
+          void runner.command(run.id, 'accept', REQUESTER);
+      });
+    const off = accept(world.runner);
+    await until(world.runner, run.id, (r) => r.steps.some((s) => s.key === stepKey && s.status === 'running'));
+    await world.runner.close();
+    off();
+    const runner = world.restart();
+    accept(runner);
+    await runner.resumeInFlight();
+    const done = (await runner.settled(run.id))!;
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
+    expect(await servingImages(world, 'checkout')).toEqual(['registry.example.com/shop/checkout:v1.2.3']);
+    // Each of the plugin's calls at most once: one image update, one promote, no abort.
+    const writes = world.sandbox
+      .auditLog()
+      .filter((e) => e.requestURI.includes('/rollouts/checkout'))
+      .map((e) => `${e.verb} ${e.requestURI.replace(/\?.*$/, '').replace(/^.*\/rollouts\//, '')} ${e.verb === 'update' ? '' : e.body}`);
+    expect(writes.filter((x) => x.startsWith('update'))).toHaveLength(1);
+    expect(writes.filter((x) => x.includes('pauseConditions'))).toEqual(['patch checkout/status {"status":{"pauseConditions":null}}']);
+    expect(writes.filter((x) => x.includes('abort'))).toEqual([]);
+    expect(writes.filter((x) => x.includes('"paused":true')).length).toBeLessThanOrEqual(1);
   });
 });
 

@@ -128,6 +128,15 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
         : `${run.plan.risk}-risk production deploys need an approval from someone other than the requester`,
     });
   }
+  const queries = Object.values(ctx.service.metrics ?? {}).filter((q): q is string => typeof q === 'string');
+  if (ctx.ref.kind === 'Rollout' && queries.some((q) => !q.includes('{{version}}'))) {
+    checks.push({
+      name: 'metrics tell the versions apart',
+      ok: false,
+      severity: 'error',
+      detail: `a Rollout's stable and canary pods differ only in their image, so every metric query of ${run.service} must select {{version}} (e.g. version="{{version}}"); otherwise the judge would compare the service with itself`,
+    });
+  }
   if (run.plan.dbMigration && !ctx.ref.migration) {
     checks.push({
       name: 'database migration',

@@ -1,0 +1,158 @@
+// Releases of a service whose production workload is an Argo Rollouts Rollout, through the
+// runner on the sandbox: the run's rows are the Rollout's steps, it waits at the open pause for
+// Accept, Shipbot's judge aborts a regressing canary through the controller and undoes it, and a
+// blue-green Rollout without auto-promotion waits for Accept before its cutover.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ROLLOUTS, type RolloutObject } from '../../src/cluster/argo-rules.js';
+import { kubeFromKubeconfig } from '../../src/cluster/index.js';
+import { outcomeOf, pendingDecision, waitsAtPause } from '../../src/domain/run.js';
+import { rolloutConfig } from '../helpers/rollouts.js';
+import { IC, REQUESTER, servingImages, startWorld, started, until, type World } from './world.js';
+
+let w: World | undefined;
+afterEach(async () => {
+  await w?.close();
+  w = undefined;
+});
+
+const IMAGE = (v: string) => `registry.example.com/shop/checkout:${v}`;
+
+async function rollout(world: World): Promise<RolloutObject> {
+  const kube = kubeFromKubeconfig(world.sandbox.kubeconfigYaml());
+  return (await kube.custom.getNamespacedCustomObject({ ...ROLLOUTS, namespace: 'production', name: 'checkout' })) as RolloutObject;
+}
+
+describe('a canary Rollout', () => {
+  it("shows the Rollout's steps, waits at its open pause for Accept, and succeeds", async () => {
+    w = await startWorld({ config: rolloutConfig(), speed: 100 });
+    const run = started(await w.deploy('deploy checkout v1.3.0 canary'));
+    const asked = await until(w.runner, run.id, (r) => r.phase.status === 'awaiting-decision' || r.phase.status === 'failed');
+    expect(asked.phase.status, outcomeOf(asked)).toBe('awaiting-decision');
+    expect(waitsAtPause(pendingDecision(asked))).toBe(true);
+    const rows = asked.steps.filter((s) => s.key.startsWith('stage:')).map((s) => [s.title, s.status]);
+    expect(rows).toEqual([
+      ['canary 20%', 'done'],
+      ['pause 60s', 'done'],
+      ['canary 50%', 'done'],
+      ['waiting for Accept', 'done'],
+      ['canary 100%', 'pending'],
+      ['promote to 100%', 'pending'],
+    ]);
+    expect(asked.steps.find((s) => s.title === 'waiting for Accept')?.detail).toMatch(
+      /Rollout Paused: CanaryPauseStep; waiting for Accept/,
+    );
+    expect((await rollout(w)).status).toMatchObject({ currentStepIndex: 3, phase: 'Paused' });
+
+    // The requester may promote their own pause (no second person: it is not an accepted regression).
+    expect(await w.runner.command(run.id, 'accept', REQUESTER)).toMatchObject({ ok: true, acted: true });
+    const done = (await w.runner.settled(run.id))!;
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
+    expect(w.runner.record(run.id)!.data.accepted).toBeUndefined();
+    expect(await servingImages(w, 'checkout')).toEqual([IMAGE('v1.3.0')]);
+    expect((await rollout(w)).status).toMatchObject({ phase: 'Healthy', currentStepIndex: 5 });
+  });
+
+  it("an -errors build is aborted by Shipbot's judge and undone: the stable ReplicaSet serves 100%", async () => {
+    w = await startWorld({ config: rolloutConfig(), speed: 100 });
+    const before = (await rollout(w)).status!.stableRS;
+    const run = started(await w.deploy('deploy checkout v1.3.0-errors canary'));
+    const done = (await w.runner.settled(run.id))!;
+    expect(done.phase.status, outcomeOf(done)).toBe('rolled-back');
+    expect(outcomeOf(done)).toMatch(/error rate/);
+    expect(done.steps.find((s) => s.title === 'canary 20%')).toMatchObject({ status: 'failed' });
+    expect(done.steps.find((s) => s.key === 'verify-rollback')).toMatchObject({ status: 'done' });
+    expect(await servingImages(w, 'checkout')).toEqual([IMAGE('v1.2.2')]);
+    const ro = await rollout(w);
+    expect(ro.status).toMatchObject({ phase: 'Healthy', stableRS: before, currentPodHash: before, abort: false });
+    expect(ro.spec.template?.spec?.containers?.[0]?.image).toBe(IMAGE('v1.2.2'));
+  });
+
+  it('a Rollback pressed at the open pause aborts it and acts once', async () => {
+    w = await startWorld({ config: rolloutConfig(), speed: 100 });
+    const run = started(await w.deploy('deploy checkout v1.3.0 canary'));
+    await until(w.runner, run.id, (r) => r.phase.status === 'awaiting-decision');
+    const [a, b] = await Promise.all([w.runner.command(run.id, 'rollback', REQUESTER), w.runner.command(run.id, 'rollback', IC)]);
+    expect([a.ok && a.acted, b.ok && b.acted].filter(Boolean)).toHaveLength(1);
+    const done = (await w.runner.settled(run.id))!;
+    expect(done.phase.status, outcomeOf(done)).toBe('rolled-back');
+    expect(await servingImages(w, 'checkout')).toEqual([IMAGE('v1.2.2')]);
+  });
+});
+
+/** Turns the demo's canary Rollout into a blue-green one without auto-promotion, with its preview Service. */
+async function blueGreen(world: World): Promise<void> {
+  const kube = kubeFromKubeconfig(world.sandbox.kubeconfigYaml());
+  await kube.core.createNamespacedService({
+    namespace: 'production',
+    body: {
+      metadata: { name: 'checkout-preview', labels: { app: 'checkout' } },
+      spec: { selector: { app: 'checkout' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    },
+  });
+  const ro = await rollout(world);
+  ro.spec.strategy = { blueGreen: { activeService: 'checkout', previewService: 'checkout-preview', autoPromotionEnabled: false } };
+  await kube.custom.replaceNamespacedCustomObject({ ...ROLLOUTS, namespace: 'production', name: 'checkout', body: ro });
+  const active = async () => (await kube.core.readNamespacedService({ name: 'checkout', namespace: 'production' })).spec?.selector;
+  for (let i = 0; i < 200 && !(await active())?.['rollouts-pod-template-hash']; i++) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Every selector hash the active Service had while `during` ran. */
+async function activeHashesDuring(world: World, during: () => Promise<void>): Promise<Set<string | undefined>> {
+  const kube = kubeFromKubeconfig(world.sandbox.kubeconfigYaml());
+  const seen = new Set<string | undefined>();
+  let on = true;
+  const watch = (async () => {
+    while (on) {
+      const svc = await kube.core.readNamespacedService({ name: 'checkout', namespace: 'production' });
+      seen.add(svc.spec?.selector?.['rollouts-pod-template-hash']);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  try {
+    await during();
+  } finally {
+    on = false;
+    await watch;
+  }
+  return seen;
+}
+
+describe('a blue-green Rollout with autoPromotionEnabled: false', () => {
+  it('waits for Accept with the new version in preview, then promotes: the active Service moves once', async () => {
+    w = await startWorld({ config: rolloutConfig(), speed: 100 });
+    await blueGreen(w);
+    const stable = (await rollout(w)).status!.stableRS;
+    const run = started(await w.deploy('deploy checkout v1.3.0 blue-green'));
+    const asked = await until(w.runner, run.id, (r) => r.phase.status === 'awaiting-decision' || r.phase.status === 'failed');
+    expect(asked.phase.status, outcomeOf(asked)).toBe('awaiting-decision');
+    expect(asked.steps.filter((s) => s.key.startsWith('stage:')).map((s) => s.title)).toEqual(['preview', 'waiting for Accept', 'cutover']);
+    let ro = await rollout(w);
+    expect(ro.status).toMatchObject({ phase: 'Paused', message: 'BlueGreenPause', blueGreen: { activeSelector: stable } });
+    expect(await servingImages(w, 'checkout')).toEqual([IMAGE('v1.2.2')]);
+
+    expect(await w.runner.command(run.id, 'accept', REQUESTER)).toMatchObject({ ok: true });
+    const done = (await w.runner.settled(run.id))!;
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
+    ro = await rollout(w);
+    expect(ro.status).toMatchObject({ phase: 'Healthy', blueGreen: { activeSelector: ro.status!.currentPodHash } });
+    expect(await servingImages(w, 'checkout')).toEqual([IMAGE('v1.3.0')]);
+  });
+
+  it('a Rollback during preview aborts it and the active Service never moves', async () => {
+    w = await startWorld({ config: rolloutConfig(), speed: 100 });
+    await blueGreen(w);
+    const stable = (await rollout(w)).status!.stableRS;
+    const world = w;
+    const seen = await activeHashesDuring(world, async () => {
+      const run = started(await world.deploy('deploy checkout v1.3.0 blue-green'));
+      await until(world.runner, run.id, (r) => r.phase.status === 'awaiting-decision');
+      expect(await world.runner.command(run.id, 'rollback', REQUESTER)).toMatchObject({ ok: true, acted: true });
+      const done = (await world.runner.settled(run.id))!;
+      expect(done.phase.status, outcomeOf(done)).toBe('rolled-back');
+    });
+    expect([...seen]).toEqual([stable]);
+    const ro = await rollout(w);
+    expect(ro.status).toMatchObject({ phase: 'Healthy', stableRS: stable, currentPodHash: stable });
+    expect(await servingImages(w, 'checkout')).toEqual([IMAGE('v1.2.2')]);
+  });
+});
