@@ -2,18 +2,14 @@
 // is, and the exact patches the `kubectl argo rollouts` plugin sends (argoproj/argo-rollouts
 // pkg/kubectl-argo-rollouts/cmd/{promote,abort,retry,pause,undo}). No I/O: argo-rollout.ts sends them.
 import { goDurationSeconds } from '../domain/go-duration.js';
+import type { ArgoStep } from './rollout-state.js';
 import type { Stage } from './types.js';
+
+export type { ArgoStep } from './rollout-state.js';
 
 export const ROLLOUTS = { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts' } as const;
 /** The label Argo Rollouts puts on every ReplicaSet and pod of a Rollout (DefaultRolloutUniqueLabelKey). */
 export const ROLLOUT_HASH = 'rollouts-pod-template-hash';
-
-export interface ArgoStep {
-  setWeight?: number;
-  pause?: { duration?: string | number };
-  analysis?: { templates?: Array<{ templateName?: string }> };
-  [other: string]: unknown;
-}
 
 export interface PauseCondition {
   reason: string;

@@ -1,7 +1,6 @@
 // What a driver learned at prepare() and needs later, one shape per strategy, told apart by
 // `strategy`. JSON-serialisable: the runner persists it with the run so a restart can resume;
 // a driver handed another strategy's state refuses it (InvalidRolloutError), never guesses.
-import type { ArgoStep } from './argo-rules.js';
 import type { RouterKind } from './route-split.js';
 
 /** The two Deployments of a blue-green service. */
@@ -66,6 +65,14 @@ export interface RollingState extends RolloutBase {
   previousTemplateHash?: string;
   track: string;
   paused?: boolean;
+}
+
+/** One step of an Argo Rollouts canary, as its spec writes it. */
+export interface ArgoStep {
+  setWeight?: number;
+  pause?: { duration?: string | number };
+  analysis?: { templates?: Array<{ templateName?: string }> };
+  [other: string]: unknown;
 }
 
 /** An Argo Rollouts Rollout the run drives through its controller (argo-rollout.ts). */

@@ -1,5 +1,6 @@
 // HTTP framing of the sandbox: Kubernetes REST paths (discovery, CRUD, watch, proxy) and the
 // sandbox's own /sandbox/v1 endpoints. Decisions live in apiServer.ts, workloads elsewhere.
+import { type AuditEvent, audited, rawBodies } from './audit.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -48,25 +49,6 @@ export interface HttpContext {
   token: string;
   /** Writes that succeeded, as a real API server's audit log records them at level Request (the newest 1000). */
   audit: AuditEvent[];
-}
-
-/** One write, as Kubernetes' audit log shows it at level Request: verb, URI, content type and the body as sent. */
-export interface AuditEvent {
-  verb: 'create' | 'update' | 'patch';
-  requestURI: string;
-  contentType: string;
-  /** The request body, byte for byte. */
-  body: string;
-}
-
-/** Request bodies as received, until the write succeeds and is audited. */
-const rawBodies = new WeakMap<IncomingMessage, string>();
-
-function audited<T>(ctx: HttpContext, req: IncomingMessage, verb: AuditEvent['verb'], result: T): T {
-  const body = rawBodies.get(req) ?? '';
-  ctx.audit.push({ verb, requestURI: req.url ?? '', contentType: String(req.headers['content-type'] ?? ''), body });
-  if (ctx.audit.length > 1000) ctx.audit.splice(0, ctx.audit.length - 1000);
-  return result;
 }
 
 const PODS = resourceByKind('Pod');

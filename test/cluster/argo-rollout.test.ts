@@ -12,7 +12,7 @@ import { createDriver, kubeFromKubeconfig } from '../../src/cluster/index.js';
 import type { ArgoRolloutState } from '../../src/cluster/rollout-state.js';
 import type { RolloutDriver, WorkloadRef } from '../../src/cluster/types.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import type { AuditEvent } from '../../src/sandbox/http.js';
+import type { AuditEvent } from '../../src/sandbox/audit.js';
 import { planFor, serving } from './sandbox.js';
 import { rolloutConfig } from '../helpers/rollouts.js';
 

@@ -227,4 +227,32 @@ describe.skipIf(!hasKubectl)('kubectl', () => {
     expect(await ok('delete', 'deploy/checkout', '--dry-run=server')).toContain('server dry run');
     expect(await jsonpath('deploy/checkout', '{.metadata.uid} {.metadata.generation} {.spec.replicas}')).toBe(before);
   });
+
+  it('applies an Argo Rollout, lists it as the CRD prints it, and refuses one the schema rejects', async () => {
+    const file = path.join(dir, 'rollout.yaml');
+    const manifest = (weight: string) =>
+      [
+        'apiVersion: argoproj.io/v1alpha1',
+        'kind: Rollout',
+        'metadata: { name: shop-ro, labels: { app: shop-ro } }',
+        'spec:',
+        '  replicas: 4',
+        '  selector: { matchLabels: { app: shop-ro } }',
+        '  template:',
+        '    metadata: { labels: { app: shop-ro } }',
+        '    spec: { containers: [{ name: app, image: "registry.example.com/shop:v1.0.0" }] }',
+        `  strategy: { canary: { steps: [{ setWeight: ${weight} }, { pause: {} }] } }`,
+        '',
+      ].join('\n');
+    writeFileSync(file, manifest('25'));
+    await ok('apply', '-f', file);
+    await waitFor('the Rollout Healthy', async () => (await jsonpath('rollout/shop-ro', '{.status.phase}')) === 'Healthy');
+    const table = await ok('get', 'rollouts');
+    expect(table.split('\n')[0]).toMatch(/^NAME\s+DESIRED\s+CURRENT\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/);
+    expect(table).toMatch(/shop-ro\s+4\s+4\s+4\s+4\s+/);
+    writeFileSync(file, manifest('"a lot"'));
+    const bad = await kubectl('apply', '-f', file);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/setWeight/);
+  });
 });
