@@ -194,6 +194,14 @@ export class ClusterApi {
     }
   }
 
+  /** Custom resources of one type in a namespace, by label selector. */
+  async listCustom(res: CustomResource, namespace: string, labelSelector: string): Promise<CustomObject[]> {
+    const list = (await kubeCall({ verb: 'list', resource: `${res.plural}.${res.group}`, namespace }, this.server, () =>
+      this.kube.custom.listNamespacedCustomObject({ ...res, namespace, labelSelector }),
+    )) as { items?: CustomObject[] };
+    return list.items ?? [];
+  }
+
   /** JSON merge patch of a custom resource (they take no strategic merge patch). */
   async mergeCustom(res: CustomResource, namespace: string, name: string, body: object): Promise<CustomObject> {
     return (await kubeCall({ verb: 'patch', resource: `${res.plural}.${res.group}`, namespace, name }, this.server, () =>

@@ -10,6 +10,9 @@ import type { V1ReplicaSet } from '@kubernetes/client-node';
 import type { DeployPlan, InfraSignal, Strategy } from '../domain/types.js';
 import {
   ABORT,
+  ANALYSIS_RUNS,
+  type AnalysisRunObject,
+  analysisLine,
   controllerLine,
   fullyPromoted,
   kindOf,
@@ -165,17 +168,22 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
    * weight completes before the next weight.
    */
   async applyStage(ref: WorkloadRef, state: RolloutState, stage: Stage, signal?: AbortSignal): Promise<ArgoRolloutState> {
-    let s = asArgo(state);
+    const { waiting: _asked, ...was } = asArgo(state);
+    let s: ArgoRolloutState = was;
     const row = stage as RolloutStage;
     if (!('at' in row)) throw new InvalidRolloutError(`stage ${stage.key} is not a Rollout's`);
     let ro = await this.setImage(ref, s);
     const deadline = this.ctx.clock.now() + this.ctx.timeoutMs;
     for (;;) {
       signal?.throwIfAborted();
-      if (ro.status?.abort) throw new StageFailedError(`the Rollout was aborted: ${controllerLine(ro)}`, 'signal', []);
+      if (ro.status?.abort) throw new StageFailedError(`the Rollout was aborted: ${await this.whyAborted(ref, ro, s)}`, 'signal', []);
       if (observed(ro) && ro.status?.currentPodHash && ro.status.currentPodHash !== s.stableHash)
         s = { ...s, newHash: ro.status.currentPodHash };
-      const fatal = s.newHash ? fatalSignals(await this.signals(ref, s)) : [];
+      const fatal = s.newHash
+        ? fatalSignals(
+            podSignals(await this.ctx.api.listPods(ref.namespace, selectorText({ [ROLLOUT_HASH]: s.newHash })), this.ctx.clock.now()),
+          )
+        : [];
       if (fatal.length) throw new StageFailedError(`the new pods will not become available: ${describeSignals(fatal)}`, 'signal', fatal);
       const acted = await this.advance(ref, ro, s, row);
       s = acted.state;
@@ -190,12 +198,37 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
       ro = await this.read(ref);
     }
     s = { ...s, controller: controllerLine(ro) };
+    if ('step' in row.at && row.at.kind === 'analysis' && pauseCondition(ro, 'InconclusiveAnalysisRun'))
+      s = { ...s, waiting: `Argo's analysis was inconclusive: ${await this.analysisOf(ref, s, row.at.step)}` };
     if ('step' in row.at && row.at.kind === 'weight') {
       s = await this.holdAfterWeight(ref, s, row.at.step);
       const servedPct = Math.round(10 * (await serviceShare(this.ctx, ref.namespace, ref.service, ref.container, s.newImage))) / 10;
       return { ...s, servedPct };
     }
     return s;
+  }
+
+  /** Why the controller aborted: its message, and the failed AnalysisRun's metric and value when one failed. */
+  private async whyAborted(ref: WorkloadRef, ro: RolloutObject, s: ArgoRolloutState): Promise<string> {
+    if (!s.newHash) return controllerLine(ro);
+    const runs = await this.analysisRuns(ref, s.newHash);
+    const failed = runs.find((r) => r.status?.phase === 'Failed' || r.status?.phase === 'Error');
+    return failed ? `Argo analysis ${analysisLine(failed)}` : controllerLine(ro);
+  }
+
+  /** The AnalysisRun of step `i`, in a line. */
+  private async analysisOf(ref: WorkloadRef, s: ArgoRolloutState, i: number): Promise<string> {
+    const run = (await this.analysisRuns(ref, s.newHash ?? '')).find((r) => r.metadata.labels?.['step-index'] === String(i));
+    return run ? analysisLine(run) : 'no AnalysisRun found';
+  }
+
+  private async analysisRuns(ref: WorkloadRef, hash: string): Promise<AnalysisRunObject[]> {
+    const list = (await this.ctx.api.listCustom(
+      ANALYSIS_RUNS,
+      ref.namespace,
+      `${ROLLOUT_HASH}=${hash},rollout-type=Step`,
+    )) as unknown as AnalysisRunObject[];
+    return list;
   }
 
   /** The row's state is reached (the controller passed the step, or waits where the row waits). */
@@ -213,6 +246,7 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
     const i = stepIndex(ro);
     if (!isNew) return false;
     if (row.at.kind === 'open-pause') return i > row.at.step || (i === row.at.step && Boolean(pauseCondition(ro, 'CanaryPauseStep')));
+    if (row.at.kind === 'analysis') return i > row.at.step || (i === row.at.step && Boolean(pauseCondition(ro, 'InconclusiveAnalysisRun')));
     return i > row.at.step || fullyPromoted(ro);
   }
 
@@ -233,7 +267,8 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
     }
     // Reaching a row past a pause waiting for a person means the person accepted it: promote.
     const waitsBefore = 'end' in row.at || ('step' in row.at && stepIndex(ro) < row.at.step) || ('bg' in row.at && row.at.bg === 'cutover');
-    const waiting = pauseCondition(ro, 'CanaryPauseStep') ?? pauseCondition(ro, 'BlueGreenPause');
+    const waiting =
+      pauseCondition(ro, 'CanaryPauseStep') ?? pauseCondition(ro, 'BlueGreenPause') ?? pauseCondition(ro, 'InconclusiveAnalysisRun');
     const open = waiting && this.waitsForPerson(ro, s);
     if (waitsBefore && open && ro.status?.currentPodHash === s.newHash) {
       const p = promotePatches(ro);
@@ -248,6 +283,7 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
   /** Whether the controller waits for a person (an open canary pause, a blue-green pause without auto-promotion), not for a timer. */
   private waitsForPerson(ro: RolloutObject, s: ArgoRolloutState): boolean {
     if (s.kind === 'blue-green') return s.autoPromotion === false && Boolean(pauseCondition(ro, 'BlueGreenPause'));
+    if (pauseCondition(ro, 'InconclusiveAnalysisRun')) return true;
     const step = s.steps[stepIndex(ro)];
     return Boolean(step?.pause) && step!.pause!.duration === undefined;
   }
@@ -383,11 +419,16 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
         };
   }
 
+  /** The new pods' health, and an abort by the controller (its own analysis failed, or someone aborted it) while the judge watches. */
   async signals(ref: WorkloadRef, state: RolloutState): Promise<InfraSignal[]> {
     const s = asArgo(state);
     if (!s.newHash) return [];
     const pods = await this.ctx.api.listPods(ref.namespace, selectorText({ [ROLLOUT_HASH]: s.newHash }));
-    return podSignals(pods, this.ctx.clock.now());
+    const out = podSignals(pods, this.ctx.clock.now());
+    const ro = await this.read(ref);
+    if (ro.status?.abort && ro.status.currentPodHash === s.newHash && !s.promoted)
+      out.push({ kind: 'controller-aborted', workload: `Rollout ${ref.deployment}`, message: await this.whyAborted(ref, ro, s) });
+    return out;
   }
 
   /** The Rollout's pods carry no track of ours: the version (the running image) tells stable from canary. */

@@ -8,6 +8,32 @@ import type { Stage } from './types.js';
 export type { ArgoStep } from './rollout-state.js';
 
 export const ROLLOUTS = { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts' } as const;
+export const ANALYSIS_RUNS = { group: 'argoproj.io', version: 'v1alpha1', plural: 'analysisruns' } as const;
+
+/** The parts of an AnalysisRun Shipbot shows: its phase, message, and each metric's last measured value. */
+export interface AnalysisRunObject {
+  metadata: { name?: string; labels?: Record<string, string> };
+  status?: {
+    phase?: string;
+    message?: string;
+    metricResults?: Array<{
+      name: string;
+      phase?: string;
+      message?: string;
+      measurements?: Array<{ phase?: string; value?: string; message?: string }>;
+    }>;
+  };
+}
+
+/** A failed or inconclusive AnalysisRun in a line: which metric, its value, and Argo's message. */
+export function analysisLine(run: AnalysisRunObject): string {
+  const s = run.status ?? {};
+  const metric = (s.metricResults ?? []).find((m) => m.phase === s.phase) ?? s.metricResults?.[0];
+  const last = metric?.measurements?.at(-1);
+  const value = last?.value !== undefined ? ` = ${last.value}` : last?.message ? ` (${last.message})` : '';
+  const what = metric ? `${metric.name}${value}` : (run.metadata.name ?? 'analysis');
+  return `${what}: ${s.phase ?? 'Pending'}${s.message ? ` (${s.message})` : ''}`;
+}
 /** The label Argo Rollouts puts on every ReplicaSet and pod of a Rollout (DefaultRolloutUniqueLabelKey). */
 export const ROLLOUT_HASH = 'rollouts-pod-template-hash';
 

@@ -44,4 +44,5 @@ export const REQUIRED_PERMISSIONS: Permission[] = [
   { group: 'argoproj.io', resource: 'rollouts', verb: 'update' },
   { group: 'argoproj.io', resource: 'rollouts', verb: 'patch' },
   { group: 'argoproj.io', resource: 'rollouts/status', verb: 'patch' },
+  { group: 'argoproj.io', resource: 'analysisruns', verb: 'list' },
 ];

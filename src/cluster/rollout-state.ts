@@ -97,6 +97,8 @@ export interface ArgoRolloutState extends RolloutBase {
   promoted?: boolean;
   /** The controller's phase and message when the last stage was reached, e.g. "Paused: CanaryPauseStep". */
   controller?: string;
+  /** The controller waits for a person where the Rollout's spec did not say so (an inconclusive analysis): why. */
+  waiting?: string;
 }
 
 export type RolloutState = CanaryState | BlueGreenState | RollingState | ArgoRolloutState;

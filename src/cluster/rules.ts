@@ -171,7 +171,12 @@ export function podSignals(pods: V1Pod[], nowMs: number, deployment?: V1Deployme
 /** Signals that mean the pods will not become available without a change: stop waiting. */
 export function fatalSignals(signals: InfraSignal[]): InfraSignal[] {
   return signals.filter(
-    (s) => s.kind === 'crash-loop' || s.kind === 'oom-killed' || s.kind === 'image-pull' || s.kind === 'progress-deadline',
+    (s) =>
+      s.kind === 'crash-loop' ||
+      s.kind === 'oom-killed' ||
+      s.kind === 'image-pull' ||
+      s.kind === 'progress-deadline' ||
+      s.kind === 'controller-aborted',
   );
 }
 
@@ -194,6 +199,9 @@ export function describeSignals(signals: InfraSignal[]): string {
         break;
       case 'progress-deadline':
         parts.push(`${first.deployment}: ${first.message}`);
+        break;
+      case 'controller-aborted':
+        parts.push(`${first.workload} aborted by its controller: ${first.message}`);
         break;
       case 'readiness':
         parts.push(`${first.failing} of ${first.total} pods not ready`);

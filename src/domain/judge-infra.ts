@@ -1,5 +1,6 @@
 // The infrastructure rules: roll back at once on an OOM kill, a crash loop, an image that cannot be
-// pulled, a missed progress deadline, too many restarts, or too many pods failing health checks.
+// pulled, a missed progress deadline, an update its own controller aborted, too many restarts, or
+// too many pods failing health checks.
 import type { Decision, InfraSignal } from './types.js';
 import { type Finding, type JudgeRules, combine, plural } from './judge-core.js';
 
@@ -25,6 +26,13 @@ export function judgeInfra(signals: readonly InfraSignal[], rules: Pick<JudgeRul
           rule: 'progress-deadline',
           verdict: 'ROLLBACK',
           detail: `deployment ${s.deployment} missed its progress deadline: ${s.message}`,
+        });
+        break;
+      case 'controller-aborted':
+        findings.push({
+          rule: 'controller-aborted',
+          verdict: 'ROLLBACK',
+          detail: `${s.workload} was aborted by its controller: ${s.message}`,
         });
         break;
       case 'restarts': {

@@ -149,7 +149,9 @@ export type InfraSignal =
   | { kind: 'crash-loop'; pod: string; container: string }
   | { kind: 'image-pull'; pod: string; container: string; message: string }
   | { kind: 'readiness'; failing: number; total: number }
-  | { kind: 'progress-deadline'; deployment: string; message: string };
+  | { kind: 'progress-deadline'; deployment: string; message: string }
+  /** The workload's own controller gave the update up (an Argo Rollouts abort: its analysis failed, or a person aborted it). */
+  | { kind: 'controller-aborted'; workload: string; message: string };
 
 /** One aggregated metric sample for a set of pods over a window. */
 export interface MetricSample {

@@ -1,5 +1,7 @@
 // What the API server does to an object before storing it: defaulting (so templates compare
 // equal however they were written) and validation (422 Invalid with field causes). Pure.
+import { AnalysisRun } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisRun';
+import { AnalysisTemplate } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisTemplate';
 import { Rollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
 import { invalid } from './errors.js';
 import { randomUUID } from 'node:crypto';
@@ -177,7 +179,9 @@ export function admit(def: ResourceDef, input: KObject, old?: KObject): KObject 
       admitVirtualService(o, causes);
       break;
     case 'Rollout':
-      admitRollout(o, causes);
+    case 'AnalysisTemplate':
+    case 'AnalysisRun':
+      admitArgo(o, causes);
       break;
     case 'Namespace':
       o.spec ??= { finalizers: ['kubernetes'] };
@@ -222,10 +226,13 @@ function admitHttpRoute(o: KObject, causes: Cause[]): void {
   });
 }
 
-/** The Rollout CRD's OpenAPI schema, as the API server applies it (@kubernetes-models/argo-rollouts). */
-function admitRollout(o: KObject, causes: Cause[]): void {
+const ARGO_MODELS = { Rollout, AnalysisTemplate, AnalysisRun } as const;
+
+/** Argo Rollouts' CRD schemas, as the API server applies them (@kubernetes-models/argo-rollouts). */
+function admitArgo(o: KObject, causes: Cause[]): void {
   try {
-    new Rollout(o as ConstructorParameters<typeof Rollout>[0]).validate();
+    const Model = ARGO_MODELS[o.kind as keyof typeof ARGO_MODELS];
+    new Model(o as never).validate();
   } catch (err) {
     for (const line of String((err as Error).message).split(/,\s*(?=data)/))
       causes.push({

@@ -23,6 +23,7 @@ import { FluxStandIn } from './flux.js';
 import { Kubelet } from './kubelet.js';
 import { ReplicaSetController } from './replicaSetController.js';
 import { RolloutController } from './rolloutController.js';
+import { AnalysisController } from './analysisController.js';
 import { persistStore, readSandboxState } from './persist.js';
 import { RESOURCES } from './resources.js';
 import { syncRouteStatus } from './routes.js';
@@ -133,6 +134,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const jobs = new JobController(store, events, clock);
   const kubelet = new Kubelet(store, events, clock, () => podStartMs);
   const traffic = new TrafficSimulator(store, clock, opts.traffic);
+  const analysisRuns = new AnalysisController(store, clock, (filter, windowSec) => {
+    traffic.tick(); // measured as /sandbox/v1/metrics answers: caught up with the clock
+    return traffic.sample(filter, windowSec);
+  });
   const stats = { ticks: 0, busyMs: 0, maxTickMs: 0, lastTickAt: clock.now() };
 
   let closed = false;
@@ -143,6 +148,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       const before = store.resourceVersion;
       deployments.syncAll();
       rollouts.syncAll();
+      analysisRuns.syncAll();
       replicaSets.syncAll();
       jobs.syncAll();
       kubelet.syncAll();

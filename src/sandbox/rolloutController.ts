@@ -18,8 +18,12 @@
 //   `scaleDownDelaySeconds` (30). On abort the preview Service goes back to stable and the new
 //   ReplicaSet scales down after `abortScaleDownDelaySeconds` (30); the active never moved.
 // - The phase and message are the controller's (`CalculateRolloutPhase`).
-// Not simulated: traffic routing plugins, experiments, analysis steps (a Rollout with one is
-// Degraded "InvalidSpec", never silently passed).
+// - An analysis step creates the AnalysisRun `<rollout>-<hash>-<revision>-<step>` from its
+//   templates (args substituted, `podTemplateHashValue` Stable / Latest resolved); Successful
+//   completes the step, Failed or Error aborts the update ("Step-based analysis phase
+//   error/failed: …"), Inconclusive pauses it (InconclusiveAnalysisRun) until promote.
+// Not simulated: traffic routing plugins, experiments, background and blue-green analysis (a
+// Rollout with an experiment is Degraded "InvalidSpec", never silently passed).
 import type { Clock } from '../clock.js';
 import { goDurationSeconds } from '../domain/go-duration.js';
 import { admit, defaultedTemplate } from './admission.js';
@@ -36,6 +40,8 @@ const SCALE_DOWN_DEADLINE = 'argo-rollouts.argoproj.io/scale-down-deadline';
 const ROLLOUTS = resourceByKind('Rollout');
 const REPLICASETS = resourceByKind('ReplicaSet');
 const SERVICES = resourceByKind('Service');
+const ANALYSISRUNS = resourceByKind('AnalysisRun');
+const ANALYSIS_TEMPLATES = resourceByKind('AnalysisTemplate');
 
 interface PauseCondition {
   reason: 'CanaryPauseStep' | 'BlueGreenPause' | 'InconclusiveAnalysisRun';
@@ -68,6 +74,8 @@ interface Status {
   abortedAt?: string;
   promoteFull?: boolean;
   blueGreen?: { activeSelector?: string | undefined; previewSelector?: string | undefined };
+  canary?: { currentStepAnalysisRunStatus?: { name: string; status: string; message?: string } };
+  conditions?: Array<{ type: string; status: string; reason: string; message: string; lastUpdateTime: string; lastTransitionTime: string }>;
   [other: string]: unknown;
 }
 
@@ -125,12 +133,13 @@ export class RolloutController {
       s.abort = false;
       s.controllerPause = false;
       s.promoteFull = false;
+      delete s.conditions;
       if (!s.stableRS) s.stableRS = hash;
       if (canary) s.currentStepIndex = s.stableRS === hash ? steps.length : 0;
       if (s.stableRS === hash) this.events.record(r, 'Normal', 'SkipSteps', 'Rollback to stable ReplicaSets', 'rollouts-controller');
     }
-    if (steps.some((st) => st.analysis || st.experiment)) {
-      this.writeStatus(r, s, all, 'Degraded', 'InvalidSpec: the sandbox does not simulate analysis or experiment steps');
+    if (steps.some((st) => st.experiment)) {
+      this.writeStatus(r, s, all, 'Degraded', 'InvalidSpec: the sandbox does not simulate experiment steps');
       return;
     }
     const stable = byHash(s.stableRS);
@@ -162,7 +171,10 @@ export class RolloutController {
       return;
     }
     if (s.abort) {
+      // Aborted: weight 0, and the steps start over (syncRolloutStatusCanary: index 0).
       s.abortedAt ??= isoSeconds(this.clock.now());
+      if (steps.length) s.currentStepIndex = 0;
+      delete s.canary?.currentStepAnalysisRunStatus;
       this.scale(r, stable, replicas);
       this.scale(r, newRs, 0);
       return;
@@ -199,7 +211,10 @@ export class RolloutController {
         s.pauseConditions = [...(s.pauseConditions ?? []), { reason: 'CanaryPauseStep', startTime: isoSeconds(this.clock.now()) }];
         s.controllerPause = true;
       }
+    } else if (step.analysis) {
+      done = this.stepAnalysis(r, s, index, newRs, stable);
     } else done = true;
+    if (!step.analysis && s.canary?.currentStepAnalysisRunStatus) delete s.canary.currentStepAnalysisRunStatus;
     if (done) {
       s.currentStepIndex = index + 1;
       s.pauseConditions = s.pauseConditions?.filter((c) => c.reason !== 'CanaryPauseStep');
@@ -274,11 +289,88 @@ export class RolloutController {
     scaleDownLater(stable, bg.scaleDownDelaySeconds ?? 30);
   }
 
+  /**
+   * An analysis step (rollout/analysis.go reconcileStepBasedAnalysisRun): its AnalysisRun created
+   * once; Successful completes the step, Failed / Error aborts, Inconclusive pauses.
+   */
+  private stepAnalysis(r: KObject, s: Status, index: number, newRs: KObject, stable: KObject): boolean {
+    if (s.pauseConditions?.length || s.abort) return false;
+    const revision = newRs.metadata.annotations?.[ROLLOUT_REVISION] ?? '1';
+    const name = `${r.metadata.name}-${s.currentPodHash}-${revision}-${index}`;
+    const ns = r.metadata.namespace;
+    const run = this.store.peek(ANALYSISRUNS, ns, name) ?? this.createAnalysisRun(r, name, index, s.currentPodHash!, stable);
+    const phase: string = run.status?.phase ?? 'Pending';
+    const message: string | undefined = run.status?.message;
+    s.canary = { ...s.canary, currentStepAnalysisRunStatus: { name, status: phase, ...(message ? { message } : {}) } };
+    if (phase === 'Successful') return true;
+    if (phase === 'Inconclusive') {
+      s.pauseConditions = [...(s.pauseConditions ?? []), { reason: 'InconclusiveAnalysisRun', startTime: isoSeconds(this.clock.now()) }];
+      s.controllerPause = true;
+    } else if (phase === 'Failed' || phase === 'Error') {
+      s.abort = true;
+      const why = `Rollout aborted update to revision ${revision}: Step-based analysis phase error/failed${message ? `: ${message}` : ''}`;
+      const at = isoSeconds(this.clock.now());
+      s.conditions = [
+        { type: 'Progressing', status: 'False', reason: 'RolloutAborted', message: why, lastUpdateTime: at, lastTransitionTime: at },
+      ];
+    }
+    return false;
+  }
+
+  private createAnalysisRun(r: KObject, name: string, index: number, hash: string, stable: KObject): KObject {
+    const ns = r.metadata.namespace;
+    const step: Step = r.spec.strategy.canary.steps[index];
+    const analysis = step.analysis as {
+      templates?: Array<{ templateName?: string }>;
+      args?: Array<{ name: string; value?: string; valueFrom?: { podTemplateHashValue?: string } }>;
+    };
+    const templates = (analysis.templates ?? []).map((t) => this.store.peek(ANALYSIS_TEMPLATES, ns, t.templateName ?? ''));
+    const missing = (analysis.templates ?? []).find((_t, i) => !templates[i]);
+    const args = new Map<string, string>();
+    for (const t of templates) for (const a of t?.spec?.args ?? []) if (a.value !== undefined) args.set(a.name, a.value);
+    for (const a of analysis.args ?? []) {
+      const from = a.valueFrom?.podTemplateHashValue;
+      const v = from === 'Stable' ? stable.metadata.labels?.[ROLLOUT_HASH] : from === 'Latest' ? hash : a.value;
+      if (v !== undefined) args.set(a.name, v);
+    }
+    const metrics = JSON.parse(
+      JSON.stringify(templates.flatMap((t) => t?.spec?.metrics ?? [])).replace(
+        /\{\{\s*args\.([\w-]+)\s*\}\}/g,
+        (m, k: string) => args.get(k) ?? m,
+      ),
+    );
+    return this.store.create(ANALYSISRUNS, {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'AnalysisRun',
+      metadata: {
+        name,
+        namespace: ns,
+        labels: { [ROLLOUT_HASH]: hash, 'rollout-type': 'Step', 'step-index': String(index) },
+        ownerReferences: [
+          {
+            apiVersion: 'argoproj.io/v1alpha1',
+            kind: 'Rollout',
+            name: r.metadata.name!,
+            uid: r.metadata.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      spec: { metrics, args: [...args].map(([n, value]) => ({ name: n, value })) },
+      ...(missing ? { status: { phase: 'Error', message: `AnalysisTemplate "${missing.templateName}" not found` } } : {}),
+    });
+  }
+
   /** The controller's phase and message (`CalculateRolloutPhase`). */
   private phase(r: KObject, s: Status, replicas: number): [string, string] {
     const newRs = this.owned(r).find((x) => x.metadata.labels?.[ROLLOUT_HASH] === s.currentPodHash);
+    const aborted = s.conditions?.find((c) => c.reason === 'RolloutAborted')?.message;
     if (s.abort)
-      return ['Degraded', `RolloutAborted: Rollout aborted update to revision ${newRs?.metadata.annotations?.[ROLLOUT_REVISION] ?? '?'}`];
+      return [
+        'Degraded',
+        `RolloutAborted: ${aborted ?? `Rollout aborted update to revision ${newRs?.metadata.annotations?.[ROLLOUT_REVISION] ?? '?'}`}`,
+      ];
     if (r.spec?.paused) return ['Paused', 'manually paused'];
     const cond = s.pauseConditions?.[0];
     if (cond) return ['Paused', cond.reason];

@@ -150,6 +150,22 @@ describe('a canary Rollout [setWeight 20, pause 60s, setWeight 50, pause {}, set
     ]);
   });
 
+  it('a rollback after the new version became stable is undo then the plugin promote --full: the old version back without walking the steps', async () => {
+    const plan = planFor('checkout', 'v1.3.0', 'canary');
+    let st = (await driver.prepare(ref, plan)) as ArgoRolloutState;
+    for (const s of driver.stages(plan, st)) st = (await driver.applyStage(ref, st, s)) as ArgoRolloutState;
+    st = (await driver.promote(ref, st)) as ArgoRolloutState;
+    expect((await read()).status?.stableRS).toBe(st.newHash);
+    const mark = sb.auditLog().length;
+    st = (await driver.rollback(ref, st)) as ArgoRolloutState;
+    expect(await driver.verifyRollback(ref, st)).toMatchObject({ ok: true, oldTrafficPct: 100 });
+    expect((await read()).status).toMatchObject({ phase: 'Healthy', stableRS: st.stableHash, currentPodHash: st.stableHash });
+    expect(rolloutWrites(mark).map((w) => [w.contentType, JSON.parse(w.body)[0]?.op ?? JSON.parse(w.body)])).toEqual([
+      ['application/json-patch+json', 'replace'],
+      [MERGE, { status: { promoteFull: true } }],
+    ]);
+  });
+
   it('a crash-looping new version fails its stage with the signal, not a timeout', async () => {
     const plan = planFor('checkout', 'v1.3.0-crashloop', 'canary');
     const st = await driver.prepare(ref, plan);

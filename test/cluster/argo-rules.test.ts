@@ -17,6 +17,7 @@ import {
 } from '../../src/cluster/argo-rules.js';
 import { goDurationSeconds } from '../../src/domain/go-duration.js';
 import { basicCanaryCounts } from '../../src/sandbox/rolloutController.js';
+import { evalCondition } from '../../src/sandbox/analysisController.js';
 
 const STEPS = [{ setWeight: 20 }, { pause: { duration: '60s' } }, { setWeight: 50 }, { pause: {} }, { setWeight: 100 }];
 
@@ -135,5 +136,13 @@ describe('Go durations and the controller’s replica arithmetic', () => {
     [1, 50, [1, 0]],
   ])('%i replicas at weight %i: [canary, stable] = %j', (replicas, weight, counts) => {
     expect(basicCanaryCounts(replicas, weight)).toEqual(counts);
+  });
+
+  it('evaluates the analysis conditions the sandbox supports, and refuses the rest', () => {
+    expect(evalCondition('result < 0.05', 0.01)).toBe(true);
+    expect(evalCondition('result[0] >= 0.95', 0.9)).toBe(false);
+    expect(evalCondition('result > 1 || result < 0', -1)).toBe(true);
+    expect(evalCondition('result > 0 && result < 1', 1)).toBe(false);
+    expect(() => evalCondition('len(result) > 0', 1)).toThrow(/only comparisons/);
   });
 });

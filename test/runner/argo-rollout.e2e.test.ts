@@ -156,3 +156,84 @@ describe('a blue-green Rollout with autoPromotionEnabled: false', () => {
     expect(await servingImages(w, 'checkout')).toEqual([IMAGE('v1.2.2')]);
   });
 });
+
+/** Gives the demo Rollout the steps [setWeight 20, analysis strict, setWeight 100] and an AnalysisTemplate "strict". */
+async function withAnalysis(world: World, conditions: { successCondition: string; failureCondition?: string }): Promise<void> {
+  const kube = kubeFromKubeconfig(world.sandbox.kubeconfigYaml());
+  await kube.custom.createNamespacedCustomObject({
+    group: 'argoproj.io',
+    version: 'v1alpha1',
+    plural: 'analysistemplates',
+    namespace: 'production',
+    body: {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'AnalysisTemplate',
+      metadata: { name: 'strict' },
+      spec: {
+        args: [{ name: 'version' }],
+        metrics: [
+          {
+            name: 'error-rate',
+            count: 1,
+            ...conditions,
+            provider: {
+              web: {
+                url: 'https://sandbox/sandbox/v1/metrics?namespace=production&service=checkout&version={{args.version}}&windowSec=30',
+                jsonPath: '{$.errorRate}',
+              },
+            },
+          },
+        ],
+      },
+    },
+  });
+  const ro = await rollout(world);
+  ro.spec.strategy = {
+    canary: {
+      steps: [
+        { setWeight: 20 },
+        { analysis: { templates: [{ templateName: 'strict' }], args: [{ name: 'version', value: 'v1.3.0' }] } } as never,
+        { setWeight: 100 },
+      ],
+    },
+  };
+  await kube.custom.replaceNamespacedCustomObject({ ...ROLLOUTS, namespace: 'production', name: 'checkout', body: ro });
+}
+
+describe("Argo's own analysis steps count", () => {
+  it('a failed AnalysisRun is a failed step, shown with its metric and value; the release is rolled back', async () => {
+    w = await startWorld({ config: rolloutConfig(), speed: 100 });
+    await withAnalysis(w, { successCondition: 'result < 0' });
+    const run = started(await w.deploy('deploy checkout v1.3.0 canary'));
+    const done = (await w.runner.settled(run.id))!;
+    expect(done.phase.status, outcomeOf(done)).toBe('rolled-back');
+    // The judge was still watching weight 20 when the controller aborted: that row fails, naming the analysis.
+    const failed = done.steps.filter((s) => s.key.startsWith('stage:') && s.status === 'failed');
+    expect(failed.map((s) => s.detail)).toEqual([
+      expect.stringMatching(
+        /Argo analysis error-rate = [\d.e-]+: Failed \(Metric "error-rate" assessed Failed due to failed \(1\) > failureLimit \(0\)\)/,
+      ),
+    ]);
+    expect(await servingImages(w, 'checkout')).toEqual([IMAGE('v1.2.2')]);
+  });
+
+  it('an inconclusive AnalysisRun asks a person; Accept is the plugin promote for an inconclusive analysis, and the release goes on', async () => {
+    w = await startWorld({ config: rolloutConfig(), speed: 100 });
+    await withAnalysis(w, { successCondition: 'result < 0', failureCondition: 'result > 1' });
+    const run = started(await w.deploy('deploy checkout v1.3.0 canary'));
+    const asked = await until(w.runner, run.id, (r) => r.phase.status === 'awaiting-decision' || r.phase.status === 'rolled-back');
+    expect(asked.phase.status, outcomeOf(asked)).toBe('awaiting-decision');
+    expect(pendingDecision(asked)?.explanation).toMatch(/inconclusive: error-rate = .*Inconclusive/);
+    const mark = w.sandbox.auditLog().length;
+    expect(await w.runner.command(run.id, 'accept', REQUESTER)).toMatchObject({ ok: true, acted: true });
+    const done = (await w.runner.settled(run.id))!;
+    expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
+    const promote = w.sandbox
+      .auditLog()
+      .slice(mark)
+      .filter((e) => e.requestURI.includes('/rollouts/checkout/status'))
+      .map((e) => JSON.parse(e.body));
+    expect(promote).toEqual([{ status: { pauseConditions: null, controllerPause: false, currentStepIndex: 2 } }]);
+    expect(await servingImages(w, 'checkout')).toEqual([IMAGE('v1.3.0')]);
+  });
+});

@@ -203,7 +203,9 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
   });
   await pinArtifact(ctx, t, st);
   const controller = st.strategy === 'argo-rollout' && st.controller ? `; Rollout ${st.controller}` : '';
-  if (s.waitsForAccept) return waitingForAccept(run, s.title, `${shareNote} on ${run.plan.version}${controller}`);
+  const waiting = st.strategy === 'argo-rollout' ? st.waiting : undefined;
+  if (s.waitsForAccept || waiting)
+    return waitingForAccept(run, s.title, `${waiting ? `${waiting}; ` : ''}${shareNote} on ${run.plan.version}${controller}`);
   if (!s.monitor || run.plan.stageWindowSec <= 0) return { status: 'done', detail: `${shareNote} on ${run.plan.version}${controller}` };
   ctx.progress(`${shareNote} on ${run.plan.version}`);
   const res = await observe(ctx, t, st, run.plan.stageWindowSec, served, ctx.progress);
