@@ -64,6 +64,10 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
     return (await this.ctx.api.getCustom(ROLLOUTS, ref.namespace, ref.deployment)) as unknown as RolloutObject;
   }
 
+  async ownStrategy(ref: WorkloadRef): Promise<Strategy | undefined> {
+    return kindOf(await this.read(ref).catch(() => ({ spec: {} }) as RolloutObject));
+  }
+
   override async preflight(ref: WorkloadRef, version: string, plan?: DeployPlan): Promise<PreflightCheck[]> {
     const checks = await clusterChecks(this.ctx, ref, version);
     if (!checks.find((c) => c.name === 'cluster reachable')?.ok) return checks;

@@ -82,6 +82,8 @@ export interface RolloutDriver {
   liveBaseUrl(ref: WorkloadRef): string;
   /** The digest (`sha256:…`) a running pod of `image` pulled, as its kubelet reports it; undefined before one runs. */
   pulledDigest(ref: WorkloadRef, image: string): Promise<string | undefined>;
+  /** A workload that carries its own strategy (an Argo Rollout): which one; undefined when it cannot be read. */
+  ownStrategy?(ref: WorkloadRef): Promise<Strategy | undefined>;
   /** Blue-green only: scales the colour the Service does not select to 0; returns the Deployments scaled. */
   retireIdle?(ref: WorkloadRef): Promise<string[]>;
 }

@@ -1,5 +1,6 @@
 // Markdown reports from a run's record: the deployment report (per the flow's report), an
 // incident report when it rolled back, and a short stakeholder summary. Pure: text in, text out.
+import { rolloutStages } from '../cluster/argo-rules.js';
 import { fmtMs, fmtPct } from '../domain/judge-core.js';
 import { schemaNote } from '../domain/migration-policy.js';
 import type { MetricSample } from '../domain/types.js';
@@ -167,7 +168,14 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
               ],
             ]
           : []),
-        ['Strategy', `${p.strategy}${p.strategy === 'canary' ? ` (${p.canarySteps.join('% → ')}%)` : ''}`],
+        [
+          'Strategy',
+          rs?.strategy === 'argo-rollout'
+            ? `${p.strategy}, through Argo Rollout ${rs.rollout}'s own steps (${rolloutStages(rs.kind, rs.steps, rs.autoPromotion)
+                .map((s) => s.title)
+                .join(' → ')})`
+            : `${p.strategy}${p.strategy === 'canary' ? ` (${p.canarySteps.join('% → ')}%)` : ''}`,
+        ],
         ['Risk', p.risk],
         ['Requested by', rec.requester.name ?? rec.requester.userId],
         [

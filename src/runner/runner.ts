@@ -78,6 +78,27 @@ export class Runner {
     return this.get(runId);
   }
 
+  /**
+   * A Rollout carries its own strategy and steps: a plan that did not ask for one takes the
+   * Rollout's; one that asked for another is refused before anything starts. Unreadable: left to
+   * the validation step, which says why.
+   */
+  private async fitToWorkload(input: StartInput): Promise<{ ok: true; plan: StartInput['plan'] } | Extract<StartResult, { ok: false }>> {
+    const { plan, request } = input;
+    const service = findService(this.deps.config, plan.service);
+    const ref = service && this.loop.ref(service, plan.environment);
+    if (ref?.kind !== 'Rollout') return { ok: true, plan };
+    const own = await this.deps.drivers(plan.strategy, ref).ownStrategy?.(ref);
+    if (!own || own === plan.strategy) return { ok: true, plan };
+    if (request.strategy)
+      return {
+        ok: false,
+        reason: 'invalid',
+        message: `${plan.service} runs as an Argo Rollout with a ${own} strategy in ${plan.environment}: Shipbot drives the Rollout's own steps, so ask for ${own} (or leave the strategy out).`,
+      };
+    return { ok: true, plan: { ...plan, strategy: own, rationale: `the Rollout's own strategy: its steps are the Rollout's` } };
+  }
+
   async start(input: StartInput): Promise<StartResult> {
     const { store, config, clock } = this.deps;
     if (this.loop.closed) return { ok: false, reason: 'invalid', message: 'Shipbot is shutting down; try again in a moment.' };
@@ -87,10 +108,13 @@ export class Runner {
     }
     const stop = store.lineStop();
     if (stop) return { ok: false, reason: 'frozen', message: lineStoppedMessage(stop) };
+    const fitted = await this.fitToWorkload(input);
+    if (!fitted.ok) return fitted;
+    const plan = fitted.plan;
+    input = { ...input, plan };
     const admitted = admitStart(config, clock.now(), input);
     if (!admitted.ok) return admitted;
     const { service, override } = admitted;
-    const plan = input.plan;
 
     const now = clock.now();
     const id = this.newId();

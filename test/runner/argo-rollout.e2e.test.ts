@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROLLOUTS, type RolloutObject } from '../../src/cluster/argo-rules.js';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
-import { outcomeOf, pendingDecision, waitsAtPause } from '../../src/domain/run.js';
+import { outcomeOf, pendingDecision, reportPathOf, waitsAtPause } from '../../src/domain/run.js';
+import { readFileSync } from 'node:fs';
 import { rolloutConfig } from '../helpers/rollouts.js';
 import { IC, REQUESTER, servingImages, startWorld, started, until, type World } from './world.js';
 
@@ -50,6 +51,10 @@ describe('a canary Rollout', () => {
     expect(w.runner.record(run.id)!.data.accepted).toBeUndefined();
     expect(await servingImages(w, 'checkout')).toEqual([IMAGE('v1.3.0')]);
     expect((await rollout(w)).status).toMatchObject({ phase: 'Healthy', currentStepIndex: 5 });
+    const report = readFileSync(reportPathOf(done)!, 'utf8');
+    expect(report).toContain(
+      "canary, through Argo Rollout checkout's own steps (canary 20% → pause 60s → canary 50% → waiting for Accept → canary 100% → promote to 100%)",
+    );
   });
 
   it("an -errors build is aborted by Shipbot's judge and undone: the stable ReplicaSet serves 100%", async () => {
@@ -235,5 +240,23 @@ describe("Argo's own analysis steps count", () => {
       .map((e) => JSON.parse(e.body));
     expect(promote).toEqual([{ status: { pauseConditions: null, controllerPause: false, currentStepIndex: 2 } }]);
     expect(await servingImages(w, 'checkout')).toEqual([IMAGE('v1.3.0')]);
+  });
+});
+
+describe("the plan follows the Rollout's own strategy", () => {
+  it('a request without a strategy takes the Rollout’s; one that asks for another is refused before anything starts', async () => {
+    w = await startWorld({ config: rolloutConfig(), speed: 100 });
+    const refused = await w.deploy('deploy checkout v1.3.0 blue-green');
+    expect(refused).toMatchObject({ ok: false, reason: 'invalid', message: expect.stringContaining('with a canary strategy') });
+    expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
+    const { request, plan } = w.plan('deploy checkout v1.3.0', { strategy: 'rolling' });
+    expect(request.strategy).toBeUndefined();
+    const run = started(await w.runner.start({ request, plan, requester: REQUESTER, origin: { kind: 'terminal' } }));
+    expect(run.strategy).toBe('canary');
+    expect(run.plan.rationale).toBe("the Rollout's own strategy: its steps are the Rollout's");
+    const confirmed = await until(w.runner, run.id, (r) => r.steps[0]?.status === 'done');
+    expect(confirmed.steps[0]?.detail).toMatch(/^canary through Rollout checkout's own steps, medium risk/);
+    await w.runner.command(run.id, 'cancel', REQUESTER);
+    await w.runner.settled(run.id);
   });
 });

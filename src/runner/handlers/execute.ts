@@ -24,7 +24,7 @@ export async function executeStep(key: string, ctx: StepContext): Promise<StepOu
   if (isStageStep(key)) return stage(key, ctx);
   switch (key) {
     case STEP.confirm:
-      return { status: 'done', detail: strategyLine(ctx.run) };
+      return { status: 'done', detail: strategyLine(ctx.run, ctx.ref.kind === 'Rollout' ? ctx.ref.deployment : undefined) };
     case STEP.validate:
       return validate(ctx);
     case STEP.stagingMigration:
@@ -68,16 +68,18 @@ export async function executeStep(key: string, ctx: StepContext): Promise<StepOu
   }
 }
 
-export function strategyLine(run: Readonly<RunRecord>): string {
+/** The strategy in one line; with `rollout`, the Argo Rollout whose own steps the run follows. */
+export function strategyLine(run: Readonly<RunRecord>, rollout?: string): string {
   const p = run.plan;
-  const how =
-    p.strategy === 'canary'
+  const how = rollout
+    ? `${p.strategy} through Rollout ${rollout}'s own steps`
+    : p.strategy === 'canary'
       ? `canary ${p.canarySteps.join('% → ')}%`
       : p.strategy === 'blue-green'
         ? 'blue-green: new colour, smoke checks, cutover'
         : 'rolling update';
   // The line already names the strategy: its rationale says why, without naming it again.
-  const why = p.rationale
+  const why = (rollout && p.rationale?.startsWith("the Rollout's own") ? '' : p.rationale)
     ?.replace(new RegExp(`^${p.strategy}:\\s*`, 'i'), '')
     .replace(new RegExp(`^asked for ${p.strategy}\\b`, 'i'), 'as asked');
   return `${how}, ${p.risk} risk${why ? ` — ${why}` : ''}`;
