@@ -19,8 +19,8 @@ import { openStore, type Store } from '../../src/store/index.js';
 export const shippedConfig: ShipbotConfig = loadConfigFile('data/shipbot.yml');
 
 /** The shipped config with short windows, so a canary runs in a few seconds at SPEED. */
-export function fastConfig(patch: (c: ShipbotConfig) => void = () => undefined): ShipbotConfig {
-  const c = structuredClone(shippedConfig);
+export function fastConfig(patch: (c: ShipbotConfig) => void = () => undefined, base: ShipbotConfig = shippedConfig): ShipbotConfig {
+  const c = structuredClone(base);
   c.defaults.stageWindowSec = 30;
   c.defaults.monitoringIntervalSec = 3;
   c.defaults.observationMin = { low: 0.5, medium: 0.5, high: 0.5 };

@@ -219,7 +219,7 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
 
 /** The workload waits for a person (a Rollout's pause without a duration): the run asks; Accept lets the next stage promote it. */
 function waitingForAccept(run: Readonly<RunRecord>, title: string, detail: string): StepOutcome {
-  const explanation = `${run.service} waits at "${title}" (${detail}): Accept promotes it to its next step; Rollback aborts it and goes back to ${run.environment}'s stable version`;
+  const explanation = `${run.service}'s Rollout waits for a person at "${title}" (${detail}): Accept promotes it to its next step; Rollback aborts it and goes back to ${run.environment}'s stable version`;
   return {
     status: 'done',
     detail: `${detail}; waiting for Accept`,
