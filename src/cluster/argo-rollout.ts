@@ -37,6 +37,7 @@ import { serviceShare } from './common.js';
 import { KubeDriver } from './driver-base.js';
 import { ClusterError, InvalidRolloutError, isNotFound, StageFailedError } from './errors.js';
 import { clusterChecks } from './health.js';
+import { ownershipCheck, type Workload } from './ownership.js';
 import type { ArgoRolloutState } from './rollout-state.js';
 import { describeSignals, fatalSignals, imageRef, imageTag, podSignals, selectorText } from './rules.js';
 import type { PreflightCheck, RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
@@ -93,6 +94,8 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
         : `Rollout ${ref.deployment} has no canary or blueGreen strategy`,
     );
     if (!kind) return checks;
+    // Another writer (Argo CD, Flux) would put the image back: found before anything changes.
+    checks.push(await ownershipCheck(this.ctx, ref, { kind: 'Rollout', metadata: ro.metadata as Workload['metadata'] }));
     if (plan && plan.strategy !== kind)
       check(
         'strategy',

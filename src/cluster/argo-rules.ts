@@ -44,7 +44,14 @@ export interface PauseCondition {
 
 /** The parts of a Rollout Shipbot reads and writes. */
 export interface RolloutObject {
-  metadata: { name?: string; namespace?: string; generation?: number; resourceVersion?: string };
+  metadata: {
+    name?: string;
+    namespace?: string;
+    generation?: number;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec: {
     replicas?: number;
     paused?: boolean;

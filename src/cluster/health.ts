@@ -1,6 +1,6 @@
 // Pre-deployment checks and the health signals of a set of pods, as plain data the runner
 // decides on. Reading only: nothing here changes the cluster.
-import { ownershipCheck } from './ownership.js';
+import { ownershipCheck, type Workload } from './ownership.js';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { VERSION_PATTERN, type InfraSignal } from '../domain/types.js';
 import { ClusterError } from './errors.js';
@@ -76,7 +76,7 @@ export async function preflightChecks(ctx: DriverContext, ref: WorkloadRef, vers
   if (!d) return checks;
 
   // Another writer (Argo CD, Flux) would fight every change: found before anything changes.
-  checks.push(await ownershipCheck(ctx, ref, d));
+  checks.push(await ownershipCheck(ctx, ref, { kind: 'Deployment', metadata: d.metadata as Workload['metadata'] }));
   const pods = await ctx.api.listPods(ref.namespace, selectorText(d.spec?.selector.matchLabels ?? {}));
   const bad = podSignals(pods, ctx.clock.now()).filter(
     (s) => s.kind === 'crash-loop' || s.kind === 'image-pull' || s.kind === 'oom-killed',

@@ -1,7 +1,6 @@
 // Who else writes the objects a deploy changes (the Deployment, its Service, the route, the HPA):
 // their marks, and their owner's policy read from the owner's own object. The decision is
 // domain/gitops-owner.ts's; this reads.
-import type { V1Deployment } from '@kubernetes/client-node';
 import {
   ARGO_INSTANCE_LABEL,
   argoPolicy,
@@ -25,8 +24,14 @@ const ARGO_NAMESPACE = 'argocd';
 
 type Meta = { labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: unknown[] };
 
+/** The workload a deploy changes: a Deployment, or an Argo Rollout, with its metadata. */
+export interface Workload {
+  kind: 'Deployment' | 'Rollout';
+  metadata?: Meta | undefined;
+}
+
 /** The objects a deploy of `ref` changes, with their marks. */
-async function changedObjects(ctx: DriverContext, ref: WorkloadRef, d: V1Deployment): Promise<ObjectMarks[]> {
+async function changedObjects(ctx: DriverContext, ref: WorkloadRef, w: Workload): Promise<ObjectMarks[]> {
   const marks = (kind: string, group: string, name: string, m: Meta | undefined): ObjectMarks => ({
     kind,
     group,
@@ -34,7 +39,7 @@ async function changedObjects(ctx: DriverContext, ref: WorkloadRef, d: V1Deploym
     name,
     ...m,
   });
-  const out = [marks('Deployment', 'apps', ref.deployment, d.metadata as Meta)];
+  const out = [marks(w.kind, w.kind === 'Rollout' ? 'argoproj.io' : 'apps', ref.deployment, w.metadata)];
   const svc = await ctx.api.findService(ref.namespace, ref.service);
   if (svc) out.push(marks('Service', '', ref.service, svc.metadata as Meta));
   const hpa = await ctx.api.findHpaFor(ref.namespace, ref.deployment);
@@ -72,10 +77,10 @@ async function policyOf(ctx: DriverContext, owner: Owner): Promise<OwnerPolicy |
  * The "other writers" check of validation: an error naming the owner when a reconciler owns what
  * the deploy would change; passing with what was looked at otherwise.
  */
-export async function ownershipCheck(ctx: DriverContext, ref: WorkloadRef, d: V1Deployment): Promise<PreflightCheck> {
+export async function ownershipCheck(ctx: DriverContext, ref: WorkloadRef, w: Workload): Promise<PreflightCheck> {
   const owned: Array<{ object: string; owner: Owner; policy: OwnerPolicy }> = [];
   const notes: string[] = [];
-  for (const o of await changedObjects(ctx, ref, d)) {
+  for (const o of await changedObjects(ctx, ref, w)) {
     const owner = ownerOf(o);
     if (!owner) continue;
     const policy = await policyOf(ctx, owner);

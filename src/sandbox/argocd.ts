@@ -4,9 +4,10 @@
 // - each Application's `spec.source` (repoURL, targetRevision, path) is resolved to a commit by
 //   polling Git every `timeout.reconciliation` (180 s), and at once when the Application changes
 //   or carries `argocd.argoproj.io/refresh`;
-// - the Deployments and Services in that path are the desired state; the live objects are
-//   compared (container images, replicas, Service selector) and `status.sync` says Synced or
-//   OutOfSync at that revision, `status.health` Healthy once the Deployments are available;
+// - the Deployments, Rollouts and Services in that path are the desired state; the live objects
+//   are compared (container images, replicas, Service selector) and `status.sync` says Synced or
+//   OutOfSync at that revision, `status.health` Healthy once the Deployments are available and
+//   the Rollouts report Healthy (Argo CD's built-in Rollout health check reads their phase);
 // - with `syncPolicy.automated` (and not `enabled: false`, 3.1+): a new revision is applied; with
 //   `selfHeal` drift is put back, the first time at once, then after 2 s growing ×3 up to 300 s
 //   (2.11+ self-heal backoff); with `prune`, top-level objects the app tracks (its
@@ -79,7 +80,7 @@ export class ArgoCdStandIn extends Reconciler {
     } else if (!drift.length) this.heal.delete(key);
     const name = current.metadata.name!;
     if (on && auto?.prune) this.git.prune((o) => o.tool === 'argocd' && o.application === name, d.objects, ns);
-    const healthy = d.objects.filter((o) => o.kind === 'Deployment').every((o) => this.git.available(o, ns));
+    const healthy = d.objects.filter((o) => o.kind === 'Deployment' || o.kind === 'Rollout').every((o) => this.git.available(o, ns));
     const latest = this.store.get(APPLICATIONS, app.metadata.namespace, app.metadata.name!);
     const status = {
       ...(latest.status ?? {}),

@@ -13,8 +13,10 @@ import type { KObject } from './objects.js';
 import { type ResourceDef, resourceByKind } from './resources.js';
 import type { ObjectStore } from './store.js';
 
-const DEPLOYMENTS = resourceByKind('Deployment');
 const SERVICES = resourceByKind('Service');
+/** The workloads a reconciler applies from Git: image and replicas are the fields it puts back. */
+const WORKLOADS: Record<string, ResourceDef> = { Deployment: resourceByKind('Deployment'), Rollout: resourceByKind('Rollout') };
+const defOf = (o: KObject): ResourceDef => WORKLOADS[o.kind] ?? SERVICES;
 
 /** A controller of one custom resource kind: each tick reconciles every object of it. */
 export abstract class Reconciler {
@@ -72,7 +74,7 @@ export class GitApplier {
       const text = await git(['-C', this.mirror, 'show', `${sha}:${f}`], this.gitEnv);
       for (const doc of parseAllDocuments(text)) {
         const o = doc.toJS() as KObject | null;
-        if (o?.kind === 'Deployment' || o?.kind === 'Service') objects.push(o);
+        if (o && (o.kind in WORKLOADS || o.kind === 'Service')) objects.push(o);
       }
     }
     return { sha, objects };
@@ -82,14 +84,13 @@ export class GitApplier {
   drift(objects: KObject[], ns: string): string[] {
     const out: string[] = [];
     for (const o of objects) {
-      const def = o.kind === 'Deployment' ? DEPLOYMENTS : SERVICES;
-      const live = this.store.peek(def, o.metadata.namespace ?? ns, o.metadata.name!);
+      const live = this.store.peek(defOf(o), o.metadata.namespace ?? ns, o.metadata.name!);
       if (!live) out.push(`${o.kind} ${o.metadata.name} missing`);
-      else if (o.kind === 'Deployment') {
+      else if (o.kind in WORKLOADS) {
         const want = (o.spec?.template?.spec?.containers ?? []) as Array<{ name: string; image: string }>;
         const have = (live.spec?.template?.spec?.containers ?? []) as Array<{ name: string; image: string }>;
-        if (want.some((c) => have.find((h) => h.name === c.name)?.image !== c.image)) out.push(`Deployment ${o.metadata.name} image`);
-        if (o.spec?.replicas !== undefined && o.spec.replicas !== live.spec?.replicas) out.push(`Deployment ${o.metadata.name} replicas`);
+        if (want.some((c) => have.find((h) => h.name === c.name)?.image !== c.image)) out.push(`${o.kind} ${o.metadata.name} image`);
+        if (o.spec?.replicas !== undefined && o.spec.replicas !== live.spec?.replicas) out.push(`${o.kind} ${o.metadata.name} replicas`);
       } else if (JSON.stringify(o.spec?.selector ?? {}) !== JSON.stringify(live.spec?.selector ?? {}))
         out.push(`Service ${o.metadata.name} selector`);
     }
@@ -98,11 +99,11 @@ export class GitApplier {
 
   /** Puts Git's fields back on the live object (as a sync's apply does for the fields Git sets). */
   apply(o: KObject, ns: string): void {
-    const def = o.kind === 'Deployment' ? DEPLOYMENTS : SERVICES;
+    const def = defOf(o);
     const live = this.store.peek(def, o.metadata.namespace ?? ns, o.metadata.name!);
     if (!live) return void this.api.create(def, o.metadata.namespace ?? ns, o);
     const next = structuredClone(live) as KObject;
-    if (o.kind === 'Deployment') {
+    if (o.kind in WORKLOADS) {
       const want = (o.spec?.template?.spec?.containers ?? []) as Array<{ name: string; image: string }>;
       for (const c of next.spec.template.spec.containers as Array<{ name: string; image: string }>) {
         const w = want.find((x) => x.name === c.name);
@@ -119,7 +120,7 @@ export class GitApplier {
    */
   prune(owns: (o: Owner) => boolean, objects: KObject[], ns: string): void {
     const inGit = new Set(objects.map((o) => `${o.kind}/${o.metadata.name}`));
-    for (const def of [DEPLOYMENTS, SERVICES]) {
+    for (const def of [...Object.values(WORKLOADS), SERVICES]) {
       for (const live of this.store.list(def, ns)) {
         const m = live.metadata;
         const owner = ownerOf({
@@ -137,8 +138,10 @@ export class GitApplier {
     }
   }
 
+  /** Healthy as Argo CD's health checks read it: a Deployment's replicas available; a Rollout's own phase Healthy. */
   available(o: KObject, ns: string): boolean {
-    const live = this.store.peek(DEPLOYMENTS, o.metadata.namespace ?? ns, o.metadata.name!);
+    const live = this.store.peek(defOf(o), o.metadata.namespace ?? ns, o.metadata.name!);
+    if (o.kind === 'Rollout') return live?.status?.phase === 'Healthy';
     return !!live && (live.status?.availableReplicas ?? 0) >= (live.spec?.replicas ?? 1);
   }
 }

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import { mergePatch } from '../../src/cluster/kube.js';
 import type { GitServer } from '../helpers/git-server.js';
-import { servingImages, started, until, type World } from '../runner/world.js';
+import { REQUESTER, servingImages, started, until, type World } from '../runner/world.js';
+import { rolloutConfig } from '../helpers/rollouts.js';
 import { fiveMinutes, REPO, settled, startGitopsWorld, waitFor } from './world.js';
 import { pendingDecision } from '../../src/domain/run.js';
 
@@ -84,6 +85,55 @@ async function app(world: World): Promise<{
     namespace: 'argocd',
     name: 'shop',
   })) as never;
+}
+
+/** The team's repository names checkout's Rollout (as the cluster runs it), and an Application syncs it. */
+async function adoptRollout(world: World, server: GitServer): Promise<void> {
+  const kube = kubeFromKubeconfig(world.sandbox.kubeconfigYaml());
+  server.createRepo('deploy', {
+    'production/checkout.yaml': `# checkout in production, an Argo Rollout
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: checkout
+  labels: { app.kubernetes.io/instance: shop }
+spec:
+  replicas: 20
+  template:
+    spec:
+      containers:
+        - name: app
+          image: ${REPO}:v1.2.2
+`,
+  });
+  await kube.custom.patchNamespacedCustomObject(
+    {
+      group: 'argoproj.io',
+      version: 'v1alpha1',
+      plural: 'rollouts',
+      namespace: 'production',
+      name: 'checkout',
+      body: { metadata: { labels: { 'app.kubernetes.io/instance': 'shop' } } },
+    },
+    mergePatch,
+  );
+  await kube.core.createNamespace({ body: { metadata: { name: 'argocd' } } });
+  await kube.custom.createNamespacedCustomObject({
+    ...APPS,
+    namespace: 'argocd',
+    body: {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'shop', namespace: 'argocd' },
+      spec: {
+        project: 'default',
+        source: { repoURL: server.url('deploy'), targetRevision: 'main', path: 'production' },
+        destination: { server: 'https://kubernetes.default.svc', namespace: 'production' },
+        syncPolicy: { automated: { selfHeal: true, prune: true } },
+      },
+    },
+  });
+  await waitFor(async () => (await app(world)).status?.sync?.status === 'Synced', 'the Application to sync');
 }
 
 describe('GitOps with Argo CD', () => {
@@ -223,5 +273,48 @@ describe('GitOps with Argo CD', () => {
     );
     expect((await app(w)).spec.syncPolicy.automated).toEqual({ selfHeal: true, prune: true });
     expect(await servingImages(w, 'checkout')).toEqual(before);
+  });
+
+  it('an Argo Rollout Argo CD owns: the Application paused, the Rollout driven to its open pause and accepted, the release in Git, and it sticks', async () => {
+    ({ w, git } = await startGitopsWorld(ARGO, rolloutConfig()));
+    await adoptRollout(w, git);
+    const kube = kubeFromKubeconfig(w.sandbox.kubeconfigYaml());
+    // No kinder than Argo CD: the Rollout's image set by hand is put back.
+    const ro = (await kube.custom.getNamespacedCustomObject({
+      group: 'argoproj.io',
+      version: 'v1alpha1',
+      plural: 'rollouts',
+      namespace: 'production',
+      name: 'checkout',
+    })) as {
+      spec: { template: { spec: { containers: Array<{ image: string }> } } };
+    };
+    ro.spec.template.spec.containers[0]!.image = `${REPO}:v9.9.9`;
+    await kube.custom.replaceNamespacedCustomObject({
+      group: 'argoproj.io',
+      version: 'v1alpha1',
+      plural: 'rollouts',
+      namespace: 'production',
+      name: 'checkout',
+      body: ro,
+    });
+    await waitFor(
+      async () => (await servingImages(w!, 'checkout')).join() === `${REPO}:v1.2.2` && (await app(w!)).status?.health?.status === 'Healthy',
+      'self-heal',
+    );
+
+    const run = started(await w.deploy('deploy checkout v1.2.3 canary'));
+    const asked = await until(w.runner, run.id, settled);
+    expect(asked.phase.status, asked.steps.map((s) => `${s.status} ${s.key}: ${s.detail}`).join('\n')).toBe('awaiting-decision');
+    expect((await app(w)).spec.syncPolicy.automated).toBeUndefined();
+    await w.runner.command(run.id, 'accept', REQUESTER);
+    const done = (await w.runner.settled(run.id))!;
+    expect(done.phase.status, done.steps.map((s) => `${s.status} ${s.key}: ${s.detail}`).join('\n')).toBe('succeeded');
+    expect(git.log('deploy')).toEqual(['shipbot: checkout v1.2.3 to production', 'initial']);
+    expect(git.show('deploy', 'production/checkout.yaml')).toContain(`image: ${REPO}:v1.2.3`);
+    expect((await app(w)).spec.syncPolicy.automated).toEqual({ selfHeal: true, prune: true });
+    await fiveMinutes();
+    expect((await app(w)).status?.sync?.status).toBe('Synced');
+    expect(await servingImages(w, 'checkout')).toEqual([`${REPO}:v1.2.3`]);
   });
 });

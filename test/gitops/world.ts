@@ -8,9 +8,12 @@ import { startWorld, withoutStaging, type World } from '../runner/world.js';
 
 export const REPO = 'registry.example.com/shop/checkout';
 
-export async function startGitopsWorld(owner: Omit<GitopsConfig, 'git'>): Promise<{ w: World; git: GitServer }> {
+export async function startGitopsWorld(
+  owner: Omit<GitopsConfig, 'git'>,
+  base: ShipbotConfig = withoutStaging(),
+): Promise<{ w: World; git: GitServer }> {
   const git = await startGitServer();
-  const config: ShipbotConfig = structuredClone(withoutStaging());
+  const config: ShipbotConfig = structuredClone(base);
   const checkout = config.services.find((s) => s.name === 'checkout')!;
   checkout.environments.production.gitops = {
     ...owner,
