@@ -22,6 +22,7 @@ import {
   promoteFullPatches,
   promotePatches,
   type PromotePatches,
+  RETRY,
   ROLLOUT_HASH,
   ROLLOUTS,
   type RolloutObject,
@@ -105,13 +106,27 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
     const aborted = ro.status?.abort;
     check(
       'controller',
-      !aborted && ro.status?.phase !== undefined,
-      aborted
-        ? `the Rollout is aborted (${controllerLine(ro)}): retry it or undo it before a new release`
-        : ro.status?.phase
-          ? controllerLine(ro)
-          : 'the Argo Rollouts controller has not reported on this Rollout: is it running in this cluster?',
+      ro.status?.phase !== undefined,
+      ro.status?.phase
+        ? controllerLine(ro)
+        : 'the Argo Rollouts controller has not reported on this Rollout: is it running in this cluster?',
     );
+    // An aborted update is taken up again: the same version is retried (the plugin's retry), another starts afresh.
+    if (aborted)
+      check(
+        'aborted update',
+        false,
+        imageIn(ro, ref.container) === imageRef(ref.imageRepo, version)
+          ? `the Rollout's update to ${version} was aborted: this deploy retries it (kubectl argo rollouts retry)`
+          : `the Rollout's update to ${imageTag(imageIn(ro, ref.container) ?? '?')} was aborted: this deploy's new template starts a fresh update`,
+        'warning',
+      );
+    if (ro.spec.paused)
+      check(
+        'paused',
+        false,
+        `the Rollout is paused by hand (spec.paused): resume it (kubectl argo rollouts promote) or ask whoever paused it first`,
+      );
     if (ro.status?.stableRS && ro.status.currentPodHash !== ro.status.stableRS && !aborted)
       check('previous release', false, `the Rollout is mid-update (${controllerLine(ro)}): let it finish or roll it back first`);
     const stable = await this.stableReplicaSet(ref, ro.status?.stableRS);
@@ -179,11 +194,22 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
     let s: ArgoRolloutState = was;
     const row = stage as RolloutStage;
     if (!('at' in row)) throw new InvalidRolloutError(`stage ${stage.key} is not a Rollout's`);
+    // The same version an aborted update names, before this run saw any of its own: the plugin's retry.
+    const before = await this.read(ref);
+    if (
+      !s.newHash &&
+      before.status?.abort &&
+      imageIn(before, ref.container) === s.newImage &&
+      before.status.currentPodHash !== s.stableHash
+    )
+      await this.patchStatus(ref, RETRY);
     let ro = await this.setImage(ref, s);
     const deadline = this.ctx.clock.now() + this.ctx.timeoutMs;
     for (;;) {
       signal?.throwIfAborted();
-      if (ro.status?.abort) throw new StageFailedError(`the Rollout was aborted: ${await this.whyAborted(ref, ro, s)}`, 'signal', []);
+      // A status the controller wrote before it saw our last write is stale (observedGeneration): not yet an abort.
+      if (observed(ro) && ro.status?.abort)
+        throw new StageFailedError(`the Rollout was aborted: ${await this.whyAborted(ref, ro, s)}`, 'signal', []);
       if (observed(ro) && ro.status?.currentPodHash && ro.status.currentPodHash !== s.stableHash)
         s = { ...s, newHash: ro.status.currentPodHash };
       const fatal = s.newHash

@@ -34,6 +34,10 @@ beforeEach(async () => {
 });
 afterEach(() => sb.close());
 
+const waitForPhase = async (phase: string) => {
+  for (let i = 0; i < 500 && (await read()).status?.phase !== phase; i++) await new Promise((r) => setTimeout(r, 10));
+  expect((await read()).status?.phase).toBe(phase);
+};
 const read = async () => (await api.getCustom(ROLLOUTS, 'production', 'checkout')) as unknown as RolloutObject;
 /** The writes to the Rollout since `from`, as the audit log recorded them. */
 const rolloutWrites = (from: number): AuditEvent[] =>
@@ -164,6 +168,47 @@ describe('a canary Rollout [setWeight 20, pause 60s, setWeight 50, pause {}, set
       ['application/json-patch+json', 'replace'],
       [MERGE, { status: { promoteFull: true } }],
     ]);
+  });
+
+  it('the same version again after someone aborted its update is the plugin retry; another version starts afresh', async () => {
+    const plan = planFor('checkout', 'v1.3.0', 'canary');
+    // Someone ran `kubectl argo rollouts set image` for v1.3.0, then aborted it.
+    const ro = await read();
+    ro.spec.template!.spec!.containers![0]!.image = IMAGE('v1.3.0');
+    await api.replaceCustom(ROLLOUTS, 'production', 'checkout', ro as never);
+    for (let i = 0; i < 500 && (await read()).status?.currentStepIndex !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+    await api.mergeCustomStatus(ROLLOUTS, 'production', 'checkout', { status: { abort: true } });
+    await waitForPhase('Degraded');
+    const checks = await driver.preflight(ref, 'v1.3.0', plan);
+    expect(checks.find((c) => c.name === 'aborted update')).toMatchObject({
+      ok: false,
+      severity: 'warning',
+      detail: expect.stringContaining('retries it'),
+    });
+    const mark = sb.auditLog().length;
+    const st = await driver.prepare(ref, plan);
+    await driver.applyStage(ref, st, driver.stages(plan, st)[0]!);
+    expect(
+      rolloutWrites(mark).map((w) => [w.requestURI.replace(/\?.*$/, '').replace(/^.*\/rollouts\//, ''), w.contentType, w.body]),
+    ).toEqual([
+      ['checkout/status', MERGE, '{"status":{"abort":false}}'],
+      ['checkout', MERGE, '{"spec":{"paused":true}}'],
+    ]);
+    expect((await read()).status).toMatchObject({ abort: false, currentStepIndex: 1 });
+
+    // Aborted again (the run's hold released first, as its next row would); this time another version: a new template, no retry.
+    await api.mergeCustom(ROLLOUTS, 'production', 'checkout', { spec: { paused: false } });
+    await api.mergeCustomStatus(ROLLOUTS, 'production', 'checkout', { status: { abort: true } });
+    await waitForPhase('Degraded');
+    const other = planFor('checkout', 'v1.3.1', 'canary');
+    const mark2 = sb.auditLog().length;
+    const st2 = await driver.prepare(ref, other);
+    await driver.applyStage(ref, st2, driver.stages(other, st2)[0]!);
+    expect(rolloutWrites(mark2).map((w) => `${w.verb} ${w.body.length < 40 ? w.body : ''}`)).toEqual([
+      'update ',
+      'patch {"spec":{"paused":true}}',
+    ]);
+    expect((await read()).status).toMatchObject({ abort: false, currentStepIndex: 1 });
   });
 
   it('a crash-looping new version fails its stage with the signal, not a timeout', async () => {
