@@ -212,11 +212,7 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
         throw new StageFailedError(`the Rollout was aborted: ${await this.whyAborted(ref, ro, s)}`, 'signal', []);
       if (observed(ro) && ro.status?.currentPodHash && ro.status.currentPodHash !== s.stableHash)
         s = { ...s, newHash: ro.status.currentPodHash };
-      const fatal = s.newHash
-        ? fatalSignals(
-            podSignals(await this.ctx.api.listPods(ref.namespace, selectorText({ [ROLLOUT_HASH]: s.newHash })), this.ctx.clock.now()),
-          )
-        : [];
+      const fatal = fatalSignals(await this.newPodSignals(ref, s));
       if (fatal.length) throw new StageFailedError(`the new pods will not become available: ${describeSignals(fatal)}`, 'signal', fatal);
       const acted = await this.advance(ref, ro, s, row);
       s = acted.state;
@@ -241,6 +237,12 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
     return s;
   }
 
+  /** The health signals of the new template's pods (none before the controller named its hash). */
+  private async newPodSignals(ref: WorkloadRef, s: ArgoRolloutState): Promise<InfraSignal[]> {
+    if (!s.newHash) return [];
+    return podSignals(await this.ctx.api.listPods(ref.namespace, selectorText({ [ROLLOUT_HASH]: s.newHash })), this.ctx.clock.now());
+  }
+
   /** Why the controller aborted: its message, and the failed AnalysisRun's metric and value when one failed. */
   private async whyAborted(ref: WorkloadRef, ro: RolloutObject, s: ArgoRolloutState): Promise<string> {
     if (!s.newHash) return controllerLine(ro);
@@ -255,13 +257,10 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
     return run ? analysisLine(run) : 'no AnalysisRun found';
   }
 
+  /** The step AnalysisRuns the controller made for the new template. */
   private async analysisRuns(ref: WorkloadRef, hash: string): Promise<AnalysisRunObject[]> {
-    const list = (await this.ctx.api.listCustom(
-      ANALYSIS_RUNS,
-      ref.namespace,
-      `${ROLLOUT_HASH}=${hash},rollout-type=Step`,
-    )) as unknown as AnalysisRunObject[];
-    return list;
+    const selector = `${ROLLOUT_HASH}=${hash},rollout-type=Step`;
+    return (await this.ctx.api.listCustom(ANALYSIS_RUNS, ref.namespace, selector)) as unknown as AnalysisRunObject[];
   }
 
   /** The row's state is reached (the controller passed the step, or waits where the row waits). */
@@ -456,8 +455,7 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
   async signals(ref: WorkloadRef, state: RolloutState): Promise<InfraSignal[]> {
     const s = asArgo(state);
     if (!s.newHash) return [];
-    const pods = await this.ctx.api.listPods(ref.namespace, selectorText({ [ROLLOUT_HASH]: s.newHash }));
-    const out = podSignals(pods, this.ctx.clock.now());
+    const out = await this.newPodSignals(ref, s);
     const ro = await this.read(ref);
     if (ro.status?.abort && ro.status.currentPodHash === s.newHash && !s.promoted)
       out.push({ kind: 'controller-aborted', workload: `Rollout ${ref.deployment}`, message: await this.whyAborted(ref, ro, s) });

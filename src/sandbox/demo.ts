@@ -187,19 +187,12 @@ export const DEMO_ROLLOUT_STEPS = [{ setWeight: 20 }, { pause: { duration: '60s'
 
 /** An Argo Rollouts canary Rollout as a team writes it: `app` labels only, its own steps. */
 export function demoRollout(namespace: string, name: string, app: string, container: string, image: string, replicas: number): KObject {
+  const d = plainDeployment(namespace, name, app, container, image, replicas);
   return {
+    ...d,
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Rollout',
-    metadata: { name, namespace, labels: { app } },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app } },
-      template: {
-        metadata: { labels: { app } },
-        spec: { containers: [{ name: container, image, ports: [{ name: 'http', containerPort: 8080 }] }] },
-      },
-      strategy: { canary: { steps: DEMO_ROLLOUT_STEPS } },
-    },
+    spec: { ...d.spec, strategy: { canary: { steps: DEMO_ROLLOUT_STEPS } } },
   };
 }
 

@@ -346,16 +346,7 @@ export class RolloutController {
         name,
         namespace: ns,
         labels: { [ROLLOUT_HASH]: hash, 'rollout-type': 'Step', 'step-index': String(index) },
-        ownerReferences: [
-          {
-            apiVersion: 'argoproj.io/v1alpha1',
-            kind: 'Rollout',
-            name: r.metadata.name!,
-            uid: r.metadata.uid!,
-            controller: true,
-            blockOwnerDeletion: true,
-          },
-        ],
+        ownerReferences: [ownedBy(r)],
       },
       spec: { metrics, args: [...args].map(([n, value]) => ({ name: n, value })) },
       ...(missing ? { status: { phase: 'Error', message: `AnalysisTemplate "${missing.templateName}" not found` } } : {}),
@@ -440,16 +431,7 @@ export class RolloutController {
           namespace: r.metadata.namespace,
           labels: { ...template.metadata.labels },
           annotations: { [ROLLOUT_REVISION]: String(max + 1) },
-          ownerReferences: [
-            {
-              apiVersion: 'argoproj.io/v1alpha1',
-              kind: 'Rollout',
-              name: r.metadata.name!,
-              uid: r.metadata.uid!,
-              controller: true,
-              blockOwnerDeletion: true,
-            },
-          ],
+          ownerReferences: [ownedBy(r)],
         },
         spec: { replicas: 0, selector, template },
         status: { replicas: 0 },
@@ -499,6 +481,18 @@ export class RolloutController {
     if (!svc || svc.spec?.selector?.[ROLLOUT_HASH] === hash) return;
     this.store.update(SERVICES, { ...svc, spec: { ...svc.spec, selector: { ...svc.spec.selector, [ROLLOUT_HASH]: hash } } });
   }
+}
+
+/** The controller reference a Rollout's ReplicaSets and AnalysisRuns carry. */
+function ownedBy(r: KObject) {
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
+    name: r.metadata.name!,
+    uid: r.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 function available(rs: KObject | undefined): number {

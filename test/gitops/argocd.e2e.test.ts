@@ -57,6 +57,12 @@ ${selector}
     { name: 'checkout', namespace: 'production', body: { metadata: { labels: { 'app.kubernetes.io/instance': 'shop' } } } },
     mergePatch,
   );
+  await applicationSyncing(world, server);
+}
+
+/** Argo CD applied the repository: an Application syncs its production path, automated with self-heal and prune. */
+async function applicationSyncing(world: World, server: GitServer): Promise<void> {
+  const kube = kubeFromKubeconfig(world.sandbox.kubeconfigYaml());
   await kube.core.createNamespace({ body: { metadata: { name: 'argocd' } } });
   await kube.custom.createNamespacedCustomObject({
     ...APPS,
@@ -117,23 +123,7 @@ spec:
     },
     mergePatch,
   );
-  await kube.core.createNamespace({ body: { metadata: { name: 'argocd' } } });
-  await kube.custom.createNamespacedCustomObject({
-    ...APPS,
-    namespace: 'argocd',
-    body: {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'Application',
-      metadata: { name: 'shop', namespace: 'argocd' },
-      spec: {
-        project: 'default',
-        source: { repoURL: server.url('deploy'), targetRevision: 'main', path: 'production' },
-        destination: { server: 'https://kubernetes.default.svc', namespace: 'production' },
-        syncPolicy: { automated: { selfHeal: true, prune: true } },
-      },
-    },
-  });
-  await waitFor(async () => (await app(world)).status?.sync?.status === 'Synced', 'the Application to sync');
+  await applicationSyncing(world, server);
 }
 
 describe('GitOps with Argo CD', () => {
