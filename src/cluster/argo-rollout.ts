@@ -1,15 +1,8 @@
-// An Argo Rollouts Rollout, driven through its controller as the team's runbooks do with
-// `kubectl argo rollouts`: Shipbot never scales a ReplicaSet or moves a Service of a Rollout
-// itself. It sets the image (GET, then a full update, as `set image`), lets the controller walk
-// its own steps, and acts only with the plugin's calls (argo-rules.ts): promote past a pause a
-// person accepted, pause to hold a weight while its own judge finishes (released with the spec
-// half of promote, so the Rollout's own pause keeps its time), abort then undo to stable for a
-// rollback, `promote --full` when that undo would otherwise walk the steps again.
-// Every call first reads the Rollout, so a resumed run sends nothing twice.
-import type { V1ReplicaSet } from '@kubernetes/client-node';
 import type { DeployPlan, InfraSignal, Strategy } from '../domain/types.js';
+import { readRollout, rolloutPreflight, stableReplicaSet } from './argo-preflight.js';
 import {
   ABORT,
+  imageIn,
   ANALYSIS_RUNS,
   type AnalysisRunObject,
   analysisLine,
@@ -37,8 +30,6 @@ import type { CustomObject } from './api.js';
 import { serviceShare } from './common.js';
 import { KubeDriver } from './driver-base.js';
 import { ClusterError, InvalidRolloutError, isNotFound, StageFailedError } from './errors.js';
-import { clusterChecks } from './health.js';
-import { ownershipCheck, type Workload } from './ownership.js';
 import type { ArgoRolloutState } from './rollout-state.js';
 import { describeSignals, fatalSignals, imageRef, imageTag, podSignals, selectorText } from './rules.js';
 import type { PreflightCheck, RollbackVerification, RolloutDriver, RolloutState, Stage, TrackRef, WorkloadRef } from './types.js';
@@ -50,9 +41,6 @@ function asArgo(state: RolloutState): ArgoRolloutState {
   return state;
 }
 
-const imageIn = (ro: { spec?: RolloutObject['spec'] } | V1ReplicaSet, container: string) =>
-  (ro.spec?.template?.spec?.containers ?? []).find((c) => c.name === container)?.image;
-
 export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
   constructor(
     deps: ConstructorParameters<typeof KubeDriver>[0],
@@ -62,95 +50,16 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
     super(deps);
   }
 
-  private async read(ref: WorkloadRef): Promise<RolloutObject> {
-    return (await this.ctx.api.getCustom(ROLLOUTS, ref.namespace, ref.deployment)) as unknown as RolloutObject;
+  private read(ref: WorkloadRef): Promise<RolloutObject> {
+    return readRollout(this.ctx, ref);
   }
 
   async ownStrategy(ref: WorkloadRef): Promise<Strategy | undefined> {
     return kindOf(await this.read(ref).catch(() => ({ spec: {} }) as RolloutObject));
   }
 
-  override async preflight(ref: WorkloadRef, version: string, plan?: DeployPlan): Promise<PreflightCheck[]> {
-    const checks = await clusterChecks(this.ctx, ref, version);
-    if (!checks.find((c) => c.name === 'cluster reachable')?.ok) return checks;
-    const check = (name: string, ok: boolean, detail: string, severity: 'error' | 'warning' = 'error') =>
-      checks.push({ name, ok, detail, severity });
-    let ro: RolloutObject;
-    try {
-      ro = await this.read(ref);
-    } catch (err) {
-      check(
-        'workload exists',
-        false,
-        isNotFound(err) ? `Rollout ${ref.deployment} not found in ${ref.namespace}: check data/shipbot.yml.` : (err as Error).message,
-      );
-      return checks;
-    }
-    const kind = kindOf(ro);
-    check(
-      'workload exists',
-      Boolean(kind),
-      kind
-        ? `Rollout ${ref.deployment} in ${ref.namespace} (${kind}; ${controllerLine(ro)})`
-        : `Rollout ${ref.deployment} has no canary or blueGreen strategy`,
-    );
-    if (!kind) return checks;
-    // Another writer (Argo CD, Flux) would put the image back: found before anything changes.
-    checks.push(await ownershipCheck(this.ctx, ref, { kind: 'Rollout', metadata: ro.metadata as Workload['metadata'] }));
-    if (plan && plan.strategy !== kind)
-      check(
-        'strategy',
-        false,
-        `Rollout ${ref.deployment} runs ${kind}: Shipbot drives the Rollout's own strategy, so ask for ${kind} (its steps are the Rollout's).`,
-      );
-    const aborted = ro.status?.abort;
-    check(
-      'controller',
-      ro.status?.phase !== undefined,
-      ro.status?.phase
-        ? controllerLine(ro)
-        : 'the Argo Rollouts controller has not reported on this Rollout: is it running in this cluster?',
-    );
-    // An aborted update is taken up again: the same version is retried (the plugin's retry), another starts afresh.
-    if (aborted)
-      check(
-        'aborted update',
-        false,
-        imageIn(ro, ref.container) === imageRef(ref.imageRepo, version)
-          ? `the Rollout's update to ${version} was aborted: this deploy retries it (kubectl argo rollouts retry)`
-          : `the Rollout's update to ${imageTag(imageIn(ro, ref.container) ?? '?')} was aborted: this deploy's new template starts a fresh update`,
-        'warning',
-      );
-    if (ro.spec.paused)
-      check(
-        'paused',
-        false,
-        `the Rollout is paused by hand (spec.paused): resume it (kubectl argo rollouts promote) or ask whoever paused it first`,
-      );
-    if (ro.status?.stableRS && ro.status.currentPodHash !== ro.status.stableRS && !aborted)
-      check('previous release', false, `the Rollout is mid-update (${controllerLine(ro)}): let it finish or roll it back first`);
-    const stable = await this.stableReplicaSet(ref, ro.status?.stableRS);
-    const image = stable && imageIn(stable, ref.container);
-    check(
-      'previous revision',
-      Boolean(image),
-      image ? `rollback target ${image} (ReplicaSet ${stable!.metadata?.name})` : 'no stable ReplicaSet to roll back to',
-      'warning',
-    );
-    if (kind === 'canary' && ro.spec.strategy?.canary?.trafficRouting)
-      check(
-        'traffic routing',
-        false,
-        'this Rollout splits traffic through its own trafficRouting: Shipbot reads its weights from the controller, not the route',
-        'warning',
-      );
-    if (image && imageTag(image) === version) check('new version', false, `${ref.deployment} already runs ${version}.`, 'warning');
-    return checks;
-  }
-
-  private async stableReplicaSet(ref: WorkloadRef, hash: string | undefined): Promise<V1ReplicaSet | undefined> {
-    if (!hash) return undefined;
-    return (await this.ctx.api.listReplicaSets(ref.namespace, `${ROLLOUT_HASH}=${hash}`))[0];
+  override preflight(ref: WorkloadRef, version: string, plan?: DeployPlan): Promise<PreflightCheck[]> {
+    return rolloutPreflight(this.ctx, ref, version, plan);
   }
 
   /** Reads the Rollout and what it runs; changes nothing (the image is set by the first stage, after the baseline). */
@@ -159,7 +68,7 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
     const kind = kindOf(ro);
     if (!kind) throw new InvalidRolloutError(`Rollout ${ref.deployment} has no canary or blueGreen strategy.`);
     const stableHash = ro.status?.stableRS;
-    const stable = await this.stableReplicaSet(ref, stableHash);
+    const stable = await stableReplicaSet(this.ctx, ref, stableHash);
     const previousImage = stable && imageIn(stable, ref.container);
     if (!stableHash || !previousImage)
       throw new InvalidRolloutError(`Rollout ${ref.deployment} has no stable ReplicaSet to roll back to (${controllerLine(ro)}).`);
@@ -407,7 +316,7 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
       await this.patchStatus(ref, ABORT);
       ro = await this.read(ref);
     }
-    const stable = await this.stableReplicaSet(ref, s.stableHash);
+    const stable = await stableReplicaSet(this.ctx, ref, s.stableHash);
     if (!stable?.spec?.template)
       throw new StageFailedError(
         `the stable ReplicaSet (${s.stableHash}) of Rollout ${ref.deployment} is gone: restore ${s.previousImage} by hand`,

@@ -81,6 +81,14 @@ export interface RolloutObject {
 
 export type RolloutKind = 'canary' | 'blue-green';
 
+/** The image of `container` in a Rollout's (or a ReplicaSet's) pod template. */
+export function imageIn(
+  o: { spec?: { template?: { spec?: { containers?: Array<{ name: string; image?: string }> } } } },
+  container: string,
+): string | undefined {
+  return (o.spec?.template?.spec?.containers ?? []).find((c) => c.name === container)?.image;
+}
+
 export function kindOf(ro: RolloutObject): RolloutKind | undefined {
   const s = ro.spec.strategy;
   return s?.canary ? 'canary' : s?.blueGreen ? 'blue-green' : undefined;

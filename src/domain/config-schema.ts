@@ -22,6 +22,26 @@ const SmokeCheck = z.strictObject({
 });
 export type SmokeCheck = z.infer<typeof SmokeCheck>;
 
+/**
+ * A gate the team runs elsewhere (a security scan, an integration test suite), asked over HTTP as
+ * Flagger's webhooks are: a POST with the release; 2xx passes, anything else or no answer blocks.
+ */
+const HttpCheck = z.strictObject({
+  name: z.string().min(1),
+  url: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//.test(u), 'an http(s) URL'),
+  timeoutMs: z.number().int().positive().default(10_000),
+});
+export type HttpCheck = z.infer<typeof HttpCheck>;
+
+/** `preDeploy`: before anything changes (at validation). `prePromotion`: before the release takes all the traffic. */
+const Checks = z.strictObject({
+  preDeploy: z.array(HttpCheck).default([]),
+  prePromotion: z.array(HttpCheck).default([]),
+});
+
 /** PromQL templates with {{service}}, {{namespace}}, {{version}}, {{track}}, {{window}} placeholders. */
 const MetricQueries = z.strictObject({
   errorRate: z.string().min(1),
@@ -157,6 +177,7 @@ const ServiceConfig = z.strictObject({
   spareCapacity: z.boolean().default(true),
   environments: z.object({ staging: ServiceEnvironment.optional(), production: ServiceEnvironment }).strict(),
   smoke: z.array(SmokeCheck).default([]),
+  checks: Checks.default({ preDeploy: [], prePromotion: [] }),
   metrics: MetricQueries.optional(),
   slo: Slo.optional(),
   /** The migration Job for every environment (an environment's own `migration` wins). */

@@ -262,11 +262,12 @@ export function productionGate(
 
 /** Smoke results (from src/metrics/smoke.ts): a failing critical check rolls back, others warn. */
 export function judgeSmoke(
-  results: ReadonlyArray<{ name: string; ok: boolean; critical: boolean; reason?: string; latencyMs: number }>,
+  results: ReadonlyArray<{ name: string; ok: boolean; critical: boolean; reason?: string; latencyMs: number; unclear?: boolean }>,
 ): Decision {
   const findings: Finding[] = results.map((r) => ({
     rule: `smoke-${r.name}`,
-    verdict: r.ok || !r.critical ? 'CONTINUE' : 'ROLLBACK',
+    // Unclear: no answer while Shipbot itself was too busy to tell; a person decides.
+    verdict: r.ok || !r.critical ? 'CONTINUE' : r.unclear ? 'INCONCLUSIVE' : 'ROLLBACK',
     detail: r.ok
       ? `${r.name} passed in ${r.latencyMs.toFixed(0)} ms`
       : `smoke check ${r.name} failed${r.critical ? '' : ' (not critical)'}: ${r.reason ?? 'no reason given'}`,

@@ -13,8 +13,13 @@ export interface SmokeResult {
   /** Real milliseconds from sending to the end of the answer (or to the failure), last attempt. */
   latencyMs: number;
   reason?: string;
-  /** 2 when a read check got no answer the first time and was asked again. */
+  /** How many times it was asked: 2 when a read got no answer the first time, up to 4 while Shipbot itself was lagging. */
   attempts: number;
+  /**
+   * No answer, but Shipbot's own event loop was lagging each time it asked: the service may be
+   * fine and Shipbot too busy to hear it. A person decides; it never rolls back by itself.
+   */
+  unclear?: boolean;
 }
 
 export interface SmokeOptions {
@@ -56,24 +61,87 @@ export async function runSmokeChecks(
   return Promise.all(checks.map((c) => runOne(c, baseUrl, vars, opts)));
 }
 
+/** Backoff before asking again while Shipbot's own event loop lags (ms). */
+const LAG_BACKOFF_MS = [250, 1000, 2000];
+
 /**
  * A read (GET/HEAD) that got no answer in time is asked once more before it counts as failed: on
- * a loaded node one lost answer is not the version's fault. A wrong answer is never retried.
+ * a loaded node one lost answer is not the version's fault. When Shipbot's own event loop was
+ * held up while it waited (half the timeout, at least 250 ms), the timeout says nothing about the
+ * service: it is asked again with backoff, and if Shipbot stays that busy the result is unclear,
+ * for a person to decide. A wrong answer is never retried.
  */
 async function runOne(check: SmokeCheck, baseUrl: string, vars: Record<string, string>, opts: SmokeOptions): Promise<SmokeResult> {
   const method = check.method ?? 'GET';
-  const first = await attempt(check, baseUrl, vars, opts);
-  if (!first.timedOut || (method !== 'GET' && method !== 'HEAD')) return { ...first.result, attempts: 1 };
-  const second = await attempt(check, baseUrl, vars, opts);
-  const r = second.result;
-  return { ...r, attempts: 2, ...(r.ok ? {} : { reason: `${r.reason} (asked twice)` }) };
+  let a = await attempt(check, baseUrl, vars, opts);
+  if (!a.timedOut || (method !== 'GET' && method !== 'HEAD')) return { ...a.result, attempts: 1 };
+  const laggingNow = (x: Attempt) => x.lagMs >= Math.max(250, (check.timeoutMs ?? 2000) / 2);
+  let attempts = 1;
+  let lagged = laggingNow(a);
+  while (a.timedOut && (attempts < 2 || (lagged && attempts <= LAG_BACKOFF_MS.length))) {
+    if (lagged) await new Promise((r) => setTimeout(r, LAG_BACKOFF_MS[attempts - 1]));
+    a = await attempt(check, baseUrl, vars, opts);
+    attempts++;
+    lagged = laggingNow(a);
+  }
+  const r = a.result;
+  if (r.ok || !a.timedOut) return { ...r, attempts };
+  if (lagged)
+    return {
+      ...r,
+      attempts,
+      unclear: true,
+      reason: `${r.reason}, asked ${attempts} times while Shipbot itself was busy (its event loop delayed up to ${Math.round(a.lagMs)} ms): cannot tell a slow service from a busy Shipbot`,
+    };
+  return { ...r, attempts, reason: `${r.reason} (asked ${attempts === 2 ? 'twice' : `${attempts} times`})` };
 }
 
-type Attempt = { timedOut: boolean; result: Omit<SmokeResult, 'attempts'> };
+/** One try; `lagMs`: the longest this process's event loop was held up while it waited. */
+type Attempt = { timedOut: boolean; lagMs: number; result: Omit<SmokeResult, 'attempts'> };
 
 async function attempt(check: SmokeCheck, baseUrl: string, vars: Record<string, string>, opts: SmokeOptions): Promise<Attempt> {
+  const lag = lagProbe();
+  try {
+    const a = await tryOnce(check, baseUrl, vars, opts);
+    return { ...a, lagMs: lag.maxMs() };
+  } finally {
+    lag.stop();
+  }
+}
+
+/**
+ * How late a 10 ms timer fires while an attempt waits: the longest this process's event loop was
+ * held up. (perf_hooks' delay histogram, sampled right after one long block, had not recorded it
+ * yet; a timer's drift measured up to now has.)
+ */
+function lagProbe(): { maxMs(): number; stop(): void } {
+  const every = 10;
+  let last = performance.now();
+  let max = 0;
+  const tick = () => {
+    const now = performance.now();
+    max = Math.max(max, now - last - every);
+    last = now;
+  };
+  const timer = setInterval(tick, every);
+  timer.unref();
+  return {
+    maxMs: () => {
+      tick();
+      return max;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+async function tryOnce(
+  check: SmokeCheck,
+  baseUrl: string,
+  vars: Record<string, string>,
+  opts: SmokeOptions,
+): Promise<Omit<Attempt, 'lagMs'>> {
   const critical = check.critical ?? true;
-  const done = (result: Omit<SmokeResult, 'attempts'>, timedOut = false): Attempt => ({ timedOut, result });
+  const done = (result: Omit<SmokeResult, 'attempts'>, timedOut = false) => ({ timedOut, result });
   let url: string;
   try {
     url = renderUrl(check.url, baseUrl, vars);

@@ -93,7 +93,13 @@ export function newRunRecord(
     restarts: [],
     requester: input.requester,
     origin: input.origin,
-    steps: initialSteps(plan, rehearses, migrations, ownerName(service.environments[plan.environment]?.gitops)),
+    steps: initialSteps(
+      plan,
+      rehearses,
+      migrations,
+      ownerName(service.environments[plan.environment]?.gitops),
+      service.checks.prePromotion.length > 0,
+    ),
     data: override
       ? {
           freezeOverride: {

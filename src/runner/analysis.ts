@@ -145,6 +145,7 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
         name: r.name,
         critical: r.critical,
         ok: r.ok,
+        ...(r.unclear ? { unclear: true } : {}),
         detail: r.ok ? `HTTP ${r.status} in ${Math.round(r.latencyMs)} ms` : (r.reason ?? 'failed'),
       }));
     },

@@ -25,6 +25,9 @@
 // Not simulated: traffic routing plugins, experiments, background and blue-green analysis (a
 // Rollout with an experiment is Degraded "InvalidSpec", never silently passed).
 import type { Clock } from '../clock.js';
+import { analysisRunFor } from './rolloutAnalysis.js';
+import { ownedBy, ROLLOUT_HASH, ROLLOUT_REVISION, type Step } from './rolloutShapes.js';
+import { basicCanaryCounts } from './rolloutMath.js';
 import { goDurationSeconds } from '../domain/go-duration.js';
 import { admit, defaultedTemplate } from './admission.js';
 import { podTemplateHash } from './deploymentController.js';
@@ -33,8 +36,6 @@ import { clone, controllerOf, deepEqual, isoSeconds, type KObject } from './obje
 import { resourceByKind } from './resources.js';
 import type { ObjectStore } from './store.js';
 
-export const ROLLOUT_HASH = 'rollouts-pod-template-hash';
-export const ROLLOUT_REVISION = 'rollout.argoproj.io/revision';
 const SCALE_DOWN_DEADLINE = 'argo-rollouts.argoproj.io/scale-down-deadline';
 
 const ROLLOUTS = resourceByKind('Rollout');
@@ -46,13 +47,6 @@ const ANALYSIS_TEMPLATES = resourceByKind('AnalysisTemplate');
 interface PauseCondition {
   reason: 'CanaryPauseStep' | 'BlueGreenPause' | 'InconclusiveAnalysisRun';
   startTime: string;
-}
-
-interface Step {
-  setWeight?: number;
-  pause?: { duration?: string | number };
-  analysis?: unknown;
-  experiment?: unknown;
 }
 
 interface BlueGreen {
@@ -77,23 +71,6 @@ interface Status {
   canary?: { currentStepAnalysisRunStatus?: { name: string; status: string; message?: string } };
   conditions?: Array<{ type: string; status: string; reason: string; message: string; lastUpdateTime: string; lastTransitionTime: string }>;
   [other: string]: unknown;
-}
-
-/** `approximateWeightedCanaryStableReplicaCounts` without surge: [canary, stable] for a weight. */
-export function basicCanaryCounts(replicas: number, weight: number): [number, number] {
-  if (replicas === 0) return [0, 0];
-  const exact = (replicas * weight) / 100;
-  const ceil = Math.ceil(exact);
-  const floor = Math.floor(exact);
-  const zeroAllowed = weight === 100 || weight === 0 || replicas === 1;
-  const tied = Math.abs(exact - floor - 0.5) < 1e-9;
-  const options: number[] = [];
-  if (ceil < replicas || zeroAllowed) options.push(ceil);
-  if (!tied && (floor !== 0 || zeroAllowed)) options.push(floor);
-  if (!options.length) return [0, replicas];
-  const delta = (c: number) => Math.abs(c / replicas - weight / 100);
-  const best = options.reduce((b, c) => (delta(c) < delta(b) ? c : b));
-  return [best, replicas - best];
 }
 
 export class RolloutController {
@@ -298,7 +275,12 @@ export class RolloutController {
     const revision = newRs.metadata.annotations?.[ROLLOUT_REVISION] ?? '1';
     const name = `${r.metadata.name}-${s.currentPodHash}-${revision}-${index}`;
     const ns = r.metadata.namespace;
-    const run = this.store.peek(ANALYSISRUNS, ns, name) ?? this.createAnalysisRun(r, name, index, s.currentPodHash!, stable);
+    const run =
+      this.store.peek(ANALYSISRUNS, ns, name) ??
+      this.store.create(
+        ANALYSISRUNS,
+        analysisRunFor(r, name, index, s.currentPodHash!, stable, (t) => this.store.peek(ANALYSIS_TEMPLATES, r.metadata.namespace, t)),
+      );
     const phase: string = run.status?.phase ?? 'Pending';
     const message: string | undefined = run.status?.message;
     s.canary = { ...s.canary, currentStepAnalysisRunStatus: { name, status: phase, ...(message ? { message } : {}) } };
@@ -315,42 +297,6 @@ export class RolloutController {
       ];
     }
     return false;
-  }
-
-  private createAnalysisRun(r: KObject, name: string, index: number, hash: string, stable: KObject): KObject {
-    const ns = r.metadata.namespace;
-    const step: Step = r.spec.strategy.canary.steps[index];
-    const analysis = step.analysis as {
-      templates?: Array<{ templateName?: string }>;
-      args?: Array<{ name: string; value?: string; valueFrom?: { podTemplateHashValue?: string } }>;
-    };
-    const templates = (analysis.templates ?? []).map((t) => this.store.peek(ANALYSIS_TEMPLATES, ns, t.templateName ?? ''));
-    const missing = (analysis.templates ?? []).find((_t, i) => !templates[i]);
-    const args = new Map<string, string>();
-    for (const t of templates) for (const a of t?.spec?.args ?? []) if (a.value !== undefined) args.set(a.name, a.value);
-    for (const a of analysis.args ?? []) {
-      const from = a.valueFrom?.podTemplateHashValue;
-      const v = from === 'Stable' ? stable.metadata.labels?.[ROLLOUT_HASH] : from === 'Latest' ? hash : a.value;
-      if (v !== undefined) args.set(a.name, v);
-    }
-    const metrics = JSON.parse(
-      JSON.stringify(templates.flatMap((t) => t?.spec?.metrics ?? [])).replace(
-        /\{\{\s*args\.([\w-]+)\s*\}\}/g,
-        (m, k: string) => args.get(k) ?? m,
-      ),
-    );
-    return this.store.create(ANALYSISRUNS, {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'AnalysisRun',
-      metadata: {
-        name,
-        namespace: ns,
-        labels: { [ROLLOUT_HASH]: hash, 'rollout-type': 'Step', 'step-index': String(index) },
-        ownerReferences: [ownedBy(r)],
-      },
-      spec: { metrics, args: [...args].map(([n, value]) => ({ name: n, value })) },
-      ...(missing ? { status: { phase: 'Error', message: `AnalysisTemplate "${missing.templateName}" not found` } } : {}),
-    });
   }
 
   /** The controller's phase and message (`CalculateRolloutPhase`). */
@@ -481,18 +427,6 @@ export class RolloutController {
     if (!svc || svc.spec?.selector?.[ROLLOUT_HASH] === hash) return;
     this.store.update(SERVICES, { ...svc, spec: { ...svc.spec, selector: { ...svc.spec.selector, [ROLLOUT_HASH]: hash } } });
   }
-}
-
-/** The controller reference a Rollout's ReplicaSets and AnalysisRuns carry. */
-function ownedBy(r: KObject) {
-  return {
-    apiVersion: 'argoproj.io/v1alpha1',
-    kind: 'Rollout',
-    name: r.metadata.name!,
-    uid: r.metadata.uid!,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
 }
 
 function available(rs: KObject | undefined): number {

@@ -1,5 +1,6 @@
 // The Deployment controller's arithmetic, as in kubernetes/pkg/controller/deployment/util:
-// how many pods a rolling update may add and remove at each step. Pure.
+// how many pods a rolling update may add and remove at each step; and Argo Rollouts' canary
+// counts. Pure.
 
 /** `25%` of `total`, rounded up (surge) or down (unavailable); plain numbers pass through. */
 export function resolveIntOrPercent(v: unknown, total: number, roundUp: boolean): number {
@@ -72,4 +73,22 @@ export function oldReplicaSetTargets(replicas: number, unavailable: number, newR
     budget -= n;
   }
   return out;
+}
+
+// Argo Rollouts' (utils/replicaset/canary.go)
+/** `approximateWeightedCanaryStableReplicaCounts` without surge: [canary, stable] for a weight. */
+export function basicCanaryCounts(replicas: number, weight: number): [number, number] {
+  if (replicas === 0) return [0, 0];
+  const exact = (replicas * weight) / 100;
+  const ceil = Math.ceil(exact);
+  const floor = Math.floor(exact);
+  const zeroAllowed = weight === 100 || weight === 0 || replicas === 1;
+  const tied = Math.abs(exact - floor - 0.5) < 1e-9;
+  const options: number[] = [];
+  if (ceil < replicas || zeroAllowed) options.push(ceil);
+  if (!tied && (floor !== 0 || zeroAllowed)) options.push(floor);
+  if (!options.length) return [0, replicas];
+  const delta = (c: number) => Math.abs(c / replicas - weight / 100);
+  const best = options.reduce((b, c) => (delta(c) < delta(b) ? c : b));
+  return [best, replicas - best];
 }

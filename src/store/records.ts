@@ -12,6 +12,8 @@ export interface SmokeRecord {
   ok: boolean;
   critical: boolean;
   detail: string;
+  /** No answer while Shipbot itself was too busy to tell: a person decides, never an automatic rollback. */
+  unclear?: boolean;
 }
 
 /** A judgment the runner made or was told, with where and when. */

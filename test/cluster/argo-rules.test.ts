@@ -16,7 +16,7 @@ import {
   undoPatch,
 } from '../../src/cluster/argo-rules.js';
 import { goDurationSeconds } from '../../src/domain/go-duration.js';
-import { basicCanaryCounts } from '../../src/sandbox/rolloutController.js';
+import { basicCanaryCounts } from '../../src/sandbox/rolloutMath.js';
 import { evalCondition } from '../../src/sandbox/analysisController.js';
 
 const STEPS = [{ setWeight: 20 }, { pause: { duration: '60s' } }, { setWeight: 50 }, { pause: {} }, { setWeight: 100 }];

@@ -12,6 +12,7 @@ let inFlight = 0;
 let maxInFlight = 0;
 let closedPort = 0;
 let lostOnce = 0;
+let lateTwice = 0;
 beforeAll(async () => {
   server = createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
@@ -28,6 +29,8 @@ beforeAll(async () => {
     // Loses its first answer (as a loaded node might), then answers at once.
     if (url.startsWith('/svc/lost-once')) return void (lostOnce++ === 0 ? setTimeout(() => res.end('late'), 1000) : res.end('ok'));
     if (url.startsWith('/svc/created')) return void res.writeHead(201).end('made');
+    // Misses its first two answers, then answers at once.
+    if (url.startsWith('/svc/late-twice')) return void (lateTwice++ < 2 ? setTimeout(() => res.end('late'), 1000) : res.end('ok'));
     res.writeHead(404).end('not found');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -143,5 +146,37 @@ describe("smoke checks on a real cluster's door", () => {
       'http://checkout-canary.production.svc.cluster.local/health',
     );
     expect(serviceProxyVars('http://checkout.production.svc/health')).toEqual({});
+  });
+
+  describe("while Shipbot's own event loop lags", () => {
+    /** Holds this process's event loop for `ms`, as a saturated Shipbot would. */
+    const busy = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    /** A fetch that leaves the event loop busy for 600 ms right after each request goes out (`times` times). */
+    const lagging = (times: number): typeof fetch => {
+      let n = 0;
+      return (input, init) => {
+        const p = fetch(input, init);
+        if (n++ < times) setTimeout(() => busy(600), 1);
+        return p;
+      };
+    };
+
+    it('timeouts during the lag are asked again with backoff (past the usual second try), and an answer then passes', async () => {
+      const [r] = await runSmokeChecks([check('late', '/late-twice')], base, {}, { fetch: lagging(99) });
+      expect(r).toMatchObject({ ok: true, attempts: 3 });
+      expect(r!.unclear).toBeUndefined();
+    });
+
+    it('lagging every time it asks is unclear (a person decides), never a plain failure', async () => {
+      const [r] = await runSmokeChecks([check('slow', '/slow')], base, {}, { fetch: lagging(99) });
+      expect(r).toMatchObject({ ok: false, unclear: true, attempts: 4 });
+      expect(r!.reason).toMatch(
+        /^no answer within 300 ms, asked 4 times while Shipbot itself was busy \(its event loop delayed up to \d+ ms\)/,
+      );
+      expect(judgeSmoke([r!]).verdict).toBe('INCONCLUSIVE');
+    });
   });
 });

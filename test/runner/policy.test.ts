@@ -36,6 +36,14 @@ describe('steps', () => {
     const keys = withStages(initialSteps(plan, false), stages).map((s) => s.key);
     expect(keys.slice(keys.indexOf('baseline'), keys.indexOf('smoke'))).toEqual(['baseline', 'stage:canary-5', 'stage:canary-100']);
     expect(withStages(withStages(initialSteps(plan, false), stages), stages)).toHaveLength(keys.length);
+    // The team's pre-promotion checks go right before the stage that takes all the traffic.
+    const checked = withStages(initialSteps(plan, false, {}, undefined, true), stages).map((s) => s.key);
+    expect(checked.slice(checked.indexOf('baseline'), checked.indexOf('smoke'))).toEqual([
+      'baseline',
+      'stage:canary-5',
+      'pre-promotion-checks',
+      'stage:canary-100',
+    ]);
   });
 
   it('on rollback skips forward steps not started, marks the interrupted one, keeps finished ones, and ends with rollback, verification, incident, report', () => {

@@ -9,6 +9,7 @@ import type { Decision } from '../../domain/types.js';
 import type { RunRecord } from '../../store/records.js';
 import { needsApproval } from '../../domain/permissions.js';
 import { migrationStep } from './migration-step.js';
+import { callChecks, type CheckRelease, checksLine } from '../http-checks.js';
 import { schemaNote } from '../../domain/migration-policy.js';
 import { PAUSE_RULE, rollbackOf } from '../../domain/run.js';
 import { isStageStep, stageStepKey, STEP, type StepOutcome } from '../model/steps.js';
@@ -16,7 +17,7 @@ import { isStageStep, stageStepKey, STEP, type StepOutcome } from '../model/step
 export type { StepOutcome } from '../model/steps.js';
 export { tagOf, type StepContext } from './step-context.js';
 import { observe, pinArtifact, prepareTarget, targetBaseline } from './target-steps.js';
-import { judged, releaseTarget, passCount, record, state, tagOf, restoredTarget, type StepContext } from './step-context.js';
+import { judged, releaseTarget, passCount, record, smokeFailed, state, tagOf, restoredTarget, type StepContext } from './step-context.js';
 import { stagingDeploy, stagingGate } from './staging-steps.js';
 import { commitReleaseStep, resumeOwnerStep, suspendOwnerStep } from './gitops-steps.js';
 
@@ -45,6 +46,8 @@ export async function executeStep(key: string, ctx: StepContext): Promise<StepOu
       return gate(ctx);
     case STEP.promote:
       return promote(ctx);
+    case STEP.prePromotion:
+      return prePromotionChecks(ctx);
     case STEP.suspendOwner:
       return suspendOwnerStep(ctx);
     case STEP.commitRelease:
@@ -139,6 +142,10 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
       detail: `a Rollout's stable and canary pods differ only in their image, so every metric query of ${run.service} must select {{version}} (e.g. version="{{version}}"); otherwise the judge would compare the service with itself`,
     });
   }
+  if (ctx.service.checks.preDeploy.length) {
+    for (const r of await callChecks(ctx.service.checks.preDeploy, release(run, 'pre-deploy')))
+      checks.push({ name: `pre-deploy check ${r.name}`, ok: r.ok, severity: 'error', detail: r.detail });
+  }
   if (run.plan.dbMigration && !ctx.ref.migration) {
     checks.push({
       name: 'database migration',
@@ -159,7 +166,7 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
     ? { status: 'warning', detail: `${passed} checks passed; ${warnings.map((c) => `${c.name}: ${c.detail}`).join('; ')}` }
     : {
         status: 'done',
-        detail: `${passed} checks passed (cluster health, rollback readiness, freeze, lock${needsApproval(run.plan, config) ? ', approval' : ''})`,
+        detail: `${passed} checks passed (cluster health, rollback readiness, freeze, lock${needsApproval(run.plan, config) ? ', approval' : ''}${ctx.service.checks.preDeploy.length ? ', pre-deploy checks' : ''})`,
       };
 }
 
@@ -230,6 +237,27 @@ function waitingForAccept(run: Readonly<RunRecord>, title: string, detail: strin
   };
 }
 
+/** What the team's HTTP checks are told about the release. */
+function release(run: Readonly<RunRecord>, gate: CheckRelease['gate']): CheckRelease {
+  return {
+    gate,
+    service: run.service,
+    version: run.version,
+    digest: run.data.artifact?.digest ?? null,
+    environment: run.environment,
+    runId: run.id,
+  };
+}
+
+/** The team's checks before the release takes all the traffic: any failure stops it there (next-move.ts rolls back). */
+async function prePromotionChecks(ctx: StepContext): Promise<StepOutcome> {
+  const results = await callChecks(ctx.service.checks.prePromotion, release(ctx.run, 'pre-promotion'));
+  const line = checksLine(results);
+  if (results.every((r) => r.ok)) return { status: 'done', detail: line };
+  const failed = checksLine(results.filter((r) => !r.ok));
+  return { status: 'failed', detail: line, result: { kind: 'failed', reason: `pre-promotion checks failed — ${failed}` } };
+}
+
 async function smoke(ctx: StepContext): Promise<StepOutcome> {
   const { service } = ctx;
   if (!service.smoke.length) return { status: 'skipped', detail: 'no smoke checks configured for this service' };
@@ -238,10 +266,7 @@ async function smoke(ctx: StepContext): Promise<StepOutcome> {
   ctx.commit({ target: { environment: ctx.run.environment, set: { smoke: results } } });
   const critical = results.filter((r) => !r.ok && r.critical);
   const minor = results.filter((r) => !r.ok && !r.critical);
-  if (critical.length) {
-    const why = `smoke checks failed: ${critical.map((c) => `${c.name} (${c.detail})`).join(', ')}`;
-    return { status: 'failed', detail: why, result: { kind: 'failed', reason: why } };
-  }
+  if (critical.length) return smokeFailed(critical, 'smoke checks');
   const before = t.data.baselineSmoke ? ` (live version before: ${passCount(t.data.baselineSmoke)})` : '';
   return minor.length
     ? { status: 'warning', detail: `${passCount(results)}${before}; ${minor.map((c) => `${c.name}: ${c.detail}`).join(', ')}` }

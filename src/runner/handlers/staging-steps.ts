@@ -3,7 +3,7 @@
 // regression whatever the plan says.
 import { STEP, type StepOutcome } from '../model/steps.js';
 import { observe, pinArtifact, prepareTarget, targetBaseline } from './target-steps.js';
-import { liveSmoke, releaseTarget, record, stagingTarget, state, testCounts, type StepContext } from './step-context.js';
+import { liveSmoke, releaseTarget, record, smokeFailed, stagingTarget, state, testCounts, type StepContext } from './step-context.js';
 
 /** The staging rehearsal's rollout: prepare, staging's baseline beside production's live version, then every stage. */
 export async function stagingDeploy(ctx: StepContext): Promise<StepOutcome> {
@@ -46,10 +46,7 @@ export async function stagingGate(ctx: StepContext): Promise<StepOutcome> {
   record(ctx, 'staging', STEP.stagingGate, res);
   const checks = ctx.service.smoke.length ? await ctx.analysis.smoke(t.driver.smokeBaseUrl(t.ref, st), ctx.service.smoke, ctx.signal) : [];
   const failed = checks.filter((c) => !c.ok && c.critical);
-  if (failed.length) {
-    const why = `staging smoke checks failed: ${failed.map((c) => `${c.name} (${c.detail})`).join(', ')}`;
-    return { status: 'failed', detail: why, result: { kind: 'failed', reason: why } };
-  }
+  if (failed.length) return smokeFailed(failed, 'staging smoke checks');
   // Staging against production's baseline: a regression blocks promotion, whatever the plan says.
   // The smoke results count as tests: a check production passes and staging fails is a regression.
   const reference = t.data.reference;

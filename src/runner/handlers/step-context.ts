@@ -129,6 +129,24 @@ export function record(
   });
 }
 
+/**
+ * Critical smoke checks that failed: a failure, unless every one is unclear (no answer while
+ * Shipbot itself was too busy to hear it), which asks a person instead of rolling back.
+ */
+export function smokeFailed(critical: readonly SmokeRecord[], what: string): StepOutcome {
+  const why = `${what} failed: ${critical.map((c) => `${c.name} (${c.detail})`).join(', ')}`;
+  if (!critical.every((c) => c.unclear)) return { status: 'failed', detail: why, result: { kind: 'failed', reason: why } };
+  const explanation = `${what} got no answer while Shipbot itself was busy: ${critical.map((c) => `${c.name} (${c.detail})`).join(', ')}. Check the service, then Accept or Rollback`;
+  return {
+    status: 'warning',
+    detail: why,
+    result: {
+      kind: 'ask',
+      decision: { verdict: 'INCONCLUSIVE', explanation, findings: [{ rule: 'smoke', verdict: 'INCONCLUSIVE', detail: explanation }] },
+    },
+  };
+}
+
 /** A judgment of the new version, with the line shown when it passes: next-move.ts decides what follows. */
 export function judged(line: string, decision: Decision): StepOutcome {
   return { status: 'done', detail: line, result: { kind: 'verdict', decision } };

@@ -17,6 +17,8 @@ export const STEP = {
   smoke: 'smoke',
   gate: 'regression-gate',
   promote: 'promote',
+  /** The team's HTTP checks before the release takes all the traffic (`checks.prePromotion`). */
+  prePromotion: 'pre-promotion-checks',
   /** GitOps: pause the team's reconciler before the rollout, write the release to Git, resume it. */
   suspendOwner: 'suspend-owner',
   commitRelease: 'commit-release',
@@ -75,6 +77,8 @@ export function initialSteps(
   migrations: { staging?: boolean; target?: boolean } = {},
   /** The run's environment is owned by a reconciler (`gitops`): its name, e.g. "Argo CD". */
   owner?: string,
+  /** The service has checks to call before the release takes all the traffic. */
+  prePromotion = false,
 ): StepView[] {
   const steps: Array<[string, string]> = [
     [STEP.confirm, 'Strategy confirmation'],
@@ -90,6 +94,8 @@ export function initialSteps(
   steps.push(
     [STEP.prepare, `Prepare ${plan.strategy}`],
     [STEP.baseline, `${env} baseline`],
+    // Placed before the stage that takes all the traffic once the stages are known (withStages).
+    ...(prePromotion ? [[STEP.prePromotion, 'Pre-promotion checks'] as [string, string]] : []),
     [STEP.smoke, 'Smoke checks'],
     [STEP.gate, `${env} regression gate`],
     [STEP.promote, 'Promote new version'],
@@ -99,14 +105,23 @@ export function initialSteps(
   return steps.map(([key, title]) => ({ key, title, status: 'pending' }));
 }
 
-/** Inserts one step per rollout stage after the baseline (once the driver has said what they are). */
+/**
+ * Inserts one step per rollout stage after the baseline (once the driver has said what they are),
+ * and the pre-promotion checks before the first stage that takes all the traffic.
+ */
 export function withStages(steps: StepView[], stages: Stage[]): StepView[] {
   if (steps.some((s) => isStageStep(s.key))) return steps;
-  const at = steps.findIndex((s) => s.key === STEP.baseline);
+  const checks = steps.find((s) => s.key === STEP.prePromotion);
+  const rest = steps.filter((s) => s !== checks);
+  const at = rest.findIndex((s) => s.key === STEP.baseline);
   // A prepare abandoned by a Rollback still records its stages: they are never to run.
-  const status = steps.some((s) => s.key === STEP.rollback) ? 'skipped' : 'pending';
+  const status = rest.some((s) => s.key === STEP.rollback) ? 'skipped' : 'pending';
   const stageSteps: StepView[] = stages.map((st) => ({ key: stageStepKey(st), title: st.title, status }));
-  return [...steps.slice(0, at + 1), ...stageSteps, ...steps.slice(at + 1)];
+  if (checks) {
+    const all = stages.findIndex((st) => st.trafficPct >= 100);
+    stageSteps.splice(all < 0 ? stageSteps.length : all, 0, checks);
+  }
+  return [...rest.slice(0, at + 1), ...stageSteps, ...rest.slice(at + 1)];
 }
 
 /** The first step that still has to run (or was interrupted while running). */
