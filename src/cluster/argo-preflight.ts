@@ -76,6 +76,12 @@ export async function rolloutPreflight(
         : `the Rollout's update to ${imageTag(imageIn(ro, ref.container) ?? '?')} was aborted: this deploy's new template starts a fresh update`,
       'warning',
     );
+  if (ro.spec.workloadRef)
+    check(
+      'workloadRef',
+      false,
+      `Rollout ${ref.deployment} takes its template from ${ro.spec.workloadRef.kind} ${ro.spec.workloadRef.name} (workloadRef): Shipbot does not drive such Rollouts yet`,
+    );
   if (ro.spec.paused)
     check(
       'paused',
@@ -95,9 +101,8 @@ export async function rolloutPreflight(
   if (kind === 'canary' && ro.spec.strategy?.canary?.trafficRouting)
     check(
       'traffic routing',
-      false,
-      'this Rollout splits traffic through its own trafficRouting: Shipbot reads its weights from the controller, not the route',
-      'warning',
+      true,
+      "the Rollout splits traffic through its own trafficRouting: each step's share is the weight its controller sets",
     );
   if (image && imageTag(image) === version) check('new version', false, `${ref.deployment} already runs ${version}.`, 'warning');
   return checks;

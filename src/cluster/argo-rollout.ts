@@ -140,7 +140,10 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
       s = { ...s, waiting: `Argo's analysis was inconclusive: ${await this.analysisOf(ref, s, row.at.step)}` };
     if ('step' in row.at && row.at.kind === 'weight') {
       s = await this.holdAfterWeight(ref, s, row.at.step);
-      const servedPct = Math.round(10 * (await serviceShare(this.ctx, ref.namespace, ref.service, ref.container, s.newImage))) / 10;
+      // Routed: the weight the controller set on the route; else the share of ready pods behind the Service.
+      const routed = ro.status?.canary?.weights?.canary?.weight;
+      const servedPct =
+        routed ?? Math.round(10 * (await serviceShare(this.ctx, ref.namespace, ref.service, ref.container, s.newImage))) / 10;
       return { ...s, servedPct };
     }
     return s;
@@ -371,11 +374,14 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
     return out;
   }
 
-  /** The Rollout's pods carry no track of ours: the version (the running image) tells stable from canary. */
+  /** The Rollout's pods carry no track of ours: the version (the running image) or the ReplicaSet's hash tells stable from canary. */
   tracks(ref: WorkloadRef, state: RolloutState): { candidate: TrackRef; baseline: TrackRef } {
     const s = asArgo(state);
     const base = { namespace: ref.namespace, service: ref.serviceName, track: '' };
-    return { candidate: { ...base, version: imageTag(s.newImage) }, baseline: { ...base, version: imageTag(s.previousImage) } };
+    return {
+      candidate: { ...base, version: imageTag(s.newImage), ...(s.newHash ? { podHash: s.newHash } : {}) },
+      baseline: { ...base, version: imageTag(s.previousImage), podHash: s.stableHash },
+    };
   }
 
   override async liveTrack(ref: WorkloadRef): Promise<TrackRef> {

@@ -55,6 +55,7 @@ export interface RolloutObject {
   spec: {
     replicas?: number;
     paused?: boolean;
+    workloadRef?: { kind?: string; name?: string };
     template?: { metadata?: { labels?: Record<string, string> }; spec?: { containers?: Array<{ name: string; image?: string }> } };
     strategy?: {
       canary?: { steps?: ArgoStep[]; canaryService?: string; trafficRouting?: unknown };
@@ -75,7 +76,11 @@ export interface RolloutObject {
     availableReplicas?: number;
     updatedReplicas?: number;
     blueGreen?: { activeSelector?: string; previewSelector?: string };
-    canary?: { currentStepAnalysisRunStatus?: { status?: string; message?: string } | null };
+    canary?: {
+      currentStepAnalysisRunStatus?: { status?: string; message?: string } | null;
+      /** With trafficRouting: the weights the controller set on the route. */
+      weights?: { canary?: { weight?: number } } | null;
+    };
   };
 }
 

@@ -191,6 +191,8 @@ export interface TrackRef {
   service: string;
   track: string;
   version?: string;
+  /** The pods' template hash (an Argo Rollout's ReplicaSet): `{{podHash}}` in a metric query. */
+  podHash?: string;
 }
 
 /** How a rollback left traffic, as the driver verified it. */

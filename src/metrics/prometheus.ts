@@ -54,7 +54,8 @@ function promString(v: string): string {
 }
 
 /**
- * Fills {{service}}, {{namespace}}, {{version}}, {{track}} and {{window}} (`60s`). Throws when the
+ * Fills {{service}}, {{namespace}}, {{version}}, {{track}}, {{podHash}} (a Rollout's ReplicaSet) and
+ * {{window}} (`60s`). Throws when the
  * template names a placeholder this track cannot fill, so a typo surfaces as a query error.
  */
 export function renderQuery(template: string, track: TrackRef, windowSec: number): string {
@@ -63,11 +64,12 @@ export function renderQuery(template: string, track: TrackRef, windowSec: number
     namespace: track.namespace,
     track: track.track,
     version: track.version,
+    podHash: track.podHash,
     window: `${Math.max(1, Math.round(windowSec))}s`,
   };
   return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => {
     if (!(name in values))
-      throw new Error(`unknown placeholder {{${name}}} in metric query: use service, namespace, version, track or window`);
+      throw new Error(`unknown placeholder {{${name}}} in metric query: use service, namespace, version, track, podHash or window`);
     const v = values[name];
     if (v === undefined) throw new Error(`metric query needs {{${name}}}, but the ${track.track} track has no ${name}`);
     return name === 'window' ? v : promString(v);

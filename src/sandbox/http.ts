@@ -423,7 +423,11 @@ function podAnswer(ctx: HttpContext, pod: KObject, subPath: string, res: ServerR
       return send(
         res,
         200,
-        podMetricsText(ctx.traffic.podCounters(pod.metadata.uid!), { namespace: pod.metadata.namespace!, ...id }),
+        podMetricsText(ctx.traffic.podCounters(pod.metadata.uid!), {
+          namespace: pod.metadata.namespace!,
+          ...id,
+          podHash: pod.metadata.labels?.['rollouts-pod-template-hash'] ?? pod.metadata.labels?.['pod-template-hash'],
+        }),
         PROM_CONTENT_TYPE,
       );
     case '/health':

@@ -14,10 +14,12 @@ export const PROM_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export function podMetricsText(
   c: PodCounters | undefined,
-  identity: { namespace: string; service: string; track: string; version: string },
+  identity: { namespace: string; service: string; track: string; version: string; podHash?: string | undefined },
 ): string {
   const base: Record<string, string> = { service: identity.service, namespace: identity.namespace, version: identity.version };
   if (identity.track) base.track = identity.track;
+  // As a PodMonitor relabelling the pod's template-hash label would give it (Argo Rollouts' or the Deployment's).
+  if (identity.podHash) base.pod_template_hash = identity.podHash;
   const ok = c?.ok ?? 0;
   const errors = c?.errors ?? 0;
   const lines = [

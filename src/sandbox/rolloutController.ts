@@ -26,8 +26,9 @@
 // Rollout with an experiment is Degraded "InvalidSpec", never silently passed).
 import type { Clock } from '../clock.js';
 import { analysisRunFor } from './rolloutAnalysis.js';
-import { ownedBy, ROLLOUT_HASH, ROLLOUT_REVISION, type Step } from './rolloutShapes.js';
-import { basicCanaryCounts } from './rolloutMath.js';
+import { type BlueGreen, ownedBy, ROLLOUT_HASH, ROLLOUT_REVISION, type Status, type Step } from './rolloutShapes.js';
+import { istioRouting, pinService, routeIstio } from './rolloutRouting.js';
+import { basicCanaryCounts, routedCanaryCounts } from './rolloutMath.js';
 import { goDurationSeconds } from '../domain/go-duration.js';
 import { admit, defaultedTemplate } from './admission.js';
 import { podTemplateHash } from './deploymentController.js';
@@ -40,38 +41,10 @@ const SCALE_DOWN_DEADLINE = 'argo-rollouts.argoproj.io/scale-down-deadline';
 
 const ROLLOUTS = resourceByKind('Rollout');
 const REPLICASETS = resourceByKind('ReplicaSet');
-const SERVICES = resourceByKind('Service');
+const _SERVICES = resourceByKind('Service');
+
 const ANALYSISRUNS = resourceByKind('AnalysisRun');
 const ANALYSIS_TEMPLATES = resourceByKind('AnalysisTemplate');
-
-interface PauseCondition {
-  reason: 'CanaryPauseStep' | 'BlueGreenPause' | 'InconclusiveAnalysisRun';
-  startTime: string;
-}
-
-interface BlueGreen {
-  activeService?: string;
-  previewService?: string;
-  autoPromotionEnabled?: boolean;
-  scaleDownDelaySeconds?: number;
-  abortScaleDownDelaySeconds?: number;
-}
-
-/** The status fields the controller keeps between reconciles. */
-interface Status {
-  currentPodHash?: string;
-  stableRS?: string;
-  currentStepIndex?: number;
-  pauseConditions?: PauseCondition[];
-  controllerPause?: boolean;
-  abort?: boolean;
-  abortedAt?: string;
-  promoteFull?: boolean;
-  blueGreen?: { activeSelector?: string | undefined; previewSelector?: string | undefined };
-  canary?: { currentStepAnalysisRunStatus?: { name: string; status: string; message?: string } };
-  conditions?: Array<{ type: string; status: string; reason: string; message: string; lastUpdateTime: string; lastTransitionTime: string }>;
-  [other: string]: unknown;
-}
 
 export class RolloutController {
   constructor(
@@ -142,9 +115,13 @@ export class RolloutController {
     stable: KObject | undefined,
     others: KObject[],
   ): void {
-    for (const o of others) this.scale(r, o, 0);
+    const routing = istioRouting(r.spec.strategy.canary);
+    // With traffic routing the old ReplicaSets keep serving until the route moved off them (scaleDownDelaySeconds).
+    for (const o of others) routing ? this.scaleDownLater(r, o, routing.scaleDownDelaySeconds) : this.scale(r, o, 0);
+    const route = (w: number) => routing && routeIstio(this.store, r, s, routing, w);
     if (!stable || stable === newRs) {
       this.scale(r, newRs, replicas);
+      route(0);
       return;
     }
     if (s.abort) {
@@ -153,7 +130,9 @@ export class RolloutController {
       if (steps.length) s.currentStepIndex = 0;
       delete s.canary?.currentStepAnalysisRunStatus;
       this.scale(r, stable, replicas);
-      this.scale(r, newRs, 0);
+      route(0);
+      if (routing) this.scaleDownLater(r, newRs, routing.abortScaleDownDelaySeconds);
+      else this.scale(r, newRs, 0);
       return;
     }
     const index: number = s.currentStepIndex ?? 0;
@@ -162,23 +141,29 @@ export class RolloutController {
       this.scale(r, newRs, replicas);
       if (available(this.fresh(newRs)) >= replicas) {
         s.stableRS = s.currentPodHash;
-        this.scale(r, stable, 0);
-      }
+        route(0);
+        if (routing) this.scaleDownLater(r, stable, routing.scaleDownDelaySeconds);
+        else this.scale(r, stable, 0);
+      } else route(100);
       return;
     }
     const weight = steps
       .slice(0, index + 1)
       .reverse()
       .find((st) => st.setWeight !== undefined)?.setWeight as number | undefined;
-    const [want, keep] = basicCanaryCounts(replicas, weight ?? 0);
+    // Routed: the canary is sized for its weight and stable stays whole; else replica ratio.
+    const [want, keep] = routing ? routedCanaryCounts(replicas, weight ?? 0) : basicCanaryCounts(replicas, weight ?? 0);
     this.scale(r, newRs, want);
     this.scale(r, stable, keep);
     if (r.spec?.paused) return;
     const step = steps[index]!;
     let done = false;
     if (step.setWeight !== undefined) {
-      done =
+      const ready =
         available(this.fresh(newRs)) >= want && available(this.fresh(stable)) >= keep && (this.fresh(newRs).spec.replicas ?? 0) === want;
+      // The weight moves once the canary's pods are ready for it (trafficrouting.go).
+      if (ready) route(weight ?? 0);
+      done = ready;
     } else if (step.pause) {
       const cond = s.pauseConditions?.find((c) => c.reason === 'CanaryPauseStep');
       const secs = goDurationSeconds(step.pause.duration);
@@ -221,31 +206,26 @@ export class RolloutController {
   ): void {
     s.blueGreen ??= {};
     const activeHash = stable?.metadata.labels?.[ROLLOUT_HASH];
-    const scaleDownLater = (rs: KObject, delaySec: number) => {
-      if ((rs.spec.replicas ?? 0) === 0) return;
-      const deadline = rs.metadata.annotations?.[SCALE_DOWN_DEADLINE];
-      if (!deadline) this.annotate(rs, SCALE_DOWN_DEADLINE, new Date(now + delaySec * 1000).toISOString());
-      else if (now >= Date.parse(deadline)) this.scale(r, rs, 0);
-    };
+    const scaleDownLater = (rs: KObject, delaySec: number) => this.scaleDownLater(r, rs, delaySec);
     for (const o of others) scaleDownLater(o, bg.scaleDownDelaySeconds ?? 30);
     if (!stable || stable === newRs) {
       this.scale(r, newRs, replicas);
-      this.select(r, bg.activeService, s.currentPodHash);
-      if (bg.previewService) this.select(r, bg.previewService, s.currentPodHash);
+      pinService(this.store, r, bg.activeService, s.currentPodHash);
+      if (bg.previewService) pinService(this.store, r, bg.previewService, s.currentPodHash);
       s.blueGreen = { activeSelector: s.currentPodHash, ...(bg.previewService ? { previewSelector: s.currentPodHash } : {}) };
       return;
     }
     if (s.abort) {
       s.abortedAt ??= isoSeconds(now);
       this.scale(r, stable, replicas);
-      if (bg.previewService) this.select(r, bg.previewService, activeHash!);
+      if (bg.previewService) pinService(this.store, r, bg.previewService, activeHash!);
       s.blueGreen = { activeSelector: activeHash, ...(bg.previewService ? { previewSelector: activeHash } : {}) };
       scaleDownLater(newRs, bg.abortScaleDownDelaySeconds ?? 30);
       return;
     }
     this.unannotate(newRs, SCALE_DOWN_DEADLINE);
     this.scale(r, newRs, replicas);
-    if (bg.previewService) this.select(r, bg.previewService, s.currentPodHash);
+    if (bg.previewService) pinService(this.store, r, bg.previewService, s.currentPodHash);
     s.blueGreen = { activeSelector: activeHash, ...(bg.previewService ? { previewSelector: s.currentPodHash } : {}) };
     if (available(this.fresh(newRs)) < replicas || r.spec?.paused) return;
     const cond = s.pauseConditions?.find((c) => c.reason === 'BlueGreenPause');
@@ -258,7 +238,7 @@ export class RolloutController {
       }
       if (cond) return;
     }
-    this.select(r, bg.activeService, s.currentPodHash);
+    pinService(this.store, r, bg.activeService, s.currentPodHash);
     s.blueGreen.activeSelector = s.currentPodHash;
     s.stableRS = s.currentPodHash;
     s.controllerPause = false;
@@ -407,6 +387,16 @@ export class RolloutController {
     );
   }
 
+  /** Scales a ReplicaSet to 0 once its scale-down deadline (set now + delay, the first time) has passed. */
+  private scaleDownLater(r: KObject, rsIn: KObject, delaySec: number): void {
+    const rs = this.fresh(rsIn);
+    if ((rs.spec.replicas ?? 0) === 0) return;
+    const now = this.clock.now();
+    const deadline = rs.metadata.annotations?.[SCALE_DOWN_DEADLINE];
+    if (!deadline) this.annotate(rs, SCALE_DOWN_DEADLINE, new Date(now + delaySec * 1000).toISOString());
+    else if (now >= Date.parse(deadline)) this.scale(r, rs, 0);
+  }
+
   private annotate(rsIn: KObject, key: string, value: string): void {
     const rs = this.fresh(rsIn);
     this.store.update(REPLICASETS, { ...rs, metadata: { ...rs.metadata, annotations: { ...rs.metadata.annotations, [key]: value } } });
@@ -418,14 +408,6 @@ export class RolloutController {
     const annotations = { ...rs.metadata.annotations };
     delete annotations[key];
     this.store.update(REPLICASETS, { ...rs, metadata: { ...rs.metadata, annotations } });
-  }
-
-  /** Points a Service at one ReplicaSet by its hash, as the controller does for active/preview. */
-  private select(r: KObject, name: string | undefined, hash: string | undefined): void {
-    if (!name || !hash) return;
-    const svc = this.store.peek(SERVICES, r.metadata.namespace, name);
-    if (!svc || svc.spec?.selector?.[ROLLOUT_HASH] === hash) return;
-    this.store.update(SERVICES, { ...svc, spec: { ...svc.spec, selector: { ...svc.spec.selector, [ROLLOUT_HASH]: hash } } });
   }
 }
 

@@ -92,3 +92,8 @@ export function basicCanaryCounts(replicas: number, weight: number): [number, nu
   const best = options.reduce((b, c) => (delta(c) < delta(b) ? c : b));
   return [best, replicas - best];
 }
+
+/** With traffic routing: the canary sized for its weight (at least one pod while it has any), stable whole. */
+export function routedCanaryCounts(replicas: number, weight: number): [number, number] {
+  return [weight > 0 ? Math.max(1, Math.ceil((replicas * weight) / 100)) : 0, replicas];
+}

@@ -23,3 +23,35 @@ export function ownedBy(r: KObject) {
     blockOwnerDeletion: true,
   };
 }
+
+export interface PauseCondition {
+  reason: 'CanaryPauseStep' | 'BlueGreenPause' | 'InconclusiveAnalysisRun';
+  startTime: string;
+}
+
+export interface BlueGreen {
+  activeService?: string;
+  previewService?: string;
+  autoPromotionEnabled?: boolean;
+  scaleDownDelaySeconds?: number;
+  abortScaleDownDelaySeconds?: number;
+}
+
+/** The status fields the controller keeps between reconciles. */
+export interface Status {
+  currentPodHash?: string;
+  stableRS?: string;
+  currentStepIndex?: number;
+  pauseConditions?: PauseCondition[];
+  controllerPause?: boolean;
+  abort?: boolean;
+  abortedAt?: string;
+  promoteFull?: boolean;
+  blueGreen?: { activeSelector?: string | undefined; previewSelector?: string | undefined };
+  canary?: {
+    currentStepAnalysisRunStatus?: { name: string; status: string; message?: string };
+    weights?: Record<'canary' | 'stable', { weight: number; podTemplateHash: string; serviceName: string }>;
+  };
+  conditions?: Array<{ type: string; status: string; reason: string; message: string; lastUpdateTime: string; lastTransitionTime: string }>;
+  [other: string]: unknown;
+}

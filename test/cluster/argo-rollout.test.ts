@@ -74,6 +74,10 @@ describe('a canary Rollout [setWeight 20, pause 60s, setWeight 50, pause {}, set
     await deps.clock.sleep(120_000);
     expect((await read()).status?.currentStepIndex).toBe(1);
     expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.2.2': 80, 'v1.3.0': 20 });
+    // A canary pod's metrics carry its ReplicaSet's hash, for queries that select {{podHash}}.
+    const [pod] = await api.listPods('production', `rollouts-pod-template-hash=${st.newHash}`);
+    const text = await (await deps.kube.fetch(`${sb.url}/api/v1/namespaces/production/pods/${pod!.metadata!.name}/proxy/metrics`)).text();
+    expect(text).toContain(`pod_template_hash="${st.newHash}"`);
 
     // The weight's own row again (as after a restart) keeps the hold; the next row releases it.
     st = (await driver.applyStage(ref, st, stages[0]!)) as ArgoRolloutState;
@@ -209,6 +213,78 @@ describe('a canary Rollout [setWeight 20, pause 60s, setWeight 50, pause {}, set
       'patch {"spec":{"paused":true}}',
     ]);
     expect((await read()).status).toMatchObject({ abort: false, currentStepIndex: 1 });
+  });
+
+  it('with Istio traffic routing the weights are set on the VirtualService; an abort takes them back at once, before the canary scales down', async () => {
+    const kube = kubeFromKubeconfig(sb.kubeconfigYaml());
+    await kube.core.createNamespacedService({
+      namespace: 'production',
+      body: { metadata: { name: 'checkout-canary' }, spec: { selector: { app: 'checkout' }, ports: [{ port: 80, targetPort: 8080 }] } },
+    });
+    await kube.custom.createNamespacedCustomObject({
+      group: 'networking.istio.io',
+      version: 'v1',
+      plural: 'virtualservices',
+      namespace: 'production',
+      body: {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name: 'checkout' },
+        spec: {
+          hosts: ['checkout'],
+          http: [
+            {
+              name: 'primary',
+              route: [
+                { destination: { host: 'checkout' }, weight: 100 },
+                { destination: { host: 'checkout-canary' }, weight: 0 },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const ro = await read();
+    ro.spec.strategy = {
+      canary: {
+        canaryService: 'checkout-canary',
+        stableService: 'checkout',
+        trafficRouting: { istio: { virtualService: { name: 'checkout', routes: ['primary'] } } },
+        steps: ro.spec.strategy!.canary!.steps!,
+      },
+    } as never;
+    await api.replaceCustom(ROLLOUTS, 'production', 'checkout', ro as never);
+    const weights = async () =>
+      (
+        (await api.getCustom(
+          { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' },
+          'production',
+          'checkout',
+        )) as unknown as {
+          spec: { http: Array<{ route: Array<{ destination: { host: string }; weight: number }> }> };
+        }
+      ).spec.http[0]!.route.map((d) => `${d.destination.host}=${d.weight}`);
+
+    const plan = planFor('checkout', 'v1.3.0', 'canary');
+    let st = (await driver.prepare(ref, plan)) as ArgoRolloutState;
+    expect(st.smokeService).toBe('checkout-canary');
+    st = (await driver.applyStage(ref, st, driver.stages(plan, st)[0]!)) as ArgoRolloutState;
+    expect(st.servedPct).toBe(20);
+    expect(await weights()).toEqual(['checkout=80', 'checkout-canary=20']);
+    // Routed: the canary sized for 20% of 20 (4 pods) beside a whole stable.
+    const sets = await api.listReplicaSets('production', 'app=checkout');
+    const size = (hash: string | undefined) =>
+      sets.find((x) => x.metadata?.labels?.['rollouts-pod-template-hash'] === hash)?.spec?.replicas;
+    expect([size(st.newHash), size(st.stableHash)]).toEqual([4, 20]);
+    expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.2.2': 80, 'v1.3.0': 20 });
+
+    st = (await driver.rollback(ref, st)) as ArgoRolloutState;
+    expect(await weights()).toEqual(['checkout=100', 'checkout-canary=0']);
+    // The canary's pods are still there (scaled down after the delay), but no user reaches them.
+    const after = await api.listReplicaSets('production', `rollouts-pod-template-hash=${st.newHash}`);
+    expect(after[0]?.spec?.replicas).toBe(4);
+    expect(await driver.verifyRollback(ref, st)).toMatchObject({ ok: true, oldTrafficPct: 100 });
+    expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.2.2': 100 });
   });
 
   it('a crash-looping new version fails its stage with the signal, not a timeout', async () => {

@@ -31,6 +31,10 @@ describe('renderQuery', () => {
       ),
     ).toBe('rate(x{service="checkout",ns="production",t="canary",v="v1.2.3"}[30s])');
     expect(renderQuery('x{a="{{track}}"}', track('a"b\\c'), 60)).toBe('x{a="a\\"b\\\\c"}');
+    // An Argo Rollout's ReplicaSet, as a PodMonitor relabels the pod's template-hash label.
+    expect(renderQuery('x{pod_template_hash="{{podHash}}"}', { ...track('', 'v1.3.0'), podHash: '7d9f8c' }, 60)).toBe(
+      'x{pod_template_hash="7d9f8c"}',
+    );
   });
   it('refuses a placeholder it cannot fill, saying which', () => {
     expect(() => renderQuery('x{v="{{version}}"}', track('canary'), 60)).toThrow(

@@ -134,12 +134,12 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
     });
   }
   const queries = Object.values(ctx.service.metrics ?? {}).filter((q): q is string => typeof q === 'string');
-  if (ctx.ref.kind === 'Rollout' && queries.some((q) => !q.includes('{{version}}'))) {
+  if (ctx.ref.kind === 'Rollout' && queries.some((q) => !q.includes('{{version}}') && !q.includes('{{podHash}}'))) {
     checks.push({
       name: 'metrics tell the versions apart',
       ok: false,
       severity: 'error',
-      detail: `a Rollout's stable and canary pods differ only in their image, so every metric query of ${run.service} must select {{version}} (e.g. version="{{version}}"); otherwise the judge would compare the service with itself`,
+      detail: `a Rollout's stable and canary pods carry the same labels but their image and ReplicaSet hash, so every metric query of ${run.service} must select {{version}} or {{podHash}} (e.g. pod_template_hash="{{podHash}}"); otherwise the judge would compare the service with itself`,
     });
   }
   if (ctx.service.checks.preDeploy.length) {
