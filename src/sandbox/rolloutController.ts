@@ -27,7 +27,7 @@
 import type { Clock } from '../clock.js';
 import { analysisRunFor } from './rolloutAnalysis.js';
 import { type BlueGreen, ownedBy, ROLLOUT_HASH, ROLLOUT_REVISION, type Status, type Step } from './rolloutShapes.js';
-import { istioRouting, pinService, routeIstio } from './rolloutRouting.js';
+import { canaryRouting, pinService, routeCanary } from './rolloutRouting.js';
 import { basicCanaryCounts, routedCanaryCounts } from './rolloutMath.js';
 import { goDurationSeconds } from '../domain/go-duration.js';
 import { admit, defaultedTemplate } from './admission.js';
@@ -115,10 +115,10 @@ export class RolloutController {
     stable: KObject | undefined,
     others: KObject[],
   ): void {
-    const routing = istioRouting(r.spec.strategy.canary);
+    const routing = canaryRouting(r.spec.strategy.canary);
     // With traffic routing the old ReplicaSets keep serving until the route moved off them (scaleDownDelaySeconds).
     for (const o of others) routing ? this.scaleDownLater(r, o, routing.scaleDownDelaySeconds) : this.scale(r, o, 0);
-    const route = (w: number) => routing && routeIstio(this.store, r, s, routing, w);
+    const route = (w: number) => routing && routeCanary(this.store, r, s, routing, w);
     if (!stable || stable === newRs) {
       this.scale(r, newRs, replicas);
       route(0);

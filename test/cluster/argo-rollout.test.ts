@@ -215,77 +215,104 @@ describe('a canary Rollout [setWeight 20, pause 60s, setWeight 50, pause {}, set
     expect((await read()).status).toMatchObject({ abort: false, currentStepIndex: 1 });
   });
 
-  it('with Istio traffic routing the weights are set on the VirtualService; an abort takes them back at once, before the canary scales down', async () => {
-    const kube = kubeFromKubeconfig(sb.kubeconfigYaml());
-    await kube.core.createNamespacedService({
-      namespace: 'production',
-      body: { metadata: { name: 'checkout-canary' }, spec: { selector: { app: 'checkout' }, ports: [{ port: 80, targetPort: 8080 }] } },
-    });
-    await kube.custom.createNamespacedCustomObject({
-      group: 'networking.istio.io',
-      version: 'v1',
-      plural: 'virtualservices',
-      namespace: 'production',
-      body: {
-        apiVersion: 'networking.istio.io/v1',
-        kind: 'VirtualService',
-        metadata: { name: 'checkout' },
-        spec: {
-          hosts: ['checkout'],
-          http: [
-            {
-              name: 'primary',
-              route: [
-                { destination: { host: 'checkout' }, weight: 100 },
-                { destination: { host: 'checkout-canary' }, weight: 0 },
-              ],
-            },
-          ],
+  it.each(['VirtualService', 'HTTPRoute'] as const)(
+    'routed through a %s, the weights are set on the route; a rollback takes them back at once, before the canary scales down',
+    async (kind) => {
+      const kube = kubeFromKubeconfig(sb.kubeconfigYaml());
+      await kube.core.createNamespacedService({
+        namespace: 'production',
+        body: { metadata: { name: 'checkout-canary' }, spec: { selector: { app: 'checkout' }, ports: [{ port: 80, targetPort: 8080 }] } },
+      });
+      const res =
+        kind === 'VirtualService'
+          ? { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' }
+          : { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' };
+      await kube.custom.createNamespacedCustomObject({
+        ...res,
+        namespace: 'production',
+        body:
+          kind === 'VirtualService'
+            ? {
+                apiVersion: 'networking.istio.io/v1',
+                kind,
+                metadata: { name: 'checkout' },
+                spec: {
+                  hosts: ['checkout'],
+                  http: [
+                    {
+                      name: 'primary',
+                      route: [
+                        { destination: { host: 'checkout' }, weight: 100 },
+                        { destination: { host: 'checkout-canary' }, weight: 0 },
+                      ],
+                    },
+                  ],
+                },
+              }
+            : {
+                apiVersion: 'gateway.networking.k8s.io/v1',
+                kind,
+                metadata: { name: 'checkout' },
+                spec: {
+                  parentRefs: [{ name: 'shop-gateway', namespace: 'default' }],
+                  rules: [
+                    {
+                      backendRefs: [
+                        { name: 'checkout', port: 80, weight: 100 },
+                        { name: 'checkout-canary', port: 80, weight: 0 },
+                      ],
+                    },
+                  ],
+                },
+              },
+      });
+      const ro = await read();
+      ro.spec.strategy = {
+        canary: {
+          canaryService: 'checkout-canary',
+          stableService: 'checkout',
+          trafficRouting:
+            kind === 'VirtualService'
+              ? { istio: { virtualService: { name: 'checkout', routes: ['primary'] } } }
+              : { plugins: { 'argoproj-labs/gatewayAPI': { httpRoute: 'checkout', namespace: 'production' } } },
+          steps: ro.spec.strategy!.canary!.steps!,
         },
-      },
-    });
-    const ro = await read();
-    ro.spec.strategy = {
-      canary: {
-        canaryService: 'checkout-canary',
-        stableService: 'checkout',
-        trafficRouting: { istio: { virtualService: { name: 'checkout', routes: ['primary'] } } },
-        steps: ro.spec.strategy!.canary!.steps!,
-      },
-    } as never;
-    await api.replaceCustom(ROLLOUTS, 'production', 'checkout', ro as never);
-    const weights = async () =>
-      (
-        (await api.getCustom(
-          { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' },
-          'production',
-          'checkout',
-        )) as unknown as {
-          spec: { http: Array<{ route: Array<{ destination: { host: string }; weight: number }> }> };
-        }
-      ).spec.http[0]!.route.map((d) => `${d.destination.host}=${d.weight}`);
+      } as never;
+      await api.replaceCustom(ROLLOUTS, 'production', 'checkout', ro as never);
+      const weights = async () => {
+        const route = (await api.getCustom(res, 'production', 'checkout')) as unknown as {
+          spec: {
+            http?: Array<{ route: Array<{ destination: { host: string }; weight: number }> }>;
+            rules?: Array<{ backendRefs: Array<{ name: string; weight: number }> }>;
+          };
+        };
+        return kind === 'VirtualService'
+          ? route.spec.http![0]!.route.map((d) => `${d.destination.host}=${d.weight}`)
+          : route.spec.rules![0]!.backendRefs.map((b) => `${b.name}=${b.weight}`);
+      };
 
-    const plan = planFor('checkout', 'v1.3.0', 'canary');
-    let st = (await driver.prepare(ref, plan)) as ArgoRolloutState;
-    expect(st.smokeService).toBe('checkout-canary');
-    st = (await driver.applyStage(ref, st, driver.stages(plan, st)[0]!)) as ArgoRolloutState;
-    expect(st.servedPct).toBe(20);
-    expect(await weights()).toEqual(['checkout=80', 'checkout-canary=20']);
-    // Routed: the canary sized for 20% of 20 (4 pods) beside a whole stable.
-    const sets = await api.listReplicaSets('production', 'app=checkout');
-    const size = (hash: string | undefined) =>
-      sets.find((x) => x.metadata?.labels?.['rollouts-pod-template-hash'] === hash)?.spec?.replicas;
-    expect([size(st.newHash), size(st.stableHash)]).toEqual([4, 20]);
-    expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.2.2': 80, 'v1.3.0': 20 });
+      const plan = planFor('checkout', 'v1.3.0', 'canary');
+      let st = (await driver.prepare(ref, plan)) as ArgoRolloutState;
+      expect(st.smokeService).toBe('checkout-canary');
+      st = (await driver.applyStage(ref, st, driver.stages(plan, st)[0]!)) as ArgoRolloutState;
+      expect(st.servedPct).toBe(20);
+      expect(await weights()).toEqual(['checkout=80', 'checkout-canary=20']);
+      // Routed: the canary sized for 20% of 20 (4 pods) beside a whole stable.
+      const sets = await api.listReplicaSets('production', 'app=checkout');
+      const size = (hash: string | undefined) =>
+        sets.find((x) => x.metadata?.labels?.['rollouts-pod-template-hash'] === hash)?.spec?.replicas;
+      expect([size(st.newHash), size(st.stableHash)]).toEqual([4, 20]);
+      expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.2.2': 80, 'v1.3.0': 20 });
 
-    st = (await driver.rollback(ref, st)) as ArgoRolloutState;
-    expect(await weights()).toEqual(['checkout=100', 'checkout-canary=0']);
-    // The canary's pods are still there (scaled down after the delay), but no user reaches them.
-    const after = await api.listReplicaSets('production', `rollouts-pod-template-hash=${st.newHash}`);
-    expect(after[0]?.spec?.replicas).toBe(4);
-    expect(await driver.verifyRollback(ref, st)).toMatchObject({ ok: true, oldTrafficPct: 100 });
-    expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.2.2': 100 });
-  });
+      st = (await driver.rollback(ref, st)) as ArgoRolloutState;
+      expect(await weights()).toEqual(['checkout=100', 'checkout-canary=0']);
+      // The canary's pods are still there (scaled down after the delay), but no user reaches them.
+      const after = await api.listReplicaSets('production', `rollouts-pod-template-hash=${st.newHash}`);
+      expect(after[0]?.spec?.replicas).toBe(4);
+      expect(await driver.verifyRollback(ref, st)).toMatchObject({ ok: true, oldTrafficPct: 100 });
+      expect((await serving(sb, ref)).byVersion).toEqual({ 'v1.2.2': 100 });
+    },
+  );
 
   it('a crash-looping new version fails its stage with the signal, not a timeout', async () => {
     const plan = planFor('checkout', 'v1.3.0-crashloop', 'canary');
