@@ -4,8 +4,9 @@ import { rolloutStages } from '../cluster/argo-rules.js';
 import { fmtMs, fmtPct } from '../domain/judge-core.js';
 import { schemaNote } from '../domain/migration-policy.js';
 import type { MetricSample } from '../domain/types.js';
-import { allDecisions, ownTarget, type AuditRecord, type RunRecord, type SmokeRecord } from '../store/records.js';
-import { type RunView, type StepView, outcomeOf, rollbackOf } from '../domain/run.js';
+import { allDecisions, ownTarget, reachedTarget, type AuditRecord, type RunRecord, type SmokeRecord } from '../store/records.js';
+import { windowReading } from '../domain/reading.js';
+import { type RunView, type StepView, keptLockOf, outcomeOf, rollbackOf } from '../domain/run.js';
 
 /** Optional LLM help for prose (lessons, summaries); deterministic text is used when it gives nothing. */
 export type Summarise = (kind: 'lessons' | 'stakeholder' | 'incident', facts: Record<string, unknown>) => Promise<string | undefined>;
@@ -91,8 +92,9 @@ export function deterministicLessons(rec: RunRecord): string[] {
   if (rb?.automatic)
     out.push(`The automatic rollback worked as designed: ${rb.reason}. Reproduce the failure in staging before retrying ${rec.version}.`);
   else if (rb) out.push(`A person rolled back (${rb.reason}). Record what they saw so the gate can catch it next time.`);
-  if (ownTarget(rec).smoke?.some((s) => !s.ok)) out.push("A smoke check failed: add a test for that path to the service's own suite.");
-  if (!ownTarget(rec).baseline)
+  const t = reachedTarget(rec);
+  if (t.smoke?.some((s) => !s.ok)) out.push("A smoke check failed: add a test for that path to the service's own suite.");
+  if (!baselineOf(rec))
     out.push(
       'No baseline traffic was measured: decisions relied on SLO targets only. Deploy when the service has traffic, or lower minRequests.',
     );
@@ -111,8 +113,11 @@ export function issuesOf(rec: RunRecord): string[] {
     if (s.status === 'warning') out.push(`⚠️ ${s.title}: ${s.detail ?? 'warning'}`);
   }
   for (const d of allDecisions(rec)) {
+    // A rollback's reasons are its ROLLBACK findings; what was still unclear beside them is moot.
+    const rolledBack = d.decision.verdict === 'ROLLBACK';
     for (const f of d.decision.findings)
-      if (f.verdict !== 'CONTINUE') out.push(`${f.verdict === 'ROLLBACK' ? '❌' : '⚠️'} ${d.step} — ${f.rule}: ${f.detail}`);
+      if (f.verdict === 'ROLLBACK' || (f.verdict !== 'CONTINUE' && !rolledBack))
+        out.push(`${f.verdict === 'ROLLBACK' ? '❌' : '⚠️'} ${d.step} — ${f.rule}: ${f.detail}`);
   }
   return [...new Set(out)];
 }
@@ -130,9 +135,19 @@ function smokeRows(rec: RunRecord): string[][] {
   ]);
 }
 
+/**
+ * What the verdicts compared with, where they were made: the target's own baseline, or for a
+ * staging rehearsal production's live version (its reference), as the staging gate used it.
+ */
+function baselineOf(rec: RunRecord): MetricSample | undefined {
+  const t = reachedTarget(rec);
+  return t.baseline ?? windowReading(t.reference?.samples ?? []) ?? t.decisions?.at(-1)?.baseline;
+}
+
 function sloRows(rec: RunRecord): string[][] {
-  const b: MetricSample | undefined = ownTarget(rec).baseline;
-  const a: MetricSample | undefined = ownTarget(rec).after ?? ownTarget(rec).decisions?.at(-1)?.candidate;
+  const t = reachedTarget(rec);
+  const b = baselineOf(rec);
+  const a: MetricSample | undefined = t.after ?? t.decisions?.at(-1)?.candidate;
   const slo = rec.plan.slo;
   return [
     ['error rate', pct(b?.errorRate), pct(a?.errorRate), `≤ ${slo.errorRatePct}%`],
@@ -230,7 +245,11 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
     '',
   );
   lines.push(`Monitoring: every ${p.monitoringIntervalSec}s, ${p.stageWindowSec}s per stage, observation ${p.observationSec}s.`, '');
-  lines.push('## SLO metrics: baseline vs after', '');
+  const judgedIn = reachedTarget(rec).environment;
+  lines.push(
+    `## SLO metrics: baseline vs after${judgedIn !== rec.environment ? ` (in ${judgedIn}, against production's live version)` : ''}`,
+    '',
+  );
   lines.push(table(['metric', 'baseline', 'after', 'target'], sloRows(rec)), '');
   lines.push('## Smoke results', '');
   lines.push(table(['check', 'live version before', 'new version', 'detail'], smokeRows(rec)), '');
@@ -244,7 +263,7 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
       `- Trigger: ${rb.automatic ? 'automatic' : `requested by ${rb.by}`} at ${time(rb.at)}`,
       `- Reason: ${rb.reason}`,
       `- Verification: ${rb.verification ? `${rb.verification.ok ? '✓' : '❌'} ${rb.verification.detail} (old version serves ${rb.verification.oldTrafficPct}%)` : 'not verified'}`,
-      `- Lock: ${rb.automatic ? `${rec.service} stays locked in ${rec.environment} until someone unlocks it` : 'released'}`,
+      `- Lock: ${lockLine(rec)}`,
       ...(schemaNote(rec.data.migrations) ? [`- Schema: ${schemaNote(rec.data.migrations)}`] : []),
       '',
     );
@@ -266,17 +285,25 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
   return lines.join('\n');
 }
 
+/** Whether the run left its service locked: from the end the run recorded, never guessed from the rollback. */
+function lockLine(rec: RunRecord): string {
+  const kept = keptLockOf(rec);
+  return kept
+    ? `${rec.service} stays locked in ${rec.environment} after ${kept}, until someone unlocks it`
+    : `${rec.service} in ${rec.environment} was released`;
+}
+
 export function renderIncident(rec: RunRecord, audit: AuditRecord[], narrative?: string): string {
   const rb = rollbackOf(rec);
   const lines = [
-    `# Incident: ${rec.service} ${rec.version} rolled back in ${rec.environment}`,
+    `# Incident: ${rec.service} ${rec.version} rolled back in ${reachedTarget(rec).environment}`,
     '',
     `- Run: ${rec.id}`,
     `- Detected: ${rb ? time(rb.at) : 'n/a'} (${rb?.automatic ? 'automatically by Shipbot' : `by ${rb?.by ?? 'n/a'}`})`,
     `- Cause as observed: ${rb?.reason ?? outcomeOf(rec) ?? 'unknown'}`,
     `- Impact: ${impact(rec)}`,
     `- Recovery: ${rb?.verification ? `${rb.verification.ok ? 'verified' : 'NOT verified'} — ${rb.verification.detail}` : 'not verified'}`,
-    `- Lock: ${rec.service} in ${rec.environment} ${rb?.automatic ? 'stays locked until someone unlocks it' : 'was released'}`,
+    `- Lock: ${lockLine(rec)}`,
     ...(schemaNote(rec.data.migrations) ? [`- Schema: ${schemaNote(rec.data.migrations)}`] : []),
     '',
     '## What happened',

@@ -64,6 +64,14 @@ export function ownTarget(run: Pick<RunRecord, 'targets'>): TargetData {
   return run.targets.at(-1)!;
 }
 
+/**
+ * The furthest target along the path the run changed: where its verdicts, its rollback and its
+ * numbers are (staging for a release stopped at its rehearsal); the run's own before any change.
+ */
+export function reachedTarget(run: Pick<RunRecord, 'targets'>): TargetData {
+  return run.targets.findLast((t) => t.touchedAt !== undefined) ?? ownTarget(run);
+}
+
 /** The target in `environment`, if the path goes through it. */
 export function targetIn(run: Pick<RunRecord, 'targets'>, environment: Environment): TargetData | undefined {
   return run.targets.find((t) => t.environment === environment);

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { planFor, rolloutStateFor } from '../helpers/plan.js';
 import type { MetricSample } from '../../src/domain/types.js';
 import { investigateBriefing } from '../../src/reports/investigate.js';
-import { renderReport, stakeholderSummary, deterministicLessons, userImpact } from '../../src/reports/report.js';
+import { renderIncident, renderReport, stakeholderSummary, deterministicLessons, userImpact } from '../../src/reports/report.js';
 import { writeRunReports, writeSummary } from '../../src/reports/write.js';
 import { toView } from '../../src/runner/runner.js';
 import type { AuditRecord, RunRecord } from '../../src/store/records.js';
@@ -39,6 +39,7 @@ function rolledBack(): RunRecord {
     phase: {
       status: 'rolled-back',
       outcome: 'rolled back: canary error rate 8.10% vs 0.20% baseline',
+      keptLock: 'an automatic rollback (run r-test1: canary error rate 8.10% vs 0.20% baseline)',
       rollback: {
         reason: 'canary error rate 8.10% vs 0.20% baseline',
         by: 'shipbot',
@@ -127,9 +128,57 @@ describe('reports', () => {
     expect(md).toContain('| error rate | 0.2% | 8.1% | ≤ 1% |');
     expect(md).toContain('registry.example.com/shop/checkout:v1.2.2 → registry.example.com/shop/checkout:v1.2.3-errors');
     expect(md).toMatch(/Trigger: automatic/);
-    expect(md).toMatch(/checkout stays locked in production until someone unlocks it/);
+    expect(md).toMatch(/checkout stays locked in production after an automatic rollback \(run r-test1: .*\), until someone unlocks it/);
     expect(md).toMatch(/2026-11-23 14:01:01Z shipbot: automatic-rollback/);
     expect(md).toMatch(/- ❌ Canary 5%: error rate 8.10% vs 0.20%/);
+  });
+
+  it('a release stopped at its staging rehearsal: the report speaks of staging and never contradicts the record', () => {
+    const rec = rolledBack();
+    const staged = sample(0.05, 130);
+    const prodLive = [sample(0.002, 120), sample(0.002, 121)];
+    const staging: RunRecord = {
+      ...rec,
+      // Rolled back in staging: production never touched, its lock released with the run.
+      phase: {
+        status: 'rolled-back',
+        outcome: 'staging regression gate: error rate 5.00% vs 0.20%',
+        rollback: (rec.phase as EndedPhase).rollback!,
+      },
+      targets: [
+        {
+          environment: 'staging',
+          touchedAt: t0 + 2000,
+          rollout: rolloutStateFor('rolling'),
+          reference: { samples: prodLive },
+          decisions: [
+            {
+              step: 'staging-gate',
+              at: t0 + 60_000,
+              decision: {
+                verdict: 'ROLLBACK',
+                explanation: 'error rate 5.00% vs 0.20%',
+                findings: [
+                  { rule: 'error-rate', verdict: 'ROLLBACK', detail: '5.00% vs 0.20% over 1 sample' },
+                  { rule: 'samples', verdict: 'INCONCLUSIVE', detail: 'too few samples: 1 of the 5 needed' },
+                ],
+              },
+              candidate: staged,
+            },
+          ],
+        },
+        { environment: 'production' },
+      ],
+    };
+    const md = renderReport(staging, audit, deterministicLessons(staging));
+    expect(md).toContain('checkout in production was released');
+    expect(md).not.toMatch(/stays locked/);
+    expect(md).not.toMatch(/No baseline traffic was measured/);
+    expect(md).toContain("## SLO metrics: baseline vs after (in staging, against production's live version)");
+    expect(md).toContain('| error rate | 0.2% | 5.0% | ≤ 1% |');
+    expect(md).toMatch(/❌ staging-gate — error-rate: 5.00% vs 0.20% over 1 sample/);
+    expect(md).not.toMatch(/too few samples/);
+    expect(renderIncident(staging, audit)).toMatch(/^# Incident: checkout v1\.2\.3-errors rolled back in staging/);
   });
 
   it('writes the report and an incident report, using the summarise hook when it answers and falling back when it throws', async () => {
