@@ -6,6 +6,7 @@ import { schemaNote } from '../domain/migration-policy.js';
 import type { MetricSample } from '../domain/types.js';
 import { allDecisions, ownTarget, reachedTarget, type AuditRecord, type RunRecord, type SmokeRecord } from '../store/records.js';
 import { windowReading } from '../domain/reading.js';
+import { labelName } from '../domain/text.js';
 import { type RunView, type StepView, keptLockOf, outcomeOf, rollbackOf } from '../domain/run.js';
 
 /** Optional LLM help for prose (lessons, summaries); deterministic text is used when it gives nothing. */
@@ -210,7 +211,7 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
   }
   for (const e of audit) {
     if (e.actor !== 'shipbot' || e.action.includes('rollback') || e.action.includes('restart'))
-      timeline.push([e.at, `${e.actor}: ${e.action}${e.detail ? ` (${e.detail})` : ''}`]);
+      timeline.push([e.at, `${labelName(e.actor)}: ${e.action}${e.detail ? ` (${e.detail})` : ''}`]);
   }
   timeline.sort((x, y) => x[0] - y[0]);
   lines.push(...timeline.map(([t, text]) => `- ${time(t)} ${text}`), '');
@@ -316,12 +317,12 @@ export function renderIncident(rec: RunRecord, audit: AuditRecord[], narrative?:
     '',
     '## Audit trail',
     '',
-    ...audit.map((e) => `- ${time(e.at)} ${e.actor}: ${e.action}${e.detail ? ` — ${e.detail}` : ''}`),
+    ...audit.map((e) => `- ${time(e.at)} ${labelName(e.actor)}: ${e.action}${e.detail ? ` — ${e.detail}` : ''}`),
     '',
     '## Next steps',
     '',
     '- Find the cause with the logs and metrics of the failed version (Investigate shows them).',
-    `- Unlock ${rec.service} in ${rec.environment} once the service is confirmed healthy.`,
+    ...(keptLockOf(rec) ? [`- Unlock ${rec.service} in ${rec.environment} once the service is confirmed healthy.`] : []),
     ...(Object.values(rec.data.migrations ?? {}).some((m) => m?.ok && !m.backwardCompatible)
       ? ['- Write and run the down-migration: the previous version now runs on a schema it may not support.']
       : []),

@@ -178,7 +178,12 @@ describe('reports', () => {
     expect(md).toContain('| error rate | 0.2% | 5.0% | ≤ 1% |');
     expect(md).toMatch(/❌ staging-gate — error-rate: 5.00% vs 0.20% over 1 sample/);
     expect(md).not.toMatch(/too few samples/);
-    expect(renderIncident(staging, audit)).toMatch(/^# Incident: checkout v1\.2\.3-errors rolled back in staging/);
+    const incident = renderIncident(staging, audit);
+    expect(incident).toMatch(/^# Incident: checkout v1\.2\.3-errors rolled back in staging/);
+    expect(incident).not.toMatch(/Unlock checkout/);
+    // Names, not ids: the audit trail and the timeline say "ada", the store's audit log keeps U1.
+    expect(`${md}\n${incident}`).not.toMatch(/\(U1\)/);
+    expect(md).toMatch(/ada: start/);
   });
 
   it('writes the report and an incident report, using the summarise hook when it answers and falling back when it throws', async () => {
