@@ -61,9 +61,12 @@ export async function startRun(ctx: SlackContext, s: RunStart): Promise<void> {
   if (!result.ok) {
     if (!result.toldInThread)
       await tellPrivately(ctx, s.channel, s.user, `${result.reason === 'forbidden' ? '🚫' : '⚠️'} ${result.message}`, s.threadTs);
+    // The thread says why below; the proposal keeps no Start that would be refused again.
+    else if (s.replyTs) await editMessage(ctx, s.channel, s.replyTs, requestClosed(s.request, `Not started: see below.`));
     return;
   }
   if (s.replyTs) {
-    await editMessage(ctx, s.channel, s.replyTs, requestClosed(s.request, `Started by <@${s.user}> · run \`${result.run.id}\``));
+    const how = result.run.phase.status === 'queued' ? 'Queued behind the lock' : 'Started';
+    await editMessage(ctx, s.channel, s.replyTs, requestClosed(s.request, `${how} by <@${s.user}> · run \`${result.run.id}\``));
   }
 }

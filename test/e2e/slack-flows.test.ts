@@ -126,6 +126,15 @@ describe('Slack whole flows', () => {
     await waitFor('the unlock in the thread', () =>
       botReplies(sent.ts).find((m) => /^🔓 <@U_IC> unlocked payments in production/.test(m.text)),
     );
+    // The summary loses its Unlock in the same update and says it was unlocked.
+    await waitFor(
+      'the summary without Unlock',
+      () => actionIds(summary).length === 0,
+      10_000,
+      () => actionIds(summary),
+    );
+    expect(textOf(summary)).toMatch(/🔓 payments in production has been unlocked since: new deploys can start/);
+    expect(textOf(summary)).not.toMatch(/stays locked/);
     // A second press (or one on a stale message) is told it is done, not an error.
     await h.double.clickButton('U_IC', summary.ts, 'run_unlock');
     await waitFor('already done', () =>
@@ -251,12 +260,20 @@ describe('Slack whole flows', () => {
     expect((await settled(run.id)).phase.status).toBe('rolled-back');
   });
 
-  it('a locked service is explained when Start is pressed, and `unlock` from the thread lifts it', async () => {
+  it('a locked service is explained in the proposal and when a stale Start is pressed, and `unlock` from the thread lifts it', async () => {
+    // Proposed while payments was free; locked before Start is pressed.
+    const sent = await h.double.postUserMessage('U_DEV', 'deploys', `${BOT} deploy payments v2.0.1 canary`);
+    const reply = await waitFor('the reply', () => botReplies(sent.ts)[0]);
+    expect(actionIds(reply)).toContain('req_start');
     const lock = await h.double.postUserMessage('U_IC', 'deploys', `${BOT} lock payments production because ledger migration`);
     // 🔒, or ⚠️ when it is still locked after the automatic rollback above: locked either way.
     await waitFor('the lock answer', () => botReplies(lock.ts).find((m) => /🔒|⚠️/.test(m.text)));
-    const sent = await h.double.postUserMessage('U_DEV', 'deploys', `${BOT} deploy payments v2.0.1 canary`);
-    const reply = await waitFor('the reply', () => botReplies(sent.ts)[0]);
+    // A proposal made now says it is locked, and offers to queue instead of a Start that would be refused.
+    const later = await h.double.postUserMessage('U_DEV', 'deploys', `${BOT} deploy payments v2.0.2 canary`);
+    const laterReply = await waitFor('the later reply', () => botReplies(later.ts)[0]);
+    expect(textOf(laterReply)).toMatch(/🔒 payments in production is locked by ivan: ledger migration/);
+    expect(actionIds(laterReply)).toEqual(['req_configure', 'req_queue', 'req_cancel']);
+    // Start on the earlier proposal: refused once, in the thread, and that proposal is closed.
     await h.double.clickButton('U_DEV', reply.ts, 'req_start');
     // Said once, in the thread where Start was pressed: who locked it, why, and how to unlock.
     const refused = await waitFor('the lock explained', () => botReplies(sent.ts).find((m) => /Not started: 🔒/.test(m.text)));
@@ -264,29 +281,28 @@ describe('Slack whole flows', () => {
       /^❌ Not started: 🔒 payments in production is locked by ivan: ledger migration, since .* UTC\.\nOnce it is checked, an incident commander unlocks it: `unlock payments production`\.$/,
     );
     expect(h.double.ephemerals('U_DEV').filter((m) => m.threadTs === sent.ts && /locked/.test(m.text))).toEqual([]);
+    await waitFor('the proposal closed', () => actionIds(reply).length === 0 && /Not started: see below/.test(textOf(reply)));
     const unlock = await h.double.postUserMessage('U_IC', 'deploys', `${BOT} unlock payments production`, { threadTs: sent.ts });
     const answer = await waitFor('the unlock answer', () => botReplies(sent.ts).find((m) => m.ts > unlock.ts && /🔓|⚠️/.test(m.text)));
     expect(answer.text).toMatch(/🔓/);
     expect(h.runner.list().filter((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts)).toHaveLength(0);
   });
 
-  it('a refusal for a busy service offers Queue behind it: the request is booked and starts when the lock is released', async () => {
+  it('a proposal for a busy service offers Queue behind it: the request is booked and starts when the lock is released', async () => {
     const first = await startDeploy('deploy search v3.3.0 canary', { modal: { observationMin: '30' } });
     await waitFor('the first run to roll out', () => h.runner.get(first.run.id)?.phase.status === 'running');
     const sent = await h.double.postUserMessage('U_IC', 'deploys', `${BOT} deploy search v3.3.1 rolling`);
     const reply = await waitFor('the reply', () => botReplies(sent.ts)[0]);
-    await h.double.clickButton('U_IC', reply.ts, 'req_start');
-    const refused = await waitFor('the refusal', () =>
-      botReplies(sent.ts).find((m) => /Not started: 🔒 search in production is busy/.test(m.text)),
-    );
-    expect(actionIds(refused)).toEqual(['req_queue']);
-    await h.double.clickButton('U_IC', refused.ts, 'req_queue');
+    expect(textOf(reply)).toMatch(/🔒 search in production is busy/);
+    expect(actionIds(reply)).toEqual(['req_configure', 'req_queue', 'req_cancel']);
+    await h.double.clickButton('U_IC', reply.ts, 'req_queue');
     const queued = await waitFor('the queued run', () =>
       h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts),
     );
     expect(queued.phase.status).toBe('queued');
-    // Pressed again: still one booking.
-    await h.double.clickButton('U_IC', refused.ts, 'req_queue');
+    await waitFor('the proposal closed', () => actionIds(reply).length === 0 && /Queued behind the lock by <@U_IC>/.test(textOf(reply)));
+    // Pressed again (a stale client): still one booking.
+    await h.double.clickButton('U_IC', reply.ts, 'req_queue');
     await new Promise((r) => setTimeout(r, 300));
     expect(h.runner.list().filter((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts)).toHaveLength(1);
     // The first run ends (rolled back by hand): the queued one starts, and its thread shows it.

@@ -19,7 +19,8 @@ function minutes(run: RunView): string {
   return ms < 60_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
 }
 
-export function summaryMessage(run: RunView): { text: string; blocks: Block[] } {
+/** `unlocked`: the lock the run kept has been lifted since; the summary says so and offers no Unlock. */
+export function summaryMessage(run: RunView, opts: { unlocked?: boolean } = {}): { text: string; blocks: Block[] } {
   if (!FINAL_STATUSES.has(run.phase.status)) throw new Error(`run ${run.id} is ${run.phase.status}, not finished: no summary yet`);
   // A release stopped at its staging rehearsal says staging, not the production it never reached.
   const stoppedAtStaging =
@@ -37,7 +38,9 @@ export function summaryMessage(run: RunView): { text: string; blocks: Block[] } 
     blocks.push(section(joinLinesWithin(stepLines({ ...run, steps: problems }), LIMITS.sectionText, (n) => `…and ${n} more`)));
   }
   const kept = keptLockOf(run);
-  if (kept) {
+  if (kept && opts.unlocked)
+    blocks.push(section(`🔓 ${run.service} in ${run.environment} has been unlocked since: new deploys can start.`));
+  else if (kept) {
     // Shipit-style: production stays locked until a person has looked; say so where it happened.
     blocks.push(
       section(

@@ -42,7 +42,8 @@ function describe(r: DeployRequest): string {
 export function requestReply(
   request: DeployRequest,
   rec: Recommendation | undefined,
-  opts: { canSchedule?: boolean } = {},
+  /** `locked`: why the service cannot start now (the lock, in words); the reply offers to queue instead of Start. */
+  opts: { canSchedule?: boolean; locked?: string } = {},
 ): { text: string; blocks: Block[] } {
   const blocks: Block[] = [];
   const missing = request.missing;
@@ -87,7 +88,10 @@ export function requestReply(
     );
   const value = encodeRequest(request);
   const buttons = [button('Configure…', REQUEST_ACTIONS.configure, value)];
-  if (!missing.length && schedulable)
+  if (opts.locked && !missing.length) {
+    blocks.push(section(`${opts.locked}\n*Queue* books this deploy to start when the lock is released.`));
+    buttons.push(button('Queue behind it', REQUEST_ACTIONS.queue, value, { style: 'primary' }));
+  } else if (!missing.length && schedulable)
     buttons.push(
       button('Schedule', REQUEST_ACTIONS.schedule, value, { style: 'primary' }),
       button('Start now', REQUEST_ACTIONS.start, value),

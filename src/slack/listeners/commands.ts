@@ -1,6 +1,7 @@
 // What a parsed chat command does: a deploy request gets the first reply (understood, the
 // recommendation, Configure… / Start / Cancel); rollback, cancel, status, lock and help act
 // through the runner and answer in the thread. No deploy logic here.
+import { lockedMessage } from '../../runner/messages.js';
 import { findService } from '../../config.js';
 import { gitopsPlanNote } from '../../domain/gitops-owner.js';
 import { mayDeploy } from '../../domain/permissions.js';
@@ -72,7 +73,12 @@ async function deployRequest(ctx: SlackContext, request: DeployRequest, o: Origi
     await tellPrivately(ctx, o.channel, o.user, `🚫 ${may.reason}`, o.inThread ? o.threadTs : undefined);
     return;
   }
-  const reply = requestReply(request, recommend(request, ctx.config), { canSchedule: Boolean(ctx.scheduling) });
+  // A proposal for a locked service says so and offers to queue, not a Start that would be refused.
+  const lock = ctx.runner.locks().find((l) => l.service === request.service && l.environment === request.environment);
+  const reply = requestReply(request, recommend(request, ctx.config), {
+    canSchedule: Boolean(ctx.scheduling),
+    ...(lock ? { locked: lockedMessage(lock) } : {}),
+  });
   const service = request.service ? findService(ctx.config, request.service) : undefined;
   const gitops = service && gitopsPlanNote(service.name, request.environment, service.environments[request.environment]?.gitops);
   for (const text of [gitops, note])

@@ -75,8 +75,9 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
       if (!request) return tellPrivately(ctx, channel, user, STALE_BUTTON, threadTs);
       const planned = planFromRequest(request, ctx.config);
       if (!planned.ok) return tellPrivately(ctx, channel, user, `⚠️ ${planned.message} Press *Configure…* to fill it in.`, threadTs);
+      // Whichever message held the button (the proposal, or a refusal offering to queue) is closed once it acted.
       const how = queued
-        ? { dedupeKey: `slack:${channel}:${threadTs}:queued`, queueIfLocked: true }
+        ? { replyTs: p.replyTs, dedupeKey: `slack:${channel}:${threadTs}:queued`, queueIfLocked: true }
         : { replyTs: p.replyTs, dedupeKey: `slack:${channel}:${threadTs}` };
       await startRun(ctx, { request, plan: planned.plan, user, channel, threadTs, ...how });
     });

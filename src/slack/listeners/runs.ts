@@ -6,7 +6,8 @@ import type { RunCommand } from '../../domain/run.js';
 import { RUN_ACTIONS, runTitle } from '../blocks/progress.js';
 import { diagnosticsMarkdown } from '../../reports/investigate.js';
 import { investigateMessage } from '../blocks/investigate.js';
-import { errorCode, replyInThread, tellPrivately, type SlackContext } from '../context.js';
+import { editMessage, errorCode, replyInThread, tellPrivately, type SlackContext } from '../context.js';
+import { summaryMessage } from '../blocks/report.js';
 
 const PRESSED: Record<Exclude<RunCommand, 'investigate'>, string> = {
   rollback: '↩️ pressed *Rollback*',
@@ -41,6 +42,9 @@ export function registerRunListeners(app: App, ctx: SlackContext): void {
     const actor = await ctx.people.actor(user, body.user.name);
     const res = await ctx.runner.unlock(run.service, run.environment, actor, `checked after run ${run.id}`, run.id);
     if (!res.ok) return tellPrivately(ctx, channel, user, `🚫 ${res.message}`, threadTs);
+    // Done (now or before): the summary keeps no Unlock to press again.
+    const summaryTs = body.message?.ts;
+    if (summaryTs) await editMessage(ctx, channel, summaryTs, summaryMessage(ctx.runner.get(run.id) ?? run, { unlocked: true }));
     if (!res.acted) return tellPrivately(ctx, channel, user, `Already done: ${res.message}.`, threadTs);
     if (threadTs)
       await replyInThread(ctx, channel, threadTs, `🔓 <@${user}> unlocked ${run.service} in ${run.environment}: new deploys can start.`);
