@@ -302,7 +302,8 @@ export async function verifyServing(
   const ok = wait.ok && share >= 100;
   const version = imageTag(previousImage);
   const where = `${ref.service} in ${ref.namespace}`;
-  if (ok) return { ok, oldTrafficPct: share, detail: `${version} serves 100% of ${where}; ${wait.message}` };
+  // In Shipbot's words, not kubectl's ("successfully rolled out"): what serves, and that it is all ready.
+  if (ok) return { ok, oldTrafficPct: share, detail: `${version} serves 100% of ${where}, every pod ready` };
   const why = wait.ok ? 'pods of the new version still serve' : wait.reason === 'signal' ? describeSignals(wait.signals) : wait.message;
   return { ok, oldTrafficPct: share, detail: `${version} serves ${share}% of ${where}: ${why}. Check the pods with Investigate.` };
 }

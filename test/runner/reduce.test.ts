@@ -154,3 +154,12 @@ describe('the strategy row', () => {
     expect(line).not.toMatch(/canary — canary/i);
   });
 });
+
+describe('the status line follows the list', () => {
+  it('names the step that starts while the run is running; a rollback keeps its own line', () => {
+    const run = atStage({ stage: 'Canary 5%, serving 5%' });
+    expect(reduce(run, { type: 'step-started', key: 'regression-gate', at: 20 }).run.stage).toBe('Production regression gate');
+    const rollingBack = reduce(run, { type: 'command', cmd: 'rollback', actor: { userId: 'U_IC', name: 'ivan' }, at: 20 }).run;
+    expect(reduce(rollingBack, { type: 'step-started', key: 'rollback', at: 21 }).run.stage).toBe(rollingBack.stage);
+  });
+});

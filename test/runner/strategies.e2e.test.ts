@@ -52,6 +52,8 @@ describe('happy paths', () => {
         // 1 canary pod beside 3 is 25%: said before the start, and the stage reports what it served.
         expect(done.steps.find((s) => s.key === 'validate')?.detail).toMatch(/3 replicas: the smallest step is 25%/);
         expect(done.steps.find((s) => s.key === 'stage:canary-5')?.detail).toMatch(/^serving 25% \(asked 5%\): /);
+        // Served as asked, the row still says what it served.
+        expect(done.steps.find((s) => s.key === 'stage:canary-50')?.detail).toMatch(/^serving 50%: /);
       }
     },
   );

@@ -221,7 +221,8 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
   record(ctx, ctx.run.environment, key, res);
   if (res.candidate && s.trafficPct >= 100)
     ctx.commit({ target: { environment: ctx.run.environment, set: { after: res.candidate, afterSamples: res.candidateSamples } } });
-  return judged(short ? `serving ${served}% (asked ${s.trafficPct}%): ${res.line}` : res.line, res.decision);
+  // Every judged row says what it served, whether or not that was the share asked.
+  return judged(short ? `serving ${served}% (asked ${s.trafficPct}%): ${res.line}` : `serving ${served}%: ${res.line}`, res.decision);
 }
 
 /** The workload waits for a person (a Rollout's pause without a duration): the run asks; Accept lets the next stage promote it. */

@@ -94,6 +94,8 @@ export function reduce(run: RunRecord, ev: ModelEvent): Reduced {
         ...run,
         steps: setStep(run.steps, ev.key, { status: 'running', startedAt: cur?.startedAt ?? ev.at }),
         targets: touching(run.targets, ev.key, ev.at),
+        // The status line follows the list: the step now running (a rollback keeps its own line).
+        ...(run.phase.status === 'running' && cur ? { stage: cur.title } : {}),
       });
     }
     case 'learned':
