@@ -36,6 +36,14 @@ type Request = Pick<DeployRequest, 'strategy' | 'risk' | 'dbMigration' | 'guidan
   notes?: string[];
 };
 
+/**
+ * A rationale for a line that already names the strategy: without the name again ("canary —
+ * Canary: …") and "asked for canary" as "as asked".
+ */
+export function reasonAfterName(strategy: string, rationale: string | undefined): string | undefined {
+  return rationale?.replace(new RegExp(`^${strategy}:\\s*`, 'i'), '').replace(new RegExp(`^asked for ${strategy}\\b`, 'i'), 'as asked');
+}
+
 export function recommendStrategy(
   request: Request,
   service: ServiceConfig,

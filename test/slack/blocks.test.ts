@@ -10,7 +10,7 @@ import { investigateMessage } from '../../src/slack/blocks/investigate.js';
 import { broadcastMessage, summaryMessage } from '../../src/slack/blocks/report.js';
 import { statusText } from '../../src/slack/listeners/commands.js';
 import { encodeRequest, requestReply } from '../../src/slack/blocks/request.js';
-import { modalFor, planFromRequest } from '../../src/slack/planning.js';
+import { modalFor, planFromRequest, recommend } from '../../src/slack/planning.js';
 import { DeployRequest } from '../../src/domain/types.js';
 import { shippedConfig, textOf } from './harness.js';
 
@@ -181,6 +181,14 @@ describe('Block Kit limits', () => {
     const value = encodeRequest(request);
     expect(value.length).toBeLessThanOrEqual(LIMITS.buttonValue);
     expect(DeployRequest.parse(JSON.parse(value)).service).toBe('checkout');
+  });
+
+  it('the recommendation names the strategy once: no "canary — Canary: asked for canary"', () => {
+    const msg = requestReply({ ...request, strategy: 'canary' }, recommend({ ...request, strategy: 'canary' }, shippedConfig));
+    const text = textOf({ text: '', blocks: msg.blocks } as never);
+    expect(text).toMatch(/\*Recommended strategy:\* canary — /);
+    expect(text).not.toMatch(/canary — canary/i);
+    expect(text).not.toMatch(/asked for canary/i);
   });
 
   it('a scheduled request says it cannot be scheduled from Slack and offers Start now', () => {

@@ -76,6 +76,21 @@ async function boot() {
     });
   }
   $('#thread-close').addEventListener('click', () => openThread(null));
+  wireNarrowLayout();
+}
+
+/** On a phone: the channel list is a drawer and the cluster panel an overlay, each behind a header button. */
+function wireNarrowLayout() {
+  const toggle = (cls, button, on) => {
+    const open = on ?? !document.body.classList.contains(cls);
+    document.body.classList.toggle(cls, open);
+    button.setAttribute('aria-expanded', String(open));
+  };
+  $('#menu').addEventListener('click', () => toggle('drawer-open', $('#menu')));
+  $('#cluster-toggle').addEventListener('click', () => toggle('cluster-open', $('#cluster-toggle')));
+  $('#cluster-close').addEventListener('click', () => toggle('cluster-open', $('#cluster-toggle'), false));
+  // Choosing a channel closes the drawer, as a phone app's does.
+  $('#channels').addEventListener('click', () => toggle('drawer-open', $('#menu'), false));
 }
 
 async function switchUser(id) {
@@ -228,6 +243,8 @@ function renderMessages() {
   if (atBottom) list.scrollTop = list.scrollHeight;
 
   const pane = $('#thread');
+  // The grid has a thread column only while a thread is open: no empty column without one.
+  document.body.classList.toggle('thread-open', Boolean(state.thread));
   if (!state.thread) {
     pane.classList.add('hidden');
   } else {

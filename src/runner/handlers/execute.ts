@@ -11,6 +11,7 @@ import { needsApproval } from '../../domain/permissions.js';
 import { migrationStep } from './migration-step.js';
 import { callChecks, type CheckRelease, checksLine } from '../http-checks.js';
 import { schemaNote } from '../../domain/migration-policy.js';
+import { reasonAfterName } from '../../domain/recommend.js';
 import { PAUSE_RULE, rollbackOf } from '../../domain/run.js';
 import { isStageStep, stageStepKey, STEP, type StepOutcome } from '../model/steps.js';
 
@@ -82,9 +83,7 @@ export function strategyLine(run: Readonly<RunRecord>, rollout?: string): string
         ? 'blue-green: new colour, smoke checks, cutover'
         : 'rolling update';
   // The line already names the strategy: its rationale says why, without naming it again.
-  const why = (rollout && p.rationale?.startsWith("the Rollout's own") ? '' : p.rationale)
-    ?.replace(new RegExp(`^${p.strategy}:\\s*`, 'i'), '')
-    .replace(new RegExp(`^asked for ${p.strategy}\\b`, 'i'), 'as asked');
+  const why = reasonAfterName(p.strategy, rollout && p.rationale?.startsWith("the Rollout's own") ? '' : p.rationale);
   return `${how}, ${p.risk} risk${why ? ` — ${why}` : ''}`;
 }
 

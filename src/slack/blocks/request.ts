@@ -1,5 +1,6 @@
 // The first reply in the thread: what was understood, the recommended strategy and why, and
 // Configure… / Start / Cancel. Also the short answers for help, refusals and missing details.
+import { reasonAfterName } from '../../domain/recommend.js';
 import type { DeployRequest, Strategy } from '../../domain/types.js';
 import { actions, button, context, section, type Block } from './kit.js';
 import { LIMITS, truncate } from './limits.js';
@@ -62,7 +63,11 @@ export function requestReply(
   }
   if (rec) {
     const chosen = request.strategy && request.strategy !== rec.strategy ? ` (you asked for *${request.strategy}*)` : '';
-    blocks.push(section(`*Recommended strategy:* ${rec.strategy}${chosen} — ${rec.rationale || 'the default for this service'}`));
+    blocks.push(
+      section(
+        `*Recommended strategy:* ${rec.strategy}${chosen} — ${reasonAfterName(rec.strategy, rec.rationale) || 'the default for this service'}`,
+      ),
+    );
   }
   const schedulable = Boolean(request.scheduledAt && opts.canSchedule);
   if (schedulable) {

@@ -1,0 +1,121 @@
+// The local workspace's layout in a real headless browser, at a laptop's 1280×800 and a phone's
+// 390×844: no empty column on the desktop, one column on the phone (the channel list a drawer,
+// the thread full width with its close button in reach, the cluster panel behind a toggle), and
+// nothing that scrolls sideways. Screenshots go to test-artifacts/. Needs Debian's chromium.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { startShipbot, type Shipbot } from '../../src/main.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium)
+  console.warn(`test/e2e/layout.test.ts skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+
+const ARTIFACTS = path.resolve('test-artifacts');
+
+describe.skipIf(!haveChromium)('the local workspace on a desktop and on a phone', () => {
+  let shipbot: Shipbot;
+  let browser: Browser;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'shipbot-layout-'));
+    shipbot = await startShipbot({
+      env: { SHIPBOT_CONFIG: path.resolve('data/shipbot.yml'), SHIPBOT_DATA_DIR: dataDir, SHIPBOT_SPEED: '60', LOG_LEVEL: 'warn' },
+      port: 0,
+      print: () => undefined,
+    });
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await shipbot?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const box = async (page: Page, selector: string) => (await page.locator(selector).first().boundingBox())!;
+  const sideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+
+  async function ask(page: Page, text: string): Promise<void> {
+    const input = page.locator('#composer textarea');
+    await input.fill(text);
+    await input.press('Enter');
+    await page.locator('#thread').getByRole('button', { name: 'Configure…' }).waitFor({ timeout: 15_000 });
+  }
+
+  it('1280×800: the panes fill the width, with no empty column whether a thread is open or not', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${shipbot.url}/?as=U_DEV`);
+    await page.locator('#sandbox-body .svc[data-service=checkout]').waitFor({ timeout: 15_000 });
+    let channel = await box(page, 'main.channel');
+    let cluster = await box(page, '#sandbox');
+    expect(Math.abs(channel.x + channel.width - cluster.x)).toBeLessThanOrEqual(2);
+    expect(Math.abs(cluster.x + cluster.width - 1280)).toBeLessThanOrEqual(2);
+    await ask(page, 'deploy checkout v1.2.3 canary');
+    channel = await box(page, 'main.channel');
+    const thread = await box(page, '#thread');
+    cluster = await box(page, '#sandbox');
+    expect(Math.abs(channel.x + channel.width - thread.x)).toBeLessThanOrEqual(2);
+    expect(Math.abs(thread.x + thread.width - cluster.x)).toBeLessThanOrEqual(2);
+    expect(Math.abs(cluster.x + cluster.width - 1280)).toBeLessThanOrEqual(2);
+    expect(await sideways(page)).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'layout-1280x800-thread.png') });
+    await page.close();
+  });
+
+  it('390×844: one column; the channel list is a drawer, the thread full width with its ✕ on screen, the cluster behind a toggle', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await page.goto(`${shipbot.url}/?as=U_IC`);
+    await page.locator('#channel-name').waitFor();
+    expect(await sideways(page)).toBeLessThanOrEqual(0);
+    // The channel has the whole width; the list waits behind ☰.
+    const channel = await box(page, 'main.channel');
+    expect(channel.x).toBeLessThanOrEqual(1);
+    expect(channel.width).toBeGreaterThanOrEqual(388);
+    const sidebar = await box(page, '.sidebar');
+    expect(sidebar.x + sidebar.width).toBeLessThanOrEqual(1);
+    await page.locator('#menu').click();
+    await expect.poll(async () => (await box(page, '.sidebar')).x).toBeGreaterThanOrEqual(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'layout-390x844-drawer.png') });
+    await page.locator('#channels button').first().click();
+    await expect
+      .poll(async () => {
+        const b = await box(page, '.sidebar');
+        return b.x + b.width;
+      })
+      .toBeLessThanOrEqual(1);
+
+    // A request opens its thread over the channel, full width, its close button in reach.
+    await ask(page, 'deploy checkout v1.2.3 canary');
+    const thread = await box(page, '#thread');
+    expect(thread.x).toBeLessThanOrEqual(1);
+    expect(thread.width).toBeGreaterThanOrEqual(388);
+    const close = await box(page, '#thread-close');
+    expect(close.x).toBeGreaterThanOrEqual(0);
+    expect(close.x + close.width).toBeLessThanOrEqual(390);
+    // No line is cut: nothing in the thread is wider than the screen.
+    expect(await page.evaluate(() => document.querySelector('#thread-messages')!.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await sideways(page)).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'layout-390x844-thread.png') });
+    await page.locator('#thread-close').click();
+    await expect.poll(() => page.locator('#thread').isVisible()).toBe(false);
+
+    // The cluster panel opens over everything and closes again; the channel is whole after it.
+    await page.locator('#cluster-toggle').click();
+    const cluster = await box(page, '#sandbox');
+    expect(cluster.x).toBeLessThanOrEqual(1);
+    expect(cluster.width).toBeGreaterThanOrEqual(388);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'layout-390x844-cluster.png') });
+    await page.locator('#cluster-close').click();
+    await expect.poll(() => page.locator('#sandbox').isVisible()).toBe(false);
+    expect((await box(page, 'main.channel')).width).toBeGreaterThanOrEqual(388);
+    expect(await sideways(page)).toBeLessThanOrEqual(0);
+    await page.close();
+  });
+});
