@@ -118,4 +118,18 @@ describe.skipIf(!haveChromium)('the local workspace on a desktop and on a phone'
     expect(await sideways(page)).toBeLessThanOrEqual(0);
     await page.close();
   });
+
+  it('Shipbot unreachable is visible: a banner in the channel and the thread, buttons off', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${shipbot.url}/?as=U_DEV`);
+    await ask(page, 'deploy search v2.0.1 canary');
+    expect(await page.locator('.offline-banner').first().isVisible()).toBe(false);
+    await shipbot.stop();
+    await expect.poll(() => page.locator('#thread .offline-banner').isVisible(), { timeout: 15_000 }).toBe(true);
+    expect(await page.locator('main.channel .offline-banner').isVisible()).toBe(true);
+    const start = page.locator('#thread').getByRole('button', { name: 'Start' });
+    expect(await start.evaluate((b) => getComputedStyle(b).pointerEvents)).toBe('none');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'layout-1280x800-offline.png') });
+    await page.close();
+  });
 });
