@@ -66,6 +66,13 @@ describe.skipIf(!haveChromium)('the local workspace on a desktop and on a phone'
     expect(Math.abs(cluster.x + cluster.width - 1280)).toBeLessThanOrEqual(2);
     expect(await sideways(page)).toBeLessThanOrEqual(0);
     await page.screenshot({ path: path.join(ARTIFACTS, 'layout-1280x800-thread.png') });
+
+    // Marks are drawn by the page, not left to an emoji font (headless Chromium has none).
+    const input = page.locator('#composer textarea');
+    await input.fill('lock payments production because layout check');
+    await input.press('Enter');
+    await expect.poll(() => page.locator('.mk-ico[title=locked]').count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(await page.locator('#app').innerText()).not.toMatch(/🔒|🔓|🤔|✅/u);
     await page.close();
   });
 

@@ -19,10 +19,16 @@ const EMOJI = {
  * Status marks drawn by the page itself, so the live step list reads the same on machines
  * without a colour-emoji font (headless CI Chromium has none).
  */
+const LOCK_BODY = '<rect x="3" y="7" width="10" height="7" rx="1.5" fill="currentColor"/>';
+/** A 16×16 inline icon drawn in the text colour. */
+function svg(body) {
+  return `<svg class="ico" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">${body}</svg>`;
+}
+
 const MARKS = [
   [/⏳|:hourglass_flowing_sand:/g, '<span class="mk mk-run" title="running"></span>'],
   [/❌|:x:/g, '<span class="mk mk-fail" title="failed">✕</span>'],
-  [/✅|:white_check_mark:/g, '<span class="mk mk-ok" title="done">✓</span>'],
+  [/✅|:white_check_mark:/g, `<span class="mk mk-ok" title="done">${svg('<path d="M3.5 8.5l3 3 6-7" fill="none" stroke="#fff" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round"/>')}</span>`],
   [/✓|✔️|✔/g, '<span class="mk-tick">✓</span>'],
   [/⚠️|⚠|:warning:/g, '<span class="mk-warn">⚠</span>'],
   [/↩️|↩/g, '<span class="mk-back">↩</span>'],
@@ -35,6 +41,16 @@ const MARKS = [
   [/🔎|🔍/g, '<span class="mk-back">⌕</span>'],
   [/🧭/g, '<span class="mk-back">➤</span>'],
   [/🎉/g, '<span class="mk-tick">★</span>'],
+  // Drawn: no font is needed for the marks locks, questions and approvals use.
+  [/🔒/g, `<span class="mk-ico" title="locked">${svg(LOCK_BODY + '<path d="M5 7V5a3 3 0 0 1 6 0v2" fill="none" stroke="currentColor" stroke-width="1.6"/>')}</span>`],
+  [/🔓/g, `<span class="mk-ico" title="unlocked">${svg(LOCK_BODY + '<path d="M5 7V5a3 3 0 0 1 5.8-1" fill="none" stroke="currentColor" stroke-width="1.6"/>')}</span>`],
+  [/👁️?/g, `<span class="mk-ico" title="watching">${svg('<path d="M1.5 8s2.4-4.5 6.5-4.5S14.5 8 14.5 8 12.1 12.5 8 12.5 1.5 8 1.5 8z" fill="none" stroke="currentColor" stroke-width="1.4"/><circle cx="8" cy="8" r="2" fill="currentColor"/>')}</span>`],
+  [/🤔|❓/g, '<span class="mk-todo mk-q">?</span>'],
+  [/👍/g, '<span class="mk-tick">✓</span>'],
+  [/🛑|✋/g, '<span class="mk-stop">■</span>'],
+  [/🚀/g, '<span class="mk-back">➚</span>'],
+  [/🔁/g, '<span class="mk-back">↻</span>'],
+  [/📝/g, '<span class="mk-todo">✎</span>'],
 ];
 
 function marks(html) {
