@@ -152,7 +152,10 @@ describe('metrics', () => {
     const text = await res.text();
     expect(text).toContain('# TYPE http_requests_total counter');
     expect(text).toContain('# TYPE http_request_duration_seconds histogram');
-    const base = 'service="checkout",namespace="production",version="v1.2.2",track="stable"';
+    // The pod's template hash too, as a PodMonitor relabelling it would give it ({{podHash}} selects by it).
+    const hash = pod.metadata!.labels!['pod-template-hash'];
+    expect(hash).toMatch(/^[a-z0-9]+$/);
+    const base = `service="checkout",namespace="production",version="v1.2.2",track="stable",pod_template_hash="${hash}"`;
     const value = (name: string) => {
       const line = text.split('\n').find((l) => l.startsWith(name + ' '));
       expect(line, `${name} in\n${text}`).toBeDefined();
