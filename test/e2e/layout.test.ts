@@ -126,6 +126,20 @@ describe.skipIf(!haveChromium)('the local workspace on a desktop and on a phone'
     await page.close();
   });
 
+  it("the cluster panel shows a service's idle colour as a line in its card, not a card of its own", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${shipbot.url}/?as=U_IC`);
+    await ask(page, 'deploy web v2.0.2 blue-green');
+    await page.locator('#thread').getByRole('button', { name: 'Start', exact: true }).click();
+    const line = page.locator('#sandbox-body .svc[data-service=web] .preview-line');
+    await expect.poll(() => line.count(), { timeout: 60_000, interval: 100 }).toBeGreaterThan(0);
+    // Production runs the exact build staging pulled: its digest.
+    expect(await line.first().innerText()).toMatch(/^web-preview \(checks\): (v2\.0\.2|sha256:[0-9a-f]+) \d+\/\d+ ready/);
+    expect(await page.locator('#sandbox-body .svc[data-service=web-preview]').count()).toBe(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'layout-1280x800-preview.png') });
+    await page.close();
+  });
+
   it('Shipbot unreachable is visible: a banner in the channel and the thread, buttons off', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(`${shipbot.url}/?as=U_DEV`);

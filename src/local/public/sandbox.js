@@ -40,9 +40,13 @@ function busiestNamespace(o) {
 
 function render(root, o, namespace, pick) {
   const namespaces = [...new Set(o.services.map((s) => s.namespace))].sort((a, b) => (a === 'production' ? -1 : b === 'production' ? 1 : a.localeCompare(b)));
-  // A preview Service (canary, idle colour) without pods has nothing to show.
-  const services = o.services
-    .filter((s) => s.namespace === namespace && !(s.preview && s.versions.every((v) => v.pods === 0)))
+  // A preview Service (canary, idle colour) without pods has nothing to show; one with pods is a
+  // line in its service's card (`<service>-canary`, `-preview`), not a card of its own.
+  const inNamespace = o.services.filter((s) => s.namespace === namespace);
+  const mainOf = (p) => inNamespace.find((m) => !m.preview && p.name.startsWith(`${m.name}-`));
+  const services = inNamespace
+    .filter((s) => !(s.preview && (s.versions.every((v) => v.pods === 0) || mainOf(s))))
+    .map((s) => ({ ...s, previews: inNamespace.filter((p) => p.preview && mainOf(p) === s && p.versions.some((v) => v.pods > 0)) }))
     .sort((a, b) => a.name.localeCompare(b.name));
   root.innerHTML = '';
   const tabs = document.createElement('div');
@@ -103,6 +107,15 @@ function serviceCard(s) {
     tracks.appendChild(row);
   });
   card.appendChild(tracks);
+  // The Services Shipbot made beside it (the canary's, the idle colour's): where smoke checks go.
+  for (const p of s.previews ?? []) {
+    const line = document.createElement('div');
+    line.className = 'route preview-line';
+    line.dataset.preview = p.name;
+    const vs = p.versions.filter((v) => v.pods > 0);
+    line.textContent = `${p.name} (checks): ${vs.map((v) => `${v.version} ${v.readyPods}/${v.pods} ready`).join(' · ')}`;
+    card.appendChild(line);
+  }
 
   const charts = document.createElement('div');
   charts.className = 'charts';
