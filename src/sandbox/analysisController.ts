@@ -7,10 +7,12 @@
 //   inconclusiveLimit (0), Error once errors > consecutiveErrorLimit (4), Successful after `count`;
 //   the run takes the worst phase of its metrics, with Argo's message
 //   `Metric "<name>" assessed Failed due to failed (1) > failureLimit (0)`.
-// Providers: `web` (GET, a `{$.field}` JSON path) against the sandbox's own /sandbox/v1/metrics,
-// measured from its traffic. There is no PromQL engine here: a `prometheus` metric is an Error
-// measurement saying so, never a pass. Conditions: comparisons of `result` (or `result[0]`) with a
-// number, joined by && or ||; anything else is an Error.
+// Providers: `prometheus` (`address` and `query`: an instant query to that Prometheus, as Argo's
+// provider sends it; the first sample's value is the result, an empty answer an Error), and `web`
+// (GET, a `{$.field}` JSON path) against the sandbox's own /sandbox/v1/metrics, measured from its
+// traffic. A Prometheus measurement is taken in the background and recorded on the next tick.
+// Conditions: comparisons of `result` (or `result[0]`) with a number, joined by && or ||;
+// anything else is an Error.
 import type { Clock } from '../clock.js';
 import type { MetricSample } from '../domain/types.js';
 import { goDurationSeconds } from '../domain/go-duration.js';
@@ -31,7 +33,7 @@ interface Metric {
   failureLimit?: number;
   inconclusiveLimit?: number;
   consecutiveErrorLimit?: number;
-  provider?: { web?: { url?: string; jsonPath?: string }; prometheus?: { query?: string } };
+  provider?: { web?: { url?: string; jsonPath?: string }; prometheus?: { address?: string; query?: string } };
 }
 
 interface Measurement {
@@ -68,6 +70,9 @@ export function evalCondition(cond: string, result: number): boolean {
 }
 
 export class AnalysisController {
+  /** Prometheus measurements under way, by run, metric and measurement number. */
+  private readonly inflight = new Map<string, { done: boolean; value?: number; error?: string }>();
+
   constructor(
     private readonly store: ObjectStore,
     private readonly clock: Clock,
@@ -76,14 +81,20 @@ export class AnalysisController {
   ) {}
 
   syncAll(): void {
-    for (const run of this.store.list(ANALYSISRUNS)) if (!DONE.has(run.status?.phase)) this.sync(run);
+    const runs = this.store.list(ANALYSISRUNS);
+    for (const run of runs) if (!DONE.has(run.status?.phase)) this.sync(run);
+    // A query for a run that is gone is forgotten.
+    const live = new Set(runs.map((r) => r.metadata.uid));
+    for (const key of this.inflight.keys()) if (!live.has(key.split('/')[0])) this.inflight.delete(key);
   }
 
   private sync(run: KObject): void {
     const now = this.clock.now();
     const metrics: Metric[] = run.spec?.metrics ?? [];
     const prior: MetricResult[] = run.status?.metricResults ?? [];
-    const results = metrics.map((m) => this.measure(m, clone(prior.find((r) => r.name === m.name)) ?? fresh(m.name), now));
+    const results = metrics.map((m) =>
+      this.measure(m, clone(prior.find((r) => r.name === m.name)) ?? fresh(m.name), now, `${run.metadata.uid}/${m.name}`),
+    );
     const worst = (phase: string) => results.find((r) => r.phase === phase);
     const failed = worst('Failed') ?? worst('Error') ?? worst('Inconclusive');
     const phase = failed?.phase ?? (results.every((r) => r.phase === 'Successful') ? 'Successful' : 'Running');
@@ -96,16 +107,34 @@ export class AnalysisController {
     if (!deepEqual(status, run.status)) this.store.update(ANALYSISRUNS, { ...run, status }, undefined, true);
   }
 
-  private measure(m: Metric, r: MetricResult, now: number): MetricResult {
+  private measure(m: Metric, r: MetricResult, now: number, key: string): MetricResult {
     if (r.phase !== 'Running' && r.phase !== 'Pending') return r;
     const count = m.count ?? 1;
     const everyMs = (goDurationSeconds(m.interval) ?? 0) * 1000;
     const last = r.measurements.at(-1);
     if (last && now < Date.parse(last.finishedAt) + everyMs) return r;
     const at = isoSeconds(now);
+    // A Prometheus query runs in the background: started now, recorded once it answered.
+    let queried: { done: boolean; value?: number; error?: string } | undefined;
+    if (m.provider?.prometheus) {
+      const slot = `${key}/${r.count}`;
+      queried = this.inflight.get(slot);
+      if (!queried) {
+        const started: { done: boolean; value?: number; error?: string } = { done: false };
+        this.inflight.set(slot, started);
+        promQuery(m.provider.prometheus).then(
+          (v) => Object.assign(started, { done: true, value: v }),
+          (e: Error) => Object.assign(started, { done: true, error: e.message }),
+        );
+        return r;
+      }
+      if (!queried.done) return r;
+      this.inflight.delete(slot);
+    }
     let mm: Measurement;
     try {
-      const value = this.value(m);
+      if (queried?.error !== undefined) throw new Error(queried.error);
+      const value = queried ? queried.value! : this.value(m);
       const failure = m.failureCondition ? evalCondition(m.failureCondition, value) : false;
       const success = m.successCondition ? evalCondition(m.successCondition, value) : !failure;
       const phase = failure ? 'Failed' : success ? 'Successful' : m.successCondition && m.failureCondition ? 'Inconclusive' : 'Failed';
@@ -142,13 +171,7 @@ export class AnalysisController {
   /** One measurement: the web provider against the sandbox's metrics API, with a `{$.field}` JSON path. */
   private value(m: Metric): number {
     const web = m.provider?.web;
-    if (!web?.url) {
-      throw new Error(
-        m.provider?.prometheus
-          ? 'the sandbox has no PromQL engine: measure with the web provider against /sandbox/v1/metrics'
-          : 'no provider the sandbox can measure with (web against /sandbox/v1/metrics)',
-      );
-    }
+    if (!web?.url) throw new Error('no provider the sandbox can measure with (prometheus, or web against /sandbox/v1/metrics)');
     const url = new URL(web.url, 'https://sandbox');
     if (url.pathname !== '/sandbox/v1/metrics')
       throw new Error(`the sandbox's web provider reaches only /sandbox/v1/metrics, not ${url.pathname}`);
@@ -174,4 +197,19 @@ export class AnalysisController {
 
 function fresh(name: string): MetricResult {
   return { name, phase: 'Running', measurements: [], count: 0, successful: 0, failed: 0, inconclusive: 0, error: 0, consecutiveError: 0 };
+}
+
+/** Argo's Prometheus provider: an instant query; the first sample's value, and no data is an error. */
+async function promQuery(p: { address?: string; query?: string }): Promise<number> {
+  if (!p.address || !p.query) throw new Error('the prometheus provider needs address and query');
+  const res = await fetch(`${p.address.replace(/\/+$/, '')}/api/v1/query?query=${encodeURIComponent(p.query)}`, {
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = (await res.json()) as { status?: string; error?: string; data?: { result?: Array<{ value?: [number, string] }> } };
+  if (body.status !== 'success') throw new Error(`Prometheus answered ${res.status}: ${body.error ?? 'error'}`);
+  const v = body.data?.result?.[0]?.value?.[1];
+  if (v === undefined) throw new Error('the query returned no data');
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`the query returned ${v}`);
+  return n;
 }

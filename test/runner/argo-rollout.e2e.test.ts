@@ -8,6 +8,7 @@ import { kubeFromKubeconfig } from '../../src/cluster/index.js';
 import { outcomeOf, pendingDecision, reportPathOf, waitsAtPause } from '../../src/domain/run.js';
 import { readFileSync } from 'node:fs';
 import { rolloutConfig } from '../helpers/rollouts.js';
+import { startPromDouble } from '../metrics/prometheus-double.js';
 import { IC, REQUESTER, servingImages, startWorld, started, until, type World } from './world.js';
 
 let w: World | undefined;
@@ -162,8 +163,17 @@ describe('a blue-green Rollout with autoPromotionEnabled: false', () => {
   });
 });
 
-/** Gives the demo Rollout the steps [setWeight 20, analysis strict, setWeight 100] and an AnalysisTemplate "strict". */
-async function withAnalysis(world: World, conditions: { successCondition: string; failureCondition?: string }): Promise<void> {
+/** Gives the demo Rollout the steps [setWeight 20, analysis strict, setWeight 100] and an AnalysisTemplate "strict" (web provider unless given). */
+async function withAnalysis(
+  world: World,
+  conditions: { successCondition: string; failureCondition?: string },
+  provider: Record<string, unknown> = {
+    web: {
+      url: 'https://sandbox/sandbox/v1/metrics?namespace=production&service=checkout&version={{args.version}}&windowSec=30',
+      jsonPath: '{$.errorRate}',
+    },
+  },
+): Promise<void> {
   const kube = kubeFromKubeconfig(world.sandbox.kubeconfigYaml());
   await kube.custom.createNamespacedCustomObject({
     group: 'argoproj.io',
@@ -181,12 +191,7 @@ async function withAnalysis(world: World, conditions: { successCondition: string
             name: 'error-rate',
             count: 1,
             ...conditions,
-            provider: {
-              web: {
-                url: 'https://sandbox/sandbox/v1/metrics?namespace=production&service=checkout&version={{args.version}}&windowSec=30',
-                jsonPath: '{$.errorRate}',
-              },
-            },
+            provider,
           },
         ],
       },
@@ -220,6 +225,26 @@ describe("Argo's own analysis steps count", () => {
       ),
     ]);
     expect(await servingImages(w, 'checkout')).toEqual([IMAGE('v1.2.2')]);
+  });
+
+  it('a Prometheus provider is asked its instant query; the value it answers decides (here it fails the condition)', async () => {
+    const prom = await startPromDouble();
+    try {
+      w = await startWorld({ config: rolloutConfig(), speed: 100 });
+      await withAnalysis(
+        w,
+        { successCondition: 'result < 0.001' },
+        { prometheus: { address: prom.url, query: 'sum(rate(http_requests_total{service="checkout",track="stable",code=~"5.."}[1m]))' } },
+      );
+      const run = started(await w.deploy('deploy checkout v1.3.0 canary'));
+      const done = (await w.runner.settled(run.id))!;
+      expect(done.phase.status, outcomeOf(done)).toBe('rolled-back');
+      const failed = done.steps.filter((s) => s.key.startsWith('stage:') && s.status === 'failed');
+      expect(failed.map((s) => s.detail)).toEqual([expect.stringMatching(/Argo analysis error-rate = 0\.002: Failed/)]);
+      expect(prom.queries.some((q) => q.path === '/api/v1/query' && q.params.get('query')?.includes('track="stable"'))).toBe(true);
+    } finally {
+      await prom.close();
+    }
   });
 
   it('an inconclusive AnalysisRun asks a person; Accept is the plugin promote for an inconclusive analysis, and the release goes on', async () => {
