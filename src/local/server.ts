@@ -41,7 +41,10 @@ export interface LocalWorkspace {
 }
 
 const PUBLIC_DIR = new URL('./public/', import.meta.url);
-const ASSETS: Record<string, { file: string; type: string }> = {
+/** The Markdown renderer the page shows reports with (marked's browser build, from node_modules). */
+const MARKED = new URL(import.meta.resolve('marked'));
+
+const ASSETS: Record<string, { file: string | URL; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/static/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
@@ -49,6 +52,7 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/static/sandbox.js': { file: 'sandbox.js', type: 'text/javascript; charset=utf-8' },
   '/static/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
   '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
+  '/static/marked.js': { file: MARKED, type: 'text/javascript; charset=utf-8' },
 };
 
 /** The largest body the page ever sends (a modal's values); anything bigger is refused unread. */
@@ -140,7 +144,7 @@ export async function startLocalWorkspace(opts: LocalWorkspaceOptions): Promise<
     }
     const asset = ASSETS[url.pathname];
     if (req.method === 'GET' && asset) {
-      const body = await readFile(new URL(asset.file, PUBLIC_DIR));
+      const body = await readFile(asset.file instanceof URL ? asset.file : new URL(asset.file, PUBLIC_DIR));
       res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache' });
       res.end(body);
       return;

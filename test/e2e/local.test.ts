@@ -336,6 +336,15 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
     await diagnostics.scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(ARTIFACTS, 'local-investigate-staging.png') });
 
+    // The report opens as a page: headings and tables, not Markdown's pipes.
+    const report = thread.locator('.file', { hasText: 'report' }).first();
+    await expect.poll(() => report.count(), { timeout: 15_000 }).toBe(1);
+    await report.locator('summary').click();
+    await expect.poll(() => report.locator('.file-content table').count(), { timeout: 10_000 }).toBeGreaterThan(2);
+    expect(await report.locator('.file-content h2').allInnerTexts()).toContain('Rollback details');
+    expect(await report.locator('.file-content').innerText()).not.toMatch(/^\|/m);
+    await report.screenshot({ path: path.join(ARTIFACTS, 'local-report.png') });
+
     // The stakeholder channel got the broadcast.
     const announce = shipbot.double!.messages('deploy-announcements');
     expect(announce.some((m) => /checkout/.test(m.text))).toBe(true);

@@ -349,22 +349,44 @@ function renderMessage(m, replies, inThread = false) {
   return row;
 }
 
-/** A shared file (Shipbot uploads its Markdown report): a card that opens to show the text. */
+/**
+ * A shared file (Shipbot uploads its Markdown report): a card that opens to show it as a page
+ * (tables as tables). Raw HTML in the text is shown as text and only http(s) links are links:
+ * the report quotes what people and Claude wrote.
+ */
 function fileCard(f) {
   const card = document.createElement('details');
   card.className = 'file';
   const summary = document.createElement('summary');
   summary.innerHTML = `<span class="file-icon">MD</span><span class="file-meta"><span class="file-title">${escapeHtml(f.title)}</span><span class="file-name">${escapeHtml(f.name)} · ${Math.max(1, Math.round(f.content.length / 1024))} KB · click to read</span></span>`;
   card.appendChild(summary);
-  const pre = document.createElement('pre');
-  pre.className = 'file-content';
-  pre.textContent = f.content;
-  card.appendChild(pre);
+  const page = document.createElement('div');
+  page.className = 'file-content';
+  page.textContent = f.content;
+  if (/\.md$/.test(f.name)) void renderMarkdown(f.content).then((html) => (page.innerHTML = html)).catch(() => undefined);
+  card.appendChild(page);
   card.addEventListener('toggle', () => openFiles[card.open ? 'add' : 'delete'](f.name));
   card.open = openFiles.has(f.name);
   return card;
 }
 const openFiles = new Set();
+
+let markedReady;
+async function renderMarkdown(text) {
+  markedReady ??= import('/static/marked.js').then(({ Marked }) =>
+    new Marked({
+      renderer: {
+        html: (token) => escapeHtml(token.text ?? token.raw ?? ''),
+        link({ href, tokens }) {
+          const label = this.parser.parseInline(tokens);
+          return /^https?:\/\//i.test(href) ? `<a href="${escapeHtml(href)}" target="_blank" rel="noopener noreferrer">${label}</a>` : label;
+        },
+        image: ({ text }) => escapeHtml(text ?? ''),
+      },
+    }),
+  );
+  return (await markedReady).parse(text);
+}
 
 function openThread(ts) {
   state.thread = ts;
