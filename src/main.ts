@@ -225,6 +225,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       onApiCall: (method, status) => telemetry.slackCall(method, status),
       restartsSince: bootAt,
       seen: store,
+      clockSpeed: clock.speed,
     });
     stops.push({ name: 'slack app', stop: () => slack.stop() });
     const connect = async () => {

@@ -158,6 +158,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
     logger,
     queue: opts.progress,
     ...(opts.restartsSince !== undefined ? { restartsSince: opts.restartsSince } : {}),
+    ...(opts.clockSpeed !== undefined ? { clockSpeed: opts.clockSpeed } : {}),
   });
   const context = createContext(
     {

@@ -51,4 +51,6 @@ export interface SlackAppDeps {
   scheduling?: Scheduling;
   /** Keeps handled event ids across restarts (the store); without it they are kept in memory. */
   seen?: SeenStore;
+  /** How many times faster than real time the runner's clock runs (local mode's demo clock); durations people read are wall-clock. */
+  clockSpeed?: number;
 }

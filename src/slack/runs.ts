@@ -52,6 +52,8 @@ export class SlackRuns {
       queue?: Partial<QueueOptions>;
       /** Restart notes from this moment on (runner clock) are this process's to tell; earlier ones were told. */
       restartsSince?: number;
+      /** The runner clock's speed: durations in the summary are said in wall-clock time. */
+      clockSpeed?: number;
     },
   ) {
     this.progress = new ProgressUpdater({ client: deps.progressClient, logger: deps.logger, queue: deps.queue });
@@ -188,7 +190,11 @@ export class SlackRuns {
     this.summarised.add(key);
     const { client, config, logger } = this.deps;
     const origin = run.origin;
-    await postReliably(client, { channel: origin.channel, thread_ts: origin.threadTs, ...summaryMessage(run) }, logger);
+    await postReliably(
+      client,
+      { channel: origin.channel, thread_ts: origin.threadTs, ...summaryMessage(run, { clockSpeed: this.deps.clockSpeed }) },
+      logger,
+    );
     if (reportPathOf(run)) await this.shareReport(run, origin.channel, origin.threadTs);
     const stakeholder = config.channels.stakeholder;
     if (stakeholder) await postReliably(client, { channel: stakeholder, ...broadcastMessage(run, origin.channel) }, logger);

@@ -7,7 +7,7 @@ import { decodeMetadata, deployModal } from '../../src/slack/blocks/modal.js';
 import { progressMessage } from '../../src/slack/blocks/progress.js';
 import { diagnosticsMarkdown } from '../../src/reports/investigate.js';
 import { investigateMessage } from '../../src/slack/blocks/investigate.js';
-import { broadcastMessage, summaryMessage } from '../../src/slack/blocks/report.js';
+import { broadcastMessage, summaryMessage, tookWords } from '../../src/slack/blocks/report.js';
 import { statusText } from '../../src/slack/listeners/commands.js';
 import { encodeRequest, requestReply } from '../../src/slack/blocks/request.js';
 import { modalFor, planFromRequest, recommend } from '../../src/slack/planning.js';
@@ -181,6 +181,13 @@ describe('Block Kit limits', () => {
     const value = encodeRequest(request);
     expect(value.length).toBeLessThanOrEqual(LIMITS.buttonValue);
     expect(DeployRequest.parse(JSON.parse(value)).service).toBe('checkout');
+  });
+
+  it('says how long a run took in wall-clock time: the demo clock's 58 minutes are 58 seconds, said once', () => {
+    const run = { createdAt: 0, updatedAt: 58 * 60_000 };
+    expect(tookWords(run, 60)).toBe('58 s (demo clock 60× faster)');
+    expect(tookWords(run)).toBe('58 min');
+    expect(tookWords({ createdAt: 0, updatedAt: 45_000 })).toBe('45 s');
   });
 
   it('the recommendation names the strategy once: no "canary — Canary: asked for canary"', () => {

@@ -14,13 +14,21 @@ const HEADLINE: Partial<Record<RunStatus, string>> = {
   stopped: '⏹️ Stopped',
 };
 
-function minutes(run: RunView): string {
-  const ms = Math.max(0, run.updatedAt - run.createdAt);
-  return ms < 60_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
+/**
+ * How long the run took, as a person lived it: wall-clock. The demo clock (local mode) runs
+ * `speed` times faster; its minutes are seconds here, and the message says so once.
+ */
+export function tookWords(run: Pick<RunView, 'createdAt' | 'updatedAt'>, speed = 1): string {
+  const ms = Math.max(0, run.updatedAt - run.createdAt) / Math.max(1, speed);
+  const took = ms < 60_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
+  return speed > 1 ? `${took} (demo clock ${speed}× faster)` : took;
 }
 
 /** `unlocked`: the lock the run kept has been lifted since; the summary says so and offers no Unlock. */
-export function summaryMessage(run: RunView, opts: { unlocked?: boolean } = {}): { text: string; blocks: Block[] } {
+export function summaryMessage(
+  run: RunView,
+  opts: { unlocked?: boolean; clockSpeed?: number | undefined } = {},
+): { text: string; blocks: Block[] } {
   if (!FINAL_STATUSES.has(run.phase.status)) throw new Error(`run ${run.id} is ${run.phase.status}, not finished: no summary yet`);
   // A release stopped at its staging rehearsal says staging, not the production it never reached.
   const stoppedAtStaging =
@@ -31,7 +39,9 @@ export function summaryMessage(run: RunView, opts: { unlocked?: boolean } = {}):
   const headline = atStaging
     ? `${HEADLINE['rolled-back']} in staging: *${run.service} ${run.version}* never reached production`
     : `${HEADLINE[run.phase.status] ?? run.phase.status}: *${runTitle(run)}*`;
-  const head = atStaging ? `${headline} · ${minutes(run)}` : `${headline} with ${run.strategy} in ${minutes(run)}`;
+  const head = atStaging
+    ? `${headline} · ${tookWords(run, opts.clockSpeed)}`
+    : `${headline} with ${run.strategy} in ${tookWords(run, opts.clockSpeed)}`;
   const blocks: Block[] = [section(head + (outcomeOf(run) ? `\n${outcomeOf(run)}` : ''))];
   const problems = run.steps.filter((s) => s.status === 'failed' || s.status === 'warning');
   if (problems.length) {
