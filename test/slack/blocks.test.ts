@@ -183,7 +183,7 @@ describe('Block Kit limits', () => {
     expect(DeployRequest.parse(JSON.parse(value)).service).toBe('checkout');
   });
 
-  it('says how long a run took in wall-clock time: the demo clock's 58 minutes are 58 seconds, said once', () => {
+  it("says how long a run took in wall-clock time: the demo clock's 58 minutes are 58 seconds, said once", () => {
     const run = { createdAt: 0, updatedAt: 58 * 60_000 };
     expect(tookWords(run, 60)).toBe('58 s (demo clock 60× faster)');
     expect(tookWords(run)).toBe('58 min');
