@@ -129,6 +129,8 @@ const Env = z.object({
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   KUBECONFIG: z.string().min(1).optional(),
   PROMETHEUS_URL: z.string().url().optional(),
+  /** Alertmanager's base URL: firing alerts are read from its API v2 (else from Prometheus's ALERTS). */
+  ALERTMANAGER_URL: z.string().url().optional(),
   /** Sent as `Authorization: Bearer …` to PROMETHEUS_URL. */
   PROMETHEUS_BEARER_TOKEN: z.string().min(1).optional(),
   /** PEM file of the CA that signed PROMETHEUS_URL's certificate. */

@@ -15,7 +15,7 @@ import { startLocalWorkspace, type LocalWorkspace } from './local/server.js';
 import { actingAs, localPeople } from './local/people.js';
 import { persistWorkspace } from './local/persist.js';
 import { createLogger, type Logger } from './log.js';
-import { createMetricSource, prometheusAccess } from './metrics/index.js';
+import { alertSourceFor, createMetricSource, prometheusAccess } from './metrics/index.js';
 import { clusterReadiness, probeRoutes, retryWithBackoff, startProbeServer } from './ops/probes.js';
 import { createTelemetry } from './ops/telemetry.js';
 import type { MetricSource } from './metrics/types.js';
@@ -120,6 +120,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
 
     const metrics = metricSource(env, config, clock, sandbox ? { url: sandbox.url, fetch: clusters.kube().fetch } : undefined);
     const llm = createLlm(env, { log: logger });
+    const alerts = alertSourceFor(env);
     const runner = createRunner({
       git: { creds: env },
       store,
@@ -130,6 +131,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       logger,
       reportsDir: path.join(dataDir, 'reports'),
       summarise: (kind, facts) => llm.reportProse(kind, facts),
+      ...(alerts ? { alerts } : {}),
     });
     stops.push({ name: 'runner', stop: () => runner.shutdown() });
     const fatal = new Promise<string>((resolve) => {

@@ -36,6 +36,17 @@ const HttpCheck = z.strictObject({
 });
 export type HttpCheck = z.infer<typeof HttpCheck>;
 
+/**
+ * Which firing alerts count against a release: those whose labels include `labels` (values may
+ * use {{service}} and {{namespace}}; default: the service's namespace and name), by severity.
+ */
+const Alerts = z.strictObject({
+  labels: z.record(z.string(), z.string()).default({ namespace: '{{namespace}}', service: '{{service}}' }),
+  rollbackOn: z.array(z.string().min(1)).default(['critical']),
+  askOn: z.array(z.string().min(1)).default(['warning']),
+});
+export type AlertsConfig = z.infer<typeof Alerts>;
+
 /** `preDeploy`: before anything changes (at validation). `prePromotion`: before the release takes all the traffic. */
 const Checks = z.strictObject({
   preDeploy: z.array(HttpCheck).default([]),
@@ -178,6 +189,8 @@ const ServiceConfig = z.strictObject({
   environments: z.object({ staging: ServiceEnvironment.optional(), production: ServiceEnvironment }).strict(),
   smoke: z.array(SmokeCheck).default([]),
   checks: Checks.default({ preDeploy: [], prePromotion: [] }),
+  /** Firing alerts as a gate during every monitored window (Alertmanager, or Prometheus's ALERTS). */
+  alerts: Alerts.optional(),
   metrics: MetricQueries.optional(),
   slo: Slo.optional(),
   /** The migration Job for every environment (an environment's own `migration` wins). */

@@ -7,10 +7,12 @@ import { readFileSync } from 'node:fs';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { PrometheusSource, type PrometheusOptions } from './prometheus.js';
 import { SandboxMetricSource } from './sandbox.js';
+import { AlertmanagerSource, type AlertSource, PrometheusAlertSource } from './alerts.js';
 import type { MetricOutcome, MetricSource } from './types.js';
 
 export { PrometheusSource, renderQuery } from './prometheus.js';
 export { SandboxMetricSource } from './sandbox.js';
+export { AlertmanagerSource, PrometheusAlertSource, type AlertSource } from './alerts.js';
 export { runSmokeChecks, type SmokeResult } from './smoke.js';
 export { monitorWindow, captureBaseline, type MonitorOptions, type WindowResult, type Baseline } from './monitor.js';
 export type * from './types.js';
@@ -47,6 +49,21 @@ export function prometheusAccess(env: {
       undiciFetch(input as string, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
   }
   return out;
+}
+
+/** Where firing alerts are read: Alertmanager when ALERTMANAGER_URL is set, else Prometheus's ALERTS; none without either. */
+export function alertSourceFor(env: {
+  ALERTMANAGER_URL?: string;
+  PROMETHEUS_URL?: string;
+  PROMETHEUS_BEARER_TOKEN?: string;
+  PROMETHEUS_CA_FILE?: string;
+}): AlertSource | undefined {
+  if (env.ALERTMANAGER_URL) return new AlertmanagerSource(env.ALERTMANAGER_URL);
+  if (!env.PROMETHEUS_URL) return undefined;
+  const access = prometheusAccess(env);
+  const base = access.fetch ?? fetch;
+  const withHeaders: typeof fetch = (input, init) => base(input, { ...init, headers: { ...access.headers, ...(init?.headers as object) } });
+  return new PrometheusAlertSource(env.PROMETHEUS_URL, withHeaders);
 }
 
 /** Prometheus with each service's own PromQL templates (chosen by the track's service). */

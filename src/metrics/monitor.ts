@@ -45,6 +45,8 @@ export interface MonitorOptions {
   trafficPct?: number;
   /** Infrastructure signals of the candidate's pods (RolloutDriver.signals). */
   signals?: () => Promise<InfraSignal[]>;
+  /** The service's firing alerts, judged (domain/judge-alerts.ts): a ROLLBACK ends the window at once, one that asks makes it unclear. */
+  alerts?: () => Promise<Finding[]>;
   /** Aborting rejects with the abort reason (the runner was told to stop). */
   abort?: AbortSignal;
   /** Resolves when a person presses Promote: the rest of the window is skipped. */
@@ -146,6 +148,25 @@ export async function monitorWindow(o: MonitorOptions): Promise<WindowResult> {
     }
   };
 
+  // The alerts as last read; a source that cannot be read is said, and is never a pass.
+  let alertFindings: Finding[] = [];
+  let alertErrors = 0;
+  let lastAlertError = '';
+  const readAlerts = async (): Promise<Finding[]> => {
+    if (!o.alerts) return [];
+    try {
+      return (alertFindings = await o.alerts());
+    } catch (err) {
+      alertErrors++;
+      lastAlertError = (err as Error).message;
+      return alertFindings;
+    }
+  };
+  const alertRollback = (found: Finding[]): Decision | undefined => {
+    const fired = found.filter((f) => f.verdict === 'ROLLBACK');
+    return fired.length ? { verdict: 'ROLLBACK', explanation: fired.map((f) => f.detail).join('; '), findings: found } : undefined;
+  };
+
   const first = judgeInfra(await readSignals(), o.rules);
   if (first.verdict === 'ROLLBACK') return result(first, true);
 
@@ -193,6 +214,11 @@ export async function monitorWindow(o: MonitorOptions): Promise<WindowResult> {
       o.onSample?.(tick);
       return result(infra, true);
     }
+    const alerted = alertRollback(await readAlerts());
+    if (alerted) {
+      o.onSample?.(tick);
+      return result(alerted, true);
+    }
     if (o.earlyRollback !== false) {
       tick.interim = judgeNow(true);
       if (tick.interim.verdict === 'ROLLBACK') {
@@ -214,6 +240,13 @@ export async function monitorWindow(o: MonitorOptions): Promise<WindowResult> {
       detail: `${o.source.name}: ${hardFailures.length} of ${ticks * (o.tracks.baseline ? 2 : 1)} queries failed (${last.kind}: ${last.message})`,
     });
   }
+  extra.push(...alertFindings);
+  if (alertErrors > 0)
+    extra.push({
+      rule: 'alerts',
+      verdict: alertErrors >= ticks ? 'INCONCLUSIVE' : 'CONTINUE',
+      detail: `reading the firing alerts failed ${alertErrors} of ${ticks} times: ${lastAlertError}`,
+    });
   if (signalErrors.length > 0) {
     extra.push({
       rule: 'infra-signals',
@@ -241,6 +274,13 @@ export async function monitorWindow(o: MonitorOptions): Promise<WindowResult> {
     final.verdict === 'INCONCLUSIVE' &&
     hardFailures.length > 0 &&
     final.findings.some((f) => f.rule === 'data' && f.verdict === 'INCONCLUSIVE');
+  // An alert that asks (or alerts that could not be read at all) makes a passing window a question.
+  const askingAlerts = extra.filter((f) => f.rule === 'alerts' && f.verdict === 'INCONCLUSIVE');
+  if (final.verdict === 'CONTINUE' && askingAlerts.length)
+    return result(
+      { verdict: 'INCONCLUSIVE', explanation: askingAlerts.map((f) => f.detail).join('; '), findings: [...final.findings, ...extra] },
+      false,
+    );
   return result(
     {
       verdict: final.verdict,

@@ -24,6 +24,8 @@ export interface MonitorInput {
   skip?: Promise<void>;
   /** Called after each sample so front ends see the stage line move. */
   onSample?: (line: string) => void;
+  /** Firing alerts count during the window (the service's `alerts`): which, how, and since when the release is to blame. */
+  alerts?: { labels: Record<string, string>; policy: AlertPolicy; since: number };
 }
 
 export interface WindowVerdict {
@@ -60,6 +62,9 @@ import { productionGate, rulesFromDefaults, stagingGate, usable, type GateTests 
 import { captureBaseline, monitorWindow } from '../metrics/monitor.js';
 import { windowReading } from '../domain/reading.js';
 import { fmtMs, fmtPct } from '../domain/judge-core.js';
+import { type AlertPolicy, judgeAlerts } from '../domain/judge-alerts.js';
+import type { AlertSource } from '../metrics/alerts.js';
+import { fmtTime } from './messages.js';
 
 export interface AnalysisDeps {
   metrics: MetricSource;
@@ -67,6 +72,8 @@ export interface AnalysisDeps {
   defaults: Defaults;
   /** Smoke checks over HTTP: the clusters' fetch, which carries each cluster's credentials (default: global fetch). */
   fetch?: typeof fetch;
+  /** Where firing alerts are read (Alertmanager or Prometheus); without it the alerts gate is off. */
+  alerts?: AlertSource;
 }
 
 function line(c?: MetricSample, b?: MetricSample): string {
@@ -116,6 +123,7 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
         intervalSec: input.plan.monitoringIntervalSec,
         ...(input.trafficPct !== undefined ? { trafficPct: input.trafficPct } : {}),
         signals: input.signals,
+        ...(deps.alerts && input.alerts ? { alerts: alertsFor(deps.alerts, input.alerts) } : {}),
         abort: input.signal,
         ...(input.skip ? { skip: input.skip } : {}),
         candidateLabel: sameTrack ? 'new version' : trackName(input.candidate.track),
@@ -160,4 +168,9 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
 /** A track as a person reads it: pods without a track label are the team's own, the live version. */
 function trackName(track: string): string {
   return track || 'live version';
+}
+
+/** The alerts gate of one window: the source read with the service's labels, judged against when the rollout began. */
+function alertsFor(source: AlertSource, a: NonNullable<MonitorInput['alerts']>) {
+  return async () => judgeAlerts(await source.firing(a.labels), a.since, a.policy, fmtTime);
 }

@@ -8,6 +8,7 @@ import type { RolloutDriver } from '../cluster/types.js';
 import type { Strategy } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { MetricSource } from '../metrics/types.js';
+import type { AlertSource } from '../metrics/alerts.js';
 import type { Summarise } from '../reports/report.js';
 import type { Store } from '../store/store.js';
 import { createAnalysis } from './analysis.js';
@@ -34,6 +35,8 @@ export interface CreateRunnerOptions {
   storeRetryMs?: number;
   /** Git credentials (SHIPBOT_GIT_*) and, for tests, git's environment (a CA to trust). */
   git?: { creds: GitCredentials; env?: NodeJS.ProcessEnv };
+  /** Where firing alerts are read (services' `alerts` gate); without it the gate is off. */
+  alerts?: AlertSource;
 }
 
 export function createRunner(o: CreateRunnerOptions): Runner {
@@ -60,7 +63,13 @@ export function createRunner(o: CreateRunnerOptions): Runner {
     config: o.config,
     clock: o.clock,
     drivers: driverFor,
-    analysis: createAnalysis({ metrics: o.metrics, clock: o.clock, defaults: o.config.defaults, fetch: clusters.fetch }),
+    analysis: createAnalysis({
+      metrics: o.metrics,
+      clock: o.clock,
+      defaults: o.config.defaults,
+      fetch: clusters.fetch,
+      ...(o.alerts ? { alerts: o.alerts } : {}),
+    }),
     logger: o.logger,
     reportsDir: o.reportsDir,
     ...(o.summarise ? { summarise: o.summarise } : {}),

@@ -11,6 +11,7 @@ import { parseCommand } from '../../src/domain/parse.js';
 import type { Actor, DeployPlan, DeployRequest } from '../../src/domain/types.js';
 import { createLogger } from '../../src/log.js';
 import { SandboxMetricSource } from '../../src/metrics/sandbox.js';
+import type { AlertSource } from '../../src/metrics/alerts.js';
 import { createRunner, type Runner } from '../../src/runner/index.js';
 import type { RunView, StartResult } from '../../src/domain/run.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
@@ -58,6 +59,8 @@ export async function startWorld(
     firstKube?: (sandbox: Sandbox) => Promise<Kube>;
     /** GitOps tests: git's environment (CA, credentials) for the sandbox's stand-ins and Shipbot's credentials. */
     git?: { env: NodeJS.ProcessEnv; creds: { SHIPBOT_GIT_TOKEN?: string; SHIPBOT_GIT_USERNAME?: string } };
+    /** Where firing alerts are read (an Alertmanager on loopback). */
+    alerts?: AlertSource;
   } = {},
 ): Promise<World> {
   const config = opts.config ?? withoutStaging();
@@ -86,6 +89,7 @@ export async function startWorld(
       pollMs: 1000,
       ...(opts.storeRetryMs !== undefined ? { storeRetryMs: opts.storeRetryMs } : {}),
       ...(opts.git ? { git: { creds: opts.git.creds, env: opts.git.env } } : {}),
+      ...(opts.alerts ? { alerts: opts.alerts } : {}),
     });
     runners.push(runner);
     return { store, runner };

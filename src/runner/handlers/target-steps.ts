@@ -64,7 +64,18 @@ export function observe(
   onSample: (line: string) => void,
 ): Promise<WindowVerdict> {
   const tracks = t.driver.tracks(t.ref, st);
+  const alerts = ctx.service.alerts;
   return ctx.analysis.monitor({
+    ...(alerts
+      ? {
+          alerts: {
+            labels: fillLabels(alerts.labels, { service: t.ref.serviceName, namespace: t.ref.namespace }),
+            policy: alerts,
+            // What fires after this target began to change is the release's; what fired before is not.
+            since: t.data.touchedAt ?? ctx.run.createdAt,
+          },
+        }
+      : {}),
     plan: ctx.run.plan,
     candidate: tracks.candidate,
     baseline: tracks.baseline,
@@ -76,4 +87,11 @@ export function observe(
     skip: ctx.skip,
     onSample,
   });
+}
+
+/** `{{service}}` and `{{namespace}}` in an alert label's value, filled for this target. */
+function fillLabels(labels: Record<string, string>, vars: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(labels).map(([k, v]) => [k, v.replace(/\{\{\s*(service|namespace)\s*\}\}/g, (_, n: string) => vars[n]!)]),
+  );
 }
