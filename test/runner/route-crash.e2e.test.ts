@@ -110,7 +110,8 @@ describe.each(['HTTPRoute', 'VirtualService'] as const)('a crash between two wri
     await until(
       w.runner,
       run.id,
-      (r) => r.steps.some((s) => s.key === 'stage:canary-10' && s.status === 'running') && r.stage?.startsWith('canary 10%') === true,
+      // The stage's weight is on the route and its window is being watched ("… of traffic on v2.0.0").
+      (r) => r.steps.some((s) => s.key === 'stage:canary-10' && s.status === 'running' && / of traffic on v2\.0\.0/.test(s.detail ?? '')),
     );
     await w.runner.command(run.id, 'rollback', REQUESTER);
     expect(await crashed).toBe(released);
