@@ -205,9 +205,10 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
     await expect.poll(() => file.count(), { timeout: 10_000 }).toBeGreaterThan(0);
     await file.locator('summary').click();
     const content = await file.locator('.file-content').innerText();
-    expect(content).toMatch(/## Pods in production at the decision/);
+    // Rendered as a page: the heading, not its Markdown.
+    expect(await file.locator('.file-content h2', { hasText: 'Pods in production at the decision' }).count()).toBe(1);
     expect(content).toMatch(/v2\.0\.1/);
-    expect(content).toMatch(/## Pods now/);
+    expect(await file.locator('.file-content h2', { hasText: 'Pods now' }).count()).toBe(1);
     await briefing.scrollIntoViewIfNeeded();
     await ic.screenshot({ path: path.join(ARTIFACTS, 'local-investigate-production.png') });
   }
