@@ -211,10 +211,8 @@ export class ArgoRolloutDriver extends KubeDriver implements RolloutDriver {
     }
     // Reaching a row past a pause waiting for a person means the person accepted it: promote.
     const waitsBefore = 'end' in row.at || ('step' in row.at && stepIndex(ro) < row.at.step) || ('bg' in row.at && row.at.bg === 'cutover');
-    const waiting =
-      pauseCondition(ro, 'CanaryPauseStep') ?? pauseCondition(ro, 'BlueGreenPause') ?? pauseCondition(ro, 'InconclusiveAnalysisRun');
-    const open = waiting && this.waitsForPerson(ro, s);
-    if (waitsBefore && open && ro.status?.currentPodHash === s.newHash) {
+    // promotePatches itself refuses a Rollout with no pause condition to clear.
+    if (waitsBefore && this.waitsForPerson(ro, s) && ro.status?.currentPodHash === s.newHash) {
       const p = promotePatches(ro);
       if (p) {
         await this.send(ref, p);

@@ -7,6 +7,7 @@
 // - `spec.suspend: true` stops it; `spec.prune` deletes objects labelled
 //   `kustomize.toolkit.fluxcd.io/name` / `namespace` with its own name that Git no longer names;
 // - status: the `Ready` condition and `lastAppliedRevision` (`<branch>@sha1:<sha>`).
+import { goDurationSeconds } from '../domain/go-duration.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { type GitApplier, Reconciler } from './git-applier.js';
@@ -18,11 +19,9 @@ const KUSTOMIZATIONS = resourceByKind('Kustomization');
 const GIT_REPOSITORIES = resourceByKind('GitRepository');
 export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 
-/** Flux durations: `10m`, `1m30s`, `1h`. */
+/** Flux durations (`10m`, `1m30s`, `1h`): Go durations; none or zero is the fallback. */
 export function fluxDurationMs(d: string | undefined, fallbackMs = 600_000): number {
-  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(d ?? '');
-  if (!m || !d) return fallbackMs;
-  return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000 || fallbackMs;
+  return (goDurationSeconds(d) ?? 0) * 1000 || fallbackMs;
 }
 
 export class FluxStandIn extends Reconciler {

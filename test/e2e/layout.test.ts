@@ -2,21 +2,19 @@
 // 390×844: no empty column on the desktop, one column on the phone (the channel list a drawer,
 // the thread full width with its close button in reach, the cluster panel behind a toggle), and
 // nothing that scrolls sideways. Screenshots go to test-artifacts/. Needs Debian's chromium.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { haveChromium, launchChromium } from '../helpers/chromium.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startShipbot, type Shipbot } from '../../src/main.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium)
-  console.warn(`test/e2e/layout.test.ts skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+const withChromium = haveChromium('test/e2e/layout.test.ts');
 
 const ARTIFACTS = path.resolve('test-artifacts');
 
-describe.skipIf(!haveChromium)('the local workspace on a desktop and on a phone', () => {
+describe.skipIf(!withChromium)('the local workspace on a desktop and on a phone', () => {
   let shipbot: Shipbot;
   let browser: Browser;
   let dataDir: string;
@@ -28,8 +26,7 @@ describe.skipIf(!haveChromium)('the local workspace on a desktop and on a phone'
       port: 0,
       print: () => undefined,
     });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 

@@ -2,7 +2,8 @@
 // metrics, runner, the Bolt app, the Slack double and the workspace page), and a person types a
 // deploy request, fills the modal, watches the canary of a `-errors` version roll back by itself,
 // presses Investigate and reads what the page shows. Needs Debian's chromium (`.ci/run` installs it).
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { haveChromium, launchChromium } from '../helpers/chromium.js';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,14 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startShipbot, type Shipbot } from '../../src/main.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium)
-  console.warn(`test/e2e/local.test.ts skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+const withChromium = haveChromium('test/e2e/local.test.ts');
 
 const ARTIFACTS = path.resolve('test-artifacts');
 
-describe.skipIf(!haveChromium)('local mode in a browser', () => {
+describe.skipIf(!withChromium)('local mode in a browser', () => {
   let shipbot: Shipbot;
   let browser: Browser;
   let page: Page;
@@ -37,20 +35,7 @@ describe.skipIf(!haveChromium)('local mode in a browser', () => {
       port: 0,
       print: () => undefined,
     });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium(['--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync']);
     page = await browser.newPage({ viewport: { width: 1600, height: 1280 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
   });

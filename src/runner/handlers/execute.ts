@@ -18,7 +18,18 @@ import { isStageStep, stageStepKey, STEP, type StepOutcome } from '../model/step
 export type { StepOutcome } from '../model/steps.js';
 export { tagOf, type StepContext } from './step-context.js';
 import { observe, pinArtifact, prepareTarget, targetBaseline } from './target-steps.js';
-import { judged, releaseTarget, passCount, record, smokeFailed, state, tagOf, restoredTarget, type StepContext } from './step-context.js';
+import {
+  askPerson,
+  judged,
+  releaseTarget,
+  passCount,
+  record,
+  smokeFailed,
+  state,
+  tagOf,
+  restoredTarget,
+  type StepContext,
+} from './step-context.js';
 import { stagingDeploy, stagingGate } from './staging-steps.js';
 import { commitReleaseStep, resumeOwnerStep, suspendOwnerStep } from './gitops-steps.js';
 
@@ -227,14 +238,7 @@ async function stage(key: string, ctx: StepContext): Promise<StepOutcome> {
 /** The workload waits for a person (a Rollout's pause without a duration): the run asks; Accept lets the next stage promote it. */
 function waitingForAccept(run: Readonly<RunRecord>, title: string, detail: string): StepOutcome {
   const explanation = `${run.service}'s Rollout waits for a person at "${title}" (${detail}): Accept promotes it to its next step; Rollback aborts it and goes back to ${run.environment}'s stable version`;
-  return {
-    status: 'done',
-    detail: `${detail}; waiting for Accept`,
-    result: {
-      kind: 'ask',
-      decision: { verdict: 'INCONCLUSIVE', explanation, findings: [{ rule: PAUSE_RULE, verdict: 'INCONCLUSIVE', detail: explanation }] },
-    },
-  };
+  return { status: 'done', detail: `${detail}; waiting for Accept`, result: askPerson(PAUSE_RULE, explanation) };
 }
 
 /** What the team's HTTP checks are told about the release. */

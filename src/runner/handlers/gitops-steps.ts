@@ -7,7 +7,7 @@ import { describeGitopsOwner } from '../../domain/gitops-owner.js';
 import { GitError } from '../../gitops/git.js';
 import { imageRef } from '../../cluster/rules.js';
 import { rollbackOf } from '../../domain/run.js';
-import type { StepContext } from './step-context.js';
+import { askPerson, type StepContext } from './step-context.js';
 import type { StepOutcome } from '../model/steps.js';
 
 /** How long a resumed owner may take to report the commit applied (clock seconds). */
@@ -60,14 +60,7 @@ export async function commitReleaseStep(ctx: StepContext): Promise<StepOutcome> 
   } catch (err) {
     const why = err instanceof GitError ? err.message : (err as Error).message;
     const explanation = `the release serves, but Git could not be updated (${why}). ${run.data.gitops?.owner ?? 'The reconciler'} stays paused, since resuming it now would put the old version back. Fix the push and press Accept to try again later by hand, or Rollback`;
-    return {
-      status: 'failed',
-      detail: why,
-      result: {
-        kind: 'ask',
-        decision: { verdict: 'INCONCLUSIVE', explanation, findings: [{ rule: 'git', verdict: 'INCONCLUSIVE', detail: why }] },
-      },
-    };
+    return { status: 'failed', detail: why, result: askPerson('git', explanation, why) };
   }
 }
 

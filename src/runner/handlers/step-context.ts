@@ -137,14 +137,12 @@ export function smokeFailed(critical: readonly SmokeRecord[], what: string): Ste
   const why = `${what} failed: ${critical.map((c) => `${c.name} (${c.detail})`).join(', ')}`;
   if (!critical.every((c) => c.unclear)) return { status: 'failed', detail: why, result: { kind: 'failed', reason: why } };
   const explanation = `${what} got no answer while Shipbot itself was busy: ${critical.map((c) => `${c.name} (${c.detail})`).join(', ')}. Check the service, then Accept or Rollback`;
-  return {
-    status: 'warning',
-    detail: why,
-    result: {
-      kind: 'ask',
-      decision: { verdict: 'INCONCLUSIVE', explanation, findings: [{ rule: 'smoke', verdict: 'INCONCLUSIVE', detail: explanation }] },
-    },
-  };
+  return { status: 'warning', detail: why, result: askPerson('smoke', explanation) };
+}
+
+/** A question for a person (next-move.ts asks it): unclear, with one finding under `rule`. */
+export function askPerson(rule: string, explanation: string, detail = explanation): StepOutcome['result'] {
+  return { kind: 'ask', decision: { verdict: 'INCONCLUSIVE', explanation, findings: [{ rule, verdict: 'INCONCLUSIVE', detail }] } };
 }
 
 /** A judgment of the new version, with the line shown when it passes: next-move.ts decides what follows. */
