@@ -54,3 +54,11 @@ function abortError(): Error {
 }
 
 export const realClock: Clock = new ScaledClock(1);
+
+/**
+ * The wall-clock moment a moment on `clock` was: what people read beside their own clocks and
+ * Slack's message times (the demo clock runs `speed` times faster and ahead of the wall).
+ */
+export function wallTime(clock: Pick<Clock, 'now' | 'speed'>, moment: number): number {
+  return Date.now() - (clock.now() - moment) / clock.speed;
+}

@@ -105,11 +105,7 @@ export function jobState(job: V1Job): JobState {
   const on = (type: string) => conditions.find((c) => c.type === type && c.status === 'True');
   const failed = on('Failed') ?? on('FailureTarget');
   if (failed) return { state: 'failed', reason: failed.reason ?? 'Failed', detail: failed.message ?? failed.reason ?? 'the Job failed' };
-  if (on('Complete') ?? on('SuccessCriteriaMet'))
-    return {
-      state: 'complete',
-      detail: `completed${job.status?.completionTime ? ` at ${new Date(job.status.completionTime as unknown as string).toISOString().slice(11, 19)} UTC` : ''}`,
-    };
+  if (on('Complete') ?? on('SuccessCriteriaMet')) return { state: 'complete', detail: 'completed' };
   const s = job.status ?? {};
   return {
     state: 'running',

@@ -27,3 +27,17 @@ export function labelName(label: string): string {
 export function labelId(label: string): string {
   return /\(([^()]+)\)$/.exec(label)?.[1] ?? label;
 }
+
+/**
+ * A wall-clock moment as Slack shows it: in each reader's own time and zone (`<!date>`), with the
+ * UTC time as the fallback for clients that cannot.
+ */
+export function slackDate(wallMs: number): string {
+  const utc = `${new Date(wallMs).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+  return `<!date^${Math.floor(wallMs / 1000)}^{date_short_pretty} {time}|${utc}>`;
+}
+
+/** Text read outside Slack (reports, the terminal): each `<!date>` as its UTC fallback. */
+export function plainDates(text: string): string {
+  return text.replace(/<!date\^[^|>]*\|([^>]*)>/g, '$1');
+}

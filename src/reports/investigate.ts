@@ -105,7 +105,8 @@ export function diagnosticsMarkdown(run: RunView, d: Diagnostics): string {
     '',
   );
   out.push('## Checks that did not pass', '', ...(d.failingChecks.length ? d.failingChecks.map((c) => `- ${c}`) : ['- none']), '');
-  const at = d.podsAt ? ` in ${d.podsAt.environment} at the decision (${new Date(d.podsAt.at).toISOString().slice(11, 19)} UTC)` : '';
+  // No clock time: the run's clock is the demo's in local mode; "at the decision" is what matters.
+  const at = d.podsAt ? ` in ${d.podsAt.environment} at the decision` : '';
   out.push(`## Pods${at}`, '', ...podLines(d.pods), '');
   if (d.podsNow) out.push('## Pods now', '', ...podLines(d.podsNow), '');
   out.push(

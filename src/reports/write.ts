@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditRecord, RunRecord } from '../store/records.js';
 import { type RunView, rollbackOf } from '../domain/run.js';
+import { plainDates } from '../domain/text.js';
 import { deterministicLessons, renderIncident, renderReport, reportFacts, stakeholderSummary, type Summarise } from './report.js';
 
 export interface WrittenReports {
@@ -39,11 +40,12 @@ export async function writeRunReports(
   const llmLessons = await ask(summarise, 'lessons', facts);
   const lessons = llmLessons ? [llmLessons] : deterministicLessons(full);
   const report = path.join(dir, `${rec.id}.md`);
-  await writeFile(report, renderReport(full, audit, lessons));
+  // Markdown files are read outside Slack: its date tokens become their UTC text.
+  await writeFile(report, plainDates(renderReport(full, audit, lessons)));
   let incident: string | undefined;
   if (rollbackOf(full)) {
     incident = path.join(dir, `${rec.id}-incident.md`);
-    await writeFile(incident, renderIncident(full, audit, await ask(summarise, 'incident', facts)));
+    await writeFile(incident, plainDates(renderIncident(full, audit, await ask(summarise, 'incident', facts))));
   }
   return { report, ...(incident ? { incident } : {}) };
 }

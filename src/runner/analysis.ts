@@ -64,7 +64,7 @@ import { windowReading } from '../domain/reading.js';
 import { fmtMs, fmtPct } from '../domain/judge-core.js';
 import { type AlertPolicy, judgeAlerts } from '../domain/judge-alerts.js';
 import type { AlertSource } from '../metrics/alerts.js';
-import { fmtTime } from './messages.js';
+import { slackDate } from '../domain/text.js';
 
 export interface AnalysisDeps {
   metrics: MetricSource;
@@ -172,5 +172,5 @@ function trackName(track: string): string {
 
 /** The alerts gate of one window: the source read with the service's labels, judged against when the rollout began. */
 function alertsFor(source: AlertSource, a: NonNullable<MonitorInput['alerts']>) {
-  return async () => judgeAlerts(await source.firing(a.labels), a.since, a.policy, fmtTime);
+  return async () => judgeAlerts(await source.firing(a.labels), a.since, a.policy, slackDate);
 }

@@ -2,6 +2,7 @@
 // transition is written to SQLite before it takes effect; at start-up `resumeInFlight()` picks up
 // what was running. Front ends start runs, send commands and subscribe to events: nothing else.
 import { randomUUID } from 'node:crypto';
+import { wallTime } from '../clock.js';
 import { findService } from '../config.js';
 import { describeFreeze } from '../domain/freeze.js';
 import { labelName } from '../domain/text.js';
@@ -134,7 +135,8 @@ export class Runner {
         reason: `deploying ${plan.version}`,
         kind: 'run',
       });
-      if (!got.ok && !input.queueIfLocked) return { refused: { ok: false, reason: 'locked', message: lockedMessage(got.holder) } };
+      if (!got.ok && !input.queueIfLocked)
+        return { refused: { ok: false, reason: 'locked', message: lockedMessage(got.holder, this.wallTime) } };
       const behind = got.ok ? undefined : (got.holder.runId ?? got.holder.holder);
       const rec = newRunRecord(
         id,
@@ -245,7 +247,7 @@ export class Runner {
       return { ok: false, message: may.reason };
     }
     const got = this.deps.store.acquireLock({ service, environment, holder: who, since: this.deps.clock.now(), reason, kind: 'manual' });
-    if (!got.ok) return { ok: false, message: lockedMessage(got.holder) };
+    if (!got.ok) return { ok: false, message: lockedMessage(got.holder, this.wallTime) };
     this.journal.audit(undefined, who, 'lock', `${service}/${environment}: ${reason}`);
     return { ok: true, message: `${service} in ${environment} is locked by ${labelName(who)}: ${reason}` };
   }
@@ -312,6 +314,9 @@ export class Runner {
   }
 
   /** Every lock held now: runs' own, people's, and those kept after a rollback or a safe stop. */
+  /** The wall-clock moment a moment of this runner's clock was (locks, records): what people read. */
+  readonly wallTime = (moment: number): number => wallTime(this.deps.clock, moment);
+
   locks(): LockRecord[] {
     return this.deps.store.listLocks();
   }
@@ -361,7 +366,7 @@ export class Runner {
       }
       const at = clock.now();
       const note = decision.action === 'stop' ? `stopped safely: ${decision.reason}` : decision.note;
-      const { run, settled } = this.loop.dispatch(rec, { type: 'restarted', decision, at, note: restartNote(at, note).note });
+      const { run, settled } = this.loop.dispatch(rec, { type: 'restarted', decision, at, note: restartNote(Date.now(), note) });
       await settled;
       if (decision.action === 'resume') this.loop.attach(run);
       out.push({ runId: rec.id, action: decision.action, note: decision.action === 'stop' ? decision.reason : decision.note });

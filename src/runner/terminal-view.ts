@@ -1,9 +1,10 @@
 // The step list as terminal text: the same ✓ ⏳ ❌ ⚠️ markers the Slack progress message shows.
 import { stepMark } from '../reports/report.js';
 import { type RunView, type StepView, outcomeOf, pendingDecision } from '../domain/run.js';
+import { plainDates } from '../domain/text.js';
 
 export function stepLine(s: StepView): string {
-  return `${stepMark(s.status)} ${s.title}${s.detail ? ` — ${s.detail}` : ''}`;
+  return plainDates(`${stepMark(s.status)} ${s.title}${s.detail ? ` — ${s.detail}` : ''}`);
 }
 
 /** The whole view: a header, one line per step, then the pending decision or outcome. */
@@ -19,7 +20,7 @@ export function renderRun(run: RunView): string[] {
   } else if (run.stage) {
     lines.push(`  ${run.stage}`);
   }
-  return lines;
+  return lines.map(plainDates);
 }
 
 /** Lines that changed between two views (for logs and pipes, where redrawing is impossible). */
@@ -33,7 +34,7 @@ export function changedLines(prev: RunView | undefined, next: RunView): string[]
   }
   const asked = pendingDecision(next);
   if (asked && prev?.phase.status !== 'awaiting-decision') out.push(`⚠️ Decision needed: ${asked.explanation}`);
-  return out;
+  return out.map(plainDates);
 }
 
 /** Exit codes of `shipbot deploy`: 0 success, 2 rolled back, 1 anything else. */

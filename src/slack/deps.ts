@@ -17,6 +17,8 @@ export interface SlackRunner {
   list(): RunView[];
   /** Every lock held now (a run's own, a person's, one kept after a rollback). */
   locks(): LockRecord[];
+  /** The wall-clock moment a moment of the runner's clock was (a lock's `since`). */
+  wallTime(moment: number): number;
   subscribe(listener: (ev: RunEvent) => void): () => void;
   lock(
     service: string,

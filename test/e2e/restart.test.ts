@@ -138,7 +138,11 @@ describe('npm start killed mid-canary and started again', () => {
     expect(done.text, s.log()).toMatch(/Succeeded/);
     const thread = (await messages(s.url)).filter((m) => m.threadTs === sent.ts).map((m) => m.text);
     expect(
-      thread.some((t) => /^↻ Shipbot restarted at \d\d:\d\d UTC; resuming at "canary 25%"/.test(t)),
+      // A Slack date token (each reader's own zone) of the wall-clock moment, not the demo clock's.
+      thread.some((t) => {
+        const m = /^↻ Shipbot restarted <!date\^(\d+)\^[^|]+\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>; resuming at "canary 25%"/.exec(t);
+        return m && Math.abs(Number(m[1]) * 1000 - Date.now()) < 10 * 60_000;
+      }),
       thread.join('\n'),
     ).toBe(true);
     const catalog = (await overview(s.url)).find((x) => x.namespace === 'production' && x.name === 'catalog')!;
@@ -152,9 +156,11 @@ describe('npm start killed mid-canary and started again', () => {
       const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
       await page.goto(`${s.url}/?as=U_DEV`);
       await page.locator('.msg', { hasText: 'deploy catalog v2.0.0 canary' }).locator('.replies').click();
-      const notice = page.locator('#thread .msg', { hasText: 'Shipbot restarted at' });
+      const notice = page.locator('#thread .msg', { hasText: 'Shipbot restarted today' });
       await notice.first().waitFor({ timeout: 15_000 });
-      expect(await notice.first().innerText()).toMatch(/Shipbot restarted at \d\d:\d\d UTC; resuming at "canary 25%"/);
+      expect(await notice.first().innerText()).toMatch(
+        /Shipbot restarted today \d\d:\d\d( [AP]M)? [A-Z][\w+:-]*; resuming at "canary 25%"/,
+      );
       mkdirSync(path.resolve('test-artifacts'), { recursive: true });
       await notice.first().scrollIntoViewIfNeeded();
       await page.screenshot({ path: path.resolve('test-artifacts/restart-notice.png') });

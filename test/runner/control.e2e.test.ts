@@ -19,7 +19,7 @@ describe('locks', () => {
     expect(b).toMatchObject({ ok: false, reason: 'locked' });
     expect(!b.ok && b.message).toMatch(
       new RegExp(
-        `^🔒 checkout in production is busy: dev is deploying v1\\.2\\.3 \\(run ${a.id}, since .* UTC\\)\\.\\nIt frees itself when that run ends`,
+        `^🔒 checkout in production is busy: dev is deploying v1\\.2\\.3 \\(run ${a.id}, since <!date\\^\\d+\\^[^|]+\\|.* UTC>\\)\\.\\nIt frees itself when that run ends`,
       ),
     );
     const c = started(await w.deploy('deploy checkout v1.2.4 rolling', {}, { requester: IC, queueIfLocked: true }));
@@ -61,9 +61,14 @@ describe('locks', () => {
   it('a manual lock blocks deploys until its holder or an incident commander unlocks it', async () => {
     w = await startWorld();
     expect(w.runner.lock('checkout', 'production', STRANGER, 'incident 42').ok).toBe(true);
+    await w.clock.sleep(5 * 60_000); // 5 min on the run's clock, 3 s on the wall's (100× faster)
     const r = await w.deploy('deploy checkout v1.2.3 rolling');
+    // "since" is the wall-clock moment the lock was taken (a second ago), not the run clock's.
+    const since = Number(/<!date\^(\d+)\^/.exec(!r.ok ? r.message : '')?.[1]) * 1000;
+    expect(Math.abs(Date.now() - since)).toBeLessThan(60_000);
+    expect(w.clock.now() - since).toBeGreaterThan(4 * 60_000);
     expect(!r.ok && r.message).toMatch(
-      /^🔒 checkout in production is locked by other: incident 42, since .* UTC\.\nOnce it is checked, an incident commander unlocks it: `unlock checkout production`\.$/,
+      /^🔒 checkout in production is locked by other: incident 42, since <!date\^\d+\^\{date_short_pretty\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>\.\nOnce it is checked, an incident commander unlocks it: `unlock checkout production`\.$/,
     );
     expect(w.runner.unlock('checkout', 'production', REQUESTER).ok).toBe(false);
     expect(w.runner.unlock('checkout', 'production', IC).ok).toBe(true);

@@ -139,7 +139,7 @@ describe('failure paths roll back by themselves and keep the lock', () => {
     const again = await w.deploy('deploy checkout v1.2.4 canary');
     expect(again).toMatchObject({ ok: false, reason: 'locked' });
     expect(!again.ok && again.message).toMatch(
-      /^🔒 checkout in production is locked after an automatic rollback \(run r-\w+: .+\), since \d{4}-\d\d-\d\d \d\d:\d\d UTC\.\n/,
+      /^🔒 checkout in production is locked after an automatic rollback \(run r-\w+: .+\), since <!date\^\d+\^[^|]+\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>\.\n/,
     );
     // The lock waits for someone to check production: an incident commander, pressed or typed alike.
     expect(w.runner.unlock('checkout', 'production', REQUESTER, 'checked')).toMatchObject({

@@ -70,6 +70,18 @@ describe('what a message names', () => {
   });
 });
 
+describe('a run that a restart picked up', () => {
+  it('shows the restart note while it runs, and not again in the final message beside the outcome', () => {
+    const note = 'Shipbot restarted <!date^1796000000^{date_short_pretty} {time}|2026-12-07 08:13 UTC>; stopped safely: the plan changed';
+    const running: RunView = { ...bigRun(), steps: [], restarts: [{ at: 1, note }], phase: { status: 'running' } };
+    const count = (m: unknown) => JSON.stringify(m).split('Shipbot restarted').length - 1;
+    expect(count(progressMessage(running))).toBe(1);
+    const stopped: RunView = { ...running, phase: { status: 'stopped', outcome: 'Shipbot stopped it after a restart: the plan changed' } };
+    expect(count(progressMessage(stopped))).toBe(0);
+    expect(JSON.stringify(progressMessage(stopped))).toContain('stopped it after a restart');
+  });
+});
+
 describe('the summary of a release stopped at staging', () => {
   it('says staging, not the production it never reached', () => {
     const run: RunView = {

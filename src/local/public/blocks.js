@@ -67,6 +67,15 @@ function emojify(s) {
   return s.replace(/:([a-z0-9_+-]+):/g, (m, name) => EMOJI[name] ?? m);
 }
 
+/** `<!date^SECONDS^…|fallback>` as this browser's local time with its zone ("today 14:02 CET"). */
+function slackDateText(seconds, fallback) {
+  if (!Number.isFinite(seconds)) return fallback ?? '';
+  const d = new Date(seconds * 1000);
+  const today = new Date().toDateString() === d.toDateString();
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
+  return today ? `today ${time}` : `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${time}`;
+}
+
 /**
  * Slack mrkdwn → HTML: *bold*, _italic_, ~strike~, `code`, ```pre```, > quotes, <@U…> mentions,
  * <#C…|name> channels, <url|label> links, :emoji:. Input is escaped first; only our tags are added.
@@ -88,6 +97,8 @@ export function mrkdwnToHtml(src, ctx) {
       const c = ctx?.channels?.get(target.slice(1));
       return keep(`<span class="mention channel">#${escapeHtml(c ? c.name : label ?? target.slice(1))}</span>`);
     }
+    // Slack's date token: the reader's own time and zone, as Slack shows it.
+    if (target.startsWith('!date^')) return keep(escapeHtml(slackDateText(Number(target.split('^')[1]), label)));
     if (target.startsWith('!')) return keep(`<span class="mention">@${escapeHtml(label ?? target.slice(1).split('^')[0])}</span>`);
     if (/^(https?:|mailto:)/.test(target)) return keep(`<a href="${target}" target="_blank" rel="noreferrer">${label ?? target}</a>`);
     return m;

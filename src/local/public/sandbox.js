@@ -60,10 +60,6 @@ function render(root, o, namespace, pick) {
     b.addEventListener('click', () => pick(ns));
     tabs.appendChild(b);
   }
-  const clock = document.createElement('span');
-  clock.style.marginLeft = 'auto';
-  clock.textContent = `sandbox time ${new Date(o.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
-  tabs.appendChild(clock);
   root.appendChild(tabs);
   for (const s of services) root.appendChild(serviceCard(s));
   if (!services.length) root.insertAdjacentHTML('beforeend', '<div class="muted">No services in this namespace.</div>');

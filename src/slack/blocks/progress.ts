@@ -90,8 +90,9 @@ export function progressBlocks(run: RunView): Block[] {
   const asking = pendingDecision(run);
   const showStage = run.stage && !asking && !FINAL_STATUSES.has(run.phase.status);
   blocks.push(section(`${head}\n${STATUS_LINE[run.phase.status]}${showStage ? ` — ${run.stage}` : ''}`));
+  // Once the run has ended, the outcome and the thread's own restart line say it: not a third time.
   const restart = run.restarts?.at(-1);
-  if (restart) blocks.push(context(`↻ ${restart.note}`));
+  if (restart && !FINAL_STATUSES.has(run.phase.status)) blocks.push(context(`↻ ${restart.note}`));
   if (run.steps.length) blocks.push(section(joinLinesWithin(stepLines(run), LIMITS.sectionText, (n) => `…and ${n} more steps`)));
   if (asking) {
     const d = asking;

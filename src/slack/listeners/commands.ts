@@ -77,7 +77,7 @@ async function deployRequest(ctx: SlackContext, request: DeployRequest, o: Origi
   const lock = ctx.runner.locks().find((l) => l.service === request.service && l.environment === request.environment);
   const reply = requestReply(request, recommend(request, ctx.config), {
     canSchedule: Boolean(ctx.scheduling),
-    ...(lock ? { locked: lockedMessage(lock) } : {}),
+    ...(lock ? { locked: lockedMessage(lock, ctx.runner.wallTime) } : {}),
   });
   const service = request.service ? findService(ctx.config, request.service) : undefined;
   const gitops = service && gitopsPlanNote(service.name, request.environment, service.environments[request.environment]?.gitops);
