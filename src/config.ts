@@ -141,6 +141,8 @@ const Env = z.object({
   SHIPBOT_MODEL: z.string().min(1).default('claude-sonnet-4-6'),
   SHIPBOT_CONFIG: z.string().min(1).default('data/shipbot.yml'),
   SHIPBOT_DATA_DIR: z.string().min(1).default('data'),
+  /** Where people open reports (`<url>/reports/<run>`, served on PORT); without it, reports are attached to the thread. */
+  SHIPBOT_PUBLIC_URL: z.string().url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHIPBOT_SPEED: z.coerce.number().positive().optional(),
   /** Simulated users per Service in the sandbox (default 200); the sandbox.shipbot.dev/rps annotation wins. */

@@ -20,6 +20,7 @@ import { clusterReadiness, probeRoutes, retryWithBackoff, startProbeServer } fro
 import { createTelemetry } from './ops/telemetry.js';
 import type { MetricSource } from './metrics/types.js';
 import { createRunner, type Runner } from './runner/index.js';
+import { reportRoutes } from './reports/page.js';
 import { readSandboxState, resumedClockAt, sandboxTraffic, startSandbox, type Sandbox } from './sandbox/index.js';
 import { schedulingFor, startScheduler } from './schedule/index.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
@@ -186,19 +187,23 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     let slackProblem: string | undefined;
     let stopping = false;
     const clustersReady = clusterReadiness(() => clusters.known());
-    const allRoutes = probeRoutes({
-      registry: telemetry.registry,
-      notReady: async () => {
-        const reasons: string[] = [];
-        try {
-          store.listRuns({ limit: 1 });
-        } catch (err) {
-          reasons.push(`store: ${(err as Error).message}`);
-        }
-        if (!slackConnected) reasons.push(`Slack is not connected yet${slackProblem ? `: ${slackProblem}` : ''}`);
-        return [...reasons, ...(await clustersReady())];
-      },
-    });
+    const allRoutes = [
+      ...probeRoutes({
+        registry: telemetry.registry,
+        notReady: async () => {
+          const reasons: string[] = [];
+          try {
+            store.listRuns({ limit: 1 });
+          } catch (err) {
+            reasons.push(`store: ${(err as Error).message}`);
+          }
+          if (!slackConnected) reasons.push(`Slack is not connected yet${slackProblem ? `: ${slackProblem}` : ''}`);
+          return [...reasons, ...(await clustersReady())];
+        },
+      }),
+      // SHIPBOT_PUBLIC_URL's report pages: <url>/reports/<run>.
+      ...reportRoutes((id) => runner.record(id)),
+    ];
     // METRICS_PORT: /metrics alone on its own port; PORT keeps Slack and the probes.
     const ownMetricsPort = env.METRICS_PORT !== undefined && !local;
     const routes = ownMetricsPort ? allRoutes.filter((r) => r.path !== '/metrics') : allRoutes;

@@ -50,7 +50,25 @@ export function probeRoutes(o: ProbeOptions): ProbeRoute[] {
   ];
 }
 
-/** The probes on a server of their own (Socket Mode); anything else is 404. */
+/** `/reports/:run` against `/reports/r-1`: the named segments, or undefined when the path is another. */
+export function matchRoute(pattern: string, path: string): Record<string, string> | undefined {
+  const want = pattern.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [i, w] of want.entries()) {
+    if (w.startsWith(':') && got[i]) {
+      try {
+        params[w.slice(1)] = decodeURIComponent(got[i]!);
+      } catch {
+        return undefined; // malformed escapes name nothing
+      }
+    } else if (w !== got[i]) return undefined;
+  }
+  return params;
+}
+
+/** The probes (and report pages) on a server of their own (Socket Mode); anything else is 404. */
 export async function startProbeServer(
   routes: ProbeRoute[],
   port: number,
@@ -58,8 +76,11 @@ export async function startProbeServer(
 ): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://probe').pathname;
-    const route = routes.find((r) => r.path === path && r.method.includes(req.method ?? 'GET'));
-    if (route) return route.handler(req, res);
+    for (const route of routes) {
+      const params = route.method.includes(req.method ?? 'GET') ? matchRoute(route.path, path) : undefined;
+      // As Bolt's HTTP receiver does for its custom routes: the named segments on `req.params`.
+      if (params) return route.handler(Object.assign(req, { params }), res);
+    }
     send(res, 404, 'not found\n');
   });
   await new Promise<void>((resolve, reject) => {

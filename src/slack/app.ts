@@ -159,6 +159,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
     queue: opts.progress,
     ...(opts.restartsSince !== undefined ? { restartsSince: opts.restartsSince } : {}),
     ...(opts.clockSpeed !== undefined ? { clockSpeed: opts.clockSpeed } : {}),
+    ...(env.SHIPBOT_PUBLIC_URL ? { publicUrl: env.SHIPBOT_PUBLIC_URL } : {}),
   });
   const context = createContext(
     {

@@ -7,6 +7,7 @@ import type { ShipbotConfig } from '../config.js';
 import type { ChannelRef } from '../domain/permissions.js';
 import type { Actor, DeployPlan, DeployRequest } from '../domain/types.js';
 import type { Logger } from '../log.js';
+import { reportUrl } from '../reports/page.js';
 import { FINAL_STATUSES, type RunEvent, type RunView, type StartResult, reportPathOf } from '../domain/run.js';
 import { actions, button, section, type Block } from './blocks/kit.js';
 import { progressMessage } from './blocks/progress.js';
@@ -54,6 +55,8 @@ export class SlackRuns {
       restartsSince?: number;
       /** The runner clock's speed: durations in the summary are said in wall-clock time. */
       clockSpeed?: number;
+      /** SHIPBOT_PUBLIC_URL: messages link the report's page instead of attaching its file. */
+      publicUrl?: string;
     },
   ) {
     this.progress = new ProgressUpdater({ client: deps.progressClient, logger: deps.logger, queue: deps.queue });
@@ -190,14 +193,19 @@ export class SlackRuns {
     this.summarised.add(key);
     const { client, config, logger } = this.deps;
     const origin = run.origin;
+    const link = this.deps.publicUrl && reportPathOf(run) ? reportUrl(this.deps.publicUrl, run.id) : undefined;
     await postReliably(
       client,
-      { channel: origin.channel, thread_ts: origin.threadTs, ...summaryMessage(run, { clockSpeed: this.deps.clockSpeed }) },
+      {
+        channel: origin.channel,
+        thread_ts: origin.threadTs,
+        ...summaryMessage(run, { clockSpeed: this.deps.clockSpeed, reportUrl: link }),
+      },
       logger,
     );
-    if (reportPathOf(run)) await this.shareReport(run, origin.channel, origin.threadTs);
+    if (reportPathOf(run) && !link) await this.shareReport(run, origin.channel, origin.threadTs);
     const stakeholder = config.channels.stakeholder;
-    if (stakeholder) await postReliably(client, { channel: stakeholder, ...broadcastMessage(run, origin.channel) }, logger);
+    if (stakeholder) await postReliably(client, { channel: stakeholder, ...broadcastMessage(run, origin.channel, link) }, logger);
   }
 
   /** The Markdown report, attached to the thread so people in Slack can read it (needs files:write). */

@@ -278,7 +278,7 @@ describe('Slack whole flows', () => {
     // Said once, in the thread where Start was pressed: who locked it, why, and how to unlock.
     const refused = await waitFor('the lock explained', () => botReplies(sent.ts).find((m) => /Not started: 🔒/.test(m.text)));
     expect(refused.text).toMatch(
-      /^❌ Not started: 🔒 payments in production is locked by ivan: ledger migration, since .* UTC\.\nOnce it is checked, an incident commander unlocks it: `unlock payments production`\.$/,
+      /^❌ Not started: 🔒 payments in production is locked by ivan: ledger migration, since <!date\^\d+\^\{date_short_pretty\} \{time\}\|[\d-]+ [\d:]+ UTC>\.\nOnce it is checked, an incident commander unlocks it: `unlock payments production`\.$/,
     );
     expect(h.double.ephemerals('U_DEV').filter((m) => m.threadTs === sent.ts && /locked/.test(m.text))).toEqual([]);
     await waitFor('the proposal closed', () => actionIds(reply).length === 0 && /Not started: see below/.test(textOf(reply)));

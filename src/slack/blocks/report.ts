@@ -27,7 +27,7 @@ export function tookWords(run: Pick<RunView, 'createdAt' | 'updatedAt'>, speed =
 /** `unlocked`: the lock the run kept has been lifted since; the summary says so and offers no Unlock. */
 export function summaryMessage(
   run: RunView,
-  opts: { unlocked?: boolean; clockSpeed?: number | undefined } = {},
+  opts: { unlocked?: boolean; clockSpeed?: number | undefined; reportUrl?: string | undefined } = {},
 ): { text: string; blocks: Block[] } {
   if (!FINAL_STATUSES.has(run.phase.status)) throw new Error(`run ${run.id} is ${run.phase.status}, not finished: no summary yet`);
   // A release stopped at its staging rehearsal says staging, not the production it never reached.
@@ -70,21 +70,23 @@ export function summaryMessage(
       ]),
     );
   }
-  blocks.push(
-    context(`requested by <@${run.requester.userId}> · run \`${run.id}\`${reportName(run) ? ` · report \`${reportName(run)}\`` : ''}`),
-  );
+  blocks.push(context(`requested by <@${run.requester.userId}> · run \`${run.id}\`${reportWords(run, opts.reportUrl)}`));
   return { text: headline.replace(/\*/g, ''), blocks };
 }
 
+/** The report as a message names it: a link to its page (SHIPBOT_PUBLIC_URL), else its attached file's name. */
+function reportWords(run: RunView, url: string | undefined): string {
+  const name = reportName(run);
+  if (!name) return '';
+  return url ? ` · <${url}|report ${name.replace(/\.md$/, '')}>` : ` · report \`${name}\``;
+}
+
 /** For the stakeholder channel: the reports' stakeholder wording, pointing at the thread. */
-export function broadcastMessage(run: RunView, channel?: string): { text: string; blocks: Block[] } {
+export function broadcastMessage(run: RunView, channel?: string, reportUrl?: string): { text: string; blocks: Block[] } {
   const where = channel ? ` · details in <#${channel}>` : '';
   const text = stakeholderSummary(run);
   return {
     text,
-    blocks: [
-      section(text),
-      context(`requested by <@${run.requester.userId}>${where}${reportName(run) ? ` · report \`${reportName(run)}\`` : ''}`),
-    ],
+    blocks: [section(text), context(`requested by <@${run.requester.userId}>${where}${reportWords(run, reportUrl)}`)],
   };
 }
