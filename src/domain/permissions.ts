@@ -30,8 +30,10 @@ export function matchesPrincipal(actor: Actor, principals: readonly string[], ev
   });
 }
 
+/** The principals as Slack shows people: a user id as a mention (their name), a group by its handle. */
 function who(principals: readonly string[]): string {
-  return principals.length === 0 ? 'nobody (none configured)' : principals.join(', ');
+  if (principals.length === 0) return 'nobody (none configured)';
+  return principals.map((p) => (p === '*' ? 'everyone' : p.startsWith('@') ? p : `<@${p}>`)).join(', ');
 }
 
 /** A Slack channel (id and, when known, name); `null` for the terminal, which has no channel. */

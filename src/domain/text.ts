@@ -41,3 +41,24 @@ export function slackDate(wallMs: number): string {
 export function plainDates(text: string): string {
   return text.replace(/<!date\^[^|>]*\|([^>]*)>/g, '$1');
 }
+
+/** Who people are, by Slack user id, from actor labels ("alice (U_DEV)") and named requesters. */
+export function namesOf(labels: Iterable<string>, known: Iterable<[string, string]> = []): Map<string, string> {
+  const names = new Map(known);
+  for (const l of labels) {
+    const id = /\(([^()]+)\)$/.exec(l)?.[1];
+    if (id && !names.has(id)) names.set(id, labelName(l));
+  }
+  return names;
+}
+
+/**
+ * Text read outside Slack (a report): people by name. "alice (U_DEV)" → "alice", a mention or a
+ * bare id that `names` knows → the name, a mention it does not → "someone"; ids stay in the audit log.
+ */
+export function withNames(text: string, names: ReadonlyMap<string, string>): string {
+  return text
+    .replace(/<@([A-Z0-9_]+)(?:\|([^>]*))?>/g, (_, id: string, label?: string) => names.get(id) ?? label ?? 'someone')
+    .replace(/ \((U[A-Z0-9_]+)\)/g, (m, id: string) => (names.has(id) ? '' : m))
+    .replace(/\b(U[A-Z0-9_]{2,})\b/g, (id: string) => names.get(id) ?? id);
+}

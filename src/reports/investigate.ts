@@ -1,7 +1,7 @@
 // Investigate, as an incident commander reads it under stress: what failed in one sentence, the
 // numbers that tripped with the baseline beside them, and the concrete next action, in at most
 // 12 lines. Everything else (pods, events, log tails) goes in a file attached to the thread.
-import { labelName, truncate } from '../domain/text.js';
+import { labelName, namesOf, plainDates, truncate, withNames } from '../domain/text.js';
 import { type Diagnostics, type RunView, outcomeOf, pendingDecision, keptLockOf, rollbackOf } from '../domain/run.js';
 import { stagesThatRan } from './report.js';
 
@@ -116,5 +116,7 @@ export function diagnosticsMarkdown(run: RunView, d: Diagnostics): string {
     '',
   );
   if (d.logTail.length) out.push('## Log tail', '', '```', ...d.logTail, '```', '');
-  return out.join('\n');
+  // A file is read outside Slack's rendering: people by name, dates as text.
+  const names = namesOf([rollbackOf(run)?.by ?? ''], run.requester.name ? [[run.requester.userId, run.requester.name]] : []);
+  return withNames(plainDates(out.join('\n')), names);
 }

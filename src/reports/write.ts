@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditRecord, RunRecord } from '../store/records.js';
 import { type RunView, rollbackOf } from '../domain/run.js';
-import { plainDates } from '../domain/text.js';
+import { namesOf, plainDates, withNames } from '../domain/text.js';
 import { deterministicLessons, renderIncident, renderReport, reportFacts, stakeholderSummary, type Summarise } from './report.js';
 
 export interface WrittenReports {
@@ -40,12 +40,17 @@ export async function writeRunReports(
   const llmLessons = await ask(summarise, 'lessons', facts);
   const lessons = llmLessons ? [llmLessons] : deterministicLessons(full);
   const report = path.join(dir, `${rec.id}.md`);
-  // Markdown files are read outside Slack: its date tokens become their UTC text.
-  await writeFile(report, plainDates(renderReport(full, audit, lessons)));
+  // Markdown files are read outside Slack: its date tokens become their UTC text, and ids the names of people.
+  const names = namesOf(
+    audit.map((e) => e.actor),
+    full.requester.name ? [[full.requester.userId, full.requester.name]] : [],
+  );
+  const forPeople = (text: string) => withNames(plainDates(text), names);
+  await writeFile(report, forPeople(renderReport(full, audit, lessons)));
   let incident: string | undefined;
   if (rollbackOf(full)) {
     incident = path.join(dir, `${rec.id}-incident.md`);
-    await writeFile(incident, plainDates(renderIncident(full, audit, await ask(summarise, 'incident', facts))));
+    await writeFile(incident, forPeople(renderIncident(full, audit, await ask(summarise, 'incident', facts))));
   }
   return { report, ...(incident ? { incident } : {}) };
 }

@@ -147,7 +147,7 @@ export class Runner {
         behind
           ? { phase: { status: 'queued', behind }, stage: `queued behind ${behind}` }
           : needsApproval(plan, config)
-            ? { phase: { status: 'pending-approval' }, stage: `waiting for an approval from someone other than ${holder}` }
+            ? { phase: { status: 'pending-approval' }, stage: `waiting for an approval from someone other than ${labelName(holder)}` }
             : { phase: { status: 'running' } },
       );
       store.saveRun(rec);

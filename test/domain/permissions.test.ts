@@ -44,7 +44,7 @@ describe('mayDeploy', () => {
   it('refuses people outside deployers, naming who may', () => {
     const r = mayDeploy({ userId: 'U_X' }, '#deploys', 'production', strict);
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.reason).toMatch(/only U_DEV, @deployers may/);
+    if (!r.ok) expect(r.reason).toMatch(/only <@U_DEV>, @deployers may/);
   });
   it('accepts group members', () => {
     expect(mayDeploy({ userId: 'U_X', groups: ['@deployers'] }, { id: 'C1', name: 'deploys' }, 'production', strict).ok).toBe(true);
@@ -72,7 +72,7 @@ describe('mayDecide', () => {
     expect(mayDecide({ userId: 'U_DEV' }, { requester: { userId: 'U_DEV' } }, cfg).ok).toBe(true);
     const r = mayDecide({ userId: 'U_DEV' }, { requester: { userId: 'U_DEV' } }, strict);
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.reason).toMatch(/Only incident commanders \(U_IC, @incident-commanders\)/);
+    if (!r.ok) expect(r.reason).toMatch(/Only incident commanders \(<@U_IC>, @incident-commanders\)/);
   });
   it('a bystander may not, and is told who may', () => {
     const r = mayDecide({ userId: 'U_BY' }, { requester: { userId: 'U_DEV' } }, cfg);
@@ -93,7 +93,7 @@ describe('mayApprove', () => {
   });
   it('others are told who may', () => {
     const r = mayApprove({ userId: 'U_X' }, 'U_DEV', strict);
-    expect(!r.ok && r.reason).toMatch(/Only approvers \(U_RM, @release-managers\)/);
+    expect(!r.ok && r.reason).toMatch(/Only approvers \(<@U_RM>, @release-managers\)/);
   });
   it('says so when no approvers are configured', () => {
     const none = configWith((raw) => {

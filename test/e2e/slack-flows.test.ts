@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLlm } from '../../src/llm/index.js';
 import { createLogger } from '../../src/log.js';
-import { FINAL_STATUSES, type RunView, outcomeOf } from '../../src/domain/run.js';
+import { readFileSync } from 'node:fs';
+import { FINAL_STATUSES, type RunView, outcomeOf, reportOf } from '../../src/domain/run.js';
 import { blockProblems } from '../../src/slack/blocks/limits.js';
 import type { DoubleMessage } from '../../src/slack/double/index.js';
 import { actionIds, fastConfig, startHarness, textOf, waitFor, type Harness } from '../slack/harness.js';
@@ -323,6 +324,68 @@ describe('Slack whole flows', () => {
     expect(text).toMatch(/staging migration: Job checkout-migrate-staging-v1-2-3-migfail-[0-9a-f]{10} failed \(BackoffLimitExceeded/);
     expect(text).toMatch(/Last log lines \(pod checkout-migrate-staging-v1-2-3-migfail-[0-9a-f]{10}-\w+\):\n```\n[\s\S]*migration failed/);
     expect(h.runner.getLock('checkout', 'production')).toBeUndefined();
+  });
+
+  it('a release stopped at staging, a blue-green and a rolling release, at once', async () => {
+    const [bad, bg, rolling] = await Promise.all([
+      startDeploy('deploy search v2.0.9-errors canary'),
+      startDeploy('deploy web v2.0.3 blue-green'),
+      startDeploy('deploy catalog v2.0.4 rolling'),
+    ]);
+    const ends = await Promise.all([bad, bg, rolling].map((d) => settled(d.run.id, 90_000)));
+    expect(ends.map((r) => r.phase.status)).toEqual(['rolled-back', 'succeeded', 'succeeded']);
+    await h.double.clickButton('U_DEV', bad.progress.ts, 'run_investigate');
+    await waitFor('the diagnostics file', () =>
+      h.double.messages('deploys', bad.sent.ts).some((m) => m.files?.some((f) => f.name.endsWith('-diagnostics.md'))),
+    );
+  }, 120_000);
+
+  it('no message, shared file or report names a filesystem path or a raw user id', async () => {
+    // Every text Shipbot sent (each edit of each message, ephemerals, modals), every file it shared,
+    // and every report it wrote, for every run of every kind above. In messages, mentions (<@U…>)
+    // are how Slack writes names; anything else with an id is an id shown to people.
+    const texts: Array<{ where: string; text: string }> = [];
+    const walk = (where: string, x: unknown): void => {
+      if (Array.isArray(x)) x.forEach((v) => walk(where, v));
+      else if (x && typeof x === 'object')
+        for (const [k, v] of Object.entries(x)) {
+          if (typeof v === 'string' && ['text', 'title', 'content', 'initial_comment', 'alt_text'].includes(k))
+            texts.push({ where, text: v });
+          else walk(where, v);
+        }
+    };
+    for (const c of h.double.calls()) walk(c.method, c.args);
+    for (const m of h.double.messages('deploys').flatMap((m) => [m, ...h.double.messages('deploys', m.ts)]))
+      for (const f of m.files ?? []) texts.push({ where: `file ${f.name}`, text: f.content });
+    const runs = h.runner.list();
+    for (const kind of ['succeeded', 'rolled-back', 'failed'])
+      expect(
+        runs.some((r) => r.phase.status === kind),
+        kind,
+      ).toBe(true);
+    for (const strategy of ['canary', 'blue-green', 'rolling'])
+      expect(
+        runs.some((r) => r.strategy === strategy),
+        strategy,
+      ).toBe(true);
+    for (const r of runs) {
+      const files = reportOf(r);
+      for (const file of [files?.path, files?.incident])
+        if (file) texts.push({ where: `report ${r.id}`, text: readFileSync(file, 'utf8') });
+    }
+    expect(texts.filter((t) => t.where.startsWith('report')).length).toBeGreaterThanOrEqual(8);
+    const problems = new Set<string>();
+    for (const { where, text } of texts) {
+      // Slack renders a mention as the name; a file or a report shows it as typed.
+      const plain = /^(file|report)/.test(where) ? text : text.replace(/<@U\w+(\|[^>]*)?>/g, '@someone');
+      const path = /(?:^|[\s(`'"])(?:\/(?:tmp|var|home|work|usr|etc|root|opt|srv)\/|[A-Za-z]:\\)\S*/g;
+      const id = /\bU(?:_[A-Z]+|0[A-Z0-9]{5,})\b/g;
+      for (const m of [...plain.matchAll(path), ...plain.matchAll(id)])
+        problems.add(
+          `${where.replace(/ r-\w+/, '')}: …${plain.slice(Math.max(0, m.index - 60), m.index + m[0].length + 20).replace(/\n/g, ' ⏎ ')}…`,
+        );
+    }
+    expect([...problems]).toEqual([]);
   });
 
   it('everything Shipbot sent stayed within Block Kit limits', () => {
