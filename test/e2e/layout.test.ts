@@ -7,7 +7,7 @@ import { haveChromium, launchChromium } from '../helpers/chromium.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { startShipbot, type Shipbot } from '../../src/main.js';
 
 const withChromium = haveChromium('test/e2e/layout.test.ts');
@@ -37,6 +37,16 @@ describe.skipIf(!withChromium)('the local workspace on a desktop and on a phone'
   });
 
   const box = async (page: Page, selector: string) => (await page.locator(selector).first().boundingBox())!;
+  /** Scrolls to a message; the page may redraw it in between (a live edit), so it tries again. */
+  const scrollTo = async (l: Locator) => {
+    for (let i = 0; ; i++) {
+      try {
+        return await l.scrollIntoViewIfNeeded({ timeout: 2000 });
+      } catch (err) {
+        if (i === 4) throw err;
+      }
+    }
+  };
   const sideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 
   async function ask(page: Page, text: string): Promise<void> {
@@ -136,6 +146,82 @@ describe.skipIf(!withChromium)('the local workspace on a desktop and on a phone'
     await page.screenshot({ path: path.join(ARTIFACTS, 'layout-1280x800-preview.png') });
     await page.close();
   });
+
+  // The flows people walk, at both sizes: every step on screen with nothing scrolling sideways.
+  const sizes = [
+    { name: '1280x800', viewport: { width: 1280, height: 800 }, phone: false, good: 'search' },
+    { name: '390x844', viewport: { width: 390, height: 844 }, phone: true, good: 'catalog' },
+  ];
+  for (const size of sizes)
+    it(`${size.name}: request, the modal, a canary to the end, a bad build stopped at staging, Investigate, lock and unlock`, async () => {
+      const page = await browser.newPage({ viewport: size.viewport, ...(size.phone ? { isMobile: true, hasTouch: true } : {}) });
+      const shot = (what: string) => page.screenshot({ path: path.join(ARTIFACTS, `walk-${size.name}-${what}.png`) });
+      const fits = async (what: string) => {
+        expect(await sideways(page), what).toBeLessThanOrEqual(0);
+        await shot(what);
+      };
+      try {
+        await page.goto(`${shipbot.url}/?as=U_IC`);
+        await page.locator('#channel-name').waitFor();
+        const thread = page.locator('#thread');
+
+        // Request and the modal, whole on screen; a short observation so the canary ends soon.
+        await ask(page, `deploy ${size.good} v2.1.0 canary`);
+        await fits('request');
+        await thread.getByRole('button', { name: 'Configure…' }).click();
+        const modal = page.locator('#modal-root .dialog.modal');
+        await expect.poll(() => modal.count(), { timeout: 10_000 }).toBe(1);
+        const dialog = await box(page, '#modal-root .dialog.modal');
+        expect(dialog.x).toBeGreaterThanOrEqual(0);
+        expect(dialog.x + dialog.width).toBeLessThanOrEqual(size.viewport.width);
+        await modal.locator('.b-input', { hasText: 'Observation period' }).locator('input').fill('1');
+        await fits('modal');
+        await modal.getByRole('button', { name: 'Start deploy' }).click();
+        await expect.poll(() => modal.count(), { timeout: 10_000 }).toBe(0);
+
+        // The canary to the end, live in its progress message.
+        const progress = thread.locator('.msg', { hasText: `${size.good} v2.1.0 → production` }).first();
+        await expect.poll(() => progress.innerText(), { timeout: 120_000, interval: 250 }).toMatch(/Succeeded/);
+        await expect.poll(() => thread.locator('.msg', { hasText: 'Deployed' }).count(), { timeout: 15_000 }).toBeGreaterThan(0);
+        await scrollTo(progress);
+        await fits('canary-done');
+
+        // A bad build, stopped by the staging gate; Investigate says what failed.
+        if (size.phone) await page.locator('#thread-close').click();
+        await ask(page, 'deploy checkout v1.2.9-errors canary');
+        await thread.getByRole('button', { name: 'Start', exact: true }).click();
+        const bad = thread.locator('.msg', { hasText: 'checkout v1.2.9-errors → production' }).first();
+        await expect.poll(() => bad.innerText(), { timeout: 90_000, interval: 250 }).toMatch(/Rolled back/);
+        await bad.getByRole('button', { name: 'Investigate' }).click();
+        const briefing = thread
+          .locator('.msg', { hasText: 'What failed' })
+          .filter({ hasNot: page.locator('.file') })
+          .last();
+        await expect.poll(() => briefing.count(), { timeout: 15_000 }).toBe(1);
+        expect(await briefing.innerText()).toMatch(/Staging regression gate failed/);
+        await scrollTo(briefing);
+        await fits('investigate');
+
+        // Lock and unlock from the channel, answered in their threads.
+        if (size.phone) await page.locator('#thread-close').click();
+        const input = page.locator('#composer textarea');
+        for (const [text, answer] of [
+          ['lock web staging because the walkthrough', /locked by ivan/],
+          ['unlock web staging', /unlocked/i],
+        ] as const) {
+          await input.fill(text);
+          await input.press('Enter');
+          await expect.poll(() => thread.innerText().catch(() => ''), { timeout: 15_000 }).toMatch(answer);
+          await fits(text.split(' ')[0]!);
+          if (size.phone) await page.locator('#thread-close').click();
+        }
+      } catch (err) {
+        await shot('failed').catch(() => undefined);
+        throw err;
+      } finally {
+        await page.close();
+      }
+    }, 240_000);
 
   it('Shipbot unreachable is visible: a banner in the channel and the thread, buttons off', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });

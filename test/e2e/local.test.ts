@@ -119,7 +119,8 @@ describe.skipIf(!withChromium)('local mode in a browser', () => {
 
   it('two people press Rollback at once: one rolls back, the other is told who did; Investigate after a production rollback', async () => {
     const requester = await browser.newPage({ viewport: { width: 1600, height: 1280 } });
-    const ic = await browser.newPage({ viewport: { width: 1600, height: 1280 } });
+    // The incident commander is on a phone.
+    const ic = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     for (const p of [requester, ic]) p.on('pageerror', (e) => pageErrors.push(e.message));
     try {
       await race(requester, ic);
@@ -172,8 +173,10 @@ describe.skipIf(!withChromium)('local mode in a browser', () => {
     expect(losers).toHaveLength(1);
     expect(losers[0]!.t).toMatch(/already roll(ed|ing) back .*(dev|ivan|alice)/i);
     for (const p of pages) expect(await p.locator('.toast-error').count()).toBe(0);
+    expect(await ic.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
     mkdirSync(ARTIFACTS, { recursive: true });
-    await pages[losers[0]!.i]!.screenshot({ path: path.join(ARTIFACTS, 'local-rollback-race.png') });
+    await requester.screenshot({ path: path.join(ARTIFACTS, 'local-rollback-race-1600.png') });
+    await ic.screenshot({ path: path.join(ARTIFACTS, 'local-rollback-race-390.png') });
 
     // Investigate after a production rollback: the briefing, and the file with the pods as they
     // were when the rollback began (the canary's, gone since).

@@ -153,17 +153,25 @@ describe('npm start killed mid-canary and started again', () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
     try {
-      const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-      await page.goto(`${s.url}/?as=U_DEV`);
-      await page.locator('.msg', { hasText: 'deploy catalog v2.0.0 canary' }).locator('.replies').click();
-      const notice = page.locator('#thread .msg', { hasText: 'Shipbot restarted today' });
-      await notice.first().waitFor({ timeout: 15_000 });
-      expect(await notice.first().innerText()).toMatch(
-        /Shipbot restarted today \d\d:\d\d( [AP]M)? [A-Z][\w+:-]*; resuming at "canary 25%"/,
-      );
-      mkdirSync(path.resolve('test-artifacts'), { recursive: true });
-      await notice.first().scrollIntoViewIfNeeded();
-      await page.screenshot({ path: path.resolve('test-artifacts/restart-notice.png') });
+      // At a laptop's size and on a phone: the notice on screen, nothing scrolling sideways.
+      for (const [name, viewport] of [
+        ['1280x800', { width: 1280, height: 800 }],
+        ['390x844', { width: 390, height: 844 }],
+      ] as const) {
+        const page = await browser.newPage({ viewport });
+        await page.goto(`${s.url}/?as=U_DEV`);
+        await page.locator('.msg', { hasText: 'deploy catalog v2.0.0 canary' }).locator('.replies').click();
+        const notice = page.locator('#thread .msg', { hasText: 'Shipbot restarted today' });
+        await notice.first().waitFor({ timeout: 15_000 });
+        expect(await notice.first().innerText()).toMatch(
+          /Shipbot restarted today \d\d:\d\d( [AP]M)? [A-Z][\w+:-]*; resuming at "canary 25%"/,
+        );
+        expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+        mkdirSync(path.resolve('test-artifacts'), { recursive: true });
+        await notice.first().scrollIntoViewIfNeeded();
+        await page.screenshot({ path: path.resolve(`test-artifacts/restart-notice-${name}.png`) });
+        await page.close();
+      }
     } finally {
       await browser.close();
     }
