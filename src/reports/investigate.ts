@@ -19,7 +19,12 @@ function whatFailed(run: RunView): string {
     return `${asking?.title ?? 'A check'} needs a decision: ${pendingDecision(run)?.explanation ?? asking?.detail ?? 'see the progress message'}.`;
   }
   const failed = steps.find((s) => s.status === 'failed');
-  if (failed) return `${failed.title} failed: ${failed.detail ?? outcomeOf(run) ?? 'see the progress message'}.`;
+  if (failed) {
+    // "canary 5% failed (serving 5%): error rate …" rather than "failed: serving 5%: error rate …".
+    const served = /^(serving [\d.]+%)(?: \([^)]*\))?: ([\s\S]*)$/.exec(failed.detail ?? '');
+    const why = served ? served[2] : (failed.detail ?? outcomeOf(run) ?? 'see the progress message');
+    return `${failed.title} failed${served ? ` (${served[1]})` : ''}: ${why}.`;
+  }
   if (run.phase.status === 'rolled-back' || run.phase.status === 'rolling-back') {
     const stage = stagesThatRan(run.steps).at(-1);
     return `Nothing failed: ${outcomeOf(run) ?? 'rolled back on request'}${stage ? `, during ${stage.title}` : ''}.`;

@@ -95,7 +95,8 @@ export function deterministicLessons(rec: RunRecord): string[] {
   else if (rb) out.push(`A person rolled back (${rb.reason}). Record what they saw so the gate can catch it next time.`);
   const t = reachedTarget(rec);
   if (t.smoke?.some((s) => !s.ok)) out.push("A smoke check failed: add a test for that path to the service's own suite.");
-  if (!baselineOf(rec))
+  // Only when something was judged: a run stopped before any traffic moved relied on nothing.
+  if (!baselineOf(rec) && rec.targets.some((x) => x.decisions?.length))
     out.push(
       'No baseline traffic was measured: decisions relied on SLO targets only. Deploy when the service has traffic, or lower minRequests.',
     );

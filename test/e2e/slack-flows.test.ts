@@ -4,13 +4,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLlm } from '../../src/llm/index.js';
 import { createLogger } from '../../src/log.js';
 import { readFileSync } from 'node:fs';
-import { FINAL_STATUSES, type RunView, outcomeOf, reportOf } from '../../src/domain/run.js';
+import { FINAL_STATUSES, type RunView, keptLockOf, outcomeOf, reportOf } from '../../src/domain/run.js';
+import { reachedTarget } from '../../src/store/records.js';
 import { blockProblems } from '../../src/slack/blocks/limits.js';
 import type { DoubleMessage } from '../../src/slack/double/index.js';
 import { actionIds, fastConfig, startHarness, textOf, waitFor, type Harness } from '../slack/harness.js';
 
 let h: Harness;
 const BOT = '<@U0SHIPBOT>';
+/** How each end's summary begins (src/slack/blocks/report.ts). */
+const HEADLINE: Record<string, string> = {
+  succeeded: '✅ Deployed',
+  'rolled-back': '↩️ Rolled back',
+  failed: '❌ Failed',
+  cancelled: '🚫 Cancelled',
+  stopped: '⏹️ Stopped',
+};
 
 beforeAll(async () => {
   // The shared chat.update budget is tested in test/slack/progress.test.ts; here it must not throttle.
@@ -218,7 +227,7 @@ describe('Slack whole flows', () => {
     // textOf: the notification text, then the blocks' lines.
     const lines = textOf(diag).split('\n').filter(Boolean).slice(1);
     expect(lines.length).toBeLessThanOrEqual(12);
-    expect(lines[1]).toMatch(/^\*What failed:\* canary \d+% failed: error rate/);
+    expect(lines[1]).toMatch(/^\*What failed:\* canary \d+% failed \(serving [\d.]+%\): error rate/);
     expect(lines).toContain('*Evidence:*');
     expect(
       lines.find((l) => l.startsWith('• error rate:')),
@@ -385,7 +394,46 @@ describe('Slack whole flows', () => {
           `${where.replace(/ r-\w+/, '')}: …${plain.slice(Math.max(0, m.index - 60), m.index + m[0].length + 20).replace(/\n/g, ' ⏎ ')}…`,
         );
     }
+    // Wording: no "Canary — Canary" repeats around a dash; every judged canary row says what it served.
+    for (const { where, text } of texts)
+      for (const line of text.split('\n')) {
+        const twice = /(?:^|[\s*_])([A-Za-z][\w-]{2,}(?: [\w-]+)*)\s+—\s+\1\b/i.exec(line);
+        if (twice) problems.add(`${where}: "${twice[1]}" said twice: ${line}`);
+        if (/^(?:✓|❌|⚠️)\s*canary \d+%/i.test(line) && !/serving [\d.]+%|interrupted|skipped|not reached/.test(line))
+          problems.add(`${where}: a canary row that does not say what it served: ${line}`);
+      }
     expect([...problems]).toEqual([]);
+  });
+
+  it("each run's summary and report say what its record holds: outcome, where it stopped, the lock, the numbers", () => {
+    const WORD = { succeeded: 'Succeeded', 'rolled-back': 'Rolled back', failed: 'Failed', cancelled: 'Cancelled', stopped: 'Stopped' };
+    const ended = h.runner.list().filter((r) => FINAL_STATUSES.has(r.phase.status) && reportOf(r) && r.origin.kind === 'slack');
+    expect(ended.length).toBeGreaterThanOrEqual(8);
+    for (const view of ended) {
+      const r = h.runner.record(view.id)!;
+      const md = readFileSync(reportOf(r)!.path, 'utf8');
+      const origin = r.origin as { channel: string; threadTs: string };
+      const summary = textOf(h.double.messages('deploys', origin.threadTs).find((m) => m.text.startsWith(HEADLINE[r.phase.status]!)));
+      const at = `${r.id} ${r.service} ${r.version} ${r.phase.status}`;
+      expect(md, at).toMatch(new RegExp(`^\\| Outcome \\| ${WORD[r.phase.status as keyof typeof WORD]}`, 'm'));
+      expect(summary, at).not.toBe('');
+      // Where it stopped: a release that never left staging says staging, in the summary and the report.
+      const reached = reachedTarget(r).environment;
+      if (r.phase.status === 'rolled-back' && reached !== r.environment) {
+        expect(summary, at).toMatch(/Rolled back in staging: .* never reached production/);
+        expect(md, at).toContain('(in staging, against production');
+      } else expect(summary, at).not.toMatch(/in staging/);
+      // The lock: said to stay exactly when the run kept it.
+      expect(/stays locked/.test(md), `${at}: report`).toBe(Boolean(keptLockOf(r)));
+      // The summary is edited once someone unlocks: then it says so instead.
+      const held = Boolean(keptLockOf(r)) && h.runner.getLock(r.service, r.environment)?.kind === 'held';
+      expect(/stays locked/.test(summary), `${at}: summary`).toBe(held);
+      expect(/has been unlocked since/.test(summary), `${at}: summary`).toBe(Boolean(keptLockOf(r)) && !held);
+      // The numbers: a judged run's table has them, and the strategy is the run's.
+      if (reachedTarget(r).decisions?.some((d) => d.candidate)) expect(md, at).toMatch(/^\| error rate \| [\d.]+% \| [\d.]+% \|/m);
+      expect(md, at).toMatch(new RegExp(`^\\| Strategy \\| ${r.strategy}`, 'm'));
+      expect(md, at).not.toMatch(/No baseline traffic was measured/);
+    }
   });
 
   it('everything Shipbot sent stayed within Block Kit limits', () => {

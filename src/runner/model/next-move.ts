@@ -35,7 +35,9 @@ export function afterStep(run: RunRecord, outcome: StepOutcome): { row: Pick<Ste
     return { row, move: clusterTouched(run) ? automaticRollback(run, r.reason) : { kind: 'fail', reason: r.reason } };
   const d = r.decision;
   if (d.verdict === 'CONTINUE') return { row, move: { kind: 'continue' } };
-  const judged = { status: d.verdict === 'ROLLBACK' ? ('failed' as const) : ('warning' as const), detail: d.explanation };
+  // A judged row keeps what it served ("serving 25%: …") before the verdict's explanation.
+  const served = /^serving [^:]+: /.exec(outcome.detail ?? '')?.[0] ?? '';
+  const judged = { status: d.verdict === 'ROLLBACK' ? ('failed' as const) : ('warning' as const), detail: served + d.explanation };
   if (d.verdict === 'ROLLBACK' && (r.blocks || run.plan.rollbackOnRegression))
     return { row: judged, move: automaticRollback(run, `${r.reason ?? ''}${d.explanation}`) };
   return { row: { ...judged, status: 'warning' }, move: { kind: 'ask', decision: d } };

@@ -186,7 +186,7 @@ export function reduce(run: RunRecord, ev: ModelEvent): Reduced {
 /** A person must decide: the run waits, and the pods are read as they are now. */
 function ask(run: RunRecord, decision: Decision): Reduced {
   return {
-    run: { ...run, phase: { status: 'awaiting-decision', decision }, stage: `decision needed: ${decision.explanation}` },
+    run: { ...run, phase: { status: 'awaiting-decision', decision }, stage: decision.explanation },
     effects: [{ kind: 'read-pods' }],
     important: true,
   };
@@ -202,7 +202,8 @@ function beginRollback(run: RunRecord, rollback: RollbackFacts): Reduced {
       ...run,
       phase: { status: 'rolling-back', rollback },
       steps: withRollbackSteps(run.steps, rollback.reason),
-      stage: `rolling back: ${rollback.reason}`,
+      // The status line says "Rolling back"; the stage says why.
+      stage: rollback.reason,
     },
     effects,
     important: true,
