@@ -2,7 +2,7 @@
 // finding the pods production serves now. Strategies extend it and add their own steps.
 import { driverContext, liveTrackOf, type DriverContext, type DriverDeps } from './common.js';
 import { preflightChecks } from './health.js';
-import type { PreflightCheck, TrackRef, WorkloadRef } from './types.js';
+import type { PreflightCheck, RolloutState, TrackRef, WorkloadRef } from './types.js';
 
 export abstract class KubeDriver {
   protected readonly ctx: DriverContext;
@@ -30,6 +30,19 @@ export abstract class KubeDriver {
       if (digest) return digest;
     }
     return undefined;
+  }
+
+  /**
+   * The new version's running pods and the previous version's, by the image their container runs
+   * (every strategy's state names both): the pods whose resource use is compared.
+   */
+  async podsOf(ref: WorkloadRef, state: RolloutState): Promise<{ candidate: string[]; baseline: string[] }> {
+    const pods = (await this.ctx.api.listPods(ref.namespace, '')).filter(
+      (p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp,
+    );
+    const running = (image: string) =>
+      pods.filter((p) => p.spec?.containers.find((c) => c.name === ref.container)?.image === image).map((p) => p.metadata!.name!);
+    return { candidate: running(state.newImage), baseline: state.previousImage ? running(state.previousImage) : [] };
   }
 
   liveBaseUrl(ref: WorkloadRef): string {

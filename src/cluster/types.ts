@@ -76,6 +76,8 @@ export interface RolloutDriver {
   tracks(ref: WorkloadRef, state: RolloutState): { candidate: TrackRef; baseline: TrackRef };
   /** The pods the Service serves right now (before prepare): the production reference for the staging gate. */
   liveTrack(ref: WorkloadRef): Promise<TrackRef>;
+  /** The new version's running pods and the previous version's (names), for their resource use. */
+  podsOf(ref: WorkloadRef, state: RolloutState): Promise<{ candidate: string[]; baseline: string[] }>;
   /** Base URL where smoke checks reach the new version (preview Service, canary, or the Service). */
   smokeBaseUrl(ref: WorkloadRef, state: RolloutState): string;
   /** Base URL of the Service users reach: smoke checks of what serves now, for the baseline. */

@@ -47,6 +47,45 @@ const Alerts = z.strictObject({
 });
 export type AlertsConfig = z.infer<typeof Alerts>;
 
+/**
+ * A metric the team judges the release on (`services[].gates`): a PromQL template (the metric
+ * placeholders), compared with the baseline (`maxDropPct`, `maxRisePct`) and/or absolute (`min`,
+ * `max`). Per track when the query selects one ({{track}}, {{version}} or {{podHash}}), else the
+ * service before the rollout against now. `perShare`: a count that grows with a track's share of
+ * the traffic (active users), compared per share.
+ */
+const TeamGate = z
+  .strictObject({
+    name: z.string().min(1).max(60),
+    query: z.string().min(1),
+    maxDropPct: z.number().positive().max(100).optional(),
+    maxRisePct: z.number().positive().optional(),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    /** The range `{{window}}` covers, minutes. */
+    windowMin: z
+      .number()
+      .positive()
+      .max(24 * 60)
+      .default(5),
+    perShare: z.boolean().default(false),
+    onBreach: z.enum(['rollback', 'ask']).default('rollback'),
+  })
+  .refine((g) => [g.maxDropPct, g.maxRisePct, g.min, g.max].some((v) => v !== undefined), {
+    message: 'give a rule: maxDropPct or maxRisePct (against the baseline), or min or max (absolute)',
+  });
+export type TeamGateConfig = z.infer<typeof TeamGate>;
+
+/**
+ * CPU and memory of the new version's pods against the previous version's (cAdvisor, through
+ * Prometheus), reported GOOD / WARNING / CRITICAL; a limit makes it a gate (over it: rollback).
+ */
+const Resources = z.strictObject({
+  cpuLimitCores: z.number().positive().optional(),
+  memoryLimitMiB: z.number().positive().optional(),
+});
+export type ResourcesConfig = z.infer<typeof Resources>;
+
 /** `preDeploy`: before anything changes (at validation). `prePromotion`: before the release takes all the traffic. */
 const Checks = z.strictObject({
   preDeploy: z.array(HttpCheck).default([]),
@@ -191,6 +230,10 @@ const ServiceConfig = z.strictObject({
   checks: Checks.default({ preDeploy: [], prePromotion: [] }),
   /** Firing alerts as a gate during every monitored window (Alertmanager, or Prometheus's ALERTS). */
   alerts: Alerts.optional(),
+  /** The team's own metrics as gates during every monitored window (read from Prometheus). */
+  gates: z.array(TeamGate).default([]),
+  /** Resource use of the new pods against the stable ones, per monitored window; `{}` reports it, a limit gates on it. */
+  resources: Resources.optional(),
   metrics: MetricQueries.optional(),
   slo: Slo.optional(),
   /** The migration Job for every environment (an environment's own `migration` wins). */

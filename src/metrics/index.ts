@@ -8,7 +8,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { PrometheusSource, type PrometheusOptions } from './prometheus.js';
 import { SandboxMetricSource } from './sandbox.js';
 import { AlertmanagerSource, type AlertSource, PrometheusAlertSource } from './alerts.js';
-import type { MetricOutcome, MetricSource } from './types.js';
+import type { MetricOutcome, MetricSource, QueryOutcome } from './types.js';
 
 export { PrometheusSource, renderQuery } from './prometheus.js';
 export { SandboxMetricSource } from './sandbox.js';
@@ -97,6 +97,10 @@ export class CataloguePrometheus implements MetricSource {
 
   sampleWhole(track: TrackRef, elapsedSec: number): Promise<MetricOutcome> {
     return this.pick(track).sampleWhole(track, elapsedSec);
+  }
+
+  readQuery(template: string, track: TrackRef, windowSec: number, atMs?: number): Promise<QueryOutcome> {
+    return this.pick(track).readQuery(template, track, windowSec, atMs);
   }
 }
 

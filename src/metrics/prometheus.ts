@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import { realClock } from '../clock.js';
 import type { MetricSample } from '../domain/types.js';
 import type { TrackRef } from '../domain/types.js';
-import type { MetricFailure, MetricOutcome, MetricSource } from './types.js';
+import type { MetricFailure, MetricOutcome, MetricSource, QueryOutcome } from './types.js';
 
 export interface PrometheusOptions {
   /** Base URL, e.g. `http://prometheus:9090` (a path prefix is kept). */
@@ -181,6 +181,18 @@ export class PrometheusSource implements MetricSource {
       throughputRps: tp.value,
     };
     return { ok: true, sample };
+  }
+
+  /** A team gate's template for `track`, its range never shorter than 4 scrapes, at `atMs` (now when omitted). */
+  async readQuery(template: string, track: TrackRef, windowSec: number, atMs?: number): Promise<QueryOutcome> {
+    const rangeSec = Math.max(windowSec, MIN_SCRAPES_PER_RANGE * (await this.scrapeIntervalSec()));
+    let query: string;
+    try {
+      query = renderQuery(template, track, rangeSec);
+    } catch (err) {
+      return { ok: false, kind: 'query-error', message: (err as Error).message, query: template };
+    }
+    return { ...(await this.scalar(query, atMs === undefined ? undefined : atMs / 1000)), query };
   }
 
   /**

@@ -11,6 +11,9 @@ export type MetricFailure =
 
 export type MetricOutcome = { ok: true; sample: MetricSample } | MetricFailure;
 
+/** One number from a team's query template, with the query as sent. */
+export type QueryOutcome = ({ ok: true; value: number } | MetricFailure) & { query: string };
+
 export interface MetricSource {
   readonly name: string;
   /** Aggregates the pods of `track` over the last `windowSec` seconds (of the source's clock). */
@@ -29,4 +32,9 @@ export interface MetricSource {
    * exact per interval (the sandbox's) leaves it out: their sum is the same count.
    */
   sampleWhole?(track: TrackRef, elapsedSec: number): Promise<MetricOutcome>;
+  /**
+   * Optional, for sources that speak PromQL: one number from a team's template (`services[].gates`)
+   * for `track`, `{{window}}` = `windowSec`, evaluated at `atMs` (wall clock; now when omitted).
+   */
+  readQuery?(template: string, track: TrackRef, windowSec: number, atMs?: number): Promise<QueryOutcome>;
 }

@@ -1,5 +1,7 @@
 // Markdown reports from a run's record: the deployment report (per the flow's report), an
 // incident report when it rolled back, and a short stakeholder summary. Pure: text in, text out.
+import type { TeamGateReading } from '../domain/judge-team.js';
+import { fmtResource, type ResourceReading } from '../domain/judge-resources.js';
 import { rolloutStages } from '../cluster/argo-rules.js';
 import { fmtMs, fmtPct } from '../domain/judge-core.js';
 import { schemaNote } from '../domain/migration-policy.js';
@@ -108,6 +110,36 @@ export function deterministicLessons(rec: RunRecord): string[] {
   return out;
 }
 
+/** The team's gates as last read where the release was judged: each number beside the query behind it. */
+function teamGateRows(rec: RunRecord): string[][] {
+  const last = new Map<string, TeamGateReading>();
+  for (const d of reachedTarget(rec).decisions ?? []) for (const g of d.gates ?? []) last.set(g.gate, g);
+  const n = (v: number | undefined) => (v === undefined ? 'n/a' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
+  return [...last.values()].map((g) => [
+    g.gate,
+    n(g.baseline),
+    n(g.candidate),
+    g.changePct === undefined ? 'n/a' : `${g.changePct >= 0 ? '+' : ''}${g.changePct.toFixed(0)}%`,
+    g.status === 'NO DATA' ? `NO DATA (${g.failure ?? 'nothing returned'})` : g.status,
+    `\`${g.query}\``,
+  ]);
+}
+
+/** CPU and memory as last read where the release was judged (the worst of each across its windows would hide when). */
+function resourceRowsOf(rec: RunRecord): string[][] {
+  const last = new Map<string, ResourceReading>();
+  for (const d of reachedTarget(rec).decisions ?? []) for (const r of d.resources ?? []) last.set(r.resource, r);
+  const v = (r: ResourceReading, x: number | undefined) => (x === undefined ? 'n/a' : fmtResource(r.resource, x));
+  return [...last.values()].map((r) => [
+    r.resource === 'cpu' ? 'CPU' : 'memory',
+    v(r, r.baseline),
+    v(r, r.candidate),
+    r.changePct === undefined ? 'n/a' : `${r.changePct >= 0 ? '+' : ''}${r.changePct.toFixed(0)}%`,
+    `${r.status}${r.why ? ` (${r.why})` : ''}`,
+    `\`${r.query}\``,
+  ]);
+}
+
 export function issuesOf(rec: RunRecord): string[] {
   const out: string[] = [];
   for (const s of rec.steps) {
@@ -151,14 +183,45 @@ function sloRows(rec: RunRecord): string[][] {
   const b = baselineOf(rec);
   const a: MetricSample | undefined = t.after ?? t.decisions?.at(-1)?.candidate;
   const slo = rec.plan.slo;
+  // The change as people read it: points for rates, percent for the rest.
+  const pts = (x?: number, y?: number) =>
+    x === undefined || y === undefined ? 'n/a' : `${y - x >= 0 ? '+' : ''}${((y - x) * 100).toFixed(1)} pts`;
+  const rel = (x?: number, y?: number) =>
+    x === undefined || y === undefined || !(x > 0) || !Number.isFinite(y)
+      ? 'n/a'
+      : `${y >= x ? '+' : ''}${(((y - x) / x) * 100).toFixed(0)}%`;
+  // Against the SLO where there is one: met or not, never a pass without a number.
+  const within = (v: number | undefined, ok: (v: number) => boolean) =>
+    v === undefined || !Number.isFinite(v) ? 'NO DATA' : ok(v) ? 'GOOD' : 'CRITICAL';
   return [
-    ['error rate', pct(b?.errorRate), pct(a?.errorRate), `≤ ${slo.errorRatePct}%`],
-    ['p50 latency', ms(b?.p50Ms), ms(a?.p50Ms), ''],
-    ['p95 latency', ms(b?.p95Ms), ms(a?.p95Ms), ''],
-    ['p99 latency', ms(b?.p99Ms), ms(a?.p99Ms), `≤ ${slo.p99Ms} ms`],
-    ['throughput', b ? `${b.throughputRps.toFixed(1)} rps` : 'n/a', a ? `${a.throughputRps.toFixed(1)} rps` : 'n/a', ''],
-    ['availability', b ? pct(1 - b.errorRate) : 'n/a', a ? pct(1 - a.errorRate) : 'n/a', `≥ ${slo.availabilityPct}%`],
-    ['requests measured', b ? String(b.requests) : 'n/a', a ? String(a.requests) : 'n/a', ''],
+    [
+      'error rate',
+      pct(b?.errorRate),
+      pct(a?.errorRate),
+      pts(b?.errorRate, a?.errorRate),
+      `≤ ${slo.errorRatePct}%`,
+      within(a?.errorRate, (v) => v * 100 <= slo.errorRatePct),
+    ],
+    ['p50 latency', ms(b?.p50Ms), ms(a?.p50Ms), rel(b?.p50Ms, a?.p50Ms), '', ''],
+    ['p95 latency', ms(b?.p95Ms), ms(a?.p95Ms), rel(b?.p95Ms, a?.p95Ms), '', ''],
+    ['p99 latency', ms(b?.p99Ms), ms(a?.p99Ms), rel(b?.p99Ms, a?.p99Ms), `≤ ${slo.p99Ms} ms`, within(a?.p99Ms, (v) => v <= slo.p99Ms)],
+    [
+      'throughput',
+      b ? `${b.throughputRps.toFixed(1)} rps` : 'n/a',
+      a ? `${a.throughputRps.toFixed(1)} rps` : 'n/a',
+      rel(b?.throughputRps, a?.throughputRps),
+      '',
+      '',
+    ],
+    [
+      'availability',
+      b ? pct(1 - b.errorRate) : 'n/a',
+      a ? pct(1 - a.errorRate) : 'n/a',
+      pts(b && 1 - b.errorRate, a && 1 - a.errorRate),
+      `≥ ${slo.availabilityPct}%`,
+      within(a && 1 - a.errorRate, (v) => v * 100 >= slo.availabilityPct),
+    ],
+    ['requests measured', b ? String(b.requests) : 'n/a', a ? String(a.requests) : 'n/a', '', '', ''],
   ];
 }
 
@@ -252,7 +315,12 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
     `## SLO metrics: baseline vs after${judgedIn !== rec.environment ? ` (in ${judgedIn}, against production's live version)` : ''}`,
     '',
   );
-  lines.push(table(['metric', 'baseline', 'after', 'target'], sloRows(rec)), '');
+  lines.push(table(['metric', 'baseline', 'after', 'change', 'target', 'status'], sloRows(rec)), '');
+  const teamRows = teamGateRows(rec);
+  if (teamRows.length) lines.push('## Team gates', '', table(['gate', 'baseline', 'after', 'change', 'status', 'query'], teamRows), '');
+  const resourceRows = resourceRowsOf(rec);
+  if (resourceRows.length)
+    lines.push('## Resources per pod', '', table(['resource', 'baseline', 'after', 'change', 'status', 'query'], resourceRows), '');
   lines.push('## Smoke results', '');
   lines.push(table(['check', 'live version before', 'new version', 'detail'], smokeRows(rec)), '');
   lines.push('## Issues', '');

@@ -26,6 +26,10 @@ export interface MonitorInput {
   onSample?: (line: string) => void;
   /** Firing alerts count during the window (the service's `alerts`): which, how, and since when the release is to blame. */
   alerts?: { labels: Record<string, string>; policy: AlertPolicy; since: number };
+  /** The team's gates (`services[].gates`), read at the window's end; `since` (run clock) is "before the rollout". */
+  teamGates?: { gates: TeamGateConfig[]; since: number };
+  /** Resource use of the new pods against the previous version's (`services[].resources`), read at the window's end. */
+  resources?: { config: ResourcesConfig; pods: () => Promise<{ candidate: string[]; baseline: string[] }> };
 }
 
 export interface WindowVerdict {
@@ -37,6 +41,10 @@ export interface WindowVerdict {
   line: string;
   /** Clock seconds watched before this decision (shorter than the window when it rolled back early). */
   watchedSec?: number;
+  /** What each team gate read, when the window got as far as reading them. */
+  gates?: TeamGateReading[];
+  /** CPU and memory per pod, graded, when the service asks for them. */
+  resources?: ResourceReading[];
 }
 
 export interface RunAnalysis {
@@ -55,9 +63,13 @@ export interface RunAnalysis {
 // ---------------------------------------------------------------------------------------------
 // The adapter over a MetricSource and the rules in src/domain/judge.ts.
 
-import type { Clock } from '../clock.js';
+import { type Clock, wallTime } from '../clock.js';
 import type { Defaults } from '../config.js';
-import type { MetricSource } from '../metrics/types.js';
+import type { MetricFailure, MetricSource, QueryOutcome } from '../metrics/types.js';
+import type { ResourcesConfig, TeamGateConfig } from '../domain/config-schema.js';
+import { judgeTeamGate, selectsTrack, type TeamGateReading } from '../domain/judge-team.js';
+import { judgeResource, resourceQuery, type ResourceName, type ResourceReading } from '../domain/judge-resources.js';
+import type { Finding } from '../domain/judge-core.js';
 import { productionGate, rulesFromDefaults, stagingGate, usable, type GateTests } from '../domain/judge.js';
 import { captureBaseline, monitorWindow } from '../metrics/monitor.js';
 import { windowReading } from '../domain/reading.js';
@@ -87,6 +99,8 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
   const { metrics, clock, defaults } = deps;
   const rules = rulesFromDefaults(defaults);
   const doFetch = deps.fetch ?? fetch;
+  const readTeamGates = (input: MonitorInput) => readTeamGatesWith(metrics, clock, input);
+  const readResources = (input: MonitorInput) => readResourcesWith(metrics, input);
 
   return {
     async baseline(plan, track, signal) {
@@ -131,12 +145,24 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
         onSample: (t) =>
           input.onSample?.(line(windowReading(t.candidateSamples, t.whole.candidate), windowReading(t.baselineSamples, t.whole.baseline))),
       });
-      const { candidate: candidateSamples, baseline: baselineSamples, verdict, explanation, findings } = res;
+      const { candidate: candidateSamples, baseline: baselineSamples } = res;
       // The readings the judge tested: the line, the stored decision and the report show these.
       const c = windowReading(candidateSamples, res.whole.candidate);
       const b = windowReading(baselineSamples, res.whole.baseline);
+      // The team's gates and resource use, once the window has run its course (a rollback already decided needs none).
+      const judging = res.verdict !== 'ROLLBACK';
+      const [team, used] = await Promise.all([
+        input.teamGates?.gates.length && judging ? readTeamGates(input) : undefined,
+        input.resources && judging ? readResources(input) : undefined,
+      ]);
+      const extra = [...(team ?? []), ...(used ?? [])].map((j) => j.finding);
+      const decision = extra.length
+        ? withGates(res, extra)
+        : { verdict: res.verdict, explanation: res.explanation, findings: res.findings };
       return {
-        decision: { verdict, explanation, findings },
+        decision,
+        ...(team ? { gates: team.map((j) => j.reading) } : {}),
+        ...(used ? { resources: used.map((j) => j.reading) } : {}),
         candidateSamples,
         line: line(c, b),
         watchedSec: res.watchedSec,
@@ -163,6 +189,91 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
       return where === 'staging' ? stagingGate(after, before, plan, rules, tests) : productionGate(before, after, plan, rules, tests);
     },
   };
+}
+
+/**
+ * Reads every team gate: per track (the new version's against the live one) when the query tells
+ * tracks apart and both serve, else the service before the rollout against now.
+ */
+async function readTeamGatesWith(metrics: MetricSource, clock: Clock, input: MonitorInput) {
+  const { gates, since } = input.teamGates!;
+  const pct = input.trafficPct ?? 100;
+  const sameTrack = input.candidate.track === input.baseline.track;
+  const read = promql(metrics);
+  return Promise.all(
+    gates.map(async (g) => {
+      const perTrack = selectsTrack(g.query) && !sameTrack && pct < 100;
+      const windowSec = g.windowMin * 60;
+      const [cand, base] = await Promise.all([
+        read(g.query, input.candidate, windowSec),
+        read(g.query, input.baseline, windowSec, perTrack ? undefined : wallTime(clock, since)),
+      ]);
+      const failure = [cand, base].find((o) => !o.ok) as (MetricFailure & { query: string }) | undefined;
+      return judgeTeamGate(
+        g,
+        {
+          query: cand.query,
+          mode: perTrack ? 'track' : 'before-after',
+          ...(cand.ok ? { candidate: cand.value } : {}),
+          ...(base.ok ? { baseline: base.value } : {}),
+          ...(failure ? { failure: `${failure.kind}: ${failure.message}` } : {}),
+        },
+        perTrack ? { candidate: pct / 100, baseline: 1 - pct / 100 } : undefined,
+      );
+    }),
+  );
+}
+
+/** CPU and memory per pod of the new version's pods now, against the previous version's pods now (cAdvisor). */
+async function readResourcesWith(metrics: MetricSource, input: MonitorInput) {
+  const { config, pods } = input.resources!;
+  const names = await pods().catch(() => ({ candidate: [], baseline: [] }));
+  const windowSec = input.plan.monitoringIntervalSec * 4;
+  const query = promql(metrics);
+  const read = (resource: ResourceName, which: string[]): Promise<QueryOutcome | undefined> =>
+    which.length ? query(resourceQuery(resource, which), input.candidate, windowSec) : Promise.resolve(undefined);
+  return Promise.all(
+    (['cpu', 'memory'] as const).map(async (resource) => {
+      const [cand, base] = await Promise.all([read(resource, names.candidate), read(resource, names.baseline)]);
+      return judgeResource(
+        resource,
+        {
+          query: cand?.query ?? resourceQuery(resource, names.candidate),
+          ...(cand?.ok ? { candidate: cand.value } : {}),
+          ...(base?.ok ? { baseline: base.value } : {}),
+          ...(cand && !cand.ok
+            ? { failure: `${cand.kind}: ${cand.message}` }
+            : !cand
+              ? { failure: 'no pod of the new version is running' }
+              : {}),
+        },
+        config,
+      );
+    }),
+  );
+}
+
+/** The source's PromQL reader; a source without PromQL (the sandbox's own API) says so, and that is never a pass. */
+function promql(metrics: MetricSource): NonNullable<MetricSource['readQuery']> {
+  return (template, track, windowSec, atMs) =>
+    metrics.readQuery
+      ? metrics.readQuery(template, track, windowSec, atMs)
+      : Promise.resolve({
+          ok: false,
+          kind: 'query-error',
+          message: `team gates and resource use are PromQL, read from Prometheus: set PROMETHEUS_URL (the ${metrics.name} source has none)`,
+          query: template,
+        });
+}
+
+/** The window's decision with the gates' findings beside it: a gate's rollback wins, a gate that asks makes a pass a question. */
+function withGates(res: Decision, extra: Finding[]): Decision {
+  const findings = [...res.findings, ...extra];
+  const rollback = extra.filter((f) => f.verdict === 'ROLLBACK').map((f) => f.detail);
+  if (rollback.length) return { verdict: 'ROLLBACK', explanation: rollback.join('; '), findings };
+  const asking = extra.filter((f) => f.verdict === 'INCONCLUSIVE').map((f) => f.detail);
+  if (asking.length && res.verdict === 'CONTINUE') return { verdict: 'INCONCLUSIVE', explanation: asking.join('; '), findings };
+  return { verdict: res.verdict, explanation: res.explanation, findings };
 }
 
 /** A track as a person reads it: pods without a track label are the team's own, the live version. */

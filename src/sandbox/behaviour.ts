@@ -1,8 +1,9 @@
 // How a version behaves, decided by its image tag (the fault tables in DESIGN.md). Pure.
 // Plain tags keep their meaning (`-errors` 8%, `-slow` 2×); graded parts combine:
 // `-errorsN` (N% 5xx), `-slowX` (every quantile × X), `-tailX` (the slowest 5% × X),
-// `-noisy` (healthy on average, ~3× the per-tick jitter) and `-lateN` (what follows begins N
-// sandbox minutes after the pod is Ready), e.g. `v2.1.0-late6-errors7`.
+// `-noisy` (healthy on average, ~3× the per-tick jitter), `-lateN` (what follows begins N
+// sandbox minutes after the pod is Ready), e.g. `v2.1.0-late6-errors7`; the business and resource
+// faults `-convdropN` (N% fewer checkouts convert) and `-memleak` (memory grows while it runs).
 import { imageTag } from './objects.js';
 
 export type Fault = 'none' | 'errors' | 'slow' | 'crash' | 'oom' | 'missing' | 'smokefail';
@@ -21,6 +22,10 @@ export interface Behaviour {
   tailFactor: number;
   /** Per-tick jitter of error rate and latency, × the baseline's (1 normally, 3 for `-noisy`). */
   jitter: number;
+  /** Fraction of checkouts that no longer convert (`-convdropN`: N%; plain `-convdrop`: 25%). */
+  conversionDrop: number;
+  /** Memory grows while the pod runs (`-memleak`). */
+  memLeak: boolean;
 }
 
 /** Baseline: ≈0.2% errors, p50 ≈ 40 ms, p99 ≈ 120 ms (σ = ln 3 / 2.326). */
@@ -74,7 +79,7 @@ export function lateOnsetMin(image: string): number {
 export function behaviourOf(image: string, readyForMs = Infinity): Behaviour {
   const tag = imageTag(image).toLowerCase();
   const fault = faultOfTag(tag);
-  const b: Behaviour = { fault, ...BASELINE, becomesReady: true, tailFactor: 1, jitter: 1 };
+  const b: Behaviour = { fault, ...BASELINE, becomesReady: true, tailFactor: 1, jitter: 1, conversionDrop: 0, memLeak: false };
   if (fault === 'crash' || fault === 'oom' || fault === 'missing') return { ...b, becomesReady: false };
   if (readyForMs < lateOnsetMin(image) * 60_000) return { ...b, fault: 'none' };
   const errors = part(tag, 'errors');
@@ -85,6 +90,9 @@ export function behaviourOf(image: string, readyForMs = Infinity): Behaviour {
   const tail = part(tag, 'tail');
   if (tail !== null) b.tailFactor = tail ?? 2;
   if (/-noisy(?=-|$)/.test(tag)) b.jitter = 3;
+  const convdrop = part(tag, 'convdrop');
+  if (convdrop !== null) b.conversionDrop = Math.min(1, (convdrop ?? 25) / 100);
+  if (/-memleak(?=-|$)/.test(tag)) b.memLeak = true;
   return b;
 }
 

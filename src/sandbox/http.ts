@@ -14,7 +14,7 @@ import { isDigest, VERSION_PATTERN } from '../domain/image-ref.js';
 import { ApiError, badRequest } from './errors.js';
 import type { KObject } from './objects.js';
 import { buildOverview, buildTargets } from './overview.js';
-import { PROM_CONTENT_TYPE, podMetricsText } from './promText.js';
+import { type ContainerUsage, PROM_CONTENT_TYPE, cadvisorText, podMetricsText } from './promText.js';
 import { isPodReady } from './replicaSetController.js';
 import {
   apiGroup,
@@ -145,6 +145,9 @@ async function handle(ctx: HttpContext, req: IncomingMessage, res: ServerRespons
       return send(res, 200, buildOverview(ctx.store, ctx.traffic, ctx.clock));
     case '/sandbox/v1/targets':
       return send(res, 200, buildTargets(ctx.store, ctx.address()));
+    case '/sandbox/v1/cadvisor':
+      ctx.traffic.tick();
+      return send(res, 200, cadvisorText(containerUsage(ctx)), PROM_CONTENT_TYPE);
     case '/sandbox/v1/registry/tags':
       return retagImage(ctx, method, req, res);
   }
@@ -413,6 +416,49 @@ function podLog(ctx: HttpContext, ns: string, name: string, res: ServerResponse)
   send(res, 200, `${lines.join('\n')}\n`, 'text/plain; charset=utf-8');
 }
 
+/** MiB a container works in, and how fast `-memleak` grows it (per second it has run, on the sandbox clock). */
+const MEMORY_BASE_MIB = 128;
+const MEMORY_LEAK_MIB_PER_SEC = 1;
+/** CPU seconds per request served, and a running container's idle use per second. */
+const CPU_PER_REQUEST_S = 0.002;
+const CPU_IDLE_PER_S = 0.005;
+
+/** Each running container's CPU and memory, as the kubelet's cAdvisor would report them. */
+function containerUsage(ctx: HttpContext): ContainerUsage[] {
+  const now = ctx.clock.now();
+  return ctx.store
+    .list(PODS)
+    .filter((p) => p.status?.phase === 'Running' && p.status?.startTime)
+    .map((p) => {
+      const id = podIdentity(p);
+      const b = behaviourOf(podBuild(ctx.store.registry, p, id.image));
+      const ageSec = Math.max(0, (now - Date.parse(String(p.status!.startTime))) / 1000);
+      const c = ctx.traffic.podCounters(p.metadata.uid!);
+      // A little per pod, so the pods of one version are not one number.
+      const own = (p.metadata.uid!.charCodeAt(0) % 8) * 0.5;
+      return {
+        namespace: p.metadata.namespace!,
+        pod: p.metadata.name!,
+        container: p.spec?.containers?.[0]?.name ?? 'app',
+        image: id.image,
+        cpuSeconds: CPU_PER_REQUEST_S * ((c?.ok ?? 0) + (c?.errors ?? 0)) + CPU_IDLE_PER_S * ageSec,
+        memoryBytes: (MEMORY_BASE_MIB + own + (b.memLeak ? MEMORY_LEAK_MIB_PER_SEC * ageSec : 0)) * 1024 * 1024,
+      };
+    });
+}
+
+/** Users active per pod: its track's requests in the last minute, shared by its Ready pods (30 users per request/s). */
+function activeUsers(ctx: HttpContext, pod: KObject): number {
+  const id = podIdentity(pod);
+  const ns = pod.metadata.namespace!;
+  const peers = ctx.store.list(PODS, ns).filter((p) => {
+    const o = podIdentity(p);
+    return isPodReady(p) && o.service === id.service && o.track === id.track && o.version === id.version;
+  }).length;
+  const s = ctx.traffic.sample({ namespace: ns, service: id.service, track: id.track, version: id.version }, 60);
+  return Math.round((30 * (Number.isFinite(s.throughputRps) ? s.throughputRps : 0)) / Math.max(1, peers));
+}
+
 function podAnswer(ctx: HttpContext, pod: KObject, subPath: string, res: ServerResponse): void {
   const id = podIdentity(pod);
   const b = behaviourOf(podBuild(ctx.store.registry, pod, id.image));
@@ -423,11 +469,15 @@ function podAnswer(ctx: HttpContext, pod: KObject, subPath: string, res: ServerR
       return send(
         res,
         200,
-        podMetricsText(ctx.traffic.podCounters(pod.metadata.uid!), {
-          namespace: pod.metadata.namespace!,
-          ...id,
-          podHash: pod.metadata.labels?.['rollouts-pod-template-hash'] ?? pod.metadata.labels?.['pod-template-hash'],
-        }),
+        podMetricsText(
+          ctx.traffic.podCounters(pod.metadata.uid!),
+          {
+            namespace: pod.metadata.namespace!,
+            ...id,
+            podHash: pod.metadata.labels?.['rollouts-pod-template-hash'] ?? pod.metadata.labels?.['pod-template-hash'],
+          },
+          { conversionDrop: b.conversionDrop, activeUsers: activeUsers(ctx, pod) },
+        ),
         PROM_CONTENT_TYPE,
       );
     case '/health':

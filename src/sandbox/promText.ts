@@ -12,9 +12,14 @@ function labels(pairs: Record<string, string>): string {
 
 export const PROM_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
+/** The shop's business numbers: a share of requests are checkouts, a share of those convert. */
+export const CHECKOUT_SHARE = 0.05;
+export const CONVERSION_RATE = 0.3;
+
 export function podMetricsText(
   c: PodCounters | undefined,
   identity: { namespace: string; service: string; track: string; version: string; podHash?: string | undefined },
+  business: { conversionDrop: number; activeUsers: number } = { conversionDrop: 0, activeUsers: 0 },
 ): string {
   const base: Record<string, string> = { service: identity.service, namespace: identity.namespace, version: identity.version };
   if (identity.track) base.track = identity.track;
@@ -36,5 +41,59 @@ export function podMetricsText(
   lines.push(`http_request_duration_seconds_bucket${labels({ ...base, le: '+Inf' })} ${ok + errors}`);
   lines.push(`http_request_duration_seconds_sum${labels(base)} ${(c?.sumSeconds ?? 0).toFixed(6)}`);
   lines.push(`http_request_duration_seconds_count${labels(base)} ${ok + errors}`);
+  // What the runbook's business gates read (conversion rate, active users); `-convdropN` lowers orders.
+  const checkouts = ok * CHECKOUT_SHARE;
+  lines.push(
+    '# HELP shop_checkouts_total Checkouts started.',
+    '# TYPE shop_checkouts_total counter',
+    // Fractional, as counters may be: whole numbers would round a young pod's ratio down.
+    `shop_checkouts_total${labels(base)} ${checkouts.toFixed(3)}`,
+    '# HELP shop_orders_total Checkouts that became orders.',
+    '# TYPE shop_orders_total counter',
+    `shop_orders_total${labels(base)} ${(checkouts * CONVERSION_RATE * (1 - business.conversionDrop)).toFixed(3)}`,
+    '# HELP shop_active_users Users active in the last minute.',
+    '# TYPE shop_active_users gauge',
+    `shop_active_users${labels(base)} ${business.activeUsers}`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** What cAdvisor reports of one running container (the kubelet's /metrics/cadvisor). */
+export interface ContainerUsage {
+  namespace: string;
+  pod: string;
+  container: string;
+  image: string;
+  cpuSeconds: number;
+  memoryBytes: number;
+}
+
+/**
+ * The kubelet's cAdvisor metrics for these containers, as Prometheus scrapes them with
+ * `honor_labels: true`: a row per container and one for the pod's own cgroup (`container=""`),
+ * which queries leave out with `container!=""`.
+ */
+export function cadvisorText(usage: ContainerUsage[]): string {
+  const lines = [
+    '# HELP container_cpu_usage_seconds_total Cumulative cpu time consumed in seconds.',
+    '# TYPE container_cpu_usage_seconds_total counter',
+  ];
+  for (const u of usage) {
+    lines.push(
+      `container_cpu_usage_seconds_total${labels({ namespace: u.namespace, pod: u.pod, container: u.container, image: u.image, cpu: 'total' })} ${u.cpuSeconds.toFixed(3)}`,
+    );
+    lines.push(
+      `container_cpu_usage_seconds_total${labels({ namespace: u.namespace, pod: u.pod, container: '', image: '', cpu: 'total' })} ${u.cpuSeconds.toFixed(3)}`,
+    );
+  }
+  lines.push('# HELP container_memory_working_set_bytes Current working set in bytes.', '# TYPE container_memory_working_set_bytes gauge');
+  for (const u of usage) {
+    lines.push(
+      `container_memory_working_set_bytes${labels({ namespace: u.namespace, pod: u.pod, container: u.container, image: u.image })} ${Math.round(u.memoryBytes)}`,
+    );
+    lines.push(
+      `container_memory_working_set_bytes${labels({ namespace: u.namespace, pod: u.pod, container: '', image: '' })} ${Math.round(u.memoryBytes)}`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

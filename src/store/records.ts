@@ -3,6 +3,8 @@ import type { OwnerSnapshot } from '../cluster/owner-control.js';
 import type { PreflightCheck, RolloutState } from '../cluster/types.js';
 import type { Actor, Decision, DeployRequest, Environment, MetricSample } from '../domain/types.js';
 import type { Diagnostics, RunView } from '../domain/run.js';
+import type { TeamGateReading } from '../domain/judge-team.js';
+import type { ResourceReading } from '../domain/judge-resources.js';
 
 export type { LineStop } from '../domain/run.js';
 
@@ -25,6 +27,10 @@ export interface DecisionRecord {
   watchedSec?: number;
   candidate?: MetricSample;
   baseline?: MetricSample;
+  /** What the team's gates read at this decision (`services[].gates`). */
+  gates?: TeamGateReading[];
+  /** CPU and memory per pod at this decision, graded (`services[].resources`). */
+  resources?: ResourceReading[];
 }
 
 /**

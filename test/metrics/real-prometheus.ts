@@ -54,6 +54,15 @@ export async function startPrometheus(sandbox: Sandbox, scrapeSec: number): Prom
       `      - url: ${sandbox.url}/sandbox/v1/targets`,
       '        refresh_interval: 1s',
       ...door.map((l) => `        ${l}`),
+      // The kubelets' cAdvisor, as kube-prometheus scrapes it: the exposed pod and namespace labels kept.
+      '  - job_name: kubelet-cadvisor',
+      `    scrape_interval: ${scrapeSec}s`,
+      `    scrape_timeout: ${timeout}`,
+      '    scheme: https',
+      '    honor_labels: true',
+      '    metrics_path: /sandbox/v1/cadvisor',
+      ...door.map((l) => `    ${l}`),
+      `    static_configs: [{ targets: ['${new URL(sandbox.url).host}'] }]`,
       '',
     ].join('\n'),
   );

@@ -125,7 +125,8 @@ describe('reports', () => {
       'Rollback details',
       'Lessons learned',
     ]);
-    expect(md).toContain('| error rate | 0.2% | 8.1% | ≤ 1% |');
+    expect(md).toContain('| error rate | 0.2% | 8.1% | +7.9 pts | ≤ 1% | CRITICAL |');
+    expect(md).toContain('| p99 latency | 120 ms | 130 ms | +8% | ≤ 400 ms | GOOD |');
     expect(md).toContain('registry.example.com/shop/checkout:v1.2.2 → registry.example.com/shop/checkout:v1.2.3-errors');
     expect(md).toMatch(/Trigger: automatic/);
     expect(md).toMatch(/checkout stays locked in production after an automatic rollback \(run r-test1: .*\), until someone unlocks it/);
@@ -175,7 +176,7 @@ describe('reports', () => {
     expect(md).not.toMatch(/stays locked/);
     expect(md).not.toMatch(/No baseline traffic was measured/);
     expect(md).toContain("## SLO metrics: baseline vs after (in staging, against production's live version)");
-    expect(md).toContain('| error rate | 0.2% | 5.0% | ≤ 1% |');
+    expect(md).toContain('| error rate | 0.2% | 5.0% | +4.8 pts | ≤ 1% | CRITICAL |');
     expect(md).toMatch(/❌ staging-gate — error-rate: 5.00% vs 0.20% over 1 sample/);
     expect(md).not.toMatch(/too few samples/);
     const incident = renderIncident(staging, audit);

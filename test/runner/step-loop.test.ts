@@ -72,6 +72,7 @@ function recordingDriver(store: Store, calls: Call[], fail: { at?: string } = {}
       return { ok: true, oldTrafficPct: 100, detail: 'all pods on v1.2.2' };
     },
     signals: async () => [],
+    podsOf: async () => ({ candidate: [], baseline: [] }),
     pulledDigest: async () => undefined,
     tracks: (ref) => ({
       candidate: { namespace: ref.namespace, service: ref.serviceName, track: 'stable', version: 'v1.2.3' },

@@ -176,6 +176,51 @@ describe('metrics', () => {
     expect(value(`http_request_duration_seconds_sum{${base}}`)).toBeGreaterThan(0);
   });
 
+  it('exports the business numbers per track (-convdropN lowers orders) and cAdvisor use per pod (-memleak grows memory)', async () => {
+    const leaky = deployment('checkout-leaky', 'registry.example.com/shop/checkout:v9.0.0-convdrop25-memleak', 1);
+    leaky.spec!.selector.matchLabels = { app: 'checkout', track: 'canary' };
+    leaky.spec!.template.metadata!.labels = { app: 'checkout', track: 'canary' };
+    await f.apps.createNamespacedDeployment({ namespace: 'production', body: leaky });
+    await waitFor('the leaky pod ready', async () =>
+      rolledOut(await f.apps.readNamespacedDeployment({ name: 'checkout-leaky', namespace: 'production' })),
+    );
+    await elapse(10 * 60_000);
+    const pods = (await f.core.listNamespacedPod({ namespace: 'production', labelSelector: 'app=checkout' })).items;
+    const exposed = async (pod: (typeof pods)[number]) =>
+      (await f.fetch(`${f.sandbox.url}/api/v1/namespaces/production/pods/${pod.metadata!.name}/proxy/metrics`)).text();
+    const value = (text: string, name: string) => Number(/ (\S+)$/.exec(text.split('\n').find((l) => l.startsWith(`${name}{`)) ?? '')?.[1]);
+    const leakyPod = pods.find((p) => p.metadata!.labels!.track === 'canary')!;
+    const stablePod = pods.find((p) => p.metadata!.labels!.track === 'stable')!;
+    const ratio = (t: string) => value(t, 'shop_orders_total') / value(t, 'shop_checkouts_total');
+    const [leakyText, stableText] = await Promise.all([exposed(leakyPod), exposed(stablePod)]);
+    expect(ratio(stableText)).toBeCloseTo(0.3, 2);
+    expect(ratio(leakyText)).toBeCloseTo(0.225, 2);
+    expect(value(stableText, 'shop_active_users')).toBeGreaterThan(0);
+    expect(stableText).toContain('# TYPE shop_active_users gauge');
+
+    const cadvisor = await (await f.fetch(`${f.sandbox.url}/sandbox/v1/cadvisor`)).text();
+    const memory = (pod: string) =>
+      Number(
+        / (\d+)$/.exec(
+          cadvisor
+            .split('\n')
+            .find((l) => l.startsWith(`container_memory_working_set_bytes{namespace="production",pod="${pod}",container="app"`)) ?? '',
+        )?.[1],
+      ) /
+      1024 /
+      1024;
+    expect(memory(stablePod.metadata!.name!)).toBeLessThan(140);
+    // 10 sandbox minutes at 1 MiB a second.
+    expect(memory(leakyPod.metadata!.name!)).toBeGreaterThan(600);
+    expect(cadvisor).toMatch(
+      new RegExp(
+        `^container_cpu_usage_seconds_total\\{namespace="production",pod="${stablePod.metadata!.name}",container="app",image="[^"]+",cpu="total"\\} [\\d.]+$`,
+        'm',
+      ),
+    );
+    await f.apps.deleteNamespacedDeployment({ name: 'checkout-leaky', namespace: 'production' });
+  });
+
   it('lists scrape targets in Prometheus HTTP SD format', async () => {
     const targets = await (await f.fetch(`${f.sandbox.url}/sandbox/v1/targets`)).json();
     expect(targets.length).toBeGreaterThanOrEqual(72);

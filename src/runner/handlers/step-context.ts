@@ -110,7 +110,7 @@ export function record(
   ctx: StepContext,
   environment: Environment,
   step: string,
-  res: Pick<WindowVerdict, 'decision'> & Partial<Pick<WindowVerdict, 'watchedSec' | 'candidate' | 'baseline'>>,
+  res: Pick<WindowVerdict, 'decision'> & Partial<Pick<WindowVerdict, 'watchedSec' | 'candidate' | 'baseline' | 'gates' | 'resources'>>,
 ): void {
   ctx.commit({
     decisions: {
@@ -123,6 +123,8 @@ export function record(
           ...(res.watchedSec !== undefined ? { watchedSec: res.watchedSec } : {}),
           ...(res.candidate ? { candidate: res.candidate } : {}),
           ...(res.baseline ? { baseline: res.baseline } : {}),
+          ...(res.gates?.length ? { gates: res.gates } : {}),
+          ...(res.resources?.length ? { resources: res.resources } : {}),
         },
       ],
     },

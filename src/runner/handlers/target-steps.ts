@@ -65,14 +65,17 @@ export function observe(
 ): Promise<WindowVerdict> {
   const tracks = t.driver.tracks(t.ref, st);
   const alerts = ctx.service.alerts;
+  // What changed after this target began to change is the release's; before it, the baseline.
+  const since = t.data.touchedAt ?? ctx.run.createdAt;
   return ctx.analysis.monitor({
+    ...(ctx.service.gates.length ? { teamGates: { gates: ctx.service.gates, since } } : {}),
+    ...(ctx.service.resources ? { resources: { config: ctx.service.resources, pods: () => t.driver.podsOf(t.ref, st) } } : {}),
     ...(alerts
       ? {
           alerts: {
             labels: fillLabels(alerts.labels, { service: t.ref.serviceName, namespace: t.ref.namespace }),
             policy: alerts,
-            // What fires after this target began to change is the release's; what fired before is not.
-            since: t.data.touchedAt ?? ctx.run.createdAt,
+            since,
           },
         }
       : {}),

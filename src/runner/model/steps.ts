@@ -151,7 +151,8 @@ export function withRollbackSteps(steps: StepView[], reason: string): StepView[]
   const report = steps.find((s) => s.key === STEP.report) ?? { key: STEP.report, title: 'Report', status: 'pending' };
   return [
     ...out,
-    { key: STEP.rollback, title: 'Rollback', status: 'pending', detail: reason },
+    // "Rollback — requested by ivan", not "Rollback — rollback requested by ivan".
+    { key: STEP.rollback, title: 'Rollback', status: 'pending', detail: reason.replace(/^rollback /i, '') },
     { key: STEP.verifyRollback, title: 'Rollback verification', status: 'pending' },
     { key: STEP.incident, title: 'Incident record', status: 'pending' },
     ...(resume ? [{ ...resume, status: 'pending' as const }] : []),
