@@ -39,6 +39,8 @@ const SPEED = 50;
 export async function benchRunner(): Promise<Array<{ name: string; value: number; unit: string; note?: string }>> {
   const names = Array.from({ length: N }, (_, i) => `svc-${i}`);
   const config = ShipbotConfig.parse({
+    // Production deploys need roles (without any, only staging is allowed).
+    roles: { deployers: ['U_BENCH'], incidentCommanders: ['U_BENCH'] },
     services: names.map((name) => ({
       name,
       image: `registry.example.com/bench/${name}`,

@@ -20,8 +20,18 @@ export function stepMark(s: StepView['status']): string {
   return MARK[s];
 }
 
-function time(ms?: number): string {
-  return ms === undefined ? '' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + 'Z';
+/**
+ * The run's clock as people read it: `wall` turns a moment into the wall-clock one and `speed` says
+ * how much faster the run's clock ran (local mode's demo clock); the identity in production.
+ */
+export interface ReportClock {
+  wall(moment: number): number;
+  speed: number;
+}
+const RUN_CLOCK: ReportClock = { wall: (m) => m, speed: 1 };
+
+function timeWith(clock: ReportClock): (ms?: number) => string {
+  return (ms) => (ms === undefined ? '' : new Date(clock.wall(ms)).toISOString().replace('T', ' ').slice(0, 19) + 'Z');
 }
 
 function duration(ms: number): string {
@@ -225,7 +235,8 @@ function sloRows(rec: RunRecord): string[][] {
   ];
 }
 
-export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: string[]): string {
+export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: string[], clock: ReportClock = RUN_CLOCK): string {
+  const time = timeWith(clock);
   const p = rec.plan;
   const end = Math.max(rec.updatedAt, ...rec.steps.map((s) => s.endedAt ?? 0));
   const rs = ownTarget(rec).rollout;
@@ -263,7 +274,7 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
           rec.data.approvals?.map((a) => a.by).join(', ') || (rec.phase.status === 'pending-approval' ? 'pending' : 'not required'),
         ],
         ['Started', time(rec.createdAt)],
-        ['Duration', duration(end - rec.createdAt)],
+        ['Duration', `${duration((end - rec.createdAt) / clock.speed)}${clock.speed > 1 ? ` (demo clock ${clock.speed}× faster)` : ''}`],
       ],
     ),
     '',
@@ -363,7 +374,8 @@ function lockLine(rec: RunRecord): string {
     : `${rec.service} in ${rec.environment} was released`;
 }
 
-export function renderIncident(rec: RunRecord, audit: AuditRecord[], narrative?: string): string {
+export function renderIncident(rec: RunRecord, audit: AuditRecord[], narrative?: string, clock: ReportClock = RUN_CLOCK): string {
+  const time = timeWith(clock);
   const rb = rollbackOf(rec);
   const lines = [
     `# Incident: ${rec.service} ${rec.version} rolled back in ${reachedTarget(rec).environment}`,

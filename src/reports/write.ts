@@ -6,7 +6,15 @@ import path from 'node:path';
 import type { AuditRecord, RunRecord } from '../store/records.js';
 import { type RunView, rollbackOf } from '../domain/run.js';
 import { namesOf, plainDates, withNames } from '../domain/text.js';
-import { deterministicLessons, renderIncident, renderReport, reportFacts, stakeholderSummary, type Summarise } from './report.js';
+import {
+  deterministicLessons,
+  type ReportClock,
+  renderIncident,
+  renderReport,
+  reportFacts,
+  stakeholderSummary,
+  type Summarise,
+} from './report.js';
 
 export interface WrittenReports {
   report: string;
@@ -33,6 +41,7 @@ export async function writeRunReports(
   audit: AuditRecord[],
   dir: string,
   summarise?: Summarise,
+  clock?: ReportClock,
 ): Promise<WrittenReports> {
   await mkdir(dir, { recursive: true });
   const full: RunRecord = { ...rec, ...view };
@@ -46,11 +55,11 @@ export async function writeRunReports(
     full.requester.name ? [[full.requester.userId, full.requester.name]] : [],
   );
   const forPeople = (text: string) => withNames(plainDates(text), names);
-  await writeFile(report, forPeople(renderReport(full, audit, lessons)));
+  await writeFile(report, forPeople(renderReport(full, audit, lessons, clock)));
   let incident: string | undefined;
   if (rollbackOf(full)) {
     incident = path.join(dir, `${rec.id}-incident.md`);
-    await writeFile(incident, forPeople(renderIncident(full, audit, await ask(summarise, 'incident', facts))));
+    await writeFile(incident, forPeople(renderIncident(full, audit, await ask(summarise, 'incident', facts), clock)));
   }
   return { report, ...(incident ? { incident } : {}) };
 }

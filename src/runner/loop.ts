@@ -10,6 +10,7 @@ import type { DriverTarget, RolloutDriver, RolloutState, WorkloadRef } from '../
 import type { Environment, Strategy } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { Summarise } from '../reports/report.js';
+import { wallTime } from '../clock.js';
 import { writeRunReports, writeSummary } from '../reports/write.js';
 import { isStoreBusy, type Store } from '../store/store.js';
 import { actorLabel, type LineStop, type RunRecord } from '../store/records.js';
@@ -302,7 +303,9 @@ export class StepLoop {
       { save: false },
     ).run;
     try {
-      const files = await writeRunReports(toView(run), run, store.auditTrail(run.id), this.deps.reportsDir, this.deps.summarise);
+      // Times in the report as people lived them (the demo clock runs faster than the wall's).
+      const lived = { wall: (m: number) => wallTime(clock, m), speed: clock.speed };
+      const files = await writeRunReports(toView(run), run, store.auditTrail(run.id), this.deps.reportsDir, this.deps.summarise, lived);
       const report = { path: files.report, ...(files.incident ? { incident: files.incident } : {}) };
       run = this.dispatch(
         run,

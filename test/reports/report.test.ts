@@ -134,6 +134,18 @@ describe('reports', () => {
     expect(md).toMatch(/- ❌ Canary 5%: error rate 8.10% vs 0.20%/);
   });
 
+  it("says times and durations as people lived them when the run's clock ran faster (the demo)", () => {
+    const rec = rolledBack();
+    // The demo clock ran 60× faster and ahead of the wall: its moments map back to wall-clock ones.
+    const wallStart = Date.UTC(2026, 11, 7, 8, 0, 0);
+    const clock = { wall: (m: number) => wallStart + (m - t0) / 60, speed: 60 };
+    const md = renderReport(rec, audit, deterministicLessons(rec), clock);
+    expect(md).toContain('| Duration | 1s (demo clock 60× faster) |');
+    expect(md).toContain('| Started | 2026-12-07 08:00:00Z |');
+    expect(md).toMatch(/- 2026-12-07 08:00:01Z shipbot: automatic-rollback/);
+    expect(renderIncident(rec, audit, undefined, clock)).toMatch(/Detected: 2026-12-07 08:00:01Z/);
+  });
+
   it('a release stopped at its staging rehearsal: the report speaks of staging and never contradicts the record', () => {
     const rec = rolledBack();
     const staged = sample(0.05, 130);
