@@ -70,6 +70,7 @@ export function alertSourceFor(env: {
 export class CataloguePrometheus implements MetricSource {
   readonly name = 'prometheus';
   private readonly byService = new Map<string, PrometheusSource>();
+  private readonly queries = new Map<string, MetricQueries>();
   private readonly fallback: PrometheusSource;
 
   constructor(
@@ -80,7 +81,10 @@ export class CataloguePrometheus implements MetricSource {
     const all = { ...opts, ...(config.prometheus?.scrapeIntervalSec ? { scrapeIntervalSec: config.prometheus.scrapeIntervalSec } : {}) };
     this.fallback = new PrometheusSource({ baseUrl, queries: DEFAULT_QUERIES, ...all });
     for (const s of config.services)
-      if (s.metrics) this.byService.set(s.name, new PrometheusSource({ baseUrl, queries: s.metrics, ...all }));
+      if (s.metrics) {
+        this.byService.set(s.name, new PrometheusSource({ baseUrl, queries: s.metrics, ...all }));
+        this.queries.set(s.name, s.metrics);
+      }
   }
 
   private pick(track: TrackRef): PrometheusSource {
@@ -101,6 +105,10 @@ export class CataloguePrometheus implements MetricSource {
 
   readQuery(template: string, track: TrackRef, windowSec: number, atMs?: number): Promise<QueryOutcome> {
     return this.pick(track).readQuery(template, track, windowSec, atMs);
+  }
+
+  queriesFor(service: string): Readonly<Record<string, string>> {
+    return this.queries.get(service) ?? DEFAULT_QUERIES;
   }
 }
 

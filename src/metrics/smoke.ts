@@ -67,7 +67,7 @@ const LAG_BACKOFF_MS = [250, 1000, 2000];
 /**
  * A read (GET/HEAD) that got no answer in time is asked once more before it counts as failed: on
  * a loaded node one lost answer is not the version's fault. When Shipbot's own event loop was
- * held up while it waited (half the timeout, at least 250 ms), the timeout says nothing about the
+ * held up for half the time it waited (at least 250 ms, in all), the timeout says nothing about the
  * service: it is asked again with backoff, and if Shipbot stays that busy the result is unclear,
  * for a person to decide. A wrong answer is never retried.
  */
@@ -91,44 +91,45 @@ async function runOne(check: SmokeCheck, baseUrl: string, vars: Record<string, s
       ...r,
       attempts,
       unclear: true,
-      reason: `${r.reason}, asked ${attempts} times while Shipbot itself was busy (its event loop delayed up to ${Math.round(a.lagMs)} ms): cannot tell a slow service from a busy Shipbot`,
+      reason: `${r.reason}, asked ${attempts} times while Shipbot itself was busy (its event loop held up ${Math.round(a.lagMs)} ms while it waited): cannot tell a slow service from a busy Shipbot`,
     };
   return { ...r, attempts, reason: `${r.reason} (asked ${attempts === 2 ? 'twice' : `${attempts} times`})` };
 }
 
-/** One try; `lagMs`: the longest this process's event loop was held up while it waited. */
+/** One try; `lagMs`: how long, in all, this process's event loop was held up while it waited. */
 type Attempt = { timedOut: boolean; lagMs: number; result: Omit<SmokeResult, 'attempts'> };
 
 async function attempt(check: SmokeCheck, baseUrl: string, vars: Record<string, string>, opts: SmokeOptions): Promise<Attempt> {
   const lag = lagProbe();
   try {
     const a = await tryOnce(check, baseUrl, vars, opts);
-    return { ...a, lagMs: lag.maxMs() };
+    return { ...a, lagMs: lag.totalMs() };
   } finally {
     lag.stop();
   }
 }
 
 /**
- * How late a 10 ms timer fires while an attempt waits: the longest this process's event loop was
- * held up. (perf_hooks' delay histogram, sampled right after one long block, had not recorded it
- * yet; a timer's drift measured up to now has.)
+ * How late a 10 ms timer fires, summed over an attempt's wait: how long this process's event loop
+ * was held up while it waited, whether by one long block or by many short ones (a saturated
+ * process answers every timer a little late). (perf_hooks' delay histogram, sampled right after
+ * one long block, had not recorded it yet; a timer's drift measured up to now has.)
  */
-function lagProbe(): { maxMs(): number; stop(): void } {
+function lagProbe(): { totalMs(): number; stop(): void } {
   const every = 10;
   let last = performance.now();
-  let max = 0;
+  let total = 0;
   const tick = () => {
     const now = performance.now();
-    max = Math.max(max, now - last - every);
+    total += Math.max(0, now - last - every);
     last = now;
   };
   const timer = setInterval(tick, every);
   timer.unref();
   return {
-    maxMs: () => {
+    totalMs: () => {
       tick();
-      return max;
+      return total;
     },
     stop: () => clearInterval(timer),
   };

@@ -37,4 +37,6 @@ export interface MetricSource {
    * for `track`, `{{window}}` = `windowSec`, evaluated at `atMs` (wall clock; now when omitted).
    */
   readQuery?(template: string, track: TrackRef, windowSec: number, atMs?: number): Promise<QueryOutcome>;
+  /** The templates behind a service's numbers, by metric (a report shows them); undefined for a source without queries. */
+  queriesFor?(service: string): Readonly<Record<string, string>>;
 }

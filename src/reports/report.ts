@@ -30,6 +30,12 @@ export interface ReportClock {
 }
 const RUN_CLOCK: ReportClock = { wall: (m) => m, speed: 1 };
 
+export interface ReportOptions {
+  clock?: ReportClock;
+  /** The metric source's templates behind the SLO numbers, by metric (Prometheus); none for the sandbox's API. */
+  queries?: Readonly<Record<string, string>> | undefined;
+}
+
 function timeWith(clock: ReportClock): (ms?: number) => string {
   return (ms) => (ms === undefined ? '' : new Date(clock.wall(ms)).toISOString().replace('T', ' ').slice(0, 19) + 'Z');
 }
@@ -235,7 +241,8 @@ function sloRows(rec: RunRecord): string[][] {
   ];
 }
 
-export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: string[], clock: ReportClock = RUN_CLOCK): string {
+export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: string[], opts: ReportOptions = {}): string {
+  const clock = opts.clock ?? RUN_CLOCK;
   const time = timeWith(clock);
   const p = rec.plan;
   const end = Math.max(rec.updatedAt, ...rec.steps.map((s) => s.endedAt ?? 0));
@@ -327,6 +334,13 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
     '',
   );
   lines.push(table(['metric', 'baseline', 'after', 'change', 'target', 'status'], sloRows(rec)), '');
+  if (opts.queries)
+    lines.push(
+      "Read from Prometheus with these templates (each side's track, version and window filled in):",
+      '',
+      ...Object.entries(opts.queries).map(([metric, q]) => `- ${metric}: \`${q}\``),
+      '',
+    );
   const teamRows = teamGateRows(rec);
   if (teamRows.length) lines.push('## Team gates', '', table(['gate', 'baseline', 'after', 'change', 'status', 'query'], teamRows), '');
   const resourceRows = resourceRowsOf(rec);
@@ -374,8 +388,8 @@ function lockLine(rec: RunRecord): string {
     : `${rec.service} in ${rec.environment} was released`;
 }
 
-export function renderIncident(rec: RunRecord, audit: AuditRecord[], narrative?: string, clock: ReportClock = RUN_CLOCK): string {
-  const time = timeWith(clock);
+export function renderIncident(rec: RunRecord, audit: AuditRecord[], narrative?: string, opts: ReportOptions = {}): string {
+  const time = timeWith(opts.clock ?? RUN_CLOCK);
   const rb = rollbackOf(rec);
   const lines = [
     `# Incident: ${rec.service} ${rec.version} rolled back in ${reachedTarget(rec).environment}`,

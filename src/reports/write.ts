@@ -8,7 +8,7 @@ import { type RunView, rollbackOf } from '../domain/run.js';
 import { namesOf, plainDates, withNames } from '../domain/text.js';
 import {
   deterministicLessons,
-  type ReportClock,
+  type ReportOptions,
   renderIncident,
   renderReport,
   reportFacts,
@@ -41,7 +41,7 @@ export async function writeRunReports(
   audit: AuditRecord[],
   dir: string,
   summarise?: Summarise,
-  clock?: ReportClock,
+  opts: ReportOptions = {},
 ): Promise<WrittenReports> {
   await mkdir(dir, { recursive: true });
   const full: RunRecord = { ...rec, ...view };
@@ -55,11 +55,11 @@ export async function writeRunReports(
     full.requester.name ? [[full.requester.userId, full.requester.name]] : [],
   );
   const forPeople = (text: string) => withNames(plainDates(text), names);
-  await writeFile(report, forPeople(renderReport(full, audit, lessons, clock)));
+  await writeFile(report, forPeople(renderReport(full, audit, lessons, opts)));
   let incident: string | undefined;
   if (rollbackOf(full)) {
     incident = path.join(dir, `${rec.id}-incident.md`);
-    await writeFile(incident, forPeople(renderIncident(full, audit, await ask(summarise, 'incident', facts), clock)));
+    await writeFile(incident, forPeople(renderIncident(full, audit, await ask(summarise, 'incident', facts), opts)));
   }
   return { report, ...(incident ? { incident } : {}) };
 }

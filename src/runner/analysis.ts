@@ -56,6 +56,8 @@ export interface RunAnalysis {
   ): Promise<{ samples: MetricSample[]; sample?: MetricSample; detail: string }>;
   monitor(input: MonitorInput): Promise<WindowVerdict>;
   smoke(baseUrl: string, checks: SmokeCheck[], signal?: AbortSignal): Promise<SmokeRecord[]>;
+  /** The templates behind a service's numbers, when the source has them (Prometheus), for the report. */
+  queriesFor?(service: string): Readonly<Record<string, string>> | undefined;
   /** The regression gate: samples (and smoke results) after the deploy against those before, with the plan's threshold. */
   gate(plan: DeployPlan, before: MetricSample[], after: MetricSample[], where: 'staging' | 'production', tests?: GateTests): Decision;
 }
@@ -183,6 +185,8 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
         detail: r.ok ? `HTTP ${r.status} in ${Math.round(r.latencyMs)} ms` : (r.reason ?? 'failed'),
       }));
     },
+
+    queriesFor: (service) => metrics.queriesFor?.(service),
 
     gate(plan, before, after, where, tests) {
       // Staging is judged against production's baseline (before = production reference samples).

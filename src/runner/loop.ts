@@ -305,7 +305,10 @@ export class StepLoop {
     try {
       // Times in the report as people lived them (the demo clock runs faster than the wall's).
       const lived = { wall: (m: number) => wallTime(clock, m), speed: clock.speed };
-      const files = await writeRunReports(toView(run), run, store.auditTrail(run.id), this.deps.reportsDir, this.deps.summarise, lived);
+      const files = await writeRunReports(toView(run), run, store.auditTrail(run.id), this.deps.reportsDir, this.deps.summarise, {
+        clock: lived,
+        queries: this.deps.analysis.queriesFor?.(run.service),
+      });
       const report = { path: files.report, ...(files.incident ? { incident: files.incident } : {}) };
       run = this.dispatch(
         run,

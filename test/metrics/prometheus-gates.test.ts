@@ -154,6 +154,8 @@ describe.skipIf(!promBin)(`team gates read by a real Prometheus scraping every $
     const report = readFileSync(reportPathOf(dropped)!, 'utf8');
     expect(report).toMatch(/## Team gates\n\n\| gate \| baseline \| after \| change \| status \| query \|/);
     expect(report).toMatch(/\| conversion rate \| 0\.300 \| 0\.2\d+ \| -2\d% \| BREACH \| `sum\(rate\(shop_orders_total/);
+    // …and the templates behind the SLO numbers.
+    expect(report).toMatch(/^- errorRate: `sum\(rate\(http_requests_total\{/m);
 
     // 10% fewer is within the 20% the team allows: the release goes through.
     expect(slight.phase.status, steps(slight)).toBe('succeeded');

@@ -170,11 +170,28 @@ describe("smoke checks on a real cluster's door", () => {
       expect(r!.unclear).toBeUndefined();
     });
 
+    it('many short blocks count as much as one long one: a saturated process (the 100-deploy bench) is busy too', async () => {
+      // 40 ms at a time, back to back, for as long as the attempt waits: no single delay is long.
+      const saturated: typeof fetch = (input, init) => {
+        const p = fetch(input, init);
+        const until = performance.now() + 400;
+        const chunk = () => {
+          busy(40);
+          if (performance.now() < until) setTimeout(chunk, 2);
+        };
+        setTimeout(chunk, 1);
+        return p;
+      };
+      const [r] = await runSmokeChecks([check('slow', '/slow')], base, {}, { fetch: saturated });
+      expect(r).toMatchObject({ ok: false, unclear: true, attempts: 4 });
+      expect(judgeSmoke([r!]).verdict).toBe('INCONCLUSIVE');
+    });
+
     it('lagging every time it asks is unclear (a person decides), never a plain failure', async () => {
       const [r] = await runSmokeChecks([check('slow', '/slow')], base, {}, { fetch: lagging(99) });
       expect(r).toMatchObject({ ok: false, unclear: true, attempts: 4 });
       expect(r!.reason).toMatch(
-        /^no answer within 300 ms, asked 4 times while Shipbot itself was busy \(its event loop delayed up to \d+ ms\)/,
+        /^no answer within 300 ms, asked 4 times while Shipbot itself was busy \(its event loop held up \d+ ms while it waited\)/,
       );
       expect(judgeSmoke([r!]).verdict).toBe('INCONCLUSIVE');
     });

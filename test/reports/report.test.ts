@@ -139,11 +139,17 @@ describe('reports', () => {
     // The demo clock ran 60× faster and ahead of the wall: its moments map back to wall-clock ones.
     const wallStart = Date.UTC(2026, 11, 7, 8, 0, 0);
     const clock = { wall: (m: number) => wallStart + (m - t0) / 60, speed: 60 };
-    const md = renderReport(rec, audit, deterministicLessons(rec), clock);
+    const md = renderReport(rec, audit, deterministicLessons(rec), { clock });
     expect(md).toContain('| Duration | 1s (demo clock 60× faster) |');
     expect(md).toContain('| Started | 2026-12-07 08:00:00Z |');
     expect(md).toMatch(/- 2026-12-07 08:00:01Z shipbot: automatic-rollback/);
-    expect(renderIncident(rec, audit, undefined, clock)).toMatch(/Detected: 2026-12-07 08:00:01Z/);
+    // With Prometheus behind the numbers, the templates are listed under the SLO table.
+    const withQueries = renderReport(rec, audit, [], { queries: { errorRate: 'sum(rate(x{track="{{track}}"}[{{window}}]))' } });
+    expect(withQueries).toMatch(
+      /\| requests measured .*\n\nRead from Prometheus with these templates.*\n\n- errorRate: `sum\(rate\(x\{track="\{\{track\}\}"\}\[\{\{window\}\}\]\)\)`\n/,
+    );
+    expect(md).not.toContain('Read from Prometheus');
+    expect(renderIncident(rec, audit, undefined, { clock })).toMatch(/Detected: 2026-12-07 08:00:01Z/);
   });
 
   it('a release stopped at its staging rehearsal: the report speaks of staging and never contradicts the record', () => {
