@@ -13,7 +13,7 @@ export interface SmokeResult {
   /** Real milliseconds from sending to the end of the answer (or to the failure), last attempt. */
   latencyMs: number;
   reason?: string;
-  /** How many times it was asked: 2 when a read got no answer the first time, up to 4 while Shipbot itself was lagging. */
+  /** How many times it was asked: 2 when a read got no answer the first time, more while Shipbot itself was lagging. */
   attempts: number;
   /**
    * No answer, but Shipbot's own event loop was lagging each time it asked: the service may be
@@ -29,6 +29,8 @@ export interface SmokeOptions {
    */
   fetch?: typeof fetch;
   headers?: Record<string, string>;
+  /** Waits before asking again while Shipbot itself lags (ms); one more attempt per entry. */
+  lagBackoffMs?: readonly number[];
 }
 
 /**
@@ -61,13 +63,16 @@ export async function runSmokeChecks(
   return Promise.all(checks.map((c) => runOne(c, baseUrl, vars, opts)));
 }
 
-/** Backoff before asking again while Shipbot's own event loop lags (ms). */
-const LAG_BACKOFF_MS = [250, 1000, 2000];
+/**
+ * Backoff before asking again while Shipbot's own event loop lags (ms): about 15 s in all, as long
+ * as a burst of a hundred deploys starting at once keeps one process saturated.
+ */
+const LAG_BACKOFF_MS = [250, 1000, 2000, 4000, 8000];
 
 /**
  * A read (GET/HEAD) that got no answer in time is asked once more before it counts as failed: on
  * a loaded node one lost answer is not the version's fault. When Shipbot's own event loop was
- * held up for half the time it waited (at least 250 ms, in all), the timeout says nothing about the
+ * held up for half its timeout (at least 100 ms, in all) while it waited, the timeout says nothing about the
  * service: it is asked again with backoff, and if Shipbot stays that busy the result is unclear,
  * for a person to decide. A wrong answer is never retried.
  */
@@ -75,11 +80,12 @@ async function runOne(check: SmokeCheck, baseUrl: string, vars: Record<string, s
   const method = check.method ?? 'GET';
   let a = await attempt(check, baseUrl, vars, opts);
   if (!a.timedOut || (method !== 'GET' && method !== 'HEAD')) return { ...a.result, attempts: 1 };
-  const laggingNow = (x: Attempt) => x.lagMs >= Math.max(250, (check.timeoutMs ?? 2000) / 2);
+  const laggingNow = (x: Attempt) => x.lagMs >= Math.max(100, (check.timeoutMs ?? 2000) / 2);
+  const backoff = opts.lagBackoffMs ?? LAG_BACKOFF_MS;
   let attempts = 1;
   let lagged = laggingNow(a);
-  while (a.timedOut && (attempts < 2 || (lagged && attempts <= LAG_BACKOFF_MS.length))) {
-    if (lagged) await new Promise((r) => setTimeout(r, LAG_BACKOFF_MS[attempts - 1]));
+  while (a.timedOut && (attempts < 2 || (lagged && attempts <= backoff.length))) {
+    if (lagged) await new Promise((r) => setTimeout(r, backoff[attempts - 1]));
     a = await attempt(check, baseUrl, vars, opts);
     attempts++;
     lagged = laggingNow(a);

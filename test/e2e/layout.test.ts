@@ -37,11 +37,16 @@ describe.skipIf(!withChromium)('the local workspace on a desktop and on a phone'
   });
 
   const box = async (page: Page, selector: string) => (await page.locator(selector).first().boundingBox())!;
-  /** Scrolls to a message; the page may redraw it in between (a live edit), so it tries again. */
+  /**
+   * Scrolls to a message. The page redraws its messages on every event, so an element Playwright
+   * waits on to hold still may be replaced first: the scroll is done in the page, on whichever
+   * copy is there, and the redrawn one stands where it stood.
+   */
   const scrollTo = async (l: Locator) => {
+    await expect.poll(() => l.count(), { timeout: 10_000 }).toBeGreaterThan(0);
     for (let i = 0; ; i++) {
       try {
-        return await l.scrollIntoViewIfNeeded({ timeout: 2000 });
+        return await l.evaluate((el) => el.scrollIntoView({ block: 'nearest' }), undefined, { timeout: 2000 });
       } catch (err) {
         if (i === 4) throw err;
       }

@@ -149,6 +149,8 @@ describe("smoke checks on a real cluster's door", () => {
   });
 
   describe("while Shipbot's own event loop lags", () => {
+    // Shorter waits than the shipped ~15 s, the same rule: one more attempt per entry.
+    const lagBackoffMs = [50, 100, 200];
     /** Holds this process's event loop for `ms`, as a saturated Shipbot would. */
     const busy = (ms: number) => {
       const end = performance.now() + ms;
@@ -165,16 +167,16 @@ describe("smoke checks on a real cluster's door", () => {
     };
 
     it('timeouts during the lag are asked again with backoff (past the usual second try), and an answer then passes', async () => {
-      const [r] = await runSmokeChecks([check('late', '/late-twice')], base, {}, { fetch: lagging(99) });
+      const [r] = await runSmokeChecks([check('late', '/late-twice')], base, {}, { fetch: lagging(99), lagBackoffMs });
       expect(r).toMatchObject({ ok: true, attempts: 3 });
       expect(r!.unclear).toBeUndefined();
     });
 
     it('many short blocks count as much as one long one: a saturated process (the 100-deploy bench) is busy too', async () => {
-      // 40 ms at a time, back to back, for as long as the attempt waits: no single delay is long.
+      // 40 ms at a time, back to back, for longer than the attempt waits: no single delay is long.
       const saturated: typeof fetch = (input, init) => {
         const p = fetch(input, init);
-        const until = performance.now() + 400;
+        const until = performance.now() + 1000;
         const chunk = () => {
           busy(40);
           if (performance.now() < until) setTimeout(chunk, 2);
@@ -182,13 +184,13 @@ describe("smoke checks on a real cluster's door", () => {
         setTimeout(chunk, 1);
         return p;
       };
-      const [r] = await runSmokeChecks([check('slow', '/slow')], base, {}, { fetch: saturated });
+      const [r] = await runSmokeChecks([check('slow', '/slow')], base, {}, { fetch: saturated, lagBackoffMs });
       expect(r).toMatchObject({ ok: false, unclear: true, attempts: 4 });
       expect(judgeSmoke([r!]).verdict).toBe('INCONCLUSIVE');
     });
 
     it('lagging every time it asks is unclear (a person decides), never a plain failure', async () => {
-      const [r] = await runSmokeChecks([check('slow', '/slow')], base, {}, { fetch: lagging(99) });
+      const [r] = await runSmokeChecks([check('slow', '/slow')], base, {}, { fetch: lagging(99), lagBackoffMs });
       expect(r).toMatchObject({ ok: false, unclear: true, attempts: 4 });
       expect(r!.reason).toMatch(
         /^no answer within 300 ms, asked 4 times while Shipbot itself was busy \(its event loop held up \d+ ms while it waited\)/,

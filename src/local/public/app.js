@@ -142,9 +142,11 @@ function onChange(e) {
     if (e.kind === 'message-deleted') state.messages.delete(key(m));
     else state.messages.set(key(m), m);
     if (e.kind === 'message-updated') flash.add(key(m));
-    // Shipbot answered what I just typed: open that thread, as a person would.
+    // Shipbot answered what I just typed: open that thread, as a person would. Once: a later
+    // reply elsewhere (another run's thread) must not pull away the thread someone is reading.
     if (!known && m.bot && m.threadTs && m.channel === state.channel && Date.now() - state.lastSendAt < 20_000 && state.thread !== m.threadTs) {
       state.thread = m.threadTs;
+      state.lastSendAt = 0;
     }
     if (!known && m.channel !== state.channel && !m.ephemeral) unread.add(m.channel);
     if (!known && m.threadTs && m.threadTs === state.thread) followThread = true;
