@@ -11,6 +11,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import type { Agent } from 'node:http';
 import { clusterFetch } from './http.js';
 
 export interface Kube {
@@ -30,10 +31,33 @@ export interface Kube {
   readonly fetch: typeof fetch;
 }
 
+/**
+ * One keep-alive agent per cluster and user for every call, as client-node 2.x does
+ * (kubernetes-client/javascript#2893): 1.x builds a new https.Agent for each request, so each
+ * call opened a new TLS connection; with a hundred deploys in flight the handshakes alone held
+ * the event loop up. Credentials stay per request (the Authorization header, refreshed exec
+ * tokens); the agent carries only the cluster's CA and the client certificate, both fixed per
+ * cluster and user.
+ */
+function reuseAgents(kc: KubeConfig): KubeConfig {
+  type MakesAgents = { createAgent(cluster: unknown, options: Record<string, unknown>): Agent };
+  const inner = kc as unknown as MakesAgents;
+  const make = inner.createAgent.bind(kc);
+  const agents = new Map<string, Agent>();
+  inner.createAgent = (cluster, options) => {
+    const key = JSON.stringify([kc.getCurrentCluster()?.name, kc.getCurrentUser()?.name]);
+    let agent = agents.get(key);
+    if (!agent) agents.set(key, (agent = make(cluster, { ...options, keepAlive: true })));
+    return agent;
+  };
+  return kc;
+}
+
 function fromConfig(kc: KubeConfig): Kube {
   if (!kc.getCurrentCluster()) {
     throw new Error('No Kubernetes cluster configured: set KUBECONFIG, run Shipbot in a pod, or use --sandbox.');
   }
+  reuseAgents(kc);
   const server = (kc.getCurrentCluster()?.server ?? '').replace(/\/+$/, '');
   return {
     kc,

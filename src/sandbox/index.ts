@@ -85,6 +85,8 @@ export interface Sandbox {
   reconcile(): void;
   /** Stats of the simulation loop, for benchmarks: ticks run and real ms spent in them. */
   loopStats(): { ticks: number; busyMs: number; maxTickMs: number; lastTickAt: number };
+  /** Connections the API server has accepted since it started (a client that keeps its connections opens few). */
+  connectionsAccepted(): number;
   close(): Promise<void>;
 }
 
@@ -246,7 +248,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       audit,
     }),
   );
+  let accepted = 0;
   server.on('connection', (s) => {
+    accepted++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -277,6 +281,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     reconcile: safeReconcile,
     auditLog: () => audit,
     loopStats: () => ({ ...stats }),
+    connectionsAccepted: () => accepted,
     async close() {
       if (closed) return;
       closed = true;
