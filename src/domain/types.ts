@@ -158,6 +158,11 @@ export interface MetricSample {
   /** Virtual time (ms since epoch, the run clock) the window ended at. */
   at: number;
   windowSec: number;
+  /**
+   * Seconds the numbers really cover, when longer than `windowSec`: Prometheus rates over at
+   * least 4 scrapes, so a 30 s sample at a 30 s scrape is the rate of the last 120 s.
+   */
+  rangeSec?: number;
   requests: number;
   /** Fraction of requests that failed with 5xx, 0..1. */
   errorRate: number;

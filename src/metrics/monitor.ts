@@ -171,9 +171,21 @@ export async function monitorWindow(o: MonitorOptions): Promise<WindowResult> {
   if (first.verdict === 'ROLLBACK') return result(first, true);
 
   let retries = 0;
+  // Samples whose rate range reaches back before this stage began (Prometheus rates over at least
+  // 4 scrapes) mix the traffic before the change (a prepare, a switch, a promote) with the traffic
+  // after it: a new colour read 30 s after the switch shows a quarter of its rate. They are left
+  // out and the window stretched by as many (at most doubled).
+  let settling = 0;
+  let settlingRangeSec = 0;
+  const reachesBack = (x: MetricSample) => x.at - (x.rangeSec ?? x.windowSec) * 1000 < started;
+  const keep = (x: MetricSample, into: MetricSample[]): boolean => {
+    if (settling < planned && reachesBack(x)) return false;
+    into.push(x);
+    return true;
+  };
   let lastTick = started;
   const never = new Promise<void>(() => {});
-  while (ticks < planned + retries && !skipped) {
+  while (ticks < planned + retries + settling && !skipped) {
     await Promise.race([o.clock.sleep(intervalMs, o.abort), o.skip ?? never]);
     if (skipped) break;
     const now = o.clock.now();
@@ -192,12 +204,16 @@ export async function monitorWindow(o: MonitorOptions): Promise<WindowResult> {
     whole.baseline = wholeBase?.ok ? wholeBase.sample : undefined;
     if (o.abort?.aborted) throw o.abort.reason ?? new Error('monitoring aborted');
     ticks++;
-    if (cand.ok) candidate.push(cand.sample);
-    else {
+    if (cand.ok) {
+      if (!keep(cand.sample, candidate)) {
+        settling++;
+        settlingRangeSec = Math.max(settlingRangeSec, cand.sample.rangeSec ?? cand.sample.windowSec);
+      }
+    } else {
       failures.push(cand);
       if (retries < planned) retries++;
     }
-    if (base?.ok) liveBaseline.push(base.sample);
+    if (base?.ok) keep(base.sample, liveBaseline);
     else if (base) failures.push(base);
     const tick: MonitorTick = {
       at: now,
@@ -240,6 +256,12 @@ export async function monitorWindow(o: MonitorOptions): Promise<WindowResult> {
       detail: `${o.source.name}: ${hardFailures.length} of ${ticks * (o.tracks.baseline ? 2 : 1)} queries failed (${last.kind}: ${last.message})`,
     });
   }
+  if (settling > 0)
+    extra.push({
+      rule: 'settling',
+      verdict: 'CONTINUE',
+      detail: `${settling === 1 ? '1 sample' : `${settling} samples`} left out, their ${Math.round(settlingRangeSec)} s rate range reaching back before traffic moved; the window was stretched by as many`,
+    });
   extra.push(...alertFindings);
   if (alertErrors > 0)
     extra.push({

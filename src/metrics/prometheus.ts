@@ -173,6 +173,7 @@ export class PrometheusSource implements MetricSource {
       ...(slowerThan ? { slowerThan } : {}),
       at: endAt ?? this.clock.now(),
       windowSec,
+      ...(rangeSec > windowSec ? { rangeSec } : {}),
       requests: reqCount,
       errorRate: (got.get('errorRate') as { value: number }).value,
       p50Ms: opt('p50Ms'),

@@ -80,9 +80,23 @@ describe('monitorWindow pooled counts', () => {
       .filter((q) => q.startsWith('sum(increase(http_requests_total') && q.includes('track="canary"'))
       .map((q) => Number(/\[(\d+)s\]/.exec(q)?.[1]));
     expect(ranges.filter((r) => r === 120).length).toBeGreaterThanOrEqual(5 + 3);
+    // 5 samples judged, after the 3 whose 120 s range reached back before the window began.
     const longest = Math.max(...ranges);
-    expect(longest).toBeGreaterThanOrEqual(150);
-    expect(longest).toBeLessThan(180);
+    expect(longest).toBeGreaterThanOrEqual(240);
+    expect(longest).toBeLessThan(270);
+  });
+
+  it('leaves out the samples whose rate range reaches back before the stage began, and stretches the window by as many (issue 30)', async () => {
+    prom.values.set('canary', { errorRate: 0.002, p99Ms: 120, throughputRps: 10 });
+    const began = clock.now();
+    const d = await canaryWindow('canary');
+    expect(d.candidate).toHaveLength(5);
+    for (const s of [...d.candidate, ...d.baseline]) expect(s.at - (s.rangeSec ?? s.windowSec) * 1000).toBeGreaterThanOrEqual(began);
+    expect(d.findings.find((f) => f.rule === 'settling')).toMatchObject({
+      verdict: 'CONTINUE',
+      detail: '3 samples left out, their 120 s rate range reaching back before traffic moved; the window was stretched by as many',
+    });
+    expect(d.watchedSec).toBeGreaterThanOrEqual(8 * 30);
   });
 });
 
@@ -98,13 +112,14 @@ describe('monitorWindow when one answer is lost', () => {
           ? Promise.resolve({ ok: false, kind: 'timeout', message: `no answer (${++lost})` })
           : source.sample(track, windowSec),
     };
+    // 8 ticks: 2 answers lost, 1 sample reaching back before the window, 5 judged.
     const d = await canaryWindow('canary', { source: flaky });
     expect(d.candidate).toHaveLength(5);
     expect(d.failures.map((f) => f.kind)).toEqual(['timeout', 'timeout']);
     expect(d.verdict).toBe('CONTINUE');
     expect(d.findings.find((f) => f.rule === 'metrics-source')).toMatchObject({
       verdict: 'CONTINUE',
-      detail: expect.stringMatching(/^prometheus: 2 of 14 queries failed \(timeout: no answer \(2\)\)/),
+      detail: expect.stringMatching(/^prometheus: 2 of 16 queries failed \(timeout: no answer \(2\)\)/),
     });
   });
 
@@ -122,7 +137,8 @@ describe('monitorWindow when one answer is lost', () => {
       intervalSec: 30,
       trafficPct: 5,
       skip,
-      onSample: (t) => t.index === 2 && promote(),
+      // The first 3 samples reach back before the window (a 120 s range): ticks 4 and 5 are judged.
+      onSample: (t) => t.index === 5 && promote(),
     });
     expect(d.candidate).toHaveLength(2);
     expect(d.watchedSec).toBeLessThan(300);

@@ -32,20 +32,32 @@ export async function until<T>(what: string, ms: number, fn: () => Promise<T | u
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
-/** Starts Prometheus scraping every `scrapeSec` seconds; resolves once it answers /-/ready. */
-export async function startPrometheus(sandbox: Sandbox, scrapeSec: number): Promise<RealPrometheus> {
+/**
+ * Starts Prometheus scraping every `scrapeSec` seconds; resolves once it answers /-/ready. Several
+ * clusters are several sandboxes, each scraped through its own door (its CA and its token), and
+ * only in `namespace` when one is named (a cluster per environment).
+ */
+export async function startPrometheus(
+  clusters: Sandbox | ReadonlyArray<{ sandbox: Sandbox; namespace?: string }>,
+  scrapeSec: number,
+): Promise<RealPrometheus> {
+  const list = 'caPem' in clusters ? [{ sandbox: clusters }] : clusters;
   const dir = mkdtempSync(path.join(tmpdir(), 'shipbot-prom-'));
   const port = await freePort();
-  writeFileSync(path.join(dir, 'ca.pem'), sandbox.caPem);
-  // Prometheus 2.42's HTTP SD sends an authorization without a type as the bare credentials: name the type.
-  const door = [`tls_config: { ca_file: ${path.join(dir, 'ca.pem')} }`, `authorization: { type: Bearer, credentials: ${sandbox.token} }`];
   const timeout = scrapeSec <= 1 ? '900ms' : '10s';
-  writeFileSync(
-    path.join(dir, 'prometheus.yml'),
-    [
-      `global: { scrape_interval: ${scrapeSec}s, evaluation_interval: ${scrapeSec}s }`,
-      'scrape_configs:',
-      '  - job_name: sandbox-pods',
+  const jobs = list.flatMap(({ sandbox, namespace }, i) => {
+    const ca = path.join(dir, `ca-${i}.pem`);
+    writeFileSync(ca, sandbox.caPem);
+    // Prometheus 2.42's HTTP SD sends an authorization without a type as the bare credentials: name the type.
+    const door = [`tls_config: { ca_file: ${ca} }`, `authorization: { type: Bearer, credentials: ${sandbox.token} }`];
+    const suffix = list.length > 1 ? `-${i}` : '';
+    const only = (label: string, regex: string) =>
+      namespace ? ['    relabel_configs:', `      - { source_labels: [${label}], regex: '${regex}', action: keep }`] : [];
+    const onlySeries = namespace
+      ? ['    metric_relabel_configs:', `      - { source_labels: [namespace], regex: ${namespace}, action: keep }`]
+      : [];
+    return [
+      `  - job_name: sandbox-pods${suffix}`,
       `    scrape_interval: ${scrapeSec}s`,
       `    scrape_timeout: ${timeout}`,
       '    scheme: https',
@@ -54,8 +66,9 @@ export async function startPrometheus(sandbox: Sandbox, scrapeSec: number): Prom
       `      - url: ${sandbox.url}/sandbox/v1/targets`,
       '        refresh_interval: 1s',
       ...door.map((l) => `        ${l}`),
+      ...only('__metrics_path__', `/api/v1/namespaces/${namespace}/.*`),
       // The kubelets' cAdvisor, as kube-prometheus scrapes it: the exposed pod and namespace labels kept.
-      '  - job_name: kubelet-cadvisor',
+      `  - job_name: kubelet-cadvisor${suffix}`,
       `    scrape_interval: ${scrapeSec}s`,
       `    scrape_timeout: ${timeout}`,
       '    scheme: https',
@@ -63,8 +76,12 @@ export async function startPrometheus(sandbox: Sandbox, scrapeSec: number): Prom
       '    metrics_path: /sandbox/v1/cadvisor',
       ...door.map((l) => `    ${l}`),
       `    static_configs: [{ targets: ['${new URL(sandbox.url).host}'] }]`,
-      '',
-    ].join('\n'),
+      ...onlySeries,
+    ];
+  });
+  writeFileSync(
+    path.join(dir, 'prometheus.yml'),
+    [`global: { scrape_interval: ${scrapeSec}s, evaluation_interval: ${scrapeSec}s }`, 'scrape_configs:', ...jobs, ''].join('\n'),
   );
   let log = '';
   const prom: ChildProcess = spawn(

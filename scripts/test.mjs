@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// `npm test`'s vitest part: the real-time suites (vitest.config.ts REAL_TIME) in one vitest, the
+// rest in another, at the same time, each line of the first prefixed so the two can be told
+// apart. Fails when either fails. Extra arguments go to both.
+import { spawn } from 'node:child_process';
+
+const args = process.argv.slice(2);
+function vitest(group, prefix) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...args], {
+      env: { ...process.env, SHIPBOT_TEST_GROUP: group },
+      stdio: prefix ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+    });
+    if (prefix) {
+      for (const stream of [child.stdout, child.stderr]) {
+        let rest = '';
+        stream.on('data', (chunk) => {
+          const lines = (rest + chunk).split('\n');
+          rest = lines.pop();
+          for (const line of lines) process.stdout.write(`${prefix}${line}\n`);
+        });
+        stream.on('end', () => rest && process.stdout.write(`${prefix}${rest}\n`));
+      }
+    }
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+const [realTime, rest] = await Promise.all([vitest('real-time', '[real-time] '), vitest('rest')]);
+if (realTime !== 0) console.error(`the real-time suites failed (exit ${realTime})`);
+if (rest !== 0) console.error(`the test suite failed (exit ${rest})`);
+process.exit(realTime || rest);
