@@ -70,6 +70,12 @@ const TeamGate = z
       .default(5),
     perShare: z.boolean().default(false),
     onBreach: z.enum(['rollback', 'ask']).default('rollback'),
+    /**
+     * For a ratio (conversions per checkout): its numerator and denominator as counts over
+     * `{{window}}`. A drop or rise beyond the rule must then also be significant (one-sided Fisher
+     * exact test) to breach; one that is not yet is asked about, never passed.
+     */
+    counts: z.strictObject({ successes: z.string().min(1), trials: z.string().min(1) }).optional(),
   })
   .refine((g) => [g.maxDropPct, g.maxRisePct, g.min, g.max].some((v) => v !== undefined), {
     message: 'give a rule: maxDropPct or maxRisePct (against the baseline), or min or max (absolute)',

@@ -1,7 +1,14 @@
 // The team's own metrics as gates (`services[].gates`): one reading of each, judged by its rules.
 // Pure. Missing or unreadable data is never a pass: it asks a person.
 import type { TeamGateConfig } from './config-schema.js';
-import type { Finding } from './judge-core.js';
+import { DEFAULT_ALPHA, fmtP, type Finding } from './judge-core.js';
+import { fisherGreater } from './stats.js';
+
+/** A ratio's numerator and denominator over the gate's window, for its significance. */
+export interface GateCounts {
+  successes: number;
+  trials: number;
+}
 
 /** What one gate read in a window: the new version's value and what it is compared with. */
 export interface TeamGateReading {
@@ -14,9 +21,11 @@ export interface TeamGateReading {
   baseline?: number;
   /** Why a side could not be read (no series, a query error, no Prometheus). */
   failure?: string;
-  /** GOOD, or the rule it broke. */
-  status: 'GOOD' | 'BREACH' | 'NO DATA';
+  /** GOOD; BREACH of a rule; UNCLEAR: beyond a rule but not yet significant; NO DATA. */
+  status: 'GOOD' | 'BREACH' | 'UNCLEAR' | 'NO DATA';
   changePct?: number;
+  /** With counts: how likely a change this large is by chance (one-sided Fisher exact test). */
+  pValue?: number;
 }
 
 const num = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(3));
@@ -27,8 +36,17 @@ const num = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1
  */
 export function judgeTeamGate(
   g: TeamGateConfig,
-  read: { query: string; mode: TeamGateReading['mode']; candidate?: number; baseline?: number; failure?: string },
+  read: {
+    query: string;
+    mode: TeamGateReading['mode'];
+    candidate?: number;
+    baseline?: number;
+    failure?: string;
+    /** Each side's counts when the gate has `counts` and they could be read. */
+    counts?: { candidate?: GateCounts; baseline?: GateCounts };
+  },
   shares: { candidate: number; baseline: number } = { candidate: 1, baseline: 1 },
+  alpha = DEFAULT_ALPHA,
 ): { finding: Finding; reading: TeamGateReading } {
   const sides = read.mode === 'track' ? ['new version', 'live version'] : ['now', 'before the rollout'];
   const rule = `gate ${g.name}`;
@@ -64,17 +82,54 @@ export function judgeTeamGate(
       broken.push(`a rise of ${changePct.toFixed(0)}% > ${g.maxRisePct}% allowed`);
     against += ')';
   }
-  const detail = `${g.name} ${num(cand)} ${sides[0]}${against} over ${g.windowMin} min`;
+  let detail = `${g.name} ${num(cand)} ${sides[0]}${against} over ${g.windowMin} min`;
+  // A change beyond the rule, on counts too few to tell it from chance, is asked about: the
+  // threshold alone on 12 checkouts would roll back on noise, and passing it would hide a drop.
+  const change = broken.findIndex((b) => b.startsWith('a drop') || b.startsWith('a rise'));
+  const sig = change >= 0 && g.counts ? significance(read.counts, changePct! < 0) : undefined;
+  if (sig) detail += ` (${sig.detail})`;
+  const notYet = sig?.p !== undefined && !(sig.p < alpha);
+  if (notYet) broken.splice(change, 1);
   const reading: TeamGateReading = {
     ...base,
     ...pick(read),
-    status: broken.length ? 'BREACH' : 'GOOD',
+    status: broken.length ? 'BREACH' : notYet ? 'UNCLEAR' : 'GOOD',
     ...(changePct !== undefined ? { changePct } : {}),
+    ...(sig?.p !== undefined ? { pValue: sig.p } : {}),
   };
-  return {
-    finding: broken.length ? { rule, verdict: breach, detail: `${detail}: ${broken.join(', ')}` } : { rule, verdict: 'CONTINUE', detail },
-    reading,
-  };
+  const finding: Finding = broken.length
+    ? { rule, verdict: breach, detail: `${detail}: ${broken.join(', ')}` }
+    : notYet
+      ? { rule, verdict: 'INCONCLUSIVE', detail: `${detail}: beyond the rule but not yet significant; a person decides` }
+      : { rule, verdict: 'CONTINUE', detail };
+  return { finding, reading };
+}
+
+/**
+ * How likely the ratio's drop (or rise) is by chance: the new side's non-conversions (or
+ * conversions) being more frequent than the baseline's, Fisher's exact test on whole counts.
+ * Counts that cannot be read leave the breach on the ratio alone, and say so.
+ */
+function significance(
+  counts: { candidate?: GateCounts; baseline?: GateCounts } | undefined,
+  drop: boolean,
+): { p?: number; detail: string } {
+  const c = whole(counts?.candidate);
+  const b = whole(counts?.baseline);
+  if (!c || !b) return { detail: 'its counts could not be read: judged on the ratio alone' };
+  const p = drop
+    ? fisherGreater(c.trials - c.successes, c.trials, b.trials - b.successes, b.trials)
+    : fisherGreater(c.successes, c.trials, b.successes, b.trials);
+  if (!Number.isFinite(p)) return { detail: 'its counts are unusable: judged on the ratio alone' };
+  return { p, detail: `${fmtP(p)} over ${c.successes} of ${c.trials} vs ${b.successes} of ${b.trials}` };
+}
+
+/** Counts as whole numbers (Prometheus' increase() extrapolates), or undefined when they are not counts. */
+function whole(x: GateCounts | undefined): GateCounts | undefined {
+  if (!x) return undefined;
+  const successes = Math.round(x.successes);
+  const trials = Math.round(x.trials);
+  return trials > 0 && successes >= 0 && successes <= trials ? { successes, trials } : undefined;
 }
 
 function pick(r: { candidate?: number; baseline?: number }): Pick<TeamGateReading, 'candidate' | 'baseline'> {

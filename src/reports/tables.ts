@@ -2,7 +2,7 @@
 // after, change and status, with the numbers formatted as the judge formats them. Pure.
 import { fmtResource, type ResourceReading } from '../domain/judge-resources.js';
 import type { TeamGateReading } from '../domain/judge-team.js';
-import { fmtMs, fmtPct } from '../domain/judge-core.js';
+import { fmtMs, fmtP, fmtPct } from '../domain/judge-core.js';
 import { windowReading } from '../domain/reading.js';
 import type { MetricSample } from '../domain/types.js';
 import { ownTarget, reachedTarget, type RunRecord, type SmokeRecord } from '../store/records.js';
@@ -37,7 +37,11 @@ export function teamGateRows(rec: RunRecord): string[][] {
     n(g.baseline),
     n(g.candidate),
     g.changePct === undefined ? 'n/a' : `${g.changePct >= 0 ? '+' : ''}${g.changePct.toFixed(0)}%`,
-    g.status === 'NO DATA' ? `NO DATA (${g.failure ?? 'nothing returned'})` : g.status,
+    g.status === 'NO DATA'
+      ? `NO DATA (${g.failure ?? 'nothing returned'})`
+      : g.pValue !== undefined
+        ? `${g.status} (${fmtP(g.pValue)})`
+        : g.status,
     `\`${g.query}\``,
   ]);
 }

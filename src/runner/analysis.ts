@@ -69,10 +69,10 @@ import { type Clock, wallTime } from '../clock.js';
 import type { Defaults } from '../config.js';
 import type { MetricFailure, MetricSource, QueryOutcome } from '../metrics/types.js';
 import type { ResourcesConfig, TeamGateConfig } from '../domain/config-schema.js';
-import { judgeTeamGate, selectsTrack, type TeamGateReading } from '../domain/judge-team.js';
+import { type GateCounts, judgeTeamGate, selectsTrack, type TeamGateReading } from '../domain/judge-team.js';
 import { judgeResource, resourceQuery, type ResourceName, type ResourceReading } from '../domain/judge-resources.js';
 import type { Finding } from '../domain/judge-core.js';
-import { productionGate, rulesFromDefaults, stagingGate, usable, type GateTests } from '../domain/judge.js';
+import { type JudgeRules, productionGate, rulesFromDefaults, stagingGate, usable, type GateTests } from '../domain/judge.js';
 import { captureBaseline, monitorWindow } from '../metrics/monitor.js';
 import { windowReading } from '../domain/reading.js';
 import { fmtMs, fmtPct } from '../domain/judge-core.js';
@@ -101,7 +101,7 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
   const { metrics, clock, defaults } = deps;
   const rules = rulesFromDefaults(defaults);
   const doFetch = deps.fetch ?? fetch;
-  const readTeamGates = (input: MonitorInput) => readTeamGatesWith(metrics, clock, input);
+  const readTeamGates = (input: MonitorInput) => readTeamGatesWith(metrics, clock, rules, input);
   const readResources = (input: MonitorInput) => readResourcesWith(metrics, input);
 
   return {
@@ -199,7 +199,7 @@ export function createAnalysis(deps: AnalysisDeps): RunAnalysis {
  * Reads every team gate: per track (the new version's against the live one) when the query tells
  * tracks apart and both serve, else the service before the rollout against now.
  */
-async function readTeamGatesWith(metrics: MetricSource, clock: Clock, input: MonitorInput) {
+async function readTeamGatesWith(metrics: MetricSource, clock: Clock, rules: JudgeRules, input: MonitorInput) {
   const { gates, since } = input.teamGates!;
   const pct = input.trafficPct ?? 100;
   const sameTrack = input.candidate.track === input.baseline.track;
@@ -208,9 +208,18 @@ async function readTeamGatesWith(metrics: MetricSource, clock: Clock, input: Mon
     gates.map(async (g) => {
       const perTrack = selectsTrack(g.query) && !sameTrack && pct < 100;
       const windowSec = g.windowMin * 60;
-      const [cand, base] = await Promise.all([
+      const baseAt = perTrack ? undefined : wallTime(clock, since);
+      // A ratio's counts, read beside it on each side, for its significance.
+      const countsOf = async (track: TrackRef, at?: number): Promise<GateCounts | undefined> => {
+        if (!g.counts) return undefined;
+        const [s, t] = await Promise.all([read(g.counts.successes, track, windowSec, at), read(g.counts.trials, track, windowSec, at)]);
+        return s.ok && t.ok ? { successes: s.value, trials: t.value } : undefined;
+      };
+      const [cand, base, candCounts, baseCounts] = await Promise.all([
         read(g.query, input.candidate, windowSec),
-        read(g.query, input.baseline, windowSec, perTrack ? undefined : wallTime(clock, since)),
+        read(g.query, input.baseline, windowSec, baseAt),
+        countsOf(input.candidate),
+        countsOf(input.baseline, baseAt),
       ]);
       const failure = [cand, base].find((o) => !o.ok) as (MetricFailure & { query: string }) | undefined;
       return judgeTeamGate(
@@ -221,8 +230,12 @@ async function readTeamGatesWith(metrics: MetricSource, clock: Clock, input: Mon
           ...(cand.ok ? { candidate: cand.value } : {}),
           ...(base.ok ? { baseline: base.value } : {}),
           ...(failure ? { failure: `${failure.kind}: ${failure.message}` } : {}),
+          ...(g.counts
+            ? { counts: { ...(candCounts ? { candidate: candCounts } : {}), ...(baseCounts ? { baseline: baseCounts } : {}) } }
+            : {}),
         },
         perTrack ? { candidate: pct / 100, baseline: 1 - pct / 100 } : undefined,
+        rules.alpha,
       );
     }),
   );

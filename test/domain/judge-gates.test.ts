@@ -70,6 +70,51 @@ describe('a team gate', () => {
   });
 });
 
+describe('a ratio gate with counts', () => {
+  const counted = gate({ counts: { successes: 'orders', trials: 'checkouts' } });
+  const withCounts = (c: [number, number], b: [number, number]) => ({
+    ...track(c[0] / c[1], b[0] / b[1]),
+    counts: { candidate: { successes: c[0], trials: c[1] }, baseline: { successes: b[0], trials: b[1] } },
+  });
+
+  it('rolls back on a drop beyond the rule that is significant, naming the counts and p', () => {
+    const d = judgeTeamGate(counted, withCounts([450, 2000], [1800, 6000]));
+    expect(d.finding.verdict).toBe('ROLLBACK');
+    expect(d.finding.detail).toBe(
+      'conversion rate 0.225 new version vs 0.300 live version (-25%) over 15 min (p<0.001 over 450 of 2000 vs 1800 of 6000): a drop of 25% > 20% allowed',
+    );
+    expect(d.reading).toMatchObject({ status: 'BREACH' });
+    expect(d.reading.pValue).toBeLessThan(0.001);
+  });
+
+  it('asks, never passes, when the same drop rests on too few conversions to tell from chance', () => {
+    const d = judgeTeamGate(counted, withCounts([9, 40], [1800, 6000]));
+    expect(d.finding.verdict).toBe('INCONCLUSIVE');
+    expect(d.finding.detail).toMatch(
+      /^conversion rate 0\.225 new version vs 0\.300 live version \(-25%\) over 15 min \(p=0\.\d{3} over 9 of 40 vs 1800 of 6000\): beyond the rule but not yet significant; a person decides$/,
+    );
+    expect(d.reading.status).toBe('UNCLEAR');
+  });
+
+  it('tests a rise on the conversions themselves, and a change within the rule needs no test', () => {
+    const rise = judgeTeamGate(
+      gate({ maxDropPct: undefined, maxRisePct: 10, counts: counted.counts }),
+      withCounts([700, 2000], [1800, 6000]),
+    );
+    expect(rise.finding.verdict).toBe('ROLLBACK');
+    expect(rise.reading.pValue).toBeLessThan(0.01);
+    const fine = judgeTeamGate(counted, withCounts([580, 2000], [1800, 6000]));
+    expect(fine.finding.verdict).toBe('CONTINUE');
+    expect(fine.reading.pValue).toBeUndefined();
+  });
+
+  it('counts that cannot be read leave the breach on the ratio alone, and say so', () => {
+    const d = judgeTeamGate(counted, { ...track(0.225, 0.3), counts: { candidate: { successes: 450, trials: 2000 } } });
+    expect(d.finding.verdict).toBe('ROLLBACK');
+    expect(d.finding.detail).toContain('(its counts could not be read: judged on the ratio alone)');
+  });
+});
+
 describe('resource use', () => {
   const MiB = 1024 * 1024;
   it('is GOOD, WARNING or CRITICAL against the previous version, and only a limit rolls back', () => {

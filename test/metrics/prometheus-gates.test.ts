@@ -1,8 +1,8 @@
 // The team's own gates (`services[].gates`), read by a real Prometheus scraping the sandbox's
 // business metrics every 15 s, through whole canaries in real time: the runbook's conversion rate
-// (-20% → rollback) and active users per share of traffic (-30% → rollback). `-convdrop25` is
-// rolled back on the conversion gate, `-convdrop10` passes, and a gate whose query returns
-// nothing asks a person. Skips, saying why, without `prometheus`.
+// (-20% → rollback, significant on its counts) and active users per share of traffic (-30% →
+// rollback). `-convdrop25` is rolled back on the conversion gate, `-convdrop10` passes, and a
+// gate whose query returns nothing asks a person. Skips, saying why, without `prometheus`.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,6 +32,9 @@ const GATES = `
         maxDropPct: 20
         windowMin: 15
         onBreach: rollback
+        counts:
+          successes: sum(increase(shop_orders_total{${sel}}[{{window}}]))
+          trials: sum(increase(shop_checkouts_total{${sel}}[{{window}}]))
       - name: active users
         query: sum(shop_active_users{${sel}})
         maxDropPct: 30
@@ -142,18 +145,20 @@ describe.skipIf(!promBin)(`team gates read by a real Prometheus scraping every $
     expect(conversion, steps(dropped)).toMatchObject({ mode: 'track', status: 'BREACH' });
     expect(conversion!.changePct!).toBeLessThan(-20);
     expect(conversion!.changePct!).toBeGreaterThan(-30);
+    // Significant on its counts (orders of checkouts on each track), not on the ratio alone.
+    expect(conversion!.pValue!).toBeLessThan(0.01);
     expect(conversion!.query).toMatch(
       /^sum\(rate\(shop_orders_total\{namespace="production",service="checkout",track="canary"\}\[900s\]\)\)/,
     );
     // Users per share of traffic are the same on both tracks: that gate held.
     expect(stage.find((g) => g.gate === 'active users')?.status, steps(dropped)).toBe('GOOD');
     expect(dropped.steps.find((s) => s.key === 'stage:canary-50')?.detail).toMatch(
-      /conversion rate 0\.2\d+ new version vs 0\.300 live version \(-2\d%\) over 15 min: a drop of 2\d% > 20% allowed/,
+      /conversion rate 0\.2\d+ new version vs 0\.300 live version \(-2\d%\) over 15 min \(p[<=]0\.\d+ over \d+ of \d+ vs \d+ of \d+\): a drop of 2\d% > 20% allowed/,
     );
     // The report's table shows both sides, the change, the status and the query behind them.
     const report = readFileSync(reportPathOf(dropped)!, 'utf8');
     expect(report).toMatch(/## Team gates\n\n\| gate \| baseline \| after \| change \| status \| query \|/);
-    expect(report).toMatch(/\| conversion rate \| 0\.300 \| 0\.2\d+ \| -2\d% \| BREACH \| `sum\(rate\(shop_orders_total/);
+    expect(report).toMatch(/\| conversion rate \| 0\.300 \| 0\.2\d+ \| -2\d% \| BREACH \(p[<=]0\.\d+\) \| `sum\(rate\(shop_orders_total/);
     // …and the templates behind the SLO numbers.
     expect(report).toMatch(/^- errorRate: `sum\(rate\(http_requests_total\{/m);
 
