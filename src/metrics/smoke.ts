@@ -72,9 +72,9 @@ const LAG_BACKOFF_MS = [250, 1000, 2000, 4000, 8000];
 /**
  * A read (GET/HEAD) that got no answer in time is asked once more before it counts as failed: on
  * a loaded node one lost answer is not the version's fault. When Shipbot's own event loop was
- * held up for half its timeout (at least 100 ms, in all) while it waited, the timeout says nothing about the
- * service: it is asked again with backoff, and if Shipbot stays that busy the result is unclear,
- * for a person to decide. A wrong answer is never retried.
+ * held up, in all, for half the check's timeout (at least 100 ms) while it waited, the timeout
+ * says nothing about the service: it is asked again with backoff, and if Shipbot stays that busy
+ * the result is unclear, for a person to decide. A wrong answer is never retried.
  */
 async function runOne(check: SmokeCheck, baseUrl: string, vars: Record<string, string>, opts: SmokeOptions): Promise<SmokeResult> {
   const method = check.method ?? 'GET';
