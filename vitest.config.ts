@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * The real-time suites: a real Prometheus scraping every 15-30 s, whole releases in real time.
- * Each waits for minutes on the clock, not the CPU, so `npm test` runs them in a vitest of their
- * own beside the rest (scripts/test.mjs) instead of letting them hold the two workers.
+ * Each waits for minutes on the clock, not the CPU, so `npm test` runs them after the rest, all at
+ * once, in a vitest of their own (scripts/test.mjs) instead of letting them hold the two workers.
  */
 export const REAL_TIME = [
   'test/metrics/prometheus-deploy.test.ts',

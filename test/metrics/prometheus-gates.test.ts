@@ -120,7 +120,9 @@ describe.skipIf(!promBin)(`team gates read by a real Prometheus scraping every $
     if (!started.ok) throw new Error(started.message);
     return until(`${text} to end or ask`, 420_000, async () => {
       const run = runner.get(started.run.id);
-      return run && (FINAL_STATUSES.has(run.phase.status) || run.phase.status === 'awaiting-decision') ? run : undefined;
+      // An ended run is read once its report is written (the run ends, then writes it).
+      const ended = run && FINAL_STATUSES.has(run.phase.status) && reportPathOf(run);
+      return run && (ended || run.phase.status === 'awaiting-decision') ? run : undefined;
     });
   }
 
