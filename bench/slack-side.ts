@@ -37,21 +37,22 @@ process.on('message', async (m: SlackSideRequest) => {
       return send({ kind: 'requests', replyTs });
     }
     case 'press': {
-      // Everyone presses at the same moment: each press is timed from its send to its HTTP answer.
+      // Everyone presses at the same moment: all presses are built and signed, then sent at once,
+      // each timed from its send to its HTTP answer, as Slack times an ack.
       const before = double.openViews('U_DEV').length;
+      let fire!: () => void;
+      double.driver.holdSends(new Promise<void>((r) => (fire = r)));
+      const pressing = Promise.all(m.replyTs.map((ts) => double.clickButton('U_DEV', ts, REQUEST_ACTIONS.configure)));
+      while (double.driver.heldSends < m.replyTs.length) await new Promise((r) => setImmediate(r));
+      double.driver.holdSends(undefined);
       const pressedAt = performance.now();
-      const results = await Promise.all(
-        m.replyTs.map(async (ts) => {
-          const t0 = performance.now();
-          const res = await double.clickButton('U_DEV', ts, REQUEST_ACTIONS.configure);
-          return { ms: performance.now() - t0, status: res.status };
-        }),
-      );
+      fire();
+      const results = await pressing;
       // The modals open after the acks. The double refuses a trigger_id older than 3 s, as Slack
       // does, so every modal that opened opened in time.
       const opened = () => double.openViews('U_DEV').length - before;
       while (opened() < m.replyTs.length && performance.now() - pressedAt < 3500) await new Promise((r) => setTimeout(r, 5));
-      return send({ kind: 'press', acks: results.map((r) => r.ms), statuses: results.map((r) => r.status), opened: opened() });
+      return send({ kind: 'press', acks: results.map((r) => r.ms!), statuses: results.map((r) => r.status), opened: opened() });
     }
     case 'close':
       await double.close();

@@ -9,6 +9,8 @@ export interface AppResponse {
   status: number;
   /** Parsed JSON when the app answered JSON, else the text (often empty). */
   body: unknown;
+  /** Milliseconds from sending the request to the end of the answer (HTTP only): the app's ack as Slack times it. */
+  ms?: number;
 }
 
 export interface DriverOptions {
@@ -44,18 +46,41 @@ export class Driver {
     while (this.inflight.size) await Promise.allSettled([...this.inflight]);
   }
 
+  private gate: Promise<void> | undefined;
+  private atGate = 0;
+
+  /**
+   * A starting gun: requests built from now on wait for `gate` before they are sent, so many
+   * presses leave at one moment, as from many people's clients (not one after another as this
+   * process builds and signs them). `undefined` sends at once again.
+   */
+  holdSends(gate: Promise<void> | undefined): void {
+    this.gate = gate;
+  }
+
+  /** Requests built and waiting for the starting gun. */
+  get heldSends(): number {
+    return this.atGate;
+  }
+
   /** Sends a raw body with the given headers (no signing): for bad-signature tests. */
   async sendRaw(body: string, headers: Record<string, string>): Promise<AppResponse> {
     if (!this.appUrl)
       throw new Error(
         "Slack double: no app URL; call connect(url) with the app's /slack/events URL first (or start the app in Socket Mode)",
       );
+    if (this.gate) {
+      this.atGate++;
+      await this.gate.finally(() => this.atGate--);
+    }
+    const sentAt = performance.now();
     const res = await fetch(this.appUrl, { method: 'POST', headers, body });
     const text = await res.text();
+    const ms = performance.now() - sentAt;
     let parsed: unknown = text;
     if (text && (res.headers.get('content-type') ?? '').includes('json')) parsed = JSON.parse(text);
     else if (text.startsWith('{')) parsed = safeJson(text);
-    return { status: res.status, body: parsed };
+    return { status: res.status, body: parsed, ms };
   }
 
   async sendSigned(body: string, contentType: string, extra: Record<string, string> = {}, timestampSec?: number): Promise<AppResponse> {
