@@ -95,7 +95,7 @@ export function deterministicLessons(rec: RunRecord): string[] {
       'No baseline traffic was measured: decisions relied on SLO targets only. Deploy when the service has traffic, or lower minRequests.',
     );
   if (rec.data.accepted)
-    out.push(`A regression was accepted by ${rec.data.accepted.by}: ${rec.data.accepted.explanation}. Follow up on it.`);
+    out.push(`A regression was accepted by ${labelName(rec.data.accepted.by)}: ${rec.data.accepted.explanation}. Follow up on it.`);
   if (rec.plan.dbMigration) out.push('This release carried a database migration: confirm it stays compatible with the previous version.');
   if (rec.phase.status === 'stopped') out.push(`Shipbot stopped this run after a restart: ${outcomeOf(rec)}.`);
   if (!out.length) out.push('Nothing unusual: the plan, gates and timings fit this release.');
@@ -191,7 +191,7 @@ export function renderReport(rec: RunRecord, audit: AuditRecord[], lessons: stri
   lines.push(
     table(['gate', 'verdict', 'explanation'], gates),
     '',
-    `Threshold: ${p.regressionThresholdPct}% · rollback on regression: ${p.rollbackOnRegression ? 'yes' : 'no, a person decides'}${rec.data.accepted ? ` · accepted by ${rec.data.accepted.by}` : ''}`,
+    `Threshold: ${p.regressionThresholdPct}% · rollback on regression: ${p.rollbackOnRegression ? 'yes' : 'no, a person decides'}${rec.data.accepted ? ` · accepted by ${labelName(rec.data.accepted.by)}` : ''}`,
     '',
   );
   lines.push('## Strategy details', '');

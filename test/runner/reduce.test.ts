@@ -114,6 +114,8 @@ describe('commands and the end', () => {
     const r = reduce(asking, { type: 'command', cmd: 'accept', actor: IC, at: 4 });
     expect(r.run.phase).toEqual({ status: 'running' });
     expect(r.run.data.accepted).toMatchObject({ by: 'ivan (U_IC)', explanation: 'unclear' });
+    // The status line people read names the person; the id stays in the record.
+    expect(r.run.stage).toBe('accepted by ivan');
   });
 
   it('the ended phase carries the rollback, the kept lock and, once written, the reports and the summary', () => {

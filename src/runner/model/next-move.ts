@@ -121,7 +121,7 @@ export function commandEffect(run: RunRecord, cmd: RunCommand): CommandEffect {
       return { kind: 'refuse', note: `run ${run.id} is ${s}: there is nothing to roll back` };
     case 'accept':
       if (s === 'awaiting-decision') return { kind: 'act', to: 'running', note: 'accepted; continuing' };
-      if (run.data.accepted) return { kind: 'noop', note: `already accepted by ${run.data.accepted.by}` };
+      if (run.data.accepted) return { kind: 'noop', note: `already accepted by ${labelName(run.data.accepted.by)}` };
       return { kind: 'refuse', note: `run ${run.id} is ${s}: no decision is waiting` };
     case 'cancel':
       if (s === 'cancelled') return { kind: 'noop', note: 'already cancelled' };

@@ -229,7 +229,7 @@ function command(run: RunRecord, ev: Extract<ModelEvent, { type: 'command' }>): 
       // At the Rollout's own pause, Accept is a promote (the next stage sends it), not an accepted regression.
       if (waitsAtPause(pendingDecision(run))) return running(`promoted by ${name}`);
       const explanation = run.phase.status === 'awaiting-decision' ? run.phase.decision.explanation : '';
-      return running(`accepted by ${who}`, { ...run.data, accepted: { by: who, at: ev.at, explanation } });
+      return running(`accepted by ${name}`, { ...run.data, accepted: { by: who, at: ev.at, explanation } });
     }
     case 'pause':
       return { run: { ...run, phase: { status: 'paused', by: who }, stage: `paused by ${name}` }, effects: [], important: true };
