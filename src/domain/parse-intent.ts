@@ -133,6 +133,9 @@ export function detectIntent(body: string, slash: boolean): Intent | undefined {
     return undefined;
   }
   const op = OPERATIONS[w0];
+  // "lock is held by alice", "rollback is done": a statement about the operation, as for deploy verbs.
+  if (op && op !== 'help' && w1 && STATEMENT_WORDS.has(w1) && w1 !== 'status')
+    return { kind: 'chatter', reason: `This is a statement ('${w0} ${w1} …'), not a request.` };
   // "help" is a request on its own ("help", "help me please"); in a sentence it is chatter.
   if (op === 'help' && words.length > 3) return undefined;
   if (op) return { kind: op, rest: restAfter(1) };
@@ -148,7 +151,7 @@ export const RESUME_ALL = /^(resume|unfreeze|unpause|restart)\s+(all\s+)?(the\s+
 export const QUESTION_START =
   /^(who|what|whats|what's|when|where|why|how|which|whose|did|does|do|is|are|was|were|should|shall|will|would|can|could|has|have|any|anyone|anybody|someone|somebody)\b/i;
 export const NEGATION =
-  /^(don'?t|do not|dont|never|no|not|nobody|stop|avoid|shouldn'?t|can'?t|won'?t|mustn'?t|please don'?t|pls don'?t)\b/i;
+  /^(don'?t|do not|dont|never|no|not|nobody|stop(?!\s+and\b)|avoid|shouldn'?t|can'?t|won'?t|mustn'?t|please don'?t|pls don'?t)\b/i;
 export const PAST = /\b(deployed|shipped|released|rolled|redeployed|launched|reverted|went live|was deployed|were deployed|pushed)\b/i;
 export const PROGRESSIVE = /\b(deploying|shipping|releasing|rolling|launching)\b/i;
 export const MENTIONS_DEPLOY = /\b(deploy\w*|ship\w*|release\w*|roll\w* ?out|rollback|go ?live)\b/i;

@@ -104,9 +104,12 @@ const RULES: Rule[] = [
     /^(?:lift|remove|release|drop|clear|take\s+off|delete)\s+(?:the\s+)?(?:deploy\s+|deployment\s+)?(?:lock|freeze|hold|block)\s*(?:on|for|of|from)?\s*/i,
     'unlock ',
   ],
+  [/^take\s+(?:the\s+)?(?:deploy\s+)?(?:lock|freeze|hold|block)\s+off\s+(?:of\s+)?/i, 'unlock '],
   [/^(?:unfreeze|unblock|unhold|unpause\s+deploys\s+(?:for|of|to))\s+/i, 'unlock '],
   [new RegExp(`^(?:freeze|block|hold|halt|pause|stop)\\s+(?:all\\s+)?${NOUN}\\s+(?:for|of|to|on)\\s+`, 'i'), 'lock '],
   [new RegExp(`^(?:freeze|block)\\s+(\\S+)(?:\\s+${NOUN})?\\b`, 'i'), (_, s) => `lock ${s}`],
+  [new RegExp(`^no\\s+(?:more\\s+)?${NOUN}\\s+(?:to|for|of|on)\\s+`, 'i'), 'lock '],
+  [/^(?:put|place|keep)\s+(\S+)\s+on\s+hold\b/i, (_, s) => `lock ${s}`],
   [/^(?:put|place|add|set)\s+(?:a\s+)?(?:deploy\s+)?(?:lock|freeze|hold)\s+(?:on|for)\s+/i, 'lock '],
   [/^lock\s+(?:down|up)\s+/i, 'lock '],
 
@@ -115,8 +118,13 @@ const RULES: Rule[] = [
     new RegExp(`^promote\\s+(.+?)\\s+(?:from\\s+${ENV}\\s+)?(?:to|into|onto|in)\\s+${ENV}\\b(.*)$`, 'i'),
     (_, what, env, tail) => `deploy ${what} to ${env}${tail}`,
   ],
+  // "promote checkout 1.2.3 from staging": from staging is to production.
+  [/^promote\s+(.+?)\s+from\s+(?:staging|stg|stage)\b(.*)$/i, (_, what, tail) => `deploy ${what} to production${tail}`],
   [/^promote\s+/i, 'deploy '],
-  [/^(?:upgrade|update|bump|move|take|bring|advance)\s+(\S+)\s+(?:to|up\s+to)\s+(v?\d\S*)/i, (_, s, v) => `deploy ${s} ${v}`],
+  [
+    /^(?:upgrade|update|bump|move|take|bring|advance)\s+(\S+)\s+(?:from\s+v?\d\S*\s+)?(?:to|up\s+to)\s+(v?\d\S*)/i,
+    (_, s, v) => `deploy ${s} ${v}`,
+  ],
   [/^(?:upgrade|update|bump)\s+/i, 'deploy '],
   [/^roll\s+(\S+)\s+forward\s+(?:to\s+)?/i, (_, s) => `deploy ${s} `],
   [/^roll\s+forward\s+(?:to\s+)?/i, 'deploy '],

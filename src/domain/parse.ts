@@ -20,6 +20,7 @@ import {
 } from './parse-text.js';
 import { detectIntent, whyNotARequest } from './parse-intent.js';
 import { rephrase } from './parse-rephrase.js';
+import { understand } from './parse-understand.js';
 import { FILLERS, PREPOSITIONS, cleanToken, parseDeploy, finishDeploy, dropUndefined } from './parse-deploy.js';
 
 /** Said in the reply to a deploy asked as a question: it is an offer, not a start. */
@@ -52,8 +53,18 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
     return fail(`The message is empty. Say what to deploy, ${EXAMPLE}, or \`help\`.`);
   }
   // How people ask, brought to the forms the rules read; a question keeps its mark.
-  const asked = slash ? { text: body, asked: false, polite: false } : rephrase(body);
-  const intent = detectIntent(asked.text, slash) ?? (asked.text !== body ? detectIntent(body, slash) : undefined);
+  let asked = slash ? { text: body, asked: false, polite: false } : rephrase(body);
+  let intent = detectIntent(asked.text, slash) ?? (asked.text !== body ? detectIntent(body, slash) : undefined);
+  // What the phrase rules do not read: cue words and slots wherever they stand.
+  // A message the rules found to be chatter (a statement, a negation, cheering) stays chatter.
+  const understood = slash || intent ? undefined : understand(body, cfg);
+  if (understood) {
+    // The canonical words leave the rest of the message behind: what was stuck to it is refused here.
+    const unsafe = shellCharacters(body) ?? unsafePath(body);
+    if (unsafe) return fail(unsafe);
+    asked = { text: understood.text, asked: asked.asked || understood.asked, polite: asked.polite || understood.polite };
+    intent = detectIntent(understood.text, false);
+  }
   if (!intent) return fail(whyNotARequest(body));
   if (intent.kind === 'chatter') return fail(intent.reason);
 
@@ -76,10 +87,16 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
   switch (intent.kind) {
     case 'deploy': {
       const result = parseDeploy(intent.rest, flags, cfg, now, intent.notes);
-      // "release the kraken": a deploy verb, no version, and a word no service is near: chatter.
+      // "release the kraken", "update your slack app": a deploy verb, no version, and a word that
+      // is no service: chatter, with the services it may have meant.
       if (!slash && result.ok && result.command.intent === 'deploy') {
         const c = result.command;
-        if (!c.version && c.unknownService && !c.suggestions.length) return fail(whyNotARequest(body));
+        if (!c.version && c.unknownService) {
+          const hint = c.suggestions.length
+            ? ` (There is no service named '${c.unknownService}'; did you mean ${c.suggestions.join(' or ')}?)`
+            : '';
+          return fail(`${whyNotARequest(body)}${hint}`);
+        }
       }
       if (!question || !result.ok || result.command.intent !== 'deploy') return result;
       // A question that names no service and version is a question about deploying, not a request.
@@ -96,8 +113,14 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
     }
     case 'resume-all':
       return { ok: true, command: { intent: 'resume-all' } };
-    default:
-      return parseOperation(intent.kind, intent.rest, flags, cfg);
+    default: {
+      const result = parseOperation(intent.kind, intent.rest, flags, cfg);
+      if (!result.ok || (result.command as { service?: string }).service) return result;
+      // "are we done with checkout?": the service stands where the phrase rule did not look.
+      const named = (understood ?? understand(body, cfg))?.text.split(' ');
+      if (named?.[0] !== intent.kind || !named[1]) return result;
+      return { ok: true, command: { ...result.command, service: named[1] } as ParsedCommand };
+    }
   }
 }
 

@@ -1,0 +1,198 @@
+// Understanding a message the phrase rules did not read: intents from lexicons of cue words found
+// anywhere in the sentence, slots (service, version, environment, strategy) found wherever they
+// stand. Conservative by design: an action needs a service the catalogue knows by name or alias
+// (a deploy also a version), and a cue in a form that asks for something now: not past tense
+// ("rolled back checkout"), not a statement ("the checkout release was great"), not negated,
+// not a who/why question. What it reads is handed back as the canonical request
+// (`deploy checkout v1.2.3 to staging`), so every check on the usual path still applies. Pure.
+import type { ShipbotConfig } from './config-schema.js';
+import { environmentWord } from './parse-flags.js';
+import { normalisePhrases } from './parse-text.js';
+
+export interface Understood {
+  /** The request in canonical words: `deploy checkout v1.2.3 to staging`, `rollback search`, `help`. */
+  text: string;
+  /** Asked as a question or an offer-shaped ask ("would you mind …?", "how about we …?"). */
+  asked: boolean;
+  /** Put as a polite request ("can you …", "mind …", "any chance …"): a request, not a question. */
+  polite: boolean;
+}
+
+type Kind = 'help' | 'status' | 'unlock' | 'lock' | 'rollback' | 'cancel' | 'deploy';
+
+/** Who/why/when questions ask about people and causes ("who rolled back checkout?"), never for an action. */
+const ABOUT_OTHERS = /^(?:who|whose|why|when)\b/;
+const NEGATED = /\b(?:don'?t|do\s+not|dont|never|not|no\s+more|shouldn'?t|can'?t|cannot|won'?t|mustn'?t|stop(?!\s+and\b))\b/;
+/** A sentence that reports on a deploy rather than asking for one. */
+const STATEMENT = /\b(?:was|were|went|broke|took|looked|looks|seemed|seems|had|failed|worked|succeeded)\b/;
+const ASKING =
+  /^(?:can|could|would|will|may|might|shall|should|mind|any\s+chance|is\s+it|would\s+it|how\s+about|what\s+about|do\s+you\s+mind|are\s+you\s+able)\b/;
+const POLITE =
+  /^(?:(?:can|could|would|will|may)\s+(?:you|we|i|someone|somebody|anyone|u)|mind|do\s+you\s+mind|any\s+chance|is\s+it\s+possible|would\s+it\s+be|how\s+about|what\s+about|are\s+you\s+able)\b/;
+
+/** "what commands are there?", "list the features": asking what the bot takes. */
+const LIST_COMMANDS = /^(?:what|which|list|show|explain|any)\b.*\b(?:commands|capabilities|features)\b/;
+const BOT = /\b(?:you|your|shipbot|bot|this\s+thing|this|it)\b/;
+const GERUND = /\b(?:deploying|shipping|releasing|rolling|promoting|upgrading|pushing|launching)\b/;
+const BASE_DEPLOY =
+  /\b(?:deploy|redeploy|ship|release|rollout|promote|upgrade|update|bump|push|launch|golive|go\s+(?:out|live|to|for)|move|kickoff|get|put|want|need|roll)\b|(?:->|→|=>)\s*(?:prod|production|staging|stg)\b/;
+const LEXICON: Record<Kind, RegExp> = {
+  help: /\b(?:help|commands?|capabilit(?:y|ies)|features|usage|able\s+to\s+do|(?:can|could)\s+(?:you|it|shipbot|this\s+bot|i)\s+(?:do|ask|say)|(?:you|it|shipbot)\s+can\s+do|what\s+do\s+you\s+do|how\s+(?:do|can|should)\s+(?:i|we)\b.*\b(?:shipbot|you|this\s+bot)|how\s+(?:does|do)\s+(?:this|it|you|shipbot)\s+work)\b/,
+  status:
+    /\b(?:status|progress|eta|update|updates|news|going|doing|looking|coming\s+along|done|finished|complete|completed|at|still\s+\w+ing|in\s+flight|in\s+progress|right\s+now|how\s+did|how\s+far|how\s+(?:much\s+)?long(?:er)?|what'?s\s+up|whats\s+up|what\s+stage|did\b.*\b(?:finish|complete|succeed|land|go\s+(?:out|through|ok|well)))\b/,
+  unlock:
+    /\b(?:unlock|unfreeze|unblock|unhold|(?:lift|remove|clear|end|drop|take|release|lifting|ending)\b.*\b(?:lock|freeze|hold|block)|off\s+hold|open\b.*\bfor\s+(?:deploys|deployments|releases))\b/,
+  lock: /\b(?:lock|freeze|hold|block|halt)\b/,
+  rollback:
+    /\b(?:rollback|revert|undo|back\s*out|roll\b.*\bback|go\s+back|take\b.*\bback|put\b.*\bback|restore|previous\s+(?:version|release|build)|last\s+good)\b/,
+  cancel: /\b(?:cancel|call\s+off|scrap|forget|nevermind|never\s+mind|nix)\b/,
+  deploy: new RegExp(`${BASE_DEPLOY.source}|${GERUND.source}`),
+};
+/** The deploy cues in their -ing form need a frame that asks ("mind shipping", "start rolling out"). */
+const GERUND_FRAME =
+  /\b(?:mind|about|start|begin|keep|try|consider|recommend|suggest)\s+(?:\S+\s+)?(?:deploying|shipping|releasing|rolling|promoting|upgrading|pushing|launching)\b/;
+/** What a person asks for first when several cues meet ("take the lock off" is an unlock, not a rollback). */
+const ORDER: Kind[] = ['unlock', 'lock', 'rollback', 'cancel', 'deploy', 'status', 'help'];
+
+/** A version as people type one: 1.2.3, v2.0.1, 1.4.0-rc.1, v3; a word after "version" or "tag". */
+const VERSION_LIKE = /^v?\d+(?:\.\d+)+(?:[-+][0-9a-z][\w.+-]*)?$|^v\d+$/i;
+/** A version with something stuck to it (`v1.2.3\`id\``, `1.2.3;rm`): kept whole, so it is refused, never trimmed. */
+const VERSION_WITH_MORE = /^v?\d+\.\d+\S*[^\w.+-]/i;
+/** Where a version stands right after the service, shell characters make it one to refuse (`checkout $(id)`). */
+const SHELL = /[;|`$<>\\{}&]/;
+
+interface Slots {
+  services: string[];
+  version?: string;
+  versions: number;
+  environment?: string;
+  /** Words that are no slot: read again on the usual path for guidance, steps and schedule. */
+  rest: string[];
+  /** The words after the service (a lock's reason). */
+  after: string[];
+}
+
+/** Words that only frame a slot: left out of the rest with it. */
+const SLOT_FRAMES = new Set(['to', 'in', 'into', 'on', 'onto', 'from', 'version', 'tag', 'build', 'of', 'for']);
+
+function slots(raw: string[], lower: string[], cfg: ShipbotConfig): Slots {
+  const s: Slots = { services: [], versions: 0, rest: [], after: [] };
+  const versions: string[] = [];
+  const used = new Set<number>();
+  const serviceWords = new Set<number>();
+  lower.forEach((w, i) => {
+    const before = used.size;
+    // `checkout@1.2.3`, `checkout:1.2.3`: the service and the version in one word.
+    const joined = /^([a-z][a-z0-9-]*)[@:](.+)$/.exec(w);
+    const name = joined ? joined[1]! : w;
+    // Only a name or an alias: a near miss in a sentence is more often a word than a typo.
+    const known = cfg.services.find((x) => x.name === name || x.aliases.some((a) => a.toLowerCase() === name));
+    if (known) {
+      if (!s.services.includes(known.name)) s.services.push(known.name);
+      serviceWords.add(i);
+    }
+    const afterService = serviceWords.has(i - 1);
+    if (known) used.add(i);
+    if (joined) versions.push(raw[i]!.slice(joined[1]!.length + 1));
+    else if (
+      VERSION_LIKE.test(w) ||
+      VERSION_WITH_MORE.test(w) ||
+      (afterService && SHELL.test(w)) ||
+      /^(?:version|tag|build)$/.test(lower[i - 1] ?? '')
+    )
+      versions.push(raw[i]!);
+    else {
+      // "promote checkout 1.2.3 from staging": staging is where it comes from, not where it goes.
+      const env = environmentWord(w);
+      if (env && lower[i - 1] !== 'from') s.environment = env;
+      if (!env) return;
+    }
+    used.add(i);
+    if (used.size > before && SLOT_FRAMES.has(lower[i - 1] ?? '')) used.add(i - 1);
+  });
+  // A cue in its -ing form is no strategy: "mind rolling out …" asks for a deploy, not a rolling one.
+  lower.forEach((w, i) => {
+    if (GERUND.test(w) && (w !== 'rolling' || lower[i + 1] === 'out')) used.add(i);
+  });
+  s.rest = raw.filter((_, i) => !used.has(i));
+  const serviceAt = Math.min(...serviceWords);
+  s.after = raw.filter((_, i) => i > serviceAt && !used.has(i));
+  // "upgrade checkout from 1.0.0 to 1.2.3": the version it goes to.
+  const from = lower.indexOf('from');
+  const kept = versions.length === 2 && from !== -1 ? versions.slice(1) : versions;
+  s.versions = new Set(kept).size;
+  s.version = kept[0];
+  return s;
+}
+
+/** What a message asks for when the phrase rules read nothing, or undefined: not a request. */
+export function understand(body: string, cfg: ShipbotConfig): Understood | undefined {
+  const text = normalisePhrases(body).toLowerCase().replace(/\s+/g, ' ').trim();
+  if (!text || ABOUT_OTHERS.test(text) || NEGATED.test(text)) return undefined;
+  const raw = normalisePhrases(body).trim().split(/\s+/).map(clean);
+  const lower = raw.map((w) => w.toLowerCase());
+  const sentence = lower.join(' ');
+  const s = slots(raw, lower, cfg);
+  if (s.services.length > 1 || s.versions > 1) return undefined;
+  const service = s.services[0];
+  const asked = /\?\s*$/.test(body) || ASKING.test(sentence);
+  const polite = POLITE.test(sentence);
+
+  const cues = ORDER.filter((k) => LEXICON[k].test(sentence));
+  for (const kind of cues) {
+    const canonical = read(kind, sentence, s, service, asked || /^(?:how|what|where|is|are|has|have|did|does|any)\b/.test(sentence));
+    if (canonical) return { text: canonical, asked, polite };
+  }
+  return undefined;
+}
+
+function read(kind: Kind, sentence: string, s: Slots, service: string | undefined, asked: boolean): string | undefined {
+  const env = s.environment ? ` in ${s.environment}` : '';
+  switch (kind) {
+    case 'help':
+      // About the bot, not help with something else ("can someone help me with kubectl?").
+      if (service || !(BOT.test(sentence) || LIST_COMMANDS.test(sentence) || sentence.split(' ').length <= 2)) return undefined;
+      if (/\bhelp\s+(?:me\s+|us\s+)?with\s+\S/.test(sentence)) return undefined;
+      return 'help';
+    case 'status':
+      if (STATEMENT.test(sentence) && !/^how\s+did\b/.test(sentence)) return undefined;
+      // "checkout status page is down": a statement, not a question.
+      if (!asked && /\b(?:is|are|was|were)\b/.test(sentence)) return undefined;
+      if (service) return `status ${service}`;
+      // Without a service, only a question about what is deploying now.
+      return /\b(?:deploying|rolling\s+out|in\s+flight|in\s+progress|releasing)\b/.test(sentence) &&
+        /^(?:what|is|are|anything)\b/.test(sentence)
+        ? 'status'
+        : undefined;
+    case 'deploy': {
+      if (!service || !s.version || STATEMENT.test(sentence) || reportsPast(sentence)) return undefined;
+      if (!BASE_DEPLOY.test(sentence) && !(GERUND.test(sentence) && GERUND_FRAME.test(sentence))) return undefined;
+      // "deploying checkout v1.2.3 now" reports what someone is doing.
+      if (/^(?:i'?m|i\s+am|we'?re|we\s+are|just)?\s*(?:deploying|shipping|releasing|rolling|pushing)\b/.test(sentence)) return undefined;
+      const to = s.environment ? ` to ${s.environment}` : '';
+      return `deploy ${service} ${s.version}${to} ${s.rest.join(' ')}`.trim();
+    }
+    default:
+      // Rollback, cancel, lock and unlock act on a service the message names.
+      if (!service || STATEMENT.test(sentence) || PAST[kind].test(sentence) || reportsPast(sentence)) return undefined;
+      return `${kind} ${service}${env}${kind === 'lock' && s.after.length ? ` ${s.after.join(' ')}` : ''}`;
+  }
+}
+
+const PAST: Record<'unlock' | 'lock' | 'rollback' | 'cancel', RegExp> = {
+  unlock: /\b(?:unlocked|unfrozen|unblocked|lifted|removed|cleared)\b/,
+  lock: /\b(?:locked|frozen|froze|blocked|held|halted)\b/,
+  rollback: /\b(?:rolled|reverted|undid|undone|restored)\b/,
+  cancel: /\b(?:cancelled|canceled|scrapped|called\s+off)\b/,
+};
+
+/** A past-tense verb ("the payments rollback saved us") reports; after need/want/get it asks ("need checkout deployed"). */
+function reportsPast(sentence: string): boolean {
+  if (/\b(?:need|needs|want|wants|get|have)\b/.test(sentence)) return false;
+  return sentence.split(' ').some((w) => /^[a-z]{3,}ed$/.test(w) && !NOT_PAST.has(w));
+}
+const NOT_PAST = new Set(['need', 'speed', 'feed', 'seed', 'embed', 'shed', 'breed', 'exceed', 'proceed', 'succeed']);
+
+function clean(word: string): string {
+  return word.replace(/^[(["'*_~]+/, '').replace(/[)\]"'*_~,.!?:;]+$/, '');
+}
