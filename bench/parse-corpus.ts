@@ -243,6 +243,37 @@ const DEV_REQUESTS: Array<[string, string]> = [
   ['{s} is good to deploy again, unlock it', 'unlock {s} - production'],
   ['what can you help with?', 'help - - -'],
   ['how do i deploy with shipbot?', 'help - - -'],
+  // a fifth reading (session 12), scored before any rule was changed for it
+  ['shipbot please deploy {s} {v} to staging first', 'deploy {s} {v} staging'],
+  ['{s} {v} to staging pls', 'deploy {s} {v} staging'],
+  ['requesting {s} {v} be deployed to production', 'deploy {s} {v} production'],
+  ['ready to go: {s} {v}, please release', 'deploy {s} {v} production'],
+  ['deploy {s} {v} carefully', 'deploy {s} {v} production'],
+  ['could somebody roll {s} {v} out?', 'deploy {s} {v} production'],
+  // a vague time is asked about, never guessed: a refusal that asks for the time
+  ['we would like to ship {s} {v} this morning', 'none'],
+  ['is now a good time to deploy {s} {v}?', 'deploy {s} {v} production'],
+  ['install {s} {v} on staging', 'deploy {s} {v} staging'],
+  ['{s} needs {v} in prod', 'deploy {s} {v} production'],
+  ['switch {s} to {v}', 'deploy {s} {v} production'],
+  ['how is the {s} canary doing?', 'status {s} - -'],
+  ['status of the {s} release please', 'status {s} - -'],
+  ['{s}?', 'status {s} - -'],
+  ['is there a deploy running for {s}?', 'status {s} - -'],
+  ['has {s} finished rolling out?', 'status {s} - -'],
+  ['quick rollback on {s} please', 'rollback {s} - production'],
+  ['get {s} back to the previous build', 'rollback {s} - production'],
+  ['{s} looks bad, revert it', 'rollback {s} - production'],
+  ['undo {s} in staging', 'rollback {s} - staging'],
+  ['abort the {s} canary', 'rollback {s} - production'],
+  // as "abort the running deploy of …": the old version is put back
+  ['kill the {s} deploy', 'rollback {s} - production'],
+  ['lock {s} until the incident is over', 'lock {s} - production'],
+  ['freeze {s} staging', 'lock {s} - staging'],
+  ['you can unlock {s} now', 'unlock {s} - production'],
+  ['deploys to {s} can resume, unlock please', 'unlock {s} - production'],
+  ['shipbot commands', 'help - - -'],
+  ['how does shipbot work?', 'help - - -'],
 ];
 
 const HELD_OUT_REQUESTS: Array<[string, string]> = [
@@ -461,6 +492,22 @@ const DEV_NONE: string[] = [
   'please review the checkout 1.2.3 changelog',
   'checkout 1.2.3 needs more testing',
   'our update cadence is weekly',
+  // a fifth reading (session 12), scored before any rule was changed for it
+  'the search canary is looking healthy',
+  'just a heads up, catalog 3.2.0 is coming tomorrow',
+  'can someone explain how the rollback works?',
+  'payments deploy window is 2-4pm',
+  'i locked myself out of the vpn',
+  'checkout deploys are blocked by the freeze',
+  'who is deploying web today?',
+  'yesterday we rolled back search twice',
+  'not sure we should release catalog yet',
+  'hold on, checking something',
+  'let me know when checkout is done',
+  'cancelled the standup',
+  'upgrading my mac tonight',
+  'anyone knows why web 2.0.1 is slower?',
+  'release the hounds',
 ];
 
 const HELD_OUT_NONE: string[] = [

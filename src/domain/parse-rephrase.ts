@@ -94,7 +94,8 @@ const RULES: Rule[] = [
     ),
     'rollback ',
   ],
-  [new RegExp(`^(?:abort|kill|pull)\\s+(\\S+)\\s+(?:${NOUN})\\b`, 'i'), (_, s) => `rollback ${s}`],
+  // "abort the checkout canary", "kill the web deploy": what is going out is stopped and the old version put back.
+  [new RegExp(`^(?:abort|kill|pull)\\s+(?:the\\s+)?(\\S+)\\s+(?:${NOUN}|canary|canaries)\\b`, 'i'), (_, s) => `rollback ${s}`],
 
   // --- cancel: calling off what has not gone out.
   [new RegExp(`^(?:call\\s+off|scrap|drop|nix)\\s+(?:the\\s+)?(?:${NOUN}\\s+)?(?:of\\s+|for\\s+)?`, 'i'), 'cancel '],

@@ -35,11 +35,11 @@ const LIST_COMMANDS = /^(?:what|which|list|show|explain|any)\b.*\b(?:commands|ca
 const BOT = /\b(?:you|your|shipbot|bot|this\s+thing|this|it)\b/;
 const GERUND = /\b(?:deploying|shipping|releasing|rolling|promoting|upgrading|pushing|launching)\b/;
 const BASE_DEPLOY =
-  /\b(?:deploy|redeploy|ship|release|rollout|promote|upgrade|update|bump|push|launch|golive|go\s+(?:out|live|to|for)|move|kickoff|get|put|want|need|roll)\b|(?:->|→|=>)\s*(?:prod|production|staging|stg)\b/;
+  /\b(?:deploy|redeploy|ship|release|rollout|promote|upgrade|update|bump|push|launch|golive|go\s+(?:out|live|to|for)|move|switch|install|kickoff|get|put|roll)\b|\b(?:want|wants|need|needs)\b.*\b(?:in|on|to|into)\s+(?:prod|production|staging|stg|stage|live)\b|(?:->|→|=>|\bto|\binto|\bonto)\s*(?:prod|production|staging|stg|stage)\b|\b(?:be|get|have)\s+(?:\S+\s+)?(?:deployed|shipped|released|promoted|upgraded|pushed|rolled\s+out)\b/;
 const LEXICON: Record<Kind, RegExp> = {
   help: /\b(?:help|commands?|capabilit(?:y|ies)|features|usage|able\s+to\s+do|(?:can|could)\s+(?:you|it|shipbot|this\s+bot|i)\s+(?:do|ask|say)|(?:you|it|shipbot)\s+can\s+do|what\s+do\s+you\s+do|how\s+(?:do|can|should)\s+(?:i|we)\b.*\b(?:shipbot|you|this\s+bot)|how\s+(?:does|do)\s+(?:this|it|you|shipbot)\s+work)\b/,
   status:
-    /\b(?:status|progress|eta|update|updates|news|going|doing|looking|coming\s+along|done|finished|complete|completed|at|still\s+\w+ing|in\s+flight|in\s+progress|right\s+now|how\s+did|how\s+far|how\s+(?:much\s+)?long(?:er)?|what'?s\s+up|whats\s+up|what\s+stage|did\b.*\b(?:finish|complete|succeed|land|go\s+(?:out|through|ok|well)))\b/,
+    /\b(?:status|progress|eta|update|updates|news|going|doing|looking|coming\s+along|done|finished|complete|completed|at|still\s+\w+ing|in\s+flight|in\s+progress|right\s+now|how\s+did|how\s+far|how\s+(?:much\s+)?long(?:er)?|running|ongoing|happening|what'?s\s+up|whats\s+up|what\s+stage|did\b.*\b(?:finish|complete|succeed|land|go\s+(?:out|through|ok|well)))\b/,
   unlock:
     /\b(?:unlock|unfreeze|unblock|unhold|(?:lift|remove|clear|end|drop|take|release|lifting|ending)\b.*\b(?:lock|freeze|hold|block)|off\s+hold|open\b.*\bfor\s+(?:deploys|deployments|releases))\b/,
   lock: /\b(?:lock|freeze|hold|block|halt)\b/,
@@ -138,15 +138,35 @@ export function understand(body: string, cfg: ShipbotConfig): Understood | undef
   const asked = /\?\s*$/.test(body) || ASKING.test(sentence);
   const polite = POLITE.test(sentence);
 
+  // "payments?": a service on its own, asked about.
+  if (service && asked && lower.length === 1) return { text: `status ${service}`, asked, polite };
+  const question = asked || /^(?:how|what|where|is|are|has|have|did|does|any)\b/.test(sentence);
   const cues = ORDER.filter((k) => LEXICON[k].test(sentence));
   for (const kind of cues) {
-    const canonical = read(kind, sentence, s, service, asked || /^(?:how|what|where|is|are|has|have|did|does|any)\b/.test(sentence));
+    const canonical = read(kind, { sentence, judged: orderClause(text, kind) ?? sentence, question }, s, service);
     if (canonical) return { text: canonical, asked, polite };
   }
   return undefined;
 }
 
-function read(kind: Kind, sentence: string, s: Slots, service: string | undefined, asked: boolean): string | undefined {
+/** The clause that gives the order when a report comes first ("payments looks bad, revert it"). */
+function orderClause(text: string, kind: Kind): string | undefined {
+  const lead = new RegExp(`^(?:${LEXICON[kind].source})`);
+  return text
+    .split(/\s*(?:[,;:!]|\s-\s|\.\s)\s*|\s+(?:and|so|then)\s+/)
+    .slice(1)
+    .map((c) => c.replace(/^(?:please|pls|plz|just|now|ok|and)\s+/, '').replace(/[.!?]+$/, ''))
+    .find((c) => lead.test(c));
+}
+
+interface Sentence {
+  sentence: string;
+  /** What statement, past-tense and report checks look at: the ordering clause if there is one. */
+  judged: string;
+  question: boolean;
+}
+
+function read(kind: Kind, { sentence, judged, question }: Sentence, s: Slots, service: string | undefined): string | undefined {
   const env = s.environment ? ` in ${s.environment}` : '';
   switch (kind) {
     case 'help':
@@ -157,7 +177,7 @@ function read(kind: Kind, sentence: string, s: Slots, service: string | undefine
     case 'status':
       if (STATEMENT.test(sentence) && !/^how\s+did\b/.test(sentence)) return undefined;
       // "checkout status page is down": a statement, not a question.
-      if (!asked && /\b(?:is|are|was|were)\b/.test(sentence)) return undefined;
+      if (!question && /\b(?:is|are|was|were)\b/.test(sentence)) return undefined;
       if (service) return `status ${service}`;
       // Without a service, only a question about what is deploying now.
       return /\b(?:deploying|rolling\s+out|in\s+flight|in\s+progress|releasing)\b/.test(sentence) &&
@@ -165,7 +185,7 @@ function read(kind: Kind, sentence: string, s: Slots, service: string | undefine
         ? 'status'
         : undefined;
     case 'deploy': {
-      if (!service || !s.version || STATEMENT.test(sentence) || reportsPast(sentence)) return undefined;
+      if (!service || !s.version || STATEMENT.test(judged) || reportsPast(judged)) return undefined;
       if (!BASE_DEPLOY.test(sentence) && !(GERUND.test(sentence) && GERUND_FRAME.test(sentence))) return undefined;
       // "deploying checkout v1.2.3 now" reports what someone is doing.
       if (/^(?:i'?m|i\s+am|we'?re|we\s+are|just)?\s*(?:deploying|shipping|releasing|rolling|pushing)\b/.test(sentence)) return undefined;
@@ -174,7 +194,7 @@ function read(kind: Kind, sentence: string, s: Slots, service: string | undefine
     }
     default:
       // Rollback, cancel, lock and unlock act on a service the message names.
-      if (!service || STATEMENT.test(sentence) || PAST[kind].test(sentence) || reportsPast(sentence)) return undefined;
+      if (!service || STATEMENT.test(judged) || PAST[kind].test(judged) || reportsPast(judged)) return undefined;
       return `${kind} ${service}${env}${kind === 'lock' && s.after.length ? ` ${s.after.join(' ')}` : ''}`;
   }
 }
@@ -188,7 +208,7 @@ const PAST: Record<'unlock' | 'lock' | 'rollback' | 'cancel', RegExp> = {
 
 /** A past-tense verb ("the payments rollback saved us") reports; after need/want/get it asks ("need checkout deployed"). */
 function reportsPast(sentence: string): boolean {
-  if (/\b(?:need|needs|want|wants|get|have)\b/.test(sentence)) return false;
+  if (/\b(?:need|needs|want|wants|get|have|be)\b/.test(sentence)) return false;
   return sentence.split(' ').some((w) => /^[a-z]{3,}ed$/.test(w) && !NOT_PAST.has(w));
 }
 const NOT_PAST = new Set(['need', 'speed', 'feed', 'seed', 'embed', 'shed', 'breed', 'exceed', 'proceed', 'succeed']);

@@ -21,6 +21,11 @@ describe('understanding requests the phrase rules miss', () => {
     ['take the lock off payments in staging', { intent: 'unlock', service: 'payments', environment: 'staging' }],
     ['put search on hold for the migration', { intent: 'lock', service: 'search', reason: 'the migration' }],
     ['what are you able to do?', { intent: 'help' }],
+    ['payments?', { intent: 'status', service: 'payments' }],
+    ['catalog looks bad, revert it', { intent: 'rollback', service: 'catalog' }],
+    ['search needs 2.0.1 in prod', { intent: 'deploy', service: 'search', version: '2.0.1' }],
+    ['requesting web 1.4.0 be deployed to staging', { intent: 'deploy', service: 'web', version: '1.4.0', environment: 'staging' }],
+    ['abort the checkout canary', { intent: 'rollback', service: 'checkout' }],
   ])('%s', (text, expected) => {
     expect(fields(read(text))).toMatchObject(expected);
   });
@@ -62,6 +67,8 @@ describe('what must stay chatter', () => {
     'update your slack app',
     'promote me to admin',
     'can someone help me with kubectl?',
+    'checkout 1.2.3 needs more testing',
+    'i rolled checkout back and it looks fine',
   ])('%s', (text) => {
     const r = read(text);
     expect(r.ok && ['deploy', 'rollback', 'cancel', 'lock', 'unlock', 'status'].includes(r.command.intent), JSON.stringify(r)).toBe(false);
