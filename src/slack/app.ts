@@ -8,6 +8,8 @@ import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from '../log.js';
 import { guardBodies } from './body-guard.js';
 import { actOnce } from './dedupe.js';
+import { Door } from './door.js';
+import { ackAtOnce, answerless } from './fast-ack.js';
 import { createContext, type SlackContext } from './context.js';
 import type { SlackAppDeps } from './deps.js';
 import { registerMessageListeners } from './listeners/messages.js';
@@ -124,12 +126,24 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
         logger: log,
         ...(opts.routes ? { customRoutes: opts.routes } : {}),
       });
+  // Acks of a burst go out before the work they start (door.ts).
+  const door = new Door();
+  let atOnce: ReturnType<typeof ackAtOnce> | undefined;
   if (receiver) {
-    const listener = receiver.requestListener;
-    receiver.requestListener = guardBodies(listener, {
+    const guarded = guardBodies(receiver.requestListener, {
       signingSecret: env.SLACK_SIGNING_SECRET!,
       onError: (err) => logger.error({ err }, 'a Slack request failed inside Bolt; answered 500'),
+      // Presses and events are answered on arrival (fast-ack.ts).
+      answer: (req, res, body) => {
+        if (!atOnce || !answerless(body)) return false;
+        atOnce(req, res, body);
+        return true;
+      },
     });
+    receiver.requestListener = (req, res) => {
+      door.arrived(res);
+      return guarded(req, res);
+    };
   }
   const app = new App({
     token: env.SLACK_BOT_TOKEN,
@@ -174,6 +188,17 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
     },
     opts.seen,
   );
+  atOnce = ackAtOnce(app, door, (err) => logger.error({ err }, 'a Slack request failed inside Bolt after its answer'));
+  // Every ack Bolt sends (commands, view submissions) returns when the door is quiet.
+  const processEvent = app.processEvent.bind(app);
+  app.processEvent = (event) =>
+    processEvent({
+      ...event,
+      ack: async (response) => {
+        await event.ack(response);
+        await door.quiet();
+      },
+    });
   app.use(actOnce(context));
   registerMessageListeners(app, context);
   registerRequestListeners(app, context);

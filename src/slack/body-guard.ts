@@ -30,22 +30,27 @@ export function signatureMatches(secret: string, timestamp: string, raw: Buffer,
   return given.length === mac.length && timingSafeEqual(given, mac);
 }
 
-/** Why `text` is not a JSON object, or undefined when it is one. */
-function notAnObject(text: string, what: string): string | undefined {
+/** `text` as a JSON object, or why it is not one. */
+function asObject(text: string, what: string): { body: Record<string, unknown> } | { problem: string } {
   try {
     const parsed: unknown = JSON.parse(text);
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? undefined : `${what} is not a JSON object`;
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? { body: parsed as Record<string, unknown> }
+      : { problem: `${what} is not a JSON object` };
   } catch {
-    return `${what} is not JSON`;
+    return { problem: `${what} is not JSON` };
   }
 }
 
-/** Why a (verified) Slack request body cannot be an event, command or interaction; undefined when it can. */
-export function bodyProblem(contentType: string, raw: string): string | undefined {
-  if (!contentType.includes('application/x-www-form-urlencoded')) return notAnObject(raw, 'the body');
-  const payload = new URLSearchParams(raw).get('payload');
-  // No payload: a slash command or ssl_check, plain form fields.
-  return payload === null ? undefined : notAnObject(payload, 'payload');
+/**
+ * A (verified) Slack request body as Bolt reads it (the `payload` of a form, a form's fields, or
+ * JSON), or why it cannot be an event, command or interaction.
+ */
+export function readBody(contentType: string, raw: string): { body: Record<string, unknown> } | { problem: string } {
+  if (!contentType.includes('application/x-www-form-urlencoded')) return asObject(raw, 'the body');
+  const form = new URLSearchParams(raw);
+  const payload = form.get('payload');
+  return payload === null ? { body: Object.fromEntries(form) } : asObject(payload, 'payload');
 }
 
 export interface GuardOptions {
@@ -53,6 +58,8 @@ export interface GuardOptions {
   onError: (err: unknown) => void;
   /** Seconds since the epoch; tests move it. */
   nowSec?: () => number;
+  /** Answers a verified request itself (true), or leaves it to the listener (false). */
+  answer?: (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>) => boolean;
 }
 
 /** Answers and closes: the unread rest of the body is discarded as it arrives, never buffered. */
@@ -63,14 +70,22 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: number, why: 
 
 /** Reads the body up to `limit` bytes; undefined (and nothing more kept) past it. */
 async function readCapped(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > limit) return undefined;
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
+  // Events, not `for await`: a burst of presses reads each body in one callback, not several ticks.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) chunks.push(c);
+      else {
+        req.off('data', onData);
+        resolve(undefined);
+      }
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(size <= limit ? Buffer.concat(chunks) : undefined));
+    req.once('error', reject);
+  });
 }
 
 /**
@@ -95,8 +110,9 @@ export function guardBodies(
         if (!raw) return refuse(req, res, 413, 'the body is too large');
         if (!signatureMatches(opts.signingSecret, timestamp!, raw, signature!))
           return refuse(req, res, 401, 'the signature does not match');
-        const problem = bodyProblem(String(req.headers['content-type'] ?? ''), raw.toString('utf8'));
-        if (problem) return refuse(req, res, 400, problem);
+        const read = readBody(String(req.headers['content-type'] ?? ''), raw.toString('utf8'));
+        if ('problem' in read) return refuse(req, res, 400, read.problem);
+        if (opts.answer?.(req, res, read.body)) return;
         (req as IncomingMessage & { rawBody?: Buffer }).rawBody = raw;
       }
       await listener(req, res);
