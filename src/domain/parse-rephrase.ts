@@ -44,7 +44,11 @@ const RULES: Rule[] = [
   [/^how\s+(?:do|can|should)\s+(?:i|we)\s+(?:use|talk\s+to|work\s+with|ask|drive)\s+(?:you|shipbot|this\s+bot|this|it)\b.*$/i, 'help'],
   [/^(?:what\s+are|list|show(?:\s+me)?)\s+(?:your\s+|the\s+|all\s+(?:the\s+)?)?(?:commands|options|features)\b.*$/i, 'help'],
   [/^(?:what\s+is|what'?s|who\s+is|who\s+are)\s+(?:shipbot|you)\b.*$/i, 'help'],
-  [/^(?:help\s+me|help\s+please|i\s+need\s+help)\b.*$/i, 'help'],
+  // "help me", "help me use shipbot"; not "help me understand this graph".
+  [
+    /^(?:help\s+me|help\s+please|i\s+need\s+help)(?:\s+(?:please|pls|out|use\s+(?:you|shipbot|this\s+bot|it)|with\s+(?:you|shipbot|this\s+bot|deploys?)))?\s*[.!?]*$/i,
+    'help',
+  ],
 
   // --- status, in ordinary words.
   [

@@ -6,7 +6,7 @@
 // not a who/why question. What it reads is handed back as the canonical request
 // (`deploy checkout v1.2.3 to staging`), so every check on the usual path still applies. Pure.
 import type { ShipbotConfig } from './config-schema.js';
-import { environmentWord } from './parse-flags.js';
+import { environmentWord, strategyWord } from './parse-flags.js';
 import { normalisePhrases } from './parse-text.js';
 
 export interface Understood {
@@ -35,13 +35,13 @@ const LIST_COMMANDS = /^(?:what|which|list|show|explain|any)\b.*\b(?:commands|ca
 const BOT = /\b(?:you|your|shipbot|bot|this\s+thing|this|it)\b/;
 const GERUND = /\b(?:deploying|shipping|releasing|rolling|promoting|upgrading|pushing|launching)\b/;
 const BASE_DEPLOY =
-  /\b(?:deploy|redeploy|ship|release|rollout|promote|upgrade|update|bump|push|launch|golive|go\s+(?:out|live|to|for)|move|switch|install|kickoff|get|put|roll)\b|\b(?:want|wants|need|needs)\b.*\b(?:in|on|to|into)\s+(?:prod|production|staging|stg|stage|live)\b|(?:->|→|=>|\bto|\binto|\bonto)\s*(?:prod|production|staging|stg|stage)\b|\b(?:be|get|have)\s+(?:\S+\s+)?(?:deployed|shipped|released|promoted|upgraded|pushed|rolled\s+out)\b/;
+  /\b(?:deploy|redeploy|ship|release|rollout|promote|upgrade|update|bump|push|launch|golive|go\s+(?:out|live|to|for)|move|switch|install|kickoff|get|put|roll)\b|\b(?:want|wants|need|needs)\b.*\b(?:in|on|to|into)\s+(?:prod|production|staging|stg|stage|live)\b|(?:->|→|=>|\bto|\binto|\bonto)\s*(?:prod|production|staging|stg|stage)\b|\b(?:be|get|have|like|want|wants|need|needs)\s+(?:\S+\s+){0,2}(?:deployed|shipped|released|promoted|upgraded|pushed|rolled\s+out)\b/;
 const LEXICON: Record<Kind, RegExp> = {
-  help: /\b(?:help|commands?|capabilit(?:y|ies)|features|usage|able\s+to\s+do|(?:can|could)\s+(?:you|it|shipbot|this\s+bot|i)\s+(?:do|ask|say)|(?:you|it|shipbot)\s+can\s+do|what\s+do\s+you\s+do|how\s+(?:do|can|should)\s+(?:i|we)\b.*\b(?:shipbot|you|this\s+bot)|how\s+(?:does|do)\s+(?:this|it|you|shipbot)\s+work)\b/,
+  help: /\b(?:help|commands?|capabilit(?:y|ies)|features|usage|able\s+to\s+do|(?:can|could)\s+(?:you|it|shipbot|this\s+bot|i)\s+(?:do|ask|say)|(?:you|it|shipbot)\s+can\s+do|what\s+do\s+you\s+do|how\s+(?:do|can|should)\s+(?:i|we)\b.*\b(?:shipbot|you|this\s+bot)|how\s+(?:does|do)\s+(?:this|it|you|shipbot)\s+work|how\s+to\s+use\s+(?:you|shipbot|this\s+bot)|(?:docs|documentation|manual|guide)\b.*\b(?:you|shipbot|this\s+bot))\b/,
   status:
-    /\b(?:status|progress|eta|update|updates|news|going|doing|looking|coming\s+along|done|finished|complete|completed|at|still\s+\w+ing|in\s+flight|in\s+progress|right\s+now|how\s+did|how\s+far|how\s+(?:much\s+)?long(?:er)?|running|ongoing|happening|what'?s\s+up|whats\s+up|what\s+stage|did\b.*\b(?:finish|complete|succeed|land|go\s+(?:out|through|ok|well)))\b/,
+    /\b(?:status(?!\s+(?:page|pages|code|codes|bar|light|quo)\b)|progress|eta|tell\s+me\s+about|update|updates|news|going|doing|looking|coming\s+along|done|finished|complete|completed|at|still\s+\w+ing|in\s+flight|in\s+progress|right\s+now|how\s+did|how\s+far|how\s+(?:much\s+)?long(?:er)?|running|ongoing|happening|what'?s\s+up|whats\s+up|what\s+stage|did\b.*\b(?:finish|complete|succeed|land|go\s+(?:out|through|ok|well)))\b/,
   unlock:
-    /\b(?:unlock|unfreeze|unblock|unhold|(?:lift|remove|clear|end|drop|take|release|lifting|ending)\b.*\b(?:lock|freeze|hold|block)|off\s+hold|open\b.*\bfor\s+(?:deploys|deployments|releases))\b/,
+    /\b(?:unlock|unfreeze|unblock|unhold|reopen|re-open|(?:lift|remove|clear|end|drop|take|release|lifting|ending)\b.*\b(?:lock|freeze|hold|block)|off\s+hold|open\b.*\bfor\s+(?:deploys|deployments|releases))\b/,
   lock: /\b(?:lock|freeze|hold|block|halt)\b/,
   rollback:
     /\b(?:rollback|revert|undo|back\s*out|roll\b.*\bback|go\s+back|take\b.*\bback|put\b.*\bback|restore|previous\s+(?:version|release|build)|last\s+good)\b/,
@@ -51,6 +51,7 @@ const LEXICON: Record<Kind, RegExp> = {
 /** The deploy cues in their -ing form need a frame that asks ("mind shipping", "start rolling out"). */
 const GERUND_FRAME =
   /\b(?:mind|about|start|begin|keep|try|consider|recommend|suggest)\s+(?:\S+\s+)?(?:deploying|shipping|releasing|rolling|promoting|upgrading|pushing|launching)\b/;
+const COURTESY = new Set(['please', 'pls', 'plz', 'thanks', 'thx', 'ty', 'now', 'asap', 'kindly', 'shipbot', '@shipbot', 'hey', 'hi']);
 /** What a person asks for first when several cues meet ("take the lock off" is an unlock, not a rollback). */
 const ORDER: Kind[] = ['unlock', 'lock', 'rollback', 'cancel', 'deploy', 'status', 'help'];
 
@@ -70,13 +71,15 @@ interface Slots {
   rest: string[];
   /** The words after the service (a lock's reason). */
   after: string[];
+  /** Nothing but slots and courtesy ("checkout 1.2.3 please"). */
+  bare: boolean;
 }
 
 /** Words that only frame a slot: left out of the rest with it. */
 const SLOT_FRAMES = new Set(['to', 'in', 'into', 'on', 'onto', 'from', 'version', 'tag', 'build', 'of', 'for']);
 
 function slots(raw: string[], lower: string[], cfg: ShipbotConfig): Slots {
-  const s: Slots = { services: [], versions: 0, rest: [], after: [] };
+  const s: Slots = { services: [], versions: 0, rest: [], after: [], bare: false };
   const versions: string[] = [];
   const used = new Set<number>();
   const serviceWords = new Set<number>();
@@ -115,6 +118,7 @@ function slots(raw: string[], lower: string[], cfg: ShipbotConfig): Slots {
     if (GERUND.test(w) && (w !== 'rolling' || lower[i + 1] === 'out')) used.add(i);
   });
   s.rest = raw.filter((_, i) => !used.has(i));
+  s.bare = s.rest.every((w) => COURTESY.has(w.toLowerCase()) || strategyWord(w));
   const serviceAt = Math.min(...serviceWords);
   s.after = raw.filter((_, i) => i > serviceAt && !used.has(i));
   // "upgrade checkout from 1.0.0 to 1.2.3": the version it goes to.
@@ -141,7 +145,8 @@ export function understand(body: string, cfg: ShipbotConfig): Understood | undef
   // "payments?": a service on its own, asked about.
   if (service && asked && lower.length === 1) return { text: `status ${service}`, asked, polite };
   const question = asked || /^(?:how|what|where|is|are|has|have|did|does|any)\b/.test(sentence);
-  const cues = ORDER.filter((k) => LEXICON[k].test(sentence));
+  // "checkout 1.2.3 please": nothing but the slots and courtesy asks for a deploy.
+  const cues = ORDER.filter((k) => LEXICON[k].test(sentence) || (k === 'deploy' && s.bare));
   for (const kind of cues) {
     const canonical = read(kind, { sentence, judged: orderClause(text, kind) ?? sentence, question }, s, service);
     if (canonical) return { text: canonical, asked, polite };
@@ -172,7 +177,8 @@ function read(kind: Kind, { sentence, judged, question }: Sentence, s: Slots, se
     case 'help':
       // About the bot, not help with something else ("can someone help me with kubectl?").
       if (service || !(BOT.test(sentence) || LIST_COMMANDS.test(sentence) || sentence.split(' ').length <= 2)) return undefined;
-      if (/\bhelp\s+(?:me\s+|us\s+)?with\s+\S/.test(sentence)) return undefined;
+      // ... nor help with something else ("help me understand this graph").
+      if (/\bhelp\s+(?:me\s+|us\s+)?with\s+\S|\bhelp\s+(?:me|us)\s+(?!use\b|with\b|out\b|please\b)\w/.test(sentence)) return undefined;
       return 'help';
     case 'status':
       if (STATEMENT.test(sentence) && !/^how\s+did\b/.test(sentence)) return undefined;
@@ -186,7 +192,8 @@ function read(kind: Kind, { sentence, judged, question }: Sentence, s: Slots, se
         : undefined;
     case 'deploy': {
       if (!service || !s.version || STATEMENT.test(judged) || reportsPast(judged)) return undefined;
-      if (!BASE_DEPLOY.test(sentence) && !(GERUND.test(sentence) && GERUND_FRAME.test(sentence))) return undefined;
+      const cue = BASE_DEPLOY.test(sentence) || (GERUND.test(sentence) && GERUND_FRAME.test(sentence));
+      if (!cue && !s.bare) return undefined;
       // "deploying checkout v1.2.3 now" reports what someone is doing.
       if (/^(?:i'?m|i\s+am|we'?re|we\s+are|just)?\s*(?:deploying|shipping|releasing|rolling|pushing)\b/.test(sentence)) return undefined;
       const to = s.environment ? ` to ${s.environment}` : '';
@@ -208,7 +215,7 @@ const PAST: Record<'unlock' | 'lock' | 'rollback' | 'cancel', RegExp> = {
 
 /** A past-tense verb ("the payments rollback saved us") reports; after need/want/get it asks ("need checkout deployed"). */
 function reportsPast(sentence: string): boolean {
-  if (/\b(?:need|needs|want|wants|get|have|be)\b/.test(sentence)) return false;
+  if (/\b(?:need|needs|want|wants|get|have|be|like)\b/.test(sentence)) return false;
   return sentence.split(' ').some((w) => /^[a-z]{3,}ed$/.test(w) && !NOT_PAST.has(w));
 }
 const NOT_PAST = new Set(['need', 'speed', 'feed', 'seed', 'embed', 'shed', 'breed', 'exceed', 'proceed', 'succeed']);

@@ -156,6 +156,9 @@ function parseOperation(
     const w = lower[i];
     if (used.has(i) || !w || FILLERS.has(w) || OPERATION_FILLERS.has(w) || !/^[a-z][a-z0-9-]*$/.test(w)) continue;
     const r = resolveService(w, cfg);
+    // "cancel the pending payments deploy": a word before a service named exactly describes it.
+    const named = lower.slice(i + 1).some((x) => resolveService(x, cfg).kind === 'name');
+    if (r.kind === 'unknown' && named) continue;
     if (r.kind === 'unknown') {
       const hint =
         r.suggestions.length > 0

@@ -26,6 +26,11 @@ describe('understanding requests the phrase rules miss', () => {
     ['search needs 2.0.1 in prod', { intent: 'deploy', service: 'search', version: '2.0.1' }],
     ['requesting web 1.4.0 be deployed to staging', { intent: 'deploy', service: 'web', version: '1.4.0', environment: 'staging' }],
     ['abort the checkout canary', { intent: 'rollback', service: 'checkout' }],
+    ['catalog 3.2.0 please', { intent: 'deploy', service: 'catalog', version: '3.2.0' }],
+    ['I would like search 2.4.1 released', { intent: 'deploy', service: 'search', version: '2.4.1' }],
+    ['cancel the pending payments deploy', { intent: 'cancel', service: 'payments' }],
+    ['reopen checkout for deploys', { intent: 'unlock', service: 'checkout' }],
+    ['tell me about web', { intent: 'status', service: 'web' }],
   ])('%s', (text, expected) => {
     expect(fields(read(text))).toMatchObject(expected);
   });
@@ -68,6 +73,8 @@ describe('what must stay chatter', () => {
     'promote me to admin',
     'can someone help me with kubectl?',
     'checkout 1.2.3 needs more testing',
+    'search status page link?',
+    'help me understand this graph',
     'i rolled checkout back and it looks fine',
   ])('%s', (text) => {
     const r = read(text);
