@@ -35,11 +35,11 @@ const LIST_COMMANDS = /^(?:what|which|list|show|explain|any)\b.*\b(?:commands|ca
 const BOT = /\b(?:you|your|shipbot|bot|this\s+thing|this|it)\b/;
 const GERUND = /\b(?:deploying|shipping|releasing|rolling|promoting|upgrading|pushing|launching)\b/;
 const BASE_DEPLOY =
-  /\b(?:deploy|redeploy|ship|release|rollout|promote|upgrade|update|bump|push|launch|golive|go\s+(?:out|live|to|for)|move|switch|install|kickoff|get|put|roll)\b|\b(?:want|wants|need|needs)\b.*\b(?:in|on|to|into)\s+(?:prod|production|staging|stg|stage|live)\b|(?:->|→|=>|\bto|\binto|\bonto)\s*(?:prod|production|staging|stg|stage)\b|\b(?:be|get|have|like|want|wants|need|needs)\s+(?:\S+\s+){0,2}(?:deployed|shipped|released|promoted|upgraded|pushed|rolled\s+out)\b/;
+  /\b(?:deploy|redeploy|ship|release|rollout|promote|upgrade|update|bump|push|launch|golive|go\s+(?:out|live|to|for)|move|switch|install|kickoff|get|put|roll)\b|\b(?:want|wants|need|needs)\b.*\b(?:in|on|to|into)\s+(?:prod|production|staging|stg|stage|live)\b|(?:->|→|=>|\bto|\binto|\bonto)\s*(?:prod|production|staging|stg|stage)\b|(?:->|→|=>)\s*v?\d|\b(?:be|get|have|like|want|wants|need|needs)\s+(?:\S+\s+){0,2}(?:deployed|shipped|released|promoted|upgraded|pushed|rolled\s+out)\b/;
 const LEXICON: Record<Kind, RegExp> = {
   help: /\b(?:help|commands?|capabilit(?:y|ies)|features|usage|able\s+to\s+do|(?:can|could)\s+(?:you|it|shipbot|this\s+bot|i)\s+(?:do|ask|say)|(?:you|it|shipbot)\s+can\s+do|what\s+do\s+you\s+do|how\s+(?:do|can|should)\s+(?:i|we)\b.*\b(?:shipbot|you|this\s+bot)|how\s+(?:does|do)\s+(?:this|it|you|shipbot)\s+work|how\s+to\s+use\s+(?:you|shipbot|this\s+bot)|(?:docs|documentation|manual|guide)\b.*\b(?:you|shipbot|this\s+bot))\b/,
   status:
-    /\b(?:status(?!\s+(?:page|pages|code|codes|bar|light|quo)\b)|progress|eta|tell\s+me\s+about|update|updates|news|going|doing|looking|coming\s+along|done|finished|complete|completed|at|still\s+\w+ing|in\s+flight|in\s+progress|right\s+now|how\s+did|how\s+far|how\s+(?:much\s+)?long(?:er)?|running|ongoing|happening|what'?s\s+up|whats\s+up|what\s+stage|did\b.*\b(?:finish|complete|succeed|land|go\s+(?:out|through|ok|well)))\b/,
+    /\b(?:status(?!\s+(?:page|pages|code|codes|bar|light|quo)\b)|progress|eta|tell\s+me\s+about|show(?:\s+me)?|stand|standing|update|updates|news|going|doing|looking|coming\s+along|done|finished|complete|completed|at|still\s+\w+ing|in\s+flight|in\s+progress|right\s+now|how\s+did|how\s+far|how\s+(?:much\s+)?long(?:er)?|running|ongoing|happening|what'?s\s+up|whats\s+up|what\s+stage|did\b.*\b(?:finish|complete|succeed|land|go\s+(?:out|through|ok|well)))\b/,
   unlock:
     /\b(?:unlock|unfreeze|unblock|unhold|reopen|re-open|(?:lift|remove|clear|end|drop|take|release|lifting|ending)\b.*\b(?:lock|freeze|hold|block)|off\s+hold|open\b.*\bfor\s+(?:deploys|deployments|releases))\b/,
   lock: /\b(?:lock|freeze|hold|block|halt)\b/,
@@ -51,6 +51,9 @@ const LEXICON: Record<Kind, RegExp> = {
 /** The deploy cues in their -ing form need a frame that asks ("mind shipping", "start rolling out"). */
 const GERUND_FRAME =
   /\b(?:mind|about|start|begin|keep|try|consider|recommend|suggest)\s+(?:\S+\s+)?(?:deploying|shipping|releasing|rolling|promoting|upgrading|pushing|launching)\b/;
+/** A deploy word used as a noun's modifier ("release notes", "deploy window"). */
+const NOUN_USE =
+  /\b(?:deploy|deployment|release|ship|rollout|push|update|upgrade)\s+(?:notes?|pipeline|queue|window|bot|logs?|script|jobs?|process|train|branch|candidate|party|manager|calendar|checklist|date|day|time|plan|page|cadence|schedule)\b/g;
 const COURTESY = new Set(['please', 'pls', 'plz', 'thanks', 'thx', 'ty', 'now', 'asap', 'kindly', 'shipbot', '@shipbot', 'hey', 'hi']);
 /** What a person asks for first when several cues meet ("take the lock off" is an unlock, not a rollback). */
 const ORDER: Kind[] = ['unlock', 'lock', 'rollback', 'cancel', 'deploy', 'status', 'help'];
@@ -60,6 +63,7 @@ const VERSION_LIKE = /^v?\d+(?:\.\d+)+(?:[-+][0-9a-z][\w.+-]*)?$|^v\d+$/i;
 /** A version with something stuck to it (`v1.2.3\`id\``, `1.2.3;rm`): kept whole, so it is refused, never trimmed. */
 const VERSION_WITH_MORE = /^v?\d+\.\d+\S*[^\w.+-]/i;
 /** Where a version stands right after the service, shell characters make it one to refuse (`checkout $(id)`). */
+const ARROW = /^(?:-+>|=>|→)$/;
 const SHELL = /[;|`$<>\\{}&]/;
 
 interface Slots {
@@ -94,7 +98,7 @@ function slots(raw: string[], lower: string[], cfg: ShipbotConfig): Slots {
       if (!s.services.includes(known.name)) s.services.push(known.name);
       serviceWords.add(i);
     }
-    const afterService = serviceWords.has(i - 1);
+    const afterService = serviceWords.has(i - 1) && !ARROW.test(w);
     if (known) used.add(i);
     if (joined) versions.push(raw[i]!.slice(joined[1]!.length + 1));
     else if (
@@ -192,7 +196,9 @@ function read(kind: Kind, { sentence, judged, question }: Sentence, s: Slots, se
         : undefined;
     case 'deploy': {
       if (!service || !s.version || STATEMENT.test(judged) || reportsPast(judged)) return undefined;
-      const cue = BASE_DEPLOY.test(sentence) || (GERUND.test(sentence) && GERUND_FRAME.test(sentence));
+      // "release notes", "deploy window": a noun, not a cue.
+      const verbs = sentence.replace(NOUN_USE, ' ');
+      const cue = BASE_DEPLOY.test(verbs) || (GERUND.test(verbs) && GERUND_FRAME.test(verbs));
       if (!cue && !s.bare) return undefined;
       // "deploying checkout v1.2.3 now" reports what someone is doing.
       if (/^(?:i'?m|i\s+am|we'?re|we\s+are|just)?\s*(?:deploying|shipping|releasing|rolling|pushing)\b/.test(sentence)) return undefined;

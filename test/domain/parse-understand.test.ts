@@ -31,6 +31,8 @@ describe('understanding requests the phrase rules miss', () => {
     ['cancel the pending payments deploy', { intent: 'cancel', service: 'payments' }],
     ['reopen checkout for deploys', { intent: 'unlock', service: 'checkout' }],
     ['tell me about web', { intent: 'status', service: 'web' }],
+    ['search -> 2.0.1', { intent: 'deploy', service: 'search', version: '2.0.1' }],
+    ['where does payments stand?', { intent: 'status', service: 'payments' }],
   ])('%s', (text, expected) => {
     expect(fields(read(text))).toMatchObject(expected);
   });
@@ -74,6 +76,7 @@ describe('what must stay chatter', () => {
     'can someone help me with kubectl?',
     'checkout 1.2.3 needs more testing',
     'search status page link?',
+    'web v3.2.0 release notes?',
     'help me understand this graph',
     'i rolled checkout back and it looks fine',
   ])('%s', (text) => {
