@@ -3,7 +3,7 @@
 // each from its send to the end of its answer. Nothing else runs on its event loop, so the times
 // are the app's (and loopback's), not a busy measuring process's.
 import net from 'node:net';
-import type { RawAnswer } from '../src/slack/double/driver.js';
+import type { RawAnswer } from '../src/slack/double/transport.js';
 
 export interface BurstRequest {
   requests: Array<{ url: string; headers: Record<string, string>; body: string }>;

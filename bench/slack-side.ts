@@ -4,7 +4,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { REQUEST_ACTIONS } from '../src/slack/blocks/request.js';
-import type { RawAnswer, Transport } from '../src/slack/double/driver.js';
+import type { RawAnswer, Transport } from '../src/slack/double/transport.js';
 import type { BurstReply, BurstRequest } from './slack-sender.js';
 import { startSlackDouble } from '../src/slack/double/index.js';
 

@@ -5,6 +5,7 @@ import {
   AppsV1Api,
   AutoscalingV2Api,
   BatchV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
@@ -23,6 +24,8 @@ export interface Kube {
   readonly batch: BatchV1Api;
   /** Custom resources: Gateway API HTTPRoutes, Istio VirtualServices. */
   readonly custom: CustomObjectsApi;
+  /** Leases: which Shipbot replica leads (ops/leader.ts). */
+  readonly coordination: CoordinationV1Api;
   /** API server base URL without a trailing slash, for messages and service-proxy URLs. */
   readonly server: string;
   /** The kubeconfig context this client uses. */
@@ -66,6 +69,7 @@ function fromConfig(kc: KubeConfig): Kube {
     autoscaling: kc.makeApiClient(AutoscalingV2Api),
     batch: kc.makeApiClient(BatchV1Api),
     custom: kc.makeApiClient(CustomObjectsApi),
+    coordination: kc.makeApiClient(CoordinationV1Api),
     server,
     context: kc.getCurrentContext(),
     fetch: clusterFetch(kc),

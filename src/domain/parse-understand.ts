@@ -33,24 +33,127 @@ const POLITE =
 /** "what commands are there?", "list the features": asking what the bot takes. */
 const LIST_COMMANDS = /^(?:what|which|list|show|explain|any)\b.*\b(?:commands|capabilities|features)\b/;
 const BOT = /\b(?:you|your|shipbot|bot|this\s+thing|this|it)\b/;
-const GERUND = /\b(?:deploying|shipping|releasing|rolling|promoting|upgrading|pushing|launching)\b/;
-const BASE_DEPLOY =
-  /\b(?:deploy|redeploy|ship|release|rollout|promote|upgrade|update|bump|push|launch|golive|go\s+(?:out|live|to|for)|move|switch|install|kickoff|get|put|roll)\b|\b(?:want|wants|need|needs)\b.*\b(?:in|on|to|into)\s+(?:prod|production|staging|stg|stage|live)\b|(?:->|→|=>|\bto|\binto|\bonto)\s*(?:prod|production|staging|stg|stage)\b|(?:->|→|=>)\s*v?\d|\b(?:be|get|have|like|want|wants|need|needs)\s+(?:\S+\s+){0,2}(?:deployed|shipped|released|promoted|upgraded|pushed|rolled\s+out)\b/;
+/** Phrases (regex fragments) to one regex that finds any of them as whole words. */
+const anyOf = (phrases: string[]) => new RegExp(`\\b(?:${phrases.join('|')})\\b`);
+
+const GERUNDS = ['deploying', 'shipping', 'releasing', 'rolling', 'promoting', 'upgrading', 'pushing', 'launching'];
+const GERUND = anyOf(GERUNDS);
+const ENV_WORDS = 'prod|production|staging|stg|stage';
+/** A deploy asked for: the verbs, "wants … in prod", "… to staging", "-> 1.2.3", "be deployed". */
+const BASE_DEPLOY = new RegExp(
+  [
+    anyOf([
+      'deploy',
+      'redeploy',
+      'ship',
+      'release',
+      'rollout',
+      'promote',
+      'upgrade',
+      'update',
+      'bump',
+      'push',
+      'launch',
+      'golive',
+      'go\\s+(?:out|live|to|for)',
+      'move',
+      'switch',
+      'install',
+      'kickoff',
+      'get',
+      'put',
+      'roll',
+    ]).source,
+    `\\b(?:want|wants|need|needs)\\b.*\\b(?:in|on|to|into)\\s+(?:${ENV_WORDS}|live)\\b`,
+    `(?:->|→|=>|\\bto|\\binto|\\bonto)\\s*(?:${ENV_WORDS})\\b`,
+    '(?:->|→|=>)\\s*v?\\d',
+    '\\b(?:be|get|have|like|want|wants|need|needs)\\s+(?:\\S+\\s+){0,2}(?:deployed|shipped|released|promoted|upgraded|pushed|rolled\\s+out)\\b',
+  ].join('|'),
+);
+const BOT_NAME = '(?:you|shipbot|this\\s+bot)';
+/** Each intent's cue words and phrases, found anywhere in the sentence. */
 const LEXICON: Record<Kind, RegExp> = {
-  help: /\b(?:help|commands?|capabilit(?:y|ies)|features|usage|able\s+to\s+do|(?:can|could)\s+(?:you|it|shipbot|this\s+bot|i)\s+(?:do|ask|say)|(?:you|it|shipbot)\s+can\s+do|what\s+do\s+you\s+do|how\s+(?:do|can|should)\s+(?:i|we)\b.*\b(?:shipbot|you|this\s+bot)|how\s+(?:does|do)\s+(?:this|it|you|shipbot)\s+work|how\s+to\s+use\s+(?:you|shipbot|this\s+bot)|(?:docs|documentation|manual|guide)\b.*\b(?:you|shipbot|this\s+bot))\b/,
-  status:
-    /\b(?:status(?!\s+(?:page|pages|code|codes|bar|light|quo)\b)|progress|eta|tell\s+me\s+about|show(?:\s+me)?|stand|standing|update|updates|news|going|doing|looking|coming\s+along|done|finished|complete|completed|at|still\s+\w+ing|in\s+flight|in\s+progress|right\s+now|how\s+did|how\s+far|how\s+(?:much\s+)?long(?:er)?|running|ongoing|happening|what'?s\s+up|whats\s+up|what\s+stage|did\b.*\b(?:finish|complete|succeed|land|go\s+(?:out|through|ok|well)))\b/,
-  unlock:
-    /\b(?:unlock|unfreeze|unblock|unhold|reopen|re-open|(?:lift|remove|clear|end|drop|take|release|lifting|ending)\b.*\b(?:lock|freeze|hold|block)|off\s+hold|open\b.*\bfor\s+(?:deploys|deployments|releases))\b/,
-  lock: /\b(?:lock|freeze|hold|block|halt)\b/,
-  rollback:
-    /\b(?:rollback|revert|undo|back\s*out|roll\b.*\bback|go\s+back|take\b.*\bback|put\b.*\bback|restore|previous\s+(?:version|release|build)|last\s+good)\b/,
-  cancel: /\b(?:cancel|call\s+off|scrap|forget|nevermind|never\s+mind|nix)\b/,
+  help: anyOf([
+    'help',
+    'commands?',
+    'capabilit(?:y|ies)',
+    'features',
+    'usage',
+    'able\\s+to\\s+do',
+    '(?:can|could)\\s+(?:you|it|shipbot|this\\s+bot|i)\\s+(?:do|ask|say)',
+    '(?:you|it|shipbot)\\s+can\\s+do',
+    'what\\s+do\\s+you\\s+do',
+    `how\\s+(?:do|can|should)\\s+(?:i|we)\\b.*\\b${BOT_NAME}`,
+    'how\\s+(?:does|do)\\s+(?:this|it|you|shipbot)\\s+work',
+    `how\\s+to\\s+use\\s+${BOT_NAME}`,
+    `(?:docs|documentation|manual|guide)\\b.*\\b${BOT_NAME}`,
+  ]),
+  status: anyOf([
+    'status(?!\\s+(?:page|pages|code|codes|bar|light|quo)\\b)',
+    'progress',
+    'eta',
+    'tell\\s+me\\s+about',
+    'show(?:\\s+me)?',
+    'stand',
+    'standing',
+    'updates?',
+    'news',
+    'going',
+    'doing',
+    'looking',
+    'coming\\s+along',
+    'done',
+    'finished',
+    'complete',
+    'completed',
+    'at',
+    'still\\s+\\w+ing',
+    'in\\s+flight',
+    'in\\s+progress',
+    'right\\s+now',
+    'how\\s+did',
+    'how\\s+far',
+    'how\\s+(?:much\\s+)?long(?:er)?',
+    'running',
+    'ongoing',
+    'happening',
+    "what'?s\\s+up",
+    'whats\\s+up',
+    'what\\s+stage',
+    'did\\b.*\\b(?:finish|complete|succeed|land|go\\s+(?:out|through|ok|well))',
+  ]),
+  unlock: anyOf([
+    'unlock',
+    'unfreeze',
+    'unblock',
+    'unhold',
+    'reopen',
+    're-open',
+    '(?:lift|remove|clear|end|drop|take|release|lifting|ending)\\b.*\\b(?:lock|freeze|hold|block)',
+    'off\\s+hold',
+    'open\\b.*\\bfor\\s+(?:deploys|deployments|releases)',
+  ]),
+  lock: anyOf(['lock', 'freeze', 'hold', 'block', 'halt']),
+  rollback: anyOf([
+    'rollback',
+    'revert',
+    'undo',
+    'back\\s*out',
+    'roll\\b.*\\bback',
+    'go\\s+back',
+    'take\\b.*\\bback',
+    'put\\b.*\\bback',
+    'restore',
+    'previous\\s+(?:version|release|build)',
+    'last\\s+good',
+  ]),
+  cancel: anyOf(['cancel', 'call\\s+off', 'scrap', 'forget', 'nevermind', 'never\\s+mind', 'nix']),
   deploy: new RegExp(`${BASE_DEPLOY.source}|${GERUND.source}`),
 };
 /** The deploy cues in their -ing form need a frame that asks ("mind shipping", "start rolling out"). */
-const GERUND_FRAME =
-  /\b(?:mind|about|start|begin|keep|try|consider|recommend|suggest)\s+(?:\S+\s+)?(?:deploying|shipping|releasing|rolling|promoting|upgrading|pushing|launching)\b/;
+const GERUND_FRAME = new RegExp(
+  `\\b(?:mind|about|start|begin|keep|try|consider|recommend|suggest)\\s+(?:\\S+\\s+)?(?:${GERUNDS.join('|')})\\b`,
+);
 /** A deploy word used as a noun's modifier ("release notes", "deploy window"). */
 const NOUN_USE =
   /\b(?:deploy|deployment|release|ship|rollout|push|update|upgrade)\s+(?:notes?|pipeline|queue|window|bot|logs?|script|jobs?|process|train|branch|candidate|party|manager|calendar|checklist|date|day|time|plan|page|cadence|schedule)\b/g;

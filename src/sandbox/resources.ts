@@ -88,6 +88,18 @@ export const RESOURCES: ResourceDef[] = [
     subresources: [],
     hasSpec: false,
   },
+  // Leader election among Shipbot replicas (ops/leader.ts): stored, as an API server stores it.
+  {
+    group: 'coordination.k8s.io',
+    version: 'v1',
+    kind: 'Lease',
+    plural: 'leases',
+    singular: 'lease',
+    namespaced: true,
+    shortNames: [],
+    subresources: [],
+    hasSpec: true,
+  },
   {
     group: 'apps',
     version: 'v1',

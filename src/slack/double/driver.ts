@@ -2,6 +2,7 @@
 // signed `POST /slack/events` like slack.com sends: events (with event_id and retry headers),
 // slash commands, block_actions and view_submission.
 import { signedHeaders } from './signing.js';
+import { type Transport, viaFetch } from './transport.js';
 import type { EnvelopeType, SocketModeServer } from './socket.js';
 import type { DoubleMessage, DoubleView, Workspace } from './workspace.js';
 
@@ -46,31 +47,14 @@ export class Driver {
     while (this.inflight.size) await Promise.allSettled([...this.inflight]);
   }
 
-  private gate: Promise<void> | undefined;
-  private atGate = 0;
-
-  /**
-   * A starting gun: requests built from now on wait for `gate` before they are sent, so many
-   * presses leave at one moment, as from many people's clients (not one after another as this
-   * process builds and signs them). `undefined` sends at once again.
-   */
-  holdSends(gate: Promise<void> | undefined): void {
-    this.gate = gate;
-  }
-
   private transport: Transport = viaFetch;
 
   /**
-   * How requests reach the app (fetch by default). A transport prepares a request when it is
-   * built and sends it when called, so a burst held by the starting gun leaves at once.
+   * How requests reach the app: fetch by default. A transport prepares a request when it is built
+   * and sends it when called (the button bench sends a burst from another process).
    */
   useTransport(transport: Transport | undefined): void {
     this.transport = transport ?? viaFetch;
-  }
-
-  /** Requests built and waiting for the starting gun. */
-  get heldSends(): number {
-    return this.atGate;
   }
 
   /** Sends a raw body with the given headers (no signing): for bad-signature tests. */
@@ -80,10 +64,6 @@ export class Driver {
         "Slack double: no app URL; call connect(url) with the app's /slack/events URL first (or start the app in Socket Mode)",
       );
     const send = this.transport(this.appUrl, headers, body);
-    if (this.gate) {
-      this.atGate++;
-      await this.gate.finally(() => this.atGate--);
-    }
     const sentAt = performance.now();
     const res = await send();
     const { text } = res;
@@ -448,20 +428,3 @@ function initialValue(e: Json): string | string[] | null {
   if (e.initial_value !== undefined) return String(e.initial_value);
   return null;
 }
-
-/** What the app answered: status, content type and body text. */
-export interface RawAnswer {
-  status: number;
-  contentType: string;
-  text: string;
-  /** From send to answer, when measured where it was sent. */
-  ms?: number;
-}
-
-/** Prepares a POST of `body` to `url` and returns what sends it. */
-export type Transport = (url: string, headers: Record<string, string>, body: string) => () => Promise<RawAnswer>;
-
-const viaFetch: Transport = (url, headers, body) => async () => {
-  const res = await fetch(url, { method: 'POST', headers, body });
-  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() };
-};
