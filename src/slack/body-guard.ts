@@ -70,22 +70,14 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: number, why: 
 
 /** Reads the body up to `limit` bytes; undefined (and nothing more kept) past it. */
 async function readCapped(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  // Events, not `for await`: a burst of presses reads each body in one callback, not several ticks.
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size <= limit) chunks.push(c);
-      else {
-        req.off('data', onData);
-        resolve(undefined);
-      }
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(size <= limit ? Buffer.concat(chunks) : undefined));
-    req.once('error', reject);
-  });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 /**
