@@ -1,5 +1,6 @@
 // What a message is: a deploy, an operation (rollback, status, cancel, lock, unlock), or chatter,
 // a question, a negation or past tense, which are refused with a reason.
+import { editDistance } from './fuzzy.js';
 import { EXAMPLE, cleanSlackText, normalisePhrases } from './parse-text.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -91,6 +92,20 @@ export const OPERATIONS: Record<string, Exclude<Intent['kind'], 'deploy' | 'chat
   commands: 'help',
   '?': 'help',
 };
+
+/** Verbs a first word may be a typo of ("deplyo", "rollbak"): long enough that one slip is not another word. */
+const TYPO_VERBS = ['deploy', 'release', 'rollback', 'rollout', 'revert', 'promote', 'upgrade', 'cancel', 'unlock', 'status', 'unfreeze'];
+/** Forms of those verbs that are words in their own right ("deploys are slow" is not a typo). */
+const FORMS = /^(?:deploy|releas|rollback|rollout|revert|promot|upgrad|cancel|unlock|status|unfreez|ship|push)\w*$/;
+
+/** The message with a one-slip typo of a command verb in its first word put right, and what was read. */
+export function fixVerbTypo(body: string): { text: string; note?: string } {
+  const m = /^(\S+)(.*)$/s.exec(body);
+  const word = m?.[1]?.toLowerCase() ?? '';
+  if (word.length < 5 || FORMS.test(word)) return { text: body };
+  const verb = TYPO_VERBS.find((v) => editDistance(word, v) === 1);
+  return verb ? { text: `${verb}${m![2]}`, note: `read '${m![1]}' as '${verb}'` } : { text: body };
+}
 
 export function firstWords(text: string): string[] {
   return text.split(/[ \t\r\n]+/).map((w) => w.toLowerCase().replace(/^[("'*_]+|[)"'*_,.!:?]+$/g, ''));

@@ -55,7 +55,8 @@ const BASE_DEPLOY = new RegExp(
       'push',
       'launch',
       'golive',
-      'go\\s+(?:out|live|to|for)',
+      'go\\s+(?:out|live|to|for|with)',
+      'good\\s+to\\s+go',
       'move',
       'switch',
       'install',
@@ -249,6 +250,8 @@ export function understand(body: string, cfg: ShipbotConfig): Understood | undef
   const asked = /\?\s*$/.test(body) || ASKING.test(sentence);
   const polite = POLITE.test(sentence);
 
+  // "shipbot?": the bot's name alone asks what it does.
+  if (/^@?shipbot$/.test(sentence)) return { text: 'help', asked, polite };
   // "payments?": a service on its own, asked about.
   if (service && asked && lower.length === 1) return { text: `status ${service}`, asked, polite };
   const question = asked || /^(?:how|what|where|is|are|has|have|did|does|any)\b/.test(sentence);

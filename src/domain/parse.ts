@@ -18,7 +18,7 @@ import {
   shellCharacters,
   hasDeployFlags,
 } from './parse-text.js';
-import { detectIntent, whyNotARequest } from './parse-intent.js';
+import { detectIntent, fixVerbTypo, whyNotARequest } from './parse-intent.js';
 import { rephrase } from './parse-rephrase.js';
 import { understand } from './parse-understand.js';
 import { FILLERS, PREPOSITIONS, cleanToken, parseDeploy, finishDeploy, dropUndefined } from './parse-deploy.js';
@@ -52,8 +52,10 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
     if (slash) return finishDeploy(flags, cfg, []);
     return fail(`The message is empty. Say what to deploy, ${EXAMPLE}, or \`help\`.`);
   }
+  // A slip in the first word ("deplyo checkout 1.2.3") is put right, and the reply says so.
+  const typo = slash ? { text: body } : fixVerbTypo(body);
   // How people ask, brought to the forms the rules read; a question keeps its mark.
-  let asked = slash ? { text: body, asked: false, polite: false } : rephrase(body);
+  let asked = slash ? { text: body, asked: false, polite: false } : rephrase(typo.text);
   let intent = detectIntent(asked.text, slash) ?? (asked.text !== body ? detectIntent(body, slash) : undefined);
   // What the phrase rules do not read: cue words and slots wherever they stand.
   // A message the rules found to be chatter (a statement, a negation, cheering) stays chatter.
@@ -67,6 +69,7 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
   }
   if (!intent) return fail(whyNotARequest(body));
   if (intent.kind === 'chatter') return fail(intent.reason);
+  if (typo.note && intent.kind === 'deploy') intent.notes.push(typo.note);
 
   // A question may carry a deploy request: the reply is an offer (chat requests never start by
   // themselves). Rollback, cancel, lock and unlock act at once, so a question never does them,

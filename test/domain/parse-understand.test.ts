@@ -33,6 +33,8 @@ describe('understanding requests the phrase rules miss', () => {
     ['tell me about web', { intent: 'status', service: 'web' }],
     ['search -> 2.0.1', { intent: 'deploy', service: 'search', version: '2.0.1' }],
     ['where does payments stand?', { intent: 'status', service: 'payments' }],
+    ['we are good to go with web 2.0.0 in prod', { intent: 'deploy', service: 'web', version: '2.0.0' }],
+    ['shipbot?', { intent: 'help' }],
   ])('%s', (text, expected) => {
     expect(fields(read(text))).toMatchObject(expected);
   });
@@ -56,6 +58,20 @@ describe('understanding requests the phrase rules miss', () => {
   it('"upgrade checkout from 1.0.0 to 1.2.3" and "promote … from staging" name where it goes', () => {
     expect(fields(read('upgrade checkout from 1.0.0 to 1.2.3'))).toMatchObject({ service: 'checkout', version: '1.2.3' });
     expect(fields(read('could we promote catalog 3.2.0 from staging?'))).toMatchObject({ environment: 'production' });
+  });
+});
+
+describe('a slip in the command verb', () => {
+  it('is put right, and the reply says what was read', () => {
+    const r = read('deplyo checkout 1.2.3 to staging');
+    expect(fields(r)).toMatchObject({ intent: 'deploy', service: 'checkout', version: '1.2.3', environment: 'staging' });
+    expect(r.ok && r.command.intent === 'deploy' && r.command.notes).toContain("read 'deplyo' as 'deploy'");
+    expect(fields(read('rollbak search'))).toMatchObject({ intent: 'rollback', service: 'search' });
+  });
+
+  it('a form of the verb is not a slip ("deploys are slow today")', () => {
+    expect(read('deploys are slow today').ok).toBe(false);
+    expect(read('released search yesterday').ok).toBe(false);
   });
 });
 
