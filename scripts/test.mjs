@@ -2,15 +2,15 @@
 // `npm test`'s vitest part: the rest of the suite first, on two workers, then the real-time suites
 // (vitest.config.ts REAL_TIME) all at once, their lines prefixed. Run beside the CPU-heavy rest on
 // a 2-core machine, a real Prometheus missed scrapes and a healthy release read as slower; alone,
-// their minutes of waiting overlap with each other. Fails when either fails; extra arguments go
-// to both.
+// their minutes of waiting overlap with each other. Fails when either fails. With arguments
+// (`npm test -- test/slack`), one vitest runs what they select, from either group.
 import { spawn } from 'node:child_process';
 
 const args = process.argv.slice(2);
 function vitest(group, prefix) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...args], {
-      env: { ...process.env, SHIPBOT_TEST_GROUP: group },
+      env: group ? { ...process.env, SHIPBOT_TEST_GROUP: group } : process.env,
       stdio: prefix ? ['ignore', 'pipe', 'pipe'] : 'inherit',
     });
     if (prefix) {
@@ -28,6 +28,7 @@ function vitest(group, prefix) {
   });
 }
 
+if (args.length) process.exit(await vitest(''));
 const rest = await vitest('rest');
 const realTime = await vitest('real-time', '[real-time] ');
 if (realTime !== 0) console.error(`the real-time suites failed (exit ${realTime})`);
