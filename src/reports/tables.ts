@@ -27,6 +27,9 @@ export function table(head: string[], rows: string[][]): string {
   );
 }
 
+/** A change in whole percent with its sign: `+12%`, `-3%`, `n/a`. */
+const signedPct = (v: number | undefined) => (v === undefined ? 'n/a' : `${v >= 0 ? '+' : ''}${v.toFixed(0)}%`);
+
 /** The team's gates as last read where the release was judged: each number beside the query behind it. */
 export function teamGateRows(rec: RunRecord): string[][] {
   const last = new Map<string, TeamGateReading>();
@@ -36,7 +39,7 @@ export function teamGateRows(rec: RunRecord): string[][] {
     g.gate,
     n(g.baseline),
     n(g.candidate),
-    g.changePct === undefined ? 'n/a' : `${g.changePct >= 0 ? '+' : ''}${g.changePct.toFixed(0)}%`,
+    signedPct(g.changePct),
     g.status === 'NO DATA'
       ? `NO DATA (${g.failure ?? 'nothing returned'})`
       : g.pValue !== undefined
@@ -55,7 +58,7 @@ export function resourceRowsOf(rec: RunRecord): string[][] {
     r.resource === 'cpu' ? 'CPU' : 'memory',
     v(r, r.baseline),
     v(r, r.candidate),
-    r.changePct === undefined ? 'n/a' : `${r.changePct >= 0 ? '+' : ''}${r.changePct.toFixed(0)}%`,
+    signedPct(r.changePct),
     `${r.status}${r.why ? ` (${r.why})` : ''}`,
     `\`${r.query}\``,
   ]);
