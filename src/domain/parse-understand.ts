@@ -22,7 +22,8 @@ type Kind = 'help' | 'status' | 'unlock' | 'lock' | 'rollback' | 'cancel' | 'dep
 
 /** Who/why/when questions ask about people and causes ("who rolled back checkout?"), never for an action. */
 const ABOUT_OTHERS = /^(?:who|whose|why|when)\b/;
-const NEGATED = /\b(?:don'?t|do\s+not|dont|never|not|no\s+more|shouldn'?t|can'?t|cannot|won'?t|mustn'?t|stop(?!\s+and\b))\b/;
+const NEGATED =
+  /\b(?:don'?t|do\s+not|dont|never|not|no\s+more|shouldn'?t|can'?t|cannot|won'?t|mustn'?t|stop(?!\s+and\b)(?!.*\b(?:and|then)\s+(?:go|roll|revert|undo|take)\b))\b/;
 /** A sentence that reports on a deploy rather than asking for one. */
 const STATEMENT = /\b(?:was|were|went|broke|took|looked|looks|seemed|seems|had|failed|worked|succeeded)\b/;
 const ASKING =
@@ -57,6 +58,8 @@ const BASE_DEPLOY = new RegExp(
       'golive',
       'go\\s+(?:out|live|to|for|with)',
       'good\\s+to\\s+go',
+      'go\\s+ahead',
+      'proceed',
       'move',
       'switch',
       'install',
@@ -68,6 +71,8 @@ const BASE_DEPLOY = new RegExp(
     `\\b(?:want|wants|need|needs)\\b.*\\b(?:in|on|to|into)\\s+(?:${ENV_WORDS}|live)\\b`,
     `(?:->|→|=>|\\bto|\\binto|\\bonto)\\s*(?:${ENV_WORDS})\\b`,
     '(?:->|→|=>)\\s*v?\\d',
+    // "(let's) do checkout 1.2.3 on staging": "let's" is dropped before this reads it.
+    '^do\\b',
     '\\b(?:be|get|have|like|want|wants|need|needs)\\s+(?:\\S+\\s+){0,2}(?:deployed|shipped|released|promoted|upgraded|pushed|rolled\\s+out)\\b',
   ].join('|'),
 );
@@ -132,6 +137,9 @@ const LEXICON: Record<Kind, RegExp> = {
     're-open',
     '(?:lift|remove|clear|end|drop|take|release|lifting|ending)\\b.*\\b(?:lock|freeze|hold|block)',
     'off\\s+hold',
+    '(?:let|allow)\\s+\\S+\\s+deploy\\s+again',
+    'can\\s+deploy\\s+again',
+    '(?:deploys|deployments)\\s+(?:can|may)\\s+resume',
     'open\\b.*\\bfor\\s+(?:deploys|deployments|releases)',
   ]),
   lock: anyOf(['lock', 'freeze', 'hold', 'block', 'halt']),
@@ -192,41 +200,37 @@ function slots(raw: string[], lower: string[], cfg: ShipbotConfig): Slots {
   const used = new Set<number>();
   const serviceWords = new Set<number>();
   lower.forEach((w, i) => {
-    const before = used.size;
     // `checkout@1.2.3`, `checkout:1.2.3`: the service and the version in one word.
     const joined = /^([a-z][a-z0-9-]*)[@:](.+)$/.exec(w);
     const name = joined ? joined[1]! : w;
     // Only a name or an alias: a near miss in a sentence is more often a word than a typo.
     const known = cfg.services.find((x) => x.name === name || x.aliases.some((a) => a.toLowerCase() === name));
-    if (known) {
-      if (!s.services.includes(known.name)) s.services.push(known.name);
-      serviceWords.add(i);
-    }
+    if (known && !s.services.includes(known.name)) s.services.push(known.name);
     const afterService = serviceWords.has(i - 1) && !ARROW.test(w);
-    if (known) used.add(i);
-    if (joined) versions.push(raw[i]!.slice(joined[1]!.length + 1));
-    else if (
-      VERSION_LIKE.test(w) ||
-      VERSION_WITH_MORE.test(w) ||
-      (afterService && SHELL.test(w)) ||
-      /^(?:version|tag|build)$/.test(lower[i - 1] ?? '')
-    )
-      versions.push(raw[i]!);
-    else {
-      // "promote checkout 1.2.3 from staging": staging is where it comes from, not where it goes.
-      const env = environmentWord(w);
-      if (env && lower[i - 1] !== 'from') s.environment = env;
-      if (!env) return;
-    }
+    const version = joined
+      ? raw[i]!.slice(joined[1]!.length + 1)
+      : VERSION_LIKE.test(w) ||
+          VERSION_WITH_MORE.test(w) ||
+          (afterService && SHELL.test(w)) ||
+          /^(?:version|tag|build)$/.test(lower[i - 1] ?? '')
+        ? raw[i]!
+        : undefined;
+    if (known) serviceWords.add(i);
+    if (version !== undefined) versions.push(version);
+    // "promote checkout 1.2.3 from staging": staging is where it comes from, not where it goes.
+    const env = known || version !== undefined ? undefined : environmentWord(w);
+    if (env && lower[i - 1] !== 'from') s.environment = env;
+    if (!known && version === undefined && !env) return;
     used.add(i);
-    if (used.size > before && SLOT_FRAMES.has(lower[i - 1] ?? '')) used.add(i - 1);
+    // The word that frames a slot goes with it ("for checkout", "to staging", "version 1.2.3").
+    if (SLOT_FRAMES.has(lower[i - 1] ?? '')) used.add(i - 1);
   });
   // A cue in its -ing form is no strategy: "mind rolling out …" asks for a deploy, not a rolling one.
   lower.forEach((w, i) => {
     if (GERUND.test(w) && (w !== 'rolling' || lower[i + 1] === 'out')) used.add(i);
   });
   s.rest = raw.filter((_, i) => !used.has(i));
-  s.bare = s.rest.every((w) => COURTESY.has(w.toLowerCase()) || strategyWord(w));
+  s.bare = s.rest.every((w) => COURTESY.has(w.toLowerCase()) || SLOT_FRAMES.has(w.toLowerCase()) || strategyWord(w));
   const serviceAt = Math.min(...serviceWords);
   s.after = raw.filter((_, i) => i > serviceAt && !used.has(i));
   // "upgrade checkout from 1.0.0 to 1.2.3": the version it goes to.
@@ -258,20 +262,25 @@ export function understand(body: string, cfg: ShipbotConfig): Understood | undef
   // "checkout 1.2.3 please": nothing but the slots and courtesy asks for a deploy.
   const cues = ORDER.filter((k) => LEXICON[k].test(sentence) || (k === 'deploy' && s.bare));
   for (const kind of cues) {
-    const canonical = read(kind, { sentence, judged: orderClause(text, kind) ?? sentence, question }, s, service);
-    if (canonical) return { text: canonical, asked, polite };
+    const order = orderClause(text, kind);
+    const canonical = read(kind, { sentence, judged: order?.clause ?? sentence, question }, s, service);
+    // "payments looks broken, can you roll it back?" is a request put politely.
+    if (canonical) return { text: canonical, asked, polite: polite || !!order?.polite };
   }
   return undefined;
 }
 
+/** What may stand before the order in its clause: "please", "can you", "could we". */
+const ORDER_FRAME = /^(?:(?:please|pls|plz|just|now|ok|and)\s+|(?:can|could|would|will)\s+(?:you|we|someone|u)\s+(?:please\s+)?)+/;
+
 /** The clause that gives the order when a report comes first ("payments looks bad, revert it"). */
-function orderClause(text: string, kind: Kind): string | undefined {
+function orderClause(text: string, kind: Kind): { clause: string; polite: boolean } | undefined {
   const lead = new RegExp(`^(?:${LEXICON[kind].source})`);
-  return text
-    .split(/\s*(?:[,;:!]|\s-\s|\.\s)\s*|\s+(?:and|so|then)\s+/)
-    .slice(1)
-    .map((c) => c.replace(/^(?:please|pls|plz|just|now|ok|and)\s+/, '').replace(/[.!?]+$/, ''))
-    .find((c) => lead.test(c));
+  for (const c of text.split(/\s*(?:[,;:!]|\s-\s|\.\s)\s*|\s+(?:and|so|then)\s+/).slice(1)) {
+    const clause = c.replace(ORDER_FRAME, '').replace(/[.!?]+$/, '');
+    if (lead.test(clause)) return { clause, polite: POLITE.test(c) };
+  }
+  return undefined;
 }
 
 interface Sentence {
@@ -292,8 +301,8 @@ function read(kind: Kind, { sentence, judged, question }: Sentence, s: Slots, se
       return 'help';
     case 'status':
       if (STATEMENT.test(sentence) && !/^how\s+did\b/.test(sentence)) return undefined;
-      // "checkout status page is down": a statement, not a question.
-      if (!question && /\b(?:is|are|was|were)\b/.test(sentence)) return undefined;
+      // "checkout status page is down", "rolling update complete for web": statements, not questions.
+      if (!question && /\b(?:is|are|was|were|complete|completed|done|finished)\b/.test(sentence)) return undefined;
       if (service) return `status ${service}`;
       // Without a service, only a question about what is deploying now.
       return /\b(?:deploying|rolling\s+out|in\s+flight|in\s+progress|releasing)\b/.test(sentence) &&

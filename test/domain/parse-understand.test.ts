@@ -35,6 +35,12 @@ describe('understanding requests the phrase rules miss', () => {
     ['where does payments stand?', { intent: 'status', service: 'payments' }],
     ['we are good to go with web 2.0.0 in prod', { intent: 'deploy', service: 'web', version: '2.0.0' }],
     ['shipbot?', { intent: 'help' }],
+    ['payments looks broken, can you roll it back?', { intent: 'rollback', service: 'payments' }],
+    ['stop the web rollout and go back', { intent: 'rollback', service: 'web' }],
+    ['let web deploy again', { intent: 'unlock', service: 'web' }],
+    ['v3.2.0 for web please', { intent: 'deploy', service: 'web', version: 'v3.2.0' }],
+    ['search to version 3.2.0', { intent: 'deploy', service: 'search', version: '3.2.0' }],
+    ["let's do catalog 1.2.3 on staging", { intent: 'deploy', service: 'catalog', version: '1.2.3', environment: 'staging' }],
   ])('%s', (text, expected) => {
     expect(fields(read(text))).toMatchObject(expected);
   });
@@ -93,6 +99,8 @@ describe('what must stay chatter', () => {
     'checkout 1.2.3 needs more testing',
     'search status page link?',
     'web v3.2.0 release notes?',
+    'rolling update complete for web',
+    'stop the build',
     'help me understand this graph',
     'i rolled checkout back and it looks fine',
   ])('%s', (text) => {
