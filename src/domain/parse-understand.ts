@@ -63,6 +63,15 @@ const BASE_DEPLOY = new RegExp(
       'move',
       'switch',
       'install',
+      'publish',
+      'apply',
+      'activate',
+      'cut\\s*over',
+      'flip',
+      'land',
+      'approve',
+      'downgrade',
+      'green[- ]?light',
       'kickoff',
       'get',
       'put',
@@ -85,6 +94,9 @@ const LEXICON: Record<Kind, RegExp> = {
     'capabilit(?:y|ies)',
     'features',
     'usage',
+    'examples',
+    'cheat\\s*sheet',
+    'syntax',
     'able\\s+to\\s+do',
     '(?:can|could)\\s+(?:you|it|shipbot|this\\s+bot|i)\\s+(?:do|ask|say)',
     '(?:you|it|shipbot)\\s+can\\s+do',
@@ -126,6 +138,13 @@ const LEXICON: Record<Kind, RegExp> = {
     "what'?s\\s+up",
     'whats\\s+up',
     'what\\s+stage',
+    'state',
+    'health',
+    'check(?:\\s+on)?',
+    'sitrep',
+    'report\\s+on',
+    'catch\\s+me\\s+up',
+    'update\\s+me',
     'did\\b.*\\b(?:finish|complete|succeed|land|go\\s+(?:out|through|ok|well))',
   ]),
   unlock: anyOf([
@@ -141,6 +160,8 @@ const LEXICON: Record<Kind, RegExp> = {
     'can\\s+deploy\\s+again',
     '(?:deploys|deployments)\\s+(?:can|may)\\s+resume',
     'open\\b.*\\bfor\\s+(?:deploys|deployments|releases)',
+    'resume\\s+(?:deploys|deployments|releases)',
+    '(?:allow|enable)\\s+(?:deploys|deployments|releases)',
   ]),
   lock: anyOf(['lock', 'freeze', 'hold', 'block', 'halt']),
   rollback: anyOf([
@@ -155,8 +176,10 @@ const LEXICON: Record<Kind, RegExp> = {
     'restore',
     'previous\\s+(?:version|release|build)',
     'last\\s+good',
+    'reverse',
+    'downgrade',
   ]),
-  cancel: anyOf(['cancel', 'call\\s+off', 'scrap', 'forget', 'nevermind', 'never\\s+mind', 'nix']),
+  cancel: anyOf(['cancel', 'call\\s+off', 'scrap', 'forget', 'nevermind', 'never\\s+mind', 'nix', 'withdraw', 'discard', 'drop\\s+the']),
   deploy: new RegExp(`${BASE_DEPLOY.source}|${GERUND.source}`),
 };
 /** The deploy cues in their -ing form need a frame that asks ("mind shipping", "start rolling out"). */
@@ -321,6 +344,8 @@ function read(kind: Kind, { sentence, judged, question }: Sentence, s: Slots, se
       return `deploy ${service} ${s.version}${to} ${s.rest.join(' ')}`.trim();
     }
     default:
+      // "downgrade checkout to 1.2.2" names the version it goes to: a deploy of it.
+      if (kind === 'rollback' && s.version && /\bdowngrade\b/.test(sentence)) return undefined;
       // Rollback, cancel, lock and unlock act on a service the message names.
       if (!service || STATEMENT.test(judged) || PAST[kind].test(judged) || reportsPast(judged)) return undefined;
       return `${kind} ${service}${env}${kind === 'lock' && s.after.length ? ` ${s.after.join(' ')}` : ''}`;
