@@ -134,7 +134,10 @@ const RULES: Rule[] = [
   [/^roll\s+(\S+)\s+forward\s+(?:to\s+)?/i, (_, s) => `deploy ${s} `],
   [/^roll\s+forward\s+(?:to\s+)?/i, 'deploy '],
   [
-    new RegExp(`^(?:get|put|send|push|take|bring)\\s+(.+?)\\s+(?:out\\s+)?(?:to|on|onto|into|in)\\s+${ENV}\\b(.*)$`, 'i'),
+    new RegExp(
+      `^(?:get|put|send|push|take|bring)\\s+(.+?)(?:\\s+from\\s+${ENV.replace('(', '(?:')})?\\s+(?:out\\s+)?(?:to|on|onto|into|in)\\s+${ENV}\\b(.*)$`,
+      'i',
+    ),
     (_, what, env, tail) => `deploy ${what} to ${env}${tail}`,
   ],
   [/^(?:get|push|send)\s+(.+?)\s+(?:out|live)\b(.*)$/i, (_, what, tail) => `deploy ${what}${tail}`],
@@ -169,7 +172,8 @@ export function rephrase(body: string): Rephrased {
     const m = re.exec(text);
     if (!m) continue;
     const replaced = typeof to === 'string' ? to : to(...(m as unknown as string[]));
-    text = `${replaced}${text.slice(m[0].length)}`.replace(/\s+/g, ' ').trim();
+    // A space between: a rule may have taken the space after its match ("put web back to …").
+    text = `${replaced} ${text.slice(m[0].length)}`.replace(/\s+/g, ' ').trim();
     break;
   }
   return { text, asked, polite };
