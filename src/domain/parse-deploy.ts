@@ -198,7 +198,8 @@ export function collect(text: string, cfg: ShipbotConfig, notes: string[]): { ok
       c.environment = env;
       continue;
     }
-    if (OTHER_ENVIRONMENTS.has(w) && PREPOSITIONS.has(prev)) {
+    // "on staging to test": once an environment is named, "to test" says why, not where.
+    if (OTHER_ENVIRONMENTS.has(w) && PREPOSITIONS.has(prev) && !c.environment) {
       return { ok: false, reason: `'${token}' is not an environment Shipbot deploys to: choose staging or production.` };
     }
     const strategy = strategyWord(w);

@@ -80,6 +80,7 @@ const BASE_DEPLOY = new RegExp(
     `\\b(?:want|wants|need|needs)\\b.*\\b(?:in|on|to|into)\\s+(?:${ENV_WORDS}|live)\\b`,
     `(?:->|→|=>|\\bto|\\binto|\\bonto)\\s*(?:${ENV_WORDS})\\b`,
     '(?:->|→|=>)\\s*v?\\d',
+    `\\bready\\s+for\\s+(?:${ENV_WORDS})\\b`,
     // "(let's) do checkout 1.2.3 on staging": "let's" is dropped before this reads it.
     '^do\\b',
     '\\b(?:be|get|have|like|want|wants|need|needs)\\s+(?:\\S+\\s+){0,2}(?:deployed|shipped|released|promoted|upgraded|pushed|rolled\\s+out)\\b',
@@ -140,6 +141,9 @@ const LEXICON: Record<Kind, RegExp> = {
     'whats\\s+up',
     'what\\s+stage',
     'there\\s+yet',
+    'started',
+    'begun',
+    'kicked\\s+off',
     'state',
     'health',
     'check(?:\\s+on)?',
