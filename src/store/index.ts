@@ -1,4 +1,4 @@
-export { openStore, Store, type LockAttempt, type RunFilter } from './store.js';
+export { FencedError, openStore, Store, type LockAttempt, type RunFilter } from './store.js';
 export { migrate, MIGRATIONS, type Migration } from './migrations.js';
 export * from './records.js';
 export {

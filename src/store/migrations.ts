@@ -134,6 +134,19 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'leadership term',
+    sql: `
+      -- The highest leadership term that wrote run state (ops/leader.ts): a replica whose term
+      -- has ended finds a higher one here and its late write is refused (fencing).
+      CREATE TABLE leadership (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        term INTEGER NOT NULL
+      );
+      INSERT INTO leadership (id, term) VALUES (1, 0);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's user_version, each in its own transaction. */

@@ -60,6 +60,17 @@ interface LockRow {
   kind: string;
 }
 
+/** A write of run state by a replica whose leadership term has ended. */
+export class FencedError extends Error {
+  constructor(
+    readonly term: number,
+    readonly current: number,
+  ) {
+    super(`leadership term ${term} has ended (term ${current} has written since): this replica no longer writes run state`);
+    this.name = 'FencedError';
+  }
+}
+
 export class Store {
   readonly db: Database.Database;
 
@@ -86,12 +97,36 @@ export class Store {
 
   // --- runs -----------------------------------------------------------------------------------
 
-  /** Inserts or replaces a run and its steps in one transaction. */
+  private term?: () => number;
+
+  /**
+   * Fences run-state writes with the leadership term this process holds (ops/leader.ts): from
+   * now on a save under a term lower than the highest that ever saved is refused (FencedError),
+   * in the same transaction as the write, so a demoted leader's late write changes nothing.
+   */
+  fenceWith(term: () => number): void {
+    this.term = term;
+  }
+
+  /** Inside a write's transaction: refuses it when a later term has written; records ours. */
+  private checkTerm(): void {
+    if (!this.term) return;
+    const mine = this.term();
+    const { term: highest } = this.db.prepare('SELECT term FROM leadership WHERE id = 1').get() as { term: number };
+    if (highest > mine) throw new FencedError(mine, highest);
+    if (mine > highest) this.db.prepare('UPDATE leadership SET term = ? WHERE id = 1').run(mine);
+  }
+
+  /** Inserts or replaces a run and its steps in one transaction (fenced: see fenceWith). */
   saveRun(run: RunRecord): void {
-    this.tx(() => {
-      this.db
-        .prepare(
-          `INSERT INTO runs (id, service, environment, version, strategy, status, plan_json, request_json, requester_json,
+    // IMMEDIATE: the term is read and the run written under one write lock, also against another
+    // process on the same file (a deferred read would race it).
+    this.db
+      .transaction(() => {
+        this.checkTerm();
+        this.db
+          .prepare(
+            `INSERT INTO runs (id, service, environment, version, strategy, status, plan_json, request_json, requester_json,
              origin_json, rollout_state_json, data_json, dedupe_key, stage, outcome, report_path, created_at, updated_at)
            VALUES (@id, @service, @environment, @version, @strategy, @status, @plan_json, @request_json, @requester_json,
              @origin_json, @rollout_state_json, @data_json, @dedupe_key, @stage, @outcome, @report_path, @created_at, @updated_at)
@@ -99,17 +134,18 @@ export class Store {
              origin_json = excluded.origin_json, rollout_state_json = excluded.rollout_state_json,
              data_json = excluded.data_json, stage = excluded.stage, outcome = excluded.outcome,
              report_path = excluded.report_path, updated_at = excluded.updated_at`,
-        )
-        .run(toRow(run));
-      this.db.prepare('DELETE FROM steps WHERE run_id = ?').run(run.id);
-      const insert = this.db.prepare(
-        `INSERT INTO steps (run_id, idx, key, title, status, detail, started_at, ended_at)
+          )
+          .run(toRow(run));
+        this.db.prepare('DELETE FROM steps WHERE run_id = ?').run(run.id);
+        const insert = this.db.prepare(
+          `INSERT INTO steps (run_id, idx, key, title, status, detail, started_at, ended_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      run.steps.forEach((s, i) =>
-        insert.run(run.id, i, s.key, s.title, s.status, s.detail ?? null, s.startedAt ?? null, s.endedAt ?? null),
-      );
-    });
+        );
+        run.steps.forEach((s, i) =>
+          insert.run(run.id, i, s.key, s.title, s.status, s.detail ?? null, s.startedAt ?? null, s.endedAt ?? null),
+        );
+      })
+      .immediate();
   }
 
   /**
