@@ -435,6 +435,28 @@ const DEV_REQUESTS: Array<[string, string]> = [
   ['open up {s} for deploys', 'unlock {s} - production'],
   ['clear the freeze on {s}', 'unlock {s} - production'],
   ['how do I ask you for a deploy?', 'help - - -'],
+  // a twelfth reading (session 12), scored before any rule was changed for it
+  ['deploy {s} {v} now please', 'deploy {s} {v} production'],
+  ['Please ship {s} version {v} to Staging', 'deploy {s} {v} staging'],
+  ['{s}@{v} to prod', 'deploy {s} {v} production'],
+  ['rollout: {s} {v}', 'deploy {s} {v} production'],
+  ['ok go ahead with {s} {v}', 'deploy {s} {v} production'],
+  ['can we do a canary of {s} {v}?', 'deploy {s} {v} production'],
+  ['blue-green {s} {v} please', 'deploy {s} {v} production'],
+  ['we need {s} on {v} asap', 'deploy {s} {v} production'],
+  ['update {s} in prod to {v}', 'deploy {s} {v} production'],
+  ['where is the {s} rollout at?', 'status {s} - -'],
+  ['how are the {s} metrics looking?', 'status {s} - -'],
+  ['is {s} rolled out everywhere?', 'status {s} - -'],
+  ['give me the status of {s}', 'status {s} - -'],
+  ['{s} is misbehaving, revert please', 'rollback {s} - production'],
+  ['rollback please: {s}', 'rollback {s} - production'],
+  ['can you undo the {s} release?', 'rollback {s} - production'],
+  ['never mind, cancel {s}', 'cancel {s} - -'],
+  ['lock {s} staging for testing', 'lock {s} - staging'],
+  ['freeze all {s} releases', 'lock {s} - production'],
+  ['you can lift the {s} lock now', 'unlock {s} - production'],
+  ['what commands can I use?', 'help - - -'],
 ];
 
 const HELD_OUT_REQUESTS: Array<[string, string]> = [
@@ -765,6 +787,22 @@ const DEV_NONE: string[] = [
   'shipping it after lunch',
   'cancel culture',
   'help desk is closed',
+  // a twelfth reading (session 12), scored before any rule was changed for it
+  'checkout 1.2.3 is a big release',
+  'is canary better than blue-green for search?',
+  'we should probably roll back search, thoughts?',
+  'i undid my last commit',
+  'locked out of grafana',
+  'who can unlock the staging db?',
+  'release party!',
+  'payments v2.5.1 passed QA',
+  'status of the migration project?',
+  'help me out with the roadmap',
+  'ship the docs first',
+  'deploy keys rotated',
+  'catalog 3.2.0 rollout notes',
+  'rolling back is not an option',
+  'freeze frame',
 ];
 
 const HELD_OUT_NONE: string[] = [

@@ -166,7 +166,7 @@ export const RESUME_ALL = /^(resume|unfreeze|unpause|restart)\s+(all\s+)?(the\s+
 export const QUESTION_START =
   /^(who|what|whats|what's|when|where|why|how|which|whose|did|does|do|is|are|was|were|should|shall|will|would|can|could|has|have|any|anyone|anybody|someone|somebody)\b/i;
 export const NEGATION =
-  /^(don'?t|do not|dont|never|no|not|nobody|stop(?!\s+and\b)(?!.*\b(?:and|then)\s+(?:go|roll|revert|undo|take)\b)|avoid|shouldn'?t|can'?t|won'?t|mustn'?t|please don'?t|pls don'?t)\b/i;
+  /^(don'?t|do not|dont|never(?!\s+mind)|no|not|nobody|stop(?!\s+and\b)(?!.*\b(?:and|then)\s+(?:go|roll|revert|undo|take)\b)|avoid|shouldn'?t|can'?t|won'?t|mustn'?t|please don'?t|pls don'?t)\b/i;
 export const PAST = /\b(deployed|shipped|released|rolled|redeployed|launched|reverted|went live|was deployed|were deployed|pushed)\b/i;
 export const PROGRESSIVE = /\b(deploying|shipping|releasing|rolling|launching)\b/i;
 export const MENTIONS_DEPLOY = /\b(deploy\w*|ship\w*|release\w*|roll\w* ?out|rollback|go ?live)\b/i;

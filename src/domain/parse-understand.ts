@@ -23,7 +23,7 @@ type Kind = 'help' | 'status' | 'unlock' | 'lock' | 'rollback' | 'cancel' | 'dep
 /** Who/why/when questions ask about people and causes ("who rolled back checkout?"), never for an action. */
 const ABOUT_OTHERS = /^(?:who|whose|why|when)\b/;
 const NEGATED =
-  /\b(?:don'?t|do\s+not|dont|never|not|no\s+more|shouldn'?t|can'?t|cannot|won'?t|mustn'?t|stop(?!\s+and\b)(?!.*\b(?:and|then)\s+(?:go|roll|revert|undo|take)\b))\b/;
+  /\b(?:don'?t|do\s+not|dont|never(?!\s+mind)|not|no\s+more|shouldn'?t|can'?t|cannot|won'?t|mustn'?t|stop(?!\s+and\b)(?!.*\b(?:and|then)\s+(?:go|roll|revert|undo|take)\b))\b/;
 /** A sentence that reports on a deploy rather than asking for one. */
 const STATEMENT = /\b(?:was|were|went|broke|took|looked|looks|seemed|seems|had|failed|worked|succeeded)\b/;
 const ASKING =
@@ -63,6 +63,10 @@ const BASE_DEPLOY = new RegExp(
       'move',
       'switch',
       'install',
+      'request(?:ing)?',
+      'start',
+      'begin',
+      'trigger',
       'publish',
       'apply',
       'activate',
@@ -83,6 +87,8 @@ const BASE_DEPLOY = new RegExp(
     `\\bready\\s+for\\s+(?:${ENV_WORDS})\\b`,
     // "(let's) do checkout 1.2.3 on staging": "let's" is dropped before this reads it.
     '^do\\b',
+    '\\bdo\\s+(?:a|an|the)\\s+(?:canary|rollout|deploy|release|blue-green|rolling)\\b',
+    '\\b(?:want|wants|need|needs)\\b.*\\b(?:on|to|at)\\s+v?\\d',
     '\\b(?:be|get|have|like|want|wants|need|needs)\\s+(?:\\S+\\s+){0,2}(?:deployed|shipped|released|promoted|upgraded|pushed|rolled\\s+out)\\b',
   ].join('|'),
 );
@@ -192,9 +198,12 @@ const LEXICON: Record<Kind, RegExp> = {
 const GERUND_FRAME = new RegExp(
   `\\b(?:mind|about|start|begin|keep|try|consider|recommend|suggest)\\s+(?:\\S+\\s+)?(?:${GERUNDS.join('|')})\\b`,
 );
-/** A deploy word used as a noun's modifier ("release notes", "deploy window"). */
+/**
+ * A deploy word as a noun: a modifier ("release notes", "deploy window") or after a determiner
+ * ("is a big release", "the next update"). Verbs around it ("go ahead with the … release") still count.
+ */
 const NOUN_USE =
-  /\b(?:deploy|deployment|release|ship|rollout|push|update|upgrade)\s+(?:notes?|pipeline|queue|window|bot|logs?|script|jobs?|process|train|branch|candidate|party|manager|calendar|checklist|date|day|time|plan|page|cadence|schedule)\b/g;
+  /\b(?:deploy|deployment|release|ship|rollout|push|update|upgrade)\s+(?:notes?|pipeline|queue|window|bot|logs?|script|jobs?|process|train|branch|candidate|party|manager|calendar|checklist|date|day|time|plan|page|cadence|schedule)\b|\b(?:a|an|the|this|that|our|their|its)\s+(?:(?:big|small|new|major|minor|next|last|latest|first|huge|risky)\s+)?(?:deploy|deployment|release|ship|rollout|push|update|upgrade)\b/g;
 const COURTESY = new Set(['please', 'pls', 'plz', 'thanks', 'thx', 'ty', 'now', 'asap', 'kindly', 'shipbot', '@shipbot', 'hey', 'hi']);
 /** What a person asks for first when several cues meet ("take the lock off" is an unlock, not a rollback). */
 const ORDER: Kind[] = ['unlock', 'lock', 'rollback', 'cancel', 'deploy', 'status', 'help'];
