@@ -74,6 +74,7 @@ export class LeaderElector {
   private currentTerm = 0;
   private wasLeading = false;
   private timer?: NodeJS.Timeout;
+  private inflight?: Promise<void>;
   private stopping = false;
 
   constructor(private readonly o: ElectorOptions) {
@@ -97,18 +98,24 @@ export class LeaderElector {
 
   start(): void {
     this.stopping = false;
-    void this.tick();
+    this.inflight = this.tick();
   }
 
   /** Stops trying; a leader gives the Lease up (`release`) so a standby takes over at once. */
   async stop(release = true): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
+    // A turn in flight may still renew: wait for it, so the release below is the last write.
+    await this.inflight;
     const led = this.leading;
     this.lastRenew = Number.NEGATIVE_INFINITY;
     this.settle();
-    if (release && led && this.observed?.holder === this.o.identity) {
-      await this.write('release').catch((err: unknown) => this.o.onError?.(err));
+    if (!release || !led) return;
+    try {
+      await this.observe();
+      if (this.observed?.holder === this.o.identity) await this.write('release');
+    } catch (err) {
+      this.o.onError?.(err);
     }
   }
 
@@ -122,7 +129,7 @@ export class LeaderElector {
       if (statusOf(err) !== 409) this.o.onError?.(err);
     }
     this.settle();
-    if (!this.stopping) this.timer = setTimeout(() => void this.tick(), this.t.retryPeriodMs);
+    if (!this.stopping) this.timer = setTimeout(() => (this.inflight = this.tick()), this.t.retryPeriodMs);
   }
 
   /** Tells the events when leading began or ended (time alone can end it). */
