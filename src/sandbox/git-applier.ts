@@ -53,7 +53,9 @@ export class GitApplier {
   ) {}
 
   close(): void {
-    if (this.mirror) rmSync(this.mirror, { recursive: true, force: true });
+    // A reconciler's git fetch may still be writing into it as the sandbox closes (ENOTEMPTY on a
+    // fresh-clone CI run): retry for a moment rather than fail the close.
+    if (this.mirror) rmSync(this.mirror, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 
   /** The objects in Git at `revision`/`dir`, and the commit. */
