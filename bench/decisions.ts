@@ -197,7 +197,7 @@ async function batch(list: Trial[]): Promise<Array<{ t: Trial; outcome: Outcome;
         const r = await runner.start({ request, plan, requester: { userId: 'U_BENCH' }, origin: { kind: 'terminal' } });
         if (!r.ok) throw new Error(r.message);
         const end = (await untilDecidedOrFinal(runner, r.run.id))!;
-        const rec = runner.record(r.run.id)!;
+        const rec = (await runner.record(r.run.id))!;
         const stage = rec.steps.find((s) => s.key === `stage:canary-${t.share}`);
         // The canary's decision is its stage's: the gate after it is not what this measures.
         const outcome: Outcome =
@@ -234,7 +234,7 @@ async function batch(list: Trial[]): Promise<Array<{ t: Trial; outcome: Outcome;
   } finally {
     await runner.close();
     await sb.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

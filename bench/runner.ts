@@ -1,6 +1,7 @@
 // 100 deployments at once in one process against the sandbox: one Runner, 100 services, every
-// strategy. Reports wall time, peak RSS and heap, and CPU time (user + system) of the process
-// (runner and sandbox together: they share it, as in local mode).
+// strategy, on each store engine: SQLite (the embedded default) and Postgres (replicas share it;
+// a real server on loopback, when installed). Reports wall time, peak RSS and heap, and CPU time
+// (user + system) of the process (runner and sandbox together: they share it, as in local mode).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,8 @@ import { createRunner } from '../src/runner/index.js';
 import { demoDeployment } from '../src/sandbox/demo.js';
 import { startSandbox } from '../src/sandbox/index.js';
 import { resourceByKind } from '../src/sandbox/resources.js';
-import { openStore } from '../src/store/index.js';
+import { openStore, PgStore, type Store } from '../src/store/index.js';
+import { havePostgres, NO_POSTGRES, startPostgres } from '../test/helpers/postgres.js';
 import { FINAL_STATUSES, type RunView, outcomeOf, pendingDecision } from '../src/domain/run.js';
 
 /** The run's view once it is final or waits for a person (which would never settle by itself). */
@@ -28,7 +30,7 @@ export function untilDecidedOrFinal(runner: ReturnType<typeof createRunner>, id:
       }
     };
     const off = runner.subscribe((ev) => ev.type === 'run-updated' && ev.run.id === id && check(ev.run));
-    check(runner.get(id));
+    void runner.get(id).then(check);
   });
 }
 
@@ -36,7 +38,26 @@ const N = Number(process.env.BENCH_RUNNER_N ?? 100);
 const PODS_EACH = 4;
 const SPEED = 50;
 
-export async function benchRunner(): Promise<Array<{ name: string; value: number; unit: string; note?: string }>> {
+type Figure = { name: string; value: number; unit: string; note?: string };
+
+export async function benchRunner(): Promise<Figure[]> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-bench-runner-'));
+  try {
+    const out = (await runOn(openStore(path.join(dir, 'shipbot.db')), dir)).map((f) => ({ ...f, name: `SQLite: ${f.name}` }));
+    if (!havePostgres) return [...out, { name: 'Postgres: not measured', value: 0, unit: '', note: NO_POSTGRES }];
+    const pg = await startPostgres();
+    try {
+      const figures = await runOn(await PgStore.open(await pg.database()), dir);
+      return [...out, ...figures.map((f) => ({ ...f, name: `Postgres: ${f.name}` }))];
+    } finally {
+      await pg.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runOn(store: Store, dir: string): Promise<Figure[]> {
   const names = Array.from({ length: N }, (_, i) => `svc-${i}`);
   const config = ShipbotConfig.parse({
     // Production deploys need roles (without any, only staging is allowed).
@@ -50,8 +71,6 @@ export async function benchRunner(): Promise<Array<{ name: string; value: number
   });
   const clock = new ScaledClock(SPEED);
   const sb = await startSandbox({ clock, podStartMs: 3000 });
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-bench-runner-'));
-  const store = openStore(path.join(dir, 'shipbot.db'));
   const runner = createRunner({
     store,
     config,
@@ -59,7 +78,7 @@ export async function benchRunner(): Promise<Array<{ name: string; value: number
     kube: kubeFromKubeconfig(sb.kubeconfigYaml()),
     metrics: new SandboxMetricSource(sb.url, { fetch: kubeFromKubeconfig(sb.kubeconfigYaml()).fetch, timeoutMs: 10_000 }),
     logger: createLogger('silent'),
-    reportsDir: path.join(dir, 'reports'),
+    reportsDir: path.join(dir, `reports-${store.engine}`),
   });
   try {
     sb.api.create(resourceByKind('Namespace'), undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
@@ -143,7 +162,6 @@ export async function benchRunner(): Promise<Array<{ name: string; value: number
   } finally {
     await runner.close();
     await sb.close();
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await store.close();
   }
 }

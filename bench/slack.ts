@@ -60,7 +60,7 @@ async function startShipbot(slack: { apiUrl: string; botToken: string; signingSe
       await app.stop();
       await runner.close();
       await sandbox.close();
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

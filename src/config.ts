@@ -141,6 +141,11 @@ const Env = z.object({
   SHIPBOT_MODEL: z.string().min(1).default('claude-sonnet-4-6'),
   SHIPBOT_CONFIG: z.string().min(1).default('data/shipbot.yml'),
   SHIPBOT_DATA_DIR: z.string().min(1).default('data'),
+  /** Postgres shared by replicas (postgres://user:pass@host/db); without it, SQLite in SHIPBOT_DATA_DIR. */
+  SHIPBOT_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a Postgres URL: postgres://user:password@host:5432/database')
+    .optional(),
   /** Where people open reports (`<url>/reports/<run>`, served on PORT); without it, reports are attached to the thread. */
   SHIPBOT_PUBLIC_URL: z.string().url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -25,7 +25,7 @@ import { readSandboxState, resumedClockAt, sandboxTraffic, startSandbox, type Sa
 import { schedulingFor, startScheduler } from './schedule/index.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import { startSlackDouble, type SlackDouble } from './slack/double/index.js';
-import { openStore, type Store } from './store/index.js';
+import { openStore, PgStore, ScheduleStore, type Store } from './store/index.js';
 
 /** Local mode's clock: a canary (4 stages of 5 min, 30 min observation) takes about a minute. */
 export const DEMO_SPEED = 60;
@@ -95,15 +95,20 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
 
   try {
     mkdirSync(dataDir, { recursive: true });
-    const store: Store = openStore(path.join(dataDir, 'shipbot.db'));
+    // Runs, locks and the audit trail: Postgres when SHIPBOT_DATABASE_URL is set, else this file.
+    // Scheduled deploys are kept in the file either way (not yet on Postgres: see README).
+    const sqlite = openStore(path.join(dataDir, 'shipbot.db'));
+    const store: Store = env.SHIPBOT_DATABASE_URL ? await PgStore.open(env.SHIPBOT_DATABASE_URL) : sqlite;
+    const schedules = new ScheduleStore(sqlite);
     stops.push({ name: 'store', stop: () => store.close() });
+    if (store !== sqlite) stops.push({ name: 'schedule store', stop: () => sqlite.close() });
 
     const speed = env.SHIPBOT_SPEED ?? (useSandbox ? DEMO_SPEED : 1);
     // Local mode keeps its cluster in the data dir, as a real cluster outlives Shipbot; the
     // clock continues after the saved cluster and the last thing the database recorded.
     const stateFile = path.join(dataDir, 'sandbox-cluster.json');
     const saved = useSandbox ? readSandboxState(stateFile) : undefined;
-    const clock = new ScaledClock(speed, Math.max(resumedClockAt(saved) ?? 0, (store.latestMoment() ?? 0) + 1));
+    const clock = new ScaledClock(speed, Math.max(resumedClockAt(saved) ?? 0, ((await store.latestMoment()) ?? 0) + 1));
 
     let sandbox: Sandbox | undefined;
     let clusters: Clusters;
@@ -193,7 +198,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
         notReady: async () => {
           const reasons: string[] = [];
           try {
-            store.listRuns({ limit: 1 });
+            await store.listRuns({ limit: 1 });
           } catch (err) {
             reasons.push(`store: ${(err as Error).message}`);
           }
@@ -225,7 +230,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       runner,
       logger,
       llm,
-      scheduling: schedulingFor({ store, clock, config }),
+      scheduling: schedulingFor({ store, schedules, clock, config }),
       // Local mode: only the Slack double in this process sends events.
       ...(local ? { host: '127.0.0.1' } : {}),
       ...(socketMode ? {} : { routes }),
@@ -272,6 +277,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     // Scheduled deploys, blue-green retirement, reminders and the digest post through the same app.
     const scheduler = startScheduler({
       store,
+      schedules,
       runner,
       config,
       clock,

@@ -18,7 +18,7 @@ import type { MetricSource } from '../metrics/types.js';
 import { changedLines, createRunner, exitCodeFor, renderRun } from '../runner/index.js';
 import { type RunView, pendingDecision, reportPathOf } from '../domain/run.js';
 import { investigateBriefing } from '../reports/investigate.js';
-import { openStore, type Store } from '../store/index.js';
+import { openRunStore, type Store } from '../store/index.js';
 
 const USAGE = 'usage: shipbot deploy "<request>" [--yes] [--answers file.json] [--sandbox] [--on-decision rollback|wait|accept]';
 
@@ -125,7 +125,7 @@ export async function run(args: string[]): Promise<number> {
   // The store first: nothing is started that could keep the process alive when it cannot open.
   let store: Store;
   try {
-    store = openStore(path.join(dataDir, 'shipbot.db'));
+    store = await openRunStore(env.SHIPBOT_DATABASE_URL, path.join(dataDir, 'shipbot.db'));
   } catch (err) {
     console.error(`shipbot deploy: ${(err as Error).message}`);
     return 1;
@@ -145,12 +145,12 @@ export async function run(args: string[]): Promise<number> {
     try {
       clusters = kubeconfigClusters(env, contextsOf(config));
     } catch (err) {
-      store.close();
+      await store.close();
       console.error(`shipbot deploy: ${(err as Error).message}`);
       return 1;
     }
     if (!env.PROMETHEUS_URL) {
-      store.close();
+      await store.close();
       console.error('shipbot deploy: a real cluster needs PROMETHEUS_URL for SLO monitoring (or use --sandbox).');
       return 1;
     }
@@ -188,7 +188,7 @@ export async function run(args: string[]): Promise<number> {
     return exitCodeFor(end);
   } finally {
     await runner.close();
-    store.close();
+    await store.close();
     await stopSandbox?.();
   }
 }
@@ -209,7 +209,7 @@ function follow(
     let drawn = 0;
     let asking = false;
     /** The decision this process already answered unattended (a run may need more than one). */
-    let answered: unknown;
+    let answered: string | undefined;
     const draw = (v: RunView) => {
       if (tty) {
         const lines = renderRun(v);
@@ -232,8 +232,10 @@ function follow(
       if (['succeeded', 'rolled-back', 'failed', 'cancelled', 'stopped'].includes(v.phase.status)) return done(v);
       if (v.phase.status === 'awaiting-decision' && !asking) {
         if (tty) return ask(v);
-        if (answered === pendingDecision(v)) return;
-        answered = pendingDecision(v);
+        // Each update is a copy of the run: the same decision is the same text, not the same object.
+        const decision = JSON.stringify(pendingDecision(v));
+        if (answered === decision) return;
+        answered = decision;
         void decideUnattended(v);
       }
     };
@@ -270,7 +272,7 @@ function follow(
         process.stdout.write(`${k}\n`);
         if (cmd === 'investigate') {
           const d = await runner.investigate(v.id, actor);
-          for (const line of investigateBriefing(runner.get(v.id) ?? v, d).slice(1)) console.log(`  ${line.replace(/\*/g, '')}`);
+          for (const line of investigateBriefing((await runner.get(v.id)) ?? v, d).slice(1)) console.log(`  ${line.replace(/\*/g, '')}`);
           process.stdout.write('Decide: [r]ollback  [a]ccept  [i]nvestigate > ');
           return;
         }
@@ -290,6 +292,6 @@ function follow(
         done(undefined);
       }
     });
-    onUpdate(runner.get(first.id) ?? first);
+    void runner.get(first.id).then((v) => onUpdate(v ?? first));
   });
 }

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readEnv } from '../config.js';
 import { renderReport, deterministicLessons, renderIncident } from '../reports/report.js';
-import { openStore } from '../store/index.js';
+import { openRunStore } from '../store/index.js';
 import { isEnded, rollbackOf } from '../domain/run.js';
 
 export async function run(args: string[]): Promise<number> {
@@ -12,15 +12,15 @@ export async function run(args: string[]): Promise<number> {
     console.error('usage: shipbot report <run-id> [--incident]   (shipbot runs lists the ids)');
     return 1;
   }
-  const dataDir = path.resolve(readEnv().SHIPBOT_DATA_DIR);
-  const file = path.join(dataDir, 'shipbot.db');
-  if (!existsSync(file)) {
+  const env = readEnv();
+  const file = path.join(path.resolve(env.SHIPBOT_DATA_DIR), 'shipbot.db');
+  if (!env.SHIPBOT_DATABASE_URL && !existsSync(file)) {
     console.error(`No runs yet: ${file} does not exist.`);
     return 1;
   }
-  const store = openStore(file);
+  const store = await openRunStore(env.SHIPBOT_DATABASE_URL, file);
   try {
-    const rec = store.getRun(id) ?? store.listRuns().find((r) => r.id.startsWith(id));
+    const rec = (await store.getRun(id)) ?? (await store.listRuns()).find((r) => r.id.startsWith(id));
     if (!rec) {
       console.error(`No run ${id}. \`shipbot runs\` lists them.`);
       return 1;
@@ -37,10 +37,10 @@ export async function run(args: string[]): Promise<number> {
       return 1;
     }
     // Not written yet (still running) or the file was removed: render from the record.
-    const audit = store.auditTrail(rec.id);
+    const audit = await store.auditTrail(rec.id);
     process.stdout.write(incident ? renderIncident(rec, audit) : renderReport(rec, audit, deterministicLessons(rec)));
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }

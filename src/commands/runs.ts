@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readEnv } from '../config.js';
-import { openStore } from '../store/index.js';
+import { openRunStore } from '../store/index.js';
 import { outcomeOf } from '../domain/run.js';
 
 function flag(args: string[], name: string): string | undefined {
@@ -11,17 +11,18 @@ function flag(args: string[], name: string): string | undefined {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const file = path.join(path.resolve(readEnv().SHIPBOT_DATA_DIR), 'shipbot.db');
-  if (!existsSync(file)) {
+  const env = readEnv();
+  const file = path.join(path.resolve(env.SHIPBOT_DATA_DIR), 'shipbot.db');
+  if (!env.SHIPBOT_DATABASE_URL && !existsSync(file)) {
     console.log(`No runs yet (${file} does not exist). Start one with: shipbot deploy "<request>"`);
     return 0;
   }
-  const store = openStore(file);
+  const store = await openRunStore(env.SHIPBOT_DATABASE_URL, file);
   try {
     const limit = Number(flag(args, '--limit') ?? 50);
     const status = flag(args, '--status');
     const service = flag(args, '--service');
-    const runs = store.listRuns({
+    const runs = await store.listRuns({
       limit: Number.isFinite(limit) && limit > 0 ? limit : 50,
       ...(status ? { status: [status] } : {}),
       ...(service ? { service } : {}),
@@ -51,6 +52,6 @@ export async function run(args: string[]): Promise<number> {
     for (const r of rows) console.log(line(r));
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }

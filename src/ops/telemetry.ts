@@ -9,7 +9,8 @@ import { FINAL_STATUSES } from '../domain/run.js';
 export interface Telemetry {
   registry: Registry;
   /** Feeds one runner event (subscribe it to the runner). */
-  onRunEvent(ev: RunEvent): void;
+  /** Counts what the event tells; events are handled one at a time, in order. */
+  onRunEvent(ev: RunEvent): Promise<void>;
   /** Counts one Slack Web API call (`status`: ok, error or rate_limited). */
   slackCall(method: string, status: 'ok' | 'error' | 'rate_limited'): void;
 }
@@ -35,7 +36,7 @@ export function reasonLabel(reason: string): string {
   return 'other';
 }
 
-export function createTelemetry(opts: { record: (runId: string) => RunRecord | undefined; defaultMetrics?: boolean }): Telemetry {
+export function createTelemetry(opts: { record: (runId: string) => Promise<RunRecord | undefined>; defaultMetrics?: boolean }): Telemetry {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const deploys = new Counter({
@@ -112,28 +113,39 @@ export function createTelemetry(opts: { record: (runId: string) => RunRecord | u
     if (verified !== undefined) restore.observe(Math.max(0, (verified - rb.at) / 1000));
   };
 
+  const count = (run: RunView, rec: RunRecord | undefined) => {
+    const before = status.get(run.id);
+    status.set(run.id, run.phase.status);
+    const list = rec ? allDecisions(rec) : [];
+    for (const d of list.slice(decided.get(run.id) ?? 0)) {
+      const deciding = d.decision.findings.find((f) => f.verdict === d.decision.verdict && f.verdict !== 'CONTINUE');
+      decisions.inc({ verdict: d.decision.verdict, rule: deciding?.rule.replace(/^smoke-.*/, 'smoke') ?? 'all' });
+    }
+    decided.set(run.id, list.length);
+    if (before !== run.phase.status && FINAL_STATUSES.has(run.phase.status) && !(before && FINAL_STATUSES.has(before))) {
+      onEnd(run, rec);
+      decided.delete(run.id);
+    }
+    countStatuses();
+    // Ended runs leave the gauges' bookkeeping: memory stays bounded over months.
+    if (FINAL_STATUSES.has(run.phase.status)) status.delete(run.id);
+  };
+
+  // The record is read from the store: one event at a time, so a run's decisions are counted once.
+  let tail: Promise<void> = Promise.resolve();
   return {
     registry,
     onRunEvent(ev) {
-      if (ev.type !== 'run-updated') return;
-      const run = ev.run;
-      const before = status.get(run.id);
-      status.set(run.id, run.phase.status);
-      const rec = opts.record(run.id);
-      const list = rec ? allDecisions(rec) : [];
-      for (const d of list.slice(decided.get(run.id) ?? 0)) {
-        const deciding = d.decision.findings.find((f) => f.verdict === d.decision.verdict && f.verdict !== 'CONTINUE');
-        decisions.inc({ verdict: d.decision.verdict, rule: deciding?.rule.replace(/^smoke-.*/, 'smoke') ?? 'all' });
-      }
-      decided.set(run.id, list.length);
-      if (before !== run.phase.status && FINAL_STATUSES.has(run.phase.status) && !(before && FINAL_STATUSES.has(before))) {
-        onEnd(run, rec);
-        decided.delete(run.id);
-      }
-      countStatuses();
-      // Ended runs leave the gauges' bookkeeping: memory stays bounded over months.
-      if (FINAL_STATUSES.has(run.phase.status)) status.delete(run.id);
+      if (ev.type !== 'run-updated') return tail;
+      tail = tail
+        .then(() => opts.record(ev.run.id))
+        .then(
+          (rec) => count(ev.run, rec),
+          () => count(ev.run, undefined),
+        );
+      return tail;
     },
+
     slackCall(method, s) {
       slackCalls.inc({ method, status: s });
       if (s === 'rate_limited') slackLimited.inc();

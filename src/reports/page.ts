@@ -40,10 +40,10 @@ export function reportUrl(publicUrl: string, runId: string, incident = false): s
  * GET /reports/:run and /reports/:run/incident: the run's report files found through its record
  * (never a path from the request), 404 for a run without one.
  */
-export function reportRoutes(record: (runId: string) => { phase: RunPhase } | undefined) {
-  const serve = (incident: boolean) => (req: IncomingMessage & { params?: Record<string, string> }, res: ServerResponse) => {
+export function reportRoutes(record: (runId: string) => Promise<{ phase: RunPhase } | undefined>) {
+  const serve = (incident: boolean) => async (req: IncomingMessage & { params?: Record<string, string> }, res: ServerResponse) => {
     const run = req.params?.run;
-    const rec = run ? record(run) : undefined;
+    const rec = run ? await record(run).catch(() => undefined) : undefined;
     const file = rec && (incident ? reportOf(rec)?.incident : reportOf(rec)?.path);
     const send = (status: number, body: string, type: string) => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });

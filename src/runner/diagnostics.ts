@@ -5,7 +5,7 @@ import type { RolloutDriver, RolloutState, WorkloadRef } from '../cluster/types.
 import { type Diagnostics, keptLockOf } from '../domain/run.js';
 import type { Environment } from '../domain/types.js';
 import { allDecisions, ownTarget, type RunRecord } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../store/run-store.js';
 import { rollbackTarget } from './model/steps.js';
 import { fmtPct as pct } from '../domain/judge-core.js';
 
@@ -44,7 +44,7 @@ export async function collectDiagnostics(rec: RunRecord, ref: WorkloadRef | unde
     );
   }
   if (last) d.findings = last.decision.findings;
-  if (keptLockOf(rec)) d.stillLocked = src.store.getLock(rec.service, rec.environment)?.runId === rec.id;
+  if (keptLockOf(rec)) d.stillLocked = (await src.store.getLock(rec.service, rec.environment))?.runId === rec.id;
   for (const f of last?.decision.findings ?? []) if (f.verdict !== 'CONTINUE') d.failingChecks.push(`${f.rule}: ${f.detail}`);
   for (const s of ownTarget(rec).smoke ?? []) if (!s.ok) d.failingChecks.push(`smoke ${s.name}: ${s.detail}`);
   const rollout = ownTarget(rec).rollout;

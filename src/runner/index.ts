@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import type { MetricSource } from '../metrics/types.js';
 import type { AlertSource } from '../metrics/alerts.js';
 import type { Summarise } from '../reports/report.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../store/run-store.js';
 import { createAnalysis } from './analysis.js';
 import { gitopsActions } from '../gitops/actions.js';
 import type { GitCredentials } from '../gitops/git.js';

@@ -1,10 +1,12 @@
 // The runner's record keeping: every change to a run is saved to the store, then told to the
 // listeners (front ends); audit entries likewise. A listener that throws never stops a deploy.
+// Writes go to the store one after another in the order they were asked for, so a run's later
+// state never lands before an earlier one, whatever the engine's latency.
 import type { Clock } from '../clock.js';
 import type { RunEvent } from '../domain/run.js';
 import type { Logger } from '../log.js';
 import type { RunRecord } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../store/run-store.js';
 import { isStoreBusy } from '../store/store.js';
 import { safe } from './async.js';
 import { toView } from './view.js';
@@ -14,11 +16,25 @@ export class StoreFailed extends Error {}
 
 export class Journal {
   private readonly listeners = new Set<(ev: RunEvent) => void>();
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    private readonly log: Logger,
   ) {}
+
+  /** Runs `fn` after every write asked for before it. A failure is the caller's; the queue goes on. */
+  write<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+    const done = this.tail.then(() => fn(this.store));
+    this.tail = done.catch(() => undefined);
+    return done;
+  }
+
+  /** Resolves once every write asked for so far has landed (or failed). */
+  drained(): Promise<unknown> {
+    return this.tail;
+  }
 
   subscribe(listener: (ev: RunEvent) => void): () => void {
     this.listeners.add(listener);
@@ -29,16 +45,26 @@ export class Journal {
     this.listeners.clear();
   }
 
-  /** `quiet`: a fact added after the end (the stakeholder summary) is saved without telling listeners the run ended again. */
-  save(rec: RunRecord, important: boolean, quiet = false): void {
+  /**
+   * Saves the run; listeners hear of it once it is saved. `quiet`: a fact added after the end
+   * (the stakeholder summary) is saved without telling listeners the run ended again.
+   */
+  async save(rec: RunRecord, important: boolean, quiet = false): Promise<void> {
     rec.updatedAt = this.clock.now();
-    this.store.saveRun(rec);
-    if (!quiet) this.emit(rec, important);
+    const snapshot = structuredClone(rec);
+    await this.write((s) => s.saveRun(snapshot));
+    if (!quiet) this.emit(snapshot, important);
   }
 
-  audit(runId: string | undefined, actor: string, action: string, detail: string): void {
+  /** Records an audit entry. Never throws: a lost entry is logged, and the deploy goes on. */
+  async audit(runId: string | undefined, actor: string, action: string, detail: string): Promise<void> {
     const at = this.clock.now();
-    this.store.audit({ ...(runId ? { runId } : {}), at, actor, action, detail });
+    try {
+      await this.write((s) => s.audit({ ...(runId ? { runId } : {}), at, actor, action, detail }));
+    } catch (err) {
+      this.log.error({ err, runId, action }, 'an audit entry could not be written');
+      return;
+    }
     this.emitAudit(runId ?? '', actor, action, detail, at);
   }
 
@@ -74,7 +100,7 @@ export class Journal {
       );
       await new Promise((r) => setTimeout(r, wait));
       try {
-        this.save(rec, false);
+        await this.save(rec, false);
         return;
       } catch (err) {
         if (!isStoreBusy(err)) throw err;

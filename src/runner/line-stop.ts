@@ -22,11 +22,11 @@ export interface LineResult {
  * at its next safe point (between steps; a rollback goes on) and new deploys are refused until
  * `resumeAll`. Saved first, so a restart keeps it.
  */
-export function stopLine(deps: RunnerDeps, loop: StepLoop, journal: Journal, actor: Actor, reason: string): LineResult {
+export async function stopLine(deps: RunnerDeps, loop: StepLoop, journal: Journal, actor: Actor, reason: string): Promise<LineResult> {
   const { store, config, clock } = deps;
   const who = actorLabel(actor);
   if (!isIncidentCommander(actor, config)) {
-    journal.audit(undefined, who, 'stop-all-refused', reason);
+    await journal.audit(undefined, who, 'stop-all-refused', reason);
     return {
       ok: false,
       acted: false,
@@ -34,14 +34,17 @@ export function stopLine(deps: RunnerDeps, loop: StepLoop, journal: Journal, act
     };
   }
   const stop = { by: who, reason: reason.trim() || 'no reason given', at: clock.now() };
-  if (!store.stopLine(stop)) return { ok: true, acted: false, message: `Already stopped: ${lineStoppedMessage(store.lineStop()!)}` };
-  journal.audit(undefined, who, 'stop-all', stop.reason);
+  if (!(await store.stopLine(stop))) {
+    const holding = await store.lineStop();
+    return { ok: true, acted: false, message: `Already stopped${holding ? `: ${lineStoppedMessage(holding)}` : ''}` };
+  }
+  await journal.audit(undefined, who, 'stop-all', stop.reason);
   // A run between steps pauses now; one inside a step pauses when the step ends (the loop's check).
   const held: string[] = [];
   for (const a of loop.active.values()) {
     if (FINAL_STATUSES.has(a.rec.phase.status)) continue;
     held.push(`${a.rec.service} ${a.rec.version} (${a.rec.phase.status})`);
-    loop.wake(a.rec.id);
+    void loop.wake(a.rec.id);
   }
   return {
     ok: true,
@@ -51,22 +54,22 @@ export function stopLine(deps: RunnerDeps, loop: StepLoop, journal: Journal, act
 }
 
 /** "resume deploys": lifts the stop and resumes the runs it held. */
-export function resumeLine(deps: RunnerDeps, loop: StepLoop, journal: Journal, actor: Actor): LineResult {
+export async function resumeLine(deps: RunnerDeps, loop: StepLoop, journal: Journal, actor: Actor): Promise<LineResult> {
   const { store, config } = deps;
   const who = actorLabel(actor);
   if (!isIncidentCommander(actor, config)) {
-    journal.audit(undefined, who, 'resume-all-refused', '');
+    await journal.audit(undefined, who, 'resume-all-refused', '');
     return { ok: false, acted: false, message: `Only incident commanders (roles.incidentCommanders in shipbot.yml) may resume deploys.` };
   }
-  const stop = store.lineStop();
-  if (!store.resumeLine()) return { ok: true, acted: false, message: 'Deploys are not stopped.' };
-  journal.audit(undefined, who, 'resume-all', stop ? `was: ${stop.reason}` : '');
+  const stop = await store.lineStop();
+  if (!(await store.resumeLine())) return { ok: true, acted: false, message: 'Deploys are not stopped.' };
+  await journal.audit(undefined, who, 'resume-all', stop ? `was: ${stop.reason}` : '');
   const resumed: string[] = [];
-  for (const rec of store.listRuns({ status: ['paused'] })) {
-    const live = loop.live(rec.id) ?? rec;
+  for (const rec of await store.listRuns({ status: ['paused'] })) {
+    const live = (await loop.live(rec.id)) ?? rec;
     if (live.phase.status !== 'paused' || !live.phase.lineStop) continue;
-    loop.dispatch(live, { type: 'line-resumed', by: who });
-    loop.wake(live.id);
+    await loop.dispatch(live, { type: 'line-resumed', by: who }).settled;
+    await loop.wake(live.id);
     resumed.push(`${live.service} ${live.version}`);
   }
   return {

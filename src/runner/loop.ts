@@ -12,7 +12,8 @@ import type { Logger } from '../log.js';
 import type { Summarise } from '../reports/report.js';
 import { wallTime } from '../clock.js';
 import { writeRunReports, writeSummary } from '../reports/write.js';
-import { isStoreBusy, type Store } from '../store/store.js';
+import { isStoreBusy } from '../store/store.js';
+import type { Store } from '../store/run-store.js';
 import { actorLabel, type LineStop, type RunRecord } from '../store/records.js';
 import { needsApproval } from '../domain/permissions.js';
 import { decisionTarget } from './diagnostics.js';
@@ -66,6 +67,8 @@ interface Active {
   loop?: Promise<void>;
   /** The handler of a step a command abandoned: its in-flight cluster call must land before we revert. */
   abandoned?: Promise<unknown>;
+  /** An event ended the run (a cancel, say): its end, under way; the loop runs no further step and waits for it. */
+  ending?: Promise<unknown>;
 }
 
 export class StepLoop {
@@ -95,23 +98,28 @@ export class StepLoop {
   }
 
   /** The run as it is now: the live record of a run being driven, else the stored one. */
-  live(runId: string): RunRecord | undefined {
-    return this.active.get(runId)?.rec ?? this.deps.store.getRun(runId);
+  async live(runId: string): Promise<RunRecord | undefined> {
+    return this.active.get(runId)?.rec ?? (await this.deps.store.getRun(runId));
   }
 
   /**
-   * Applies one event: the reducer's new run replaces the live record and is saved (`save:
-   * false`: the caller saves it, e.g. with the lock in one transaction), then its effects are
-   * performed. Synchronous up to the effects: a second identical command sees the new state.
-   * Resolves once the effects that take time (the end of the run) are done.
+   * Applies one event: the reducer's new run replaces the live record at once (a second
+   * identical command sees the new state), and is saved (`save: false`: the caller saves it,
+   * e.g. with the lock in one write); its effects are performed once it is saved, never before.
+   * `settled` resolves once they are done (the end of the run takes time), and rejects when the
+   * save failed; a caller that does not wait for it loses nothing but the error, which is logged.
    */
   dispatch(rec: RunRecord, ev: ModelEvent, opts: { save?: boolean } = {}): { run: RunRecord; settled: Promise<void> } {
     const a = this.active.get(rec.id);
     const { run, effects, important } = reduce(a?.rec ?? rec, ev);
     if (a) a.rec = run;
+    let saved: Promise<void> = Promise.resolve();
     if (ev.type === 'progress') this.journal.emit(run, false);
-    else if (opts.save !== false) this.journal.save(run, important, ev.type === 'summary-written');
-    return { run, settled: this.perform(run, effects) };
+    else if (opts.save !== false) saved = this.journal.save(run, important, ev.type === 'summary-written');
+    const settled = saved.then(() => this.perform(run, effects));
+    settled.catch((err: unknown) => this.deps.logger.debug({ err, runId: run.id, event: ev.type }, 'an event was not saved'));
+    if (a && effects.some((e) => e.kind === 'end')) a.ending = settled.catch(() => undefined);
+    return { run, settled };
   }
 
   private perform(run: RunRecord, effects: Effect[]): Promise<void> {
@@ -130,7 +138,7 @@ export class StepLoop {
           a?.skip.resolve();
           break;
         case 'audit':
-          this.journal.audit(run.id, e.actor, e.action, e.detail);
+          void this.journal.audit(run.id, e.actor, e.action, e.detail);
           break;
         case 'end':
           settled = this.end(run.id, e.status, e.outcome);
@@ -152,8 +160,8 @@ export class StepLoop {
     if (!ref || !state) return;
     const at = this.deps.clock.now();
     const read = this.deps.diagnose(ref, state).then(
-      (d) => {
-        const live = this.live(rec.id);
+      async (d) => {
+        const live = await this.live(rec.id);
         // An ending run saves it with its final record; saving here would show a final status early.
         if (live)
           this.dispatch(live, { type: 'pods-read', atDecision: { at, environment, ...d } }, { save: !this.closed && !isEnded(live.phase) });
@@ -175,14 +183,14 @@ export class StepLoop {
     });
   }
 
-  wake(runId: string): void {
+  async wake(runId: string): Promise<void> {
     const a = this.active.get(runId);
     if (a) {
       a.wake?.();
       return;
     }
-    const rec = this.deps.store.getRun(runId);
-    if (rec && !FINAL_STATUSES.has(rec.phase.status)) this.attach(rec);
+    const rec = await this.deps.store.getRun(runId);
+    if (rec && !FINAL_STATUSES.has(rec.phase.status) && !this.active.has(runId)) this.attach(rec);
   }
 
   private async drive(a: Active): Promise<void> {
@@ -190,18 +198,20 @@ export class StepLoop {
     try {
       while (!this.closed) {
         const rec = a.rec;
-        if (FINAL_STATUSES.has(rec.phase.status)) return;
+        if (a.ending) await a.ending;
+        if (FINAL_STATUSES.has(a.rec.phase.status) || a.ending) return;
         if (WAITING.has(rec.phase.status)) {
           await new Promise<void>((resolve) => (a.wake = resolve));
           a.wake = undefined;
           continue;
         }
         // Between steps is the safe point: with the line stopped, no further step moves traffic.
-        const stop = rec.phase.status === 'running' ? this.deps.store.lineStop() : undefined;
-        if (stop && rec.data.lineStopWaived !== stop.at) {
-          this.holdForLineStop(rec, stop);
+        const stop = rec.phase.status === 'running' ? await this.deps.store.lineStop() : undefined;
+        if (stop && a.rec === rec && rec.data.lineStopWaived !== stop.at) {
+          await this.holdForLineStop(rec, stop);
           continue;
         }
+        if (a.rec !== rec) continue; // a command changed the run while the stop was read
         const step = nextStep(rec.steps);
         if (!step) {
           await this.end(rec.id, 'failed', 'the run had no step left to execute; this is a Shipbot bug, please report it');
@@ -229,8 +239,12 @@ export class StepLoop {
 
   private async runStep(a: Active, key: string, log: Logger): Promise<void> {
     const { clock, config } = this.deps;
-    this.dispatch(a.rec, { type: 'step-started', key, at: clock.now() });
+    // A fresh controller before anything waits: a command arriving while the start is saved aborts it.
     if (a.abort.signal.aborted) a.abort = new AbortController();
+    const signal = a.abort.signal;
+    await this.dispatch(a.rec, { type: 'step-started', key, at: clock.now() }).settled;
+    // Taken over meanwhile (a rollback, a cancel): the loop looks again at what the run is now.
+    if (signal.aborted || a.ending || a.rec.steps.find((s) => s.key === key)?.status !== 'running') return;
     if (a.abandoned) {
       // Already aborted: this only lets a patch that was on the wire land, so the rollback
       // step's "ensure" sees the final state. Monitoring and analysis stopped at the abort.
@@ -238,7 +252,6 @@ export class StepLoop {
       a.abandoned = undefined;
     }
     a.skip = deferred();
-    const signal = a.abort.signal;
     const rec = a.rec;
     const service = findService(config, rec.service)!;
     const ref = this.ref(service, rec.environment)!;
@@ -262,11 +275,11 @@ export class StepLoop {
         skip: a.skip.promise,
         // An abandoned handler (a command took over the run) still records what the cluster
         // was told, for the steps after it, but the command's own event did the saving.
-        commit: (change) => void this.dispatch(a.rec, { type: 'learned', change }, { save: !signal.aborted }),
+        commit: (change) => this.dispatch(a.rec, { type: 'learned', change }, { save: !signal.aborted }).settled,
         progress: (line) => {
           if (!signal.aborted) this.dispatch(a.rec, { type: 'progress', key, line });
         },
-        audit: (action, detail) => this.journal.audit(rec.id, 'shipbot', action, detail),
+        audit: (action, detail) => void this.journal.audit(rec.id, 'shipbot', action, detail),
         migrate: this.deps.migrate ?? (() => Promise.reject(new Error('this Shipbot was built without a way to run migration Jobs'))),
         ...(this.deps.gitops ? { gitops: this.deps.gitops } : {}),
       });
@@ -295,7 +308,7 @@ export class StepLoop {
     const read = this.podReads.get(runId);
     // Bounded: a cluster that stopped answering must not keep the run from finishing.
     if (read) await Promise.race([read, new Promise((r) => setTimeout(r, 10_000).unref())]);
-    const rec = this.live(runId)!;
+    const rec = (await this.live(runId))!;
     const kept = keptLock(rec, status, outcome);
     let run = this.dispatch(
       rec,
@@ -305,7 +318,8 @@ export class StepLoop {
     try {
       // Times in the report as people lived them (the demo clock runs faster than the wall's).
       const lived = { wall: (m: number) => wallTime(clock, m), speed: clock.speed };
-      const files = await writeRunReports(toView(run), run, store.auditTrail(run.id), this.deps.reportsDir, this.deps.summarise, {
+      await this.journal.drained(); // the trail the report shows is the whole trail
+      const files = await writeRunReports(toView(run), run, await store.auditTrail(run.id), this.deps.reportsDir, this.deps.summarise, {
         clock: lived,
         queries: this.deps.analysis.queriesFor?.(run.service),
       });
@@ -320,17 +334,14 @@ export class StepLoop {
       const detail = `report not written: ${(err as Error).message}`;
       run = this.dispatch(run, { type: 'reports-written', at: clock.now(), detail }, { save: false }).run;
     }
-    store.tx(() => {
-      const lock = store.getLock(run.service, run.environment);
-      if (lock?.runId === run.id) {
-        if (kept) store.updateLock(run.service, run.environment, { kind: 'held', reason: kept });
-        else store.releaseLock(run.service, run.environment);
-      }
-      this.journal.save(run, true);
-      store.audit({ runId: run.id, at: clock.now(), actor: 'shipbot', action: status, detail: outcome });
-    });
+    run.updatedAt = clock.now();
+    const ended = structuredClone(run);
+    await this.journal.write((s) =>
+      s.endRun(ended, kept, { runId: run.id, at: run.updatedAt, actor: 'shipbot', action: status, detail: outcome }),
+    );
+    this.journal.emit(ended, true);
     this.journal.emitAudit(run.id, 'shipbot', status, outcome);
-    if (!kept) this.startNextQueued(run.service, run.environment);
+    if (!kept) await this.startNextQueued(run.service, run.environment);
     // Off the critical path: Claude may take seconds, and the next deploy need not wait for prose.
     if (reportOf(run)) void this.writeStakeholderSummary(run);
   }
@@ -339,23 +350,23 @@ export class StepLoop {
   private async writeStakeholderSummary(run: RunRecord): Promise<void> {
     try {
       const summary = await writeSummary(run, this.deps.summarise);
-      if (!this.closed) this.dispatch(this.live(run.id) ?? run, { type: 'summary-written', summary });
+      if (!this.closed) await this.dispatch((await this.live(run.id)) ?? run, { type: 'summary-written', summary }).settled;
     } catch (err) {
       this.deps.logger.warn({ err, runId: run.id }, 'writing the stakeholder summary failed');
     }
   }
 
   /** Pauses a running run for "stop all deploys", saying who stopped it and why. */
-  holdForLineStop(rec: RunRecord, stop: LineStop): void {
-    this.dispatch(rec, { type: 'line-stopped', stop });
+  holdForLineStop(rec: RunRecord, stop: LineStop): Promise<void> {
+    return this.dispatch(rec, { type: 'line-stopped', stop }).settled;
   }
 
-  startNextQueued(service: string, environment: string): void {
+  async startNextQueued(service: string, environment: string): Promise<void> {
     const { store, config, clock } = this.deps;
-    const next = store.nextQueued(service, environment);
+    const next = await store.nextQueued(service, environment);
     if (!next || this.closed) return;
     const rec = this.active.get(next.id)?.rec ?? next;
-    const got = store.acquireLock({
+    const got = await store.acquireLock({
       service,
       environment,
       holder: actorLabel(rec.requester),
@@ -365,8 +376,11 @@ export class StepLoop {
       kind: 'run',
     });
     if (!got.ok) return;
-    this.dispatch(rec, { type: 'lock-granted', needsApproval: needsApproval(rec.plan, config) && !rec.data.approvals?.length });
-    this.wake(rec.id);
+    await this.dispatch(this.active.get(rec.id)?.rec ?? rec, {
+      type: 'lock-granted',
+      needsApproval: needsApproval(rec.plan, config) && !rec.data.approvals?.length,
+    }).settled;
+    await this.wake(rec.id);
   }
 
   ref(service: ServiceConfig, env: Environment): WorkloadRef | undefined {

@@ -7,8 +7,8 @@ import { findService } from '../config.js';
 import { describeFreeze } from '../domain/freeze.js';
 import { labelName } from '../domain/text.js';
 import type { Actor, Environment } from '../domain/types.js';
-import type { RunFilter } from '../store/store.js';
-import { actorLabel, type LineStop, type LockRecord, type RunRecord } from '../store/records.js';
+import type { RunFilter } from '../store/run-store.js';
+import { actorLabel, type AuditRecord, type LineStop, type LockRecord, type RunRecord } from '../store/records.js';
 import { isIncidentCommander, mayAccept, mayApprove, mayDecide, mayLock, mayUnlock, needsApproval } from '../domain/permissions.js';
 import { admitStart, newRunRecord } from './admission.js';
 import { collectDiagnostics } from './diagnostics.js';
@@ -47,7 +47,7 @@ export class Runner {
 
   constructor(private readonly deps: RunnerDeps) {
     this.newId = deps.newId ?? (() => `r-${randomUUID().slice(0, 8)}`);
-    this.journal = new Journal(deps.store, deps.clock);
+    this.journal = new Journal(deps.store, deps.clock, deps.logger);
     this.loop = new StepLoop(deps, this.journal);
   }
 
@@ -57,25 +57,26 @@ export class Runner {
     return this.journal.subscribe(listener);
   }
 
-  get(runId: string): RunView | undefined {
-    const rec = this.loop.active.get(runId)?.rec ?? this.deps.store.getRun(runId);
+  async get(runId: string): Promise<RunView | undefined> {
+    const rec = await this.loop.live(runId);
     return rec ? toView(rec) : undefined;
   }
 
   /** The full record (plan, rollout state, what was learned) for reports and tests. */
-  record(runId: string): RunRecord | undefined {
-    const rec = this.loop.active.get(runId)?.rec ?? this.deps.store.getRun(runId);
+  async record(runId: string): Promise<RunRecord | undefined> {
+    const rec = await this.loop.live(runId);
     return rec ? structuredClone(rec) : undefined;
   }
 
-  list(filter?: RunFilter): RunView[] {
-    return this.deps.store.listRuns(filter).map((r) => toView(this.loop.active.get(r.id)?.rec ?? r));
+  async list(filter?: RunFilter): Promise<RunView[]> {
+    return (await this.deps.store.listRuns(filter)).map((r) => toView(this.loop.active.get(r.id)?.rec ?? r));
   }
 
-  /** Resolves when the run reaches a final status (or the runner closes). */
+  /** Resolves when the run reaches a final status (or the runner closes), with every write it asked for saved. */
   async settled(runId: string): Promise<RunView | undefined> {
     const a = this.loop.active.get(runId);
     if (a?.loop) await a.loop;
+    await this.journal.drained();
     return this.get(runId);
   }
 
@@ -104,10 +105,10 @@ export class Runner {
     const { store, config, clock } = this.deps;
     if (this.loop.closed) return { ok: false, reason: 'invalid', message: 'Shipbot is shutting down; try again in a moment.' };
     if (input.dedupeKey) {
-      const existing = store.getRunByDedupeKey(input.dedupeKey);
+      const existing = await store.getRunByDedupeKey(input.dedupeKey);
       if (existing) return { ok: true, run: toView(this.loop.active.get(existing.id)?.rec ?? existing) };
     }
-    const stop = store.lineStop();
+    const stop = await store.lineStop();
     if (stop) return { ok: false, reason: 'frozen', message: lineStoppedMessage(stop) };
     const fitted = await this.fitToWorkload(input);
     if (!fitted.ok) return fitted;
@@ -124,52 +125,54 @@ export class Runner {
       staging: plan.environment === 'production' && migrates(plan, this.loop.ref(service, 'staging')),
       target: migrates(plan, this.loop.ref(service, plan.environment)),
     };
-    // Lock, run row and audit entry in one transaction: a crash leaves all or none.
-    const started = store.tx((): { refused: StartResult } | { rec: RunRecord } => {
-      const got = store.acquireLock({
-        service: service.name,
-        environment: plan.environment,
-        holder,
-        runId: id,
-        since: now,
-        reason: `deploying ${plan.version}`,
-        kind: 'run',
-      });
-      if (!got.ok && !input.queueIfLocked)
-        return { refused: { ok: false, reason: 'locked', message: lockedMessage(got.holder, this.wallTime) } };
-      const behind = got.ok ? undefined : (got.holder.runId ?? got.holder.holder);
-      const rec = newRunRecord(
-        id,
-        now,
-        input,
-        admitted,
-        migrations,
-        behind
-          ? { phase: { status: 'queued', behind }, stage: `queued behind ${behind}` }
-          : needsApproval(plan, config)
-            ? { phase: { status: 'pending-approval' }, stage: `waiting for an approval from someone other than ${labelName(holder)}` }
-            : { phase: { status: 'running' } },
-      );
-      store.saveRun(rec);
-      store.audit({
-        runId: id,
-        at: now,
-        actor: holder,
-        action: 'start',
-        detail: `${plan.service} ${plan.version} to ${plan.environment} (${plan.strategy}, ${plan.risk} risk) → ${rec.phase.status}`,
-      });
-      if (override)
-        store.audit({
-          runId: id,
-          at: now,
-          actor: actorLabel(override.by.actor),
-          action: 'freeze-override',
-          detail: `${describeFreeze(override.freeze)} Overridden: ${override.by.reason}`,
-        });
-      return { rec };
-    });
-    if ('refused' in started) return started.refused;
-    const { rec } = started;
+    // Lock, run row and audit entries in one write: a crash leaves all or none.
+    const lock = {
+      service: service.name,
+      environment: plan.environment,
+      holder,
+      runId: id,
+      since: now,
+      reason: `deploying ${plan.version}`,
+      kind: 'run' as const,
+    };
+    const started = await this.journal.write((s) =>
+      s.startRun(lock, (got) => {
+        if (!got.ok && !input.queueIfLocked) return undefined;
+        const behind = got.ok ? undefined : (got.holder.runId ?? got.holder.holder);
+        const rec = newRunRecord(
+          id,
+          now,
+          input,
+          admitted,
+          migrations,
+          behind
+            ? { phase: { status: 'queued', behind }, stage: `queued behind ${behind}` }
+            : needsApproval(plan, config)
+              ? { phase: { status: 'pending-approval' }, stage: `waiting for an approval from someone other than ${labelName(holder)}` }
+              : { phase: { status: 'running' } },
+        );
+        const audits = [
+          {
+            runId: id,
+            at: now,
+            actor: holder,
+            action: 'start',
+            detail: `${plan.service} ${plan.version} to ${plan.environment} (${plan.strategy}, ${plan.risk} risk) → ${rec.phase.status}`,
+          },
+        ];
+        if (override)
+          audits.push({
+            runId: id,
+            at: now,
+            actor: actorLabel(override.by.actor),
+            action: 'freeze-override',
+            detail: `${describeFreeze(override.freeze)} Overridden: ${override.by.reason}`,
+          });
+        return { run: rec, audits };
+      }),
+    );
+    const rec = started.run;
+    if (!rec) return { ok: false, reason: 'locked', message: lockedMessage((started.got as { holder: LockRecord }).holder, this.wallTime) };
     this.journal.emitAudit(id, holder, 'start', rec.phase.status);
     this.journal.emit(rec, true);
     this.loop.attach(rec);
@@ -178,7 +181,12 @@ export class Runner {
 
   async command(runId: string, cmd: RunCommand, actor: Actor): Promise<CommandResult> {
     const { store, config, clock } = this.deps;
-    const rec = this.loop.live(runId);
+    // Every read that waits comes first; from the live record on, nothing waits until the
+    // command's event is applied: a second identical command arriving meanwhile sees the new
+    // state and becomes a no-op.
+    const stop = await store.lineStop();
+    const stored = this.loop.active.has(runId) ? undefined : await store.getRun(runId);
+    const rec = this.loop.active.get(runId)?.rec ?? stored;
     if (!rec) return { ok: false, reason: 'not-found', message: `No run ${runId}. \`shipbot runs\` lists them.` };
     const who = actorLabel(actor);
     const role = roleFor(cmd);
@@ -191,24 +199,21 @@ export class Runner {
             ? mayDecide(actor, rec, config)
             : { ok: true as const };
     if (!allowed.ok) {
-      this.journal.audit(rec.id, who, `${cmd}-refused`, allowed.reason);
+      await this.journal.audit(rec.id, who, `${cmd}-refused`, allowed.reason);
       return { ok: false, reason: 'forbidden', message: allowed.reason };
     }
-    const stop = store.lineStop();
     // While the line is stopped nothing moves forward, except an incident commander resuming one run.
     if (stop && (cmd === 'accept' || cmd === 'approve' || cmd === 'promote' || (cmd === 'resume' && !isIncidentCommander(actor, config)))) {
-      this.journal.audit(rec.id, who, `${cmd}-refused`, 'all deploys are stopped');
+      await this.journal.audit(rec.id, who, `${cmd}-refused`, 'all deploys are stopped');
       return { ok: false, reason: 'forbidden', message: lineStoppedMessage(stop) };
     }
     const effect = commandEffect(rec, cmd);
     if (effect.kind === 'refuse') return { ok: false, reason: 'invalid-state', message: effect.note };
     if (effect.kind === 'noop') {
-      this.journal.audit(rec.id, who, `${cmd}-repeated`, effect.note);
+      await this.journal.audit(rec.id, who, `${cmd}-repeated`, effect.note);
       return { ok: true, acted: false, message: effect.note };
     }
-    // Everything below up to the first await runs synchronously: a second identical command
-    // arriving meanwhile sees the new state and becomes a no-op.
-    this.journal.audit(rec.id, who, cmd, effect.note);
+    void this.journal.audit(rec.id, who, cmd, effect.note);
     if (cmd === 'investigate') {
       const d = await this.investigate(rec.id, actor, false);
       return {
@@ -219,36 +224,43 @@ export class Runner {
     }
     const lineStop = cmd === 'resume' && stop ? { lineStop: stop } : {};
     await this.loop.dispatch(rec, { type: 'command', cmd, actor, at: clock.now(), ...lineStop }).settled;
-    this.loop.wake(rec.id);
+    await this.loop.wake(rec.id);
     return { ok: true, acted: true, message: effect.note };
   }
 
   /** "stop all deploys <reason>" (line-stop.ts). */
-  stopAll(actor: Actor, reason: string): LineResult {
+  stopAll(actor: Actor, reason: string): Promise<LineResult> {
     return stopLine(this.deps, this.loop, this.journal, actor, reason);
   }
 
   /** "resume deploys" (line-stop.ts). */
-  resumeAll(actor: Actor): LineResult {
+  resumeAll(actor: Actor): Promise<LineResult> {
     return resumeLine(this.deps, this.loop, this.journal, actor);
   }
 
   /** The stop of all deploys, while it holds. */
-  lineStop(): LineStop | undefined {
+  lineStop(): Promise<LineStop | undefined> {
     return this.deps.store.lineStop();
   }
 
   /** Locks a service and environment by hand (e.g. during an incident). */
-  lock(service: string, environment: Environment, actor: Actor, reason: string): { ok: boolean; message: string } {
+  async lock(service: string, environment: Environment, actor: Actor, reason: string): Promise<{ ok: boolean; message: string }> {
     const who = actorLabel(actor);
     const may = mayLock(actor, environment, this.deps.config);
     if (!may.ok) {
-      this.journal.audit(undefined, who, 'lock-refused', `${service}/${environment}: ${may.reason}`);
+      await this.journal.audit(undefined, who, 'lock-refused', `${service}/${environment}: ${may.reason}`);
       return { ok: false, message: may.reason };
     }
-    const got = this.deps.store.acquireLock({ service, environment, holder: who, since: this.deps.clock.now(), reason, kind: 'manual' });
+    const got = await this.deps.store.acquireLock({
+      service,
+      environment,
+      holder: who,
+      since: this.deps.clock.now(),
+      reason,
+      kind: 'manual',
+    });
     if (!got.ok) return { ok: false, message: lockedMessage(got.holder, this.wallTime) };
-    this.journal.audit(undefined, who, 'lock', `${service}/${environment}: ${reason}`);
+    await this.journal.audit(undefined, who, 'lock', `${service}/${environment}: ${reason}`);
     return { ok: true, message: `${service} in ${environment} is locked by ${labelName(who)}: ${reason}` };
   }
 
@@ -257,20 +269,20 @@ export class Runner {
    * run. `keptBy`: only the lock that run kept (an Unlock button in its thread; a later lock is not
    * its to lift). Who may is one rule (`mayUnlock`), pressed or typed.
    */
-  unlock(
+  async unlock(
     service: string,
     environment: Environment,
     actor: Actor,
     reason = '',
     keptBy?: string,
-  ): { ok: boolean; acted?: boolean; message: string } {
+  ): Promise<{ ok: boolean; acted?: boolean; message: string }> {
     const { store, config } = this.deps;
     const who = actorLabel(actor);
-    const lock = store.getLock(service, environment);
+    const lock = await store.getLock(service, environment);
     if (!lock) return { ok: true, acted: false, message: `${service} in ${environment} is not locked any more` };
     if (keptBy && lock.runId !== keptBy)
       return { ok: true, acted: false, message: `${service} in ${environment} is no longer held by run ${keptBy}` };
-    const run = lock.runId ? this.loop.live(lock.runId) : undefined;
+    const run = lock.runId ? await this.loop.live(lock.runId) : undefined;
     if (lock.kind === 'run' && run && !isEnded(run.phase)) {
       return {
         ok: false,
@@ -279,12 +291,14 @@ export class Runner {
     }
     const may = mayUnlock(actor, { ...lock, environment }, run?.requester.userId, config);
     if (!may.ok) {
-      this.journal.audit(lock.runId, who, 'unlock-refused', `${service}/${environment}: ${may.reason}`);
+      await this.journal.audit(lock.runId, who, 'unlock-refused', `${service}/${environment}: ${may.reason}`);
       return { ok: false, message: `You may not unlock ${service} in ${environment}. ${may.reason}` };
     }
-    store.releaseLock(service, environment);
-    this.journal.audit(lock.runId, who, 'unlock', `${service}/${environment}${reason ? `: ${reason}` : ''} (was: ${lock.reason})`);
-    this.loop.startNextQueued(service, environment);
+    // Only the lock that was read: one taken since (by a queued run, a person) is not this unlock's.
+    if (!(await store.releaseLock(lock)))
+      return { ok: true, acted: false, message: `${service} in ${environment} changed hands meanwhile; look again` };
+    await this.journal.audit(lock.runId, who, 'unlock', `${service}/${environment}${reason ? `: ${reason}` : ''} (was: ${lock.reason})`);
+    await this.loop.startNextQueued(service, environment);
     return { ok: true, acted: true, message: `${service} in ${environment} is unlocked` };
   }
 
@@ -294,7 +308,7 @@ export class Runner {
    * into the run's audit trail. Idempotent.
    */
   async retireIdleColour(runId: string): Promise<{ ok: boolean; deployments: string[]; message: string }> {
-    const rec = this.deps.store.getRun(runId);
+    const rec = await this.deps.store.getRun(runId);
     if (rec?.strategy !== 'blue-green' || rec.phase.status !== 'succeeded') {
       return { ok: false, deployments: [], message: `run ${runId} is not a succeeded blue-green run` };
     }
@@ -305,28 +319,30 @@ export class Runner {
       return { ok: false, deployments: [], message: `${rec.service} in ${rec.environment} is no longer in the catalogue` };
     const scaled = await driver.retireIdle(ref);
     const message = scaled.length ? `scaled ${scaled.join(', ')} to 0` : 'no idle colour left to scale down';
-    this.journal.audit(rec.id, 'shipbot', 'retire-idle-colour', message);
+    await this.journal.audit(rec.id, 'shipbot', 'retire-idle-colour', message);
     return { ok: true, deployments: scaled, message };
   }
 
-  getLock(service: string, environment: Environment): LockRecord | undefined {
+  getLock(service: string, environment: Environment): Promise<LockRecord | undefined> {
     return this.deps.store.getLock(service, environment);
   }
 
-  /** Every lock held now: runs' own, people's, and those kept after a rollback or a safe stop. */
   /** The wall-clock moment a moment of this runner's clock was (locks, records): what people read. */
   readonly wallTime = (moment: number): number => wallTime(this.deps.clock, moment);
 
-  locks(): LockRecord[] {
+  /** Every lock held now: runs' own, people's, and those kept after a rollback or a safe stop. */
+  locks(): Promise<LockRecord[]> {
     return this.deps.store.listLocks();
   }
 
-  auditTrail(runId?: string) {
+  /** The audit trail, with every entry asked for so far written. */
+  async auditTrail(runId?: string): Promise<AuditRecord[]> {
+    await this.journal.drained();
     return this.deps.store.auditTrail(runId);
   }
 
   async investigate(runId: string, actor: Actor, audit = true): Promise<Diagnostics> {
-    const rec = this.loop.active.get(runId)?.rec ?? this.deps.store.getRun(runId);
+    const rec = await this.loop.live(runId);
     if (!rec) throw new Error(`No run ${runId}. \`shipbot runs\` lists them.`);
     // Each press reads pods, events and logs from the cluster (and may ask Claude): bounded per run.
     const now = Date.now();
@@ -338,7 +354,7 @@ export class Runner {
       );
     }
     this.investigations.set(runId, [...recent, now]);
-    if (audit) this.journal.audit(rec.id, actorLabel(actor), 'investigate', 'collecting diagnostics');
+    if (audit) await this.journal.audit(rec.id, actorLabel(actor), 'investigate', 'collecting diagnostics');
     const service = findService(this.deps.config, rec.service);
     const ref = service ? this.loop.ref(service, rec.environment) : undefined;
     return collectDiagnostics(rec, ref, {
@@ -352,9 +368,9 @@ export class Runner {
   async resumeInFlight(): Promise<Array<{ runId: string; action: string; note: string }>> {
     const { store, config, clock } = this.deps;
     const out: Array<{ runId: string; action: string; note: string }> = [];
-    const live = store
-      .listRuns({ status: ['pending-approval', 'queued', 'running', 'awaiting-decision', 'paused', 'rolling-back'] })
-      .reverse();
+    const live = (
+      await store.listRuns({ status: ['pending-approval', 'queued', 'running', 'awaiting-decision', 'paused', 'rolling-back'] })
+    ).reverse();
     for (const rec of live) {
       if (this.loop.active.has(rec.id)) continue;
       const decision = resumeDecision(rec, Boolean(findService(config, rec.service)));

@@ -13,13 +13,15 @@ import type { Logger } from '../log.js';
 import type { Runner } from '../runner/index.js';
 import type { RunOrigin } from '../domain/run.js';
 import { actorLabel } from '../store/records.js';
-import { ScheduleStore, type ScheduleNotify, type ScheduleRecord } from '../store/schedules.js';
-import type { Store } from '../store/store.js';
+import type { ScheduleStore, ScheduleNotify, ScheduleRecord } from '../store/schedules.js';
+import type { Store } from '../store/run-store.js';
 import { reapDecision, retirements, waitingFor, WAITING_FOR_A_PERSON, type ReapOptions } from './decisions.js';
 import { computeDigest, digestWindow, formatDigest } from './digest.js';
 
 export interface SchedulerDeps {
   store: Store;
+  /** Scheduled deploys and the scheduler's marks (SQLite: see store/schedules.ts). */
+  schedules: ScheduleStore;
   runner: Runner;
   config: ShipbotConfig;
   clock: Clock;
@@ -61,7 +63,7 @@ function fmtTime(ms: number): string {
 }
 
 export function createScheduler(deps: SchedulerDeps): Scheduler {
-  const schedules = new ScheduleStore(deps.store);
+  const { schedules } = deps;
   const reapOpts: ReapOptions = { ...DEFAULT_REAP, ...deps.reap };
   const log = deps.logger.child({ part: 'scheduler' });
   let running: Promise<TickReport> | undefined;
@@ -84,7 +86,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (late > maxLate) {
       const note = `missed: it was due at ${fmtTime(s.runAt)} but Shipbot was not running then; ask again to deploy now`;
       if (!schedules.settle(s.id, 'refused', now, { note })) return;
-      deps.store.audit({
+      await deps.store.audit({
         at: now,
         actor: 'shipbot',
         action: 'schedule-missed',
@@ -111,7 +113,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     // Only the tick that settles the row reports it (another process may have retried the same claim).
     if (res.ok) {
       if (!schedules.settle(s.id, 'started', now, { runId: res.run.id })) return;
-      deps.store.audit({
+      await deps.store.audit({
         runId: res.run.id,
         at: now,
         actor: 'shipbot',
@@ -121,7 +123,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       out.started.push({ scheduleId: s.id, runId: res.run.id });
     } else {
       if (!schedules.settle(s.id, 'refused', now, { note: res.message })) return;
-      deps.store.audit({ at: now, actor: 'shipbot', action: `schedule-${res.reason}`, detail: `${s.id}: ${res.message}` });
+      await deps.store.audit({ at: now, actor: 'shipbot', action: `schedule-${res.reason}`, detail: `${s.id}: ${res.message}` });
       out.refused.push({ scheduleId: s.id, note: res.message });
       await tellSchedule(s, `🕒 Scheduled deploy ${s.id} (${s.service} ${s.version} to ${s.environment}) did not start: ${res.message}`);
     }
@@ -145,10 +147,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   async function retire(now: number, out: TickReport): Promise<void> {
-    const runs = deps.store
-      .listRuns({ status: ['succeeded'], limit: 500 })
-      .filter((r) => r.strategy === 'blue-green' && !schedules.hasMark('retired', r.id));
-    const locked = (service: string, env: string) => Boolean(deps.store.getLock(service, env));
+    const runs = (await deps.store.listRuns({ status: ['succeeded'], limit: 500 })).filter(
+      (r) => r.strategy === 'blue-green' && !schedules.hasMark('retired', r.id),
+    );
+    const held = new Set((await deps.store.listLocks()).map((l) => `${l.service}/${l.environment}`));
+    const locked = (service: string, env: string) => held.has(`${service}/${env}`);
     for (const d of retirements(runs, now, locked)) {
       if (d.action === 'wait') continue;
       const run = runs.find((r) => r.id === d.runId)!;
@@ -169,7 +172,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   async function reap(now: number, out: TickReport): Promise<void> {
-    for (const run of deps.runner.list({ status: [...WAITING_FOR_A_PERSON] })) {
+    for (const run of await deps.runner.list({ status: [...WAITING_FOR_A_PERSON] })) {
       // A run waiting for a person is not saved meanwhile, so updatedAt is when it began to wait.
       const since = run.updatedAt;
       const d = reapDecision(run, since, now, reapOpts);
@@ -180,13 +183,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         if (!schedules.mark('reminded', key, now)) continue;
         const stopAt = since + reapOpts.stopAfterMin * 60_000;
         const text = `⏰ Run ${run.id} (${run.service} ${run.version} to ${run.environment}) has waited ${d.waitedMin} min for ${waitingFor(run.phase.status)}. If nobody acts, Shipbot stops it safely at ${fmtTime(stopAt)} (cancelled, or rolled back if the cluster was changed).`;
-        deps.store.audit({ runId: run.id, at: now, actor: 'shipbot', action: 'reminder', detail: text });
+        await deps.store.audit({ runId: run.id, at: now, actor: 'shipbot', action: 'reminder', detail: text });
         await post(thread?.channel, text, thread?.threadTs);
         out.reminded.push(run.id);
         continue;
       }
       if (!schedules.mark('reaped', key, now)) continue;
-      deps.store.audit({
+      await deps.store.audit({
         runId: run.id,
         at: now,
         actor: 'shipbot',
@@ -215,7 +218,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (!channel || !deps.post) return;
     const w = digestWindow(now, deps.digestHourUtc ?? 9);
     if (!schedules.mark('digest', w.key, now)) return;
-    const runs = deps.store.listRuns({ limit: 5000 }).filter((r) => r.createdAt >= w.from && r.createdAt < w.to);
+    const runs = (await deps.store.listRuns({ limit: 5000 })).filter((r) => r.createdAt >= w.from && r.createdAt < w.to);
     const text = formatDigest(computeDigest(runs, w.from, w.to));
     try {
       await deps.post(channel, text);
@@ -292,13 +295,16 @@ export interface BookInput {
 export type BookResult = { ok: true; schedule: ScheduleRecord; warning?: string } | { ok: false; message: string };
 
 /** Saves a scheduled deploy after checking its time; warns when it falls inside a freeze window. */
-export function bookSchedule(deps: Pick<SchedulerDeps, 'store' | 'clock' | 'config'>, input: BookInput): BookResult {
+export async function bookSchedule(
+  deps: Pick<SchedulerDeps, 'store' | 'schedules' | 'clock' | 'config'>,
+  input: BookInput,
+): Promise<BookResult> {
   const runAt = Date.parse(input.at);
   const now = deps.clock.now();
   if (!Number.isFinite(runAt))
     return { ok: false, message: `'${input.at}' is not a time I can schedule; give one like 'at 02:00' or 'tomorrow 09:30' (UTC).` };
   if (runAt <= now) return { ok: false, message: `${fmtTime(runAt)} has already passed; give a later time or deploy now.` };
-  const schedule = new ScheduleStore(deps.store).create(
+  const schedule = deps.schedules.create(
     {
       id: `s-${randomUUID().slice(0, 6)}`,
       runAt,
@@ -309,7 +315,7 @@ export function bookSchedule(deps: Pick<SchedulerDeps, 'store' | 'clock' | 'conf
     },
     now,
   );
-  deps.store.audit({
+  await deps.store.audit({
     at: now,
     actor: actorLabel(input.requester),
     action: 'schedule',
@@ -328,12 +334,12 @@ export function bookSchedule(deps: Pick<SchedulerDeps, 'store' | 'clock' | 'conf
 }
 
 /** Cancels a pending schedule: its requester or an incident commander may. */
-export function cancelSchedule(
-  deps: Pick<SchedulerDeps, 'store' | 'clock' | 'config'>,
+export async function cancelSchedule(
+  deps: Pick<SchedulerDeps, 'store' | 'schedules' | 'clock' | 'config'>,
   id: string,
   actor: Actor,
-): { ok: boolean; message: string } {
-  const schedules = new ScheduleStore(deps.store);
+): Promise<{ ok: boolean; message: string }> {
+  const schedules = deps.schedules;
   const s = schedules.get(id);
   if (!s) return { ok: false, message: `No scheduled deploy ${id}. \`schedules\` lists them.` };
   if (s.requester.userId !== actor.userId && !isIncidentCommander(actor, deps.config)) {
@@ -346,7 +352,7 @@ export function cancelSchedule(
       message: `${id} is ${s.status}${s.runId ? ` (run ${s.runId})` : ''}: only a schedule still to come can be cancelled${s.runId ? '; cancel the run instead' : ''}.`,
     };
   }
-  deps.store.audit({
+  await deps.store.audit({
     at: now,
     actor: actorLabel(actor),
     action: 'schedule-cancel',
@@ -356,12 +362,12 @@ export function cancelSchedule(
 }
 
 /** An incident commander lets a pending schedule start inside a freeze window; audited. */
-export function overrideFreeze(
-  deps: Pick<SchedulerDeps, 'store' | 'clock' | 'config'>,
+export async function overrideFreeze(
+  deps: Pick<SchedulerDeps, 'store' | 'schedules' | 'clock' | 'config'>,
   id: string,
   actor: Actor,
   reason: string,
-): { ok: boolean; message: string } {
+): Promise<{ ok: boolean; message: string }> {
   if (!isIncidentCommander(actor, deps.config)) {
     return {
       ok: false,
@@ -370,11 +376,11 @@ export function overrideFreeze(
   }
   if (!reason.trim()) return { ok: false, message: `Say why the freeze is overridden: \`override freeze ${id} <reason>\`.` };
   const now = deps.clock.now();
-  const schedules = new ScheduleStore(deps.store);
+  const schedules = deps.schedules;
   if (!schedules.setFreezeOverride(id, { actor, reason: reason.trim() }, now)) {
     return { ok: false, message: `No scheduled deploy ${id} is still to come. \`schedules\` lists them.` };
   }
-  deps.store.audit({ at: now, actor: actorLabel(actor), action: 'schedule-freeze-override', detail: `${id}: ${reason.trim()}` });
+  await deps.store.audit({ at: now, actor: actorLabel(actor), action: 'schedule-freeze-override', detail: `${id}: ${reason.trim()}` });
   return { ok: true, message: `${id} may start inside a freeze window: overridden by ${actorLabel(actor)} (${reason.trim()}).` };
 }
 
@@ -391,18 +397,18 @@ export function describeSchedules(list: readonly ScheduleRecord[]): string {
 
 /** What a front end (Slack) needs to book, list, cancel and override schedules. */
 export interface Scheduling {
-  book(input: BookInput): BookResult;
-  cancel(id: string, actor: Actor): { ok: boolean; message: string };
-  overrideFreeze(id: string, actor: Actor, reason: string): { ok: boolean; message: string };
+  book(input: BookInput): Promise<BookResult>;
+  cancel(id: string, actor: Actor): Promise<{ ok: boolean; message: string }>;
+  overrideFreeze(id: string, actor: Actor, reason: string): Promise<{ ok: boolean; message: string }>;
   /** Pending schedules, one line each. */
   describe(): string;
 }
 
-export function schedulingFor(deps: Pick<SchedulerDeps, 'store' | 'clock' | 'config'>): Scheduling {
+export function schedulingFor(deps: Pick<SchedulerDeps, 'store' | 'schedules' | 'clock' | 'config'>): Scheduling {
   return {
     book: (input) => bookSchedule(deps, input),
     cancel: (id, actor) => cancelSchedule(deps, id, actor),
     overrideFreeze: (id, actor, reason) => overrideFreeze(deps, id, actor, reason),
-    describe: () => describeSchedules(new ScheduleStore(deps.store).list()),
+    describe: () => describeSchedules(deps.schedules.list()),
   };
 }

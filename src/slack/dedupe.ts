@@ -5,7 +5,7 @@
 
 /** Where handled keys are kept across restarts (the store's `firstSeen`). */
 export interface SeenStore {
-  firstSeen(key: string, now: number, ttlMs: number): boolean;
+  firstSeen(key: string, now: number, ttlMs: number): Promise<boolean>;
 }
 
 export class SeenSet {
@@ -18,7 +18,7 @@ export class SeenSet {
   ) {}
 
   /** True the first time `key` is offered within the TTL; false for repeats. */
-  firstTime(key: string, now = Date.now()): boolean {
+  async firstTime(key: string, now = Date.now()): Promise<boolean> {
     if (this.durable) return this.durable.firstSeen(key, now, this.ttlMs);
     const at = this.seen.get(key);
     if (at !== undefined && now - at < this.ttlMs) return false;
@@ -48,7 +48,7 @@ export function requestId(body: unknown): string | undefined {
 export function actOnce(ctx: { seen: SeenSet; logger: { info(o: object, m: string): void } }) {
   return async (args: { body: unknown; ack?: (...a: never[]) => Promise<void>; next: () => Promise<void> }): Promise<void> => {
     const id = requestId(args.body);
-    if (id && !ctx.seen.firstTime(id)) {
+    if (id && !(await ctx.seen.firstTime(id))) {
       ctx.logger.info({ id }, 'a Slack request that was already handled arrived again; acknowledged, not acted on');
       await args.ack?.();
       return;

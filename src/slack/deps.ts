@@ -13,29 +13,24 @@ import type { LockRecord } from '../store/records.js';
 export interface SlackRunner {
   start(input: StartInput): Promise<StartResult>;
   command(runId: string, cmd: RunCommand, actor: Actor): Promise<CommandResult>;
-  get(runId: string): RunView | undefined;
-  list(): RunView[];
+  get(runId: string): Promise<RunView | undefined>;
+  list(): Promise<RunView[]>;
   /** Every lock held now (a run's own, a person's, one kept after a rollback). */
-  locks(): LockRecord[];
+  locks(): Promise<LockRecord[]>;
   /** The wall-clock moment a moment of the runner's clock was (a lock's `since`). */
   wallTime(moment: number): number;
   subscribe(listener: (ev: RunEvent) => void): () => void;
-  lock(
-    service: string,
-    environment: Environment,
-    actor: Actor,
-    reason: string,
-  ): { ok: boolean; message: string } | Promise<{ ok: boolean; message: string }>;
+  lock(service: string, environment: Environment, actor: Actor, reason: string): Promise<{ ok: boolean; message: string }>;
   unlock(
     service: string,
     environment: Environment,
     actor: Actor,
     reason?: string,
     keptBy?: string,
-  ): { ok: boolean; acted?: boolean; message: string } | Promise<{ ok: boolean; acted?: boolean; message: string }>;
+  ): Promise<{ ok: boolean; acted?: boolean; message: string }>;
   investigate(runId: string, actor: Actor): Promise<Diagnostics>;
-  stopAll(actor: Actor, reason: string): { ok: boolean; acted: boolean; message: string };
-  resumeAll(actor: Actor): { ok: boolean; acted: boolean; message: string };
+  stopAll(actor: Actor, reason: string): Promise<{ ok: boolean; acted: boolean; message: string }>;
+  resumeAll(actor: Actor): Promise<{ ok: boolean; acted: boolean; message: string }>;
 }
 
 /** Optional Claude helpers (src/llm); each answers with a rule-based result when Claude can't. */

@@ -134,7 +134,7 @@ export class SlackRuns {
     }
     const ts = origin?.progressTs ?? placeholder;
     if (ts && !this.progress.target(run.id)) this.progress.track(run.id, { channel: origin?.channel ?? s.channel, ts });
-    this.onEvent({ type: 'run-updated', run: runner.get(run.id) ?? run, important: true });
+    this.onEvent({ type: 'run-updated', run: (await runner.get(run.id)) ?? run, important: true });
     return result;
   }
 
@@ -175,10 +175,10 @@ export class SlackRuns {
       this.deps.client,
       { channel: origin.channel, thread_ts: origin.threadTs, ...progressMessage(run) },
       this.deps.logger,
-    ).then((ts) => {
+    ).then(async (ts) => {
       if (!ts) return;
       this.progress.track(run.id, { channel: origin.channel, ts });
-      const latest = this.deps.runner.get(run.id) ?? run;
+      const latest = (await this.deps.runner.get(run.id)) ?? run;
       this.progress.offer(latest, true);
       if (FINAL_STATUSES.has(latest.phase.status)) void this.finish(latest);
     });

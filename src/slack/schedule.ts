@@ -30,7 +30,7 @@ export async function scheduleRun(ctx: SlackContext, s: Omit<RunStart, 'dedupeKe
   const refusal = await deployRefusal(ctx, s.user, s.channel, s.plan.environment);
   if (refusal) return tellPrivately(ctx, s.channel, s.user, refusal, s.threadTs);
   const requester = await ctx.people.actor(s.user);
-  const booked = scheduling.book({
+  const booked = await scheduling.book({
     request: s.request,
     plan: s.plan,
     requester,
@@ -58,7 +58,7 @@ export async function runScheduleCommand(
     return;
   }
   const actor = await ctx.people.actor(o.user);
-  const res = cmd.kind === 'cancel' ? scheduling.cancel(cmd.id, actor) : scheduling.overrideFreeze(cmd.id, actor, cmd.reason);
+  const res = await (cmd.kind === 'cancel' ? scheduling.cancel(cmd.id, actor) : scheduling.overrideFreeze(cmd.id, actor, cmd.reason));
   if (!res.ok) return tellPrivately(ctx, o.channel, o.user, `🚫 ${res.message}`, o.inThread ? o.threadTs : undefined);
   await replyInThread(ctx, o.channel, o.threadTs, `${cmd.kind === 'cancel' ? '🗑️' : '🧊'} <@${o.user}>: ${res.message}`);
 }

@@ -2,7 +2,7 @@
 // Claiming a due schedule is one UPDATE inside a transaction: two ticks (or two processes on
 // the same file) never both get the same row.
 import type { Actor, DeployPlan, DeployRequest } from '../domain/types.js';
-import type { Store } from './store.js';
+import type { SqliteStore } from './store.js';
 
 export const SCHEDULE_STATUSES = ['pending', 'starting', 'started', 'refused', 'failed', 'cancelled'] as const;
 export type ScheduleStatus = (typeof SCHEDULE_STATUSES)[number];
@@ -73,7 +73,7 @@ function fromRow(r: Row): ScheduleRecord {
 }
 
 export class ScheduleStore {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: SqliteStore) {}
 
   private get db() {
     return this.store.db;

@@ -111,7 +111,7 @@ describe.skipIf(!withChromium)('local mode in a browser', () => {
         .double!.workspace.messages.slice(before)
         .filter((m) => /lock checkout production|v9\.9\.9/.test(m.text ?? ''));
       expect(sentByIt).toEqual([]);
-      expect(shipbot.runner.getLock('checkout', 'production')).toBeUndefined();
+      expect(await shipbot.runner.getLock('checkout', 'production')).toBeUndefined();
     } finally {
       await new Promise<void>((r) => hostile.close(() => r()));
     }
@@ -147,9 +147,9 @@ describe.skipIf(!withChromium)('local mode in a browser', () => {
     await expect.poll(() => modal.count(), { timeout: 10_000 }).toBe(0);
     const title = 'web v2.0.1 → production';
     // Past staging, with the production canary serving: a production rollback is what is raced.
-    const run = () => shipbot.runner.list().find((r) => r.service === 'web' && r.version === 'v2.0.1');
+    const run = async () => (await shipbot.runner.list()).find((r) => r.service === 'web' && r.version === 'v2.0.1');
     await expect
-      .poll(() => run()?.steps.find((s) => s.key.startsWith('stage:'))?.status, { timeout: 45_000, interval: 100 })
+      .poll(async () => (await run())?.steps.find((s) => s.key.startsWith('stage:'))?.status, { timeout: 45_000, interval: 100 })
       .toBe('running');
 
     // Ivan, the incident commander, opens the same thread from the channel.
@@ -164,10 +164,10 @@ describe.skipIf(!withChromium)('local mode in a browser', () => {
     await Promise.all(confirms.map((c) => c.getByRole('button', { name: 'Roll back' }).click()));
 
     for (const p of pages) await expect.poll(() => progressOf(p).innerText(), { timeout: 30_000, interval: 200 }).toMatch(/Rolled back/);
-    const done = run()!;
+    const done = (await run())!;
     expect(done.phase.status).toBe('rolled-back');
     // One rollback acted; the loser was told, privately and by name, never an error.
-    expect(shipbot.runner.auditTrail(done.id).filter((e) => e.action === 'rollback')).toHaveLength(1);
+    expect((await shipbot.runner.auditTrail(done.id)).filter((e) => e.action === 'rollback')).toHaveLength(1);
     const told = await Promise.all(pages.map((p) => p.locator('#thread .msg.ephemeral').allInnerTexts()));
     const losers = told.map((t, i) => ({ t: t.join('\n'), i })).filter((x) => /Already done/.test(x.t));
     expect(losers).toHaveLength(1);

@@ -55,7 +55,7 @@ async function startDeploy(text: string, opts: { user?: string; modal?: Record<s
   }
   const run = await waitFor(
     'the run to start',
-    () => h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts),
+    async () => (await h.runner.list()).find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts),
     20_000,
     () => ({ ephemerals: h.double.ephemerals(user).map((m) => m.text), thread: h.double.messages('deploys', sent.ts).map((m) => m.text) }),
   );
@@ -69,12 +69,12 @@ async function startDeploy(text: string, opts: { user?: string; modal?: Record<s
 async function settled(runId: string, timeoutMs = 40_000): Promise<RunView> {
   return waitFor(
     `run ${runId} to finish`,
-    () => {
-      const r = h.runner.get(runId);
+    async () => {
+      const r = await h.runner.get(runId);
       return r && FINAL_STATUSES.has(r.phase.status) ? r : undefined;
     },
     timeoutMs,
-    () => h.runner.get(runId)?.steps.map((s) => `${s.status} ${s.title} ${s.detail ?? ''}`),
+    async () => (await h.runner.get(runId))?.steps.map((s) => `${s.status} ${s.title} ${s.detail ?? ''}`),
   );
 }
 
@@ -131,7 +131,7 @@ describe('Slack whole flows', () => {
     await waitFor('a private refusal', () =>
       h.double.ephemerals('U_OTHER').find((m) => /may not unlock payments in production/.test(m.text)),
     );
-    expect(h.runner.getLock('payments', 'production')).toBeDefined();
+    expect(await h.runner.getLock('payments', 'production')).toBeDefined();
     await h.double.clickButton('U_IC', summary.ts, 'run_unlock');
     await waitFor('the unlock in the thread', () =>
       botReplies(sent.ts).find((m) => /^🔓 <@U_IC> unlocked payments in production/.test(m.text)),
@@ -155,13 +155,13 @@ describe('Slack whole flows', () => {
   it('with rollback-on-regression off, a regression waits for a person, who presses Accept', async () => {
     // payments has no staging here: a -slow build reaches its production canary (staging's gate would block it first).
     const { sent, run, progress } = await startDeploy('deploy payments v3.0.0-slow canary', { modal: { rollbackOnRegression: 'no' } });
-    expect(h.runner.get(run.id)!.plan.rollbackOnRegression).toBe(false);
+    expect((await h.runner.get(run.id))!.plan.rollbackOnRegression).toBe(false);
     const accepted: string[] = [];
     for (let i = 0; i < 10; i++) {
       const r = await waitFor(
         'a decision or the end',
-        () => {
-          const x = h.runner.get(run.id)!;
+        async () => {
+          const x = (await h.runner.get(run.id))!;
           return x.phase.status === 'awaiting-decision' || FINAL_STATUSES.has(x.phase.status) ? x : undefined;
         },
         40_000,
@@ -171,7 +171,7 @@ describe('Slack whole flows', () => {
       expect(actionIds(progress)).toEqual(['run_accept', 'run_rollback', 'run_investigate']);
       await h.double.clickButton('U_DEV', progress.ts, 'run_accept');
       accepted.push(r.stage ?? '');
-      await waitFor('the run to continue', () => h.runner.get(run.id)!.phase.status !== 'awaiting-decision');
+      await waitFor('the run to continue', async () => (await h.runner.get(run.id))!.phase.status !== 'awaiting-decision');
     }
     expect(accepted.length).toBeGreaterThan(0);
     const final = await settled(run.id);
@@ -183,15 +183,17 @@ describe('Slack whole flows', () => {
     const { sent, run, progress } = await startDeploy('deploy checkout v1.2.5 canary', { modal: { observationMin: '10' } });
     await waitFor(
       'Rollback to be offered',
-      () => actionIds(progress).includes('run_rollback') && ['running', 'awaiting-decision'].includes(h.runner.get(run.id)!.phase.status),
+      async () =>
+        actionIds(progress).includes('run_rollback') &&
+        ['running', 'awaiting-decision'].includes((await h.runner.get(run.id))!.phase.status),
       20_000,
-      () => ({ status: h.runner.get(run.id)!.phase.status, buttons: actionIds(progress), text: textOf(progress) }),
+      async () => ({ status: (await h.runner.get(run.id))!.phase.status, buttons: actionIds(progress), text: textOf(progress) }),
     );
     // Bob is neither the requester nor an incident commander.
     await h.double.clickButton('U_OTHER', progress.ts, 'run_rollback');
     const refusal = await waitFor('a private refusal', () => h.double.ephemerals('U_OTHER').find((m) => /roll back/i.test(m.text)));
     expect(refusal.text).toMatch(/Only/);
-    expect(['running', 'awaiting-decision']).toContain(h.runner.get(run.id)!.phase.status);
+    expect(['running', 'awaiting-decision']).toContain((await h.runner.get(run.id))!.phase.status);
     // The incident commander presses twice (e.g. from a phone with a shaky connection).
     await Promise.all([
       h.double.clickButton('U_IC', progress.ts, 'run_rollback'),
@@ -218,9 +220,9 @@ describe('Slack whole flows', () => {
   });
 
   it('Investigate answers in three short parts and attaches the full diagnostics as a file', async () => {
-    const rolledBack = h.runner
-      .list()
-      .find((r) => r.phase.status === 'rolled-back' && r.origin.kind === 'slack' && r.service === 'payments')!;
+    const rolledBack = (await h.runner.list()).find(
+      (r) => r.phase.status === 'rolled-back' && r.origin.kind === 'slack' && r.service === 'payments',
+    )!;
     const origin = rolledBack.origin as { threadTs: string; progressTs: string };
     await h.double.clickButton('U_DEV', origin.progressTs, 'run_investigate');
     const diag = await waitFor('the briefing', () => botReplies(origin.threadTs).find((m) => /^Investigate /.test(m.text)));
@@ -253,17 +255,17 @@ describe('Slack whole flows', () => {
       15_000,
       () => textOf(progress),
     );
-    expect(h.runner.get(run.id)!.phase.status).toBe('pending-approval');
+    expect((await h.runner.get(run.id))!.phase.status).toBe('pending-approval');
     // The requester may not approve their own deploy.
     await h.double.clickButton('U_DEV', progress.ts, 'run_approve');
     await waitFor('a private refusal', () => h.double.ephemerals('U_DEV').find((m) => /second person/.test(m.text)));
-    expect(h.runner.get(run.id)!.phase.status).toBe('pending-approval');
+    expect((await h.runner.get(run.id))!.phase.status).toBe('pending-approval');
     await h.double.clickButton('U_IC', progress.ts, 'run_approve');
     await waitFor('the approval in the thread', () => botReplies(sent.ts).find((m) => /<@U_IC> 👍 approved/.test(m.text)));
     // Approved, it rolls out; the incident commander ends it early with Rollback.
     await waitFor(
       'Rollback to be offered',
-      () => actionIds(progress).includes('run_rollback') && !FINAL_STATUSES.has(h.runner.get(run.id)!.phase.status),
+      async () => actionIds(progress).includes('run_rollback') && !FINAL_STATUSES.has((await h.runner.get(run.id))!.phase.status),
       20_000,
     );
     await h.double.clickButton('U_IC', progress.ts, 'run_rollback');
@@ -295,32 +297,32 @@ describe('Slack whole flows', () => {
     const unlock = await h.double.postUserMessage('U_IC', 'deploys', `${BOT} unlock payments production`, { threadTs: sent.ts });
     const answer = await waitFor('the unlock answer', () => botReplies(sent.ts).find((m) => m.ts > unlock.ts && /🔓|⚠️/.test(m.text)));
     expect(answer.text).toMatch(/🔓/);
-    expect(h.runner.list().filter((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts)).toHaveLength(0);
+    expect((await h.runner.list()).filter((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts)).toHaveLength(0);
   });
 
   it('a proposal for a busy service offers Queue behind it: the request is booked and starts when the lock is released', async () => {
     const first = await startDeploy('deploy search v3.3.0 canary', { modal: { observationMin: '30' } });
-    await waitFor('the first run to roll out', () => h.runner.get(first.run.id)?.phase.status === 'running');
+    await waitFor('the first run to roll out', async () => (await h.runner.get(first.run.id))?.phase.status === 'running');
     const sent = await h.double.postUserMessage('U_IC', 'deploys', `${BOT} deploy search v3.3.1 rolling`);
     const reply = await waitFor('the reply', () => botReplies(sent.ts)[0]);
     expect(textOf(reply)).toMatch(/🔒 search in production is busy/);
     expect(actionIds(reply)).toEqual(['req_configure', 'req_queue', 'req_cancel']);
     await h.double.clickButton('U_IC', reply.ts, 'req_queue');
-    const queued = await waitFor('the queued run', () =>
-      h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts),
+    const queued = await waitFor('the queued run', async () =>
+      (await h.runner.list()).find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts),
     );
     expect(queued.phase.status).toBe('queued');
     await waitFor('the proposal closed', () => actionIds(reply).length === 0 && /Queued behind the lock by <@U_IC>/.test(textOf(reply)));
     // Pressed again (a stale client): still one booking.
     await h.double.clickButton('U_IC', reply.ts, 'req_queue');
     await new Promise((r) => setTimeout(r, 300));
-    expect(h.runner.list().filter((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts)).toHaveLength(1);
+    expect((await h.runner.list()).filter((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts)).toHaveLength(1);
     // The first run ends (rolled back by hand): the queued one starts, and its thread shows it.
     await h.double.clickButton('U_IC', first.progress.ts, 'run_rollback');
     expect((await settled(first.run.id)).phase.status).toBe('rolled-back');
     const done = await settled(queued.id, 60_000);
     expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
-    expect(h.runner.auditTrail(queued.id).map((e) => e.action)).toContain('dequeued');
+    expect((await h.runner.auditTrail(queued.id)).map((e) => e.action)).toContain('dequeued');
   });
 
   it('a failing migration Job stops the run before any traffic moves; the thread shows the reason and its log tail', async () => {
@@ -332,7 +334,7 @@ describe('Slack whole flows', () => {
     const text = textOf(summary);
     expect(text).toMatch(/staging migration: Job checkout-migrate-staging-v1-2-3-migfail-[0-9a-f]{10} failed \(BackoffLimitExceeded/);
     expect(text).toMatch(/Last log lines \(pod checkout-migrate-staging-v1-2-3-migfail-[0-9a-f]{10}-\w+\):\n```\n[\s\S]*migration failed/);
-    expect(h.runner.getLock('checkout', 'production')).toBeUndefined();
+    expect(await h.runner.getLock('checkout', 'production')).toBeUndefined();
   });
 
   it('a release stopped at staging, a blue-green and a rolling release, at once', async () => {
@@ -366,7 +368,7 @@ describe('Slack whole flows', () => {
     for (const c of h.double.calls()) walk(c.method, c.args);
     for (const m of h.double.messages('deploys').flatMap((m) => [m, ...h.double.messages('deploys', m.ts)]))
       for (const f of m.files ?? []) texts.push({ where: `file ${f.name}`, text: f.content });
-    const runs = h.runner.list();
+    const runs = await h.runner.list();
     for (const kind of ['succeeded', 'rolled-back', 'failed'])
       expect(
         runs.some((r) => r.phase.status === kind),
@@ -405,12 +407,12 @@ describe('Slack whole flows', () => {
     expect([...problems]).toEqual([]);
   });
 
-  it("each run's summary and report say what its record holds: outcome, where it stopped, the lock, the numbers", () => {
+  it("each run's summary and report say what its record holds: outcome, where it stopped, the lock, the numbers", async () => {
     const WORD = { succeeded: 'Succeeded', 'rolled-back': 'Rolled back', failed: 'Failed', cancelled: 'Cancelled', stopped: 'Stopped' };
-    const ended = h.runner.list().filter((r) => FINAL_STATUSES.has(r.phase.status) && reportOf(r) && r.origin.kind === 'slack');
+    const ended = (await h.runner.list()).filter((r) => FINAL_STATUSES.has(r.phase.status) && reportOf(r) && r.origin.kind === 'slack');
     expect(ended.length).toBeGreaterThanOrEqual(8);
     for (const view of ended) {
-      const r = h.runner.record(view.id)!;
+      const r = (await h.runner.record(view.id))!;
       const md = readFileSync(reportOf(r)!.path, 'utf8');
       const origin = r.origin as { channel: string; threadTs: string };
       const summary = textOf(h.double.messages('deploys', origin.threadTs).find((m) => m.text.startsWith(HEADLINE[r.phase.status]!)));
@@ -426,7 +428,7 @@ describe('Slack whole flows', () => {
       // The lock: said to stay exactly when the run kept it.
       expect(/stays locked/.test(md), `${at}: report`).toBe(Boolean(keptLockOf(r)));
       // The summary is edited once someone unlocks: then it says so instead.
-      const held = Boolean(keptLockOf(r)) && h.runner.getLock(r.service, r.environment)?.kind === 'held';
+      const held = Boolean(keptLockOf(r)) && (await h.runner.getLock(r.service, r.environment))?.kind === 'held';
       expect(/stays locked/.test(summary), `${at}: summary`).toBe(held);
       expect(/has been unlocked since/.test(summary), `${at}: summary`).toBe(Boolean(keptLockOf(r)) && !held);
       // The numbers: a judged run's table has them, and the strategy is the run's.

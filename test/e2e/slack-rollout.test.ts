@@ -24,7 +24,9 @@ describe('an Argo Rollout from Slack', () => {
     const sent = await h.double.postUserMessage('U_DEV', 'deploys', `${BOT} deploy checkout v1.3.0`);
     const reply = await waitFor('the request reply', () => h.double.messages('deploys', sent.ts).find((m) => m.botId && m.ts !== sent.ts));
     await h.double.clickButton('U_DEV', reply.ts, 'req_start');
-    const run = await waitFor('the run', () => h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts));
+    const run = await waitFor('the run', async () =>
+      (await h.runner.list()).find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts),
+    );
     const origin = run.origin as { progressTs?: string };
     const progress = await waitFor('the progress message', () =>
       origin.progressTs ? h.double.workspace.findMessage('C0DEPLOYS', origin.progressTs) : undefined,
@@ -44,8 +46,8 @@ describe('an Argo Rollout from Slack', () => {
     await h.double.clickButton('U_DEV', progress.ts, 'run_accept');
     const done = await waitFor(
       'the run to finish',
-      () => {
-        const r = h.runner.get(run.id);
+      async () => {
+        const r = await h.runner.get(run.id);
         return r && FINAL_STATUSES.has(r.phase.status) ? r : undefined;
       },
       40_000,

@@ -211,7 +211,7 @@ describe('GitOps with Argo CD', () => {
     await until(w.runner, run.id, (r) => r.steps.some((s) => s.key === stepKey && s.status === 'running'));
     await w.runner.close();
     // Crashed with the Application paused: its policy is in the run, not lost.
-    expect(w.store.getRun(run.id)!.data.gitops?.snapshot).toEqual({ tool: 'argocd', automated: { selfHeal: true, prune: true } });
+    expect((await w.store.getRun(run.id))!.data.gitops?.snapshot).toEqual({ tool: 'argocd', automated: { selfHeal: true, prune: true } });
     const runner = w.restart();
     await runner.resumeInFlight();
     const done = (await runner.settled(run.id))!;
@@ -229,7 +229,7 @@ describe('GitOps with Argo CD', () => {
     const run = started(await w.deploy('deploy checkout v1.2.3 rolling'));
     const asked = await until(w.runner, run.id, settled);
     expect(asked.phase.status).toBe('awaiting-decision');
-    expect(pendingDecision(w.runner.record(run.id)!)?.explanation).toMatch(/Git could not be updated .*stays paused/);
+    expect(pendingDecision((await w.runner.record(run.id))!)?.explanation).toMatch(/Git could not be updated .*stays paused/);
     expect((await app(w)).spec.syncPolicy.automated ?? null).toBeNull();
     expect(git.log('deploy')).toEqual(['initial']);
     // Rolling back instead: the old version is what Git names, so the Application resumes.

@@ -37,7 +37,7 @@ const config: ShipbotConfig = {
   services: shipped.services.map((s) => (s.name === 'payments' ? s : { ...s, environments: { production: s.environments.production } })),
 };
 
-describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping every ${SCRAPE_SEC} s`, () => {
+describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping every ${SCRAPE_SEC} s`, async () => {
   const clock = new ScaledClock(1);
   let sandbox: Sandbox;
   let prom: RealPrometheus | undefined;
@@ -73,7 +73,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
 
   afterAll(async () => {
     await runner?.close();
-    store?.close();
+    await store?.close();
     await prom?.close();
     await sandbox?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -97,7 +97,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
         const check = (run: RunView | undefined) =>
           run && (FINAL_STATUSES.has(run.phase.status) || run.phase.status === 'awaiting-decision') && (off(), resolve(run));
         const off = runner.subscribe((ev) => ev.type === 'run-updated' && ev.run.id === started.run.id && check(ev.run));
-        check(runner.get(started.run.id));
+        void runner.get(started.run.id).then(check);
       });
       return { id: started.run.id, done };
     });
@@ -120,14 +120,14 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
    * Samples here overlap (a 4-scrape rate range read every scrape): the numbers a person reads in
    * the stage's line, the verdict's own finding and the report are one reading, not three.
    */
-  function sameNumbers(run: RunView, stage: DecisionRecord, line: string): void {
+  async function sameNumbers(run: RunView, stage: DecisionRecord, line: string): Promise<void> {
     const c = stage.candidate!;
     const b = stage.baseline!;
     expect(line).toContain(`error ${fmtPct(c.errorRate)} vs ${fmtPct(b.errorRate)} baseline, p99 ${fmtMs(c.p99Ms)} vs ${fmtMs(b.p99Ms)}`);
     const finding = stage.decision.findings.find((f) => f.rule === 'error-rate')?.detail ?? '';
     expect(finding).toMatch(new RegExp(`^error rate ${literal(fmtPct(c.errorRate))} on .* vs ${literal(fmtPct(b.errorRate))} `));
     // The report's "after" column is the regression gate's reading; its finding names the same rate.
-    const gate = ownTarget(runner.record(run.id)!)
+    const gate = ownTarget((await runner.record(run.id))!)
       .decisions!.filter((d) => d.step === 'regression-gate')
       .at(-1)!;
     const after = gate.candidate!;
@@ -162,14 +162,14 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
     await new Promise((r) => setTimeout(r, Math.max(0, scrapingSince + 150_000 - Date.now())));
     const checkout = await deploy('deploy checkout v1.3.0 rolling', [100], { observe: 8, stage: 0 });
     await until('checkout observing', 240_000, async () =>
-      runner.get(checkout.id)?.steps.some((s) => s.key === 'regression-gate' && s.status === 'running') ? true : undefined,
+      (await runner.get(checkout.id))?.steps.some((s) => s.key === 'regression-gate' && s.status === 'running') ? true : undefined,
     );
     sandbox.api.patch(resourceByKind('Service'), 'production', 'checkout', 'application/merge-patch+json', {
       metadata: { annotations: { [RPS_ANNOTATION]: '50' } },
     });
     // While catalog's canary is judged, the route carries 10% of the weight.
     const weights = await until('catalog at canary 10%', 120_000, async () => {
-      if (!runner.get(catalog.id)?.steps.some((s) => s.key === 'stage:canary-10' && s.status === 'running')) return undefined;
+      if (!(await runner.get(catalog.id))?.steps.some((s) => s.key === 'stage:canary-10' && s.status === 'running')) return undefined;
       const route = (await kubeFromKubeconfig(sandbox.kubeconfigYaml()).custom.getNamespacedCustomObject({
         group: 'gateway.networking.k8s.io',
         version: 'v1',
@@ -191,7 +191,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       const steps = stepsOf(run);
       expect(run.phase.status, steps).toBe('succeeded');
       // Judged on data, not on "no data": the canary stage compared real samples.
-      const decisions = ownTarget(runner.record(run.id)!).decisions ?? [];
+      const decisions = ownTarget((await runner.record(run.id))!).decisions ?? [];
       const stage = decisions.find((d) => d.step === stageKey);
       expect(stage?.decision.verdict, steps).toBe('CONTINUE');
       expect(stage?.candidate?.requests ?? 0, steps).toBeGreaterThan(0);
@@ -202,7 +202,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       const from = step.startedAt! + 30_000;
       const served = await canaryShareIn(run.plan.service, from, step.endedAt!);
       expect(Math.abs(served - share), `${stageKey}: ${served.toFixed(1)}% of requests`).toBeLessThanOrEqual(3);
-      sameNumbers(run, stage!, step.detail ?? '');
+      await sameNumbers(run, stage!, step.detail ?? '');
     }
     for (const [run, stageKey] of [
       [await search.done, 'stage:cutover'],
@@ -210,7 +210,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
     ] as const) {
       const steps = stepsOf(run);
       expect(run.phase.status, steps).toBe('succeeded');
-      const decisions = ownTarget(runner.record(run.id)!).decisions ?? [];
+      const decisions = ownTarget((await runner.record(run.id))!).decisions ?? [];
       for (const step of [stageKey, 'regression-gate']) {
         const d = decisions.filter((x) => x.step === step).at(-1);
         expect(d?.decision.verdict, `${run.service} ${step}\n${steps}`).toBe('CONTINUE');
@@ -218,14 +218,14 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
       expect(decisions.find((x) => x.step === stageKey)?.candidate?.requests ?? 0, steps).toBeGreaterThan(0);
       expect(steps).not.toMatch(/no data|empty result/);
     }
-    const staged = runner.record(payments.id)!;
+    const staged = (await runner.record(payments.id))!;
     const stagingGate = targetIn(staged, 'staging')?.decisions?.filter((x) => x.step === 'staging-gate') ?? [];
     expect(stagingGate.length, stepsOf(staged)).toBeGreaterThan(0);
     for (const d of stagingGate) expect(d.decision.verdict, stepsOf(staged)).toBe('CONTINUE');
     expect(staged.steps.find((s) => s.key === 'staging-gate')?.status, stepsOf(staged)).toBe('done');
 
     const dropped = await checkout.done;
-    const seen = runner.record(dropped.id)!;
+    const seen = (await runner.record(dropped.id))!;
     const why = `${stepsOf(dropped)}\nbaseline rps: ${ownTarget(seen)
       .baselineSamples?.map((x) => x.throughputRps.toFixed(0))
       .join(' ')}\nafter rps: ${ownTarget(seen)
@@ -236,7 +236,7 @@ describe.skipIf(!promBin)(`a whole canary judged by a real Prometheus scraping e
         .map((x) => x.decision.findings),
     )}`;
     expect(dropped.phase.status, why).toBe('rolled-back');
-    const gate = ownTarget(runner.record(dropped.id)!)
+    const gate = ownTarget((await runner.record(dropped.id))!)
       .decisions?.filter((x) => x.step === 'regression-gate')
       .at(-1);
     expect(gate?.decision.findings.find((f) => f.rule === 'throughput')?.verdict, stepsOf(dropped)).toBe('ROLLBACK');

@@ -99,7 +99,7 @@ describe.skipIf(!promBin)(`team gates read by a real Prometheus scraping every $
 
   afterAll(async () => {
     await runner?.close();
-    store?.close();
+    await store?.close();
     await prom?.close();
     await sandbox?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -119,7 +119,7 @@ describe.skipIf(!promBin)(`team gates read by a real Prometheus scraping every $
     const started = await runner.start({ request, plan, requester: { userId: 'U_DEV', name: 'dev' }, origin: { kind: 'terminal' } });
     if (!started.ok) throw new Error(started.message);
     return until(`${text} to end or ask`, 420_000, async () => {
-      const run = runner.get(started.run.id);
+      const run = await runner.get(started.run.id);
       // An ended run is read once its report is written (the run ends, then writes it).
       const ended = run && FINAL_STATUSES.has(run.phase.status) && reportPathOf(run);
       return run && (ended || run.phase.status === 'awaiting-decision') ? run : undefined;
@@ -127,8 +127,8 @@ describe.skipIf(!promBin)(`team gates read by a real Prometheus scraping every $
   }
 
   const steps = (run: RunView) => run.steps.map((s) => `${s.status} ${s.title}: ${s.detail ?? ''}`).join('\n');
-  const gatesAt = (run: RunView, step: string) =>
-    ownTarget(runner.record(run.id)!)
+  const gatesAt = async (run: RunView, step: string) =>
+    ownTarget((await runner.record(run.id))!)
       .decisions?.filter((d) => d.step === step)
       .at(-1)?.gates ?? [];
 
@@ -142,7 +142,7 @@ describe.skipIf(!promBin)(`team gates read by a real Prometheus scraping every $
 
     // 25% fewer orders per checkout on the canary than on the live version: rolled back at 50%.
     expect(dropped.phase.status, steps(dropped)).toBe('rolled-back');
-    const stage = gatesAt(dropped, 'stage:canary-50');
+    const stage = await gatesAt(dropped, 'stage:canary-50');
     const conversion = stage.find((g) => g.gate === 'conversion rate');
     expect(conversion, steps(dropped)).toMatchObject({ mode: 'track', status: 'BREACH' });
     expect(conversion!.changePct!).toBeLessThan(-20);
@@ -166,7 +166,7 @@ describe.skipIf(!promBin)(`team gates read by a real Prometheus scraping every $
 
     // 10% fewer is within the 20% the team allows: the release goes through.
     expect(slight.phase.status, steps(slight)).toBe('succeeded');
-    const passed = gatesAt(slight, 'stage:canary-50').find((g) => g.gate === 'conversion rate');
+    const passed = (await gatesAt(slight, 'stage:canary-50')).find((g) => g.gate === 'conversion rate');
     expect(passed?.status).toBe('GOOD');
     expect(passed!.changePct!).toBeLessThan(-5);
 
@@ -177,7 +177,7 @@ describe.skipIf(!promBin)(`team gates read by a real Prometheus scraping every $
     await runner.command(unread.id, 'rollback', { userId: 'U_DEV', name: 'dev' });
 
     // Resource use: reported without a limit (search's healthy pods: GOOD against the previous version's)…
-    const used = ownTarget(runner.record(slight.id)!).decisions?.find((d) => d.step === 'stage:canary-50')?.resources ?? [];
+    const used = ownTarget((await runner.record(slight.id))!).decisions?.find((d) => d.step === 'stage:canary-50')?.resources ?? [];
     expect(used.map((r) => [r.resource, r.status])).toEqual([
       ['cpu', 'GOOD'],
       ['memory', 'GOOD'],
@@ -185,7 +185,7 @@ describe.skipIf(!promBin)(`team gates read by a real Prometheus scraping every $
     expect(used.find((r) => r.resource === 'memory')!.baseline!).toBeGreaterThan(120 * 1024 * 1024);
     // …and a gate over a limit: catalog's leaking pods pass 180 MiB within the stage.
     expect(leaking.phase.status, steps(leaking)).toBe('rolled-back');
-    const memory = ownTarget(runner.record(leaking.id)!)
+    const memory = ownTarget((await runner.record(leaking.id))!)
       .decisions?.flatMap((d) => d.resources ?? [])
       .find((r) => r.resource === 'memory' && r.status === 'CRITICAL');
     expect(memory?.why, steps(leaking)).toBe('over the 180 MiB limit');

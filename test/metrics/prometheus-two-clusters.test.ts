@@ -96,7 +96,7 @@ describe.skipIf(!promBin)(`a healthy blue-green of web across two clusters, Prom
 
   afterAll(async () => {
     await runner?.close();
-    store?.close();
+    await store?.close();
     await prom?.close();
     await Promise.all([staging?.close(), prod?.close()]);
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -120,14 +120,14 @@ describe.skipIf(!promBin)(`a healthy blue-green of web across two clusters, Prom
       const check = (v: RunView | undefined) =>
         v && (FINAL_STATUSES.has(v.phase.status) || v.phase.status === 'awaiting-decision') && (off(), resolve(v));
       const off = runner.subscribe((ev) => ev.type === 'run-updated' && ev.run.id === started.run.id && check(ev.run));
-      check(runner.get(started.run.id));
+      void runner.get(started.run.id).then(check);
     });
     const secs = (s: RunView['steps'][number]) => (s.startedAt && s.endedAt ? ` (${Math.round((s.endedAt - s.startedAt) / 1000)} s)` : '');
     const steps = run.steps.map((s) => `${s.status} ${s.title}${secs(s)}: ${s.detail ?? ''}`).join('\n');
     expect(run.phase.status, steps).toBe('succeeded');
     expect(steps).not.toMatch(/per traffic share|no data/);
 
-    const record = runner.record(run.id)!;
+    const record = (await runner.record(run.id))!;
     expect(record.targets.map((t) => t.environment)).toEqual(['staging', 'production']);
     const judged = allDecisions(record).filter((d) => d.decision.findings.some((f) => f.rule === 'throughput'));
     expect(judged.length, steps).toBeGreaterThan(0);

@@ -24,10 +24,12 @@ describe('Shipbot metrics', () => {
   it('a rollback increments shipbot_rollbacks_total once and observes both histograms; a success counts as a deploy', async () => {
     w = await startWorld();
     const t = createTelemetry({ record: (id) => w!.runner.record(id), defaultMetrics: false });
-    w.runner.subscribe((ev) => t.onRunEvent(ev));
+    let counted: Promise<void> = Promise.resolve();
+    w.runner.subscribe((ev) => void (counted = t.onRunEvent(ev)));
 
     const bad = started(await w.deploy('deploy checkout v1.2.3-errors canary', { canarySteps: [25, 100] }));
     expect((await w.runner.settled(bad.id))!.phase.status).toBe('rolled-back');
+    await counted;
     expect(
       await value(t, 'shipbot_rollbacks_total', { service: 'checkout', environment: 'production', trigger: 'auto', reason: 'error-rate' }),
     ).toBe(1);
@@ -40,6 +42,7 @@ describe('Shipbot metrics', () => {
 
     const good = started(await w.deploy('deploy search v1.2.3 rolling'));
     expect((await w.runner.settled(good.id))!.phase.status).toBe('succeeded');
+    await counted;
     expect(await value(t, 'shipbot_deploys_total', { outcome: 'succeeded', service: 'search' })).toBe(1);
     expect(await value(t, 'shipbot_rollbacks_total')).toBe(1);
     expect(await value(t, 'shipbot_runs_active')).toBe(0);
@@ -55,19 +58,20 @@ describe('Shipbot metrics', () => {
     const first = started(await w.deploy('deploy checkout v1.2.3 rolling'));
     const second = started(await w.deploy('deploy checkout v1.2.4 rolling', {}, { queueIfLocked: true }));
     expect(second.phase.status).toBe('queued');
-    expect(await value(t, 'shipbot_run_queue_depth')).toBe(1);
-    expect(await value(t, 'shipbot_runs_active')).toBe(2);
+    // Counted as each saved change is read back from the store: a moment after the change.
+    await expect.poll(() => value(t, 'shipbot_run_queue_depth')).toBe(1);
+    await expect.poll(() => value(t, 'shipbot_runs_active')).toBe(2);
     await w.runner.settled(first.id);
     await w.runner.settled(second.id);
-    expect(await value(t, 'shipbot_run_queue_depth')).toBe(0);
-    expect(await value(t, 'shipbot_runs_active')).toBe(0);
-    expect(await value(t, 'shipbot_deploys_total', { outcome: 'succeeded' })).toBe(2);
+    await expect.poll(() => value(t, 'shipbot_run_queue_depth')).toBe(0);
+    await expect.poll(() => value(t, 'shipbot_runs_active')).toBe(0);
+    await expect.poll(() => value(t, 'shipbot_deploys_total', { outcome: 'succeeded' })).toBe(2);
   });
 
   it('/readyz turns 503 when the cluster stops answering, naming it', async () => {
     w = await startWorld();
     const kube = kubeOf(w.sandbox);
-    const t = createTelemetry({ record: () => undefined, defaultMetrics: false });
+    const t = createTelemetry({ record: async () => undefined, defaultMetrics: false });
     const probes = await startProbeServer(
       probeRoutes({ registry: t.registry, notReady: clusterReadiness(() => [kube], 0) }),
       0,

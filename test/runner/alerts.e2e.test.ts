@@ -56,7 +56,7 @@ describe.skipIf(!haveAlertmanager)('firing alerts gate a release', () => {
     const run = started(await w.deploy('deploy checkout v1.3.0 canary', { canarySteps: [25, 100] }));
     const done = (await w.runner.settled(run.id))!;
     expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
-    const findings = allDecisions(w.runner.record(run.id)!).flatMap((d) => d.decision.findings);
+    const findings = allDecisions((await w.runner.record(run.id))!).flatMap((d) => d.decision.findings);
     expect(findings).toContainEqual({
       rule: 'alerts',
       verdict: 'CONTINUE',

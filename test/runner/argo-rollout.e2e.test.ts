@@ -49,7 +49,7 @@ describe('a canary Rollout', () => {
     expect(await w.runner.command(run.id, 'accept', REQUESTER)).toMatchObject({ ok: true, acted: true });
     const done = (await w.runner.settled(run.id))!;
     expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
-    expect(w.runner.record(run.id)!.data.accepted).toBeUndefined();
+    expect((await w.runner.record(run.id))!.data.accepted).toBeUndefined();
     expect(await servingImages(w, 'checkout')).toEqual([IMAGE('v1.3.0')]);
     expect((await rollout(w)).status).toMatchObject({ phase: 'Healthy', currentStepIndex: 5 });
     const report = readFileSync(reportPathOf(done)!, 'utf8');
@@ -273,7 +273,7 @@ describe("the plan follows the Rollout's own strategy", () => {
     w = await startWorld({ config: rolloutConfig(), speed: 100 });
     const refused = await w.deploy('deploy checkout v1.3.0 blue-green');
     expect(refused).toMatchObject({ ok: false, reason: 'invalid', message: expect.stringContaining('with a canary strategy') });
-    expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
+    expect(await w.runner.getLock('checkout', 'production')).toBeUndefined();
     const { request, plan } = w.plan('deploy checkout v1.3.0', { strategy: 'rolling' });
     expect(request.strategy).toBeUndefined();
     const run = started(await w.runner.start({ request, plan, requester: REQUESTER, origin: { kind: 'terminal' } }));

@@ -75,7 +75,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await runner?.close();
-  store?.close();
+  await store?.close();
   await Promise.all([stagingCluster?.close(), prodCluster?.close()]);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -105,13 +105,13 @@ describe('staging and production in different clusters', () => {
     const steps = done.steps.map((s) => `${s.status} ${s.title}: ${s.detail}`).join('\n');
     expect(done.phase.status, steps).toBe('succeeded');
     // Preflight checked the staging cluster as well as production's.
-    const checks = runner.record(run.id)!.data.preflight!.map((c) => c.name);
+    const checks = (await runner.record(run.id))!.data.preflight!.map((c) => c.name);
     expect(checks).toContain('cluster reachable');
     expect(checks).toContain('staging: cluster reachable');
     // Each environment changed in its own cluster, and only there.
     expect(await imageIn(stagingCluster, 'staging', 'web')).toBe('registry.example.com/shop/web:v1.3.0');
     // Production runs the exact build staging's pods pulled, by digest.
-    const exact = runner.record(run.id)!.data.artifact!;
+    const exact = (await runner.record(run.id))!.data.artifact!;
     expect(exact.environment).toBe('staging');
     expect(await imageIn(prodCluster, 'production', 'web-green')).toBe(exact.image);
     expect(await imageIn(prodCluster, 'staging', 'web')).toBe('registry.example.com/shop/web:v1.2.2');

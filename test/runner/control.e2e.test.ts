@@ -30,7 +30,7 @@ describe('locks', () => {
     await until(w.runner, c.id, (r) => r.phase.status !== 'queued');
     const done = await until(w.runner, c.id, (r) => FINAL_STATUSES.has(r.phase.status));
     expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
-    expect(w.runner.auditTrail(c.id).map((e) => e.action)).toContain('dequeued');
+    expect((await w.runner.auditTrail(c.id)).map((e) => e.action)).toContain('dequeued');
   });
 
   it('a release stopped at the staging gate leaves production unlocked and deployable', async () => {
@@ -39,7 +39,7 @@ describe('locks', () => {
     const done = (await w.runner.settled(bad.id))!;
     expect(done.phase.status, outcomeOf(done)).toBe('rolled-back');
     expect(done.steps.find((s) => s.key === 'staging-gate')?.status).toBe('failed');
-    expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
+    expect(await w.runner.getLock('checkout', 'production')).toBeUndefined();
     const next = started(await w.deploy('deploy checkout v1.2.4 rolling'));
     expect((await w.runner.settled(next.id))!.phase.status).toBe('succeeded');
   });
@@ -60,7 +60,7 @@ describe('locks', () => {
 
   it('a manual lock blocks deploys until its holder or an incident commander unlocks it', async () => {
     w = await startWorld();
-    expect(w.runner.lock('checkout', 'production', STRANGER, 'incident 42').ok).toBe(true);
+    expect((await w.runner.lock('checkout', 'production', STRANGER, 'incident 42')).ok).toBe(true);
     await w.clock.sleep(5 * 60_000); // 5 min on the run's clock, 3 s on the wall's (100× faster)
     const r = await w.deploy('deploy checkout v1.2.3 rolling');
     // "since" is the wall-clock moment the lock was taken (a second ago), not the run clock's.
@@ -70,8 +70,8 @@ describe('locks', () => {
     expect(!r.ok && r.message).toMatch(
       /^🔒 checkout in production is locked by other: incident 42, since <!date\^\d+\^\{date_short_pretty\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>\.\nOnce it is checked, an incident commander unlocks it: `unlock checkout production`\.$/,
     );
-    expect(w.runner.unlock('checkout', 'production', REQUESTER).ok).toBe(false);
-    expect(w.runner.unlock('checkout', 'production', IC).ok).toBe(true);
+    expect((await w.runner.unlock('checkout', 'production', REQUESTER)).ok).toBe(false);
+    expect((await w.runner.unlock('checkout', 'production', IC)).ok).toBe(true);
     expect((await w.deploy('deploy checkout v1.2.3 rolling')).ok).toBe(true);
   });
 });
@@ -110,7 +110,7 @@ describe('commands', () => {
     expect([x, y].map((r) => r.ok && r.acted).sort()).toEqual([false, true]);
     const done = (await w.runner.settled(run.id))!;
     expect(done.phase.status, `${outcomeOf(done)} ${JSON.stringify(done.steps.slice(-5))}`).toBe('rolled-back');
-    const actions = w.runner.auditTrail(run.id).map((e) => e.action);
+    const actions = (await w.runner.auditTrail(run.id)).map((e) => e.action);
     expect(actions.filter((a) => a === 'rollback')).toHaveLength(1);
     expect(actions).toContain('rollback-repeated');
     expect(await w.runner.command(run.id, 'rollback', REQUESTER)).toMatchObject({ ok: true, acted: false });
@@ -124,8 +124,8 @@ describe('commands', () => {
     const r = await w.runner.command(run.id, 'rollback', STRANGER);
     expect(r).toMatchObject({ ok: false, reason: 'forbidden' });
     expect(!r.ok && r.message).toMatch(/Only the person who started it .* or incident commanders/);
-    expect(w.runner.auditTrail(run.id).some((e) => e.action === 'rollback-refused' && e.actor.includes('U_OTHER'))).toBe(true);
-    expect(w.runner.get(run.id)!.phase.status).toBe('running');
+    expect((await w.runner.auditTrail(run.id)).some((e) => e.action === 'rollback-refused' && e.actor.includes('U_OTHER'))).toBe(true);
+    expect((await w.runner.get(run.id))!.phase.status).toBe('running');
     expect(await w.runner.command('nope', 'rollback', IC)).toMatchObject({ ok: false, reason: 'not-found' });
     await w.runner.command(run.id, 'cancel', IC);
     expect((await w.runner.settled(run.id))!.phase.status).toBe('rolled-back');
@@ -149,19 +149,23 @@ describe('commands', () => {
         (r) =>
           FINAL_STATUSES.has(r.phase.status) ||
           r.phase.status === 'awaiting-decision' ||
-          r.steps.some(
-            (s) =>
-              s.status === 'running' &&
-              (s.key.startsWith('stage:') || s.key === 'regression-gate') &&
-              !w!.runner.record(r.id)!.data.promotedSteps?.includes(s.key),
-          ),
+          w!.runner
+            .record(r.id)
+            .then((rec) =>
+              r.steps.some(
+                (s) =>
+                  s.status === 'running' &&
+                  (s.key.startsWith('stage:') || s.key === 'regression-gate') &&
+                  !rec!.data.promotedSteps?.includes(s.key),
+              ),
+            ),
       );
       if (FINAL_STATUSES.has(v.phase.status) || v.phase.status === 'awaiting-decision') break;
       await w.runner.command(run.id, 'promote', IC);
     }
-    const done = w.runner.get(run.id)!;
+    const done = (await w.runner.get(run.id))!;
     expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
-    expect(w.runner.auditTrail(run.id).map((e) => e.action)).toEqual(
+    expect((await w.runner.auditTrail(run.id)).map((e) => e.action)).toEqual(
       expect.arrayContaining(['pause', 'pause-repeated', 'resume', 'promote']),
     );
   });
@@ -180,7 +184,7 @@ describe('commands', () => {
     // CI, session 12): then it is rightly rolled back. The approval is what this test is about.
     expect(['succeeded', 'rolled-back'], outcomeOf(done)).toContain(done.phase.status);
     expect(done.steps.find((s) => s.key === 'stage:rolling-update')?.status).toBe('done');
-    expect(w.runner.record(run.id)!.data.validation?.find((c) => c.name === 'approval')).toMatchObject({
+    expect((await w.runner.record(run.id))!.data.validation?.find((c) => c.name === 'approval')).toMatchObject({
       ok: true,
       detail: 'approved by U_IC',
     });
@@ -191,10 +195,10 @@ describe('commands', () => {
     const a = started(await w.deploy('deploy checkout v1.2.3 rolling', { risk: 'high' }, { dedupeKey: 'C1:1.1' }));
     const b = started(await w.deploy('deploy checkout v1.2.3 rolling', { risk: 'high' }, { dedupeKey: 'C1:1.1' }));
     expect(b.id).toBe(a.id);
-    expect(w.runner.list().filter((r) => r.service === 'checkout')).toHaveLength(1);
+    expect((await w.runner.list()).filter((r) => r.service === 'checkout')).toHaveLength(1);
     expect(await w.runner.command(a.id, 'cancel', REQUESTER)).toMatchObject({ ok: true, acted: true });
     expect(await w.runner.command(a.id, 'cancel', REQUESTER)).toMatchObject({ ok: true, acted: false });
-    expect(w.runner.get(a.id)!.phase.status).toBe('cancelled');
-    expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
+    expect((await w.runner.get(a.id))!.phase.status).toBe('cancelled');
+    expect(await w.runner.getLock('checkout', 'production')).toBeUndefined();
   });
 });

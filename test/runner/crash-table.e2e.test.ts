@@ -6,7 +6,7 @@
 // resumeDecision says (the pure half of the same table).
 import { migrationJobName } from '../../src/cluster/migration-job.js';
 import { BatchV1Api } from '@kubernetes/client-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deployRequestFor, planFor, rolloutStateFor } from '../helpers/plan.js';
 import type { ShipbotConfig } from '../../src/config.js';
 import { kubeFromKubeconfig } from '../../src/cluster/index.js';
@@ -17,12 +17,26 @@ import { type RunRecord, ownTarget } from '../../src/store/records.js';
 import { REQUESTER, SHIPPED, servingImages, startWorld, started, until, type World } from './world.js';
 import { outcomeOf } from '../../src/domain/run.js';
 import { rolloutConfig } from '../helpers/rollouts.js';
+import { havePostgres, NO_POSTGRES, type Postgres, startPostgres } from '../helpers/postgres.js';
 
 let w: World | undefined;
 afterEach(async () => {
   await w?.close();
   w = undefined;
 });
+
+// The table runs on each store engine: SQLite, and a real Postgres on loopback.
+let pgServer: Postgres | undefined;
+beforeAll(async () => {
+  if (havePostgres) pgServer = await startPostgres();
+}, 60_000);
+afterAll(() => pgServer?.close());
+if (!havePostgres) console.warn(`crash table: the Postgres half skips: ${NO_POSTGRES}`);
+const ENGINES = [
+  { engine: 'sqlite', present: true },
+  { engine: 'postgres', present: havePostgres },
+];
+const store = async (engine: string) => (engine === 'postgres' ? { databaseUrl: await pgServer!.database() } : {});
 
 function withMigrations(): ShipbotConfig {
   const cfg = structuredClone(SHIPPED);
@@ -44,7 +58,7 @@ async function crashAndResume(w: World, runId: string, stepKey: string): Promise
   const at = await until(w.runner, runId, (r) => r.steps.some((s) => s.key === stepKey && s.status === 'running'));
   expect(at.steps.map((s) => s.key)).toContain(stepKey);
   await w.runner.close();
-  const before = w.store.getRun(runId)!;
+  const before = (await w.store.getRun(runId))!;
 
   const runner = w.restart();
   expect(await runner.resumeInFlight()).toEqual([{ runId, action: 'resume', note: expect.stringMatching(/^resuming at "/) }]);
@@ -57,14 +71,14 @@ async function crashAndResume(w: World, runId: string, stepKey: string): Promise
     ).toMatchObject({ status: 'done', startedAt: s.startedAt, endedAt: s.endedAt });
   }
   // v1.2.3; after a staging rehearsal, production runs the digest staging's pods pulled.
-  const artifact = runner.record(runId)!.data.artifact;
+  const artifact = (await runner.record(runId))!.data.artifact;
   const exact = artifact?.environment === 'staging' ? artifact.image : 'registry.example.com/shop/checkout:v1.2.3';
   expect(await servingImages(w, 'checkout')).toEqual([exact]);
-  expect(runner.getLock('checkout', 'production')).toBeUndefined();
+  expect(await runner.getLock('checkout', 'production')).toBeUndefined();
 }
 
-describe('a crash at each step resumes and finishes with nothing lost or done twice', () => {
-  it.each([
+describe.each(ENGINES)('$engine: a crash at each step resumes and finishes with nothing lost or done twice', ({ engine, present }) => {
+  (present ? it : it.skip).each([
     'staging-migration',
     'staging-deploy',
     'staging-gate',
@@ -77,12 +91,12 @@ describe('a crash at each step resumes and finishes with nothing lost or done tw
     'regression-gate',
     'promote',
   ])('crash during %s', async (stepKey) => {
-    w = await startWorld({ config: withMigrations(), speed: 100 });
+    w = await startWorld({ config: withMigrations(), speed: 100, ...(await store(engine)) });
     const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [50, 100], dbMigration: true }));
     await crashAndResume(w, run.id, stepKey);
     const batch = kubeFromKubeconfig(w.sandbox.kubeconfigYaml()).kc.makeApiClient(BatchV1Api);
     // One Job per environment: staging's runs the tag, production's the build staging pulled.
-    const pinned = w.runner.record(run.id)!.data.artifact!.image;
+    const pinned = (await w.runner.record(run.id))!.data.artifact!.image;
     for (const [ns, image] of [
       ['staging', 'registry.example.com/shop/checkout:v1.2.3'],
       ['production', pinned],
@@ -93,16 +107,19 @@ describe('a crash at each step resumes and finishes with nothing lost or done tw
   });
 });
 
-describe('a crash at each production step of blue-green and rolling resumes and finishes on the new version', () => {
-  it.each([
-    ...['prepare', 'baseline', 'stage:deploy-idle', 'smoke', 'stage:cutover', 'regression-gate', 'promote'].map((k) => ['blue-green', k]),
-    ...['prepare', 'baseline', 'stage:rolling-update', 'smoke', 'regression-gate', 'promote'].map((k) => ['rolling', k]),
-  ])('%s: crash during %s', async (strategy, stepKey) => {
-    w = await startWorld({ speed: 100 });
-    const run = started(await w.deploy(`deploy checkout v1.2.3 ${strategy}`));
-    await crashAndResume(w, run.id, stepKey);
-  });
-});
+describe.each(ENGINES)(
+  '$engine: a crash at each production step of blue-green and rolling resumes and finishes on the new version',
+  ({ engine, present }) => {
+    (present ? it : it.skip).each([
+      ...['prepare', 'baseline', 'stage:deploy-idle', 'smoke', 'stage:cutover', 'regression-gate', 'promote'].map((k) => ['blue-green', k]),
+      ...['prepare', 'baseline', 'stage:rolling-update', 'smoke', 'regression-gate', 'promote'].map((k) => ['rolling', k]),
+    ])('%s: crash during %s', async (strategy, stepKey) => {
+      w = await startWorld({ speed: 100, ...(await store(engine)) });
+      const run = started(await w.deploy(`deploy checkout v1.2.3 ${strategy}`));
+      await crashAndResume(w, run.id, stepKey);
+    });
+  },
+);
 
 describe('a crash at each step of a canary Argo Rollout resumes from what the Rollout says: nothing sent twice', () => {
   it.each([

@@ -21,7 +21,7 @@ describe('the exact artifact', () => {
     const run = started(await w.deploy('deploy checkout v1.2.3 rolling to production'));
     const gate = await until(w.runner, run.id, (v) => v.steps.some((s) => s.key === 'staging-gate' && s.status === 'running'));
     expect(gate.phase.status).toBe('running');
-    const pinned = w.runner.record(run.id)!.data.artifact!;
+    const pinned = (await w.runner.record(run.id))!.data.artifact!;
     expect(pinned).toMatchObject({
       environment: 'staging',
       image: expect.stringMatching(/^registry\.example\.com\/shop\/checkout@sha256:[a-f0-9]{64}$/),
@@ -42,7 +42,7 @@ describe('the exact artifact', () => {
     expect(serving.length).toBeGreaterThan(0);
     expect(new Set(serving)).toEqual(new Set([pinned.image]));
     // The report names the exact build.
-    expect(readFileSync(reportPathOf(w.runner.record(run.id)!)!, 'utf8')).toContain(pinned.image);
+    expect(readFileSync(reportPathOf((await w.runner.record(run.id))!)!, 'utf8')).toContain(pinned.image);
   });
 
   it('without a pin, the moved tag is what a pod pulls: the sandbox really moves it', async () => {
@@ -56,7 +56,7 @@ describe('the exact artifact', () => {
     const run = started(await w.deploy('deploy checkout v1.2.3 rolling'));
     await until(w.runner, run.id, (v) => FINAL_STATUSES.has(v.phase.status) || v.phase.status === 'awaiting-decision');
     // The release pulled the moved build, behaved like -errors, and Shipbot caught it.
-    expect(w.runner.record(run.id)!.data.artifact?.digest).toBe(digest);
-    expect(w.runner.get(run.id)!.phase.status).not.toBe('succeeded');
+    expect((await w.runner.record(run.id))!.data.artifact?.digest).toBe(digest);
+    expect((await w.runner.get(run.id))!.phase.status).not.toBe('succeeded');
   });
 });

@@ -59,7 +59,7 @@ describe('migration Jobs', () => {
   it('runs the Job once in each environment, each before that environment gets the release', async () => {
     w = await startWorld({ config: withMigration(SHIPPED) });
     const run = started(await w.deploy('deploy checkout v1.2.3 canary', { canarySteps: [50, 100], dbMigration: true }));
-    const keys = w.runner.record(run.id)!.steps.map((s) => s.key);
+    const keys = (await w.runner.record(run.id))!.steps.map((s) => s.key);
     expect(keys.slice(0, 7)).toEqual([
       'confirm-strategy',
       'validate',
@@ -77,7 +77,7 @@ describe('migration Jobs', () => {
     });
     const { apps } = clients(w);
     // Staging's migration runs the tag; production's the exact build staging's pods pulled.
-    const pinned = w.runner.record(run.id)!.data.artifact!.image;
+    const pinned = (await w.runner.record(run.id))!.data.artifact!.image;
     for (const [ns, image] of [
       ['staging', 'registry.example.com/shop/checkout:v1.2.3'],
       ['production', pinned],
@@ -95,7 +95,7 @@ describe('migration Jobs', () => {
     expect(Date.parse(String(canary.metadata?.creationTimestamp))).toBeGreaterThanOrEqual(
       Date.parse(String(prodJob.status?.completionTime)),
     );
-    const report = readFileSync(reportPathOf(w.runner.record(run.id)!)!, 'utf8');
+    const report = readFileSync(reportPathOf((await w.runner.record(run.id))!)!, 'utf8');
     expect(report).toMatch(
       /## Database migration\n\n- staging: ✓ Job checkout-migrate-staging-v1-2-3-[0-9a-f]{10} completed.*backward compatible/,
     );
@@ -197,7 +197,8 @@ describe('migration Jobs', () => {
     );
     // The tool printed its database password; nothing Shipbot keeps, posts or writes has it.
     expect(step.detail).toContain('postgres://app:[redacted]@db.internal');
-    const everything = JSON.stringify(w.runner.record(run.id)) + readFileSync(reportPathOf(w.runner.record(run.id)!)!, 'utf8');
+    const everything =
+      JSON.stringify(await w.runner.record(run.id)) + readFileSync(reportPathOf((await w.runner.record(run.id))!)!, 'utf8');
     expect(everything).not.toContain(SANDBOX_DB_PASSWORD);
     expect(done.steps.filter((s) => s.key === 'staging-deploy' || s.key === 'prepare').map((s) => s.status)).toEqual([
       'skipped',
@@ -205,7 +206,7 @@ describe('migration Jobs', () => {
     ]);
     expect(await servingImages(w, 'checkout', 'staging')).toEqual([OLD]);
     expect(await servingImages(w, 'checkout')).toEqual([OLD]);
-    expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
+    expect(await w.runner.getLock('checkout', 'production')).toBeUndefined();
     expect((await jobs(w, 'production')).length).toBe(0);
   });
 
@@ -232,7 +233,7 @@ describe('migration Jobs', () => {
     expect(done.steps.find((s) => s.key === 'rollback')?.detail).toMatch(
       /traffic back on v1\.2\.2; the schema stays migrated in production \(expand-only/,
     );
-    expect(readFileSync(reportPathOf(w.runner.record(run.id)!)!, 'utf8')).toMatch(
+    expect(readFileSync(reportPathOf((await w.runner.record(run.id))!)!, 'utf8')).toMatch(
       /- Schema: the schema stays migrated in production \(expand-only/,
     );
   });
@@ -260,12 +261,12 @@ describe('migration Jobs', () => {
     expect(pendingDecision(asking)?.explanation).toMatch(
       /critical-path.*Not rolled back by itself: the production migration \(Job checkout-migrate-production-v1-2-3-smokefail-[0-9a-f]{10}\) is not backward compatible/,
     );
-    expect(rollbackOf(w.runner.record(run.id)!)).toBeUndefined();
+    expect(rollbackOf((await w.runner.record(run.id))!)).toBeUndefined();
     // The person decides to roll back; the incident record says a down-migration is needed.
     expect(await w.runner.command(run.id, 'rollback', IC)).toMatchObject({ ok: true, acted: true });
     const done = (await w.runner.settled(run.id))!;
     expect(done.phase.status).toBe('rolled-back');
-    const rec = w.runner.record(run.id)!;
+    const rec = (await w.runner.record(run.id))!;
     expect(readFileSync(reportOf(rec)!.incident!, 'utf8')).toMatch(/down-migration/);
     expect(readFileSync(reportPathOf(rec)!, 'utf8')).toMatch(/not backward compatible: an automatic rollback asks a person/);
   });

@@ -62,7 +62,7 @@ describe('other writers', () => {
     );
     expect(done.steps.find((s) => s.key === 'prepare')?.status).toBe('skipped');
     expect(await image(w)).toBe(before);
-    expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
+    expect(await w.runner.getLock('checkout', 'production')).toBeUndefined();
   });
 
   it('a Flux Kustomization: refused the same way', async () => {

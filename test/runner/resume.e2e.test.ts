@@ -22,9 +22,9 @@ describe('crash and restart', () => {
   ])('%s: resumes at the interrupted step and finishes with nothing lost', async (_s, text, stepKey) => {
     w = await startWorld();
     const run = started(await w.deploy(text, { canarySteps: [25, 50, 100] }));
-    const steps = w.runner.record(run.id)!.steps.map((s) => s.key);
+    const steps = (await w.runner.record(run.id))!.steps.map((s) => s.key);
     await until(w.runner, run.id, midStage(stepKey)).catch(() => undefined);
-    const before = w.runner.record(run.id)!;
+    const before = (await w.runner.record(run.id))!;
     expect(before.steps.find((s) => s.key === stepKey)?.status, `steps: ${steps.join(', ')}`).toBe('running');
     await w.runner.close();
 
@@ -37,10 +37,10 @@ describe('crash and restart', () => {
     for (const s of before.steps.filter((x) => x.status === 'done')) {
       expect(done.steps.find((x) => x.key === s.key)).toMatchObject({ status: 'done', startedAt: s.startedAt, endedAt: s.endedAt });
     }
-    expect(runner.record(run.id)!.data.resumes).toEqual({ [stepKey]: 1 });
-    expect(runner.auditTrail(run.id).map((e) => e.action)).toEqual(['start', 'resume-after-restart', 'succeeded']);
+    expect((await runner.record(run.id))!.data.resumes).toEqual({ [stepKey]: 1 });
+    expect((await runner.auditTrail(run.id)).map((e) => e.action)).toEqual(['start', 'resume-after-restart', 'succeeded']);
     expect(await servingImages(w, 'checkout')).toEqual(['registry.example.com/shop/checkout:v1.2.3']);
-    expect(runner.getLock('checkout', 'production')).toBeUndefined();
+    expect(await runner.getLock('checkout', 'production')).toBeUndefined();
   });
 
   it('stops on purpose (SIGTERM, Ctrl-C) never use up the resume budget; crashes do', async () => {
@@ -52,14 +52,14 @@ describe('crash and restart', () => {
       await w.runner.shutdown();
       const runner = w.restart();
       expect(await runner.resumeInFlight()).toEqual([{ runId: run.id, action: 'resume', note: expect.any(String) }]);
-      expect(runner.record(run.id)!.data.resumes ?? {}).toEqual({});
+      expect((await runner.record(run.id))!.data.resumes ?? {}).toEqual({});
       await until(runner, run.id, midStage('stage:canary-25'));
     }
     // A crash (close without the mark) counts.
     await w.runner.close();
     const runner = w.restart();
     await runner.resumeInFlight();
-    expect(runner.record(run.id)!.data.resumes).toEqual({ 'stage:canary-25': 1 });
+    expect((await runner.record(run.id))!.data.resumes).toEqual({ 'stage:canary-25': 1 });
     expect((await runner.settled(run.id))?.phase.status).toBe('succeeded');
   });
 
@@ -87,12 +87,12 @@ describe('crash and restart', () => {
     expect(await runner.resumeInFlight()).toEqual([
       { runId: run.id, action: 'stop', note: expect.stringMatching(/no longer in the catalogue; check payments in production/) },
     ]);
-    const v = runner.get(run.id)!;
+    const v = (await runner.get(run.id))!;
     expect(v.phase.status).toBe('stopped');
     expect(FINAL_STATUSES.has(v.phase.status)).toBe(true);
     expect(v.steps.find((s) => s.key === 'stage:canary-25')).toMatchObject({ status: 'failed', detail: 'interrupted by a restart' });
-    expect(runner.getLock('payments', 'production')).toMatchObject({ kind: 'held', runId: run.id });
-    expect(runner.auditTrail(run.id).map((e) => e.action)).toEqual(['start', 'stop-after-restart', 'stopped']);
+    expect(await runner.getLock('payments', 'production')).toMatchObject({ kind: 'held', runId: run.id });
+    expect((await runner.auditTrail(run.id)).map((e) => e.action)).toEqual(['start', 'stop-after-restart', 'stopped']);
   });
 
   it('a run waiting for a decision keeps waiting after a restart and can still be decided', async () => {

@@ -33,9 +33,9 @@ interface Call {
 }
 
 function recordingDriver(store: Store, calls: Call[], fail: { at?: string } = {}): RolloutDriver {
-  const seen = (name: string) => {
-    const saved = store.listRuns()[0];
-    calls.push({ name, saved: store.getRun(saved!.id)! });
+  const seen = async (name: string) => {
+    const saved = (await store.listRuns())[0];
+    calls.push({ name, saved: (await store.getRun(saved!.id))! });
     if (fail.at === name) throw new Error(`${name} failed: the API server said 500`);
   };
   const state = (ref: WorkloadRef): RolloutState => ({
@@ -47,28 +47,28 @@ function recordingDriver(store: Store, calls: Call[], fail: { at?: string } = {}
   return {
     strategy: 'rolling',
     async preflight() {
-      seen('preflight');
+      await seen('preflight');
       return [{ name: 'cluster health', ok: true, detail: 'nodes Ready', severity: 'error' }];
     },
     async prepare(ref) {
-      seen('prepare');
+      await seen('prepare');
       return state(ref);
     },
     stages: () => [STAGE],
     async applyStage(_ref, st) {
-      seen('applyStage');
+      await seen('applyStage');
       return st;
     },
     async promote(_ref, st) {
-      seen('promote');
+      await seen('promote');
       return st;
     },
     async rollback(_ref, st) {
-      seen('rollback');
+      await seen('rollback');
       return st;
     },
     async verifyRollback() {
-      seen('verifyRollback');
+      await seen('verifyRollback');
       return { ok: true, oldTrafficPct: 100, detail: 'all pods on v1.2.2' };
     },
     signals: async () => [],
@@ -111,7 +111,7 @@ beforeEach(() => {
 
 afterEach(async () => {
   await runner?.close();
-  store.close();
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -136,14 +136,14 @@ async function run(analysis: RunAnalysis, fail: { at?: string } = {}): Promise<{
   if (!started.ok) throw new Error(started.message);
   const id = started.run.id;
   await new Promise<void>((resolve) => {
-    const check = () => {
-      const v = runner!.get(id)!;
+    const check = async () => {
+      const v = (await runner!.get(id))!;
       if (['succeeded', 'failed', 'rolled-back', 'cancelled', 'awaiting-decision'].includes(v.phase.status)) resolve();
     };
-    runner!.subscribe(check);
-    check();
+    runner!.subscribe(() => void check());
+    void check();
   });
-  return { view: runner.get(id)!, rec: store.getRun(id)! };
+  return { view: (await runner.get(id))!, rec: (await store.getRun(id))! };
 }
 
 const stepStatus = (rec: RunRecord, key: string) => rec.steps.find((s) => s.key === key)?.status;
@@ -170,7 +170,7 @@ describe('the step loop', () => {
       'regression-gate CONTINUE',
     ]);
     expect(rec.steps.every((s) => s.status === 'done' || s.status === 'skipped')).toBe(true);
-    expect(store.getLock('checkout', 'production')).toBeUndefined();
+    expect(await store.getLock('checkout', 'production')).toBeUndefined();
   });
 
   it('a ROLLBACK verdict rolls back at once, skips the forward steps, and keeps the lock', async () => {
@@ -183,7 +183,7 @@ describe('the step loop', () => {
     expect(stepStatus(rec, 'stage:rolling-update')).toBe('failed');
     expect(stepStatus(rec, 'promote')).toBe('skipped');
     expect(rollbackOf(rec)?.verification?.ok).toBe(true);
-    expect(store.getLock('checkout', 'production')?.kind).toBe('held');
+    expect((await store.getLock('checkout', 'production'))?.kind).toBe('held');
   });
 
   it('an unclear verdict asks a person and changes nothing more', async () => {
@@ -201,7 +201,7 @@ describe('the step loop', () => {
     expect(calls.map((c) => c.name)).toEqual(['preflight']);
     expect(ownTarget(rec).touchedAt).toBeUndefined();
     expect(stepStatus(rec, 'prepare')).toBe('skipped');
-    expect(store.getLock('checkout', 'production')).toBeUndefined();
+    expect(await store.getLock('checkout', 'production')).toBeUndefined();
   });
 
   it('a step that throws after the cluster changed rolls back', async () => {

@@ -23,11 +23,11 @@ describe('stop the line', () => {
     // Each is inside its first monitored stage: the cluster has changed.
     for (const r of runs) await until(w.runner, r.id, (v) => v.steps.some((s) => s.key.startsWith('stage:') && s.status === 'running'));
 
-    expect(w.runner.stopAll(REQUESTER, 'db outage')).toMatchObject({ ok: false, acted: false });
-    const stop = w.runner.stopAll(IC, 'db outage, INC-7');
+    expect(await w.runner.stopAll(REQUESTER, 'db outage')).toMatchObject({ ok: false, acted: false });
+    const stop = await w.runner.stopAll(IC, 'db outage, INC-7');
     expect(stop).toMatchObject({ ok: true, acted: true });
     expect(stop.message).toMatch(/All deploys stopped by ic: db outage, INC-7/);
-    expect(w.runner.stopAll(IC, 'again')).toMatchObject({ ok: true, acted: false });
+    expect(await w.runner.stopAll(IC, 'again')).toMatchObject({ ok: true, acted: false });
 
     const held = await Promise.all(
       runs.map((r) => until(w!.runner, r.id, (v) => v.phase.status === 'paused' || FINAL_STATUSES.has(v.phase.status))),
@@ -39,11 +39,11 @@ describe('stop the line', () => {
     }
     // Nothing moves while stopped: the steps and what users are served stay as they were.
     const before = await Promise.all(
-      runs.map(async (r) => ({ steps: w!.runner.get(r.id)!.steps, serving: await servingImages(w!, r.service) })),
+      runs.map(async (r) => ({ steps: (await w!.runner.get(r.id))!.steps, serving: await servingImages(w!, r.service) })),
     );
     await new Promise((r) => setTimeout(r, 1500));
     for (const [i, r] of runs.entries()) {
-      expect(w.runner.get(r.id)!.steps).toEqual(before[i]!.steps);
+      expect((await w.runner.get(r.id))!.steps).toEqual(before[i]!.steps);
       expect((await servingImages(w, r.service)).sort()).toEqual(before[i]!.serving.sort());
     }
     // New deploys, approvals and the requester's resume are refused, with who and why.
@@ -55,15 +55,17 @@ describe('stop the line', () => {
     await w.runner.shutdown();
     const runner = w.restart();
     await runner.resumeInFlight();
-    expect(runner.lineStop()).toMatchObject({ reason: 'db outage, INC-7' });
-    for (const r of runs) expect(runner.get(r.id)!.phase.status).toBe('paused');
+    expect(await runner.lineStop()).toMatchObject({ reason: 'db outage, INC-7' });
+    for (const r of runs) expect((await runner.get(r.id))!.phase.status).toBe('paused');
     expect(await w.deploy('deploy catalog v1.2.3 rolling')).toMatchObject({ ok: false, reason: 'frozen' });
-    expect(w.store.auditTrail().map((e) => e.action)).toEqual(expect.arrayContaining(['stop-all', 'stop-all-refused', 'line-stopped']));
+    expect((await w.store.auditTrail()).map((e) => e.action)).toEqual(
+      expect.arrayContaining(['stop-all', 'stop-all-refused', 'line-stopped']),
+    );
 
     // Resume deploys: the held runs go on; Rollback still works as ever.
-    expect(runner.resumeAll(REQUESTER)).toMatchObject({ ok: false });
-    expect(runner.resumeAll(IC)).toMatchObject({ ok: true, acted: true });
-    expect(runner.lineStop()).toBeUndefined();
+    expect(await runner.resumeAll(REQUESTER)).toMatchObject({ ok: false });
+    expect(await runner.resumeAll(IC)).toMatchObject({ ok: true, acted: true });
+    expect(await runner.lineStop()).toBeUndefined();
     for (const r of runs) {
       await until(runner, r.id, (v) => v.phase.status !== 'paused');
       expect(await runner.command(r.id, 'rollback', IC)).toMatchObject({ ok: true });

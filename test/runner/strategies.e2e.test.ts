@@ -27,7 +27,7 @@ describe('happy paths', () => {
     expect(done.steps.filter((s) => s.status !== 'done' && s.status !== 'skipped')).toEqual([]);
     expect(done.steps.some((s) => s.key.startsWith('stage:'))).toBe(true);
     expect(await servingImages(w, 'checkout')).toEqual(['registry.example.com/shop/checkout:v1.2.3']);
-    expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
+    expect(await w.runner.getLock('checkout', 'production')).toBeUndefined();
     const md = readFileSync(reportPathOf(done)!, 'utf8');
     expect(md).toMatch(/Outcome \| Succeeded ✓/);
     expect(md).toMatch(/\| error rate \| \d+\.\d+% \| \d+\.\d+% \|/);
@@ -35,7 +35,7 @@ describe('happy paths', () => {
     expect(done.steps.find((s) => s.key === 'baseline')?.detail).toMatch(/; smoke 2\/2 passed on the live version$/);
     expect(done.steps.find((s) => s.key === 'smoke')?.detail).toBe('2/2 passed (live version before: 2/2 passed)');
     expect(md).toMatch(/\| health \| ✓ \| ✓ \| HTTP 200 in \d+ ms \|/);
-    expect(w.runner.auditTrail(run.id).map((e) => e.action)).toEqual(['start', 'succeeded']);
+    expect((await w.runner.auditTrail(run.id)).map((e) => e.action)).toEqual(['start', 'succeeded']);
   });
 
   it.each(['canary', 'blue-green', 'rolling'])(
@@ -66,7 +66,7 @@ describe('happy paths', () => {
     expect(done.steps.find((s) => s.key === 'staging-gate')).toMatchObject({ status: 'done' });
     expect(await servingImages(w, 'search', 'staging')).toEqual(['registry.example.com/shop/search:v2.0.0']);
     // The gate compared staging with production's live pods, sampled before staging changed.
-    const staging = targetIn(w.runner.record(run.id)!, 'staging');
+    const staging = targetIn((await w.runner.record(run.id))!, 'staging');
     expect(staging?.reference?.samples.length).toBeGreaterThan(0);
     const gate = staging!.decisions!.filter((d) => d.step === 'staging-gate').at(-1)!.decision;
     expect(gate.verdict).toBe('CONTINUE');
@@ -119,7 +119,7 @@ describe('failure paths roll back by themselves and keep the lock', () => {
       ['report', 'done'],
     ]);
     expect(await servingImages(w, 'checkout')).toEqual([OLD]);
-    const rec = w.runner.record(run.id)!;
+    const rec = (await w.runner.record(run.id))!;
     expect(rollbackOf(rec)).toMatchObject({ automatic: true, verification: { ok: true } });
     if (/smokefail/.test(text)) {
       // The critical path passed on the live version before the deploy: the new version broke it.
@@ -134,7 +134,7 @@ describe('failure paths roll back by themselves and keep the lock', () => {
     expect(d.podsAt).toMatchObject({ environment: 'production' });
     expect(d.pods.map((p) => p.version)).toContain(version);
     expect(d.podsNow).toBeDefined();
-    expect(w.runner.auditTrail(run.id).map((e) => e.action)).toEqual(['start', 'automatic-rollback', 'incident', 'rolled-back']);
+    expect((await w.runner.auditTrail(run.id)).map((e) => e.action)).toEqual(['start', 'automatic-rollback', 'incident', 'rolled-back']);
     // Locked until someone unlocks it: a new deploy is refused with who and since.
     const again = await w.deploy('deploy checkout v1.2.4 canary');
     expect(again).toMatchObject({ ok: false, reason: 'locked' });
@@ -142,12 +142,12 @@ describe('failure paths roll back by themselves and keep the lock', () => {
       /^🔒 checkout in production is locked after an automatic rollback \(run r-\w+: .+\), since <!date\^\d+\^[^|]+\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>\.\n/,
     );
     // The lock waits for someone to check production: an incident commander, pressed or typed alike.
-    expect(w.runner.unlock('checkout', 'production', REQUESTER, 'checked')).toMatchObject({
+    expect(await w.runner.unlock('checkout', 'production', REQUESTER, 'checked')).toMatchObject({
       ok: false,
       message: expect.stringMatching(/Only an incident commander .* may unlock it, once the service is checked/),
     });
-    expect(w.runner.unlock('checkout', 'production', REQUESTER, 'checked', run.id).ok).toBe(false);
-    expect(w.runner.unlock('checkout', 'production', IC, 'checked').ok).toBe(true);
+    expect((await w.runner.unlock('checkout', 'production', REQUESTER, 'checked', run.id)).ok).toBe(false);
+    expect((await w.runner.unlock('checkout', 'production', IC, 'checked')).ok).toBe(true);
     expect((await w.deploy('deploy checkout v1.2.4 canary')).ok).toBe(true);
   });
 });
@@ -173,10 +173,10 @@ describe('manual decisions', () => {
       expect(r).toMatchObject({ ok: true, acted: true });
       accepts++;
     }
-    const done = w.runner.get(run.id)!;
+    const done = (await w.runner.get(run.id))!;
     expect(done.phase.status, outcomeOf(done)).toBe('succeeded');
     expect(accepts).toBeGreaterThan(0);
-    expect(w.runner.auditTrail(run.id).filter((e) => e.action === 'accept')).toHaveLength(accepts);
+    expect((await w.runner.auditTrail(run.id)).filter((e) => e.action === 'accept')).toHaveLength(accepts);
     expect(readFileSync(reportPathOf(done)!, 'utf8')).toMatch(/accepted by dev/);
   });
 
@@ -190,8 +190,8 @@ describe('manual decisions', () => {
     expect(await w.runner.command(run.id, 'rollback', IC)).toMatchObject({ ok: true, acted: true });
     const done = (await w.runner.settled(run.id))!;
     expect(done.phase.status).toBe('rolled-back');
-    expect(rollbackOf(w.runner.record(run.id)!)).toMatchObject({ automatic: false, by: 'ic (U_IC)' });
-    expect(w.runner.getLock('checkout', 'production')).toBeUndefined();
+    expect(rollbackOf((await w.runner.record(run.id))!)).toMatchObject({ automatic: false, by: 'ic (U_IC)' });
+    expect(await w.runner.getLock('checkout', 'production')).toBeUndefined();
     expect(await servingImages(w, 'checkout')).toEqual([OLD]);
   });
 });

@@ -15,7 +15,7 @@ import type { AlertSource } from '../../src/metrics/alerts.js';
 import { createRunner, type Runner } from '../../src/runner/index.js';
 import type { RunView, StartResult } from '../../src/domain/run.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import { openStore, PgStore, type Store } from '../../src/store/index.js';
 
 export const SHIPPED = parseConfig(readFileSync(new URL('../../data/shipbot.yml', import.meta.url), 'utf8'));
 
@@ -61,6 +61,8 @@ export async function startWorld(
     git?: { env: NodeJS.ProcessEnv; creds: { SHIPBOT_GIT_TOKEN?: string; SHIPBOT_GIT_USERNAME?: string } };
     /** Where firing alerts are read (an Alertmanager on loopback). */
     alerts?: AlertSource;
+    /** A Postgres database for the store (test/helpers/postgres.ts); SQLite in a temporary file without it. */
+    databaseUrl?: string;
   } = {},
 ): Promise<World> {
   const config = opts.config ?? withoutStaging();
@@ -74,8 +76,9 @@ export async function startWorld(
   const stores: Store[] = [];
   const runners: Runner[] = [];
   const firstKube = opts.firstKube ? await opts.firstKube(sandbox) : undefined;
+  if (opts.databaseUrl) await (await PgStore.open(opts.databaseUrl)).close(); // migrated once, as the first replica does
   const make = (cfg: ShipbotConfig) => {
-    const store = openStore(dbFile);
+    const store = opts.databaseUrl ? PgStore.connect(opts.databaseUrl) : openStore(dbFile);
     stores.push(store);
     const kube = runners.length === 0 && firstKube ? firstKube : kubeFromKubeconfig(sandbox.kubeconfigYaml());
     const runner = createRunner({
@@ -132,7 +135,7 @@ export async function startWorld(
     async close() {
       for (const r of runners) await r.close();
       await sandbox.close();
-      for (const s of stores) s.close();
+      for (const s of stores) await s.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -140,16 +143,17 @@ export async function startWorld(
 }
 
 /** Resolves with the run's view once `pred` holds (checked now and on every update). */
-export function until(runner: Runner, runId: string, pred: (run: RunView) => boolean): Promise<RunView> {
+export function until(runner: Runner, runId: string, pred: (run: RunView) => boolean | Promise<boolean>): Promise<RunView> {
   return new Promise((resolve) => {
-    const now = runner.get(runId);
-    if (now && pred(now)) return resolve(now);
-    const off = runner.subscribe((ev) => {
-      if (ev.type === 'run-updated' && ev.run.id === runId && pred(ev.run)) {
-        off();
-        resolve(ev.run);
-      }
-    });
+    let done = false;
+    const offer = async (run: RunView | undefined) => {
+      if (!run || done || !(await pred(run)) || done) return;
+      done = true;
+      off();
+      resolve(run);
+    };
+    const off = runner.subscribe((ev) => void (ev.type === 'run-updated' && ev.run.id === runId && offer(ev.run)));
+    void runner.get(runId).then(offer);
   });
 }
 

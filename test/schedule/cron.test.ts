@@ -15,11 +15,12 @@ describe('startScheduler', () => {
   it('ticks on its cron expression and starts a due schedule; stop() ends it', async () => {
     w = await startWorld();
     const { request, plan } = w.plan('deploy search v2.0.0 rolling', { risk: 'high' });
-    const booked = bookSchedule(w, { request, plan, requester: DEV, at: new Date(w.clock.now() + MIN).toISOString() });
+    const booked = await bookSchedule(w, { request, plan, requester: DEV, at: new Date(w.clock.now() + MIN).toISOString() });
     if (!booked.ok) throw new Error(booked.message);
     w.clock.advance(2 * MIN);
     const cron = startScheduler({
       store: w.store,
+      schedules: w.schedules,
       runner: w.runner,
       config: w.config,
       clock: w.clock,
@@ -36,7 +37,7 @@ describe('startScheduler', () => {
     } finally {
       await cron.stop();
     }
-    expect(w.store.listRuns({ service: 'search' })).toHaveLength(1);
+    expect(await w.store.listRuns({ service: 'search' })).toHaveLength(1);
   });
 
   it('refuses an invalid cron expression', async () => {
@@ -44,6 +45,7 @@ describe('startScheduler', () => {
     expect(() =>
       startScheduler({
         store: w.store,
+        schedules: w.schedules,
         runner: w.runner,
         config: w.config,
         clock: w.clock,

@@ -36,14 +36,14 @@ describe('reaper', () => {
     w.restart();
     expect((await w.scheduler.tick()).reminded).toEqual([]);
     expect(inThread()).toHaveLength(1);
-    expect(w.runner.get(runId)?.phase.status).toBe('pending-approval');
+    expect((await w.runner.get(runId))?.phase.status).toBe('pending-approval');
 
     w.clock.advance(90 * MIN);
     const tick = await w.scheduler.tick();
     expect(tick.stopped).toEqual([runId]);
     expect(tick.errors).toEqual([]);
-    expect(w.runner.get(runId)?.phase.status).toBe('cancelled');
-    const trail = w.runner.auditTrail(runId).map((e) => `${e.actor}: ${e.action}`);
+    expect((await w.runner.get(runId))?.phase.status).toBe('cancelled');
+    const trail = (await w.runner.auditTrail(runId)).map((e) => `${e.actor}: ${e.action}`);
     expect(trail).toEqual(
       expect.arrayContaining([
         'shipbot: reminder',

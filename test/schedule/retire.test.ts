@@ -56,7 +56,7 @@ async function blueGreenDeploy(id: string, version: string): Promise<BlueGreenSt
     createdAt: now,
     updatedAt: now,
   };
-  w.store.saveRun(rec);
+  await w.store.saveRun(rec);
   return state;
 }
 
@@ -68,17 +68,17 @@ describe('retiring the idle blue-green colour', () => {
 
     expect((await w.scheduler.tick()).retired).toEqual([]);
     w.clock.advance(11 * MIN);
-    w.runner.lock('checkout', 'production', DEV, 'checking something');
+    await w.runner.lock('checkout', 'production', DEV, 'checking something');
     expect((await w.scheduler.tick()).retired).toEqual([]);
     expect(await replicas('checkout')).toBeGreaterThan(0);
 
-    w.runner.unlock('checkout', 'production', DEV);
+    await w.runner.unlock('checkout', 'production', DEV);
     const tick = await w.scheduler.tick();
     expect(tick.errors).toEqual([]);
     expect(tick.retired).toEqual([{ runId: 'r-bg1', deployments: ['checkout'] }]);
     expect(await replicas('checkout')).toBe(0);
     expect(await replicas('checkout-green')).toBeGreaterThan(0); // the live colour is untouched
-    expect(w.runner.auditTrail('r-bg1').find((e) => e.action === 'retire-idle-colour')?.detail).toBe('scaled checkout to 0');
+    expect((await w.runner.auditTrail('r-bg1')).find((e) => e.action === 'retire-idle-colour')?.detail).toBe('scaled checkout to 0');
 
     w.restart();
     expect((await w.scheduler.tick()).retired).toEqual([]);

@@ -13,14 +13,20 @@ afterEach(async () => {
   await w?.close();
 });
 
-function book(text: string, inMin: number, over: Parameters<World['plan']>[1] = { risk: 'high' }) {
+async function book(text: string, inMin: number, over: Parameters<World['plan']>[1] = { risk: 'high' }) {
   const { request, plan } = w.plan(text, over);
-  const res = bookSchedule(w, { request, plan, requester: DEV, at: new Date(w.clock.now() + inMin * MIN).toISOString(), notify: THREAD });
+  const res = await bookSchedule(w, {
+    request,
+    plan,
+    requester: DEV,
+    at: new Date(w.clock.now() + inMin * MIN).toISOString(),
+    notify: THREAD,
+  });
   if (!res.ok) throw new Error(res.message);
   return res;
 }
 
-const runsOf = (service: string) => w.store.listRuns({ service });
+const runsOf = async (service: string) => await w.store.listRuns({ service });
 
 describe('scheduled deploys', () => {
   beforeEach(async () => {
@@ -29,11 +35,11 @@ describe('scheduled deploys', () => {
 
   it('starts a due schedule exactly once: not early, once for two ticks at once, never again after a restart', async () => {
     // High risk: the run waits for an approval, so nothing touches the cluster during the test.
-    const { schedule } = book('deploy checkout v1.3.0 canary', 10);
+    const { schedule } = await book('deploy checkout v1.3.0 canary', 10);
     expect(describeSchedules(w.scheduler.schedules.list())).toContain(`\`${schedule.id}\``);
 
     expect((await w.scheduler.tick()).started).toEqual([]);
-    expect(runsOf('checkout')).toHaveLength(0);
+    expect(await runsOf('checkout')).toHaveLength(0);
 
     w.clock.advance(11 * MIN);
     const [a, b] = await Promise.all([w.scheduler.tick(), w.scheduler.tick()]);
@@ -42,10 +48,10 @@ describe('scheduled deploys', () => {
     const runIds = new Set([...a.started, ...b.started, ...third.started].map((s) => s.runId));
     expect(third.started).toEqual([]);
     expect(runIds.size).toBe(1);
-    expect(runsOf('checkout')).toHaveLength(1);
+    expect(await runsOf('checkout')).toHaveLength(1);
     const [runId] = [...runIds] as [string];
 
-    const run = w.runner.get(runId)!;
+    const run = (await w.runner.get(runId))!;
     expect(run).toMatchObject({
       service: 'checkout',
       version: 'v1.3.0',
@@ -53,15 +59,15 @@ describe('scheduled deploys', () => {
       origin: { kind: 'slack', channel: 'C_DEPLOYS', threadTs: THREAD.threadTs },
     });
     expect(w.scheduler.schedules.get(schedule.id)).toMatchObject({ status: 'started', runId });
-    expect(w.runner.auditTrail(runId).map((e) => e.action)).toContain('schedule-start');
+    expect((await w.runner.auditTrail(runId)).map((e) => e.action)).toContain('schedule-start');
 
     w.restart();
     expect((await w.scheduler.tick()).started).toEqual([]);
-    expect(runsOf('checkout').map((r) => r.id)).toEqual([runId]);
+    expect((await runsOf('checkout')).map((r) => r.id)).toEqual([runId]);
   });
 
   it('a schedule claimed just before a crash starts once after the restart', async () => {
-    const { schedule } = book('deploy search v2.0.0 rolling', 5);
+    const { schedule } = await book('deploy search v2.0.0 rolling', 5);
     w.clock.advance(6 * MIN);
     // The first half of a tick, then the process dies: the row is claimed but no run exists.
     expect(w.scheduler.schedules.claimDue(w.clock.now()).map((s) => s.id)).toEqual([schedule.id]);
@@ -72,54 +78,57 @@ describe('scheduled deploys', () => {
     const again = await w.scheduler.tick();
     expect(first.started.map((s) => s.scheduleId)).toEqual([schedule.id]);
     expect(again.started).toEqual([]);
-    expect(runsOf('search')).toHaveLength(1);
+    expect(await runsOf('search')).toHaveLength(1);
   });
 
   it('two processes on one database (two stores, two schedulers) start a due schedule once', async () => {
-    book('deploy payments v3.1.0 canary', 1);
+    await book('deploy payments v3.1.0 canary', 1);
     const first = w.scheduler;
     w.restart(); // a second store and scheduler on the same file; the first stays open
     w.clock.advance(2 * MIN);
     const reports = await Promise.all([first.tick(), w.scheduler.tick()]);
     expect(reports.flatMap((r) => r.started)).toHaveLength(1);
-    expect(runsOf('payments')).toHaveLength(1);
+    expect(await runsOf('payments')).toHaveLength(1);
   });
 
   it('cancelled schedules never start; only the requester or an incident commander may cancel', async () => {
-    const keep = book('deploy checkout v1.4.0 canary', 10).schedule;
-    const drop = book('deploy search v2.1.0 rolling', 10).schedule;
+    const keep = (await book('deploy checkout v1.4.0 canary', 10)).schedule;
+    const drop = (await book('deploy search v2.1.0 rolling', 10)).schedule;
 
-    const stranger = cancelSchedule(w, drop.id, { userId: 'U_OTHER', name: 'other' });
+    const stranger = await cancelSchedule(w, drop.id, { userId: 'U_OTHER', name: 'other' });
     expect(stranger).toMatchObject({ ok: false });
     expect(stranger.message).toContain('Only dev (U_DEV)');
-    expect(cancelSchedule(w, drop.id, DEV)).toMatchObject({ ok: true });
-    expect(cancelSchedule(w, drop.id, DEV).message).toContain('is cancelled');
-    expect(cancelSchedule(w, 's-nope', IC)).toMatchObject({ ok: false, message: expect.stringContaining('No scheduled deploy s-nope') });
+    expect(await cancelSchedule(w, drop.id, DEV)).toMatchObject({ ok: true });
+    expect((await cancelSchedule(w, drop.id, DEV)).message).toContain('is cancelled');
+    expect(await cancelSchedule(w, 's-nope', IC)).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('No scheduled deploy s-nope'),
+    });
     expect(w.scheduler.schedules.list().map((s) => s.id)).toEqual([keep.id]);
 
     w.clock.advance(11 * MIN);
     const tick = await w.scheduler.tick();
     expect(tick.started.map((s) => s.scheduleId)).toEqual([keep.id]);
-    expect(runsOf('search')).toHaveLength(0);
+    expect(await runsOf('search')).toHaveLength(0);
     expect(w.scheduler.schedules.get(drop.id)).toMatchObject({ status: 'cancelled', note: 'cancelled by dev (U_DEV)' });
-    expect(w.runner.auditTrail().some((e) => e.action === 'schedule-cancel' && e.detail.startsWith(drop.id))).toBe(true);
+    expect((await w.runner.auditTrail()).some((e) => e.action === 'schedule-cancel' && e.detail.startsWith(drop.id))).toBe(true);
     // Once started it is the run that gets cancelled, not the schedule.
-    expect(cancelSchedule(w, keep.id, DEV).message).toContain('cancel the run instead');
+    expect((await cancelSchedule(w, keep.id, DEV)).message).toContain('cancel the run instead');
   });
 
   it('a schedule found hours late (Shipbot was down) is not started, and the thread is told why', async () => {
-    const { schedule } = book('deploy checkout v1.5.0 canary', 5);
+    const { schedule } = await book('deploy checkout v1.5.0 canary', 5);
     w.clock.advance(3 * 60 * MIN);
     const tick = await w.scheduler.tick();
     expect(tick.started).toEqual([]);
     expect(tick.refused[0]).toMatchObject({ scheduleId: schedule.id, note: expect.stringContaining('missed') });
-    expect(runsOf('checkout')).toHaveLength(0);
+    expect(await runsOf('checkout')).toHaveLength(0);
     expect(w.posts.find((p) => p.threadTs === THREAD.threadTs)?.text).toContain(`${schedule.id} (checkout v1.5.0) was not started`);
   });
 
-  it('refuses times that have passed', () => {
+  it('refuses times that have passed', async () => {
     const { request, plan } = w.plan('deploy checkout v1.3.0 canary');
-    const res = bookSchedule(w, { request, plan, requester: DEV, at: new Date(w.clock.now() - MIN).toISOString() });
+    const res = await bookSchedule(w, { request, plan, requester: DEV, at: new Date(w.clock.now() - MIN).toISOString() });
     expect(res).toMatchObject({ ok: false, message: expect.stringContaining('already passed') });
   });
 });
@@ -140,16 +149,16 @@ describe('freeze windows', () => {
   });
 
   it('the runner refuses a scheduled deploy inside a freeze; an incident commander override starts it, audited', async () => {
-    const frozen = book('deploy payments v3.2.0 canary', 5, {});
+    const frozen = await book('deploy payments v3.2.0 canary', 5, {});
     expect(frozen.warning).toContain('year-end freeze');
-    const overridden = book('deploy checkout v1.3.0 canary', 5, {}).schedule;
+    const overridden = (await book('deploy checkout v1.3.0 canary', 5, {})).schedule;
 
-    expect(overrideFreeze(w, overridden.id, DEV, 'hotfix')).toMatchObject({
+    expect(await overrideFreeze(w, overridden.id, DEV, 'hotfix')).toMatchObject({
       ok: false,
       message: expect.stringContaining('Only incident commanders'),
     });
-    expect(overrideFreeze(w, overridden.id, IC, '')).toMatchObject({ ok: false });
-    expect(overrideFreeze(w, overridden.id, IC, 'hotfix for INC-42')).toMatchObject({ ok: true });
+    expect(await overrideFreeze(w, overridden.id, IC, '')).toMatchObject({ ok: false });
+    expect(await overrideFreeze(w, overridden.id, IC, 'hotfix for INC-42')).toMatchObject({ ok: true });
 
     w.clock.advance(6 * MIN);
     const tick = await w.scheduler.tick();
@@ -158,29 +167,29 @@ describe('freeze windows', () => {
     expect(
       w.posts.some((p) => p.threadTs === THREAD.threadTs && p.text.includes(`${frozen.schedule.id}`) && p.text.includes('year-end freeze')),
     ).toBe(true);
-    expect(w.runner.auditTrail().some((e) => e.action === 'schedule-frozen' && e.detail.startsWith(frozen.schedule.id))).toBe(true);
-    expect(w.runner.auditTrail().some((e) => e.action === 'schedule-freeze-override' && e.actor === 'ic (U_IC)')).toBe(true);
+    expect((await w.runner.auditTrail()).some((e) => e.action === 'schedule-frozen' && e.detail.startsWith(frozen.schedule.id))).toBe(true);
+    expect((await w.runner.auditTrail()).some((e) => e.action === 'schedule-freeze-override' && e.actor === 'ic (U_IC)')).toBe(true);
 
     expect(tick.started).toHaveLength(1);
     const runId = tick.started[0]!.runId;
-    const trail = w.runner.auditTrail(runId);
+    const trail = await w.runner.auditTrail(runId);
     expect(trail.find((e) => e.action === 'freeze-override')).toMatchObject({
       actor: 'ic (U_IC)',
       detail: expect.stringContaining('hotfix for INC-42'),
     });
-    expect(w.runner.record(runId)?.data.freezeOverride).toMatchObject({ by: 'ic (U_IC)', reason: 'hotfix for INC-42' });
+    expect((await w.runner.record(runId))?.data.freezeOverride).toMatchObject({ by: 'ic (U_IC)', reason: 'hotfix for INC-42' });
 
     // The run's own validation step passes the freeze check with the override noted.
     const validated = await new Promise<string>((resolve) => {
-      const check = () => {
-        const step = w.runner.get(runId)?.steps.find((s) => s.key === STEP.validate);
+      const check = async () => {
+        const step = (await w.runner.get(runId))?.steps.find((s) => s.key === STEP.validate);
         if (step && step.status !== 'pending' && step.status !== 'running') resolve(`${step.status}: ${step.detail}`);
       };
-      w.runner.subscribe(check);
-      check();
+      w.runner.subscribe(() => void check());
+      void check();
     });
     expect(validated).toMatch(/^(done|warning)/);
-    expect(w.runner.record(runId)?.data.validation?.find((c) => c.name === 'freeze window')).toMatchObject({
+    expect((await w.runner.record(runId))?.data.validation?.find((c) => c.name === 'freeze window')).toMatchObject({
       ok: true,
       detail: expect.stringContaining('Overridden by ic (U_IC)'),
     });

@@ -17,14 +17,15 @@ import { createScheduler, schedulingFor, type Scheduler } from '../../src/schedu
 import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
 import { parseScheduleCommand } from '../../src/slack/schedule.js';
 import { startSlackDouble, type SlackDouble } from '../../src/slack/double/index.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import { openStore, ScheduleStore, type SqliteStore } from '../../src/store/index.js';
 import { actionIds, textOf, waitFor } from '../slack/harness.js';
 import { JumpClock, MIN, SHIPPED } from './world.js';
 
 let double: SlackDouble;
 let slack: SlackApp;
 let runner: Runner;
-let store: Store;
+let store: SqliteStore;
+let schedules: ScheduleStore;
 let sandbox: Sandbox;
 let scheduler: Scheduler;
 let dir: string;
@@ -35,6 +36,7 @@ beforeAll(async () => {
   sandbox = await startSandbox({ clock: new ScaledClock(60), demo: true, config });
   dir = mkdtempSync(path.join(tmpdir(), 'shipbot-schedule-slack-'));
   store = openStore(path.join(dir, 'shipbot.db'));
+  schedules = new ScheduleStore(store);
   const logger = createLogger('silent');
   runner = createRunner({
     store,
@@ -58,7 +60,7 @@ beforeAll(async () => {
     config,
     runner,
     logger,
-    scheduling: schedulingFor({ store, clock, config }),
+    scheduling: schedulingFor({ store, schedules, clock, config }),
     now: () => new Date(clock.now()),
   });
   const { port } = await slack.start();
@@ -67,6 +69,7 @@ beforeAll(async () => {
   const client = new WebClient(double.botToken, { slackApiUrl: double.apiUrl });
   scheduler = createScheduler({
     store,
+    schedules,
     runner,
     config,
     clock,
@@ -80,7 +83,7 @@ afterAll(async () => {
   await runner?.close();
   await double?.close();
   await sandbox?.close();
-  store?.close();
+  await store?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -109,7 +112,7 @@ describe('scheduling from Slack', () => {
     const { id, threadTs } = await bookFromSlack(`deploy payments v3.1.0 canary high risk at ${inTwoHours()}`);
     expect(
       new Set(
-        schedulingFor({ store, clock, config: SHIPPED })
+        schedulingFor({ store, schedules, clock, config: SHIPPED })
           .describe()
           .match(/s-[a-z0-9]+/g),
       ),
@@ -125,7 +128,7 @@ describe('scheduling from Slack', () => {
 
     await double.postUserMessage('U_DEV', 'deploys', `cancel schedule ${id}`, { threadTs });
     await waitFor('the cancel answer', () => botReplies(threadTs).find((m) => textOf(m).includes(`Cancelled ${id}`)));
-    expect(schedulingFor({ store, clock, config: SHIPPED }).describe()).not.toContain(id);
+    expect(schedulingFor({ store, schedules, clock, config: SHIPPED }).describe()).not.toContain(id);
   });
 
   it('a booked deploy starts in its thread when a tick finds it due', async () => {
@@ -134,7 +137,7 @@ describe('scheduling from Slack', () => {
     clock.advance(125 * MIN);
     const tick = await scheduler.tick();
     expect(tick.started.map((s) => s.scheduleId)).toEqual([id]);
-    const run = runner.get(tick.started[0]!.runId)!;
+    const run = (await runner.get(tick.started[0]!.runId))!;
     expect(run).toMatchObject({
       service: 'checkout',
       phase: { status: 'pending-approval' },

@@ -16,7 +16,7 @@ import { SandboxMetricSource } from '../../src/metrics/sandbox.js';
 import { createRunner, type Runner } from '../../src/runner/index.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { createScheduler, type Scheduler, type SchedulerDeps } from '../../src/schedule/index.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import { openStore, ScheduleStore, type Store } from '../../src/store/index.js';
 
 export const SHIPPED = parseConfig(readFileSync(new URL('../../data/shipbot.yml', import.meta.url), 'utf8'));
 export const DEV: Actor = { userId: 'U_DEV', name: 'dev' };
@@ -51,6 +51,7 @@ export interface World {
   clock: JumpClock;
   sandbox: Sandbox;
   store: Store;
+  schedules: ScheduleStore;
   runner: Runner;
   scheduler: Scheduler;
   posts: Post[];
@@ -89,8 +90,10 @@ export async function startWorld(opts: { config?: ShipbotConfig; scheduler?: Par
       pollMs: 1000,
     });
     opened.push({ store, runner });
+    const schedules = new ScheduleStore(store);
     const scheduler = createScheduler({
       store,
+      schedules,
       runner,
       config,
       clock,
@@ -98,7 +101,7 @@ export async function startWorld(opts: { config?: ShipbotConfig; scheduler?: Par
       post: async (channel, text, threadTs) => void posts.push({ channel, text, ...(threadTs ? { threadTs } : {}) }),
       ...opts.scheduler,
     });
-    return { store, runner, scheduler };
+    return { store, schedules, runner, scheduler };
   };
   const world: World = {
     config,
@@ -127,7 +130,7 @@ export async function startWorld(opts: { config?: ShipbotConfig; scheduler?: Par
     async close() {
       for (const o of opened) await o.runner.close();
       await sandbox.close();
-      for (const o of opened) o.store.close();
+      for (const o of opened) await o.store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

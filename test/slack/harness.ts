@@ -92,7 +92,7 @@ export async function startHarness(
       await runner.close();
       await double.close();
       await sandbox.close();
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -101,13 +101,13 @@ export async function startHarness(
 /** Polls `check` until it returns something (not a timing assertion: it fails with what was seen). */
 export async function waitFor<T>(
   what: string,
-  check: () => T | undefined | false,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 20_000,
   describe?: () => unknown,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = check();
+    const v = await check();
     if (v) return v;
     if (Date.now() > deadline)
       throw new Error(`timed out waiting for ${what}${describe ? `; saw: ${JSON.stringify(describe(), null, 1).slice(0, 3000)}` : ''}`);

@@ -49,7 +49,7 @@ describe('Slack with Claude', () => {
     expect(text).toContain('v3.3.0');
     expect(text).toMatch(/🤖/);
     expect(actionIds(reply)).toEqual(['req_configure', 'req_start', 'req_cancel']);
-    expect(h.runner.list()).toHaveLength(0);
+    expect(await h.runner.list()).toHaveLength(0);
     expect(claude.userText(claude.requests.length - 1)).toContain('v3.3.0');
   });
 

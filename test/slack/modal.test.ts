@@ -91,7 +91,7 @@ describe('deploy modal', () => {
     expect(Object.keys(res.errors!).sort()).toEqual(['availabilityPct', 'regressionThresholdPct.medium']);
     expect(res.errors!.availabilityPct).toMatch(/0 to 100/);
     expect(h.double.openViews('U_DEV').map((v) => v.id)).toContain(view.id);
-    expect(h.runner.list().filter((r) => r.service === 'payments')).toHaveLength(0);
+    expect((await h.runner.list()).filter((r) => r.service === 'payments')).toHaveLength(0);
     h.double.driver.closeView(view.id);
   });
 
@@ -151,7 +151,9 @@ describe('deploy modal', () => {
     const root = await waitFor('the thread root', () =>
       h.double.messages('deploys').find((m) => m.botId && !m.threadTs && /is deploying \*search v5\.0\.0\*/.test(m.text)),
     );
-    const run = await waitFor('the run', () => h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === root.ts));
+    const run = await waitFor('the run', async () =>
+      (await h.runner.list()).find((r) => r.origin.kind === 'slack' && r.origin.threadTs === root.ts),
+    );
     expect(run.plan).toMatchObject({
       service: 'search',
       version: 'v5.0.0',
@@ -160,7 +162,7 @@ describe('deploy modal', () => {
       dbMigration: true,
       slo: { p99Ms: 450 },
     });
-    expect(h.runner.list().filter((r) => r.version === 'v5.0.0')).toHaveLength(1);
+    expect((await h.runner.list()).filter((r) => r.version === 'v5.0.0')).toHaveLength(1);
     await h.runner.command(run.id, 'cancel', { userId: 'U_DEV' });
   });
 

@@ -193,7 +193,9 @@ describe('Slack requests', () => {
     const sent = await h.double.postUserMessage('U_DEV', 'deploys', `${BOT} deploy checkout v1.2.10 canary`);
     const reply = await waitFor('the reply', () => replies(sent.ts)[0]);
     await Promise.all([h.double.clickButton('U_DEV', reply.ts, 'req_start'), h.double.clickButton('U_DEV', reply.ts, 'req_start')]);
-    const run = await waitFor('the run', () => h.runner.list().find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts));
+    const run = await waitFor('the run', async () =>
+      (await h.runner.list()).find((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts),
+    );
     await waitFor(
       'both presses handled',
       () =>
@@ -205,7 +207,7 @@ describe('Slack requests', () => {
       10_000,
       () => replies(sent.ts).map((m) => m.text),
     );
-    expect(h.runner.list().filter((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts)).toHaveLength(1);
+    expect((await h.runner.list()).filter((r) => r.origin.kind === 'slack' && r.origin.threadTs === sent.ts)).toHaveLength(1);
     await h.runner.command(run.id, 'cancel', { userId: 'U_DEV' });
   });
 

@@ -41,7 +41,7 @@ describe('trust, through Slack', () => {
       botReplies(asked.ts).find((m) => /may not lock|only when roles/.test(textOf(m))),
     );
     expect(textOf(refused)).toMatch(/⚠️/);
-    expect(h.runner.getLock('checkout', 'production')).toBeUndefined();
+    expect(await h.runner.getLock('checkout', 'production')).toBeUndefined();
 
     const locked = await h.double.postUserMessage('U_DEV', 'deploys', `${BOT} lock checkout production incident`);
     await waitFor('the lock', () => botReplies(locked.ts).find((m) => /🔒/.test(textOf(m))));
@@ -50,6 +50,6 @@ describe('trust, through Slack', () => {
     expect(textOf(no)).toMatch(/Only alice, who locked it, or an incident commander/);
     const ivan = await h.double.postUserMessage('U_IC', 'deploys', `${BOT} unlock checkout production`);
     await waitFor('the unlock', () => botReplies(ivan.ts).find((m) => /🔓/.test(textOf(m))));
-    expect(h.runner.getLock('checkout', 'production')).toBeUndefined();
+    expect(await h.runner.getLock('checkout', 'production')).toBeUndefined();
   });
 });

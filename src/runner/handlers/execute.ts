@@ -122,7 +122,7 @@ async function validate(ctx: StepContext): Promise<StepOutcome> {
         ? `${describeFreeze(freeze)} Overridden by ${overridden.by}: ${overridden.reason}`
         : describeFreeze(freeze),
   });
-  const lock = store.getLock(run.service, run.environment);
+  const lock = await store.getLock(run.service, run.environment);
   checks.push({
     name: 'lock',
     ok: lock?.runId === run.id,

@@ -6,7 +6,7 @@ import type { Clock } from '../../clock.js';
 import { versionOf } from '../../domain/image-ref.js';
 import type { Decision, Environment, Strategy } from '../../domain/types.js';
 import { ownTarget, type RunRecord, type SmokeRecord, type TargetData, targetIn } from '../../store/records.js';
-import type { Store } from '../../store/store.js';
+import type { Store } from '../../store/run-store.js';
 import type { WindowVerdict, RunAnalysis } from '../analysis.js';
 import type { Migrate } from './migration-step.js';
 import type { GitopsActions } from '../../gitops/actions.js';

@@ -32,7 +32,7 @@ export async function runCommand(ctx: SlackContext, cmd: ParsedCommand, o: Origi
       await replyInThread(ctx, o.channel, o.threadTs, helpText());
       return;
     case 'status':
-      await replyInThread(ctx, o.channel, o.threadTs, statusText(ctx.runner.list(), ctx.runner.locks(), cmd.service));
+      await replyInThread(ctx, o.channel, o.threadTs, statusText(await ctx.runner.list(), await ctx.runner.locks(), cmd.service));
       return;
     case 'rollback':
     case 'cancel':
@@ -40,7 +40,7 @@ export async function runCommand(ctx: SlackContext, cmd: ParsedCommand, o: Origi
     case 'stop-all':
     case 'resume-all': {
       const actor = await ctx.people.actor(o.user);
-      const res = cmd.intent === 'stop-all' ? ctx.runner.stopAll(actor, cmd.reason) : ctx.runner.resumeAll(actor);
+      const res = await (cmd.intent === 'stop-all' ? ctx.runner.stopAll(actor, cmd.reason) : ctx.runner.resumeAll(actor));
       await replyInThread(ctx, o.channel, o.threadTs, res.ok ? res.message : `🚫 ${res.message}`);
       return;
     }
@@ -74,7 +74,7 @@ async function deployRequest(ctx: SlackContext, request: DeployRequest, o: Origi
     return;
   }
   // A proposal for a locked service says so and offers to queue, not a Start that would be refused.
-  const lock = ctx.runner.locks().find((l) => l.service === request.service && l.environment === request.environment);
+  const lock = (await ctx.runner.locks()).find((l) => l.service === request.service && l.environment === request.environment);
   const reply = requestReply(request, recommend(request, ctx.config), {
     canSchedule: Boolean(ctx.scheduling),
     ...(lock ? { locked: lockedMessage(lock, ctx.runner.wallTime) } : {}),
@@ -121,7 +121,7 @@ async function onLiveRun(
   environment: Environment | undefined,
   o: Origin,
 ): Promise<void> {
-  const running = live(ctx.runner.list());
+  const running = live(await ctx.runner.list());
   const inThread = running.filter(
     (r) =>
       r.origin.kind === 'slack' &&

@@ -43,7 +43,7 @@ export function registerMessageListeners(app: App, ctx: SlackContext): void {
 }
 
 async function handleText(ctx: SlackContext, m: Incoming): Promise<void> {
-  if (!ctx.seen.firstTime(`${m.channel}:${m.ts}`)) return;
+  if (!(await ctx.seen.firstTime(`${m.channel}:${m.ts}`))) return;
   const origin = { channel: m.channel, threadTs: m.threadTs ?? m.ts, inThread: !!m.threadTs, user: m.user };
   // `schedules`, `cancel schedule s-…`, `override freeze s-…`: read before the deploy parser,
   // which would take "cancel schedule" for a cancel of a live run.

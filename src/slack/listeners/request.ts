@@ -130,7 +130,7 @@ export function registerRequestListeners(app: App, ctx: SlackContext): void {
     if (parsed.command.intent === 'status')
       return void (await ack({
         response_type: 'ephemeral',
-        text: statusText(ctx.runner.list(), ctx.runner.locks(), parsed.command.service),
+        text: statusText(await ctx.runner.list(), await ctx.runner.locks(), parsed.command.service),
       }));
     await ack();
     const where = { channel: command.channel_id, threadTs: '' };

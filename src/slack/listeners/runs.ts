@@ -34,7 +34,7 @@ export function registerRunListeners(app: App, ctx: SlackContext): void {
     await ack();
     const channel = body.channel?.id ?? body.container?.channel_id;
     const user = body.user.id;
-    const run = ctx.runner.get(action.value ?? '');
+    const run = await ctx.runner.get(action.value ?? '');
     if (!channel) return;
     const threadTs =
       run?.origin.kind === 'slack' ? run.origin.threadTs : ((body.message?.thread_ts as string | undefined) ?? body.message?.ts);
@@ -44,7 +44,7 @@ export function registerRunListeners(app: App, ctx: SlackContext): void {
     if (!res.ok) return tellPrivately(ctx, channel, user, `🚫 ${res.message}`, threadTs);
     // Done (now or before): the summary keeps no Unlock to press again.
     const summaryTs = body.message?.ts;
-    if (summaryTs) await editMessage(ctx, channel, summaryTs, summaryMessage(ctx.runner.get(run.id) ?? run, { unlocked: true }));
+    if (summaryTs) await editMessage(ctx, channel, summaryTs, summaryMessage((await ctx.runner.get(run.id)) ?? run, { unlocked: true }));
     if (!res.acted) return tellPrivately(ctx, channel, user, `Already done: ${res.message}.`, threadTs);
     if (threadTs)
       await replyInThread(ctx, channel, threadTs, `🔓 <@${user}> unlocked ${run.service} in ${run.environment}: new deploys can start.`);
@@ -56,7 +56,7 @@ export function registerRunListeners(app: App, ctx: SlackContext): void {
       const channel = body.channel?.id ?? body.container?.channel_id;
       const user = body.user.id;
       const runId = action.value ?? '';
-      const run = ctx.runner.get(runId);
+      const run = await ctx.runner.get(runId);
       if (!channel) return;
       const threadTs =
         run?.origin.kind === 'slack' ? run.origin.threadTs : ((body.message?.thread_ts as string | undefined) ?? body.message?.ts);
@@ -97,7 +97,7 @@ async function investigate(
   } catch (err) {
     return tellPrivately(ctx, channel, user, `⚠️ Investigate failed: ${errorCode(err)}. Try again in a moment.`, threadTs);
   }
-  const run = ctx.runner.get(runId);
+  const run = await ctx.runner.get(runId);
   if (!run) return tellPrivately(ctx, channel, user, `I can't find run \`${runId}\` any more.`, threadTs);
   await replyInThread(ctx, channel, threadTs ?? '', investigateMessage(run, diagnostics));
   // Everything collected, as a file in the thread: the briefing stays short.
