@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ScaledClock, type Clock } from './clock.js';
 import { ConfigError, contextsOf, loadAll, type EnvConfig, type ShipbotConfig } from './config.js';
-import { kubeconfigClusters, kubeFromKubeconfig, singleCluster, type Clusters } from './cluster/index.js';
+import { guardWrites, kubeconfigClusters, kubeFromEnv, kubeFromKubeconfig, singleCluster, type Clusters } from './cluster/index.js';
 import { createLlm } from './llm/index.js';
 import { startLocalWorkspace, type LocalWorkspace } from './local/server.js';
 import { actingAs, localPeople } from './local/people.js';
@@ -18,6 +18,8 @@ import { createLogger, type Logger } from './log.js';
 import { alertSourceFor, createMetricSource, prometheusAccess } from './metrics/index.js';
 import { clusterReadiness, probeRoutes, retryWithBackoff, startProbeServer } from './ops/probes.js';
 import { createTelemetry } from './ops/telemetry.js';
+import { leaseIdentity, Replica } from './ops/replica.js';
+import { viaLeader } from './slack/via-leader.js';
 import type { MetricSource } from './metrics/types.js';
 import { createRunner, type Runner } from './runner/index.js';
 import { reportRoutes } from './reports/page.js';
@@ -110,6 +112,9 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     const saved = useSandbox ? readSandboxState(stateFile) : undefined;
     const clock = new ScaledClock(speed, Math.max(resumedClockAt(saved) ?? 0, ((await store.latestMoment()) ?? 0) + 1));
 
+    // Replicas (a shared database): only the one holding the Lease drives runs and writes to clusters.
+    let replica: Replica | undefined;
+    const leading = env.SHIPBOT_DATABASE_URL ? () => replica?.leading ?? false : undefined;
     let sandbox: Sandbox | undefined;
     let clusters: Clusters;
     if (useSandbox) {
@@ -119,9 +124,10 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       // So `kubectl --kubeconfig data/sandbox.kubeconfig get pods -n production` shows the demo.
       sandbox.writeKubeconfig(path.join(dataDir, 'sandbox.kubeconfig'));
       // In-process, yet through the same door as kubectl: HTTPS with its CA and a bearer token.
-      clusters = singleCluster(kubeFromKubeconfig(sandbox.kubeconfigYaml()));
+      const kube = kubeFromKubeconfig(sandbox.kubeconfigYaml());
+      clusters = singleCluster(leading ? guardWrites(kube, leading) : kube);
     } else {
-      clusters = kubeconfigClusters(env, contextsOf(config));
+      clusters = kubeconfigClusters(env, contextsOf(config), leading);
     }
 
     const metrics = metricSource(env, config, clock, sandbox ? { url: sandbox.url, fetch: clusters.kube().fetch } : undefined);
@@ -138,14 +144,34 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       reportsDir: path.join(dataDir, 'reports'),
       summarise: (kind, facts) => llm.reportProse(kind, facts),
       ...(alerts ? { alerts } : {}),
+      ...(leading ? { acting: leading } : {}),
     });
     stops.push({ name: 'runner', stop: () => runner.shutdown() });
+    let endWith!: (reason: string) => void;
     const fatal = new Promise<string>((resolve) => {
+      endWith = resolve;
       stops.push({ name: 'fatal watch', stop: runner.subscribe((ev) => ev.type === 'store-failed' && resolve(ev.message)) });
     });
     const bootAt = clock.now();
-    const resumed = await runner.resumeInFlight();
-    for (const r of resumed) logger.info({ runId: r.runId, action: r.action }, `resumed run after restart: ${r.note}`);
+    let onLead = () => {};
+    if (leading) {
+      // The Lease lives where Shipbot runs (its pod's namespace; the sandbox in local mode).
+      const leaseKube = sandbox ? kubeFromKubeconfig(sandbox.kubeconfigYaml()) : kubeFromEnv(env);
+      const lead = new Replica({
+        store,
+        runner,
+        log: logger,
+        lease: { api: leaseKube.coordination, name: 'shipbot-leader', ...leaseIdentity(rawEnv) },
+        onLead: () => onLead(),
+        onDemoted: (term) =>
+          endWith(`this replica no longer leads (term ${term} ended): it has stopped acting, and exits to start again as a standby`),
+      });
+      replica = lead;
+      stops.push({ name: 'leadership', stop: () => lead.stop() });
+    } else {
+      const resumed = await runner.resumeInFlight();
+      for (const r of resumed) logger.info({ runId: r.runId, action: r.action }, `resumed run after restart: ${r.note}`);
+    }
 
     let double: SlackDouble | undefined;
     let workspace: LocalWorkspace | undefined;
@@ -186,7 +212,10 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     }
 
     // Shipbot's own metrics and probes: /healthz, /readyz, /metrics on PORT in either Slack mode.
-    const telemetry = createTelemetry({ record: (id) => runner.record(id) });
+    const telemetry = createTelemetry({
+      record: (id) => runner.record(id),
+      ...(replica ? { leadership: () => ({ leading: replica!.leading, term: replica!.term }) } : {}),
+    });
     stops.push({ name: 'telemetry', stop: runner.subscribe((ev) => telemetry.onRunEvent(ev)) });
     let slackConnected = false;
     let slackProblem: string | undefined;
@@ -227,7 +256,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     const slack: SlackApp = createSlackApp({
       env: slackEnv,
       config,
-      runner,
+      runner: replica ? viaLeader(runner, replica) : runner,
       logger,
       llm,
       scheduling: schedulingFor({ store, schedules, clock, config }),
@@ -274,19 +303,33 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       void untilConnected.then((s) => s && logger.info({ mode: s.mode, port: s.port }, 'connected to Slack'));
     }
 
-    // Scheduled deploys, blue-green retirement, reminders and the digest post through the same app.
-    const scheduler = startScheduler({
-      store,
-      schedules,
-      runner,
-      config,
-      clock,
-      logger,
-      post: async (channel, text, threadTs) => {
-        await slack.app.client.chat.postMessage({ channel, text, ...(threadTs ? { thread_ts: threadTs } : {}) });
-      },
-    });
-    stops.push({ name: 'scheduler', stop: () => scheduler.stop() });
+    // Scheduled deploys, blue-green retirement, reminders and the digest post through the same app;
+    // with replicas, the leader's alone.
+    const tickSchedules = () =>
+      startScheduler({
+        store,
+        schedules,
+        runner,
+        config,
+        clock,
+        logger,
+        post: async (channel, text, threadTs) => {
+          await slack.app.client.chat.postMessage({ channel, text, ...(threadTs ? { thread_ts: threadTs } : {}) });
+        },
+      });
+    if (replica) {
+      let ticking = false;
+      onLead = () => {
+        if (ticking) return;
+        ticking = true;
+        const scheduler = tickSchedules();
+        stops.push({ name: 'scheduler', stop: () => scheduler.stop() });
+      };
+      replica.start();
+    } else {
+      const scheduler = tickSchedules();
+      stops.push({ name: 'scheduler', stop: () => scheduler.stop() });
+    }
 
     if (local && double) double.connect(`http://127.0.0.1:${started.port}/slack/events`);
 

@@ -2,6 +2,7 @@
 // environment lives (staging and production may be in different clusters). Clients are made
 // once per context; the default context is the kubeconfig's current one.
 import { kubeFromEnv, type Kube } from './kube.js';
+import { guardWrites } from './write-guard.js';
 
 export interface Clusters {
   /** The client for `context` (undefined: the default context). Throws for an unknown context. */
@@ -41,8 +42,16 @@ export function createClusters(make: (context?: string) => Kube): Clusters {
  * with every context in `contexts` resolved now: a typo in a context fails at start, not at
  * the first deploy.
  */
-export function kubeconfigClusters(env: { KUBECONFIG?: string }, contexts: Iterable<string | undefined>): Clusters {
-  const clusters = createClusters((context) => kubeFromEnv(env, context));
+export function kubeconfigClusters(
+  env: { KUBECONFIG?: string },
+  contexts: Iterable<string | undefined>,
+  /** With replicas: whether this one leads; a write from one that does not is refused (write-guard.ts). */
+  leading?: () => boolean,
+): Clusters {
+  const clusters = createClusters((context) => {
+    const kube = kubeFromEnv(env, context);
+    return leading ? guardWrites(kube, leading) : kube;
+  });
   for (const c of contexts) clusters.kube(c);
   return clusters;
 }

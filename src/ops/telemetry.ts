@@ -8,8 +8,7 @@ import { FINAL_STATUSES } from '../domain/run.js';
 
 export interface Telemetry {
   registry: Registry;
-  /** Feeds one runner event (subscribe it to the runner). */
-  /** Counts what the event tells; events are handled one at a time, in order. */
+  /** Feeds one runner event (subscribe it to the runner): counts what it tells, one event at a time, in order. */
   onRunEvent(ev: RunEvent): Promise<void>;
   /** Counts one Slack Web API call (`status`: ok, error or rate_limited). */
   slackCall(method: string, status: 'ok' | 'error' | 'rate_limited'): void;
@@ -36,8 +35,30 @@ export function reasonLabel(reason: string): string {
   return 'other';
 }
 
-export function createTelemetry(opts: { record: (runId: string) => Promise<RunRecord | undefined>; defaultMetrics?: boolean }): Telemetry {
+export function createTelemetry(opts: {
+  record: (runId: string) => Promise<RunRecord | undefined>;
+  defaultMetrics?: boolean;
+  /** With replicas: whether this one leads, and its term (ops/replica.ts). One replica always leads, term 0. */
+  leadership?: () => { leading: boolean; term: number };
+}): Telemetry {
   const registry = new Registry();
+  const leadership = opts.leadership ?? (() => ({ leading: true, term: 0 }));
+  new Gauge({
+    name: 'shipbot_leader',
+    help: '1 when this replica leads (drives runs and changes clusters), 0 on a standby.',
+    registers: [registry],
+    collect() {
+      this.set(leadership().leading ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'shipbot_leader_term',
+    help: 'The leadership term this replica holds or last held (the Lease transitions); 0 before it ever led, or with one replica.',
+    registers: [registry],
+    collect() {
+      this.set(leadership().term);
+    },
+  });
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const deploys = new Counter({
     name: 'shipbot_deploys_total',

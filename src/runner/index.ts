@@ -37,6 +37,8 @@ export interface CreateRunnerOptions {
   git?: { creds: GitCredentials; env?: NodeJS.ProcessEnv };
   /** Where firing alerts are read (services' `alerts` gate); without it the gate is off. */
   alerts?: AlertSource;
+  /** With replicas: whether this one leads and so drives runs (ops/replica.ts). */
+  acting?: () => boolean;
 }
 
 export function createRunner(o: CreateRunnerOptions): Runner {
@@ -74,6 +76,7 @@ export function createRunner(o: CreateRunnerOptions): Runner {
     reportsDir: o.reportsDir,
     ...(o.summarise ? { summarise: o.summarise } : {}),
     ...(o.storeRetryMs !== undefined ? { storeRetryMs: o.storeRetryMs } : {}),
+    ...(o.acting ? { acting: o.acting } : {}),
     diagnose: (ref, state) => diagnose(driverDeps(ref.context), ref, state),
     migrate: (ref, target, opts) => runMigration(driverDeps(ref.context), target, opts),
     gitops: gitopsActions(clusters, o.git?.creds ?? {}, o.git?.env),

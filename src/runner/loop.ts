@@ -52,6 +52,8 @@ export interface RunnerDeps {
   newId?: () => string;
   /** How long (real ms) a busy database is waited out before the run is held and `store-failed` is emitted (default 10 min). */
   storeRetryMs?: number;
+  /** With replicas: whether this one drives runs (it leads). A standby records and reads runs; it drives none. */
+  acting?: () => boolean;
 }
 
 /** Statuses in which the run waits for a person or the lock, with nothing to execute. */
@@ -175,7 +177,7 @@ export class StepLoop {
   }
 
   attach(rec: RunRecord): void {
-    if (FINAL_STATUSES.has(rec.phase.status) || this.closed) return;
+    if (FINAL_STATUSES.has(rec.phase.status) || this.closed || this.deps.acting?.() === false) return;
     const a: Active = { rec, abort: new AbortController(), skip: deferred() };
     this.active.set(rec.id, a);
     a.loop = this.drive(a).finally(() => {

@@ -4,8 +4,8 @@ import { labelName, slackDate } from '../domain/text.js';
 import type { LineStop, LockRecord } from '../store/records.js';
 
 /** What a thread says when a restarted Shipbot picks its run up; `wallAt` is when, by the wall clock. */
-export function restartNote(wallAt: number, what: string): string {
-  return `Shipbot restarted ${slackDate(wallAt)}; ${what}`;
+export function restartNote(wallAt: number, what: string, why = 'Shipbot restarted'): string {
+  return `${why} ${slackDate(wallAt)}; ${what}`;
 }
 
 /** Why nothing moves forward while an incident commander has stopped all deploys. */

@@ -364,8 +364,12 @@ export class Runner {
     });
   }
 
-  /** At start-up: resumes runs that were in flight, or stops them safely saying what to check. */
-  async resumeInFlight(): Promise<Array<{ runId: string; action: string; note: string }>> {
+  /**
+   * At start-up, or on taking the lead from another replica (`why` says which, in the thread):
+   * resumes runs that were in flight, or stops them safely saying what to check. A run no step
+   * of which has started was not interrupted (a standby recorded it): it is taken up as it is.
+   */
+  async resumeInFlight(why?: string): Promise<Array<{ runId: string; action: string; note: string }>> {
     const { store, config, clock } = this.deps;
     const out: Array<{ runId: string; action: string; note: string }> = [];
     const live = (
@@ -375,14 +379,14 @@ export class Runner {
       if (this.loop.active.has(rec.id)) continue;
       const decision = resumeDecision(rec, Boolean(findService(config, rec.service)));
       if (decision.action === 'none') continue;
-      if (decision.action === 'wait') {
+      if (decision.action === 'wait' || (decision.action === 'resume' && !rec.steps.some((s) => s.startedAt !== undefined))) {
         this.loop.attach(rec);
         out.push({ runId: rec.id, action: 'wait', note: rec.phase.status });
         continue;
       }
       const at = clock.now();
       const note = decision.action === 'stop' ? `stopped safely: ${decision.reason}` : decision.note;
-      const { run, settled } = this.loop.dispatch(rec, { type: 'restarted', decision, at, note: restartNote(Date.now(), note) });
+      const { run, settled } = this.loop.dispatch(rec, { type: 'restarted', decision, at, note: restartNote(Date.now(), note, why) });
       await settled;
       if (decision.action === 'resume') this.loop.attach(run);
       out.push({ runId: rec.id, action: decision.action, note: decision.action === 'stop' ? decision.reason : decision.note });

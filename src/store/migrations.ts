@@ -147,6 +147,25 @@ export const MIGRATIONS: Migration[] = [
       INSERT INTO leadership (id, term) VALUES (1, 0);
     `,
   },
+  {
+    version: 6,
+    name: 'commands for the leader',
+    sql: `
+      -- A person's command taken by a replica that does not lead, for the leader to carry out.
+      -- status: queued → taken (by the leader of term) → answered (answer_json).
+      CREATE TABLE commands (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        cmd TEXT NOT NULL,
+        actor_json TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'queued',
+        term INTEGER NOT NULL DEFAULT 0,
+        answer_json TEXT
+      );
+      CREATE INDEX commands_open ON commands(status, at);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's user_version, each in its own transaction. */

@@ -85,4 +85,22 @@ export const PG_MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'commands for the leader',
+    sql: `
+      CREATE TABLE commands (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        cmd TEXT NOT NULL,
+        actor_json TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'queued',
+        term BIGINT NOT NULL DEFAULT 0,
+        answer_json TEXT,
+        seq BIGSERIAL NOT NULL
+      );
+      CREATE INDEX commands_open ON commands(status, at);
+    `,
+  },
 ];

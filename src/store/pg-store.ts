@@ -5,8 +5,29 @@
 import pg from 'pg';
 import type { AuditRecord, LineStop, LockRecord, RunRecord } from './records.js';
 import { PG_MIGRATIONS } from './pg-schema.js';
-import { type AuditRow, fromAuditRow, fromLockRow, fromRunRow, type LockRow, type RunRow, type StepRow, toRow } from './rows.js';
-import { FencedError, type LockAttempt, type NewAudit, type RunFilter, sameLock, type StartWrite, type Store } from './run-store.js';
+import {
+  type AuditRow,
+  type CommandRow,
+  fromAuditRow,
+  fromCommandRow,
+  fromLockRow,
+  fromRunRow,
+  type LockRow,
+  type RunRow,
+  type StepRow,
+  toRow,
+} from './rows.js';
+import type { CommandResult } from '../domain/run.js';
+import {
+  FencedError,
+  type LockAttempt,
+  type NewAudit,
+  type QueuedCommand,
+  type RunFilter,
+  sameLock,
+  type StartWrite,
+  type Store,
+} from './run-store.js';
 
 type Db = Pick<pg.PoolClient, 'query'>;
 
@@ -87,12 +108,16 @@ export class PgStore implements Store {
     this.term = term;
   }
 
+  async claimTerm(): Promise<void> {
+    await this.fenced(async () => undefined);
+  }
+
   async saveRun(run: RunRecord): Promise<void> {
     await this.fenced((c) => this.putRun(c, run));
   }
 
   async startRun(lock: LockRecord, write: StartWrite): Promise<{ got: LockAttempt; run?: RunRecord }> {
-    return this.fenced(async (c) => {
+    return this.tx(async (c) => {
       const got = await this.takeLock(c, lock);
       const out = write(got);
       if (!out) return { got };
@@ -208,6 +233,33 @@ export class PgStore implements Store {
       [lock.service, lock.environment, lock.holder, lock.kind, lock.since],
     );
     return (r.rowCount ?? 0) > 0;
+  }
+
+  async queueCommand(c: QueuedCommand): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO commands (id, run_id, cmd, actor_json, at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING',
+      [c.id, c.runId, c.cmd, JSON.stringify(c.actor), c.at],
+    );
+  }
+
+  async takeCommands(term: number): Promise<QueuedCommand[]> {
+    const { rows } = await this.pool.query<CommandRow & { seq: number }>(
+      `UPDATE commands SET status = 'taken', term = $1 WHERE status = 'queued' OR (status = 'taken' AND term < $1) RETURNING *`,
+      [term],
+    );
+    return rows.sort((a, b) => a.seq - b.seq).map(fromCommandRow);
+  }
+
+  async answerCommand(id: string, answer: CommandResult): Promise<void> {
+    await this.pool.query(`UPDATE commands SET status = 'answered', answer_json = $2 WHERE id = $1`, [id, JSON.stringify(answer)]);
+  }
+
+  async commandAnswer(id: string): Promise<CommandResult | undefined> {
+    const { rows } = await this.pool.query<{ answer_json: string }>(
+      `SELECT answer_json FROM commands WHERE id = $1 AND status = 'answered'`,
+      [id],
+    );
+    return rows[0] ? JSON.parse(rows[0].answer_json) : undefined;
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import type { RolloutState } from '../cluster/types.js';
 import { type StepView, outcomeOf, reportPathOf } from '../domain/run.js';
 import { type AuditRecord, type LockRecord, ownTarget, type RunRecord } from './records.js';
 import { type StoredData, upgradeRow } from './upgrade.js';
+import type { QueuedCommand } from './run-store.js';
 
 export interface RunRow {
   id: string;
@@ -125,6 +126,18 @@ export function fromLockRow(r: LockRow): LockRecord {
     kind: r.kind as LockRecord['kind'],
     ...(r.run_id !== null ? { runId: r.run_id } : {}),
   };
+}
+
+export interface CommandRow {
+  id: string;
+  run_id: string;
+  cmd: string;
+  actor_json: string;
+  at: number;
+}
+
+export function fromCommandRow(r: CommandRow): QueuedCommand {
+  return { id: r.id, runId: r.run_id, cmd: r.cmd as QueuedCommand['cmd'], actor: JSON.parse(r.actor_json), at: r.at };
 }
 
 export function fromAuditRow(r: AuditRow): AuditRecord {

@@ -2,6 +2,8 @@
 // (pg-store.ts, shared by replicas). Every method returns a promise, so a networked engine fits.
 // Writes that belong together are one method (startRun, endRun), never a transaction the caller
 // holds open across awaits: each engine makes that method one transaction of its own.
+import type { Actor } from '../domain/types.js';
+import type { CommandResult, RunCommand } from '../domain/run.js';
 import type { AuditRecord, LineStop, LockRecord, RunRecord } from './records.js';
 
 export interface RunFilter {
@@ -18,6 +20,15 @@ export type NewAudit = Omit<AuditRecord, 'id'>;
 /** What `startRun` writes once it knows whether the lock was got: the run and its audit entries, or (only when it was not got) nothing. */
 export type StartWrite = (got: LockAttempt) => { run: RunRecord; audits: NewAudit[] } | undefined;
 
+/** A person's command for a run, taken by any replica and carried out by the one that leads. */
+export interface QueuedCommand {
+  id: string;
+  runId: string;
+  cmd: RunCommand;
+  actor: Actor;
+  at: number;
+}
+
 export interface Store {
   readonly engine: 'sqlite' | 'postgres';
 
@@ -28,10 +39,15 @@ export interface Store {
    * changes nothing.
    */
   fenceWith(term: () => number): void;
+  /** Records this process's term as the highest (fenced): from now on an earlier term's write is refused, even before this one writes a run. */
+  claimTerm(): Promise<void>;
 
   /** Inserts or replaces a run and its steps, all or nothing (fenced). */
   saveRun(run: RunRecord): Promise<void>;
-  /** Takes the run's lock and saves what `write` returns with it, all or nothing (fenced). */
+  /**
+   * Takes the run's lock and saves what `write` returns with it, all or nothing. Not fenced: any
+   * replica records a new run (the leader drives it); a run's progress is the leader's alone.
+   */
   startRun(lock: LockRecord, write: StartWrite): Promise<{ got: LockAttempt; run?: RunRecord }>;
   /** Saves the ended run, releases its lock or keeps it held (`kept`: why), and audits the end, all or nothing (fenced). */
   endRun(run: RunRecord, kept: string | undefined, audit: NewAudit): Promise<void>;
@@ -62,6 +78,17 @@ export interface Store {
   acquireLock(lock: LockRecord): Promise<LockAttempt>;
   /** Releases this very lock (as read: holder, kind and since); false when it is gone or has changed hands. */
   releaseLock(lock: LockRecord): Promise<boolean>;
+
+  /** Queues a command for the leader (a replica that does not lead took it); the same id is queued once. */
+  queueCommand(c: QueuedCommand): Promise<void>;
+  /**
+   * Claims the commands still to carry out for the leader of `term`, oldest first: the queued
+   * ones, and any an earlier term took and never answered (its leader died on them).
+   */
+  takeCommands(term: number): Promise<QueuedCommand[]>;
+  /** What came of a command; the replica that queued it reads it back. */
+  answerCommand(id: string, answer: CommandResult): Promise<void>;
+  commandAnswer(id: string): Promise<CommandResult | undefined>;
 
   close(): Promise<void>;
 }

@@ -5,8 +5,29 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations.js';
 import type { AuditRecord, LineStop, LockRecord, RunRecord } from './records.js';
-import { type AuditRow, fromAuditRow, fromLockRow, fromRunRow, type LockRow, type RunRow, type StepRow, toRow } from './rows.js';
-import { FencedError, type LockAttempt, type NewAudit, type RunFilter, sameLock, type StartWrite, type Store } from './run-store.js';
+import {
+  type AuditRow,
+  type CommandRow,
+  fromAuditRow,
+  fromCommandRow,
+  fromLockRow,
+  fromRunRow,
+  type LockRow,
+  type RunRow,
+  type StepRow,
+  toRow,
+} from './rows.js';
+import type { CommandResult } from '../domain/run.js';
+import {
+  FencedError,
+  type LockAttempt,
+  type NewAudit,
+  type QueuedCommand,
+  type RunFilter,
+  sameLock,
+  type StartWrite,
+  type Store,
+} from './run-store.js';
 
 /**
  * The embedded engine. Its work is synchronous (better-sqlite3); the promises only meet the
@@ -54,12 +75,16 @@ export class SqliteStore implements Store {
     if (mine > highest) this.db.prepare('UPDATE leadership SET term = ? WHERE id = 1').run(mine);
   }
 
+  async claimTerm(): Promise<void> {
+    this.fenced(() => undefined);
+  }
+
   async saveRun(run: RunRecord): Promise<void> {
     this.fenced(() => this.putRun(run));
   }
 
   async startRun(lock: LockRecord, write: StartWrite): Promise<{ got: LockAttempt; run?: RunRecord }> {
-    return this.fenced(() => {
+    return this.immediate(() => {
       const got = this.takeLock(lock);
       const out = write(got);
       if (!out) return { got };
@@ -90,12 +115,14 @@ export class SqliteStore implements Store {
    * race it).
    */
   private fenced<T>(fn: () => T): T {
-    return this.db
-      .transaction(() => {
-        this.checkTerm();
-        return fn();
-      })
-      .immediate();
+    return this.immediate(() => {
+      this.checkTerm();
+      return fn();
+    });
+  }
+
+  private immediate<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
   }
 
   private putRun(run: RunRecord): void {
@@ -247,6 +274,32 @@ export class SqliteStore implements Store {
       .prepare('DELETE FROM locks WHERE service = ? AND environment = ? AND holder = ? AND kind = ? AND since = ?')
       .run(lock.service, lock.environment, lock.holder, lock.kind, lock.since);
     return info.changes > 0;
+  }
+
+  async queueCommand(c: QueuedCommand): Promise<void> {
+    this.db
+      .prepare('INSERT OR IGNORE INTO commands (id, run_id, cmd, actor_json, at) VALUES (?, ?, ?, ?, ?)')
+      .run(c.id, c.runId, c.cmd, JSON.stringify(c.actor), c.at);
+  }
+
+  async takeCommands(term: number): Promise<QueuedCommand[]> {
+    const rows = this.db
+      .prepare(
+        `UPDATE commands SET status = 'taken', term = ? WHERE status = 'queued' OR (status = 'taken' AND term < ?) RETURNING *, rowid AS seq`,
+      )
+      .all(term, term) as Array<CommandRow & { seq: number }>;
+    return rows.sort((a, b) => a.seq - b.seq).map(fromCommandRow);
+  }
+
+  async answerCommand(id: string, answer: CommandResult): Promise<void> {
+    this.db.prepare(`UPDATE commands SET status = 'answered', answer_json = ? WHERE id = ?`).run(JSON.stringify(answer), id);
+  }
+
+  async commandAnswer(id: string): Promise<CommandResult | undefined> {
+    const row = this.db.prepare(`SELECT answer_json FROM commands WHERE id = ? AND status = 'answered'`).get(id) as
+      | { answer_json: string }
+      | undefined;
+    return row ? JSON.parse(row.answer_json) : undefined;
   }
 
   async close(): Promise<void> {

@@ -187,15 +187,25 @@ describe.each(engines)('the %s store', (_name, open, present) => {
     await expect(a!.endRun(at('promote'), undefined, { at: 1, actor: 'shipbot', action: 'succeeded', detail: '' })).rejects.toThrow(
       FencedError,
     );
-    await expect(a!.startRun(LOCK, () => ({ run: at('x'), audits: [] }))).rejects.toThrow(FencedError);
     expect((await b!.getRun('r1'))!.steps[0]!.key).toBe('canary 25%');
-    expect(await b!.getLock('checkout', 'production')).toBeUndefined();
     termA = 3; // A leads again later: it writes again, and B's term has ended
     await a!.saveRun(at('promote'));
     await expect(b!.saveRun(at('canary 50%'))).rejects.toThrow(/term 2 has ended \(term 3 has written since\)/);
     expect((await a!.getRun('r1'))!.steps[0]!.key).toBe('promote');
     await a!.close();
     await b!.close();
+  });
+
+  test('a new leader claims its term before it writes anything: from then on the old leader writes nothing', async () => {
+    const [old, next] = await open(2);
+    old!.fenceWith(() => 1);
+    next!.fenceWith(() => 2);
+    await old!.saveRun(run('r1'));
+    await next!.claimTerm();
+    await expect(old!.saveRun(run('r1', { stage: 'late' }))).rejects.toThrow(FencedError);
+    expect((await next!.getRun('r1'))?.stage).toBeUndefined();
+    await old!.close();
+    await next!.close();
   });
 
   test('the line stop holds once, across replicas, until lifted', async () => {
@@ -208,6 +218,26 @@ describe.each(engines)('the %s store', (_name, open, present) => {
     expect(await a!.resumeLine()).toBe(false);
     await a!.close();
     await b!.close();
+  });
+
+  test('a command queued on one replica is taken once by the leader, retaken by the next term if never answered, and answered back', async () => {
+    const [standby, leader] = await open(2);
+    const press = (id: string, at: number) => ({ id, runId: 'r1', cmd: 'rollback' as const, actor: { userId: 'U_IC' }, at });
+    await standby!.queueCommand(press('c1', 1));
+    await standby!.queueCommand(press('c1', 1)); // the same press again: queued once
+    await standby!.queueCommand(press('c2', 2));
+    expect((await leader!.takeCommands(3)).map((c) => [c.id, c.cmd, c.actor.userId])).toEqual([
+      ['c1', 'rollback', 'U_IC'],
+      ['c2', 'rollback', 'U_IC'],
+    ]);
+    expect(await leader!.takeCommands(3)).toEqual([]); // taken: not handed out twice in one term
+    await leader!.answerCommand('c1', { ok: true, acted: true, message: 'rolling back' });
+    expect(await standby!.commandAnswer('c1')).toEqual({ ok: true, acted: true, message: 'rolling back' });
+    expect(await standby!.commandAnswer('c2')).toBeUndefined();
+    // Term 3's leader died before answering c2: term 4 takes it again; c1 was answered.
+    expect((await standby!.takeCommands(4)).map((c) => c.id)).toEqual(['c2']);
+    await standby!.close();
+    await leader!.close();
   });
 
   test('a Slack event is handled once across replicas, and is new again after the TTL', async () => {
