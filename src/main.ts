@@ -27,7 +27,7 @@ import { readSandboxState, resumedClockAt, sandboxTraffic, startSandbox, type Sa
 import { schedulingFor, startScheduler } from './schedule/index.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import { startSlackDouble, type SlackDouble } from './slack/double/index.js';
-import { openStore, PgStore, ScheduleStore, type Store } from './store/index.js';
+import { openRunStore, ScheduleStore, type Store } from './store/index.js';
 
 /** Local mode's clock: a canary (4 stages of 5 min, 30 min observation) takes about a minute. */
 export const DEMO_SPEED = 60;
@@ -97,13 +97,10 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
 
   try {
     mkdirSync(dataDir, { recursive: true });
-    // Runs, locks and the audit trail: Postgres when SHIPBOT_DATABASE_URL is set, else this file.
-    // Scheduled deploys are kept in the file either way (not yet on Postgres: see README).
-    const sqlite = openStore(path.join(dataDir, 'shipbot.db'));
-    const store: Store = env.SHIPBOT_DATABASE_URL ? await PgStore.open(env.SHIPBOT_DATABASE_URL) : sqlite;
-    const schedules = new ScheduleStore(sqlite);
+    // Runs, locks, schedules and the audit trail: Postgres when SHIPBOT_DATABASE_URL is set, else a file.
+    const store: Store = await openRunStore(env.SHIPBOT_DATABASE_URL, path.join(dataDir, 'shipbot.db'));
+    const schedules = new ScheduleStore(store.sql);
     stops.push({ name: 'store', stop: () => store.close() });
-    if (store !== sqlite) stops.push({ name: 'schedule store', stop: () => sqlite.close() });
 
     const speed = env.SHIPBOT_SPEED ?? (useSandbox ? DEMO_SPEED : 1);
     // Local mode keeps its cluster in the data dir, as a real cluster outlives Shipbot; the

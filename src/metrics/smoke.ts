@@ -70,8 +70,8 @@ export async function runSmokeChecks(
 const LAG_BACKOFF_MS = [250, 1000, 2000, 4000, 8000];
 
 /**
- * A read (GET/HEAD) that got no answer in time is asked once more before it counts as failed: on
- * a loaded node one lost answer is not the version's fault. When Shipbot's own event loop was
+ * A read (GET/HEAD) that got no answer in time, or whose connection was cut, is asked once more
+ * before it counts as failed: on a loaded node one lost answer is not the version's fault. When Shipbot's own event loop was
  * held up, in all, for half the check's timeout (at least 100 ms) while it waited, the timeout
  * says nothing about the service: it is asked again with backoff, and if Shipbot stays that busy
  * the result is unclear, for a person to decide. A wrong answer is never retried.
@@ -193,7 +193,9 @@ async function tryOnce(
     const latencyMs = elapsed();
     const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
     const reason = timedOut ? `no answer within ${timeoutMs} ms` : `request failed: ${e.cause?.code ?? e.cause?.message ?? e.message}`;
-    return done({ name: check.name, url, ok: false, critical, latencyMs, reason }, timedOut);
+    // A connection cut before the answer (a kept-alive socket the server had just closed) is no answer either.
+    const cut = ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'].includes(e.cause?.code ?? '');
+    return done({ name: check.name, url, ok: false, critical, latencyMs, reason }, timedOut || cut);
   }
 }
 

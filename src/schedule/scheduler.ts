@@ -12,7 +12,7 @@ import type { Actor, DeployPlan, DeployRequest } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { Runner } from '../runner/index.js';
 import type { RunOrigin } from '../domain/run.js';
-import { actorLabel } from '../store/records.js';
+import { actorLabel, type RunRecord } from '../store/records.js';
 import type { ScheduleStore, ScheduleNotify, ScheduleRecord } from '../store/schedules.js';
 import type { Store } from '../store/run-store.js';
 import { reapDecision, retirements, waitingFor, WAITING_FOR_A_PERSON, type ReapOptions } from './decisions.js';
@@ -85,7 +85,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const maxLate = (deps.maxLateMin ?? 60) * 60_000;
     if (late > maxLate) {
       const note = `missed: it was due at ${fmtTime(s.runAt)} but Shipbot was not running then; ask again to deploy now`;
-      if (!schedules.settle(s.id, 'refused', now, { note })) return;
+      if (!(await schedules.settle(s.id, 'refused', now, { note }))) return;
       await deps.store.audit({
         at: now,
         actor: 'shipbot',
@@ -112,7 +112,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     });
     // Only the tick that settles the row reports it (another process may have retried the same claim).
     if (res.ok) {
-      if (!schedules.settle(s.id, 'started', now, { runId: res.run.id })) return;
+      if (!(await schedules.settle(s.id, 'started', now, { runId: res.run.id }))) return;
       await deps.store.audit({
         runId: res.run.id,
         at: now,
@@ -122,7 +122,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       });
       out.started.push({ scheduleId: s.id, runId: res.run.id });
     } else {
-      if (!schedules.settle(s.id, 'refused', now, { note: res.message })) return;
+      if (!(await schedules.settle(s.id, 'refused', now, { note: res.message }))) return;
       await deps.store.audit({ at: now, actor: 'shipbot', action: `schedule-${res.reason}`, detail: `${s.id}: ${res.message}` });
       out.refused.push({ scheduleId: s.id, note: res.message });
       await tellSchedule(s, `🕒 Scheduled deploy ${s.id} (${s.service} ${s.version} to ${s.environment}) did not start: ${res.message}`);
@@ -132,14 +132,14 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   async function startDue(now: number, out: TickReport): Promise<void> {
     // Rows a crash left claimed but not started come first: all of them on this scheduler's first
     // tick (a restart), later only claims older than a tick could take (another process died).
-    const orphans = schedules.listStarting(firstTick ? Number.MAX_SAFE_INTEGER : now - ORPHAN_AFTER_MS);
+    const orphans = await schedules.listStarting(firstTick ? Number.MAX_SAFE_INTEGER : now - ORPHAN_AFTER_MS);
     firstTick = false;
-    for (const s of [...orphans, ...schedules.claimDue(now)]) {
+    for (const s of [...orphans, ...(await schedules.claimDue(now))]) {
       try {
         await startOne(s, now, out);
       } catch (err) {
         const note = `Shipbot could not start it: ${(err as Error).message}`;
-        if (!schedules.settle(s.id, 'failed', now, { note })) continue;
+        if (!(await schedules.settle(s.id, 'failed', now, { note }))) continue;
         out.errors.push(`${s.id}: ${note}`);
         await tellSchedule(s, `🕒 Scheduled deploy ${s.id} failed to start: ${(err as Error).message}. Deploy it by hand.`);
       }
@@ -147,22 +147,22 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   async function retire(now: number, out: TickReport): Promise<void> {
-    const runs = (await deps.store.listRuns({ status: ['succeeded'], limit: 500 })).filter(
-      (r) => r.strategy === 'blue-green' && !schedules.hasMark('retired', r.id),
-    );
+    const runs: RunRecord[] = [];
+    for (const r of await deps.store.listRuns({ status: ['succeeded'], limit: 500 }))
+      if (r.strategy === 'blue-green' && !(await schedules.hasMark('retired', r.id))) runs.push(r);
     const held = new Set((await deps.store.listLocks()).map((l) => `${l.service}/${l.environment}`));
     const locked = (service: string, env: string) => held.has(`${service}/${env}`);
     for (const d of retirements(runs, now, locked)) {
       if (d.action === 'wait') continue;
       const run = runs.find((r) => r.id === d.runId)!;
       if (d.action === 'superseded') {
-        schedules.mark('retired', run.id, now);
+        await schedules.mark('retired', run.id, now);
         continue;
       }
       try {
         // Through the runner, like every cluster change: audited in the run's trail.
         const r = await deps.runner.retireIdleColour(run.id);
-        schedules.mark('retired', run.id, now);
+        await schedules.mark('retired', run.id, now);
         if (r.ok) out.retired.push({ runId: run.id, deployments: r.deployments });
       } catch (err) {
         // Left unmarked: the next tick tries again.
@@ -180,7 +180,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       const key = `${run.id}@${since}`;
       const thread = run.origin.kind === 'slack' ? run.origin : undefined;
       if (d.action === 'remind') {
-        if (!schedules.mark('reminded', key, now)) continue;
+        if (!(await schedules.mark('reminded', key, now))) continue;
         const stopAt = since + reapOpts.stopAfterMin * 60_000;
         const text = `⏰ Run ${run.id} (${run.service} ${run.version} to ${run.environment}) has waited ${d.waitedMin} min for ${waitingFor(run.phase.status)}. If nobody acts, Shipbot stops it safely at ${fmtTime(stopAt)} (cancelled, or rolled back if the cluster was changed).`;
         await deps.store.audit({ runId: run.id, at: now, actor: 'shipbot', action: 'reminder', detail: text });
@@ -188,7 +188,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         out.reminded.push(run.id);
         continue;
       }
-      if (!schedules.mark('reaped', key, now)) continue;
+      if (!(await schedules.mark('reaped', key, now))) continue;
       await deps.store.audit({
         runId: run.id,
         at: now,
@@ -202,7 +202,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       const res = await deps.runner.command(run.id, 'cancel', actor);
       if (res.ok) out.stopped.push(run.id);
       else {
-        schedules.unmark('reaped', key);
+        await schedules.unmark('reaped', key);
         out.errors.push(`stopping ${run.id}: ${res.message}`);
       }
       await post(
@@ -217,14 +217,14 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const channel = deps.config.channels.stakeholder;
     if (!channel || !deps.post) return;
     const w = digestWindow(now, deps.digestHourUtc ?? 9);
-    if (!schedules.mark('digest', w.key, now)) return;
+    if (!(await schedules.mark('digest', w.key, now))) return;
     const runs = (await deps.store.listRuns({ limit: 5000 })).filter((r) => r.createdAt >= w.from && r.createdAt < w.to);
     const text = formatDigest(computeDigest(runs, w.from, w.to));
     try {
       await deps.post(channel, text);
       out.digest = text;
     } catch (err) {
-      schedules.unmark('digest', w.key); // try again next tick
+      await schedules.unmark('digest', w.key); // try again next tick
       out.errors.push(`posting the digest to ${channel}: ${(err as Error).message}`);
     }
   }
@@ -304,7 +304,7 @@ export async function bookSchedule(
   if (!Number.isFinite(runAt))
     return { ok: false, message: `'${input.at}' is not a time I can schedule; give one like 'at 02:00' or 'tomorrow 09:30' (UTC).` };
   if (runAt <= now) return { ok: false, message: `${fmtTime(runAt)} has already passed; give a later time or deploy now.` };
-  const schedule = deps.schedules.create(
+  const schedule = await deps.schedules.create(
     {
       id: `s-${randomUUID().slice(0, 6)}`,
       runAt,
@@ -340,13 +340,13 @@ export async function cancelSchedule(
   actor: Actor,
 ): Promise<{ ok: boolean; message: string }> {
   const schedules = deps.schedules;
-  const s = schedules.get(id);
+  const s = await schedules.get(id);
   if (!s) return { ok: false, message: `No scheduled deploy ${id}. \`schedules\` lists them.` };
   if (s.requester.userId !== actor.userId && !isIncidentCommander(actor, deps.config)) {
     return { ok: false, message: `Only ${actorLabel(s.requester)} (who scheduled it) or an incident commander may cancel ${id}.` };
   }
   const now = deps.clock.now();
-  if (!schedules.cancel(id, `cancelled by ${actorLabel(actor)}`, now)) {
+  if (!(await schedules.cancel(id, `cancelled by ${actorLabel(actor)}`, now))) {
     return {
       ok: false,
       message: `${id} is ${s.status}${s.runId ? ` (run ${s.runId})` : ''}: only a schedule still to come can be cancelled${s.runId ? '; cancel the run instead' : ''}.`,
@@ -377,7 +377,7 @@ export async function overrideFreeze(
   if (!reason.trim()) return { ok: false, message: `Say why the freeze is overridden: \`override freeze ${id} <reason>\`.` };
   const now = deps.clock.now();
   const schedules = deps.schedules;
-  if (!schedules.setFreezeOverride(id, { actor, reason: reason.trim() }, now)) {
+  if (!(await schedules.setFreezeOverride(id, { actor, reason: reason.trim() }, now))) {
     return { ok: false, message: `No scheduled deploy ${id} is still to come. \`schedules\` lists them.` };
   }
   await deps.store.audit({ at: now, actor: actorLabel(actor), action: 'schedule-freeze-override', detail: `${id}: ${reason.trim()}` });
@@ -401,7 +401,7 @@ export interface Scheduling {
   cancel(id: string, actor: Actor): Promise<{ ok: boolean; message: string }>;
   overrideFreeze(id: string, actor: Actor, reason: string): Promise<{ ok: boolean; message: string }>;
   /** Pending schedules, one line each. */
-  describe(): string;
+  describe(): Promise<string>;
 }
 
 export function schedulingFor(deps: Pick<SchedulerDeps, 'store' | 'schedules' | 'clock' | 'config'>): Scheduling {
@@ -409,6 +409,6 @@ export function schedulingFor(deps: Pick<SchedulerDeps, 'store' | 'schedules' | 
     book: (input) => bookSchedule(deps, input),
     cancel: (id, actor) => cancelSchedule(deps, id, actor),
     overrideFreeze: (id, actor, reason) => overrideFreeze(deps, id, actor, reason),
-    describe: () => describeSchedules(deps.schedules.list()),
+    describe: async () => describeSchedules(await deps.schedules.list()),
   };
 }

@@ -54,7 +54,7 @@ export async function runScheduleCommand(
   const scheduling = ctx.scheduling;
   if (!scheduling) return;
   if (cmd.kind === 'list') {
-    await replyInThread(ctx, o.channel, o.threadTs, `*Scheduled deploys* (UTC)\n${scheduling.describe()}`);
+    await replyInThread(ctx, o.channel, o.threadTs, `*Scheduled deploys* (UTC)\n${await scheduling.describe()}`);
     return;
   }
   const actor = await ctx.people.actor(o.user);

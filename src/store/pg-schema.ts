@@ -103,4 +103,35 @@ export const PG_MIGRATIONS: Migration[] = [
       CREATE INDEX commands_open ON commands(status, at);
     `,
   },
+  {
+    version: 3,
+    name: 'scheduled deploys and scheduler bookkeeping',
+    sql: `
+      CREATE TABLE schedules (
+        id TEXT PRIMARY KEY,
+        run_at BIGINT NOT NULL,
+        status TEXT NOT NULL,
+        service TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        version TEXT NOT NULL,
+        request_json TEXT NOT NULL,
+        plan_json TEXT NOT NULL,
+        requester_json TEXT NOT NULL,
+        notify_json TEXT,
+        freeze_override_json TEXT,
+        run_id TEXT,
+        note TEXT NOT NULL DEFAULT '',
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE INDEX schedules_due ON schedules(status, run_at);
+
+      CREATE TABLE scheduler_marks (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        PRIMARY KEY (kind, key)
+      );
+    `,
+  },
 ];

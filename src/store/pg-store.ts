@@ -25,6 +25,7 @@ import {
   type QueuedCommand,
   type RunFilter,
   sameLock,
+  type SqlDoor,
   type StartWrite,
   type Store,
 } from './run-store.js';
@@ -66,6 +67,10 @@ const types = {
 export class PgStore implements Store {
   readonly engine = 'postgres';
   private term?: () => number;
+  readonly sql: SqlDoor = {
+    all: async <T>(sql: string, args: unknown[]) => (await this.pool.query(numbered(sql), args)).rows as T[],
+    run: async (sql, args) => (await this.pool.query(numbered(sql), args)).rowCount ?? 0,
+  };
 
   private constructor(private readonly pool: pg.Pool) {}
 
@@ -351,6 +356,12 @@ export class PgStore implements Store {
 async function lockIn(c: Db, service: string, environment: string): Promise<LockRecord | undefined> {
   const { rows } = await c.query<LockRow>('SELECT * FROM locks WHERE service = $1 AND environment = $2', [service, environment]);
   return rows[0] ? fromLockRow(rows[0]) : undefined;
+}
+
+/** `?` placeholders as Postgres numbers them ($1, $2…); Shipbot's own statements have no `?` in a literal. */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
 }
 
 /** The URL without its password, for messages and logs. */

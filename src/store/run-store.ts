@@ -29,8 +29,16 @@ export interface QueuedCommand {
   at: number;
 }
 
+/** Plain statements on the store's database, `?` for each parameter, for tables beside the runs' (schedules.ts). */
+export interface SqlDoor {
+  all<T = unknown>(sql: string, args: unknown[]): Promise<T[]>;
+  /** The number of rows the statement changed. */
+  run(sql: string, args: unknown[]): Promise<number>;
+}
+
 export interface Store {
   readonly engine: 'sqlite' | 'postgres';
+  readonly sql: SqlDoor;
 
   /**
    * Fences run-state writes with the leadership term this process holds (ops/leader.ts): from

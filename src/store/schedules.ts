@@ -1,8 +1,8 @@
-// Scheduled deploys and the scheduler's "done once" marks, in SQLite so they survive restarts.
-// Claiming a due schedule is one UPDATE inside a transaction: two ticks (or two processes on
-// the same file) never both get the same row.
+// Scheduled deploys and the scheduler's "done once" marks, in the store's database (SQLite or
+// Postgres) so they survive restarts and every replica sees them. Claiming a due schedule is one
+// UPDATE: two ticks (or two replicas) never both get the same row.
 import type { Actor, DeployPlan, DeployRequest } from '../domain/types.js';
-import type { SqliteStore } from './store.js';
+import type { SqlDoor } from './run-store.js';
 
 export const SCHEDULE_STATUSES = ['pending', 'starting', 'started', 'refused', 'failed', 'cancelled'] as const;
 export type ScheduleStatus = (typeof SCHEDULE_STATUSES)[number];
@@ -73,20 +73,14 @@ function fromRow(r: Row): ScheduleRecord {
 }
 
 export class ScheduleStore {
-  constructor(private readonly store: SqliteStore) {}
+  constructor(private readonly sql: SqlDoor) {}
 
-  private get db() {
-    return this.store.db;
-  }
-
-  create(s: NewSchedule, now: number): ScheduleRecord {
-    this.db
-      .prepare(
-        `INSERT INTO schedules (id, run_at, status, service, environment, version, request_json, plan_json, requester_json,
-           notify_json, freeze_override_json, created_at, updated_at)
-         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+  async create(s: NewSchedule, now: number): Promise<ScheduleRecord> {
+    await this.sql.run(
+      `INSERT INTO schedules (id, run_at, status, service, environment, version, request_json, plan_json, requester_json,
+         notify_json, freeze_override_json, created_at, updated_at)
+       VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
         s.id,
         s.runAt,
         s.plan.service,
@@ -99,81 +93,91 @@ export class ScheduleStore {
         s.freezeOverride ? JSON.stringify(s.freezeOverride) : null,
         now,
         now,
-      );
-    return this.get(s.id)!;
+      ],
+    );
+    return (await this.get(s.id))!;
   }
 
-  get(id: string): ScheduleRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM schedules WHERE id = ?').get(id) as Row | undefined;
+  async get(id: string): Promise<ScheduleRecord | undefined> {
+    const [row] = await this.sql.all<Row>('SELECT * FROM schedules WHERE id = ?', [id]);
     return row ? fromRow(row) : undefined;
   }
 
   /** Soonest first; by default only those still to come (pending). */
-  list(statuses: ScheduleStatus[] = ['pending']): ScheduleRecord[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM schedules WHERE status IN (${statuses.map(() => '?').join(', ')}) ORDER BY run_at, rowid`)
-      .all(...statuses) as Row[];
+  async list(statuses: ScheduleStatus[] = ['pending']): Promise<ScheduleRecord[]> {
+    const rows = await this.sql.all<Row>(
+      `SELECT * FROM schedules WHERE status IN (${statuses.map(() => '?').join(', ')}) ORDER BY run_at, created_at, id`,
+      statuses,
+    );
     return rows.map(fromRow);
   }
 
   /**
-   * Claims every pending schedule due at `now` (pending → starting) in one transaction and
-   * returns them. A second call, in this process or another, gets none of the same rows.
+   * Claims every pending schedule due at `now` (pending → starting) in one statement and returns
+   * them. A second call, in this process or another replica, gets none of the same rows.
    */
-  claimDue(now: number): ScheduleRecord[] {
-    return this.store.tx(() => {
-      const rows = this.db
-        .prepare(`UPDATE schedules SET status = 'starting', updated_at = ? WHERE status = 'pending' AND run_at <= ? RETURNING *`)
-        .all(now, now) as Row[];
-      return rows.map(fromRow).sort((a, b) => a.runAt - b.runAt);
-    });
+  async claimDue(now: number): Promise<ScheduleRecord[]> {
+    const rows = await this.sql.all<Row>(
+      `UPDATE schedules SET status = 'starting', updated_at = ? WHERE status = 'pending' AND run_at <= ? RETURNING *`,
+      [now, now],
+    );
+    return rows.map(fromRow).sort((a, b) => a.runAt - b.runAt);
   }
 
   /**
    * Schedules claimed at or before `claimedBefore` and never settled: a crash between claim and
    * start left them. The runner's dedupe key makes starting them again safe.
    */
-  listStarting(claimedBefore = Number.MAX_SAFE_INTEGER): ScheduleRecord[] {
-    return this.list(['starting']).filter((s) => s.updatedAt <= claimedBefore);
+  async listStarting(claimedBefore = Number.MAX_SAFE_INTEGER): Promise<ScheduleRecord[]> {
+    return (await this.list(['starting'])).filter((s) => s.updatedAt <= claimedBefore);
   }
 
   /** Records what became of a claimed schedule; false when another tick settled it first. */
-  settle(id: string, status: 'started' | 'refused' | 'failed', now: number, detail: { runId?: string; note?: string }): boolean {
-    const info = this.db
-      .prepare(
-        `UPDATE schedules SET status = ?, run_id = COALESCE(?, run_id), note = ?, updated_at = ? WHERE id = ? AND status = 'starting'`,
-      )
-      .run(status, detail.runId ?? null, detail.note ?? '', now, id);
-    return info.changes > 0;
+  async settle(
+    id: string,
+    status: 'started' | 'refused' | 'failed',
+    now: number,
+    detail: { runId?: string; note?: string },
+  ): Promise<boolean> {
+    const changed = await this.sql.run(
+      `UPDATE schedules SET status = ?, run_id = COALESCE(?, run_id), note = ?, updated_at = ? WHERE id = ? AND status = 'starting'`,
+      [status, detail.runId ?? null, detail.note ?? '', now, id],
+    );
+    return changed > 0;
   }
 
   /** Cancels a pending schedule; false when it was not pending any more (already started, cancelled…). */
-  cancel(id: string, note: string, now: number): boolean {
-    const info = this.db
-      .prepare(`UPDATE schedules SET status = 'cancelled', note = ?, updated_at = ? WHERE id = ? AND status = 'pending'`)
-      .run(note, now, id);
-    return info.changes > 0;
+  async cancel(id: string, note: string, now: number): Promise<boolean> {
+    return (
+      (await this.sql.run(`UPDATE schedules SET status = 'cancelled', note = ?, updated_at = ? WHERE id = ? AND status = 'pending'`, [
+        note,
+        now,
+        id,
+      ])) > 0
+    );
   }
 
   /** Sets (or replaces) the incident commander's freeze override of a pending schedule. */
-  setFreezeOverride(id: string, override: { actor: Actor; reason: string }, now: number): boolean {
-    const info = this.db
-      .prepare(`UPDATE schedules SET freeze_override_json = ?, updated_at = ? WHERE id = ? AND status = 'pending'`)
-      .run(JSON.stringify(override), now, id);
-    return info.changes > 0;
+  async setFreezeOverride(id: string, override: { actor: Actor; reason: string }, now: number): Promise<boolean> {
+    const changed = await this.sql.run(
+      `UPDATE schedules SET freeze_override_json = ?, updated_at = ? WHERE id = ? AND status = 'pending'`,
+      [JSON.stringify(override), now, id],
+    );
+    return changed > 0;
   }
 
   /** Records that a periodic job did `kind` for `key`; false when it was already recorded. */
-  mark(kind: ScheduleMarkKind, key: string, now: number): boolean {
-    const info = this.db.prepare('INSERT OR IGNORE INTO scheduler_marks (kind, key, at) VALUES (?, ?, ?)').run(kind, key, now);
-    return info.changes > 0;
+  async mark(kind: ScheduleMarkKind, key: string, now: number): Promise<boolean> {
+    return (
+      (await this.sql.run('INSERT INTO scheduler_marks (kind, key, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [kind, key, now])) > 0
+    );
   }
 
-  hasMark(kind: ScheduleMarkKind, key: string): boolean {
-    return Boolean(this.db.prepare('SELECT 1 FROM scheduler_marks WHERE kind = ? AND key = ?').get(kind, key));
+  async hasMark(kind: ScheduleMarkKind, key: string): Promise<boolean> {
+    return (await this.sql.all('SELECT 1 FROM scheduler_marks WHERE kind = ? AND key = ?', [kind, key])).length > 0;
   }
 
-  unmark(kind: ScheduleMarkKind, key: string): void {
-    this.db.prepare('DELETE FROM scheduler_marks WHERE kind = ? AND key = ?').run(kind, key);
+  async unmark(kind: ScheduleMarkKind, key: string): Promise<void> {
+    await this.sql.run('DELETE FROM scheduler_marks WHERE kind = ? AND key = ?', [kind, key]);
   }
 }

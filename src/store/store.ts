@@ -25,6 +25,7 @@ import {
   type QueuedCommand,
   type RunFilter,
   sameLock,
+  type SqlDoor,
   type StartWrite,
   type Store,
 } from './run-store.js';
@@ -36,6 +37,10 @@ import {
 export class SqliteStore implements Store {
   readonly engine = 'sqlite';
   readonly db: Database.Database;
+  readonly sql: SqlDoor = {
+    all: async <T>(sql: string, args: unknown[]) => this.db.prepare(sql).all(...args) as T[],
+    run: async (sql, args) => this.db.prepare(sql).run(...args).changes,
+  };
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

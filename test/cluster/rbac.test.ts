@@ -135,3 +135,52 @@ describe('deploy/ manifests', () => {
     expect(c.env.find((e: { name: string }) => e.name === 'SHIPBOT_CONFIG').value).toBe('/etc/shipbot/shipbot.yml');
   });
 });
+
+describe('deploy/replicas/ (two replicas on Postgres)', () => {
+  const read = (f: string) =>
+    // biome-ignore lint/suspicious/noExplicitAny: manifests are read as YAML; the assertions below check their shape
+    parseAllDocuments(readFileSync(`deploy/replicas/${f}`, 'utf8')).map((d) => d.toJS() as any);
+
+  it('builds on deploy/ and adds the Lease RBAC and a PodDisruptionBudget; the SQLite volume claim goes', () => {
+    const k = read('kustomization.yaml')[0];
+    expect(k.resources).toEqual(['../', 'leader-rbac.yaml', 'pdb.yaml']);
+    expect(k.patches.map((p: { path?: string }) => p.path).filter(Boolean)).toEqual(['deployment-patch.yaml']);
+    expect(k.patches.find((p: { patch?: string }) => p.patch)?.patch).toMatch(
+      /PersistentVolumeClaim[\s\S]*shipbot-data[\s\S]*\$patch: delete/,
+    );
+  });
+
+  it('runs two pods on different nodes, one at a time in an update, with the database URL from a Secret and the pod namespace for the Lease', () => {
+    const dep = read('deployment-patch.yaml')[0];
+    expect(dep.spec.replicas).toBe(2);
+    expect(dep.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    const anti = dep.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+    expect(anti).toEqual([{ labelSelector: { matchLabels: { app: 'shipbot' } }, topologyKey: 'kubernetes.io/hostname' }]);
+    const env = dep.spec.template.spec.containers[0].env;
+    expect(env.find((e: { name: string }) => e.name === 'SHIPBOT_DATABASE_URL')).toEqual({
+      name: 'SHIPBOT_DATABASE_URL',
+      valueFrom: { secretKeyRef: { name: 'shipbot-database', key: 'url' } },
+    });
+    expect(env.find((e: { name: string }) => e.name === 'POD_NAMESPACE').valueFrom).toEqual({
+      fieldRef: { fieldPath: 'metadata.namespace' },
+    });
+    expect(JSON.stringify(env)).not.toMatch(/postgres:\/\//);
+    const pdb = read('pdb.yaml')[0];
+    expect(pdb.spec).toEqual({ minAvailable: 1, selector: { matchLabels: { app: 'shipbot' } } });
+  });
+
+  it('grants the Lease calls the elector makes (read, create, replace), on shipbot-leader only, to the shipbot service account', () => {
+    const [role, binding] = read('leader-rbac.yaml');
+    expect(role.metadata).toEqual({ name: 'shipbot-leader', namespace: 'shipbot' });
+    const leader = readFileSync('src/ops/leader.ts', 'utf8');
+    const calls = [...leader.matchAll(/\.(read|create|replace)NamespacedLease\(/g)].map(
+      (m) => ({ read: 'get', create: 'create', replace: 'update' })[m[1]!],
+    );
+    for (const verb of new Set(calls)) expect(grants(role.rules, 'coordination.k8s.io', 'leases', verb!), verb).toBe(true);
+    // Create cannot be limited by name in RBAC; every other verb is limited to the one Lease.
+    for (const r of role.rules) if (!r.verbs.includes('create')) expect(r.resourceNames).toEqual(['shipbot-leader']);
+    expect(role.rules.flatMap((r: Rule) => r.verbs).sort()).toEqual(['create', 'get', 'update']);
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'shipbot', namespace: 'shipbot' }]);
+    expect(binding.roleRef.name).toBe('shipbot-leader');
+  });
+});

@@ -13,6 +13,7 @@ let maxInFlight = 0;
 let closedPort = 0;
 let lostOnce = 0;
 let lateTwice = 0;
+let cutOnce = 0;
 beforeAll(async () => {
   server = createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
@@ -29,6 +30,8 @@ beforeAll(async () => {
     // Loses its first answer (as a loaded node might), then answers at once.
     if (url.startsWith('/svc/lost-once')) return void (lostOnce++ === 0 ? setTimeout(() => res.end('late'), 1000) : res.end('ok'));
     if (url.startsWith('/svc/created')) return void res.writeHead(201).end('made');
+    // Cuts its first connection before answering (a kept-alive socket closed under the client), then answers.
+    if (url.startsWith('/svc/cut-once')) return void (cutOnce++ === 0 ? req.socket.destroy() : res.end('ok'));
     // Misses its first two answers, then answers at once.
     if (url.startsWith('/svc/late-twice')) return void (lateTwice++ < 2 ? setTimeout(() => res.end('late'), 1000) : res.end('ok'));
     res.writeHead(404).end('not found');
@@ -104,6 +107,12 @@ describe('runSmokeChecks', () => {
     const before = seen.filter((s) => s === 'GET /svc/critical-path').length;
     await runSmokeChecks([check('critical-path', '/critical-path')], base);
     expect(seen.filter((s) => s === 'GET /svc/critical-path')).toHaveLength(before + 1);
+  });
+
+  it('asks a read check once more when its connection is cut before the answer (ECONNRESET)', async () => {
+    const [cut] = await runSmokeChecks([check('cut', '/cut-once', { expectBody: 'ok' })], base);
+    expect(cut).toMatchObject({ ok: true, status: 200, attempts: 2 });
+    expect(seen.filter((s) => s === 'GET /svc/cut-once')).toHaveLength(2);
   });
 
   it('an unreachable target and an unknown placeholder are failures, not exceptions', async () => {

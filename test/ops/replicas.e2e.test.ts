@@ -155,7 +155,8 @@ describe.skipIf(!havePostgres)('two replicas on Postgres', () => {
     const before = (await b.store.getRun(id))!;
     await a.crash();
     await until('b leads', () => b.replica.leading, 10_000);
-    expect(performance.now() - crashedAt).toBeLessThan(T.leaseDurationMs + 2 * T.retryPeriodMs + 1_000);
+    // Loose by 1.5 s: timers on a busy 2-core machine fire late.
+    expect(performance.now() - crashedAt).toBeLessThan(T.leaseDurationMs + 2 * T.retryPeriodMs + 1_500);
     expect(b.replica.term).toBeGreaterThan(1);
 
     await until(

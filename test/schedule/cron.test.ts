@@ -30,7 +30,7 @@ describe('startScheduler', () => {
     try {
       const started = await waitFor(
         'the cron tick to start the schedule',
-        () => w.scheduler.schedules.get(booked.schedule.id)?.status === 'started',
+        async () => (await w.scheduler.schedules.get(booked.schedule.id))?.status === 'started',
         10_000,
       );
       expect(started).toBe(true);

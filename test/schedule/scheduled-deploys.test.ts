@@ -36,7 +36,7 @@ describe('scheduled deploys', () => {
   it('starts a due schedule exactly once: not early, once for two ticks at once, never again after a restart', async () => {
     // High risk: the run waits for an approval, so nothing touches the cluster during the test.
     const { schedule } = await book('deploy checkout v1.3.0 canary', 10);
-    expect(describeSchedules(w.scheduler.schedules.list())).toContain(`\`${schedule.id}\``);
+    expect(describeSchedules(await w.scheduler.schedules.list())).toContain(`\`${schedule.id}\``);
 
     expect((await w.scheduler.tick()).started).toEqual([]);
     expect(await runsOf('checkout')).toHaveLength(0);
@@ -58,7 +58,7 @@ describe('scheduled deploys', () => {
       phase: { status: 'pending-approval' },
       origin: { kind: 'slack', channel: 'C_DEPLOYS', threadTs: THREAD.threadTs },
     });
-    expect(w.scheduler.schedules.get(schedule.id)).toMatchObject({ status: 'started', runId });
+    expect(await w.scheduler.schedules.get(schedule.id)).toMatchObject({ status: 'started', runId });
     expect((await w.runner.auditTrail(runId)).map((e) => e.action)).toContain('schedule-start');
 
     w.restart();
@@ -70,8 +70,8 @@ describe('scheduled deploys', () => {
     const { schedule } = await book('deploy search v2.0.0 rolling', 5);
     w.clock.advance(6 * MIN);
     // The first half of a tick, then the process dies: the row is claimed but no run exists.
-    expect(w.scheduler.schedules.claimDue(w.clock.now()).map((s) => s.id)).toEqual([schedule.id]);
-    expect(w.scheduler.schedules.get(schedule.id)?.status).toBe('starting');
+    expect((await w.scheduler.schedules.claimDue(w.clock.now())).map((s) => s.id)).toEqual([schedule.id]);
+    expect((await w.scheduler.schedules.get(schedule.id))?.status).toBe('starting');
 
     w.restart();
     const first = await w.scheduler.tick();
@@ -104,13 +104,13 @@ describe('scheduled deploys', () => {
       ok: false,
       message: expect.stringContaining('No scheduled deploy s-nope'),
     });
-    expect(w.scheduler.schedules.list().map((s) => s.id)).toEqual([keep.id]);
+    expect((await w.scheduler.schedules.list()).map((s) => s.id)).toEqual([keep.id]);
 
     w.clock.advance(11 * MIN);
     const tick = await w.scheduler.tick();
     expect(tick.started.map((s) => s.scheduleId)).toEqual([keep.id]);
     expect(await runsOf('search')).toHaveLength(0);
-    expect(w.scheduler.schedules.get(drop.id)).toMatchObject({ status: 'cancelled', note: 'cancelled by dev (U_DEV)' });
+    expect(await w.scheduler.schedules.get(drop.id)).toMatchObject({ status: 'cancelled', note: 'cancelled by dev (U_DEV)' });
     expect((await w.runner.auditTrail()).some((e) => e.action === 'schedule-cancel' && e.detail.startsWith(drop.id))).toBe(true);
     // Once started it is the run that gets cancelled, not the schedule.
     expect((await cancelSchedule(w, keep.id, DEV)).message).toContain('cancel the run instead');
@@ -163,7 +163,7 @@ describe('freeze windows', () => {
     w.clock.advance(6 * MIN);
     const tick = await w.scheduler.tick();
     expect(tick.refused).toEqual([{ scheduleId: frozen.schedule.id, note: expect.stringContaining('Deploys are frozen') }]);
-    expect(w.scheduler.schedules.get(frozen.schedule.id)?.status).toBe('refused');
+    expect((await w.scheduler.schedules.get(frozen.schedule.id))?.status).toBe('refused');
     expect(
       w.posts.some((p) => p.threadTs === THREAD.threadTs && p.text.includes(`${frozen.schedule.id}`) && p.text.includes('year-end freeze')),
     ).toBe(true);

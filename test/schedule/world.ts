@@ -90,7 +90,7 @@ export async function startWorld(opts: { config?: ShipbotConfig; scheduler?: Par
       pollMs: 1000,
     });
     opened.push({ store, runner });
-    const schedules = new ScheduleStore(store);
+    const schedules = new ScheduleStore(store.sql);
     const scheduler = createScheduler({
       store,
       schedules,

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FencedError, openStore, type LockRecord, type Store } from '../../src/store/index.js';
+import { FencedError, openStore, type LockRecord, ScheduleStore, type Store } from '../../src/store/index.js';
+import type { DeployPlan, DeployRequest } from '../../src/domain/types.js';
 import { PgStore } from '../../src/store/pg-store.js';
 import { phaseFor, rolloutStateFor } from '../helpers/plan.js';
 import { havePostgres, NO_POSTGRES, type Postgres, startPostgres } from '../helpers/postgres.js';
@@ -238,6 +239,27 @@ describe.each(engines)('the %s store', (_name, open, present) => {
     expect((await standby!.takeCommands(4)).map((c) => c.id)).toEqual(['c2']);
     await standby!.close();
     await leader!.close();
+  });
+
+  test('scheduled deploys: a due one is claimed by one replica only; a periodic job is marked done once', async () => {
+    const [a, b] = await open(2);
+    const [sa, sb] = [new ScheduleStore(a!.sql), new ScheduleStore(b!.sql)];
+    const plan = { service: 'checkout', environment: 'production', version: 'v1.2.3' } as DeployPlan;
+    const due = await sa.create(
+      { id: 's-1', runAt: 100, request: { intent: 'deploy' } as DeployRequest, plan, requester: { userId: 'U1' } },
+      50,
+    );
+    expect(due).toMatchObject({ id: 's-1', status: 'pending', runAt: 100, service: 'checkout', createdAt: 50 });
+    expect((await sb.list()).map((s) => s.id)).toEqual(['s-1']);
+    const claims = await Promise.all([sa.claimDue(150), sb.claimDue(150)]);
+    expect(claims.flat().map((s) => s.id)).toEqual(['s-1']);
+    expect(await sb.settle('s-1', 'started', 160, { runId: 'r1' })).toBe(true);
+    expect(await sa.settle('s-1', 'failed', 161, {})).toBe(false);
+    expect(await sa.get('s-1')).toMatchObject({ status: 'started', runId: 'r1' });
+    expect(await Promise.all([sa.mark('digest', 'd1', 1), sb.mark('digest', 'd1', 1)])).toEqual(expect.arrayContaining([true, false]));
+    expect(await sb.hasMark('digest', 'd1')).toBe(true);
+    await a!.close();
+    await b!.close();
   });
 
   test('a Slack event is handled once across replicas, and is new again after the TTL', async () => {
