@@ -29,6 +29,9 @@ export interface ReplicaOptions {
   onDemoted?: (term: number) => void;
 }
 
+/** A standby waits this long for the leader's answer: a takeover (15 s lease, 2 s retries) and a look at the queue. */
+const ANSWER_WAIT_MS = 21_000;
+
 export class Replica {
   readonly elector: LeaderElector;
   private timer?: NodeJS.Timeout;
@@ -73,8 +76,7 @@ export class Replica {
   async command(runId: string, cmd: RunCommand, actor: Actor, id: string): Promise<CommandResult> {
     if (this.leading) return this.o.runner.command(runId, cmd, actor);
     await this.o.store.queueCommand({ id, runId, cmd, actor, at: Date.now() });
-    const waitMs = this.o.answerWaitMs ?? 15_000 + 2 * 2_000 + 2_000;
-    const until = Date.now() + waitMs;
+    const until = Date.now() + (this.o.answerWaitMs ?? ANSWER_WAIT_MS);
     while (Date.now() < until) {
       const answer = await this.o.store.commandAnswer(id);
       if (answer) return answer;
