@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import type { RunEvent } from '../domain/run.js';
 import type { Logger } from '../log.js';
 import type { RunRecord } from '../store/records.js';
-import type { Store } from '../store/run-store.js';
+import { FencedError, type Store } from '../store/run-store.js';
 import { isStoreBusy } from '../store/store.js';
 import { safe } from './async.js';
 import { toView } from './view.js';
@@ -56,13 +56,18 @@ export class Journal {
     if (!quiet) this.emit(snapshot, important);
   }
 
-  /** Records an audit entry. Never throws: a lost entry is logged, and the deploy goes on. */
-  async audit(runId: string | undefined, actor: string, action: string, detail: string): Promise<void> {
+  /**
+   * Records an audit entry. `fenced`: it tells of the leader's own work on a run (a step, a
+   * command it carried out), refused once its term has ended, like the run's state. Never throws:
+   * a lost entry is logged, and the deploy goes on.
+   */
+  async audit(runId: string | undefined, actor: string, action: string, detail: string, fenced = false): Promise<void> {
     const at = this.clock.now();
     try {
-      await this.write((s) => s.audit({ ...(runId ? { runId } : {}), at, actor, action, detail }));
+      await this.write((s) => s.audit({ ...(runId ? { runId } : {}), at, actor, action, detail }, fenced));
     } catch (err) {
-      this.log.error({ err, runId, action }, 'an audit entry could not be written');
+      if (err instanceof FencedError) this.log.warn({ runId, action }, 'an audit entry refused: this replica no longer leads');
+      else this.log.error({ err, runId, action }, 'an audit entry could not be written');
       return;
     }
     this.emitAudit(runId ?? '', actor, action, detail, at);

@@ -140,7 +140,7 @@ export class StepLoop {
           a?.skip.resolve();
           break;
         case 'audit':
-          void this.journal.audit(run.id, e.actor, e.action, e.detail);
+          void this.journal.audit(run.id, e.actor, e.action, e.detail, true);
           break;
         case 'end':
           settled = this.end(run.id, e.status, e.outcome);
@@ -281,7 +281,7 @@ export class StepLoop {
         progress: (line) => {
           if (!signal.aborted) this.dispatch(a.rec, { type: 'progress', key, line });
         },
-        audit: (action, detail) => void this.journal.audit(rec.id, 'shipbot', action, detail),
+        audit: (action, detail) => void this.journal.audit(rec.id, 'shipbot', action, detail, true),
         migrate: this.deps.migrate ?? (() => Promise.reject(new Error('this Shipbot was built without a way to run migration Jobs'))),
         ...(this.deps.gitops ? { gitops: this.deps.gitops } : {}),
       });

@@ -213,7 +213,7 @@ export class Runner {
       await this.journal.audit(rec.id, who, `${cmd}-repeated`, effect.note);
       return { ok: true, acted: false, message: effect.note };
     }
-    void this.journal.audit(rec.id, who, cmd, effect.note);
+    void this.journal.audit(rec.id, who, cmd, effect.note, true);
     if (cmd === 'investigate') {
       const d = await this.investigate(rec.id, actor, false);
       return {

@@ -190,8 +190,8 @@ export class PgStore implements Store {
     });
   }
 
-  async audit(e: NewAudit): Promise<AuditRecord> {
-    return this.addAudit(this.pool, e);
+  async audit(e: NewAudit, fenced = false): Promise<AuditRecord> {
+    return fenced ? this.fenced((c) => this.addAudit(c, e)) : this.addAudit(this.pool, e);
   }
 
   async auditTrail(runId?: string): Promise<AuditRecord[]> {

@@ -70,7 +70,8 @@ export interface Store {
   /** True the first time `key` is offered within `ttlMs`, across restarts and replicas; false for a repeat. */
   firstSeen(key: string, now: number, ttlMs: number): Promise<boolean>;
 
-  audit(e: NewAudit): Promise<AuditRecord>;
+  /** Appends to the audit trail; `fenced`: an entry about the leader's own work, refused once its term has ended. */
+  audit(e: NewAudit, fenced?: boolean): Promise<AuditRecord>;
   auditTrail(runId?: string): Promise<AuditRecord[]>;
 
   /** The incident commander's stop of all deploys, while it holds. */

@@ -209,8 +209,8 @@ export class SqliteStore implements Store {
 
   // --- audit trail ----------------------------------------------------------------------------
 
-  async audit(e: NewAudit): Promise<AuditRecord> {
-    return this.addAudit(e);
+  async audit(e: NewAudit, fenced = false): Promise<AuditRecord> {
+    return fenced ? this.fenced(() => this.addAudit(e)) : this.addAudit(e);
   }
 
   private addAudit(e: NewAudit): AuditRecord {

@@ -204,6 +204,10 @@ describe.each(engines)('the %s store', (_name, open, present) => {
     await old!.saveRun(run('r1'));
     await next!.claimTerm();
     await expect(old!.saveRun(run('r1', { stage: 'late' }))).rejects.toThrow(FencedError);
+    // The old leader's account of its own work is refused too; a person's entry (any replica) is not.
+    await expect(old!.audit({ runId: 'r1', at: 5, actor: 'shipbot', action: 'stage', detail: 'late' }, true)).rejects.toThrow(FencedError);
+    await old!.audit({ at: 6, actor: 'U1', action: 'lock', detail: 'checkout/production' });
+    expect((await next!.auditTrail()).map((e) => e.action)).toEqual(['lock']);
     expect((await next!.getRun('r1'))?.stage).toBeUndefined();
     await old!.close();
     await next!.close();
