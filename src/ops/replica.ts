@@ -98,6 +98,7 @@ export class Replica {
     } catch (err) {
       log.error({ err, term }, 'could not take up the runs in flight on taking the lead');
     }
+    if (!this.leading || this.stopping) return; // lost again while taking the runs up: demote() has it
     log.info({ term }, 'leading: this replica drives runs');
     this.o.onLead?.(term);
     this.timer = setInterval(() => {

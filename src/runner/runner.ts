@@ -171,8 +171,9 @@ export class Runner {
         return { run: rec, audits };
       }),
     );
-    const rec = started.run;
-    if (!rec) return { ok: false, reason: 'locked', message: lockedMessage((started.got as { holder: LockRecord }).holder, this.wallTime) };
+    const { got, run: rec } = started;
+    if (!rec)
+      return { ok: false, reason: 'locked', message: got.ok ? 'the lock was taken meanwhile' : lockedMessage(got.holder, this.wallTime) };
     this.journal.emitAudit(id, holder, 'start', rec.phase.status);
     this.journal.emit(rec, true);
     this.loop.attach(rec);
