@@ -95,6 +95,14 @@ describe.skipIf(!promBin)(`team gates read by a real Prometheus scraping every $
       const s = await metrics.sample({ namespace: 'production', service: 'web', track: '' }, 30);
       return s.ok ? s : undefined;
     });
+    // Every target, not web's alone: a gate's baseline is read as of the moment a release first
+    // changes its service, seconds from now, and rate() needs two points of every series by then.
+    // On a busy machine the first scrapes of some pods come late (seen in CI: no data, a person asked).
+    await until('two scrapes of every target', 90_000, async () => {
+      const res = await fetch(`${prom!.url}/api/v1/query?query=${encodeURIComponent('min(count_over_time(up[5m]))')}`);
+      const body = (await res.json()) as { data?: { result?: Array<{ value: [number, string] }> } };
+      return Number(body.data?.result?.[0]?.value[1] ?? 0) >= 2 ? true : undefined;
+    });
   }, 150_000);
 
   afterAll(async () => {
