@@ -140,16 +140,22 @@ async function deployOn(p: Pod, text: string): Promise<string> {
 const stageRunning = (p: Pod, id: string) => async () =>
   Boolean((await p.store.getRun(id))?.steps.some((s) => s.key.startsWith('stage:') && s.status === 'running'));
 
+/** Replica a leads, b stands by, and a's canary of checkout is in a stage. */
+async function canaryOnLeader(): Promise<{ at: Awaited<ReturnType<typeof cluster>>; a: Pod; b: Pod; id: string }> {
+  const at = await cluster();
+  const a = pod('shipbot-a', at);
+  await until('a leads', () => a.replica.leading);
+  const b = pod('shipbot-b', at);
+  const id = await deployOn(a, 'deploy checkout v1.2.3 canary');
+  await until('a canary stage runs', stageRunning(a, id), 30_000);
+  return { at, a, b, id };
+}
+
 describe.skipIf(!havePostgres)('two replicas on Postgres', () => {
   it('the leader dies mid-canary: the standby takes the Lease within its duration and a retry, takes the run up, and the canary finishes; the dead leader writes nothing more', async () => {
-    const at = await cluster();
-    const a = pod('shipbot-a', at);
-    await until('a leads', () => a.replica.leading);
-    const b = pod('shipbot-b', at);
-    const id = await deployOn(a, 'deploy checkout v1.2.3 canary');
-    // A standby records nothing of the run's progress and drives nothing.
+    const { at, a, b, id } = await canaryOnLeader();
+    // A standby drives nothing.
     expect(b.replica.leading).toBe(false);
-    await until('a canary stage runs', stageRunning(a, id), 30_000);
 
     const crashedAt = performance.now();
     const before = (await b.store.getRun(id))!;
@@ -186,12 +192,7 @@ describe.skipIf(!havePostgres)('two replicas on Postgres', () => {
   });
 
   it('a Rollback pressed on the standby while the leader is dead acts once, after takeover', async () => {
-    const at = await cluster();
-    const a = pod('shipbot-a', at);
-    await until('a leads', () => a.replica.leading);
-    const b = pod('shipbot-b', at);
-    const id = await deployOn(a, 'deploy checkout v1.2.3 canary');
-    await until('a canary stage runs', stageRunning(a, id), 30_000);
+    const { a, b, id } = await canaryOnLeader();
     await a.crash();
     expect(b.replica.leading).toBe(false);
     const answer = await b.replica.command(id, 'rollback', IC, 'press-1');
@@ -203,12 +204,7 @@ describe.skipIf(!havePostgres)('two replicas on Postgres', () => {
   });
 
   it('10 Rollback presses spread over both replicas act once', async () => {
-    const at = await cluster();
-    const a = pod('shipbot-a', at);
-    await until('a leads', () => a.replica.leading);
-    const b = pod('shipbot-b', at);
-    const id = await deployOn(a, 'deploy checkout v1.2.3 canary');
-    await until('a canary stage runs', stageRunning(a, id), 30_000);
+    const { a, b, id } = await canaryOnLeader();
     const answers = await Promise.all(
       Array.from({ length: 10 }, (_, i) => (i % 2 ? b : a).replica.command(id, 'rollback', IC, `press-${i}`)),
     );
