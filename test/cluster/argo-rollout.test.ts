@@ -25,13 +25,24 @@ const svc = config.services.find((s) => s.name === 'checkout')!;
 const ref: WorkloadRef = { ...svc.environments.production, serviceName: 'checkout', imageRepo: svc.image };
 const IMAGE = (v: string) => `registry.example.com/shop/checkout:${v}`;
 
-beforeEach(async () => {
-  const clock = new ScaledClock(60);
+/** A sandbox whose clock runs `speed` times real time. */
+const boot = async (speed: number) => {
+  const clock = new ScaledClock(speed);
   sb = await startSandbox({ clock, demo: true, warm: true, config });
   deps = { kube: kubeFromKubeconfig(sb.kubeconfigYaml()), clock, pollMs: 1000, rolloutTimeoutSec: 900 };
   api = new ClusterApi(deps.kube);
   driver = createDriver('canary', deps, 'Rollout');
-});
+};
+beforeEach(() => boot(60));
+/**
+ * For the tests that need Shipbot's hold in the 60 s pause: at 60x that pause is 1 s of real
+ * time, which a loaded machine can spend before the hold is read (a real cluster's pause leaves
+ * many polls).
+ */
+const slower = async (speed: number) => {
+  await sb.close();
+  await boot(speed);
+};
 afterEach(() => sb.close());
 
 const waitForPhase = async (phase: string) => {
@@ -49,6 +60,7 @@ const MERGE = 'application/merge-patch+json';
 
 describe('a canary Rollout [setWeight 20, pause 60s, setWeight 50, pause {}, setWeight 100]', () => {
   it('rows follow its steps; the judge holds each weight; Accept is the plugin promote; it ends Healthy on the new version', async () => {
+    await slower(20);
     const plan = planFor('checkout', 'v1.3.0', 'canary');
     let st = (await driver.prepare(ref, plan)) as ArgoRolloutState;
     const stages = driver.stages(plan, st);
@@ -91,7 +103,7 @@ describe('a canary Rollout [setWeight 20, pause 60s, setWeight 50, pause {}, set
     ro = await read();
     expect(ro.status).toMatchObject({ currentStepIndex: 3, phase: 'Paused', message: 'CanaryPauseStep', controllerPause: true });
     // Still waiting a long while later: only a person moves it on.
-    await deps.clock.sleep(300_000);
+    await deps.clock.sleep(120_000);
     expect((await read()).status?.currentStepIndex).toBe(3);
 
     st = (await driver.applyStage(ref, st, stages[4]!)) as ArgoRolloutState;
@@ -128,10 +140,12 @@ describe('a canary Rollout [setWeight 20, pause 60s, setWeight 50, pause {}, set
   });
 
   it('a rollback at 20% is the plugin abort, then undo to the stable template: the stable ReplicaSet serves 100%', async () => {
+    await slower(10);
     const plan = planFor('checkout', 'v1.3.0-errors', 'canary');
     let st = (await driver.prepare(ref, plan)) as ArgoRolloutState;
     const stages = driver.stages(plan, st);
     st = (await driver.applyStage(ref, st, stages[0]!)) as ArgoRolloutState;
+    expect(st.heldAt).toBe(1);
     const stableTemplate = (await api.listReplicaSets('production', `rollouts-pod-template-hash=${st.stableHash}`))[0]!.spec!.template;
     const mark = sb.auditLog().length;
     st = (await driver.rollback(ref, st)) as ArgoRolloutState;
@@ -175,6 +189,7 @@ describe('a canary Rollout [setWeight 20, pause 60s, setWeight 50, pause {}, set
   });
 
   it('the same version again after someone aborted its update is the plugin retry; another version starts afresh', async () => {
+    await slower(10);
     const plan = planFor('checkout', 'v1.3.0', 'canary');
     // Someone ran `kubectl argo rollouts set image` for v1.3.0, then aborted it.
     const ro = await read();
