@@ -9,7 +9,15 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ScaledClock, type Clock } from './clock.js';
 import { ConfigError, contextsOf, loadAll, type EnvConfig, type ShipbotConfig } from './config.js';
-import { guardWrites, kubeconfigClusters, kubeFromEnv, kubeFromKubeconfig, singleCluster, type Clusters } from './cluster/index.js';
+import {
+  guardWrites,
+  kubeconfigClusters,
+  kubeFromEnv,
+  kubeFromKubeconfig,
+  singleCluster,
+  type Clusters,
+  type Leadership,
+} from './cluster/index.js';
 import { createLlm } from './llm/index.js';
 import { startLocalWorkspace, type LocalWorkspace } from './local/server.js';
 import { actingAs, localPeople } from './local/people.js';
@@ -111,7 +119,8 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
 
     // Replicas (a shared database): only the one holding the Lease drives runs and writes to clusters.
     let replica: Replica | undefined;
-    const leading = env.SHIPBOT_DATABASE_URL ? () => replica?.leading ?? false : undefined;
+    const lease = env.SHIPBOT_DATABASE_URL ? leaseIdentity(rawEnv) : undefined;
+    const me: Leadership | undefined = lease && { leading: () => replica?.leading ?? false, identity: lease.identity };
     let sandbox: Sandbox | undefined;
     let clusters: Clusters;
     if (useSandbox) {
@@ -122,9 +131,9 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       sandbox.writeKubeconfig(path.join(dataDir, 'sandbox.kubeconfig'));
       // In-process, yet through the same door as kubectl: HTTPS with its CA and a bearer token.
       const kube = kubeFromKubeconfig(sandbox.kubeconfigYaml());
-      clusters = singleCluster(leading ? guardWrites(kube, leading) : kube);
+      clusters = singleCluster(me ? guardWrites(kube, me) : kube);
     } else {
-      clusters = kubeconfigClusters(env, contextsOf(config), leading);
+      clusters = kubeconfigClusters(env, contextsOf(config), me);
     }
 
     const metrics = metricSource(env, config, clock, sandbox ? { url: sandbox.url, fetch: clusters.kube().fetch } : undefined);
@@ -141,7 +150,7 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
       reportsDir: path.join(dataDir, 'reports'),
       summarise: (kind, facts) => llm.reportProse(kind, facts),
       ...(alerts ? { alerts } : {}),
-      ...(leading ? { acting: leading } : {}),
+      ...(me ? { acting: me.leading } : {}),
     });
     stops.push({ name: 'runner', stop: () => runner.shutdown() });
     let endWith!: (reason: string) => void;
@@ -151,14 +160,14 @@ export async function startShipbot(opts: StartOptions = {}): Promise<Shipbot> {
     });
     const bootAt = clock.now();
     let onLead = () => {};
-    if (leading) {
+    if (me && lease) {
       // The Lease lives where Shipbot runs (its pod's namespace; the sandbox in local mode).
       const leaseKube = sandbox ? kubeFromKubeconfig(sandbox.kubeconfigYaml()) : kubeFromEnv(env);
       const lead = new Replica({
         store,
         runner,
         log: logger,
-        lease: { api: leaseKube.coordination, name: 'shipbot-leader', ...leaseIdentity(rawEnv) },
+        lease: { api: leaseKube.coordination, name: 'shipbot-leader', ...lease },
         onLead: () => onLead(),
         onDemoted: (term) =>
           endWith(`this replica no longer leads (term ${term} ended): it has stopped acting, and exits to start again as a standby`),

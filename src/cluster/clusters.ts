@@ -2,7 +2,7 @@
 // environment lives (staging and production may be in different clusters). Clients are made
 // once per context; the default context is the kubeconfig's current one.
 import { kubeFromEnv, type Kube } from './kube.js';
-import { guardWrites } from './write-guard.js';
+import { guardWrites, type Leadership } from './write-guard.js';
 
 export interface Clusters {
   /** The client for `context` (undefined: the default context). Throws for an unknown context. */
@@ -45,12 +45,12 @@ export function createClusters(make: (context?: string) => Kube): Clusters {
 export function kubeconfigClusters(
   env: { KUBECONFIG?: string },
   contexts: Iterable<string | undefined>,
-  /** With replicas: whether this one leads; a write from one that does not is refused (write-guard.ts). */
-  leading?: () => boolean,
+  /** With replicas: this one; a write while it does not lead is refused (write-guard.ts). */
+  replica?: Leadership,
 ): Clusters {
   const clusters = createClusters((context) => {
     const kube = kubeFromEnv(env, context);
-    return leading ? guardWrites(kube, leading) : kube;
+    return replica ? guardWrites(kube, replica) : kube;
   });
   for (const c of contexts) clusters.kube(c);
   return clusters;

@@ -30,6 +30,6 @@ export { runMigration, type MigrationResult, type MigrationTarget } from './migr
 export { ClusterError, StageFailedError, InvalidRolloutError, explainKubeError } from './errors.js';
 export { kubeFromEnv, kubeFromKubeconfig, type Kube } from './kube.js';
 export { createClusters, kubeconfigClusters, singleCluster, type Clusters } from './clusters.js';
-export { guardWrites, NotLeading } from './write-guard.js';
+export { guardWrites, type Leadership, NotLeading } from './write-guard.js';
 export type { DriverDeps } from './common.js';
 export type * from './types.js';

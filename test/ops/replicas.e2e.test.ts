@@ -69,7 +69,7 @@ async function cluster(): Promise<{ url: string; clock: ScaledClock; lease: stri
 function pod(name: string, at: { url: string; clock: ScaledClock; lease: string }): Pod {
   const store = PgStore.connect(at.url);
   let replica: Replica | undefined;
-  const kube = guardWrites(kubeFromKubeconfig(sb!.kubeconfigYaml()), () => replica?.leading ?? false);
+  const kube = guardWrites(kubeFromKubeconfig(sb!.kubeconfigYaml()), { leading: () => replica?.leading ?? false, identity: name });
   const runner = createRunner({
     store,
     config,
@@ -173,6 +173,9 @@ describe.skipIf(!havePostgres)('two replicas on Postgres', () => {
     const end = (await b.store.getRun(id))!;
     expect(end.phase.status, JSON.stringify(end.phase)).toBe('succeeded');
     expect(end.restarts.at(-1)?.note).toMatch(/leader changed.*resuming at/);
+    // The API server's audit log names the replica that wrote: the canary was finished by b.
+    const finished = sb!.auditLog().filter((e) => e.requestURI.includes('/namespaces/production/'));
+    expect(finished.at(-1)?.userAgent).toBe('shipbot (replica shipbot-b)');
     // The steps done before the crash stayed done, once.
     for (const s of before.steps.filter((x) => x.status === 'done'))
       expect(end.steps.find((x) => x.key === s.key)).toMatchObject({ status: 'done', endedAt: s.endedAt });
