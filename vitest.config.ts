@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The real-time suites: a real Prometheus scraping every 15-30 s, whole releases in real time.
+ * The real-time suites: a real Prometheus scraping every 5-30 s, whole releases in real time.
  * Each waits for minutes on the clock, not the CPU, so `npm test` runs them after the rest, all at
  * once, in a vitest of their own (scripts/test.mjs) instead of letting them hold the two workers.
  */
@@ -9,6 +9,7 @@ export const REAL_TIME = [
   'test/metrics/prometheus-deploy.test.ts',
   'test/metrics/prometheus-gates.test.ts',
   'test/metrics/prometheus-two-clusters.test.ts',
+  'test/ops/replica-processes.e2e.test.ts',
 ];
 
 // SHIPBOT_TEST_GROUP: `real-time` runs only those, `rest` all but those; unset, everything (one file by hand).

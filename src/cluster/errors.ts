@@ -99,12 +99,22 @@ export function explainKubeError(err: unknown, action: KubeAction, server = 'the
 /** Runs one API call; any failure becomes a ClusterError with a readable message. */
 export async function kubeCall<T>(action: KubeAction, server: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    // A read whose connection was cut before the answer (a kept-alive socket the API server had
+    // just closed) is asked once more; a write is not, as it may have landed: the step retries it.
+    return await fn().catch((err) => (isRead(action) && connectionCut(err) ? fn() : Promise.reject(err)));
   } catch (err) {
     if (err instanceof ClusterError) throw err;
     const code = (err as { code?: unknown })?.code;
     throw new ClusterError(explainKubeError(err, action, server), action, typeof code === 'number' ? code : undefined, { cause: err });
   }
+}
+
+const isRead = (a: KubeAction) => a.verb === 'get' || a.verb === 'list';
+
+/** The connection closed or reset under a request, before any answer. */
+export function connectionCut(err: unknown): boolean {
+  const codes = [err, (err as { cause?: unknown })?.cause].map((e) => (e as { code?: unknown })?.code);
+  return codes.some((c) => c === 'ECONNRESET' || c === 'EPIPE' || c === 'UND_ERR_SOCKET');
 }
 
 export function isNotFound(err: unknown): boolean {

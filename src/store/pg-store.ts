@@ -273,10 +273,10 @@ export class PgStore implements Store {
 
   // --- inside ---------------------------------------------------------------------------------
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     const c = await this.pool.connect();
     try {
-      await c.query('BEGIN');
+      await c.query(begin);
       const out = await fn(c);
       await c.query('COMMIT');
       c.release();
@@ -341,15 +341,16 @@ export class PgStore implements Store {
     throw new Error(`the lock of ${lock.service} in ${lock.environment} changed hands twice while it was taken; try again`);
   }
 
-  private async runs(sql: string, args: unknown[]): Promise<RunRecord[]> {
-    const { rows } = await this.pool.query<RunRow>(sql, args);
-    if (!rows.length) return [];
-    const steps = await this.pool.query<StepRow>('SELECT * FROM steps WHERE run_id = ANY($1) ORDER BY run_id, idx', [
-      rows.map((r) => r.id),
-    ]);
-    const byRun = new Map<string, StepRow[]>();
-    for (const s of steps.rows) byRun.set(s.run_id, [...(byRun.get(s.run_id) ?? []), s]);
-    return rows.map((r) => fromRunRow(r, byRun.get(r.id) ?? []));
+  /** Runs and their steps as of one moment: a save between two plain reads would pair a run with another moment's steps. */
+  private runs(sql: string, args: unknown[]): Promise<RunRecord[]> {
+    return this.tx(async (c) => {
+      const { rows } = await c.query<RunRow>(sql, args);
+      if (!rows.length) return [];
+      const steps = await c.query<StepRow>('SELECT * FROM steps WHERE run_id = ANY($1) ORDER BY run_id, idx', [rows.map((r) => r.id)]);
+      const byRun = new Map<string, StepRow[]>();
+      for (const s of steps.rows) byRun.set(s.run_id, [...(byRun.get(s.run_id) ?? []), s]);
+      return rows.map((r) => fromRunRow(r, byRun.get(r.id) ?? []));
+    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 }
 

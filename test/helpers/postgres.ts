@@ -30,10 +30,12 @@ function runAs(): { uid: number; gid: number } | undefined {
 export interface Postgres {
   /** A new, empty database on this server: its URL. */
   database(): Promise<string>;
+  /** The server's log so far: with `logWrites`, every INSERT, UPDATE and DELETE, each line `[application_name]`. */
+  log(): string;
   close(): Promise<void>;
 }
 
-export async function startPostgres(): Promise<Postgres> {
+export async function startPostgres(opts: { logWrites?: boolean } = {}): Promise<Postgres> {
   if (!BIN) throw new Error(NO_POSTGRES);
   const dir = mkdtempSync(path.join(tmpdir(), 'shipbot-pg-'));
   const user = runAs();
@@ -41,18 +43,21 @@ export async function startPostgres(): Promise<Postgres> {
     chmodSync(dir, 0o700);
     chownSync(dir, user.uid, user.gid);
   }
-  const opts = user ? { uid: user.uid, gid: user.gid } : {};
+  const as = user ? { uid: user.uid, gid: user.gid } : {};
   const data = path.join(dir, 'data');
   execFileSync(path.join(BIN, 'initdb'), ['-D', data, '-U', 'shipbot', '--auth=trust', '-E', 'UTF8', '--no-sync'], {
-    ...opts,
+    ...as,
     stdio: 'pipe',
   });
   const port = await freePort();
   let log = '';
   const child: ChildProcess = spawn(
     path.join(BIN, 'postgres'),
-    ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'max_connections=200'],
-    { ...opts, stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      ...['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'max_connections=200'],
+      ...(opts.logWrites ? ['-c', 'log_statement=mod', '-c', 'log_line_prefix=[%a] '] : []),
+    ],
+    { ...as, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.on('data', (d) => (log += d));
   child.stderr?.on('data', (d) => (log += d));
@@ -79,6 +84,7 @@ export async function startPostgres(): Promise<Postgres> {
       await c.end();
       return `postgres://shipbot@127.0.0.1:${port}/${name}`;
     },
+    log: () => log,
     async close() {
       child.kill('SIGINT'); // fast shutdown
       await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));

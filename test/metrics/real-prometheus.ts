@@ -44,7 +44,7 @@ export async function startPrometheus(
   const list = 'caPem' in clusters ? [{ sandbox: clusters }] : clusters;
   const dir = mkdtempSync(path.join(tmpdir(), 'shipbot-prom-'));
   const port = await freePort();
-  const timeout = scrapeSec <= 1 ? '900ms' : '10s';
+  const timeout = scrapeSec <= 1 ? '900ms' : `${Math.min(10, scrapeSec)}s`;
   const jobs = list.flatMap(({ sandbox, namespace }, i) => {
     const ca = path.join(dir, `ca-${i}.pem`);
     writeFileSync(ca, sandbox.caPem);
