@@ -1,29 +1,34 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The real-time suites: a real Prometheus scraping every 5-30 s, whole releases in real time.
- * Each waits for minutes on the clock, not the CPU, so `npm test` runs them after the rest, all at
- * once, in a vitest of their own (scripts/test.mjs) instead of letting them hold the two workers.
+ * Suites that run apart from the rest (scripts/test.mjs), each group in a vitest of its own:
+ * - `real-time`: a real Prometheus scraping every 15-30 s, whole releases in real time. Each waits
+ *   for minutes on the clock, not the CPU: all of them at once, after the rest.
+ * - `processes`: two `shipbot start` processes, Postgres and a Prometheus: alone, last, so the
+ *   real-time group's Prometheus readings are not slowed by four more processes.
  */
-export const REAL_TIME = [
-  'test/metrics/prometheus-deploy.test.ts',
-  'test/metrics/prometheus-gates.test.ts',
-  'test/metrics/prometheus-two-clusters.test.ts',
-  'test/ops/replica-processes.e2e.test.ts',
-];
+export const APART: Record<string, string[]> = {
+  'real-time': [
+    'test/metrics/prometheus-deploy.test.ts',
+    'test/metrics/prometheus-gates.test.ts',
+    'test/metrics/prometheus-two-clusters.test.ts',
+  ],
+  processes: ['test/ops/replica-processes.e2e.test.ts'],
+};
 
-// SHIPBOT_TEST_GROUP: `real-time` runs only those, `rest` all but those; unset, everything (one file by hand).
+// SHIPBOT_TEST_GROUP: a group of APART runs only those, `rest` all but them; unset, everything (one file by hand).
 const group = process.env.SHIPBOT_TEST_GROUP;
+const apart = group ? APART[group] : undefined;
 
 export default defineConfig({
   test: {
-    include: group === 'real-time' ? REAL_TIME : ['test/**/*.test.ts'],
-    exclude: group === 'rest' ? [...REAL_TIME, '**/node_modules/**'] : ['**/node_modules/**'],
+    include: apart ?? ['test/**/*.test.ts'],
+    exclude: group === 'rest' ? [...Object.values(APART).flat(), '**/node_modules/**'] : ['**/node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
     // Suites start HTTP servers on ephemeral loopback ports; two workers fit 2-core machines.
-    // The real-time group waits more than it computes: all of it at once.
-    maxWorkers: group === 'real-time' ? REAL_TIME.length : 2,
+    // A group apart waits more than it computes: all of it at once.
+    maxWorkers: apart ? apart.length : 2,
   },
 });

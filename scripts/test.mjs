@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// `npm test`'s vitest part: the rest of the suite first, on two workers, then the real-time suites
-// (vitest.config.ts REAL_TIME) all at once, their lines prefixed. Run beside the CPU-heavy rest on
-// a 2-core machine, a real Prometheus missed scrapes and a healthy release read as slower; alone,
-// their minutes of waiting overlap with each other. Fails when either fails. With arguments
-// (`npm test -- test/slack`), one vitest runs what they select, from either group.
+// `npm test`'s vitest part: the rest of the suite first, on two workers, then each group of
+// vitest.config.ts APART (the real-time suites, all at once; then the two-process replicas suite),
+// their lines prefixed. Run beside the CPU-heavy rest on a 2-core machine, a real Prometheus missed
+// scrapes and a healthy release read as slower; apart, their minutes of waiting overlap with each
+// other. Fails when any fails. With arguments (`npm test -- test/slack`), one vitest runs what
+// they select, from any group.
 import { spawn } from 'node:child_process';
 
 const args = process.argv.slice(2);
@@ -29,8 +30,8 @@ function vitest(group, prefix) {
 }
 
 if (args.length) process.exit(await vitest(''));
-const rest = await vitest('rest');
-const realTime = await vitest('real-time', '[real-time] ');
-if (realTime !== 0) console.error(`the real-time suites failed (exit ${realTime})`);
-if (rest !== 0) console.error(`the test suite failed (exit ${rest})`);
-process.exit(realTime || rest);
+const codes = { rest: await vitest('rest') };
+for (const group of ['real-time', 'processes']) codes[group] = await vitest(group, `[${group}] `);
+const failed = Object.entries(codes).filter(([, code]) => code !== 0);
+for (const [group, code] of failed) console.error(`the ${group} suites failed (exit ${code})`);
+process.exit(failed.length ? 1 : 0);
