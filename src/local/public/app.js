@@ -19,6 +19,8 @@ const state = {
   views: new Map(), // id → view dto
   viewErrors: {},
   lastSendAt: 0,
+  /** Top-level messages of this channel that arrived since I last typed (app.js onChange). */
+  begunSinceSend: new Set(),
   stream: null,
 };
 
@@ -135,6 +137,7 @@ function key(m) {
   return `${m.channel}:${m.ts}`;
 }
 
+
 function onChange(e) {
   if (e.message) {
     const m = e.message;
@@ -142,9 +145,12 @@ function onChange(e) {
     if (e.kind === 'message-deleted') state.messages.delete(key(m));
     else state.messages.set(key(m), m);
     if (e.kind === 'message-updated') flash.add(key(m));
-    // Shipbot answered what I just typed: open that thread, as a person would. Once: a later
-    // reply elsewhere (another run's thread) must not pull away the thread someone is reading.
-    if (!known && m.bot && m.threadTs && m.channel === state.channel && Date.now() - state.lastSendAt < 20_000 && state.thread !== m.threadTs) {
+    // Shipbot answered what I just typed: open that thread, as a person would. Only a thread that
+    // began after I typed (my message, or Shipbot's answer to a slash command), and once: a reply
+    // in another run's thread (its end, its report) must not pull me away from the answer I wait for.
+    const justSent = Date.now() - state.lastSendAt < 20_000;
+    if (!known && justSent && !m.threadTs && m.channel === state.channel) state.begunSinceSend.add(m.ts);
+    if (!known && m.bot && justSent && state.begunSinceSend.has(m.threadTs) && m.channel === state.channel && state.thread !== m.threadTs) {
       state.thread = m.threadTs;
       state.lastSendAt = 0;
     }
@@ -454,6 +460,7 @@ function wireComposer(form, where) {
     if (!text) return;
     box.value = '';
     state.lastSendAt = Date.now();
+    state.begunSinceSend.clear();
     form.classList.add('sending');
     try {
       const r = await api('/api/send', { user: state.me, text, ...where() });
