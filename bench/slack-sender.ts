@@ -1,6 +1,7 @@
 // Slack's senders for the button bench: one process that gets a burst of prepared requests,
 // opens a connection for each, and sends them all at once when every connection is open, timing
-// each from its send to the end of its answer. Nothing else runs on its event loop, so the times
+// each from its send to the last byte of its HTTP answer (not to the connection's close, which
+// the server does after answering). Nothing else runs on its event loop, so the times
 // are the app's (and loopback's), not a busy measuring process's.
 import net from 'node:net';
 import type { RawAnswer } from '../src/slack/double/transport.js';
@@ -50,12 +51,16 @@ async function open(url: string, headers: Record<string, string>, body: string):
   });
   return async () => {
     const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
+    let ms = Number.NaN;
     const ended = new Promise<void>((resolve, reject) => socket.once('end', resolve).once('error', reject));
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      if (Number.isNaN(ms) && complete(Buffer.concat(chunks).toString())) ms = performance.now() - sentAt;
+    });
     const sentAt = performance.now();
     socket.write(bytes);
     await ended;
-    const ms = performance.now() - sentAt;
+    if (Number.isNaN(ms)) ms = performance.now() - sentAt;
     socket.destroy();
     const text = Buffer.concat(chunks).toString();
     const end = text.indexOf('\r\n\r\n');
@@ -67,4 +72,15 @@ async function open(url: string, headers: Record<string, string>, body: string):
         ?.trim() ?? '';
     return { status: Number(statusLine.split(' ')[1]), contentType, text: text.slice(end + 4), ms };
   };
+}
+
+/** Whether `text` holds a whole HTTP response: its head and its body, by length or to the last chunk. */
+function complete(text: string): boolean {
+  const end = text.indexOf('\r\n\r\n');
+  if (end === -1) return false;
+  const head = text.slice(0, end);
+  const body = text.slice(end + 4);
+  if (/transfer-encoding:\s*chunked/i.test(head)) return body.endsWith('0\r\n\r\n');
+  const length = /content-length:\s*(\d+)/i.exec(head)?.[1];
+  return length !== undefined && Buffer.byteLength(body) >= Number(length);
 }

@@ -106,7 +106,9 @@ async function measureApp() {
     const buttonAcks = await Promise.all(
       replyTs.map((ts) => timed(() => double.driver.clickButton('U_DEV', ts, REQUEST_ACTIONS.configure))),
     );
-    await double.driver.settle();
+    // The modals open after the acks (door.ts), within the triggers' 3 s.
+    const deadline = performance.now() + 3500;
+    while (double.openViews('U_DEV').length < buttonAcks.length && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     const views = double.openViews('U_DEV');
     let inlineErrors = 0;
     const viewAcks = await Promise.all(

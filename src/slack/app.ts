@@ -134,9 +134,9 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
       signingSecret: env.SLACK_SIGNING_SECRET!,
       onError: (err) => logger.error({ err }, 'a Slack request failed inside Bolt; answered 500'),
       // Presses and events are answered on arrival (fast-ack.ts).
-      answer: (req, res, body) => {
-        if (!atOnce || !answerless(body)) return false;
-        atOnce(req, res, body);
+      answer: (req, res, type, read) => {
+        if (!atOnce || !answerless(type)) return false;
+        atOnce(req, res, type, read);
         return true;
       },
     });

@@ -31,7 +31,7 @@ export function signatureMatches(secret: string, timestamp: string, raw: Buffer,
 }
 
 /** `text` as a JSON object, or why it is not one. */
-function asObject(text: string, what: string): { body: Record<string, unknown> } | { problem: string } {
+function asObject(text: string, what: string): Read {
   try {
     const parsed: unknown = JSON.parse(text);
     return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
@@ -46,7 +46,7 @@ function asObject(text: string, what: string): { body: Record<string, unknown> }
  * A (verified) Slack request body as Bolt reads it (the `payload` of a form, a form's fields, or
  * JSON), or why it cannot be an event, command or interaction.
  */
-export function readBody(contentType: string, raw: string): { body: Record<string, unknown> } | { problem: string } {
+export function readBody(contentType: string, raw: string): Read {
   if (!contentType.includes('application/x-www-form-urlencoded')) return asObject(raw, 'the body');
   const form = new URLSearchParams(raw);
   const payload = form.get('payload');
@@ -58,27 +58,65 @@ export interface GuardOptions {
   onError: (err: unknown) => void;
   /** Seconds since the epoch; tests move it. */
   nowSec?: () => number;
-  /** Answers a verified request itself (true), or leaves it to the listener (false). */
-  answer?: (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>) => boolean;
+  /**
+   * Answers a verified request of this `type` itself (true), or leaves it to the listener (false).
+   * `read` gives its body; a form's payload that opens with its type has not been read yet.
+   */
+  answer?: (req: IncomingMessage, res: ServerResponse, type: string, read: () => Read) => boolean;
 }
 
-/** Answers and closes: the unread rest of the body is discarded as it arrives, never buffered. */
-function refuse(req: IncomingMessage, res: ServerResponse, status: number, why: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' }).end(`${why}\n`);
-  req.resume();
+/**
+ * Answers and closes: the unread rest of the body is discarded as it arrives, never buffered, or
+ * with `drop` (a body past the cap) not read at all, the connection cut once the answer is out.
+ */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, why: string, drop = false): void {
+  res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' }).end(`${why}\n`, () => drop && req.destroy());
+  if (!drop) req.resume();
 }
 
-/** Reads the body up to `limit` bytes; undefined (and nothing more kept) past it. */
-async function readCapped(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > limit) return undefined;
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * Reads the body up to `limit` bytes; undefined past it, and the request paused so nothing more
+ * is read. Events, not an async iterator: that costs ~50 µs a request, which in a burst of
+ * 100 presses is 5 ms on the last one's ack.
+ */
+function readCapped(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) return void chunks.push(c);
+      done();
+      req.pause();
+      resolve(undefined);
+    };
+    const onEnd = () => {
+      done();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+    };
+    const onClose = () => onError(new Error('the connection closed before the body was read'));
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
 }
+
+// A form's payload that opens with its type, as Slack's interaction payloads do.
+const LEADING_TYPE = /^payload=%7B%22type%22%3A%22([a-z_]{1,40})%22/i;
+
+/**
+ * The `type` of a form's payload read from its first bytes, without decoding the rest (~100 µs
+ * for a 4 KB press), or undefined when it does not open with one.
+ */
+export function leadingType(contentType: string, raw: string): string | undefined {
+  if (!contentType.includes('application/x-www-form-urlencoded')) return undefined;
+  return LEADING_TYPE.exec(raw)?.[1]?.toLowerCase();
+}
+
+export type Read = { body: Record<string, unknown> } | { problem: string };
 
 /**
  * Wraps a receiver's request listener: POSTs must carry a valid Slack signature over their raw
@@ -99,12 +137,16 @@ export function guardBodies(
         if (unsigned) return refuse(req, res, 401, unsigned);
         if (Number(req.headers['content-length'] ?? 0) > BODY_LIMIT) return refuse(req, res, 413, 'the body is too large');
         const raw = await readCapped(req, BODY_LIMIT);
-        if (!raw) return refuse(req, res, 413, 'the body is too large');
+        if (!raw) return refuse(req, res, 413, 'the body is too large', true);
         if (!signatureMatches(opts.signingSecret, timestamp!, raw, signature!))
           return refuse(req, res, 401, 'the signature does not match');
-        const read = readBody(String(req.headers['content-type'] ?? ''), raw.toString('utf8'));
+        const contentType = String(req.headers['content-type'] ?? '');
+        const text = raw.toString('utf8');
+        const leading = leadingType(contentType, text);
+        if (leading && opts.answer?.(req, res, leading, () => readBody(contentType, text))) return;
+        const read = readBody(contentType, text);
         if ('problem' in read) return refuse(req, res, 400, read.problem);
-        if (opts.answer?.(req, res, read.body)) return;
+        if (!leading && typeof read.body.type === 'string' && opts.answer?.(req, res, read.body.type, () => read)) return;
         (req as IncomingMessage & { rawBody?: Buffer }).rawBody = raw;
       }
       await listener(req, res);

@@ -10,6 +10,8 @@ import { createLogger } from '../../src/log.js';
 import { startShipbot, type Shipbot } from '../../src/main.js';
 import { startSlackDouble, type SlackDouble } from '../../src/slack/double/index.js';
 import { signedHeaders } from '../../src/slack/double/signing.js';
+import { viaFetch } from '../../src/slack/double/transport.js';
+import { REQUEST_ACTIONS } from '../../src/slack/blocks/request.js';
 import { freePort } from '../helpers/net.js';
 
 let bot: Shipbot | undefined;
@@ -22,12 +24,12 @@ afterEach(async () => {
   bot = double = undefined;
 });
 
-async function launch(dir: string, port: number): Promise<void> {
+async function launch(dir: string, port: number, logger = createLogger('silent')): Promise<void> {
   double ??= await startSlackDouble();
   bot = await startShipbot({
     sandbox: true,
     print: () => {},
-    logger: createLogger('silent'),
+    logger,
     env: {
       SLACK_BOT_TOKEN: double.botToken,
       SLACK_SIGNING_SECRET: double.signingSecret,
@@ -168,5 +170,55 @@ describe('the Slack door', () => {
     // A fresh command (its own trigger_id) is answered as usual.
     const fresh = await double!.driver.slashCommand('U_IC', '/deploy', 'status');
     expect(JSON.stringify(fresh.body)).toContain('Nothing is deploying');
+  });
+
+  it('a press is answered before its payload is read only when the payload opens with its type, and is acted on only if it is what it said', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'shipbot-door-'));
+    dirs.push(dir);
+    const logs: string[] = [];
+    await launch(dir, await freePort(), createLogger('error', { write: (line: string) => void logs.push(line) }));
+    const d = double!;
+    // Presses of Configure… whose payload the transport rewrites, then signs again as Slack would.
+    const pressRewritten = async (rewrite: (payload: string) => string) => {
+      const { ts } = await d.postUserMessage(
+        'U_DEV',
+        'deploys',
+        `<@U0SHIPBOT> deploy checkout v9.${logs.length}.${Date.now() % 1000} canary`,
+      );
+      let reply: ReturnType<typeof d.messages>[number] | undefined;
+      while (!(reply = d.messages('deploys', ts).find((m) => m.botId && m.ts !== ts))) await new Promise((r) => setTimeout(r, 10));
+      d.driver.useTransport((url, _headers, body) => {
+        const payload = rewrite(new URLSearchParams(body).get('payload')!);
+        const form = new URLSearchParams({ payload }).toString();
+        return viaFetch(url, { 'content-type': 'application/x-www-form-urlencoded', ...signedHeaders(d.signingSecret, form) }, form);
+      });
+      try {
+        return await d.clickButton('U_DEV', reply.ts, REQUEST_ACTIONS.configure);
+      } finally {
+        d.driver.useTransport(undefined);
+      }
+    };
+    const openViews = () => d.openViews('U_DEV').length;
+    const waitForViews = async (n: number) => {
+      for (let i = 0; i < 200 && openViews() < n; i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    // Its type last, not first: read in full, then answered; the modal opens.
+    const typeLast = await pressRewritten((p) => {
+      const { type, ...rest } = JSON.parse(p) as Record<string, unknown>;
+      return JSON.stringify({ ...rest, type });
+    });
+    expect(typeLast.status).toBe(200);
+    await waitForViews(1);
+    expect(openViews()).toBe(1);
+    // Opens as a press but is, read whole, another type (JSON's last key wins): answered, never acted on.
+    const twoTypes = await pressRewritten((p) => `${p.slice(0, -1)},"type":"view_submission"}`);
+    expect(twoTypes.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 600)); // past the door's longest wait
+    expect(openViews()).toBe(1);
+    expect(logs.join('')).toContain('a signed block_actions request answered 200 was not one: view_submission');
+    // An ordinary press still opens its modal.
+    expect((await pressRewritten((p) => p)).status).toBe(200);
+    await waitForViews(2);
+    expect(openViews()).toBe(2);
   });
 });
