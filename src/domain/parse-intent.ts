@@ -11,7 +11,7 @@ export type Intent =
   | { kind: 'rollback' | 'status' | 'cancel' | 'lock' | 'unlock' | 'help' | 'stop-all' | 'resume-all'; rest: string }
   | { kind: 'chatter'; reason: string };
 
-export const DEPLOY_VERBS = new Set(['deploy', 'redeploy', 'ship', 'release', 'rollout', 'golive', 'launch', 'push']);
+export const DEPLOY_VERBS = new Set(['deploy', 'redeploy', 'ship', 'shipit', 'release', 'rollout', 'golive', 'launch', 'push']);
 export const STARTERS = new Set(['start', 'begin', 'run', 'execute', 'trigger', 'kickoff', 'initiate', 'perform', 'do', 'proceed']);
 export const DEPLOY_NOUNS = new Set(['deploy', 'deployment', 'deploys', 'rollout', 'release', 'golive', 'go-live', 'launch', 'ship']);
 /** After a deploy verb these make a statement about deploys, not an instruction. */
@@ -130,6 +130,9 @@ export function detectIntent(body: string, slash: boolean): Intent | undefined {
   // Before the verbs: "do not deploy …" starts with a starter verb but forbids.
   if (NEGATION.test(text)) return { kind: 'chatter', reason: whyNotARequest(text) };
 
+  // "shipit" (hubot's squirrel): cheering alone, the verb before a service.
+  if (w0 === 'shipit' && words.length <= 2)
+    return { kind: 'chatter', reason: `'${body}' sounds like cheering, not a request: say what to ship, ${EXAMPLE}.` };
   if (w0 === 'ship' && (w1 === 'it' || w1 === 'this' || w1 === 'that') && words.length <= 3) {
     return { kind: 'chatter', reason: `'${body}' sounds like cheering, not a request: say what to ship, ${EXAMPLE}.` };
   }

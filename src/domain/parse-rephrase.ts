@@ -12,9 +12,15 @@ export interface Rephrased {
   asked: boolean;
   /** Put as a polite request ("can we …", "could someone …"): a request, not a question about one. */
   polite: boolean;
+  /** Told as the speaker's own plan ("I'll deploy search after lunch"): a request only if it is whole. */
+  plan: boolean;
+  /** Read through a verb of the lexicon ("upgrade", "promote"), not a canonical one. */
+  synonym: boolean;
 }
 
 const ENV = '(prod|production|live|staging|stg|stage)';
+/** An environment something comes from: not captured. */
+const FROM = ENV.replace('(', '(?:');
 const NOUN = '(deploy|deploys|deployment|deployments|rollout|rollouts|release|releases|roll-out)';
 
 /** A polite request's opener ("can we", "could someone"): dropped; the message is asked, and polite. */
@@ -28,12 +34,17 @@ const ASKING: RegExp[] = [
   /^(?:shall|should)\s+(?:we|i)\s+/i,
 ];
 
+/** Openers that tell the speaker's own plan: a request only when it names all it needs. */
+const PLAN = /^(?:i'?ll|we'?ll|i\s+will|we\s+will|i'?m\s+going\s+to|we'?re\s+going\s+to|going\s+to|gonna)\s+/i;
 /** Openers that say what is wanted without asking: dropped. */
 const WANTING =
-  /^(?:i'?d\s+like\s+to|i\s+would\s+like\s+to|i\s+want\s+to|we\s+want\s+to|i\s+need\s+to|we\s+need\s+to|need\s+to|we\s+should|time\s+to|ready\s+to|i'?m\s+going\s+to|we'?re\s+going\s+to|going\s+to|gonna|let'?s\s+go\s+ahead\s+and|go\s+ahead\s+and|please\s+go\s+ahead\s+and|i'?ll|we'?ll)\s+/i;
+  /^(?:i'?d\s+like\s+to|i\s+would\s+like\s+to|i\s+want\s+to|we\s+want\s+to|i\s+need\s+to|we\s+need\s+to|need\s+to|we\s+should|time\s+to|ready\s+to|i'?m\s+going\s+to|we'?re\s+going\s+to|going\s+to|gonna|let'?s\s+go\s+ahead\s+and|go\s+ahead\s+and|please\s+go\s+ahead\s+and|i'?ll|we'?ll|i\s+will|we\s+will)\s+/i;
 
 /** Closing courtesies that carry nothing. */
 const CLOSING = /[\s,]+(?:please|pls|plz|thanks|thank\s+you|thx|ty|asap|when\s+you\s+can|if\s+possible|🙏)[\s.!?]*$/i;
+
+/** Not followed by a way back ("… and go back", "then roll it back"). */
+const NOT_BACK = '(?!.*\\b(?:and|then)\\s+(?:go|roll|revert|undo|take|put)\\b)';
 
 type Rule = [RegExp, string | ((...m: string[]) => string)];
 
@@ -65,13 +76,29 @@ const RULES: Rule[] = [
     ),
     (_, r) => `status ${r}`,
   ],
-  [/^(?:what'?s|what\s+is)\s+(?:the\s+)?(?:status|progress|state|latest|news|deal)\s+(?:on|of|with|for)\s+(.*)$/i, (_, r) => `status ${r}`],
+  [
+    /^(?:what'?s|what\s+is)\s+(?:the\s+)?(?:status|progress|state|latest|news|deal|word|story|scoop)\s+(?:on|of|with|for)\s+(.*)$/i,
+    (_, r) => `status ${r}`,
+  ],
+  [/^are\s+we\s+(?:good|ok|okay|done|finished|all\s+set|there\s+yet)\s+(?:on|with|for)\s+(.*)$/i, (_, r) => `status ${r}`],
   [/^(?:what'?s|what\s+is)\s+(?:happening|going\s+on)\s+with\s+(.*)$/i, (_, r) => `status ${r}`],
   [/^(?:any\s+)?(?:news|update|updates|progress|eta)\s+(?:on|about|for|with)\s+(.*)$/i, (_, r) => `status ${r}`],
   [/^where\s+(?:are\s+we|is\s+it|do\s+we\s+stand|are\s+things)\s+(?:with|on|at)\s+(.*)$/i, (_, r) => `status ${r}`],
   [/^(?:how\s+far\s+along\s+is|how\s+far\s+is)\s+(.*)$/i, (_, r) => `status ${r}`],
   [/^(?:status\s+(?:check|update|report)|check\s+(?:on\s+)?(?:the\s+)?status(?:\s+of)?)\b\s*(.*)$/i, (_, r) => `status ${r}`],
   [/^(?:is|are)\s+(?:anything|something|anyone)\s+(?:deploying|being\s+deployed|rolling\s+out|in\s+flight)\b.*$/i, 'status'],
+  [
+    /^(?:what'?s|what\s+is|what\s+are)\s+(?:currently\s+|still\s+|now\s+)?(?:deploying|being\s+deployed|rolling\s+out|in\s+flight|going\s+out|shipping)\b.*$/i,
+    'status',
+  ],
+  [
+    new RegExp(
+      `^(?:(?:is|are)\\s+(?:there\\s+)?)?(?:any|some)\\s+(?:${NOUN.slice(1, -1)})\\s+(?:running|going|going\\s+on|in\\s+flight|in\\s+progress|happening|active|ongoing|underway)\\b.*$`,
+      'i',
+    ),
+    'status',
+  ],
+  [/^(?:show|give|get|tell)\s+(?:me\s+|us\s+)?(?:the\s+)?(?:current\s+)?status\b(?:\s+(?:of|on|for))?\s*/i, 'status '],
 
   // --- rollback, in other words (before cancel: aborting a live rollout puts the old version back).
   [/^(?:undo|back\s*out|unroll|unship|revert)\s+(?:the\s+)?(?:last\s+|latest\s+|current\s+)?/i, 'rollback '],
@@ -98,11 +125,18 @@ const RULES: Rule[] = [
     ),
     'rollback ',
   ],
+  // "yank the catalog release", "pull back web": what went out is taken back.
+  [new RegExp(`^(?:yank|pull)\\s+(?:the\\s+)?(\\S+)\\s+(?:${NOUN}|canary|build|version)\\b`, 'i'), (_, s) => `rollback ${s}`],
+  [/^(?:yank|pull)\s+(\S+)\s+back\b/i, (_, s) => `rollback ${s}`],
+  [/^(?:yank|pull\s+back)\s+(?:the\s+)?/i, 'rollback '],
   // "abort the checkout canary", "kill the web deploy": what is going out is stopped and the old version put back.
   [new RegExp(`^(?:abort|kill|pull)\\s+(?:the\\s+)?(\\S+)\\s+(?:${NOUN}|canary|canaries)\\b`, 'i'), (_, s) => `rollback ${s}`],
 
-  // --- cancel: calling off what has not gone out.
+  // --- cancel: calling off what has not gone out (a cancel after a change rolls back).
   [new RegExp(`^(?:call\\s+off|scrap|drop|nix)\\s+(?:the\\s+)?(?:${NOUN}\\s+)?(?:of\\s+|for\\s+)?`, 'i'), 'cancel '],
+  // "stop the web rollout" (not "… and go back", a rollback the understanding reads).
+  [new RegExp(`^stop\\s+(?:the\\s+)?(?!all\\b)(\\S+)\\s+${NOUN}\\b${NOT_BACK}`, 'i'), (_, s) => `cancel ${s}`],
+  [new RegExp(`^stop\\s+(?:the\\s+)?${NOUN}\\s+(?:of|for)\\s+${NOT_BACK}`, 'i'), 'cancel '],
 
   // --- lock and unlock, in other words.
   [
@@ -112,22 +146,32 @@ const RULES: Rule[] = [
   [/^take\s+(?:the\s+)?(?:deploy\s+)?(?:lock|freeze|hold|block)\s+off\s+(?:of\s+)?/i, 'unlock '],
   [/^(?:unfreeze|unblock|unhold|unpause\s+deploys\s+(?:for|of|to))\s+/i, 'unlock '],
   [new RegExp(`^(?:freeze|block|hold|halt|pause|stop)\\s+(?:all\\s+)?${NOUN}\\s+(?:for|of|to|on)\\s+`, 'i'), 'lock '],
-  [new RegExp(`^(?:freeze|block)\\s+(\\S+)(?:\\s+${NOUN})?\\b`, 'i'), (_, s) => `lock ${s}`],
+  [new RegExp(`^(?:freeze|block|embargo)\\s+(\\S+)(?:\\s+${NOUN})?\\b`, 'i'), (_, s) => `lock ${s}`],
+  // "nobody deploy checkout, locking it": the warning comes first, the lock after.
+  [
+    /^(?:nobody|no\s+one|no-one|don'?t\s+anyone)\s+(?:deploys?|touch(?:es)?|ships?|push(?:es)?|releases?)\s+(?:to\s+)?(?:the\s+)?(\S+?)[,.;:]?\s.*\b(?:lock|locking|freeze|freezing)\b.*$/i,
+    (_, s) => `lock ${s}`,
+  ],
   [new RegExp(`^no\\s+(?:more\\s+)?${NOUN}\\s+(?:to|for|of|on)\\s+`, 'i'), 'lock '],
+  [new RegExp(`^no\\s+(?:more\\s+)?(\\S+)\\s+${NOUN}\\b`, 'i'), (_, s) => `lock ${s}`],
   [/^(?:put|place|keep)\s+(\S+)\s+on\s+hold\b/i, (_, s) => `lock ${s}`],
   [/^(?:put|place|add|set)\s+(?:a\s+)?(?:deploy\s+)?(?:lock|freeze|hold)\s+(?:on|for)\s+/i, 'lock '],
   [/^lock\s+(?:down|up)\s+/i, 'lock '],
 
   // --- deploy, with the verbs and shapes people use beyond deploy / release / ship / push / roll out.
   [
-    new RegExp(`^promote\\s+(.+?)\\s+(?:from\\s+${ENV}\\s+)?(?:to|into|onto|in)\\s+${ENV}\\b(.*)$`, 'i'),
-    (_, what, env, tail) => `deploy ${what} to ${env}${tail}`,
+    new RegExp(
+      `^promote\\s+(.+?)\\s+(?:(?:from\\s+)?${FROM}\\s+(?:to|into|onto)|(?:from\\s+)?${FROM}\\s*(?:->|→|=>)|to|into|onto|in)\\s*${ENV}\\b(.*)$`,
+      'i',
+    ),
+    // "… to prod from staging": where it comes from is said already.
+    (_, what, env, tail) => `deploy ${what} to ${env}${tail.replace(new RegExp(`\\s*\\bfrom\\s+${FROM}\\b`, 'i'), '')}`,
   ],
   // "promote checkout 1.2.3 from staging": from staging is to production.
   [/^promote\s+(.+?)\s+from\s+(?:staging|stg|stage)\b(.*)$/i, (_, what, tail) => `deploy ${what} to production${tail}`],
   [/^promote\s+/i, 'deploy '],
   [
-    /^(?:upgrade|update|bump|move|take|bring|advance)\s+(\S+)\s+(?:from\s+v?\d\S*\s+)?(?:to|up\s+to)\s+(v?\d\S*)/i,
+    /^(?:upgrade|update|bump|move|take|bring|advance)\s+(\S+)\s+(?:(?:from\s+)?v?\d\S*\s*(?:->|→|=>)\s*|(?:from\s+v?\d\S*\s+)?(?:to|up\s+to)\s+)(v?\d\S*)/i,
     (_, s, v) => `deploy ${s} ${v}`,
   ],
   [/^(?:upgrade|update|bump)\s+/i, 'deploy '],
@@ -135,7 +179,7 @@ const RULES: Rule[] = [
   [/^roll\s+forward\s+(?:to\s+)?/i, 'deploy '],
   [
     new RegExp(
-      `^(?:get|put|send|push|take|bring)\\s+(.+?)(?:\\s+from\\s+${ENV.replace('(', '(?:')})?\\s+(?:out\\s+)?(?:to|on|onto|into|in)\\s+${ENV}\\b(.*)$`,
+      `^(?:get|put|send|push|take|bring|have)\\s+(.+?)(?:\\s+from\\s+${FROM})?\\s+(?:out\\s+)?(?:to|on|onto|into|in)\\s+${ENV}\\b(.*)$`,
       'i',
     ),
     (_, what, env, tail) => `deploy ${what} to ${env}${tail}`,
@@ -163,18 +207,21 @@ export function rephrase(body: string): Rephrased {
       break;
     }
   }
+  const plan = PLAN.test(text);
   text = text.replace(WANTING, '');
   text = text
     .replace(CLOSING, '')
     .replace(/\?+\s*$/, '')
     .trim();
+  let synonym = false;
   for (const [re, to] of RULES) {
     const m = re.exec(text);
     if (!m) continue;
+    synonym = true;
     const replaced = typeof to === 'string' ? to : to(...(m as unknown as string[]));
     // A space between: a rule may have taken the space after its match ("put web back to …").
     text = `${replaced} ${text.slice(m[0].length)}`.replace(/\s+/g, ' ').trim();
     break;
   }
-  return { text, asked, polite };
+  return { text, asked, polite, plan, synonym };
 }

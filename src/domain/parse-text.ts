@@ -29,6 +29,7 @@ export function cleanSlackText(text: string): string {
       .replace(/(^|\s)`([^`\s]+)`(?=$|\s|[,.!?;:])/g, '$1$2')
       .replace(/(^|\s)\*([^*\s]+)\*(?=\s|$)/g, '$1$2')
       .replace(/(^|\s)~([^~\s]+)~(?=\s|$)/g, '$1$2')
+      .replace(/(^|\s)_([^_\s]+)_(?=\s|$|[,.!?;:])/g, '$1$2')
       .replace(/\u200b|\u200c|\u200d|\ufeff/g, '')
       .replace(/\u00a0/g, ' ')
       .trim()
@@ -87,6 +88,13 @@ export function unsafePath(text: string): string | undefined {
   const m = /(?:^|\s)(\S*(?:\.\.[/\\]|[/\\]\.\.)\S*|\/\S+)/.exec(text);
   if (!m) return undefined;
   return `'${m[1]}' is not a valid version: it is a path, and a version is an image tag (letters, digits, '.', '_' and '-'). Nothing was started; retype it, ${EXAMPLE}.`;
+}
+
+/** A link in a request that names no version: it stands where the version would (`deploy web https://…/1.2.3`). */
+export function linkForVersion(text: string): string | undefined {
+  const url = /(?:^|\s)([a-z][a-z0-9+.-]*:\/\/\S*)/i.exec(text);
+  if (!url) return undefined;
+  return `'${url[1]}' is not a valid version: it is a link, and a version is an image tag (letters, digits, '.', '_' and '-'). Nothing was started; retype it, ${EXAMPLE}.`;
 }
 
 /** Characters that can never be part of a service or a version; refusing them stops injection. */

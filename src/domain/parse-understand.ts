@@ -32,7 +32,7 @@ const POLITE =
   /^(?:(?:can|could|would|will|may)\s+(?:you|we|i|someone|somebody|anyone|u)|mind|do\s+you\s+mind|any\s+chance|is\s+it\s+possible|would\s+it\s+be|how\s+about|what\s+about|are\s+you\s+able)\b/;
 
 /** "what commands are there?", "list the features": asking what the bot takes. */
-const LIST_COMMANDS = /^(?:what|which|list|show|explain|any)\b.*\b(?:commands|capabilities|features)\b/;
+const LIST_COMMANDS = /^(?:what|which|list|show|explain|any)\b.*\b(?:commands|capabilities|features|examples|usage)\b/;
 const BOT = /\b(?:you|your|shipbot|bot|this\s+thing|this|it)\b/;
 /** Phrases (regex fragments) to one regex that finds any of them as whole words. */
 const anyOf = (phrases: string[]) => new RegExp(`\\b(?:${phrases.join('|')})\\b`);
@@ -99,6 +99,7 @@ const LEXICON: Record<Kind, RegExp> = {
     'help',
     'commands?',
     'capabilit(?:y|ies)',
+    'capable\\s+of',
     'features',
     'usage',
     'examples',
@@ -110,7 +111,7 @@ const LEXICON: Record<Kind, RegExp> = {
     'what\\s+do\\s+you\\s+do',
     'what\\s+are\\s+you\\s+(?:for|about)',
     `how\\s+(?:do|can|should)\\s+(?:i|we)\\b.*\\b${BOT_NAME}`,
-    'how\\s+(?:does|do)\\s+(?:this|it|you|shipbot)\\s+work',
+    'how\\s+(?:does|do)\\s+(?:this\\s+bot|the\\s+bot|this\\s+thing|this|it|you|shipbot)\\s+work',
     `how\\s+to\\s+use\\s+${BOT_NAME}`,
     `(?:docs|documentation|manual|guide)\\b.*\\b${BOT_NAME}`,
   ]),
@@ -152,7 +153,8 @@ const LEXICON: Record<Kind, RegExp> = {
     'kicked\\s+off',
     'state',
     'health',
-    'check(?:\\s+on)?',
+    // "check on checkout"; not "check the catalog dashboard", which asks a person to look.
+    'check(?:\\s+on)?(?!.*\\b(?:dashboards?|graphs?|logs?|alerts?|metrics|grafana|pr|prs|code|email|tickets?)\\b)',
     'sitrep',
     'report\\s+on',
     'catch\\s+me\\s+up',
@@ -170,12 +172,14 @@ const LEXICON: Record<Kind, RegExp> = {
     'off\\s+hold',
     '(?:let|allow)\\s+\\S+\\s+deploy\\s+again',
     'can\\s+deploy\\s+again',
+    '(?:clear|free|ok|okay|good)\\s+to\\s+(?:deploy|ship|release)\\b.*\\bagain',
+    '(?:can|may)\\s+be\\s+(?:deployed|released|shipped)\\s+again',
     '(?:deploys|deployments)\\s+(?:can|may)\\s+resume',
     'open\\b.*\\bfor\\s+(?:deploys|deployments|releases)',
     'resume\\s+(?:deploys|deployments|releases)',
     '(?:allow|enable)\\s+(?:deploys|deployments|releases)',
   ]),
-  lock: anyOf(['lock', 'freeze', 'hold', 'block', 'halt', 'no\\s+(?:deploys|deployments|releases)']),
+  lock: anyOf(['lock', 'freeze', 'hold', 'block', 'halt', 'embargo', 'no\\s+(?:deploys|deployments|releases)']),
   rollback: anyOf([
     'rollback',
     'revert',
@@ -190,6 +194,12 @@ const LEXICON: Record<Kind, RegExp> = {
     'last\\s+good',
     'reverse',
     'downgrade',
+    'yank',
+    'pull\\b.*\\bback',
+    // Participles: a request only as "needs to be rolled back" (WANTED_DONE), else a report.
+    'rolled\\s+back',
+    'reverted',
+    'backed\\s+out',
   ]),
   cancel: anyOf(['cancel', 'call\\s+off', 'scrap', 'forget', 'nevermind', 'never\\s+mind', 'nix', 'withdraw', 'discard', 'drop\\s+the']),
   deploy: new RegExp(`${BASE_DEPLOY.source}|${GERUND.source}`),
@@ -362,10 +372,15 @@ function read(kind: Kind, { sentence, judged, question }: Sentence, s: Slots, se
       // "downgrade checkout to 1.2.2" names the version it goes to: a deploy of it.
       if (kind === 'rollback' && s.version && /\bdowngrade\b/.test(sentence)) return undefined;
       // Rollback, cancel, lock and unlock act on a service the message names.
-      if (!service || STATEMENT.test(judged) || PAST[kind].test(judged) || reportsPast(judged)) return undefined;
+      if (!service || STATEMENT.test(judged) || reportsPast(judged)) return undefined;
+      // "web needs to be rolled back" asks for it; "rolled back web" reports it.
+      if (PAST[kind].test(judged) && !WANTED_DONE.test(judged)) return undefined;
       return `${kind} ${service}${env}${kind === 'lock' && s.after.length ? ` ${s.after.join(' ')}` : ''}`;
   }
 }
+
+/** A participle that says what is wanted done: "needs to be rolled back", "should be reverted". */
+const WANTED_DONE = /\b(?:needs?\s+to\s+be|has\s+to\s+be|have\s+to\s+be|should\s+be|must\s+be|wants?\s+to\s+be)\s+\w+/;
 
 const PAST: Record<'unlock' | 'lock' | 'rollback' | 'cancel', RegExp> = {
   unlock: /\b(?:unlocked|unfrozen|unblocked|lifted|removed|cleared)\b/,

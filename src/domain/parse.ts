@@ -17,6 +17,7 @@ import {
   unsafePath,
   shellCharacters,
   hasDeployFlags,
+  linkForVersion,
 } from './parse-text.js';
 import { detectIntent, fixVerbTypo, whyNotARequest } from './parse-intent.js';
 import { rephrase } from './parse-rephrase.js';
@@ -55,7 +56,7 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
   // A slip in the first word ("deplyo checkout 1.2.3") is put right, and the reply says so.
   const typo = slash ? { text: body } : fixVerbTypo(body);
   // How people ask, brought to the forms the rules read; a question keeps its mark.
-  let asked = slash ? { text: body, asked: false, polite: false } : rephrase(typo.text);
+  let asked = slash ? { text: body, asked: false, polite: false, plan: false, synonym: false } : rephrase(typo.text);
   let intent = detectIntent(asked.text, slash) ?? (asked.text !== body ? detectIntent(body, slash) : undefined);
   // What the phrase rules do not read: cue words and slots wherever they stand.
   // A message the rules found to be chatter (a statement, a negation, cheering) stays chatter.
@@ -64,7 +65,13 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
     // The canonical words leave the rest of the message behind: what was stuck to it is refused here.
     const unsafe = shellCharacters(body) ?? unsafePath(body);
     if (unsafe) return fail(unsafe);
-    asked = { text: understood.text, asked: asked.asked || understood.asked, polite: asked.polite || understood.polite };
+    asked = {
+      ...asked,
+      text: understood.text,
+      asked: asked.asked || understood.asked,
+      polite: asked.polite || understood.polite,
+      synonym: true,
+    };
     intent = detectIntent(understood.text, false);
   }
   if (!intent) return fail(whyNotARequest(body));
@@ -91,10 +98,15 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
     case 'deploy': {
       const result = parseDeploy(intent.rest, flags, cfg, now, intent.notes);
       // "release the kraken", "update your slack app": a deploy verb, no version, and a word that
-      // is no service: chatter, with the services it may have meant.
+      // is no service: chatter, with the services it may have meant. So is a verb of the lexicon
+      // before a word that is no service ("upgrade my laptop to macOS 15"), and a plan told
+      // without a version ("I'll deploy search after lunch").
       if (!slash && result.ok && result.command.intent === 'deploy') {
         const c = result.command;
-        if (!c.version && c.unknownService) {
+        if (asked.plan && !c.version) return fail(whyNotARequest(body));
+        const link = c.version ? undefined : linkForVersion(intent.rest);
+        if (link) return fail(link);
+        if ((!c.version || asked.synonym) && c.unknownService) {
           const hint = c.suggestions.length
             ? ` (There is no service named '${c.unknownService}'; did you mean ${c.suggestions.join(' or ')}?)`
             : '';
