@@ -228,6 +228,9 @@ export function collect(text: string, cfg: ShipbotConfig, notes: string[]): { ok
       continue;
     }
     if (/^v?\d/i.test(token)) {
+      // A quote on one side only (`1.2.3'`) is no formatting: refused, not trimmed away.
+      if (!quoted && (raw[i].split("'").length % 2 === 0 || raw[i].split('"').length % 2 === 0))
+        return { ok: false, reason: versionProblem(raw[i]) };
       const problem = setVersion(token);
       if (problem) return { ok: false, reason: problem };
       continue;

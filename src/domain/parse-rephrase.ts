@@ -86,7 +86,11 @@ const RULES: Rule[] = [
   [/^where\s+(?:are\s+we|is\s+it|do\s+we\s+stand|are\s+things)\s+(?:with|on|at)\s+(.*)$/i, (_, r) => `status ${r}`],
   [/^(?:how\s+far\s+along\s+is|how\s+far\s+is)\s+(.*)$/i, (_, r) => `status ${r}`],
   [/^(?:status\s+(?:check|update|report)|check\s+(?:on\s+)?(?:the\s+)?status(?:\s+of)?)\b\s*(.*)$/i, (_, r) => `status ${r}`],
-  [/^(?:is|are)\s+(?:anything|something|anyone)\s+(?:deploying|being\s+deployed|rolling\s+out|in\s+flight)\b.*$/i, 'status'],
+  [
+    /^(?:(?:is|are)\s+)?(?:anything|something|anyone|anybody)\s+(?:deploying|being\s+deployed|rolling\s+out|in\s+flight|shipping|releasing)\b.*$/i,
+    'status',
+  ],
+  [/^(?:current|latest|overall)\s+status\b\s*(?:of|on|for)?\s*/i, 'status '],
   [
     /^(?:what'?s|what\s+is|what\s+are)\s+(?:currently\s+|still\s+|now\s+)?(?:deploying|being\s+deployed|rolling\s+out|in\s+flight|going\s+out|shipping)\b.*$/i,
     'status',
@@ -103,7 +107,7 @@ const RULES: Rule[] = [
   // --- rollback, in other words (before cancel: aborting a live rollout puts the old version back).
   [/^(?:undo|back\s*out|unroll|unship|revert)\s+(?:the\s+)?(?:last\s+|latest\s+|current\s+)?/i, 'rollback '],
   [
-    /^(?:roll|go|switch|revert|put|take|move|bring)\s+(\S+)\s+back\b\s*(?:to\s+(?:the\s+)?(?:previous|last|prior|old|earlier|last\s+good|stable)\s+(?:version|release|build))?/i,
+    /^(?:roll|go|switch|revert|put|take|move|bring|get)\s+(\S+)\s+back\b\s*(?:to\s+(?:the\s+)?(?:previous|last|prior|old|earlier|last\s+good|stable)\s+(?:version|release|build))?/i,
     (_, s) => `rollback ${s}`,
   ],
   [

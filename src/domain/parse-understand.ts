@@ -33,7 +33,9 @@ const POLITE =
 
 /** "what commands are there?", "list the features": asking what the bot takes. */
 const LIST_COMMANDS = /^(?:what|which|list|show|explain|any)\b.*\b(?:commands|capabilities|features|examples|usage)\b/;
-const BOT = /\b(?:you|your|shipbot|bot|this\s+thing|this|it)\b/;
+const BOT = /\b(?:you|your|shipbot|bot|this\s+thing|this|it|here)\b/;
+const OPERATION_NOUNS =
+  /\b(?:rollback|revert|lock|freeze|cancel|status)\s+(?:plans?|strateg(?:y|ies)|procedures?|runbooks?|docs?|buttons?|tests?|scripts?|process|steps?|files?|screens?|periods?|windows?|polic(?:y|ies)|pages?)\b/g;
 /** Phrases (regex fragments) to one regex that finds any of them as whole words. */
 const anyOf = (phrases: string[]) => new RegExp(`\\b(?:${phrases.join('|')})\\b`);
 
@@ -97,6 +99,8 @@ const BOT_NAME = '(?:you|shipbot|this\\s+bot)';
 const LEXICON: Record<Kind, RegExp> = {
   help: anyOf([
     'help',
+    'halp',
+    'how\\s+(?:does|do)\\s+(?:deploying|deploys?|deployments?|releasing|releases?|rollbacks?|shipping)\\s+work',
     'commands?',
     'capabilit(?:y|ies)',
     'capable\\s+of',
@@ -116,6 +120,7 @@ const LEXICON: Record<Kind, RegExp> = {
     `(?:docs|documentation|manual|guide)\\b.*\\b${BOT_NAME}`,
   ]),
   status: anyOf([
+    "how(?:'?s|\\s+is|\\s+are)",
     'status(?!\\s+(?:page|pages|code|codes|bar|light|quo)\\b)',
     'progress',
     'eta',
@@ -295,7 +300,8 @@ export function understand(body: string, cfg: ShipbotConfig): Understood | undef
   if (!text || ABOUT_OTHERS.test(text) || NEGATED.test(text)) return undefined;
   const raw = normalisePhrases(body).trim().split(/\s+/).map(clean);
   const lower = raw.map((w) => w.toLowerCase());
-  const sentence = lower.join(' ');
+  // "a rollback plan", "the lock file": an operation's word as a noun is no cue.
+  const sentence = lower.join(' ').replace(OPERATION_NOUNS, ' ');
   const s = slots(raw, lower, cfg);
   if (s.services.length > 1 || s.versions > 1) return undefined;
   const service = s.services[0];
@@ -311,7 +317,7 @@ export function understand(body: string, cfg: ShipbotConfig): Understood | undef
   const cues = ORDER.filter((k) => LEXICON[k].test(sentence) || (k === 'deploy' && s.bare));
   for (const kind of cues) {
     const order = orderClause(text, kind);
-    const canonical = read(kind, { sentence, judged: order?.clause ?? sentence, question }, s, service);
+    const canonical = read(kind, { sentence, judged: order?.clause ?? sentence, question, doing: reportsDoing(text) }, s, service);
     // "payments looks broken, can you roll it back?" is a request put politely.
     if (canonical) return { text: canonical, asked, polite: polite || !!order?.polite };
   }
@@ -336,9 +342,20 @@ interface Sentence {
   /** What statement, past-tense and report checks look at: the ordering clause if there is one. */
   judged: string;
   question: boolean;
+  /** A clause reports what someone is doing ("ok team, deploying web 7.5.0 now"). */
+  doing: boolean;
 }
 
-function read(kind: Kind, { sentence, judged, question }: Sentence, s: Slots, service: string | undefined): string | undefined {
+/** "deploying checkout v1.2.3 now", "ok team, deploying …": what someone is doing, reported. */
+function reportsDoing(text: string): boolean {
+  return text
+    .split(/[,;:.!]\s*/)
+    .some((c) =>
+      /^(?:ok\s+|okay\s+)?(?:i'?m|i\s+am|we'?re|we\s+are|just|now)?\s*(?:deploying|shipping|releasing|rolling|pushing)\b/.test(c),
+    );
+}
+
+function read(kind: Kind, { sentence, judged, question, doing }: Sentence, s: Slots, service: string | undefined): string | undefined {
   const env = s.environment ? ` in ${s.environment}` : '';
   switch (kind) {
     case 'help':
@@ -363,8 +380,7 @@ function read(kind: Kind, { sentence, judged, question }: Sentence, s: Slots, se
       const verbs = sentence.replace(NOUN_USE, ' ');
       const cue = BASE_DEPLOY.test(verbs) || (GERUND.test(verbs) && GERUND_FRAME.test(verbs));
       if (!cue && !s.bare) return undefined;
-      // "deploying checkout v1.2.3 now" reports what someone is doing.
-      if (/^(?:i'?m|i\s+am|we'?re|we\s+are|just)?\s*(?:deploying|shipping|releasing|rolling|pushing)\b/.test(sentence)) return undefined;
+      if (doing) return undefined;
       const to = s.environment ? ` to ${s.environment}` : '';
       return `deploy ${service} ${s.version}${to} ${s.rest.join(' ')}`.trim();
     }
