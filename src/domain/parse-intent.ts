@@ -139,6 +139,9 @@ export function detectIntent(body: string, slash: boolean): Intent | undefined {
   if (DEPLOY_VERBS.has(w0)) {
     if (w1 && STATEMENT_WORDS.has(w1))
       return { kind: 'chatter', reason: `This is a statement about deploys ('${w0} ${w1} …'), not a request.` };
+    // "deploy windows are 9-5", "release notes were late": the verb is a noun's first word.
+    if (w1 && /^(?:is|are|was|were)$/.test(lower[2] ?? ''))
+      return { kind: 'chatter', reason: `This is a statement ('${w0} ${w1} ${lower[2]} …'), not a request.` };
     return { kind: 'deploy', rest: restAfter(1), notes: [] };
   }
   if (STARTERS.has(w0)) {

@@ -219,7 +219,22 @@ const GERUND_FRAME = new RegExp(
  */
 const NOUN_USE =
   /\b(?:deploy|deployment|release|ship|rollout|push|update|upgrade)\s+(?:notes?|pipeline|queue|window|bot|logs?|script|jobs?|process|train|branch|candidate|party|manager|calendar|checklist|date|day|time|plan|page|cadence|schedule)\b|\b(?:a|an|the|this|that|our|their|its)\s+(?:(?:big|small|new|major|minor|next|last|latest|first|huge|risky)\s+)?(?:deploy|deployment|release|ship|rollout|push|update|upgrade)\b/g;
-const COURTESY = new Set(['please', 'pls', 'plz', 'thanks', 'thx', 'ty', 'now', 'asap', 'kindly', 'shipbot', '@shipbot', 'hey', 'hi']);
+const COURTESY = new Set([
+  'please',
+  'pls',
+  'plz',
+  'thanks',
+  'thx',
+  'ty',
+  'now',
+  'today',
+  'asap',
+  'kindly',
+  'shipbot',
+  '@shipbot',
+  'hey',
+  'hi',
+]);
 /** What a person asks for first when several cues meet ("take the lock off" is an unlock, not a rollback). */
 const ORDER: Kind[] = ['unlock', 'lock', 'rollback', 'cancel', 'deploy', 'status', 'help'];
 
@@ -368,6 +383,8 @@ function read(kind: Kind, { sentence, judged, question, doing }: Sentence, s: Sl
       if (STATEMENT.test(sentence) && !/^how\s+did\b/.test(sentence)) return undefined;
       // "checkout status page is down", "rolling update complete for web": statements, not questions.
       if (!question && /\b(?:is|are|was|were|complete|completed|done|finished)\b/.test(sentence)) return undefined;
+      // "the web release notes need an update": told about a thing, not asked.
+      if (!question && /^(?:the|our|my|this|that|their)\b/.test(sentence)) return undefined;
       if (service) return `status ${service}`;
       // Without a service, only a question about what is deploying now.
       return /\b(?:deploying|rolling\s+out|in\s+flight|in\s+progress|releasing)\b/.test(sentence) &&

@@ -60,7 +60,9 @@ function parse(input: string, cfg: ShipbotConfig, now: Date, slash: boolean): Pa
   let intent = detectIntent(asked.text, slash) ?? (asked.text !== body ? detectIntent(body, slash) : undefined);
   // What the phrase rules do not read: cue words and slots wherever they stand.
   // A message the rules found to be chatter (a statement, a negation, cheering) stays chatter.
-  const understood = slash || intent ? undefined : understand(body, cfg);
+  // The message as it stands first, then without its opener ("I'd love to see …").
+  const understood =
+    slash || intent ? undefined : (understand(body, cfg) ?? (asked.text !== body ? understand(asked.text, cfg) : undefined));
   if (understood) {
     // The canonical words leave the rest of the message behind: what was stuck to it is refused here.
     const unsafe = shellCharacters(body) ?? unsafePath(body);
