@@ -102,7 +102,8 @@ const RULES: Rule[] = [
     ),
     'status',
   ],
-  [/^(?:show|give|get|tell)\s+(?:me\s+|us\s+)?(?:the\s+)?(?:current\s+)?status\b(?:\s+(?:of|on|for))?\s*/i, 'status '],
+  [/^(?:what'?s|what\s+is)\s+(?:currently\s+)?running(?:\s+(?:now|right\s+now))?$/i, 'status'],
+  [/^(?:show|give|get|tell)\s+(?:me\s+|us\s+)?(?:the\s+|a\s+|an\s+)?(?:current\s+|quick\s+)?status\b(?:\s+(?:of|on|for))?\s*/i, 'status '],
 
   // --- rollback, in other words (before cancel: aborting a live rollout puts the old version back).
   [/^(?:undo|back\s*out|unroll|unship|revert)\s+(?:the\s+)?(?:last\s+|latest\s+|current\s+)?/i, 'rollback '],

@@ -280,7 +280,7 @@ function slots(raw: string[], lower: string[], cfg: ShipbotConfig): Slots {
       : VERSION_LIKE.test(w) ||
           VERSION_WITH_MORE.test(w) ||
           (afterService && SHELL.test(w)) ||
-          /^(?:version|tag|build)$/.test(lower[i - 1] ?? '')
+          (/^(?:version|tag|build)$/.test(lower[i - 1] ?? '') && /\d/.test(w))
         ? raw[i]!
         : undefined;
     if (known) serviceWords.add(i);
