@@ -2,44 +2,12 @@
 // handshake, for every call (kubernetes-client/javascript#2893); one agent per cluster and user
 // keeps a few sockets alive instead, as the API server counts them. A kept-alive socket can be
 // closed by the server just as a request goes out: a read is then asked once more, a write not.
-import { connect, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterApi } from '../../src/cluster/api.js';
 import { ClusterError } from '../../src/cluster/errors.js';
 import { kubeFromKubeconfig } from '../../src/cluster/kube.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
-
-/** A TCP pass-through to the sandbox that resets the connection under the next `cuts` things the client sends. */
-async function cuttingProxy(sb: Sandbox): Promise<{ api: ClusterApi; cut(n: number): void; close(): void }> {
-  let cuts = 0;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(sb.port, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => [client, upstream].forEach((x) => x.destroy()));
-    }
-    client.on('data', (chunk) => {
-      if (cuts > 0) {
-        cuts--;
-        client.resetAndDestroy();
-        upstream.destroy();
-      } else upstream.write(chunk);
-    });
-    upstream.pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return {
-    api: new ClusterApi(kubeFromKubeconfig(sb.kubeconfigYaml().replace(sb.url, `https://127.0.0.1:${port}`))),
-    cut: (n) => void (cuts = n),
-    close: () => {
-      server.close();
-      for (const s of sockets) s.destroy();
-    },
-  };
-}
+import { severableKube } from '../helpers/severable.js';
 
 describe('connections to the API server', () => {
   let sb: Sandbox;
@@ -60,18 +28,19 @@ describe('connections to the API server', () => {
   });
 
   it('a read whose connection is reset is asked once more; a write is not, and twice reset is an error', async () => {
-    const proxy = await cuttingProxy(sb);
+    const proxy = await severableKube(sb);
+    const api = new ClusterApi(proxy.kube);
     try {
-      proxy.cut(1);
-      expect(await proxy.api.listPods('default', 'app=none')).toEqual([]);
-      proxy.cut(1);
-      const write = await proxy.api.mergeService('default', 'none', { metadata: { labels: { a: 'b' } } }).catch((e: unknown) => e);
+      proxy.cutNext(1);
+      expect(await api.listPods('default', 'app=none')).toEqual([]);
+      proxy.cutNext(1);
+      const write = await api.mergeService('default', 'none', { metadata: { labels: { a: 'b' } } }).catch((e: unknown) => e);
       expect(write).toBeInstanceOf(ClusterError);
       expect((write as ClusterError).message).toMatch(/ECONNRESET|reset|socket/i);
-      proxy.cut(2);
-      await expect(proxy.api.listPods('default', 'app=none')).rejects.toBeInstanceOf(ClusterError);
+      proxy.cutNext(2);
+      await expect(api.listPods('default', 'app=none')).rejects.toBeInstanceOf(ClusterError);
     } finally {
-      proxy.close();
+      proxy.sever();
     }
   });
 });
