@@ -220,27 +220,15 @@ export async function benchSlack() {
     { name: 'event ack latency p99', value: pct(acks, 99), unit: 'ms' },
     {
       name: 'button press ack p50, 100 at once',
-      value: pct(buttonAcks, 50),
+      value: pct(apart.acks, 50),
       unit: 'ms',
-      note: 'Configure… → views.open → HTTP 200; Slack allows 3 s',
+      note: 'Configure… → HTTP 200, sent as Slack sends: from a process of their own on open connections (bench/slack-sender.ts)',
     },
     {
       name: 'button press ack p99, 100 at once',
-      value: pct(buttonAcks, 99),
-      unit: 'ms',
-      note: 'the double, Bolt and the runner in one process',
-    },
-    {
-      name: 'button press ack p50, 100 at once, Slack apart',
-      value: pct(apart.acks, 50),
-      unit: 'ms',
-      note: 'sent from a process of their own on open connections (bench/slack-sender.ts), the double in another',
-    },
-    {
-      name: 'button press ack p99, 100 at once, Slack apart',
       value: pct(apart.acks, 99),
       unit: 'ms',
-      note: `${apart.refused} answered other than 200; the target is under 50 ms`,
+      note: `${apart.refused} answered other than 200; the target is under 50 ms (Slack allows 3 s)`,
     },
     {
       name: 'button press ack p99, 100 at once, bare HTTP server',
@@ -248,7 +236,18 @@ export async function benchSlack() {
       unit: 'ms',
       note: `the same burst answered 200 by a server that does nothing (p50 ${pct(apart.floor, 50).toFixed(0)} ms): this machine's floor`,
     },
-    { name: "modals opened within the trigger's 3 s, Slack apart", value: apart.opened, unit: `of ${apart.acks.length}` },
+    {
+      name: "modals opened within the trigger's 3 s",
+      value: apart.opened,
+      unit: `of ${apart.acks.length}`,
+      note: 'views.open served by the double in a process of its own',
+    },
+    {
+      name: 'button press ack p99, 100 at once, Slack in this process',
+      value: pct(buttonAcks, 99),
+      unit: 'ms',
+      note: 'the double sending from the measuring process, beside Bolt and the runner: not how Slack sends',
+    },
     {
       name: 'view submission ack p50, 100 at once',
       value: pct(viewAcks, 50),
