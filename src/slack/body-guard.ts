@@ -65,43 +65,23 @@ export interface GuardOptions {
   answer?: (req: IncomingMessage, res: ServerResponse, type: string, read: () => Read) => boolean;
 }
 
-/**
- * Answers and closes: the unread rest of the body is discarded as it arrives, never buffered, or
- * with `drop` (a body past the cap) not read at all, the connection cut once the answer is out.
- */
-function refuse(req: IncomingMessage, res: ServerResponse, status: number, why: string, drop = false): void {
-  res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' }).end(`${why}\n`, () => drop && req.destroy());
-  if (!drop) req.resume();
+/** Answers and closes: the unread rest of the body is discarded as it arrives, never buffered. */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, why: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' }).end(`${why}\n`);
+  req.resume();
 }
 
-/**
- * Reads the body up to `limit` bytes; undefined past it, and the request paused so nothing more
- * is read. Events, not an async iterator: that costs ~50 µs a request, which in a burst of
- * 100 presses is 5 ms on the last one's ack.
- */
-function readCapped(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = () => req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size <= limit) return void chunks.push(c);
-      done();
-      req.pause();
-      resolve(undefined);
-    };
-    const onEnd = () => {
-      done();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      done();
-      reject(err);
-    };
-    const onClose = () => onError(new Error('the connection closed before the body was read'));
-    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
-  });
+/** Reads the body up to `limit` bytes; undefined (and nothing more kept) past it. */
+async function readCapped(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // Leaving the loop early destroys the request: the rest of an oversized body is never read.
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(c as Buffer);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
 // A form's payload that opens with its type, as Slack's interaction payloads do.
@@ -137,7 +117,7 @@ export function guardBodies(
         if (unsigned) return refuse(req, res, 401, unsigned);
         if (Number(req.headers['content-length'] ?? 0) > BODY_LIMIT) return refuse(req, res, 413, 'the body is too large');
         const raw = await readCapped(req, BODY_LIMIT);
-        if (!raw) return refuse(req, res, 413, 'the body is too large', true);
+        if (!raw) return refuse(req, res, 413, 'the body is too large');
         if (!signatureMatches(opts.signingSecret, timestamp!, raw, signature!))
           return refuse(req, res, 401, 'the signature does not match');
         const contentType = String(req.headers['content-type'] ?? '');
