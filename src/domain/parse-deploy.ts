@@ -216,8 +216,8 @@ export function collect(text: string, cfg: ShipbotConfig, notes: string[]): { ok
       if (problem) return { ok: false, reason: problem };
       continue;
     }
-    // `checkout@1.2.3` / `checkout:1.2.3`: service and tag in one word.
-    const sep = /[@:]/.exec(token);
+    // `checkout@1.2.3` / `checkout:1.2.3` / `checkout/1.2.3` (hubot-deploy's app/ref): service and tag in one word.
+    const sep = /[@:/]/.exec(token);
     if (sep && sep.index > 0 && !/^v?\d/i.test(token) && !/^[a-z]+:\/\//.test(w)) {
       const name = token.slice(0, sep.index);
       const tag = token.slice(sep.index + 1);

@@ -38,7 +38,7 @@ const ASKING: RegExp[] = [
 const PLAN = /^(?:i'?ll|we'?ll|i\s+will|we\s+will|i'?m\s+going\s+to|we'?re\s+going\s+to|going\s+to|gonna)\s+/i;
 /** Openers that say what is wanted without asking: dropped. */
 const WANTING =
-  /^(?:(?:i|we)'?d\s+(?:like|love)\s+to\s+see|(?:i|we)\s+would\s+(?:like|love)\s+to\s+see|i'?d\s+like\s+to|i\s+would\s+like\s+to|i\s+want\s+to|we\s+want\s+to|i\s+need\s+to|we\s+need\s+to|need\s+to|we\s+should|time\s+to|ready\s+to|i'?m\s+going\s+to|we'?re\s+going\s+to|going\s+to|gonna|let'?s\s+go\s+ahead\s+and|go\s+ahead\s+and|please\s+go\s+ahead\s+and|i'?ll|we'?ll|i\s+will|we\s+will)\s+/i;
+  /^(?:(?:i|we)'?d\s+(?:like|love)\s+to\s+see|(?:i|we)\s+would\s+(?:like|love)\s+to\s+see|i'?d\s+like\s+to|i\s+would\s+like\s+to|i\s+want\s+to|we\s+want\s+to|i\s+need\s+to|we\s+need\s+to|need\s+to|we\s+should|time\s+to|ready\s+to|(?:we'?re|we\s+are|i'?m|i\s+am)\s+ready\s+for|i'?m\s+going\s+to|we'?re\s+going\s+to|going\s+to|gonna|let'?s\s+go\s+ahead\s+and|go\s+ahead\s+and|please\s+go\s+ahead\s+and|i'?ll|we'?ll|i\s+will|we\s+will)\s+/i;
 
 /** Closing courtesies that carry nothing. */
 const CLOSING = /[\s,]+(?:please|pls|plz|thanks|thank\s+you|thx|ty|asap|when\s+you\s+can|if\s+possible|🙏)[\s.!?]*$/i;
@@ -71,7 +71,7 @@ const RULES: Rule[] = [
   ],
   [
     new RegExp(
-      `^(?:is|are|has|have)\\s+(?:the\\s+|our\\s+|my\\s+)?(.*?)(?:\\s+${NOUN})?\\s+(?:been\\s+)?(?:done|finished|complete|completed|over|live|out|through|healthy|ok|okay|still\\s+running|still\\s+going|rolled\\s+out|deployed|shipped)\\b.*$`,
+      `^(?:is|are|has|have)\\s+(?:the\\s+|our\\s+|my\\s+)?(.*?)(?:\\s+${NOUN})?\\s+(?:been\\s+)?(?:done|finished|complete|completed|over|live|out|through|healthy|stable|ok|okay|still\\s+running|still\\s+going|rolled\\s+out|deployed|shipped)\\b.*$`,
       'i',
     ),
     (_, r) => `status ${r}`,

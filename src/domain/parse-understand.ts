@@ -32,7 +32,8 @@ const POLITE =
   /^(?:(?:can|could|would|will|may)\s+(?:you|we|i|someone|somebody|anyone|u)|mind|do\s+you\s+mind|any\s+chance|is\s+it\s+possible|would\s+it\s+be|how\s+about|what\s+about|are\s+you\s+able)\b/;
 
 /** "what commands are there?", "list the features": asking what the bot takes. */
-const LIST_COMMANDS = /^(?:what|which|list|show|explain|any)\b.*\b(?:commands|capabilities|features|examples|usage)\b/;
+const LIST_COMMANDS =
+  /^(?:what|which|list|show|explain|any)\b.*\b(?:commands|capabilities|features|examples|usage)\b|^what\s+(?:do|should|can)\s+i\s+(?:type|say|write|ask)\b/;
 const BOT = /\b(?:you|your|shipbot|bot|this\s+thing|this|it|here)\b/;
 const OPERATION_NOUNS =
   /\b(?:rollback|revert|lock|freeze|cancel|status)\s+(?:plans?|strateg(?:y|ies)|procedures?|runbooks?|docs?|buttons?|tests?|scripts?|process|steps?|files?|screens?|periods?|windows?|polic(?:y|ies)|pages?)\b/g;
@@ -100,6 +101,7 @@ const LEXICON: Record<Kind, RegExp> = {
   help: anyOf([
     'help',
     'halp',
+    'what\\s+(?:do|should|can)\\s+i\\s+(?:type|say|write|ask)',
     'how\\s+(?:does|do)\\s+(?:deploying|deploys?|deployments?|releasing|releases?|rollbacks?|shipping)\\s+work',
     'commands?',
     'capabilit(?:y|ies)',
