@@ -82,6 +82,12 @@ const RULES: Rule[] = [
   ],
   [/^are\s+we\s+(?:good|ok|okay|done|finished|all\s+set|there\s+yet)\s+(?:on|with|for)\s+(.*)$/i, (_, r) => `status ${r}`],
   [/^(?:what'?s|what\s+is)\s+(?:happening|going\s+on)\s+with\s+(.*)$/i, (_, r) => `status ${r}`],
+  // "what version of catalog is live?": the status names it.
+  [
+    /^(?:what|which)\s+(?:version|build|release|tag)\s+(?:of\s+)?(?:the\s+)?(\S+)\s+(?:is|are)\s+(?:live|running|deployed|out|serving|in\s+\S+|on\s+\S+)\b.*$/i,
+    (_, r) => `status ${r}`,
+  ],
+  [/^(?:what|which)\s+(?:version|build|release|tag)\s+(?:is|are)\s+(\S+)\s+(?:on|at|running)\b.*$/i, (_, r) => `status ${r}`],
   [/^(?:any\s+)?(?:news|update|updates|progress|eta)\s+(?:on|about|for|with)\s+(.*)$/i, (_, r) => `status ${r}`],
   [/^where\s+(?:are\s+we|is\s+it|do\s+we\s+stand|are\s+things)\s+(?:with|on|at)\s+(.*)$/i, (_, r) => `status ${r}`],
   [/^(?:how\s+far\s+along\s+is|how\s+far\s+is)\s+(.*)$/i, (_, r) => `status ${r}`],

@@ -33,7 +33,7 @@ const POLITE =
 
 /** "what commands are there?", "list the features": asking what the bot takes. */
 const LIST_COMMANDS =
-  /^(?:what|which|list|show|explain|any)\b.*\b(?:commands|capabilities|features|examples|usage)\b|^what\s+(?:do|should|can)\s+i\s+(?:type|say|write|ask)\b/;
+  /^(?:what|which|list|show|explain|any)\b.*\b(?:commands|capabilities|features|examples|usage)\b|^what\s+(?:do|should|can)\s+i\s+(?:type|say|write|ask)\b|\b(?:the|a)\s+\w+\s+command\b/;
 const BOT = /\b(?:you|your|shipbot|bot|this\s+thing|this|it|here)\b/;
 const OPERATION_NOUNS =
   /\b(?:rollback|revert|lock|freeze|cancel|status)\s+(?:plans?|strateg(?:y|ies)|procedures?|runbooks?|docs?|buttons?|tests?|scripts?|process|steps?|files?|screens?|periods?|windows?|polic(?:y|ies)|pages?)\b/g;
@@ -102,6 +102,7 @@ const LEXICON: Record<Kind, RegExp> = {
     'help',
     'halp',
     'what\\s+(?:do|should|can)\\s+i\\s+(?:type|say|write|ask)',
+    'how\\s+(?:do|can|should)\\s+i\\s+use\\s+(?:the\\s+)?\\w+\\s+command',
     'how\\s+(?:does|do)\\s+(?:deploying|deploys?|deployments?|releasing|releases?|rollbacks?|shipping)\\s+work',
     'commands?',
     'capabilit(?:y|ies)',
