@@ -135,7 +135,11 @@ function benchService(name: string) {
 }
 
 async function batch(list: Trial[]): Promise<Array<{ t: Trial; outcome: Outcome; runEnd: RunStatus; intervals?: number; why: string }>> {
-  const config = ShipbotConfig.parse({ services: list.map((t) => benchService(t.service)) });
+  const config = ShipbotConfig.parse({
+    // Production deploys need roles (without any, only staging is allowed).
+    roles: { deployers: ['U_BENCH'], incidentCommanders: ['U_BENCH'] },
+    services: list.map((t) => benchService(t.service)),
+  });
   const clock = new ScaledClock(SPEED);
   const sb = await startSandbox({ clock, podStartMs: 3000 });
   const services: DemoService[] = list.map((t) => ({
