@@ -31,9 +31,12 @@ const ASKING =
 const POLITE =
   /^(?:(?:can|could|would|will|may)\s+(?:you|we|i|someone|somebody|anyone|u)|mind|do\s+you\s+mind|any\s+chance|is\s+it\s+possible|would\s+it\s+be|how\s+about|what\s+about|are\s+you\s+able)\b/;
 
-/** "what commands are there?", "list the features": asking what the bot takes. */
-const LIST_COMMANDS =
-  /^(?:what|which|list|show|explain|any)\b.*\b(?:commands|capabilities|features|examples|usage)\b|^what\s+(?:do|should|can)\s+i\s+(?:type|say|write|ask)\b|\b(?:the|a)\s+\w+\s+command\b/;
+/** "what do I type to deploy?": asking how to ask the bot. */
+const HOW_TO_ASK = 'what\\s+(?:do|should|can)\\s+i\\s+(?:type|say|write|ask)';
+/** "what commands are there?", "list the features", "the rollback command": asking what the bot takes. */
+const LIST_COMMANDS = new RegExp(
+  `^(?:what|which|list|show|explain|any)\\b.*\\b(?:commands|capabilities|features|examples|usage)\\b|^(?:${HOW_TO_ASK})\\b|\\b(?:the|a)\\s+\\w+\\s+command\\b`,
+);
 const BOT = /\b(?:you|your|shipbot|bot|this\s+thing|this|it|here)\b/;
 const OPERATION_NOUNS =
   /\b(?:rollback|revert|lock|freeze|cancel|status)\s+(?:plans?|strateg(?:y|ies)|procedures?|runbooks?|docs?|buttons?|tests?|scripts?|process|steps?|files?|screens?|periods?|windows?|polic(?:y|ies)|pages?)\b/g;
@@ -101,8 +104,7 @@ const LEXICON: Record<Kind, RegExp> = {
   help: anyOf([
     'help',
     'halp',
-    'what\\s+(?:do|should|can)\\s+i\\s+(?:type|say|write|ask)',
-    'how\\s+(?:do|can|should)\\s+i\\s+use\\s+(?:the\\s+)?\\w+\\s+command',
+    HOW_TO_ASK,
     'how\\s+(?:does|do)\\s+(?:deploying|deploys?|deployments?|releasing|releases?|rollbacks?|shipping)\\s+work',
     'commands?',
     'capabilit(?:y|ies)',
@@ -333,9 +335,10 @@ export function understand(body: string, cfg: ShipbotConfig): Understood | undef
   const question = asked || /^(?:how|what|where|is|are|has|have|did|does|any)\b/.test(sentence);
   // "checkout 1.2.3 please": nothing but the slots and courtesy asks for a deploy.
   const cues = ORDER.filter((k) => LEXICON[k].test(sentence) || (k === 'deploy' && s.bare));
+  const doing = reportsDoing(text);
   for (const kind of cues) {
     const order = orderClause(text, kind);
-    const canonical = read(kind, { sentence, judged: order?.clause ?? sentence, question, doing: reportsDoing(text) }, s, service);
+    const canonical = read(kind, { sentence, judged: order?.clause ?? sentence, question, doing }, s, service);
     // "payments looks broken, can you roll it back?" is a request put politely.
     if (canonical) return { text: canonical, asked, polite: polite || !!order?.polite };
   }

@@ -5,10 +5,21 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { ShipbotConfig } from '../../src/config.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { freePort } from '../helpers/net.js';
 
 export const promBin = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' }).stdout.trim();
+
+/**
+ * `defaults` with a p99 allowance of 60%, for release suites whose subject is not latency. Under a
+ * loaded 2-core CI machine a healthy release has been read ~1% slower than 150 ms after promotion
+ * (+26-31% p99, every version in the sandbox serving the same latency): a misreading still under
+ * investigation (notes of sessions 14 and 15). This keeps it from deciding those suites' releases.
+ */
+export function withLatencyAllowance(defaults: ShipbotConfig['defaults']): ShipbotConfig['defaults'] {
+  return { ...defaults, breach: { ...defaults.breach, p99IncreasePct: 60 } };
+}
 
 export interface RealPrometheus {
   url: string;

@@ -137,7 +137,6 @@ function key(m) {
   return `${m.channel}:${m.ts}`;
 }
 
-
 function onChange(e) {
   if (e.message) {
     const m = e.message;
